@@ -1,0 +1,55 @@
+// Bias broadcast and bias gradients, for row-major [rows, cols] and NCHW [N, C, HW] layouts.
+
+/** y[r, c] = b[c]: written before a GEMM that accumulates onto it. */
+export function biasRows(y: usize, b: usize, rows: i32, cols: i32): void {
+  const rowBytes = <usize>cols << 2;
+  for (let r = 0; r < rows; r++) memory.copy(y + <usize>r * rowBytes, b, rowBytes);
+}
+
+/** db[c] += Σ_r dy[r, c]. */
+export function biasGradRows(db: usize, dy: usize, rows: i32, cols: i32): void {
+  for (let r = 0; r < rows; r++) {
+    const row = dy + (<usize>r * cols << 2);
+    let c = 0;
+    for (; c + 4 <= cols; c += 4) {
+      const p = db + (<usize>c << 2);
+      v128.store(p, f32x4.add(v128.load(p), v128.load(row + (<usize>c << 2))));
+    }
+    for (; c < cols; c++) {
+      const p = db + (<usize>c << 2);
+      store<f32>(p, load<f32>(p) + load<f32>(row + (<usize>c << 2)));
+    }
+  }
+}
+
+/** y[n, c, :] = b[c] for NCHW with hw = H·W. */
+export function biasChannels(y: usize, b: usize, n: i32, channels: i32, hw: i32): void {
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < channels; c++) {
+      const v = load<f32>(b + (<usize>c << 2));
+      const plane = y + ((<usize>(i * channels + c) * hw) << 2);
+      const vv = f32x4.splat(v);
+      let j = 0;
+      for (; j + 4 <= hw; j += 4) v128.store(plane + (<usize>j << 2), vv);
+      for (; j < hw; j++) store<f32>(plane + (<usize>j << 2), v);
+    }
+  }
+}
+
+/** db[c] += Σ_{n, hw} dy[n, c, hw]. Summed in f32x4 lanes per plane, then across lanes. */
+export function biasGradChannels(db: usize, dy: usize, n: i32, channels: i32, hw: i32): void {
+  for (let c = 0; c < channels; c++) {
+    let total: f32 = 0;
+    for (let i = 0; i < n; i++) {
+      const plane = dy + ((<usize>(i * channels + c) * hw) << 2);
+      let acc = f32x4.splat(0);
+      let j = 0;
+      for (; j + 4 <= hw; j += 4) acc = f32x4.add(acc, v128.load(plane + (<usize>j << 2)));
+      let s: f32 = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+      for (; j < hw; j++) s += load<f32>(plane + (<usize>j << 2));
+      total += s;
+    }
+    const p = db + (<usize>c << 2);
+    store<f32>(p, load<f32>(p) + total);
+  }
+}

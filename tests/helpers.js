@@ -1,0 +1,71 @@
+// Shared test helpers: seeded random data, float64 comparisons, wasm buffer plumbing and
+// finite differences.
+import * as assert from 'uvu/assert';
+import { rt, Block, f32 } from 'simdnet/internal';
+
+/** A small seeded generator for test data (independent of the library's RNG). */
+export function rng(seed) {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    return s / 4294967296;
+  };
+}
+
+let seedCounter = Date.now() >>> 0;
+/** A fresh seed per call; printed on failure so a case can be replayed. */
+export function freshSeed() { seedCounter = (seedCounter * 1664525 + 1013904223) >>> 0; return seedCounter; }
+
+/** n values uniform in [-scale, scale), as a Float64Array (the reference's precision). */
+export function randn(n, rand, scale = 1) {
+  const a = new Float64Array(n);
+  for (let i = 0; i < n; i++) a[i] = (rand() * 2 - 1) * scale;
+  return a;
+}
+
+/** Copies numbers into a fresh wasm block; returns { block, ptr, view() }. */
+export function toWasm(values) {
+  const block = new Block(Math.max(values.length, 1) * 4);
+  f32(block.ptr, values.length).set(values);
+  return { block, ptr: block.ptr, n: values.length, view: () => f32(block.ptr, values.length) };
+}
+
+/** A wasm block of n floats filled with a sentinel pattern (so unwritten outputs show). */
+export function wasmOut(n, fillValue = NaN) {
+  const block = new Block(Math.max(n, 1) * 4);
+  f32(block.ptr, n).fill(fillValue);
+  return { block, ptr: block.ptr, n, view: () => f32(block.ptr, n) };
+}
+
+export function freeAll(...bufs) { for (const b of bufs) b.block.free(); }
+
+/**
+ * Asserts |a - e| <= atol + rtol·|e| elementwise; the message names the first failing index.
+ */
+export function assertClose(actual, expected, { rtol = 1e-4, atol = 1e-5, what = 'values' } = {}) {
+  assert.is(actual.length, expected.length, `${what}: length ${actual.length} != ${expected.length}`);
+  for (let i = 0; i < expected.length; i++) {
+    const a = actual[i], e = expected[i];
+    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) {
+      assert.unreachable(`${what}: index ${i}: got ${a}, expected ${e} (|diff| ${Math.abs(a - e)}, atol ${atol}, rtol ${rtol})`);
+    }
+  }
+}
+
+/** Maximum absolute value, to scale tolerances of accumulated sums. */
+export function maxAbs(a) { let m = 0; for (const v of a) m = Math.max(m, Math.abs(v)); return m; }
+
+/** Central finite difference of a scalar f at each coordinate of x (Float64Array, mutated and restored). */
+export function numericGrad(f, x, eps = 1e-3) {
+  const g = new Float64Array(x.length);
+  for (let i = 0; i < x.length; i++) {
+    const old = x[i];
+    x[i] = old + eps; const fp = f();
+    x[i] = old - eps; const fm = f();
+    x[i] = old;
+    g[i] = (fp - fm) / (2 * eps);
+  }
+  return g;
+}
+
+export { rt };

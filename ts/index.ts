@@ -1,0 +1,32 @@
+// simdnet: CNNs for Node and the browser on SIMD WebAssembly kernels, with a PyTorch-shaped API.
+export { ready } from './runtime/wasm.js';
+export type { ReadyOptions } from './runtime/wasm.js';
+export { Tensor, tensor } from './tensor.js';
+export type { DType } from './tensor.js';
+export { manualSeed } from './random.js';
+export { Module, Parameter } from './module.js';
+export { Sequential } from './sequential.js';
+export * as init from './init.js';
+
+export * from './layers/linear.js';
+export * from './layers/flatten.js';
+export * from './layers/conv2d.js';
+export * from './layers/maxpool2d.js';
+export * from './layers/avgpool2d.js';
+export * from './layers/adaptive-avgpool2d.js';
+export * from './layers/relu.js';
+export * from './layers/leaky-relu.js';
+export * from './layers/sigmoid.js';
+export * from './layers/tanh.js';
+export * from './layers/softmax.js';
+export * from './layers/dropout.js';
+export * from './layers/batchnorm.js';
+
+export { Loss, LossValue } from './losses/loss.js';
+export type { Reduction } from './losses/loss.js';
+export * from './losses/cross-entropy.js';
+export * from './losses/mse.js';
+
+export * from './optim/optimizer.js';
+export * from './optim/sgd.js';
+export * from './optim/adam.js';

@@ -1,0 +1,4 @@
+// Internals for tests and the benchmark harness: the raw kernels and wasm memory helpers.
+// Not part of the stable API.
+export { rt, Block, f32, i32, gemm, gemmScratch } from './runtime/index.js';
+export { Heap } from './runtime/heap.js';

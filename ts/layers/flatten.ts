@@ -1,0 +1,30 @@
+// Flatten: merges dimensions startDim..endDim (PyTorch defaults 1..-1) without copying.
+import { Module } from '../module.js';
+import { Tensor, formatShape } from '../tensor.js';
+
+export class Flatten extends Module {
+  constructor(readonly startDim = 1, readonly endDim = -1) { super(); }
+
+  override toString(): string { return `Flatten(start_dim=${this.startDim}, end_dim=${this.endDim})`; }
+
+  override outputShape(s: readonly number[]): number[] {
+    const start = this.startDim < 0 ? s.length + this.startDim : this.startDim;
+    const end = this.endDim < 0 ? s.length + this.endDim : this.endDim;
+    if (start < 0 || end >= s.length || start > end) {
+      throw new Error(`${this}: cannot flatten dimensions ${this.startDim}..${this.endDim} of an input of shape ${formatShape(s)}`);
+    }
+    const merged = s.slice(start, end + 1).reduce((a, b) => a * b, 1);
+    return [...s.slice(0, start), merged, ...s.slice(end + 1)];
+  }
+
+  private inShape: readonly number[] = [];
+
+  override forwardDevice(x: Tensor): Tensor {
+    this.inShape = x.shape;
+    return new Tensor(this.outputShape(x.shape), x.block!, x.ptr);
+  }
+
+  override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
+    return needInputGrad ? new Tensor(this.inShape, dy.block!, dy.ptr) : null;
+  }
+}

@@ -1,0 +1,212 @@
+// Module: the base of every layer and of Sequential. A layer owns its parameters, gradients
+// and the buffers it needs for backward, allocated once per input shape and reused.
+import { Block, f32 } from './runtime/block.js';
+import { rt } from './runtime/wasm.js';
+import { Tensor, formatShape, shapeSize } from './tensor.js';
+
+/** A learnable tensor and its gradient, both in wasm memory. Gradients accumulate until zeroGrad. */
+export class Parameter {
+  readonly data: Tensor;
+  readonly grad: Tensor;
+
+  constructor(shape: readonly number[], init?: Float32Array) {
+    const bytes = shapeSize(shape) * 4;
+    this.data = new Tensor(shape, new Block(bytes));
+    this.grad = new Tensor(shape, new Block(bytes));
+    if (init) this.data.view().set(init);
+    this.zeroGrad();
+  }
+
+  get shape(): readonly number[] { return this.data.shape; }
+  get size(): number { return this.data.size; }
+
+  zeroGrad(): void { rt().kernels.fill(this.grad.ptr, this.grad.size, 0); }
+
+  /** @internal */
+  dispose(): void { this.data.block!.free(); this.grad.block!.free(); }
+}
+
+export abstract class Module {
+  /** Training mode (Dropout drops, BatchNorm uses batch statistics) or eval mode. */
+  training = true;
+  /** @internal Parameters in registration order, with their local names ('weight', 'bias'). */
+  protected readonly params: [string, Parameter][] = [];
+  /** @internal Non-learnable state saved in the state dict (running_mean, num_batches_tracked). */
+  protected readonly buffers: [string, Tensor][] = [];
+  private readonly scratchBlocks = new Map<string, Block>();
+  private lastOutShape: readonly number[] | null = null;
+
+  /** PyTorch-style description, e.g. `Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))`. */
+  abstract toString(): string;
+
+  /** The output shape for an input shape; throws an Error naming this layer on a mismatch. */
+  abstract outputShape(inputShape: readonly number[]): number[];
+
+  /** @internal Runs on a device tensor whose shape outputShape() accepted. */
+  abstract forwardDevice(x: Tensor): Tensor;
+
+  /** @internal dL/dy (device, shape of the last output) → dL/dx, or null when not needed. */
+  abstract backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null;
+
+  /** Runs the layer. The result is a view of this layer's buffer, valid until its next call. */
+  forward(x: Tensor): Tensor {
+    const outShape = this.outputShape(x.shape);
+    const xd = this.stage('input', x, `${this} input`);
+    const y = this.forwardDevice(xd);
+    y.producer = this;
+    this.lastOutShape = outShape;
+    return y;
+  }
+
+  /** Back-propagates dL/dy through the last forward; accumulates parameter gradients; returns dL/dx. */
+  backward(dy: Tensor): Tensor {
+    if (!this.lastOutShape) throw new Error(`${this}: backward() called before forward()`);
+    if (!sameShape(dy.shape, this.lastOutShape)) {
+      throw new Error(`${this}: backward() expected a gradient of shape ${formatShape(this.lastOutShape)}, got ${formatShape(dy.shape)}`);
+    }
+    return this.backwardDevice(this.stage('gradOutput', dy, `${this} output gradient`), true)!;
+  }
+
+  train(mode = true): this { this.training = mode; for (const [, c] of this.children()) c.train(mode); return this; }
+  eval(): this { return this.train(false); }
+
+  /** @internal Child modules with their names ('0', '1', ... in Sequential). */
+  children(): [string, Module][] { return []; }
+
+  namedParameters(prefix = ''): [string, Parameter][] {
+    const out: [string, Parameter][] = this.params.map(([n, p]) => [prefix + n, p]);
+    for (const [name, child] of this.children()) out.push(...child.namedParameters(`${prefix}${name}.`));
+    return out;
+  }
+
+  parameters(): Parameter[] { return this.namedParameters().map(([, p]) => p); }
+
+  namedBuffers(prefix = ''): [string, Tensor][] {
+    const out: [string, Tensor][] = this.buffers.map(([n, t]) => [prefix + n, t]);
+    for (const [name, child] of this.children()) out.push(...child.namedBuffers(`${prefix}${name}.`));
+    return out;
+  }
+
+  zeroGrad(): void { for (const p of this.parameters()) p.zeroGrad(); }
+
+  /** Parameters and buffers by PyTorch state_dict name. The tensors are live views, not copies. */
+  stateDict(): Record<string, Tensor> {
+    const dict: Record<string, Tensor> = {};
+    for (const [name, p] of this.namedParameters()) dict[name] = p.data;
+    for (const [name, b] of this.namedBuffers()) dict[name] = b;
+    return dict;
+  }
+
+  /**
+   * Copies a state dict into this module. Everything is checked before anything is written:
+   * a missing, unexpected (strict) or misshaped entry, or a non-finite value, throws and leaves
+   * the module unchanged.
+   */
+  loadStateDict(dict: Record<string, Tensor>, options: { strict?: boolean } = {}): void {
+    const strict = options.strict ?? true;
+    const own = this.stateDict();
+    const missing = Object.keys(own).filter((k) => !(k in dict));
+    const unexpected = Object.keys(dict).filter((k) => !(k in own));
+    if (strict && (missing.length || unexpected.length)) {
+      const parts = [];
+      if (missing.length) parts.push(`missing ${missing.join(', ')}`);
+      if (unexpected.length) parts.push(`unexpected ${unexpected.join(', ')}`);
+      throw new Error(`loadStateDict: the state dict does not match the model: ${parts.join('; ')}`);
+    }
+    const pairs: [Tensor, Tensor][] = [];
+    for (const [name, target] of Object.entries(own)) {
+      const src = dict[name];
+      if (!src) continue;
+      if (!sameShape(src.shape, target.shape)) {
+        throw new Error(`loadStateDict: ${name} has shape ${formatShape(src.shape)}, the model expects ${formatShape(target.shape)}`);
+      }
+      if (target.dtype === 'float32') {
+        const values = src.toArray();
+        for (let i = 0; i < values.length; i++) {
+          if (!Number.isFinite(values[i])) throw new Error(`loadStateDict: ${name} holds a non-finite value at index ${i}`);
+        }
+      }
+      pairs.push([src, target]);
+    }
+    for (const [src, target] of pairs) {
+      if (target.dtype === 'int64') (target.host as BigInt64Array).set(src.toInt64Array());
+      else target.view().set(src.toArray());
+    }
+  }
+
+  /** Releases this module's wasm memory. The module cannot run afterwards. */
+  dispose(): void {
+    for (const [, p] of this.params) p.dispose();
+    for (const [, b] of this.buffers) b.block?.free();
+    for (const b of this.scratchBlocks.values()) b.free();
+    this.scratchBlocks.clear();
+    for (const [, c] of this.children()) c.dispose();
+  }
+
+  /** Number of learnable values. */
+  parameterCount(): number { return this.parameters().reduce((n, p) => n + p.size, 0); }
+
+  // ---- helpers for layer implementations ----
+
+  /** @internal Registers a parameter under its PyTorch name. */
+  protected addParameter(name: string, shape: readonly number[], init?: Float32Array): Parameter {
+    const p = new Parameter(shape, init);
+    this.params.push([name, p]);
+    return p;
+  }
+
+  /** @internal Registers a float32 buffer (device) under its PyTorch name. */
+  protected addBuffer(name: string, shape: readonly number[], init: Float32Array): Tensor {
+    const t = new Tensor(shape, new Block(init.length * 4));
+    t.view().set(init);
+    this.buffers.push([name, t]);
+    return t;
+  }
+
+  /** @internal Registers an int64 host buffer (num_batches_tracked). */
+  protected addInt64Buffer(name: string, shape: readonly number[]): Tensor {
+    const t = new Tensor(shape, new BigInt64Array(shapeSize(shape)));
+    this.buffers.push([name, t]);
+    return t;
+  }
+
+  /** @internal A block of at least `bytes` kept under `key`; reused while big enough. */
+  protected scratch(key: string, bytes: number): Block {
+    const have = this.scratchBlocks.get(key);
+    if (have && have.bytes >= bytes) return have;
+    have?.free();
+    const block = new Block(bytes);
+    this.scratchBlocks.set(key, block);
+    return block;
+  }
+
+  /** @internal A device tensor of `shape` in the scratch block `key`. */
+  protected output(key: string, shape: readonly number[]): Tensor {
+    return new Tensor(shape, this.scratch(key, shapeSize(shape) * 4));
+  }
+
+  /**
+   * @internal Host tensors are copied into a scratch block; device tensors are used in place.
+   * Either way non-finite values are refused with an Error naming `what`.
+   */
+  protected stage(key: string, x: Tensor, what: string): Tensor {
+    if (x.dtype !== 'float32') throw new Error(`${what}: expected a float32 tensor, got ${x.dtype}`);
+    let d = x;
+    if (!x.onDevice) {
+      d = this.output(key, x.shape);
+      d.view().set(x.view());
+    }
+    const bad = rt().kernels.countNonFinite(d.ptr, d.size);
+    if (bad > 0) throw new Error(`${what}: ${bad} of ${d.size} values are NaN or infinite`);
+    return d;
+  }
+}
+
+export function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/** A zero-filled float32 view helper for layer code. */
+export function zero(t: Tensor): void { rt().kernels.fill(t.ptr, t.size, 0); }
+
+export { f32 };

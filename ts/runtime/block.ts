@@ -1,0 +1,39 @@
+// A Block is one allocation in wasm memory. Owners free it explicitly when they replace or
+// dispose it; a FinalizationRegistry frees blocks whose owners were dropped without dispose().
+import { rt } from './wasm.js';
+
+interface Held { ptr: number; bytes: number; }
+
+const reclaim = new FinalizationRegistry<Held>((held) => rt().heap.release(held.ptr, held.bytes));
+
+export class Block {
+  readonly ptr: number;
+  readonly bytes: number;
+  private held: Held | null;
+
+  constructor(bytes: number) {
+    this.bytes = bytes;
+    this.ptr = rt().heap.alloc(bytes);
+    this.held = { ptr: this.ptr, bytes };
+    reclaim.register(this, this.held, this);
+  }
+
+  get freed(): boolean { return this.held === null; }
+
+  free(): void {
+    if (!this.held) return;
+    reclaim.unregister(this);
+    rt().heap.release(this.held.ptr, this.held.bytes);
+    this.held = null;
+  }
+}
+
+/** A fresh Float32Array over `n` floats at byte offset `ptr` (views detach when memory grows). */
+export function f32(ptr: number, n: number): Float32Array {
+  return new Float32Array(rt().memory.buffer, ptr, n);
+}
+
+/** A fresh Int32Array over `n` ints at byte offset `ptr`. */
+export function i32(ptr: number, n: number): Int32Array {
+  return new Int32Array(rt().memory.buffer, ptr, n);
+}

@@ -1,0 +1,83 @@
+// Loads and instantiates the kernels once, with a memory owned here.
+import { Heap } from './heap.js';
+
+/** The raw kernel exports: plain functions over byte offsets and sizes. */
+export type Kernels = Record<string, (...args: number[]) => number>;
+
+export interface ReadyOptions {
+  /** The compiled wasm: bytes, a URL to fetch, or a compiled module. Defaults to the packaged build. */
+  wasm?: BufferSource | URL | string | WebAssembly.Module;
+  /** Use the relaxed-SIMD build (fused multiply-add) when the engine accepts it. Default true. */
+  relaxedSimd?: boolean;
+}
+
+export interface Runtime {
+  memory: WebAssembly.Memory;
+  kernels: Kernels;
+  heap: Heap;
+  /** Whether the loaded build uses relaxed SIMD. */
+  relaxedSimd: boolean;
+}
+
+let runtime: Runtime | null = null;
+let loading: Promise<Runtime> | null = null;
+
+const INITIAL_PAGES = 256; // 16 MiB
+const MAX_PAGES = 65536;   // 4 GiB, the wasm32 limit; must not exceed the build's maximumMemory
+
+/** Loads the wasm kernels. Call (and await) once before building models; later calls return at once. */
+export function ready(options: ReadyOptions = {}): Promise<Runtime> {
+  if (runtime) return Promise.resolve(runtime);
+  if (!loading) {
+    loading = instantiate(options).then((r) => (runtime = r), (err) => { loading = null; throw err; });
+  }
+  return loading;
+}
+
+/** The loaded runtime; throws a clear Error when `ready()` has not finished. */
+export function rt(): Runtime {
+  if (!runtime) throw new Error('simdnet: the wasm kernels are not loaded; call `await sn.ready()` first');
+  return runtime;
+}
+
+async function instantiate(options: ReadyOptions): Promise<Runtime> {
+  let module: WebAssembly.Module;
+  let relaxed = false;
+  if (options.wasm instanceof WebAssembly.Module) {
+    module = options.wasm;
+  } else if (options.wasm !== undefined) {
+    module = await WebAssembly.compile(await toBytes(options.wasm));
+  } else {
+    let bytes: Uint8Array<ArrayBuffer> | null = null;
+    if (options.relaxedSimd !== false) {
+      const candidate = await packagedBytes('simdnet-relaxed.wasm');
+      if (WebAssembly.validate(candidate)) { bytes = candidate; relaxed = true; }
+    }
+    bytes ??= await packagedBytes('simdnet.wasm');
+    module = await WebAssembly.compile(bytes);
+  }
+  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES });
+  const instance = await WebAssembly.instantiate(module, { env: { memory } });
+  const kernels = instance.exports as unknown as Kernels;
+  const heap = new Heap(memory, kernels.heapBase());
+  return { memory, kernels, heap, relaxedSimd: relaxed };
+}
+
+async function packagedBytes(file: string): Promise<Uint8Array<ArrayBuffer>> {
+  const url = new URL(`../../build/${file}`, import.meta.url);
+  if (url.protocol === 'file:') {
+    const fs = await import('node:fs/promises');
+    return new Uint8Array(await fs.readFile(url));
+  }
+  return toBytes(url);
+}
+
+async function toBytes(src: BufferSource | URL | string): Promise<Uint8Array<ArrayBuffer>> {
+  if (typeof src === 'string' || src instanceof URL) {
+    const res = await fetch(src);
+    if (!res.ok) throw new Error(`simdnet: cannot fetch the wasm kernels from ${String(src)}: HTTP ${res.status}`);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+  const view = ArrayBuffer.isView(src) ? new Uint8Array(src.buffer, src.byteOffset, src.byteLength) : new Uint8Array(src);
+  return new Uint8Array(view); // a private copy: the caller may reuse or transfer its buffer
+}

@@ -1,0 +1,89 @@
+// Sequential: runs its children in order; names them '0', '1', ... as torch.nn.Sequential does.
+import { Module } from './module.js';
+import { Tensor, formatShape } from './tensor.js';
+
+export class Sequential extends Module {
+  private readonly layers: Module[] = [];
+
+  constructor(...layers: Module[]) {
+    super();
+    for (const l of layers) this.add(l);
+  }
+
+  /** Appends a layer; returns this for chaining. */
+  add(layer: Module): this {
+    if (!(layer instanceof Module)) throw new Error(`Sequential.add: expected a layer (Module), got ${String(layer)}`);
+    this.layers.push(layer);
+    layer.train(this.training);
+    return this;
+  }
+
+  get length(): number { return this.layers.length; }
+  at(i: number): Module | undefined { return this.layers.at(i); }
+  override children(): [string, Module][] { return this.layers.map((l, i) => [String(i), l]); }
+
+  override outputShape(inputShape: readonly number[]): number[] {
+    return this.shapesThrough(inputShape).at(-1)!;
+  }
+
+  /** Input shape followed by every layer's output shape; errors name the layer's index. */
+  shapesThrough(inputShape: readonly number[]): number[][] {
+    const shapes = [[...inputShape]];
+    this.layers.forEach((layer, i) => {
+      try {
+        shapes.push(layer.outputShape(shapes[i]));
+      } catch (err) {
+        throw new Error(`Sequential layer ${i} ${(err as Error).message}`);
+      }
+    });
+    return shapes;
+  }
+
+  override forwardDevice(x: Tensor): Tensor {
+    let h = x;
+    for (const layer of this.layers) h = layer.forwardDevice(h);
+    return h;
+  }
+
+  override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
+    let g: Tensor | null = dy;
+    for (let i = this.layers.length - 1; i >= 0; i--) {
+      g = this.layers[i].backwardDevice(g!, i > 0 || needInputGrad);
+    }
+    return g;
+  }
+
+  /**
+   * A table of layers, output shapes and parameter counts for one sample of `inputShape`
+   * (without the batch dimension), as torchsummary prints it.
+   */
+  summary(inputShape: readonly number[]): string {
+    const shapes = this.shapesThrough([1, ...inputShape]);
+    const rows: string[][] = [['Layer (type)', 'Output Shape', 'Param #']];
+    this.layers.forEach((layer, i) => {
+      const type = layer.constructor.name;
+      rows.push([`${i} ${type}`, formatShape([-1, ...shapes[i + 1].slice(1)]), layer.parameterCount().toLocaleString('en-US')]);
+    });
+    const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
+    const line = (r: string[]) => `${r[0].padEnd(widths[0])}  ${r[1].padStart(widths[1])}  ${r[2].padStart(widths[2])}`;
+    const rule = '-'.repeat(widths[0] + widths[1] + widths[2] + 4);
+    const total = this.parameterCount();
+    const trainable = total;
+    return [
+      rule, line(rows[0]), rule.replace(/-/g, '='),
+      ...rows.slice(1).map(line),
+      rule.replace(/-/g, '='),
+      `Input shape: ${formatShape([-1, ...inputShape])}`,
+      `Total params: ${total.toLocaleString('en-US')}`,
+      `Trainable params: ${trainable.toLocaleString('en-US')}`,
+      `Parameter memory: ${(total * 4 / 1048576).toFixed(2)} MiB`,
+      rule,
+    ].join('\n');
+  }
+
+  override toString(): string {
+    if (!this.layers.length) return 'Sequential()';
+    const inner = this.layers.map((l, i) => `  (${i}): ${String(l).replace(/\n/g, '\n  ')}`);
+    return `Sequential(\n${inner.join('\n')}\n)`;
+  }
+}

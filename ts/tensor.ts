@@ -1,0 +1,96 @@
+// Tensor: a shape plus storage, a handle rather than a math library. Storage is either host
+// memory (a Float32Array the user gave us, not copied) or a range of wasm memory owned by a
+// layer or parameter. Tensors returned by forward/backward are device views of a layer's
+// buffer: valid until that layer runs again. toArray() always copies.
+import { Block, f32 } from './runtime/block.js';
+
+export type DType = 'float32' | 'int64';
+
+export class Tensor {
+  readonly shape: readonly number[];
+  readonly size: number;
+  readonly dtype: DType;
+  /** @internal Host storage, or null for device tensors. */
+  readonly host: Float32Array | BigInt64Array | null;
+  /** @internal The wasm block this tensor lives in (kept alive by the reference), or null. */
+  readonly block: Block | null;
+  /** @internal Byte offset in wasm memory (device tensors only). */
+  readonly ptr: number;
+  /** @internal The module whose forward produced this tensor, for loss.backward(). */
+  producer: { backward(dy: Tensor): Tensor } | null = null;
+
+  /** @internal Use sn.tensor() for host data. */
+  constructor(shape: readonly number[], storage: Float32Array | BigInt64Array | Block, ptr = -1) {
+    this.shape = Object.freeze([...shape]);
+    this.size = shapeSize(shape);
+    if (storage instanceof Block) {
+      this.dtype = 'float32';
+      this.block = storage;
+      this.ptr = ptr < 0 ? storage.ptr : ptr;
+      this.host = null;
+    } else {
+      this.dtype = storage instanceof BigInt64Array ? 'int64' : 'float32';
+      this.host = storage;
+      this.block = null;
+      this.ptr = -1;
+    }
+  }
+
+  /** True when the data lives in wasm memory. */
+  get onDevice(): boolean { return this.block !== null; }
+
+  /** A copy of the data as float32. */
+  toArray(): Float32Array {
+    if (this.host instanceof BigInt64Array) return Float32Array.from(this.host, Number);
+    if (this.host) return this.host.slice(0, this.size);
+    this.assertLive();
+    return f32(this.ptr, this.size).slice();
+  }
+
+  /** A copy of the data as int64 (for integer buffers such as num_batches_tracked). */
+  toInt64Array(): BigInt64Array {
+    if (this.host instanceof BigInt64Array) return this.host.slice(0, this.size);
+    return BigInt64Array.from(this.toArray(), (v) => BigInt(Math.trunc(v)));
+  }
+
+  /** @internal A live Float32Array over the data (host array or a fresh view of wasm memory). */
+  view(): Float32Array {
+    if (this.host instanceof Float32Array) return this.host.subarray(0, this.size);
+    if (this.host) throw new Error('simdnet: an int64 tensor has no float32 view');
+    this.assertLive();
+    return f32(this.ptr, this.size);
+  }
+
+  private assertLive(): void {
+    if (this.block?.freed) throw new Error('simdnet: this tensor\'s memory was released (its module was disposed or re-shaped)');
+  }
+
+  toString(): string {
+    return `Tensor(${this.dtype}, [${this.shape.join(', ')}]${this.onDevice ? ', wasm' : ''})`;
+  }
+}
+
+export function shapeSize(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function formatShape(shape: readonly number[]): string {
+  return `[${shape.join(', ')}]`;
+}
+
+/**
+ * Wraps data as a tensor without copying it: the data stays on the JS side until a layer copies
+ * it into its own input buffer, so calling this every step costs no wasm memory.
+ */
+export function tensor(data: Float32Array | ArrayLike<number>, shape?: readonly number[]): Tensor {
+  const arr = data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
+  const dims = shape ?? [arr.length];
+  for (const d of dims) {
+    if (!Number.isInteger(d) || d < 0) throw new Error(`sn.tensor: shape ${formatShape(dims)} has a dimension that is not a non-negative integer`);
+  }
+  const n = shapeSize(dims);
+  if (n !== arr.length) throw new Error(`sn.tensor: shape ${formatShape(dims)} needs ${n} values, got ${arr.length}`);
+  return new Tensor(dims, arr);
+}
