@@ -30,3 +30,4 @@ export * from './losses/mse.js';
 export * from './optim/optimizer.js';
 export * from './optim/sgd.js';
 export * from './optim/adam.js';
+export * as data from './data/index.js';
