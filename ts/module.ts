@@ -90,11 +90,12 @@ export abstract class Module {
   zeroGrad(): void { for (const p of this.parameters()) p.zeroGrad(); }
 
   /** Parameters and buffers by PyTorch state_dict name. The tensors are live views, not copies. */
-  stateDict(): Record<string, Tensor> {
-    const dict: Record<string, Tensor> = {};
-    for (const [name, p] of this.namedParameters()) dict[name] = p.data;
-    for (const [name, b] of this.namedBuffers()) dict[name] = b;
-    return dict;
+  stateDict(prefix = '', into: Record<string, Tensor> = {}): Record<string, Tensor> {
+    // PyTorch's order: a module's own parameters, then its buffers, then each child's entries.
+    for (const [name, p] of this.params) into[prefix + name] = p.data;
+    for (const [name, b] of this.buffers) into[prefix + name] = b;
+    for (const [name, child] of this.children()) child.stateDict(`${prefix}${name}.`, into);
+    return into;
   }
 
   /**
