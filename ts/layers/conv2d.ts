@@ -1,1 +1,153 @@
-export {};
+// Conv2d: 2-D cross-correlation over NCHW input with OIHW weights, as torch.nn.Conv2d
+// (zero padding only). The work is done by assembly/conv.ts: im2col + GEMM per image and group.
+import { gemmScratch, rt } from '../runtime/index.js';
+import { defaultLayerInit } from '../init.js';
+import { Module, Parameter } from '../module.js';
+import { Tensor, formatShape } from '../tensor.js';
+import { checkPositiveInt } from './linear.js';
+
+/** A size for both axes, or [height, width]. */
+export type Size2d = number | readonly [number, number];
+
+export interface Conv2dOptions {
+  stride?: Size2d;
+  /** Zero padding on each side, or 'valid' (none) or 'same' (output as big as the input; stride 1 only). */
+  padding?: Size2d | 'valid' | 'same';
+  dilation?: Size2d;
+  groups?: number;
+  bias?: boolean;
+}
+
+type Pair = [number, number];
+
+/** Input and output sizes of one call. */
+interface Geometry { N: number; C: number; H: number; W: number; OH: number; OW: number; }
+
+export class Conv2d extends Module {
+  readonly kernelSize: Pair;
+  readonly stride: Pair;
+  /** As given: a pair, or 'valid' / 'same'. */
+  readonly padding: Pair | 'valid' | 'same';
+  readonly dilation: Pair;
+  readonly groups: number;
+  readonly weight: Parameter;
+  readonly bias: Parameter | null;
+  /** Padding before the image (top, left) and in total per axis; 'same' may put one more after. */
+  private readonly padBefore: Pair;
+  private readonly padTotal: Pair;
+  private x: Tensor | null = null;
+  private geometry: Geometry | null = null;
+
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Size2d, options: Conv2dOptions = {}) {
+    super();
+    checkPositiveInt('Conv2d', 'in_channels', inChannels);
+    checkPositiveInt('Conv2d', 'out_channels', outChannels);
+    this.kernelSize = pair('kernel_size', kernelSize, 1);
+    this.stride = pair('stride', options.stride ?? 1, 1);
+    this.dilation = pair('dilation', options.dilation ?? 1, 1);
+    this.groups = options.groups ?? 1;
+    checkPositiveInt('Conv2d', 'groups', this.groups);
+    if (inChannels % this.groups !== 0) throw new Error(`Conv2d: in_channels (${inChannels}) must be divisible by groups (${this.groups})`);
+    if (outChannels % this.groups !== 0) throw new Error(`Conv2d: out_channels (${outChannels}) must be divisible by groups (${this.groups})`);
+
+    const padding = options.padding ?? 0;
+    const [KH, KW] = this.kernelSize, [DH, DW] = this.dilation;
+    if (padding === 'same') {
+      if (this.stride[0] !== 1 || this.stride[1] !== 1) {
+        throw new Error(`Conv2d: padding='same' is not supported for strided convolutions, got stride=${formatPair(this.stride)}`);
+      }
+      // As PyTorch: the total padding keeps the size; an odd total puts the extra row/column after.
+      this.padTotal = [DH * (KH - 1), DW * (KW - 1)];
+      this.padBefore = [this.padTotal[0] >> 1, this.padTotal[1] >> 1];
+      this.padding = 'same';
+    } else if (padding === 'valid') {
+      this.padTotal = this.padBefore = [0, 0];
+      this.padding = 'valid';
+    } else if (typeof padding === 'string') {
+      throw new Error(`Conv2d: padding must be a number, a pair, 'valid' or 'same', got '${padding}'`);
+    } else {
+      this.padding = pair('padding', padding, 0);
+      this.padBefore = this.padding;
+      this.padTotal = [2 * this.padding[0], 2 * this.padding[1]];
+    }
+
+    this.weight = this.addParameter('weight', [outChannels, inChannels / this.groups, KH, KW]);
+    this.bias = options.bias ?? true ? this.addParameter('bias', [outChannels]) : null;
+    defaultLayerInit(this.weight, this.bias);
+  }
+
+  override toString(): string {
+    let s = `Conv2d(${this.inChannels}, ${this.outChannels}, kernel_size=${formatPair(this.kernelSize)}, stride=${formatPair(this.stride)}`;
+    const p = this.padding;
+    if (typeof p === 'string') s += `, padding=${p}`;
+    else if (p[0] !== 0 || p[1] !== 0) s += `, padding=${formatPair(p)}`;
+    if (this.dilation[0] !== 1 || this.dilation[1] !== 1) s += `, dilation=${formatPair(this.dilation)}`;
+    if (this.groups !== 1) s += `, groups=${this.groups}`;
+    if (!this.bias) s += ', bias=False';
+    return `${s})`;
+  }
+
+  override outputShape(s: readonly number[]): number[] {
+    const { N, OH, OW } = this.geometryOf(s);
+    return [N, this.outChannels, OH, OW];
+  }
+
+  override forwardDevice(x: Tensor): Tensor {
+    const g = this.geometryOf(x.shape);
+    const y = this.output('y', [g.N, this.outChannels, g.OH, g.OW]);
+    rt().kernels.conv2dForward(x.ptr, this.weight.data.ptr, this.bias ? this.bias.data.ptr : 0, y.ptr,
+      ...this.kernelArgs(g), this.cols(g), gemmScratch());
+    this.x = x;
+    this.geometry = g;
+    return y;
+  }
+
+  override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
+    const x = this.x!, g = this.geometry!;
+    const dx = needInputGrad ? this.output('dx', x.shape) : null;
+    rt().kernels.conv2dBackward(x.ptr, this.weight.data.ptr, dy.ptr, this.weight.grad.ptr,
+      this.bias ? this.bias.grad.ptr : 0, dx ? dx.ptr : 0,
+      ...this.kernelArgs(g), this.cols(g), gemmScratch());
+    return dx;
+  }
+
+  /** Checks an input shape and derives the output size; throws before anything is touched. */
+  private geometryOf(s: readonly number[]): Geometry {
+    if (s.length !== 4 || s[1] !== this.inChannels || !s.every((d) => Number.isInteger(d) && d > 0)) {
+      throw new Error(`${this}: expected input of shape [N, ${this.inChannels}, H, W], got ${formatShape(s)}`);
+    }
+    const [N, C, H, W] = s;
+    const [KH, KW] = this.kernelSize, [SH, SW] = this.stride, [DH, DW] = this.dilation;
+    const spanH = DH * (KH - 1) + 1, spanW = DW * (KW - 1) + 1;
+    const paddedH = H + this.padTotal[0], paddedW = W + this.padTotal[1];
+    if (paddedH < spanH || paddedW < spanW) {
+      throw new Error(`${this}: input of shape ${formatShape(s)} is too small: padded to ${paddedH}×${paddedW}, ` +
+        `it is smaller than the kernel ${KH}×${KW} with dilation ${formatPair(this.dilation)} (${spanH}×${spanW})`);
+    }
+    return { N, C, H, W, OH: Math.floor((paddedH - spanH) / SH) + 1, OW: Math.floor((paddedW - spanW) / SW) + 1 };
+  }
+
+  /** The size arguments shared by conv2dForward and conv2dBackward, in their order. */
+  private kernelArgs(g: Geometry): number[] {
+    return [g.N, g.C, g.H, g.W, this.outChannels, ...this.kernelSize, ...this.stride,
+      ...this.padBefore, ...this.dilation, this.groups, g.OH, g.OW];
+  }
+
+  /** The im2col scratch for this geometry, kept between calls. */
+  private cols(g: Geometry): number {
+    const floats = rt().kernels.conv2dColsFloats(g.C, g.H, g.W, ...this.kernelSize, ...this.stride,
+      ...this.padBefore, this.groups, g.OH, g.OW);
+    return this.scratch('cols', floats * 4).ptr;
+  }
+}
+
+function pair(name: string, v: Size2d, min: number): Pair {
+  const p: number[] = typeof v === 'number' ? [v, v] : Array.isArray(v) && v.length === 2 ? [...v] : [];
+  if (p.length !== 2 || !p.every((d) => Number.isInteger(d) && d >= min)) {
+    const what = min > 0 ? 'positive integer' : 'non-negative integer';
+    throw new Error(`Conv2d: ${name} must be a ${what} or a pair of them, got ${JSON.stringify(v)}`);
+  }
+  return [p[0], p[1]];
+}
+
+function formatPair(p: readonly number[]): string { return `(${p[0]}, ${p[1]})`; }

@@ -1,0 +1,93 @@
+// Conv2d forward and backward, NCHW activations and OIHW weights, lowered to GEMM per image
+// and per group:
+//   forward          Y[n, g]  (+)= W[g] · cols(x[n, g])        [Og, P] = [Og, K]·[K, P]
+//   weight gradient  dW[g]    +=  dY[n, g] · cols(x[n, g])ᵀ    [Og, K] = [Og, P]·[P, K]
+//   input gradient   dx[n, g] +=  col2im(W[g]ᵀ · dY[n, g])     [K, P]  = [K, Og]·[Og, P]
+// with Cg = C/G, Og = O/G, K = Cg·KH·KW and P = OH·OW. A 1×1, stride-1, unpadded convolution
+// needs no im2col: the input planes already are the cols matrix.
+//
+// PH/PW are the padding before the image; the padding after it is implied by OH/OW.
+// A null pointer (0) for the bias, its gradient or dx means "none".
+import { gemm } from "./gemm";
+import { biasChannels, biasGradChannels } from "./bias";
+import { im2col, col2imAdd } from "./im2col";
+
+/** Floats of cols scratch that conv2dForward/conv2dBackward need (0 when im2col is skipped). */
+export function conv2dColsFloats(
+  C: i32, H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32,
+  G: i32, OH: i32, OW: i32,
+): i32 {
+  if (isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW)) return 0;
+  return (C / G) * KH * KW * OH * OW;
+}
+
+/** y = conv2d(x, w) + b. */
+export function conv2dForward(
+  x: usize, w: usize, b: usize, y: usize,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+  cols: usize, gemmScratch: usize,
+): void {
+  const Cg = C / G, Og = O / G, K = Cg * KH * KW, P = OH * OW;
+  const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
+  // The bias is written first and the GEMM accumulates onto it.
+  const accumulate = b != 0 ? 1 : 0;
+  if (accumulate) biasChannels(y, b, N, O, P);
+  for (let n = 0; n < N; n++) {
+    for (let g = 0; g < G; g++) {
+      const xg = x + (<usize>(n * C + g * Cg) * H * W << 2);
+      const yg = y + (<usize>(n * O + g * Og) * P << 2);
+      const wg = w + (<usize>(g * Og) * K << 2);
+      let colsG = xg;
+      if (!pointwise) {
+        im2col(xg, Cg, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols);
+        colsG = cols;
+      }
+      gemm(0, 0, Og, P, K, wg, K, colsG, P, yg, P, accumulate, gemmScratch);
+    }
+  }
+}
+
+/** dw += ∂L/∂w, db += ∂L/∂b (if db ≠ 0), dx = ∂L/∂x (if dx ≠ 0). */
+export function conv2dBackward(
+  x: usize, w: usize, dy: usize, dw: usize, db: usize, dx: usize,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+  cols: usize, gemmScratch: usize,
+): void {
+  const Cg = C / G, Og = O / G, K = Cg * KH * KW, P = OH * OW;
+  const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
+  if (db != 0) biasGradChannels(db, dy, N, O, P);
+  // col2im adds into dx (windows overlap), so it starts from zero; the pointwise GEMM overwrites.
+  if (dx != 0 && !pointwise) memory.fill(dx, 0, <usize>N * C * H * W << 2);
+  for (let n = 0; n < N; n++) {
+    for (let g = 0; g < G; g++) {
+      const xg = x + (<usize>(n * C + g * Cg) * H * W << 2);
+      const dyg = dy + (<usize>(n * O + g * Og) * P << 2);
+      const wg = w + (<usize>(g * Og) * K << 2);
+      const dwg = dw + (<usize>(g * Og) * K << 2);
+      let colsG = xg;
+      if (!pointwise) {
+        im2col(xg, Cg, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols);
+        colsG = cols;
+      }
+      gemm(0, 1, Og, K, P, dyg, P, colsG, P, dwg, K, 1, gemmScratch);
+      if (dx == 0) continue;
+      const dxg = dx + (<usize>(n * C + g * Cg) * H * W << 2);
+      if (pointwise) {
+        gemm(1, 0, K, P, Og, wg, K, dyg, P, dxg, P, 0, gemmScratch);
+      } else {
+        // cols has been consumed by the weight gradient: reuse it for dcols.
+        gemm(1, 0, K, P, Og, wg, K, dyg, P, cols, P, 0, gemmScratch);
+        col2imAdd(cols, Cg, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, dxg);
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function isPointwise(
+  H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, OH: i32, OW: i32,
+): bool {
+  return KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0 && OH == H && OW == W;
+}

@@ -1,0 +1,123 @@
+// im2col / col2im for one image (or one group of its channels), NCHW planes.
+//
+// cols is [C·KH·KW, OH·OW] row-major: row (c, kh, kw), column (oh, ow) holds
+// x[c, oh·SH − PH + kh·DH, ow·SW − PW + kw·DW], or 0 where that falls in the padding.
+// PH/PW are the padding before the image; padding after it is implied by OH/OW (anything
+// at or past H/W reads as 0), so asymmetric padding such as 'same' with an even kernel needs
+// nothing special.
+
+/** cols = im2col(x). */
+export function im2col(
+  x: usize, C: i32, H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, OH: i32, OW: i32, cols: usize,
+): void {
+  const rowBytes = <usize>OW << 2;
+  let dst = cols;
+  for (let c = 0; c < C; c++) {
+    const plane = x + (<usize>c * H * W << 2);
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        const shift = kw * DW - PW; // iw = ow·SW + shift
+        const lo = firstInside(shift, SW, OW);
+        const hi = max(lo, endInside(shift, SW, W, OW));
+        for (let oh = 0; oh < OH; oh++) {
+          const ih = oh * SH - PH + kh * DH;
+          if (ih < 0 || ih >= H || lo == hi) {
+            zeroFloats(dst, OW);
+          } else {
+            const src = plane + (<usize>ih * W << 2);
+            zeroFloats(dst, lo);
+            if (SW == 1) {
+              copyFloats(dst + (<usize>lo << 2), src + (<usize>(lo + shift) << 2), hi - lo);
+            } else {
+              for (let ow = lo; ow < hi; ow++) {
+                store<f32>(dst + (<usize>ow << 2), load<f32>(src + (<usize>(ow * SW + shift) << 2)));
+              }
+            }
+            zeroFloats(dst + (<usize>hi << 2), OW - hi);
+          }
+          dst += rowBytes;
+        }
+      }
+    }
+  }
+}
+
+/**
+ * dx += col2im(cols): every column entry is added back to the input pixel it was copied from,
+ * so pixels shared by overlapping windows receive the sum of all their contributions.
+ */
+export function col2imAdd(
+  cols: usize, C: i32, H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, OH: i32, OW: i32, dx: usize,
+): void {
+  const rowBytes = <usize>OW << 2;
+  let src = cols;
+  for (let c = 0; c < C; c++) {
+    const plane = dx + (<usize>c * H * W << 2);
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        const shift = kw * DW - PW;
+        const lo = firstInside(shift, SW, OW);
+        const hi = max(lo, endInside(shift, SW, W, OW));
+        for (let oh = 0; oh < OH; oh++) {
+          const ih = oh * SH - PH + kh * DH;
+          if (ih >= 0 && ih < H && lo < hi) {
+            const dst = plane + (<usize>ih * W << 2);
+            if (SW == 1) {
+              addFloats(dst + (<usize>(lo + shift) << 2), src + (<usize>lo << 2), hi - lo);
+            } else {
+              for (let ow = lo; ow < hi; ow++) {
+                const p = dst + (<usize>(ow * SW + shift) << 2);
+                store<f32>(p, load<f32>(p) + load<f32>(src + (<usize>ow << 2)));
+              }
+            }
+          }
+          src += rowBytes;
+        }
+      }
+    }
+  }
+}
+
+/** The first ow in [0, OW] with ow·SW + shift ≥ 0. */
+// @ts-ignore: decorator
+@inline function firstInside(shift: i32, SW: i32, OW: i32): i32 {
+  return shift >= 0 ? 0 : min(OW, (SW - 1 - shift) / SW);
+}
+
+/** One past the last ow in [0, OW] with ow·SW + shift < W. */
+// @ts-ignore: decorator
+@inline function endInside(shift: i32, SW: i32, W: i32, OW: i32): i32 {
+  const room = W - 1 - shift;
+  return room < 0 ? 0 : min(OW, room / SW + 1);
+}
+
+// Rows are short (often < 32 floats), so these inline loops beat memory.copy/fill calls.
+
+// @ts-ignore: decorator
+@inline function zeroFloats(dst: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), f32x4.splat(0));
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), 0);
+}
+
+// @ts-ignore: decorator
+@inline function copyFloats(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
+  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+}
+
+// @ts-ignore: decorator
+@inline function addFloats(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const p = dst + (<usize>i << 2);
+    v128.store(p, f32x4.add(v128.load(p), v128.load(src + (<usize>i << 2))));
+  }
+  for (; i < n; i++) {
+    const p = dst + (<usize>i << 2);
+    store<f32>(p, load<f32>(p) + load<f32>(src + (<usize>i << 2)));
+  }
+}
