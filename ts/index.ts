@@ -31,3 +31,4 @@ export * from './optim/optimizer.js';
 export * from './optim/sgd.js';
 export * from './optim/adam.js';
 export * as data from './data/index.js';
+export * as io from './io/index.js';
