@@ -1,1 +1,81 @@
-export {};
+// AvgPool2d: the mean of each window of an NCHW input, as torch.nn.AvgPool2d, with PyTorch's
+// divisor: divisorOverride if given, else the window clipped to the padded input
+// (countIncludePad) or to the input alone.
+import { rt } from '../runtime/index.js';
+import { Module } from '../module.js';
+import { Tensor, formatShape } from '../tensor.js';
+import { Size2, checkNCHW, checkPadding, formatSize2, pooledSize, toPair } from './pooling.js';
+
+export interface AvgPool2dOptions {
+  /** Default: kernelSize. */
+  stride?: Size2;
+  /** Implicit zero border, at most half the kernel. Default 0. */
+  padding?: Size2;
+  /** Round the output size up (a last, clipped window), as PyTorch's ceil_mode. Default false. */
+  ceilMode?: boolean;
+  /** Whether padded positions count in the divisor. Default true. */
+  countIncludePad?: boolean;
+  /** A fixed divisor for every window instead of its size. */
+  divisorOverride?: number;
+}
+
+export class AvgPool2d extends Module {
+  readonly kernel: [number, number];
+  readonly stride: [number, number];
+  readonly padding: [number, number];
+  readonly ceilMode: boolean;
+  readonly countIncludePad: boolean;
+  readonly divisorOverride: number | undefined;
+  private readonly repr: string;
+  private inShape: readonly number[] = [];
+
+  constructor(kernelSize: Size2, options: AvgPool2dOptions = {}) {
+    super();
+    const stride = options.stride ?? kernelSize, padding = options.padding ?? 0;
+    this.repr = `AvgPool2d(kernel_size=${formatSize2(kernelSize)}, stride=${formatSize2(stride)}, padding=${formatSize2(padding)})`;
+    this.kernel = toPair('AvgPool2d', 'kernel_size', kernelSize, 1);
+    this.stride = toPair('AvgPool2d', 'stride', stride, 1);
+    this.padding = toPair('AvgPool2d', 'padding', padding, 0);
+    checkPadding('AvgPool2d', this.kernel, this.padding);
+    this.ceilMode = options.ceilMode ?? false;
+    this.countIncludePad = options.countIncludePad ?? true;
+    this.divisorOverride = options.divisorOverride;
+    const d = this.divisorOverride;
+    if (d !== undefined && !(Number.isInteger(d) && d >= 1)) {
+      throw new Error(`AvgPool2d: divisor_override must be a positive integer, got ${d}`);
+    }
+  }
+
+  override toString(): string { return this.repr; }
+
+  override outputShape(s: readonly number[]): number[] {
+    const [n, c, h, w] = checkNCHW(`${this}`, s);
+    const oh = pooledSize(h, this.kernel[0], this.stride[0], this.padding[0], 1, this.ceilMode);
+    const ow = pooledSize(w, this.kernel[1], this.stride[1], this.padding[1], 1, this.ceilMode);
+    if (oh < 1 || ow < 1) {
+      throw new Error(`${this}: expected an input at least as large as the kernel after padding, got ${formatShape(s)} (output would be ${oh}×${ow})`);
+    }
+    return [n, c, oh, ow];
+  }
+
+  override forwardDevice(x: Tensor): Tensor {
+    const [n, c, h, w] = x.shape;
+    const y = this.output('y', this.outputShape(x.shape));
+    rt().kernels.avgPool2dForward(x.ptr, y.ptr, n * c, h, w, y.shape[2], y.shape[3], ...this.geometry());
+    this.inShape = x.shape;
+    return y;
+  }
+
+  override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
+    if (!needInputGrad) return null;
+    const [n, c, h, w] = this.inShape;
+    const dx = this.output('dx', this.inShape);
+    rt().kernels.avgPool2dBackward(dy.ptr, dx.ptr, n * c, h, w, dy.shape[2], dy.shape[3], ...this.geometry());
+    return dx;
+  }
+
+  /** Kernel, stride, padding and divisor arguments in the kernels' order. */
+  private geometry(): number[] {
+    return [...this.kernel, ...this.stride, ...this.padding, +this.countIncludePad, this.divisorOverride ?? 0];
+  }
+}

@@ -1,1 +1,66 @@
-export {};
+// Optimizer: the base of SGD, Adam and AdamW. Holds the parameters, the learning rate (which
+// LR schedulers set between steps) and the step count; per-parameter state lives in wasm
+// blocks allocated once, so a step allocates nothing.
+import { Block, rt } from '../runtime/index.js';
+import { Parameter } from '../module.js';
+
+export abstract class Optimizer {
+  readonly params: readonly Parameter[];
+  /** Steps taken so far (PyTorch's state['step']); bias corrections use it. */
+  stepCount = 0;
+  private learningRate = 0;
+  private readonly stateBlocks: Block[] = [];
+
+  constructor(params: Iterable<Parameter>, lr: number) {
+    const list = params === null || params === undefined || typeof (params as Iterable<Parameter>)[Symbol.iterator] !== 'function'
+      ? null : [...params];
+    if (!list) throw new Error(`${this.name}: params must be a list of parameters (model.parameters()), got ${String(params)}`);
+    if (list.length === 0) throw new Error(`${this.name}: got an empty parameter list`);
+    list.forEach((p, i) => {
+      if (!(p instanceof Parameter)) throw new Error(`${this.name}: params[${i}] is not a Parameter, got ${String(p)}`);
+    });
+    if (new Set(list).size !== list.length) throw new Error(`${this.name}: the parameter list holds the same parameter more than once`);
+    this.params = list;
+    this.lr = lr;
+  }
+
+  /** The name used in error messages; subclasses spell it out, as minifiers rename classes. */
+  protected get name(): string { return 'Optimizer'; }
+
+  get lr(): number { return this.learningRate; }
+  set lr(value: number) {
+    checkNumber(this.name, 'lr', value, 0);
+    this.learningRate = value;
+  }
+
+  /** Applies one update to every parameter from its accumulated gradient. */
+  abstract step(): void;
+
+  /** Sets every parameter's gradient to zero. */
+  zeroGrad(): void { for (const p of this.params) p.zeroGrad(); }
+
+  /** Releases the optimizer's state buffers. The optimizer cannot step afterwards. */
+  dispose(): void {
+    for (const b of this.stateBlocks) b.free();
+    this.stateBlocks.length = 0;
+  }
+
+  /** @internal One zero-filled float32 state buffer per parameter (momentum, exp_avg, ...). */
+  protected stateBuffers(): Block[] {
+    return this.params.map((p) => {
+      const block = new Block(p.size * 4);
+      rt().kernels.fill(block.ptr, p.size, 0);
+      this.stateBlocks.push(block);
+      return block;
+    });
+  }
+}
+
+/** Throws unless v is a finite number ≥ least (and < below when given). */
+export function checkNumber(optimizer: string, name: string, v: number, least: number, below?: number): void {
+  const ok = typeof v === 'number' && Number.isFinite(v) && v >= least && (below === undefined || v < below);
+  if (!ok) {
+    const range = below === undefined ? `≥ ${least}` : `in [${least}, ${below})`;
+    throw new Error(`${optimizer}: ${name} must be a finite number ${range}, got ${String(v)}`);
+  }
+}

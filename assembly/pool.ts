@@ -1,0 +1,221 @@
+// Pooling over NCHW planes: max (with argmax), average, adaptive average; forward and backward.
+//
+// `planes` is N·C; every plane is H×W in, OH×OW out, contiguous. Window geometry follows
+// PyTorch: output (oh, ow) covers input rows oh·sH − pH + i·dH (i < kH), columns alike, and
+// positions outside the input are skipped (max: they count as −∞).
+import { hsum } from "./simd";
+
+/**
+ * y = max over each window; argmax[o] = flat index h·W + w of the max within its plane.
+ * Ties keep the first position in row-major window order, as PyTorch does. Inputs are finite
+ * (layers refuse others). A window holding no input position (possible only with dilation;
+ * MaxPool2d refuses such shapes) gets −∞ and argmax −1, which backward skips.
+ */
+export function maxPool2dForward(
+  x: usize, y: usize, argmax: usize, planes: i32, H: i32, W: i32, OH: i32, OW: i32,
+  kH: i32, kW: i32, sH: i32, sW: i32, pH: i32, pW: i32, dH: i32, dW: i32,
+): void {
+  // Output columns [inner0, inner1) have windows wholly inside the row: four at a time in lanes.
+  const lastStart = W - 1 + pW - (kW - 1) * dW;
+  const inner0 = min(OW, (pW + sW - 1) / sW);
+  const inner1 = max(inner0, min(OW, lastStart < 0 ? 0 : lastStart / sW + 1));
+  const lanes = i32x4.mul(i32x4(0, 1, 2, 3), i32x4.splat(sW));
+  for (let p = 0; p < planes; p++) {
+    const xp = x + (<usize>(p * H * W) << 2);
+    const yp = y + (<usize>(p * OH * OW) << 2), ap = argmax + (<usize>(p * OH * OW) << 2);
+    for (let oh = 0; oh < OH; oh++) {
+      // Only taps i in [i0, i1) fall inside the input rows.
+      const h0 = oh * sH - pH;
+      const i0 = firstTapInside(h0, dH), i1 = min(kH, endTapInside(h0, dH, H));
+      const row = oh * OW;
+      let ow = 0;
+      for (; ow < inner0; ow++) maxWindow(xp, yp, ap, row + ow, W, h0, i0, i1, dH, ow * sW - pW, kW, dW);
+      for (; ow + 4 <= inner1; ow += 4) {
+        let best = f32x4.splat(-Infinity), at = i32x4.splat(-1);
+        for (let i = i0; i < i1; i++) {
+          const rowStart = (h0 + i * dH) * W + ow * sW - pW;
+          for (let j = 0; j < kW; j++) {
+            const col = rowStart + j * dW;
+            const v = load4Strided(xp + (<usize>col << 2), sW);
+            const take = f32x4.gt(v, best);
+            best = v128.bitselect(v, best, take);
+            at = v128.bitselect(i32x4.add(i32x4.splat(col), lanes), at, take);
+          }
+        }
+        v128.store(yp + (<usize>(row + ow) << 2), best);
+        v128.store(ap + (<usize>(row + ow) << 2), at);
+      }
+      for (; ow < OW; ow++) maxWindow(xp, yp, ap, row + ow, W, h0, i0, i1, dH, ow * sW - pW, kW, dW);
+    }
+  }
+}
+
+/** One output o of max pooling, its window clipped to the plane (taps in rows [i0, i1)). */
+// @ts-ignore: decorator
+@inline function maxWindow(
+  xp: usize, yp: usize, ap: usize, o: i32, W: i32, h0: i32, i0: i32, i1: i32, dH: i32, w0: i32, kW: i32, dW: i32,
+): void {
+  const j0 = firstTapInside(w0, dW), j1 = min(kW, endTapInside(w0, dW, W));
+  let best = -Infinity as f32;
+  let bestAt = -1;
+  for (let i = i0; i < i1; i++) {
+    const rowStart = (h0 + i * dH) * W + w0;
+    for (let j = j0; j < j1; j++) {
+      const at = rowStart + j * dW;
+      const v = load<f32>(xp + (<usize>at << 2));
+      if (v > best) { best = v; bestAt = at; }
+    }
+  }
+  store<f32>(yp + (<usize>o << 2), best);
+  store<i32>(ap + (<usize>o << 2), bestAt);
+}
+
+/** x[0], x[s], x[2s], x[3s] as lanes; never reads past x[3s]. */
+// @ts-ignore: decorator
+@inline function load4Strided(src: usize, s: i32): v128 {
+  if (s == 1) return v128.load(src);
+  if (s == 2) return v128.shuffle<f32>(v128.load(src), v128.load(src, 12), 0, 2, 5, 7);
+  const step = <usize>s << 2;
+  let v = f32x4.splat(load<f32>(src));
+  v = f32x4.replace_lane(v, 1, load<f32>(src + step));
+  v = f32x4.replace_lane(v, 2, load<f32>(src + 2 * step));
+  return f32x4.replace_lane(v, 3, load<f32>(src + 3 * step));
+}
+
+/** The first tap i with start + i·step ≥ 0. */
+// @ts-ignore: decorator
+@inline function firstTapInside(start: i32, step: i32): i32 { return start < 0 ? (step - 1 - start) / step : 0; }
+/** One past the last tap i with start + i·step < size. */
+// @ts-ignore: decorator
+@inline function endTapInside(start: i32, step: i32, size: i32): i32 { return start < size ? (size - start + step - 1) / step : 0; }
+
+/** dx = 0, then dx[argmax[o]] += dy[o]: overlapping windows that share a max add up. */
+export function maxPool2dBackward(dy: usize, argmax: usize, dx: usize, planes: i32, inPlane: i32, outPlane: i32): void {
+  memory.fill(dx, 0, <usize>(planes * inPlane) << 2);
+  for (let p = 0; p < planes; p++) {
+    const gp = dy + (<usize>(p * outPlane) << 2), ap = argmax + (<usize>(p * outPlane) << 2);
+    const xp = dx + (<usize>(p * inPlane) << 2);
+    for (let o = 0; o < outPlane; o++) {
+      const i = load<i32>(ap + (<usize>o << 2));
+      if (i < 0) continue;
+      const at = xp + (<usize>i << 2);
+      store<f32>(at, load<f32>(at) + load<f32>(gp + (<usize>o << 2)));
+    }
+  }
+}
+
+/**
+ * y = window sum / divisor. The divisor is divisorOverride when it is non-zero; otherwise the
+ * window's size clipped to the padded input (countIncludePad) or to the input itself.
+ */
+export function avgPool2dForward(
+  x: usize, y: usize, planes: i32, H: i32, W: i32, OH: i32, OW: i32,
+  kH: i32, kW: i32, sH: i32, sW: i32, pH: i32, pW: i32, countIncludePad: i32, divisorOverride: i32,
+): void {
+  for (let p = 0; p < planes; p++) {
+    const xp = x + (<usize>(p * H * W) << 2), yp = y + (<usize>(p * OH * OW) << 2);
+    for (let oh = 0; oh < OH; oh++) {
+      const hs = oh * sH - pH, he = min(hs + kH, H + pH);
+      const h0 = max(hs, 0), h1 = min(he, H);
+      for (let ow = 0; ow < OW; ow++) {
+        const ws = ow * sW - pW, we = min(ws + kW, W + pW);
+        const w0 = max(ws, 0), w1 = min(we, W);
+        let sum: f32 = 0;
+        for (let h = h0; h < h1; h++) sum += sumSpan(xp + (<usize>(h * W + w0) << 2), w1 - w0);
+        const divisor = divisorOverride != 0 ? divisorOverride
+          : countIncludePad ? (he - hs) * (we - ws) : (h1 - h0) * (w1 - w0);
+        store<f32>(yp + (<usize>(oh * OW + ow) << 2), sum / <f32>divisor);
+      }
+    }
+  }
+}
+
+/** dx = 0, then every window adds dy / divisor to each input it covers (same divisor as forward). */
+export function avgPool2dBackward(
+  dy: usize, dx: usize, planes: i32, H: i32, W: i32, OH: i32, OW: i32,
+  kH: i32, kW: i32, sH: i32, sW: i32, pH: i32, pW: i32, countIncludePad: i32, divisorOverride: i32,
+): void {
+  memory.fill(dx, 0, <usize>(planes * H * W) << 2);
+  for (let p = 0; p < planes; p++) {
+    const xp = dx + (<usize>(p * H * W) << 2), gp = dy + (<usize>(p * OH * OW) << 2);
+    for (let oh = 0; oh < OH; oh++) {
+      const hs = oh * sH - pH, he = min(hs + kH, H + pH);
+      const h0 = max(hs, 0), h1 = min(he, H);
+      for (let ow = 0; ow < OW; ow++) {
+        const ws = ow * sW - pW, we = min(ws + kW, W + pW);
+        const w0 = max(ws, 0), w1 = min(we, W);
+        const divisor = divisorOverride != 0 ? divisorOverride
+          : countIncludePad ? (he - hs) * (we - ws) : (h1 - h0) * (w1 - w0);
+        const g = load<f32>(gp + (<usize>(oh * OW + ow) << 2)) / <f32>divisor;
+        for (let h = h0; h < h1; h++) addToSpan(xp + (<usize>(h * W + w0) << 2), w1 - w0, g);
+      }
+    }
+  }
+}
+
+/** Output bin i of n over a size-`size` axis covers [floor(i·size/n), ceil((i+1)·size/n)). */
+// @ts-ignore: decorator
+@inline function binStart(i: i32, n: i32, size: i32): i32 { return <i32>((<i64>i * size) / n); }
+// @ts-ignore: decorator
+@inline function binEnd(i: i32, n: i32, size: i32): i32 { return <i32>(((<i64>(i + 1) * size) + n - 1) / n); }
+
+/** y = mean of each adaptive bin (PyTorch's bins; they overlap when OH does not divide H). */
+export function adaptiveAvgPool2dForward(x: usize, y: usize, planes: i32, H: i32, W: i32, OH: i32, OW: i32): void {
+  for (let p = 0; p < planes; p++) {
+    const xp = x + (<usize>(p * H * W) << 2), yp = y + (<usize>(p * OH * OW) << 2);
+    for (let oh = 0; oh < OH; oh++) {
+      const h0 = binStart(oh, OH, H), h1 = binEnd(oh, OH, H);
+      for (let ow = 0; ow < OW; ow++) {
+        const w0 = binStart(ow, OW, W), w1 = binEnd(ow, OW, W);
+        let sum: f32 = 0;
+        for (let h = h0; h < h1; h++) sum += sumSpan(xp + (<usize>(h * W + w0) << 2), w1 - w0);
+        store<f32>(yp + (<usize>(oh * OW + ow) << 2), sum / <f32>((h1 - h0) * (w1 - w0)));
+      }
+    }
+  }
+}
+
+/** dx = 0, then each bin adds dy / (bin size) to every input in it. */
+export function adaptiveAvgPool2dBackward(dy: usize, dx: usize, planes: i32, H: i32, W: i32, OH: i32, OW: i32): void {
+  memory.fill(dx, 0, <usize>(planes * H * W) << 2);
+  for (let p = 0; p < planes; p++) {
+    const xp = dx + (<usize>(p * H * W) << 2), gp = dy + (<usize>(p * OH * OW) << 2);
+    for (let oh = 0; oh < OH; oh++) {
+      const h0 = binStart(oh, OH, H), h1 = binEnd(oh, OH, H);
+      for (let ow = 0; ow < OW; ow++) {
+        const w0 = binStart(ow, OW, W), w1 = binEnd(ow, OW, W);
+        const g = load<f32>(gp + (<usize>(oh * OW + ow) << 2)) / <f32>((h1 - h0) * (w1 - w0));
+        for (let h = h0; h < h1; h++) addToSpan(xp + (<usize>(h * W + w0) << 2), w1 - w0, g);
+      }
+    }
+  }
+}
+
+/** Σ of n contiguous floats; f32x4 lanes for long spans (global pooling), scalar for short. */
+function sumSpan(p: usize, n: i32): f32 {
+  let i = 0;
+  let s: f32 = 0;
+  if (n >= 8) {
+    let acc = f32x4.splat(0);
+    for (; i + 4 <= n; i += 4) acc = f32x4.add(acc, v128.load(p + (<usize>i << 2)));
+    s = hsum(acc);
+  }
+  for (; i < n; i++) s += load<f32>(p + (<usize>i << 2));
+  return s;
+}
+
+/** p[i] += v for n contiguous floats. */
+function addToSpan(p: usize, n: i32, v: f32): void {
+  let i = 0;
+  if (n >= 8) {
+    const vv = f32x4.splat(v);
+    for (; i + 4 <= n; i += 4) {
+      const q = p + (<usize>i << 2);
+      v128.store(q, f32x4.add(v128.load(q), vv));
+    }
+  }
+  for (; i < n; i++) {
+    const q = p + (<usize>i << 2);
+    store<f32>(q, load<f32>(q) + v);
+  }
+}

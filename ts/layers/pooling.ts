@@ -1,0 +1,65 @@
+// Shared by the pooling layers: [h, w] arguments, PyTorch's output-size rule, NCHW checks.
+import { formatShape } from '../tensor.js';
+
+/** A size given as one number for both axes or as [h, w], as PyTorch's pooling layers take it. */
+export type Size2 = number | readonly [number, number];
+
+/** [h, w] from a Size2, each checked to be an integer ≥ `least`. */
+export function toPair(layer: string, name: string, v: Size2, least: number): [number, number] {
+  const pair: number[] = typeof v === 'number' ? [v, v] : Array.isArray(v) ? [...v] : [];
+  if (pair.length !== 2 || !pair.every((d) => Number.isInteger(d) && d >= least)) {
+    const what = least > 0 ? 'positive integer' : 'non-negative integer';
+    throw new Error(`${layer}: ${name} must be a ${what} or a pair [h, w] of them, got ${describe(v)}`);
+  }
+  return pair as [number, number];
+}
+
+/** As PyTorch prints the argument: 2 or (2, 3). */
+export function formatSize2(v: Size2): string {
+  return typeof v === 'number' ? String(v) : `(${v[0]}, ${v[1]})`;
+}
+
+export function pyBool(b: boolean): string { return b ? 'True' : 'False'; }
+
+/** PyTorch refuses padding larger than half the kernel: a window could then be all padding. */
+export function checkPadding(layer: string, kernel: [number, number], padding: [number, number]): void {
+  if (padding[0] > Math.floor(kernel[0] / 2) || padding[1] > Math.floor(kernel[1] / 2)) {
+    throw new Error(`${layer}: padding must be at most half of kernel_size, got padding=(${padding.join(', ')}) and kernel_size=(${kernel.join(', ')})`);
+  }
+}
+
+/**
+ * PyTorch's pooling_output_shape: floor (or ceil) of (size + 2·pad − dilation·(k − 1) − 1) / stride
+ * plus one; in ceil mode the last window must start inside the input or the left padding.
+ */
+export function pooledSize(size: number, kernel: number, stride: number, pad: number, dilation: number, ceilMode: boolean): number {
+  const span = size + 2 * pad - dilation * (kernel - 1) - 1 + (ceilMode ? stride - 1 : 0);
+  let out = Math.floor(span / stride) + 1;
+  if (ceilMode && (out - 1) * stride >= size + pad) out--;
+  return out;
+}
+
+/**
+ * Whether every window of `out` along an axis has a tap inside the input. Only windows that
+ * start in the left padding can miss it, and only through dilation jumping over the input.
+ */
+export function windowsTouchInput(size: number, kernel: number, stride: number, pad: number, dilation: number, out: number): boolean {
+  for (let o = 0; o < out && o * stride < pad; o++) {
+    const start = o * stride - pad;
+    const firstInside = Math.ceil(-start / dilation);
+    if (firstInside >= kernel || start + firstInside * dilation >= size) return false;
+  }
+  return true;
+}
+
+/** [N, C, H, W] with every dimension ≥ 1, or an Error naming the layer. */
+export function checkNCHW(layer: string, s: readonly number[]): [number, number, number, number] {
+  if (s.length !== 4 || !s.every((d) => d >= 1)) {
+    throw new Error(`${layer}: expected input of shape [N, C, H, W] with no empty dimension, got ${formatShape(s)}`);
+  }
+  return s as unknown as [number, number, number, number];
+}
+
+function describe(v: unknown): string {
+  try { return JSON.stringify(v) ?? String(v); } catch { return String(v); }
+}
