@@ -26,6 +26,8 @@ export { Loss, LossValue } from './losses/loss.js';
 export type { Reduction } from './losses/loss.js';
 export * from './losses/cross-entropy.js';
 export * from './losses/mse.js';
+export * from './losses/nll.js';
+export * from './losses/bce-with-logits.js';
 
 export * from './optim/optimizer.js';
 export * from './optim/sgd.js';

@@ -58,7 +58,8 @@ export class Sequential extends Module {
    * (without the batch dimension), as torchsummary prints it.
    */
   summary(inputShape: readonly number[]): string {
-    const shapes = this.shapesThrough([1, ...inputShape]);
+    // A batch of 2: training-mode BatchNorm refuses a single value per channel.
+    const shapes = this.shapesThrough([2, ...inputShape]);
     const rows: string[][] = [['Layer (type)', 'Output Shape', 'Param #']];
     this.layers.forEach((layer, i) => {
       const type = layer.constructor.name;

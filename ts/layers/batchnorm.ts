@@ -1,1 +1,134 @@
-export {};
+// BatchNorm1d / BatchNorm2d: per-channel normalisation of [N, C, *] by the batch statistics
+// in training (updating the running ones) and by the running statistics in eval, as PyTorch.
+import { rt } from '../runtime/index.js';
+import { Module, Parameter } from '../module.js';
+import { Tensor, formatShape } from '../tensor.js';
+import { checkPositiveInt } from './linear.js';
+import { pyBool, pyFloat } from './python-repr.js';
+
+export interface BatchNormOptions {
+  /** Added to the variance before the square root. Default 1e-5. */
+  eps?: number;
+  /** Weight of the new batch in the running statistics; null for a cumulative average. Default 0.1. */
+  momentum?: number | null;
+  /** Learnable per-channel weight and bias. Default true. */
+  affine?: boolean;
+  /** Keep running statistics for eval mode (otherwise eval uses batch statistics too). Default true. */
+  trackRunningStats?: boolean;
+}
+
+abstract class BatchNorm extends Module {
+  readonly eps: number;
+  readonly momentum: number | null;
+  readonly affine: boolean;
+  readonly trackRunningStats: boolean;
+  readonly weight: Parameter | null = null;
+  readonly bias: Parameter | null = null;
+  readonly runningMean: Tensor | null = null;
+  readonly runningVar: Tensor | null = null;
+  readonly numBatchesTracked: Tensor | null = null;
+
+  /** What the last forward needs for backward. */
+  private saved: { x: Tensor; mean: Tensor; variance: Tensor; batchStats: boolean; L: number } | null = null;
+
+  constructor(readonly numFeatures: number, options: BatchNormOptions = {}) {
+    super();
+    checkPositiveInt(this.kind, 'num_features', numFeatures);
+    this.eps = options.eps ?? 1e-5;
+    this.momentum = options.momentum === undefined ? 0.1 : options.momentum;
+    this.affine = options.affine ?? true;
+    this.trackRunningStats = options.trackRunningStats ?? true;
+    if (typeof this.eps !== 'number' || !(this.eps >= 0 && Number.isFinite(this.eps))) {
+      throw new Error(`${this.kind}: eps must be a finite number ≥ 0, got ${String(this.eps)}`);
+    }
+    if (this.momentum !== null && (typeof this.momentum !== 'number' || !(this.momentum >= 0 && this.momentum <= 1))) {
+      throw new Error(`${this.kind}: momentum must be a number between 0 and 1 or null, got ${String(this.momentum)}`);
+    }
+    const C = numFeatures;
+    if (this.affine) {
+      this.weight = this.addParameter('weight', [C], new Float32Array(C).fill(1));
+      this.bias = this.addParameter('bias', [C], new Float32Array(C));
+    }
+    if (this.trackRunningStats) {
+      this.runningMean = this.addBuffer('running_mean', [C], new Float32Array(C));
+      this.runningVar = this.addBuffer('running_var', [C], new Float32Array(C).fill(1));
+      this.numBatchesTracked = this.addInt64Buffer('num_batches_tracked', []);
+    }
+  }
+
+  /** The class name as PyTorch prints it (spelled out: bundlers may rename classes). */
+  protected get kind(): string { return 'BatchNorm'; }
+  /** Whether an input of this rank is accepted, and how to describe the accepted shapes. */
+  protected abstract acceptsRank(rank: number): boolean;
+  protected abstract expectedShape(): string;
+
+  override toString(): string {
+    return `${this.kind}(${this.numFeatures}, eps=${pyFloat(this.eps)}, momentum=${pyFloat(this.momentum)}, ` +
+      `affine=${pyBool(this.affine)}, track_running_stats=${pyBool(this.trackRunningStats)})`;
+  }
+
+  override outputShape(s: readonly number[]): number[] {
+    if (!this.acceptsRank(s.length) || s[1] !== this.numFeatures) {
+      throw new Error(`${this}: expected input of shape ${this.expectedShape()} with C = ${this.numFeatures}, got ${formatShape(s)}`);
+    }
+    // Checked here, before any layer of a model runs, so that a refused batch changes no running stats.
+    const valuesPerChannel = s.reduce((a, b) => a * b, 1) / s[1];
+    if (this.training && valuesPerChannel <= 1) {
+      throw new Error(`${this}: expected more than 1 value per channel when training, got input of shape ${formatShape(s)}`);
+    }
+    return [...s];
+  }
+
+  override forwardDevice(x: Tensor): Tensor {
+    const [N, C] = x.shape;
+    const L = x.size / (N * C) || 0;
+    const k = rt().kernels;
+    const batchStats = this.training || !this.trackRunningStats;
+    let mean = this.runningMean!, variance = this.runningVar!;
+    if (batchStats) {
+      mean = this.output('mean', [C]);
+      variance = this.output('variance', [C]);
+      k.batchNormStats(x.ptr, mean.ptr, variance.ptr, N, C, L);
+      if (this.training && this.trackRunningStats) this.updateRunningStats(mean, variance, N * L);
+    }
+    const y = this.output('y', x.shape);
+    k.batchNormApply(x.ptr, y.ptr, mean.ptr, variance.ptr, this.weight?.data.ptr ?? 0, this.bias?.data.ptr ?? 0,
+      N, C, L, this.eps, +this.affine);
+    this.saved = { x, mean, variance, batchStats, L };
+    return y;
+  }
+
+  override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
+    if (!needInputGrad && !this.affine) return null;
+    const { x, mean, variance, batchStats, L } = this.saved!;
+    const [N, C] = x.shape;
+    const dx = needInputGrad ? this.output('dx', x.shape) : null;
+    rt().kernels.batchNormBackward(x.ptr, dy.ptr, dx?.ptr ?? 0, mean.ptr, variance.ptr,
+      this.weight?.data.ptr ?? 0, this.weight?.grad.ptr ?? 0, this.bias?.grad.ptr ?? 0,
+      N, C, L, this.eps, +this.affine, +batchStats);
+    return dx;
+  }
+
+  /** running = (1 − m)·running + m·batch, with the unbiased batch variance; m = 1/count when momentum is null. */
+  private updateRunningStats(mean: Tensor, variance: Tensor, valuesPerChannel: number): void {
+    const tracked = this.numBatchesTracked!.host as BigInt64Array;
+    tracked[0] += 1n;
+    const factor = this.momentum ?? 1 / Number(tracked[0]);
+    rt().kernels.batchNormUpdateRunning(this.runningMean!.ptr, this.runningVar!.ptr, mean.ptr, variance.ptr,
+      this.numFeatures, factor, valuesPerChannel / (valuesPerChannel - 1));
+  }
+}
+
+/** Batch normalisation of [N, C] or [N, C, L] over N (and L). */
+export class BatchNorm1d extends BatchNorm {
+  protected override get kind(): string { return 'BatchNorm1d'; }
+  protected override acceptsRank(rank: number): boolean { return rank === 2 || rank === 3; }
+  protected override expectedShape(): string { return '[N, C] or [N, C, L]'; }
+}
+
+/** Batch normalisation of [N, C, H, W] over N, H and W. */
+export class BatchNorm2d extends BatchNorm {
+  protected override get kind(): string { return 'BatchNorm2d'; }
+  protected override acceptsRank(rank: number): boolean { return rank === 4; }
+  protected override expectedShape(): string { return '[N, C, H, W]'; }
+}

@@ -1,1 +1,55 @@
-export {};
+// Dropout: in training, zeroes each element with probability p and scales the rest by
+// 1/(1 − p); in eval, the identity. The mask is a hash of (seed, index) computed in the
+// kernel, with a fresh seed per forward from the library RNG (sn.manualSeed repeats it), so
+// backward recomputes the same mask instead of storing it.
+import { rt } from '../runtime/index.js';
+import { Module, zero } from '../module.js';
+import { nextU32 } from '../random.js';
+import { Tensor } from '../tensor.js';
+import { pyFloat } from './python-repr.js';
+
+export class Dropout extends Module {
+  /** The seed of the last training forward (backward reuses its mask); null after an identity forward. */
+  private seed: number | null = null;
+
+  constructor(readonly p = 0.5) {
+    super();
+    if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
+      throw new Error(`Dropout: p must be a probability between 0 and 1, got ${String(p)}`);
+    }
+  }
+
+  override toString(): string { return `Dropout(p=${pyFloat(this.p)}, inplace=False)`; }
+
+  override outputShape(s: readonly number[]): number[] { return [...s]; }
+
+  private get active(): boolean { return this.training && this.p > 0; }
+
+  override forwardDevice(x: Tensor): Tensor {
+    if (!this.active) {
+      this.seed = null;
+      // A new handle on the same memory, so the caller's tensor keeps its own producer.
+      return new Tensor(x.shape, x.block!, x.ptr);
+    }
+    const y = this.output('y', x.shape);
+    this.seed = nextU32();
+    this.mask(x, y, this.seed);
+    return y;
+  }
+
+  override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
+    if (!needInputGrad) return null;
+    if (this.seed === null) return new Tensor(dy.shape, dy.block!, dy.ptr);
+    const dx = this.output('dx', dy.shape);
+    this.mask(dy, dx, this.seed);
+    return dx;
+  }
+
+  /** out = in ⊙ mask(seed) / (1 − p). */
+  private mask(input: Tensor, out: Tensor, seed: number): void {
+    if (this.p === 1) { zero(out); return; }
+    // Kept when hash ≥ threshold, a fraction 1 − threshold/2³² ≈ 1 − p of the elements.
+    const threshold = Math.min(Math.round(this.p * 2 ** 32), 2 ** 32 - 1);
+    rt().kernels.dropoutApply(input.ptr, out.ptr, input.size, seed, threshold, 1 / (1 - this.p));
+  }
+}

@@ -1,1 +1,24 @@
-export {};
+// LeakyReLU: y = x > 0 ? x : negativeSlope·x.
+import { rt } from '../runtime/index.js';
+import { Tensor } from '../tensor.js';
+import { Elementwise } from './elementwise.js';
+import { pyFloat } from './python-repr.js';
+
+export class LeakyReLU extends Elementwise {
+  constructor(readonly negativeSlope = 0.01) {
+    super();
+    if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope)) {
+      throw new Error(`LeakyReLU: negative_slope must be a finite number, got ${String(negativeSlope)}`);
+    }
+  }
+
+  override toString(): string { return `LeakyReLU(negative_slope=${pyFloat(this.negativeSlope)})`; }
+
+  protected override apply(x: number, y: number, n: number): void {
+    rt().kernels.leakyReluForward(x, y, n, this.negativeSlope);
+  }
+
+  protected override applyBackward(x: Tensor, _y: Tensor, dy: number, dx: number, n: number): void {
+    rt().kernels.leakyReluBackward(x.ptr, dy, dx, n, this.negativeSlope);
+  }
+}

@@ -1,0 +1,32 @@
+// Base of the elementwise activations: any input shape, output of the same shape in the
+// layer's own buffer, backward from the saved input or output.
+import { Module } from '../module.js';
+import { Tensor } from '../tensor.js';
+
+export abstract class Elementwise extends Module {
+  /** The last input and output, for backward. */
+  protected x: Tensor | null = null;
+  protected y: Tensor | null = null;
+
+  /** y = f(x) over n floats. */
+  protected abstract apply(x: number, y: number, n: number): void;
+  /** dx = f'(·) ⊙ dy over n floats, from the saved input x or output y. */
+  protected abstract applyBackward(x: Tensor, y: Tensor, dy: number, dx: number, n: number): void;
+
+  override outputShape(s: readonly number[]): number[] { return [...s]; }
+
+  override forwardDevice(x: Tensor): Tensor {
+    const y = this.output('y', x.shape);
+    this.apply(x.ptr, y.ptr, x.size);
+    this.x = x;
+    this.y = y;
+    return y;
+  }
+
+  override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
+    if (!needInputGrad) return null;
+    const dx = this.output('dx', dy.shape);
+    this.applyBackward(this.x!, this.y!, dy.ptr, dx.ptr, dy.size);
+    return dx;
+  }
+}

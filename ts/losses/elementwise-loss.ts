@@ -1,0 +1,50 @@
+// Base of the losses that compare a prediction with a target of the same shape, value by value.
+import { Block, f32, rt } from '../runtime/index.js';
+import { Tensor, formatShape } from '../tensor.js';
+import { Loss, LossValue, Reduction } from './loss.js';
+import { checkReduction } from './labels.js';
+
+export abstract class ElementwiseLoss extends Loss {
+  readonly reduction: Reduction;
+  private targetBlock: Block | null = null;
+
+  constructor(name: string, options: { reduction?: Reduction }) {
+    super();
+    this.reduction = checkReduction(name, options.reduction ?? 'mean');
+  }
+
+  /** Σ loss(y, t) over n values; writes grad = gradScale · dloss/dy. */
+  protected abstract run(y: number, t: number, grad: number, n: number, gradScale: number): number;
+
+  /** The loss of y against a target of the same shape: a mean over all elements, or the sum. */
+  forward(y: Tensor, target: Tensor): LossValue {
+    if (!(target instanceof Tensor)) throw new Error(`${this}: the target must be a Tensor, got ${String(target)}`);
+    if (y.shape.length !== target.shape.length || y.shape.some((d, i) => d !== target.shape[i])) {
+      throw new Error(`${this}: the target shape ${formatShape(target.shape)} differs from the input shape ${formatShape(y.shape)}`);
+    }
+    if (target.dtype !== 'float32') throw new Error(`${this}: expected a float32 target, got ${target.dtype}`);
+    const t = this.stageTarget(target);
+    const x = this.stagePrediction(y);
+    const scale = this.reduction === 'sum' ? 1 : 1 / y.size;
+    const grad = this.gradient(y.shape);
+    const total = this.run(x.ptr, t.ptr, grad.ptr, y.size, scale);
+    return new LossValue(y.size === 0 && this.reduction === 'mean' ? NaN : total * scale, y, grad);
+  }
+
+  private stageTarget(target: Tensor): Tensor {
+    let t = target;
+    if (!target.onDevice) {
+      if (!this.targetBlock || this.targetBlock.bytes < target.size * 4) {
+        this.targetBlock?.free();
+        this.targetBlock = new Block(Math.max(target.size, 1) * 4);
+      }
+      t = new Tensor(target.shape, this.targetBlock);
+      f32(t.ptr, t.size).set(target.view());
+    }
+    const bad = rt().kernels.countNonFinite(t.ptr, t.size);
+    if (bad > 0) throw new Error(`${this}: ${bad} of ${t.size} target values are NaN or infinite (shape ${formatShape(target.shape)})`);
+    return t;
+  }
+
+  override dispose(): void { super.dispose(); this.targetBlock?.free(); this.targetBlock = null; }
+}

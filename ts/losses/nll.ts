@@ -1,0 +1,40 @@
+// NLLLoss: negative log-likelihood of log-probabilities [N, C] (e.g. LogSoftmax output).
+import { rt } from '../runtime/index.js';
+import { Tensor } from '../tensor.js';
+import { Loss, LossValue, Reduction } from './loss.js';
+import { LabelBuffer, Labels, checkIgnoreIndex, checkLabels, checkReduction } from './labels.js';
+
+export interface NLLLossOptions {
+  /** 'mean' (default) divides by the number of labels that are not ignored; 'sum' does not. */
+  reduction?: Reduction;
+  /** Rows with this label contribute nothing. Default −100, as PyTorch. */
+  ignoreIndex?: number;
+}
+
+export class NLLLoss extends Loss {
+  readonly reduction: Reduction;
+  readonly ignoreIndex: number;
+  private readonly labels = new LabelBuffer();
+
+  constructor(options: NLLLossOptions = {}) {
+    super();
+    this.reduction = checkReduction('NLLLoss', options.reduction ?? 'mean');
+    this.ignoreIndex = checkIgnoreIndex('NLLLoss', options.ignoreIndex ?? -100);
+  }
+
+  override toString(): string { return 'NLLLoss'; }
+
+  /** −logp[n, label[n]], summed or averaged over the counted rows. */
+  forward(logProbs: Tensor, labels: Labels): LossValue {
+    const { values, counted } = checkLabels(`${this}`, logProbs.shape, labels, this.ignoreIndex);
+    const x = this.stagePrediction(logProbs);
+    const [N, C] = logProbs.shape;
+    const scale = this.reduction === 'sum' ? 1 : counted > 0 ? 1 / counted : 0;
+    const grad = this.gradient(logProbs.shape);
+    const total = rt().kernels.nllForward(x.ptr, this.labels.upload(values), grad.ptr, N, C, this.ignoreIndex, scale);
+    const value = this.reduction === 'mean' && counted === 0 ? NaN : total * scale;
+    return new LossValue(value, logProbs, grad);
+  }
+
+  override dispose(): void { super.dispose(); this.labels.dispose(); }
+}
