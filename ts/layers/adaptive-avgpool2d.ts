@@ -4,7 +4,8 @@
 import { rt } from '../runtime/index.js';
 import { Module } from '../module.js';
 import { Tensor } from '../tensor.js';
-import { Size2, checkNCHW, formatSize2, toPair } from './pooling.js';
+import { Size2, formatSize2, toPair } from './args.js';
+import { checkNCHW } from './pooling.js';
 
 export class AdaptiveAvgPool2d extends Module {
   readonly size: [number, number];

@@ -4,7 +4,8 @@
 import { rt } from '../runtime/index.js';
 import { Module } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
-import { Size2, checkNCHW, checkPadding, formatSize2, pooledSize, toPair } from './pooling.js';
+import { Size2, formatSize2, toPair } from './args.js';
+import { checkNCHW, checkPadding, pooledSize } from './pooling.js';
 
 export interface AvgPool2dOptions {
   /** Default: kernelSize. */

@@ -3,7 +3,7 @@
 import { rt } from '../runtime/index.js';
 import { Module, Parameter } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
-import { checkPositiveInt } from './linear.js';
+import { checkPositiveInt } from './args.js';
 import { pyBool, pyFloat } from './python-repr.js';
 
 export interface BatchNormOptions {

@@ -4,16 +4,13 @@ import { gemmScratch, rt } from '../runtime/index.js';
 import { defaultLayerInit } from '../init.js';
 import { Module, Parameter } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
-import { checkPositiveInt } from './linear.js';
-
-/** A size for both axes, or [height, width]. */
-export type Size2d = number | readonly [number, number];
+import { Size2, checkPositiveInt, formatPair, toPair } from './args.js';
 
 export interface Conv2dOptions {
-  stride?: Size2d;
+  stride?: Size2;
   /** Zero padding on each side, or 'valid' (none) or 'same' (output as big as the input; stride 1 only). */
-  padding?: Size2d | 'valid' | 'same';
-  dilation?: Size2d;
+  padding?: Size2 | 'valid' | 'same';
+  dilation?: Size2;
   groups?: number;
   bias?: boolean;
 }
@@ -38,13 +35,13 @@ export class Conv2d extends Module {
   private x: Tensor | null = null;
   private geometry: Geometry | null = null;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Size2d, options: Conv2dOptions = {}) {
+  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Size2, options: Conv2dOptions = {}) {
     super();
     checkPositiveInt('Conv2d', 'in_channels', inChannels);
     checkPositiveInt('Conv2d', 'out_channels', outChannels);
-    this.kernelSize = pair('kernel_size', kernelSize, 1);
-    this.stride = pair('stride', options.stride ?? 1, 1);
-    this.dilation = pair('dilation', options.dilation ?? 1, 1);
+    this.kernelSize = toPair('Conv2d', 'kernel_size', kernelSize, 1);
+    this.stride = toPair('Conv2d', 'stride', options.stride ?? 1, 1);
+    this.dilation = toPair('Conv2d', 'dilation', options.dilation ?? 1, 1);
     this.groups = options.groups ?? 1;
     checkPositiveInt('Conv2d', 'groups', this.groups);
     if (inChannels % this.groups !== 0) throw new Error(`Conv2d: in_channels (${inChannels}) must be divisible by groups (${this.groups})`);
@@ -66,7 +63,7 @@ export class Conv2d extends Module {
     } else if (typeof padding === 'string') {
       throw new Error(`Conv2d: padding must be a number, a pair, 'valid' or 'same', got '${padding}'`);
     } else {
-      this.padding = pair('padding', padding, 0);
+      this.padding = toPair('Conv2d', 'padding', padding, 0);
       this.padBefore = this.padding;
       this.padTotal = [2 * this.padding[0], 2 * this.padding[1]];
     }
@@ -141,13 +138,3 @@ export class Conv2d extends Module {
   }
 }
 
-function pair(name: string, v: Size2d, min: number): Pair {
-  const p: number[] = typeof v === 'number' ? [v, v] : Array.isArray(v) && v.length === 2 ? [...v] : [];
-  if (p.length !== 2 || !p.every((d) => Number.isInteger(d) && d >= min)) {
-    const what = min > 0 ? 'positive integer' : 'non-negative integer';
-    throw new Error(`Conv2d: ${name} must be a ${what} or a pair of them, got ${JSON.stringify(v)}`);
-  }
-  return [p[0], p[1]];
-}
-
-function formatPair(p: readonly number[]): string { return `(${p[0]}, ${p[1]})`; }

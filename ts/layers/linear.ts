@@ -3,6 +3,7 @@ import { gemm, rt } from '../runtime/index.js';
 import { defaultLayerInit } from '../init.js';
 import { Module, Parameter } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
+import { checkPositiveInt } from './args.js';
 
 export interface LinearOptions { bias?: boolean; }
 
@@ -53,8 +54,4 @@ export class Linear extends Module {
     gemm(false, false, rows, nIn, nOut, dy.ptr, nOut, this.weight.data.ptr, nIn, dx.ptr, nIn, false);
     return dx;
   }
-}
-
-export function checkPositiveInt(layer: string, name: string, v: number): void {
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`${layer}: ${name} must be a positive integer, got ${v}`);
 }

@@ -4,7 +4,9 @@
 import { rt } from '../runtime/index.js';
 import { Module } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
-import { Size2, checkNCHW, checkPadding, formatSize2, pooledSize, pyBool, toPair, windowsTouchInput } from './pooling.js';
+import { Size2, formatSize2, toPair } from './args.js';
+import { checkNCHW, checkPadding, pooledSize, windowsTouchInput } from './pooling.js';
+import { pyBool } from './python-repr.js';
 
 export interface MaxPool2dOptions {
   /** Default: kernelSize. */

@@ -1,25 +1,5 @@
-// Shared by the pooling layers: [h, w] arguments, PyTorch's output-size rule, NCHW checks.
+// Shared by the pooling layers: PyTorch's output-size rule and NCHW checks.
 import { formatShape } from '../tensor.js';
-
-/** A size given as one number for both axes or as [h, w], as PyTorch's pooling layers take it. */
-export type Size2 = number | readonly [number, number];
-
-/** [h, w] from a Size2, each checked to be an integer ≥ `least`. */
-export function toPair(layer: string, name: string, v: Size2, least: number): [number, number] {
-  const pair: number[] = typeof v === 'number' ? [v, v] : Array.isArray(v) ? [...v] : [];
-  if (pair.length !== 2 || !pair.every((d) => Number.isInteger(d) && d >= least)) {
-    const what = least > 0 ? 'positive integer' : 'non-negative integer';
-    throw new Error(`${layer}: ${name} must be a ${what} or a pair [h, w] of them, got ${describe(v)}`);
-  }
-  return pair as [number, number];
-}
-
-/** As PyTorch prints the argument: 2 or (2, 3). */
-export function formatSize2(v: Size2): string {
-  return typeof v === 'number' ? String(v) : `(${v[0]}, ${v[1]})`;
-}
-
-export function pyBool(b: boolean): string { return b ? 'True' : 'False'; }
 
 /** PyTorch refuses padding larger than half the kernel: a window could then be all padding. */
 export function checkPadding(layer: string, kernel: [number, number], padding: [number, number]): void {
@@ -58,8 +38,4 @@ export function checkNCHW(layer: string, s: readonly number[]): [number, number,
     throw new Error(`${layer}: expected input of shape [N, C, H, W] with no empty dimension, got ${formatShape(s)}`);
   }
   return s as unknown as [number, number, number, number];
-}
-
-function describe(v: unknown): string {
-  try { return JSON.stringify(v) ?? String(v); } catch { return String(v); }
 }

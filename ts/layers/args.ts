@@ -1,0 +1,31 @@
+// Constructor-argument checks shared by the layers: sizes given as a number or [h, w], counts.
+
+/** A size given as one number for both axes or as [h, w], as PyTorch's pooling layers take it. */
+export type Size2 = number | readonly [number, number];
+
+/** [h, w] from a Size2, each checked to be an integer ≥ `least`. */
+export function toPair(layer: string, name: string, v: Size2, least: number): [number, number] {
+  const pair: number[] = typeof v === 'number' ? [v, v] : Array.isArray(v) ? [...v] : [];
+  if (pair.length !== 2 || !pair.every((d) => Number.isInteger(d) && d >= least)) {
+    const what = least > 0 ? 'positive integer' : 'non-negative integer';
+    throw new Error(`${layer}: ${name} must be a ${what} or a pair [h, w] of them, got ${describe(v)}`);
+  }
+  return pair as [number, number];
+}
+
+/** As PyTorch prints the argument: 2 or (2, 3). */
+export function formatSize2(v: Size2): string {
+  return typeof v === 'number' ? String(v) : `(${v[0]}, ${v[1]})`;
+}
+
+/** As PyTorch prints a pair: (2, 3). */
+export function formatPair(p: readonly number[]): string { return `(${p[0]}, ${p[1]})`; }
+
+/** A positive integer, or an Error naming the layer and the argument. */
+export function checkPositiveInt(layer: string, name: string, v: number): void {
+  if (!Number.isInteger(v) || v <= 0) throw new Error(`${layer}: ${name} must be a positive integer, got ${v}`);
+}
+
+function describe(v: unknown): string {
+  try { return JSON.stringify(v) ?? String(v); } catch { return String(v); }
+}
