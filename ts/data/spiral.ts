@@ -1,0 +1,43 @@
+// The spiral toy dataset of Stanford's CS231n notes: `classes` arms winding out from the
+// origin, one class per arm, not separable by a line — the smallest problem where a hidden layer
+// visibly matters. Points come class by class (all of class 0, then class 1, …), as in the notes.
+import { Tensor, tensor } from '../tensor.js';
+import { checkCount } from './check.js';
+import { checkSeed, gaussian, u32Source } from './rng.js';
+
+export interface SpiralOptions {
+  pointsPerClass?: number;
+  classes?: number;
+  /** Standard deviation of the Gaussian noise added to each point's angle (radians). */
+  noise?: number;
+  /** Repeatable points from a private generator; without it, the library RNG (sn.manualSeed). */
+  seed?: number;
+}
+
+export interface Spiral { x: Tensor; y: Int32Array; }
+
+/** x [classes·pointsPerClass, 2] and class labels y. */
+export function spiral(options: SpiralOptions = {}): Spiral {
+  const { pointsPerClass = 100, classes = 3, noise = 0.2, seed } = options;
+  checkCount(pointsPerClass, 'pointsPerClass', 'spiral', 1);
+  checkCount(classes, 'classes', 'spiral', 1);
+  if (typeof noise !== 'number' || !Number.isFinite(noise) || noise < 0) throw new Error(`spiral: noise must be a finite number ≥ 0, got ${String(noise)}`);
+  checkSeed(seed, 'spiral');
+  const next = u32Source(seed);
+  const n = pointsPerClass * classes;
+  const x = new Float32Array(n * 2);
+  const y = new Int32Array(n);
+  // np.linspace(0, 1, m) gives [0] for m = 1; the step guard keeps that case finite.
+  const step = pointsPerClass > 1 ? 1 / (pointsPerClass - 1) : 0;
+  for (let c = 0; c < classes; c++) {
+    for (let i = 0; i < pointsPerClass; i++) {
+      const k = c * pointsPerClass + i;
+      const r = i * step;
+      const t = 4 * c + 4 * i * step + noise * gaussian(next);
+      x[2 * k] = r * Math.sin(t);
+      x[2 * k + 1] = r * Math.cos(t);
+      y[k] = c;
+    }
+  }
+  return { x: tensor(x, [n, 2]), y };
+}

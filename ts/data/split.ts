@@ -1,0 +1,59 @@
+// Train/validation split by row index. Rows are drawn at random and, by default, class by class:
+// taking the last rows (as tf.js's validationSplit does) gives a skewed validation set whenever
+// a file is sorted or grouped by label.
+import { checkSeed, shuffleInPlace, u32Source } from './rng.js';
+
+export interface SplitOptions {
+  /** Repeatable split from a private generator; without it, the library RNG (sn.manualSeed). */
+  seed?: number;
+  /** Keep each class's share in both parts (default true). */
+  stratify?: boolean;
+}
+
+export interface Split { train: Int32Array; validation: Int32Array; }
+
+/**
+ * Splits row indices 0..n-1 (n = labels.length) so that about `fraction` of them validate.
+ * Stratified, each class gives round(fraction · its count) rows to validation, so its share
+ * there is within one row of its share overall. Both index arrays come back shuffled.
+ */
+export function trainValidationSplit(labels: Int32Array, fraction: number, options: SplitOptions = {}): Split {
+  const where = 'trainValidationSplit';
+  if (!(labels instanceof Int32Array)) throw new Error(`${where}: labels must be an Int32Array`);
+  if (typeof fraction !== 'number' || !(fraction >= 0 && fraction < 1)) {
+    throw new Error(`${where}: fraction must be a number in [0, 1), got ${String(fraction)}`);
+  }
+  const { seed, stratify = true } = options;
+  checkSeed(seed, where);
+  const next = u32Source(seed);
+  const n = labels.length;
+
+  const groups: Int32Array[] = [];
+  if (stratify) {
+    const byClass = new Map<number, number[]>();
+    for (let i = 0; i < n; i++) {
+      const rows = byClass.get(labels[i]);
+      if (rows) rows.push(i); else byClass.set(labels[i], [i]);
+    }
+    // Classes in label order, so the draw does not depend on which class the file starts with.
+    for (const c of [...byClass.keys()].sort((a, b) => a - b)) groups.push(Int32Array.from(byClass.get(c)!));
+  } else {
+    groups.push(Int32Array.from({ length: n }, (_, i) => i));
+  }
+
+  let validationCount = 0;
+  const take = groups.map((g) => Math.round(fraction * g.length));
+  for (const t of take) validationCount += t;
+  const train = new Int32Array(n - validationCount);
+  const validation = new Int32Array(validationCount);
+  let v = 0, t = 0;
+  groups.forEach((g, k) => {
+    shuffleInPlace(g, next);
+    validation.set(g.subarray(0, take[k]), v); v += take[k];
+    train.set(g.subarray(take[k]), t); t += g.length - take[k];
+  });
+  // Mix the classes, which were laid down one after another.
+  shuffleInPlace(train, next);
+  shuffleInPlace(validation, next);
+  return { train, validation };
+}
