@@ -32,5 +32,7 @@ export * from './losses/bce-with-logits.js';
 export * from './optim/optimizer.js';
 export * from './optim/sgd.js';
 export * from './optim/adam.js';
+export * from './optim/lr-scheduler.js';
+export * from './train/index.js';
 export * as data from './data/index.js';
 export * as io from './io/index.js';

@@ -39,6 +39,9 @@ export abstract class Module {
   /** PyTorch-style description, e.g. `Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))`. */
   abstract toString(): string;
 
+  /** A one-line name for error messages; the layer's description unless that spans lines. */
+  label(): string { return String(this); }
+
   /** The output shape for an input shape; throws an Error naming this layer on a mismatch. */
   abstract outputShape(inputShape: readonly number[]): number[];
 
@@ -51,7 +54,7 @@ export abstract class Module {
   /** Runs the layer. The result is a view of this layer's buffer, valid until its next call. */
   forward(x: Tensor): Tensor {
     const outShape = this.outputShape(x.shape);
-    const xd = this.stage('input', x, `${this} input`);
+    const xd = this.stage('input', x, `${this.label()} input`);
     const y = this.forwardDevice(xd);
     y.producer = this;
     this.lastOutShape = outShape;
@@ -60,11 +63,11 @@ export abstract class Module {
 
   /** Back-propagates dL/dy through the last forward; accumulates parameter gradients; returns dL/dx. */
   backward(dy: Tensor): Tensor {
-    if (!this.lastOutShape) throw new Error(`${this}: backward() called before forward()`);
+    if (!this.lastOutShape) throw new Error(`${this.label()}: backward() called before forward()`);
     if (!sameShape(dy.shape, this.lastOutShape)) {
-      throw new Error(`${this}: backward() expected a gradient of shape ${formatShape(this.lastOutShape)}, got ${formatShape(dy.shape)}`);
+      throw new Error(`${this.label()}: backward() expected a gradient of shape ${formatShape(this.lastOutShape)}, got ${formatShape(dy.shape)}`);
     }
-    return this.backwardDevice(this.stage('gradOutput', dy, `${this} output gradient`), true)!;
+    return this.backwardDevice(this.stage('gradOutput', dy, `${this.label()} output gradient`), true)!;
   }
 
   train(mode = true): this { this.training = mode; for (const [, c] of this.children()) c.train(mode); return this; }

@@ -1,6 +1,9 @@
 // Sequential: runs its children in order; names them '0', '1', ... as torch.nn.Sequential does.
 import { Module } from './module.js';
 import { Tensor, formatShape } from './tensor.js';
+import { fit, evaluate, predict, predictClasses } from './train/fit.js';
+import type { EvaluateOptions, FitHistory, FitOptions } from './train/fit.js';
+import type { Target } from './train/targets.js';
 
 export class Sequential extends Module {
   private readonly layers: Module[] = [];
@@ -81,6 +84,20 @@ export class Sequential extends Module {
       rule,
     ].join('\n');
   }
+
+  /** Trains on x (N samples) and y (labels or a Tensor target); see FitOptions. Resolves to the history. */
+  fit(x: Tensor, y: Target, options: FitOptions = {}): Promise<FitHistory> { return fit(this, x, y, options); }
+
+  /** Mean loss and accuracy (for labels) over x, in eval mode. */
+  evaluate(x: Tensor, y: Target, options: EvaluateOptions = {}): { loss: number; accuracy?: number } { return evaluate(this, x, y, options); }
+
+  /** Class probabilities [N, C] for x, in eval mode. */
+  predict(x: Tensor, options: { batchSize?: number } = {}): Tensor { return predict(this, x, options); }
+
+  /** The most likely class of each sample of x. */
+  predictClasses(x: Tensor, options: { batchSize?: number } = {}): Int32Array { return predictClasses(this, x, options); }
+
+  override label(): string { return `Sequential (${this.layers.length} layers)`; }
 
   override toString(): string {
     if (!this.layers.length) return 'Sequential()';

@@ -34,6 +34,9 @@ export abstract class Loss {
   /** Names the loss in error messages, e.g. "CrossEntropyLoss". */
   abstract toString(): string;
 
+  /** The loss of prediction y against a target (class labels or a Tensor, by loss). */
+  abstract forward(y: Tensor, target: unknown): LossValue;
+
   /** @internal The input y as a device tensor (copied from the host when needed), finite-checked. */
   protected stagePrediction(y: Tensor): Tensor {
     if (y.dtype !== 'float32') throw new Error(`${this}: expected a float32 prediction, got ${y.dtype}`);

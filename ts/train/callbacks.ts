@@ -1,0 +1,109 @@
+// Callbacks for fit(): hooks at epoch and batch ends, and early stopping.
+import type { Module } from '../module.js';
+import type { Optimizer } from '../optim/optimizer.js';
+
+/** Per-epoch records; validation and accuracy entries are present when measured. */
+export interface History {
+  epoch: number[];
+  loss: number[];
+  accuracy: number[];
+  valLoss: number[];
+  valAccuracy: number[];
+  /** Learning rate used in each epoch. */
+  lr: number[];
+  /** Every batch's loss, in order. */
+  batchLoss: number[];
+}
+
+export interface BatchLogs { epoch: number; batch: number; batches: number; size: number; loss: number; }
+
+export interface EpochLogs {
+  epoch: number;
+  loss: number;
+  accuracy?: number;
+  valLoss?: number;
+  valAccuracy?: number;
+  lr: number;
+  seconds: number;
+  imagesPerSecond: number;
+}
+
+/** What a callback can see and do during fit(). */
+export interface FitContext {
+  readonly model: Module;
+  readonly optimizer: Optimizer;
+  readonly history: History;
+  /** Ends training after the current batch (or at the end of this epoch, from onEpochEnd). */
+  stop(): void;
+  readonly stopped: boolean;
+}
+
+export interface Callback {
+  onTrainBegin?(ctx: FitContext): void | Promise<void>;
+  onEpochBegin?(epoch: number, ctx: FitContext): void | Promise<void>;
+  onBatchEnd?(logs: BatchLogs, ctx: FitContext): void | Promise<void>;
+  onEpochEnd?(logs: EpochLogs, ctx: FitContext): void | Promise<void>;
+  onTrainEnd?(history: History, ctx: FitContext): void | Promise<void>;
+}
+
+export type Monitor = 'loss' | 'accuracy' | 'valLoss' | 'valAccuracy';
+
+export interface EarlyStoppingOptions {
+  /** What to watch; default 'valLoss'. */
+  monitor?: Monitor;
+  /** Epochs without improvement before stopping; default 0. */
+  patience?: number;
+  /** Smallest change that counts as an improvement; default 0. */
+  minDelta?: number;
+  /** Put back the weights (and BatchNorm statistics) of the best epoch when stopping; default false. */
+  restoreBestWeights?: boolean;
+}
+
+/** Stops when `monitor` has not improved for `patience` epochs (losses must fall, accuracies rise). */
+export function earlyStopping(options: EarlyStoppingOptions = {}): Callback & { stoppedEpoch: number | null; bestEpoch: number | null } {
+  const monitor = options.monitor ?? 'valLoss';
+  const patience = options.patience ?? 0;
+  const minDelta = Math.abs(options.minDelta ?? 0);
+  if (!['loss', 'accuracy', 'valLoss', 'valAccuracy'].includes(monitor)) {
+    throw new Error(`earlyStopping: monitor must be loss, accuracy, valLoss or valAccuracy, got ${String(monitor)}`);
+  }
+  if (!Number.isInteger(patience) || patience < 0) throw new Error(`earlyStopping: patience must be a non-negative integer, got ${patience}`);
+  const higherIsBetter = monitor === 'accuracy' || monitor === 'valAccuracy';
+  let best = higherIsBetter ? -Infinity : Infinity;
+  let wait = 0;
+  let bestWeights: Float32Array[] | null = null;
+
+  const restore = (ctx: FitContext) => {
+    if (!bestWeights) return;
+    floatState(ctx.model).forEach((t, i) => t.view().set(bestWeights![i]));
+  };
+
+  const callback = {
+    stoppedEpoch: null as number | null,
+    bestEpoch: null as number | null,
+    onTrainBegin() { best = higherIsBetter ? -Infinity : Infinity; wait = 0; bestWeights = null; callback.stoppedEpoch = callback.bestEpoch = null; },
+    onEpochEnd(logs: EpochLogs, ctx: FitContext) {
+      const value = logs[monitor];
+      if (value === undefined) {
+        throw new Error(`earlyStopping: '${monitor}' is not measured in this fit (validation needs validationSplit or validationData; accuracy needs class labels)`);
+      }
+      const improved = higherIsBetter ? value > best + minDelta : value < best - minDelta;
+      if (improved) {
+        best = value; wait = 0; callback.bestEpoch = logs.epoch;
+        if (options.restoreBestWeights) bestWeights = floatState(ctx.model).map((t) => t.toArray());
+        return;
+      }
+      if (++wait > patience) {
+        callback.stoppedEpoch = logs.epoch;
+        if (options.restoreBestWeights) restore(ctx);
+        ctx.stop();
+      }
+    },
+  };
+  return callback;
+}
+
+/** The float32 entries of the state dict: parameters and running statistics. */
+function floatState(model: Module) {
+  return Object.values(model.stateDict()).filter((t) => t.dtype === 'float32');
+}

@@ -1,0 +1,302 @@
+// Keras-style training on top of the PyTorch-style pieces: fit, evaluate, predict.
+import { Module } from '../module.js';
+import { Tensor, formatShape, tensor } from '../tensor.js';
+import { rt } from '../runtime/index.js';
+import { Loss, LossValue } from '../losses/loss.js';
+import { CrossEntropyLoss } from '../losses/cross-entropy.js';
+import { MSELoss } from '../losses/mse.js';
+import { Optimizer } from '../optim/optimizer.js';
+import { Adam } from '../optim/adam.js';
+import type { LRScheduler } from '../optim/lr-scheduler.js';
+import { manualSeed, nextU32 } from '../random.js';
+import { shuffle as permutation } from '../data/shuffle.js';
+import { trainValidationSplit } from '../data/split.js';
+import { gatherRows } from '../data/rows.js';
+import type { BatchLogs, Callback, EpochLogs, FitContext, History } from './callbacks.js';
+import { ProgressPrinter, ProgressStream } from './progress.js';
+import { Target, argmaxRows, checkData, countCorrect, probabilities } from './targets.js';
+
+export interface FitOptions {
+  epochs?: number;
+  batchSize?: number;
+  /** Default: Adam(model.parameters(), { lr: 1e-3 }). */
+  optimizer?: Optimizer;
+  /** Default: CrossEntropyLoss for class labels, MSELoss for a Tensor target. */
+  loss?: Loss;
+  /** Stepped once at the end of every epoch. */
+  scheduler?: LRScheduler;
+  /** Fraction of the data held out for validation: shuffled, and stratified by class for labels. */
+  validationSplit?: number;
+  validationData?: [Tensor, Target];
+  /** Shuffle the training rows every epoch; default true. */
+  shuffle?: boolean;
+  /** Seeds the library RNG (sn.manualSeed) at the start, so shuffles and dropout repeat. */
+  seed?: number;
+  callbacks?: Callback | Callback[];
+  /** Stops cleanly after the current batch. */
+  signal?: AbortSignal;
+  /** Progress output: 'auto' (default) prints to stdout in Node, nothing in a browser; 0 is silent. */
+  verbose?: 'auto' | 0 | 1;
+  /** Where progress goes when printed; default process.stdout. */
+  progressStream?: ProgressStream;
+  /** Called after each epoch, e.g. to save a checkpoint. */
+  checkpoint?: (epoch: number) => void | Promise<void>;
+}
+
+const DIVERGED = ' (training diverged: a lower learning rate, or checking the data for extreme values, may help)';
+
+export interface FitHistory extends History {
+  /** Why training ended before `epochs`: 'abort', 'callback', or null when it ran to the end. */
+  stopReason: 'abort' | 'callback' | null;
+}
+
+export async function fit(model: Module, x: Tensor, y: Target, options: FitOptions = {}): Promise<FitHistory> {
+  const data = checkData('fit', x, y);
+  const epochs = options.epochs ?? 1;
+  const batchSize = options.batchSize ?? 32;
+  checkPositiveInteger('epochs', epochs);
+  checkPositiveInteger('batchSize', batchSize);
+  if (options.validationSplit !== undefined && options.validationData) throw new Error('fit: give validationSplit or validationData, not both');
+  if (options.seed !== undefined) manualSeed(options.seed);
+
+  const all = Int32Array.from({ length: data.n }, (_, i) => i);
+  let trainRows: Int32Array = all, valRows: Int32Array | null = null;
+  const split = options.validationSplit ?? 0;
+  if (split !== 0) {
+    if (!(split > 0 && split < 1)) throw new Error(`fit: validationSplit must be in (0, 1), got ${split}`);
+    if (data.labels) ({ train: trainRows, validation: valRows } = trainValidationSplit(data.labels, split, { seed: nextU32() }));
+    else { const order = permutation(data.n, nextU32()); const k = Math.round(split * data.n); valRows = order.slice(0, k); trainRows = order.slice(k); }
+    if (trainRows.length === 0 || valRows.length === 0) throw new Error(`fit: validationSplit ${split} of ${data.n} rows leaves an empty training or validation set`);
+  }
+
+  const optimizer = options.optimizer ?? new Adam(model.parameters(), { lr: 1e-3 });
+  const lossFn = options.loss ?? (data.labels ? new CrossEntropyLoss() : new MSELoss());
+  const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks];
+  const printer = progressPrinter(options, epochs);
+  const history: FitHistory = { epoch: [], loss: [], accuracy: [], valLoss: [], valAccuracy: [], lr: [], batchLoss: [], stopReason: null };
+  let stopRequested = false;
+  const ctx: FitContext = {
+    model, optimizer, history,
+    stop() { stopRequested = true; },
+    get stopped() { return stopRequested; },
+  };
+
+  // Batch buffers, made once: a step gathers rows into them and allocates nothing else of size.
+  const xBatch = new Float32Array(batchSize * data.rowSize);
+  const labelBatch = data.labels ? new Int32Array(batchSize) : null;
+  const targetBatch = data.targets ? new Float32Array(batchSize * data.targetRowSize) : null;
+  const guard = new StepGuard(model);
+  const batches = Math.ceil(trainRows.length / batchSize);
+  let lastYield = performance.now();
+
+  for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
+  for (let epoch = 1; epoch <= epochs && !stopRequested; epoch++) {
+    for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
+    model.train();
+    printer?.epochBegin();
+    const order = options.shuffle === false ? trainRows : shuffled(trainRows);
+    const start = performance.now();
+    const lr = optimizer.lr;
+    let lossSum = 0, correct = 0, seen = 0;
+    for (let b = 0; b < batches; b++) {
+      const rows = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, order.length));
+      const m = rows.length;
+      gatherRows(data.x, data.rowSize, rows, xBatch);
+      const input = tensor(xBatch.subarray(0, m * data.rowSize), [m, ...data.rowShape]);
+      let target: Int32Array | Tensor;
+      if (labelBatch) { gatherRows(data.labels!, 1, rows, labelBatch); target = labelBatch.subarray(0, m); }
+      else { gatherRows(data.targets!, data.targetRowSize, rows, targetBatch!); target = tensor(targetBatch!.subarray(0, m * data.targetRowSize), [m, ...data.targetShape]); }
+
+      guard.save();
+      let loss: LossValue;
+      let batchCorrect: number | null;
+      try {
+        const out = model.forward(input);
+        loss = lossFn.forward(out, target);
+        if (!Number.isFinite(loss.value)) throw new Error(`the loss is ${loss.value}${DIVERGED}`);
+        batchCorrect = labelBatch ? countCorrect(out, target as Int32Array) : null;
+        loss.backward();
+        optimizer.step();
+        if (!guard.finite()) throw new Error(`the step made some weights NaN or infinite${DIVERGED}`);
+      } catch (err) {
+        guard.restore();
+        optimizer.zeroGrad();
+        throw new Error(`fit: epoch ${epoch}, batch ${b + 1}: ${(err as Error).message}; training stopped and the weights are those from before this step`);
+      }
+      optimizer.zeroGrad();
+
+      lossSum += loss.value * m; seen += m;
+      if (batchCorrect !== null) correct += batchCorrect;
+      history.batchLoss.push(loss.value);
+      const logs: BatchLogs = { epoch, batch: b, batches, size: m, loss: loss.value };
+      printer?.batch(logs, batchCorrect);
+      for (const cb of callbacks) await cb.onBatchEnd?.(logs, ctx);
+      if (options.signal?.aborted) { history.stopReason = 'abort'; stopRequested = true; break; }
+      if (stopRequested) break;
+      if (performance.now() - lastYield > 50) { await yieldToEventLoop(); lastYield = performance.now(); }
+    }
+    if (seen === 0) break;
+
+    const seconds = (performance.now() - start) / 1000;
+    const logs: EpochLogs = { epoch, loss: lossSum / seen, lr, seconds, imagesPerSecond: seen / seconds };
+    if (data.labels) logs.accuracy = correct / seen;
+    if (history.stopReason !== 'abort') {
+      const validation = valRows ? { x: rowsTensor(data, valRows), y: rowsTarget(data, valRows) }
+        : options.validationData ? { x: options.validationData[0], y: options.validationData[1] } : null;
+      if (validation) {
+        const v = evaluate(model, validation.x, validation.y, { batchSize: Math.max(batchSize, 256), loss: lossFn });
+        logs.valLoss = v.loss;
+        if (v.accuracy !== undefined) logs.valAccuracy = v.accuracy;
+      }
+    }
+    history.epoch.push(epoch); history.loss.push(logs.loss); history.lr.push(lr);
+    if (logs.accuracy !== undefined) history.accuracy.push(logs.accuracy);
+    if (logs.valLoss !== undefined) history.valLoss.push(logs.valLoss);
+    if (logs.valAccuracy !== undefined) history.valAccuracy.push(logs.valAccuracy);
+    printer?.epochEnd(logs, batches);
+    options.scheduler?.step();
+    for (const cb of callbacks) await cb.onEpochEnd?.(logs, ctx);
+    await options.checkpoint?.(epoch);
+    if (stopRequested && history.stopReason === null) history.stopReason = 'callback';
+  }
+  model.eval();
+  for (const cb of callbacks) await cb.onTrainEnd?.(history, ctx);
+  return history;
+}
+
+export interface EvaluateOptions { batchSize?: number; loss?: Loss; }
+
+/** Mean loss and (for class labels) accuracy over all rows, in eval mode. */
+export function evaluate(model: Module, x: Tensor, y: Target, options: EvaluateOptions = {}): { loss: number; accuracy?: number } {
+  const data = checkData('evaluate', x, y);
+  const lossFn = options.loss ?? (data.labels ? new CrossEntropyLoss() : new MSELoss());
+  let lossSum = 0, correct = 0;
+  withEvalMode(model, () => {
+    forEachBatch(data, options.batchSize ?? 256, (input, start, m) => {
+      const out = model.forward(input);
+      const target = data.labels ? data.labels.subarray(start, start + m)
+        : tensor(data.targets!.subarray(start * data.targetRowSize, (start + m) * data.targetRowSize), [m, ...data.targetShape]);
+      const value = lossFn.forward(out, target).value;
+      lossSum += value * m;
+      if (data.labels) correct += countCorrect(out, target as Int32Array);
+    });
+  });
+  return data.labels ? { loss: lossSum / data.n, accuracy: correct / data.n } : { loss: lossSum / data.n };
+}
+
+/** Class probabilities [N, C] (softmax of the outputs, unless the model already ends in Softmax/LogSoftmax). */
+export function predict(model: Module, x: Tensor, options: { batchSize?: number } = {}): Tensor {
+  const data = checkData('predict', x, null);
+  let result: Float32Array | null = null;
+  let classes = 0;
+  withEvalMode(model, () => {
+    forEachBatch(data, options.batchSize ?? 256, (input, start, m) => {
+      const out = model.forward(input);
+      if (out.shape.length !== 2) throw new Error(`predict: expected the model to output [N, classes], got ${formatShape(out.shape)}`);
+      classes = out.shape[1];
+      result ??= new Float32Array(data.n * classes);
+      probabilities(model, out, result.subarray(start * classes, (start + m) * classes));
+    });
+  });
+  return tensor(result!, [data.n, classes]);
+}
+
+/** The most likely class of each row. */
+export function predictClasses(model: Module, x: Tensor, options: { batchSize?: number } = {}): Int32Array {
+  const data = checkData('predictClasses', x, null);
+  const classes = new Int32Array(data.n);
+  withEvalMode(model, () => {
+    forEachBatch(data, options.batchSize ?? 256, (input, start) => {
+      argmaxRows(model.forward(input), classes, start);
+    });
+  });
+  return classes;
+}
+
+// ---- helpers ----
+
+type Data = ReturnType<typeof checkData>;
+
+function forEachBatch(data: Data, batchSize: number, run: (input: Tensor, start: number, m: number) => void): void {
+  checkPositiveInteger('batchSize', batchSize);
+  for (let start = 0; start < data.n; start += batchSize) {
+    const m = Math.min(batchSize, data.n - start);
+    run(tensor(data.x.subarray(start * data.rowSize, (start + m) * data.rowSize), [m, ...data.rowShape]), start, m);
+  }
+}
+
+function withEvalMode(model: Module, run: () => void): void {
+  const wasTraining = model.training;
+  model.eval();
+  try { run(); } finally { model.train(wasTraining); }
+}
+
+function rowsTensor(data: Data, rows: Int32Array): Tensor {
+  const out = new Float32Array(rows.length * data.rowSize);
+  gatherRows(data.x, data.rowSize, rows, out);
+  return tensor(out, [rows.length, ...data.rowShape]);
+}
+
+function rowsTarget(data: Data, rows: Int32Array): Target {
+  if (data.labels) { const out = new Int32Array(rows.length); gatherRows(data.labels, 1, rows, out); return out; }
+  const out = new Float32Array(rows.length * data.targetRowSize);
+  gatherRows(data.targets!, data.targetRowSize, rows, out);
+  return tensor(out, [rows.length, ...data.targetShape]);
+}
+
+function shuffled(rows: Int32Array): Int32Array {
+  const order = permutation(rows.length, nextU32());
+  const out = new Int32Array(rows.length);
+  for (let i = 0; i < rows.length; i++) out[i] = rows[order[i]];
+  return out;
+}
+
+function checkPositiveInteger(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 1) throw new Error(`fit: ${name} must be a positive integer, got ${v}`);
+}
+
+function progressPrinter(options: FitOptions, epochs: number): ProgressPrinter | null {
+  const verbose = options.verbose ?? 'auto';
+  if (verbose === 0) return null;
+  const stream = options.progressStream ?? (globalThis as { process?: { stdout?: ProgressStream } }).process?.stdout;
+  return stream ? new ProgressPrinter(stream, epochs) : null;
+}
+
+function yieldToEventLoop(): Promise<void> {
+  const immediate = (globalThis as { setImmediate?: (f: () => void) => void }).setImmediate;
+  return new Promise((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
+}
+
+/**
+ * Keeps a copy of the model's state (weights, running statistics, batch counts) from before each
+ * step, so a step that fails or goes non-finite can be undone before it reaches a good model.
+ */
+class StepGuard {
+  private readonly state: Tensor[];
+  private readonly copies: (Float32Array | BigInt64Array)[];
+
+  constructor(model: Module) {
+    this.state = Object.values(model.stateDict());
+    this.copies = this.state.map((t) => (t.dtype === 'int64' ? new BigInt64Array(t.size) : new Float32Array(t.size)));
+  }
+
+  save(): void { this.state.forEach((t, i) => copyInto(this.copies[i], t)); }
+
+  restore(): void {
+    this.state.forEach((t, i) => {
+      const copy = this.copies[i];
+      if (copy instanceof BigInt64Array) (t.host as BigInt64Array).set(copy);
+      else t.view().set(copy);
+    });
+  }
+
+  finite(): boolean {
+    const k = rt().kernels;
+    return this.state.every((t) => t.dtype === 'int64' || k.countNonFinite(t.ptr, t.size) === 0);
+  }
+}
+
+function copyInto(dst: Float32Array | BigInt64Array, t: Tensor): void {
+  if (dst instanceof BigInt64Array) dst.set(t.host as BigInt64Array);
+  else dst.set(t.view());
+}

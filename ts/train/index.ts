@@ -1,0 +1,7 @@
+export { fit, evaluate, predict, predictClasses } from './fit.js';
+export type { FitOptions, FitHistory, EvaluateOptions } from './fit.js';
+export { earlyStopping } from './callbacks.js';
+export type { Callback, History, BatchLogs, EpochLogs, FitContext, EarlyStoppingOptions, Monitor } from './callbacks.js';
+export { ProgressPrinter } from './progress.js';
+export type { ProgressStream } from './progress.js';
+export type { Target } from './targets.js';

@@ -1,0 +1,72 @@
+// Progress output for fit(): a live bar per epoch in a terminal, one line per epoch otherwise.
+import type { BatchLogs, EpochLogs } from './callbacks.js';
+
+export interface ProgressStream { write(text: string): unknown; isTTY?: boolean; columns?: number; }
+
+const BAR = 24;
+const REDRAW_MS = 100;
+
+export class ProgressPrinter {
+  private epochStart = 0;
+  private lastDraw = 0;
+  private seen = 0;
+  private lossSum = 0;
+  private correct = 0;
+  private counted = 0;
+
+  constructor(private readonly out: ProgressStream, private readonly epochs: number) {}
+
+  epochBegin(): void {
+    this.epochStart = this.lastDraw = performance.now();
+    this.seen = this.lossSum = this.correct = this.counted = 0;
+  }
+
+  /** `correct` is the number of right predictions in the batch, or null without class labels. */
+  batch(logs: BatchLogs, correct: number | null): void {
+    this.seen += logs.size;
+    this.lossSum += logs.loss * logs.size;
+    if (correct !== null) { this.correct += correct; this.counted += logs.size; }
+    if (!this.out.isTTY) return;
+    const now = performance.now();
+    const last = logs.batch + 1 === logs.batches;
+    if (!last && now - this.lastDraw < REDRAW_MS) return;
+    this.lastDraw = now;
+    const done = (logs.batch + 1) / logs.batches;
+    const filled = Math.round(done * BAR);
+    const bar = '='.repeat(Math.max(0, filled - 1)) + (filled ? (last ? '=' : '>') : '') + ' '.repeat(BAR - filled);
+    const secs = (now - this.epochStart) / 1000;
+    const eta = secs / done - secs;
+    const parts = [
+      `Epoch ${logs.epoch}/${this.epochs} [${bar}] ${logs.batch + 1}/${logs.batches}`,
+      `ETA ${clock(eta)}`,
+      `loss ${(this.lossSum / this.seen).toFixed(4)}`,
+      ...(this.counted ? [`acc ${percent(this.correct / this.counted)}`] : []),
+      `${Math.round(this.seen / secs).toLocaleString('en-US')} img/s`,
+    ];
+    let line = parts.join('  ');
+    if (this.out.columns && line.length >= this.out.columns) line = line.slice(0, this.out.columns - 1);
+    this.out.write(`\r${line}\x1b[K`);
+  }
+
+  epochEnd(logs: EpochLogs, batches: number): void {
+    const parts = [
+      `Epoch ${logs.epoch}/${this.epochs}`,
+      `${batches}/${batches}`,
+      `${logs.seconds.toFixed(1)}s`,
+      `loss ${logs.loss.toFixed(4)}`,
+      ...(logs.accuracy !== undefined ? [`acc ${percent(logs.accuracy)}`] : []),
+      ...(logs.valLoss !== undefined ? [`val_loss ${logs.valLoss.toFixed(4)}`] : []),
+      ...(logs.valAccuracy !== undefined ? [`val_acc ${percent(logs.valAccuracy)}`] : []),
+      `lr ${logs.lr.toPrecision(3)}`,
+      `${Math.round(logs.imagesPerSecond).toLocaleString('en-US')} img/s`,
+    ];
+    this.out.write(`${this.out.isTTY ? '\r\x1b[K' : ''}${parts.join('  ')}\n`);
+  }
+}
+
+function percent(f: number): string { return `${(100 * f).toFixed(2)}%`; }
+
+function clock(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  return `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+}

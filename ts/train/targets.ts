@@ -1,0 +1,79 @@
+// What fit/evaluate/predict accept, checked once up front, and the small per-batch reductions.
+import type { Module } from '../module.js';
+import { Softmax, LogSoftmax } from '../layers/softmax.js';
+import { Tensor, formatShape } from '../tensor.js';
+
+/** Class labels (for classification losses) or a Tensor target with one row per sample. */
+export type Target = Int32Array | readonly number[] | Tensor;
+
+export interface Data {
+  n: number;
+  x: Float32Array;
+  rowShape: number[];
+  rowSize: number;
+  labels: Int32Array | null;
+  targets: Float32Array | null;
+  targetShape: number[];
+  targetRowSize: number;
+}
+
+export function checkData(where: string, x: Tensor, y: Target | null): Data {
+  if (!(x instanceof Tensor)) throw new Error(`${where}: x must be a Tensor of shape [N, ...], got ${String(x)}`);
+  if (x.shape.length < 1 || x.shape[0] < 1) throw new Error(`${where}: x must have at least one sample, got shape ${formatShape(x.shape)}`);
+  const n = x.shape[0];
+  const data: Data = {
+    n, x: x.onDevice ? x.toArray() : x.view(), rowShape: x.shape.slice(1), rowSize: x.size / n,
+    labels: null, targets: null, targetShape: [], targetRowSize: 0,
+  };
+  if (y === null) return data;
+  if (y instanceof Tensor) {
+    if (y.shape[0] !== n) throw new Error(`${where}: y has ${y.shape[0]} rows (shape ${formatShape(y.shape)}), x has ${n}`);
+    data.targets = y.onDevice ? y.toArray() : y.view();
+    data.targetShape = y.shape.slice(1);
+    data.targetRowSize = y.size / n;
+    return data;
+  }
+  const labels = y instanceof Int32Array ? y : Int32Array.from(y as readonly number[]);
+  if (labels.length !== n) throw new Error(`${where}: y has ${labels.length} labels, x has ${n} samples`);
+  data.labels = labels;
+  return data;
+}
+
+/** Index of the largest of the c values of row i of v. */
+function rowArgmax(v: Float32Array, i: number, c: number): number {
+  let best = 0;
+  for (let j = 1; j < c; j++) if (v[i * c + j] > v[i * c + best]) best = j;
+  return best;
+}
+
+/** Writes argmax of each row of out [m, C] into dst[offset..]. */
+export function argmaxRows(out: Tensor, dst: Int32Array, offset: number): void {
+  const [m, c] = out.shape;
+  const v = out.view();
+  for (let i = 0; i < m; i++) dst[offset + i] = rowArgmax(v, i, c);
+}
+
+/** Number of rows of out [m, C] whose argmax equals the label. */
+export function countCorrect(out: Tensor, labels: Int32Array): number {
+  const [m, c] = out.shape;
+  const v = out.view();
+  let correct = 0;
+  for (let i = 0; i < m; i++) if (rowArgmax(v, i, c) === labels[i]) correct++;
+  return correct;
+}
+
+/** Softmax of each row of out into dst, unless the model's last layer already gives (log-)probabilities. */
+export function probabilities(model: Module, out: Tensor, dst: Float32Array): void {
+  const [m, c] = out.shape;
+  const v = out.view();
+  const last = model.children().at(-1)?.[1] ?? model;
+  if (last instanceof Softmax) { dst.set(v); return; }
+  const isLog = last instanceof LogSoftmax;
+  for (let i = 0; i < m; i++) {
+    let max = -Infinity;
+    for (let j = 0; j < c; j++) max = Math.max(max, v[i * c + j]);
+    let sum = 0;
+    for (let j = 0; j < c; j++) { const e = isLog ? Math.exp(v[i * c + j]) : Math.exp(v[i * c + j] - max); dst[i * c + j] = e; sum += e; }
+    if (!isLog) for (let j = 0; j < c; j++) dst[i * c + j] /= sum;
+  }
+}
