@@ -1,0 +1,24 @@
+// Ready-made architectures.
+import { Sequential } from './sequential.js';
+import { Conv2d } from './layers/conv2d.js';
+import { ReLU } from './layers/relu.js';
+import { MaxPool2d } from './layers/maxpool2d.js';
+import { Flatten } from './layers/flatten.js';
+import { Linear } from './layers/linear.js';
+
+/** LeNet-5 for 1×28×28 images (ReLU and max pooling, conv1 padded to keep 28×28), 10 classes. */
+export function lenet5(classes = 10): Sequential {
+  return new Sequential(
+    new Conv2d(1, 6, 5, { padding: 2 }), new ReLU(), new MaxPool2d(2, { stride: 2 }),
+    new Conv2d(6, 16, 5), new ReLU(), new MaxPool2d(2),
+    new Flatten(), new Linear(400, 120), new ReLU(), new Linear(120, 84), new ReLU(),
+    new Linear(84, classes));
+}
+
+/** A two-hidden-layer perceptron over flattened images. */
+export function mlp(inputs = 784, classes = 10, hidden: readonly number[] = [256, 128]): Sequential {
+  const model = new Sequential(new Flatten());
+  let width = inputs;
+  for (const h of hidden) { model.add(new Linear(width, h)).add(new ReLU()); width = h; }
+  return model.add(new Linear(width, classes));
+}

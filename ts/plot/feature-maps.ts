@@ -1,0 +1,170 @@
+// Feature maps: what each filter of a convolution responds to in one image (seed 003's pictures).
+// featureMaps runs the model's layers up to a Conv2d (or the activation after it) and returns one
+// map per output channel; featureMapsSvg and featureMapsPng lay out the input and every map in a
+// grid, each map stretched min–max to gray so weak and strong filters are equally visible.
+import { Conv2d } from '../layers/conv2d.js';
+import { BatchNorm2d } from '../layers/batchnorm.js';
+import { Elementwise } from '../layers/elementwise.js';
+import type { Module } from '../module.js';
+import type { Sequential } from '../sequential.js';
+import { Tensor, formatShape } from '../tensor.js';
+import { pngDataUrl } from './base64.js';
+import { encodePng } from './png.js';
+import { RgbCanvas, normalizeToGray, normalizeToRgb, textWidth } from './raster.js';
+import { el, escapeXml, estimateTextWidth, image as svgImage, svgDocument, text } from './svg.js';
+
+export interface FeatureMapsOptions {
+  /** Index (in model.children()) of the Conv2d to look at; the first Conv2d by default. */
+  layer?: number;
+  /** The convolution's output ('conv', default) or the activation that follows it ('activation'). */
+  after?: 'conv' | 'activation';
+}
+
+export interface FeatureMaps {
+  /** One height×width map per output channel, row-major. */
+  maps: Float32Array[];
+  height: number;
+  width: number;
+  channels: number;
+  /** The Conv2d's index and the index of the last layer run (the activation's, for after: 'activation'). */
+  layer: number;
+  through: number;
+}
+
+export interface FeatureMapsPictureOptions extends FeatureMapsOptions {
+  /** Tiles per row; by default up to 8. */
+  columns?: number;
+  /** Target tile size in pixels; small maps are scaled up by a whole factor to about this size. */
+  cell?: number;
+  /** Heading; by default the layer's description. */
+  title?: string;
+}
+
+/**
+ * Runs `model`'s layers on one image [1, C, H, W] up to the chosen convolution and returns its
+ * output channels. The layers run in eval mode (BatchNorm uses running statistics, Dropout is off)
+ * and get their previous mode back. Like any forward call it overwrites the layers' saved
+ * activations, so do not call it between a training step's forward and backward.
+ */
+export function featureMaps(model: Sequential, image: Tensor, options: FeatureMapsOptions = {}): FeatureMaps {
+  if (!(image instanceof Tensor)) throw new Error('featureMaps: image must be a Tensor of shape [1, C, H, W]');
+  if (image.shape.length !== 4 || image.shape[0] !== 1) {
+    throw new Error(`featureMaps: image must have shape [1, C, H, W] (one image), got ${formatShape(image.shape)}`);
+  }
+  const layers = model.children().map(([, m]) => m);
+  const index = options.layer ?? layers.findIndex((l) => l instanceof Conv2d);
+  if (index < 0) throw new Error('featureMaps: the model has no Conv2d layer');
+  const conv = layers[index];
+  if (!Number.isInteger(index) || !(conv instanceof Conv2d)) {
+    throw new Error(`featureMaps: layer ${index} is ${conv ? String(conv) : 'not in the model'}, not a Conv2d`);
+  }
+  const after = options.after ?? 'conv';
+  if (after !== 'conv' && after !== 'activation') throw new Error(`featureMaps: after must be 'conv' or 'activation', got '${String(after)}'`);
+  const through = after === 'conv' ? index : activationAfter(layers, index);
+
+  const run = layers.slice(0, through + 1);
+  const modes = run.map((l) => l.training);
+  let y: Tensor = image;
+  try {
+    for (const l of run) l.eval();
+    run.forEach((l, i) => {
+      try {
+        y = l.forward(y);
+      } catch (err) {
+        throw new Error(`featureMaps: layer ${i} ${(err as Error).message}`);
+      }
+    });
+  } finally {
+    run.forEach((l, i) => l.train(modes[i]));
+  }
+  const [, channels, height, width] = y.shape;
+  const all = y.toArray(), plane = height * width;
+  const maps = Array.from({ length: channels }, (_, c) => all.slice(c * plane, (c + 1) * plane));
+  return { maps, height, width, channels, layer: index, through };
+}
+
+/** The index of the activation after layer `index`, looking past a BatchNorm2d in between. */
+function activationAfter(layers: Module[], index: number): number {
+  let j = index + 1;
+  while (layers[j] instanceof BatchNorm2d) j++;
+  if (!(layers[j] instanceof Elementwise)) {
+    throw new Error(`featureMaps: layer ${index} (${layers[index]}) is not followed by an activation (ReLU, LeakyReLU, Sigmoid, Tanh); use after: 'conv'`);
+  }
+  return j;
+}
+
+/** One picture in the grid: 8-bit pixels, their size and a caption. */
+interface Tile { pixels: Uint8Array; channels: 1 | 3; width: number; height: number; label: string; note: string; }
+
+function tiles(model: Sequential, image: Tensor, options: FeatureMapsPictureOptions): { tiles: Tile[]; title: string } {
+  const fm = featureMaps(model, image, options);
+  const [, C, H, W] = image.shape;
+  const input = image.toArray(), plane = H * W;
+  const out: Tile[] = [];
+  if (C === 3) {
+    out.push({ pixels: normalizeToRgb(input, H, W, 'featureMaps input'), channels: 3, width: W, height: H, label: 'input', note: range(input) });
+  } else {
+    for (let c = 0; c < C; c++) {
+      const values = input.subarray(c * plane, (c + 1) * plane);
+      out.push({ pixels: normalizeToGray(values, 'featureMaps input'), channels: 1, width: W, height: H, label: C === 1 ? 'input' : `input ${c}`, note: range(values) });
+    }
+  }
+  fm.maps.forEach((m, c) => out.push({ pixels: normalizeToGray(m, `featureMaps channel ${c}`), channels: 1, width: fm.width, height: fm.height, label: `ch ${c}`, note: range(m) }));
+  const layers = model.children();
+  const what = fm.through === fm.layer ? 'output' : `after ${layers[fm.through][1].constructor.name}`;
+  return { tiles: out, title: options.title ?? `layer ${fm.layer} ${layers[fm.layer][1]} ${what}` };
+}
+
+function range(values: Float32Array): string {
+  let lo = Infinity, hi = -Infinity;
+  for (const v of values) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  return `min ${lo.toPrecision(3)}, max ${hi.toPrecision(3)}`;
+}
+
+/** Grid geometry shared by the SVG and PNG versions. */
+function layout(ts: Tile[], options: FeatureMapsPictureOptions, labelH: number, titleH: number) {
+  const target = options.cell ?? 84;
+  if (!Number.isInteger(target) || target < 1) throw new Error(`featureMaps: cell must be a positive integer, got ${target}`);
+  const columns = options.columns ?? Math.min(ts.length, 8);
+  if (!Number.isInteger(columns) || columns < 1) throw new Error(`featureMaps: columns must be a positive integer, got ${columns}`);
+  const scales = ts.map((t) => Math.max(1, Math.floor(target / Math.max(t.width, t.height))));
+  const cell = Math.max(target, ...ts.map((t, i) => Math.max(t.width, t.height) * scales[i]));
+  const gap = 12, rows = Math.ceil(ts.length / columns);
+  const place = ts.map((t, i) => {
+    const cx = gap + (i % columns) * (cell + gap), cy = titleH + gap + Math.floor(i / columns) * (cell + labelH + gap);
+    const w = t.width * scales[i], h = t.height * scales[i];
+    return { x: cx + Math.floor((cell - w) / 2), y: cy + Math.floor((cell - h) / 2), w, h, scale: scales[i], cx, cy };
+  });
+  return { cell, place, width: gap + columns * (cell + gap), height: titleH + gap + rows * (cell + labelH + gap) };
+}
+
+/** An SVG grid: the input image, then every channel's map, each labelled. */
+export function featureMapsSvg(model: Sequential, image: Tensor, options: FeatureMapsPictureOptions = {}): string {
+  const { tiles: ts, title } = tiles(model, image, options);
+  const g = layout(ts, options, 18, 30);
+  const children = [text(12, 20, title, { 'font-size': 14, 'font-weight': 'bold' })];
+  ts.forEach((t, i) => {
+    const p = g.place[i];
+    children.push(el('g', { class: 'tile', 'data-label': t.label }, [
+      el('title', {}, [escapeXml(`${t.label}: ${t.note}`)]),
+      svgImage(p.x, p.y, p.w, p.h, pngDataUrl(encodePng(t.width, t.height, t.pixels, t.channels))),
+      el('rect', { x: p.x - 0.5, y: p.y - 0.5, width: p.w + 1, height: p.h + 1, fill: 'none', stroke: '#888' }),
+      text(p.cx + g.cell / 2, p.cy + g.cell + 14, t.label, { 'text-anchor': 'middle', 'font-size': 12 }),
+    ]));
+  });
+  return svgDocument(Math.max(g.width, estimateTextWidth(title, 14, true) + 24), g.height, children);
+}
+
+/** The same grid as PNG bytes (RGB), labelled in a small bitmap font. */
+export function featureMapsPng(model: Sequential, image: Tensor, options: FeatureMapsPictureOptions = {}): Uint8Array {
+  const { tiles: ts } = tiles(model, image, options);
+  const g = layout(ts, options, 14, 0);
+  const canvas = new RgbCanvas(g.width, g.height);
+  ts.forEach((t, i) => {
+    const p = g.place[i];
+    canvas.frame(p.x - 1, p.y - 1, p.w + 2, p.h + 2, 1, [136, 136, 136]);
+    canvas.paste(p.x, p.y, t.pixels, t.width, t.height, t.channels, p.scale);
+    canvas.print(p.cx + Math.floor((g.cell - textWidth(t.label, 2)) / 2), p.cy + g.cell + 3, t.label, [0, 0, 0], 2);
+  });
+  return encodePng(g.width, g.height, canvas.pixels, 3);
+}
