@@ -36,5 +36,6 @@ export * from './optim/lr-scheduler.js';
 export * from './train/index.js';
 export * as data from './data/index.js';
 export * as io from './io/index.js';
+export { loadModel as load } from './io/model-file-node.js';
 export * as models from './models.js';
 export * as plot from './plot/index.js';

@@ -4,6 +4,9 @@ import { Tensor, formatShape } from './tensor.js';
 import { fit, evaluate, predict, predictClasses } from './train/fit.js';
 import type { EvaluateOptions, FitHistory, FitOptions } from './train/fit.js';
 import type { Target } from './train/targets.js';
+import { loadSafetensorsInto, modelFromSafetensors, modelToSafetensors } from './io/model-file.js';
+import { saveModel } from './io/model-file-node.js';
+import { layerTypeOf } from './io/architecture.js';
 
 export class Sequential extends Module {
   private readonly layers: Module[] = [];
@@ -16,9 +19,14 @@ export class Sequential extends Module {
   /** Appends a layer; returns this for chaining. */
   add(layer: Module): this {
     if (!(layer instanceof Module)) throw new Error(`Sequential.add: expected a layer (Module), got ${String(layer)}`);
+    if (layer === this || (layer instanceof Sequential && layer.contains(this))) throw new Error('Sequential.add: a Sequential cannot contain itself');
     this.layers.push(layer);
     layer.train(this.training);
     return this;
+  }
+
+  private contains(m: Module): boolean {
+    return this.layers.some((l) => l === m || (l instanceof Sequential && l.contains(m)));
   }
 
   get length(): number { return this.layers.length; }
@@ -65,7 +73,7 @@ export class Sequential extends Module {
     const shapes = this.shapesThrough([2, ...inputShape]);
     const rows: string[][] = [['Layer (type)', 'Output Shape', 'Param #']];
     this.layers.forEach((layer, i) => {
-      const type = layer.constructor.name;
+      const type = layerTypeOf(layer) ?? layer.constructor.name;
       rows.push([`${i} ${type}`, formatShape([-1, ...shapes[i + 1].slice(1)]), layer.parameterCount().toLocaleString('en-US')]);
     });
     const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
@@ -85,8 +93,14 @@ export class Sequential extends Module {
     ].join('\n');
   }
 
-  /** Trains on x (N samples) and y (labels or a Tensor target); see FitOptions. Resolves to the history. */
-  fit(x: Tensor, y: Target, options: FitOptions = {}): Promise<FitHistory> { return fit(this, x, y, options); }
+  /**
+   * Trains on x (N samples) and y (labels or a Tensor target); see FitOptions. Resolves to the
+   * history. `checkpoint` may be a file path (Node): the model is saved there after every epoch.
+   */
+  fit(x: Tensor, y: Target, options: FitOptions & { checkpoint?: FitOptions['checkpoint'] | string } = {}): Promise<FitHistory> {
+    const { checkpoint } = options;
+    return fit(this, x, y, { ...options, checkpoint: typeof checkpoint === 'string' ? () => saveModel(this, checkpoint) : checkpoint });
+  }
 
   /** Mean loss and accuracy (for labels) over x, in eval mode. */
   evaluate(x: Tensor, y: Target, options: EvaluateOptions = {}): { loss: number; accuracy?: number } { return evaluate(this, x, y, options); }
@@ -96,6 +110,24 @@ export class Sequential extends Module {
 
   /** The most likely class of each sample of x. */
   predictClasses(x: Tensor, options: { batchSize?: number } = {}): Int32Array { return predictClasses(this, x, options); }
+
+  /**
+   * The model as safetensors bytes: the state dict under PyTorch's names (F32; num_batches_tracked
+   * as I64), with the architecture in the metadata so fromSafetensors can rebuild it.
+   */
+  toSafetensors(): Uint8Array { return modelToSafetensors(this); }
+
+  /** A model rebuilt from a file written by toSafetensors()/save(). */
+  static fromSafetensors(bytes: Uint8Array, source?: string): Sequential { return modelFromSafetensors(bytes, source); }
+
+  /**
+   * Loads weights from safetensors bytes (ours, or PyTorch's state_dict saved with
+   * safetensors) into this model; checked whole first, so a bad file leaves the model unchanged.
+   */
+  loadSafetensors(bytes: Uint8Array, source?: string): void { loadSafetensorsInto(this, bytes, source); }
+
+  /** Node: writes the model to `path` (a temporary file, then a rename: never half a file). */
+  save(path: string): Promise<void> { return saveModel(this, path); }
 
   override label(): string { return `Sequential (${this.layers.length} layers)`; }
 

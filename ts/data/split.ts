@@ -13,9 +13,10 @@ export interface SplitOptions {
 export interface Split { train: Int32Array; validation: Int32Array; }
 
 /**
- * Splits row indices 0..n-1 (n = labels.length) so that about `fraction` of them validate.
- * Stratified, each class gives round(fraction · its count) rows to validation, so its share
- * there is within one row of its share overall. Both index arrays come back shuffled.
+ * Splits row indices 0..n-1 (n = labels.length) so that round(fraction · n) of them validate.
+ * Stratified, each class gives ⌊fraction · its count⌋ rows to validation, and the rows still
+ * missing go to the classes with the largest remainders, so every class is within one row of
+ * its exact share and small sets still get a validation part. Both index arrays come back shuffled.
  */
 export function trainValidationSplit(labels: Int32Array, fraction: number, options: SplitOptions = {}): Split {
   const where = 'trainValidationSplit';
@@ -41,9 +42,8 @@ export function trainValidationSplit(labels: Int32Array, fraction: number, optio
     groups.push(Int32Array.from({ length: n }, (_, i) => i));
   }
 
-  let validationCount = 0;
-  const take = groups.map((g) => Math.round(fraction * g.length));
-  for (const t of take) validationCount += t;
+  const take = largestRemainder(groups.map((g) => fraction * g.length), Math.round(fraction * n));
+  const validationCount = Math.round(fraction * n);
   const train = new Int32Array(n - validationCount);
   const validation = new Int32Array(validationCount);
   let v = 0, t = 0;
@@ -56,4 +56,13 @@ export function trainValidationSplit(labels: Int32Array, fraction: number, optio
   shuffleInPlace(train, next);
   shuffleInPlace(validation, next);
   return { train, validation };
+}
+
+/** Whole numbers near `exact` that add up to `total`: floors, plus one for the largest remainders. */
+function largestRemainder(exact: number[], total: number): number[] {
+  const whole = exact.map(Math.floor);
+  let missing = total - whole.reduce((a, b) => a + b, 0);
+  const byRemainder = exact.map((e, i) => i).sort((a, b) => (exact[b] - whole[b]) - (exact[a] - whole[a]) || a - b);
+  for (const i of byRemainder) { if (missing <= 0) break; whole[i]++; missing--; }
+  return whole;
 }

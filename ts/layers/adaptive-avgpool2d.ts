@@ -4,21 +4,27 @@
 import { rt } from '../runtime/index.js';
 import { Module } from '../module.js';
 import { Tensor } from '../tensor.js';
-import { Size2, formatSize2, toPair } from './args.js';
+import { Size2, copySize2, formatSize2, toPair } from './args.js';
 import { checkNCHW } from './pooling.js';
 
 export class AdaptiveAvgPool2d extends Module {
   readonly size: [number, number];
   private readonly repr: string;
+  /** outputSize as given, for config(). */
+  private readonly given: number | [number, number];
   private inShape: readonly number[] = [];
 
   constructor(outputSize: Size2) {
     super();
     this.size = toPair('AdaptiveAvgPool2d', 'output_size', outputSize, 1);
+    this.given = copySize2(outputSize);
     this.repr = `AdaptiveAvgPool2d(output_size=${formatSize2(outputSize)})`;
   }
 
   override toString(): string { return this.repr; }
+
+  /** The constructor arguments, JSON-able: saved files record the architecture with them. */
+  config(): Record<string, unknown> { return { outputSize: copySize2(this.given) }; }
 
   override outputShape(s: readonly number[]): number[] {
     const [n, c] = checkNCHW(`${this}`, s);

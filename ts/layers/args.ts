@@ -13,6 +13,11 @@ export function toPair(layer: string, name: string, v: Size2, least: number): [n
   return pair as [number, number];
 }
 
+/** A Size2 as given (a number stays a number, so the layer prints as it did), detached from the caller. */
+export function copySize2(v: Size2): number | [number, number] {
+  return typeof v === 'number' ? v : [v[0], v[1]];
+}
+
 /** As PyTorch prints the argument: 2 or (2, 3). */
 export function formatSize2(v: Size2): string {
   return typeof v === 'number' ? String(v) : `(${v[0]}, ${v[1]})`;

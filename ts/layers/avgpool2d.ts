@@ -4,7 +4,7 @@
 import { rt } from '../runtime/index.js';
 import { Module } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
-import { Size2, formatSize2, toPair } from './args.js';
+import { Size2, copySize2, formatSize2, toPair } from './args.js';
 import { checkNCHW, checkPadding, pooledSize } from './pooling.js';
 
 export interface AvgPool2dOptions {
@@ -28,6 +28,8 @@ export class AvgPool2d extends Module {
   readonly countIncludePad: boolean;
   readonly divisorOverride: number | undefined;
   private readonly repr: string;
+  /** The sizes as given (a number or a pair), for config(). */
+  private readonly given: Record<'kernelSize' | 'stride' | 'padding', number | [number, number]>;
   private inShape: readonly number[] = [];
 
   constructor(kernelSize: Size2, options: AvgPool2dOptions = {}) {
@@ -38,6 +40,7 @@ export class AvgPool2d extends Module {
     this.stride = toPair('AvgPool2d', 'stride', stride, 1);
     this.padding = toPair('AvgPool2d', 'padding', padding, 0);
     checkPadding('AvgPool2d', this.kernel, this.padding);
+    this.given = { kernelSize: copySize2(kernelSize), stride: copySize2(stride), padding: copySize2(padding) };
     this.ceilMode = options.ceilMode ?? false;
     this.countIncludePad = options.countIncludePad ?? true;
     this.divisorOverride = options.divisorOverride;
@@ -48,6 +51,12 @@ export class AvgPool2d extends Module {
   }
 
   override toString(): string { return this.repr; }
+
+  /** The constructor arguments, JSON-able: saved files record the architecture with them. */
+  config(): Record<string, unknown> {
+    const g = this.given;
+    return { kernelSize: copySize2(g.kernelSize), stride: copySize2(g.stride), padding: copySize2(g.padding), ceilMode: this.ceilMode, countIncludePad: this.countIncludePad, divisorOverride: this.divisorOverride ?? null };
+  }
 
   override outputShape(s: readonly number[]): number[] {
     const [n, c, h, w] = checkNCHW(`${this}`, s);

@@ -67,6 +67,11 @@ abstract class BatchNorm extends Module {
       `affine=${pyBool(this.affine)}, track_running_stats=${pyBool(this.trackRunningStats)})`;
   }
 
+  /** The constructor arguments, JSON-able: saved files record the architecture with them. */
+  config(): Record<string, unknown> {
+    return { numFeatures: this.numFeatures, eps: this.eps, momentum: this.momentum, affine: this.affine, trackRunningStats: this.trackRunningStats };
+  }
+
   override outputShape(s: readonly number[]): number[] {
     if (!this.acceptsRank(s.length) || s[1] !== this.numFeatures) {
       throw new Error(`${this}: expected input of shape ${this.expectedShape()} with C = ${this.numFeatures}, got ${formatShape(s)}`);

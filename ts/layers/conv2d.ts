@@ -84,6 +84,15 @@ export class Conv2d extends Module {
     return `${s})`;
   }
 
+  /** The constructor arguments, JSON-able: saved files record the architecture with them. */
+  config(): Record<string, unknown> {
+    return {
+      inChannels: this.inChannels, outChannels: this.outChannels, kernelSize: [...this.kernelSize],
+      stride: [...this.stride], padding: typeof this.padding === 'string' ? this.padding : [...this.padding],
+      dilation: [...this.dilation], groups: this.groups, bias: this.bias !== null,
+    };
+  }
+
   override outputShape(s: readonly number[]): number[] {
     const { N, OH, OW } = this.geometryOf(s);
     return [N, this.outChannels, OH, OW];

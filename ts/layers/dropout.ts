@@ -21,6 +21,9 @@ export class Dropout extends Module {
 
   override toString(): string { return `Dropout(p=${pyFloat(this.p)}, inplace=False)`; }
 
+  /** The constructor arguments, JSON-able: saved files record the architecture with them. */
+  config(): Record<string, unknown> { return { p: this.p }; }
+
   override outputShape(s: readonly number[]): number[] { return [...s]; }
 
   private get active(): boolean { return this.training && this.p > 0; }

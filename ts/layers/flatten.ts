@@ -7,6 +7,9 @@ export class Flatten extends Module {
 
   override toString(): string { return `Flatten(start_dim=${this.startDim}, end_dim=${this.endDim})`; }
 
+  /** The constructor arguments, JSON-able: saved files record the architecture with them. */
+  config(): Record<string, unknown> { return { startDim: this.startDim, endDim: this.endDim }; }
+
   override outputShape(s: readonly number[]): number[] {
     const start = this.startDim < 0 ? s.length + this.startDim : this.startDim;
     const end = this.endDim < 0 ? s.length + this.endDim : this.endDim;

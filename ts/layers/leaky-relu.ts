@@ -14,6 +14,9 @@ export class LeakyReLU extends Elementwise {
 
   override toString(): string { return `LeakyReLU(negative_slope=${pyFloat(this.negativeSlope)})`; }
 
+  /** The constructor arguments, JSON-able: saved files record the architecture with them. */
+  config(): Record<string, unknown> { return { negativeSlope: this.negativeSlope }; }
+
   protected override apply(x: number, y: number, n: number): void {
     rt().kernels.leakyReluForward(x, y, n, this.negativeSlope);
   }

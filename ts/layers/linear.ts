@@ -25,6 +25,11 @@ export class Linear extends Module {
     return `Linear(in_features=${this.inFeatures}, out_features=${this.outFeatures}, bias=${this.bias ? 'True' : 'False'})`;
   }
 
+  /** The constructor arguments, JSON-able: saved files record the architecture with them. */
+  config(): Record<string, unknown> {
+    return { inFeatures: this.inFeatures, outFeatures: this.outFeatures, bias: this.bias !== null };
+  }
+
   override outputShape(s: readonly number[]): number[] {
     if (s.length < 1 || s.at(-1) !== this.inFeatures) {
       throw new Error(`${this}: expected input of shape [*, ${this.inFeatures}], got ${formatShape(s)}`);

@@ -4,7 +4,7 @@
 import { rt } from '../runtime/index.js';
 import { Module } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
-import { Size2, formatSize2, toPair } from './args.js';
+import { Size2, copySize2, formatSize2, toPair } from './args.js';
 import { checkNCHW, checkPadding, pooledSize, windowsTouchInput } from './pooling.js';
 import { pyBool } from './python-repr.js';
 
@@ -25,6 +25,8 @@ export class MaxPool2d extends Module {
   readonly dilation: [number, number];
   readonly ceilMode: boolean;
   private readonly repr: string;
+  /** The sizes as given (a number or a pair), for config(). */
+  private readonly given: Record<'kernelSize' | 'stride' | 'padding' | 'dilation', number | [number, number]>;
   private inShape: readonly number[] = [];
 
   constructor(kernelSize: Size2, options: MaxPool2dOptions = {}) {
@@ -38,9 +40,16 @@ export class MaxPool2d extends Module {
     this.padding = toPair('MaxPool2d', 'padding', padding, 0);
     this.dilation = toPair('MaxPool2d', 'dilation', dilation, 1);
     checkPadding('MaxPool2d', this.kernel, this.padding);
+    this.given = { kernelSize: copySize2(kernelSize), stride: copySize2(stride), padding: copySize2(padding), dilation: copySize2(dilation) };
   }
 
   override toString(): string { return this.repr; }
+
+  /** The constructor arguments, JSON-able: saved files record the architecture with them. */
+  config(): Record<string, unknown> {
+    const g = this.given;
+    return { kernelSize: copySize2(g.kernelSize), stride: copySize2(g.stride), padding: copySize2(g.padding), dilation: copySize2(g.dilation), ceilMode: this.ceilMode };
+  }
 
   override outputShape(s: readonly number[]): number[] {
     const [n, c, h, w] = checkNCHW(`${this}`, s);

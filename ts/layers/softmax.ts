@@ -20,6 +20,9 @@ abstract class SoftmaxBase extends Module {
 
   override toString(): string { return `${this.kind}(dim=${this.dim})`; }
 
+  /** The constructor arguments, JSON-able: saved files record the architecture with them. */
+  config(): Record<string, unknown> { return { dim: this.dim }; }
+
   override outputShape(s: readonly number[]): number[] {
     if (s.length < 1 || this.dim < -s.length || this.dim >= s.length) {
       throw new Error(`${this}: dim ${this.dim} is out of range for an input of shape ${formatShape(s)}`);

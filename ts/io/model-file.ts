@@ -1,0 +1,115 @@
+// Whole models as safetensors bytes: the state dict under PyTorch's names (so
+// torch.nn.Sequential.load_state_dict reads it) plus the architecture as JSON in the metadata
+// (so simdnet can rebuild the model without code). Works in Node and the browser.
+import { Module } from '../module.js';
+import { Sequential } from '../sequential.js';
+import { Tensor } from '../tensor.js';
+import { architectureOf, buildFromArchitecture, stateValueCount, validateArchitecture } from './architecture.js';
+import { Safetensors, decodeSafetensors, encodeSafetensors } from './safetensors.js';
+
+/** The metadata key that holds the architecture spec (JSON text). */
+export const ARCHITECTURE_METADATA_KEY = 'simdnet.architecture';
+
+const DEFAULT_SOURCE = 'safetensors data';
+
+// File dtypes that may fill a float32 tensor: converted as torch's load_state_dict would
+// (F16 and BF16 exactly, F64 rounded). Integer dtypes may not: an I64 where a weight belongs
+// means the file is not the model's, not that it needs converting.
+const FLOAT_DTYPES = new Set(['F32', 'F64', 'F16', 'BF16']);
+
+/**
+ * The model as safetensors bytes: float32 tensors as F32, num_batches_tracked as I64, and
+ * `__metadata__` { format: 'pt', 'simdnet.architecture': JSON }. Throws, writing nothing, if a
+ * layer is not a built-in type or a weight is NaN or infinite (the file could not be loaded back).
+ */
+export function modelToSafetensors(model: Sequential): Uint8Array {
+  const spec = architectureOf(model);
+  const dict = model.stateDict();
+  for (const [name, t] of Object.entries(dict)) {
+    if (t.dtype !== 'float32') continue;
+    const values = t.view();
+    for (let i = 0; i < values.length; i++) {
+      if (!Number.isFinite(values[i])) throw new Error(`modelToSafetensors: ${name} holds a non-finite value at index ${i}; the model was not saved`);
+    }
+  }
+  return encodeSafetensors(dict, { format: 'pt', [ARCHITECTURE_METADATA_KEY]: JSON.stringify(spec) });
+}
+
+/**
+ * A new Sequential rebuilt from the file's architecture metadata, with the file's weights.
+ * Errors name `source` (a path, a URL). The model is in training mode, as a new one is.
+ */
+export function modelFromSafetensors(bytes: Uint8Array, source = DEFAULT_SOURCE): Sequential {
+  const file = decodeSafetensors(bytes, source);
+  if (!Object.hasOwn(file.metadata, ARCHITECTURE_METADATA_KEY)) {
+    throw new Error(`${source}: the file has weights but no architecture (no "${ARCHITECTURE_METADATA_KEY}" in its metadata, ` +
+      'as with files saved by PyTorch); build the model in code and load the weights into it with ' +
+      'model.loadSafetensors(bytes) on a model built with the same layers');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(file.metadata[ARCHITECTURE_METADATA_KEY]);
+  } catch (err) {
+    throw new Error(`${source}: the "${ARCHITECTURE_METADATA_KEY}" metadata is not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+  const spec = withSource(source, () => validateArchitecture(parsed));
+  // A spec that asks for more values than the file holds cannot load; refusing it before building
+  // keeps a small hostile file from allocating a huge model.
+  const needed = stateValueCount(spec);
+  const held = Object.values(file.tensors).reduce((n, t) => n + t.size, 0);
+  if (needed > held) {
+    throw new Error(`${source}: the architecture needs ${needed} weight and buffer values, the file holds ${held}; the file is not this model's`);
+  }
+  const model = withSource(source, () => buildFromArchitecture(spec));
+  try {
+    loadDecoded(model, file, bytes, source);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  return model;
+}
+
+/**
+ * Loads a safetensors file (ours, or PyTorch's `save_file(model.state_dict(), path)`) into an
+ * existing model. Every tensor must be present, none extra, each of the model's shape and a
+ * matching dtype (float for weights, I64 for num_batches_tracked), every weight finite; all is
+ * checked before anything is copied, so on an Error the model is unchanged.
+ */
+export function loadSafetensorsInto(model: Module, bytes: Uint8Array, source = DEFAULT_SOURCE): void {
+  if (!(model instanceof Module)) throw new Error(`loadSafetensorsInto: expected a model (Module), got ${String(model)}`);
+  loadDecoded(model, decodeSafetensors(bytes, source), bytes, source);
+}
+
+function loadDecoded(model: Module, file: Safetensors, bytes: Uint8Array, source: string): void {
+  // decodeSafetensors widens F16, I32, ... to float32, so the file's own dtypes are read from its header.
+  const dtypes = headerDtypes(bytes);
+  for (const [name, target] of Object.entries(model.stateDict())) {
+    if (!Object.hasOwn(file.tensors, name)) continue; // loadStateDict names every missing tensor at once
+    const dtype = dtypes.get(name)!;
+    const ok = target.dtype === 'int64' ? dtype === 'I64' : FLOAT_DTYPES.has(dtype);
+    if (!ok) {
+      const want = target.dtype === 'int64' ? 'I64' : 'a floating-point dtype (F32)';
+      throw new Error(`${source}: tensor "${name}" is ${dtype} in the file, the model expects ${want}`);
+    }
+  }
+  withSource(source, () => model.loadStateDict(file.tensors as Record<string, Tensor>, { strict: true }));
+}
+
+/** Tensor name → dtype, from a header that decodeSafetensors has already checked. */
+function headerDtypes(bytes: Uint8Array): Map<string, string> {
+  const length = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length))) as Record<string, { dtype: string }>;
+  const out = new Map<string, string>();
+  for (const [name, info] of Object.entries(header)) if (name !== '__metadata__') out.set(name, info.dtype);
+  return out;
+}
+
+/** Runs `f`, prefixing any Error's message with the file it concerns. */
+function withSource<T>(source: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    throw new Error(`${source}: ${(err as Error).message}`, { cause: err });
+  }
+}
