@@ -7,6 +7,8 @@ import type { Target } from './train/targets.js';
 import { loadSafetensorsInto, modelFromSafetensors, modelToSafetensors } from './io/model-file.js';
 import { saveModel } from './io/model-file-node.js';
 import { layerTypeOf } from './io/architecture.js';
+import { profile } from './train/profile.js';
+import type { Profile, ProfileOptions } from './train/profile.js';
 
 export class Sequential extends Module {
   private readonly layers: Module[] = [];
@@ -107,6 +109,12 @@ export class Sequential extends Module {
 
   /** Class probabilities [N, C] for x, in eval mode. */
   predict(x: Tensor, options: { batchSize?: number } = {}): Tensor { return predict(this, x, options); }
+
+  /**
+   * Per-layer forward/backward milliseconds of real training steps on x/y (averaged after a
+   * warm-up); the model's weights are put back afterwards. `String(result)` is a table.
+   */
+  profile(x: Tensor, y: Target, options: ProfileOptions = {}): Profile { return profile(this, x, y, options); }
 
   /** The most likely class of each sample of x. */
   predictClasses(x: Tensor, options: { batchSize?: number } = {}): Int32Array { return predictClasses(this, x, options); }

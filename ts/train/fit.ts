@@ -115,7 +115,8 @@ export async function fit(model: Module, x: Tensor, y: Target, options: FitOptio
         loss = lossFn.forward(out, target);
         if (!Number.isFinite(loss.value)) throw new Error(`the loss is ${loss.value}${DIVERGED}`);
         batchCorrect = labelBatch ? countCorrect(out, target as Int32Array) : null;
-        loss.backward();
+        // Straight to the model, without the first layer's input gradient that nothing here uses.
+        model.backwardDevice(loss.gradient, false);
         optimizer.step();
         if (!guard.finite()) throw new Error(`the step made some weights NaN or infinite${DIVERGED}`);
       } catch (err) {

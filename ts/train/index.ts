@@ -5,3 +5,5 @@ export type { Callback, History, BatchLogs, EpochLogs, FitContext, EarlyStopping
 export { ProgressPrinter } from './progress.js';
 export type { ProgressStream } from './progress.js';
 export type { Target } from './targets.js';
+export { profile, formatProfile } from './profile.js';
+export type { Profile, ProfileOptions, LayerTime } from './profile.js';

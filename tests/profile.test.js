@@ -1,0 +1,31 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as sn from 'simdnet';
+
+await sn.ready();
+
+test('model.profile times every layer of real training steps and leaves the model as it was', async () => {
+  const model = new sn.Sequential(new sn.Conv2d(1, 4, 3), new sn.BatchNorm2d(4), new sn.ReLU(), new sn.MaxPool2d(2),
+    new sn.Flatten(), new sn.Dropout(0.1), new sn.Linear(4 * 13 * 13, 10));
+  model.eval();
+  const { images, labels } = await sn.data.mnist({ limit: 16 });
+  const before = Object.values(model.stateDict()).map((t) => (t.dtype === 'int64' ? [...t.toInt64Array()] : [...t.toArray()]));
+  const p = model.profile(images, labels, { steps: 3, warmup: 1 });
+  assert.equal(p.layers.map((l) => l.name), ['Conv2d', 'BatchNorm2d', 'ReLU', 'MaxPool2d', 'Flatten', 'Dropout', 'Linear']);
+  assert.is(p.batchSize, 16);
+  for (const l of p.layers) assert.ok(l.forwardMs >= 0 && l.backwardMs >= 0 && Number.isFinite(l.forwardMs + l.backwardMs));
+  const sum = p.inputMs + p.loss.forwardMs + p.optimizerMs + p.layers.reduce((s, l) => s + l.forwardMs + l.backwardMs, 0);
+  assert.ok(Math.abs(p.stepMs - sum) < 1e-9 && p.stepMs > 0);
+  const table = String(p);
+  assert.match(table, /^batch 16, mean of 3 steps: [\d.]+ ms\/step = [\d,]+ img\/s\nlayer +\| forward ms \| backward ms/);
+  assert.match(table, /\n0 Conv2d +\| +[\d.]+ \| +[\d.]+\n/);
+  assert.match(table, /\ntotal +\| +[\d.]+ \| +[\d.]+$/);
+  const after = Object.values(model.stateDict()).map((t) => (t.dtype === 'int64' ? [...t.toInt64Array()] : [...t.toArray()]));
+  assert.equal(after, before, 'weights, running stats and num_batches_tracked restored');
+  assert.is(model.training, false, 'mode restored');
+  assert.ok(model.parameters().every((q) => q.grad.toArray().every((v) => v === 0)), 'gradients cleared');
+  assert.throws(() => model.profile(images, labels, { steps: 0 }), /steps must be a positive integer/);
+  assert.throws(() => model.profile(sn.tensor(new Float32Array(2 * 784), [2, 784]), labels), /Conv2d/);
+});
+
+test.run();

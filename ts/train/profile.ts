@@ -1,0 +1,130 @@
+// Per-layer forward/backward times of real training steps, for model.profile().
+import type { Module } from '../module.js';
+import { Block, f32 } from '../runtime/index.js';
+import { Tensor } from '../tensor.js';
+import { Loss } from '../losses/loss.js';
+import { CrossEntropyLoss } from '../losses/cross-entropy.js';
+import { MSELoss } from '../losses/mse.js';
+import { Optimizer } from '../optim/optimizer.js';
+import { Adam } from '../optim/adam.js';
+import type { Target } from './targets.js';
+import { layerTypeOf } from '../io/architecture.js';
+
+export interface ProfileOptions {
+  /** Timed steps, averaged (default 20) after `warmup` untimed ones (default 5). */
+  steps?: number;
+  warmup?: number;
+  /** Default: CrossEntropyLoss for labels, MSELoss for a Tensor target. */
+  loss?: Loss;
+  /** Default: a fresh Adam. The model's weights are restored afterwards either way. */
+  optimizer?: Optimizer;
+}
+
+export interface LayerTime { name: string; forwardMs: number; backwardMs: number; }
+
+export interface Profile {
+  batchSize: number;
+  steps: number;
+  layers: LayerTime[];
+  /** Copying the input into wasm memory. */
+  inputMs: number;
+  loss: { forwardMs: number; backwardMs: number };
+  optimizerMs: number;
+  /** One whole training step (the sum of all of the above). */
+  stepMs: number;
+  toString(): string;
+}
+
+/**
+ * Runs `warmup + steps` real training steps (forward, loss, backward without the first layer's
+ * input gradient, optimizer step, zeroGrad) on x/y, timing each layer, and puts the model's
+ * state back as it was. Times are means per step in milliseconds.
+ */
+export function profile(model: Module, x: Tensor, y: Target, options: ProfileOptions = {}): Profile {
+  const steps = options.steps ?? 20, warmup = options.warmup ?? 5;
+  if (!Number.isInteger(steps) || steps < 1) throw new Error(`profile: steps must be a positive integer, got ${steps}`);
+  if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`profile: warmup must be a non-negative integer, got ${warmup}`);
+  const layers = model.children().length ? model.children().map(([, l]) => l) : [model];
+  model.outputShape(x.shape);
+  const lossFn = options.loss ?? (y instanceof Tensor ? new MSELoss() : new CrossEntropyLoss());
+  const optimizer = options.optimizer ?? new Adam(model.parameters());
+  const saved = Object.values(model.stateDict()).map((t) => (t.dtype === 'int64' ? t.toInt64Array() : t.toArray()));
+  const wasTraining = model.training;
+  const input = new Block(x.size * 4);
+  const host = x.toArray();
+  const forward = new Float64Array(layers.length), backward = new Float64Array(layers.length);
+  let inputMs = 0, lossMs = 0, optimizerMs = 0;
+  model.train();
+  try {
+    for (let s = 0; s < warmup + steps; s++) {
+      const timed = s >= warmup;
+      let t = performance.now();
+      f32(input.ptr, x.size).set(host);
+      let h = new Tensor(x.shape, input);
+      let now = performance.now();
+      if (timed) inputMs += now - t;
+      layers.forEach((layer, i) => {
+        t = now;
+        h = layer.forwardDevice(h);
+        now = performance.now();
+        if (timed) forward[i] += now - t;
+      });
+      t = now;
+      const loss = lossFn.forward(h, y);
+      now = performance.now();
+      if (timed) lossMs += now - t;
+      let g: Tensor | null = loss.gradient;
+      for (let i = layers.length - 1; i >= 0; i--) {
+        t = now;
+        g = layers[i].backwardDevice(g!, i > 0);
+        now = performance.now();
+        if (timed) backward[i] += now - t;
+      }
+      t = now;
+      optimizer.step();
+      optimizer.zeroGrad();
+      if (timed) optimizerMs += performance.now() - t;
+    }
+  } finally {
+    input.free();
+    Object.values(model.stateDict()).forEach((t, i) => {
+      const v = saved[i];
+      if (v instanceof BigInt64Array) (t.host as BigInt64Array).set(v); else t.view().set(v);
+    });
+    model.zeroGrad();
+    model.train(wasTraining);
+    if (!options.optimizer) optimizer.dispose();
+  }
+  const result: Profile = {
+    batchSize: x.shape[0], steps,
+    layers: layers.map((l, i) => ({ name: layerTypeOf(l) ?? l.constructor.name, forwardMs: forward[i] / steps, backwardMs: backward[i] / steps })),
+    inputMs: inputMs / steps,
+    loss: { forwardMs: lossMs / steps, backwardMs: 0 },
+    optimizerMs: optimizerMs / steps,
+    stepMs: 0,
+    toString() { return formatProfile(this); },
+  };
+  result.stepMs = result.inputMs + result.loss.forwardMs + result.optimizerMs +
+    result.layers.reduce((s, l) => s + l.forwardMs + l.backwardMs, 0);
+  return result;
+}
+
+/** The table of seed 001: layer | forward ms | backward ms, then the loss, optimizer and totals. */
+export function formatProfile(p: Profile): string {
+  const ms = (v: number) => v.toFixed(3);
+  const rows: string[][] = p.layers.map((l, i) => [`${i} ${l.name}`, ms(l.forwardMs), ms(l.backwardMs)]);
+  rows.push(['input copy', ms(p.inputMs), '']);
+  rows.push(['loss (fused gradient)', ms(p.loss.forwardMs), '']);
+  rows.push(['optimizer step', '', ms(p.optimizerMs)]);
+  const fwd = p.inputMs + p.loss.forwardMs + p.layers.reduce((s, l) => s + l.forwardMs, 0);
+  const bwd = p.optimizerMs + p.layers.reduce((s, l) => s + l.backwardMs, 0);
+  const head = ['layer', 'forward ms', 'backward ms'];
+  const total = ['total', ms(fwd), ms(bwd)];
+  const w = [head, ...rows, total].reduce((m, r) => r.map((c, i) => Math.max(m[i], c.length)), [0, 0, 0]);
+  const line = (r: string[]) => `${r[0].padEnd(w[0])} | ${r[1].padStart(w[1])} | ${r[2].padStart(w[2])}`;
+  const rule = `${'-'.repeat(w[0])}-+-${'-'.repeat(w[1])}-+-${'-'.repeat(w[2])}`;
+  return [
+    `batch ${p.batchSize}, mean of ${p.steps} steps: ${ms(p.stepMs)} ms/step = ${Math.round(p.batchSize / p.stepMs * 1000).toLocaleString('en-US')} img/s`,
+    line(head), rule, ...rows.map(line), rule, line(total),
+  ].join('\n');
+}
