@@ -6,18 +6,25 @@
 // with Cg = C/G, Og = O/G, K = Cg·KH·KW and P = OH·OW. A 1×1, stride-1, unpadded convolution
 // needs no im2col: the input planes already are the cols matrix.
 //
+// Stride-1 convolutions take the flat path instead (conv-flat-pass.ts): no im2col, the GEMM
+// reads zero-padded planes in place.
+//
 // PH/PW are the padding before the image; the padding after it is implied by OH/OW.
 // A null pointer (0) for the bias, its gradient or dx means "none".
 import { gemm } from "./gemm";
 import { biasChannels, biasGradChannels } from "./bias";
 import { im2col, col2imAdd } from "./im2col";
+import { flatApplies, flatScratchFloats, flatForward, flatBackward } from "./conv-flat-pass";
 
 /** Floats of cols scratch that conv2dForward/conv2dBackward need (0 when im2col is skipped). */
 export function conv2dColsFloats(
-  C: i32, H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32,
-  G: i32, OH: i32, OW: i32,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): i32 {
   if (isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW)) return 0;
+  if (flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) {
+    return flatScratchFloats(C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW);
+  }
   return (C / G) * KH * KW * OH * OW;
 }
 
@@ -30,6 +37,10 @@ export function conv2dForward(
 ): void {
   const Cg = C / G, Og = O / G, K = Cg * KH * KW, P = OH * OW;
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
+  if (!pointwise && flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) {
+    flatForward(x, w, b, y, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols);
+    return;
+  }
   // The bias is written first and the GEMM accumulates onto it.
   const accumulate = b != 0 ? 1 : 0;
   if (accumulate) biasChannels(y, b, N, O, P);
@@ -57,6 +68,10 @@ export function conv2dBackward(
 ): void {
   const Cg = C / G, Og = O / G, K = Cg * KH * KW, P = OH * OW;
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
+  if (!pointwise && flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) {
+    flatBackward(x, w, dy, dw, db, dx, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols);
+    return;
+  }
   if (db != 0) biasGradChannels(db, dy, N, O, P);
   // col2im adds into dx (windows overlap), so it starts from zero; the pointwise GEMM overwrites.
   if (dx != 0 && !pointwise) memory.fill(dx, 0, <usize>N * C * H * W << 2);

@@ -1,5 +1,5 @@
 // Conv2d: 2-D cross-correlation over NCHW input with OIHW weights, as torch.nn.Conv2d
-// (zero padding only). The work is done by assembly/conv.ts: im2col + GEMM per image and group.
+// (zero padding only). The work is done by assembly/conv.ts: flat padded planes for stride 1, else im2col + GEMM.
 import { gemmScratch, rt } from '../runtime/index.js';
 import { defaultLayerInit } from '../init.js';
 import { Module, Parameter } from '../module.js';
@@ -141,8 +141,7 @@ export class Conv2d extends Module {
 
   /** The im2col scratch for this geometry, kept between calls. */
   private cols(g: Geometry): number {
-    const floats = rt().kernels.conv2dColsFloats(g.C, g.H, g.W, ...this.kernelSize, ...this.stride,
-      ...this.padBefore, this.groups, g.OH, g.OW);
+    const floats = rt().kernels.conv2dColsFloats(...this.kernelArgs(g));
     return this.scratch('cols', floats * 4).ptr;
   }
 }

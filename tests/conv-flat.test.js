@@ -1,0 +1,105 @@
+// The stride-1 flat convolution path (assembly/conv-flat*.ts) and the 2×2 max-pooling fast
+// path, on shapes that hit their tiles and tails: LeNet's layers, an odd channel count (the
+// 2-row tile's last row), tap counts that are not a multiple of 4 (the dot kernel's tail),
+// output planes whose padded length is not a multiple of 16, groups and dilation.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as sn from 'simdnet';
+import { rt, i32 } from 'simdnet/internal';
+import { rng, freshSeed, randn, toWasm, wasmOut, freeAll, assertClose } from './helpers.js';
+
+await sn.ready();
+
+const pair = (v) => (typeof v === 'number' ? [v, v] : v);
+
+/** float64 forward and gradients by the definition (stride 1, symmetric padding). */
+function reference(c, x, w, b, dy) {
+  const { N, C, O, H, W } = c, [KH, KW] = pair(c.k), [PH, PW] = pair(c.p ?? 0), [DH, DW] = pair(c.d ?? 1), G = c.g ?? 1;
+  const OH = H + 2 * PH - DH * (KH - 1), OW = W + 2 * PW - DW * (KW - 1), Cg = C / G, Og = O / G;
+  const y = new Float64Array(N * O * OH * OW), dx = new Float64Array(x.length), dw = new Float64Array(w.length);
+  for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+    const yi = ((n * O + o) * OH + oh) * OW + ow;
+    let s = b[o];
+    for (let ci = 0; ci < Cg; ci++) for (let i = 0; i < KH; i++) for (let j = 0; j < KW; j++) {
+      const ih = oh - PH + i * DH, iw = ow - PW + j * DW;
+      if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+      const xi = ((n * C + Math.floor(o / Og) * Cg + ci) * H + ih) * W + iw, wi = ((o * Cg + ci) * KH + i) * KW + j;
+      s += x[xi] * w[wi];
+      dx[xi] += w[wi] * dy[yi]; dw[wi] += x[xi] * dy[yi];
+    }
+    y[yi] = s;
+  }
+  return { y, dx, dw, OH, OW };
+}
+
+const cases = [
+  { N: 3, C: 1, O: 6, H: 28, W: 28, k: 5, p: 2 }, // LeNet conv1
+  { N: 2, C: 6, O: 16, H: 14, W: 14, k: 5 }, // LeNet conv2
+  { N: 2, C: 3, O: 7, H: 9, W: 11, k: [3, 2], p: [1, 0] }, // odd O, 18 taps per output
+  { N: 1, C: 2, O: 3, H: 5, W: 5, k: 1, p: 1 }, // 1×1 padded: K = 2
+  { N: 2, C: 4, O: 6, H: 10, W: 9, k: 3, p: 2, d: 2, g: 2 }, // groups and dilation
+  { N: 1, C: 2, O: 5, H: 33, W: 35, k: 3, p: 1 }, // many 16-column steps
+];
+
+for (const c of cases) {
+  test(`flat Conv2d ${JSON.stringify(c)}: forward, dx, dW against float64`, () => {
+    const seed = freshSeed(), rand = rng(seed);
+    const layer = new sn.Conv2d(c.C, c.O, c.k, { padding: c.p ?? 0, dilation: c.d ?? 1, groups: c.g ?? 1 });
+    const w = randn(layer.weight.size, rand).map(Math.fround), b = randn(c.O, rand).map(Math.fround);
+    layer.weight.data.view().set(w); layer.bias.data.view().set(b);
+    const x = randn(c.N * c.C * c.H * c.W, rand).map(Math.fround);
+    const y = layer.forward(sn.tensor(Float32Array.from(x), [c.N, c.C, c.H, c.W]));
+    const dy = randn(y.size, rand).map(Math.fround);
+    const ref = reference(c, x, w, b, dy);
+    assert.equal([...y.shape], [c.N, c.O, ref.OH, ref.OW]);
+    const [KH, KW] = pair(c.k), Cg = c.C / (c.g ?? 1), Og = c.O / (c.g ?? 1);
+    const tol = (terms, what) => ({ rtol: 1e-4, atol: 2e-5 * Math.sqrt(terms) + 1e-5, what: `seed ${seed}: ${what}` });
+    assertClose(y.toArray(), ref.y, tol(Cg * KH * KW, 'forward'));
+    const dx = layer.backward(sn.tensor(Float32Array.from(dy), y.shape));
+    assertClose(dx.toArray(), ref.dx, tol(Og * KH * KW, 'dx'));
+    assertClose(layer.weight.grad.toArray(), ref.dw, tol(c.N * ref.OH * ref.OW, 'dW'));
+    layer.dispose();
+  });
+}
+
+test('flat Conv2d backward without dx gives the same dW and returns null', () => {
+  const seed = freshSeed(), rand = rng(seed);
+  const c = cases[0];
+  const layer = new sn.Conv2d(c.C, c.O, c.k, { padding: c.p });
+  const w = randn(layer.weight.size, rand).map(Math.fround), b = randn(c.O, rand).map(Math.fround);
+  layer.weight.data.view().set(w); layer.bias.data.view().set(b);
+  const x = randn(c.N * c.C * c.H * c.W, rand).map(Math.fround);
+  const y = layer.forward(sn.tensor(Float32Array.from(x), [c.N, c.C, c.H, c.W]));
+  const dy = randn(y.size, rand).map(Math.fround);
+  const g = toWasm(dy);
+  assert.is(layer.backwardDevice(new sn.Tensor(y.shape, g.block), false), null);
+  const ref = reference(c, x, w, b, dy);
+  assertClose(layer.weight.grad.toArray(), ref.dw, { rtol: 1e-4, atol: 2e-5 * Math.sqrt(c.N * 784) + 1e-5, what: `seed ${seed}: dW` });
+  freeAll(g);
+  layer.dispose();
+});
+
+for (const [H, W] of [[28, 28], [10, 10], [6, 13], [5, 18], [2, 2]]) {
+  test(`maxPool2d 2×2 stride 2 on ${H}×${W}: values, argmax (ties keep the first), dx`, () => {
+    const seed = freshSeed(), rand = rng(seed);
+    const planes = 3, OH = Math.floor(H / 2), OW = Math.floor(W / 2);
+    // Values on a coarse grid so windows hold ties.
+    const x = randn(planes * H * W, rand).map((v) => Math.round(v * 2) / 2);
+    const xb = toWasm(x), y = wasmOut(planes * OH * OW), arg = wasmOut(planes * OH * OW);
+    rt().kernels.maxPool2dForward(xb.ptr, y.ptr, arg.ptr, planes, H, W, OH, OW, 2, 2, 2, 2, 0, 0, 1, 1);
+    const gotArg = i32(arg.ptr, planes * OH * OW);
+    for (let p = 0; p < planes; p++) for (let oh = 0; oh < OH; oh++) for (let ow = 0; ow < OW; ow++) {
+      let best = -Infinity, at = -1;
+      for (let i = 0; i < 2; i++) for (let j = 0; j < 2; j++) {
+        const v = x[p * H * W + (2 * oh + i) * W + 2 * ow + j];
+        if (v > best) { best = v; at = (2 * oh + i) * W + 2 * ow + j; }
+      }
+      const o = (p * OH + oh) * OW + ow;
+      assert.is(y.view()[o], best, `seed ${seed}: value at ${o}`);
+      assert.is(gotArg[o], at, `seed ${seed}: argmax at ${o}`);
+    }
+    freeAll(xb, y, arg);
+  });
+}
+
+test.run();
