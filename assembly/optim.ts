@@ -1,7 +1,7 @@
 // Optimizer updates, one call per parameter tensor, fused into a single pass with PyTorch's
 // formulas (torch.optim.SGD / Adam / AdamW, single-tensor path). p, g and the state buffers hold
 // n floats each; 16-byte alignment is not needed (v128 loads may be unaligned).
-import { madd } from "./simd";
+import { flushSubnormal, flushSubnormalScalar, madd } from "./simd";
 
 /**
  * SGD: d = g + wd·p; with momentum: buf = d on the first step, else momentum·buf + (1−dampening)·d,
@@ -20,7 +20,7 @@ export function sgdStep(
     const pv = v128.load(p + o);
     let d = madd(vwd, pv, v128.load(g + o));
     if (useMomentum) {
-      const b = firstStep ? d : madd(vmom, v128.load(buf + o), f32x4.mul(vkeep, d));
+      const b = flushSubnormal(firstStep ? d : madd(vmom, v128.load(buf + o), f32x4.mul(vkeep, d)));
       v128.store(buf + o, b);
       d = nesterov ? madd(vmom, b, d) : b;
     }
@@ -31,7 +31,7 @@ export function sgdStep(
     const pv = load<f32>(p + o);
     let d = load<f32>(g + o) + weightDecay * pv;
     if (useMomentum) {
-      const b = firstStep ? d : momentum * load<f32>(buf + o) + (1 - dampening) * d;
+      const b = flushSubnormalScalar(firstStep ? d : momentum * load<f32>(buf + o) + (1 - dampening) * d);
       store<f32>(buf + o, b);
       d = nesterov ? d + momentum * b : b;
     }
@@ -62,8 +62,8 @@ export function adamStep(
     let pv = v128.load(p + o);
     const d = madd(vwd, pv, v128.load(g + o));
     pv = f32x4.mul(pv, vshrink);
-    const mv = madd(vb1, v128.load(m + o), f32x4.mul(v1b1, d));
-    let vv = madd(vb2, v128.load(v + o), f32x4.mul(v1b2, f32x4.mul(d, d)));
+    const mv = flushSubnormal(madd(vb1, v128.load(m + o), f32x4.mul(v1b1, d)));
+    let vv = flushSubnormal(madd(vb2, v128.load(v + o), f32x4.mul(v1b2, f32x4.mul(d, d))));
     v128.store(m + o, mv);
     v128.store(v + o, vv);
     if (amsgrad) {
@@ -78,8 +78,8 @@ export function adamStep(
     let pv = load<f32>(p + o);
     const d = load<f32>(g + o) + coupledWd * pv;
     pv *= shrink;
-    const mv = beta1 * load<f32>(m + o) + (1 - beta1) * d;
-    let vv = beta2 * load<f32>(v + o) + (1 - beta2) * d * d;
+    const mv = flushSubnormalScalar(beta1 * load<f32>(m + o) + (1 - beta1) * d);
+    let vv = flushSubnormalScalar(beta2 * load<f32>(v + o) + (1 - beta2) * d * d);
     store<f32>(m + o, mv);
     store<f32>(v + o, vv);
     if (amsgrad) {

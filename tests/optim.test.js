@@ -1,7 +1,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
-import { rt } from 'simdnet/internal';
+import * as internal from 'simdnet/internal';
+const { rt } = internal;
 import { rng, freshSeed, randn, assertClose } from './helpers.js';
 
 await sn.ready();
@@ -211,6 +212,27 @@ test('a parameter generator is accepted as PyTorch accepts model.parameters()', 
   const params = makeParams(rng(freshSeed()));
   const opt = new sn.SGD(params.values(), { lr: 0.1 });
   assert.is(opt.params.length, params.length);
+});
+
+test('optimizer state that decays below the smallest normal float is flushed to zero, never left subnormal', () => {
+  const { rt, Block, f32 } = internal;
+  const k = rt().kernels;
+  const n = 11, MIN = 1.17549435e-38;
+  const buf = (values) => { const b = new Block(n * 4); f32(b.ptr, n).set(values); return b; };
+  const start = Array.from({ length: n }, (_, i) => (i % 2 ? -1 : 1) * MIN * (1 + i / 4));
+  const p = buf(new Array(n).fill(0.5)), g = buf(new Array(n).fill(0)), m = buf(start), v = buf(start.map(Math.abs)), mom = buf(start);
+  const isSubnormal = (x) => x !== 0 && Math.abs(x) < MIN;
+  for (let step = 0; step < 40; step++) {
+    k.adamStep(p.ptr, g.ptr, m.ptr, v.ptr, 0, n, 1e-3, 0.9, 0.999, 1e-8, 0, 0, 0, 1e-3, 1);
+    k.sgdStep(p.ptr, g.ptr, mom.ptr, n, 0.1, 0.9, 0, 0, 0, 0);
+    for (const [name, b] of [['exp_avg', m], ['exp_avg_sq', v], ['momentum', mom]]) {
+      const values = f32(b.ptr, n);
+      assert.ok(!values.some(isSubnormal), `step ${step}: ${name} holds a subnormal: ${[...values]}`);
+    }
+  }
+  assert.ok(f32(m.ptr, n).every((x) => x === 0) && f32(mom.ptr, n).every((x) => x === 0), 'decayed state ends at zero');
+  assert.ok(f32(p.ptr, n).every((x) => x === 0.5), 'and the weights did not move');
+  for (const b of [p, g, m, v, mom]) b.free();
 });
 
 test.run();
