@@ -49,6 +49,8 @@ Commands:
   predict    write a Kaggle submission CSV with a saved model's predictions
   summary    print a model's layers, output shapes and parameter counts
   features   draw the first conv layer's feature maps for one test image
+  bench      LeNet-5 speed: per-layer times, img/s, GEMM GFLOP/s vs the wasm SIMD peak, next to
+             TensorFlow.js and PyTorch (simdnet bench --help for its options)
 
 Options:
   --data SPEC            mnist (default) | idx:DIR (MNIST-format IDX files) | csv:FILE (Kaggle digit CSV)

@@ -1,0 +1,58 @@
+// Runs bench/pytorch.py with a Python that has torch, in the same harness run; a missing torch is
+// a note, never an error.
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const SCRIPT = fileURLToPath(new URL('./pytorch.py', import.meta.url));
+
+/**
+ * The first of `python` (an explicit choice), `python3` on PATH and /usr/bin/python3 that can
+ * import torch: a pyenv or venv python3 first on PATH often lacks it while the system one has it.
+ */
+export function findTorchPython(python) {
+  const candidates = python ? [python] : ['python3', '/usr/bin/python3'];
+  const tried = [];
+  for (const exe of candidates) {
+    const r = spawnSync(exe, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', timeout: 60_000 });
+    if (r.status === 0) return { python: exe, torch: r.stdout.trim() };
+    tried.push(`${exe}: ${r.error ? r.error.code : (r.stderr.trim().split('\n').at(-1) || `exit ${r.status}`)}`);
+  }
+  return { error: `PyTorch not found (${tried.join('; ')}); on Debian: apt-get install python3-torch` };
+}
+
+/** Runs the script; resolves to its JSON, or to { error } when it fails. */
+export function runPytorch(python, { batches, profileBatches, quick }) {
+  const args = [SCRIPT, '--batches', batches.join(','), '--profile-batches', profileBatches.join(',')];
+  if (quick) args.push('--quick');
+  return new Promise((resolve) => {
+    // One thread for the BLAS and OpenMP pools too, whatever torch.set_num_threads manages.
+    const env = { ...process.env, OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
+    const child = spawn(python, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    const timer = setTimeout(() => child.kill(), 15 * 60_000);
+    child.on('error', (e) => { clearTimeout(timer); resolve({ error: `${python}: ${e.message}` }); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (code !== 0) { resolve({ error: `bench/pytorch.py exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}` }); return; }
+      try { resolve(JSON.parse(out)); } catch { resolve({ error: `bench/pytorch.py printed no JSON: ${out.slice(0, 200)}` }); }
+    });
+  });
+}
+
+/** The harness's entry for PyTorch: label, per-layer summary at `profileBatch`, throughput. */
+export async function runPytorchEntry({ python, batches, profileBatch, quick, summarizeProfile }) {
+  const found = findTorchPython(python);
+  if (found.error) return { label: 'PyTorch', short: 'pytorch', error: found.error };
+  const d = await runPytorch(found.python, { batches, profileBatches: [profileBatch], quick });
+  if (d.error) return { label: `PyTorch ${found.torch}`, short: 'pytorch', error: d.error };
+  const runs = d.profiles[String(profileBatch)];
+  const blas = /openblas/i.test(d.blas) ? 'OpenBLAS' : /mkl/i.test(d.blas) ? 'MKL' : /\/blas\/libblas/.test(d.blas) ? 'reference BLAS' : d.blas;
+  return {
+    label: `PyTorch ${d.torch} (${d.threads} thread${d.threads === 1 ? '' : 's'}, ${blas})`, short: 'pytorch',
+    python: found.python, torch: d.torch, threads: d.threads, blas: d.blas, throughput: d.throughput,
+    note: blas === 'reference BLAS' ? 'PyTorch runs on the reference BLAS here, which makes its linear layers several times slower than usual; apt-get install libopenblas0-pthread gives the usual figures.' : null,
+    profile: summarizeProfile(runs, profileBatch, `median of ${runs.length} steps timed module by module`),
+  };
+}

@@ -1,0 +1,42 @@
+// Timing statistics: warm up, then repeated samples, reported as median with its min–max spread.
+// A sample runs the timed call enough times to last `minMs`, so sub-millisecond work is not
+// lost in timer resolution; its figure is the mean time of one call within that sample.
+
+/**
+ * Times `fn` (synchronous) and returns milliseconds per call: { median, min, max, samples, reps }.
+ * `warmup` untimed calls first: V8 compiles wasm with Liftoff and tiers up to TurboFan later,
+ * so the first calls are slower and would skew small sample counts.
+ */
+export function measure(fn, { warmup = 3, samples = 7, minMs = 20 } = {}) {
+  for (let i = 0; i < warmup; i++) fn();
+  let t = performance.now();
+  fn();
+  const once = Math.max(performance.now() - t, 1e-3);
+  const reps = Math.max(1, Math.ceil(minMs / once));
+  const times = [];
+  for (let s = 0; s < samples; s++) {
+    t = performance.now();
+    for (let r = 0; r < reps; r++) fn();
+    times.push((performance.now() - t) / reps);
+  }
+  return { ...summarize(times), reps };
+}
+
+/** Median, min and max of a list of numbers (the median of an even count is the mean of the middle two). */
+export function summarize(values) {
+  if (!values.length) throw new Error('summarize: no values');
+  const s = [...values].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return { median, min: s[0], max: s.at(-1), samples: s.length };
+}
+
+/** Applies a positive decreasing map (e.g. ms → img/s) to a summary: min and max swap. */
+export function invert(stat, f) {
+  return { ...stat, median: f(stat.median), min: f(stat.max), max: f(stat.min) };
+}
+
+/** Applies an increasing map (e.g. a unit change) to a summary. */
+export function scale(stat, f) {
+  return { ...stat, median: f(stat.median), min: f(stat.min), max: f(stat.max) };
+}
