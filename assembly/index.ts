@@ -12,3 +12,4 @@ export * from "./softmax";
 export * from "./loss";
 export * from "./dropout";
 export * from "./norm";
+export * from "./gemm-dot";

@@ -20,6 +20,8 @@ function refGemm(tA, tB, M, N, K, A, lda, B, ldb, C0, ldc, acc) {
 const shapes = [
   [1, 1, 1], [1, 7, 3], [5, 1, 9], [4, 8, 16], [3, 5, 7], [13, 17, 19], [6, 25, 50],
   [16, 150, 100], [37, 300, 29], [130, 9, 2100], [64, 120, 400], [2, 2061, 3],
+  // Long K with small M and N: weight-gradient shapes (A·Bᵀ takes the dot-product path).
+  [6, 25, 1201], [16, 150, 1030], [5, 3, 4099], [1, 7, 2000],
 ];
 
 for (const [M, N, K] of shapes) {
