@@ -1,9 +1,12 @@
 // Forward and backward passes of a stride-1 convolution over padded, flattened planes (see
 // conv-flat.ts for the layout). Per image: pad the input (and dy), run the flat kernels per
 // group, copy the valid columns out. Borders and discarded columns of the padded buffers are
-// zeroed once per call and never written afterwards.
+// zeroed once per call and never written afterwards. Groups of a multiple of 16 output
+// channels run forward and the weight gradient on the channel-lane kernels (conv-chan.ts),
+// which compute no discarded columns; dx stays a flat full correlation.
 import { flatConvRows, flatConvDot, flatConvDotFinish } from "./conv-flat";
 import { biasGradChannels } from "./bias";
+import { chanApplies, chanConvForward, chanConvWeightGrad, chanTranspose, chanWeightGradFinish } from "./conv-chan";
 
 
 // @ts-ignore: decorator
@@ -24,11 +27,13 @@ function layout(C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, DH: i32, DW: i
   Q4 = roundUp(OH * Wp, 4);
   Qdx = roundUp(H * Wp, 16);
   xpadFloats = C * planeX + 16; // 16: the last plane's over-read
-  fwdFloats = xpadFloats + O * Q;
   dypadFloats = O * planeY;
   accFloats = O * (C / G) * KH * KW * 4;
   wtFloats = C * (O / G) * KH * KW;
-  bwdFloats = xpadFloats + dypadFloats + accFloats + wtFloats + C * Qdx;
+  // The channel-lane kernels put transposed weights where the flat output goes, and the
+  // pixel-major dy after dx's output.
+  fwdFloats = xpadFloats + max(O * Q, wtFloats);
+  bwdFloats = xpadFloats + dypadFloats + accFloats + wtFloats + C * Qdx + O * OH * OW;
 }
 
 
@@ -50,15 +55,51 @@ export function flatForward(
   layout(C, H, W, O, KH, KW, DH, DW, G, OH, OW);
   const Cg = C / G, Og = O / G, Kg = Cg * KH * KW;
   const xpad = scratch, out = scratch + (<usize>xpadFloats << 2);
+  if (chanApplies(Og)) {
+    chanForward(x, w, b, y, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, xpad, out);
+    return;
+  }
   memory.fill(xpad, 0, <usize>xpadFloats << 2);
   for (let n = 0; n < N; n++) {
     padPlanes(x + (<usize>n * C * H * W << 2), C, H, W, xpad + (<usize>(PH * Wp + PW) << 2), planeX, Wp);
     for (let g = 0; g < G; g++) {
       flatConvRows(Og, Q, w + (<usize>g * Og * Kg << 2), Kg, xpad + (<usize>g * Cg * planeX << 2), Cg, planeX,
-        KH, KW, DH * Wp, DW, out + (<usize>g * Og * Q << 2), Q);
+        KH, KW, DH * Wp, DW, out + (<usize>g * Og * Q << 2), Q, PH * Wp + PW, (PH + H - 1) * Wp + PW + W);
     }
     unpadPlanes(out, O, Q, Wp, y + (<usize>n * O * OH * OW << 2), OH, OW, b);
   }
+}
+
+/** Forward with the channel-lane kernel (conv-chan.ts); wt holds the transposed weights. */
+function chanForward(
+  x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, xpad: usize, wt: usize,
+): void {
+  const Cg = C / G, Og = O / G, Kg = Cg * KH * KW, P = OH * OW;
+  for (let g = 0; g < G; g++) chanTranspose(w + (<usize>g * Og * Kg << 2), Og, Kg, wt + (<usize>g * Kg * Og << 2));
+  const direct = readsInPlace(H, W, PH, PW, OH, OW, KH, KW, DH, DW);
+  if (!direct) memory.fill(xpad, 0, <usize>xpadFloats << 2);
+  for (let n = 0; n < N; n++) {
+    const src = inputPlanes(x, n, C, H, W, PH, PW, xpad, direct);
+    for (let g = 0; g < G; g++) {
+      chanConvForward(OH, OW, Wp, src + (<usize>g * Cg * planeX << 2), Cg, planeX, KH, KW, DH * Wp, DW,
+        wt + (<usize>g * Kg * Og << 2), Og, b != 0 ? b + (<usize>g * Og << 2) : 0, y + (<usize>(n * O + g * Og) * P << 2));
+    }
+  }
+}
+
+/** An unpadded input already is its padded plane (conv2 of LeNet): no copy. */
+// @ts-ignore: decorator
+@inline function readsInPlace(H: i32, W: i32, PH: i32, PW: i32, OH: i32, OW: i32, KH: i32, KW: i32, DH: i32, DW: i32): bool {
+  return PH == 0 && PW == 0 && H == OH + (KH - 1) * DH && W == OW + (KW - 1) * DW;
+}
+
+/** Image n's padded planes: x itself when it reads in place, else a copy into xpad. */
+function inputPlanes(x: usize, n: i32, C: i32, H: i32, W: i32, PH: i32, PW: i32, xpad: usize, direct: bool): usize {
+  const xn = x + (<usize>n * C * H * W << 2);
+  if (direct) return xn;
+  padPlanes(xn, C, H, W, xpad + (<usize>(PH * Wp + PW) << 2), planeX, Wp);
+  return xpad;
 }
 
 export function flatBackward(
@@ -73,24 +114,42 @@ export function flatBackward(
   const acc = dypad + (<usize>dypadFloats << 2);
   const wt = acc + (<usize>accFloats << 2);
   const dxout = wt + (<usize>wtFloats << 2);
-  if (db != 0) biasGradChannels(db, dy, N, O, OH * OW);
-  memory.fill(xpad, 0, <usize>(xpadFloats + dypadFloats + accFloats) << 2);
+  const chan = chanApplies(Og), P = OH * OW;
+  const dyT = dxout + (<usize>C * Qdx << 2);
+  const direct = chan && readsInPlace(H, W, PH, PW, OH, OW, KH, KW, DH, DW);
+  if (db != 0) biasGradChannels(db, dy, N, O, P);
+  if (!direct) memory.fill(xpad, 0, <usize>xpadFloats << 2);
+  if (!chan || dx != 0) memory.fill(dypad, 0, <usize>dypadFloats << 2);
+  memory.fill(acc, 0, <usize>accFloats << 2);
   if (dx != 0) flipWeights(w, wt, C, O, G, KH, KW);
   for (let n = 0; n < N; n++) {
-    padPlanes(x + (<usize>n * C * H * W << 2), C, H, W, xpad + (<usize>(PH * Wp + PW) << 2), planeX, Wp);
-    padPlanes(dy + (<usize>n * O * OH * OW << 2), O, OH, OW, dypad + (<usize>pre << 2), planeY, Wp);
+    const src = inputPlanes(x, n, C, H, W, PH, PW, xpad, direct);
+    const dyn = dy + (<usize>n * O * P << 2);
+    if (!chan || dx != 0) padPlanes(dyn, O, OH, OW, dypad + (<usize>pre << 2), planeY, Wp);
     for (let g = 0; g < G; g++) {
-      flatConvDot(Og, Kg, Q4, dypad + (<usize>(g * Og * planeY + pre) << 2), planeY,
-        xpad + (<usize>g * Cg * planeX << 2), planeX, KH, KW, DH * Wp, DW, acc + (<usize>g * Og * Kg << 4));
+      if (chan) {
+        // The channel-lane kernel reads dy pixel-major.
+        const dyTg = dyT + (<usize>g * P * Og << 2);
+        chanTranspose(dyn + (<usize>g * Og * P << 2), Og, P, dyTg);
+        chanConvWeightGrad(OH, OW, Wp, src + (<usize>g * Cg * planeX << 2), Kg, planeX, KH, KW, DH * Wp, DW,
+          dyTg, Og, acc + (<usize>g * Og * Kg << 2));
+      } else {
+        flatConvDot(Og, Kg, Q4, dypad + (<usize>(g * Og * planeY + pre) << 2), planeY,
+          src + (<usize>g * Cg * planeX << 2), planeX, KH, KW, DH * Wp, DW, acc + (<usize>g * Og * Kg << 4));
+      }
     }
     if (dx == 0) continue;
     for (let g = 0; g < G; g++) {
       flatConvRows(Cg, Qdx, wt + (<usize>g * Cg * Kt << 2), Kt, dypad + (<usize>(g * Og * planeY + PH * Wp) << 2), Og, planeY,
-        KH, KW, DH * Wp, DW, dxout + (<usize>g * Cg * Qdx << 2), Qdx);
+        KH, KW, DH * Wp, DW, dxout + (<usize>g * Cg * Qdx << 2), Qdx, pre - PH * Wp, pre - PH * Wp + (OH - 1) * Wp + OW);
     }
     unpadPlanes(dxout + (<usize>PW << 2), C, Qdx, Wp, dx + (<usize>n * C * H * W << 2), H, W, 0);
   }
-  flatConvDotFinish(acc, dw, O * Kg);
+  if (chan) {
+    for (let g = 0; g < G; g++) chanWeightGradFinish(acc + (<usize>g * Og * Kg << 2), Kg, Og, dw + (<usize>g * Og * Kg << 2));
+  } else {
+    flatConvDotFinish(acc, dw, O * Kg);
+  }
 }
 
 /** wt[c, (o, KH−1−i, KW−1−j)] = w[o, c, i, j] within each group: dx is a convolution of dy with it. */

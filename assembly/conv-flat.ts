@@ -16,25 +16,37 @@ import { madd } from "./simd";
  * (the caller's buffers hold the over-read). 2×16 tiles: 8 f32x4 accumulators, the most
  * V8 11.3 keeps in registers; 2 rows divide LeNet's 6 and 16 channels. An odd last row
  * is computed twice and stored once.
+ *
+ * Every channel plane of src is zero outside the floats [lo, hi) from its start: kernel rows
+ * whose reads all fall outside are skipped (their products are exact zeros). For dx, a full
+ * correlation over dy padded by KH−1 rows, that drops 16 of 65 row passes on LeNet's conv2
+ * (its dx at batch 64: 1.35 → 0.94 ms).
  */
 export function flatConvRows(
   M: i32, Q: i32, A: usize, lda: i32, src: usize, CH: i32, plane: i32,
-  KH: i32, KW: i32, rowStep: i32, colStep: i32, out: usize, ldo: i32,
+  KH: i32, KW: i32, rowStep: i32, colStep: i32, out: usize, ldo: i32, lo: i32, hi: i32,
 ): void {
   const planeBytes = <usize>plane << 2, rowBytes = <usize>rowStep << 2, colBytes = <usize>colStep << 2;
+  const taps = KH * KW, reach = (KW - 1) * colStep + 16;
   for (let m = 0; m < M; m += 2) {
     const two = m + 1 < M;
     const a0 = A + (<usize>m * lda << 2);
     const a1 = two ? a0 + (<usize>lda << 2) : a0;
     const o0 = out + (<usize>m * ldo << 2), o1 = o0 + (<usize>ldo << 2);
     for (let q = 0; q < Q; q += 16) {
+      // Kernel rows [i0, i1) read something inside [lo, hi).
+      let i0 = 0;
+      while (i0 < KH && q + i0 * rowStep + reach <= lo) i0++;
+      let i1 = i0;
+      while (i1 < KH && q + i1 * rowStep < hi) i1++;
+      const skip = <usize>(taps - (i1 - i0) * KW) << 2, first = <usize>(i0 * KW) << 2;
       let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
       let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
-      let pa0 = a0, pa1 = a1;
-      let chan = src + (<usize>q << 2);
+      let pa0 = a0 + first, pa1 = a1 + first;
+      let chan = src + (<usize>(q + i0 * rowStep) << 2);
       for (let c = 0; c < CH; c++) {
         let row = chan;
-        for (let i = 0; i < KH; i++) {
+        for (let i = i0; i < i1; i++) {
           let p = row;
           for (let j = 0; j < KW; j++) {
             const b0 = v128.load(p), b1 = v128.load(p, 16), b2 = v128.load(p, 32), b3 = v128.load(p, 48);
@@ -47,6 +59,7 @@ export function flatConvRows(
           row += rowBytes;
         }
         chan += planeBytes;
+        pa0 += skip; pa1 += skip;
       }
       const d0 = o0 + (<usize>q << 2);
       v128.store(d0, c00); v128.store(d0, c01, 16); v128.store(d0, c02, 32); v128.store(d0, c03, 48);

@@ -7,7 +7,8 @@
 // needs no im2col: the input planes already are the cols matrix.
 //
 // Stride-1 convolutions take the flat path instead (conv-flat-pass.ts): no im2col, the GEMM
-// reads zero-padded planes in place.
+// reads zero-padded planes in place; groups of a multiple of 16 output channels use its
+// channel-lane kernels (conv-chan.ts) for forward and the weight gradient.
 //
 // PH/PW are the padding before the image; the padding after it is implied by OH/OW.
 // A null pointer (0) for the bias, its gradient or dx means "none".

@@ -2,6 +2,10 @@
 // path, on shapes that hit their tiles and tails: LeNet's layers, an odd channel count (the
 // 2-row tile's last row), tap counts that are not a multiple of 4 (the dot kernel's tail),
 // output planes whose padded length is not a multiple of 16, groups and dilation.
+// Groups of a multiple of 16 output channels take the channel-lane kernels (conv-chan.ts):
+// unpadded inputs read in place, padded ones copied; odd pixel counts and odd output widths
+// (a pixel pair across two rows), odd tap counts (the tap pair's tail), two 16-channel blocks.
+// Zero borders wider than a kernel row's reach exercise the row skipping of flatConvRows.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
@@ -39,6 +43,13 @@ const cases = [
   { N: 1, C: 2, O: 3, H: 5, W: 5, k: 1, p: 1 }, // 1×1 padded: K = 2
   { N: 2, C: 4, O: 6, H: 10, W: 9, k: 3, p: 2, d: 2, g: 2 }, // groups and dilation
   { N: 1, C: 2, O: 5, H: 33, W: 35, k: 3, p: 1 }, // many 16-column steps
+  { N: 2, C: 3, O: 16, H: 7, W: 9, k: 3, p: 1 }, // channel lanes, padded: P = 63, OW odd, K = 27
+  { N: 1, C: 4, O: 32, H: 6, W: 7, k: [2, 3], p: [1, 1], d: [2, 1], g: 2 }, // channel lanes: groups, dilation
+  { N: 2, C: 2, O: 32, H: 5, W: 5, k: 5 }, // channel lanes in place: one pixel, two 16-channel blocks
+  { N: 2, C: 3, O: 24, H: 6, W: 6, k: 3 }, // 24 channels: not a multiple of 16, flat kernels
+  { N: 1, C: 4, O: 32, H: 6, W: 6, k: 3, p: 1, g: 4 }, // 8 channels per group: flat kernels
+  { N: 1, C: 2, O: 3, H: 3, W: 4, k: 3, p: 2 }, // borders wider than the image: skipped rows
+  { N: 1, C: 2, O: 5, H: 4, W: 7, k: 3, p: [3, 1], d: 2 }, // dilated rows skipped
 ];
 
 for (const c of cases) {
@@ -79,7 +90,25 @@ test('flat Conv2d backward without dx gives the same dW and returns null', () =>
   layer.dispose();
 });
 
-for (const [H, W] of [[28, 28], [10, 10], [6, 13], [5, 18], [2, 2]]) {
+test('channel-lane Conv2d backward accumulates dW over calls and skips dx', () => {
+  const seed = freshSeed(), rand = rng(seed);
+  const c = { N: 3, C: 6, O: 16, H: 14, W: 14, k: 5 };
+  const layer = new sn.Conv2d(c.C, c.O, c.k);
+  const w = randn(layer.weight.size, rand).map(Math.fround), b = randn(c.O, rand).map(Math.fround);
+  layer.weight.data.view().set(w); layer.bias.data.view().set(b);
+  const x = randn(c.N * c.C * c.H * c.W, rand).map(Math.fround);
+  const y = layer.forward(sn.tensor(Float32Array.from(x), [c.N, c.C, c.H, c.W]));
+  const dy = randn(y.size, rand).map(Math.fround);
+  const g = toWasm(dy);
+  assert.is(layer.backwardDevice(new sn.Tensor(y.shape, g.block), false), null);
+  assert.is(layer.backwardDevice(new sn.Tensor(y.shape, g.block), false), null);
+  const ref = reference(c, x, w, b, dy);
+  assertClose(layer.weight.grad.toArray(), ref.dw.map((v) => 2 * v), { rtol: 1e-4, atol: 4e-5 * Math.sqrt(c.N * 100) + 1e-5, what: `seed ${seed}: dW` });
+  freeAll(g);
+  layer.dispose();
+});
+
+for (const [H, W] of [[28, 28], [10, 10], [6, 13], [5, 18], [2, 2], [11, 9], [7, 3]]) {
   test(`maxPool2d 2×2 stride 2 on ${H}×${W}: values, argmax (ties keep the first), dx`, () => {
     const seed = freshSeed(), rand = rng(seed);
     const planes = 3, OH = Math.floor(H / 2), OW = Math.floor(W / 2);
@@ -98,7 +127,15 @@ for (const [H, W] of [[28, 28], [10, 10], [6, 13], [5, 18], [2, 2]]) {
       assert.is(y.view()[o], best, `seed ${seed}: value at ${o}`);
       assert.is(gotArg[o], at, `seed ${seed}: argmax at ${o}`);
     }
-    freeAll(xb, y, arg);
+    // Backward: each input gets dy where it is its window's argmax, 0 elsewhere (odd last
+    // rows and columns included: dx starts as NaN so every float must be written).
+    const dy = randn(planes * OH * OW, rand).map(Math.fround), dyb = toWasm(dy), dx = wasmOut(planes * H * W);
+    dx.view().fill(NaN);
+    rt().kernels.maxPool2x2Backward(dyb.ptr, arg.ptr, dx.ptr, planes, H, W, OH, OW);
+    const want = new Float64Array(planes * H * W);
+    for (let p = 0; p < planes; p++) for (let o = 0; o < OH * OW; o++) want[p * H * W + gotArg[p * OH * OW + o]] += dy[p * OH * OW + o];
+    assert.equal([...dx.view()], [...want], `seed ${seed}: dx`);
+    freeAll(xb, y, arg, dyb, dx);
   });
 }
 

@@ -133,6 +133,11 @@ const maxCases = [
   { n: 1, c: 3, h: 10, w: 17, k: [2, 4], s: [2, 3] },
   { n: 2, c: 3, h: 16, w: 21, k: 3, s: 2, p: 1, ceil: true },
   { n: 1, c: 1, h: 1, w: 1, k: 1 },
+  // The 2×2 stride-2 backward that writes dx directly: odd last row and column, an
+  // overlapping last block (OW = 5), a scalar-only row (OW = 3).
+  { n: 1, c: 2, h: 9, w: 11, k: 2 },
+  { n: 2, c: 3, h: 4, w: 10, k: 2, s: 2 },
+  { n: 1, c: 2, h: 7, w: 6, k: 2 },
 ];
 
 const maxLayer = (c) => new sn.MaxPool2d(c.k, { stride: c.s, padding: c.p, dilation: c.d, ceilMode: c.ceil });
@@ -208,6 +213,11 @@ const avgCases = [
   { n: 1, c: 3, h: 9, w: 10, k: [3, 2], s: 1, p: [1, 0], divisorOverride: 2, countIncludePad: false },
   { n: 1, c: 5, h: 20, w: 21, k: [2, 10], s: [1, 11] },
   { n: 1, c: 1, h: 1, w: 1, k: 1 },
+  // The 2×2 stride-2 backward that writes dx directly: odd last row and column, an
+  // overlapping last block (OW = 5), a scalar-only row (OW = 3).
+  { n: 1, c: 2, h: 9, w: 11, k: 2 },
+  { n: 2, c: 3, h: 4, w: 10, k: 2, s: 2 },
+  { n: 1, c: 2, h: 7, w: 6, k: 2 },
 ];
 
 const avgLayer = (c) => new sn.AvgPool2d(c.k, {

@@ -81,7 +81,15 @@ export class MaxPool2d extends Module {
     const [n, c, h, w] = this.inShape;
     const [, , oh, ow] = dy.shape;
     const dx = this.output('dx', this.inShape);
-    rt().kernels.maxPool2dBackward(dy.ptr, this.scratch('argmax', dy.size * 4).ptr, dx.ptr, n * c, h * w, oh * ow);
+    const argmax = this.scratch('argmax', dy.size * 4).ptr;
+    if (this.isPlain2x2(h, w, oh, ow)) rt().kernels.maxPool2x2Backward(dy.ptr, argmax, dx.ptr, n * c, h, w, oh, ow);
+    else rt().kernels.maxPool2dBackward(dy.ptr, argmax, dx.ptr, n * c, h * w, oh * ow);
     return dx;
+  }
+
+  /** 2×2 windows, stride 2, no padding or dilation, none clipped: windows never overlap. */
+  private isPlain2x2(h: number, w: number, oh: number, ow: number): boolean {
+    const same = (p: [number, number], v: number) => p[0] === v && p[1] === v;
+    return same(this.kernel, 2) && same(this.stride, 2) && same(this.padding, 0) && same(this.dilation, 1) && 2 * oh <= h && 2 * ow <= w;
   }
 }
