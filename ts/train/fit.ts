@@ -87,6 +87,9 @@ export async function fit(model: Module, x: Tensor, y: Target, options: FitOptio
   const targetBatch = data.targets ? new Float32Array(batchSize * data.targetRowSize) : null;
   const guard = new StepGuard(model);
   const batches = Math.ceil(trainRows.length / batchSize);
+  // Gathered once: the held-out rows are the same every epoch.
+  const validation = valRows ? { x: rowsTensor(data, valRows), y: rowsTarget(data, valRows) }
+    : options.validationData ? { x: options.validationData[0], y: options.validationData[1] } : null;
   let lastYield = performance.now();
 
   for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
@@ -142,8 +145,6 @@ export async function fit(model: Module, x: Tensor, y: Target, options: FitOptio
     const logs: EpochLogs = { epoch, loss: lossSum / seen, lr, seconds, imagesPerSecond: seen / seconds };
     if (data.labels) logs.accuracy = correct / seen;
     if (history.stopReason !== 'abort') {
-      const validation = valRows ? { x: rowsTensor(data, valRows), y: rowsTarget(data, valRows) }
-        : options.validationData ? { x: options.validationData[0], y: options.validationData[1] } : null;
       if (validation) {
         const v = evaluate(model, validation.x, validation.y, { batchSize: Math.max(batchSize, 256), loss: lossFn });
         logs.valLoss = v.loss;
