@@ -1,7 +1,6 @@
-// Keras-style training on top of the PyTorch-style pieces: fit, evaluate, predict.
+// Keras-style training on top of the PyTorch-style pieces: fit (evaluate and predict are in evaluate.ts).
 import { Module } from '../module.js';
-import { Tensor, formatShape, tensor } from '../tensor.js';
-import { rt } from '../runtime/index.js';
+import { Tensor, tensor } from '../tensor.js';
 import { Loss, LossValue } from '../losses/loss.js';
 import { CrossEntropyLoss } from '../losses/cross-entropy.js';
 import { MSELoss } from '../losses/mse.js';
@@ -14,7 +13,11 @@ import { trainValidationSplit } from '../data/split.js';
 import { gatherRows } from '../data/rows.js';
 import type { BatchLogs, Callback, EpochLogs, FitContext, History } from './callbacks.js';
 import { ProgressPrinter, ProgressStream } from './progress.js';
-import { Target, argmaxRows, checkData, countCorrect, probabilities } from './targets.js';
+import { Data, Target, checkData, countCorrect } from './targets.js';
+import { evaluate } from './evaluate.js';
+import { StepGuard } from './step-guard.js';
+export { evaluate, predict, predictClasses } from './evaluate.js';
+export type { EvaluateOptions } from './evaluate.js';
 
 export interface FitOptions {
   epochs?: number;
@@ -166,72 +169,8 @@ export async function fit(model: Module, x: Tensor, y: Target, options: FitOptio
   return history;
 }
 
-export interface EvaluateOptions { batchSize?: number; loss?: Loss; }
-
-/** Mean loss and (for class labels) accuracy over all rows, in eval mode. */
-export function evaluate(model: Module, x: Tensor, y: Target, options: EvaluateOptions = {}): { loss: number; accuracy?: number } {
-  const data = checkData('evaluate', x, y);
-  const lossFn = options.loss ?? (data.labels ? new CrossEntropyLoss() : new MSELoss());
-  let lossSum = 0, correct = 0;
-  withEvalMode(model, () => {
-    forEachBatch(data, options.batchSize ?? 256, (input, start, m) => {
-      const out = model.forward(input);
-      const target = data.labels ? data.labels.subarray(start, start + m)
-        : tensor(data.targets!.subarray(start * data.targetRowSize, (start + m) * data.targetRowSize), [m, ...data.targetShape]);
-      const value = lossFn.forward(out, target).value;
-      lossSum += value * m;
-      if (data.labels) correct += countCorrect(out, target as Int32Array);
-    });
-  });
-  return data.labels ? { loss: lossSum / data.n, accuracy: correct / data.n } : { loss: lossSum / data.n };
-}
-
-/** Class probabilities [N, C] (softmax of the outputs, unless the model already ends in Softmax/LogSoftmax). */
-export function predict(model: Module, x: Tensor, options: { batchSize?: number } = {}): Tensor {
-  const data = checkData('predict', x, null);
-  let result: Float32Array | null = null;
-  let classes = 0;
-  withEvalMode(model, () => {
-    forEachBatch(data, options.batchSize ?? 256, (input, start, m) => {
-      const out = model.forward(input);
-      if (out.shape.length !== 2) throw new Error(`predict: expected the model to output [N, classes], got ${formatShape(out.shape)}`);
-      classes = out.shape[1];
-      result ??= new Float32Array(data.n * classes);
-      probabilities(model, out, result.subarray(start * classes, (start + m) * classes));
-    });
-  });
-  return tensor(result!, [data.n, classes]);
-}
-
-/** The most likely class of each row. */
-export function predictClasses(model: Module, x: Tensor, options: { batchSize?: number } = {}): Int32Array {
-  const data = checkData('predictClasses', x, null);
-  const classes = new Int32Array(data.n);
-  withEvalMode(model, () => {
-    forEachBatch(data, options.batchSize ?? 256, (input, start) => {
-      argmaxRows(model.forward(input), classes, start);
-    });
-  });
-  return classes;
-}
-
 // ---- helpers ----
 
-type Data = ReturnType<typeof checkData>;
-
-function forEachBatch(data: Data, batchSize: number, run: (input: Tensor, start: number, m: number) => void): void {
-  checkPositiveInteger('batchSize', batchSize);
-  for (let start = 0; start < data.n; start += batchSize) {
-    const m = Math.min(batchSize, data.n - start);
-    run(tensor(data.x.subarray(start * data.rowSize, (start + m) * data.rowSize), [m, ...data.rowShape]), start, m);
-  }
-}
-
-function withEvalMode(model: Module, run: () => void): void {
-  const wasTraining = model.training;
-  model.eval();
-  try { run(); } finally { model.train(wasTraining); }
-}
 
 function rowsTensor(data: Data, rows: Int32Array): Tensor {
   const out = new Float32Array(rows.length * data.rowSize);
@@ -267,38 +206,4 @@ function progressPrinter(options: FitOptions, epochs: number): ProgressPrinter |
 function yieldToEventLoop(): Promise<void> {
   const immediate = (globalThis as { setImmediate?: (f: () => void) => void }).setImmediate;
   return new Promise((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
-}
-
-/**
- * Keeps a copy of the model's state (weights, running statistics, batch counts) from before each
- * step, so a step that fails or goes non-finite can be undone before it reaches a good model.
- */
-class StepGuard {
-  private readonly state: Tensor[];
-  private readonly copies: (Float32Array | BigInt64Array)[];
-
-  constructor(model: Module) {
-    this.state = Object.values(model.stateDict());
-    this.copies = this.state.map((t) => (t.dtype === 'int64' ? new BigInt64Array(t.size) : new Float32Array(t.size)));
-  }
-
-  save(): void { this.state.forEach((t, i) => copyInto(this.copies[i], t)); }
-
-  restore(): void {
-    this.state.forEach((t, i) => {
-      const copy = this.copies[i];
-      if (copy instanceof BigInt64Array) (t.host as BigInt64Array).set(copy);
-      else t.view().set(copy);
-    });
-  }
-
-  finite(): boolean {
-    const k = rt().kernels;
-    return this.state.every((t) => t.dtype === 'int64' || k.countNonFinite(t.ptr, t.size) === 0);
-  }
-}
-
-function copyInto(dst: Float32Array | BigInt64Array, t: Tensor): void {
-  if (dst instanceof BigInt64Array) dst.set(t.host as BigInt64Array);
-  else dst.set(t.view());
 }

@@ -1,0 +1,70 @@
+// Batched evaluation in eval mode: evaluate, predict, predictClasses.
+import type { Module } from '../module.js';
+import { Tensor, formatShape, tensor } from '../tensor.js';
+import { Loss } from '../losses/loss.js';
+import { CrossEntropyLoss } from '../losses/cross-entropy.js';
+import { MSELoss } from '../losses/mse.js';
+import { Data, Target, argmaxRows, checkData, countCorrect, probabilities } from './targets.js';
+
+export interface EvaluateOptions { batchSize?: number; loss?: Loss; }
+
+/** Mean loss and (for class labels) accuracy over all rows, in eval mode. */
+export function evaluate(model: Module, x: Tensor, y: Target, options: EvaluateOptions = {}): { loss: number; accuracy?: number } {
+  const data = checkData('evaluate', x, y);
+  const lossFn = options.loss ?? (data.labels ? new CrossEntropyLoss() : new MSELoss());
+  let lossSum = 0, correct = 0;
+  withEvalMode(model, () => {
+    forEachBatch(data, options.batchSize ?? 256, (input, start, m) => {
+      const out = model.forward(input);
+      const target = data.labels ? data.labels.subarray(start, start + m)
+        : tensor(data.targets!.subarray(start * data.targetRowSize, (start + m) * data.targetRowSize), [m, ...data.targetShape]);
+      const value = lossFn.forward(out, target).value;
+      lossSum += value * m;
+      if (data.labels) correct += countCorrect(out, target as Int32Array);
+    });
+  });
+  return data.labels ? { loss: lossSum / data.n, accuracy: correct / data.n } : { loss: lossSum / data.n };
+}
+
+/** Class probabilities [N, C] (softmax of the outputs, unless the model already ends in Softmax/LogSoftmax). */
+export function predict(model: Module, x: Tensor, options: { batchSize?: number } = {}): Tensor {
+  const data = checkData('predict', x, null);
+  let result: Float32Array | null = null;
+  let classes = 0;
+  withEvalMode(model, () => {
+    forEachBatch(data, options.batchSize ?? 256, (input, start, m) => {
+      const out = model.forward(input);
+      if (out.shape.length !== 2) throw new Error(`predict: expected the model to output [N, classes], got ${formatShape(out.shape)}`);
+      classes = out.shape[1];
+      result ??= new Float32Array(data.n * classes);
+      probabilities(model, out, result.subarray(start * classes, (start + m) * classes));
+    });
+  });
+  return tensor(result!, [data.n, classes]);
+}
+
+/** The most likely class of each row. */
+export function predictClasses(model: Module, x: Tensor, options: { batchSize?: number } = {}): Int32Array {
+  const data = checkData('predictClasses', x, null);
+  const classes = new Int32Array(data.n);
+  withEvalMode(model, () => {
+    forEachBatch(data, options.batchSize ?? 256, (input, start) => {
+      argmaxRows(model.forward(input), classes, start);
+    });
+  });
+  return classes;
+}
+
+function forEachBatch(data: Data, batchSize: number, run: (input: Tensor, start: number, m: number) => void): void {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
+  for (let start = 0; start < data.n; start += batchSize) {
+    const m = Math.min(batchSize, data.n - start);
+    run(tensor(data.x.subarray(start * data.rowSize, (start + m) * data.rowSize), [m, ...data.rowShape]), start, m);
+  }
+}
+
+function withEvalMode(model: Module, run: () => void): void {
+  const wasTraining = model.training;
+  model.eval();
+  try { run(); } finally { model.train(wasTraining); }
+}
