@@ -1,6 +1,7 @@
 // simdnet: CNNs for Node and the browser on SIMD WebAssembly kernels, with a PyTorch-shaped API.
 export { ready } from './runtime/wasm.js';
 export type { ReadyOptions } from './runtime/wasm.js';
+export { backendInfo, type BackendInfo } from './runtime/info.js';
 export { Tensor, tensor } from './tensor.js';
 export type { DType } from './tensor.js';
 export { manualSeed } from './random.js';

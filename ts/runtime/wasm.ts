@@ -89,8 +89,17 @@ async function enableRelaxedSimdInNode(): Promise<void> {
   }
 }
 
+/**
+ * Set at bundle time only: the browser bundle (dist/simdnet.browser.js) sits one directory above
+ * this module's tsc output (dist/runtime/wasm.js), so its way to build/ is shorter.
+ */
+declare const SIMDNET_BUILD_DIR: string | undefined;
+
+/** The packaged builds' directory relative to this module; `ready({ wasm })` overrides the file. */
+const BUILD_DIR = typeof SIMDNET_BUILD_DIR === 'string' ? SIMDNET_BUILD_DIR : '../../build/';
+
 async function packagedBytes(file: string): Promise<Uint8Array<ArrayBuffer>> {
-  const url = new URL(`../../build/${file}`, import.meta.url);
+  const url = new URL(BUILD_DIR + file, import.meta.url);
   if (url.protocol === 'file:') {
     const fs = await import('node:fs/promises');
     return new Uint8Array(await fs.readFile(url));
