@@ -31,7 +31,7 @@ export async function train(v: Values): Promise<void> {
   const data = await loadDataset(v.data ?? 'mnist', limitOf(v));
   if (!data.train) throw new UsageError(`--data ${v.data}: has no labels to train on`);
   const optimizer = makeOptimizer(model, v);
-  log(`Training ${modelSpec} on ${data.name}: ${data.train.labels.length} images, ${epochs} epochs, batch ${batchSize}, ` +
+  log(`Training ${modelSpec} on ${data.name}: ${data.train.labels.length} images, ${epochs} epoch${epochs === 1 ? "" : "s"}, batch ${batchSize}, ` +
     `${v.optimizer ?? 'adam'} lr ${optimizer.lr} with cosine schedule, seed ${seed}`);
   const history = await model.fit(data.train.images, data.train.labels, {
     epochs, batchSize, optimizer, seed, validationSplit: validationSplit || undefined,
