@@ -52,12 +52,16 @@ test('the same seed gives the same history and weights; another seed differs', a
 test('earlyStopping stops when the monitored value stops improving', async () => {
   const { x, y } = spiral();
   const model = mlp();
-  const stopper = sn.earlyStopping({ monitor: 'valLoss', patience: 1 });
-  // lr 0: nothing changes, so the second and third epochs do not improve on the first.
+  const stopper = sn.earlyStopping({ monitor: 'valLoss', patience: 2 });
+  // lr 0: nothing changes, so no epoch improves on the first; with patience 2 (as Keras counts)
+  // the second and third epochs without improvement end it.
   const history = await model.fit(x, y, { epochs: 10, validationSplit: 0.2, optimizer: new sn.SGD(model.parameters(), { lr: 0 }), callbacks: [stopper], ...silent });
   assert.equal(history.epoch, [1, 2, 3]);
   assert.is(history.stopReason, 'callback');
   assert.is(stopper.stoppedEpoch, 3);
+  const still = mlp();
+  const eager = await still.fit(x, y, { epochs: 10, validationSplit: 0.2, optimizer: new sn.SGD(still.parameters(), { lr: 0 }), callbacks: [sn.earlyStopping({ patience: 0 })], ...silent });
+  assert.equal(eager.epoch, [1, 2], 'patience 0 stops at the first epoch without improvement');
   assert.is(stopper.bestEpoch, 1);
   await assert.not.throws(() => sn.earlyStopping({ monitor: 'accuracy' }));
   assert.throws(() => sn.earlyStopping({ monitor: 'val_loss' }), /monitor must be/);
@@ -107,7 +111,7 @@ test('a step that goes non-finite stops with an Error naming epoch and batch, an
   assert.ok(snapshot(model).every(([k, v]) => v.every((n) => Number.isFinite(Number(n)))), 'no NaN in the model');
 });
 
-test('non-finite input stops fit with the batch named, the model unchanged', async () => {
+test('non-finite input stops fit with the sample named, the model unchanged', async () => {
   const { x, y } = spiral();
   const data = x.toArray();
   data[100] = NaN;
@@ -115,7 +119,7 @@ test('non-finite input stops fit with the batch named, the model unchanged', asy
   const before = snapshot(model);
   let message = '';
   try { await model.fit(sn.tensor(data, x.shape), y, { epochs: 1, batchSize: 300, shuffle: false, ...silent }); } catch (e) { message = e.message; }
-  assert.match(message, /fit: epoch 1, batch 1: .*NaN/);
+  assert.match(message, /fit: x holds NaN in sample 50/);
   assert.equal(snapshot(model), before);
 });
 
@@ -191,6 +195,69 @@ test('progress: one line per epoch when not a terminal, a live bar with ETA and 
   await mlp().fit(x, y, { epochs: 1, batchSize: 10, progressStream: { write: (s) => tty.push(s), isTTY: true, columns: 200 } });
   assert.ok(tty.some((s) => /^\rEpoch 1\/1 \[=+[=>] *\] 30\/30  ETA 00:00  loss [\d.]+  acc [\d.]+%  [\d,]+ img\/s/.test(s)), tty.join('|'));
   assert.match(tty.at(-1), /^\r\x1b\[KEpoch 1\/1  30\/30/);
+});
+
+test('fit refuses bad labels, inputs, batch sizes and validationData before the first step: the model is unchanged', async () => {
+  const { x, y } = spiral();
+  const fails = async (model, xs, ys, options, re) => {
+    const before = snapshot(model);
+    let m = '';
+    try { await model.fit(xs, ys, { epochs: 1, batchSize: 30, shuffle: false, ...silent, ...options }); } catch (e) { m = e.message; }
+    assert.match(m, re);
+    assert.equal(snapshot(model), before, `${re}: the model changed`);
+  };
+  // Plain-array labels are not truncated (1.5 → 1, NaN → 0) on their way to int32.
+  const fractional = [...y]; fractional[123] = 1.5;
+  await fails(mlp(), x, fractional, {}, /fit: label at index 123 is 1\.5, expected an integer class index/);
+  const missing = [...y]; missing[7] = NaN;
+  await fails(mlp(), x, missing, {}, /fit: label at index 7 is NaN/);
+  assert.throws(() => mlp().evaluate(x, fractional), /evaluate: label at index 123 is 1\.5/);
+  // A label out of range, or a NaN, in the last batch: nine batches used to train first.
+  const late = Int32Array.from(y); late[299] = 3;
+  await fails(mlp(), x, late, {}, /fit: CrossEntropyLoss: label at index 299 is 3, expected an integer class index in \[0, 3\)/);
+  const xs = x.toArray(); xs[599] = Infinity;
+  await fails(mlp(), sn.tensor(xs, x.shape), y, {}, /fit: x holds Infinity in sample 299/);
+  // A last batch of one sample, which training-mode BatchNorm refuses (300 = 13·23 + 1).
+  const bn = new sn.Sequential(new sn.Linear(2, 8), new sn.BatchNorm1d(8), new sn.Linear(8, 3));
+  await fails(bn, x, y, { batchSize: 23 }, /fit: a batch of 1: Sequential layer 1 BatchNorm1d.*more than 1 value per channel/);
+  // validationData is only used at the end of an epoch: checked now, not after one epoch of training.
+  await fails(mlp(), x, y, { validationData: [sn.tensor(new Float32Array(30), [10, 3]), new Int32Array(10)] },
+    /fit: validationData: a batch of 10: Sequential layer 0 Linear.*\[10, 3\]/);
+  await fails(mlp(), x, y, { validationData: [sn.tensor(new Float32Array(20), [10, 2]), new Int32Array(10).fill(5)] },
+    /fit: validationData: CrossEntropyLoss: label at index 0 is 5/);
+  await fails(mlp(), x, y, { validationData: [sn.tensor(new Float32Array(20), [10, 2]), sn.tensor(new Float32Array(30), [10, 3])] },
+    /fit: validationData has a Tensor target, but y has class labels/);
+});
+
+test('a failed step puts the optimizer back too: training resumes exactly as with a fresh optimizer', async () => {
+  const x = sn.tensor(Float32Array.from({ length: 40 }, (_, i) => 100 * Math.sin(i)), [20, 2]);
+  const y = Int32Array.from({ length: 20 }, (_, i) => i % 3);
+  const make = () => { sn.manualSeed(5); return new sn.Sequential(new sn.Linear(2, 3)); };
+  for (const optimizer of [(p) => new sn.SGD(p, { lr: 1e38, momentum: 0.9 }), (p) => new sn.Adam(p, { lr: 1e38 })]) {
+    const model = make(), opt = optimizer(model.parameters());
+    let message = '';
+    try { await model.fit(x, y, { optimizer: opt, batchSize: 20, shuffle: false, ...silent }); } catch (e) { message = e.message; }
+    assert.match(message, /fit: epoch 1, batch 1: the step made some weights NaN or infinite/);
+    assert.is(opt.stepCount, 0, `${opt}: the failed step is not counted`);
+    opt.lr = 0.1;
+    await model.fit(x, y, { optimizer: opt, batchSize: 20, shuffle: false, ...silent });
+    const fresh = make(), freshOpt = optimizer(fresh.parameters());
+    freshOpt.lr = 0.1;
+    await fresh.fit(x, y, { optimizer: freshOpt, batchSize: 20, shuffle: false, ...silent });
+    assert.equal(snapshot(model), snapshot(fresh), `${opt}: the momentum or moments kept the failed step`);
+  }
+});
+
+test('earlyStopping with restoreBestWeights puts back num_batches_tracked with the running statistics', async () => {
+  sn.manualSeed(2);
+  const { x, y } = spiral();
+  const model = new sn.Sequential(new sn.Linear(2, 16), new sn.BatchNorm1d(16, { momentum: null }), new sn.ReLU(), new sn.Linear(16, 3));
+  let best = null, bestLoss = Infinity;
+  const recorder = { onEpochEnd(logs, ctx) { if (logs.valLoss < bestLoss) { bestLoss = logs.valLoss; best = snapshot(ctx.model); } } };
+  const stopper = sn.earlyStopping({ monitor: 'valLoss', patience: 1, restoreBestWeights: true });
+  await model.fit(x, y, { epochs: 30, batchSize: 30, validationSplit: 0.3, optimizer: new sn.SGD(model.parameters(), { lr: 3, momentum: 0.9 }), callbacks: [recorder, stopper], ...silent });
+  assert.ok(stopper.stoppedEpoch !== null && stopper.stoppedEpoch > stopper.bestEpoch, 'the run stops early');
+  assert.equal(snapshot(model), best);
 });
 
 test.run();

@@ -100,6 +100,25 @@ test('a state dict with a missing or misshaped entry throws naming it, and the m
   assert.equal(model.stateDict()['0.weight'].toArray(), good['0.weight'].toArray());
 });
 
+test('loadStateDict checks num_batches_tracked (a count) and every entry before copying anything', () => {
+  const model = new sn.Sequential(new sn.Linear(2, 2), new sn.BatchNorm1d(2));
+  const state = () => Object.values(model.stateDict()).map((t) => (t.dtype === 'int64' ? [...t.toInt64Array()].map(String) : [...t.toArray()]));
+  const before = state();
+  const dict = (count) => ({
+    '0.weight': sn.tensor([7, 7, 7, 7], [2, 2]), '0.bias': sn.tensor([7, 7], [2]),
+    '1.weight': sn.tensor([7, 7], [2]), '1.bias': sn.tensor([7, 7], [2]),
+    '1.running_mean': sn.tensor([7, 7], [2]), '1.running_var': sn.tensor([7, 7], [2]), '1.num_batches_tracked': count,
+  });
+  assert.throws(() => model.loadStateDict(dict(sn.tensor([NaN], []))), /loadStateDict: 1\.num_batches_tracked holds NaN at index 0, expected a count/);
+  assert.throws(() => model.loadStateDict(dict(sn.tensor([2.5], []))), /1\.num_batches_tracked holds 2\.5/);
+  assert.throws(() => model.loadStateDict(dict(new sn.Tensor([], new BigInt64Array([-1n])))), /1\.num_batches_tracked holds -1/);
+  assert.throws(() => model.loadStateDict(dict(new BigInt64Array([3n]))), /loadStateDict: 1\.num_batches_tracked must be a Tensor/);
+  assert.equal(state(), before, 'nothing was copied');
+  model.loadStateDict(dict(sn.tensor([3], [])));
+  assert.equal(state().at(-1), ['3']);
+  assert.equal(state()[0], [7, 7, 7, 7]);
+});
+
 test('finite differences through a whole small CNN (conv stride/pad/dilation, BN, pools, activations, CE)', () => {
   const seed = freshSeed(), rand = rng(seed);
   sn.manualSeed(seed);

@@ -269,4 +269,27 @@ test('losses name themselves', () => {
   assert.is(String(new sn.MSELoss()), 'MSELoss');
 });
 
+test('loss.backward() after the model or the loss has run again throws instead of mixing two batches', () => {
+  const model = new sn.Sequential(new sn.Linear(3, 2));
+  const ce = new sn.CrossEntropyLoss();
+  const x1 = sn.tensor([1, 2, 3, 4, 5, 6], [2, 3]), x2 = sn.tensor([9, 8, 7, 6, 5, 4], [2, 3]);
+  const first = ce.forward(model.forward(x1), [0, 1]);
+  model.forward(x2);                                     // e.g. a prediction between forward and backward
+  assert.throws(() => first.backward(), /loss\.backward\(\): Sequential \(1 layers\) has run forward\(\) again since it produced this loss's prediction/);
+  const a = ce.forward(model.forward(x1), [0, 1]);
+  ce.forward(new sn.Linear(3, 2).forward(x2), [1, 1]);   // the same loss function on another batch
+  assert.throws(() => a.backward(), /loss\.backward\(\): the loss function has run forward\(\) again/);
+  assert.ok(model.parameters().every((p) => p.grad.toArray().every((v) => v === 0)), 'no gradient was accumulated');
+  // The latest loss still back-propagates, and matches a clean run.
+  const b = ce.forward(model.forward(x1), [0, 1]);
+  b.backward();
+  const dW = model.at(0).weight.grad.toArray();
+  model.zeroGrad();
+  const again = new sn.CrossEntropyLoss().forward(model.forward(x1), [0, 1]);
+  again.backward();
+  assert.equal(model.at(0).weight.grad.toArray(), dW);
+  ce.dispose();
+  assert.throws(() => b.backward(), /the loss function has run forward\(\) again \(or was disposed\)/);
+});
+
 test.run();

@@ -108,4 +108,32 @@ test('sn.tensor wraps data without copying it into wasm memory', () => {
   assert.throws(() => sn.tensor(new Float32Array(6), [4, 2]), /shape \[4, 2\] needs 8 values, got 6/);
 });
 
+test('a disposed module or optimizer refuses to run instead of reading or writing freed memory', () => {
+  const model = new sn.Sequential(new sn.Linear(3, 2), new sn.ReLU());
+  const opt = new sn.Adam(model.parameters());
+  const x = sn.tensor([1, 2, 3], [1, 3]);
+  const y = model.forward(x);
+  const loss = new sn.MSELoss().forward(y, sn.tensor([0, 0], [1, 2]));
+  model.dispose();
+  // The freed blocks go to the next allocation: a stray write would land in this one.
+  const other = new sn.Linear(3, 2);
+  const otherWeights = other.weight.data.toArray();
+  assert.throws(() => model.forward(x), /Sequential \(2 layers\): this module was disposed/);
+  assert.throws(() => model.at(0).forward(x), /Linear\(in_features=3, out_features=2, bias=True\): this module was disposed/);
+  assert.throws(() => model.backward(sn.tensor([1, 1], [1, 2])), /this module was disposed/);
+  assert.throws(() => loss.backward(), /this module was disposed/);
+  assert.throws(() => opt.step(), /Adam: params\[0\] belongs to a module that was disposed/);
+  assert.throws(() => opt.zeroGrad(), /memory was released/);
+  assert.throws(() => model.zeroGrad(), /memory was released/);
+  assert.equal(other.weight.data.toArray(), otherWeights);
+  // A disposed layer inside a live model stops the model too.
+  const inner = new sn.Linear(3, 2), outer = new sn.Sequential(inner, new sn.ReLU());
+  inner.dispose();
+  assert.throws(() => outer.forward(x), /Linear\(in_features=3, out_features=2, bias=True\): this module was disposed/);
+  const live = new sn.Linear(3, 2), liveOpt = new sn.SGD(live.parameters(), { lr: 0.1 });
+  liveOpt.dispose();
+  assert.throws(() => liveOpt.step(), /SGD: the optimizer was disposed/);
+  other.dispose(); live.dispose(); outer.dispose();
+});
+
 test.run();

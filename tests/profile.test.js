@@ -28,4 +28,27 @@ test('model.profile times every layer of real training steps and leaves the mode
   assert.throws(() => model.profile(sn.tensor(new Float32Array(2 * 784), [2, 784]), labels), /Conv2d/);
 });
 
+test('model.profile with a given optimizer puts its state back too', async () => {
+  sn.manualSeed(9);
+  const model = new sn.Sequential(new sn.Linear(4, 8), new sn.ReLU(), new sn.Linear(8, 3));
+  const opt = new sn.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+  const x = sn.tensor(Float32Array.from({ length: 40 }, (_, i) => Math.sin(i)), [10, 4]);
+  const y = Int32Array.from({ length: 10 }, (_, i) => i % 3);
+  const step = () => { const loss = new sn.CrossEntropyLoss().forward(model.forward(x), y); loss.backward(); opt.step(); opt.zeroGrad(); };
+  const state = () => Object.values(model.stateDict()).map((t) => [...t.toArray()]);
+  step();
+  const before = state();
+  model.profile(x, y, { steps: 3, warmup: 1, optimizer: opt });
+  assert.is(opt.stepCount, 1, 'the profiled steps are not counted');
+  step();
+  const afterProfile = state();
+  // The same two steps without a profile in between.
+  sn.manualSeed(9);
+  const twin = new sn.Sequential(new sn.Linear(4, 8), new sn.ReLU(), new sn.Linear(8, 3));
+  const twinOpt = new sn.SGD(twin.parameters(), { lr: 0.1, momentum: 0.9 });
+  for (let s = 0; s < 2; s++) { new sn.CrossEntropyLoss().forward(twin.forward(x), y).backward(); twinOpt.step(); twinOpt.zeroGrad(); }
+  assert.not.equal(before, afterProfile);
+  assert.equal(afterProfile, Object.values(twin.stateDict()).map((t) => [...t.toArray()]));
+});
+
 test.run();

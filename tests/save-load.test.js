@@ -62,4 +62,15 @@ test('a Sequential cannot contain itself', () => {
   assert.throws(() => a.add(b), /cannot contain itself/);
 });
 
+test('a layer cannot appear twice in one model: its saved activations would serve both places', () => {
+  const relu = new sn.ReLU(), first = new sn.Linear(4, 4);
+  const model = new sn.Sequential(first, relu, new sn.Linear(4, 4));
+  assert.throws(() => model.add(relu), /Sequential\.add: ReLU\(\) is already in this model/);
+  assert.throws(() => new sn.Sequential(first, new sn.Sequential(new sn.Tanh(), first)), /Linear\(in_features=4, out_features=4, bias=True\) is already in this model/);
+  assert.throws(() => model.add(new sn.Sequential(new sn.Tanh(), relu)), /ReLU\(\) is already in this model/);
+  assert.is(model.length, 3, 'a refused layer is not added');
+  // Another model may hold the same layer (one forward and backward at a time).
+  assert.not.throws(() => new sn.Sequential(first, new sn.ReLU()));
+});
+
 test.run();

@@ -20,7 +20,11 @@ export class Parameter {
   get shape(): readonly number[] { return this.data.shape; }
   get size(): number { return this.data.size; }
 
-  zeroGrad(): void { rt().kernels.fill(this.grad.ptr, this.grad.size, 0); }
+  zeroGrad(): void {
+    // After dispose() the range may belong to another tensor: writing zeros there would corrupt it.
+    if (this.grad.block!.freed) throw new Error('simdnet: this parameter\'s memory was released (its module was disposed)');
+    rt().kernels.fill(this.grad.ptr, this.grad.size, 0);
+  }
 
   /** @internal */
   dispose(): void { this.data.block!.free(); this.grad.block!.free(); }
@@ -35,6 +39,9 @@ export abstract class Module {
   protected readonly buffers: [string, Tensor][] = [];
   private readonly scratchBlocks = new Map<string, Block>();
   private lastOutShape: readonly number[] | null = null;
+  /** The tensor the last forward() returned: a loss computed from an older one cannot back-propagate. */
+  private lastOutput: Tensor | null = null;
+  private disposed = false;
 
   /** PyTorch-style description, e.g. `Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))`. */
   abstract toString(): string;
@@ -53,16 +60,22 @@ export abstract class Module {
 
   /** Runs the layer. The result is a view of this layer's buffer, valid until its next call. */
   forward(x: Tensor): Tensor {
+    this.checkNotDisposed();
     const outShape = this.outputShape(x.shape);
     const xd = this.stage('input', x, `${this.label()} input`);
     const y = this.forwardDevice(xd);
     y.producer = this;
     this.lastOutShape = outShape;
+    this.lastOutput = y;
     return y;
   }
 
+  /** @internal Whether y is the result of this module's last forward(), whose activations backward uses. */
+  isLastOutput(y: Tensor): boolean { return y === this.lastOutput; }
+
   /** Back-propagates dL/dy through the last forward; accumulates parameter gradients; returns dL/dx. */
   backward(dy: Tensor): Tensor {
+    this.checkNotDisposed();
     if (!this.lastOutShape) throw new Error(`${this.label()}: backward() called before forward()`);
     if (!sameShape(dy.shape, this.lastOutShape)) {
       throw new Error(`${this.label()}: backward() expected a gradient of shape ${formatShape(this.lastOutShape)}, got ${formatShape(dy.shape)}`);
@@ -117,34 +130,40 @@ export abstract class Module {
       if (unexpected.length) parts.push(`unexpected ${unexpected.join(', ')}`);
       throw new Error(`loadStateDict: the state dict does not match the model: ${parts.join('; ')}`);
     }
-    const pairs: [Tensor, Tensor][] = [];
+    // Every value is converted and checked here, so that the copies below cannot fail halfway.
+    const pairs: [Float32Array | BigInt64Array, Tensor][] = [];
     for (const [name, target] of Object.entries(own)) {
       const src = dict[name];
       if (!src) continue;
+      if (!(src instanceof Tensor)) throw new Error(`loadStateDict: ${name} must be a Tensor, got ${Object.prototype.toString.call(src)}`);
       if (!sameShape(src.shape, target.shape)) {
         throw new Error(`loadStateDict: ${name} has shape ${formatShape(src.shape)}, the model expects ${formatShape(target.shape)}`);
       }
-      if (target.dtype === 'float32') {
-        const values = src.toArray();
-        for (let i = 0; i < values.length; i++) {
-          if (!Number.isFinite(values[i])) throw new Error(`loadStateDict: ${name} holds a non-finite value at index ${i}`);
-        }
-      }
-      pairs.push([src, target]);
+      pairs.push([target.dtype === 'int64' ? countValues(name, src) : finiteValues(name, src), target]);
     }
-    for (const [src, target] of pairs) {
-      if (target.dtype === 'int64') (target.host as BigInt64Array).set(src.toInt64Array());
-      else target.view().set(src.toArray());
+    for (const [values, target] of pairs) {
+      if (values instanceof BigInt64Array) (target.host as BigInt64Array).set(values);
+      else target.view().set(values);
     }
   }
 
   /** Releases this module's wasm memory. The module cannot run afterwards. */
   dispose(): void {
+    this.disposed = true;
     for (const [, p] of this.params) p.dispose();
     for (const [, b] of this.buffers) b.block?.free();
     for (const b of this.scratchBlocks.values()) b.free();
     this.scratchBlocks.clear();
     for (const [, c] of this.children()) c.dispose();
+  }
+
+  /**
+   * Throws when this module, or one inside it, was disposed: its kernels would read (and write)
+   * memory that may belong to another model by now.
+   */
+  private checkNotDisposed(): void {
+    if (this.disposed) throw new Error(`${this.label()}: this module was disposed (dispose() released its memory), so it cannot run`);
+    for (const [, c] of this.children()) c.checkNotDisposed();
   }
 
   /** Number of learnable values. */
@@ -204,6 +223,29 @@ export abstract class Module {
     if (bad > 0) throw new Error(`${what}: ${bad} of ${d.size} values are NaN or infinite`);
     return d;
   }
+}
+
+/** A float32 state-dict entry's values, or an Error at the first NaN or infinity. */
+function finiteValues(name: string, src: Tensor): Float32Array {
+  const values = src.toArray();
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) throw new Error(`loadStateDict: ${name} holds a non-finite value at index ${i}`);
+  }
+  return values;
+}
+
+/** An int64 entry (num_batches_tracked, a count): from int64 as it is, from float32 only when whole and ≥ 0. */
+function countValues(name: string, src: Tensor): BigInt64Array {
+  if (src.dtype === 'int64') {
+    const counts = src.toInt64Array();
+    const i = counts.findIndex((v) => v < 0n);
+    if (i >= 0) throw new Error(`loadStateDict: ${name} holds ${counts[i]} at index ${i}, expected a count (an integer ≥ 0)`);
+    return counts;
+  }
+  const values = src.toArray();
+  const i = values.findIndex((v) => !Number.isSafeInteger(v) || v < 0);
+  if (i >= 0) throw new Error(`loadStateDict: ${name} holds ${values[i]} at index ${i}, expected a count (an integer ≥ 0)`);
+  return BigInt64Array.from(values, (v) => BigInt(v));
 }
 
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {

@@ -10,6 +10,11 @@ import { layerTypeOf } from './io/architecture.js';
 import { profile } from './train/profile.js';
 import type { Profile, ProfileOptions } from './train/profile.js';
 
+/** A module and every module nested in it. */
+function modulesOf(m: Module): Module[] {
+  return [m, ...m.children().flatMap(([, c]) => modulesOf(c))];
+}
+
 export class Sequential extends Module {
   private readonly layers: Module[] = [];
 
@@ -22,6 +27,13 @@ export class Sequential extends Module {
   add(layer: Module): this {
     if (!(layer instanceof Module)) throw new Error(`Sequential.add: expected a layer (Module), got ${String(layer)}`);
     if (layer === this || (layer instanceof Sequential && layer.contains(this))) throw new Error('Sequential.add: a Sequential cannot contain itself');
+    // A layer keeps the input and output of its last call for backward (in its own buffers), so a
+    // second place in the same model would overwrite what the first needs: gradients would be wrong.
+    const again = modulesOf(layer).find((m) => this.contains(m));
+    if (again) {
+      throw new Error(`Sequential.add: ${again.label()} is already in this model; a layer instance can run only once per ` +
+        'forward (it keeps its last activations for backward), so add a new layer instead');
+    }
     this.layers.push(layer);
     layer.train(this.training);
     return this;

@@ -17,7 +17,7 @@ export class Tensor {
   /** @internal Byte offset in wasm memory (device tensors only). */
   readonly ptr: number;
   /** @internal The module whose forward produced this tensor, for loss.backward(). */
-  producer: { backward(dy: Tensor): Tensor } | null = null;
+  producer: { backward(dy: Tensor): Tensor; isLastOutput(y: Tensor): boolean; label(): string } | null = null;
 
   /** @internal Use sn.tensor() for host data. */
   constructor(shape: readonly number[], storage: Float32Array | BigInt64Array | Block, ptr = -1) {

@@ -3,6 +3,9 @@
 import { Block, f32, rt } from '../runtime/index.js';
 import { Tensor, formatShape, shapeSize } from '../tensor.js';
 
+/** Gradients whose loss has run again (or was disposed) since: their buffer holds other values now. */
+const staleGradients = new WeakSet<Tensor>();
+
 export class LossValue {
   constructor(
     /** The loss (a mean over the batch unless reduction says otherwise). */
@@ -13,10 +16,21 @@ export class LossValue {
 
   /** Back-propagates through the module that produced y; returns dL/dx of that module's input. */
   backward(): Tensor {
-    if (!this.y.producer) {
+    const producer = this.y.producer;
+    if (!producer) {
       throw new Error('loss.backward(): the prediction was not produced by a module\'s forward(), so there is nothing to back-propagate through');
     }
-    return this.y.producer.backward(this.grad);
+    // Layers keep only their last call's activations, and a loss only its last gradient: back-propagating
+    // an older loss would silently mix two batches.
+    if (staleGradients.has(this.grad)) {
+      throw new Error('loss.backward(): the loss function has run forward() again (or was disposed) since this loss was computed, ' +
+        'so its gradient is gone; call backward() before the next lossFn.forward()');
+    }
+    if (!producer.isLastOutput(this.y)) {
+      throw new Error(`loss.backward(): ${producer.label()} has run forward() again since it produced this loss's prediction, ` +
+        'so its saved activations belong to the later call; call backward() before the next forward()');
+    }
+    return producer.backward(this.grad);
   }
 
   /** dL/dy as computed by the loss (a device view, valid until the loss runs again). */
@@ -30,6 +44,7 @@ export type Reduction = 'mean' | 'sum';
 export abstract class Loss {
   private inputBlock: Block | null = null;
   private gradBlock: Block | null = null;
+  private lastGrad: Tensor | null = null;
 
   /** Names the loss in error messages, e.g. "CrossEntropyLoss". */
   abstract toString(): string;
@@ -54,11 +69,22 @@ export abstract class Loss {
   /** @internal A device tensor for dL/dy, reused between calls. */
   protected gradient(shape: readonly number[]): Tensor {
     this.gradBlock = ensure(this.gradBlock, shapeSize(shape) * 4);
-    return new Tensor(shape, this.gradBlock);
+    this.retireGradient();
+    this.lastGrad = new Tensor(shape, this.gradBlock);
+    return this.lastGrad;
   }
 
   /** Releases the loss's wasm buffers. */
-  dispose(): void { this.inputBlock?.free(); this.gradBlock?.free(); this.inputBlock = this.gradBlock = null; }
+  dispose(): void {
+    this.retireGradient();
+    this.inputBlock?.free(); this.gradBlock?.free(); this.inputBlock = this.gradBlock = null;
+  }
+
+  /** Marks the last gradient handed out as overwritten, so its LossValue refuses backward(). */
+  private retireGradient(): void {
+    if (this.lastGrad) staleGradients.add(this.lastGrad);
+    this.lastGrad = null;
+  }
 }
 
 function ensure(block: Block | null, bytes: number): Block {

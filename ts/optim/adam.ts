@@ -51,6 +51,7 @@ export class Adam extends Optimizer {
   protected get defaultWeightDecay(): number { return 0; }
 
   override step(): void {
+    this.checkUsable();
     const k = rt().kernels;
     const t = ++this.stepCount;
     const [beta1, beta2] = this.betas;

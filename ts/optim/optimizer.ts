@@ -1,7 +1,7 @@
 // Optimizer: the base of SGD, Adam and AdamW. Holds the parameters, the learning rate (which
 // LR schedulers set between steps) and the step count; per-parameter state lives in wasm
 // blocks allocated once, so a step allocates nothing.
-import { Block, rt } from '../runtime/index.js';
+import { Block, f32, rt } from '../runtime/index.js';
 import { Parameter } from '../module.js';
 
 export abstract class Optimizer {
@@ -10,6 +10,7 @@ export abstract class Optimizer {
   stepCount = 0;
   private learningRate = 0;
   private readonly stateBlocks: Block[] = [];
+  private disposed = false;
 
   constructor(params: Iterable<Parameter>, lr: number) {
     const list = params === null || params === undefined || typeof (params as Iterable<Parameter>)[Symbol.iterator] !== 'function'
@@ -41,9 +42,23 @@ export abstract class Optimizer {
 
   /** Releases the optimizer's state buffers. The optimizer cannot step afterwards. */
   dispose(): void {
+    this.disposed = true;
     for (const b of this.stateBlocks) b.free();
     this.stateBlocks.length = 0;
   }
+
+  /**
+   * @internal Throws, before anything is written, when this optimizer or a parameter's module was
+   * disposed: the freed memory may belong to another model by now.
+   */
+  protected checkUsable(): void {
+    if (this.disposed) throw new Error(`${this.name}: the optimizer was disposed, so it cannot step`);
+    const i = this.params.findIndex((p) => p.data.block!.freed);
+    if (i >= 0) throw new Error(`${this.name}: params[${i}] belongs to a module that was disposed, so the optimizer cannot step`);
+  }
+
+  /** @internal Fresh views of the state buffers (momentum, exp_avg, ...), always in the same order. */
+  stateViews(): Float32Array[] { return this.stateBlocks.map((b) => f32(b.ptr, b.bytes / 4)); }
 
   /** @internal One zero-filled float32 state buffer per parameter (momentum, exp_avg, ...). */
   protected stateBuffers(): Block[] {

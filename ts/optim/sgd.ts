@@ -40,6 +40,7 @@ export class SGD extends Optimizer {
   protected override get name(): string { return 'SGD'; }
 
   override step(): void {
+    this.checkUsable();
     const k = rt().kernels;
     const first = this.stepCount === 0;
     this.params.forEach((p, i) => {

@@ -51,7 +51,7 @@ export type Monitor = 'loss' | 'accuracy' | 'valLoss' | 'valAccuracy';
 export interface EarlyStoppingOptions {
   /** What to watch; default 'valLoss'. */
   monitor?: Monitor;
-  /** Epochs without improvement before stopping; default 0. */
+  /** Epochs without improvement after which training stops, as Keras counts them (0 and 1 alike); default 0. */
   patience?: number;
   /** Smallest change that counts as an improvement; default 0. */
   minDelta?: number;
@@ -71,11 +71,14 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Callback & { 
   const higherIsBetter = monitor === 'accuracy' || monitor === 'valAccuracy';
   let best = higherIsBetter ? -Infinity : Infinity;
   let wait = 0;
-  let bestWeights: Float32Array[] | null = null;
+  let bestWeights: (Float32Array | BigInt64Array)[] | null = null;
 
   const restore = (ctx: FitContext) => {
     if (!bestWeights) return;
-    floatState(ctx.model).forEach((t, i) => t.view().set(bestWeights![i]));
+    Object.values(ctx.model.stateDict()).forEach((t, i) => {
+      const v = bestWeights![i];
+      if (v instanceof BigInt64Array) (t.host as BigInt64Array).set(v); else t.view().set(v);
+    });
   };
 
   const callback = {
@@ -90,10 +93,11 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Callback & { 
       const improved = higherIsBetter ? value > best + minDelta : value < best - minDelta;
       if (improved) {
         best = value; wait = 0; callback.bestEpoch = logs.epoch;
-        if (options.restoreBestWeights) bestWeights = floatState(ctx.model).map((t) => t.toArray());
+        // num_batches_tracked too: it weighs the next batch when BatchNorm's momentum is null.
+        if (options.restoreBestWeights) bestWeights = Object.values(ctx.model.stateDict()).map((t) => (t.dtype === 'int64' ? t.toInt64Array() : t.toArray()));
         return;
       }
-      if (++wait > patience) {
+      if (++wait >= Math.max(patience, 1)) {
         callback.stoppedEpoch = logs.epoch;
         if (options.restoreBestWeights) restore(ctx);
         ctx.stop();
@@ -101,9 +105,4 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): Callback & { 
     },
   };
   return callback;
-}
-
-/** The float32 entries of the state dict: parameters and running statistics. */
-function floatState(model: Module) {
-  return Object.values(model.stateDict()).filter((t) => t.dtype === 'float32');
 }

@@ -1,9 +1,11 @@
 // Keras-style training on top of the PyTorch-style pieces: fit (evaluate and predict are in evaluate.ts).
-import { Module } from '../module.js';
-import { Tensor, tensor } from '../tensor.js';
+import { Module, sameShape } from '../module.js';
+import { Tensor, formatShape, tensor } from '../tensor.js';
 import { Loss, LossValue } from '../losses/loss.js';
 import { CrossEntropyLoss } from '../losses/cross-entropy.js';
 import { MSELoss } from '../losses/mse.js';
+import { NLLLoss } from '../losses/nll.js';
+import { checkLabels } from '../losses/labels.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { Adam } from '../optim/adam.js';
 import type { LRScheduler } from '../optim/lr-scheduler.js';
@@ -72,8 +74,19 @@ export async function fit(model: Module, x: Tensor, y: Target, options: FitOptio
     if (trainRows.length === 0 || valRows.length === 0) throw new Error(`fit: validationSplit ${split} of ${data.n} rows leaves an empty training or validation set`);
   }
 
-  const optimizer = options.optimizer ?? new Adam(model.parameters(), { lr: 1e-3 });
   const lossFn = options.loss ?? (data.labels ? new CrossEntropyLoss() : new MSELoss());
+  // What a later batch, or the validation at the end of an epoch, would refuse is refused now,
+  // before the first step has changed the model.
+  checkSet('fit', model, data, lossFn, batchSizes(trainRows.length, batchSize), true);
+  if (options.validationData) {
+    const [vx, vy] = options.validationData;
+    const v = checkData('fit: validationData', vx, vy);
+    if (!v.labels !== !data.labels) {
+      throw new Error(`fit: validationData has ${v.labels ? 'class labels' : 'a Tensor target'}, but y ${data.labels ? 'has class labels' : 'is a Tensor target'}`);
+    }
+    checkSet('fit: validationData', model, v, lossFn, batchSizes(v.n, Math.max(batchSize, 256)), false);
+  }
+  const optimizer = options.optimizer ?? new Adam(model.parameters(), { lr: 1e-3 });
   const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks];
   const printer = progressPrinter(options, epochs);
   const history: FitHistory = { epoch: [], loss: [], accuracy: [], valLoss: [], valAccuracy: [], lr: [], batchLoss: [], stopReason: null };
@@ -88,7 +101,7 @@ export async function fit(model: Module, x: Tensor, y: Target, options: FitOptio
   const xBatch = new Float32Array(batchSize * data.rowSize);
   const labelBatch = data.labels ? new Int32Array(batchSize) : null;
   const targetBatch = data.targets ? new Float32Array(batchSize * data.targetRowSize) : null;
-  const guard = new StepGuard(model);
+  const guard = new StepGuard(model, optimizer);
   const batches = Math.ceil(trainRows.length / batchSize);
   // Gathered once: the held-out rows are the same every epoch.
   const validation = valRows ? { x: rowsTensor(data, valRows), y: rowsTarget(data, valRows) }
@@ -170,6 +183,49 @@ export async function fit(model: Module, x: Tensor, y: Target, options: FitOptio
 }
 
 // ---- helpers ----
+
+/** The distinct sizes of the batches that cut n rows: the full one and a smaller last one. */
+function batchSizes(n: number, batchSize: number): number[] {
+  const full = Math.min(batchSize, n), last = n % batchSize;
+  return last > 0 && last !== full ? [full, last] : [full];
+}
+
+/**
+ * Throws unless every batch of `data` can go through the model and the loss: finite inputs and
+ * targets, an input shape the model takes for every batch size (in the mode it will run in:
+ * training-mode BatchNorm refuses a batch of one), targets of the output's shape, and class
+ * labels in range for the output's class count.
+ */
+function checkSet(where: string, model: Module, data: Data, lossFn: Loss, sizes: number[], training: boolean): void {
+  checkFinite(where, 'x', data.x, data.rowSize);
+  if (data.targets) checkFinite(where, 'y', data.targets, data.targetRowSize);
+  const wasTraining = model.training;
+  model.train(training);
+  let out: number[] = [];
+  try {
+    for (const m of sizes) {
+      try {
+        out = model.outputShape([m, ...data.rowShape]);
+      } catch (err) {
+        throw new Error(`${where}: a batch of ${m}: ${(err as Error).message}`);
+      }
+      if (data.targets && !sameShape(out, [m, ...data.targetShape])) {
+        throw new Error(`${where}: the model outputs ${formatShape(out)} for a batch of ${m}, the targets of that batch have shape ${formatShape([m, ...data.targetShape])}`);
+      }
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  if (data.labels && (lossFn instanceof CrossEntropyLoss || lossFn instanceof NLLLoss)) {
+    checkLabels(`${where}: ${lossFn}`, [data.n, ...out.slice(1)], data.labels, lossFn.ignoreIndex);
+  }
+}
+
+function checkFinite(where: string, name: string, values: Float32Array, rowSize: number): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) throw new Error(`${where}: ${name} holds ${values[i]} in sample ${Math.floor(i / rowSize)}; every value must be finite`);
+  }
+}
 
 
 function rowsTensor(data: Data, rows: Int32Array): Tensor {

@@ -9,6 +9,7 @@ import { Optimizer } from '../optim/optimizer.js';
 import { Adam } from '../optim/adam.js';
 import type { Target } from './targets.js';
 import { layerTypeOf } from '../io/architecture.js';
+import { StepGuard } from './step-guard.js';
 
 export interface ProfileOptions {
   /** Timed steps, averaged (default 20) after `warmup` untimed ones (default 5). */
@@ -16,7 +17,7 @@ export interface ProfileOptions {
   warmup?: number;
   /** Default: CrossEntropyLoss for labels, MSELoss for a Tensor target. */
   loss?: Loss;
-  /** Default: a fresh Adam. The model's weights are restored afterwards either way. */
+  /** Default: a fresh Adam. The model's weights, and a given optimizer's state, are restored afterwards. */
   optimizer?: Optimizer;
 }
 
@@ -38,7 +39,7 @@ export interface Profile {
 /**
  * Runs `warmup + steps` real training steps (forward, loss, backward without the first layer's
  * input gradient, optimizer step, zeroGrad) on x/y, timing each layer, and puts the model's
- * state back as it was. Times are means per step in milliseconds.
+ * state, and the optimizer's, back as they were. Times are means per step in milliseconds.
  */
 export function profile(model: Module, x: Tensor, y: Target, options: ProfileOptions = {}): Profile {
   const steps = options.steps ?? 20, warmup = options.warmup ?? 5;
@@ -48,7 +49,9 @@ export function profile(model: Module, x: Tensor, y: Target, options: ProfileOpt
   model.outputShape(x.shape);
   const lossFn = options.loss ?? (y instanceof Tensor ? new MSELoss() : new CrossEntropyLoss());
   const optimizer = options.optimizer ?? new Adam(model.parameters());
-  const saved = Object.values(model.stateDict()).map((t) => (t.dtype === 'int64' ? t.toInt64Array() : t.toArray()));
+  // The model's state and the optimizer's (a caller's optimizer must not come back 25 steps on).
+  const guard = new StepGuard(model, optimizer);
+  guard.save();
   const wasTraining = model.training;
   const input = new Block(x.size * 4);
   const host = x.toArray();
@@ -87,10 +90,7 @@ export function profile(model: Module, x: Tensor, y: Target, options: ProfileOpt
     }
   } finally {
     input.free();
-    Object.values(model.stateDict()).forEach((t, i) => {
-      const v = saved[i];
-      if (v instanceof BigInt64Array) (t.host as BigInt64Array).set(v); else t.view().set(v);
-    });
+    guard.restore();
     model.zeroGrad();
     model.train(wasTraining);
     if (!options.optimizer) optimizer.dispose();

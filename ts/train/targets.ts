@@ -33,10 +33,27 @@ export function checkData(where: string, x: Tensor, y: Target | null): Data {
     data.targetRowSize = y.size / n;
     return data;
   }
-  const labels = y instanceof Int32Array ? y : Int32Array.from(y as readonly number[]);
+  const labels = y instanceof Int32Array ? y : toLabels(where, y);
   if (labels.length !== n) throw new Error(`${where}: y has ${labels.length} labels, x has ${n} samples`);
   data.labels = labels;
   return data;
+}
+
+/**
+ * Labels given as numbers (an array, a Float32Array) as int32, each checked first: Int32Array.from
+ * would quietly turn 1.5 into 1 and NaN into 0.
+ */
+function toLabels(where: string, y: ArrayLike<number>): Int32Array {
+  if (y === null || typeof y !== 'object' || typeof y.length !== 'number') {
+    throw new Error(`${where}: y must be an Int32Array or an array of class labels, or a Tensor target, got ${String(y)}`);
+  }
+  for (let i = 0; i < y.length; i++) {
+    const v = y[i];
+    if (!Number.isInteger(v) || Math.abs(v) > 2 ** 31 - 1) {
+      throw new Error(`${where}: label at index ${i} is ${String(v)}, expected an integer class index`);
+    }
+  }
+  return Int32Array.from(y);
 }
 
 /** Index of the largest of the c values of row i of v. */
