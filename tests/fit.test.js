@@ -91,6 +91,10 @@ test('an AbortSignal stops after the current batch', async () => {
     callbacks: { onBatchEnd(logs) { if (logs.epoch === 2 && logs.batch === 2) controller.abort(); } },
   });
   assert.is(history.stopReason, 'abort');
+  const before = snapshot(model);
+  const none = await model.fit(x, y, { epochs: 2, signal: AbortSignal.abort(), ...silent });
+  assert.equal([none.epoch, none.batchLoss, none.stopReason], [[], [], 'abort'], 'an already-aborted signal runs no batch');
+  assert.equal(snapshot(model), before);
   assert.is(history.batchLoss.length, 30 + 3);
   assert.equal(history.epoch, [1, 2]);
 });

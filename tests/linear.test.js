@@ -111,6 +111,12 @@ test('Flatten merges dimensions 1..-1 without copying, and its gradient has the 
   assert.equal(new sn.Flatten().outputShape([5, 3, 4, 7]), [5, 84]);
   assert.equal(new sn.Flatten(0, 1).outputShape([5, 3, 4]), [15, 4]);
   assert.throws(() => new sn.Flatten(2, 1).outputShape([5, 3]), /Flatten\(start_dim=2, end_dim=1\): cannot flatten/);
+  assert.throws(() => new sn.Flatten(1.5), /Flatten: start_dim and end_dim must be integers, got 1\.5 and -1/);
+  const empty = new sn.Sequential();
+  const input = sn.tensor([1, 2, 3], [1, 3]);
+  const passed = empty.forward(input);
+  assert.ok(passed !== input && input.producer === null, 'an empty model leaves the caller\'s tensor alone');
+  assert.equal([...passed.toArray()], [1, 2, 3]);
 });
 
 test.run();

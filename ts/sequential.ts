@@ -65,6 +65,8 @@ export class Sequential extends Module {
   }
 
   override forwardDevice(x: Tensor): Tensor {
+    // An empty model passes its input through as a new handle: the caller's tensor keeps its producer.
+    if (!this.layers.length) return new Tensor(x.shape, x.block!, x.ptr);
     let h = x;
     for (const layer of this.layers) h = layer.forwardDevice(h);
     return h;

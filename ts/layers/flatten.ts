@@ -3,7 +3,12 @@ import { Module } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
 
 export class Flatten extends Module {
-  constructor(readonly startDim = 1, readonly endDim = -1) { super(); }
+  constructor(readonly startDim = 1, readonly endDim = -1) {
+    super();
+    if (!Number.isInteger(startDim) || !Number.isInteger(endDim)) {
+      throw new Error(`Flatten: start_dim and end_dim must be integers, got ${startDim} and ${endDim}`);
+    }
+  }
 
   override toString(): string { return `Flatten(start_dim=${this.startDim}, end_dim=${this.endDim})`; }
 

@@ -118,6 +118,9 @@ export async function fit(model: Module, x: Tensor, y: Target, options: FitOptio
     const lr = optimizer.lr;
     let lossSum = 0, correct = 0, seen = 0;
     for (let b = 0; b < batches; b++) {
+      // Checked before each batch, so an already-aborted signal runs none, and an abort
+      // during a batch (or a callback) ends training once that batch is done.
+      if (options.signal?.aborted) { history.stopReason = 'abort'; stopRequested = true; break; }
       const rows = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, order.length));
       const m = rows.length;
       gatherRows(data.x, data.rowSize, rows, xBatch);
@@ -151,7 +154,6 @@ export async function fit(model: Module, x: Tensor, y: Target, options: FitOptio
       const logs: BatchLogs = { epoch, batch: b, batches, size: m, loss: loss.value };
       printer?.batch(logs, batchCorrect);
       for (const cb of callbacks) await cb.onBatchEnd?.(logs, ctx);
-      if (options.signal?.aborted) { history.stopReason = 'abort'; stopRequested = true; break; }
       if (stopRequested) break;
       if (performance.now() - lastYield > 50) { await yieldToEventLoop(); lastYield = performance.now(); }
     }
