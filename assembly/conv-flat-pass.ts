@@ -7,6 +7,8 @@
 import { flatConvRows, flatConvDot, flatConvDotFinish } from "./conv-flat";
 import { biasGradChannels } from "./bias";
 import { chanApplies, chanConvForward, chanConvWeightGrad, chanTranspose, chanWeightGradFinish } from "./conv-chan";
+import { denseConvDot } from "./conv-flat-dense";
+import { chanConvInputGrad, chanFrame, chanFrameFloats, chanPairWeights } from "./conv-chan-dx";
 
 
 // @ts-ignore: decorator
@@ -29,11 +31,11 @@ function layout(C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, DH: i32, DW: i
   xpadFloats = C * planeX + 16; // 16: the last plane's over-read
   dypadFloats = O * planeY;
   accFloats = O * (C / G) * KH * KW * 4;
-  wtFloats = C * (O / G) * KH * KW;
+  wtFloats = (C + G) * (O / G) * KH * KW; // chanPairWeights pads an odd channel count per group
   // The channel-lane kernels put transposed weights where the flat output goes, and the
-  // pixel-major dy after dx's output.
+  // pixel-major dy (plain, then framed for dx) after dx's output.
   fwdFloats = xpadFloats + max(O * Q, wtFloats);
-  bwdFloats = xpadFloats + dypadFloats + accFloats + wtFloats + C * Qdx + O * OH * OW;
+  bwdFloats = xpadFloats + dypadFloats + accFloats + wtFloats + C * Qdx + O * OH * OW + G * chanFrameFloats(OH, OW, O / G);
 }
 
 
@@ -88,6 +90,10 @@ function chanForward(
   }
 }
 
+/** Output rows of whole f32x4s: the weight gradient reads dy in place (conv-flat-dense.ts). */
+// @ts-ignore: decorator
+@inline function denseApplies(OH: i32, OW: i32): bool { return OW % 4 == 0; }
+
 /** An unpadded input already is its padded plane (conv2 of LeNet): no copy. */
 // @ts-ignore: decorator
 @inline function readsInPlace(H: i32, W: i32, PH: i32, PW: i32, OH: i32, OW: i32, KH: i32, KW: i32, DH: i32, DW: i32): bool {
@@ -116,29 +122,45 @@ export function flatBackward(
   const dxout = wt + (<usize>wtFloats << 2);
   const chan = chanApplies(Og), P = OH * OW;
   const dyT = dxout + (<usize>C * Qdx << 2);
+  const dyp = dyT + (<usize>O * P << 2), frame = chanFrameFloats(OH, OW, Og);
   const direct = chan && readsInPlace(H, W, PH, PW, OH, OW, KH, KW, DH, DW);
   if (db != 0) biasGradChannels(db, dy, N, O, P);
   if (!direct) memory.fill(xpad, 0, <usize>xpadFloats << 2);
-  if (!chan || dx != 0) memory.fill(dypad, 0, <usize>dypadFloats << 2);
+  // The dense weight gradient reads dy as it is; only the flat dx needs it padded.
+  const dense = !chan && denseApplies(OH, OW), padDy = !chan && (!dense || dx != 0);
+  if (padDy) memory.fill(dypad, 0, <usize>dypadFloats << 2);
   memory.fill(acc, 0, <usize>accFloats << 2);
-  if (dx != 0) flipWeights(w, wt, C, O, G, KH, KW);
+  if (dx != 0 && chan) {
+    memory.fill(dyp, 0, <usize>(G * frame) << 2);
+    for (let g = 0; g < G; g++) chanPairWeights(w + (<usize>g * Og * Kg << 2), Og, Cg, taps, wt + (<usize>g * (Cg + 1) * Kt << 2));
+  } else if (dx != 0) {
+    flipWeights(w, wt, C, O, G, KH, KW);
+  }
   for (let n = 0; n < N; n++) {
     const src = inputPlanes(x, n, C, H, W, PH, PW, xpad, direct);
     const dyn = dy + (<usize>n * O * P << 2);
-    if (!chan || dx != 0) padPlanes(dyn, O, OH, OW, dypad + (<usize>pre << 2), planeY, Wp);
+    if (padDy) padPlanes(dyn, O, OH, OW, dypad + (<usize>pre << 2), planeY, Wp);
     for (let g = 0; g < G; g++) {
       if (chan) {
-        // The channel-lane kernel reads dy pixel-major.
+        // The channel-lane kernels read dy pixel-major.
         const dyTg = dyT + (<usize>g * P * Og << 2);
         chanTranspose(dyn + (<usize>g * Og * P << 2), Og, P, dyTg);
         chanConvWeightGrad(OH, OW, Wp, src + (<usize>g * Cg * planeX << 2), Kg, planeX, KH, KW, DH * Wp, DW,
           dyTg, Og, acc + (<usize>g * Og * Kg << 2));
+        if (dx == 0) continue;
+        const dypg = dyp + (<usize>g * frame << 2);
+        chanFrame(dyn + (<usize>g * Og * P << 2), OH, OW, Og, dypg);
+        chanConvInputGrad(H, W, Cg, KH, KW, DH, DW, PH, PW, OH, OW, dypg, wt + (<usize>g * (Cg + 1) * Kt << 2), Og,
+          dx + (<usize>(n * C + g * Cg) * H * W << 2));
+      } else if (dense) {
+        denseConvDot(Og, Kg, OH, OW, Wp, dyn + (<usize>g * Og * P << 2), P,
+          src + (<usize>g * Cg * planeX << 2), planeX, KH, KW, DH * Wp, DW, acc + (<usize>g * Og * Kg << 4));
       } else {
         flatConvDot(Og, Kg, Q4, dypad + (<usize>(g * Og * planeY + pre) << 2), planeY,
           src + (<usize>g * Cg * planeX << 2), planeX, KH, KW, DH * Wp, DW, acc + (<usize>g * Og * Kg << 4));
       }
     }
-    if (dx == 0) continue;
+    if (dx == 0 || chan) continue;
     for (let g = 0; g < G; g++) {
       flatConvRows(Cg, Qdx, wt + (<usize>g * Cg * Kt << 2), Kt, dypad + (<usize>(g * Og * planeY + PH * Wp) << 2), Og, planeY,
         KH, KW, DH * Wp, DW, dxout + (<usize>g * Cg * Qdx << 2), Qdx, pre - PH * Wp, pre - PH * Wp + (OH - 1) * Wp + OW);

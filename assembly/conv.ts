@@ -8,7 +8,8 @@
 //
 // Stride-1 convolutions take the flat path instead (conv-flat-pass.ts): no im2col, the GEMM
 // reads zero-padded planes in place; groups of a multiple of 16 output channels use its
-// channel-lane kernels (conv-chan.ts) for forward and the weight gradient.
+// channel-lane kernels (conv-chan.ts) for forward and the weight gradient, and conv-chan-dx.ts
+// for the input gradient.
 //
 // PH/PW are the padding before the image; the padding after it is implied by OH/OW.
 // A null pointer (0) for the bias, its gradient or dx means "none".

@@ -6,6 +6,10 @@
 // unpadded inputs read in place, padded ones copied; odd pixel counts and odd output widths
 // (a pixel pair across two rows), odd tap counts (the tap pair's tail), two 16-channel blocks.
 // Zero borders wider than a kernel row's reach exercise the row skipping of flatConvRows.
+// Their dx takes conv-chan-dx.ts (2×2-pixel × 2-channel blocks over a 1-pixel zero frame): odd
+// channel counts, odd heights and widths, padding, dilation, groups, two 16-channel blocks.
+// Output widths that are a multiple of 4 take the dense weight gradient (conv-flat-dense.ts):
+// conv1, 4 and 8 columns, tap counts leaving 1–3 taps for its 4-row tail, odd channel counts.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
@@ -50,6 +54,11 @@ const cases = [
   { N: 1, C: 4, O: 32, H: 6, W: 6, k: 3, p: 1, g: 4 }, // 8 channels per group: flat kernels
   { N: 1, C: 2, O: 3, H: 3, W: 4, k: 3, p: 2 }, // borders wider than the image: skipped rows
   { N: 1, C: 2, O: 5, H: 4, W: 7, k: 3, p: [3, 1], d: 2 }, // dilated rows skipped
+  { N: 2, C: 5, O: 32, H: 9, W: 8, k: 3, p: [0, 2], d: [2, 1] }, // channel-lane dx: 2 blocks, odd C and H
+  { N: 1, C: 1, O: 16, H: 3, W: 5, k: [2, 4], p: [1, 2] }, // channel-lane dx: one channel, taps clipped both sides
+  { N: 2, C: 2, O: 7, H: 6, W: 8, k: 3, p: 1 }, // dense dW: OW = 8, 18 taps (tail of 2), odd O
+  { N: 1, C: 3, O: 5, H: 6, W: 4, k: [1, 3], p: [0, 1] }, // dense dW: OW = 4, 9 taps (tail of 1)
+  { N: 1, C: 1, O: 9, H: 5, W: 7, k: [3, 4], p: [1, 0] }, // dense dW: OW = 4, 12 taps (no tail), 9 rows
 ];
 
 for (const c of cases) {
@@ -107,6 +116,44 @@ test('channel-lane Conv2d backward accumulates dW over calls and skips dx', () =
   freeAll(g);
   layer.dispose();
 });
+
+for (const c of [cases[1], cases[6], cases[13], cases[14]]) {
+  test(`channel-lane Conv2d dx kernel writes every float: ${JSON.stringify(c)}`, () => {
+    // The raw kernel on a NaN-filled dx: no zero fill precedes it, so every value must be stored.
+    const seed = freshSeed(), rand = rng(seed);
+    const [KH, KW] = pair(c.k), [PH, PW] = pair(c.p ?? 0), [DH, DW] = pair(c.d ?? 1), G = c.g ?? 1;
+    const OH = c.H + 2 * PH - DH * (KH - 1), OW = c.W + 2 * PW - DW * (KW - 1);
+    const w = randn(c.O * (c.C / G) * KH * KW, rand).map(Math.fround), b = new Float64Array(c.O);
+    const x = randn(c.N * c.C * c.H * c.W, rand).map(Math.fround), dy = randn(c.N * c.O * OH * OW, rand).map(Math.fround);
+    const ref = reference(c, x, w, b, dy);
+    const args = [c.N, c.C, c.H, c.W, c.O, KH, KW, 1, 1, PH, PW, DH, DW, G, OH, OW];
+    const k = rt().kernels;
+    const xb = toWasm(x), wb = toWasm(w), dyb = toWasm(dy), dw = wasmOut(w.length, 0), dx = wasmOut(x.length);
+    const cols = wasmOut(k.conv2dColsFloats(...args)), gs = wasmOut(k.gemmScratchFloats());
+    k.conv2dBackward(xb.ptr, wb.ptr, dyb.ptr, dw.ptr, 0, dx.ptr, ...args, cols.ptr, gs.ptr);
+    assertClose(dx.view(), ref.dx, { rtol: 1e-4, atol: 2e-5 * Math.sqrt(c.O * KH * KW) + 1e-5, what: `seed ${seed}: dx` });
+    assertClose(dw.view(), ref.dw, { rtol: 1e-4, atol: 2e-5 * Math.sqrt(c.N * OH * OW) + 1e-5, what: `seed ${seed}: dW` });
+    freeAll(xb, wb, dyb, dw, dx, cols, gs);
+  });
+}
+
+for (const c of [cases[0], cases[9], cases[15], cases[17], cases[2]]) {
+  test(`flat Conv2d dW without dx (dy read in place when OW % 4 = 0): ${JSON.stringify(c)}`, () => {
+    const seed = freshSeed(), rand = rng(seed);
+    const layer = new sn.Conv2d(c.C, c.O, c.k, { padding: c.p ?? 0, dilation: c.d ?? 1, groups: c.g ?? 1 });
+    const w = randn(layer.weight.size, rand).map(Math.fround), b = randn(c.O, rand).map(Math.fround);
+    layer.weight.data.view().set(w); layer.bias.data.view().set(b);
+    const x = randn(c.N * c.C * c.H * c.W, rand).map(Math.fround);
+    const y = layer.forward(sn.tensor(Float32Array.from(x), [c.N, c.C, c.H, c.W]));
+    const dy = randn(y.size, rand).map(Math.fround);
+    const g = toWasm(dy);
+    assert.is(layer.backwardDevice(new sn.Tensor(y.shape, g.block), false), null);
+    const ref = reference(c, x, w, b, dy);
+    assertClose(layer.weight.grad.toArray(), ref.dw, { rtol: 1e-4, atol: 2e-5 * Math.sqrt(c.N * ref.OH * ref.OW) + 1e-5, what: `seed ${seed}: dW` });
+    freeAll(g);
+    layer.dispose();
+  });
+}
 
 for (const [H, W] of [[28, 28], [10, 10], [6, 13], [5, 18], [2, 2], [11, 9], [7, 3]]) {
   test(`maxPool2d 2×2 stride 2 on ${H}×${W}: values, argmax (ties keep the first), dx`, () => {
