@@ -1,4 +1,5 @@
 // Bias broadcast and bias gradients, for row-major [rows, cols] and NCHW [N, C, HW] layouts.
+import { addFloats } from "./util";
 
 /** y[r, c] = b[c]: written before a GEMM that accumulates onto it. */
 export function biasRows(y: usize, b: usize, rows: i32, cols: i32): void {
@@ -8,18 +9,7 @@ export function biasRows(y: usize, b: usize, rows: i32, cols: i32): void {
 
 /** db[c] += Σ_r dy[r, c]. */
 export function biasGradRows(db: usize, dy: usize, rows: i32, cols: i32): void {
-  for (let r = 0; r < rows; r++) {
-    const row = dy + (<usize>r * cols << 2);
-    let c = 0;
-    for (; c + 4 <= cols; c += 4) {
-      const p = db + (<usize>c << 2);
-      v128.store(p, f32x4.add(v128.load(p), v128.load(row + (<usize>c << 2))));
-    }
-    for (; c < cols; c++) {
-      const p = db + (<usize>c << 2);
-      store<f32>(p, load<f32>(p) + load<f32>(row + (<usize>c << 2)));
-    }
-  }
+  for (let r = 0; r < rows; r++) addFloats(db, dy + (<usize>r * cols << 2), cols);
 }
 
 /** y[n, c, :] = b[c] for NCHW with hw = H·W. */

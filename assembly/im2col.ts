@@ -5,6 +5,7 @@
 // PH/PW are the padding before the image; padding after it is implied by OH/OW (anything
 // at or past H/W reads as 0), so asymmetric padding such as 'same' with an even kernel needs
 // nothing special.
+import { addFloats } from "./util";
 
 /** cols = im2col(x). */
 export function im2col(
@@ -109,15 +110,3 @@ export function col2imAdd(
   for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
 }
 
-// @ts-ignore: decorator
-@inline function addFloats(dst: usize, src: usize, n: i32): void {
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const p = dst + (<usize>i << 2);
-    v128.store(p, f32x4.add(v128.load(p), v128.load(src + (<usize>i << 2))));
-  }
-  for (; i < n; i++) {
-    const p = dst + (<usize>i << 2);
-    store<f32>(p, load<f32>(p) + load<f32>(src + (<usize>i << 2)));
-  }
-}

@@ -27,13 +27,19 @@ export function fill(y: usize, n: i32, value: f32): void {
 
 /** y[i] += x[i]. */
 export function addInto(y: usize, x: usize, n: i32): void {
+  addFloats(y, x, n);
+}
+
+/** dst[i] += src[i] for n floats: the one SIMD add loop the other kernel files share. */
+// @ts-ignore: decorator
+@inline export function addFloats(dst: usize, src: usize, n: i32): void {
   let i = 0;
   for (; i + 4 <= n; i += 4) {
-    const p = y + (<usize>i << 2);
-    v128.store(p, f32x4.add(v128.load(p), v128.load(x + (<usize>i << 2))));
+    const p = dst + (<usize>i << 2);
+    v128.store(p, f32x4.add(v128.load(p), v128.load(src + (<usize>i << 2))));
   }
   for (; i < n; i++) {
-    const p = y + (<usize>i << 2);
-    store<f32>(p, load<f32>(p) + load<f32>(x + (<usize>i << 2)));
+    const p = dst + (<usize>i << 2);
+    store<f32>(p, load<f32>(p) + load<f32>(src + (<usize>i << 2)));
   }
 }
