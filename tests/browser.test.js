@@ -3,47 +3,18 @@
 // Uses Debian's Chromium (apt-get install -y chromium), never a downloaded browser.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { createServer } from 'node:http';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { extname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serveStatic } from '../scripts/static-server.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('..', import.meta.url)); // ends with a separator
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // Guards against a hung browser or page, not speed checks: the whole run takes about a second.
 const STEP_TIMEOUT_MS = 15_000;
 const TEST_TIMEOUT_MS = 40_000;
-const MIME = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.map': 'application/json; charset=utf-8',
-  '.json': 'application/json; charset=utf-8',
-  '.wasm': 'application/wasm',
-};
-
-/** Serves ROOT on 127.0.0.1 at a free port; records every path asked for. */
-async function serveRepo() {
-  const requested = [];
-  const server = createServer(async (req, res) => {
-    try {
-      const path = decodeURIComponent(new URL(req.url, 'http://127.0.0.1').pathname);
-      requested.push(path);
-      const file = resolve(ROOT, '.' + path);
-      const type = MIME[extname(file)];
-      // Only known file types, and nothing outside the repository.
-      if (!file.startsWith(ROOT) || !type) throw new Error('not served');
-      const body = await readFile(file);
-      res.writeHead(200, { 'content-type': type, 'cache-control': 'no-store' }).end(body);
-    } catch {
-      res.writeHead(404).end();
-    }
-  });
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address();
-  return { origin: `http://127.0.0.1:${port}`, requested, close: () => new Promise((ok) => server.close(ok)) };
-}
 
 /** Opens the test page in a fresh Chromium profile; returns what the page reported and logged. */
 async function runPage(origin, profile, opened) {
@@ -72,7 +43,7 @@ test('the browser bundle trains a CNN in headless Chromium', async () => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: the browser test needs Debian's Chromium (apt-get install -y chromium)`);
   }
-  const server = await serveRepo();
+  const server = await serveStatic(ROOT);
   const profile = await mkdtemp(join(tmpdir(), 'simdnet-chromium-'));
   const opened = { launching: null };
   let timer;

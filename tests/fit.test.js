@@ -91,6 +91,10 @@ test('an AbortSignal stops after the current batch', async () => {
     callbacks: { onBatchEnd(logs) { if (logs.epoch === 2 && logs.batch === 2) controller.abort(); } },
   });
   assert.is(history.stopReason, 'abort');
+  const seenLogs = [];
+  await mlp().fit(x, y, { epochs: 1, batchSize: 100, ...silent, callbacks: { onBatchEnd: (l) => seenLogs.push(l) } });
+  assert.equal(seenLogs.map((l) => [l.batch, l.batches, l.size]), [[0, 3, 100], [1, 3, 100], [2, 3, 100]]);
+  assert.ok(seenLogs.every((l) => l.accuracy >= 0 && l.accuracy <= 1 && Math.abs(l.accuracy * l.size - Math.round(l.accuracy * l.size)) < 1e-9 && Number.isFinite(l.loss)));
   const before = snapshot(model);
   const none = await model.fit(x, y, { epochs: 2, signal: AbortSignal.abort(), ...silent });
   assert.equal([none.epoch, none.batchLoss, none.stopReason], [[], [], 'abort'], 'an already-aborted signal runs no batch');

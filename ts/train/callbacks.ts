@@ -15,7 +15,17 @@ export interface History {
   batchLoss: number[];
 }
 
-export interface BatchLogs { epoch: number; batch: number; batches: number; size: number; loss: number; }
+export interface BatchLogs {
+  epoch: number;
+  /** Index of the batch in the epoch, from 0. */
+  batch: number;
+  batches: number;
+  /** Samples in this batch. */
+  size: number;
+  loss: number;
+  /** Fraction of this batch classified right (class labels only). */
+  accuracy?: number;
+}
 
 export interface EpochLogs {
   epoch: number;

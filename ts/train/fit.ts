@@ -152,6 +152,7 @@ export async function fit(model: Module, x: Tensor, y: Target, options: FitOptio
       if (batchCorrect !== null) correct += batchCorrect;
       history.batchLoss.push(loss.value);
       const logs: BatchLogs = { epoch, batch: b, batches, size: m, loss: loss.value };
+      if (batchCorrect !== null) logs.accuracy = batchCorrect / m;
       printer?.batch(logs, batchCorrect);
       for (const cb of callbacks) await cb.onBatchEnd?.(logs, ctx);
       if (stopRequested) break;

