@@ -1,6 +1,6 @@
 // The kernel table: every export here is a plain function over byte offsets into the
 // imported memory. Nothing allocates; scratch comes from the caller.
-export { heapBase } from "./memory";
+export { heapBase, relaxedSimdBuild } from "./memory";
 export * from "./gemm";
 export * from "./util";
 export * from "./bias";

@@ -25,7 +25,7 @@ test('readDigitCsv reads train.csv rows: labels and pixels/255 exactly, shape [N
   const px = randomPixels(4, rand);
   px[0][0] = 0; px[0][783] = 255; px[1][400] = 128;
   const labels = [3, 0, 9, 7];
-  const { images, labels: got } = data.readDigitCsv(digitCsv(px, labels), 'train.csv');
+  const { images, labels: got } = data.readDigitCsv(digitCsv(px, labels), 'train.csv', { normalize: false });
   assert.equal(images.shape, [4, 1, 28, 28]);
   assert.equal(got, Int32Array.from(labels));
   assert.equal(images.toArray(), Float32Array.from(px.flat(), (v) => v / 255), `seed ${seed}`);
@@ -36,23 +36,24 @@ test('readDigitCsv reads train.csv rows: labels and pixels/255 exactly, shape [N
 test('readDigitCsv reads test.csv (no label column) with CRLF line ends, labels null', () => {
   const seed = freshSeed(), rand = rng(seed);
   const px = randomPixels(3, rand);
-  const { images, labels } = data.readDigitCsv(digitCsv(px, null, '\r\n'), 'test.csv');
+  const { images, labels } = data.readDigitCsv(digitCsv(px, null, '\r\n'), 'test.csv', { normalize: false });
   assert.is(labels, null);
   assert.equal(images.shape, [3, 1, 28, 28]);
   assert.equal(images.toArray(), Float32Array.from(px.flat(), (v) => v / 255), `seed ${seed}`);
   // Without a trailing newline, and with several, the same rows come back.
   const bare = digitCsv(px, null).trimEnd();
-  assert.equal(data.readDigitCsv(bare).images.toArray(), images.toArray());
-  assert.equal(data.readDigitCsv(bare + '\n\n\r\n').images.toArray(), images.toArray());
+  assert.equal(data.readDigitCsv(bare, 'test.csv', { normalize: false }).images.toArray(), images.toArray());
+  assert.equal(data.readDigitCsv(bare + '\n\n\r\n', 'test.csv', { normalize: false }).images.toArray(), images.toArray());
   // A header alone is an empty dataset.
   assert.equal(data.readDigitCsv(HEADER_TEST + '\n').images.shape, [0, 1, 28, 28]);
 });
 
-test('readDigitCsv normalize: true standardises with MNIST mean and std', () => {
+test('readDigitCsv standardises with MNIST mean and std by default, as sn.data.mnist does', () => {
   const px = [Array.from({ length: 784 }, (_, i) => i % 256)];
-  const { images } = data.readDigitCsv(digitCsv(px, [5]), 'CSV', { normalize: true });
+  const { images } = data.readDigitCsv(digitCsv(px, [5]), 'CSV');
   const expected = Float32Array.from(px[0], (v) => (v / 255 - data.MNIST_MEAN) / data.MNIST_STD);
   assert.equal(images.toArray(), expected);
+  assert.equal(data.readDigitCsv(digitCsv(px, [5]), 'CSV', { normalize: true }).images.toArray(), expected);
 });
 
 test('readDigitCsv rejects a malformed file with an Error naming the source, the line and the problem', () => {
@@ -95,7 +96,7 @@ test('real MNIST images written as Kaggle CSV read back identical to the IDX pat
   const rows = Array.from({ length: 5 }, (_, r) => Array.from(all.subarray(r * 784, (r + 1) * 784), (v) => Math.round(v * 255)));
   // Pixels are k/255 for integer k: the round trip through 0..255 is exact.
   assert.ok(rows.flat().every((k, i) => Math.fround(k / 255) === all[i]));
-  const back = data.readDigitCsv(digitCsv(rows, Array.from(labels.subarray(0, 5))), 'mnist-as-csv');
+  const back = data.readDigitCsv(digitCsv(rows, Array.from(labels.subarray(0, 5))), 'mnist-as-csv', { normalize: false });
   assert.equal(back.labels, labels.slice(0, 5));
   assert.equal(back.images.toArray(), all.slice(0, 5 * 784));
   const std = await data.mnist({ limit: 5 });

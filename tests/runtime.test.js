@@ -14,4 +14,18 @@ test('ready() loads the build the environment asks for, once', async () => {
   assert.ok(typeof rt().kernels.gemm === 'function' && rt().memory instanceof WebAssembly.Memory);
 });
 
+test('a build passed in as bytes reports its own kind', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { execFileSync } = await import('node:child_process');
+  // A fresh process, since ready() loads once per process.
+  const script = `import * as sn from 'simdnet'; import { readFileSync } from 'node:fs';
+    await sn.ready({ wasm: readFileSync(process.argv[1]) }); console.log(JSON.stringify(sn.backendInfo().relaxedSimd));`;
+  for (const [file, relaxed] of [['simdnet.wasm', false], ['simdnet-relaxed.wasm', true]]) {
+    const path = new URL(`../build/${file}`, import.meta.url).pathname;
+    assert.ok(readFileSync(path).length > 0);
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script, path], { encoding: 'utf8', cwd: new URL('..', import.meta.url).pathname });
+    assert.is(JSON.parse(out), relaxed, file);
+  }
+});
+
 test.run();

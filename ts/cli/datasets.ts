@@ -22,7 +22,7 @@ export async function loadDataset(spec: string, limit?: number): Promise<Dataset
   }
   if (spec.startsWith('csv:')) {
     const file = spec.slice(4);
-    const csv = readDigitCsv(await readFile(file, 'utf8'), file, { normalize: true });
+    const csv = readDigitCsv(await readFile(file, 'utf8'), file);
     const n = Math.min(csv.images.shape[0], limit ?? Infinity);
     const rows = Int32Array.from({ length: n }, (_, i) => i);
     if (!csv.labels) return { name: file, train: null, test: null, unlabelled: takeRows(csv.images, null, rows).images };

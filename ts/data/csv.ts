@@ -9,7 +9,7 @@ const SIDE = 28;
 const PIXELS = SIDE * SIDE;
 
 export interface DigitCsvOptions {
-  /** Standardise with MNIST's mean and std instead of only scaling to [0, 1] (default false). */
+  /** Standardise with MNIST's mean and std, as sn.data.mnist() does (default true); false only scales to [0, 1]. */
   normalize?: boolean;
 }
 
@@ -24,7 +24,7 @@ export interface DigitCsv {
 export function readDigitCsv(text: string, source = 'CSV', options: DigitCsvOptions = {}): DigitCsv {
   if (typeof text !== 'string') throw new Error(`${source}: readDigitCsv expects the file's text as a string, got ${typeof text}`);
   if (text.trim() === '') throw new Error(`${source}: the file is empty; expected a header line`);
-  const normalize = options.normalize ?? false;
+  const normalize = options.normalize ?? true;
   let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0; // a byte-order mark from spreadsheet exports
   let end = lineEnd(text, pos);
   const header = text.slice(pos, end).replace(/\r$/, '').split(',').map((s) => s.trim());

@@ -44,18 +44,19 @@ export function rt(): Runtime {
 }
 
 async function instantiate(options: ReadyOptions): Promise<Runtime> {
+  const wantRelaxed = options.relaxedSimd ?? relaxedSimdByDefault();
+  // Before any compile: a relaxed build passed in as bytes needs the Node flag too.
+  if (wantRelaxed) await enableRelaxedSimdInNode();
   let module: WebAssembly.Module;
-  let relaxed = false;
   if (options.wasm instanceof WebAssembly.Module) {
     module = options.wasm;
   } else if (options.wasm !== undefined) {
     module = await WebAssembly.compile(await toBytes(options.wasm));
   } else {
     let bytes: Uint8Array<ArrayBuffer> | null = null;
-    if (options.relaxedSimd ?? relaxedSimdByDefault()) {
-      await enableRelaxedSimdInNode();
+    if (wantRelaxed) {
       const candidate = await packagedBytes('simdnet-relaxed.wasm');
-      if (WebAssembly.validate(candidate)) { bytes = candidate; relaxed = true; }
+      if (WebAssembly.validate(candidate)) bytes = candidate;
     }
     bytes ??= await packagedBytes('simdnet.wasm');
     module = await WebAssembly.compile(bytes);
@@ -64,7 +65,8 @@ async function instantiate(options: ReadyOptions): Promise<Runtime> {
   const instance = await WebAssembly.instantiate(module, { env: { memory } });
   const kernels = instance.exports as unknown as Kernels;
   const heap = new Heap(memory, kernels.heapBase());
-  return { memory, kernels, heap, relaxedSimd: relaxed };
+  // Asked of the module itself, so it is right for bytes or a module passed in as well.
+  return { memory, kernels, heap, relaxedSimd: kernels.relaxedSimdBuild() === 1 };
 }
 
 /** Lets a run (such as the test suite's second pass) use the plain SIMD build without code changes. */
