@@ -106,7 +106,7 @@ export function chanFrame(dy: usize, OH: i32, OW: i32, Og: i32, dyp: usize): voi
 }
 
 /** Floats of one group's framed dy (chanFrame). */
-export function chanFrameFloats(OH: i32, OW: i32, Og: i32): i32 { return (OH + 2) * (OW + 2) * Og; }
+export function chanFrameFloats(OH: f64, OW: f64, Og: f64): f64 { return (OH + 2) * (OW + 2) * Og; }
 
 /**
  * One group's weights w[o, c, i, j] (Og × CH × taps) → wp: per block of 16 o's, per channel pair,

@@ -12,32 +12,43 @@ import { chanConvInputGrad, chanFrame, chanFrameFloats, chanPairWeights } from "
 
 
 // @ts-ignore: decorator
-@inline function roundUp(v: i32, m: i32): i32 { return (v + m - 1) / m * m; }
+@inline function roundUp(v: f64, m: f64): f64 { return Math.ceil(v / m) * m; }
 
 // The layout of one call, in floats, set by layout(): plain globals, since kernels allocate
-// nothing (not even a record).
+// nothing (not even a record). The sizes are computed in f64 first (sizes()), so that
+// flatScratchFloats reports the true size of any geometry; the caller refuses sizes past the
+// memory, and once a size is accepted every offset below it fits the kernels' i32/usize arithmetic.
 let Wp = 0, planeX = 0, Q = 0, pre = 0, planeY = 0, Q4 = 0, Qdx = 0;
-let xpadFloats = 0, dypadFloats = 0, accFloats = 0, wtFloats = 0, fwdFloats = 0, bwdFloats = 0;
+let xpadFloats = 0, dypadFloats = 0, accFloats = 0, wtFloats = 0;
+let wp: f64 = 0, plane: f64 = 0, q: f64 = 0, before: f64 = 0, planeDy: f64 = 0, qdx: f64 = 0;
+let xpad: f64 = 0, dypad: f64 = 0, acc: f64 = 0, wt: f64 = 0, fwdFloats: f64 = 0, bwdFloats: f64 = 0;
 
-function layout(C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): void {
-  const Hp = OH + (KH - 1) * DH;
-  Wp = OW + (KW - 1) * DW;
-  planeX = Hp * Wp;
-  Q = roundUp(OH * Wp, 16);
-  pre = (KH - 1) * DH * Wp + (KW - 1) * DW;
-  planeY = 2 * pre + OH * Wp + 16;
-  Q4 = roundUp(OH * Wp, 4);
-  Qdx = roundUp(H * Wp, 16);
-  xpadFloats = C * planeX + 16; // 16: the last plane's over-read
-  dypadFloats = O * planeY;
-  accFloats = O * (C / G) * KH * KW * 4;
-  wtFloats = (C + G) * (O / G) * KH * KW; // chanPairWeights pads an odd channel count per group
+function sizes(C: i32, H: i32, O: i32, KH: i32, KW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): void {
+  const c = <f64>C, o = <f64>O, g = <f64>G, oh = <f64>OH, ow = <f64>OW, taps = <f64>KH * <f64>KW;
+  const hp = oh + <f64>(KH - 1) * <f64>DH;
+  wp = ow + <f64>(KW - 1) * <f64>DW;
+  plane = hp * wp;
+  q = roundUp(oh * wp, 16);
+  before = <f64>(KH - 1) * <f64>DH * wp + <f64>(KW - 1) * <f64>DW;
+  planeDy = 2 * before + oh * wp + 16;
+  qdx = roundUp(<f64>H * wp, 16);
+  xpad = c * plane + 16; // 16: the last plane's over-read
+  dypad = o * planeDy;
+  acc = o * (c / g) * taps * 4;
+  wt = (c + g) * (o / g) * taps; // chanPairWeights pads an odd channel count per group
   // The channel-lane kernels put transposed weights where the flat output goes, and the
   // pixel-major dy (plain, then framed for dx) after dx's output.
-  fwdFloats = xpadFloats + max(O * Q, wtFloats);
-  bwdFloats = xpadFloats + dypadFloats + accFloats + wtFloats + C * Qdx + O * OH * OW + G * chanFrameFloats(OH, OW, O / G);
+  fwdFloats = xpad + max(o * q, wt);
+  bwdFloats = xpad + dypad + acc + wt + c * qdx + o * oh * ow + g * chanFrameFloats(oh, ow, o / g);
 }
 
+/** sizes(), then the i32 copies the kernels use (valid once the caller accepted the size). */
+function layout(C: i32, H: i32, O: i32, KH: i32, KW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): void {
+  sizes(C, H, O, KH, KW, DH, DW, G, OH, OW);
+  Wp = <i32>wp; planeX = <i32>plane; Q = <i32>q; pre = <i32>before; planeY = <i32>planeDy;
+  Q4 = <i32>roundUp(<f64>OH * wp, 4); Qdx = <i32>qdx;
+  xpadFloats = <i32>xpad; dypadFloats = <i32>dypad; accFloats = <i32>acc; wtFloats = <i32>wt;
+}
 
 /** Whether the flat passes apply: stride 1 and an input that fits inside the padded plane. */
 export function flatApplies(H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32, OH: i32, OW: i32): bool {
@@ -45,8 +56,8 @@ export function flatApplies(H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32, 
 }
 
 /** Floats of scratch the flat passes need (the larger of forward and backward). */
-export function flatScratchFloats(C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): i32 {
-  layout(C, H, W, O, KH, KW, DH, DW, G, OH, OW);
+export function flatScratchFloats(C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): f64 {
+  sizes(C, H, O, KH, KW, DH, DW, G, OH, OW);
   return max(fwdFloats, bwdFloats);
 }
 
@@ -54,7 +65,7 @@ export function flatForward(
   x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
-  layout(C, H, W, O, KH, KW, DH, DW, G, OH, OW);
+  layout(C, H, O, KH, KW, DH, DW, G, OH, OW);
   const Cg = C / G, Og = O / G, Kg = Cg * KH * KW;
   const xpad = scratch, out = scratch + (<usize>xpadFloats << 2);
   if (chanApplies(Og)) {
@@ -113,7 +124,7 @@ export function flatBackward(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
-  layout(C, H, W, O, KH, KW, DH, DW, G, OH, OW);
+  layout(C, H, O, KH, KW, DH, DW, G, OH, OW);
   const Cg = C / G, Og = O / G, taps = KH * KW, Kg = Cg * taps, Kt = Og * taps;
   const xpad = scratch;
   const dypad = xpad + (<usize>xpadFloats << 2);
@@ -122,7 +133,7 @@ export function flatBackward(
   const dxout = wt + (<usize>wtFloats << 2);
   const chan = chanApplies(Og), P = OH * OW;
   const dyT = dxout + (<usize>C * Qdx << 2);
-  const dyp = dyT + (<usize>O * P << 2), frame = chanFrameFloats(OH, OW, Og);
+  const dyp = dyT + (<usize>O * P << 2), frame = <i32>chanFrameFloats(OH, OW, Og);
   const direct = chan && readsInPlace(H, W, PH, PW, OH, OW, KH, KW, DH, DW);
   if (db != 0) biasGradChannels(db, dy, N, O, P);
   if (!direct) memory.fill(xpad, 0, <usize>xpadFloats << 2);

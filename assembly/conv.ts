@@ -18,16 +18,20 @@ import { biasChannels, biasGradChannels } from "./bias";
 import { im2col, col2imAdd } from "./im2col";
 import { flatApplies, flatScratchFloats, flatForward, flatBackward } from "./conv-flat-pass";
 
-/** Floats of cols scratch that conv2dForward/conv2dBackward need (0 when im2col is skipped). */
+/**
+ * Floats of cols scratch that conv2dForward/conv2dBackward need (0 when im2col is skipped), in
+ * f64: a large legal convolution needs more than 2^31 floats, which i32 arithmetic would wrap
+ * into a small or negative size. The caller refuses what the memory cannot hold.
+ */
 export function conv2dColsFloats(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
-): i32 {
+): f64 {
   if (isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW)) return 0;
   if (flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) {
     return flatScratchFloats(C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW);
   }
-  return (C / G) * KH * KW * OH * OW;
+  return <f64>(C / G) * <f64>KH * <f64>KW * <f64>OH * <f64>OW;
 }
 
 /** y = conv2d(x, w) + b. */

@@ -215,12 +215,23 @@ export function avgPool2dForward(
         const w0 = max(ws, 0), w1 = min(we, W);
         let sum: f32 = 0;
         for (let h = h0; h < h1; h++) sum += sumSpan(xp + (<usize>(h * W + w0) << 2), w1 - w0);
-        const divisor = divisorOverride != 0 ? divisorOverride
-          : countIncludePad ? (he - hs) * (we - ws) : (h1 - h0) * (w1 - w0);
-        store<f32>(yp + (<usize>(oh * OW + ow) << 2), sum / <f32>divisor);
+        const divisor = windowDivisor(hs, he, ws, we, h0, h1, w0, w1, countIncludePad, divisorOverride);
+        store<f32>(yp + (<usize>(oh * OW + ow) << 2), sum / divisor);
       }
     }
   }
+}
+
+/**
+ * The divisor of a window: divisorOverride, else its area clipped to the padded input or to the
+ * input. The area is a float product: two sides of 65,536 would wrap to 0 in i32.
+ */
+// @ts-ignore: decorator
+@inline function windowDivisor(
+  hs: i32, he: i32, ws: i32, we: i32, h0: i32, h1: i32, w0: i32, w1: i32, countIncludePad: i32, divisorOverride: i32,
+): f32 {
+  if (divisorOverride != 0) return <f32>divisorOverride;
+  return countIncludePad ? <f32>(he - hs) * <f32>(we - ws) : <f32>(h1 - h0) * <f32>(w1 - w0);
 }
 
 /** dx = 0, then every window adds dy / divisor to each input it covers (same divisor as forward). */
@@ -237,9 +248,8 @@ export function avgPool2dBackward(
       for (let ow = 0; ow < OW; ow++) {
         const ws = ow * sW - pW, we = min(ws + kW, W + pW);
         const w0 = max(ws, 0), w1 = min(we, W);
-        const divisor = divisorOverride != 0 ? divisorOverride
-          : countIncludePad ? (he - hs) * (we - ws) : (h1 - h0) * (w1 - w0);
-        const g = load<f32>(gp + (<usize>(oh * OW + ow) << 2)) / <f32>divisor;
+        const divisor = windowDivisor(hs, he, ws, we, h0, h1, w0, w1, countIncludePad, divisorOverride);
+        const g = load<f32>(gp + (<usize>(oh * OW + ow) << 2)) / divisor;
         for (let h = h0; h < h1; h++) addToSpan(xp + (<usize>(h * W + w0) << 2), w1 - w0, g);
       }
     }
@@ -262,7 +272,7 @@ export function adaptiveAvgPool2dForward(x: usize, y: usize, planes: i32, H: i32
         const w0 = binStart(ow, OW, W), w1 = binEnd(ow, OW, W);
         let sum: f32 = 0;
         for (let h = h0; h < h1; h++) sum += sumSpan(xp + (<usize>(h * W + w0) << 2), w1 - w0);
-        store<f32>(yp + (<usize>(oh * OW + ow) << 2), sum / <f32>((h1 - h0) * (w1 - w0)));
+        store<f32>(yp + (<usize>(oh * OW + ow) << 2), sum / (<f32>(h1 - h0) * <f32>(w1 - w0)));
       }
     }
   }
@@ -277,7 +287,7 @@ export function adaptiveAvgPool2dBackward(dy: usize, dx: usize, planes: i32, H: 
       const h0 = binStart(oh, OH, H), h1 = binEnd(oh, OH, H);
       for (let ow = 0; ow < OW; ow++) {
         const w0 = binStart(ow, OW, W), w1 = binEnd(ow, OW, W);
-        const g = load<f32>(gp + (<usize>(oh * OW + ow) << 2)) / <f32>((h1 - h0) * (w1 - w0));
+        const g = load<f32>(gp + (<usize>(oh * OW + ow) << 2)) / (<f32>(h1 - h0) * <f32>(w1 - w0));
         for (let h = h0; h < h1; h++) addToSpan(xp + (<usize>(h * W + w0) << 2), w1 - w0, g);
       }
     }

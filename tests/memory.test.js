@@ -29,7 +29,7 @@ test('Heap reuses freed space, coalesces neighbours and grows only when nothing 
 
 test('Heap growth beyond the memory maximum is a clear Error', () => {
   const heap = new Heap(new WebAssembly.Memory({ initial: 1, maximum: 2 }), 0);
-  assert.throws(() => heap.alloc(10 * 65536), /wasm memory cannot grow from 0\.1 MiB to 0\.6 MiB/);
+  assert.throws(() => heap.alloc(10 * 65536), /wasm memory cannot grow to allocate 0\.6 MiB for a buffer: the engine refused to grow the memory from 0\.1 MiB to 0\.6 MiB/);
 });
 
 test('a training step allocates no wasm memory once shapes are stable', () => {

@@ -1,6 +1,6 @@
 // Module: the base of every layer and of Sequential. A layer owns its parameters, gradients
 // and the buffers it needs for backward, allocated once per input shape and reused.
-import { Block, f32 } from './runtime/block.js';
+import { Block, f32, reuseBlock } from './runtime/block.js';
 import { rt } from './runtime/wasm.js';
 import { Tensor, formatShape, shapeSize } from './tensor.js';
 
@@ -9,10 +9,19 @@ export class Parameter {
   readonly data: Tensor;
   readonly grad: Tensor;
 
-  constructor(shape: readonly number[], init?: Float32Array) {
+  /** `what` names the parameter in a memory Error, e.g. "Linear(...) weight". */
+  constructor(shape: readonly number[], init?: Float32Array, what = 'a parameter') {
     const bytes = shapeSize(shape) * 4;
-    this.data = new Tensor(shape, new Block(bytes));
-    this.grad = new Tensor(shape, new Block(bytes));
+    const data = new Block(bytes, what);
+    let grad: Block;
+    try {
+      grad = new Block(bytes, `the gradient of ${what}`);
+    } catch (err) {
+      data.free();
+      throw err;
+    }
+    this.data = new Tensor(shape, data);
+    this.grad = new Tensor(shape, grad);
     if (init) this.data.view().set(init);
     this.zeroGrad();
   }
@@ -171,19 +180,43 @@ export abstract class Module {
 
   // ---- helpers for layer implementations ----
 
-  /** @internal Registers a parameter under its PyTorch name. */
-  protected addParameter(name: string, shape: readonly number[], init?: Float32Array): Parameter {
-    const p = new Parameter(shape, init);
+  /**
+   * @internal Registers a parameter under its PyTorch name, filled with `fill` (default 0). When
+   * the memory cannot hold it, what this module allocated so far is released before the Error
+   * leaves the constructor, so a refused layer holds no memory.
+   */
+  protected addParameter(name: string, shape: readonly number[], fill = 0): Parameter {
+    const p = this.allocating(() => new Parameter(shape, undefined, this.memberName(name, shape)));
+    rt().kernels.fill(p.data.ptr, p.size, fill);
     this.params.push([name, p]);
     return p;
   }
 
-  /** @internal Registers a float32 buffer (device) under its PyTorch name. */
-  protected addBuffer(name: string, shape: readonly number[], init: Float32Array): Tensor {
-    const t = new Tensor(shape, new Block(init.length * 4));
-    t.view().set(init);
+  /** @internal Registers a float32 buffer (device) under its PyTorch name, filled with `fill`. */
+  protected addBuffer(name: string, shape: readonly number[], fill: number): Tensor {
+    const block = this.allocating(() => new Block(shapeSize(shape) * 4, this.memberName(name, shape)));
+    const t = new Tensor(shape, block);
+    rt().kernels.fill(t.ptr, t.size, fill);
     this.buffers.push([name, t]);
     return t;
+  }
+
+  /**
+   * "Linear weight [1000000, 1000000]": names a parameter or buffer while the constructor runs,
+   * when label() may read fields not yet set.
+   */
+  private memberName(name: string, shape: readonly number[]): string {
+    return `${this.constructor.name} ${name} ${formatShape(shape)}`;
+  }
+
+  /** Runs a constructor-time allocation; on failure releases this module's memory and rethrows. */
+  private allocating<T>(allocate: () => T): T {
+    try {
+      return allocate();
+    } catch (err) {
+      this.dispose();
+      throw err;
+    }
   }
 
   /** @internal Registers an int64 host buffer (num_batches_tracked). */
@@ -195,11 +228,9 @@ export abstract class Module {
 
   /** @internal A block of at least `bytes` kept under `key`; reused while big enough. */
   protected scratch(key: string, bytes: number): Block {
-    const have = this.scratchBlocks.get(key);
-    if (have && have.bytes >= bytes) return have;
-    have?.free();
-    const block = new Block(bytes);
-    this.scratchBlocks.set(key, block);
+    const have = this.scratchBlocks.get(key) ?? null;
+    const block = reuseBlock(have, bytes, `${this.label()} ${key} buffer`);
+    if (block !== have) this.scratchBlocks.set(key, block);
     return block;
   }
 

@@ -3,14 +3,30 @@
 /** A size given as one number for both axes or as [h, w], as PyTorch's pooling layers take it. */
 export type Size2 = number | readonly [number, number];
 
-/** [h, w] from a Size2, each checked to be an integer ≥ `least`. */
+/** The largest value a kernel's i32 size or index argument holds. */
+export const INT32_MAX = 2 ** 31 - 1;
+
+/** [h, w] from a Size2, each checked to be an integer in [`least`, 2^31 − 1] (the kernels' i32). */
 export function toPair(layer: string, name: string, v: Size2, least: number): [number, number] {
   const pair: number[] = typeof v === 'number' ? [v, v] : Array.isArray(v) ? [...v] : [];
   if (pair.length !== 2 || !pair.every((d) => Number.isInteger(d) && d >= least)) {
     const what = least > 0 ? 'positive integer' : 'non-negative integer';
     throw new Error(`${layer}: ${name} must be a ${what} or a pair [h, w] of them, got ${describe(v)}`);
   }
+  if (pair.some((d) => d > INT32_MAX)) throw new Error(`${layer}: ${name} must be at most ${INT32_MAX}, got ${describe(v)}`);
   return pair as [number, number];
+}
+
+/**
+ * Throws unless every size derived from an input shape (a padded height, a dilated kernel's span)
+ * fits the kernels' i32 arithmetic; past 2^31 − 1 it would wrap and index the wrong memory.
+ */
+export function checkKernelRange(layer: string, input: readonly number[], sizes: Record<string, number>): void {
+  for (const [name, v] of Object.entries(sizes)) {
+    if (v > INT32_MAX) {
+      throw new Error(`${layer}: input of shape [${input.join(', ')}] gives a ${name} of ${v}, more than the ${INT32_MAX} the kernels' 32-bit indices hold`);
+    }
+  }
 }
 
 /** A Size2 as given (a number stays a number, so the layer prints as it did), detached from the caller. */
@@ -29,6 +45,7 @@ export function formatPair(p: readonly number[]): string { return `(${p[0]}, ${p
 /** A positive integer, or an Error naming the layer and the argument. */
 export function checkPositiveInt(layer: string, name: string, v: number): void {
   if (!Number.isInteger(v) || v <= 0) throw new Error(`${layer}: ${name} must be a positive integer, got ${v}`);
+  if (v > INT32_MAX) throw new Error(`${layer}: ${name} must be at most ${INT32_MAX}, got ${v}`);
 }
 
 function describe(v: unknown): string {

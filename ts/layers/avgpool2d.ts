@@ -4,8 +4,8 @@
 import { rt } from '../runtime/index.js';
 import { Module } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
-import { Size2, copySize2, formatSize2, toPair } from './args.js';
-import { checkNCHW, checkPadding, pooledSize } from './pooling.js';
+import { INT32_MAX, Size2, copySize2, formatSize2, toPair } from './args.js';
+import { checkNCHW, checkPadding, checkPoolRange, pooledSize } from './pooling.js';
 
 export interface AvgPool2dOptions {
   /** Default: kernelSize. */
@@ -45,8 +45,8 @@ export class AvgPool2d extends Module {
     this.countIncludePad = options.countIncludePad ?? true;
     this.divisorOverride = options.divisorOverride;
     const d = this.divisorOverride;
-    if (d !== undefined && !(Number.isInteger(d) && d >= 1)) {
-      throw new Error(`AvgPool2d: divisor_override must be a positive integer, got ${d}`);
+    if (d !== undefined && !(Number.isInteger(d) && d >= 1 && d <= INT32_MAX)) {
+      throw new Error(`AvgPool2d: divisor_override must be a positive integer up to ${INT32_MAX}, got ${d}`);
     }
   }
 
@@ -60,6 +60,7 @@ export class AvgPool2d extends Module {
 
   override outputShape(s: readonly number[]): number[] {
     const [n, c, h, w] = checkNCHW(`${this}`, s);
+    checkPoolRange(`${this}`, s, this.kernel, this.padding, [1, 1]);
     const oh = pooledSize(h, this.kernel[0], this.stride[0], this.padding[0], 1, this.ceilMode);
     const ow = pooledSize(w, this.kernel[1], this.stride[1], this.padding[1], 1, this.ceilMode);
     if (oh < 1 || ow < 1) {

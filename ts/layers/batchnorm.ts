@@ -46,12 +46,12 @@ abstract class BatchNorm extends Module {
     }
     const C = numFeatures;
     if (this.affine) {
-      this.weight = this.addParameter('weight', [C], new Float32Array(C).fill(1));
-      this.bias = this.addParameter('bias', [C], new Float32Array(C));
+      this.weight = this.addParameter('weight', [C], 1);
+      this.bias = this.addParameter('bias', [C]);
     }
     if (this.trackRunningStats) {
-      this.runningMean = this.addBuffer('running_mean', [C], new Float32Array(C));
-      this.runningVar = this.addBuffer('running_var', [C], new Float32Array(C).fill(1));
+      this.runningMean = this.addBuffer('running_mean', [C], 0);
+      this.runningVar = this.addBuffer('running_var', [C], 1);
       this.numBatchesTracked = this.addInt64Buffer('num_batches_tracked', []);
     }
   }

@@ -4,7 +4,7 @@ import { gemmScratch, rt } from '../runtime/index.js';
 import { defaultLayerInit } from '../init.js';
 import { Module, Parameter } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
-import { Size2, checkPositiveInt, formatPair, toPair } from './args.js';
+import { Size2, checkKernelRange, checkPositiveInt, formatPair, toPair } from './args.js';
 
 export interface Conv2dOptions {
   stride?: Size2;
@@ -126,6 +126,7 @@ export class Conv2d extends Module {
     const [KH, KW] = this.kernelSize, [SH, SW] = this.stride, [DH, DW] = this.dilation;
     const spanH = DH * (KH - 1) + 1, spanW = DW * (KW - 1) + 1;
     const paddedH = H + this.padTotal[0], paddedW = W + this.padTotal[1];
+    checkKernelRange(`${this}`, s, { 'padded height': paddedH, 'padded width': paddedW, 'dilated kernel height': spanH, 'dilated kernel width': spanW });
     if (paddedH < spanH || paddedW < spanW) {
       throw new Error(`${this}: input of shape ${formatShape(s)} is too small: padded to ${paddedH}×${paddedW}, ` +
         `it is smaller than the kernel ${KH}×${KW} with dilation ${formatPair(this.dilation)} (${spanH}×${spanW})`);

@@ -5,7 +5,7 @@ import { rt } from '../runtime/index.js';
 import { Module } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { Size2, copySize2, formatSize2, toPair } from './args.js';
-import { checkNCHW, checkPadding, pooledSize, windowsTouchInput } from './pooling.js';
+import { checkNCHW, checkPadding, checkPoolRange, pooledSize, windowsTouchInput } from './pooling.js';
 import { pyBool } from './python-repr.js';
 
 export interface MaxPool2dOptions {
@@ -53,6 +53,7 @@ export class MaxPool2d extends Module {
 
   override outputShape(s: readonly number[]): number[] {
     const [n, c, h, w] = checkNCHW(`${this}`, s);
+    checkPoolRange(`${this}`, s, this.kernel, this.padding, this.dilation);
     const oh = pooledSize(h, this.kernel[0], this.stride[0], this.padding[0], this.dilation[0], this.ceilMode);
     const ow = pooledSize(w, this.kernel[1], this.stride[1], this.padding[1], this.dilation[1], this.ceilMode);
     if (oh < 1 || ow < 1) {

@@ -1,5 +1,6 @@
 // Shared by the pooling layers: PyTorch's output-size rule and NCHW checks.
 import { formatShape } from '../tensor.js';
+import { checkKernelRange } from './args.js';
 
 /** PyTorch refuses padding larger than half the kernel: a window could then be all padding. */
 export function checkPadding(layer: string, kernel: [number, number], padding: [number, number]): void {
@@ -30,6 +31,14 @@ export function windowsTouchInput(size: number, kernel: number, stride: number, 
     if (firstInside >= kernel || start + firstInside * dilation >= size) return false;
   }
   return true;
+}
+
+/** Padded sizes and dilated spans of a pooling window must fit the kernels' i32 indices. */
+export function checkPoolRange(layer: string, s: readonly number[], kernel: [number, number], padding: [number, number], dilation: [number, number]): void {
+  checkKernelRange(layer, s, {
+    'padded height': s[2] + 2 * padding[0], 'padded width': s[3] + 2 * padding[1],
+    'dilated window height': dilation[0] * (kernel[0] - 1) + 1, 'dilated window width': dilation[1] * (kernel[1] - 1) + 1,
+  });
 }
 
 /** [N, C, H, W] with every dimension ≥ 1, or an Error naming the layer. */

@@ -1,5 +1,5 @@
 // Base of the losses that compare a prediction with a target of the same shape, value by value.
-import { Block, f32, rt } from '../runtime/index.js';
+import { Block, f32, reuseBlock, rt } from '../runtime/index.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { Loss, LossValue, Reduction } from './loss.js';
 import { checkReduction } from './labels.js';
@@ -34,10 +34,7 @@ export abstract class ElementwiseLoss extends Loss {
   private stageTarget(target: Tensor): Tensor {
     let t = target;
     if (!target.onDevice) {
-      if (!this.targetBlock || this.targetBlock.bytes < target.size * 4) {
-        this.targetBlock?.free();
-        this.targetBlock = new Block(Math.max(target.size, 1) * 4);
-      }
+      this.targetBlock = reuseBlock(this.targetBlock, target.size * 4, `${this} target ${formatShape(target.shape)}`);
       t = new Tensor(target.shape, this.targetBlock);
       f32(t.ptr, t.size).set(target.view());
     }

@@ -1,6 +1,6 @@
 // Loss base: forward(y, target) computes the value and, fused, dL/dy into the loss's own
 // buffer; LossValue.backward() hands that gradient to the module that produced y.
-import { Block, f32, rt } from '../runtime/index.js';
+import { Block, f32, reuseBlock, rt } from '../runtime/index.js';
 import { Tensor, formatShape, shapeSize } from '../tensor.js';
 
 /** Gradients whose loss has run again (or was disposed) since: their buffer holds other values now. */
@@ -57,7 +57,7 @@ export abstract class Loss {
     if (y.dtype !== 'float32') throw new Error(`${this}: expected a float32 prediction, got ${y.dtype}`);
     let d = y;
     if (!y.onDevice) {
-      this.inputBlock = ensure(this.inputBlock, y.size * 4);
+      this.inputBlock = reuseBlock(this.inputBlock, y.size * 4, `${this} prediction ${formatShape(y.shape)}`);
       d = new Tensor(y.shape, this.inputBlock);
       d.view().set(y.view());
     }
@@ -68,7 +68,7 @@ export abstract class Loss {
 
   /** @internal A device tensor for dL/dy, reused between calls. */
   protected gradient(shape: readonly number[]): Tensor {
-    this.gradBlock = ensure(this.gradBlock, shapeSize(shape) * 4);
+    this.gradBlock = reuseBlock(this.gradBlock, shapeSize(shape) * 4, `${this} gradient ${formatShape(shape)}`);
     this.retireGradient();
     this.lastGrad = new Tensor(shape, this.gradBlock);
     return this.lastGrad;
@@ -85,12 +85,6 @@ export abstract class Loss {
     if (this.lastGrad) staleGradients.add(this.lastGrad);
     this.lastGrad = null;
   }
-}
-
-function ensure(block: Block | null, bytes: number): Block {
-  if (block && block.bytes >= bytes) return block;
-  block?.free();
-  return new Block(bytes);
 }
 
 export { f32 };

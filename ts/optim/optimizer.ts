@@ -62,8 +62,14 @@ export abstract class Optimizer {
 
   /** @internal One zero-filled float32 state buffer per parameter (momentum, exp_avg, ...). */
   protected stateBuffers(): Block[] {
-    return this.params.map((p) => {
-      const block = new Block(p.size * 4);
+    return this.params.map((p, i) => {
+      let block: Block;
+      try {
+        block = new Block(p.size * 4, `${this.name} state of params[${i}] [${p.shape.join(', ')}]`);
+      } catch (err) {
+        this.dispose(); // what was allocated so far: the constructor will not return an optimizer
+        throw err;
+      }
       rt().kernels.fill(block.ptr, p.size, 0);
       this.stateBlocks.push(block);
       return block;

@@ -11,9 +11,13 @@ export class Block {
   readonly bytes: number;
   private held: Held | null;
 
-  constructor(bytes: number) {
+  /**
+   * Allocates `bytes` (a float64 count: sizes are never computed in 32-bit arithmetic). A request
+   * the memory cannot meet throws a WasmMemoryError naming `what`, with nothing allocated.
+   */
+  constructor(bytes: number, what?: string) {
     this.bytes = bytes;
-    this.ptr = rt().heap.alloc(bytes);
+    this.ptr = rt().heap.alloc(bytes, what);
     this.held = { ptr: this.ptr, bytes };
     reclaim.register(this, this.held, this);
   }
@@ -26,6 +30,17 @@ export class Block {
     rt().heap.release(this.held.ptr, this.held.bytes);
     this.held = null;
   }
+}
+
+/**
+ * `block` when it is live and holds at least `bytes`; otherwise frees it and allocates a new one.
+ * For buffers kept between calls and grown when a larger input comes (scratch, staged inputs).
+ * The old block is freed first, so a refused allocation leaves no freed block to be reused.
+ */
+export function reuseBlock(block: Block | null, bytes: number, what?: string): Block {
+  if (block && !block.freed && block.bytes >= bytes) return block;
+  block?.free();
+  return new Block(bytes, what);
 }
 
 /** A fresh Float32Array over `n` floats at byte offset `ptr` (views detach when memory grows). */

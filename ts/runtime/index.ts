@@ -1,6 +1,7 @@
 export { ready, rt } from './wasm.js';
 export type { Kernels, ReadyOptions, Runtime } from './wasm.js';
-export { Block, f32, i32 } from './block.js';
+export { Block, f32, i32, reuseBlock } from './block.js';
+export { WasmMemoryError } from './heap.js';
 import { Block } from './block.js';
 import { rt } from './wasm.js';
 
@@ -8,7 +9,7 @@ let gemmScratchBlock: Block | null = null;
 
 /** The GEMM packing scratch, shared by every layer (kernels run one at a time). */
 export function gemmScratch(): number {
-  gemmScratchBlock ??= new Block(rt().kernels.gemmScratchFloats() * 4);
+  gemmScratchBlock ??= new Block(rt().kernels.gemmScratchFloats() * 4, 'the GEMM packing scratch');
   return gemmScratchBlock.ptr;
 }
 
