@@ -87,7 +87,7 @@ test('a convolution whose scratch is past 2^31 floats is refused naming the laye
   for (const [conv, shape, message] of cases) {
     const size = shape.reduce((a, b) => a * b, 1);
     const x = sn.tensor(Float32Array.from(randn(size, rand)), shape);
-    assert.throws(() => conv.forward(x), (err) => err.name === 'WasmMemoryError' && message.test(err.message) && /dispose\(\)/.test(err.message),
+    assert.throws(() => conv.forward(x), (err) => err instanceof sn.WasmMemoryError && message.test(err.message) && /dispose\(\)/.test(err.message),
       `seed ${seed}: ${conv}`);
     conv.dispose();
   }

@@ -1,5 +1,6 @@
 // simdnet: CNNs for Node and the browser on SIMD WebAssembly kernels, with a PyTorch-shaped API.
 export { ready } from './runtime/wasm.js';
+export { WasmMemoryError } from './runtime/heap.js';
 export type { ReadyOptions } from './runtime/wasm.js';
 export { backendInfo, type BackendInfo } from './runtime/info.js';
 export { Tensor, tensor } from './tensor.js';
