@@ -88,4 +88,20 @@ test('bad usage exits with 2 and a message; bad files exit with 1 naming the fil
   assert.is(r.code, 0); assert.match(r.out, /Usage: simdnet <command>/);
 });
 
+test('a model file whose convolution needs more than wasm memory: eval, predict and features exit 1 naming the layer', async () => {
+  const sn = await import('simdnet');
+  await sn.ready();
+  // Legal and 40 KB on disk, but its im2col scratch for a 28×28 image is 2.16e9 floats (past 2^31).
+  const model = new sn.Sequential(new sn.Conv2d(1, 1, 100, { stride: 2, padding: 500 }), new sn.AdaptiveAvgPool2d(1), new sn.Flatten(), new sn.Linear(1, 10));
+  await model.save(join(dir, 'huge.safetensors'));
+  model.dispose();
+  for (const args of [['eval', '--limit', '20'], ['predict', '--limit', '20', '-o', 'huge.csv'], ['features', '--index', '0', '-o', 'huge.png']]) {
+    const r = run(...args, '--model', 'huge.safetensors');
+    assert.is(r.code, 1, `${args[0]}: ${r.err}`);
+    assert.match(r.err, /wasm memory cannot grow to allocate 8\.1 GiB for Conv2d\(1, 1, kernel_size=\(100, 100\), stride=\(2, 2\), padding=\(500, 500\)\) cols buffer/);
+    assert.not.match(r.err, /RuntimeError|at .*\.js:\d+/, `${args[0]}: no trap, no stack trace`);
+  }
+  assert.not.ok(existsSync(join(dir, 'huge.csv')), 'predict wrote no partial file');
+});
+
 test.run();
