@@ -2,9 +2,9 @@
 // dispose it; a FinalizationRegistry frees blocks whose owners were dropped without dispose().
 import { rt } from './wasm.js';
 
-interface Held { ptr: number; bytes: number; }
+interface Held { ptr: number; }
 
-const reclaim = new FinalizationRegistry<Held>((held) => rt().heap.release(held.ptr, held.bytes));
+const reclaim = new FinalizationRegistry<Held>((held) => rt().heap.release(held.ptr));
 
 export class Block {
   readonly ptr: number;
@@ -18,7 +18,7 @@ export class Block {
   constructor(bytes: number, what?: string) {
     this.bytes = bytes;
     this.ptr = rt().heap.alloc(bytes, what);
-    this.held = { ptr: this.ptr, bytes };
+    this.held = { ptr: this.ptr };
     reclaim.register(this, this.held, this);
   }
 
@@ -27,7 +27,7 @@ export class Block {
   free(): void {
     if (!this.held) return;
     reclaim.unregister(this);
-    rt().heap.release(this.held.ptr, this.held.bytes);
+    rt().heap.release(this.held.ptr);
     this.held = null;
   }
 }

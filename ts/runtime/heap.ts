@@ -3,6 +3,7 @@
 // (neighbours coalesce), that memory grows only when nothing free is big enough, and that a
 // refused allocation changes nothing.
 
+const GUARD = 0xa5;
 const ALIGN = 64; // cache-line aligned: every buffer also satisfies v128's 16 bytes
 const PAGE = 65536;
 /** wasm32 addresses 2^32 bytes at most (65,536 pages). */
@@ -25,6 +26,12 @@ export class Heap {
   private free: Span[] = []; // sorted by start, never adjacent
   private top: number;       // first byte never handed out
   private inUse = 0;
+  /** Live allocations: start → { size handed out (aligned), bytes asked for, guard after them }. */
+  private readonly live = new Map<number, { size: number; bytes: number; guarded: boolean }>();
+  /** Bytes of guard pattern after every later allocation (0: off); see guardAllocations(). */
+  private guardBytes = 0;
+  /** The first overwritten guard found when its allocation was released, for checkGuards(). */
+  private smashed: Error | null = null;
   /** The most the memory may grow to: its declared maximum, or wasm32's limit. */
   private readonly limit: number;
 
@@ -47,7 +54,15 @@ export class Heap {
       throw new RangeError(`simdnet: cannot allocate ${String(bytes)} bytes for ${what}: expected a whole number of bytes ≥ 0`);
     }
     if (bytes > this.limit) throw this.refusal(bytes, what, `more than the ${mib(this.limit)} the wasm memory can ever hold`);
-    const size = alignUp(Math.max(bytes, 1));
+    const size = alignUp(Math.max(bytes, 1) + this.guardBytes);
+    const ptr = this.take(size, bytes, what);
+    this.live.set(ptr, { size, bytes, guarded: this.guardBytes > 0 });
+    if (this.guardBytes > 0) new Uint8Array(this.memory.buffer, ptr + bytes, size - bytes).fill(GUARD);
+    return ptr;
+  }
+
+  /** First fit among the free spans, else the top (growing the memory). */
+  private take(size: number, bytes: number, what: string): number {
     for (let i = 0; i < this.free.length; i++) {
       const span = this.free[i];
       if (span.size < size) continue;
@@ -66,8 +81,13 @@ export class Heap {
     return ptr;
   }
 
-  release(ptr: number, bytes: number): void {
-    const size = alignUp(Math.max(bytes, 1));
+  release(ptr: number): void {
+    const block = this.live.get(ptr);
+    if (!block) throw new Error(`simdnet: heap release of ${ptr}, which is not a live allocation`);
+    // Kept for the next checkGuards(): release runs in finalizers too, where a throw helps nobody.
+    this.smashed ??= this.guardError(ptr, block);
+    this.live.delete(ptr);
+    const size = block.size;
     this.inUse -= size;
     let i = 0;
     while (i < this.free.length && this.free[i].start < ptr) i++;
@@ -80,6 +100,31 @@ export class Heap {
     // A free span that reaches the top goes back to the top, so later growth starts lower.
     const last = this.free[this.free.length - 1];
     if (last && last.start + last.size === this.top) { this.top = last.start; this.free.pop(); }
+  }
+
+  /**
+   * @internal A test aid, like a sanitizer's red zones: every later allocation gets `bytes` of a
+   * known pattern after it, which checkGuards() (and release) verify, so a kernel that writes past
+   * the end of its buffer is caught at the next check instead of corrupting a neighbour unseen.
+   */
+  guardAllocations(bytes: number): void { this.guardBytes = bytes; }
+
+  /**
+   * @internal Throws when the guard of a live allocation, or of one released since the last
+   * check, was overwritten (see guardAllocations).
+   */
+  checkGuards(): void {
+    let err = this.smashed;
+    this.smashed = null;
+    for (const [ptr, block] of this.live) err ??= this.guardError(ptr, block);
+    if (err) throw err;
+  }
+
+  private guardError(ptr: number, block: { size: number; bytes: number; guarded: boolean }): Error | null {
+    if (!block.guarded) return null;
+    const guard = new Uint8Array(this.memory.buffer, ptr + block.bytes, block.size - block.bytes);
+    const i = guard.findIndex((b) => b !== GUARD);
+    return i < 0 ? null : new Error(`simdnet: a write past the end of the ${block.bytes}-byte allocation at ${ptr}, ${i} bytes after it`);
   }
 
   private ensureCapacity(end: number, bytes: number, what: string): void {
