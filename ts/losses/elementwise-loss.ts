@@ -1,7 +1,7 @@
 // Base of the losses that compare a prediction with a target of the same shape, value by value.
 import { Block, f32, rt } from '../runtime/index.js';
 import { Tensor, formatShape } from '../tensor.js';
-import { Loss, LossValue, Reduction } from './loss.js';
+import { Loss, LossValue, Reduction, ensure } from './loss.js';
 import { checkReduction } from './labels.js';
 
 export abstract class ElementwiseLoss extends Loss {
@@ -33,11 +33,10 @@ export abstract class ElementwiseLoss extends Loss {
 
   private stageTarget(target: Tensor): Tensor {
     let t = target;
-    if (!target.onDevice) {
-      if (!this.targetBlock || this.targetBlock.bytes < target.size * 4) {
-        this.targetBlock?.free();
-        this.targetBlock = new Block(Math.max(target.size, 1) * 4);
-      }
+    if (target.onDevice) {
+      target.assertLive(`${this} target`);
+    } else {
+      this.targetBlock = ensure(this.targetBlock, Math.max(target.size, 1) * 4);
       t = new Tensor(target.shape, this.targetBlock);
       f32(t.ptr, t.size).set(target.view());
     }

@@ -1,6 +1,8 @@
 // Class-label handling shared by the classification losses: validation before anything is
 // touched, then a copy into an int32 wasm buffer that the loss keeps between calls.
-import { Block, i32 } from '../runtime/index.js';
+import { i32 } from '../runtime/index.js';
+import type { Block } from '../runtime/index.js';
+import { ensure } from './loss.js';
 import { Tensor, formatShape } from '../tensor.js';
 
 export type Labels = Int32Array | ArrayLike<number> | Tensor;
@@ -54,7 +56,7 @@ export class LabelBuffer {
 
   upload(values: ArrayLike<number>): number {
     const bytes = Math.max(values.length, 1) * 4;
-    if (!this.block || this.block.bytes < bytes) { this.block?.free(); this.block = new Block(bytes); }
+    this.block = ensure(this.block, bytes);
     i32(this.block.ptr, values.length).set(values);
     return this.block.ptr;
   }
