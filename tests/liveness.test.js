@@ -290,6 +290,59 @@ for (const [name, c] of Object.entries(ownOutputCases)) {
   });
 }
 
+/** float64 dx = dy·W for W [out, in]. */
+function refLinearDx(dy, W, nIn, nOut) {
+  const rows = dy.length / nOut, dx = new Float64Array(rows * nIn);
+  for (let r = 0; r < rows; r++) for (let i = 0; i < nIn; i++) for (let o = 0; o < nOut; o++) dx[r * nIn + i] += dy[r * nOut + o] * W[o * nIn + i];
+  return dx;
+}
+
+/** float64 dW = dyᵀ·x. */
+function refLinearDw(dy, x, nIn, nOut) {
+  const rows = dy.length / nOut, dW = new Float64Array(nOut * nIn);
+  for (let r = 0; r < rows; r++) for (let o = 0; o < nOut; o++) for (let i = 0; i < nIn; i++) dW[o * nIn + i] += dy[r * nOut + o] * x[r * nIn + i];
+  return dW;
+}
+
+test('backward() given a gradient it writes itself (its own dx, a parameter gradient) copies it first', () => {
+  const seed = freshSeed(), rand = rng(seed);
+  for (const wrap of [(l) => l, (l) => new sn.Sequential(l)]) {
+    // Its own dx as dy: [8, 300] takes the GEMM path that writes dx while still reading dy.
+    let lin = new sn.Linear(300, 300), model = wrap(lin);
+    let x = input([8, 300], rand), W = values(lin.weight.data), xv = Float64Array.from(x.toArray());
+    model.forward(x);
+    const dx1 = model.backward(input([8, 300], rand));
+    const g = Float64Array.from(dx1.toArray());
+    model.zeroGrad();
+    const dx2 = model.backward(dx1);
+    assertClose(dx2.toArray(), refLinearDx(g, W, 300, 300), { atol: 1e-4, what: `seed ${seed} ${model.label()} dx of its own dx` });
+    assertClose(lin.weight.grad.toArray(), refLinearDw(g, xv, 300, 300), { what: `seed ${seed} ${model.label()} dW from its own dx` });
+    model.dispose();
+    // The weight gradient itself as dy: it is accumulated into while being read.
+    lin = new sn.Linear(4, 4); model = wrap(lin);
+    x = input([4, 4], rand); W = values(lin.weight.data); xv = Float64Array.from(x.toArray());
+    model.forward(x);
+    model.backward(input([4, 4], rand));
+    const G = values(lin.weight.grad);
+    const dx3 = model.backward(lin.weight.grad);
+    assertClose(dx3.toArray(), refLinearDx(G, W, 4, 4), { what: `seed ${seed} ${model.label()} dx of dW` });
+    assertClose(lin.weight.grad.toArray(), refLinearDw(G, xv, 4, 4).map((v, i) => v + G[i]), { what: `seed ${seed} ${model.label()} dW accumulated from dW` });
+    model.dispose();
+  }
+});
+
+test('a loss given its own last gradient as prediction copies it first', () => {
+  const seed = freshSeed(), rand = rng(seed);
+  const ce = new sn.CrossEntropyLoss(), labels = [0, 2, 1, 2];
+  const g = ce.forward(input([4, 3], rand), labels).gradient, gv = Float64Array.from(g.toArray());
+  const lossOfGradient = ce.forward(g, labels);
+  const refLoss = labels.reduce((s, c, r) => s - refSoftmax(gv.subarray(r * 3, r * 3 + 3), 3, true)[c], 0) / 4;
+  assertClose([lossOfGradient.value], [refLoss], { what: `seed ${seed} loss` });
+  const p = refSoftmax(gv, 3, false);
+  assertClose(lossOfGradient.gradient.toArray(), p.map((v, i) => (v - (labels[Math.floor(i / 3)] === i % 3 ? 1 : 0)) / 4), { what: `seed ${seed} gradient` });
+  ce.dispose();
+});
+
 test('a layer inside a Sequential that is fed its own output (through an identity layer) copies it first', () => {
   const seed = freshSeed(), rand = rng(seed);
   const lin = new sn.Linear(4, 4);

@@ -114,7 +114,7 @@ export abstract class Module {
         'of one call for backward(), so a second call inside one graph would give wrong gradients: use a separate ' +
         'layer instance for each call, or eval() mode for inference');
     }
-    return owner === this ? this.copyOfOwnOutput(x) : x;
+    return owner === this ? this.copyOut(x, 'ownOutputCopy') : x;
   }
 
   /** @internal Whether m is this module or one inside it. */
@@ -122,11 +122,22 @@ export abstract class Module {
     return m === this || this.children().some(([, c]) => c.encloses(m));
   }
 
-  /** The input copied out of this module's own buffer, into one kept for that (reused, grown only for a larger input). */
-  private copyOfOwnOutput(x: Tensor): Tensor {
-    const copy = this.output('ownOutputCopy', x.shape);
+  /** x copied into the block `key`, kept for that (reused, grown only for a larger input). */
+  private copyOut(x: Tensor, key: string, call = 'forward()'): Tensor {
+    const copy = this.output(key, x.shape, call);
     f32(copy.ptr, x.size).set(f32(x.ptr, x.size));
     return copy;
+  }
+
+  /**
+   * Whether backward() would write where dy lives: a gradient this module (or one inside it)
+   * handed out, or a parameter gradient it accumulates into.
+   */
+  private backwardWritesInto(dy: Tensor): boolean {
+    const block = dy.block;
+    if (!block) return false;
+    if (block.owner) return this.encloses(block.owner);
+    return this.parameters().some((p) => p.grad.block === block);
   }
 
   /** @internal Whether y is the result of this module's last forward(), whose activations backward uses. */
@@ -147,7 +158,10 @@ export abstract class Module {
     const stale = this.lastOutput!.staleness('the output of its last forward()');
     if (stale) throw new Error(`${this.label()}: backward() needs the activations of its last forward(), but ${stale}; run forward() again first`);
     this.checkSaved();
-    return this.backwardDevice(this.stage('gradOutput', dy, `${this.label()} output gradient`, 'backward()'), true)!;
+    let g = this.stage('gradOutput', dy, `${this.label()} output gradient`, 'backward()');
+    // Its own earlier dx (lin.backward(lin.backward(dy))) would be read while being overwritten.
+    if (dy.onDevice && this.backwardWritesInto(dy)) g = this.copyOut(dy, 'gradOutputCopy', 'backward()');
+    return this.backwardDevice(g, true)!;
   }
 
   /**

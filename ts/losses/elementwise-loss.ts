@@ -34,6 +34,7 @@ export abstract class ElementwiseLoss extends Loss {
   private stageTarget(target: Tensor): Tensor {
     let t = target;
     if (target.onDevice) {
+      // Used in place, even when it is this loss's own last gradient: the kernels read and write index by index.
       target.assertLive(`${this} target`);
     } else {
       this.targetBlock = ensure(this.targetBlock, Math.max(target.size, 1) * 4);

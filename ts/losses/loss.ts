@@ -53,14 +53,14 @@ export abstract class Loss {
 
   /**
    * @internal The input y as a device tensor (copied from the host when needed), finite-checked;
-   * a device y must still be intact (not released or overwritten by a later forward()).
+   * a device y must still be intact (not released or overwritten by a later forward()). This
+   * loss's own last gradient is copied too: the new gradient is written where it lives.
    */
   protected stagePrediction(y: Tensor): Tensor {
     if (y.dtype !== 'float32') throw new Error(`${this}: expected a float32 prediction, got ${y.dtype}`);
     let d = y;
-    if (y.onDevice) {
-      y.assertLive(`${this} prediction`);
-    } else {
+    if (y.onDevice) y.assertLive(`${this} prediction`);
+    if (!y.onDevice || y.block!.owner === this) {
       this.inputBlock = ensure(this.inputBlock, y.size * 4);
       d = new Tensor(y.shape, this.inputBlock);
       d.view().set(y.view());
