@@ -3,6 +3,7 @@
 import { Block, f32, reuseBlock } from './runtime/block.js';
 import { rt } from './runtime/wasm.js';
 import { Tensor, formatShape, shapeSize } from './tensor.js';
+import { enterForward, leaveForward } from './forward-journal.js';
 
 /** A learnable tensor and its gradient, both in wasm memory. Gradients accumulate until zeroGrad. */
 export class Parameter {
@@ -50,6 +51,8 @@ export abstract class Module {
   private lastOutShape: readonly number[] | null = null;
   /** The tensor the last forward() returned: a loss computed from an older one cannot back-propagate. */
   private lastOutput: Tensor | null = null;
+  /** Set when a forward() failed after layers had run: their activations belong to no complete call. */
+  private forwardFailed = false;
   private disposed = false;
 
   /** PyTorch-style description, e.g. `Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))`. */
@@ -67,29 +70,125 @@ export abstract class Module {
   /** @internal dL/dy (device, shape of the last output) → dL/dx, or null when not needed. */
   abstract backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null;
 
-  /** Runs the layer. The result is a view of this layer's buffer, valid until its next call. */
+  /**
+   * Runs the layer. The result is a view of this layer's buffer, valid until its next call
+   * (reading it afterwards throws; toArray() keeps a copy). When an Error escapes, state that the
+   * call changed (BatchNorm's running statistics) is put back as it was.
+   */
   forward(x: Tensor): Tensor {
+    // Only the outermost forward() owns the undo journal: nested calls add to it.
+    const outermost = enterForward();
+    let failed = true;
+    try {
+      const y = this.forwardChecked(x);
+      failed = false;
+      return y;
+    } finally {
+      leaveForward(outermost, failed);
+    }
+  }
+
+  private forwardChecked(x: Tensor): Tensor {
     this.checkNotDisposed();
     const outShape = this.outputShape(x.shape);
     const xd = this.stage('input', x, `${this.label()} input`);
-    const y = this.forwardDevice(xd);
+    // A host input was just copied into this module's buffer: that copy is not an earlier output.
+    const input = x.onDevice ? this.ownInput(xd) : xd;
+    // Every check passed: from here on layers run, and a failure leaves their activations mixed.
+    this.forwardFailed = true;
+    const y = this.forwardDevice(input);
+    this.forwardFailed = false;
     y.producer = this;
     this.lastOutShape = outShape;
     this.lastOutput = y;
     return y;
   }
 
+  /** @internal forwardDevice behind the input check of ownInput(), for containers running their children. */
+  runForward(x: Tensor): Tensor {
+    return this.forwardDevice(this.ownInput(x));
+  }
+
+  /**
+   * An input that lives in this module's own buffer (its own earlier output) would be read while
+   * it is overwritten. In eval mode it is copied first; in training mode the layer would also lose
+   * that call's activations for backward, so it is refused.
+   */
+  private ownInput(x: Tensor): Tensor {
+    const owner = x.block?.owner;
+    if (!owner) return x;
+    if (this.training && this.encloses(owner)) {
+      const whose = owner === this ? 'this same layer' : `${owner.label()}, a layer inside it`;
+      throw new Error(`${this.label()}: the input is an output of ${whose}; in training mode a layer keeps the activations ` +
+        'of one call for backward(), so a second call inside one graph would give wrong gradients: use a separate ' +
+        'layer instance for each call, or eval() mode for inference');
+    }
+    return owner === this ? this.copyOut(x, 'ownOutputCopy') : x;
+  }
+
+  /** @internal Whether m is this module or one inside it. */
+  encloses(m: unknown): boolean {
+    return m === this || this.children().some(([, c]) => c.encloses(m));
+  }
+
+  /** x copied into the block `key`, kept for that (reused, grown only for a larger input). */
+  private copyOut(x: Tensor, key: string, call = 'forward()'): Tensor {
+    const copy = this.output(key, x.shape, call);
+    f32(copy.ptr, x.size).set(f32(x.ptr, x.size));
+    return copy;
+  }
+
+  /**
+   * Whether backward() would write where dy lives: a gradient this module (or one inside it)
+   * handed out, or a parameter gradient it accumulates into.
+   */
+  private backwardWritesInto(dy: Tensor): boolean {
+    const block = dy.block;
+    if (!block) return false;
+    if (block.owner) return this.encloses(block.owner);
+    return this.parameters().some((p) => p.grad.block === block);
+  }
+
   /** @internal Whether y is the result of this module's last forward(), whose activations backward uses. */
-  isLastOutput(y: Tensor): boolean { return y === this.lastOutput; }
+  isLastOutput(y: Tensor): boolean { return y === this.lastOutput && !this.forwardFailed; }
 
   /** Back-propagates dL/dy through the last forward; accumulates parameter gradients; returns dL/dx. */
   backward(dy: Tensor): Tensor {
     this.checkNotDisposed();
+    if (this.forwardFailed) {
+      throw new Error(`${this.label()}: backward(): its last forward() failed part way, so its layers hold the activations ` +
+        'of no complete call; run forward() again first');
+    }
     if (!this.lastOutShape) throw new Error(`${this.label()}: backward() called before forward()`);
     if (!sameShape(dy.shape, this.lastOutShape)) {
       throw new Error(`${this.label()}: backward() expected a gradient of shape ${formatShape(this.lastOutShape)}, got ${formatShape(dy.shape)}`);
     }
-    return this.backwardDevice(this.stage('gradOutput', dy, `${this.label()} output gradient`), true)!;
+    // A layer inside this one may have run on its own since: its activations are not this output's any more.
+    const stale = this.lastOutput!.staleness('the output of its last forward()');
+    if (stale) throw new Error(`${this.label()}: backward() needs the activations of its last forward(), but ${stale}; run forward() again first`);
+    this.checkSaved();
+    let g = this.stage('gradOutput', dy, `${this.label()} output gradient`, 'backward()');
+    // Its own earlier dx (lin.backward(lin.backward(dy))) would be read while being overwritten.
+    if (dy.onDevice && this.backwardWritesInto(dy)) g = this.copyOut(dy, 'gradOutputCopy', 'backward()');
+    return this.backwardDevice(g, true)!;
+  }
+
+  /**
+   * @internal Throws when an input that the last forward() kept for backward() has been overwritten
+   * or released since (the layer that produced it ran again): gradients from it would be wrong.
+   * Layers that keep their input override this; containers ask their children.
+   */
+  checkSaved(): void {
+    for (const [, c] of this.children()) c.checkSaved();
+  }
+
+  /** @internal For checkSaved(): throws when the kept input x is no longer intact. */
+  protected checkSavedInput(x: Tensor | null): void {
+    const stale = x?.staleness('that input');
+    if (stale) {
+      throw new Error(`${this.label()}: backward() needs the input of its last forward(), but ${stale}; ` +
+        'call backward() before running the layer that produced that input again');
+    }
   }
 
   train(mode = true): this { this.training = mode; for (const [, c] of this.children()) c.train(mode); return this; }
@@ -234,20 +333,28 @@ export abstract class Module {
     return block;
   }
 
-  /** @internal A device tensor of `shape` in the scratch block `key`. */
-  protected output(key: string, shape: readonly number[]): Tensor {
-    return new Tensor(shape, this.scratch(key, shapeSize(shape) * 4));
+  /**
+   * @internal A device tensor of `shape` in the scratch block `key`, for a new result of `call`
+   * ('forward()' or 'backward()'): tensors handed out over that block before become stale.
+   */
+  protected output(key: string, shape: readonly number[], call = 'forward()'): Tensor {
+    const block = this.scratch(key, shapeSize(shape) * 4);
+    block.reissue(this, call);
+    return new Tensor(shape, block);
   }
 
   /**
-   * @internal Host tensors are copied into a scratch block; device tensors are used in place.
-   * Either way non-finite values are refused with an Error naming `what`.
+   * @internal Host tensors are copied into a scratch block; device tensors are used in place,
+   * once checked to be intact (not released, not overwritten by a later result). Either way
+   * non-finite values are refused with an Error naming `what`.
    */
-  protected stage(key: string, x: Tensor, what: string): Tensor {
+  protected stage(key: string, x: Tensor, what: string, call = 'forward()'): Tensor {
     if (x.dtype !== 'float32') throw new Error(`${what}: expected a float32 tensor, got ${x.dtype}`);
     let d = x;
-    if (!x.onDevice) {
-      d = this.output(key, x.shape);
+    if (x.onDevice) {
+      x.assertLive(what);
+    } else {
+      d = this.output(key, x.shape, call);
       d.view().set(x.view());
     }
     const bad = rt().kernels.countNonFinite(d.ptr, d.size);

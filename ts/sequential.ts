@@ -43,6 +43,16 @@ export class Sequential extends Module {
     return this.layers.some((l) => l === m || (l instanceof Sequential && l.contains(m)));
   }
 
+  /** @internal Whether m is this model or a module inside it (without building children() lists). */
+  override encloses(m: unknown): boolean {
+    return m === this || this.layers.some((l) => l.encloses(m));
+  }
+
+  /** @internal Checks every layer's kept input (without building children() lists: fit runs this every step). */
+  override checkSaved(): void {
+    for (const layer of this.layers) layer.checkSaved();
+  }
+
   get length(): number { return this.layers.length; }
   at(i: number): Module | undefined { return this.layers.at(i); }
   override children(): [string, Module][] { return this.layers.map((l, i) => [String(i), l]); }
@@ -68,11 +78,13 @@ export class Sequential extends Module {
     // An empty model passes its input through as a new handle: the caller's tensor keeps its producer.
     if (!this.layers.length) return new Tensor(x.shape, x.block!, x.ptr);
     let h = x;
-    for (const layer of this.layers) h = layer.forwardDevice(h);
+    for (const layer of this.layers) h = layer.runForward(h);
     return h;
   }
 
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
+    // Every layer's kept input is checked before any gradient accumulates (fit calls this directly).
+    this.checkSaved();
     let g: Tensor | null = dy;
     for (let i = this.layers.length - 1; i >= 0; i--) {
       g = this.layers[i].backwardDevice(g!, i > 0 || needInputGrad);

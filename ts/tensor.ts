@@ -1,7 +1,8 @@
 // Tensor: a shape plus storage, a handle rather than a math library. Storage is either host
 // memory (a Float32Array the user gave us, not copied) or a range of wasm memory owned by a
 // layer or parameter. Tensors returned by forward/backward are device views of a layer's
-// buffer: valid until that layer runs again. toArray() always copies.
+// buffer: valid until that layer runs again, and refused (with an Error) after that, by the
+// block's generation count. toArray() always copies.
 import { Block, f32 } from './runtime/block.js';
 
 export type DType = 'float32' | 'int64';
@@ -16,6 +17,8 @@ export class Tensor {
   readonly block: Block | null;
   /** @internal Byte offset in wasm memory (device tensors only). */
   readonly ptr: number;
+  /** @internal The block's generation when this tensor was made: a later result there makes it stale. */
+  readonly generation: number;
   /** @internal The module whose forward produced this tensor, for loss.backward(). */
   producer: { backward(dy: Tensor): Tensor; isLastOutput(y: Tensor): boolean; label(): string } | null = null;
 
@@ -27,12 +30,14 @@ export class Tensor {
       this.dtype = 'float32';
       this.block = storage;
       this.ptr = ptr < 0 ? storage.ptr : ptr;
+      this.generation = storage.generation;
       this.host = null;
     } else {
       this.dtype = storage instanceof BigInt64Array ? 'int64' : 'float32';
       this.host = storage;
       this.block = null;
       this.ptr = -1;
+      this.generation = 0;
     }
   }
 
@@ -61,8 +66,25 @@ export class Tensor {
     return f32(this.ptr, this.size);
   }
 
-  private assertLive(): void {
-    if (this.block?.freed) throw new Error('simdnet: this tensor\'s memory was released (its module was disposed or re-shaped)');
+  /**
+   * @internal Null while the data is still this tensor's; otherwise why not, as a clause about
+   * `subject`: its memory was released, or its owner has written a newer result over it.
+   * Parameters and buffers are never re-issued, so they go stale only when released.
+   */
+  staleness(subject = 'this tensor'): string | null {
+    const b = this.block;
+    if (!b || (!b.freed && b.generation === this.generation)) return null;
+    const owner = b.owner?.label();
+    if (b.freed) {
+      return `${subject}'s memory was released (${owner ? `${owner} was disposed, or ran on a larger input and replaced this buffer` : 'its module was disposed or re-shaped'})`;
+    }
+    return `${subject} was overwritten by a later ${b.lastWrite} of ${owner}`;
+  }
+
+  /** @internal Throws unless the data is still this tensor's; `where` prefixes the message (who refuses it). */
+  assertLive(where = 'simdnet'): void {
+    const stale = this.staleness();
+    if (stale) throw new Error(`${where}: ${stale}; copy results you want to keep with toArray()`);
   }
 
   toString(): string {

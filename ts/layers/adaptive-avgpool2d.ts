@@ -42,7 +42,7 @@ export class AdaptiveAvgPool2d extends Module {
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
     if (!needInputGrad) return null;
     const [n, c, h, w] = this.inShape;
-    const dx = this.output('dx', this.inShape);
+    const dx = this.output('dx', this.inShape, 'backward()');
     rt().kernels.adaptiveAvgPool2dBackward(dy.ptr, dx.ptr, n * c, h, w, ...this.size);
     return dx;
   }

@@ -80,7 +80,7 @@ export class AvgPool2d extends Module {
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
     if (!needInputGrad) return null;
     const [n, c, h, w] = this.inShape;
-    const dx = this.output('dx', this.inShape);
+    const dx = this.output('dx', this.inShape, 'backward()');
     rt().kernels.avgPool2dBackward(dy.ptr, dx.ptr, n * c, h, w, dy.shape[2], dy.shape[3], ...this.geometry());
     return dx;
   }

@@ -3,6 +3,7 @@
 import { rt } from '../runtime/index.js';
 import { Module, Parameter } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
+import { Undoable, currentPass, record } from '../forward-journal.js';
 import { checkPositiveInt } from './args.js';
 import { pyBool, pyFloat } from './python-repr.js';
 
@@ -17,7 +18,7 @@ export interface BatchNormOptions {
   trackRunningStats?: boolean;
 }
 
-abstract class BatchNorm extends Module {
+abstract class BatchNorm extends Module implements Undoable {
   readonly eps: number;
   readonly momentum: number | null;
   readonly affine: boolean;
@@ -27,6 +28,15 @@ abstract class BatchNorm extends Module {
   readonly runningMean: Tensor | null = null;
   readonly runningVar: Tensor | null = null;
   readonly numBatchesTracked: Tensor | null = null;
+
+  /**
+   * The running statistics and batch count from before the current forward pass changed them,
+   * kept here (allocated once) so that a forward() that fails later can put them back.
+   */
+  private readonly undoStats: Float32Array;
+  private undoTracked = 0n;
+  /** The forward pass whose starting values undoStats holds (0: none). */
+  private undoPass = 0;
 
   /** What the last forward needs for backward. */
   private saved: { x: Tensor; mean: Tensor; variance: Tensor; batchStats: boolean; L: number } | null = null;
@@ -54,6 +64,7 @@ abstract class BatchNorm extends Module {
       this.runningVar = this.addBuffer('running_var', [C], 1);
       this.numBatchesTracked = this.addInt64Buffer('num_batches_tracked', []);
     }
+    this.undoStats = new Float32Array(this.trackRunningStats ? 2 * C : 0);
   }
 
   /** The class name as PyTorch prints it (spelled out: bundlers may rename classes). */
@@ -103,11 +114,14 @@ abstract class BatchNorm extends Module {
     return y;
   }
 
+  /** @internal The input kept for backward must still be intact. */
+  override checkSaved(): void { this.checkSavedInput(this.saved?.x ?? null); }
+
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
     if (!needInputGrad && !this.affine) return null;
     const { x, mean, variance, batchStats, L } = this.saved!;
     const [N, C] = x.shape;
-    const dx = needInputGrad ? this.output('dx', x.shape) : null;
+    const dx = needInputGrad ? this.output('dx', x.shape, 'backward()') : null;
     rt().kernels.batchNormBackward(x.ptr, dy.ptr, dx?.ptr ?? 0, mean.ptr, variance.ptr,
       this.weight?.data.ptr ?? 0, this.weight?.grad.ptr ?? 0, this.bias?.grad.ptr ?? 0,
       N, C, L, this.eps, +this.affine, +batchStats);
@@ -117,10 +131,34 @@ abstract class BatchNorm extends Module {
   /** running = (1 − m)·running + m·batch, with the unbiased batch variance; m = 1/count when momentum is null. */
   private updateRunningStats(mean: Tensor, variance: Tensor, valuesPerChannel: number): void {
     const tracked = this.numBatchesTracked!.host as BigInt64Array;
+    this.saveForRollback(tracked);
     tracked[0] += 1n;
     const factor = this.momentum ?? 1 / Number(tracked[0]);
     rt().kernels.batchNormUpdateRunning(this.runningMean!.ptr, this.runningVar!.ptr, mean.ptr, variance.ptr,
       this.numFeatures, factor, valuesPerChannel / (valuesPerChannel - 1));
+  }
+
+  /**
+   * Copies the running statistics before the first update of a forward pass and records this
+   * layer in the pass's journal. Once per pass: a second update must not overwrite the values
+   * from before the pass. Outside forward() (no pass) there is no one to roll back.
+   */
+  private saveForRollback(tracked: BigInt64Array): void {
+    const pass = currentPass();
+    if (pass === 0 || pass === this.undoPass) return;
+    this.undoPass = pass;
+    this.undoStats.set(this.runningMean!.view());
+    this.undoStats.set(this.runningVar!.view(), this.numFeatures);
+    this.undoTracked = tracked[0];
+    record(this);
+  }
+
+  /** @internal Puts back the running statistics and count saved before the failed forward pass. */
+  rollback(): void {
+    const C = this.numFeatures;
+    this.runningMean!.view().set(this.undoStats.subarray(0, C));
+    this.runningVar!.view().set(this.undoStats.subarray(C));
+    (this.numBatchesTracked!.host as BigInt64Array)[0] = this.undoTracked;
   }
 }
 

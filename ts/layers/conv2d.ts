@@ -108,9 +108,12 @@ export class Conv2d extends Module {
     return y;
   }
 
+  /** @internal The input kept for backward must still be intact. */
+  override checkSaved(): void { this.checkSavedInput(this.x); }
+
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
     const x = this.x!, g = this.geometry!;
-    const dx = needInputGrad ? this.output('dx', x.shape) : null;
+    const dx = needInputGrad ? this.output('dx', x.shape, 'backward()') : null;
     rt().kernels.conv2dBackward(x.ptr, this.weight.data.ptr, dy.ptr, this.weight.grad.ptr,
       this.bias ? this.bias.grad.ptr : 0, dx ? dx.ptr : 0,
       ...this.kernelArgs(g), this.cols(g), gemmScratch());

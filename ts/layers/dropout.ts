@@ -43,7 +43,7 @@ export class Dropout extends Module {
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
     if (!needInputGrad) return null;
     if (this.seed === null) return new Tensor(dy.shape, dy.block!, dy.ptr);
-    const dx = this.output('dx', dy.shape);
+    const dx = this.output('dx', dy.shape, 'backward()');
     this.mask(dy, dx, this.seed);
     return dx;
   }

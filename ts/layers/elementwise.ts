@@ -8,6 +8,9 @@ export abstract class Elementwise extends Module {
   protected x: Tensor | null = null;
   protected y: Tensor | null = null;
 
+  /** Whether backward reads the saved input (else only the layer's own output, which only its own forward replaces). */
+  protected readonly backwardReadsInput: boolean = true;
+
   /** y = f(x) over n floats. */
   protected abstract apply(x: number, y: number, n: number): void;
   /** dx = f'(·) ⊙ dy over n floats, from the saved input x or output y. */
@@ -23,9 +26,12 @@ export abstract class Elementwise extends Module {
     return y;
   }
 
+  /** @internal The input kept for backward must still be intact, when backward reads it. */
+  override checkSaved(): void { if (this.backwardReadsInput) this.checkSavedInput(this.x); }
+
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
     if (!needInputGrad) return null;
-    const dx = this.output('dx', dy.shape);
+    const dx = this.output('dx', dy.shape, 'backward()');
     this.applyBackward(this.x!, this.y!, dy.ptr, dx.ptr, dy.size);
     return dx;
   }

@@ -47,6 +47,9 @@ export class Linear extends Module {
     return y;
   }
 
+  /** @internal The input kept for backward must still be intact. */
+  override checkSaved(): void { this.checkSavedInput(this.x); }
+
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
     const x = this.x!;
     const rows = x.size / this.inFeatures;
@@ -55,7 +58,7 @@ export class Linear extends Module {
     gemm(true, false, nOut, nIn, rows, dy.ptr, nOut, x.ptr, nIn, this.weight.grad.ptr, nIn, true);
     if (this.bias) rt().kernels.biasGradRows(this.bias.grad.ptr, dy.ptr, rows, nOut);
     if (!needInputGrad) return null;
-    const dx = this.output('dx', x.shape);
+    const dx = this.output('dx', x.shape, 'backward()');
     gemm(false, false, rows, nIn, nOut, dy.ptr, nOut, this.weight.data.ptr, nIn, dx.ptr, nIn, false);
     return dx;
   }

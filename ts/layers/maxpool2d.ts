@@ -81,7 +81,7 @@ export class MaxPool2d extends Module {
     if (!needInputGrad) return null;
     const [n, c, h, w] = this.inShape;
     const [, , oh, ow] = dy.shape;
-    const dx = this.output('dx', this.inShape);
+    const dx = this.output('dx', this.inShape, 'backward()');
     const argmax = this.scratch('argmax', dy.size * 4).ptr;
     if (this.isPlain2x2(h, w, oh, ow)) rt().kernels.maxPool2x2Backward(dy.ptr, argmax, dx.ptr, n * c, h, w, oh, ow);
     else rt().kernels.maxPool2dBackward(dy.ptr, argmax, dx.ptr, n * c, h * w, oh * ow);

@@ -11,6 +11,8 @@ export class Sigmoid extends Elementwise {
 
   protected override apply(x: number, y: number, n: number): void { rt().kernels.sigmoidForward(x, y, n); }
 
+  protected override readonly backwardReadsInput = false;
+
   protected override applyBackward(_x: Tensor, y: Tensor, dy: number, dx: number, n: number): void {
     rt().kernels.sigmoidBackward(y.ptr, dy, dx, n);
   }

@@ -44,7 +44,7 @@ abstract class SoftmaxBase extends Module {
 
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
     if (!needInputGrad) return null;
-    const dx = this.output('dx', dy.shape);
+    const dx = this.output('dx', dy.shape, 'backward()');
     this.runBackward(this.y!.ptr, dy.ptr, dx.ptr, ...this.extents);
     return dx;
   }

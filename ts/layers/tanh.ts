@@ -11,6 +11,8 @@ export class Tanh extends Elementwise {
 
   protected override apply(x: number, y: number, n: number): void { rt().kernels.tanhForward(x, y, n); }
 
+  protected override readonly backwardReadsInput = false;
+
   protected override applyBackward(_x: Tensor, y: Tensor, dy: number, dx: number, n: number): void {
     rt().kernels.tanhBackward(y.ptr, dy, dx, n);
   }

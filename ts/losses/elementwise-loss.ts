@@ -33,7 +33,10 @@ export abstract class ElementwiseLoss extends Loss {
 
   private stageTarget(target: Tensor): Tensor {
     let t = target;
-    if (!target.onDevice) {
+    if (target.onDevice) {
+      // Used in place, even when it is this loss's own last gradient: the kernels read and write index by index.
+      target.assertLive(`${this} target`);
+    } else {
       this.targetBlock = reuseBlock(this.targetBlock, target.size * 4, `${this} target ${formatShape(target.shape)}`);
       t = new Tensor(target.shape, this.targetBlock);
       f32(t.ptr, t.size).set(target.view());

@@ -3,9 +3,6 @@
 import { Block, f32, reuseBlock, rt } from '../runtime/index.js';
 import { Tensor, formatShape, shapeSize } from '../tensor.js';
 
-/** Gradients whose loss has run again (or was disposed) since: their buffer holds other values now. */
-const staleGradients = new WeakSet<Tensor>();
-
 export class LossValue {
   constructor(
     /** The loss (a mean over the batch unless reduction says otherwise). */
@@ -21,8 +18,8 @@ export class LossValue {
       throw new Error('loss.backward(): the prediction was not produced by a module\'s forward(), so there is nothing to back-propagate through');
     }
     // Layers keep only their last call's activations, and a loss only its last gradient: back-propagating
-    // an older loss would silently mix two batches.
-    if (staleGradients.has(this.grad)) {
+    // an older loss would silently mix two batches. The gradient's buffer is re-issued (or released) when the loss runs again.
+    if (this.grad.staleness() !== null) {
       throw new Error('loss.backward(): the loss function has run forward() again (or was disposed) since this loss was computed, ' +
         'so its gradient is gone; call backward() before the next lossFn.forward()');
     }
@@ -44,19 +41,26 @@ export type Reduction = 'mean' | 'sum';
 export abstract class Loss {
   private inputBlock: Block | null = null;
   private gradBlock: Block | null = null;
-  private lastGrad: Tensor | null = null;
 
   /** Names the loss in error messages, e.g. "CrossEntropyLoss". */
   abstract toString(): string;
 
+  /** @internal The name for error messages (the owner of the gradient buffer). */
+  label(): string { return String(this); }
+
   /** The loss of prediction y against a target (class labels or a Tensor, by loss). */
   abstract forward(y: Tensor, target: unknown): LossValue;
 
-  /** @internal The input y as a device tensor (copied from the host when needed), finite-checked. */
+  /**
+   * @internal The input y as a device tensor (copied from the host when needed), finite-checked;
+   * a device y must still be intact (not released or overwritten by a later forward()). This
+   * loss's own last gradient is copied too: the new gradient is written where it lives.
+   */
   protected stagePrediction(y: Tensor): Tensor {
     if (y.dtype !== 'float32') throw new Error(`${this}: expected a float32 prediction, got ${y.dtype}`);
     let d = y;
-    if (!y.onDevice) {
+    if (y.onDevice) y.assertLive(`${this} prediction`);
+    if (!y.onDevice || y.block!.owner === this) {
       this.inputBlock = reuseBlock(this.inputBlock, y.size * 4, `${this} prediction ${formatShape(y.shape)}`);
       d = new Tensor(y.shape, this.inputBlock);
       d.view().set(y.view());
@@ -66,24 +70,19 @@ export abstract class Loss {
     return d;
   }
 
-  /** @internal A device tensor for dL/dy, reused between calls. */
+  /**
+   * @internal A device tensor for dL/dy, reused between calls: the previous gradient goes stale
+   * (and with it its LossValue's backward()).
+   */
   protected gradient(shape: readonly number[]): Tensor {
     this.gradBlock = reuseBlock(this.gradBlock, shapeSize(shape) * 4, `${this} gradient ${formatShape(shape)}`);
-    this.retireGradient();
-    this.lastGrad = new Tensor(shape, this.gradBlock);
-    return this.lastGrad;
+    this.gradBlock.reissue(this, 'forward()');
+    return new Tensor(shape, this.gradBlock);
   }
 
   /** Releases the loss's wasm buffers. */
   dispose(): void {
-    this.retireGradient();
     this.inputBlock?.free(); this.gradBlock?.free(); this.inputBlock = this.gradBlock = null;
-  }
-
-  /** Marks the last gradient handed out as overwritten, so its LossValue refuses backward(). */
-  private retireGradient(): void {
-    if (this.lastGrad) staleGradients.add(this.lastGrad);
-    this.lastGrad = null;
   }
 }
 

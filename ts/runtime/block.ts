@@ -4,12 +4,24 @@ import { rt } from './wasm.js';
 
 interface Held { ptr: number; }
 
+/** The layer or loss that hands a block's contents out as its results, named in stale-tensor messages. */
+export interface BlockOwner { label(): string; }
+
 const reclaim = new FinalizationRegistry<Held>((held) => rt().heap.release(held.ptr));
 
 export class Block {
   readonly ptr: number;
   readonly bytes: number;
   private held: Held | null;
+  /**
+   * How many results have been handed out over this block. A Tensor records the count it was made
+   * at, so a result overwritten by a later call of its owner is detectable (see Tensor.staleness).
+   */
+  generation = 0;
+  /** The layer or loss whose results live here; null for parameters, buffers and private blocks. */
+  owner: BlockOwner | null = null;
+  /** The call that wrote the latest result, e.g. 'forward()', for the stale-tensor message. */
+  lastWrite = '';
 
   /**
    * Allocates `bytes` (a float64 count: sizes are never computed in 32-bit arithmetic). A request
@@ -23,6 +35,13 @@ export class Block {
   }
 
   get freed(): boolean { return this.held === null; }
+
+  /** Marks a new result written here by `owner`'s `call`: tensors over the previous one become stale. */
+  reissue(owner: BlockOwner, call: string): void {
+    this.generation++;
+    this.owner = owner;
+    this.lastWrite = call;
+  }
 
   free(): void {
     if (!this.held) return;
