@@ -286,6 +286,34 @@ test('buildFromArchitecture: objects with inherited fields or odd prototypes are
   assert.is(String(model), String(lenet()));
 });
 
+test('architecture specs: nothing recurses with the input, nothing is read from Object.prototype, messages stay short', () => {
+  const spec = (layers) => ({ format: 'simdnet.sequential', version: 1, layers });
+  // 20,000 levels of Sequential, built in code: refused at level 32, without a stack overflow.
+  let deep = { type: 'ReLU' };
+  for (let i = 0; i < 20000; i++) deep = { type: 'Sequential', layers: [deep] };
+  assert.throws(() => io.validateArchitecture(spec([deep])), /^architecture: layer 0(\.0){31} \(Sequential\): "layers": Sequential nested more than 32 deep$/);
+  assert.throws(() => io.buildFromArchitecture(spec([deep])), /nested more than 32 deep/);
+  // A field value nested as deep: named, and previewed a few levels deep only.
+  let value = 1;
+  for (let i = 0; i < 20000; i++) value = [value];
+  assert.throws(() => io.validateArchitecture(spec([{ type: 'Linear', inFeatures: value, outFeatures: 2, bias: true }])),
+    /^architecture: layer 0 \(Linear\): field "inFeatures" must be an integer, got \[\[\[\[\[\.\.\.\]\]\]\]\]$/);
+  assert.throws(() => io.validateArchitecture(spec(Array.from({ length: 10001 }, () => ({ type: 'ReLU' })))), /^architecture: more than 10000 layers$/);
+  const longKey = 'k'.repeat(5000);
+  assert.throws(() => io.validateArchitecture(spec([{ type: 'ReLU', [longKey]: 1 }])), (e) => e.message.length < 200 && /unexpected field "k{60}"\.\.\. \(5000 characters\)/.test(e.message));
+  // Fields inherited from a polluted Object.prototype are not the spec's.
+  const polluted = { layers: [{ type: 'ReLU' }], inFeatures: 4, outFeatures: 2, bias: true, type: 'ReLU' };
+  try {
+    Object.assign(Object.prototype, polluted);
+    assert.throws(() => io.validateArchitecture({ format: 'simdnet.sequential', version: 1 }), /^architecture: "layers" must be an array, got undefined$/);
+    assert.throws(() => io.validateArchitecture(spec([{ type: 'Linear' }])), /^architecture: layer 0 \(Linear\): missing field "inFeatures"$/);
+    assert.throws(() => io.validateArchitecture(spec([{}])), /^architecture: layer 0: missing field "type"$/);
+  } finally {
+    for (const key of Object.keys(polluted)) delete Object.prototype[key];
+  }
+  assert.is({}.layers, undefined);
+});
+
 test('architectureOf refuses layers it could not rebuild: custom modules and subclasses', () => {
   class Custom extends sn.Module {
     toString() { return 'Custom()'; }
