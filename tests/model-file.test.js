@@ -219,6 +219,56 @@ test('mismatched files throw naming the tensor and the source, and leave the mod
   assert.not.equal(stateBits(model), before);
 });
 
+const PROTO_KEYS = ['constructor', 'toString', 'hasOwnProperty', '__proto__'];
+const withOwn = (dict, key, value) => Object.defineProperty({ ...dict }, key, { value, enumerable: true, writable: true, configurable: true });
+
+/** A module whose parameters are named like Object.prototype's members. */
+class ProtoNamed extends sn.Module {
+  constructor() {
+    super();
+    PROTO_KEYS.forEach((name, i) => this.addParameter(name, [2], Float32Array.of(i, -i)));
+  }
+  toString() { return 'ProtoNamed()'; }
+  outputShape(shape) { return [...shape]; }
+  forwardDevice(x) { return x; }
+  backwardDevice(dy) { return dy; }
+}
+
+test('keys named constructor, toString, hasOwnProperty or __proto__ are ordinary keys: strict loads refuse them as unexpected, or report them missing, and change nothing', () => {
+  const model = trainedEveryLayer(freshSeed());
+  const before = stateBits(model);
+  const good = model.stateDict();
+  for (const key of PROTO_KEYS) {
+    const dict = withOwn(good, key, sn.tensor([1]));
+    assert.throws(() => model.loadStateDict(dict), new RegExp(`^loadStateDict: the state dict does not match the model: unexpected ${key}$`), `loadStateDict, extra ${key}`);
+    const file = io.encodeSafetensors(dict, { format: 'pt' });
+    assert.throws(() => io.loadSafetensorsInto(model, file, 'p.safetensors'), new RegExp(`^p\\.safetensors: loadStateDict: .*: unexpected ${key}$`), `loadSafetensors, extra ${key}`);
+    const whole = io.encodeSafetensors(dict, { format: 'pt', 'simdnet.architecture': JSON.stringify(io.architectureOf(model)) });
+    assert.throws(() => sn.Sequential.fromSafetensors(whole, 'p.safetensors'), new RegExp(`^p\\.safetensors: loadStateDict: .*: unexpected ${key}$`), `fromSafetensors, extra ${key}`);
+    assert.equal(stateBits(model), before, `extra ${key}: the model changed`);
+  }
+
+  // The same names as real entries: a state dict holds them as own keys, a load finds them only when they are there.
+  const named = new ProtoNamed();
+  const dict = named.stateDict();
+  assert.equal(Object.keys(dict), PROTO_KEYS);
+  assert.is(Object.getPrototypeOf(dict), Object.prototype, 'an entry named __proto__ did not replace the prototype');
+  const namedBefore = stateBits(named);
+  assert.throws(() => named.loadStateDict({}), /^loadStateDict: the state dict does not match the model: missing constructor, toString, hasOwnProperty, __proto__$/);
+  const allButProto = Object.fromEntries(Object.entries(dict).filter(([k]) => k !== '__proto__'));
+  assert.throws(() => named.loadStateDict(allButProto), /: missing __proto__$/);
+  assert.throws(() => io.loadSafetensorsInto(named, io.encodeSafetensors({}), 'n.safetensors'), /^n\.safetensors: loadStateDict: .*missing constructor, toString, hasOwnProperty, __proto__$/);
+  named.loadStateDict({}, { strict: false });
+  assert.equal(stateBits(named), namedBefore, 'refused and non-strict empty loads change nothing');
+  // A file written from it loads back, __proto__ included.
+  const other = new ProtoNamed();
+  other.parameters().forEach((p) => p.data.view().fill(7));
+  io.loadSafetensorsInto(named, io.encodeSafetensors(other.stateDict()));
+  assert.equal(Object.values(named.stateDict()).map((t) => Array.from(t.toArray())), PROTO_KEYS.map(() => [7, 7]));
+  assert.is({}.polluted, undefined);
+  assert.is(typeof {}.constructor, 'function');
+});
+
 test('modelFromSafetensors on a weights-only file says to load it into a model built in code', () => {
   const bytes = io.encodeSafetensors(lenet().stateDict(), { format: 'pt' });
   assert.throws(() => io.modelFromSafetensors(bytes, 'weights.safetensors'),
