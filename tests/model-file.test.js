@@ -269,6 +269,24 @@ test('keys named constructor, toString, hasOwnProperty or __proto__ are ordinary
   assert.is(typeof {}.constructor, 'function');
 });
 
+test('model files may come as an ArrayBuffer or any ArrayBufferView; other input is refused naming the types, the model unchanged', () => {
+  const model = trainedEveryLayer(freshSeed());
+  const bytes = model.toSafetensors();
+  const padded = new Uint8Array(bytes.length + 1);
+  padded.set(bytes, 1);
+  for (const [what, input] of [['ArrayBuffer', bytes.slice().buffer], ['DataView at an offset', new DataView(padded.buffer, 1)]]) {
+    assert.equal(stateBits(sn.Sequential.fromSafetensors(input, what)), stateBits(model), what);
+    model.loadSafetensors(input, what);
+  }
+  const before = stateBits(model);
+  const types = 'a Uint8Array \\(a Node Buffer is one\\), an ArrayBuffer or another ArrayBufferView holding the file\'s bytes';
+  for (const [input, type] of [[Array.from(bytes), `an Array of ${bytes.length} items`], ['m.safetensors', 'a string'], [null, 'null']]) {
+    assert.throws(() => sn.Sequential.fromSafetensors(input, 'm.safetensors'), new RegExp(`^m\\.safetensors: fromSafetensors expects ${types}, got ${type}$`), type);
+    assert.throws(() => model.loadSafetensors(input, 'm.safetensors'), new RegExp(`^m\\.safetensors: loadSafetensors expects ${types}, got ${type}$`), type);
+  }
+  assert.equal(stateBits(model), before);
+});
+
 test('modelFromSafetensors on a weights-only file says to load it into a model built in code', () => {
   const bytes = io.encodeSafetensors(lenet().stateDict(), { format: 'pt' });
   assert.throws(() => io.modelFromSafetensors(bytes, 'weights.safetensors'),

@@ -42,7 +42,7 @@ export function modelToSafetensors(model: Sequential): Uint8Array {
  * Errors name `source` (a path, a URL). The model is in training mode, as a new one is.
  */
 export function modelFromSafetensors(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source = DEFAULT_SOURCE): Sequential {
-  const file = decodeSafetensorsFile(bytes, source);
+  const file = decodeSafetensorsFile(bytes, source, 'fromSafetensors');
   if (!Object.hasOwn(file.metadata, ARCHITECTURE_METADATA_KEY)) {
     throw new Error(`${source}: the file has weights but no architecture (no "${ARCHITECTURE_METADATA_KEY}" in its metadata, ` +
       'as with files saved by PyTorch); build the model in code and load the weights into it with ' +
@@ -80,7 +80,7 @@ export function modelFromSafetensors(bytes: Uint8Array | ArrayBuffer | ArrayBuff
  */
 export function loadSafetensorsInto(model: Module, bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source = DEFAULT_SOURCE): void {
   if (!(model instanceof Module)) throw new Error(`loadSafetensorsInto: expected a model (Module), got ${describeType(model)}`);
-  loadDecoded(model, decodeSafetensorsFile(bytes, source), source);
+  loadDecoded(model, decodeSafetensorsFile(bytes, source, 'loadSafetensors'), source);
 }
 
 function loadDecoded(model: Module, file: SafetensorsFile, source: string): void {

@@ -94,10 +94,10 @@ export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer | ArrayBufferV
   return { tensors, metadata };
 }
 
-/** @internal decodeSafetensors, also giving each tensor's dtype in the file. */
-export function decodeSafetensorsFile(input: unknown, source = 'safetensors data'): SafetensorsFile {
+/** @internal decodeSafetensors, also giving each tensor's dtype in the file; `reader` names the caller in errors. */
+export function decodeSafetensorsFile(input: unknown, source = 'safetensors data', reader = 'decodeSafetensors'): SafetensorsFile {
   const fail = (msg: string): never => { throw new Error(`${source}: ${msg}`); };
-  const bytes = fileBytes(input, source, 'decodeSafetensors');
+  const bytes = fileBytes(input, source, reader);
   if (bytes.length < 8) fail(`${bytes.length} bytes is too short for a safetensors file (the header length alone takes 8)`);
   const claimed = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
   if (claimed > BigInt(MAX_HEADER_BYTES)) fail(`header length ${claimed} is over the ${MAX_HEADER_BYTES}-byte limit; not a safetensors file?`);
