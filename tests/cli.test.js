@@ -77,6 +77,11 @@ test('bad usage exits with 2 and a message; bad files exit with 1 naming the fil
   assert.is(r.code, 2); assert.match(r.err, /--epochs: invalid value 'x'/);
   r = run('bogus');
   assert.is(r.code, 2); assert.match(r.err, /unknown command 'bogus'/);
+  // Names of Object.prototype's members are unknown commands too, not Object's functions.
+  for (const name of ['constructor', 'hasOwnProperty']) {
+    r = run(name);
+    assert.is(r.code, 2, name); assert.match(r.err, new RegExp(`unknown command '${name}'`));
+  }
   r = run('train', '--data', 'ftp:x');
   assert.is(r.code, 2); assert.match(r.err, /--data: expected mnist, idx:DIR or csv:FILE/);
   r = run('eval', '--model', 'lenet5');

@@ -105,6 +105,30 @@ test('real MNIST images written as Kaggle CSV read back identical to the IDX pat
 
 // ---------- CIFAR-10 binary ----------
 
+test('readDigitCsv: millions of blank lines are refused at the first one, without allocating for them', () => {
+  const px = randomPixels(2, rng(3));
+  const [header, first, second] = digitCsv(px, [4, 5]).split('\n');
+  // 3 million lines would be 9.4 GB of pixels if allocated from the line count.
+  const text = `${header}\n${first}\n${'\n'.repeat(3_000_000)}${second}\n`;
+  assert.throws(() => data.readDigitCsv(text, 'blank.csv'), /^blank\.csv: line 3 is empty$/);
+  const crlf = `${header}\r\n${first}\r\n${'\r\n'.repeat(1_000_000)}${second}\r\n`;
+  assert.throws(() => data.readDigitCsv(crlf, 'blank.csv'), /^blank\.csv: line 3 is empty$/);
+  const short = `${header}\n${first}\n${'0\n'.repeat(1_000_000)}`;
+  assert.throws(() => data.readDigitCsv(short, 'short.csv'), /^short\.csv: line 3 has 1 columns, expected 785$/);
+  // Trailing blank lines are still fine.
+  assert.is(data.readDigitCsv(`${header}\n${first}\n${'\n'.repeat(100_000)}`, 'ok.csv').images.shape[0], 1);
+});
+
+test('readDigitCsv checks its options and says what it got, never the text itself', () => {
+  const text = digitCsv(randomPixels(1, rng(5)), [2]);
+  assert.throws(() => data.readDigitCsv(text, 'o.csv', { normalize: 'false' }), /^o\.csv: readDigitCsv: normalize must be true or false, got a string$/);
+  assert.throws(() => data.readDigitCsv(text, 'o.csv', { normalise: false }), /^o\.csv: readDigitCsv: unknown option "normalise" \(the only option is normalize\)$/);
+  assert.throws(() => data.readDigitCsv(text, 'o.csv', null), /^o\.csv: readDigitCsv options must be an object such as \{ normalize: false \}, got null$/);
+  assert.throws(() => data.readDigitCsv(Buffer.from(text), 'o.csv'), /^o\.csv: readDigitCsv expects the file's text as a string, got a Uint8Array$/);
+  const long = text.replace(/\n(\d)/, `\n${'7'.repeat(10_000)}x$1`);
+  assert.throws(() => data.readDigitCsv(long, 'o.csv'), (e) => /^o\.csv: line 2, column 1 \(label\): label "7{60}"\.\.\. \(10002 characters\) is not an integer in 0\.\.9$/.test(e.message));
+});
+
 test('readCifar10 reads records written in the binary format: labels and R,G,B planes', () => {
   const seed = freshSeed(), rand = rng(seed);
   const n = 3;
@@ -139,6 +163,21 @@ test('readCifar10 rejects a size that is not whole records and a label above 9',
   bytes[3073] = 10;
   assert.throws(() => data.readCifar10(bytes, 'b.bin'), /b\.bin: record 1 \(byte 3073\) has label 10, outside 0\.\.9/);
   assert.throws(() => data.readCifar10([1, 2, 3]), /expects a Uint8Array/);
+});
+
+test('readCifar10 takes an ArrayBuffer or any ArrayBufferView, and refuses other input naming the types', () => {
+  const bytes = new Uint8Array(3073);
+  bytes[0] = 3; bytes[1] = 255;
+  const padded = new Uint8Array(3073 + 2);
+  padded.set(bytes, 2);
+  for (const [what, input] of [['ArrayBuffer', bytes.slice().buffer], ['DataView at an offset', new DataView(padded.buffer, 2)], ['Buffer', Buffer.from(bytes)]]) {
+    const { images, labels } = data.readCifar10(input, what);
+    assert.equal([labels[0], images.toArray()[0], images.shape], [3, 1, [1, 3, 32, 32]], what);
+  }
+  for (const [input, type] of [['abc', 'a string'], [null, 'null'], [{}, 'an Object'], [[3, 0], 'an Array of 2 items']]) {
+    assert.throws(() => data.readCifar10(input, 'c.bin'),
+      new RegExp(`^c\\.bin: readCifar10 expects a Uint8Array \\(a Node Buffer is one\\), an ArrayBuffer or another ArrayBufferView holding the file's bytes, got ${type}$`), type);
+  }
 });
 
 // ---------- spiral ----------

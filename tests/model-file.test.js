@@ -219,6 +219,74 @@ test('mismatched files throw naming the tensor and the source, and leave the mod
   assert.not.equal(stateBits(model), before);
 });
 
+const PROTO_KEYS = ['constructor', 'toString', 'hasOwnProperty', '__proto__'];
+const withOwn = (dict, key, value) => Object.defineProperty({ ...dict }, key, { value, enumerable: true, writable: true, configurable: true });
+
+/** A module whose parameters are named like Object.prototype's members. */
+class ProtoNamed extends sn.Module {
+  constructor() {
+    super();
+    PROTO_KEYS.forEach((name, i) => this.addParameter(name, [2], Float32Array.of(i, -i)));
+  }
+  toString() { return 'ProtoNamed()'; }
+  outputShape(shape) { return [...shape]; }
+  forwardDevice(x) { return x; }
+  backwardDevice(dy) { return dy; }
+}
+
+test('keys named constructor, toString, hasOwnProperty or __proto__ are ordinary keys: strict loads refuse them as unexpected, or report them missing, and change nothing', () => {
+  const model = trainedEveryLayer(freshSeed());
+  const before = stateBits(model);
+  const good = model.stateDict();
+  for (const key of PROTO_KEYS) {
+    const dict = withOwn(good, key, sn.tensor([1]));
+    assert.throws(() => model.loadStateDict(dict), new RegExp(`^loadStateDict: the state dict does not match the model: unexpected ${key}$`), `loadStateDict, extra ${key}`);
+    const file = io.encodeSafetensors(dict, { format: 'pt' });
+    assert.throws(() => io.loadSafetensorsInto(model, file, 'p.safetensors'), new RegExp(`^p\\.safetensors: loadStateDict: .*: unexpected ${key}$`), `loadSafetensors, extra ${key}`);
+    const whole = io.encodeSafetensors(dict, { format: 'pt', 'simdnet.architecture': JSON.stringify(io.architectureOf(model)) });
+    assert.throws(() => sn.Sequential.fromSafetensors(whole, 'p.safetensors'), new RegExp(`^p\\.safetensors: loadStateDict: .*: unexpected ${key}$`), `fromSafetensors, extra ${key}`);
+    assert.equal(stateBits(model), before, `extra ${key}: the model changed`);
+  }
+
+  // The same names as real entries: a state dict holds them as own keys, a load finds them only when they are there.
+  const named = new ProtoNamed();
+  const dict = named.stateDict();
+  assert.equal(Object.keys(dict), PROTO_KEYS);
+  assert.is(Object.getPrototypeOf(dict), Object.prototype, 'an entry named __proto__ did not replace the prototype');
+  const namedBefore = stateBits(named);
+  assert.throws(() => named.loadStateDict({}), /^loadStateDict: the state dict does not match the model: missing constructor, toString, hasOwnProperty, __proto__$/);
+  const allButProto = Object.fromEntries(Object.entries(dict).filter(([k]) => k !== '__proto__'));
+  assert.throws(() => named.loadStateDict(allButProto), /: missing __proto__$/);
+  assert.throws(() => io.loadSafetensorsInto(named, io.encodeSafetensors({}), 'n.safetensors'), /^n\.safetensors: loadStateDict: .*missing constructor, toString, hasOwnProperty, __proto__$/);
+  named.loadStateDict({}, { strict: false });
+  assert.equal(stateBits(named), namedBefore, 'refused and non-strict empty loads change nothing');
+  // A file written from it loads back, __proto__ included.
+  const other = new ProtoNamed();
+  other.parameters().forEach((p) => p.data.view().fill(7));
+  io.loadSafetensorsInto(named, io.encodeSafetensors(other.stateDict()));
+  assert.equal(Object.values(named.stateDict()).map((t) => Array.from(t.toArray())), PROTO_KEYS.map(() => [7, 7]));
+  assert.is({}.polluted, undefined);
+  assert.is(typeof {}.constructor, 'function');
+});
+
+test('model files may come as an ArrayBuffer or any ArrayBufferView; other input is refused naming the types, the model unchanged', () => {
+  const model = trainedEveryLayer(freshSeed());
+  const bytes = model.toSafetensors();
+  const padded = new Uint8Array(bytes.length + 1);
+  padded.set(bytes, 1);
+  for (const [what, input] of [['ArrayBuffer', bytes.slice().buffer], ['DataView at an offset', new DataView(padded.buffer, 1)]]) {
+    assert.equal(stateBits(sn.Sequential.fromSafetensors(input, what)), stateBits(model), what);
+    model.loadSafetensors(input, what);
+  }
+  const before = stateBits(model);
+  const types = 'a Uint8Array \\(a Node Buffer is one\\), an ArrayBuffer or another ArrayBufferView holding the file\'s bytes';
+  for (const [input, type] of [[Array.from(bytes), `an Array of ${bytes.length} items`], ['m.safetensors', 'a string'], [null, 'null']]) {
+    assert.throws(() => sn.Sequential.fromSafetensors(input, 'm.safetensors'), new RegExp(`^m\\.safetensors: fromSafetensors expects ${types}, got ${type}$`), type);
+    assert.throws(() => model.loadSafetensors(input, 'm.safetensors'), new RegExp(`^m\\.safetensors: loadSafetensors expects ${types}, got ${type}$`), type);
+  }
+  assert.equal(stateBits(model), before);
+});
+
 test('modelFromSafetensors on a weights-only file says to load it into a model built in code', () => {
   const bytes = io.encodeSafetensors(lenet().stateDict(), { format: 'pt' });
   assert.throws(() => io.modelFromSafetensors(bytes, 'weights.safetensors'),
@@ -284,6 +352,34 @@ test('buildFromArchitecture: objects with inherited fields or odd prototypes are
   assert.throws(() => io.buildFromArchitecture(null), /expected an object/);
   const model = io.buildFromArchitecture(JSON.parse(JSON.stringify(lenetSpec())));
   assert.is(String(model), String(lenet()));
+});
+
+test('architecture specs: nothing recurses with the input, nothing is read from Object.prototype, messages stay short', () => {
+  const spec = (layers) => ({ format: 'simdnet.sequential', version: 1, layers });
+  // 20,000 levels of Sequential, built in code: refused at level 32, without a stack overflow.
+  let deep = { type: 'ReLU' };
+  for (let i = 0; i < 20000; i++) deep = { type: 'Sequential', layers: [deep] };
+  assert.throws(() => io.validateArchitecture(spec([deep])), /^architecture: layer 0(\.0){31} \(Sequential\): "layers": Sequential nested more than 32 deep$/);
+  assert.throws(() => io.buildFromArchitecture(spec([deep])), /nested more than 32 deep/);
+  // A field value nested as deep: named, and previewed a few levels deep only.
+  let value = 1;
+  for (let i = 0; i < 20000; i++) value = [value];
+  assert.throws(() => io.validateArchitecture(spec([{ type: 'Linear', inFeatures: value, outFeatures: 2, bias: true }])),
+    /^architecture: layer 0 \(Linear\): field "inFeatures" must be an integer, got \[\[\[\[\[\.\.\.\]\]\]\]\]$/);
+  assert.throws(() => io.validateArchitecture(spec(Array.from({ length: 10001 }, () => ({ type: 'ReLU' })))), /^architecture: more than 10000 layers$/);
+  const longKey = 'k'.repeat(5000);
+  assert.throws(() => io.validateArchitecture(spec([{ type: 'ReLU', [longKey]: 1 }])), (e) => e.message.length < 200 && /unexpected field "k{60}"\.\.\. \(5000 characters\)/.test(e.message));
+  // Fields inherited from a polluted Object.prototype are not the spec's.
+  const polluted = { layers: [{ type: 'ReLU' }], inFeatures: 4, outFeatures: 2, bias: true, type: 'ReLU' };
+  try {
+    Object.assign(Object.prototype, polluted);
+    assert.throws(() => io.validateArchitecture({ format: 'simdnet.sequential', version: 1 }), /^architecture: "layers" must be an array, got undefined$/);
+    assert.throws(() => io.validateArchitecture(spec([{ type: 'Linear' }])), /^architecture: layer 0 \(Linear\): missing field "inFeatures"$/);
+    assert.throws(() => io.validateArchitecture(spec([{}])), /^architecture: layer 0: missing field "type"$/);
+  } finally {
+    for (const key of Object.keys(polluted)) delete Object.prototype[key];
+  }
+  assert.is({}.layers, undefined);
 });
 
 test('architectureOf refuses layers it could not rebuild: custom modules and subclasses', () => {

@@ -401,8 +401,43 @@ test('every truncation of a valid file is rejected with a clear Error, and so is
   assert.equal(Object.keys(decodeSafetensors(full).tensors), Object.keys(model.stateDict()));
 });
 
-test('rejects input that is not a Uint8Array', () => {
-  assert.throws(() => decodeSafetensors(new ArrayBuffer(16), SRC), /evil\.safetensors: expected a Uint8Array, got \[object ArrayBuffer\]/);
+test('takes the file as a Uint8Array, an ArrayBuffer or any ArrayBufferView; refuses anything else naming the accepted types', () => {
+  const file = encodeSafetensors({ w: sn.tensor([1.5, -2]) });
+  const padded = concat(new Uint8Array(3), file);
+  for (const [what, input] of [['ArrayBuffer', file.slice().buffer], ['DataView at an offset', new DataView(padded.buffer, 3)],
+    ['Int8Array', new Int8Array(file.slice().buffer)], ['Node Buffer', Buffer.from(file)]]) {
+    assert.equal(Array.from(decodeSafetensors(input, SRC).tensors.w.toArray()), [1.5, -2], what);
+  }
+  const expected = 'expects a Uint8Array \\(a Node Buffer is one\\), an ArrayBuffer or another ArrayBufferView';
+  for (const [input, type] of [[Array.from(file), 'an Array of \\d+ items'], ['bytes', 'a string'], [null, 'null'], [undefined, 'undefined'], [{ length: 8 }, 'an Object'], [42, 'a number']]) {
+    assert.throws(() => decodeSafetensors(input, SRC), new RegExp(`^evil\\.safetensors: decodeSafetensors ${expected} holding the file's bytes, got ${type}$`), type);
+  }
+});
+
+test('shapes whose byte count lands at or just past 2^31, 2^32 and 2^53 are refused by the header check, before any data is read', () => {
+  // The files hold a few bytes: a reader that allocated from the shape would ask for gigabytes,
+  // and one that multiplied in i32 or u32 would see 0 bytes where [0, 0] says 0 (a mis-parse).
+  const cases = [
+    [{ dtype: 'U8', shape: [32768, 65536], data_offsets: [0, 0] }, /hold 0 bytes, but U8 shape \[32768, 65536\] needs 2147483648$/, '2^31 bytes (i32 wraps to -2^31)'],
+    [{ dtype: 'F32', shape: [2 ** 29 + 1], data_offsets: [0, 4] }, /hold 4 bytes, but F32 shape \[536870913\] needs 2147483652$/, 'just past 2^31 (i32 wraps to 4 bytes past -2^31)'],
+    [{ dtype: 'U8', shape: [65536, 65536], data_offsets: [0, 0] }, /hold 0 bytes, but U8 shape \[65536, 65536\] needs 4294967296$/, '2^32 bytes (u32 wraps to 0)'],
+    [{ dtype: 'F32', shape: [2 ** 30], data_offsets: [0, 0] }, /hold 0 bytes, but F32 shape \[1073741824\] needs 4294967296$/, '2^32 bytes of F32'],
+    [{ dtype: 'I64', shape: [2 ** 29 + 1], data_offsets: [0, 8] }, /hold 8 bytes, but I64 shape \[536870913\] needs 4294967304$/, 'just past 2^32 (u32 wraps to 8)'],
+    [{ dtype: 'F32', shape: [2 ** 29], data_offsets: [0, 2 ** 31] }, /tensor "w": data_offsets \[0, 2147483648\] run past the 4 bytes of data$/, 'offsets that agree with a 2^31-byte shape'],
+    [{ dtype: 'I64', shape: [2 ** 50], data_offsets: [0, 8] }, /hold 8 bytes, but I64 shape \[1125899906842624\] needs 9\.007e\+15 \(more than 2\^53\)$/, '2^53 bytes'],
+    [{ dtype: 'U8', shape: [2 ** 26, 2 ** 27], data_offsets: [0, 0] }, /hold 0 bytes, but U8 shape \[67108864, 134217728\] needs more than 2\^53$/, '2^53 elements'],
+    [{ dtype: 'U8', shape: [2 ** 53 - 1], data_offsets: [0, 2 ** 53 - 1] }, /data_offsets \[0, 9007199254740991\] run past the 4 bytes of data$/, '2^53 - 1 bytes, offsets agreeing'],
+    [{ dtype: 'F32', shape: [2 ** 53 - 1, 2], data_offsets: [0, 0] }, /needs more than 2\^53$/, 'past 2^53 elements'],
+    // The reference reader refuses a product that overflows even if a 0 follows; a Tensor's size would be NaN.
+    [{ dtype: 'F32', shape: [2 ** 40, 2 ** 40, 0], data_offsets: [0, 0] }, /F32 shape \[1099511627776, 1099511627776, 0\] needs more than 2\^53$/, 'overflow, then 0'],
+  ];
+  for (const [entry, re, what] of cases) {
+    const data = new Uint8Array(entry.data_offsets[1] > 8 ? 4 : entry.data_offsets[1]);
+    rejects(buildFile({ w: entry }, data), re, what);
+  }
+  // A 0 first keeps the product at 0 all the way: an empty tensor of a strange but valid shape.
+  const empty = decodeSafetensors(buildFile({ w: { dtype: 'F32', shape: [0, 2 ** 40, 2 ** 40], data_offsets: [0, 0] } }), SRC).tensors.w;
+  assert.equal([...empty.shape, empty.size, empty.toArray().length], [0, 2 ** 40, 2 ** 40, 0, 0]);
 });
 
 test('a file inside a larger buffer at an odd offset decodes, Node Buffer pools included', () => {

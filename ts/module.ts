@@ -4,6 +4,7 @@ import { Block, f32, reuseBlock } from './runtime/block.js';
 import { rt } from './runtime/wasm.js';
 import { Tensor, formatShape, shapeSize } from './tensor.js';
 import { enterForward, leaveForward } from './forward-journal.js';
+import { briefShape, describeType, listNames } from './io/untrusted.js';
 
 /** A learnable tensor and its gradient, both in wasm memory. Gradients accumulate until zeroGrad. */
 export class Parameter {
@@ -216,8 +217,8 @@ export abstract class Module {
   /** Parameters and buffers by PyTorch state_dict name. The tensors are live views, not copies. */
   stateDict(prefix = '', into: Record<string, Tensor> = {}): Record<string, Tensor> {
     // PyTorch's order: a module's own parameters, then its buffers, then each child's entries.
-    for (const [name, p] of this.params) into[prefix + name] = p.data;
-    for (const [name, b] of this.buffers) into[prefix + name] = b;
+    for (const [name, p] of this.params) setEntry(into, prefix + name, p.data);
+    for (const [name, b] of this.buffers) setEntry(into, prefix + name, b);
     for (const [name, child] of this.children()) child.stateDict(`${prefix}${name}.`, into);
     return into;
   }
@@ -225,27 +226,31 @@ export abstract class Module {
   /**
    * Copies a state dict into this module. Everything is checked before anything is written:
    * a missing, unexpected (strict) or misshaped entry, or a non-finite value, throws and leaves
-   * the module unchanged.
+   * the module unchanged. Only the dict's own keys count: a key named "constructor" or
+   * "toString" is an entry like any other, never something inherited from Object.prototype.
    */
   loadStateDict(dict: Record<string, Tensor>, options: { strict?: boolean } = {}): void {
+    if (typeof dict !== 'object' || dict === null || Array.isArray(dict)) {
+      throw new Error(`loadStateDict: expected a state dict (an object of Tensors by name), got ${describeType(dict)}`);
+    }
     const strict = options.strict ?? true;
     const own = this.stateDict();
-    const missing = Object.keys(own).filter((k) => !(k in dict));
-    const unexpected = Object.keys(dict).filter((k) => !(k in own));
+    const missing = Object.keys(own).filter((k) => !Object.hasOwn(dict, k));
+    const unexpected = Object.keys(dict).filter((k) => !Object.hasOwn(own, k));
     if (strict && (missing.length || unexpected.length)) {
       const parts = [];
-      if (missing.length) parts.push(`missing ${missing.join(', ')}`);
-      if (unexpected.length) parts.push(`unexpected ${unexpected.join(', ')}`);
+      if (missing.length) parts.push(`missing ${listNames(missing)}`);
+      if (unexpected.length) parts.push(`unexpected ${listNames(unexpected)}`);
       throw new Error(`loadStateDict: the state dict does not match the model: ${parts.join('; ')}`);
     }
     // Every value is converted and checked here, so that the copies below cannot fail halfway.
     const pairs: [Float32Array | BigInt64Array, Tensor][] = [];
     for (const [name, target] of Object.entries(own)) {
+      if (!Object.hasOwn(dict, name)) continue;
       const src = dict[name];
-      if (!src) continue;
-      if (!(src instanceof Tensor)) throw new Error(`loadStateDict: ${name} must be a Tensor, got ${Object.prototype.toString.call(src)}`);
+      if (!(src instanceof Tensor)) throw new Error(`loadStateDict: ${name} must be a Tensor, got ${describeType(src)}`);
       if (!sameShape(src.shape, target.shape)) {
-        throw new Error(`loadStateDict: ${name} has shape ${formatShape(src.shape)}, the model expects ${formatShape(target.shape)}`);
+        throw new Error(`loadStateDict: ${name} has shape ${briefShape(src.shape)}, the model expects ${formatShape(target.shape)}`);
       }
       pairs.push([target.dtype === 'int64' ? countValues(name, src) : finiteValues(name, src), target]);
     }
@@ -361,6 +366,11 @@ export abstract class Module {
     if (bad > 0) throw new Error(`${what}: ${bad} of ${d.size} values are NaN or infinite`);
     return d;
   }
+}
+
+/** An own entry, whatever its name: `into['__proto__'] = t` would replace the prototype instead. */
+function setEntry(into: Record<string, Tensor>, name: string, t: Tensor): void {
+  Object.defineProperty(into, name, { value: t, enumerable: true, writable: true, configurable: true });
 }
 
 /** A float32 state-dict entry's values, or an Error at the first NaN or infinity. */

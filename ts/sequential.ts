@@ -152,13 +152,13 @@ export class Sequential extends Module {
   toSafetensors(): Uint8Array { return modelToSafetensors(this); }
 
   /** A model rebuilt from a file written by toSafetensors()/save(). */
-  static fromSafetensors(bytes: Uint8Array, source?: string): Sequential { return modelFromSafetensors(bytes, source); }
+  static fromSafetensors(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source?: string): Sequential { return modelFromSafetensors(bytes, source); }
 
   /**
    * Loads weights from safetensors bytes (ours, or PyTorch's state_dict saved with
    * safetensors) into this model; checked whole first, so a bad file leaves the model unchanged.
    */
-  loadSafetensors(bytes: Uint8Array, source?: string): void { loadSafetensorsInto(this, bytes, source); }
+  loadSafetensors(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source?: string): void { loadSafetensorsInto(this, bytes, source); }
 
   /** Node: writes the model to `path` (a temporary file, then a rename: never half a file). */
   save(path: string): Promise<void> { return saveModel(this, path); }

@@ -34,7 +34,8 @@ async function main(argv: string[]): Promise<number> {
   let parsed;
   try { parsed = parse(argv); } catch (err) { process.stderr.write(`simdnet: ${(err as Error).message}\n\n${HELP}`); return 2; }
   if (parsed.values.help || parsed.command === 'help') { process.stdout.write(HELP); return 0; }
-  const run = COMMANDS[parsed.command];
+  // An own-property lookup: 'constructor' or 'toString' must be an unknown command, not Object's.
+  const run = Object.hasOwn(COMMANDS, parsed.command) ? COMMANDS[parsed.command] : undefined;
   if (!run) { process.stderr.write(`simdnet: unknown command '${parsed.command}'\n\n${HELP}`); return 2; }
   if (parsed.extra.length) { process.stderr.write(`simdnet: unexpected argument '${parsed.extra[0]}'\n`); return 2; }
   try {

@@ -3,6 +3,7 @@
 // That is already CHW order, so a record's pixels copy straight into an NCHW tensor.
 import { tensor } from '../tensor.js';
 import type { LabelledImages } from './mnist.js';
+import { fileBytes } from '../io/untrusted.js';
 
 const SIDE = 32;
 const PIXELS = 3 * SIDE * SIDE;
@@ -13,9 +14,12 @@ export const CIFAR10_CLASSES = Object.freeze([
   'airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck',
 ] as const);
 
-/** Parses CIFAR-10 binary records into images [N, 3, 32, 32] in [0, 1] and labels 0..9. */
-export function readCifar10(bytes: Uint8Array, source = 'CIFAR-10 data'): LabelledImages {
-  if (!(bytes instanceof Uint8Array)) throw new Error(`${source}: readCifar10 expects a Uint8Array (a Node Buffer is one)`);
+/**
+ * Parses CIFAR-10 binary records (a Uint8Array or Node Buffer, an ArrayBuffer or another
+ * ArrayBufferView) into images [N, 3, 32, 32] in [0, 1] and labels 0..9.
+ */
+export function readCifar10(input: Uint8Array | ArrayBuffer | ArrayBufferView, source = 'CIFAR-10 data'): LabelledImages {
+  const bytes = fileBytes(input, source, 'readCifar10');
   if (bytes.length === 0 || bytes.length % RECORD !== 0) {
     throw new Error(`${source}: ${bytes.length} bytes is not a whole number of CIFAR-10 records (${RECORD} bytes each: 1 label + 3×32×32 pixels)`);
   }

@@ -4,6 +4,7 @@
 // 42,000 × 785 cells and one string per cell would cost seconds and hundreds of MB.
 import { Tensor, tensor } from '../tensor.js';
 import { MNIST_MEAN, MNIST_STD } from './mnist.js';
+import { describeType, quoteName } from '../io/untrusted.js';
 
 const SIDE = 28;
 const PIXELS = SIDE * SIDE;
@@ -22,9 +23,9 @@ export interface DigitCsv {
 
 /** Parses train.csv or test.csv text; `source` names the file in errors (with the line number). */
 export function readDigitCsv(text: string, source = 'CSV', options: DigitCsvOptions = {}): DigitCsv {
-  if (typeof text !== 'string') throw new Error(`${source}: readDigitCsv expects the file's text as a string, got ${typeof text}`);
+  if (typeof text !== 'string') throw new Error(`${source}: readDigitCsv expects the file's text as a string, got ${describeType(text)}`);
+  const normalize = checkOptions(options, source);
   if (text.trim() === '') throw new Error(`${source}: the file is empty; expected a header line`);
-  const normalize = options.normalize ?? true;
   let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0; // a byte-order mark from spreadsheet exports
   let end = lineEnd(text, pos);
   const header = text.slice(pos, end).replace(/\r$/, '').split(',').map((s) => s.trim());
@@ -38,8 +39,15 @@ export function readDigitCsv(text: string, source = 'CSV', options: DigitCsvOpti
   let rows = 0;
   for (let i = end; i < last; rows++) i = lineEnd(text, i + 1);
 
-  const pixels = new Float32Array(rows * PIXELS);
-  const labels = hasLabel ? new Int32Array(rows) : null;
+  // A valid row is cols cells of at least one character, cols - 1 commas and the newline before
+  // it: a text with more lines than that allows holds a short line, which the loop below refuses
+  // before it reaches row `capacity`. So a text of blank lines cannot ask for gigabytes.
+  const capacity = Math.min(rows, Math.floor((last - end) / (2 * cols)));
+  const pixels = new Float32Array(capacity * PIXELS);
+  const labels = hasLabel ? new Int32Array(capacity) : null;
+  // One row is parsed here and copied out only once all of it is valid.
+  const rowPixels = new Float32Array(PIXELS);
+  let rowLabel = 0;
   const first = hasLabel ? 1 : 0;
   for (let r = 0; r < rows; r++) {
     const line = r + 2;
@@ -62,16 +70,18 @@ export function readDigitCsv(text: string, source = 'CSV', options: DigitCsvOpti
       const isLabel = col < first;
       const max = isLabel ? 9 : 255;
       if (!digits || p === cellStart || value > max) {
-        const what = p === cellStart ? 'is empty' : `${JSON.stringify(text.slice(cellStart, p))} is not an integer in 0..${max}`;
+        const what = p === cellStart ? 'is empty' : `${quoteName(text.slice(cellStart, p))} is not an integer in 0..${max}`;
         throw new Error(`${source}: line ${line}, column ${col + 1} (${header[col]}): ${isLabel ? 'label' : 'pixel'} ${what}`);
       }
       // The same arithmetic as mnist(), so the CSV and IDX copies of an image are bit-identical.
-      if (isLabel) labels![r] = value;
-      else pixels[r * PIXELS + col - first] = normalize ? (value / 255 - MNIST_MEAN) / MNIST_STD : value / 255;
+      if (isLabel) rowLabel = value;
+      else rowPixels[col - first] = normalize ? (value / 255 - MNIST_MEAN) / MNIST_STD : value / 255;
       col++;
       if (p >= stop) break;
     }
     if (col !== cols) throw new Error(`${source}: line ${line} has ${col} columns, expected ${cols}`);
+    pixels.set(rowPixels, r * PIXELS);
+    if (labels) labels[r] = rowLabel;
   }
   return { images: tensor(pixels, [rows, 1, SIDE, SIDE]), labels };
 }
@@ -91,6 +101,21 @@ export function writeSubmissionCsv(labels: Int32Array | readonly number[]): stri
   return parts.join('');
 }
 
+/** The normalize option, checked: a string such as 'false' must not count as true. */
+function checkOptions(options: unknown, source: string): boolean {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new Error(`${source}: readDigitCsv options must be an object such as { normalize: false }, got ${describeType(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (key !== 'normalize') throw new Error(`${source}: readDigitCsv: unknown option ${quoteName(key)} (the only option is normalize)`);
+  }
+  const { normalize } = options as DigitCsvOptions;
+  if (normalize !== undefined && typeof normalize !== 'boolean') {
+    throw new Error(`${source}: readDigitCsv: normalize must be true or false, got ${describeType(normalize)}`);
+  }
+  return normalize ?? true;
+}
+
 function lineEnd(text: string, from: number): number {
   const i = text.indexOf('\n', from);
   return i < 0 ? text.length : i;
@@ -108,7 +133,7 @@ function checkHeader(header: string[], hasLabel: boolean, source: string): void 
   const formats = 'label,pixel0,…,pixel783 (train.csv) or pixel0,…,pixel783 (test.csv)';
   for (let i = 0; i < Math.min(header.length, expected); i++) {
     if (header[i] !== want(i)) {
-      throw new Error(`${source}: line 1: header column ${i + 1} is ${JSON.stringify(header[i])}, expected ${JSON.stringify(want(i))}; the header must be ${formats}`);
+      throw new Error(`${source}: line 1: header column ${i + 1} is ${quoteName(header[i])}, expected ${JSON.stringify(want(i))}; the header must be ${formats}`);
     }
   }
   if (header.length !== expected) {

@@ -1,40 +1,49 @@
 // The IDX format of MNIST and Fashion-MNIST: magic 0x0000, a type byte, a rank byte, one
 // big-endian u32 per dimension, then the data (big-endian for multi-byte types).
+import { briefShape, fileBytes, formatBytes, shapeBytes } from '../io/untrusted.js';
 
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 export interface Idx { shape: number[]; data: IdxData; }
 
-const TYPES: Record<number, { name: string; bytes: number }> = {
-  0x08: { name: 'ubyte', bytes: 1 }, 0x09: { name: 'byte', bytes: 1 }, 0x0b: { name: 'short', bytes: 2 },
-  0x0c: { name: 'int', bytes: 4 }, 0x0d: { name: 'float', bytes: 4 }, 0x0e: { name: 'double', bytes: 8 },
-};
+const TYPES = new Map<number, { name: string; bytes: number }>([
+  [0x08, { name: 'ubyte', bytes: 1 }], [0x09, { name: 'byte', bytes: 1 }], [0x0b, { name: 'short', bytes: 2 }],
+  [0x0c, { name: 'int', bytes: 4 }], [0x0d, { name: 'float', bytes: 4 }], [0x0e, { name: 'double', bytes: 8 }],
+]);
 
-/** Parses IDX bytes; `source` names the file in errors. Sizes are checked against the byte count. */
-export function readIdx(bytes: Uint8Array, source = 'IDX data'): Idx {
-  if (bytes.length < 4) throw new Error(`${source}: ${bytes.length} bytes is too short for an IDX header`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint16(0) !== 0) throw new Error(`${source}: not an IDX file (magic starts 0x${view.getUint16(0).toString(16)}, expected 0x0000)`);
-  const type = TYPES[bytes[2]];
-  if (!type) throw new Error(`${source}: unknown IDX data type 0x${bytes[2].toString(16)}`);
-  const rank = bytes[3];
+/**
+ * Parses IDX bytes (a Uint8Array or Node Buffer, an ArrayBuffer or another ArrayBufferView);
+ * `source` names the file in errors. The shape's size is checked against the byte count before
+ * anything is allocated, and the data is a copy that shares no memory with `bytes`.
+ */
+export function readIdx(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source = 'IDX data'): Idx {
+  const fail = (msg: string): never => { throw new Error(`${source}: ${msg}`); };
+  const b = fileBytes(bytes, source, 'readIdx');
+  if (b.length < 4) fail(`${b.length} bytes is too short for an IDX header (4 bytes before the dimensions)`);
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  if (view.getUint16(0) !== 0) fail(`not an IDX file (magic starts 0x${view.getUint16(0).toString(16).padStart(4, '0')}, expected 0x0000)`);
+  const type = TYPES.get(b[2]);
+  if (!type) fail(`unknown IDX data type 0x${b[2].toString(16)} (known: 0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e)`);
+  const { name, bytes: itemBytes } = type!;
+  const rank = b[3];
+  if (rank === 0) fail('IDX header has rank 0 (no dimensions)');
   const headerBytes = 4 + 4 * rank;
-  if (rank === 0 || bytes.length < headerBytes) throw new Error(`${source}: IDX header of rank ${rank} does not fit in ${bytes.length} bytes`);
+  if (b.length < headerBytes) fail(`IDX header of rank ${rank} does not fit in ${b.length} bytes (it takes ${headerBytes})`);
   const shape: number[] = [];
   for (let i = 0; i < rank; i++) shape.push(view.getUint32(4 + 4 * i));
-  const count = shape.reduce((a, b) => a * b, 1);
-  const expected = headerBytes + count * type.bytes;
-  if (bytes.length !== expected) {
-    throw new Error(`${source}: IDX shape [${shape.join(', ')}] of ${type.name} needs ${expected} bytes, the file has ${bytes.length}`);
+  // In float64: u32 arithmetic would wrap [65536, 65536] to 0 bytes, which an empty body matches.
+  const expected = headerBytes + shapeBytes(shape, itemBytes);
+  if (b.length !== expected) fail(`IDX shape ${briefShape(shape)} of ${name} needs ${formatBytes(expected)} bytes, the file has ${b.length}`);
+  return { shape, data: readBody(b, view, headerBytes, (b.length - headerBytes) / itemBytes, b[2]) };
+}
+
+/** The data, copied out of the file's bytes (Node Buffers of small files share one pool). */
+function readBody(b: Uint8Array, view: DataView, at: number, count: number, type: number): IdxData {
+  switch (type) {
+    case 0x08: return new Uint8Array(b.subarray(at, at + count));
+    case 0x09: return new Int8Array(new Uint8Array(b.subarray(at, at + count)).buffer);
+    case 0x0b: return Int16Array.from({ length: count }, (_, i) => view.getInt16(at + 2 * i));
+    case 0x0c: return Int32Array.from({ length: count }, (_, i) => view.getInt32(at + 4 * i));
+    case 0x0d: return Float32Array.from({ length: count }, (_, i) => view.getFloat32(at + 4 * i));
+    default: return Float64Array.from({ length: count }, (_, i) => view.getFloat64(at + 8 * i));
   }
-  const body = bytes.subarray(headerBytes);
-  let data: IdxData;
-  switch (bytes[2]) {
-    case 0x08: data = body.slice(); break;
-    case 0x09: data = new Int8Array(body.slice().buffer); break;
-    case 0x0b: data = Int16Array.from({ length: count }, (_, i) => view.getInt16(headerBytes + 2 * i)); break;
-    case 0x0c: data = Int32Array.from({ length: count }, (_, i) => view.getInt32(headerBytes + 4 * i)); break;
-    case 0x0d: data = Float32Array.from({ length: count }, (_, i) => view.getFloat32(headerBytes + 4 * i)); break;
-    default: data = Float64Array.from({ length: count }, (_, i) => view.getFloat64(headerBytes + 8 * i)); break;
-  }
-  return { shape, data };
 }

@@ -17,6 +17,7 @@ import { ReLU } from '../layers/relu.js';
 import { Sigmoid } from '../layers/sigmoid.js';
 import { LogSoftmax, Softmax } from '../layers/softmax.js';
 import { Tanh } from '../layers/tanh.js';
+import { preview as describe, quoteName } from './untrusted.js';
 
 export const ARCHITECTURE_FORMAT = 'simdnet.sequential';
 export const ARCHITECTURE_VERSION = 1;
@@ -30,10 +31,11 @@ export interface ArchitectureSpec {
   layers: LayerSpec[];
 }
 
-// Far beyond any real CNN; they keep a hostile spec from building millions of modules or from
-// recursing until the stack overflows.
+// Far beyond any real CNN (ResNet-152 has about 500 modules); they keep a hostile spec from
+// building a huge number of modules (Sequential.add checks the whole model each time, so n
+// layers cost n^2) or from recursing until the stack overflows.
 const MAX_DEPTH = 32;
-const MAX_LAYERS = 100_000;
+const MAX_LAYERS = 10_000;
 
 type Size2 = number | [number, number];
 type FieldKind = 'int' | 'intOrNull' | 'number' | 'numberOrNull' | 'bool' | 'size2' | 'convPadding';
@@ -155,9 +157,10 @@ function describeModule(m: unknown): string {
 export function validateArchitecture(spec: unknown): ArchitectureSpec {
   const fail = (msg: string): never => { throw new Error(`architecture: ${msg}`); };
   if (!isPlainObject(spec)) fail(`expected an object { format, version, layers }, got ${describe(spec)}`);
-  const top = spec as Record<string, unknown>;
+  // Own fields only: a missing "layers" must not be found on Object.prototype.
+  const top = ownFields(spec as Record<string, unknown>);
   for (const key of Object.keys(top)) {
-    if (key !== 'format' && key !== 'version' && key !== 'layers') fail(`unexpected field ${JSON.stringify(key)} (expected format, version, layers)`);
+    if (key !== 'format' && key !== 'version' && key !== 'layers') fail(`unexpected field ${quoteName(key)} (expected format, version, layers)`);
   }
   if (top.format !== ARCHITECTURE_FORMAT) fail(`"format" must be ${JSON.stringify(ARCHITECTURE_FORMAT)}, got ${describe(top.format)}`);
   if (top.version !== ARCHITECTURE_VERSION) {
@@ -192,7 +195,7 @@ function checkLayer(layer: unknown, path: string, depth: number, count: { layers
   if (!fields) fail(`layer ${path}: unknown layer type ${describe(type)} (known: ${LAYER_TYPES.join(', ')})`);
   const where = `layer ${path} (${type})`;
   for (const key of Object.keys(obj)) {
-    if (key !== 'type' && !Object.hasOwn(fields!, key)) fail(`${where}: unexpected field ${JSON.stringify(key)} (expected ${Object.keys(fields!).join(', ') || 'none'})`);
+    if (key !== 'type' && !Object.hasOwn(fields!, key)) fail(`${where}: unexpected field ${quoteName(key)} (expected ${Object.keys(fields!).join(', ') || 'none'})`);
   }
   const out: LayerSpec = { type: type as string };
   for (const [field, kind] of Object.entries(fields!)) {
@@ -228,10 +231,11 @@ function isPlainObject(v: unknown): boolean {
   return proto === Object.prototype || proto === null;
 }
 
-function describe(v: unknown): string {
-  let s: string;
-  try { s = JSON.stringify(v) ?? String(v); } catch { s = Object.prototype.toString.call(v); }
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+/** A null-prototype copy of an object's own enumerable fields, so a lookup never finds an inherited one. */
+function ownFields(obj: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = Object.create(null);
+  for (const key of Object.keys(obj)) out[key] = obj[key];
+  return out;
 }
 
 /**

@@ -5,7 +5,8 @@ import { Module } from '../module.js';
 import { Sequential } from '../sequential.js';
 import { Tensor } from '../tensor.js';
 import { architectureOf, buildFromArchitecture, stateValueCount, validateArchitecture } from './architecture.js';
-import { Safetensors, decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { SafetensorsFile, decodeSafetensorsFile, encodeSafetensors } from './safetensors.js';
+import { describeType } from './untrusted.js';
 
 /** The metadata key that holds the architecture spec (JSON text). */
 export const ARCHITECTURE_METADATA_KEY = 'simdnet.architecture';
@@ -37,10 +38,11 @@ export function modelToSafetensors(model: Sequential): Uint8Array {
 
 /**
  * A new Sequential rebuilt from the file's architecture metadata, with the file's weights.
+ * `bytes` is a Uint8Array (a Node Buffer is one), an ArrayBuffer or another ArrayBufferView.
  * Errors name `source` (a path, a URL). The model is in training mode, as a new one is.
  */
-export function modelFromSafetensors(bytes: Uint8Array, source = DEFAULT_SOURCE): Sequential {
-  const file = decodeSafetensors(bytes, source);
+export function modelFromSafetensors(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source = DEFAULT_SOURCE): Sequential {
+  const file = decodeSafetensorsFile(bytes, source, 'fromSafetensors');
   if (!Object.hasOwn(file.metadata, ARCHITECTURE_METADATA_KEY)) {
     throw new Error(`${source}: the file has weights but no architecture (no "${ARCHITECTURE_METADATA_KEY}" in its metadata, ` +
       'as with files saved by PyTorch); build the model in code and load the weights into it with ' +
@@ -62,7 +64,7 @@ export function modelFromSafetensors(bytes: Uint8Array, source = DEFAULT_SOURCE)
   }
   const model = withSource(source, () => buildFromArchitecture(spec));
   try {
-    loadDecoded(model, file, bytes, source);
+    loadDecoded(model, file, source);
   } catch (err) {
     model.dispose();
     throw err;
@@ -76,17 +78,16 @@ export function modelFromSafetensors(bytes: Uint8Array, source = DEFAULT_SOURCE)
  * matching dtype (float for weights, I64 for num_batches_tracked), every weight finite; all is
  * checked before anything is copied, so on an Error the model is unchanged.
  */
-export function loadSafetensorsInto(model: Module, bytes: Uint8Array, source = DEFAULT_SOURCE): void {
-  if (!(model instanceof Module)) throw new Error(`loadSafetensorsInto: expected a model (Module), got ${String(model)}`);
-  loadDecoded(model, decodeSafetensors(bytes, source), bytes, source);
+export function loadSafetensorsInto(model: Module, bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source = DEFAULT_SOURCE): void {
+  if (!(model instanceof Module)) throw new Error(`loadSafetensorsInto: expected a model (Module), got ${describeType(model)}`);
+  loadDecoded(model, decodeSafetensorsFile(bytes, source, 'loadSafetensors'), source);
 }
 
-function loadDecoded(model: Module, file: Safetensors, bytes: Uint8Array, source: string): void {
-  // decodeSafetensors widens F16, I32, ... to float32, so the file's own dtypes are read from its header.
-  const dtypes = headerDtypes(bytes);
+function loadDecoded(model: Module, file: SafetensorsFile, source: string): void {
   for (const [name, target] of Object.entries(model.stateDict())) {
     if (!Object.hasOwn(file.tensors, name)) continue; // loadStateDict names every missing tensor at once
-    const dtype = dtypes.get(name)!;
+    // Decoding widens F16, I32, ... to float32: the file's own dtype decides what may load.
+    const dtype = file.dtypes.get(name)!;
     const ok = target.dtype === 'int64' ? dtype === 'I64' : FLOAT_DTYPES.has(dtype);
     if (!ok) {
       const want = target.dtype === 'int64' ? 'I64' : 'a floating-point dtype (F32)';
@@ -94,15 +95,6 @@ function loadDecoded(model: Module, file: Safetensors, bytes: Uint8Array, source
     }
   }
   withSource(source, () => model.loadStateDict(file.tensors as Record<string, Tensor>, { strict: true }));
-}
-
-/** Tensor name → dtype, from a header that decodeSafetensors has already checked. */
-function headerDtypes(bytes: Uint8Array): Map<string, string> {
-  const length = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length))) as Record<string, { dtype: string }>;
-  const out = new Map<string, string>();
-  for (const [name, info] of Object.entries(header)) if (name !== '__metadata__') out.set(name, info.dtype);
-  return out;
 }
 
 /** Runs `f`, prefixing any Error's message with the file it concerns. */

@@ -2,7 +2,8 @@
 // N, N bytes of UTF-8 JSON ({ "__metadata__": {string: string}, name: { dtype, shape,
 // data_offsets: [begin, end] } } with offsets relative to the data that follows the header),
 // then the tensors, contiguous, row-major, little-endian. Pure format code: bytes ⇄ tensors.
-import { Tensor, formatShape, shapeSize } from '../tensor.js';
+import { Tensor } from '../tensor.js';
+import { briefShape, fileBytes, formatBytes, preview, quoteName, shapeBytes } from './untrusted.js';
 
 /** The reference implementation refuses headers above this size; so do we, before allocating. */
 export const MAX_HEADER_BYTES = 100_000_000;
@@ -74,16 +75,29 @@ export interface Safetensors {
   metadata: Record<string, string>;
 }
 
+/** @internal A decoded file with each tensor's dtype as the file has it (decoding widens F16, I32, ... to float32). */
+export interface SafetensorsFile extends Safetensors {
+  dtypes: Map<string, string>;
+}
+
 interface Entry { name: string; dtype: string; shape: number[]; begin: number; end: number; }
 
 /**
- * Decodes safetensors bytes into host tensors: F32 and I64 as they are; F64, F16, BF16, I32,
- * I16, I8, U8 and BOOL converted to float32. Nothing in the file is trusted: every size, dtype,
- * shape and offset is checked, and a bad file throws an Error naming `source` and the field.
+ * Decodes safetensors bytes (a Uint8Array or Node Buffer, an ArrayBuffer or another
+ * ArrayBufferView) into host tensors: F32 and I64 as they are; F64, F16, BF16, I32, I16, I8, U8
+ * and BOOL converted to float32. Nothing in the file is trusted: every size, dtype, shape and
+ * offset is checked before anything is allocated, and a bad file throws an Error naming
+ * `source` and the field.
  */
-export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'): Safetensors {
+export function decodeSafetensors(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source = 'safetensors data'): Safetensors {
+  const { tensors, metadata } = decodeSafetensorsFile(bytes, source);
+  return { tensors, metadata };
+}
+
+/** @internal decodeSafetensors, also giving each tensor's dtype in the file; `reader` names the caller in errors. */
+export function decodeSafetensorsFile(input: unknown, source = 'safetensors data', reader = 'decodeSafetensors'): SafetensorsFile {
   const fail = (msg: string): never => { throw new Error(`${source}: ${msg}`); };
-  if (!(bytes instanceof Uint8Array)) fail(`expected a Uint8Array, got ${Object.prototype.toString.call(bytes)}`);
+  const bytes = fileBytes(input, source, reader);
   if (bytes.length < 8) fail(`${bytes.length} bytes is too short for a safetensors file (the header length alone takes 8)`);
   const claimed = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);
   if (claimed > BigInt(MAX_HEADER_BYTES)) fail(`header length ${claimed} is over the ${MAX_HEADER_BYTES}-byte limit; not a safetensors file?`);
@@ -107,7 +121,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   }
   // JSON.parse keeps the last of two equal keys; a file that names a tensor twice is ambiguous.
   const dup = findDuplicateKey(text);
-  if (dup) fail(`the header names ${dup.path === '' ? '' : `in "${dup.path}" `}"${dup.key}" more than once`);
+  if (dup) fail(`the header names ${dup.path === '' ? '' : `in ${quoteName(dup.path)} `}${quoteName(dup.key)} more than once`);
 
   const metadata: Record<string, string> = {};
   const entries: Entry[] = [];
@@ -116,7 +130,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
       if (info === null) continue;
       if (typeof info !== 'object' || Array.isArray(info)) fail('__metadata__ must be an object of strings');
       for (const [k, v] of Object.entries(info as Record<string, unknown>)) {
-        if (typeof v !== 'string') fail(`__metadata__ "${k}" must be a string, got ${JSON.stringify(v)}`);
+        if (typeof v !== 'string') fail(`__metadata__ ${quoteName(k)} must be a string, got ${preview(v)}`);
         setOwn(metadata, k, v as string);
       }
       continue;
@@ -130,14 +144,15 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   const sorted = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expected = 0;
   for (const e of sorted) {
-    if (e.end > dataBytes) fail(`tensor "${e.name}": data_offsets [${e.begin}, ${e.end}] run past the ${dataBytes} bytes of data`);
-    if (e.begin < expected) fail(`tensor "${e.name}": data_offsets [${e.begin}, ${e.end}] overlap another tensor's bytes (which end at ${expected})`);
-    if (e.begin > expected) fail(`tensor "${e.name}": data_offsets [${e.begin}, ${e.end}] leave bytes ${expected}..${e.begin} of the data unused`);
+    if (e.end > dataBytes) fail(`tensor ${quoteName(e.name)}: data_offsets [${e.begin}, ${e.end}] run past the ${dataBytes} bytes of data`);
+    if (e.begin < expected) fail(`tensor ${quoteName(e.name)}: data_offsets [${e.begin}, ${e.end}] overlap another tensor's bytes (which end at ${expected})`);
+    if (e.begin > expected) fail(`tensor ${quoteName(e.name)}: data_offsets [${e.begin}, ${e.end}] leave bytes ${expected}..${e.begin} of the data unused`);
     expected = e.end;
   }
   if (expected !== dataBytes) fail(`${dataBytes - expected} bytes after the last tensor (data ends at ${expected}, the file at ${dataBytes}) are not described by the header`);
 
   const tensors: Record<string, Tensor> = {};
+  const dtypes = new Map<string, string>();
   for (const e of entries) {
     // A copy into a fresh buffer: the result must not alias the caller's bytes, and the copy is
     // aligned. (Not bytes.slice(): on a Node Buffer that returns a view into the shared pool.)
@@ -145,36 +160,36 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
     raw.set(bytes.subarray(dataStart + e.begin, dataStart + e.end));
     toHostOrder(raw, ITEM_BYTES[e.dtype]);
     setOwn(tensors, e.name, toTensor(e, raw.buffer, fail));
+    dtypes.set(e.name, e.dtype);
   }
-  return { tensors, metadata };
+  return { tensors, metadata, dtypes };
 }
 
 function checkEntry(name: string, info: unknown, fail: (msg: string) => never): Entry {
-  const where = `tensor "${name}"`;
-  if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(`${where}: expected an object with dtype, shape and data_offsets, got ${JSON.stringify(info)}`);
+  const where = `tensor ${quoteName(name)}`;
+  if (typeof info !== 'object' || info === null || Array.isArray(info)) fail(`${where}: expected an object with dtype, shape and data_offsets, got ${preview(info)}`);
   const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
   if (dtype === undefined) fail(`${where}: missing "dtype"`);
   if (shape === undefined) fail(`${where}: missing "shape"`);
   if (offsets === undefined) fail(`${where}: missing "data_offsets"`);
-  if (typeof dtype !== 'string') fail(`${where}: "dtype" must be a string, got ${JSON.stringify(dtype)}`);
-  if (!Object.hasOwn(ITEM_BYTES, dtype as string)) fail(`${where}: unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(ITEM_BYTES).join(', ')})`);
-  if (!Array.isArray(shape)) fail(`${where}: "shape" must be an array, got ${JSON.stringify(shape)}`);
-  for (const d of shape as unknown[]) {
-    if (!Number.isSafeInteger(d) || (d as number) < 0) fail(`${where}: shape ${JSON.stringify(shape)} has a dimension that is not a non-negative integer`);
-  }
-  if (!Array.isArray(offsets) || offsets.length !== 2) fail(`${where}: "data_offsets" must be an array [begin, end], got ${JSON.stringify(offsets)}`);
+  if (typeof dtype !== 'string') fail(`${where}: "dtype" must be a string, got ${preview(dtype)}`);
+  if (!Object.hasOwn(ITEM_BYTES, dtype as string)) fail(`${where}: unsupported dtype ${preview(dtype)} (supported: ${Object.keys(ITEM_BYTES).join(', ')})`);
+  if (!Array.isArray(shape)) fail(`${where}: "shape" must be an array, got ${preview(shape)}`);
+  const dims = shape as unknown[];
+  const bad = dims.findIndex((d) => !Number.isSafeInteger(d) || (d as number) < 0);
+  if (bad >= 0) fail(`${where}: shape ${preview(dims)} has a dimension that is not a non-negative integer below 2^53 (dimension ${bad} is ${preview(dims[bad])})`);
+  if (!Array.isArray(offsets) || offsets.length !== 2) fail(`${where}: "data_offsets" must be an array [begin, end], got ${preview(offsets)}`);
   const [begin, end] = offsets as unknown[];
   for (const v of [begin, end]) {
-    if (!Number.isSafeInteger(v) || (v as number) < 0) fail(`${where}: data_offsets ${JSON.stringify(offsets)} must be non-negative integers`);
+    if (!Number.isSafeInteger(v) || (v as number) < 0) fail(`${where}: data_offsets ${preview(offsets)} must be non-negative integers below 2^53`);
   }
   const b = begin as number, e = end as number;
   if (e < b) fail(`${where}: data_offsets [${b}, ${e}] end before they begin`);
-  const dims = shape as number[];
-  // With hostile dimensions the product can exceed 2^53 and round, but it then also exceeds any
-  // real byte count, so the comparison still fails as it should.
-  const needed = shapeSize(dims) * ITEM_BYTES[dtype as string];
-  if (needed !== e - b) fail(`${where}: data_offsets [${b}, ${e}] hold ${e - b} bytes, but ${dtype} shape ${formatShape(dims)} needs ${needed}`);
-  return { name, dtype: dtype as string, shape: dims, begin: b, end: e };
+  // In float64: i32 or u32 arithmetic would wrap a product of 2^32 bytes to 0, which an empty
+  // range would match. Past 2^53 the product rounds, but it then exceeds every safe e - b.
+  const needed = shapeBytes(dims as number[], ITEM_BYTES[dtype as string]);
+  if (needed !== e - b) fail(`${where}: data_offsets [${b}, ${e}] hold ${e - b} bytes, but ${dtype} shape ${briefShape(dims)} needs ${formatBytes(needed)}`);
+  return { name, dtype: dtype as string, shape: dims as number[], begin: b, end: e };
 }
 
 function toTensor(e: Entry, buf: ArrayBuffer, fail: (msg: string) => never): Tensor {
@@ -189,7 +204,7 @@ function toTensor(e: Entry, buf: ArrayBuffer, fail: (msg: string) => never): Ten
     case 'BOOL': {
       const v = new Uint8Array(buf);
       const bad = v.findIndex((x) => x > 1);
-      if (bad >= 0) fail(`tensor "${e.name}": BOOL value ${v[bad]} at index ${bad} is neither 0 nor 1`);
+      if (bad >= 0) fail(`tensor ${quoteName(e.name)}: BOOL value ${v[bad]} at index ${bad} is neither 0 nor 1`);
       return new Tensor(e.shape, Float32Array.from(v));
     }
     case 'BF16': {
