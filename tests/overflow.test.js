@@ -121,6 +121,19 @@ test('layer outputs and parameters past 4 GiB are refused with the layer, buffer
   assert.is(rt().heap.bytesInUse, inUse);
 });
 
+test('sn.tensor sizes: a product past 2^53 is refused even when a later dimension is 0; data is checked', () => {
+  assert.throws(() => sn.tensor(new Float32Array(0), [2 ** 40, 2 ** 40, 0]), /shape \[1099511627776, 1099511627776, 0\] needs more than 2\^53 values, got 0/);
+  assert.throws(() => sn.tensor(new Float32Array(0), [2 ** 1000, 0]), /has a dimension that is not a non-negative integer/);
+  assert.throws(() => sn.tensor(new Float32Array(0), [2 ** 53, 0]), /has a dimension that is not a non-negative integer/);
+  assert.is(sn.tensor(new Float32Array(0), [2 ** 31, 2 ** 21, 0]).size, 0);
+  assert.throws(() => sn.tensor(new Float32Array(4), [2 ** 32, 2 ** 32]), /needs 18446744073709552000 values|needs more than 2\^53 values, got 4/);
+  assert.throws(() => sn.tensor('1234'), /data must be a Float32Array, another typed array or an array of numbers, got a string/);
+  assert.throws(() => sn.tensor([1, '2']), /data\[1\] is a string, expected a number/);
+  assert.throws(() => sn.tensor(new BigInt64Array(2)), /got a BigInt64Array/);
+  assert.throws(() => sn.tensor([1, 2], '2'), /shape must be an array of dimensions, got a string/);
+  assert.equal([...sn.tensor(new Int32Array([1, 2, 3])).toArray()], [1, 2, 3]);
+});
+
 test('sizes and indices past the kernels\' 32-bit range are refused, not wrapped', () => {
   const one = sn.tensor([1], [1, 1, 1, 1]);
   assert.throws(() => new sn.Conv2d(1, 1, 1, { stride: 2 ** 32 }), /Conv2d: stride must be at most 2147483647, got 4294967296/);

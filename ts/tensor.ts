@@ -4,6 +4,7 @@
 // buffer: valid until that layer runs again, and refused (with an Error) after that, by the
 // block's generation count. toArray() always copies.
 import { Block, f32 } from './runtime/block.js';
+import { briefShape, describeType, formatBytes, shapeBytes } from './io/untrusted.js';
 
 export type DType = 'float32' | 'int64';
 
@@ -107,12 +108,29 @@ export function formatShape(shape: readonly number[]): string {
  * it into its own input buffer, so calling this every step costs no wasm memory.
  */
 export function tensor(data: Float32Array | ArrayLike<number>, shape?: readonly number[]): Tensor {
-  const arr = data instanceof Float32Array ? data : Float32Array.from(data as ArrayLike<number>);
+  const arr = data instanceof Float32Array ? data : toFloat32(data);
+  if (shape !== undefined && !Array.isArray(shape)) throw new Error(`sn.tensor: shape must be an array of dimensions, got ${describeType(shape)}`);
   const dims = shape ?? [arr.length];
   for (const d of dims) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`sn.tensor: shape ${formatShape(dims)} has a dimension that is not a non-negative integer`);
+    if (!Number.isSafeInteger(d) || d < 0) throw new Error(`sn.tensor: shape ${briefShape(dims)} has a dimension that is not a non-negative integer`);
   }
-  const n = shapeSize(dims);
-  if (n !== arr.length) throw new Error(`sn.tensor: shape ${formatShape(dims)} needs ${n} values, got ${arr.length}`);
+  // The running product, so that [2^40, 2^40, 0] is refused rather than given a NaN size.
+  const n = shapeBytes(dims, 1);
+  if (n !== arr.length) throw new Error(`sn.tensor: shape ${briefShape(dims)} needs ${formatBytes(n)} values, got ${arr.length}`);
   return new Tensor(dims, arr);
+}
+
+/** Numbers from an array or typed array as float32; anything else is an Error naming its type. */
+function toFloat32(data: unknown): Float32Array {
+  const arrayLike = Array.isArray(data) || (ArrayBuffer.isView(data) && !(data instanceof DataView));
+  if (!arrayLike || data instanceof BigInt64Array || data instanceof BigUint64Array) {
+    throw new Error(`sn.tensor: data must be a Float32Array, another typed array or an array of numbers, got ${describeType(data)}`);
+  }
+  const values = data as ArrayLike<unknown>;
+  if (Array.isArray(values)) {
+    // Float32Array.from would turn '1' into 1 and 'a' into NaN without a word.
+    const i = values.findIndex((v) => typeof v !== 'number');
+    if (i >= 0) throw new Error(`sn.tensor: data[${i}] is ${describeType(values[i])}, expected a number`);
+  }
+  return Float32Array.from(values as ArrayLike<number>);
 }
