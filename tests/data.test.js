@@ -172,7 +172,7 @@ test('spiral rejects bad options', () => {
   assert.throws(() => data.spiral({ pointsPerClass: 0 }), /spiral: pointsPerClass must be an integer ≥ 1, got 0/);
   assert.throws(() => data.spiral({ classes: 2.5 }), /spiral: classes must be an integer ≥ 1, got 2\.5/);
   assert.throws(() => data.spiral({ noise: -1 }), /spiral: noise must be a finite number ≥ 0, got -1/);
-  assert.throws(() => data.spiral({ seed: 'a' }), /spiral: seed must be an integer, got a/);
+  assert.throws(() => data.spiral({ seed: 'a' }), /spiral: seed must be an integer, got the string 'a'/);
 });
 
 // ---------- shuffle, split ----------

@@ -146,7 +146,7 @@ test('CrossEntropyLoss checks labels first and changes nothing on error', () => 
 });
 
 test('CrossEntropyLoss refuses bad options; all-ignored mean is NaN with a zero gradient', () => {
-  assert.throws(() => new sn.CrossEntropyLoss({ reduction: 'none' }), /CrossEntropyLoss: reduction must be 'mean' or 'sum', got none/);
+  assert.throws(() => new sn.CrossEntropyLoss({ reduction: 'none' }), /CrossEntropyLoss: reduction must be 'mean' or 'sum', got the string 'none'/);
   assert.throws(() => new sn.CrossEntropyLoss({ labelSmoothing: 1.5 }), /CrossEntropyLoss: labelSmoothing must be between 0 and 1, got 1.5/);
   assert.throws(() => new sn.CrossEntropyLoss({ ignoreIndex: 0.5 }), /CrossEntropyLoss: ignoreIndex must be a 32-bit integer/);
   const loss = new sn.CrossEntropyLoss().forward(sn.tensor([1, 2, 3, 4], [2, 2]), [-100, -100]);
@@ -212,7 +212,7 @@ test('MSELoss refuses mismatched shapes, non-finite targets and bad options', ()
     /MSELoss: the target shape \[4\] differs from the input shape \[2, 2\]/);
   assert.throws(() => lossFn.forward(sn.tensor([1, 2], [2]), sn.tensor([1, Infinity], [2])), /MSELoss: 1 of 2 target values are NaN or infinite/);
   assert.throws(() => lossFn.forward(sn.tensor([1, 2], [2]), [1, 2]), /MSELoss: the target must be a Tensor/);
-  assert.throws(() => new sn.MSELoss({ reduction: 'avg' }), /MSELoss: reduction must be 'mean' or 'sum', got avg/);
+  assert.throws(() => new sn.MSELoss({ reduction: 'avg' }), /MSELoss: reduction must be 'mean' or 'sum', got the string 'avg'/);
 });
 
 // ---- NLLLoss, BCEWithLogitsLoss ----

@@ -3,6 +3,8 @@
 // That is already CHW order, so a record's pixels copy straight into an NCHW tensor.
 import { tensor } from '../tensor.js';
 import type { LabelledImages } from './mnist.js';
+import { describe } from '../options.js';
+import { checkSource } from './check.js';
 
 const SIDE = 32;
 const PIXELS = 3 * SIDE * SIDE;
@@ -15,7 +17,8 @@ export const CIFAR10_CLASSES = Object.freeze([
 
 /** Parses CIFAR-10 binary records into images [N, 3, 32, 32] in [0, 1] and labels 0..9. */
 export function readCifar10(bytes: Uint8Array, source = 'CIFAR-10 data'): LabelledImages {
-  if (!(bytes instanceof Uint8Array)) throw new Error(`${source}: readCifar10 expects a Uint8Array (a Node Buffer is one)`);
+  checkSource('readCifar10', source, 'readCifar10(bytes, source)');
+  if (!(bytes instanceof Uint8Array)) throw new Error(`${source}: readCifar10 expects a Uint8Array (a Node Buffer is one), got ${describe(bytes)}`);
   if (bytes.length === 0 || bytes.length % RECORD !== 0) {
     throw new Error(`${source}: ${bytes.length} bytes is not a whole number of CIFAR-10 records (${RECORD} bytes each: 1 label + 3×32×32 pixels)`);
   }

@@ -4,6 +4,8 @@
 // 42,000 × 785 cells and one string per cell would cost seconds and hundreds of MB.
 import { Tensor, tensor } from '../tensor.js';
 import { MNIST_MEAN, MNIST_STD } from './mnist.js';
+import { boolean, checkOptions, describe } from '../options.js';
+import { checkSource } from './check.js';
 
 const SIDE = 28;
 const PIXELS = SIDE * SIDE;
@@ -22,7 +24,9 @@ export interface DigitCsv {
 
 /** Parses train.csv or test.csv text; `source` names the file in errors (with the line number). */
 export function readDigitCsv(text: string, source = 'CSV', options: DigitCsvOptions = {}): DigitCsv {
-  if (typeof text !== 'string') throw new Error(`${source}: readDigitCsv expects the file's text as a string, got ${typeof text}`);
+  checkSource('readDigitCsv', source, 'readDigitCsv(text, source, options)');
+  checkOptions('readDigitCsv', options, { normalize: boolean });
+  if (typeof text !== 'string') throw new Error(`${source}: readDigitCsv expects the file's text as a string, got ${describe(text)}`);
   if (text.trim() === '') throw new Error(`${source}: the file is empty; expected a header line`);
   const normalize = options.normalize ?? true;
   let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0; // a byte-order mark from spreadsheet exports
@@ -79,13 +83,13 @@ export function readDigitCsv(text: string, source = 'CSV', options: DigitCsvOpti
 /** Kaggle's submission file: `ImageId,Label`, one row per prediction, ImageId counting from 1. */
 export function writeSubmissionCsv(labels: Int32Array | readonly number[]): string {
   if (!(labels instanceof Int32Array) && !Array.isArray(labels)) {
-    throw new Error('writeSubmissionCsv: labels must be an Int32Array or an array of integers');
+    throw new Error(`writeSubmissionCsv: labels must be an Int32Array or an array of integers, got ${describe(labels)}`);
   }
   if (labels.length === 0) throw new Error('writeSubmissionCsv: no labels to write');
   const parts = ['ImageId,Label\n'];
   for (let i = 0; i < labels.length; i++) {
     const v = labels[i];
-    if (!Number.isInteger(v) || v < 0) throw new Error(`writeSubmissionCsv: label ${i} is ${v}, not a non-negative integer`);
+    if (!Number.isInteger(v) || v < 0) throw new Error(`writeSubmissionCsv: label ${i} is ${describe(v)}, not a non-negative integer`);
     parts.push(`${i + 1},${v}\n`);
   }
   return parts.join('');

@@ -1,5 +1,7 @@
 // The IDX format of MNIST and Fashion-MNIST: magic 0x0000, a type byte, a rank byte, one
 // big-endian u32 per dimension, then the data (big-endian for multi-byte types).
+import { describe } from '../options.js';
+import { checkSource } from './check.js';
 
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 export interface Idx { shape: number[]; data: IdxData; }
@@ -11,6 +13,10 @@ const TYPES: Record<number, { name: string; bytes: number }> = {
 
 /** Parses IDX bytes; `source` names the file in errors. Sizes are checked against the byte count. */
 export function readIdx(bytes: Uint8Array, source = 'IDX data'): Idx {
+  checkSource('readIdx', source, 'readIdx(bytes, source)');
+  if (!(bytes instanceof Uint8Array)) {
+    throw new Error(`${source}: readIdx expects a Uint8Array (a Node Buffer is one; wrap an ArrayBuffer with new Uint8Array(buffer)), got ${describe(bytes)}`);
+  }
   if (bytes.length < 4) throw new Error(`${source}: ${bytes.length} bytes is too short for an IDX header`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (view.getUint16(0) !== 0) throw new Error(`${source}: not an IDX file (magic starts 0x${view.getUint16(0).toString(16)}, expected 0x0000)`);

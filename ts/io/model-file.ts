@@ -6,6 +6,7 @@ import { Sequential } from '../sequential.js';
 import { Tensor } from '../tensor.js';
 import { architectureOf, buildFromArchitecture, stateValueCount, validateArchitecture } from './architecture.js';
 import { Safetensors, decodeSafetensors, encodeSafetensors } from './safetensors.js';
+import { describe } from '../options.js';
 
 /** The metadata key that holds the architecture spec (JSON text). */
 export const ARCHITECTURE_METADATA_KEY = 'simdnet.architecture';
@@ -77,7 +78,7 @@ export function modelFromSafetensors(bytes: Uint8Array, source = DEFAULT_SOURCE)
  * checked before anything is copied, so on an Error the model is unchanged.
  */
 export function loadSafetensorsInto(model: Module, bytes: Uint8Array, source = DEFAULT_SOURCE): void {
-  if (!(model instanceof Module)) throw new Error(`loadSafetensorsInto: expected a model (Module), got ${String(model)}`);
+  if (!(model instanceof Module)) throw new Error(`loadSafetensorsInto: expected a model (Module), got ${describe(model)}`);
   loadDecoded(model, decodeSafetensors(bytes, source), bytes, source);
 }
 

@@ -1,0 +1,266 @@
+// Checks of option objects and arguments shared by every public entry point, so that a value
+// of the wrong type, a misspelt key or an out-of-range number is refused everywhere with the
+// same kind of message: where, which option, what was expected, and what came instead —
+// described by its type (a short value only for scalars), never by dumping its contents.
+import { Tensor, formatShape } from './tensor.js';
+import { Module } from './module.js';
+
+/** What one option (or argument) accepts: a description for messages, and the test. */
+export interface Rule {
+  /** Completes "must be …", e.g. 'a boolean (true or false)'. */
+  readonly expected: string;
+  test(v: unknown): boolean;
+}
+
+/** The options an entry point takes, by key. */
+export type Spec = Readonly<Record<string, Rule>>;
+
+// ---- rules ----
+
+export const boolean: Rule = { expected: 'a boolean (true or false)', test: (v) => typeof v === 'boolean' };
+export const string: Rule = { expected: 'a string', test: (v) => typeof v === 'string' };
+export const func: Rule = { expected: 'a function', test: (v) => typeof v === 'function' };
+/** For an option whose value the caller checks itself (with a message of its own). */
+export const anything: Rule = { expected: 'any value', test: () => true };
+
+/** A (safe) integer in [min, max]. */
+export function integer(min = Number.MIN_SAFE_INTEGER, max = Number.MAX_SAFE_INTEGER): Rule {
+  return { expected: `an integer ${range(min, max, false, false)}`.trimEnd(), test: (v) => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max };
+}
+
+export interface NumberRange {
+  min?: number;
+  max?: number;
+  /** Exclude the bound itself: (min, …) rather than [min, …]. */
+  minOpen?: boolean;
+  maxOpen?: boolean;
+}
+
+/** A finite number, optionally within a range. */
+export function finite(r: NumberRange = {}): Rule {
+  const { min = -Infinity, max = Infinity, minOpen = false, maxOpen = false } = r;
+  return {
+    expected: `a finite number ${range(min, max, minOpen, maxOpen)}`.trimEnd(),
+    test: (v) => typeof v === 'number' && Number.isFinite(v) &&
+      (minOpen ? v > min : v >= min) && (maxOpen ? v < max : v <= max),
+  };
+}
+
+/** One of a few given values (strings or numbers), compared with ===. */
+export function oneOf(...values: readonly (string | number)[]): Rule {
+  const shown = values.map((v) => (typeof v === 'string' ? `'${v}'` : String(v)));
+  const expected = shown.length > 1 ? `${shown.slice(0, -1).join(', ')} or ${shown.at(-1)}` : shown[0];
+  return { expected, test: (v) => values.includes(v as string | number) };
+}
+
+/** An instance of `ctor`, described as `expected` (e.g. 'an Optimizer'). */
+export function instanceOf(ctor: abstract new (...args: never[]) => unknown, expected: string): Rule {
+  return { expected, test: (v) => v instanceof ctor };
+}
+
+/** Any of the rules; `expected` describes them together when given. */
+export function either(rules: readonly Rule[], expected?: string): Rule {
+  return { expected: expected ?? rules.map((r) => r.expected).join(' or '), test: (v) => rules.some((r) => r.test(v)) };
+}
+
+/** The same test under another description, for messages that say more than the rule's own. */
+export function described(rule: Rule, expected: string): Rule { return { expected, test: rule.test }; }
+
+export const nullValue: Rule = { expected: 'null', test: (v) => v === null };
+
+function range(min: number, max: number, minOpen: boolean, maxOpen: boolean): string {
+  const lowBound = Number.isFinite(min) && min > Number.MIN_SAFE_INTEGER;
+  const highBound = Number.isFinite(max) && max < Number.MAX_SAFE_INTEGER;
+  if (lowBound && highBound) return `in ${minOpen ? '(' : '['}${min}, ${max}${maxOpen ? ')' : ']'}`;
+  if (lowBound) return `${minOpen ? '>' : '≥'} ${min}`;
+  if (highBound) return `${maxOpen ? '<' : '≤'} ${max}`;
+  return '';
+}
+
+// ---- checks ----
+
+/**
+ * Throws unless `options` is undefined or a plain object whose keys are all in `spec` and whose
+ * values pass their rules; undefined values count as absent (so `{ lr: undefined }` means the
+ * default). The message names `where`, the option, what it must be and what it is; an unknown
+ * key is named with the accepted ones and the closest of them when it looks like a typo.
+ */
+export function checkOptions(where: string, options: unknown, spec: Spec): void {
+  if (options === undefined) return;
+  checkOptionsObject(where, options, Object.keys(spec));
+  const allowed = Object.keys(spec);
+  for (const key of Object.keys(options as object)) {
+    if (!Object.hasOwn(spec, key)) throw new Error(unknownKeyMessage(where, key, allowed));
+  }
+  for (const key of allowed) {
+    const v = (options as Record<string, unknown>)[key];
+    if (v !== undefined) checkValue(where, key, v, spec[key]);
+  }
+}
+
+/** Throws unless `options` is a plain object (`{ ... }`), naming what it is instead; `keys` show its shape. */
+export function checkOptionsObject(where: string, options: unknown, keys: readonly string[] = []): void {
+  if (!isPlainObject(options)) {
+    const shape = keys.length ? `{ ${keys.slice(0, 4).map((k) => `${k}?`).join(', ')}${keys.length > 4 ? ', …' : ''} }` : '{ name: value }';
+    throw new Error(`${where}: options must be an object ${shape}, got ${describe(options)}`);
+  }
+}
+
+/** Throws `${where}: ${name} must be ${rule.expected}, got …` unless v passes the rule. */
+export function checkValue(where: string, name: string, v: unknown, rule: Rule): void {
+  if (!rule.test(v)) throw new Error(`${where}: ${name} must be ${rule.expected}, got ${describe(v)}`);
+}
+
+function unknownKeyMessage(where: string, key: string, allowed: string[]): string {
+  const shownKey = describeKey(key);
+  const list = allowed.length ? `the options are ${allowed.join(', ')}` : 'it takes no options';
+  const guess = closest(key, allowed);
+  return guess !== null
+    ? `${where}: unknown option ${shownKey}; did you mean '${guess}'? (${list})`
+    : `${where}: unknown option ${shownKey} (${list})`;
+}
+
+function describeKey(key: string): string {
+  return key.length > 40 ? `'${escape(key.slice(0, 40))}…' (${key.length} characters)` : `'${escape(key)}'`;
+}
+
+/**
+ * The allowed key nearest to `key` when it is likely a typo: the same letters up to case,
+ * underscores and hyphens (PyTorch's weight_decay for weightDecay), or a few edits away.
+ */
+export function closest(key: string, allowed: readonly string[]): string | null {
+  const norm = (s: string) => s.toLowerCase().replace(/[_-]/g, '');
+  const k = norm(key);
+  let best: string | null = null, bestDistance = Infinity;
+  for (const a of allowed) {
+    const d = editDistance(k, norm(a));
+    if (d < bestDistance) { best = a; bestDistance = d; }
+  }
+  // Up to 2 edits, and fewer than half the key's letters: 'x' is no typo of 'lr'.
+  return best !== null && bestDistance <= 2 && bestDistance < k.length / 2 ? best : null;
+}
+
+/** Levenshtein distance (insertions, deletions, substitutions), for short keys. */
+function editDistance(a: string, b: string): number {
+  if (a.length > 64 || b.length > 64) return Infinity;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length];
+}
+
+function isPlainObject(v: unknown): boolean {
+  if (typeof v !== 'object' || v === null) return false;
+  const proto = Object.getPrototypeOf(v);
+  // Another realm's Object.prototype (an iframe, a vm context) also has a null prototype.
+  return proto === null || proto === Object.prototype || Object.getPrototypeOf(proto) === null;
+}
+
+// ---- describing values ----
+
+const MAX_STRING = 40;
+
+/**
+ * A short description of any value for an error message: scalars by value ('the string
+ * \'true\'', 1.5, NaN, null), everything else by type and size ('an Array of 60000 numbers',
+ * 'a Float32Array of 784 values', 'a float32 Tensor of shape [2, 3]'). Never the contents of an
+ * array or object, and never throws (a hostile toString or getter cannot break the message).
+ */
+export function describe(v: unknown): string {
+  try {
+    return describeUnsafe(v);
+  } catch {
+    return 'a value that cannot be described';
+  }
+}
+
+function describeUnsafe(v: unknown): string {
+  switch (typeof v) {
+    case 'undefined': return 'undefined';
+    case 'boolean': return String(v);
+    case 'number': return Object.is(v, -0) ? '-0' : String(v);
+    case 'bigint': { const s = String(v); return `the bigint ${s.length > 24 ? `${s.slice(0, 20)}… (${s.length} digits)` : `${s}n`}`; }
+    case 'string': return describeString(v);
+    case 'symbol': return 'a symbol';
+    case 'function': return describeFunction(v);
+  }
+  if (v === null) return 'null';
+  if (v instanceof Tensor) return `${article(v.dtype)} ${v.dtype} Tensor of shape ${formatShape(v.shape)}`;
+  if (v instanceof Module) return `the module ${v.label()}`;
+  if (Array.isArray(v)) return describeArray(v);
+  if (ArrayBuffer.isView(v)) {
+    const name = v.constructor.name;
+    return v instanceof DataView ? `a DataView of ${v.byteLength} bytes` : `${article(name)} ${name} of ${count((v as unknown as ArrayLike<unknown>).length, 'value')}`;
+  }
+  if (v instanceof ArrayBuffer) return `an ArrayBuffer of ${count(v.byteLength, 'byte')}`;
+  if (typeof SharedArrayBuffer !== 'undefined' && v instanceof SharedArrayBuffer) return `a SharedArrayBuffer of ${count(v.byteLength, 'byte')}`;
+  if (v instanceof Map) return `a Map of ${count(v.size, 'entry', 'entries')}`;
+  if (v instanceof Set) return `a Set of ${count(v.size, 'value')}`;
+  if (v instanceof Promise) return 'a Promise (a missing await?)';
+  if (isPlainObject(v)) {
+    const keys = Object.keys(v as object);
+    if (keys.length === 0) return 'an empty object';
+    const shown = keys.slice(0, 4).map((k) => (k.length > 20 ? `${k.slice(0, 20)}…` : k)).join(', ');
+    return `an object with ${keys.length === 1 ? 'key' : 'keys'} ${shown}${keys.length > 4 ? `, … (${keys.length} keys)` : ''}`;
+  }
+  const name = (v as object).constructor?.name;
+  return typeof name === 'string' && name !== '' && name !== 'Object' ? `${article(name)} ${name}` : 'an object';
+}
+
+function describeString(s: string): string {
+  if (s === '') return 'an empty string';
+  const shown = s.length > MAX_STRING ? `'${escape(s.slice(0, MAX_STRING))}…' (${s.length} characters)` : `'${escape(s)}'`;
+  return `the string ${shown}`;
+}
+
+/** Control characters and quotes escaped, so a message stays on one line and reads unambiguously. */
+function escape(s: string): string {
+  return JSON.stringify(s).slice(1, -1).replace(/\\"/g, '"').replace(/'/g, "\\'");
+}
+
+function describeFunction(f: Function): string {
+  const source = Function.prototype.toString.call(f);
+  const kind = /^class[\s{]/.test(source) ? 'class' : 'function';
+  const name = f.name && f.name.length <= 40 ? ` ${f.name}` : '';
+  return kind === 'class' ? `the class${name} (a constructor, not an instance: a missing new?)` : name ? `the function${name}` : 'a function';
+}
+
+function describeArray(a: unknown[]): string {
+  if (a.length === 0) return 'an empty Array';
+  let kind: string | null = null;
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    const t = v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+    if (kind === null) kind = t;
+    else if (kind !== t) { kind = 'mixed'; break; }
+  }
+  const nouns: Record<string, [string, string]> = {
+    number: ['number', 'numbers'], string: ['string', 'strings'], boolean: ['boolean', 'booleans'],
+    bigint: ['bigint', 'bigints'], object: ['object', 'objects'], array: ['array', 'arrays'],
+    undefined: ['undefined value', 'undefined values'], null: ['null', 'nulls'], function: ['function', 'functions'],
+  };
+  const [one, many] = nouns[kind!] ?? ['value', 'values'];
+  return `an Array of ${count(a.length, one, many)}`;
+}
+
+function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function article(word: string): string { return /^[aeiouAEIOU]/.test(word) ? 'an' : 'a'; }
+
+/**
+ * Throws unless v is a Tensor, naming what it is instead; plain numbers get a hint, since
+ * sn.tensor(data, shape) is the usual missing step.
+ */
+export function checkTensor(where: string, name: string, v: unknown, expectedShape = ''): asserts v is Tensor {
+  if (v instanceof Tensor) return;
+  const numbers = Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
+  const hint = numbers ? '; wrap it with sn.tensor(data, shape)' : '';
+  throw new Error(`${where}: ${name} must be a Tensor${expectedShape ? ` of shape ${expectedShape}` : ''}, got ${describe(v)}${hint}`);
+}
