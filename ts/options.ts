@@ -140,18 +140,21 @@ export function closest(key: string, allowed: readonly string[]): string | null 
   return best !== null && bestDistance <= 2 && bestDistance < k.length / 2 ? best : null;
 }
 
-/** Levenshtein distance (insertions, deletions, substitutions), for short keys. */
+/**
+ * Edit distance counting insertions, deletions, substitutions and swaps of neighbours (the
+ * commonest typo: 'bais' for 'bias'), for short keys.
+ */
 function editDistance(a: string, b: string): number {
   if (a.length > 64 || b.length > 64) return Infinity;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
   for (let i = 1; i <= a.length; i++) {
-    const row = [i];
     for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
     }
-    prev = row;
   }
-  return prev[b.length];
+  return d[a.length][b.length];
 }
 
 function isPlainObject(v: unknown): boolean {
@@ -252,7 +255,8 @@ function count(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-function article(word: string): string { return /^[aeiouAEIOU]/.test(word) ? 'an' : 'a'; }
+/** 'an' before a vowel sound: an Array, an int64, but a Uint8Array. */
+function article(word: string): string { return /^[aeioAEIO]/.test(word) ? 'an' : 'a'; }
 
 /**
  * Throws unless v is a Tensor, naming what it is instead; plain numbers get a hint, since

@@ -9,7 +9,8 @@ import { saveModel } from './io/model-file-node.js';
 import { layerTypeOf } from './io/architecture.js';
 import { profile } from './train/profile.js';
 import type { Profile, ProfileOptions } from './train/profile.js';
-import { checkOptionsObject, describe } from './options.js';
+import { describe } from './options.js';
+import { checkFitOptionsObject } from './train/fit-options.js';
 
 /** A module and every module nested in it. */
 function modulesOf(m: Module): Module[] {
@@ -119,7 +120,7 @@ export class Sequential extends Module {
    */
   fit(x: Tensor, y: Target, options: FitOptions & { checkpoint?: FitOptions['checkpoint'] | string } = {}): Promise<FitHistory> {
     // Checked before the spread below, which would turn a string or an array into keys.
-    if (options !== undefined) checkOptionsObject('fit', options);
+    if (options !== undefined) checkFitOptionsObject(options);
     const { checkpoint } = options;
     return fit(this, x, y, { ...options, checkpoint: typeof checkpoint === 'string' ? () => saveModel(this, checkpoint) : checkpoint });
   }

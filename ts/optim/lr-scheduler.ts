@@ -1,7 +1,7 @@
 // Learning-rate schedules as torch.optim.lr_scheduler: call step() once per epoch; each sets
 // optimizer.lr from the epoch count (closed forms, so they can be resumed at any epoch).
 import { Optimizer } from './optimizer.js';
-import { checkOptions, checkOptionsObject, checkValue, described, finite, integer } from '../options.js';
+import { checkOptions, checkValue, described, finite, integer } from '../options.js';
 
 export abstract class LRScheduler {
   /** Epochs stepped so far. */
@@ -52,11 +52,11 @@ export class StepLR extends LRScheduler {
 
   constructor(optimizer: Optimizer, options: StepLROptions) {
     super(optimizer);
-    checkRequired('StepLR', options, 'stepSize', 'new StepLR(optimizer, { stepSize: 10, gamma: 0.1 })');
     checkOptions('StepLR', options, {
       stepSize: described(integer(1), 'a positive integer'),
       gamma: described(finite({ min: 0, minOpen: true }), 'a finite number > 0'),
     });
+    checkRequired('StepLR', options, 'stepSize', 'new StepLR(optimizer, { stepSize: 10, gamma: 0.1 })');
     this.stepSize = options.stepSize;
     this.gamma = options.gamma ?? 0.1;
   }
@@ -83,11 +83,11 @@ export class CosineAnnealingLR extends LRScheduler {
 
   constructor(optimizer: Optimizer, options: CosineAnnealingLROptions) {
     super(optimizer);
-    checkRequired('CosineAnnealingLR', options, 'tMax', 'new CosineAnnealingLR(optimizer, { tMax: 10 })');
     checkOptions('CosineAnnealingLR', options, {
       tMax: described(integer(1), 'a positive integer'),
       etaMin: finite({ min: 0 }),
     });
+    checkRequired('CosineAnnealingLR', options, 'tMax', 'new CosineAnnealingLR(optimizer, { tMax: 10 })');
     this.tMax = options.tMax;
     this.etaMin = options.etaMin ?? 0;
   }
@@ -100,8 +100,7 @@ export class CosineAnnealingLR extends LRScheduler {
   }
 }
 
-/** Throws unless `options` is an object that sets `key`, showing an example call. */
+/** Throws unless `options` (already checked to be an object, if given) sets `key`, showing an example call. */
 function checkRequired(where: string, options: unknown, key: string, example: string): void {
-  if (options !== undefined) checkOptionsObject(where, options);
   if ((options as Record<string, unknown> | undefined)?.[key] === undefined) throw new Error(`${where}: options.${key} is required, e.g. ${example}`);
 }

@@ -7,7 +7,7 @@ import { Loss } from '../losses/loss.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { LRScheduler } from '../optim/lr-scheduler.js';
 import {
-  Spec, boolean, checkOptions, checkValue, closest, described, either, finite, func, instanceOf, integer, oneOf,
+  Spec, boolean, checkOptions, checkOptionsObject, checkValue, closest, described, either, finite, func, instanceOf, integer, oneOf,
 } from '../options.js';
 
 /** Batch sizes index Int32Arrays and size the batch buffers, so they stay below 2³¹. */
@@ -54,6 +54,11 @@ export function checkFitOptions(model: unknown, options: unknown): void {
       : 'fit: options.scheduler sets the learning rate of another optimizer than options.optimizer; build the scheduler on the optimizer fit trains with');
   }
   if (o.callbacks !== undefined) checkCallbacks('fit', o.callbacks);
+}
+
+/** Throws unless fit's options are an object (before Sequential.fit spreads them), showing its keys. */
+export function checkFitOptionsObject(options: unknown): void {
+  checkOptionsObject('fit', options, Object.keys(fitSpec));
 }
 
 /** Throws unless model is a Module (a layer or a Sequential). */
