@@ -111,6 +111,8 @@ const rows = [
   ['BatchNorm2d num_features 0', () => new sn.BatchNorm2d(0), /^BatchNorm2d: num_features must be a positive integer, got 0$/],
   ['Sequential of a number', () => new sn.Sequential(5), /^Sequential\.add: expected a layer \(Module\), got 5$/],
   ['Sequential of a class', () => new sn.Sequential(sn.ReLU), /^Sequential\.add: expected a layer \(Module\), got the class ReLU \(a constructor, not an instance: a missing new\?\)$/],
+  ['train with a string mode', (f) => f.model.train('false'), /^Sequential \(6 layers\): train\(mode\) takes true or false, got the string 'false'$/],
+  ['train of one layer with a number', (f) => f.model.at(1).train(0), /^BatchNorm2d\(2, .*\): train\(mode\) takes true or false, got 0$/],
   ['Sequential.add a layer already in it', (f) => f.model.add(f.model.at(0)), /^Sequential\.add: Conv2d\(1, 2, .*\) is already in this model/],
 
   // ---- forward and backward ----
@@ -265,6 +267,10 @@ const rows = [
   ['summary with a zero dimension', (f) => f.model.summary([0, 4, 4]), /^summary: inputShape must be one sample's shape without the batch dimension, an array of positive integers such as \[1, 28, 28\], got an Array of 3 numbers$/],
   ['summary of a string', (f) => f.model.summary('1,4,4'), /^summary: inputShape must be .* got the string '1,4,4'$/],
   ['summary of the wrong channels', (f) => f.model.summary([2, 4, 4]), /^Sequential layer 0 Conv2d\(.*\): expected input of shape \[N, 1, H, W\], got \[2, 2, 4, 4\]$/],
+  ['ProgressPrinter without a stream', () => new sn.ProgressPrinter(null, 3), /^ProgressPrinter: the stream must have a write\(text\) method \(e\.g\. process\.stdout\), got null$/],
+  ['ProgressPrinter epochs a string', () => new sn.ProgressPrinter({ write() {} }, '3'), /^ProgressPrinter: epochs must be a positive integer, got the string '3'$/],
+  ['featureMaps conv without an activation after it', () => plot.featureMaps(new sn.Sequential(new sn.Conv2d(1, 1, 1)), t([1, 1, 2, 2]), { after: 'activation' }),
+    /^featureMaps: layer 0 \(Conv2d\(1, 1, kernel_size=\(1, 1\), stride=\(1, 1\)\)\) is not followed by an activation/],
   ['earlyStopping monitor in snake_case', () => sn.earlyStopping({ monitor: 'val_loss' }), /^earlyStopping: monitor must be 'loss', 'accuracy', 'valLoss' or 'valAccuracy', got the string 'val_loss'$/],
   ['earlyStopping patience negative', () => sn.earlyStopping({ patience: -1 }), /^earlyStopping: patience must be a non-negative integer, got -1$/],
   ['earlyStopping snake_case option', () => sn.earlyStopping({ restore_best_weights: true }), /^earlyStopping: unknown option 'restore_best_weights'; did you mean 'restoreBestWeights'\?/],

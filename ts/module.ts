@@ -3,6 +3,7 @@
 import { Block, f32 } from './runtime/block.js';
 import { rt } from './runtime/wasm.js';
 import { Tensor, formatShape, shapeSize } from './tensor.js';
+import { describe } from './options.js';
 
 /** A learnable tensor and its gradient, both in wasm memory. Gradients accumulate until zeroGrad. */
 export class Parameter {
@@ -83,7 +84,14 @@ export abstract class Module {
     return this.backwardDevice(this.stage('gradOutput', dy, `${this.label()} output gradient`), true)!;
   }
 
-  train(mode = true): this { this.training = mode; for (const [, c] of this.children()) c.train(mode); return this; }
+  /** Training mode (the default) or, with false, eval mode; for this module and every one inside it. */
+  train(mode = true): this {
+    // A string such as 'false' would be truthy: the model would train where eval was meant.
+    if (typeof mode !== 'boolean') throw new Error(`${this.label()}: train(mode) takes true or false, got ${describe(mode)}`);
+    this.training = mode;
+    for (const [, c] of this.children()) c.train(mode);
+    return this;
+  }
   eval(): this { return this.train(false); }
 
   /** @internal Child modules with their names ('0', '1', ... in Sequential). */

@@ -3,7 +3,6 @@
 // same kind of message: where, which option, what was expected, and what came instead —
 // described by its type (a short value only for scalars), never by dumping its contents.
 import { Tensor, formatShape } from './tensor.js';
-import { Module } from './module.js';
 
 /** What one option (or argument) accepts: a description for messages, and the test. */
 export interface Rule {
@@ -194,7 +193,7 @@ function describeUnsafe(v: unknown): string {
   }
   if (v === null) return 'null';
   if (v instanceof Tensor) return `${article(v.dtype)} ${v.dtype} Tensor of shape ${formatShape(v.shape)}`;
-  if (v instanceof Module) return `the module ${v.label()}`;
+  if (isModule(v as object)) return `the module ${(v as { label(): string }).label()}`;
   if (Array.isArray(v)) return describeArray(v);
   if (ArrayBuffer.isView(v)) {
     const name = v.constructor.name;
@@ -213,6 +212,15 @@ function describeUnsafe(v: unknown): string {
   }
   const name = (v as object).constructor?.name;
   return typeof name === 'string' && name !== '' && name !== 'Object' ? `${article(name)} ${name}` : 'an object';
+}
+
+/**
+ * A layer or model, recognised by its methods rather than with instanceof: module.ts uses these
+ * checks too, and importing it here would make the two modules import each other.
+ */
+function isModule(v: object): boolean {
+  const m = v as { label?: unknown; forwardDevice?: unknown; outputShape?: unknown };
+  return typeof m.label === 'function' && typeof m.forwardDevice === 'function' && typeof m.outputShape === 'function';
 }
 
 function describeString(s: string): string {

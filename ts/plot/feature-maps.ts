@@ -108,7 +108,7 @@ function activationAfter(layers: Module[], index: number): number {
   let j = index + 1;
   while (layers[j] instanceof BatchNorm2d) j++;
   if (!(layers[j] instanceof Elementwise)) {
-    throw new Error(`featureMaps: layer ${index} (${layers[index]}) is not followed by an activation (ReLU, LeakyReLU, Sigmoid, Tanh); use after: 'conv'`);
+    throw new Error(`featureMaps: layer ${index} (${layers[index].label()}) is not followed by an activation (ReLU, LeakyReLU, Sigmoid, Tanh); use after: 'conv'`);
   }
   return j;
 }
