@@ -204,6 +204,8 @@ const rows = [
   ['loadStateDict negative count', (f) => f.model.loadStateDict({ ...f.model.stateDict(), '1.num_batches_tracked': new sn.Tensor([], BigInt64Array.of(-1n)) }), /^loadStateDict: 1\.num_batches_tracked holds -1 at index 0, expected a count/],
   ['loadSafetensors of another model', (f) => f.model.loadSafetensors(otherModel(f).toSafetensors(), 'other.safetensors'), /^other\.safetensors: loadStateDict: the state dict does not match the model: missing 1\.weight, 1\.bias, 1\.running_mean, 1\.running_var, 1\.num_batches_tracked, 5\.weight, 5\.bias$/],
   ['loadSafetensors of three bytes', (f) => f.model.loadSafetensors(new Uint8Array(3), 'tiny.safetensors'), /^tiny\.safetensors: /],
+  ['loadSafetensors with options for a source', (f) => f.model.loadSafetensors(f.model.toSafetensors(), { strict: false }), /^loadSafetensorsInto: source must be a string \(the name of the data in messages\), got an object with key strict; the call is model\.loadSafetensors\(bytes, source\)$/],
+  ['fromSafetensors with a number source', (f) => sn.Sequential.fromSafetensors(f.model.toSafetensors(), 5), /^modelFromSafetensors: source must be a string .* got 5;/],
   ['saveModel to an empty path', (f) => io.saveModel(f.model, ''), /^saveModel: expected a file path \(a non-empty string\), got an empty string$/],
   ['loadModelInto a number path', (f) => io.loadModelInto(f.model, 5), /^loadModelInto: expected a file path \(a non-empty string\), got 5$/],
   ['modelToSafetensors of a layer', (f) => io.modelToSafetensors(f.model.at(5)), /^architectureOf: expected a Sequential, got Linear\(in_features=8, out_features=3, bias=True\)$/],
@@ -245,6 +247,7 @@ const rows = [
   ['fit y length mismatch', (f) => f.model.fit(f.x, [0, 1], silent), /^fit: y has 2 labels, x has 4 samples$/],
   ['fit empty x', (f) => f.model.fit(t([0, 1, 4, 4]), [], silent), /^fit: x must have at least one sample, got shape \[0, 1, 4, 4\]$/],
   ['fit x of the wrong shape', (f) => f.model.fit(t([4, 2, 4, 4]), f.y, silent), /^fit: a batch of 4: Sequential layer 0 Conv2d\(.*\): expected input of shape \[N, 1, H, W\], got \[4, 2, 4, 4\]$/],
+  ['fit checkpoint an empty path', (f) => f.model.fit(f.x, f.y, { checkpoint: '', ...silent }), /^fit: checkpoint must be a file path or a function \(epoch\) => void, got an empty string$/],
   ['fit of a number as the model', (f) => sn.fit(5, f.x, f.y, silent), /^fit: model must be a Module \(a layer or a Sequential\), got 5$/],
 
   // ---- evaluate, predict, predictClasses, profile, summary ----
@@ -307,6 +310,9 @@ const rows = [
   ['gatherRows dst too small', () => data.gatherRows(new Float32Array(12), 3, [0, 1], new Float32Array(3)), /^gatherRows: dst holds 3 values, 2 rows of 3 need 6$/],
   ['gatherRows indices null', () => data.gatherRows(new Float32Array(12), 3, null, new Float32Array(3)), /^gatherRows: indices must be an Int32Array or an array of integers, got null$/],
   ['writeSubmissionCsv negative label', () => data.writeSubmissionCsv([1, -1]), /^writeSubmissionCsv: label 1 is -1, not a non-negative integer$/],
+
+  ['lenet5 classes a string', () => sn.models.lenet5('10'), /^lenet5: classes must be a positive integer, got the string '10'$/],
+  ['mlp hidden a string', () => sn.models.mlp(784, 10, '256'), /^mlp: hidden must be an array of positive integers \(the hidden layers' widths\), got the string '256'$/],
 
   // ---- tensors ----
   ['tensor with too few values', () => sn.tensor([1, 2, 3], [2, 2]), /^sn\.tensor: shape \[2, 2\] needs 4 values, got 3$/],

@@ -267,6 +267,16 @@ function count(n: number, one: string, many = `${one}s`): string {
 function article(word: string): string { return /^[aeioAEIO]/.test(word) ? 'an' : 'a'; }
 
 /**
+ * Throws unless `source` (the name of a file or of data, used in messages) is a string: options
+ * passed in its place are a common slip, and would otherwise name the data "[object Object]".
+ */
+export function checkSource(where: string, source: unknown, call: string): void {
+  if (typeof source !== 'string') {
+    throw new Error(`${where}: source must be a string (the name of the data in messages), got ${describe(source)}; the call is ${call}`);
+  }
+}
+
+/**
  * Throws unless v is a Tensor, naming what it is instead; plain numbers get a hint, since
  * sn.tensor(data, shape) is the usual missing step.
  */

@@ -122,6 +122,7 @@ export class Sequential extends Module {
     // Checked before the spread below, which would turn a string or an array into keys.
     if (options !== undefined) checkFitOptionsObject(options);
     const { checkpoint } = options;
+    if (checkpoint === '') throw new Error('fit: checkpoint must be a file path or a function (epoch) => void, got an empty string');
     return fit(this, x, y, { ...options, checkpoint: typeof checkpoint === 'string' ? () => saveModel(this, checkpoint) : checkpoint });
   }
 

@@ -1,5 +1,6 @@
 // Argument checks shared by the data utilities, so every function words its errors alike.
 import { describe } from '../options.js';
+export { checkSource } from '../options.js';
 
 export function checkCount(value: unknown, what: string, where: string, min = 0): asserts value is number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
@@ -7,12 +8,6 @@ export function checkCount(value: unknown, what: string, where: string, min = 0)
   }
 }
 
-/** Throws unless `source` (the name used in messages) is a string; options passed in its place are a common slip. */
-export function checkSource(where: string, source: unknown, call: string): void {
-  if (typeof source !== 'string') {
-    throw new Error(`${where}: source must be a string (the name of the data in messages), got ${describe(source)}; the call is ${call}`);
-  }
-}
 
 /** Checks that every index is an integer in [0, rows). */
 export function checkIndices(indices: unknown, rows: number, where: string): asserts indices is ArrayLike<number> {

@@ -6,7 +6,7 @@ import { Sequential } from '../sequential.js';
 import { Tensor } from '../tensor.js';
 import { architectureOf, buildFromArchitecture, stateValueCount, validateArchitecture } from './architecture.js';
 import { Safetensors, decodeSafetensors, encodeSafetensors } from './safetensors.js';
-import { describe } from '../options.js';
+import { checkSource, describe } from '../options.js';
 
 /** The metadata key that holds the architecture spec (JSON text). */
 export const ARCHITECTURE_METADATA_KEY = 'simdnet.architecture';
@@ -41,6 +41,7 @@ export function modelToSafetensors(model: Sequential): Uint8Array {
  * Errors name `source` (a path, a URL). The model is in training mode, as a new one is.
  */
 export function modelFromSafetensors(bytes: Uint8Array, source = DEFAULT_SOURCE): Sequential {
+  checkSource('modelFromSafetensors', source, 'modelFromSafetensors(bytes, source)');
   const file = decodeSafetensors(bytes, source);
   if (!Object.hasOwn(file.metadata, ARCHITECTURE_METADATA_KEY)) {
     throw new Error(`${source}: the file has weights but no architecture (no "${ARCHITECTURE_METADATA_KEY}" in its metadata, ` +
@@ -79,6 +80,7 @@ export function modelFromSafetensors(bytes: Uint8Array, source = DEFAULT_SOURCE)
  */
 export function loadSafetensorsInto(model: Module, bytes: Uint8Array, source = DEFAULT_SOURCE): void {
   if (!(model instanceof Module)) throw new Error(`loadSafetensorsInto: expected a model (Module), got ${describe(model)}`);
+  checkSource('loadSafetensorsInto', source, 'model.loadSafetensors(bytes, source)');
   loadDecoded(model, decodeSafetensors(bytes, source), bytes, source);
 }
 
