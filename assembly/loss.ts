@@ -97,16 +97,31 @@ export function mseForward(y: usize, t: usize, grad: usize, n: i32, gradScale: f
 /**
  * Binary cross-entropy on logits: max(x, 0) − x·t + log(1 + e^−|x|), stable for any x;
  * grad = gradScale · (sigmoid(x) − t).
+ *
+ * With posWeight (an f32 per class, `classes` of them, class = index mod classes: the last
+ * dimension, as PyTorch broadcasts pos_weight), the positive term is weighted as in PyTorch:
+ * loss = −[pw·t·log σ(x) + (1 − t)·log(1 − σ(x))] = pw·t·softplus(−x) + (1 − t)·softplus(x),
+ * grad = gradScale · (σ(x)·(pw·t + 1 − t) − pw·t). posWeight 0 means none (pw = 1).
  */
-export function bceWithLogitsForward(x: usize, t: usize, grad: usize, n: i32, gradScale: f32): f64 {
+export function bceWithLogitsForward(x: usize, t: usize, grad: usize, n: i32, gradScale: f32, posWeight: usize, classes: i32): f64 {
   let total: f64 = 0;
   for (let i = 0; i < n; i++) {
     const o = <usize>i << 2;
     const v = load<f32>(x + o), target = load<f32>(t + o);
     const e = expf(-Mathf.abs(v));
-    total += <f64>max<f32>(v, 0) - <f64>v * target + Math.log1p(e);
     const sig: f32 = v >= 0 ? 1 / (1 + e) : e / (1 + e);
-    store<f32>(grad + o, (sig - target) * gradScale);
+    if (posWeight == 0) {
+      total += <f64>max<f32>(v, 0) - <f64>v * target + Math.log1p(e);
+      store<f32>(grad + o, (sig - target) * gradScale);
+      continue;
+    }
+    const pw = load<f32>(posWeight + (<usize>(i % classes) << 2));
+    // softplus(±x) = max(±x, 0) + log(1 + e^−|x|), each without cancellation.
+    const log1pE = Math.log1p(e);
+    const softplusPos = <f64>max<f32>(v, 0) + log1pE, softplusNeg = <f64>max<f32>(-v, 0) + log1pE;
+    total += <f64>pw * target * softplusNeg + (1 - <f64>target) * softplusPos;
+    const weighted = pw * target;
+    store<f32>(grad + o, (sig * (weighted + (1 - target)) - weighted) * gradScale);
   }
   return total;
 }

@@ -121,10 +121,10 @@ test('readDigitCsv: millions of blank lines are refused at the first one, withou
 
 test('readDigitCsv checks its options and says what it got, never the text itself', () => {
   const text = digitCsv(randomPixels(1, rng(5)), [2]);
-  assert.throws(() => data.readDigitCsv(text, 'o.csv', { normalize: 'false' }), /^o\.csv: readDigitCsv: normalize must be true or false, got a string$/);
-  assert.throws(() => data.readDigitCsv(text, 'o.csv', { normalise: false }), /^o\.csv: readDigitCsv: unknown option "normalise" \(the only option is normalize\)$/);
-  assert.throws(() => data.readDigitCsv(text, 'o.csv', null), /^o\.csv: readDigitCsv options must be an object such as \{ normalize: false \}, got null$/);
-  assert.throws(() => data.readDigitCsv(Buffer.from(text), 'o.csv'), /^o\.csv: readDigitCsv expects the file's text as a string, got a Uint8Array$/);
+  assert.throws(() => data.readDigitCsv(text, 'o.csv', { normalize: 'false' }), /^o\.csv: readDigitCsv: normalize must be a boolean \(true or false\), got the string 'false'$/);
+  assert.throws(() => data.readDigitCsv(text, 'o.csv', { normalise: false }), /^o\.csv: readDigitCsv: unknown option 'normalise'; did you mean 'normalize'\? \(the options are normalize\)$/);
+  assert.throws(() => data.readDigitCsv(text, 'o.csv', null), /^o\.csv: readDigitCsv: options must be an object \{ normalize\? \}, got null$/);
+  assert.throws(() => data.readDigitCsv(Buffer.from(text), 'o.csv'), /^o\.csv: readDigitCsv expects the file's text as a string, got a Buffer of \d+ values$/);
   const long = text.replace(/\n(\d)/, `\n${'7'.repeat(10_000)}x$1`);
   assert.throws(() => data.readDigitCsv(long, 'o.csv'), (e) => /^o\.csv: line 2, column 1 \(label\): label "7{60}"\.\.\. \(10002 characters\) is not an integer in 0\.\.9$/.test(e.message));
 });
@@ -174,7 +174,7 @@ test('readCifar10 takes an ArrayBuffer or any ArrayBufferView, and refuses other
     const { images, labels } = data.readCifar10(input, what);
     assert.equal([labels[0], images.toArray()[0], images.shape], [3, 1, [1, 3, 32, 32]], what);
   }
-  for (const [input, type] of [['abc', 'a string'], [null, 'null'], [{}, 'an Object'], [[3, 0], 'an Array of 2 items']]) {
+  for (const [input, type] of [['abc', "the string 'abc'"], [null, 'null'], [{}, 'an empty object'], [[3, 0], 'an Array of 2 numbers']]) {
     assert.throws(() => data.readCifar10(input, 'c.bin'),
       new RegExp(`^c\\.bin: readCifar10 expects a Uint8Array \\(a Node Buffer is one\\), an ArrayBuffer or another ArrayBufferView holding the file's bytes, got ${type}$`), type);
   }
@@ -211,7 +211,7 @@ test('spiral rejects bad options', () => {
   assert.throws(() => data.spiral({ pointsPerClass: 0 }), /spiral: pointsPerClass must be an integer ≥ 1, got 0/);
   assert.throws(() => data.spiral({ classes: 2.5 }), /spiral: classes must be an integer ≥ 1, got 2\.5/);
   assert.throws(() => data.spiral({ noise: -1 }), /spiral: noise must be a finite number ≥ 0, got -1/);
-  assert.throws(() => data.spiral({ seed: 'a' }), /spiral: seed must be an integer, got a/);
+  assert.throws(() => data.spiral({ seed: 'a' }), /spiral: seed must be an integer, got the string 'a'/);
 });
 
 // ---------- shuffle, split ----------

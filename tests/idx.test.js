@@ -99,7 +99,7 @@ test('the bytes may be an ArrayBuffer or any ArrayBufferView; the data is a copy
   bytes.fill(0);
   assert.equal([...u8], [7, 8, 9], 'the data does not share memory with the file bytes');
   assert.is(Object.getPrototypeOf(sn.data.readIdx(Buffer.from([0, 0, 8, 1, 0, 0, 0, 1, 5])).data), Uint8Array.prototype, 'a plain Uint8Array, not a Buffer');
-  for (const [input, type] of [[[0, 0, 8, 1], 'an Array of 4 items'], ['IDX', 'a string'], [null, 'null'], [undefined, 'undefined'], [7, 'a number']]) {
+  for (const [input, type] of [[[0, 0, 8, 1], 'an Array of 4 numbers'], ['IDX', "the string 'IDX'"], [null, 'null'], [undefined, 'undefined'], [7, '7']]) {
     assert.throws(() => sn.data.readIdx(input, 'x.idx'),
       new RegExp(`^x\\.idx: readIdx expects a Uint8Array \\(a Node Buffer is one\\), an ArrayBuffer or another ArrayBufferView holding the file's bytes, got ${type}$`), type);
   }

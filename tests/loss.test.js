@@ -146,7 +146,7 @@ test('CrossEntropyLoss checks labels first and changes nothing on error', () => 
 });
 
 test('CrossEntropyLoss refuses bad options; all-ignored mean is NaN with a zero gradient', () => {
-  assert.throws(() => new sn.CrossEntropyLoss({ reduction: 'none' }), /CrossEntropyLoss: reduction must be 'mean' or 'sum', got none/);
+  assert.throws(() => new sn.CrossEntropyLoss({ reduction: 'none' }), /CrossEntropyLoss: reduction must be 'mean' or 'sum', got the string 'none'/);
   assert.throws(() => new sn.CrossEntropyLoss({ labelSmoothing: 1.5 }), /CrossEntropyLoss: labelSmoothing must be between 0 and 1, got 1.5/);
   assert.throws(() => new sn.CrossEntropyLoss({ ignoreIndex: 0.5 }), /CrossEntropyLoss: ignoreIndex must be a 32-bit integer/);
   const loss = new sn.CrossEntropyLoss().forward(sn.tensor([1, 2, 3, 4], [2, 2]), [-100, -100]);
@@ -212,7 +212,7 @@ test('MSELoss refuses mismatched shapes, non-finite targets and bad options', ()
     /MSELoss: the target shape \[4\] differs from the input shape \[2, 2\]/);
   assert.throws(() => lossFn.forward(sn.tensor([1, 2], [2]), sn.tensor([1, Infinity], [2])), /MSELoss: 1 of 2 target values are NaN or infinite/);
   assert.throws(() => lossFn.forward(sn.tensor([1, 2], [2]), [1, 2]), /MSELoss: the target must be a Tensor/);
-  assert.throws(() => new sn.MSELoss({ reduction: 'avg' }), /MSELoss: reduction must be 'mean' or 'sum', got avg/);
+  assert.throws(() => new sn.MSELoss({ reduction: 'avg' }), /MSELoss: reduction must be 'mean' or 'sum', got the string 'avg'/);
 });
 
 // ---- NLLLoss, BCEWithLogitsLoss ----
@@ -244,6 +244,65 @@ test('BCEWithLogitsLoss against float64, stable for large logits', () => {
     const num = numericGrad(f, x, 1e-5);
     assertClose(loss.gradient.toArray(), num, { rtol: 1e-3, atol: 1e-6, what: `seed ${seed} gradient vs finite differences` });
   }
+});
+
+/** Float64 BCE with logits and PyTorch's pos_weight (one per entry of the last dimension, or one for all). */
+function refBceWithLogits(x, t, posWeight, scale) {
+  const softplus = (z) => Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z)));
+  return x.reduce((s, v, i) => {
+    const pw = posWeight.length === 1 ? posWeight[0] : posWeight[i % posWeight.length];
+    return s + pw * t[i] * softplus(-v) + (1 - t[i]) * softplus(v);
+  }, 0) * scale;
+}
+
+test('BCEWithLogitsLoss with posWeight against float64 and finite differences', () => {
+  const cases = [
+    { shape: [6, 3], posWeight: [0.5, 3, 1], reduction: 'mean' },
+    { shape: [6, 3], posWeight: [2], reduction: 'sum' },
+    { shape: [2, 2, 5], posWeight: [1, 0, 4.5, 0.25, 10], reduction: 'mean', asTensor: true },
+    { shape: [7], posWeight: [1, 2, 3, 4, 5, 6, 7], reduction: 'sum' },
+  ];
+  for (const { shape, posWeight, reduction, asTensor } of cases) {
+    const seed = freshSeed(), rand = rng(seed);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const x = f32(randn(n, rand, 6));
+    // Soft targets, and some exactly 0 and 1, as labels would be.
+    const t = f32(Array.from({ length: n }, (_, i) => (i % 3 === 0 ? 1 : i % 3 === 1 ? 0 : rand())));
+    x[1] = 150; x[2] = -150;
+    const pw = asTensor ? sn.tensor(Float32Array.from(posWeight), [posWeight.length]) : posWeight;
+    const lossFn = new BCEWithLogitsLoss({ reduction, posWeight: pw });
+    const loss = lossFn.forward(sn.tensor(Float32Array.from(x), shape), sn.tensor(Float32Array.from(t), shape));
+    const scale = reduction === 'sum' ? 1 : 1 / n;
+    const f = () => refBceWithLogits(x, t, posWeight, scale);
+    const what = `seed ${seed} ${JSON.stringify({ shape, posWeight, reduction })}`;
+    assertClose([loss.value], [f()], { rtol: 1e-5, atol: 1e-7, what: `${what} value` });
+    assertClose(loss.gradient.toArray(), numericGrad(f, x, 1e-5), { rtol: 1e-3, atol: 1e-6, what: `${what} gradient vs finite differences` });
+    lossFn.dispose();
+  }
+});
+
+test('BCEWithLogitsLoss posWeight of ones equals no posWeight, and 1 - t weights stay as they were', () => {
+  const seed = freshSeed(), rand = rng(seed);
+  const x = sn.tensor(Float32Array.from(randn(12, rand, 4)), [4, 3]);
+  const t = sn.tensor(Float32Array.from({ length: 12 }, () => rand()), [4, 3]);
+  const plain = new BCEWithLogitsLoss().forward(x, t);
+  const ones = new BCEWithLogitsLoss({ posWeight: [1, 1, 1] }).forward(x, t);
+  assertClose([ones.value], [plain.value], { rtol: 1e-6, what: `seed ${seed} value` });
+  assertClose(ones.gradient.toArray(), plain.gradient.toArray(), { rtol: 1e-5, atol: 1e-7, what: `seed ${seed} gradient` });
+  // With every target 0, posWeight has nothing to weigh.
+  const zeros = sn.tensor(new Float32Array(12), [4, 3]);
+  assert.is(new BCEWithLogitsLoss({ posWeight: [9, 9, 9] }).forward(x, zeros).value, new BCEWithLogitsLoss().forward(x, zeros).value);
+});
+
+test('BCEWithLogitsLoss refuses a posWeight that does not fit the input', () => {
+  const x = sn.tensor(new Float32Array(6), [2, 3]), t = sn.tensor(new Float32Array(6), [2, 3]);
+  assert.throws(() => new BCEWithLogitsLoss({ posWeight: [1, 2] }).forward(x, t),
+    /BCEWithLogitsLoss: posWeight has 2 values, but the input of shape \[2, 3\] has 3 classes in its last dimension \(give 3 or 1\)/);
+  assert.throws(() => new BCEWithLogitsLoss({ posWeight: [1, NaN, 2] }), /BCEWithLogitsLoss: posWeight\[1\] is NaN; every value must be a finite float32 number ≥ 0/);
+  assert.throws(() => new BCEWithLogitsLoss({ posWeight: [1, -2, 2] }), /BCEWithLogitsLoss: posWeight\[1\] is -2/);
+  assert.throws(() => new BCEWithLogitsLoss({ posWeight: [] }), /BCEWithLogitsLoss: posWeight is empty/);
+  assert.throws(() => new BCEWithLogitsLoss({ posWeight: 2 }), /BCEWithLogitsLoss: posWeight must be a Tensor or an array of numbers \(one per class\), got 2/);
+  assert.throws(() => new BCEWithLogitsLoss({ pos_weight: [1] }), /BCEWithLogitsLoss: unknown option 'pos_weight'; did you mean 'posWeight'\?/);
 });
 
 test('training steps through these layers and losses allocate no wasm memory once shapes are stable', () => {

@@ -280,7 +280,7 @@ test('model files may come as an ArrayBuffer or any ArrayBufferView; other input
   }
   const before = stateBits(model);
   const types = 'a Uint8Array \\(a Node Buffer is one\\), an ArrayBuffer or another ArrayBufferView holding the file\'s bytes';
-  for (const [input, type] of [[Array.from(bytes), `an Array of ${bytes.length} items`], ['m.safetensors', 'a string'], [null, 'null']]) {
+  for (const [input, type] of [[Array.from(bytes), `an Array of ${bytes.length} numbers`], ['m.safetensors', "the string 'm.safetensors'"], [null, 'null']]) {
     assert.throws(() => sn.Sequential.fromSafetensors(input, 'm.safetensors'), new RegExp(`^m\\.safetensors: fromSafetensors expects ${types}, got ${type}$`), type);
     assert.throws(() => model.loadSafetensors(input, 'm.safetensors'), new RegExp(`^m\\.safetensors: loadSafetensors expects ${types}, got ${type}$`), type);
   }

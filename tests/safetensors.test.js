@@ -409,7 +409,7 @@ test('takes the file as a Uint8Array, an ArrayBuffer or any ArrayBufferView; ref
     assert.equal(Array.from(decodeSafetensors(input, SRC).tensors.w.toArray()), [1.5, -2], what);
   }
   const expected = 'expects a Uint8Array \\(a Node Buffer is one\\), an ArrayBuffer or another ArrayBufferView';
-  for (const [input, type] of [[Array.from(file), 'an Array of \\d+ items'], ['bytes', 'a string'], [null, 'null'], [undefined, 'undefined'], [{ length: 8 }, 'an Object'], [42, 'a number']]) {
+  for (const [input, type] of [[Array.from(file), 'an Array of \\d+ numbers'], ['bytes', "the string 'bytes'"], [null, 'null'], [undefined, 'undefined'], [{ length: 8 }, 'an object with key length'], [42, '42']]) {
     assert.throws(() => decodeSafetensors(input, SRC), new RegExp(`^evil\\.safetensors: decodeSafetensors ${expected} holding the file's bytes, got ${type}$`), type);
   }
 });

@@ -5,9 +5,13 @@ import { ReLU } from './layers/relu.js';
 import { MaxPool2d } from './layers/maxpool2d.js';
 import { Flatten } from './layers/flatten.js';
 import { Linear } from './layers/linear.js';
+import { checkValue, described, integer } from './options.js';
+
+const count = described(integer(1), 'a positive integer');
 
 /** LeNet-5 for 1×28×28 images (ReLU and max pooling, conv1 padded to keep 28×28), 10 classes. */
 export function lenet5(classes = 10): Sequential {
+  checkValue('lenet5', 'classes', classes, count);
   return new Sequential(
     new Conv2d(1, 6, 5, { padding: 2 }), new ReLU(), new MaxPool2d(2, { stride: 2 }),
     new Conv2d(6, 16, 5), new ReLU(), new MaxPool2d(2),
@@ -17,6 +21,12 @@ export function lenet5(classes = 10): Sequential {
 
 /** A two-hidden-layer perceptron over flattened images. */
 export function mlp(inputs = 784, classes = 10, hidden: readonly number[] = [256, 128]): Sequential {
+  checkValue('mlp', 'inputs', inputs, count);
+  checkValue('mlp', 'classes', classes, count);
+  checkValue('mlp', 'hidden', hidden, {
+    expected: 'an array of positive integers (the hidden layers\' widths)',
+    test: (v) => Array.isArray(v) && v.every((h) => count.test(h)),
+  });
   const model = new Sequential(new Flatten());
   let width = inputs;
   for (const h of hidden) { model.add(new Linear(width, h)).add(new ReLU()); width = h; }

@@ -4,7 +4,8 @@ import { Block, f32, reuseBlock } from './runtime/block.js';
 import { rt } from './runtime/wasm.js';
 import { Tensor, formatShape, shapeSize } from './tensor.js';
 import { enterForward, leaveForward } from './forward-journal.js';
-import { briefShape, describeType, listNames } from './io/untrusted.js';
+import { briefShape, listNames } from './io/untrusted.js';
+import { describe } from './options.js';
 
 /** A learnable tensor and its gradient, both in wasm memory. Gradients accumulate until zeroGrad. */
 export class Parameter {
@@ -192,7 +193,14 @@ export abstract class Module {
     }
   }
 
-  train(mode = true): this { this.training = mode; for (const [, c] of this.children()) c.train(mode); return this; }
+  /** Training mode (the default) or, with false, eval mode; for this module and every one inside it. */
+  train(mode = true): this {
+    // A string such as 'false' would be truthy: the model would train where eval was meant.
+    if (typeof mode !== 'boolean') throw new Error(`${this.label()}: train(mode) takes true or false, got ${describe(mode)}`);
+    this.training = mode;
+    for (const [, c] of this.children()) c.train(mode);
+    return this;
+  }
   eval(): this { return this.train(false); }
 
   /** @internal Child modules with their names ('0', '1', ... in Sequential). */
@@ -231,7 +239,7 @@ export abstract class Module {
    */
   loadStateDict(dict: Record<string, Tensor>, options: { strict?: boolean } = {}): void {
     if (typeof dict !== 'object' || dict === null || Array.isArray(dict)) {
-      throw new Error(`loadStateDict: expected a state dict (an object of Tensors by name), got ${describeType(dict)}`);
+      throw new Error(`loadStateDict: expected a state dict (an object of Tensors by name), got ${describe(dict)}`);
     }
     const strict = options.strict ?? true;
     const own = this.stateDict();
@@ -248,7 +256,7 @@ export abstract class Module {
     for (const [name, target] of Object.entries(own)) {
       if (!Object.hasOwn(dict, name)) continue;
       const src = dict[name];
-      if (!(src instanceof Tensor)) throw new Error(`loadStateDict: ${name} must be a Tensor, got ${describeType(src)}`);
+      if (!(src instanceof Tensor)) throw new Error(`loadStateDict: ${name} must be a Tensor, got ${describe(src)}`);
       if (!sameShape(src.shape, target.shape)) {
         throw new Error(`loadStateDict: ${name} has shape ${briefShape(src.shape)}, the model expects ${formatShape(target.shape)}`);
       }

@@ -9,6 +9,8 @@ import { saveModel } from './io/model-file-node.js';
 import { layerTypeOf } from './io/architecture.js';
 import { profile } from './train/profile.js';
 import type { Profile, ProfileOptions } from './train/profile.js';
+import { describe } from './options.js';
+import { checkFitOptionsObject } from './train/fit-options.js';
 
 /** A module and every module nested in it. */
 function modulesOf(m: Module): Module[] {
@@ -25,7 +27,7 @@ export class Sequential extends Module {
 
   /** Appends a layer; returns this for chaining. */
   add(layer: Module): this {
-    if (!(layer instanceof Module)) throw new Error(`Sequential.add: expected a layer (Module), got ${String(layer)}`);
+    if (!(layer instanceof Module)) throw new Error(`Sequential.add: expected a layer (Module), got ${describe(layer)}`);
     if (layer === this || (layer instanceof Sequential && layer.contains(this))) throw new Error('Sequential.add: a Sequential cannot contain itself');
     // A layer keeps the input and output of its last call for backward (in its own buffers), so a
     // second place in the same model would overwrite what the first needs: gradients would be wrong.
@@ -97,6 +99,9 @@ export class Sequential extends Module {
    * (without the batch dimension), as torchsummary prints it.
    */
   summary(inputShape: readonly number[]): string {
+    if (!Array.isArray(inputShape) || !inputShape.every((d) => Number.isSafeInteger(d) && d > 0)) {
+      throw new Error(`summary: inputShape must be one sample's shape without the batch dimension, an array of positive integers such as [1, 28, 28], got ${describe(inputShape)}`);
+    }
     // A batch of 2: training-mode BatchNorm refuses a single value per channel.
     const shapes = this.shapesThrough([2, ...inputShape]);
     const rows: string[][] = [['Layer (type)', 'Output Shape', 'Param #']];
@@ -126,7 +131,10 @@ export class Sequential extends Module {
    * history. `checkpoint` may be a file path (Node): the model is saved there after every epoch.
    */
   fit(x: Tensor, y: Target, options: FitOptions & { checkpoint?: FitOptions['checkpoint'] | string } = {}): Promise<FitHistory> {
+    // Checked before the spread below, which would turn a string or an array into keys.
+    if (options !== undefined) checkFitOptionsObject(options);
     const { checkpoint } = options;
+    if (checkpoint === '') throw new Error('fit: checkpoint must be a file path or a function (epoch) => void, got an empty string');
     return fit(this, x, y, { ...options, checkpoint: typeof checkpoint === 'string' ? () => saveModel(this, checkpoint) : checkpoint });
   }
 

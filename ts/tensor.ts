@@ -4,7 +4,8 @@
 // buffer: valid until that layer runs again, and refused (with an Error) after that, by the
 // block's generation count. toArray() always copies.
 import { Block, f32 } from './runtime/block.js';
-import { briefShape, describeType, formatBytes, shapeBytes } from './io/untrusted.js';
+import { briefShape, formatBytes, shapeBytes } from './io/untrusted.js';
+import { describe } from './describe.js';
 
 export type DType = 'float32' | 'int64';
 
@@ -109,7 +110,7 @@ export function formatShape(shape: readonly number[]): string {
  */
 export function tensor(data: Float32Array | ArrayLike<number>, shape?: readonly number[]): Tensor {
   const arr = data instanceof Float32Array ? data : toFloat32(data);
-  if (shape !== undefined && !Array.isArray(shape)) throw new Error(`sn.tensor: shape must be an array of dimensions, got ${describeType(shape)}`);
+  if (shape !== undefined && !Array.isArray(shape)) throw new Error(`sn.tensor: shape must be an array of dimensions, got ${describe(shape)}`);
   const dims = shape ?? [arr.length];
   for (const d of dims) {
     if (!Number.isSafeInteger(d) || d < 0) throw new Error(`sn.tensor: shape ${briefShape(dims)} has a dimension that is not a non-negative integer`);
@@ -124,13 +125,13 @@ export function tensor(data: Float32Array | ArrayLike<number>, shape?: readonly 
 function toFloat32(data: unknown): Float32Array {
   const arrayLike = Array.isArray(data) || (ArrayBuffer.isView(data) && !(data instanceof DataView));
   if (!arrayLike || data instanceof BigInt64Array || data instanceof BigUint64Array) {
-    throw new Error(`sn.tensor: data must be a Float32Array, another typed array or an array of numbers, got ${describeType(data)}`);
+    throw new Error(`sn.tensor: data must be a Float32Array, another typed array or an array of numbers, got ${describe(data)}`);
   }
   const values = data as ArrayLike<unknown>;
   if (Array.isArray(values)) {
     // Float32Array.from would turn '1' into 1 and 'a' into NaN without a word.
     const i = values.findIndex((v) => typeof v !== 'number');
-    if (i >= 0) throw new Error(`sn.tensor: data[${i}] is ${describeType(values[i])}, expected a number`);
+    if (i >= 0) throw new Error(`sn.tensor: data[${i}] is ${describe(values[i])}, expected a number`);
   }
   return Float32Array.from(values as ArrayLike<number>);
 }

@@ -11,6 +11,7 @@
 // All batches of a call are views into one permutation: one allocation per epoch, none per step.
 import { checkCount } from './check.js';
 import { checkSeed, shuffleInPlace, u32Source } from './rng.js';
+import { anything, boolean, checkOptions } from '../options.js';
 
 export interface BatchOptions {
   /** Visit rows in random order (default false, as PyTorch's DataLoader). */
@@ -29,6 +30,8 @@ export function batches(n: number, batchSize: number, options: BatchOptions = {}
   checkCount(n, 'n', 'batches');
   if (n > 0x7fffffff) throw new Error(`batches: n = ${n} does not fit Int32Array indices`);
   checkCount(batchSize, 'batchSize', 'batches', 1);
+  // The seed is checked below.
+  checkOptions('batches', options, { shuffle: boolean, seed: anything, dropLast: boolean });
   const { shuffle = false, seed, dropLast = false } = options;
   checkSeed(seed, 'batches');
   if (seed !== undefined && !shuffle) throw new Error('batches: a seed was given without shuffle: true; the order would not be random');

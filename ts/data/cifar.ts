@@ -4,6 +4,7 @@
 import { tensor } from '../tensor.js';
 import type { LabelledImages } from './mnist.js';
 import { fileBytes } from '../io/untrusted.js';
+import { checkSource } from './check.js';
 
 const SIDE = 32;
 const PIXELS = 3 * SIDE * SIDE;
@@ -19,6 +20,7 @@ export const CIFAR10_CLASSES = Object.freeze([
  * ArrayBufferView) into images [N, 3, 32, 32] in [0, 1] and labels 0..9.
  */
 export function readCifar10(input: Uint8Array | ArrayBuffer | ArrayBufferView, source = 'CIFAR-10 data'): LabelledImages {
+  checkSource('readCifar10', source, 'readCifar10(bytes, source)');
   const bytes = fileBytes(input, source, 'readCifar10');
   if (bytes.length === 0 || bytes.length % RECORD !== 0) {
     throw new Error(`${source}: ${bytes.length} bytes is not a whole number of CIFAR-10 records (${RECORD} bytes each: 1 label + 3×32×32 pixels)`);

@@ -4,7 +4,9 @@
 // 42,000 × 785 cells and one string per cell would cost seconds and hundreds of MB.
 import { Tensor, tensor } from '../tensor.js';
 import { MNIST_MEAN, MNIST_STD } from './mnist.js';
-import { describeType, quoteName } from '../io/untrusted.js';
+import { quoteName } from '../io/untrusted.js';
+import { boolean, checkOptions, describe } from '../options.js';
+import { checkSource } from './check.js';
 
 const SIDE = 28;
 const PIXELS = SIDE * SIDE;
@@ -23,8 +25,10 @@ export interface DigitCsv {
 
 /** Parses train.csv or test.csv text; `source` names the file in errors (with the line number). */
 export function readDigitCsv(text: string, source = 'CSV', options: DigitCsvOptions = {}): DigitCsv {
-  if (typeof text !== 'string') throw new Error(`${source}: readDigitCsv expects the file's text as a string, got ${describeType(text)}`);
-  const normalize = checkOptions(options, source);
+  checkSource('readDigitCsv', source, 'readDigitCsv(text, source, options)');
+  checkOptions(`${source}: readDigitCsv`, options, { normalize: boolean });
+  if (typeof text !== 'string') throw new Error(`${source}: readDigitCsv expects the file's text as a string, got ${describe(text)}`);
+  const normalize = options.normalize ?? true;
   if (text.trim() === '') throw new Error(`${source}: the file is empty; expected a header line`);
   let pos = text.charCodeAt(0) === 0xfeff ? 1 : 0; // a byte-order mark from spreadsheet exports
   let end = lineEnd(text, pos);
@@ -89,32 +93,18 @@ export function readDigitCsv(text: string, source = 'CSV', options: DigitCsvOpti
 /** Kaggle's submission file: `ImageId,Label`, one row per prediction, ImageId counting from 1. */
 export function writeSubmissionCsv(labels: Int32Array | readonly number[]): string {
   if (!(labels instanceof Int32Array) && !Array.isArray(labels)) {
-    throw new Error('writeSubmissionCsv: labels must be an Int32Array or an array of integers');
+    throw new Error(`writeSubmissionCsv: labels must be an Int32Array or an array of integers, got ${describe(labels)}`);
   }
   if (labels.length === 0) throw new Error('writeSubmissionCsv: no labels to write');
   const parts = ['ImageId,Label\n'];
   for (let i = 0; i < labels.length; i++) {
     const v = labels[i];
-    if (!Number.isInteger(v) || v < 0) throw new Error(`writeSubmissionCsv: label ${i} is ${v}, not a non-negative integer`);
+    if (!Number.isInteger(v) || v < 0) throw new Error(`writeSubmissionCsv: label ${i} is ${describe(v)}, not a non-negative integer`);
     parts.push(`${i + 1},${v}\n`);
   }
   return parts.join('');
 }
 
-/** The normalize option, checked: a string such as 'false' must not count as true. */
-function checkOptions(options: unknown, source: string): boolean {
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
-    throw new Error(`${source}: readDigitCsv options must be an object such as { normalize: false }, got ${describeType(options)}`);
-  }
-  for (const key of Object.keys(options)) {
-    if (key !== 'normalize') throw new Error(`${source}: readDigitCsv: unknown option ${quoteName(key)} (the only option is normalize)`);
-  }
-  const { normalize } = options as DigitCsvOptions;
-  if (normalize !== undefined && typeof normalize !== 'boolean') {
-    throw new Error(`${source}: readDigitCsv: normalize must be true or false, got ${describeType(normalize)}`);
-  }
-  return normalize ?? true;
-}
 
 function lineEnd(text: string, from: number): number {
   const i = text.indexOf('\n', from);

@@ -1,6 +1,7 @@
 // The IDX format of MNIST and Fashion-MNIST: magic 0x0000, a type byte, a rank byte, one
 // big-endian u32 per dimension, then the data (big-endian for multi-byte types).
 import { briefShape, fileBytes, formatBytes, shapeBytes } from '../io/untrusted.js';
+import { checkSource } from './check.js';
 
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 export interface Idx { shape: number[]; data: IdxData; }
@@ -16,6 +17,7 @@ const TYPES = new Map<number, { name: string; bytes: number }>([
  * anything is allocated, and the data is a copy that shares no memory with `bytes`.
  */
 export function readIdx(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source = 'IDX data'): Idx {
+  checkSource('readIdx', source, 'readIdx(bytes, source)');
   const fail = (msg: string): never => { throw new Error(`${source}: ${msg}`); };
   const b = fileBytes(bytes, source, 'readIdx');
   if (b.length < 4) fail(`${b.length} bytes is too short for an IDX header (4 bytes before the dimensions)`);

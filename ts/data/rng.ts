@@ -3,6 +3,7 @@
 // that weight init and dropout draw from; without one they come from that library RNG, so
 // sn.manualSeed(n) still makes an unseeded run repeatable.
 import { nextU32 } from '../random.js';
+import { describe } from '../options.js';
 
 /** A source of uniformly random 32-bit unsigned integers. */
 export type U32Source = () => number;
@@ -10,7 +11,7 @@ export type U32Source = () => number;
 /** Checks an optional seed: any safe integer (it is reduced to 32 bits). */
 export function checkSeed(seed: unknown, where: string): void {
   if (seed !== undefined && !(typeof seed === 'number' && Number.isSafeInteger(seed))) {
-    throw new Error(`${where}: seed must be an integer, got ${String(seed)}`);
+    throw new Error(`${where}: seed must be an integer, got ${describe(seed)}`);
   }
 }
 

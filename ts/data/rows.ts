@@ -3,16 +3,17 @@
 // the same Float32Array and wrap it in one reused tensor, allocating nothing per step.
 import { Tensor, formatShape, tensor } from '../tensor.js';
 import { checkCount, checkIndices } from './check.js';
+import { checkTensor, describe } from '../options.js';
 
 export interface Rows { images: Tensor; labels: Int32Array | null; }
 
 /** New tensor (and labels) holding rows `indices` of `images`, in that order. */
 export function takeRows(images: Tensor, labels: Int32Array | null, indices: Int32Array | readonly number[]): Rows {
-  if (!(images instanceof Tensor)) throw new Error('takeRows: images must be a Tensor');
+  checkTensor('takeRows', 'images', images);
   if (images.dtype !== 'float32') throw new Error(`takeRows: images must be float32, got ${images.dtype}`);
   if (images.shape.length === 0) throw new Error('takeRows: images must have a row dimension, got a scalar');
   const rows = images.shape[0];
-  if (labels !== null && !(labels instanceof Int32Array)) throw new Error('takeRows: labels must be an Int32Array or null');
+  if (labels !== null && !(labels instanceof Int32Array)) throw new Error(`takeRows: labels must be an Int32Array or null, got ${describe(labels)}`);
   if (labels && labels.length !== rows) {
     throw new Error(`takeRows: ${labels.length} labels for images of shape ${formatShape(images.shape)} (${rows} rows)`);
   }
@@ -33,14 +34,14 @@ export function takeRows(images: Tensor, labels: Int32Array | null, indices: Int
  */
 export function gatherRows<T extends Float32Array | Int32Array>(src: T, rowSize: number, indices: Int32Array | readonly number[], dst: T): number {
   const where = 'gatherRows';
-  if (!(src instanceof Float32Array || src instanceof Int32Array)) throw new Error(`${where}: src must be a Float32Array or Int32Array`);
-  if (!(dst instanceof Float32Array || dst instanceof Int32Array)) throw new Error(`${where}: dst must be a Float32Array or Int32Array`);
+  if (!(src instanceof Float32Array || src instanceof Int32Array)) throw new Error(`${where}: src must be a Float32Array or Int32Array, got ${describe(src)}`);
+  if (!(dst instanceof Float32Array || dst instanceof Int32Array)) throw new Error(`${where}: dst must be a Float32Array or Int32Array, got ${describe(dst)}`);
   if (src.constructor !== dst.constructor) throw new Error(`${where}: src is a ${src.constructor.name} but dst a ${dst.constructor.name}`);
   checkCount(rowSize, 'rowSize', where, 1);
   if (src.length % rowSize !== 0) throw new Error(`${where}: src has ${src.length} values, not a whole number of rows of ${rowSize}`);
+  checkIndices(indices, src.length / rowSize, where);
   const count = indices.length * rowSize;
   if (dst.length < count) throw new Error(`${where}: dst holds ${dst.length} values, ${indices.length} rows of ${rowSize} need ${count}`);
-  checkIndices(indices, src.length / rowSize, where);
   if (rowSize === 1) {
     for (let i = 0; i < indices.length; i++) dst[i] = src[indices[i]];
     return count;

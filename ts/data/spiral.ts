@@ -4,6 +4,7 @@
 import { Tensor, tensor } from '../tensor.js';
 import { checkCount } from './check.js';
 import { checkSeed, gaussian, u32Source } from './rng.js';
+import { anything, checkOptions, describe } from '../options.js';
 
 export interface SpiralOptions {
   pointsPerClass?: number;
@@ -18,10 +19,12 @@ export interface Spiral { x: Tensor; y: Int32Array; }
 
 /** x [classes·pointsPerClass, 2] and class labels y. */
 export function spiral(options: SpiralOptions = {}): Spiral {
+  // Each value is checked below, with its range.
+  checkOptions('spiral', options, { pointsPerClass: anything, classes: anything, noise: anything, seed: anything });
   const { pointsPerClass = 100, classes = 3, noise = 0.2, seed } = options;
   checkCount(pointsPerClass, 'pointsPerClass', 'spiral', 1);
   checkCount(classes, 'classes', 'spiral', 1);
-  if (typeof noise !== 'number' || !Number.isFinite(noise) || noise < 0) throw new Error(`spiral: noise must be a finite number ≥ 0, got ${String(noise)}`);
+  if (typeof noise !== 'number' || !Number.isFinite(noise) || noise < 0) throw new Error(`spiral: noise must be a finite number ≥ 0, got ${describe(noise)}`);
   checkSeed(seed, 'spiral');
   const next = u32Source(seed);
   const n = pointsPerClass * classes;

@@ -2,6 +2,7 @@
 // taking the last rows (as tf.js's validationSplit does) gives a skewed validation set whenever
 // a file is sorted or grouped by label.
 import { checkSeed, shuffleInPlace, u32Source } from './rng.js';
+import { anything, boolean, checkOptions, describe } from '../options.js';
 
 export interface SplitOptions {
   /** Repeatable split from a private generator; without it, the library RNG (sn.manualSeed). */
@@ -20,10 +21,12 @@ export interface Split { train: Int32Array; validation: Int32Array; }
  */
 export function trainValidationSplit(labels: Int32Array, fraction: number, options: SplitOptions = {}): Split {
   const where = 'trainValidationSplit';
-  if (!(labels instanceof Int32Array)) throw new Error(`${where}: labels must be an Int32Array`);
+  if (!(labels instanceof Int32Array)) throw new Error(`${where}: labels must be an Int32Array, got ${describe(labels)}`);
   if (typeof fraction !== 'number' || !(fraction >= 0 && fraction < 1)) {
-    throw new Error(`${where}: fraction must be a number in [0, 1), got ${String(fraction)}`);
+    throw new Error(`${where}: fraction must be a number in [0, 1), got ${describe(fraction)}`);
   }
+  // The seed is checked below.
+  checkOptions(where, options, { seed: anything, stratify: boolean });
   const { seed, stratify = true } = options;
   checkSeed(seed, where);
   const next = u32Source(seed);

@@ -3,6 +3,7 @@
 // A spec read from a file is untrusted: it is checked field by field against a fixed table of
 // layer types and only ever turns into calls of those constructors, never into code.
 import { Module } from '../module.js';
+import { describe as describeValue } from '../options.js';
 import { Sequential } from '../sequential.js';
 import { AdaptiveAvgPool2d } from '../layers/adaptive-avgpool2d.js';
 import { AvgPool2d } from '../layers/avgpool2d.js';
@@ -145,8 +146,10 @@ function isExactly(x: unknown, ctor: abstract new (...args: never[]) => unknown)
   return typeof x === 'object' && x !== null && Object.getPrototypeOf(x) === ctor.prototype;
 }
 
+/** A layer by its one-line label; anything else by its type (never its contents). */
 function describeModule(m: unknown): string {
-  try { return String(m).split('\n')[0]; } catch { return Object.prototype.toString.call(m); }
+  if (!(m instanceof Module)) return describeValue(m);
+  try { return m.label(); } catch { return 'a module that cannot be described'; }
 }
 
 /**

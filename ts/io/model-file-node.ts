@@ -3,6 +3,7 @@
 import { Module } from '../module.js';
 import { Sequential } from '../sequential.js';
 import { loadSafetensorsInto, modelFromSafetensors, modelToSafetensors } from './model-file.js';
+import { describe } from '../options.js';
 
 /**
  * Writes `model` (weights and architecture) to a safetensors file at `path`. The bytes go to a
@@ -58,5 +59,5 @@ async function readModelFile(fn: string, path: string): Promise<Uint8Array> {
 }
 
 function checkPath(fn: string, path: unknown): void {
-  if (typeof path !== 'string' || path === '') throw new Error(`${fn}: expected a file path (a non-empty string), got ${JSON.stringify(path) ?? String(path)}`);
+  if (typeof path !== 'string' || path === '') throw new Error(`${fn}: expected a file path (a non-empty string), got ${describe(path)}`);
 }

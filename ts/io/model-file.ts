@@ -6,7 +6,7 @@ import { Sequential } from '../sequential.js';
 import { Tensor } from '../tensor.js';
 import { architectureOf, buildFromArchitecture, stateValueCount, validateArchitecture } from './architecture.js';
 import { SafetensorsFile, decodeSafetensorsFile, encodeSafetensors } from './safetensors.js';
-import { describeType } from './untrusted.js';
+import { checkSource, describe } from '../options.js';
 
 /** The metadata key that holds the architecture spec (JSON text). */
 export const ARCHITECTURE_METADATA_KEY = 'simdnet.architecture';
@@ -42,6 +42,7 @@ export function modelToSafetensors(model: Sequential): Uint8Array {
  * Errors name `source` (a path, a URL). The model is in training mode, as a new one is.
  */
 export function modelFromSafetensors(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source = DEFAULT_SOURCE): Sequential {
+  checkSource('modelFromSafetensors', source, 'modelFromSafetensors(bytes, source)');
   const file = decodeSafetensorsFile(bytes, source, 'fromSafetensors');
   if (!Object.hasOwn(file.metadata, ARCHITECTURE_METADATA_KEY)) {
     throw new Error(`${source}: the file has weights but no architecture (no "${ARCHITECTURE_METADATA_KEY}" in its metadata, ` +
@@ -79,7 +80,8 @@ export function modelFromSafetensors(bytes: Uint8Array | ArrayBuffer | ArrayBuff
  * checked before anything is copied, so on an Error the model is unchanged.
  */
 export function loadSafetensorsInto(model: Module, bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source = DEFAULT_SOURCE): void {
-  if (!(model instanceof Module)) throw new Error(`loadSafetensorsInto: expected a model (Module), got ${describeType(model)}`);
+  if (!(model instanceof Module)) throw new Error(`loadSafetensorsInto: expected a model (Module), got ${describe(model)}`);
+  checkSource('loadSafetensorsInto', source, 'model.loadSafetensors(bytes, source)');
   loadDecoded(model, decodeSafetensorsFile(bytes, source, 'loadSafetensors'), source);
 }
 

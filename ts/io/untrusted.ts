@@ -1,6 +1,7 @@
 // Helpers for readers of untrusted files: what a message may say about a value from a file (its
 // type and a short preview, never its whole contents, never by recursing as deep as it nests),
 // and the one check every binary reader makes of its input.
+import { describe } from '../describe.js';
 
 /** How many characters of a value a message shows. */
 const PREVIEW_CHARS = 60;
@@ -22,7 +23,7 @@ export function preview(v: unknown, max = PREVIEW_CHARS): string {
     if (typeof x === 'bigint') return put(`${x}n`);
     if (x === null || x === undefined || typeof x === 'boolean') return put(String(x));
     if (typeof x !== 'object') return put(`a ${typeof x}`);
-    if (ArrayBuffer.isView(x) || x instanceof ArrayBuffer) return put(describeType(x));
+    if (ArrayBuffer.isView(x) || x instanceof ArrayBuffer) return put(describe(x));
     if (depth >= PREVIEW_DEPTH) return put(Array.isArray(x) ? '[...]' : '{...}');
     if (Array.isArray(x)) {
       if (!put('[')) return false;
@@ -62,15 +63,6 @@ export function listNames(names: readonly string[], max = 8): string {
   return names.length > max ? `${shown.join(', ')} and ${names.length - max} more` : shown.join(', ');
 }
 
-/** The type of a value in words ("a string", "an Array of 3 items", "a Float32Array"), never its contents. */
-export function describeType(v: unknown): string {
-  if (v === null || v === undefined) return String(v);
-  if (Array.isArray(v)) return `an Array of ${v.length} items`;
-  if (typeof v !== 'object') return `a ${typeof v}`;
-  const tag = Object.prototype.toString.call(v).slice(8, -1);
-  return /^[AEIO]/.test(tag) ? `an ${tag}` : `a ${tag}`;
-}
-
 /**
  * The byte count of `shape` × `itemBytes`, in float64, or Infinity once the running product of
  * the dimensions passes 2^53 (as the reference safetensors reader refuses a product that
@@ -99,5 +91,5 @@ export function fileBytes(input: unknown, source: string, reader: string): Uint8
   if (input instanceof Uint8Array) return input;
   if (ArrayBuffer.isView(input)) return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   if (input instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && input instanceof SharedArrayBuffer)) return new Uint8Array(input);
-  throw new Error(`${source}: ${reader} expects a Uint8Array (a Node Buffer is one), an ArrayBuffer or another ArrayBufferView holding the file's bytes, got ${describeType(input)}`);
+  throw new Error(`${source}: ${reader} expects a Uint8Array (a Node Buffer is one), an ArrayBuffer or another ArrayBufferView holding the file's bytes, got ${describe(input)}`);
 }

@@ -1,4 +1,6 @@
 // Constructor-argument checks shared by the layers: sizes given as a number or [h, w], counts.
+import { describe } from '../options.js';
+import { formatShape } from '../tensor.js';
 
 /** A size given as one number for both axes or as [h, w], as PyTorch's pooling layers take it. */
 export type Size2 = number | readonly [number, number];
@@ -9,7 +11,7 @@ export const INT32_MAX = 2 ** 31 - 1;
 /** [h, w] from a Size2, each checked to be an integer in [`least`, 2^31 − 1] (the kernels' i32). */
 export function toPair(layer: string, name: string, v: Size2, least: number): [number, number] {
   const pair: number[] = typeof v === 'number' ? [v, v] : Array.isArray(v) ? [...v] : [];
-  if (pair.length !== 2 || !pair.every((d) => Number.isInteger(d) && d >= least)) {
+  if (pair.length !== 2 || !pair.every((d) => Number.isSafeInteger(d) && d >= least)) {
     const what = least > 0 ? 'positive integer' : 'non-negative integer';
     throw new Error(`${layer}: ${name} must be a ${what} or a pair [h, w] of them, got ${describe(v)}`);
   }
@@ -44,10 +46,16 @@ export function formatPair(p: readonly number[]): string { return `(${p[0]}, ${p
 
 /** A positive integer, or an Error naming the layer and the argument. */
 export function checkPositiveInt(layer: string, name: string, v: number): void {
-  if (!Number.isInteger(v) || v <= 0) throw new Error(`${layer}: ${name} must be a positive integer, got ${v}`);
+  if (!Number.isSafeInteger(v) || v <= 0) throw new Error(`${layer}: ${name} must be a positive integer, got ${describe(v)}`);
   if (v > INT32_MAX) throw new Error(`${layer}: ${name} must be at most ${INT32_MAX}, got ${v}`);
 }
 
-function describe(v: unknown): string {
-  try { return JSON.stringify(v) ?? String(v); } catch { return String(v); }
+/**
+ * Throws for an input with no samples (N = 0), saying so: "expected [N, C, H, W], got
+ * [0, 1, 8, 8]" would leave the reader looking for the mismatch.
+ */
+export function checkNotEmptyBatch(layer: string, s: readonly number[]): void {
+  if (s.length > 0 && s[0] === 0) {
+    throw new Error(`${layer}: the batch is empty (input of shape ${formatShape(s)}); expected at least one sample`);
+  }
 }

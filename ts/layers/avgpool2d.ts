@@ -6,6 +6,7 @@ import { Module } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { INT32_MAX, Size2, copySize2, formatSize2, toPair } from './args.js';
 import { checkNCHW, checkPadding, checkPoolRange, pooledSize } from './pooling.js';
+import { anything, boolean, checkOptions, described, integer } from '../options.js';
 
 export interface AvgPool2dOptions {
   /** Default: kernelSize. */
@@ -34,20 +35,21 @@ export class AvgPool2d extends Module {
 
   constructor(kernelSize: Size2, options: AvgPool2dOptions = {}) {
     super();
+    checkOptions('AvgPool2d', options, {
+      // Sizes are checked by toPair below, each with its own message.
+      stride: anything, padding: anything, ceilMode: boolean, countIncludePad: boolean,
+      divisorOverride: described(integer(1, INT32_MAX), `a positive integer up to ${INT32_MAX}`),
+    });
     const stride = options.stride ?? kernelSize, padding = options.padding ?? 0;
-    this.repr = `AvgPool2d(kernel_size=${formatSize2(kernelSize)}, stride=${formatSize2(stride)}, padding=${formatSize2(padding)})`;
     this.kernel = toPair('AvgPool2d', 'kernel_size', kernelSize, 1);
     this.stride = toPair('AvgPool2d', 'stride', stride, 1);
     this.padding = toPair('AvgPool2d', 'padding', padding, 0);
     checkPadding('AvgPool2d', this.kernel, this.padding);
+    this.repr = `AvgPool2d(kernel_size=${formatSize2(kernelSize)}, stride=${formatSize2(stride)}, padding=${formatSize2(padding)})`;
     this.given = { kernelSize: copySize2(kernelSize), stride: copySize2(stride), padding: copySize2(padding) };
     this.ceilMode = options.ceilMode ?? false;
     this.countIncludePad = options.countIncludePad ?? true;
     this.divisorOverride = options.divisorOverride;
-    const d = this.divisorOverride;
-    if (d !== undefined && !(Number.isInteger(d) && d >= 1 && d <= INT32_MAX)) {
-      throw new Error(`AvgPool2d: divisor_override must be a positive integer up to ${INT32_MAX}, got ${d}`);
-    }
   }
 
   override toString(): string { return this.repr; }

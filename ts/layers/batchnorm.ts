@@ -4,7 +4,8 @@ import { rt } from '../runtime/index.js';
 import { Module, Parameter } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { Undoable, currentPass, record } from '../forward-journal.js';
-import { checkPositiveInt } from './args.js';
+import { checkNotEmptyBatch, checkPositiveInt } from './args.js';
+import { boolean, checkOptions, either, finite, nullValue } from '../options.js';
 import { pyBool, pyFloat } from './python-repr.js';
 
 export interface BatchNormOptions {
@@ -44,16 +45,16 @@ abstract class BatchNorm extends Module implements Undoable {
   constructor(readonly numFeatures: number, options: BatchNormOptions = {}) {
     super();
     checkPositiveInt(this.kind, 'num_features', numFeatures);
+    checkOptions(this.kind, options, {
+      eps: finite({ min: 0 }),
+      momentum: either([finite({ min: 0, max: 1 }), nullValue], 'a number between 0 and 1 or null'),
+      affine: boolean,
+      trackRunningStats: boolean,
+    });
     this.eps = options.eps ?? 1e-5;
     this.momentum = options.momentum === undefined ? 0.1 : options.momentum;
     this.affine = options.affine ?? true;
     this.trackRunningStats = options.trackRunningStats ?? true;
-    if (typeof this.eps !== 'number' || !(this.eps >= 0 && Number.isFinite(this.eps))) {
-      throw new Error(`${this.kind}: eps must be a finite number ≥ 0, got ${String(this.eps)}`);
-    }
-    if (this.momentum !== null && (typeof this.momentum !== 'number' || !(this.momentum >= 0 && this.momentum <= 1))) {
-      throw new Error(`${this.kind}: momentum must be a number between 0 and 1 or null, got ${String(this.momentum)}`);
-    }
     const C = numFeatures;
     if (this.affine) {
       this.weight = this.addParameter('weight', [C], 1);
@@ -84,6 +85,8 @@ abstract class BatchNorm extends Module implements Undoable {
   }
 
   override outputShape(s: readonly number[]): number[] {
+    // An empty batch has no statistics to normalise by in training (eval passes it through).
+    if (this.training) checkNotEmptyBatch(`${this}`, s);
     if (!this.acceptsRank(s.length) || s[1] !== this.numFeatures) {
       throw new Error(`${this}: expected input of shape ${this.expectedShape()} with C = ${this.numFeatures}, got ${formatShape(s)}`);
     }

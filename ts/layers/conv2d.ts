@@ -4,7 +4,8 @@ import { gemmScratch, rt } from '../runtime/index.js';
 import { defaultLayerInit } from '../init.js';
 import { Module, Parameter } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
-import { Size2, checkKernelRange, checkPositiveInt, formatPair, toPair } from './args.js';
+import { Size2, checkKernelRange, checkNotEmptyBatch, checkPositiveInt, formatPair, toPair } from './args.js';
+import { anything, boolean, checkOptions, describe } from '../options.js';
 
 export interface Conv2dOptions {
   stride?: Size2;
@@ -39,6 +40,8 @@ export class Conv2d extends Module {
     super();
     checkPositiveInt('Conv2d', 'in_channels', inChannels);
     checkPositiveInt('Conv2d', 'out_channels', outChannels);
+    // Sizes and groups are checked below, each with its own message.
+    checkOptions('Conv2d', options, { stride: anything, padding: anything, dilation: anything, groups: anything, bias: boolean });
     this.kernelSize = toPair('Conv2d', 'kernel_size', kernelSize, 1);
     this.stride = toPair('Conv2d', 'stride', options.stride ?? 1, 1);
     this.dilation = toPair('Conv2d', 'dilation', options.dilation ?? 1, 1);
@@ -61,7 +64,7 @@ export class Conv2d extends Module {
       this.padTotal = this.padBefore = [0, 0];
       this.padding = 'valid';
     } else if (typeof padding === 'string') {
-      throw new Error(`Conv2d: padding must be a number, a pair, 'valid' or 'same', got '${padding}'`);
+      throw new Error(`Conv2d: padding must be a number, a pair, 'valid' or 'same', got ${describe(padding)}`);
     } else {
       this.padding = toPair('Conv2d', 'padding', padding, 0);
       this.padBefore = this.padding;
@@ -122,6 +125,7 @@ export class Conv2d extends Module {
 
   /** Checks an input shape and derives the output size; throws before anything is touched. */
   private geometryOf(s: readonly number[]): Geometry {
+    checkNotEmptyBatch(`${this}`, s);
     if (s.length !== 4 || s[1] !== this.inChannels || !s.every((d) => Number.isInteger(d) && d > 0)) {
       throw new Error(`${this}: expected input of shape [N, ${this.inChannels}, H, W], got ${formatShape(s)}`);
     }

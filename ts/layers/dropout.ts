@@ -7,6 +7,7 @@ import { Module, zero } from '../module.js';
 import { nextU32 } from '../random.js';
 import { Tensor } from '../tensor.js';
 import { pyFloat } from './python-repr.js';
+import { describe } from '../options.js';
 
 export class Dropout extends Module {
   /** The seed of the last training forward (backward reuses its mask); null after an identity forward. */
@@ -15,7 +16,7 @@ export class Dropout extends Module {
   constructor(readonly p = 0.5) {
     super();
     if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
-      throw new Error(`Dropout: p must be a probability between 0 and 1, got ${String(p)}`);
+      throw new Error(`Dropout: p must be a probability between 0 and 1, got ${describe(p)}`);
     }
   }
 

@@ -1,12 +1,13 @@
 // Flatten: merges dimensions startDim..endDim (PyTorch defaults 1..-1) without copying.
 import { Module } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
+import { describe } from '../options.js';
 
 export class Flatten extends Module {
   constructor(readonly startDim = 1, readonly endDim = -1) {
     super();
-    if (!Number.isInteger(startDim) || !Number.isInteger(endDim)) {
-      throw new Error(`Flatten: start_dim and end_dim must be integers, got ${startDim} and ${endDim}`);
+    if (!Number.isSafeInteger(startDim) || !Number.isSafeInteger(endDim)) {
+      throw new Error(`Flatten: start_dim and end_dim must be integers, got ${describe(startDim)} and ${describe(endDim)}`);
     }
   }
 

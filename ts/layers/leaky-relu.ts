@@ -3,12 +3,13 @@ import { rt } from '../runtime/index.js';
 import { Tensor } from '../tensor.js';
 import { Elementwise } from './elementwise.js';
 import { pyFloat } from './python-repr.js';
+import { describe } from '../options.js';
 
 export class LeakyReLU extends Elementwise {
   constructor(readonly negativeSlope = 0.01) {
     super();
     if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope)) {
-      throw new Error(`LeakyReLU: negative_slope must be a finite number, got ${String(negativeSlope)}`);
+      throw new Error(`LeakyReLU: negative_slope must be a finite number, got ${describe(negativeSlope)}`);
     }
   }
 

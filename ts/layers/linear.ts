@@ -4,8 +4,12 @@ import { defaultLayerInit } from '../init.js';
 import { Module, Parameter } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { checkPositiveInt } from './args.js';
+import { boolean, checkOptions } from '../options.js';
 
-export interface LinearOptions { bias?: boolean; }
+export interface LinearOptions {
+  /** Learn an additive bias (default true). */
+  bias?: boolean;
+}
 
 export class Linear extends Module {
   readonly weight: Parameter;
@@ -16,6 +20,7 @@ export class Linear extends Module {
     super();
     checkPositiveInt('Linear', 'in_features', inFeatures);
     checkPositiveInt('Linear', 'out_features', outFeatures);
+    checkOptions('Linear', options, { bias: boolean });
     this.weight = this.addParameter('weight', [outFeatures, inFeatures]);
     this.bias = options.bias ?? true ? this.addParameter('bias', [outFeatures]) : null;
     defaultLayerInit(this.weight, this.bias);

@@ -7,6 +7,7 @@ import { Tensor, formatShape } from '../tensor.js';
 import { Size2, copySize2, formatSize2, toPair } from './args.js';
 import { checkNCHW, checkPadding, checkPoolRange, pooledSize, windowsTouchInput } from './pooling.js';
 import { pyBool } from './python-repr.js';
+import { anything, boolean, checkOptions } from '../options.js';
 
 export interface MaxPool2dOptions {
   /** Default: kernelSize. */
@@ -31,15 +32,17 @@ export class MaxPool2d extends Module {
 
   constructor(kernelSize: Size2, options: MaxPool2dOptions = {}) {
     super();
+    // Sizes are checked by toPair below, each with its own message.
+    checkOptions('MaxPool2d', options, { stride: anything, padding: anything, dilation: anything, ceilMode: boolean });
     const stride = options.stride ?? kernelSize, padding = options.padding ?? 0, dilation = options.dilation ?? 1;
     this.ceilMode = options.ceilMode ?? false;
-    this.repr = `MaxPool2d(kernel_size=${formatSize2(kernelSize)}, stride=${formatSize2(stride)}, ` +
-      `padding=${formatSize2(padding)}, dilation=${formatSize2(dilation)}, ceil_mode=${pyBool(this.ceilMode)})`;
     this.kernel = toPair('MaxPool2d', 'kernel_size', kernelSize, 1);
     this.stride = toPair('MaxPool2d', 'stride', stride, 1);
     this.padding = toPair('MaxPool2d', 'padding', padding, 0);
     this.dilation = toPair('MaxPool2d', 'dilation', dilation, 1);
     checkPadding('MaxPool2d', this.kernel, this.padding);
+    this.repr = `MaxPool2d(kernel_size=${formatSize2(kernelSize)}, stride=${formatSize2(stride)}, ` +
+      `padding=${formatSize2(padding)}, dilation=${formatSize2(dilation)}, ceil_mode=${pyBool(this.ceilMode)})`;
     this.given = { kernelSize: copySize2(kernelSize), stride: copySize2(stride), padding: copySize2(padding), dilation: copySize2(dilation) };
   }
 

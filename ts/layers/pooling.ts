@@ -1,6 +1,6 @@
 // Shared by the pooling layers: PyTorch's output-size rule and NCHW checks.
 import { formatShape } from '../tensor.js';
-import { checkKernelRange } from './args.js';
+import { checkKernelRange, checkNotEmptyBatch } from './args.js';
 
 /** PyTorch refuses padding larger than half the kernel: a window could then be all padding. */
 export function checkPadding(layer: string, kernel: [number, number], padding: [number, number]): void {
@@ -43,6 +43,7 @@ export function checkPoolRange(layer: string, s: readonly number[], kernel: [num
 
 /** [N, C, H, W] with every dimension ≥ 1, or an Error naming the layer. */
 export function checkNCHW(layer: string, s: readonly number[]): [number, number, number, number] {
+  if (s.length === 4) checkNotEmptyBatch(layer, s);
   if (s.length !== 4 || !s.every((d) => d >= 1)) {
     throw new Error(`${layer}: expected input of shape [N, C, H, W] with no empty dimension, got ${formatShape(s)}`);
   }

@@ -3,6 +3,7 @@
 import { rt } from '../runtime/index.js';
 import { Module } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
+import { describe } from '../options.js';
 
 abstract class SoftmaxBase extends Module {
   private y: Tensor | null = null;
@@ -10,7 +11,7 @@ abstract class SoftmaxBase extends Module {
 
   constructor(readonly dim = 1) {
     super();
-    if (!Number.isInteger(dim)) throw new Error(`${this.kind}: dim must be an integer, got ${dim}`);
+    if (!Number.isSafeInteger(dim)) throw new Error(`${this.kind}: dim must be an integer, got ${describe(dim)}`);
   }
 
   /** The class name as PyTorch prints it (spelled out: bundlers may rename classes). */

@@ -3,7 +3,8 @@
 import { rt } from '../runtime/index.js';
 import { Tensor } from '../tensor.js';
 import { Loss, LossValue, Reduction } from './loss.js';
-import { LabelBuffer, Labels, checkIgnoreIndex, checkLabels, checkReduction } from './labels.js';
+import { LabelBuffer, Labels, checkLabels, ignoreIndexRule, reductionRule } from './labels.js';
+import { checkOptions, checkTensor, described, finite } from '../options.js';
 
 export interface CrossEntropyLossOptions {
   /** 'mean' (default) divides by the number of labels that are not ignored; 'sum' does not. */
@@ -22,13 +23,14 @@ export class CrossEntropyLoss extends Loss {
 
   constructor(options: CrossEntropyLossOptions = {}) {
     super();
-    this.reduction = checkReduction('CrossEntropyLoss', options.reduction ?? 'mean');
+    checkOptions('CrossEntropyLoss', options, {
+      reduction: reductionRule,
+      labelSmoothing: described(finite({ min: 0, max: 1 }), 'between 0 and 1'),
+      ignoreIndex: ignoreIndexRule,
+    });
+    this.reduction = options.reduction ?? 'mean';
     this.labelSmoothing = options.labelSmoothing ?? 0;
-    this.ignoreIndex = checkIgnoreIndex('CrossEntropyLoss', options.ignoreIndex ?? -100);
-    const s = this.labelSmoothing;
-    if (typeof s !== 'number' || !(s >= 0 && s <= 1)) {
-      throw new Error(`CrossEntropyLoss: labelSmoothing must be between 0 and 1, got ${String(s)}`);
-    }
+    this.ignoreIndex = options.ignoreIndex ?? -100;
   }
 
   override toString(): string { return 'CrossEntropyLoss'; }
@@ -38,6 +40,7 @@ export class CrossEntropyLoss extends Loss {
    * labels (all ignored) is NaN, as in PyTorch, with a zero gradient.
    */
   forward(logits: Tensor, labels: Labels): LossValue {
+    checkTensor(`${this}`, 'the input (logits)', logits, '[N, C]');
     const { values, counted } = checkLabels(`${this}`, logits.shape, labels, this.ignoreIndex);
     const x = this.stagePrediction(logits);
     const [N, C] = logits.shape;

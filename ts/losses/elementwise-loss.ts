@@ -2,32 +2,40 @@
 import { Block, f32, reuseBlock, rt } from '../runtime/index.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { Loss, LossValue, Reduction } from './loss.js';
-import { checkReduction } from './labels.js';
+import { reductionRule } from './labels.js';
+import { Spec, checkOptions, checkTensor } from '../options.js';
 
 export abstract class ElementwiseLoss extends Loss {
   readonly reduction: Reduction;
   private targetBlock: Block | null = null;
 
-  constructor(name: string, options: { reduction?: Reduction }) {
+  /** `spec` lists the loss's options (by default only `reduction`), checked here. */
+  constructor(name: string, options: { reduction?: Reduction }, spec: Spec = { reduction: reductionRule }) {
     super();
-    this.reduction = checkReduction(name, options.reduction ?? 'mean');
+    checkOptions(name, options, spec);
+    this.reduction = options.reduction ?? 'mean';
   }
 
-  /** Σ loss(y, t) over n values; writes grad = gradScale · dloss/dy. */
-  protected abstract run(y: number, t: number, grad: number, n: number, gradScale: number): number;
+  /** Σ loss(y, t) over n values of shape `shape`; writes grad = gradScale · dloss/dy. */
+  protected abstract run(y: number, t: number, grad: number, n: number, gradScale: number, shape: readonly number[]): number;
+
+  /** @internal Throws when a loss's own options do not fit an input of this shape; checked before anything runs. */
+  protected checkShape(_shape: readonly number[]): void {}
 
   /** The loss of y against a target of the same shape: a mean over all elements, or the sum. */
   forward(y: Tensor, target: Tensor): LossValue {
-    if (!(target instanceof Tensor)) throw new Error(`${this}: the target must be a Tensor, got ${String(target)}`);
+    checkTensor(`${this}`, 'the input', y);
+    checkTensor(`${this}`, 'the target', target);
     if (y.shape.length !== target.shape.length || y.shape.some((d, i) => d !== target.shape[i])) {
       throw new Error(`${this}: the target shape ${formatShape(target.shape)} differs from the input shape ${formatShape(y.shape)}`);
     }
     if (target.dtype !== 'float32') throw new Error(`${this}: expected a float32 target, got ${target.dtype}`);
+    this.checkShape(y.shape);
     const t = this.stageTarget(target);
     const x = this.stagePrediction(y);
     const scale = this.reduction === 'sum' ? 1 : 1 / y.size;
     const grad = this.gradient(y.shape);
-    const total = this.run(x.ptr, t.ptr, grad.ptr, y.size, scale);
+    const total = this.run(x.ptr, t.ptr, grad.ptr, y.size, scale, y.shape);
     return new LossValue(y.size === 0 && this.reduction === 'mean' ? NaN : total * scale, y, grad);
   }
 

@@ -2,57 +2,65 @@
 // touched, then a copy into an int32 wasm buffer that the loss keeps between calls.
 import { Block, i32, reuseBlock } from '../runtime/index.js';
 import { Tensor, formatShape } from '../tensor.js';
+import { described, describe, integer, oneOf } from '../options.js';
 
-export type Labels = Int32Array | ArrayLike<number> | Tensor;
+/** Class labels: int32 (or int64, as PyTorch keeps them), an array of integers, or a Tensor of them. */
+export type Labels = Int32Array | BigInt64Array | ArrayLike<number> | Tensor;
 
 export interface ClassOptions {
   reduction?: 'mean' | 'sum';
   ignoreIndex?: number;
 }
 
-export function checkReduction(loss: string, reduction: unknown): 'mean' | 'sum' {
-  if (reduction !== 'mean' && reduction !== 'sum') {
-    throw new Error(`${loss}: reduction must be 'mean' or 'sum', got ${String(reduction)}`);
-  }
-  return reduction;
-}
+/** The losses' `reduction` option. */
+export const reductionRule = oneOf('mean', 'sum');
 
-export function checkIgnoreIndex(loss: string, ignoreIndex: unknown): number {
-  if (!Number.isInteger(ignoreIndex) || Math.abs(ignoreIndex as number) > 2 ** 31 - 1) {
-    throw new Error(`${loss}: ignoreIndex must be a 32-bit integer, got ${String(ignoreIndex)}`);
-  }
-  return ignoreIndex as number;
-}
+/** The classification losses' `ignoreIndex` option: a label value, so an int32. */
+export const ignoreIndexRule = described(integer(-(2 ** 31), 2 ** 31 - 1), 'a 32-bit integer');
 
-/** Input of shape [N, C] and a label per row in [0, C) (or ignoreIndex); returns the labels and the count not ignored. */
+/**
+ * Input of shape [N, C] and a label per row in [0, C) (or ignoreIndex); returns the labels as
+ * int32 and the count not ignored.
+ */
 export function checkLabels(loss: string, shape: readonly number[], labels: Labels, ignoreIndex: number):
-  { values: ArrayLike<number>; counted: number } {
+  { values: Int32Array; counted: number } {
   if (shape.length !== 2) throw new Error(`${loss}: expected input of shape [N, C], got ${formatShape(shape)}`);
   const [N, C] = shape;
-  const values = labels instanceof Tensor ? labels.toArray() : labels;
-  if (!values || typeof values.length !== 'number') {
-    throw new Error(`${loss}: labels must be an Int32Array, an array of numbers or a Tensor, got ${String(labels)}`);
-  }
+  const values = labelValues(loss, labels);
   if (values.length !== N) {
     throw new Error(`${loss}: expected ${N} labels for input of shape ${formatShape(shape)}, got ${values.length}`);
   }
+  const out = new Int32Array(N);
   let counted = 0;
   for (let i = 0; i < N; i++) {
     const v = values[i];
-    if (v === ignoreIndex) continue;
-    if (!Number.isInteger(v) || v < 0 || v >= C) {
-      throw new Error(`${loss}: label at index ${i} is ${String(v)}, expected an integer class index in [0, ${C})`);
+    // int64 labels (a BigInt64Array, an int64 Tensor) are compared as numbers once they fit.
+    const n = typeof v === 'bigint' && v >= -(2n ** 31n) && v < 2n ** 31n ? Number(v) : v;
+    if (n === ignoreIndex) { out[i] = ignoreIndex; continue; }
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n >= C) {
+      throw new Error(`${loss}: label at index ${i} is ${describe(v)}, expected an integer class index in [0, ${C})`);
     }
+    out[i] = n;
     counted++;
   }
-  return { values, counted };
+  return { values: out, counted };
+}
+
+/** The labels as an indexable list, or an Error naming what was given instead. */
+function labelValues(loss: string, labels: Labels): ArrayLike<unknown> {
+  if (labels instanceof Tensor) return labels.dtype === 'int64' ? labels.toInt64Array() : labels.toArray();
+  const ok = Array.isArray(labels) || (ArrayBuffer.isView(labels) && !(labels instanceof DataView));
+  if (!ok) {
+    throw new Error(`${loss}: labels must be an Int32Array, a BigInt64Array, an array of integers or a Tensor, got ${describe(labels)}`);
+  }
+  return labels as ArrayLike<unknown>;
 }
 
 /** An int32 wasm copy of checked labels, in a block reused while big enough. */
 export class LabelBuffer {
   private block: Block | null = null;
 
-  upload(values: ArrayLike<number>): number {
+  upload(values: Int32Array): number {
     const bytes = Math.max(values.length, 1) * 4;
     this.block = reuseBlock(this.block, bytes, `${values.length} labels`);
     i32(this.block.ptr, values.length).set(values);

@@ -2,7 +2,8 @@
 import { rt } from '../runtime/index.js';
 import { Tensor } from '../tensor.js';
 import { Loss, LossValue, Reduction } from './loss.js';
-import { LabelBuffer, Labels, checkIgnoreIndex, checkLabels, checkReduction } from './labels.js';
+import { LabelBuffer, Labels, checkLabels, ignoreIndexRule, reductionRule } from './labels.js';
+import { checkOptions, checkTensor } from '../options.js';
 
 export interface NLLLossOptions {
   /** 'mean' (default) divides by the number of labels that are not ignored; 'sum' does not. */
@@ -18,14 +19,16 @@ export class NLLLoss extends Loss {
 
   constructor(options: NLLLossOptions = {}) {
     super();
-    this.reduction = checkReduction('NLLLoss', options.reduction ?? 'mean');
-    this.ignoreIndex = checkIgnoreIndex('NLLLoss', options.ignoreIndex ?? -100);
+    checkOptions('NLLLoss', options, { reduction: reductionRule, ignoreIndex: ignoreIndexRule });
+    this.reduction = options.reduction ?? 'mean';
+    this.ignoreIndex = options.ignoreIndex ?? -100;
   }
 
   override toString(): string { return 'NLLLoss'; }
 
   /** −logp[n, label[n]], summed or averaged over the counted rows. */
   forward(logProbs: Tensor, labels: Labels): LossValue {
+    checkTensor(`${this}`, 'the input (log-probabilities)', logProbs, '[N, C]');
     const { values, counted } = checkLabels(`${this}`, logProbs.shape, labels, this.ignoreIndex);
     const x = this.stagePrediction(logProbs);
     const [N, C] = logProbs.shape;

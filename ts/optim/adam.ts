@@ -3,6 +3,7 @@
 import { Block, rt } from '../runtime/index.js';
 import { Parameter } from '../module.js';
 import { Optimizer, checkNumber } from './optimizer.js';
+import { anything, boolean, checkOptions, describe } from '../options.js';
 
 export interface AdamOptions {
   /** Default 1e-3. */
@@ -26,10 +27,13 @@ export class Adam extends Optimizer {
   private readonly maxExpAvgSq: Block[];
 
   constructor(params: Iterable<Parameter>, options: AdamOptions = {}) {
-    super(params, options.lr ?? 1e-3);
+    // `?.`: a non-object `options` is refused by checkOptions, after the base class has checked params.
+    super(params, (options as AdamOptions | null | undefined)?.lr ?? 1e-3);
+    // The numbers are checked below (and lr by the base class), each with its range.
+    checkOptions(this.name, options, { lr: anything, betas: anything, eps: anything, weightDecay: anything, amsgrad: boolean });
     const betas = options.betas ?? [0.9, 0.999];
     if (!Array.isArray(betas) || betas.length !== 2) {
-      throw new Error(`${this.name}: betas must be a pair [beta1, beta2], got ${String(betas)}`);
+      throw new Error(`${this.name}: betas must be a pair [beta1, beta2], got ${describe(betas)}`);
     }
     checkNumber(this.name, 'betas[0]', betas[0], 0, 1);
     checkNumber(this.name, 'betas[1]', betas[1], 0, 1);

@@ -3,6 +3,7 @@
 // blocks allocated once, so a step allocates nothing.
 import { Block, f32, rt } from '../runtime/index.js';
 import { Parameter } from '../module.js';
+import { describe } from '../options.js';
 
 export abstract class Optimizer {
   readonly params: readonly Parameter[];
@@ -15,10 +16,10 @@ export abstract class Optimizer {
   constructor(params: Iterable<Parameter>, lr: number) {
     const list = params === null || params === undefined || typeof (params as Iterable<Parameter>)[Symbol.iterator] !== 'function'
       ? null : [...params];
-    if (!list) throw new Error(`${this.name}: params must be a list of parameters (model.parameters()), got ${String(params)}`);
+    if (!list) throw new Error(`${this.name}: params must be a list of parameters (model.parameters()), got ${describe(params)}`);
     if (list.length === 0) throw new Error(`${this.name}: got an empty parameter list`);
     list.forEach((p, i) => {
-      if (!(p instanceof Parameter)) throw new Error(`${this.name}: params[${i}] is not a Parameter, got ${String(p)}`);
+      if (!(p instanceof Parameter)) throw new Error(`${this.name}: params[${i}] is not a Parameter, got ${describe(p)}`);
     });
     if (new Set(list).size !== list.length) throw new Error(`${this.name}: the parameter list holds the same parameter more than once`);
     this.params = list;
@@ -78,10 +79,10 @@ export abstract class Optimizer {
 }
 
 /** Throws unless v is a finite number ≥ least (and < below when given). */
-export function checkNumber(optimizer: string, name: string, v: number, least: number, below?: number): void {
+export function checkNumber(optimizer: string, name: string, v: unknown, least: number, below?: number): void {
   const ok = typeof v === 'number' && Number.isFinite(v) && v >= least && (below === undefined || v < below);
   if (!ok) {
-    const range = below === undefined ? `≥ ${least}` : `in [${least}, ${below})`;
-    throw new Error(`${optimizer}: ${name} must be a finite number ${range}, got ${String(v)}`);
+    const range = least === -Infinity ? '' : below === undefined ? ` ≥ ${least}` : ` in [${least}, ${below})`;
+    throw new Error(`${optimizer}: ${name} must be a finite number${range}, got ${describe(v)}`);
   }
 }

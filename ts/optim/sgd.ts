@@ -2,6 +2,7 @@
 import { Block, rt } from '../runtime/index.js';
 import { Parameter } from '../module.js';
 import { Optimizer, checkNumber } from './optimizer.js';
+import { anything, boolean, checkOptions, checkOptionsObject } from '../options.js';
 
 export interface SGDOptions {
   lr: number;
@@ -20,10 +21,13 @@ export class SGD extends Optimizer {
   private readonly momentumBuffers: Block[];
 
   constructor(params: Iterable<Parameter>, options: SGDOptions) {
+    if (options !== undefined && options !== null) checkOptionsObject('SGD', options, ['lr', 'momentum', 'dampening', 'nesterov', 'weightDecay']);
     if (options === undefined || options === null || options.lr === undefined) {
       throw new Error('SGD: options.lr is required, e.g. new SGD(model.parameters(), { lr: 0.01 })');
     }
     super(params, options.lr);
+    // The numbers are checked below (and lr by the base class), each with its range.
+    checkOptions('SGD', options, { lr: anything, momentum: anything, dampening: anything, nesterov: boolean, weightDecay: anything });
     this.momentum = options.momentum ?? 0;
     this.dampening = options.dampening ?? 0;
     this.nesterov = options.nesterov ?? false;

@@ -3,6 +3,7 @@
 // and for readers who do not tell the colours apart.
 import { el, estimateTextWidth, num, svgDocument, text } from './svg.js';
 import { epochTicks, niceTicks } from './ticks.js';
+import { checkOptions, describe, string } from '../options.js';
 
 export interface History {
   loss: ArrayLike<number>;
@@ -34,15 +35,16 @@ const MAX_MARKERS = 60;
  * drawn with a hole).
  */
 export function lossCurvesSvg(history: History, options: CurvesOptions = {}): string {
-  if (!history || typeof history !== 'object') throw new Error('lossCurvesSvg: expected a history object { loss, accuracy?, valLoss?, valAccuracy? }');
+  if (!history || typeof history !== 'object') throw new Error(`lossCurvesSvg: expected a history object { loss, accuracy?, valLoss?, valAccuracy? }, got ${describe(history)}`);
+  checkOptions('lossCurvesSvg', options, { title: string });
   const series = (key: keyof History, name: Series['name']): Series[] => {
     const values = history[key];
     if (values === undefined || values === null) return [];
-    if (typeof values !== 'object' || typeof values.length !== 'number') throw new Error(`lossCurvesSvg: history.${key} must be an array of numbers`);
+    if (typeof values !== 'object' || typeof values.length !== 'number') throw new Error(`lossCurvesSvg: history.${key} must be an array of numbers, got ${describe(values)}`);
     for (let i = 0; i < values.length; i++) {
       const v = values[i];
       if (typeof v !== 'number' || !Number.isFinite(v)) {
-        throw new Error(`lossCurvesSvg: history.${key}[${i}] is ${String(v)}; every value must be a finite number (did training diverge?)`);
+        throw new Error(`lossCurvesSvg: history.${key}[${i}] is ${describe(v)}; every value must be a finite number (did training diverge?)`);
       }
     }
     return values.length ? [{ name, key, values }] : [];

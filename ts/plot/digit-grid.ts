@@ -5,6 +5,9 @@ import { pngDataUrl } from './base64.js';
 import { encodePng } from './png.js';
 import { RgbCanvas, normalizeToGray, textWidth } from './raster.js';
 import { el, estimateTextWidth, image as svgImage, svgDocument, text } from './svg.js';
+import { checkOptions, described, describe, integer, string } from '../options.js';
+
+const positive = described(integer(1), 'a positive integer');
 
 export interface DigitGridOptions {
   /** Images per row (default 5). */
@@ -27,6 +30,10 @@ interface Grid { n: number; h: number; w: number; s: number; columns: number; gr
 
 /** Checks the arguments and normalises each image to gray on its own (any input scale). */
 function prepare(images: Float32Array | Tensor, labels: Int32Array, predicted: Int32Array, options: DigitGridOptions, what: string): Grid {
+  checkOptions(what, options, { columns: positive, height: positive, width: positive, scale: positive, title: string });
+  for (const [name, v] of [['labels', labels], ['predicted', predicted]] as const) {
+    if (!(v instanceof Int32Array) && !Array.isArray(v)) throw new Error(`${what}: ${name} must be an Int32Array or an array of integers, got ${describe(v)}`);
+  }
   let h = options.height ?? 28, w = options.width ?? 28;
   let data: Float32Array;
   if (images instanceof Tensor) {
@@ -35,12 +42,12 @@ function prepare(images: Float32Array | Tensor, labels: Int32Array, predicted: I
   } else if (images instanceof Float32Array) {
     data = images;
   } else {
-    throw new Error(`${what}: images must be a Float32Array (N·H·W values) or a Tensor`);
+    throw new Error(`${what}: images must be a Float32Array (N·H·W values) or a Tensor, got ${describe(images)}`);
   }
   const n = labels.length;
   if (predicted.length !== n) throw new Error(`${what}: ${n} labels but ${predicted.length} predictions`);
   for (const [k, v] of [['height', h], ['width', w], ['columns', options.columns ?? 5], ['scale', options.scale ?? 3]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${what}: ${k} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${what}: ${k} must be a positive integer, got ${describe(v)}`);
   }
   if (data.length !== n * h * w) {
     throw new Error(`${what}: ${n} labels at ${h}×${w} need ${n * h * w} image values, got ${data.length}`);

@@ -12,6 +12,20 @@ import { pngDataUrl } from './base64.js';
 import { encodePng } from './png.js';
 import { RgbCanvas, normalizeToGray, normalizeToRgb, textWidth } from './raster.js';
 import { el, escapeXml, estimateTextWidth, image as svgImage, svgDocument, text } from './svg.js';
+import { Spec, checkOptions, checkTensor, checkValue, described, integer, instanceOf, oneOf, string } from '../options.js';
+import { Module as ModuleClass } from '../module.js';
+
+const featureMapsSpec: Spec = {
+  layer: described(integer(0), 'a layer index (an integer ≥ 0)'),
+  after: oneOf('conv', 'activation'),
+};
+
+const pictureSpec: Spec = {
+  ...featureMapsSpec,
+  columns: described(integer(1), 'a positive integer'),
+  cell: described(integer(1, 4096), 'a positive integer ≤ 4096 (pixels)'),
+  title: string,
+};
 
 export interface FeatureMapsOptions {
   /** Index (in model.children()) of the Conv2d to look at; the first Conv2d by default. */
@@ -47,7 +61,14 @@ export interface FeatureMapsPictureOptions extends FeatureMapsOptions {
  * activations, so do not call it between a training step's forward and backward.
  */
 export function featureMaps(model: Sequential, image: Tensor, options: FeatureMapsOptions = {}): FeatureMaps {
-  if (!(image instanceof Tensor)) throw new Error('featureMaps: image must be a Tensor of shape [1, C, H, W]');
+  checkOptions('featureMaps', options, featureMapsSpec);
+  return computeFeatureMaps(model, image, options);
+}
+
+/** featureMaps once its options are checked (the picture functions check more of them). */
+function computeFeatureMaps(model: Sequential, image: Tensor, options: FeatureMapsOptions): FeatureMaps {
+  checkValue('featureMaps', 'model', model, instanceOf(ModuleClass, 'a model (a Sequential)'));
+  checkTensor('featureMaps', 'image', image, '[1, C, H, W]');
   if (image.shape.length !== 4 || image.shape[0] !== 1) {
     throw new Error(`featureMaps: image must have shape [1, C, H, W] (one image), got ${formatShape(image.shape)}`);
   }
@@ -56,10 +77,9 @@ export function featureMaps(model: Sequential, image: Tensor, options: FeatureMa
   if (index < 0) throw new Error('featureMaps: the model has no Conv2d layer');
   const conv = layers[index];
   if (!Number.isInteger(index) || !(conv instanceof Conv2d)) {
-    throw new Error(`featureMaps: layer ${index} is ${conv ? String(conv) : 'not in the model'}, not a Conv2d`);
+    throw new Error(`featureMaps: layer ${index} is ${conv ? conv.label() : `not in the model (it has ${layers.length} layers)`}, not a Conv2d`);
   }
   const after = options.after ?? 'conv';
-  if (after !== 'conv' && after !== 'activation') throw new Error(`featureMaps: after must be 'conv' or 'activation', got '${String(after)}'`);
   const through = after === 'conv' ? index : activationAfter(layers, index);
 
   const run = layers.slice(0, through + 1);
@@ -88,7 +108,7 @@ function activationAfter(layers: Module[], index: number): number {
   let j = index + 1;
   while (layers[j] instanceof BatchNorm2d) j++;
   if (!(layers[j] instanceof Elementwise)) {
-    throw new Error(`featureMaps: layer ${index} (${layers[index]}) is not followed by an activation (ReLU, LeakyReLU, Sigmoid, Tanh); use after: 'conv'`);
+    throw new Error(`featureMaps: layer ${index} (${layers[index].label()}) is not followed by an activation (ReLU, LeakyReLU, Sigmoid, Tanh); use after: 'conv'`);
   }
   return j;
 }
@@ -96,8 +116,9 @@ function activationAfter(layers: Module[], index: number): number {
 /** One picture in the grid: 8-bit pixels, their size and a caption. */
 interface Tile { pixels: Uint8Array; channels: 1 | 3; width: number; height: number; label: string; note: string; }
 
-function tiles(model: Sequential, image: Tensor, options: FeatureMapsPictureOptions): { tiles: Tile[]; title: string } {
-  const fm = featureMaps(model, image, options);
+function tiles(where: string, model: Sequential, image: Tensor, options: FeatureMapsPictureOptions): { tiles: Tile[]; title: string } {
+  checkOptions(where, options, pictureSpec);
+  const fm = computeFeatureMaps(model, image, options);
   const [, C, H, W] = image.shape;
   const input = image.toArray(), plane = H * W;
   const out: Tile[] = [];
@@ -124,9 +145,7 @@ function range(values: Float32Array): string {
 /** Grid geometry shared by the SVG and PNG versions. */
 function layout(ts: Tile[], options: FeatureMapsPictureOptions, labelH: number, titleH: number) {
   const target = options.cell ?? 84;
-  if (!Number.isInteger(target) || target < 1) throw new Error(`featureMaps: cell must be a positive integer, got ${target}`);
   const columns = options.columns ?? Math.min(ts.length, 8);
-  if (!Number.isInteger(columns) || columns < 1) throw new Error(`featureMaps: columns must be a positive integer, got ${columns}`);
   const scales = ts.map((t) => Math.max(1, Math.floor(target / Math.max(t.width, t.height))));
   const cell = Math.max(target, ...ts.map((t, i) => Math.max(t.width, t.height) * scales[i]));
   const gap = 12, rows = Math.ceil(ts.length / columns);
@@ -140,7 +159,7 @@ function layout(ts: Tile[], options: FeatureMapsPictureOptions, labelH: number, 
 
 /** An SVG grid: the input image, then every channel's map, each labelled. */
 export function featureMapsSvg(model: Sequential, image: Tensor, options: FeatureMapsPictureOptions = {}): string {
-  const { tiles: ts, title } = tiles(model, image, options);
+  const { tiles: ts, title } = tiles('featureMapsSvg', model, image, options);
   const g = layout(ts, options, 18, 30);
   const children = [text(12, 20, title, { 'font-size': 14, 'font-weight': 'bold' })];
   ts.forEach((t, i) => {
@@ -157,7 +176,7 @@ export function featureMapsSvg(model: Sequential, image: Tensor, options: Featur
 
 /** The same grid as PNG bytes (RGB), labelled in a small bitmap font. */
 export function featureMapsPng(model: Sequential, image: Tensor, options: FeatureMapsPictureOptions = {}): Uint8Array {
-  const { tiles: ts } = tiles(model, image, options);
+  const { tiles: ts } = tiles('featureMapsPng', model, image, options);
   const g = layout(ts, options, 14, 0);
   const canvas = new RgbCanvas(g.width, g.height);
   ts.forEach((t, i) => {

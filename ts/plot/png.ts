@@ -3,6 +3,7 @@
 // reader accepts and which needs no compressor, so it stays synchronous and dependency-free.
 // encodePngCompressed uses the platform's CompressionStream('deflate') (zlib format) where it
 // exists, for files a fraction of the size.
+import { describe } from '../options.js';
 
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 /** Stored deflate blocks hold at most 65535 bytes each (LEN is 16 bits). */
@@ -76,10 +77,10 @@ export async function encodePngCompressed(width: number, height: number, pixels:
 /** Rows prefixed by their filter byte (0, none), as the IDAT data wants them before deflate. */
 function scanlines(width: number, height: number, pixels: Uint8Array, channels: number): Uint8Array<ArrayBuffer> {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1 || width > 0x7fffffff || height > 0x7fffffff) {
-    throw new Error(`encodePng: width and height must be positive integers, got ${width}×${height}`);
+    throw new Error(`encodePng: width and height must be positive integers, got ${describe(width)} and ${describe(height)}`);
   }
-  if (channels !== 1 && channels !== 3) throw new Error(`encodePng: channels must be 1 (gray) or 3 (RGB), got ${channels}`);
-  if (!(pixels instanceof Uint8Array)) throw new Error('encodePng: pixels must be a Uint8Array');
+  if (channels !== 1 && channels !== 3) throw new Error(`encodePng: channels must be 1 (gray) or 3 (RGB), got ${describe(channels)}`);
+  if (!(pixels instanceof Uint8Array)) throw new Error(`encodePng: pixels must be a Uint8Array, got ${describe(pixels)}`);
   const stride = width * channels;
   if (pixels.length !== stride * height) {
     throw new Error(`encodePng: a ${width}×${height} image with ${channels} channel(s) needs ${stride * height} bytes, got ${pixels.length}`);

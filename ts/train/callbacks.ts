@@ -1,6 +1,7 @@
 // Callbacks for fit(): hooks at epoch and batch ends, and early stopping.
 import type { Module } from '../module.js';
 import type { Optimizer } from '../optim/optimizer.js';
+import { boolean, checkOptions, described, finite, integer, oneOf } from '../options.js';
 
 /** Per-epoch records; validation and accuracy entries are present when measured. */
 export interface History {
@@ -71,13 +72,15 @@ export interface EarlyStoppingOptions {
 
 /** Stops when `monitor` has not improved for `patience` epochs (losses must fall, accuracies rise). */
 export function earlyStopping(options: EarlyStoppingOptions = {}): Callback & { stoppedEpoch: number | null; bestEpoch: number | null } {
+  checkOptions('earlyStopping', options, {
+    monitor: oneOf('loss', 'accuracy', 'valLoss', 'valAccuracy'),
+    patience: described(integer(0), 'a non-negative integer'),
+    minDelta: finite(),
+    restoreBestWeights: boolean,
+  });
   const monitor = options.monitor ?? 'valLoss';
   const patience = options.patience ?? 0;
   const minDelta = Math.abs(options.minDelta ?? 0);
-  if (!['loss', 'accuracy', 'valLoss', 'valAccuracy'].includes(monitor)) {
-    throw new Error(`earlyStopping: monitor must be loss, accuracy, valLoss or valAccuracy, got ${String(monitor)}`);
-  }
-  if (!Number.isInteger(patience) || patience < 0) throw new Error(`earlyStopping: patience must be a non-negative integer, got ${patience}`);
   const higherIsBetter = monitor === 'accuracy' || monitor === 'valAccuracy';
   let best = higherIsBetter ? -Infinity : Infinity;
   let wait = 0;

@@ -5,11 +5,18 @@ import { Loss } from '../losses/loss.js';
 import { CrossEntropyLoss } from '../losses/cross-entropy.js';
 import { MSELoss } from '../losses/mse.js';
 import { Data, Target, argmaxRows, checkData, countCorrect, probabilities } from './targets.js';
+import { checkEvaluateOptions, checkPredictOptions } from './fit-options.js';
 
-export interface EvaluateOptions { batchSize?: number; loss?: Loss; }
+export interface EvaluateOptions {
+  /** Rows per forward pass (default 256); larger than the data means one batch. */
+  batchSize?: number;
+  /** Default: CrossEntropyLoss for class labels, MSELoss for a Tensor target. */
+  loss?: Loss;
+}
 
 /** Mean loss and (for class labels) accuracy over all rows, in eval mode. */
 export function evaluate(model: Module, x: Tensor, y: Target, options: EvaluateOptions = {}): { loss: number; accuracy?: number } {
+  checkEvaluateOptions('evaluate', model, options);
   const data = checkData('evaluate', x, y);
   const lossFn = options.loss ?? (data.labels ? new CrossEntropyLoss() : new MSELoss());
   let lossSum = 0, correct = 0;
@@ -28,6 +35,7 @@ export function evaluate(model: Module, x: Tensor, y: Target, options: EvaluateO
 
 /** Class probabilities [N, C] (softmax of the outputs, unless the model already ends in Softmax/LogSoftmax). */
 export function predict(model: Module, x: Tensor, options: { batchSize?: number } = {}): Tensor {
+  checkPredictOptions('predict', model, options);
   const data = checkData('predict', x, null);
   let result: Float32Array | null = null;
   let classes = 0;
@@ -45,6 +53,7 @@ export function predict(model: Module, x: Tensor, options: { batchSize?: number 
 
 /** The most likely class of each row. */
 export function predictClasses(model: Module, x: Tensor, options: { batchSize?: number } = {}): Int32Array {
+  checkPredictOptions('predictClasses', model, options);
   const data = checkData('predictClasses', x, null);
   const classes = new Int32Array(data.n);
   withEvalMode(model, () => {
@@ -55,8 +64,8 @@ export function predictClasses(model: Module, x: Tensor, options: { batchSize?: 
   return classes;
 }
 
+/** Runs on consecutive batches; batchSize was checked with the caller's options. */
 function forEachBatch(data: Data, batchSize: number, run: (input: Tensor, start: number, m: number) => void): void {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batchSize must be a positive integer, got ${batchSize}`);
   for (let start = 0; start < data.n; start += batchSize) {
     const m = Math.min(batchSize, data.n - start);
     run(tensor(data.x.subarray(start * data.rowSize, (start + m) * data.rowSize), [m, ...data.rowShape]), start, m);

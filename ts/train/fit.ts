@@ -18,6 +18,7 @@ import { ProgressPrinter, ProgressStream } from './progress.js';
 import { Data, Target, checkData, countCorrect } from './targets.js';
 import { evaluate } from './evaluate.js';
 import { StepGuard } from './step-guard.js';
+import { checkFitOptions } from './fit-options.js';
 export { evaluate, predict, predictClasses } from './evaluate.js';
 export type { EvaluateOptions } from './evaluate.js';
 
@@ -56,11 +57,10 @@ export interface FitHistory extends History {
 }
 
 export async function fit(model: Module, x: Tensor, y: Target, options: FitOptions = {}): Promise<FitHistory> {
+  checkFitOptions(model, options);
   const data = checkData('fit', x, y);
   const epochs = options.epochs ?? 1;
   const batchSize = options.batchSize ?? 32;
-  checkPositiveInteger('epochs', epochs);
-  checkPositiveInteger('batchSize', batchSize);
   if (options.validationSplit !== undefined && options.validationData) throw new Error('fit: give validationSplit or validationData, not both');
   if (options.seed !== undefined) manualSeed(options.seed);
 
@@ -98,9 +98,11 @@ export async function fit(model: Module, x: Tensor, y: Target, options: FitOptio
   };
 
   // Batch buffers, made once: a step gathers rows into them and allocates nothing else of size.
-  const xBatch = new Float32Array(batchSize * data.rowSize);
-  const labelBatch = data.labels ? new Int32Array(batchSize) : null;
-  const targetBatch = data.targets ? new Float32Array(batchSize * data.targetRowSize) : null;
+  // A batch size beyond the data means one batch of all rows, as in Keras and PyTorch.
+  const bufferRows = Math.min(batchSize, trainRows.length);
+  const xBatch = new Float32Array(bufferRows * data.rowSize);
+  const labelBatch = data.labels ? new Int32Array(bufferRows) : null;
+  const targetBatch = data.targets ? new Float32Array(bufferRows * data.targetRowSize) : null;
   const guard = new StepGuard(model, optimizer);
   const batches = Math.ceil(trainRows.length / batchSize);
   // Gathered once: the held-out rows are the same every epoch.
@@ -249,10 +251,6 @@ function shuffled(rows: Int32Array): Int32Array {
   const out = new Int32Array(rows.length);
   for (let i = 0; i < rows.length; i++) out[i] = rows[order[i]];
   return out;
-}
-
-function checkPositiveInteger(name: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1) throw new Error(`fit: ${name} must be a positive integer, got ${v}`);
 }
 
 function progressPrinter(options: FitOptions, epochs: number): ProgressPrinter | null {

@@ -10,6 +10,8 @@ import { Adam } from '../optim/adam.js';
 import type { Target } from './targets.js';
 import { layerTypeOf } from '../io/architecture.js';
 import { StepGuard } from './step-guard.js';
+import { checkProfileOptions } from './fit-options.js';
+import { checkTensor } from '../options.js';
 
 export interface ProfileOptions {
   /** Timed steps, averaged (default 20) after `warmup` untimed ones (default 5). */
@@ -42,9 +44,9 @@ export interface Profile {
  * state, and the optimizer's, back as they were. Times are means per step in milliseconds.
  */
 export function profile(model: Module, x: Tensor, y: Target, options: ProfileOptions = {}): Profile {
+  checkProfileOptions(model, options);
+  checkTensor('profile', 'x', x, '[N, ...]');
   const steps = options.steps ?? 20, warmup = options.warmup ?? 5;
-  if (!Number.isInteger(steps) || steps < 1) throw new Error(`profile: steps must be a positive integer, got ${steps}`);
-  if (!Number.isInteger(warmup) || warmup < 0) throw new Error(`profile: warmup must be a non-negative integer, got ${warmup}`);
   const layers = model.children().length ? model.children().map(([, l]) => l) : [model];
   model.outputShape(x.shape);
   const lossFn = options.loss ?? (y instanceof Tensor ? new MSELoss() : new CrossEntropyLoss());

@@ -1,5 +1,6 @@
 // Progress output for fit(): a live bar per epoch in a terminal, one line per epoch otherwise.
 import type { BatchLogs, EpochLogs } from './callbacks.js';
+import { checkValue, describe, described, integer } from '../options.js';
 
 export interface ProgressStream { write(text: string): unknown; isTTY?: boolean; columns?: number; }
 
@@ -14,7 +15,12 @@ export class ProgressPrinter {
   private correct = 0;
   private counted = 0;
 
-  constructor(private readonly out: ProgressStream, private readonly epochs: number) {}
+  constructor(private readonly out: ProgressStream, private readonly epochs: number) {
+    if (typeof out !== 'object' || out === null || typeof out.write !== 'function') {
+      throw new Error(`ProgressPrinter: the stream must have a write(text) method (e.g. process.stdout), got ${describe(out)}`);
+    }
+    checkValue('ProgressPrinter', 'epochs', epochs, described(integer(1), 'a positive integer'));
+  }
 
   epochBegin(): void {
     this.epochStart = this.lastDraw = performance.now();

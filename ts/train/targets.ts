@@ -2,9 +2,13 @@
 import type { Module } from '../module.js';
 import { Softmax, LogSoftmax } from '../layers/softmax.js';
 import { Tensor, formatShape } from '../tensor.js';
+import { checkTensor, describe } from '../options.js';
 
-/** Class labels (for classification losses) or a Tensor target with one row per sample. */
-export type Target = Int32Array | readonly number[] | Tensor;
+/**
+ * Class labels (for classification losses: int32, or int64 as PyTorch keeps them, or plain
+ * integers) or a Tensor target with one row per sample.
+ */
+export type Target = Int32Array | BigInt64Array | readonly number[] | Tensor;
 
 export interface Data {
   n: number;
@@ -18,7 +22,8 @@ export interface Data {
 }
 
 export function checkData(where: string, x: Tensor, y: Target | null): Data {
-  if (!(x instanceof Tensor)) throw new Error(`${where}: x must be a Tensor of shape [N, ...], got ${String(x)}`);
+  checkTensor(where, 'x', x, '[N, ...]');
+  if (x.dtype !== 'float32') throw new Error(`${where}: x must be a float32 Tensor, got ${x.dtype}`);
   if (x.shape.length < 1 || x.shape[0] < 1) throw new Error(`${where}: x must have at least one sample, got shape ${formatShape(x.shape)}`);
   const n = x.shape[0];
   const data: Data = {
@@ -26,34 +31,41 @@ export function checkData(where: string, x: Tensor, y: Target | null): Data {
     labels: null, targets: null, targetShape: [], targetRowSize: 0,
   };
   if (y === null) return data;
-  if (y instanceof Tensor) {
+  if (y instanceof Tensor && y.dtype === 'float32') {
     if (y.shape[0] !== n) throw new Error(`${where}: y has ${y.shape[0]} rows (shape ${formatShape(y.shape)}), x has ${n}`);
     data.targets = y.onDevice ? y.toArray() : y.view();
     data.targetShape = y.shape.slice(1);
     data.targetRowSize = y.size / n;
     return data;
   }
-  const labels = y instanceof Int32Array ? y : toLabels(where, y);
+  // An int64 Tensor holds class labels, as PyTorch's do.
+  const labels = y instanceof Int32Array ? y : toLabels(where, y instanceof Tensor ? y.toInt64Array() : y);
   if (labels.length !== n) throw new Error(`${where}: y has ${labels.length} labels, x has ${n} samples`);
   data.labels = labels;
   return data;
 }
 
 /**
- * Labels given as numbers (an array, a Float32Array) as int32, each checked first: Int32Array.from
- * would quietly turn 1.5 into 1 and NaN into 0.
+ * Labels given otherwise (an array, a Float32Array, a BigInt64Array) as int32, each checked
+ * first: Int32Array.from would quietly turn 1.5 into 1 and NaN into 0.
  */
-function toLabels(where: string, y: ArrayLike<number>): Int32Array {
-  if (y === null || typeof y !== 'object' || typeof y.length !== 'number') {
-    throw new Error(`${where}: y must be an Int32Array or an array of class labels, or a Tensor target, got ${String(y)}`);
+function toLabels(where: string, y: unknown): Int32Array {
+  const list = Array.isArray(y) || (ArrayBuffer.isView(y) && !(y instanceof DataView));
+  if (!list) {
+    throw new Error(`${where}: y must be class labels (an Int32Array, a BigInt64Array or an array of integers) or a Tensor target, got ${describe(y)}`);
   }
-  for (let i = 0; i < y.length; i++) {
-    const v = y[i];
-    if (!Number.isInteger(v) || Math.abs(v) > 2 ** 31 - 1) {
-      throw new Error(`${where}: label at index ${i} is ${String(v)}, expected an integer class index`);
+  const values = y as ArrayLike<unknown>;
+  const out = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    // int64 labels, as PyTorch keeps them, are taken when they fit.
+    const n = typeof v === 'bigint' && v >= -(2n ** 31n) && v < 2n ** 31n ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isInteger(n) || Math.abs(n) > 2 ** 31 - 1) {
+      throw new Error(`${where}: label at index ${i} is ${describe(v)}, expected an integer class index`);
     }
+    out[i] = n;
   }
-  return Int32Array.from(y);
+  return out;
 }
 
 /** Index of the largest of the c values of row i of v. */
