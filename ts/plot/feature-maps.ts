@@ -12,6 +12,7 @@ import { pngDataUrl } from './base64.js';
 import { encodePng } from './png.js';
 import { RgbCanvas, normalizeToGray, normalizeToRgb, textWidth } from './raster.js';
 import { el, escapeXml, estimateTextWidth, image as svgImage, svgDocument, text } from './svg.js';
+import { saveTrainingFlags } from '../module-tree.js';
 
 export interface FeatureMapsOptions {
   /** Index (in model.children()) of the Conv2d to look at; the first Conv2d by default. */
@@ -63,7 +64,9 @@ export function featureMaps(model: Sequential, image: Tensor, options: FeatureMa
   const through = after === 'conv' ? index : activationAfter(layers, index);
 
   const run = layers.slice(0, through + 1);
-  const modes = run.map((l) => l.training);
+  // Each module's own flag, nested ones too: l.train(mode) would give a nested Sequential's
+  // layers the Sequential's flag.
+  const restores = run.map((l) => saveTrainingFlags(l));
   let y: Tensor = image;
   try {
     for (const l of run) l.eval();
@@ -75,7 +78,7 @@ export function featureMaps(model: Sequential, image: Tensor, options: FeatureMa
       }
     });
   } finally {
-    run.forEach((l, i) => l.train(modes[i]));
+    for (const restore of restores) restore();
   }
   const [, channels, height, width] = y.shape;
   const all = y.toArray(), plane = height * width;

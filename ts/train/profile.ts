@@ -10,6 +10,8 @@ import { Adam } from '../optim/adam.js';
 import type { Target } from './targets.js';
 import { layerTypeOf } from '../io/architecture.js';
 import { StepGuard } from './step-guard.js';
+import { saveTrainingFlags, useGenerator } from '../module-tree.js';
+import { Generator } from '../random.js';
 
 export interface ProfileOptions {
   /** Timed steps, averaged (default 20) after `warmup` untimed ones (default 5). */
@@ -38,8 +40,10 @@ export interface Profile {
 
 /**
  * Runs `warmup + steps` real training steps (forward, loss, backward without the first layer's
- * input gradient, optimizer step, zeroGrad) on x/y, timing each layer, and puts the model's
- * state, and the optimizer's, back as they were. Times are means per step in milliseconds.
+ * input gradient, optimizer step, zeroGrad) on x/y, timing each layer, and puts back as they
+ * were: the model's state, its parameters' gradients, every module's mode, and the optimizer's
+ * state. Dropout draws from a private generator, so the global one (sn.manualSeed) is not
+ * advanced. Times are means per step in milliseconds.
  */
 export function profile(model: Module, x: Tensor, y: Target, options: ProfileOptions = {}): Profile {
   const steps = options.steps ?? 20, warmup = options.warmup ?? 5;
@@ -49,10 +53,14 @@ export function profile(model: Module, x: Tensor, y: Target, options: ProfileOpt
   model.outputShape(x.shape);
   const lossFn = options.loss ?? (y instanceof Tensor ? new MSELoss() : new CrossEntropyLoss());
   const optimizer = options.optimizer ?? new Adam(model.parameters());
-  // The model's state and the optimizer's (a caller's optimizer must not come back 25 steps on).
+  // The model's state and the optimizer's (a caller's optimizer must not come back 25 steps on),
+  // the gradients accumulated so far, every module's mode, and the global generator, which a
+  // private one stands in for (the masks' values do not matter to the times).
   const guard = new StepGuard(model, optimizer);
   guard.save();
-  const wasTraining = model.training;
+  const restoreParameters = saveParameters(model, optimizer);
+  const restoreFlags = saveTrainingFlags(model);
+  const restoreGenerators = useGenerator(model, new Generator(0));
   const input = new Block(x.size * 4);
   const host = x.toArray();
   const forward = new Float64Array(layers.length), backward = new Float64Array(layers.length);
@@ -91,8 +99,9 @@ export function profile(model: Module, x: Tensor, y: Target, options: ProfileOpt
   } finally {
     input.free();
     guard.restore();
-    model.zeroGrad();
-    model.train(wasTraining);
+    restoreParameters();
+    restoreFlags();
+    restoreGenerators();
     if (!options.optimizer) optimizer.dispose();
   }
   const result: Profile = {
@@ -107,6 +116,24 @@ export function profile(model: Module, x: Tensor, y: Target, options: ProfileOpt
   result.stepMs = result.inputMs + result.loss.forwardMs + result.optimizerMs +
     result.layers.reduce((s, l) => s + l.forwardMs + l.backwardMs, 0);
   return result;
+}
+
+/**
+ * Copies the gradients of the model's parameters and of the optimizer's, and the values of any
+ * optimizer parameter outside the model (which the StepGuard does not hold); the returned
+ * function writes them back, so profiling neither zeroes gradients the caller had accumulated
+ * nor steps another model's weights.
+ */
+function saveParameters(model: Module, optimizer: Optimizer): () => void {
+  const own = new Set(model.parameters());
+  const params = [...new Set([...own, ...optimizer.params])];
+  const grads = params.map((p) => p.grad.toArray());
+  const foreign = params.filter((p) => !own.has(p));
+  const values = foreign.map((p) => p.data.toArray());
+  return () => {
+    params.forEach((p, i) => p.grad.view().set(grads[i]));
+    foreign.forEach((p, i) => p.data.view().set(values[i]));
+  };
 }
 
 /** The table of seed 001: layer | forward ms | backward ms, then the loss, optimizer and totals. */
