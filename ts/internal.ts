@@ -2,3 +2,4 @@
 // Not part of the stable API.
 export { rt, Block, f32, i32, gemm, gemmScratch } from './runtime/index.js';
 export { Heap } from './runtime/heap.js';
+export { KERNEL_EXPORTS } from './runtime/wasm.js';
