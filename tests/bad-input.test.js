@@ -212,7 +212,7 @@ const rows = [
 
   // ---- fit ----
   ['fit misspelt epochs', (f) => f.model.fit(f.x, f.y, { epoch: 5, ...silent }), /^fit: unknown option 'epoch'; did you mean 'epochs'\? \(the options are epochs, batchSize, optimizer, loss, scheduler, /],
-  ['fit seed a string', (f) => f.model.fit(f.x, f.y, { seed: 'abc', ...silent }), /^fit: seed must be an integer, got the string 'abc'$/],
+  ['fit seed a string', (f) => f.model.fit(f.x, f.y, { seed: 'abc', ...silent }), /^fit: seed must be a safe integer \(it is used modulo 2\^32\), got the string 'abc'$/],
   ['fit callbacks a number', (f) => f.model.fit(f.x, f.y, { callbacks: 5, ...silent }), /^fit: callbacks must be a callback object or an array of them, got 5$/],
   ['fit misspelt callback hook', (f) => f.model.fit(f.x, f.y, { callbacks: [{ onEpochEnds() {} }], ...silent }), /^fit: callbacks\[0\] has onEpochEnds, which is not a callback hook; did you mean 'onEpochEnd'\?/],
   ['fit callback hook not a function', (f) => f.model.fit(f.x, f.y, { callbacks: [{ onEpochEnd: 5 }], ...silent }), /^fit: callbacks\[0\]\.onEpochEnd must be a function, got 5$/],

@@ -75,6 +75,9 @@ test('mlp and a JSON architecture train; a Kaggle CSV trains and predicts', () =
 test('bad usage exits with 2 and a message; bad files exit with 1 naming the file', () => {
   let r = run('train', '--epochs', 'x');
   assert.is(r.code, 2); assert.match(r.err, /--epochs: invalid value 'x'/);
+  // A seed beyond the safe integers: refused as usage, as manualSeed and fit refuse it.
+  r = run('train', '--seed', '1e20');
+  assert.is(r.code, 2); assert.match(r.err, /--seed: invalid value '1e20'/);
   r = run('bogus');
   assert.is(r.code, 2); assert.match(r.err, /unknown command 'bogus'/);
   // Names of Object.prototype's members are unknown commands too, not Object's functions.

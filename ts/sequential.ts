@@ -8,13 +8,55 @@ import { loadSafetensorsInto, modelFromSafetensors, modelToSafetensors } from '.
 import { saveModel } from './io/model-file-node.js';
 import { layerTypeOf } from './io/architecture.js';
 import { profile } from './train/profile.js';
+import { modulesOf } from './module-tree.js';
 import type { Profile, ProfileOptions } from './train/profile.js';
 import { describe } from './options.js';
 import { checkFitOptionsObject } from './train/fit-options.js';
 
-/** A module and every module nested in it. */
-function modulesOf(m: Module): Module[] {
-  return [m, ...m.children().flatMap(([, c]) => modulesOf(c))];
+/**
+ * The most Sequentials nested in one another, the outermost included: the model file format's
+ * limit too, so every model that can be built can be saved and loaded. Recursive code (forward,
+ * stateDict, toString) would overflow Node 20's default stack only past about 1,600 levels; the
+ * margin leaves room for the caller's own stack and for engines with smaller stacks.
+ */
+export const MAX_NESTING = 32;
+
+/**
+ * The Sequentials each module was added to, held weakly: a model the user drops can still be
+ * collected although a layer of it lives on in another.
+ */
+const holders = new WeakMap<Module, WeakRef<Sequential>[]>();
+
+function holdersOf(m: Module): Sequential[] {
+  return (holders.get(m) ?? []).map((r) => r.deref()).filter((s): s is Sequential => s !== undefined);
+}
+
+/** The Sequentials above m, level by level: its holders, theirs, ... (as many levels as the longest way up). */
+function levelsAbove(m: Module): Set<Sequential>[] {
+  const levels: Set<Sequential>[] = [];
+  let frontier = new Set<Module>([m]);
+  // Bounded: add() keeps every model within MAX_NESTING levels and free of cycles.
+  while (levels.length <= MAX_NESTING) {
+    const next = new Set<Sequential>();
+    for (const x of frontier) for (const h of holdersOf(x)) next.add(h);
+    if (next.size === 0) break;
+    levels.push(next);
+    frontier = next;
+  }
+  return levels;
+}
+
+/** How many Sequentials deep m goes, itself included (0 for a layer that is not one). */
+function nestingOf(m: Module): number {
+  let deepest = 0;
+  const stack: [Module, number][] = [[m, 0]];
+  while (stack.length) {
+    const [x, above] = stack.pop()!;
+    if (!(x instanceof Sequential)) continue;
+    deepest = Math.max(deepest, above + 1);
+    for (const [, c] of x.children()) stack.push([c, above + 1]);
+  }
+  return deepest;
 }
 
 export class Sequential extends Module {
@@ -25,24 +67,34 @@ export class Sequential extends Module {
     for (const l of layers) this.add(l);
   }
 
-  /** Appends a layer; returns this for chaining. */
+  /**
+   * Appends a layer; returns this for chaining. Refused with an Error, leaving both unchanged: a
+   * layer already in the model this Sequential is part of (also through an enclosing Sequential),
+   * this Sequential itself or one containing it, and nesting deeper than MAX_NESTING Sequentials.
+   */
   add(layer: Module): this {
     if (!(layer instanceof Module)) throw new Error(`Sequential.add: expected a layer (Module), got ${describe(layer)}`);
-    if (layer === this || (layer instanceof Sequential && layer.contains(this))) throw new Error('Sequential.add: a Sequential cannot contain itself');
+    const added = modulesOf(layer);
+    if (added.includes(this)) throw new Error('Sequential.add: a Sequential cannot contain itself');
+    const above = levelsAbove(this);
+    const depth = above.length + 1 + nestingOf(layer);
+    if (depth > MAX_NESTING) {
+      throw new Error(`Sequential.add: adding ${layer.label()} would nest Sequentials ${depth} deep ` +
+        `(${above.length + 1} down to this one, ${nestingOf(layer)} in the layer); at most ${MAX_NESTING} are allowed, as in model files`);
+    }
     // A layer keeps the input and output of its last call for backward (in its own buffers), so a
     // second place in the same model would overwrite what the first needs: gradients would be wrong.
-    const again = modulesOf(layer).find((m) => this.contains(m));
+    // The model is every Sequential this one is nested in, not only this one.
+    const model = new Set<Module>([this, ...above.flatMap((level) => [...level])]);
+    const again = added.find((m) => levelsAbove(m).some((level) => [...level].some((s) => model.has(s))));
     if (again) {
       throw new Error(`Sequential.add: ${again.label()} is already in this model; a layer instance can run only once per ` +
         'forward (it keeps its last activations for backward), so add a new layer instead');
     }
     this.layers.push(layer);
+    holders.set(layer, [...(holders.get(layer) ?? []), new WeakRef(this)]);
     layer.train(this.training);
     return this;
-  }
-
-  private contains(m: Module): boolean {
-    return this.layers.some((l) => l === m || (l instanceof Sequential && l.contains(m)));
   }
 
   /** @internal Whether m is this model or a module inside it (without building children() lists). */

@@ -21,7 +21,7 @@ const log = (line = '') => process.stdout.write(`${line}\n`);
 const percent = (f: number) => `${(100 * f).toFixed(2)}%`;
 
 export async function train(v: Values): Promise<void> {
-  const seed = num(v, 'seed', 0, Number.isInteger);
+  const seed = num(v, 'seed', 0, Number.isSafeInteger); // as manualSeed and fit take it
   const epochs = num(v, 'epochs', 10, positiveInt);
   const batchSize = num(v, 'batch-size', 64, positiveInt);
   const validationSplit = num(v, 'validation-split', 0.1, (x) => x >= 0 && x < 1);

@@ -1,10 +1,11 @@
 // Dropout: in training, zeroes each element with probability p and scales the rest by
 // 1/(1 − p); in eval, the identity. The mask is a hash of (seed, index) computed in the
-// kernel, with a fresh seed per forward from the library RNG (sn.manualSeed repeats it), so
-// backward recomputes the same mask instead of storing it.
+// kernel, with a fresh seed per forward, so backward recomputes the same mask instead of
+// storing it. The seeds come from the generator of the fit() that is training the layer, or
+// from the global one (sn.manualSeed repeats it) outside fit.
 import { rt } from '../runtime/index.js';
 import { Module, zero } from '../module.js';
-import { nextU32 } from '../random.js';
+import { Generator, nextU32 } from '../random.js';
 import { Tensor } from '../tensor.js';
 import { pyFloat } from './python-repr.js';
 import { describe } from '../options.js';
@@ -12,6 +13,12 @@ import { describe } from '../options.js';
 export class Dropout extends Module {
   /** The seed of the last training forward (backward reuses its mask); null after an identity forward. */
   private seed: number | null = null;
+  /**
+   * @internal The generator of the fit() training this layer, set by fit for its duration (fit
+   * refuses a second concurrent fit of the same layer, so no other fit can change it meanwhile);
+   * null: the global generator.
+   */
+  generator: Generator | null = null;
 
   constructor(readonly p = 0.5) {
     super();
@@ -36,7 +43,7 @@ export class Dropout extends Module {
       return new Tensor(x.shape, x.block!, x.ptr);
     }
     const y = this.output('y', x.shape);
-    this.seed = nextU32();
+    this.seed = this.generator ? this.generator.nextU32() : nextU32();
     this.mask(x, y, this.seed);
     return y;
   }

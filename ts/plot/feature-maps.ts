@@ -14,6 +14,7 @@ import { RgbCanvas, normalizeToGray, normalizeToRgb, textWidth } from './raster.
 import { el, escapeXml, estimateTextWidth, image as svgImage, svgDocument, text } from './svg.js';
 import { Spec, checkOptions, checkTensor, checkValue, described, integer, instanceOf, oneOf, string } from '../options.js';
 import { Module as ModuleClass } from '../module.js';
+import { saveTrainingFlags } from '../module-tree.js';
 
 const featureMapsSpec: Spec = {
   layer: described(integer(0), 'a layer index (an integer ≥ 0)'),
@@ -83,7 +84,9 @@ function computeFeatureMaps(model: Sequential, image: Tensor, options: FeatureMa
   const through = after === 'conv' ? index : activationAfter(layers, index);
 
   const run = layers.slice(0, through + 1);
-  const modes = run.map((l) => l.training);
+  // Each module's own flag, nested ones too: l.train(mode) would give a nested Sequential's
+  // layers the Sequential's flag.
+  const restores = run.map((l) => saveTrainingFlags(l));
   let y: Tensor = image;
   try {
     for (const l of run) l.eval();
@@ -95,7 +98,7 @@ function computeFeatureMaps(model: Sequential, image: Tensor, options: FeatureMa
       }
     });
   } finally {
-    run.forEach((l, i) => l.train(modes[i]));
+    for (const restore of restores) restore();
   }
   const [, channels, height, width] = y.shape;
   const all = y.toArray(), plane = height * width;

@@ -4,6 +4,7 @@ import { Tensor, formatShape, tensor } from '../tensor.js';
 import { Loss } from '../losses/loss.js';
 import { CrossEntropyLoss } from '../losses/cross-entropy.js';
 import { MSELoss } from '../losses/mse.js';
+import { saveTrainingFlags } from '../module-tree.js';
 import { Data, Target, argmaxRows, checkData, countCorrect, probabilities } from './targets.js';
 import { checkEvaluateOptions, checkPredictOptions } from './fit-options.js';
 
@@ -72,8 +73,9 @@ function forEachBatch(data: Data, batchSize: number, run: (input: Tensor, start:
   }
 }
 
+/** Runs in eval mode, then puts every module's flag back (a submodule may have been in eval alone). */
 function withEvalMode(model: Module, run: () => void): void {
-  const wasTraining = model.training;
+  const restoreFlags = saveTrainingFlags(model);
   model.eval();
-  try { run(); } finally { model.train(wasTraining); }
+  try { run(); } finally { restoreFlags(); }
 }

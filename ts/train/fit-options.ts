@@ -29,7 +29,7 @@ const fitSpec: Spec = {
   validationSplit: either([oneOf(0), finite({ min: 0, max: 1, minOpen: true, maxOpen: true })], 'in (0, 1)'),
   validationData: { expected: 'a pair [x, y] (a Tensor and its labels or targets)', test: (v) => Array.isArray(v) && v.length === 2 },
   shuffle: boolean,
-  seed: described(integer(), 'an integer'),
+  seed: described(integer(), 'a safe integer (it is used modulo 2^32)'),
   // Checked by checkCallbacks, which names the callback and the hook.
   callbacks: { expected: 'a callback object or an array of them', test: (v) => typeof v === 'object' && v !== null },
   signal: { expected: 'an AbortSignal', test: (v) => typeof v === 'object' && v !== null && typeof (v as { aborted?: unknown }).aborted === 'boolean' },

@@ -9,7 +9,8 @@ import { checkLabels } from '../losses/labels.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { Adam } from '../optim/adam.js';
 import type { LRScheduler } from '../optim/lr-scheduler.js';
-import { manualSeed, nextU32 } from '../random.js';
+import { Generator, checkSeed, nextU32 } from '../random.js';
+import { namedModulesOf, saveTrainingFlags, useGenerator } from '../module-tree.js';
 import { shuffle as permutation } from '../data/shuffle.js';
 import { trainValidationSplit } from '../data/split.js';
 import { gatherRows } from '../data/rows.js';
@@ -36,7 +37,12 @@ export interface FitOptions {
   validationData?: [Tensor, Target];
   /** Shuffle the training rows every epoch; default true. */
   shuffle?: boolean;
-  /** Seeds the library RNG (sn.manualSeed) at the start, so shuffles and dropout repeat. */
+  /**
+   * Seeds this fit's own generator, which draws the validation split, the shuffles and the
+   * Dropout masks, so the fit repeats. Any safe integer; only its value modulo 2^32 is used.
+   * Without it the seed is drawn from the global generator (sn.manualSeed). The global
+   * generator is not reseeded: weight init after fit does not depend on this seed.
+   */
   seed?: number;
   callbacks?: Callback | Callback[];
   /** Stops cleanly after the current batch. */
@@ -56,36 +62,86 @@ export interface FitHistory extends History {
   stopReason: 'abort' | 'callback' | null;
 }
 
+/**
+ * Trains `model` on x and y (see FitOptions) and resolves to the history.
+ *
+ * Randomness: the fit draws its validation split, its shuffles and its Dropout masks from a
+ * generator of its own, seeded with `options.seed` or, without one, with a seed drawn from the
+ * global generator (so `sn.manualSeed(n)` before fit repeats it too). Two fits running at once
+ * on different models therefore give the same results as run one after the other; a second fit
+ * of a model (or of a layer) that a running fit is training is refused.
+ *
+ * Modes: a fit that completes (or that a callback stops) leaves the model in eval mode, ready
+ * for inference as it would be after training; a fit that throws or is aborted puts every
+ * module's training flag back as it found it. A failed step is undone (see the Error).
+ */
 export async function fit(model: Module, x: Tensor, y: Target, options: FitOptions = {}): Promise<FitHistory> {
   checkFitOptions(model, options);
   const data = checkData('fit', x, y);
   const epochs = options.epochs ?? 1;
   const batchSize = options.batchSize ?? 32;
   if (options.validationSplit !== undefined && options.validationData) throw new Error('fit: give validationSplit or validationData, not both');
-  if (options.seed !== undefined) manualSeed(options.seed);
+  const seed = options.seed === undefined ? undefined : checkSeed(options.seed, 'fit');
 
-  const all = Int32Array.from({ length: data.n }, (_, i) => i);
-  let trainRows: Int32Array = all, valRows: Int32Array | null = null;
+  // The split's sizes are known before its rows are drawn: every check below runs before
+  // anything (the global generator included) has changed.
   const split = options.validationSplit ?? 0;
-  if (split !== 0) {
-    if (!(split > 0 && split < 1)) throw new Error(`fit: validationSplit must be in (0, 1), got ${split}`);
-    if (data.labels) ({ train: trainRows, validation: valRows } = trainValidationSplit(data.labels, split, { seed: nextU32() }));
-    else { const order = permutation(data.n, nextU32()); const k = Math.round(split * data.n); valRows = order.slice(0, k); trainRows = order.slice(k); }
-    if (trainRows.length === 0 || valRows.length === 0) throw new Error(`fit: validationSplit ${split} of ${data.n} rows leaves an empty training or validation set`);
+  if (split !== 0 && !(split > 0 && split < 1)) throw new Error(`fit: validationSplit must be in (0, 1), got ${split}`);
+  const valCount = Math.round(split * data.n);
+  if (split !== 0 && (valCount === 0 || valCount === data.n)) {
+    throw new Error(`fit: validationSplit ${split} of ${data.n} rows leaves an empty training or validation set`);
   }
 
-  const lossFn = options.loss ?? (data.labels ? new CrossEntropyLoss() : new MSELoss());
-  // What a later batch, or the validation at the end of an epoch, would refuse is refused now,
-  // before the first step has changed the model.
-  checkSet('fit', model, data, lossFn, batchSizes(trainRows.length, batchSize), true);
-  if (options.validationData) {
-    const [vx, vy] = options.validationData;
-    const v = checkData('fit: validationData', vx, vy);
-    if (!v.labels !== !data.labels) {
-      throw new Error(`fit: validationData has ${v.labels ? 'class labels' : 'a Tensor target'}, but y ${data.labels ? 'has class labels' : 'is a Tensor target'}`);
+  // Refused before the checks below, which switch the model's mode for a moment.
+  const release = claimForTraining(model);
+  try {
+    const lossFn = options.loss ?? (data.labels ? new CrossEntropyLoss() : new MSELoss());
+    // What a later batch, or the validation at the end of an epoch, would refuse is refused now,
+    // before the first step has changed the model.
+    checkSet('fit', model, data, lossFn, batchSizes(data.n - valCount, batchSize), true);
+    if (options.validationData) {
+      const [vx, vy] = options.validationData;
+      const v = checkData('fit: validationData', vx, vy);
+      if (!v.labels !== !data.labels) {
+        throw new Error(`fit: validationData has ${v.labels ? 'class labels' : 'a Tensor target'}, but y ${data.labels ? 'has class labels' : 'is a Tensor target'}`);
+      }
+      checkSet('fit: validationData', model, v, lossFn, batchSizes(v.n, Math.max(batchSize, 256)), false);
     }
-    checkSet('fit: validationData', model, v, lossFn, batchSizes(v.n, Math.max(batchSize, 256)), false);
+    const restoreFlags = saveTrainingFlags(model);
+    const rng = new Generator(seed ?? nextU32());
+    const restoreGenerators = useGenerator(model, rng);
+    // Aborted, the caller cancelled: the modes are left as they were found.
+    const endModes = (aborted: boolean) => { if (aborted) restoreFlags(); else model.eval(); };
+    try {
+      return await train(model, data, lossFn, options, { epochs, batchSize, split, rng, endModes });
+    } catch (err) {
+      restoreFlags();
+      throw err;
+    } finally {
+      restoreGenerators();
+    }
+  } finally {
+    release();
   }
+}
+
+/** What fit has settled before training: checked sizes, the fit's generator, and how the modes end. */
+interface Run {
+  epochs: number;
+  batchSize: number;
+  /** The validation fraction; 0 for none. */
+  split: number;
+  rng: Generator;
+  /** Sets the modes training ends with (before onTrainEnd, so callbacks see them). */
+  endModes(aborted: boolean): void;
+}
+
+/** The epochs themselves, for fit, which has checked every argument. */
+async function train(model: Module, data: Data, lossFn: Loss, options: FitOptions, run: Run): Promise<FitHistory> {
+  const { epochs, batchSize, rng } = run;
+  let trainRows: Int32Array = Int32Array.from({ length: data.n }, (_, i) => i), valRows: Int32Array | null = null;
+  if (run.split !== 0) ({ train: trainRows, validation: valRows } = splitRows(data, run.split, rng));
+
   const optimizer = options.optimizer ?? new Adam(model.parameters(), { lr: 1e-3 });
   const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks];
   const printer = progressPrinter(options, epochs);
@@ -115,7 +171,7 @@ export async function fit(model: Module, x: Tensor, y: Target, options: FitOptio
     for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
     model.train();
     printer?.epochBegin();
-    const order = options.shuffle === false ? trainRows : shuffled(trainRows);
+    const order = options.shuffle === false ? trainRows : shuffled(trainRows, rng);
     const start = performance.now();
     const lr = optimizer.lr;
     let lossSum = 0, correct = 0, seen = 0;
@@ -182,7 +238,7 @@ export async function fit(model: Module, x: Tensor, y: Target, options: FitOptio
     await options.checkpoint?.(epoch);
     if (stopRequested && history.stopReason === null) history.stopReason = 'callback';
   }
-  model.eval();
+  run.endModes(history.stopReason === 'abort');
   for (const cb of callbacks) await cb.onTrainEnd?.(history, ctx);
   return history;
 }
@@ -204,7 +260,7 @@ function batchSizes(n: number, batchSize: number): number[] {
 function checkSet(where: string, model: Module, data: Data, lossFn: Loss, sizes: number[], training: boolean): void {
   checkFinite(where, 'x', data.x, data.rowSize);
   if (data.targets) checkFinite(where, 'y', data.targets, data.targetRowSize);
-  const wasTraining = model.training;
+  const restoreFlags = saveTrainingFlags(model);
   model.train(training);
   let out: number[] = [];
   try {
@@ -219,7 +275,7 @@ function checkSet(where: string, model: Module, data: Data, lossFn: Loss, sizes:
       }
     }
   } finally {
-    model.train(wasTraining);
+    restoreFlags();
   }
   if (data.labels && (lossFn instanceof CrossEntropyLoss || lossFn instanceof NLLLoss)) {
     checkLabels(`${where}: ${lossFn}`, [data.n, ...out.slice(1)], data.labels, lossFn.ignoreIndex);
@@ -246,11 +302,41 @@ function rowsTarget(data: Data, rows: Int32Array): Target {
   return tensor(out, [rows.length, ...data.targetShape]);
 }
 
-function shuffled(rows: Int32Array): Int32Array {
-  const order = permutation(rows.length, nextU32());
+/** Held-out rows drawn from the fit's generator: stratified by class for labels. */
+function splitRows(data: Data, split: number, rng: Generator): { train: Int32Array; validation: Int32Array } {
+  if (data.labels) return trainValidationSplit(data.labels, split, { seed: rng.nextU32() });
+  const order = permutation(data.n, rng.nextU32());
+  const k = Math.round(split * data.n);
+  return { validation: order.slice(0, k), train: order.slice(k) };
+}
+
+function shuffled(rows: Int32Array, rng: Generator): Int32Array {
+  const order = permutation(rows.length, rng.nextU32());
   const out = new Int32Array(rows.length);
   for (let i = 0; i < rows.length; i++) out[i] = rows[order[i]];
   return out;
+}
+
+/** Modules that a running fit() is training, each mapped to the model that fit was given. */
+const inTraining = new WeakMap<Module, Module>();
+
+/**
+ * Marks the model and every module in it as being trained, or throws when a running fit already
+ * trains one of them: two fits stepping the same weights would interleave their steps (and share
+ * the layers' activation buffers) in an order that depends on timing. Returns the release.
+ */
+function claimForTraining(model: Module): () => void {
+  const named = namedModulesOf(model);
+  for (const [path, m] of named) {
+    const owner = inTraining.get(m);
+    if (owner === undefined) continue;
+    const what = path === '' ? (owner === model ? 'this model is' : 'this model is part of a model that is')
+      : `layer ${path} (${m.label()}) is`;
+    throw new Error(`fit: ${what} already being trained by another fit() that has not finished; ` +
+      'await that one before starting another (two fits would interleave their steps on the same weights)');
+  }
+  for (const [, m] of named) inTraining.set(m, model);
+  return () => { for (const [, m] of named) inTraining.delete(m); };
 }
 
 function progressPrinter(options: FitOptions, epochs: number): ProgressPrinter | null {

@@ -12,6 +12,8 @@ import { layerTypeOf } from '../io/architecture.js';
 import { StepGuard } from './step-guard.js';
 import { checkProfileOptions } from './fit-options.js';
 import { checkTensor } from '../options.js';
+import { saveTrainingFlags, useGenerator } from '../module-tree.js';
+import { Generator } from '../random.js';
 
 export interface ProfileOptions {
   /** Timed steps, averaged (default 20) after `warmup` untimed ones (default 5). */
@@ -40,8 +42,10 @@ export interface Profile {
 
 /**
  * Runs `warmup + steps` real training steps (forward, loss, backward without the first layer's
- * input gradient, optimizer step, zeroGrad) on x/y, timing each layer, and puts the model's
- * state, and the optimizer's, back as they were. Times are means per step in milliseconds.
+ * input gradient, optimizer step, zeroGrad) on x/y, timing each layer, and puts back as they
+ * were: the model's state, its parameters' gradients, every module's mode, and the optimizer's
+ * state. Dropout draws from a private generator, so the global one (sn.manualSeed) is not
+ * advanced. Times are means per step in milliseconds.
  */
 export function profile(model: Module, x: Tensor, y: Target, options: ProfileOptions = {}): Profile {
   checkProfileOptions(model, options);
@@ -51,10 +55,14 @@ export function profile(model: Module, x: Tensor, y: Target, options: ProfileOpt
   model.outputShape(x.shape);
   const lossFn = options.loss ?? (y instanceof Tensor ? new MSELoss() : new CrossEntropyLoss());
   const optimizer = options.optimizer ?? new Adam(model.parameters());
-  // The model's state and the optimizer's (a caller's optimizer must not come back 25 steps on).
+  // The model's state and the optimizer's (a caller's optimizer must not come back 25 steps on),
+  // the gradients accumulated so far, every module's mode, and the global generator, which a
+  // private one stands in for (the masks' values do not matter to the times).
   const guard = new StepGuard(model, optimizer);
   guard.save();
-  const wasTraining = model.training;
+  const restoreGradients = saveGradients(model);
+  const restoreFlags = saveTrainingFlags(model);
+  const restoreGenerators = useGenerator(model, new Generator(0));
   const input = new Block(x.size * 4);
   const host = x.toArray();
   const forward = new Float64Array(layers.length), backward = new Float64Array(layers.length);
@@ -93,8 +101,9 @@ export function profile(model: Module, x: Tensor, y: Target, options: ProfileOpt
   } finally {
     input.free();
     guard.restore();
-    model.zeroGrad();
-    model.train(wasTraining);
+    restoreGradients();
+    restoreFlags();
+    restoreGenerators();
     if (!options.optimizer) optimizer.dispose();
   }
   const result: Profile = {
@@ -109,6 +118,17 @@ export function profile(model: Module, x: Tensor, y: Target, options: ProfileOpt
   result.stepMs = result.inputMs + result.loss.forwardMs + result.optimizerMs +
     result.layers.reduce((s, l) => s + l.forwardMs + l.backwardMs, 0);
   return result;
+}
+
+/**
+ * Copies the gradients of the model's parameters (the optimizer holds no others: profile's checks
+ * refuse one that does); the returned function writes them back, so profiling does not zero
+ * gradients the caller had accumulated.
+ */
+function saveGradients(model: Module): () => void {
+  const params = model.parameters();
+  const grads = params.map((p) => p.grad.toArray());
+  return () => params.forEach((p, i) => p.grad.view().set(grads[i]));
 }
 
 /** The table of seed 001: layer | forward ms | backward ms, then the loss, optimizer and totals. */

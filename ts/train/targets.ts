@@ -1,6 +1,7 @@
 // What fit/evaluate/predict accept, checked once up front, and the small per-batch reductions.
 import type { Module } from '../module.js';
 import { Softmax, LogSoftmax } from '../layers/softmax.js';
+import { Sequential } from '../sequential.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { checkTensor, describe } from '../options.js';
 
@@ -91,13 +92,34 @@ export function countCorrect(out: Tensor, labels: Int32Array): number {
   return correct;
 }
 
-/** Softmax of each row of out into dst, unless the model's last layer already gives (log-)probabilities. */
+/**
+ * The layer whose output the model returns: the last layer run, found through nested
+ * Sequentials (an empty one passes its input through, so the layer before it counts), or the
+ * model itself when it is not a Sequential. null when no layer runs at all.
+ */
+function lastLayerRun(model: Module): Module | null {
+  if (!(model instanceof Sequential)) return model;
+  // From the end, depth first; an explicit stack, so no nesting depth can overflow it.
+  const stack: Module[] = [model];
+  while (stack.length) {
+    const m = stack.pop()!;
+    if (!(m instanceof Sequential)) return m;
+    for (const [, child] of m.children()) stack.push(child);
+  }
+  return null;
+}
+
+/**
+ * Softmax of each row of out [m, C] into dst, unless the model's last layer already gives
+ * probabilities (Softmax) or log-probabilities (LogSoftmax) over the classes (dim 1 or -1).
+ */
 export function probabilities(model: Module, out: Tensor, dst: Float32Array): void {
   const [m, c] = out.shape;
   const v = out.view();
-  const last = model.children().at(-1)?.[1] ?? model;
-  if (last instanceof Softmax) { dst.set(v); return; }
-  const isLog = last instanceof LogSoftmax;
+  const last = lastLayerRun(model);
+  const overClasses = (l: Module | null) => (l instanceof Softmax || l instanceof LogSoftmax) && (l.dim === 1 || l.dim === -1);
+  if (last instanceof Softmax && overClasses(last)) { dst.set(v); return; }
+  const isLog = last instanceof LogSoftmax && overClasses(last);
   for (let i = 0; i < m; i++) {
     let max = -Infinity;
     for (let j = 0; j < c; j++) max = Math.max(max, v[i * c + j]);
