@@ -41,13 +41,14 @@ export function freeAll(...bufs) { for (const b of bufs) b.block.free(); }
 
 /**
  * Asserts |a - e| <= atol + rtol·|e| elementwise; the message names the first failing index.
+ * `atol` is one number, or one per element (for a bound that depends on the element's conditioning).
  */
 export function assertClose(actual, expected, { rtol = 1e-4, atol = 1e-5, what = 'values' } = {}) {
   assert.is(actual.length, expected.length, `${what}: length ${actual.length} != ${expected.length}`);
   for (let i = 0; i < expected.length; i++) {
-    const a = actual[i], e = expected[i];
-    if (!(Math.abs(a - e) <= atol + rtol * Math.abs(e))) {
-      assert.unreachable(`${what}: index ${i}: got ${a}, expected ${e} (|diff| ${Math.abs(a - e)}, atol ${atol}, rtol ${rtol})`);
+    const a = actual[i], e = expected[i], tol = typeof atol === 'number' ? atol : atol[i];
+    if (!(Math.abs(a - e) <= tol + rtol * Math.abs(e))) {
+      assert.unreachable(`${what}: index ${i}: got ${a}, expected ${e} (|diff| ${Math.abs(a - e)}, atol ${tol}, rtol ${rtol})`);
     }
   }
 }
