@@ -29,7 +29,7 @@ test('Heap reuses freed space, coalesces neighbours and grows only when nothing 
 
 test('Heap growth beyond the memory maximum is a clear Error', () => {
   const heap = new Heap(new WebAssembly.Memory({ initial: 1, maximum: 2 }), 0);
-  assert.throws(() => heap.alloc(10 * 65536), /wasm memory cannot grow to allocate 0\.6 MiB for a buffer: the engine refused to grow the memory from 0\.1 MiB to 0\.6 MiB/);
+  assert.throws(() => heap.alloc(10 * 65536), /wasm memory cannot grow to allocate 640\.0 KiB for a buffer: the engine refused to grow the memory from 64\.0 KiB to 640\.0 KiB/);
 });
 
 test('a training step allocates no wasm memory once shapes are stable', () => {
@@ -134,6 +134,68 @@ test('a disposed module or optimizer refuses to run instead of reading or writin
   liveOpt.dispose();
   assert.throws(() => liveOpt.step(), /SGD: the optimizer was disposed/);
   other.dispose(); live.dispose(); outer.dispose();
+});
+
+/** Takes every free byte below the heap's top and forbids growth; returns the undo. */
+function exhaustHeap(heap) {
+  heap.limitTo(heap.topOffset);
+  const taken = [];
+  for (let size = 1 << 20; size >= 64; size >>= 1) {
+    for (;;) {
+      try { taken.push(heap.alloc(size)); } catch { break; }
+    }
+  }
+  return () => { for (const ptr of taken) heap.release(ptr); heap.limitTo(Infinity); };
+}
+
+test('fit retries a step refused for memory once, after finalizers ran, and repeats exactly', async () => {
+  const heap = rt().heap;
+  const make = () => { sn.manualSeed(1); return new sn.Sequential(new sn.Linear(20, 64), new sn.ReLU(), new sn.Dropout(0.2), new sn.Linear(64, 3)); };
+  const x = sn.tensor(Float32Array.from({ length: 40 * 20 }, (_, i) => Math.sin(i)), [40, 20]);
+  const y = Int32Array.from({ length: 40 }, (_, i) => i % 3);
+  const options = { epochs: 2, batchSize: 20, seed: 3, verbose: 0 };
+  const reference = make();
+  const expected = await reference.fit(x, y, options);
+  reference.dispose();
+  // Counts refusals: the first step must really have been refused.
+  const alloc = heap.alloc;
+  let refused = 0;
+  heap.alloc = function (...args) { try { return alloc.apply(this, args); } catch (err) { refused++; throw err; } };
+  try {
+    // Still held: the retry finds no more memory, and fit fails cleanly.
+    let held = new sn.Linear(400, 200);
+    held.forward(sn.tensor(new Float32Array(400), [1, 400]));
+    const model = make();
+    const before = model.stateDict()['0.weight'].toArray();
+    const optimizer = new sn.Adam(model.parameters());
+    let restore = exhaustHeap(heap);
+    refused = 0;
+    model.eval();
+    const err = await model.fit(x, y, { ...options, optimizer }).then(() => null, (e) => e);
+    assert.ok(err instanceof sn.WasmMemoryError, String(err));
+    assert.match(err.message, /^fit: epoch 1, batch 1: simdnet: wasm memory cannot grow to allocate .* dispose\(\) the ones no longer needed.*; training stopped and the weights are those from before this step$/);
+    assert.is(refused, 2, 'one refusal, then one more on the retry');
+    assert.equal(model.stateDict()['0.weight'].toArray(), before);
+    assert.is(model.training, false, 'the mode is put back');
+    // Dropped without dispose() and collected: its memory comes back through a finalizer, which
+    // runs only between tasks; the refused first step yields, and the retry succeeds.
+    restore();
+    held = null;
+    const fresh = make();
+    const freshOptimizer = new sn.Adam(fresh.parameters());
+    (() => { new sn.Linear(400, 200).forward(sn.tensor(new Float32Array(400), [1, 400])); })();
+    restore = exhaustHeap(heap);
+    refused = 0;
+    gc();
+    const history = await fresh.fit(x, y, { ...options, optimizer: freshOptimizer });
+    assert.is(refused, 1, 'the first attempt was refused');
+    assert.equal(history.loss, expected.loss, 'the retried step drew the same dropout masks');
+    restore();
+    model.dispose(); fresh.dispose();
+  } finally {
+    heap.alloc = alloc;
+    heap.limitTo(Infinity);
+  }
 });
 
 test.run();

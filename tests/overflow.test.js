@@ -170,7 +170,7 @@ test('refused allocations in a loop give every byte back: the heap\'s free space
   heap.release(b, 50000); // a free span at the top, which a refused request used to swallow
   const reserved = memory.buffer.byteLength;
   for (let i = 0; i < 12; i++) {
-    assert.throws(() => heap.alloc(15 * 65536, 'a test buffer'), /cannot grow to allocate 0\.9 MiB for a test buffer: the memory would have to grow from 0\.3 MiB to 1\.0 MiB, past its 1\.0 MiB limit/);
+    assert.throws(() => heap.alloc(15 * 65536, 'a test buffer'), /cannot grow to allocate 960\.0 KiB for a test buffer: the heap would have to reach 1083072 bytes, past its 1048576-byte limit/);
     assert.throws(() => heap.alloc(2 ** 33), /allocate 8\.0 GiB for a buffer: more than the 1\.0 MiB the wasm memory can ever hold/);
   }
   assert.is(memory.buffer.byteLength, reserved, 'no growth from refused requests');

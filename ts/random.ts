@@ -27,6 +27,12 @@ export class Generator {
     if ((this.state[0] | this.state[1] | this.state[2] | this.state[3]) === 0) this.state[0] = 1;
   }
 
+  /** @internal A copy of the stream's position, for restoreState(). */
+  saveState(into: Uint32Array = new Uint32Array(4)): Uint32Array { into.set(this.state); return into; }
+
+  /** @internal Goes back to a position saved by saveState(): the same numbers come again. */
+  restoreState(saved: Uint32Array): void { this.state.set(saved); }
+
   /** A uniformly random 32-bit unsigned integer. */
   nextU32(): number {
     const st = this.state;

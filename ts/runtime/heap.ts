@@ -33,7 +33,7 @@ export class Heap {
   /** The first overwritten guard found when its allocation was released, for checkGuards(). */
   private smashed: Error | null = null;
   /** The most the memory may grow to: its declared maximum, or wasm32's limit. */
-  private readonly limit: number;
+  private limit: number;
 
   constructor(private readonly memory: WebAssembly.Memory, base: number, maximumBytes = WASM32_MAX_BYTES) {
     this.top = alignUp(base);
@@ -103,6 +103,15 @@ export class Heap {
   }
 
   /**
+   * @internal A test aid: lowers (or restores) the most the heap may take, so that what happens
+   * when memory runs out can be tested without filling 4 GiB. Never above wasm32's limit.
+   */
+  limitTo(bytes: number): void { this.limit = Math.min(bytes, WASM32_MAX_BYTES); }
+
+  /** @internal The first byte never handed out (the heap's high-water mark), for limitTo(). */
+  get topOffset(): number { return this.top; }
+
+  /**
    * @internal A test aid, like a sanitizer's red zones: every later allocation gets `bytes` of a
    * known pattern after it, which checkGuards() (and release) verify, so a kernel that writes past
    * the end of its buffer is caught at the next check instead of corrupting a neighbour unseen.
@@ -130,7 +139,11 @@ export class Heap {
   private ensureCapacity(end: number, bytes: number, what: string): void {
     const have = this.memory.buffer.byteLength;
     if (end <= have) return;
-    if (end > this.limit) throw this.refusal(bytes, what, `the memory would have to grow from ${mib(have)} to ${mib(end)}, past its ${mib(this.limit)} limit`);
+    if (end > this.limit) {
+      // Exact bytes when the rounded sizes would read the same ("1.0 MiB, past its 1.0 MiB limit").
+      const [reach, limit] = mib(end) === mib(this.limit) ? [`${end} bytes`, `${this.limit}-byte`] : [mib(end), mib(this.limit)];
+      throw this.refusal(bytes, what, `the heap would have to reach ${reach}, past its ${limit} limit`);
+    }
     const pages = Math.ceil((end - have) / PAGE);
     // Grow by at least a quarter of the current size so repeated small growths stay rare.
     const want = Math.min(Math.max(pages, Math.ceil(have / PAGE / 4)), (this.limit - have) / PAGE);
@@ -158,6 +171,9 @@ function alignUp(n: number): number {
   return Math.ceil(n / ALIGN) * ALIGN;
 }
 
+/** A byte count for a message: GiB, MiB or KiB with one decimal, or bytes below 1 KiB. */
 export function mib(bytes: number): string {
-  return bytes >= 1024 * 1048576 ? `${(bytes / 1073741824).toFixed(1)} GiB` : `${(bytes / 1048576).toFixed(1)} MiB`;
+  if (bytes >= 1073741824) return `${(bytes / 1073741824).toFixed(1)} GiB`;
+  if (bytes >= 1048576) return `${(bytes / 1048576).toFixed(1)} MiB`;
+  return bytes >= 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${bytes} bytes`;
 }

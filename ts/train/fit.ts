@@ -1,7 +1,7 @@
 // Keras-style training on top of the PyTorch-style pieces: fit (evaluate and predict are in evaluate.ts).
 import { Module, sameShape } from '../module.js';
 import { Tensor, formatShape, tensor } from '../tensor.js';
-import { Loss, LossValue } from '../losses/loss.js';
+import { Loss } from '../losses/loss.js';
 import { CrossEntropyLoss } from '../losses/cross-entropy.js';
 import { MSELoss } from '../losses/mse.js';
 import { NLLLoss } from '../losses/nll.js';
@@ -19,6 +19,7 @@ import { ProgressPrinter, ProgressStream } from './progress.js';
 import { Data, Target, checkData, countCorrect } from './targets.js';
 import { evaluate } from './evaluate.js';
 import { StepGuard } from './step-guard.js';
+import { WasmMemoryError } from '../runtime/heap.js';
 import { checkFitOptions } from './fit-options.js';
 export { evaluate, predict, predictClasses } from './evaluate.js';
 export type { EvaluateOptions } from './evaluate.js';
@@ -159,7 +160,7 @@ async function train(model: Module, data: Data, lossFn: Loss, options: FitOption
   const xBatch = new Float32Array(bufferRows * data.rowSize);
   const labelBatch = data.labels ? new Int32Array(bufferRows) : null;
   const targetBatch = data.targets ? new Float32Array(bufferRows * data.targetRowSize) : null;
-  const guard = new StepGuard(model, optimizer);
+  const step: StepParts = { model, lossFn, optimizer, guard: new StepGuard(model, optimizer), rng, labels: labelBatch !== null, position: new Uint32Array(4) };
   const batches = Math.ceil(trainRows.length / batchSize);
   // Gathered once: the held-out rows are the same every epoch.
   const validation = valRows ? { x: rowsTensor(data, valRows), y: rowsTarget(data, valRows) }
@@ -187,29 +188,12 @@ async function train(model: Module, data: Data, lossFn: Loss, options: FitOption
       if (labelBatch) { gatherRows(data.labels!, 1, rows, labelBatch); target = labelBatch.subarray(0, m); }
       else { gatherRows(data.targets!, data.targetRowSize, rows, targetBatch!); target = tensor(targetBatch!.subarray(0, m * data.targetRowSize), [m, ...data.targetShape]); }
 
-      guard.save();
-      let loss: LossValue;
-      let batchCorrect: number | null;
-      try {
-        const out = model.forward(input);
-        loss = lossFn.forward(out, target);
-        if (!Number.isFinite(loss.value)) throw new Error(`the loss is ${loss.value}${DIVERGED}`);
-        batchCorrect = labelBatch ? countCorrect(out, target as Int32Array) : null;
-        // Straight to the model, without the first layer's input gradient that nothing here uses.
-        model.backwardDevice(loss.gradient, false);
-        optimizer.step();
-        if (!guard.finite()) throw new Error(`the step made some weights NaN or infinite${DIVERGED}`);
-      } catch (err) {
-        guard.restore();
-        optimizer.zeroGrad();
-        throw new Error(`fit: epoch ${epoch}, batch ${b + 1}: ${(err as Error).message}; training stopped and the weights are those from before this step`);
-      }
-      optimizer.zeroGrad();
+      const { loss, batchCorrect } = await guardedStep(step, input, target, `epoch ${epoch}, batch ${b + 1}`);
 
-      lossSum += loss.value * m; seen += m;
+      lossSum += loss * m; seen += m;
       if (batchCorrect !== null) correct += batchCorrect;
-      history.batchLoss.push(loss.value);
-      const logs: BatchLogs = { epoch, batch: b, batches, size: m, loss: loss.value };
+      history.batchLoss.push(loss);
+      const logs: BatchLogs = { epoch, batch: b, batches, size: m, loss };
       if (batchCorrect !== null) logs.accuracy = batchCorrect / m;
       printer?.batch(logs, batchCorrect);
       for (const cb of callbacks) await cb.onBatchEnd?.(logs, ctx);
@@ -241,6 +225,54 @@ async function train(model: Module, data: Data, lossFn: Loss, options: FitOption
   run.endModes(history.stopReason === 'abort');
   for (const cb of callbacks) await cb.onTrainEnd?.(history, ctx);
   return history;
+}
+
+/** What a training step works with, settled once per fit. */
+interface StepParts {
+  model: Module;
+  lossFn: Loss;
+  optimizer: Optimizer;
+  guard: StepGuard;
+  rng: Generator;
+  /** Whether the targets are class labels (then the step counts correct predictions). */
+  labels: boolean;
+  /** Where the generator stood before the step (reused: a step allocates nothing of size). */
+  position: Uint32Array;
+}
+
+/**
+ * One training step (forward, loss, backward, optimizer step) that either completes or leaves
+ * the model, the optimizer and the fit's generator as they were, throwing an Error that names
+ * `where`. A step refused for memory (WasmMemoryError) is tried once more after yielding to the
+ * event loop: memory of models dropped without dispose() comes back only through finalizers,
+ * which run between tasks, after a garbage collection. The retry draws the same random numbers.
+ */
+async function guardedStep(parts: StepParts, input: Tensor, target: Int32Array | Tensor, where: string):
+  Promise<{ loss: number; batchCorrect: number | null }> {
+  const { model, lossFn, optimizer, guard, rng } = parts;
+  const position = rng.saveState(parts.position);
+  for (let attempt = 1; ; attempt++) {
+    guard.save();
+    try {
+      const out = model.forward(input);
+      const loss = lossFn.forward(out, target);
+      if (!Number.isFinite(loss.value)) throw new Error(`the loss is ${loss.value}${DIVERGED}`);
+      const batchCorrect = parts.labels ? countCorrect(out, target as Int32Array) : null;
+      // Straight to the model, without the first layer's input gradient that nothing here uses.
+      model.backwardDevice(loss.gradient, false);
+      optimizer.step();
+      if (!guard.finite()) throw new Error(`the step made some weights NaN or infinite${DIVERGED}`);
+      optimizer.zeroGrad();
+      return { loss: loss.value, batchCorrect };
+    } catch (err) {
+      guard.restore();
+      optimizer.zeroGrad();
+      rng.restoreState(position);
+      if (err instanceof WasmMemoryError && attempt === 1) { await yieldToEventLoop(); continue; }
+      const message = `fit: ${where}: ${(err as Error).message}; training stopped and the weights are those from before this step`;
+      throw err instanceof WasmMemoryError ? new WasmMemoryError(message, err.bytesRequested, err.bytesInUse) : new Error(message, { cause: err });
+    }
+  }
 }
 
 // ---- helpers ----
