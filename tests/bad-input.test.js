@@ -132,6 +132,9 @@ const rows = [
   ['backward: gradient of the wrong shape', (f) => f.model.backward(t([4, 2])), /^Sequential \(6 layers\): backward\(\) expected a gradient of shape \[4, 3\], got \[4, 2\]$/],
   ['backward: NaN gradient', (f) => f.model.backward(t([4, 3], (i) => (i === 2 ? NaN : 0))), /^Sequential \(6 layers\) output gradient: 1 of 12 values are NaN or infinite$/],
   ['backward: before any forward', () => new sn.Linear(3, 2).backward(t([1, 2])), /^Linear\(in_features=3, out_features=2, bias=True\): backward\(\) called before forward\(\)$/],
+  ['forward: a plain array', (f) => f.model.forward([1, 2, 3]), /^Sequential \(6 layers\): the input of forward\(\) must be a Tensor, got an Array of 3 numbers; wrap it with sn\.tensor\(data, shape\)$/],
+  ['forward: null', (f) => f.model.at(5).forward(null), /^Linear\(in_features=8, out_features=3, bias=True\): the input of forward\(\) must be a Tensor, got null$/],
+  ['backward: a Float32Array', (f) => { f.model.forward(f.x); f.model.backward(new Float32Array(12)); }, /^Sequential \(6 layers\): the gradient given to backward\(\) must be a Tensor, got a Float32Array of 12 values; wrap it with sn\.tensor\(data, shape\)$/],
 
   // ---- losses ----
   ['CrossEntropyLoss reduction none', () => new sn.CrossEntropyLoss({ reduction: 'none' }), /^CrossEntropyLoss: reduction must be 'mean' or 'sum', got the string 'none'$/],
@@ -201,6 +204,8 @@ const rows = [
   ['loadStateDict wrong shape', (f) => f.model.loadStateDict({ ...f.model.stateDict(), '5.bias': t([4]) }), /^loadStateDict: 5\.bias has shape \[4\], the model expects \[3\]$/],
   ['loadStateDict NaN weight', (f) => f.model.loadStateDict({ ...f.model.stateDict(), '5.weight': t([3, 8], (i) => (i === 9 ? NaN : 0)) }), /^loadStateDict: 5\.weight holds a non-finite value at index 9$/],
   ['loadStateDict array entry', (f) => f.model.loadStateDict({ ...f.model.stateDict(), '5.bias': [1, 2, 3] }), /^loadStateDict: 5\.bias must be a Tensor/],
+  ['loadStateDict strict a string', (f) => f.model.loadStateDict(f.model.stateDict(), { strict: 'no' }), /^loadStateDict: strict must be a boolean \(true or false\), got the string 'no'$/],
+  ['loadStateDict unknown option', (f) => f.model.loadStateDict(f.model.stateDict(), { strct: false }), /^loadStateDict: unknown option 'strct'; did you mean 'strict'\?/],
   ['loadStateDict negative count', (f) => f.model.loadStateDict({ ...f.model.stateDict(), '1.num_batches_tracked': new sn.Tensor([], BigInt64Array.of(-1n)) }), /^loadStateDict: 1\.num_batches_tracked holds -1 at index 0, expected a count/],
   ['loadSafetensors of another model', (f) => f.model.loadSafetensors(otherModel(f).toSafetensors(), 'other.safetensors'), /^other\.safetensors: loadStateDict: the state dict does not match the model: missing 1\.weight, 1\.bias, 1\.running_mean, 1\.running_var, 1\.num_batches_tracked, 5\.weight, 5\.bias$/],
   ['loadSafetensors of three bytes', (f) => f.model.loadSafetensors(new Uint8Array(3), 'tiny.safetensors'), /^tiny\.safetensors: /],

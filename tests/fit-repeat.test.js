@@ -242,4 +242,36 @@ test('predict does not apply softmax twice after a Softmax or LogSoftmax nested 
   rows(overBatch.predict(input)).forEach((r) => assert.ok(Math.abs(r[0] + r[1] + r[2] - 1) < 1e-5));
 });
 
+test('fit keeps a submodule put in eval mode frozen, and trains a model in eval mode as a whole', async () => {
+  const x = sn.tensor(Float32Array.from({ length: 40 * 4 }, (_, i) => Math.cos(i)), [40, 4]);
+  const y = Int32Array.from({ length: 40 }, (_, i) => i % 2);
+  const make = () => { sn.manualSeed(5); return new sn.Sequential(new sn.Linear(4, 8), new sn.BatchNorm1d(8), new sn.ReLU(), new sn.Linear(8, 2)); };
+  const stats = (m) => ['1.running_mean', '1.running_var'].map((k) => [...m.stateDict()[k].toArray()]);
+  const frozen = make();
+  frozen.train();
+  frozen.at(1).eval();
+  const before = stats(frozen), weight = [...frozen.at(0).weight.data.toArray()];
+  const seen = [];
+  // Validation runs in eval mode between epochs; each epoch starts from the user's modes again.
+  await frozen.fit(x, y, { epochs: 3, batchSize: 10, validationSplit: 0.25, verbose: 0, seed: 1,
+    callbacks: { onBatchEnd: () => { seen.push([frozen.training, frozen.at(1).training]); } } });
+  assert.equal(stats(frozen), before, 'the frozen BatchNorm kept its running statistics');
+  assert.not.equal([...frozen.at(0).weight.data.toArray()], weight, 'the other layers trained');
+  assert.ok(seen.length > 0 && seen.every(([root, bn]) => root && !bn), `modes during training: ${JSON.stringify(seen.slice(0, 3))}`);
+  const whole = make();
+  whole.eval();
+  await whole.fit(x, y, { epochs: 1, batchSize: 10, verbose: 0, seed: 1 });
+  assert.not.equal(stats(whole), before, 'a model in eval mode trains as a whole, BatchNorm included');
+  frozen.dispose(); whole.dispose();
+});
+
+test('profile takes int64 class labels as fit does', () => {
+  const model = new sn.Sequential(new sn.Linear(4, 3));
+  const x = sn.tensor(Float32Array.from({ length: 8 }, (_, i) => i / 8), [2, 4]);
+  const p = model.profile(x, sn.tensor(new BigInt64Array([0n, 2n])), { steps: 1, warmup: 0 });
+  assert.is(p.batchSize, 2);
+  assert.is(p.layers.length, 1);
+  model.dispose();
+});
+
 test.run();

@@ -129,7 +129,8 @@ test('sn.tensor sizes: a product past 2^53 is refused even when a later dimensio
   assert.throws(() => sn.tensor(new Float32Array(4), [2 ** 32, 2 ** 32]), /needs more than 2\^53 values, got 4/);
   assert.throws(() => sn.tensor('1234'), /data must be a Float32Array, another typed array or an array of numbers, got the string '1234'/);
   assert.throws(() => sn.tensor([1, '2']), /data\[1\] is the string '2', expected a number/);
-  assert.throws(() => sn.tensor(new BigInt64Array(2)), /got a BigInt64Array/);
+  assert.throws(() => sn.tensor(new BigUint64Array(2)), /got a BigUint64Array of 2 values/);
+  assert.is(sn.tensor(new BigInt64Array([1n, 2n])).dtype, 'int64');
   assert.throws(() => sn.tensor([1, 2], '2'), /shape must be an array of dimensions, got the string '2'/);
   assert.equal([...sn.tensor(new Int32Array([1, 2, 3])).toArray()], [1, 2, 3]);
 });

@@ -5,7 +5,7 @@ import { rt } from './runtime/wasm.js';
 import { Tensor, formatShape, shapeSize } from './tensor.js';
 import { enterForward, leaveForward } from './forward-journal.js';
 import { briefShape, listNames } from './io/untrusted.js';
-import { describe } from './options.js';
+import { boolean, checkOptions, checkTensor, describe } from './options.js';
 
 /** A learnable tensor and its gradient, both in wasm memory. Gradients accumulate until zeroGrad. */
 export class Parameter {
@@ -91,6 +91,7 @@ export abstract class Module {
   }
 
   private forwardChecked(x: Tensor): Tensor {
+    checkTensor(this.label(), 'the input of forward()', x);
     this.checkNotDisposed();
     const outShape = this.outputShape(x.shape);
     const xd = this.stage('input', x, `${this.label()} input`);
@@ -156,6 +157,7 @@ export abstract class Module {
 
   /** Back-propagates dL/dy through the last forward; accumulates parameter gradients; returns dL/dx. */
   backward(dy: Tensor): Tensor {
+    checkTensor(this.label(), 'the gradient given to backward()', dy);
     this.checkNotDisposed();
     if (this.forwardFailed) {
       throw new Error(`${this.label()}: backward(): its last forward() failed part way, so its layers hold the activations ` +
@@ -241,6 +243,7 @@ export abstract class Module {
     if (typeof dict !== 'object' || dict === null || Array.isArray(dict)) {
       throw new Error(`loadStateDict: expected a state dict (an object of Tensors by name), got ${describe(dict)}`);
     }
+    checkOptions('loadStateDict', options, { strict: boolean });
     const strict = options.strict ?? true;
     const own = this.stateDict();
     const missing = Object.keys(own).filter((k) => !Object.hasOwn(dict, k));

@@ -106,10 +106,13 @@ export function formatShape(shape: readonly number[]): string {
 
 /**
  * Wraps data as a tensor without copying it: the data stays on the JS side until a layer copies
- * it into its own input buffer, so calling this every step costs no wasm memory.
+ * it into its own input buffer, so calling this every step costs no wasm memory. A Float32Array
+ * is used as it is, other numbers are converted to float32, and a BigInt64Array makes an int64
+ * tensor (class labels, as PyTorch's int64 targets). `shape` defaults to [data.length].
  */
-export function tensor(data: Float32Array | ArrayLike<number>, shape?: readonly number[]): Tensor {
-  const arr = data instanceof Float32Array ? data : toFloat32(data);
+export function tensor(data: Float32Array | BigInt64Array | ArrayLike<number>, shape?: readonly number[]): Tensor {
+  // A BigInt64Array makes an int64 tensor, as torch.tensor does: class labels, for instance.
+  const arr = data instanceof Float32Array || data instanceof BigInt64Array ? data : toFloat32(data);
   if (shape !== undefined && !Array.isArray(shape)) throw new Error(`sn.tensor: shape must be an array of dimensions, got ${describe(shape)}`);
   const dims = shape ?? [arr.length];
   for (const d of dims) {
@@ -124,7 +127,7 @@ export function tensor(data: Float32Array | ArrayLike<number>, shape?: readonly 
 /** Numbers from an array or typed array as float32; anything else is an Error naming its type. */
 function toFloat32(data: unknown): Float32Array {
   const arrayLike = Array.isArray(data) || (ArrayBuffer.isView(data) && !(data instanceof DataView));
-  if (!arrayLike || data instanceof BigInt64Array || data instanceof BigUint64Array) {
+  if (!arrayLike || data instanceof BigUint64Array) {
     throw new Error(`sn.tensor: data must be a Float32Array, another typed array or an array of numbers, got ${describe(data)}`);
   }
   const values = data as ArrayLike<unknown>;

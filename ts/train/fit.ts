@@ -72,9 +72,12 @@ export interface FitHistory extends History {
  * on different models therefore give the same results as run one after the other; a second fit
  * of a model (or of a layer) that a running fit is training is refused.
  *
- * Modes: a fit that completes (or that a callback stops) leaves the model in eval mode, ready
- * for inference as it would be after training; a fit that throws or is aborted puts every
- * module's training flag back as it found it. A failed step is undone (see the Error).
+ * Modes: a model in eval mode is put in training mode as a whole; a model already in training
+ * mode keeps the modes of its submodules (a BatchNorm put in eval stays frozen), and each epoch
+ * starts from them again after its validation. A fit that completes (or that a callback stops)
+ * leaves the model in eval mode, ready for inference; a fit that throws or is aborted puts every
+ * module's training flag back as it found it. A failed step is undone (see the Error); a step
+ * refused for memory is tried once more after yielding to the event loop.
  */
 export async function fit(model: Module, x: Tensor, y: Target, options: FitOptions = {}): Promise<FitHistory> {
   checkFitOptions(model, options);
@@ -167,10 +170,14 @@ async function train(model: Module, data: Data, lossFn: Loss, options: FitOption
     : options.validationData ? { x: options.validationData[0], y: options.validationData[1] } : null;
   let lastYield = performance.now();
 
+  // A model in eval mode trains as a whole; one in training mode keeps its submodules' modes (a
+  // BatchNorm put in eval stays frozen), and every epoch starts from them again after validation.
+  if (!model.training) model.train();
+  const trainingModes = saveTrainingFlags(model);
   for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
   for (let epoch = 1; epoch <= epochs && !stopRequested; epoch++) {
     for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
-    model.train();
+    trainingModes();
     printer?.epochBegin();
     const order = options.shuffle === false ? trainRows : shuffled(trainRows, rng);
     const start = performance.now();

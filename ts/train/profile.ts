@@ -53,7 +53,8 @@ export function profile(model: Module, x: Tensor, y: Target, options: ProfileOpt
   const steps = options.steps ?? 20, warmup = options.warmup ?? 5;
   const layers = model.children().length ? model.children().map(([, l]) => l) : [model];
   model.outputShape(x.shape);
-  const lossFn = options.loss ?? (y instanceof Tensor ? new MSELoss() : new CrossEntropyLoss());
+  // As fit chooses: class labels (an array, or an int64 Tensor) get cross-entropy.
+  const lossFn = options.loss ?? (y instanceof Tensor && y.dtype === 'float32' ? new MSELoss() : new CrossEntropyLoss());
   const optimizer = options.optimizer ?? new Adam(model.parameters());
   // The model's state and the optimizer's (a caller's optimizer must not come back 25 steps on),
   // the gradients accumulated so far, every module's mode, and the global generator, which a
