@@ -211,7 +211,7 @@ test('spiral rejects bad options', () => {
   assert.throws(() => data.spiral({ pointsPerClass: 0 }), /spiral: pointsPerClass must be an integer ≥ 1, got 0/);
   assert.throws(() => data.spiral({ classes: 2.5 }), /spiral: classes must be an integer ≥ 1, got 2\.5/);
   assert.throws(() => data.spiral({ noise: -1 }), /spiral: noise must be a finite number ≥ 0, got -1/);
-  assert.throws(() => data.spiral({ seed: 'a' }), /spiral: seed must be an integer, got the string 'a'/);
+  assert.throws(() => data.spiral({ seed: 'a' }), /spiral: seed must be a safe integer \(it is used modulo 2\^32\), got the string 'a'/);
 });
 
 // ---------- shuffle, split ----------
@@ -227,7 +227,7 @@ test('shuffle is a permutation, deterministic per seed, different across seeds',
   sn.manualSeed(9); const u = data.shuffle(50);
   sn.manualSeed(9); assert.equal(data.shuffle(50), u);
   assert.throws(() => data.shuffle(-1), /shuffle: n must be an integer ≥ 0, got -1/);
-  assert.throws(() => data.shuffle(5, 1.5), /shuffle: seed must be an integer, got 1\.5/);
+  assert.throws(() => data.shuffle(5, 1.5), /shuffle: seed must be a safe integer \(it is used modulo 2\^32\), got 1\.5/);
 });
 
 test('shuffle draws every position evenly (first element over many seeds)', () => {

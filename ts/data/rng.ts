@@ -2,17 +2,14 @@
 // seeded shuffle or split is repeatable without disturbing (or depending on) the library RNG
 // that weight init and dropout draw from; without one they come from that library RNG, so
 // sn.manualSeed(n) still makes an unseeded run repeatable.
-import { nextU32 } from '../random.js';
-import { describe } from '../options.js';
+import { checkSeed as checkLibrarySeed, nextU32 } from '../random.js';
 
 /** A source of uniformly random 32-bit unsigned integers. */
 export type U32Source = () => number;
 
-/** Checks an optional seed: any safe integer (it is reduced to 32 bits). */
+/** Checks an optional seed by the library's rule: any safe integer (it is used modulo 2³²). */
 export function checkSeed(seed: unknown, where: string): void {
-  if (seed !== undefined && !(typeof seed === 'number' && Number.isSafeInteger(seed))) {
-    throw new Error(`${where}: seed must be an integer, got ${describe(seed)}`);
-  }
+  if (seed !== undefined) checkLibrarySeed(seed, where);
 }
 
 /** A seeded splitmix32 stream, or the library RNG when `seed` is undefined. */
