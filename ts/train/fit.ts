@@ -147,8 +147,6 @@ async function train(model: Module, data: Data, lossFn: Loss, options: FitOption
   if (run.split !== 0) ({ train: trainRows, validation: valRows } = splitRows(data, run.split, rng));
 
   const optimizer = options.optimizer ?? new Adam(model.parameters(), { lr: 1e-3 });
-  const callbacks = options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks];
-  const printer = progressPrinter(options, epochs);
   const history: FitHistory = { epoch: [], loss: [], accuracy: [], valLoss: [], valAccuracy: [], lr: [], batchLoss: [], stopReason: null };
   let stopRequested = false;
   const ctx: FitContext = {
@@ -156,82 +154,133 @@ async function train(model: Module, data: Data, lossFn: Loss, options: FitOption
     stop() { stopRequested = true; },
     get stopped() { return stopRequested; },
   };
-
-  // Batch buffers, made once: a step gathers rows into them and allocates nothing else of size.
-  // A batch size beyond the data means one batch of all rows, as in Keras and PyTorch.
-  const bufferRows = Math.min(batchSize, trainRows.length);
-  const xBatch = new Float32Array(bufferRows * data.rowSize);
-  const labelBatch = data.labels ? new Int32Array(bufferRows) : null;
-  const targetBatch = data.targets ? new Float32Array(bufferRows * data.targetRowSize) : null;
-  const step: StepParts = { model, lossFn, optimizer, guard: new StepGuard(model, optimizer), rng, labels: labelBatch !== null, position: new Uint32Array(4) };
-  const batches = Math.ceil(trainRows.length / batchSize);
+  const loop: Loop = {
+    ctx, history, options, data, batchSize, rng,
+    callbacks: options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks],
+    printer: progressPrinter(options, epochs),
+    batches: new BatchBuffers(data, Math.min(batchSize, trainRows.length)),
+    step: { model, lossFn, optimizer, guard: new StepGuard(model, optimizer), rng, labels: data.labels !== null, position: new Uint32Array(4) },
+    lastYield: performance.now(),
+  };
   // Gathered once: the held-out rows are the same every epoch.
   const validation = valRows ? { x: rowsTensor(data, valRows), y: rowsTarget(data, valRows) }
     : options.validationData ? { x: options.validationData[0], y: options.validationData[1] } : null;
-  let lastYield = performance.now();
 
   // A model in eval mode trains as a whole; one in training mode keeps its submodules' modes (a
   // BatchNorm put in eval stays frozen), and every epoch starts from them again after validation.
   if (!model.training) model.train();
   const trainingModes = saveTrainingFlags(model);
-  for (const cb of callbacks) await cb.onTrainBegin?.(ctx);
-  for (let epoch = 1; epoch <= epochs && !stopRequested; epoch++) {
-    for (const cb of callbacks) await cb.onEpochBegin?.(epoch, ctx);
+  for (const cb of loop.callbacks) await cb.onTrainBegin?.(ctx);
+  for (let epoch = 1; epoch <= epochs && !ctx.stopped; epoch++) {
+    for (const cb of loop.callbacks) await cb.onEpochBegin?.(epoch, ctx);
     trainingModes();
-    printer?.epochBegin();
-    const order = options.shuffle === false ? trainRows : shuffled(trainRows, rng);
-    const start = performance.now();
-    const lr = optimizer.lr;
-    let lossSum = 0, correct = 0, seen = 0;
-    for (let b = 0; b < batches; b++) {
-      // Checked before each batch, so an already-aborted signal runs none, and an abort
-      // during a batch (or a callback) ends training once that batch is done.
-      if (options.signal?.aborted) { history.stopReason = 'abort'; stopRequested = true; break; }
-      const rows = order.subarray(b * batchSize, Math.min((b + 1) * batchSize, order.length));
-      const m = rows.length;
-      gatherRows(data.x, data.rowSize, rows, xBatch);
-      const input = tensor(xBatch.subarray(0, m * data.rowSize), [m, ...data.rowShape]);
-      let target: Int32Array | Tensor;
-      if (labelBatch) { gatherRows(data.labels!, 1, rows, labelBatch); target = labelBatch.subarray(0, m); }
-      else { gatherRows(data.targets!, data.targetRowSize, rows, targetBatch!); target = tensor(targetBatch!.subarray(0, m * data.targetRowSize), [m, ...data.targetShape]); }
-
-      const { loss, batchCorrect } = await guardedStep(step, input, target, `epoch ${epoch}, batch ${b + 1}`);
-
-      lossSum += loss * m; seen += m;
-      if (batchCorrect !== null) correct += batchCorrect;
-      history.batchLoss.push(loss);
-      const logs: BatchLogs = { epoch, batch: b, batches, size: m, loss };
-      if (batchCorrect !== null) logs.accuracy = batchCorrect / m;
-      printer?.batch(logs, batchCorrect);
-      for (const cb of callbacks) await cb.onBatchEnd?.(logs, ctx);
-      if (stopRequested) break;
-      if (performance.now() - lastYield > 50) { await yieldToEventLoop(); lastYield = performance.now(); }
+    const logs = await trainEpoch(loop, epoch, trainRows);
+    if (logs === null) break;
+    if (validation && history.stopReason !== 'abort') {
+      const v = evaluate(model, validation.x, validation.y, { batchSize: Math.max(batchSize, 256), loss: lossFn });
+      logs.valLoss = v.loss;
+      if (v.accuracy !== undefined) logs.valAccuracy = v.accuracy;
     }
-    if (seen === 0) break;
-
-    const seconds = (performance.now() - start) / 1000;
-    const logs: EpochLogs = { epoch, loss: lossSum / seen, lr, seconds, imagesPerSecond: seen / seconds };
-    if (data.labels) logs.accuracy = correct / seen;
-    if (history.stopReason !== 'abort') {
-      if (validation) {
-        const v = evaluate(model, validation.x, validation.y, { batchSize: Math.max(batchSize, 256), loss: lossFn });
-        logs.valLoss = v.loss;
-        if (v.accuracy !== undefined) logs.valAccuracy = v.accuracy;
-      }
-    }
-    history.epoch.push(epoch); history.loss.push(logs.loss); history.lr.push(lr);
-    if (logs.accuracy !== undefined) history.accuracy.push(logs.accuracy);
-    if (logs.valLoss !== undefined) history.valLoss.push(logs.valLoss);
-    if (logs.valAccuracy !== undefined) history.valAccuracy.push(logs.valAccuracy);
-    printer?.epochEnd(logs, batches);
+    recordEpoch(history, logs);
+    loop.printer?.epochEnd(logs, Math.ceil(trainRows.length / batchSize));
     options.scheduler?.step();
-    for (const cb of callbacks) await cb.onEpochEnd?.(logs, ctx);
+    for (const cb of loop.callbacks) await cb.onEpochEnd?.(logs, ctx);
     await options.checkpoint?.(epoch);
-    if (stopRequested && history.stopReason === null) history.stopReason = 'callback';
+    if (ctx.stopped && history.stopReason === null) history.stopReason = 'callback';
   }
   run.endModes(history.stopReason === 'abort');
-  for (const cb of callbacks) await cb.onTrainEnd?.(history, ctx);
+  for (const cb of loop.callbacks) await cb.onTrainEnd?.(history, ctx);
   return history;
+}
+
+/** What the epochs of one fit share. */
+interface Loop {
+  ctx: FitContext;
+  history: FitHistory;
+  options: FitOptions;
+  data: Data;
+  batchSize: number;
+  rng: Generator;
+  callbacks: Callback[];
+  printer: ProgressPrinter | null;
+  batches: BatchBuffers;
+  step: StepParts;
+  /** When fit last let the event loop run (it yields every 50 ms, so a page stays responsive). */
+  lastYield: number;
+}
+
+/**
+ * One epoch over `rows` (shuffled unless options.shuffle is false): every batch a guarded step,
+ * with the batch callbacks and progress. Its logs without validation, or null when no batch ran
+ * (an abort before the first).
+ */
+async function trainEpoch(loop: Loop, epoch: number, rows: Int32Array): Promise<EpochLogs | null> {
+  const { ctx, history, options, batchSize } = loop;
+  loop.printer?.epochBegin();
+  const order = options.shuffle === false ? rows : shuffled(rows, loop.rng);
+  const batches = Math.ceil(rows.length / batchSize);
+  const start = performance.now();
+  const lr = ctx.optimizer.lr;
+  let lossSum = 0, correct = 0, seen = 0;
+  for (let b = 0; b < batches; b++) {
+    // Checked before each batch, so an already-aborted signal runs none, and an abort
+    // during a batch (or a callback) ends training once that batch is done.
+    if (options.signal?.aborted) { history.stopReason = 'abort'; ctx.stop(); break; }
+    const { input, target, size: m } = loop.batches.gather(order.subarray(b * batchSize, Math.min((b + 1) * batchSize, order.length)));
+    const { loss, batchCorrect } = await guardedStep(loop.step, input, target, `epoch ${epoch}, batch ${b + 1}`);
+    lossSum += loss * m; seen += m;
+    if (batchCorrect !== null) correct += batchCorrect;
+    history.batchLoss.push(loss);
+    const logs: BatchLogs = { epoch, batch: b, batches, size: m, loss };
+    if (batchCorrect !== null) logs.accuracy = batchCorrect / m;
+    loop.printer?.batch(logs, batchCorrect);
+    for (const cb of loop.callbacks) await cb.onBatchEnd?.(logs, ctx);
+    if (ctx.stopped) break;
+    if (performance.now() - loop.lastYield > 50) { await yieldToEventLoop(); loop.lastYield = performance.now(); }
+  }
+  if (seen === 0) return null;
+  const seconds = (performance.now() - start) / 1000;
+  const logs: EpochLogs = { epoch, loss: lossSum / seen, lr, seconds, imagesPerSecond: seen / seconds };
+  if (loop.data.labels) logs.accuracy = correct / seen;
+  return logs;
+}
+
+/** Appends an epoch's logs to the history. */
+function recordEpoch(history: FitHistory, logs: EpochLogs): void {
+  history.epoch.push(logs.epoch); history.loss.push(logs.loss); history.lr.push(logs.lr);
+  if (logs.accuracy !== undefined) history.accuracy.push(logs.accuracy);
+  if (logs.valLoss !== undefined) history.valLoss.push(logs.valLoss);
+  if (logs.valAccuracy !== undefined) history.valAccuracy.push(logs.valAccuracy);
+}
+
+/**
+ * The batch buffers, made once for the largest batch: a step gathers rows into them and allocates
+ * nothing else of size. A batch size beyond the data means one batch of all rows, as in Keras
+ * and PyTorch, so they are sized by the smaller of the two.
+ */
+class BatchBuffers {
+  private readonly x: Float32Array;
+  private readonly labels: Int32Array | null;
+  private readonly targets: Float32Array | null;
+
+  constructor(private readonly data: Data, rows: number) {
+    this.x = new Float32Array(rows * data.rowSize);
+    this.labels = data.labels ? new Int32Array(rows) : null;
+    this.targets = data.targets ? new Float32Array(rows * data.targetRowSize) : null;
+  }
+
+  /** The batch of these rows: input [m, ...rowShape] and its labels or target tensor. */
+  gather(rows: Int32Array): { input: Tensor; target: Int32Array | Tensor; size: number } {
+    const { data } = this, m = rows.length;
+    gatherRows(data.x, data.rowSize, rows, this.x);
+    const input = tensor(this.x.subarray(0, m * data.rowSize), [m, ...data.rowShape]);
+    if (this.labels) {
+      gatherRows(data.labels!, 1, rows, this.labels);
+      return { input, target: this.labels.subarray(0, m), size: m };
+    }
+    gatherRows(data.targets!, data.targetRowSize, rows, this.targets!);
+    return { input, target: tensor(this.targets!.subarray(0, m * data.targetRowSize), [m, ...data.targetShape]), size: m };
+  }
 }
 
 /** What a training step works with, settled once per fit. */
