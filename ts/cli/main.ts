@@ -2,7 +2,7 @@
 // The simdnet command: `simdnet train|eval|predict|summary|features|bench`.
 import { readFileSync } from 'node:fs';
 import { ready } from '../runtime/wasm.js';
-import { COMMAND_HELP, HELP, UsageError, commandHelp, optionsOf, parse } from './options.js';
+import { COMMAND_HELP, UsageError, commandHelp, help, optionsOf, parse } from './options.js';
 import { evaluateCommand, featuresCommand, predictCommand, summaryCommand, train } from './commands.js';
 
 const COMMANDS: Record<string, (v: ReturnType<typeof parse>['values']) => Promise<void>> = {
@@ -70,13 +70,13 @@ async function main(argv: string[]): Promise<number> {
   // simdnet help [command], simdnet [command] --help
   const helpFor = parsed.command === 'help' ? extra[0] : values.help ? parsed.command : null;
   if (parsed.command === 'help' || values.help) {
-    if (helpFor === undefined || helpFor === null) { process.stdout.write(HELP); return 0; }
+    if (helpFor === undefined || helpFor === null) { process.stdout.write(help()); return 0; }
     if (Object.hasOwn(COMMAND_HELP, helpFor)) { process.stdout.write(commandHelp(helpFor)); return 0; }
-    process.stderr.write(`simdnet: unknown command '${helpFor}'\n\n${HELP}`);
+    process.stderr.write(`simdnet: unknown command '${helpFor}'\n\n${help()}`);
     return 2;
   }
   const command = parsed.command ?? 'train';
-  if (!isCommand(command)) { process.stderr.write(`simdnet: unknown command '${command}'\n\n${HELP}`); return 2; }
+  if (!isCommand(command)) { process.stderr.write(`simdnet: unknown command '${command}'\n\n${help()}`); return 2; }
   if (extra.length) { process.stderr.write(`simdnet: unexpected argument '${extra[0]}'\n${helpHint(command)}\n`); return 2; }
   const takes = optionsOf(command);
   const foreign = Object.keys(values).find((name) => !takes.includes(name));

