@@ -135,9 +135,11 @@ test('--version prints the version in package.json; every command has its own he
     assert.match(a.out, /\nExamples:\n  simdnet /);
   }
   // The harness has its own help; `simdnet help bench` goes there too.
-  const h = run('help', 'bench');
-  assert.is(h.code, 0, h.err);
-  assert.match(h.out, /simdnet bench — .*\n[^]*--quick/);
+  for (const args of [['help', 'bench'], ['--help', 'bench'], ['bench', '--help']]) {
+    const h = run(...args);
+    assert.is(h.code, 0, h.err);
+    assert.match(h.out, /^simdnet bench — .*\n[^]*--quick/, args.join(' '));
+  }
   const g = run('--help');
   assert.is(g.code, 0);
   assert.match(g.out, /simdnet <command> --help/);

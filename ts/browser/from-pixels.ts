@@ -25,16 +25,21 @@ export interface RgbaPixels {
  * project type-checks against it too); which one it is gets checked when it is read.
  */
 export interface DrawableImage {
+  /** A canvas's, OffscreenCanvas's or ImageBitmap's width in pixels (read at that size). */
   readonly width?: number;
+  /** A canvas's, OffscreenCanvas's or ImageBitmap's height in pixels. */
   readonly height?: number;
-  /** HTMLImageElement */
+  /** An HTMLImageElement's own width: images are read at their natural size, not their CSS size. */
   readonly naturalWidth?: number;
+  /** An HTMLImageElement's own height. */
   readonly naturalHeight?: number;
-  /** HTMLVideoElement */
+  /** An HTMLVideoElement's frame width: its current frame is read at this size. */
   readonly videoWidth?: number;
+  /** An HTMLVideoElement's frame height. */
   readonly videoHeight?: number;
-  /** VideoFrame */
+  /** A VideoFrame's display width: the frame is read at its display size. */
   readonly displayWidth?: number;
+  /** A VideoFrame's display height. */
   readonly displayHeight?: number;
 }
 

@@ -57,7 +57,6 @@ const helpHint = (command: string | undefined) =>
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'bench') return bench(argv.slice(1));
-  if (argv[0] === 'help' && argv[1] === 'bench') return bench(['--help']);
   let parsed;
   try {
     parsed = parse(argv);
@@ -72,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
   if (parsed.command === 'help' || values.help) {
     if (helpFor === undefined || helpFor === null) { process.stdout.write(help()); return 0; }
     if (Object.hasOwn(COMMAND_HELP, helpFor)) { process.stdout.write(commandHelp(helpFor)); return 0; }
+    if (helpFor === 'bench') return bench(['--help']);
     process.stderr.write(`simdnet: unknown command '${helpFor}'\n\n${help()}`);
     return 2;
   }
