@@ -14,9 +14,19 @@ export function table(head, rows, right = head.map((_, i) => i > 0)) {
   return [line(head), w.map((n) => '-'.repeat(n)).join('-+-'), ...rows.map(line)].join('\n');
 }
 
+/**
+ * Layer names as shown in the tables: the leading index ('9 Linear', '10 ReLU') right-aligned, so
+ * that the layer types line up past layer 9. Rows that are not layers keep their names.
+ */
+export function shownNames(rows) {
+  const width = Math.max(0, ...rows.filter((r) => r.layer).map((r) => (/^\d+(?= )/.exec(r.name)?.[0].length ?? 0)));
+  return rows.map((r) => (r.layer ? r.name.replace(/^\d+(?= )/, (i) => i.padStart(width)) : r.name));
+}
+
 /** Seed 001's table (layer | forward ms | backward ms, then totals), every cell with its spread. */
 export function profileTable(p) {
-  const rows = p.rows.map((r) => [r.name, spread(r.forwardMs, ms3), spread(r.backwardMs, ms3)]);
+  const names = shownNames(p.rows);
+  const rows = p.rows.map((r, i) => [names[i], spread(r.forwardMs, ms3), spread(r.backwardMs, ms3)]);
   rows.push(['total', spread(p.forwardMs, ms3), spread(p.backwardMs, ms3)]);
   const ips = p.batch * 1000 / p.stepMs.median;
   return `batch ${p.batch} (${p.method}): ${spread(p.stepMs, ms3)} ms/step = ${int(ips)} img/s\n` +
@@ -28,7 +38,9 @@ export function sideBySide(named) {
   const [first] = named;
   const head = ['layer', ...named.flatMap(([n]) => [`${n} fwd`, `${n} bwd`])];
   const cell = (s) => (s ? ms3(s.median) : '');
-  const rows = first[1].rows.filter((r) => r.layer).map((r, i) => [r.name, ...named.flatMap(([, p]) => {
+  const layers = first[1].rows.filter((r) => r.layer);
+  const names = shownNames(layers);
+  const rows = layers.map((r, i) => [names[i], ...named.flatMap(([, p]) => {
     const q = p.rows.filter((x) => x.layer)[i];
     return [cell(q?.forwardMs), cell(q?.backwardMs)];
   })]);

@@ -1,5 +1,6 @@
 // The drawing pad: white ink on black like MNIST, drawn with pointer events (mouse, touch and
-// pen alike). Calls onChange while drawing and after clearing; pixels() reads the ink back.
+// pen alike). Calls onChange while drawing and after clearing; toMnist() reads the ink back.
+import * as sn from '../dist/simdnet.browser.js';
 import { mnistify } from './mnistify.js';
 
 /** Ink width in canvas pixels: about MNIST's stroke relative to its 20-pixel box on a 280 pad. */
@@ -59,9 +60,10 @@ export class DrawingPad {
   /** The drawing as an MNIST-like 28×28 image (0..255), or null when the pad is empty. */
   toMnist() {
     const { width, height } = this.canvas;
-    const rgba = this.ctx.getImageData(0, 0, width, height).data;
-    const gray = new Uint8Array(width * height);
-    for (let i = 0; i < gray.length; i++) gray[i] = rgba[4 * i]; // white on black: red is the ink
+    // The pad's luma in [0, 1], [1, 1, H, W]: white ink on black, so the ink itself. Back to the
+    // 0..255 grey levels mnistify takes (for the grey pixels of the pad, exactly the old bytes).
+    const luma = sn.browser.fromPixels(this.canvas, { channels: 1 }).toArray();
+    const gray = Uint8Array.from(luma, (v) => Math.round(v * 255));
     return mnistify(gray, width, height);
   }
 }

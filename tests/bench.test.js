@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { peakModule } from '../bench/peak.js';
 import { SHAPES } from '../bench/gemm.js';
 import { summarize } from '../bench/stats.js';
+import { profileTable, shownNames, sideBySide } from '../bench/report.js';
 
 const harness = new URL('../bench/main.js', import.meta.url).pathname;
 const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
@@ -35,6 +36,21 @@ function checkFigures(node, path, found) {
 test('summarize: median of odd and even counts, min and max', () => {
   assert.equal(summarize([3, 1, 2]), { median: 2, min: 1, max: 3, samples: 3 });
   assert.equal(summarize([4, 1, 3, 2]), { median: 2.5, min: 1, max: 4, samples: 4 });
+});
+
+test('the report\'s per-layer tables keep the layer names aligned past layer 9', () => {
+  const ms = { median: 1.5, min: 1, max: 2 };
+  const rows = [...LAYERS.map((name) => ({ name, layer: true, forwardMs: ms, backwardMs: ms })),
+    { name: 'optimizer step (Adam)', layer: false, forwardMs: null, backwardMs: ms }];
+  const shown = ['0 Conv2d', '1 ReLU', '2 MaxPool2d', '3 Conv2d', '4 ReLU', '5 MaxPool2d', '6 Flatten',
+    '7 Linear', '8 ReLU', '9 Linear', '10 ReLU', '11 Linear'].map((n) => (/^\d /.test(n) ? ` ${n}` : n));
+  assert.equal(shownNames(rows), [...shown, 'optimizer step (Adam)']);
+  const profile = { batch: 4, method: 'm', rows, stepMs: ms, forwardMs: ms, backwardMs: ms };
+  for (const text of [profileTable(profile), sideBySide([['a', profile], ['b', profile]])]) {
+    const lines = text.split('\n').filter((l) => l.includes('|'));
+    for (const line of lines) assert.is(line.indexOf('|'), lines[0].indexOf('|'), line);
+    for (const name of shown) assert.ok(lines.some((l) => l.startsWith(`${name} `)), `${name} in\n${text}`);
+  }
 });
 
 test('the hand-assembled peak loop is valid wasm and computes', () => {

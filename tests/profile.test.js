@@ -51,4 +51,20 @@ test('model.profile with a given optimizer puts its state back too', async () =>
   assert.equal(afterProfile, Object.values(twin.stateDict()).map((t) => [...t.toArray()]));
 });
 
+test('the profile table stays aligned past layer 9', () => {
+  // 12 layers: indexes of one and two digits.
+  const layers = [new sn.Flatten(), new sn.Linear(6, 5)];
+  for (let i = 0; i < 5; i++) layers.push(new sn.ReLU(), new sn.Linear(5, 5));
+  const model = new sn.Sequential(...layers);
+  const x = sn.tensor(Float32Array.from({ length: 24 }, (_, i) => Math.cos(i)), [4, 6]);
+  const lines = String(model.profile(x, Int32Array.from([0, 1, 2, 3]), { steps: 1, warmup: 0 })).split('\n').slice(1);
+  const bars = (line) => [...line].flatMap((c, i) => (c === '|' || c === '+' ? [i] : []));
+  for (const line of lines) {
+    assert.equal(bars(line), bars(lines[0]), `'${line}' lines up with '${lines[0]}'`);
+    assert.is(line.length, lines[0].length, line);
+  }
+  const names = lines.slice(2, 14).map((l) => l.slice(0, l.indexOf(' |')).trimEnd());
+  assert.equal(names, [' 0 Flatten', ' 1 Linear', ...Array.from({ length: 10 }, (_, i) => `${String(i + 2).padStart(2)} ${i % 2 ? 'Linear' : 'ReLU'}`)]);
+});
+
 test.run();

@@ -41,3 +41,4 @@ export * as io from './io/index.js';
 export { loadModel as load } from './io/model-file-node.js';
 export * as models from './models.js';
 export * as plot from './plot/index.js';
+export * as browser from './browser/index.js';

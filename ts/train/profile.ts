@@ -135,7 +135,9 @@ function saveGradients(model: Module): () => void {
 /** The table of seed 001: layer | forward ms | backward ms, then the loss, optimizer and totals. */
 export function formatProfile(p: Profile): string {
   const ms = (v: number) => v.toFixed(3);
-  const rows: string[][] = p.layers.map((l, i) => [`${i} ${l.name}`, ms(l.forwardMs), ms(l.backwardMs)]);
+  // Indexes right-aligned, so that the layer names line up past layer 9.
+  const indexWidth = String(p.layers.length - 1).length;
+  const rows: string[][] = p.layers.map((l, i) => [`${String(i).padStart(indexWidth)} ${l.name}`, ms(l.forwardMs), ms(l.backwardMs)]);
   rows.push(['input copy', ms(p.inputMs), '']);
   rows.push(['loss (fused gradient)', ms(p.loss.forwardMs), '']);
   rows.push(['optimizer step', '', ms(p.optimizerMs)]);
