@@ -3,8 +3,28 @@ import { Module } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { describe } from '../options.js';
 
+/**
+ * Merges dimensions startDim..endDim into one, as torch.nn.Flatten; with the defaults, every
+ * dimension after the batch: [N, C, H, W] → [N, C·H·W], typically before a Linear. No copy: the
+ * output is the input's memory with a new shape.
+ *
+ * @example
+ * ```js
+ * new sn.Flatten().outputShape([64, 16, 5, 5]);   // [64, 400]
+ * ```
+ */
 export class Flatten extends Module {
-  constructor(readonly startDim = 1, readonly endDim = -1) {
+  /**
+   * Flattens dimensions `startDim` to `endDim`, both included; negative ones count from the end.
+   *
+   * @param startDim The first dimension merged. Default 1 (after the batch).
+   * @param endDim The last dimension merged. Default -1 (the last).
+   */
+  constructor(
+    /** The first dimension merged (negative: from the end). */
+    readonly startDim = 1,
+    /** The last dimension merged (negative: from the end). */
+    readonly endDim = -1) {
     super();
     if (!Number.isSafeInteger(startDim) || !Number.isSafeInteger(endDim)) {
       throw new Error(`Flatten: start_dim and end_dim must be integers, got ${describe(startDim)} and ${describe(endDim)}`);
@@ -28,11 +48,13 @@ export class Flatten extends Module {
 
   private inShape: readonly number[] = [];
 
+  /** @internal */
   override forwardDevice(x: Tensor): Tensor {
     this.inShape = x.shape;
     return new Tensor(this.outputShape(x.shape), x.block!, x.ptr);
   }
 
+  /** @internal */
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
     return needInputGrad ? new Tensor(this.inShape, dy.block!, dy.ptr) : null;
   }
