@@ -2,12 +2,13 @@
 // copied into a throwaway project (with package.json, so `exports` resolves as after an install)
 // and type-checked with skipLibCheck off, in a Node project (@types/node, no DOM lib) and in a
 // browser project (DOM lib, no @types/node); and the README's JS examples are type-checked with
-// checkJs against them. The compiler is the project's own typescript dev dependency.
+// checkJs against them. The compiler is the project's own typescript dev dependency; the projects
+// are written to a temporary directory.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, copyFileSync, writeFileSync, symlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 
@@ -97,7 +98,11 @@ test('the published .d.ts type-check in a Node project (@types/node, no DOM lib)
 });
 
 test('the published .d.ts type-check in a browser project (DOM lib, no @types/node)', () => {
-  const { text, sources } = check('browser', { 'main.ts': uses }, { lib: ['lib.es2022.d.ts', 'lib.dom.d.ts'], types: [] });
+  // As a bundler's TypeScript template sets it up (Vite's): bundler resolution, ESNext modules.
+  const { text, sources } = check('browser', { 'main.ts': uses }, {
+    module: ts.ModuleKind.ESNext, moduleResolution: ts.ModuleResolutionKind.Bundler,
+    lib: ['lib.es2022.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts'], types: [],
+  });
   assert.is(text, '');
   assert.not.ok(sources.some((f) => f.includes('@types/node')), 'the project should not see @types/node');
 });
@@ -110,7 +115,10 @@ test("the README's JS examples type-check (checkJs) against the published .d.ts"
   const nodeTypes = join(dir, 'readme', 'node_modules', '@types');
   mkdirSync(nodeTypes, { recursive: true });
   symlinkSync(join(root, 'node_modules', '@types', 'node'), join(nodeTypes, 'node'));
-  const { text } = check('readme', files, { lib: ['lib.es2022.d.ts'], types: ['node'], allowJs: true, checkJs: true });
+  // Node's and the browser's globals both: the README has examples for each.
+  const { text } = check('readme', files, {
+    lib: ['lib.es2022.d.ts', 'lib.dom.d.ts', 'lib.dom.iterable.d.ts'], types: ['node'], allowJs: true, checkJs: true,
+  });
   assert.is(text, '');
 });
 

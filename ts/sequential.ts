@@ -94,8 +94,9 @@ export class Sequential extends Module {
   private readonly layers: Module[] = [];
 
   /**
-   * A model of `layers`, run in the order given (none: an empty model, to fill with add()).
-   * Refused with an Error as add() refuses a layer.
+   * A model (torch.nn.Sequential) running `layers` in the order given, each on the previous one's
+   * output: input as the first layer takes it → output as the last one gives it. With no layers,
+   * an empty model to fill with add(). A layer is refused with an Error as add() refuses it.
    */
   constructor(...layers: Module[]) {
     super();

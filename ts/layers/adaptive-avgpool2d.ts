@@ -32,7 +32,8 @@ export class AdaptiveAvgPool2d extends Module {
   private inShape: readonly number[] = [];
 
   /**
-   * Pooling to `outputSize`.
+   * Average pooling (torch.nn.AdaptiveAvgPool2d) to `outputSize` whatever the input's size: input
+   * [N, C, H, W] → output [N, C, oh, ow]; 1 is global average pooling.
    *
    * @param outputSize The output's size: a number for [n, n], or [oh, ow].
    */

@@ -58,7 +58,10 @@ export class AvgPool2d extends Module {
   private inShape: readonly number[] = [];
 
   /**
-   * Average pooling over windows of `kernelSize`.
+   * 2-D average pooling (torch.nn.AvgPool2d) over windows of `kernelSize`: input [N, C, H, W] →
+   * output [N, C, H_out, W_out], where H_out = ⌊(H + 2·padding − kernelSize) / stride⌋ + 1 (rounded
+   * up with ceilMode), and W_out likewise. Options, with PyTorch's defaults: stride kernelSize,
+   * padding 0, ceilMode false, countIncludePad true, no divisorOverride.
    *
    * @param kernelSize The window: a number for a square one, or [kH, kW].
    * @param options stride (default kernelSize), padding, ceilMode, countIncludePad,

@@ -56,10 +56,11 @@ abstract class BatchNorm extends Module {
   private saved: { x: Tensor; mean: Tensor; variance: Tensor; batchStats: boolean; L: number } | null = null;
 
   /**
-   * Batch normalisation of `numFeatures` channels.
+   * Batch normalisation (torch.nn.BatchNorm1d / BatchNorm2d) of `numFeatures` channels: input
+   * [N, C] or [N, C, L] (BatchNorm1d), [N, C, H, W] (BatchNorm2d) → output of the same shape.
+   * Options, with PyTorch's defaults: eps 1e-5, momentum 0.1, affine true, trackRunningStats true.
    *
-   * @param numFeatures C, the channels of the input (its dimension 1).
-   * @param options eps (1e-5), momentum (0.1), affine (true), trackRunningStats (true); see {@link BatchNormOptions}.
+   * @param options eps, momentum, affine, trackRunningStats; see {@link BatchNormOptions}.
    */
   constructor(
     /** C, the number of channels (the input's dimension 1). */

@@ -77,10 +77,12 @@ export class Conv2d extends Module {
   private geometry: Geometry | null = null;
 
   /**
-   * A convolution from `inChannels` to `outChannels` channels with kernels of `kernelSize`.
+   * A 2-D convolution (torch.nn.Conv2d) from `inChannels` to `outChannels` channels with kernels of
+   * `kernelSize`: input [N, C_in, H, W] → output [N, C_out, H_out, W_out], where
+   * H_out = ⌊(H + 2·padding − dilation·(kernelSize − 1) − 1) / stride⌋ + 1, and W_out likewise.
+   * Options, with PyTorch's defaults: stride 1, padding 0 (or 'valid' / 'same'), dilation 1,
+   * groups 1, bias true.
    *
-   * @param inChannels C_in, the channels of the input.
-   * @param outChannels C_out, the channels of the output (the number of filters).
    * @param kernelSize The kernel's size: a number for a square kernel, or [kH, kW].
    * @param options stride, padding, dilation, groups, bias; see {@link Conv2dOptions}.
    * @throws Error on a size that is not a positive integer, channels that groups does not
@@ -89,7 +91,7 @@ export class Conv2d extends Module {
   constructor(
     /** C_in, the channels of the input. */
     readonly inChannels: number,
-    /** C_out, the channels of the output. */
+    /** C_out, the channels of the output (the number of filters). */
     readonly outChannels: number,
     kernelSize: Size2, options: Conv2dOptions = {}) {
     super();

@@ -33,12 +33,11 @@ export class Dropout extends Module {
   generator: Generator | null = null;
 
   /**
-   * Dropout with probability `p`.
-   *
-   * @param p The probability that an element is zeroed, in [0, 1]. Default 0.5.
+   * Dropout (torch.nn.Dropout): in training, zeroes elements with probability `p` and scales the
+   * rest by 1/(1 − p); in eval, the identity. Any shape, kept.
    */
   constructor(
-    /** The probability that an element is zeroed in training. */
+    /** The probability that an element is zeroed in training, in [0, 1]. Default 0.5. */
     readonly p = 0.5) {
     super();
     if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {

@@ -15,15 +15,13 @@ import { describe } from '../options.js';
  */
 export class Flatten extends Module {
   /**
-   * Flattens dimensions `startDim` to `endDim`, both included; negative ones count from the end.
-   *
-   * @param startDim The first dimension merged. Default 1 (after the batch).
-   * @param endDim The last dimension merged. Default -1 (the last).
+   * Merges dimensions `startDim` to `endDim`, both included (torch.nn.Flatten); by default
+   * [N, C, H, W] → [N, C·H·W].
    */
   constructor(
-    /** The first dimension merged (negative: from the end). */
+    /** The first dimension merged; negative counts from the end. Default 1 (after the batch). */
     readonly startDim = 1,
-    /** The last dimension merged (negative: from the end). */
+    /** The last dimension merged; negative counts from the end. Default -1 (the last). */
     readonly endDim = -1) {
     super();
     if (!Number.isSafeInteger(startDim) || !Number.isSafeInteger(endDim)) {

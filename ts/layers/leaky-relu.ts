@@ -16,13 +16,9 @@ import { describe } from '../options.js';
  * ```
  */
 export class LeakyReLU extends Elementwise {
-  /**
-   * A leaky ReLU with slope `negativeSlope` below zero.
-   *
-   * @param negativeSlope The slope for x ≤ 0, a finite number (PyTorch's negative_slope). Default 0.01.
-   */
+  /** A leaky ReLU (torch.nn.LeakyReLU), y = x > 0 ? x : negativeSlope·x; any shape, kept. */
   constructor(
-    /** The slope for x ≤ 0 (PyTorch's negative_slope). */
+    /** The slope for x ≤ 0, a finite number (PyTorch's negative_slope). Default 0.01. */
     readonly negativeSlope = 0.01) {
     super();
     if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope)) {

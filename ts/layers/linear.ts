@@ -37,10 +37,9 @@ export class Linear extends Module {
   private x: Tensor | null = null;
 
   /**
-   * A layer from `inFeatures` inputs to `outFeatures` outputs.
+   * A fully connected layer (torch.nn.Linear), y = x·Wᵀ + b: input [*, inFeatures] → output
+   * [*, outFeatures]. Option bias, default true.
    *
-   * @param inFeatures The size of each input row (its last dimension).
-   * @param outFeatures The size of each output row.
    * @param options `bias` (default true).
    */
   constructor(

@@ -55,7 +55,10 @@ export class MaxPool2d extends Module {
   private inShape: readonly number[] = [];
 
   /**
-   * Max pooling over windows of `kernelSize`.
+   * 2-D max pooling (torch.nn.MaxPool2d) over windows of `kernelSize`: input [N, C, H, W] → output
+   * [N, C, H_out, W_out], where H_out = ⌊(H + 2·padding − dilation·(kernelSize − 1) − 1) / stride⌋ + 1
+   * (rounded up with ceilMode), and W_out likewise. Options, with PyTorch's defaults: stride
+   * kernelSize, padding 0, dilation 1, ceilMode false.
    *
    * @param kernelSize The window: a number for a square one, or [kH, kW].
    * @param options stride (default kernelSize), padding, dilation, ceilMode; see {@link MaxPool2dOptions}.

@@ -10,13 +10,9 @@ abstract class SoftmaxBase extends Module {
   private y: Tensor | null = null;
   private extents: [number, number, number] = [0, 0, 0];
 
-  /**
-   * Normalises along dimension `dim`.
-   *
-   * @param dim The dimension summed over; negative counts from the end. Default 1 (the classes of [N, C]).
-   */
+  /** Normalises along dimension `dim`; any shape, kept. */
   constructor(
-    /** The dimension normalised along (negative: from the end). */
+    /** The dimension normalised along; negative counts from the end. Default 1 (the classes of [N, C]). */
     readonly dim = 1) {
     super();
     if (!Number.isSafeInteger(dim)) throw new Error(`${this.kind}: dim must be an integer, got ${describe(dim)}`);

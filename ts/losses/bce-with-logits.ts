@@ -50,7 +50,9 @@ export class BCEWithLogitsLoss extends ElementwiseLoss {
   private weightBlock: Block | null = null;
 
   /**
-   * A binary cross-entropy loss on logits.
+   * Binary cross-entropy (torch.nn.BCEWithLogitsLoss) of logits against float32 targets in [0, 1]
+   * of the same shape, sigmoid fused. Options: reduction 'mean' (or 'sum'), posWeight (one weight
+   * per class in the last dimension; none by default).
    *
    * @param options reduction ('mean'), posWeight (none); see {@link BCEWithLogitsLossOptions}.
    */

@@ -46,7 +46,8 @@ export class CrossEntropyLoss extends Loss {
   private readonly labels = new LabelBuffer();
 
   /**
-   * A cross-entropy loss.
+   * Cross-entropy (torch.nn.CrossEntropyLoss) of logits [N, C] against N class labels, softmax
+   * fused. Options, with PyTorch's defaults: reduction 'mean', labelSmoothing 0, ignoreIndex −100.
    *
    * @param options reduction ('mean'), labelSmoothing (0), ignoreIndex (−100); see {@link CrossEntropyLossOptions}.
    */

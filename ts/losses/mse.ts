@@ -25,7 +25,8 @@ export interface MSELossOptions {
  */
 export class MSELoss extends ElementwiseLoss {
   /**
-   * A mean-squared-error loss.
+   * Mean squared error (torch.nn.MSELoss) of a prediction against a float32 target of the same
+   * shape. Option reduction, 'mean' (default) or 'sum'.
    *
    * @param options reduction ('mean' or 'sum'; default 'mean').
    */

@@ -38,7 +38,8 @@ export class NLLLoss extends Loss {
   private readonly labels = new LabelBuffer();
 
   /**
-   * A negative log-likelihood loss.
+   * Negative log-likelihood (torch.nn.NLLLoss) of log-probabilities [N, C] (LogSoftmax's output)
+   * against N class labels. Options, with PyTorch's defaults: reduction 'mean', ignoreIndex −100.
    *
    * @param options reduction ('mean'), ignoreIndex (−100); see {@link NLLLossOptions}.
    */

@@ -47,7 +47,8 @@ export class Adam extends Optimizer {
   private readonly maxExpAvgSq: Block[];
 
   /**
-   * An Adam (or AdamW) optimizer over `params`.
+   * Adam (torch.optim.Adam), or AdamW with decoupled weight decay, over `params`. Options, with
+   * PyTorch's defaults: lr 1e-3, betas [0.9, 0.999], eps 1e-8, weightDecay 0 (AdamW 0.01), amsgrad false.
    *
    * @param params The parameters to update, e.g. model.parameters() (a subset freezes the rest).
    * @param options lr (1e-3), betas ([0.9, 0.999]), eps (1e-8), weightDecay (Adam 0, AdamW 0.01),

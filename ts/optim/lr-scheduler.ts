@@ -73,7 +73,8 @@ export class StepLR extends LRScheduler {
   readonly gamma: number;
 
   /**
-   * A step schedule for `optimizer`.
+   * Multiplies the learning rate by gamma every stepSize epochs (torch.optim.lr_scheduler.StepLR):
+   * lr = base · gamma^⌊epoch / stepSize⌋, base being optimizer.lr now. gamma defaults to 0.1.
    *
    * @param optimizer The optimizer whose lr it sets; its current lr is the base.
    * @param options stepSize (required), gamma (default 0.1); see {@link StepLROptions}.
@@ -124,7 +125,9 @@ export class CosineAnnealingLR extends LRScheduler {
   readonly etaMin: number;
 
   /**
-   * A cosine schedule for `optimizer`.
+   * Anneals the learning rate from optimizer.lr now (the base) to etaMin over tMax epochs
+   * (torch.optim.lr_scheduler.CosineAnnealingLR): lr = etaMin + (base − etaMin)·(1 + cos(π·epoch / tMax)) / 2.
+   * etaMin defaults to 0.
    *
    * @param optimizer The optimizer whose lr it sets; its current lr is the base.
    * @param options tMax (required), etaMin (default 0); see {@link CosineAnnealingLROptions}.

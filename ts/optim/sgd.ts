@@ -45,7 +45,8 @@ export class SGD extends Optimizer {
   private readonly momentumBuffers: Block[];
 
   /**
-   * An SGD optimizer over `params`.
+   * Stochastic gradient descent (torch.optim.SGD) over `params`. Options, with PyTorch's
+   * defaults: lr (required), momentum 0, dampening 0, nesterov false, weightDecay 0.
    *
    * @param params The parameters to update, e.g. model.parameters() (a subset freezes the rest).
    * @param options lr (required), momentum, dampening, nesterov, weightDecay; see {@link SGDOptions}.
