@@ -14,7 +14,7 @@ export interface KaimingOptions {
   a?: number;
   /** Preserve the variance of the forward pass ('fan_in', default) or of the backward pass. */
   mode?: 'fan_in' | 'fan_out';
-  /** Default 'leaky_relu', as PyTorch. */
+  /** The nonlinearity that follows the layer, which sets the gain (see calculateGain). Default 'leaky_relu', as PyTorch. */
   nonlinearity?: Nonlinearity;
 }
 

@@ -41,7 +41,11 @@ export class ProgressPrinter {
     this.seen = this.lossSum = this.correct = this.counted = 0;
   }
 
-  /** `correct` is the number of right predictions in the batch, or null without class labels. */
+  /**
+   * Counts a batch into the running loss and accuracy and, in a terminal, redraws the bar (at most
+   * every 100 ms, and at the last batch). `correct` is the number of right predictions in the
+   * batch, or null without class labels.
+   */
   batch(logs: BatchLogs, correct: number | null): void {
     this.seen += logs.size;
     this.lossSum += logs.loss * logs.size;
