@@ -1,6 +1,6 @@
 // simdnet: CNNs for Node and the browser on SIMD WebAssembly kernels, with a PyTorch-shaped API.
-// WebAssembly type names for projects without the DOM lib (declarations only).
-export type {} from './runtime/wasm-types.js';
+// Global type names (WebAssembly's) for projects without the DOM lib (declarations only).
+export type {} from './global-types.js';
 export { ready } from './runtime/wasm.js';
 export { WasmMemoryError } from './runtime/heap.js';
 export type { Heap } from './runtime/heap.js';
