@@ -1,13 +1,18 @@
 // simdnet: CNNs for Node and the browser on SIMD WebAssembly kernels, with a PyTorch-shaped API.
+// Global type names (WebAssembly's) for projects without the DOM lib (declarations only).
+export type {} from './global-types.js';
 export { ready } from './runtime/wasm.js';
 export { WasmMemoryError } from './runtime/heap.js';
-export type { ReadyOptions } from './runtime/wasm.js';
+export type { Heap } from './runtime/heap.js';
+export type { ReadyOptions, Runtime, Kernels } from './runtime/wasm.js';
 export { backendInfo, type BackendInfo } from './runtime/info.js';
 export { Tensor, tensor } from './tensor.js';
 export type { DType } from './tensor.js';
 export { manualSeed } from './random.js';
 export { Module, Parameter } from './module.js';
 export { Sequential } from './sequential.js';
+export type { SequentialFitOptions } from './sequential.js';
+export type { Size2 } from './layers/args.js';
 export * as init from './init.js';
 
 export * from './layers/linear.js';
@@ -26,6 +31,7 @@ export * from './layers/batchnorm.js';
 
 export { Loss, LossValue } from './losses/loss.js';
 export type { Reduction } from './losses/loss.js';
+export type { Labels } from './losses/labels.js';
 export * from './losses/cross-entropy.js';
 export * from './losses/mse.js';
 export * from './losses/nll.js';

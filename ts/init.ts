@@ -5,21 +5,27 @@ import { Tensor, formatShape } from './tensor.js';
 import { checkOptions, checkValue, describe, finite, oneOf } from './options.js';
 
 type Target = Tensor | Parameter;
-const NONLINEARITIES = ['linear', 'conv2d', 'sigmoid', 'tanh', 'relu', 'leaky_relu', 'selu'] as const;
-export type Nonlinearity = typeof NONLINEARITIES[number];
+/** The activations calculateGain knows, by PyTorch's names. */
+export type Nonlinearity = 'linear' | 'conv2d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
+const NONLINEARITIES: readonly Nonlinearity[] = ['linear', 'conv2d', 'sigmoid', 'tanh', 'relu', 'leaky_relu', 'selu'];
+/** The options of kaimingUniform and kaimingNormal; the defaults are PyTorch's. */
 export interface KaimingOptions {
   /** The negative slope of the leaky_relu that follows (default 0). */
   a?: number;
   /** Preserve the variance of the forward pass ('fan_in', default) or of the backward pass. */
   mode?: 'fan_in' | 'fan_out';
-  /** Default 'leaky_relu', as PyTorch. */
+  /** The nonlinearity that follows the layer, which sets the gain (see calculateGain). Default 'leaky_relu', as PyTorch. */
   nonlinearity?: Nonlinearity;
 }
 
 const nonlinearityRule = oneOf(...NONLINEARITIES);
 const kaimingSpec = { a: finite(), mode: oneOf('fan_in', 'fan_out'), nonlinearity: nonlinearityRule };
 
-/** torch.nn.init.calculate_gain. */
+/**
+ * The recommended gain for a nonlinearity, as torch.nn.init.calculate_gain: 1 for linear, conv2d
+ * and sigmoid, 5/3 for tanh, √2 for relu, √(2 / (1 + a²)) for leaky_relu with slope a = `param`
+ * (default 0.01), 3/4 for selu.
+ */
 export function calculateGain(nonlinearity: Nonlinearity, param?: number): number {
   checkValue('init.calculateGain', 'nonlinearity', nonlinearity, nonlinearityRule);
   if (param !== undefined) checkValue('init.calculateGain', 'param', param, finite());
@@ -32,7 +38,10 @@ export function calculateGain(nonlinearity: Nonlinearity, param?: number): numbe
   }
 }
 
-/** fan_in and fan_out of a weight shaped [out, in, ...kernel], as PyTorch computes them. */
+/**
+ * fan_in and fan_out of a weight shaped [out, in, ...kernel], as PyTorch computes them:
+ * in·∏kernel and out·∏kernel (e.g. [6, 1, 5, 5] → 25 and 150).
+ */
 export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw new Error(`init: a shape must be an array of non-negative integers, got ${describe(shape)}`);
@@ -61,24 +70,27 @@ function shapeOf(target: Target): readonly number[] {
   return target instanceof Parameter ? target.shape : target.shape;
 }
 
-/** U(a, b), a ≤ b. */
-export function uniform_(t: Target, a = 0, b = 1): void {
+/**
+ * Fills a parameter (its data) or a float32 tensor with values drawn from U(a, b), a ≤ b, from
+ * the global generator (sn.manualSeed), as torch.nn.init.uniform_. Default U(0, 1).
+ */
+export function uniform_(t: Tensor | Parameter, a = 0, b = 1): void {
   checkTarget('init.uniform_', t);
   checkValue('init.uniform_', 'a', a, finite());
   checkValue('init.uniform_', 'b', b, finite({ min: a }));
   fillWith(t, () => uniform(a, b));
 }
 
-/** N(mean, std²), std ≥ 0. */
-export function normal_(t: Target, mean = 0, std = 1): void {
+/** Fills a parameter or float32 tensor with values drawn from N(mean, std²), std ≥ 0, as torch.nn.init.normal_. Default N(0, 1). */
+export function normal_(t: Tensor | Parameter, mean = 0, std = 1): void {
   checkTarget('init.normal_', t);
   checkValue('init.normal_', 'mean', mean, finite());
   checkValue('init.normal_', 'std', std, finite({ min: 0 }));
   fillWith(t, () => normal(mean, std));
 }
 
-/** Every value set to `value`. */
-export function constant_(t: Target, value: number): void {
+/** Sets every value of a parameter or float32 tensor to `value`, as torch.nn.init.constant_. */
+export function constant_(t: Tensor | Parameter, value: number): void {
   checkTarget('init.constant_', t);
   checkValue('init.constant_', 'value', value, finite());
   fillWith(t, () => value);
@@ -91,23 +103,34 @@ function kaimingStd(shape: readonly number[], o: KaimingOptions): number {
   return gain / Math.sqrt((o.mode ?? 'fan_in') === 'fan_in' ? fanIn : fanOut);
 }
 
-/** He uniform: U(-b, b) with b = gain·sqrt(3 / fan). Defaults as PyTorch: a=0, fan_in, leaky_relu. */
-export function kaimingUniform(t: Target, options: KaimingOptions = {}): void {
+/**
+ * He (Kaiming) uniform initialisation, as torch.nn.init.kaiming_uniform_: U(−b, b) with
+ * b = gain·√(3 / fan), gain = calculateGain(nonlinearity, a) and fan = fan_in or fan_out of the
+ * weight's shape. Defaults as PyTorch: a = 0, 'fan_in', 'leaky_relu' (so gain √2).
+ *
+ * @example
+ * ```js
+ * const conv = new sn.Conv2d(3, 16, 3);
+ * sn.init.kaimingUniform(conv.weight, { nonlinearity: 'relu' });
+ * sn.init.constant_(conv.bias, 0);
+ * ```
+ */
+export function kaimingUniform(t: Tensor | Parameter, options: KaimingOptions = {}): void {
   checkTarget('init.kaimingUniform', t);
   checkOptions('init.kaimingUniform', options, kaimingSpec);
   const bound = Math.sqrt(3) * kaimingStd(shapeOf(t), options);
   uniform_(t, -bound, bound);
 }
 
-/** He normal: N(0, gain² / fan). */
-export function kaimingNormal(t: Target, options: KaimingOptions = {}): void {
+/** He (Kaiming) normal initialisation, as torch.nn.init.kaiming_normal_: N(0, gain² / fan); options as kaimingUniform. */
+export function kaimingNormal(t: Tensor | Parameter, options: KaimingOptions = {}): void {
   checkTarget('init.kaimingNormal', t);
   checkOptions('init.kaimingNormal', options, kaimingSpec);
   normal_(t, 0, kaimingStd(shapeOf(t), options));
 }
 
-/** Glorot uniform: U(-b, b) with b = gain·sqrt(6 / (fan_in + fan_out)). */
-export function xavierUniform(t: Target, gain = 1): void {
+/** Glorot (Xavier) uniform initialisation, as torch.nn.init.xavier_uniform_: U(−b, b) with b = gain·√(6 / (fan_in + fan_out)). */
+export function xavierUniform(t: Tensor | Parameter, gain = 1): void {
   checkTarget('init.xavierUniform', t);
   checkValue('init.xavierUniform', 'gain', gain, finite());
   const { fanIn, fanOut } = fans(shapeOf(t));
@@ -115,8 +138,8 @@ export function xavierUniform(t: Target, gain = 1): void {
   uniform_(t, -bound, bound);
 }
 
-/** Glorot normal: N(0, gain² · 2 / (fan_in + fan_out)). */
-export function xavierNormal(t: Target, gain = 1): void {
+/** Glorot (Xavier) normal initialisation, as torch.nn.init.xavier_normal_: N(0, gain² · 2 / (fan_in + fan_out)). */
+export function xavierNormal(t: Tensor | Parameter, gain = 1): void {
   checkTarget('init.xavierNormal', t);
   checkValue('init.xavierNormal', 'gain', gain, finite());
   const { fanIn, fanOut } = fans(shapeOf(t));
@@ -124,8 +147,8 @@ export function xavierNormal(t: Target, gain = 1): void {
 }
 
 /**
- * PyTorch's default for Linear and Conv2d: weight kaiming_uniform(a=√5), i.e. U(±1/√fan_in),
- * and bias U(±1/√fan_in).
+ * PyTorch's default initialisation of Linear and Conv2d, which their constructors apply: the
+ * weight kaiming_uniform(a=√5), i.e. U(±1/√fan_in), and the bias U(±1/√fan_in).
  */
 export function defaultLayerInit(weight: Parameter, bias: Parameter | null): void {
   kaimingUniform(weight, { a: Math.sqrt(5) });

@@ -1,5 +1,7 @@
 // Internals for tests and the benchmark harness: the raw kernels and wasm memory helpers.
 // Not part of the stable API.
+// Global type names (WebAssembly's) for projects without the DOM lib (declarations only).
+export type {} from './global-types.js';
 export { rt, Block, f32, i32, gemm, gemmScratch } from './runtime/index.js';
 export { Heap } from './runtime/heap.js';
 export { describe, closest } from './options.js';

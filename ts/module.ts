@@ -7,12 +7,33 @@ import { enterForward, leaveForward } from './forward-journal.js';
 import { briefShape, listNames } from './io/untrusted.js';
 import { boolean, checkOptions, checkTensor, describe } from './options.js';
 
-/** A learnable tensor and its gradient, both in wasm memory. Gradients accumulate until zeroGrad. */
+/**
+ * A learnable tensor and its gradient, both in wasm memory, as a layer's `weight` and `bias`.
+ * `backward()` adds to `grad`; an optimizer's `step()` reads it and updates `data`; `zeroGrad()`
+ * clears it. Gradients accumulate until then, as in PyTorch.
+ *
+ * @example
+ * ```js
+ * const conv = new sn.Conv2d(1, 6, 5);
+ * conv.weight.shape;                 // [6, 1, 5, 5]
+ * conv.weight.data.toArray();        // the weights, a copy
+ * sn.init.xavierUniform(conv.weight);
+ * ```
+ */
 export class Parameter {
+  /** The values (float32, in wasm memory): a live view, valid until the module is disposed. */
   readonly data: Tensor;
+  /** The accumulated gradient dL/d(data), of the same shape: a live view; zeroed by zeroGrad(). */
   readonly grad: Tensor;
 
-  /** `what` names the parameter in a memory Error, e.g. "Linear(...) weight". */
+  /**
+   * Allocates a parameter and its gradient (zeroed) in wasm memory. Layers create their own; a
+   * standalone one suits an optimizer over plain tensors.
+   *
+   * @param shape The dimensions.
+   * @param init Initial values (row-major, as many as the shape holds); default zeros.
+   * @param what Names the parameter in a WasmMemoryError, e.g. "Linear weight [10, 84]".
+   */
   constructor(shape: readonly number[], init?: Float32Array, what = 'a parameter') {
     const bytes = shapeSize(shape) * 4;
     const data = new Block(bytes, what);
@@ -29,9 +50,12 @@ export class Parameter {
     this.zeroGrad();
   }
 
+  /** The parameter's shape, e.g. [out_features, in_features] for a Linear weight. */
   get shape(): readonly number[] { return this.data.shape; }
+  /** The number of values. */
   get size(): number { return this.data.size; }
 
+  /** Sets the gradient to zero. Throws once the parameter's module has been disposed. */
   zeroGrad(): void {
     // After dispose() the range may belong to another tensor: writing zeros there would corrupt it.
     if (this.grad.block!.freed) throw new Error('simdnet: this parameter\'s memory was released (its module was disposed)');
@@ -42,8 +66,28 @@ export class Parameter {
   dispose(): void { this.data.block!.free(); this.grad.block!.free(); }
 }
 
+/**
+ * The base of every layer and of {@link Sequential}, as torch.nn.Module. A module owns its
+ * parameters and the buffers of its last call in wasm memory (allocated once per input shape and
+ * reused, so a training step allocates nothing), runs with `forward(x)` and back-propagates with
+ * `backward(dy)`, which accumulates its parameters' gradients.
+ *
+ * Modules start in training mode: `eval()` switches Dropout off and makes BatchNorm use its
+ * running statistics; `train()` switches back. Parameters and buffers are named as in PyTorch's
+ * `state_dict` (`weight`, `bias`, `running_mean`, `0.weight` inside a Sequential), so weights move
+ * between the two with `stateDict()` / `loadStateDict()` or safetensors files.
+ *
+ * @example
+ * ```js
+ * const layer = new sn.Linear(4, 2);
+ * const y = layer.forward(sn.tensor(new Float32Array(3 * 4), [3, 4]));   // [3, 2]
+ * const dx = layer.backward(sn.tensor(new Float32Array(3 * 2).fill(1), [3, 2]));  // [3, 4]
+ * layer.weight.grad.toArray();     // dL/dW, accumulated
+ * layer.zeroGrad();
+ * ```
+ */
 export abstract class Module {
-  /** Training mode (Dropout drops, BatchNorm uses batch statistics) or eval mode. */
+  /** Training mode (Dropout drops, BatchNorm uses batch statistics) or eval mode; set by train() and eval(). */
   training = true;
   /** @internal Parameters in registration order, with their local names ('weight', 'bias'). */
   protected readonly params: [string, Parameter][] = [];
@@ -57,13 +101,20 @@ export abstract class Module {
   private forwardFailed = false;
   private disposed = false;
 
+  /** A module in training mode with no parameters or buffers; layers register theirs in their constructors. */
+  constructor() {}
+
   /** PyTorch-style description, e.g. `Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))`. */
   abstract toString(): string;
 
   /** A one-line name for error messages; the layer's description unless that spans lines. */
   label(): string { return String(this); }
 
-  /** The output shape for an input shape; throws an Error naming this layer on a mismatch. */
+  /**
+   * The output shape for an input shape, without running anything, e.g. [N, 6, 28, 28] for
+   * Conv2d(1, 6, 5, { padding: 2 }) on [N, 1, 28, 28]; throws an Error naming this layer when
+   * it does not take that shape.
+   */
   abstract outputShape(inputShape: readonly number[]): number[];
 
   /** @internal Runs on a device tensor whose shape outputShape() accepted. */
@@ -73,9 +124,13 @@ export abstract class Module {
   abstract backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null;
 
   /**
-   * Runs the layer. The result is a view of this layer's buffer, valid until its next call
-   * (reading it afterwards throws; toArray() keeps a copy). When an Error escapes, state that the
-   * call changed (BatchNorm's running statistics) is put back as it was.
+   * Runs the module on a batch. The input is checked first (shape, finite values); the result is
+   * a view of this module's buffer, valid until its next call (reading it afterwards throws;
+   * toArray() keeps a copy). In training mode the module keeps what backward() needs. When an
+   * Error escapes, state that the call changed (BatchNorm's running statistics) is put back.
+   *
+   * @param x The input, host or device, of a shape outputShape() accepts (NCHW for images).
+   * @returns The output, of shape outputShape(x.shape).
    */
   forward(x: Tensor): Tensor {
     // Only the outermost forward() owns the undo journal: nested calls add to it.
@@ -155,7 +210,15 @@ export abstract class Module {
   /** @internal Whether y is the result of this module's last forward(), whose activations backward uses. */
   isLastOutput(y: Tensor): boolean { return y === this.lastOutput && !this.forwardFailed; }
 
-  /** Back-propagates dL/dy through the last forward; accumulates parameter gradients; returns dL/dx. */
+  /**
+   * Back-propagates through the last forward(): adds dL/dW to every parameter's `grad` and
+   * returns dL/dx. Usually called for you by `loss.backward()`.
+   *
+   * @param dy dL/dy, of the shape of the last forward()'s output.
+   * @returns dL/dx, of the shape of the last forward()'s input (a view of this module's buffer).
+   * @throws Error when forward() has not run, the shape differs, or an activation it needs was
+   *   overwritten since.
+   */
   backward(dy: Tensor): Tensor {
     checkTensor(this.label(), 'the gradient given to backward()', dy);
     this.checkNotDisposed();
@@ -195,7 +258,10 @@ export abstract class Module {
     }
   }
 
-  /** Training mode (the default) or, with false, eval mode; for this module and every one inside it. */
+  /**
+   * Sets training mode (the default) or, with false, eval mode, for this module and every one
+   * inside it. Returns the module, for chaining.
+   */
   train(mode = true): this {
     // A string such as 'false' would be truthy: the model would train where eval was meant.
     if (typeof mode !== 'boolean') throw new Error(`${this.label()}: train(mode) takes true or false, got ${describe(mode)}`);
@@ -203,28 +269,43 @@ export abstract class Module {
     for (const [, c] of this.children()) c.train(mode);
     return this;
   }
+  /** Sets eval mode (Dropout off, BatchNorm on its running statistics), as train(false). Returns the module. */
   eval(): this { return this.train(false); }
 
   /** @internal Child modules with their names ('0', '1', ... in Sequential). */
   children(): [string, Module][] { return []; }
 
+  /**
+   * Every parameter with its PyTorch state_dict name, e.g. [['0.weight', p], ['0.bias', q], ...]
+   * in a Sequential; `prefix` is put before each name.
+   */
   namedParameters(prefix = ''): [string, Parameter][] {
     const out: [string, Parameter][] = this.params.map(([n, p]) => [prefix + n, p]);
     for (const [name, child] of this.children()) out.push(...child.namedParameters(`${prefix}${name}.`));
     return out;
   }
 
+  /** Every learnable parameter of this module and those inside it, in state_dict order: what an optimizer takes. */
   parameters(): Parameter[] { return this.namedParameters().map(([, p]) => p); }
 
+  /**
+   * The non-learnable state saved with the model (BatchNorm's running_mean, running_var,
+   * num_batches_tracked) with PyTorch names; `prefix` is put before each name.
+   */
   namedBuffers(prefix = ''): [string, Tensor][] {
     const out: [string, Tensor][] = this.buffers.map(([n, t]) => [prefix + n, t]);
     for (const [name, child] of this.children()) out.push(...child.namedBuffers(`${prefix}${name}.`));
     return out;
   }
 
+  /** Sets the gradient of every parameter to zero (optimizer.zeroGrad() does the same for its parameters). */
   zeroGrad(): void { for (const p of this.parameters()) p.zeroGrad(); }
 
-  /** Parameters and buffers by PyTorch state_dict name. The tensors are live views, not copies. */
+  /**
+   * Parameters and buffers by PyTorch state_dict name (`weight`, `0.bias`, `1.running_mean`, ...),
+   * in PyTorch's order. The tensors are live views, not copies. `prefix` is put before each name;
+   * entries are added to `into` when given.
+   */
   stateDict(prefix = '', into: Record<string, Tensor> = {}): Record<string, Tensor> {
     // PyTorch's order: a module's own parameters, then its buffers, then each child's entries.
     for (const [name, p] of this.params) setEntry(into, prefix + name, p.data);
@@ -238,6 +319,10 @@ export abstract class Module {
    * a missing, unexpected (strict) or misshaped entry, or a non-finite value, throws and leaves
    * the module unchanged. Only the dict's own keys count: a key named "constructor" or
    * "toString" is an entry like any other, never something inherited from Object.prototype.
+   *
+   * @param dict Tensors by state_dict name, e.g. from stateDict() or a safetensors file.
+   * @param options `strict` (default true): the keys must match exactly; with false, missing and
+   *   unexpected keys are skipped.
    */
   loadStateDict(dict: Record<string, Tensor>, options: { strict?: boolean } = {}): void {
     if (typeof dict !== 'object' || dict === null || Array.isArray(dict)) {
@@ -271,7 +356,10 @@ export abstract class Module {
     }
   }
 
-  /** Releases this module's wasm memory. The module cannot run afterwards. */
+  /**
+   * Releases this module's wasm memory (and that of the modules inside it) at once, rather than
+   * when the garbage collector finds it dropped. The module cannot run afterwards.
+   */
   dispose(): void {
     this.disposed = true;
     for (const [, p] of this.params) p.dispose();
@@ -290,7 +378,7 @@ export abstract class Module {
     for (const [, c] of this.children()) c.checkNotDisposed();
   }
 
-  /** Number of learnable values. */
+  /** The number of learnable values (the sizes of every parameter, added up). */
   parameterCount(): number { return this.parameters().reduce((n, p) => n + p.size, 0); }
 
   // ---- helpers for layer implementations ----
@@ -407,11 +495,12 @@ function countValues(name: string, src: Tensor): BigInt64Array {
   return BigInt64Array.from(values, (v) => BigInt(v));
 }
 
+/** @internal Whether two shapes are equal. */
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
-/** A zero-filled float32 view helper for layer code. */
+/** @internal Fills a device tensor with zeros (for layer code). */
 export function zero(t: Tensor): void { rt().kernels.fill(t.ptr, t.size, 0); }
 
 export { f32 };

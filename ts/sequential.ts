@@ -2,7 +2,7 @@
 import { Module } from './module.js';
 import { Tensor, formatShape } from './tensor.js';
 import { fit, evaluate, predict, predictClasses } from './train/fit.js';
-import type { EvaluateOptions, FitHistory, FitOptions } from './train/fit.js';
+import type { EvaluateOptions, FitHistory, FitOptions, PredictOptions } from './train/fit.js';
 import type { Target } from './train/targets.js';
 import { loadSafetensorsInto, modelFromSafetensors, modelToSafetensors } from './io/model-file.js';
 import { saveModel } from './io/model-file-node.js';
@@ -20,6 +20,18 @@ import { checkFitOptionsObject } from './train/fit-options.js';
  * margin leaves room for the caller's own stack and for engines with smaller stacks.
  */
 export const MAX_NESTING = 32;
+
+/**
+ * The options of `model.fit()`: those of {@link FitOptions}, where `checkpoint` may also be a file
+ * path (Node), to which the model is saved after every epoch.
+ */
+export interface SequentialFitOptions extends Omit<FitOptions, 'checkpoint'> {
+  /**
+   * Called after each epoch with its number, or (Node) a file path: the model is saved there
+   * after every epoch, as model.save(path) does (a temporary file, then a rename).
+   */
+  checkpoint?: FitOptions['checkpoint'] | string;
+}
 
 /**
  * The Sequentials each module was added to, held weakly: a model the user drops can still be
@@ -59,9 +71,33 @@ function nestingOf(m: Module): number {
   return deepest;
 }
 
+/**
+ * Runs its layers in order, each on the previous one's output, as torch.nn.Sequential; names
+ * them '0', '1', ... in the state dict (`0.weight`, `3.running_mean`). It is also the model:
+ * Keras-style `fit`, `evaluate`, `predict` and `profile`, `summary()`, and saving and loading
+ * (safetensors bytes, or files in Node). Sequentials nest, up to {@link MAX_NESTING} deep.
+ *
+ * Shape: input as the first layer takes it, e.g. [N, C, H, W]; output as the last layer gives it.
+ * Shapes are checked through every layer before any runs.
+ *
+ * @example
+ * ```js
+ * const model = new sn.Sequential(
+ *   new sn.Conv2d(1, 8, 3, { padding: 1 }), new sn.ReLU(), new sn.MaxPool2d(2),   // [N, 8, 14, 14]
+ *   new sn.Flatten(), new sn.Linear(8 * 14 * 14, 10));                              // [N, 10]
+ * console.log(model.summary([1, 28, 28]));
+ * const history = await model.fit(images, labels, { epochs: 5, batchSize: 64, validationSplit: 0.1 });
+ * const classes = model.predictClasses(testImages);     // Int32Array
+ * ```
+ */
 export class Sequential extends Module {
   private readonly layers: Module[] = [];
 
+  /**
+   * A model (torch.nn.Sequential) running `layers` in the order given, each on the previous one's
+   * output: input as the first layer takes it → output as the last one gives it. With no layers,
+   * an empty model to fill with add(). A layer is refused with an Error as add() refuses it.
+   */
   constructor(...layers: Module[]) {
     super();
     for (const l of layers) this.add(l);
@@ -107,15 +143,19 @@ export class Sequential extends Module {
     for (const layer of this.layers) layer.checkSaved();
   }
 
+  /** The number of layers (a nested Sequential counts as one). */
   get length(): number { return this.layers.length; }
+  /** The layer at index i (negative counts from the end), or undefined. */
   at(i: number): Module | undefined { return this.layers.at(i); }
+  /** @internal Child modules with their names ('0', '1', ...). */
   override children(): [string, Module][] { return this.layers.map((l, i) => [String(i), l]); }
 
+  /** The last layer's output shape for this input shape; an Error names the first layer that refuses it, by index. */
   override outputShape(inputShape: readonly number[]): number[] {
     return this.shapesThrough(inputShape).at(-1)!;
   }
 
-  /** Input shape followed by every layer's output shape; errors name the layer's index. */
+  /** The input shape followed by every layer's output shape; an Error names the layer's index. */
   shapesThrough(inputShape: readonly number[]): number[][] {
     const shapes = [[...inputShape]];
     this.layers.forEach((layer, i) => {
@@ -128,6 +168,7 @@ export class Sequential extends Module {
     return shapes;
   }
 
+  /** @internal */
   override forwardDevice(x: Tensor): Tensor {
     // An empty model passes its input through as a new handle: the caller's tensor keeps its producer.
     if (!this.layers.length) return new Tensor(x.shape, x.block!, x.ptr);
@@ -136,6 +177,7 @@ export class Sequential extends Module {
     return h;
   }
 
+  /** @internal */
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
     // Every layer's kept input is checked before any gradient accumulates (fit calls this directly).
     this.checkSaved();
@@ -148,7 +190,13 @@ export class Sequential extends Module {
 
   /**
    * A table of layers, output shapes and parameter counts for one sample of `inputShape`
-   * (without the batch dimension), as torchsummary prints it.
+   * (without the batch dimension), as torchsummary prints it, with the total parameter count
+   * and memory.
+   *
+   * @example
+   * ```js
+   * console.log(sn.models.lenet5().summary([1, 28, 28]));   // ... Total params: 61,706 ...
+   * ```
    */
   summary(inputShape: readonly number[]): string {
     if (!Array.isArray(inputShape) || !inputShape.every((d) => Number.isSafeInteger(d) && d > 0)) {
@@ -181,10 +229,22 @@ export class Sequential extends Module {
   }
 
   /**
-   * Trains on x (N samples) and y (labels or a Tensor target); see FitOptions. Resolves to the
-   * history. `checkpoint` may be a file path (Node): the model is saved there after every epoch.
+   * Trains the model with mini-batches, Keras-style: the function {@link fit} on this model.
+   * `checkpoint` may also be a file path (Node): the model is saved there after every epoch.
+   *
+   * @param x The inputs, N samples: [N, ...] as the model takes them.
+   * @param y N class labels (Int32Array, BigInt64Array, an array of integers, an int64 Tensor),
+   *   or a float32 Tensor target [N, ...] (for MSELoss and the like).
+   * @param options See {@link SequentialFitOptions}; default 1 epoch, batch size 32, Adam 1e-3.
+   * @returns The per-epoch history (loss, accuracy, valLoss, valAccuracy, lr) and why it stopped.
+   *
+   * @example
+   * ```js
+   * const history = await model.fit(train.images, train.labels, {
+   *   epochs: 10, batchSize: 64, validationSplit: 0.1, seed: 0, checkpoint: 'model.safetensors' });
+   * ```
    */
-  fit(x: Tensor, y: Target, options: FitOptions & { checkpoint?: FitOptions['checkpoint'] | string } = {}): Promise<FitHistory> {
+  fit(x: Tensor, y: Target, options: SequentialFitOptions = {}): Promise<FitHistory> {
     // Checked before the spread below, which would turn a string or an array into keys.
     if (options !== undefined) checkFitOptionsObject(options);
     const { checkpoint } = options;
@@ -192,11 +252,17 @@ export class Sequential extends Module {
     return fit(this, x, y, { ...options, checkpoint: typeof checkpoint === 'string' ? () => saveModel(this, checkpoint) : checkpoint });
   }
 
-  /** Mean loss and accuracy (for labels) over x, in eval mode. */
+  /**
+   * The mean loss over x and y, and the accuracy for class labels, in eval mode and batches of
+   * `options.batchSize` (default 256); every module's mode is put back afterwards. See {@link evaluate}.
+   */
   evaluate(x: Tensor, y: Target, options: EvaluateOptions = {}): { loss: number; accuracy?: number } { return evaluate(this, x, y, options); }
 
-  /** Class probabilities [N, C] for x, in eval mode. */
-  predict(x: Tensor, options: { batchSize?: number } = {}): Tensor { return predict(this, x, options); }
+  /**
+   * Class probabilities [N, C] for x [N, ...], in eval mode: the softmax of the outputs, unless the
+   * model already ends in Softmax (LogSoftmax outputs are exponentiated). A host tensor, not a view.
+   */
+  predict(x: Tensor, options: PredictOptions = {}): Tensor { return predict(this, x, options); }
 
   /**
    * Per-layer forward/backward milliseconds of real training steps on x/y (averaged after a
@@ -204,8 +270,8 @@ export class Sequential extends Module {
    */
   profile(x: Tensor, y: Target, options: ProfileOptions = {}): Profile { return profile(this, x, y, options); }
 
-  /** The most likely class of each sample of x. */
-  predictClasses(x: Tensor, options: { batchSize?: number } = {}): Int32Array { return predictClasses(this, x, options); }
+  /** The most likely class of each sample of x [N, ...]: N class indices, in eval mode. */
+  predictClasses(x: Tensor, options: PredictOptions = {}): Int32Array { return predictClasses(this, x, options); }
 
   /**
    * The model as safetensors bytes: the state dict under PyTorch's names (F32; num_batches_tracked
@@ -213,7 +279,11 @@ export class Sequential extends Module {
    */
   toSafetensors(): Uint8Array { return modelToSafetensors(this); }
 
-  /** A model rebuilt from a file written by toSafetensors()/save(). */
+  /**
+   * A model rebuilt from safetensors bytes written by toSafetensors() or save(): the architecture
+   * from the file's metadata, then the weights; checked whole, so a bad file builds nothing.
+   * `source` names the bytes in error messages (a file name, say).
+   */
   static fromSafetensors(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source?: string): Sequential { return modelFromSafetensors(bytes, source); }
 
   /**
@@ -222,11 +292,16 @@ export class Sequential extends Module {
    */
   loadSafetensors(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source?: string): void { loadSafetensorsInto(this, bytes, source); }
 
-  /** Node: writes the model to `path` (a temporary file, then a rename: never half a file). */
+  /**
+   * Node: writes the model as safetensors (toSafetensors()) to `path`, through a temporary file
+   * and a rename, so the file is never half written. `sn.load(path)` reads it back.
+   */
   save(path: string): Promise<void> { return saveModel(this, path); }
 
+  /** A one-line name for error messages: `Sequential (12 layers)`. */
   override label(): string { return `Sequential (${this.layers.length} layers)`; }
 
+  /** PyTorch's multi-line description: `Sequential(\n  (0): Conv2d(...)\n  ...\n)`. */
   override toString(): string {
     if (!this.layers.length) return 'Sequential()';
     const inner = this.layers.map((l, i) => `  (${i}): ${String(l).replace(/\n/g, '\n  ')}`);

@@ -7,11 +7,34 @@ import { Block, f32 } from './runtime/block.js';
 import { briefShape, formatBytes, shapeBytes } from './io/untrusted.js';
 import { describe } from './describe.js';
 
+/** A tensor's element type: 'float32' for data, 'int64' for integer buffers and class labels. */
 export type DType = 'float32' | 'int64';
 
+/**
+ * An n-dimensional array: a shape and storage, a handle rather than a math library (there is no
+ * arithmetic on tensors; layers, losses and optimizers do the work). Make one from your data with
+ * {@link tensor}, which wraps it without copying. Layers take and return NCHW tensors (a batch of
+ * N images of C channels, H×W), as PyTorch does.
+ *
+ * The tensors `forward()` and `backward()` return are views of a layer's buffer in wasm memory
+ * (`onDevice`), valid until that layer runs again: reading one afterwards, or using it as an
+ * input, throws an Error naming the layer that overwrote it. `toArray()` returns a copy that
+ * stays valid. Parameters' `.data` and `.grad` and the `stateDict()` entries stay valid until
+ * their module is disposed.
+ *
+ * @example
+ * ```js
+ * const x = sn.tensor(new Float32Array(2 * 1 * 28 * 28), [2, 1, 28, 28]);   // two 28×28 images
+ * const y = model.forward(x);          // e.g. [2, 10], a view of the last layer's buffer
+ * const logits = y.toArray();          // Float32Array(20), a copy
+ * ```
+ */
 export class Tensor {
+  /** The size of each dimension, e.g. [N, C, H, W]; frozen. */
   readonly shape: readonly number[];
+  /** The number of elements: the product of the shape (1 for a scalar, shape []). */
   readonly size: number;
+  /** The element type: 'float32', or 'int64' (num_batches_tracked, class labels). */
   readonly dtype: DType;
   /** @internal Host storage, or null for device tensors. */
   readonly host: Float32Array | BigInt64Array | null;
@@ -24,7 +47,14 @@ export class Tensor {
   /** @internal The module whose forward produced this tensor, for loss.backward(). */
   producer: { backward(dy: Tensor): Tensor; isLastOutput(y: Tensor): boolean; label(): string } | null = null;
 
-  /** @internal Use sn.tensor() for host data. */
+  /**
+   * Wraps host storage as it is, without the checks of {@link tensor} (which is the way to make a
+   * tensor from your data): `storage` must hold the shape's number of values. A BigInt64Array
+   * makes an int64 tensor.
+   */
+  constructor(shape: readonly number[], storage: Float32Array | BigInt64Array);
+  /** @internal Layers make device tensors over their blocks, from byte offset `ptr` (default the block's start). */
+  constructor(shape: readonly number[], storage: Float32Array | BigInt64Array | Block, ptr?: number);
   constructor(shape: readonly number[], storage: Float32Array | BigInt64Array | Block, ptr = -1) {
     this.shape = Object.freeze([...shape]);
     this.size = shapeSize(shape);
@@ -43,7 +73,7 @@ export class Tensor {
     }
   }
 
-  /** True when the data lives in wasm memory. */
+  /** True when the data lives in wasm memory (a layer's result, a parameter), false for host data from sn.tensor(). */
   get onDevice(): boolean { return this.block !== null; }
 
   /** A copy of the data as float32. */
@@ -89,17 +119,20 @@ export class Tensor {
     if (stale) throw new Error(`${where}: ${stale}; copy results you want to keep with toArray()`);
   }
 
+  /** A short description: `Tensor(float32, [2, 10], wasm)` (the values are not printed). */
   toString(): string {
     return `Tensor(${this.dtype}, [${this.shape.join(', ')}]${this.onDevice ? ', wasm' : ''})`;
   }
 }
 
+/** @internal The number of elements of a shape (the product of its dimensions). */
 export function shapeSize(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
 }
 
+/** @internal A shape as text for messages: [2, 1, 28, 28]. */
 export function formatShape(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
@@ -107,8 +140,20 @@ export function formatShape(shape: readonly number[]): string {
 /**
  * Wraps data as a tensor without copying it: the data stays on the JS side until a layer copies
  * it into its own input buffer, so calling this every step costs no wasm memory. A Float32Array
- * is used as it is, other numbers are converted to float32, and a BigInt64Array makes an int64
- * tensor (class labels, as PyTorch's int64 targets). `shape` defaults to [data.length].
+ * is used as it is (later writes to it show through), other numbers are converted to float32,
+ * and a BigInt64Array makes an int64 tensor (class labels, as PyTorch's int64 targets).
+ *
+ * @param data The values, in row-major (C) order: a Float32Array, a BigInt64Array, another typed
+ *   array or an array of numbers.
+ * @param shape The dimensions; their product must equal `data.length`. Default `[data.length]`.
+ * @returns A host tensor (`onDevice` false) of that shape.
+ * @throws Error when the data is not numbers or the shape does not fit it.
+ *
+ * @example
+ * ```js
+ * const x = sn.tensor(pixels.subarray(0, 64 * 784), [64, 1, 28, 28]);   // a batch of MNIST images
+ * const v = sn.tensor([1, 2, 3]);                                        // shape [3]
+ * ```
  */
 export function tensor(data: Float32Array | BigInt64Array | ArrayLike<number>, shape?: readonly number[]): Tensor {
   // A BigInt64Array makes an int64 tensor, as torch.tensor does: class labels, for instance.

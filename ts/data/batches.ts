@@ -13,6 +13,7 @@ import { checkCount } from './check.js';
 import { checkSeed, shuffleInPlace, u32Source } from './rng.js';
 import { anything, boolean, checkOptions } from '../options.js';
 
+/** The options of batches(). */
 export interface BatchOptions {
   /** Visit rows in random order (default false, as PyTorch's DataLoader). */
   shuffle?: boolean;
@@ -25,7 +26,21 @@ export interface BatchOptions {
   dropLast?: boolean;
 }
 
-/** Row indices 0..n-1 cut into consecutive batches of batchSize (the last may be smaller). */
+/**
+ * Row indices 0..n−1 (shuffled, with `shuffle`) cut into consecutive batches of batchSize (the
+ * last may be smaller), for a hand-written training loop; gatherRows copies each batch's rows.
+ *
+ * @example
+ * ```js
+ * const x = new Float32Array(64 * 784), y = new Int32Array(64);
+ * for (const idx of sn.data.batches(labels.length, 64, { shuffle: true, seed: epoch })) {
+ *   sn.data.gatherRows(pixels, 784, idx, x);
+ *   sn.data.gatherRows(labels, 1, idx, y);
+ *   const out = model.forward(sn.tensor(x.subarray(0, idx.length * 784), [idx.length, 1, 28, 28]));
+ *   // ... loss on y.subarray(0, idx.length), backward, step
+ * }
+ * ```
+ */
 export function batches(n: number, batchSize: number, options: BatchOptions = {}): Int32Array[] {
   checkCount(n, 'n', 'batches');
   if (n > 0x7fffffff) throw new Error(`batches: n = ${n} does not fit Int32Array indices`);

@@ -11,11 +11,13 @@ import { checkSource } from './check.js';
 const SIDE = 28;
 const PIXELS = SIDE * SIDE;
 
+/** The options of readDigitCsv(). */
 export interface DigitCsvOptions {
   /** Standardise with MNIST's mean and std, as sn.data.mnist() does (default true); false only scales to [0, 1]. */
   normalize?: boolean;
 }
 
+/** What readDigitCsv() returns. */
 export interface DigitCsv {
   /** [N, 1, 28, 28] float32. */
   images: Tensor;

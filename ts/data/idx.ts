@@ -3,8 +3,15 @@
 import { briefShape, fileBytes, formatBytes, shapeBytes } from '../io/untrusted.js';
 import { checkSource } from './check.js';
 
+/** The values of an IDX file, in the array type its header names. */
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
-export interface Idx { shape: number[]; data: IdxData; }
+/** A parsed IDX file (MNIST's format): its dimensions and values. */
+export interface Idx {
+  /** The dimensions, e.g. [60000, 28, 28] for MNIST's training images. */
+  shape: number[];
+  /** The values, row-major, as many as the shape holds. */
+  data: IdxData;
+}
 
 const TYPES = new Map<number, { name: string; bytes: number }>([
   [0x08, { name: 'ubyte', bytes: 1 }], [0x09, { name: 'byte', bytes: 1 }], [0x0b, { name: 'short', bytes: 2 }],

@@ -3,7 +3,19 @@
 import { Tensor, formatShape, tensor } from '../tensor.js';
 import { checkTensor, describe } from '../options.js';
 
-/** A new tensor; one mean and std for every channel, or a single value for all of them. */
+/**
+ * Per-channel standardisation, as torchvision's Normalize: (x − mean[c]) / std[c], channel c being
+ * dimension 1 (NCHW images, or the features of [N, F] rows). Returns a new host tensor.
+ *
+ * @param images The data, [N, C, ...], float32.
+ * @param mean One mean per channel, or a single one for all.
+ * @param std One standard deviation (> 0) per channel, or a single one for all.
+ *
+ * @example
+ * ```js
+ * const x = sn.data.normalize(images, [0.4914, 0.4822, 0.4465], [0.247, 0.243, 0.261]);   // CIFAR-10
+ * ```
+ */
 export function normalize(images: Tensor, mean: readonly number[], std: readonly number[]): Tensor {
   const where = 'normalize';
   checkTensor(where, 'images', images);

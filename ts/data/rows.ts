@@ -5,9 +5,15 @@ import { Tensor, formatShape, tensor } from '../tensor.js';
 import { checkCount, checkIndices } from './check.js';
 import { checkTensor, describe } from '../options.js';
 
-export interface Rows { images: Tensor; labels: Int32Array | null; }
+/** What takeRows() returns. */
+export interface Rows {
+  /** The rows taken, [indices.length, ...]. */
+  images: Tensor;
+  /** Their labels, or null when none were given. */
+  labels: Int32Array | null;
+}
 
-/** New tensor (and labels) holding rows `indices` of `images`, in that order. */
+/** A new tensor (and labels) holding rows `indices` of `images` [N, ...], in that order. */
 export function takeRows(images: Tensor, labels: Int32Array | null, indices: Int32Array | readonly number[]): Rows {
   checkTensor('takeRows', 'images', images);
   if (images.dtype !== 'float32') throw new Error(`takeRows: images must be float32, got ${images.dtype}`);

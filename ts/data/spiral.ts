@@ -6,18 +6,37 @@ import { checkCount } from './check.js';
 import { checkSeed, gaussian, u32Source } from './rng.js';
 import { anything, checkOptions, describe } from '../options.js';
 
+/** The options of spiral(). */
 export interface SpiralOptions {
+  /** Points on each arm. Default 100. */
   pointsPerClass?: number;
+  /** Arms, one class each. Default 3. */
   classes?: number;
-  /** Standard deviation of the Gaussian noise added to each point's angle (radians). */
+  /** Standard deviation of the Gaussian noise added to each point's angle (radians). Default 0.2. */
   noise?: number;
   /** Repeatable points from a private generator; without it, the library RNG (sn.manualSeed). */
   seed?: number;
 }
 
-export interface Spiral { x: Tensor; y: Int32Array; }
+/** The spiral points and their classes. */
+export interface Spiral {
+  /** The points, [classes·pointsPerClass, 2], class by class. */
+  x: Tensor;
+  /** The class of each point, 0..classes−1. */
+  y: Int32Array;
+}
 
-/** x [classes·pointsPerClass, 2] and class labels y. */
+/**
+ * The spiral toy dataset of CS231n: `classes` arms winding out from the origin, one class per
+ * arm, not separable by a line: x [classes·pointsPerClass, 2] and class labels y.
+ *
+ * @example
+ * ```js
+ * const { x, y } = sn.data.spiral({ seed: 0 });      // 300 points in 3 classes
+ * const model = new sn.Sequential(new sn.Linear(2, 64), new sn.ReLU(), new sn.Linear(64, 3));
+ * await model.fit(x, y, { epochs: 200, batchSize: 300, verbose: 0 });
+ * ```
+ */
 export function spiral(options: SpiralOptions = {}): Spiral {
   // Each value is checked below, with its range.
   checkOptions('spiral', options, { pointsPerClass: anything, classes: anything, noise: anything, seed: anything });

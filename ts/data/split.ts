@@ -4,6 +4,7 @@
 import { checkSeed, shuffleInPlace, u32Source } from './rng.js';
 import { anything, boolean, checkOptions, describe } from '../options.js';
 
+/** The options of trainValidationSplit(). */
 export interface SplitOptions {
   /** Repeatable split from a private generator; without it, the library RNG (sn.manualSeed). */
   seed?: number;
@@ -11,7 +12,13 @@ export interface SplitOptions {
   stratify?: boolean;
 }
 
-export interface Split { train: Int32Array; validation: Int32Array; }
+/** Row indices of the two parts of a split. */
+export interface Split {
+  /** The rows to train on. */
+  train: Int32Array;
+  /** The rows held out. */
+  validation: Int32Array;
+}
 
 /**
  * Splits row indices 0..n-1 (n = labels.length) so that round(fraction · n) of them validate.

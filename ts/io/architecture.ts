@@ -20,15 +20,29 @@ import { LogSoftmax, Softmax } from '../layers/softmax.js';
 import { Tanh } from '../layers/tanh.js';
 import { preview as describe, quoteName } from './untrusted.js';
 
+/** The `format` of an architecture spec. */
 export const ARCHITECTURE_FORMAT = 'simdnet.sequential';
+/** The `version` of the architecture spec format this library writes and reads. */
 export const ARCHITECTURE_VERSION = 1;
 
 /** One layer: its registered type name and its constructor arguments (see each layer's config()). */
-export interface LayerSpec { type: string; [field: string]: unknown; }
+export interface LayerSpec {
+  /** The layer type, one of LAYER_TYPES: 'Conv2d', 'ReLU', 'Sequential' (with a `layers` field), ... */
+  type: string;
+  /** The constructor arguments by name, e.g. inChannels, outChannels, kernelSize for a Conv2d. */
+  [field: string]: unknown;
+}
 
+/**
+ * A Sequential's architecture as plain JSON, as saved files keep it in their metadata:
+ * `{ format: 'simdnet.sequential', version: 1, layers: [{ type: 'Conv2d', inChannels: 1, ... }, ...] }`.
+ */
 export interface ArchitectureSpec {
+  /** Always 'simdnet.sequential'. */
   format: typeof ARCHITECTURE_FORMAT;
+  /** The spec format's version, 1. */
   version: typeof ARCHITECTURE_VERSION;
+  /** The layers in order. */
   layers: LayerSpec[];
 }
 

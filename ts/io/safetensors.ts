@@ -70,8 +70,11 @@ export function encodeSafetensors(tensors: Record<string, Tensor>, metadata?: Re
   return out;
 }
 
+/** A decoded safetensors file. */
 export interface Safetensors {
+  /** The tensors by name, in the file's order (host tensors: float32, or int64 for I64). */
   tensors: Record<string, Tensor>;
+  /** The `__metadata__` strings ({} when the file has none). */
   metadata: Record<string, string>;
 }
 

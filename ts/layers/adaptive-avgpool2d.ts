@@ -7,13 +7,36 @@ import { Tensor } from '../tensor.js';
 import { Size2, copySize2, formatSize2, toPair } from './args.js';
 import { checkNCHW } from './pooling.js';
 
+/**
+ * Average pooling to a fixed output size whatever the input's, as torch.nn.AdaptiveAvgPool2d:
+ * output cell i (along H) averages input rows ⌊i·H/oh⌋ to ⌈(i+1)·H/oh⌉ − 1 (cells overlap when oh
+ * does not divide H), and likewise along W. Output size 1 is global average pooling.
+ *
+ * Shape:
+ * - input: [N, C, H, W]
+ * - output: [N, C, oh, ow]
+ *
+ * @example
+ * ```js
+ * const gap = new sn.AdaptiveAvgPool2d(1);     // global average pooling
+ * gap.outputShape([8, 64, 7, 7]);              // [8, 64, 1, 1]
+ * new sn.AdaptiveAvgPool2d([6, 6]).outputShape([8, 256, 13, 13]);   // [8, 256, 6, 6]
+ * ```
+ */
 export class AdaptiveAvgPool2d extends Module {
+  /** The output's [height, width] (PyTorch's output_size). */
   readonly size: [number, number];
   private readonly repr: string;
   /** outputSize as given, for config(). */
   private readonly given: number | [number, number];
   private inShape: readonly number[] = [];
 
+  /**
+   * Average pooling (torch.nn.AdaptiveAvgPool2d) to `outputSize` whatever the input's size: input
+   * [N, C, H, W] → output [N, C, oh, ow]; 1 is global average pooling.
+   *
+   * @param outputSize The output's size: a number for [n, n], or [oh, ow].
+   */
   constructor(outputSize: Size2) {
     super();
     this.size = toPair('AdaptiveAvgPool2d', 'output_size', outputSize, 1);
@@ -31,6 +54,7 @@ export class AdaptiveAvgPool2d extends Module {
     return [n, c, ...this.size];
   }
 
+  /** @internal */
   override forwardDevice(x: Tensor): Tensor {
     const [n, c, h, w] = x.shape;
     const y = this.output('y', this.outputShape(x.shape));
@@ -39,6 +63,7 @@ export class AdaptiveAvgPool2d extends Module {
     return y;
   }
 
+  /** @internal */
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
     if (!needInputGrad) return null;
     const [n, c, h, w] = this.inShape;

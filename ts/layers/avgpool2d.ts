@@ -8,31 +8,66 @@ import { INT32_MAX, Size2, copySize2, formatSize2, toPair } from './args.js';
 import { checkNCHW, checkPadding, checkPoolRange, pooledSize } from './pooling.js';
 import { anything, boolean, checkOptions, described, integer } from '../options.js';
 
+/** The options of AvgPool2d; the defaults are PyTorch's. */
 export interface AvgPool2dOptions {
-  /** Default: kernelSize. */
+  /** The step of the window: a number, or [h, w]. Default: kernelSize (windows side by side). */
   stride?: Size2;
-  /** Implicit zero border, at most half the kernel. Default 0. */
+  /** Implicit zero border on each side, at most half the kernel: a number, or [h, w]. Default 0. */
   padding?: Size2;
   /** Round the output size up (a last, clipped window), as PyTorch's ceil_mode. Default false. */
   ceilMode?: boolean;
   /** Whether padded positions count in the divisor. Default true. */
   countIncludePad?: boolean;
-  /** A fixed divisor for every window instead of its size. */
+  /** A fixed divisor for every window instead of its size: a positive integer. Default none. */
   divisorOverride?: number;
 }
 
+/**
+ * 2-D average pooling, as torch.nn.AvgPool2d: the mean of each window, channel by channel,
+ * divided by divisorOverride if given, else by the window's size clipped to the padded input
+ * (countIncludePad, the default) or to the input alone.
+ *
+ * Shape:
+ * - input: [N, C, H, W]
+ * - output: [N, C, H_out, W_out], where H_out = ⌊(H + 2·padding[0] − kernel[0]) / stride[0]⌋ + 1
+ *   (⌈⌉ with ceilMode, dropping a last window that would start in the right padding), and W_out likewise.
+ *
+ * @example
+ * ```js
+ * const pool = new sn.AvgPool2d(2);                  // 2×2 windows, stride 2
+ * pool.outputShape([8, 6, 28, 28]);                  // [8, 6, 14, 14]
+ * new sn.AvgPool2d(3, { stride: 1, padding: 1, countIncludePad: false });   // keeps H and W
+ * ```
+ */
 export class AvgPool2d extends Module {
+  /** The window's [height, width] (PyTorch's kernel_size). */
   readonly kernel: [number, number];
+  /** The stride [h, w]. */
   readonly stride: [number, number];
+  /** The zero padding [h, w] on each side. */
   readonly padding: [number, number];
+  /** Whether the output size rounds up (PyTorch's ceil_mode). */
   readonly ceilMode: boolean;
+  /** Whether padded positions count in a window's divisor (PyTorch's count_include_pad). */
   readonly countIncludePad: boolean;
+  /** The fixed divisor (PyTorch's divisor_override), or undefined for the window's size. */
   readonly divisorOverride: number | undefined;
   private readonly repr: string;
   /** The sizes as given (a number or a pair), for config(). */
   private readonly given: Record<'kernelSize' | 'stride' | 'padding', number | [number, number]>;
   private inShape: readonly number[] = [];
 
+  /**
+   * 2-D average pooling (torch.nn.AvgPool2d) over windows of `kernelSize`: input [N, C, H, W] →
+   * output [N, C, H_out, W_out], where H_out = ⌊(H + 2·padding − kernelSize) / stride⌋ + 1 (rounded
+   * up with ceilMode), and W_out likewise. Options, with PyTorch's defaults: stride kernelSize,
+   * padding 0, ceilMode false, countIncludePad true, no divisorOverride.
+   *
+   * @param kernelSize The window: a number for a square one, or [kH, kW].
+   * @param options stride (default kernelSize), padding, ceilMode, countIncludePad,
+   *   divisorOverride; see {@link AvgPool2dOptions}.
+   * @throws Error on a size that is not a positive integer, or padding above half the window.
+   */
   constructor(kernelSize: Size2, options: AvgPool2dOptions = {}) {
     super();
     checkOptions('AvgPool2d', options, {
@@ -71,6 +106,7 @@ export class AvgPool2d extends Module {
     return [n, c, oh, ow];
   }
 
+  /** @internal */
   override forwardDevice(x: Tensor): Tensor {
     const [n, c, h, w] = x.shape;
     const y = this.output('y', this.outputShape(x.shape));
@@ -79,6 +115,7 @@ export class AvgPool2d extends Module {
     return y;
   }
 
+  /** @internal */
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
     if (!needInputGrad) return null;
     const [n, c, h, w] = this.inShape;

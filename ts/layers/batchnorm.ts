@@ -3,11 +3,12 @@
 import { rt } from '../runtime/index.js';
 import { Module, Parameter } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
-import { Undoable, currentPass, record } from '../forward-journal.js';
+import { currentPass, record } from '../forward-journal.js';
 import { checkNotEmptyBatch, checkPositiveInt } from './args.js';
 import { boolean, checkOptions, either, finite, nullValue } from '../options.js';
 import { pyBool, pyFloat } from './python-repr.js';
 
+/** The options of BatchNorm1d and BatchNorm2d; the defaults are PyTorch's. */
 export interface BatchNormOptions {
   /** Added to the variance before the square root. Default 1e-5. */
   eps?: number;
@@ -19,15 +20,27 @@ export interface BatchNormOptions {
   trackRunningStats?: boolean;
 }
 
-abstract class BatchNorm extends Module implements Undoable {
+// An Undoable of the forward journal (record(this) below), not declared as one: rollback() is
+// internal, and the published declarations, which leave it out, would not implement the interface.
+/** The base of BatchNorm1d and BatchNorm2d (PyTorch's _BatchNorm). */
+abstract class BatchNorm extends Module {
+  /** Added to the variance before the square root. */
   readonly eps: number;
+  /** The weight of each new batch in the running statistics, or null for a cumulative average. */
   readonly momentum: number | null;
+  /** Whether the layer learns a per-channel `weight` (γ) and `bias` (β). */
   readonly affine: boolean;
+  /** Whether the layer keeps running statistics, used in eval mode. */
   readonly trackRunningStats: boolean;
+  /** γ, [C], initialised to 1; null when affine is false. */
   readonly weight: Parameter | null = null;
+  /** β, [C], initialised to 0; null when affine is false. */
   readonly bias: Parameter | null = null;
+  /** The running mean, [C] (state_dict `running_mean`), from 0; null without trackRunningStats. */
   readonly runningMean: Tensor | null = null;
+  /** The running (unbiased) variance, [C] (state_dict `running_var`), from 1; null without trackRunningStats. */
   readonly runningVar: Tensor | null = null;
+  /** The number of training batches seen, an int64 scalar (`num_batches_tracked`); null without trackRunningStats. */
   readonly numBatchesTracked: Tensor | null = null;
 
   /**
@@ -42,7 +55,17 @@ abstract class BatchNorm extends Module implements Undoable {
   /** What the last forward needs for backward. */
   private saved: { x: Tensor; mean: Tensor; variance: Tensor; batchStats: boolean; L: number } | null = null;
 
-  constructor(readonly numFeatures: number, options: BatchNormOptions = {}) {
+  /**
+   * Batch normalisation (torch.nn.BatchNorm1d / BatchNorm2d) of `numFeatures` channels: input
+   * [N, C] or [N, C, L] (BatchNorm1d), [N, C, H, W] (BatchNorm2d) → output of the same shape.
+   * Options, with PyTorch's defaults: eps 1e-5, momentum 0.1, affine true, trackRunningStats true.
+   *
+   * @param options eps, momentum, affine, trackRunningStats; see {@link BatchNormOptions}.
+   */
+  constructor(
+    /** C, the number of channels (the input's dimension 1). */
+    readonly numFeatures: number,
+    options: BatchNormOptions = {}) {
     super();
     checkPositiveInt(this.kind, 'num_features', numFeatures);
     checkOptions(this.kind, options, {
@@ -68,10 +91,11 @@ abstract class BatchNorm extends Module implements Undoable {
     this.undoStats = new Float32Array(this.trackRunningStats ? 2 * C : 0);
   }
 
-  /** The class name as PyTorch prints it (spelled out: bundlers may rename classes). */
+  /** @internal The class name as PyTorch prints it (spelled out: bundlers may rename classes). */
   protected get kind(): string { return 'BatchNorm'; }
-  /** Whether an input of this rank is accepted, and how to describe the accepted shapes. */
+  /** @internal Whether an input of this rank is accepted, and how to describe the accepted shapes. */
   protected abstract acceptsRank(rank: number): boolean;
+  /** @internal */
   protected abstract expectedShape(): string;
 
   override toString(): string {
@@ -84,6 +108,7 @@ abstract class BatchNorm extends Module implements Undoable {
     return { numFeatures: this.numFeatures, eps: this.eps, momentum: this.momentum, affine: this.affine, trackRunningStats: this.trackRunningStats };
   }
 
+  /** The input shape, checked: its rank and C; in training, more than one value per channel. */
   override outputShape(s: readonly number[]): number[] {
     // An empty batch has no statistics to normalise by in training (eval passes it through).
     if (this.training) checkNotEmptyBatch(`${this}`, s);
@@ -98,6 +123,7 @@ abstract class BatchNorm extends Module implements Undoable {
     return [...s];
   }
 
+  /** @internal */
   override forwardDevice(x: Tensor): Tensor {
     const [N, C] = x.shape;
     const L = x.size / (N * C) || 0;
@@ -120,6 +146,7 @@ abstract class BatchNorm extends Module implements Undoable {
   /** @internal The input kept for backward must still be intact. */
   override checkSaved(): void { this.checkSavedInput(this.saved?.x ?? null); }
 
+  /** @internal */
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
     if (!needInputGrad && !this.affine) return null;
     const { x, mean, variance, batchStats, L } = this.saved!;
@@ -165,16 +192,53 @@ abstract class BatchNorm extends Module implements Undoable {
   }
 }
 
-/** Batch normalisation of [N, C] or [N, C, L] over N (and L). */
+/**
+ * Batch normalisation of [N, C] or [N, C, L] inputs, as torch.nn.BatchNorm1d: each channel c is
+ * normalised over N (and L), y = (x − mean_c) / √(var_c + eps) · weight_c + bias_c. In training
+ * mode mean and (biased) variance are the batch's, and the running statistics are updated:
+ * running = (1 − momentum)·running + momentum·batch (unbiased variance); in eval mode the running
+ * statistics are used.
+ *
+ * Shape:
+ * - input: [N, C] or [N, C, L]
+ * - output: the input's shape
+ *
+ * @example
+ * ```js
+ * new sn.Sequential(new sn.Linear(784, 256), new sn.BatchNorm1d(256), new sn.ReLU(), new sn.Linear(256, 10));
+ * ```
+ */
 export class BatchNorm1d extends BatchNorm {
+  /** @internal */
   protected override get kind(): string { return 'BatchNorm1d'; }
+  /** @internal */
   protected override acceptsRank(rank: number): boolean { return rank === 2 || rank === 3; }
+  /** @internal */
   protected override expectedShape(): string { return '[N, C] or [N, C, L]'; }
 }
 
-/** Batch normalisation of [N, C, H, W] over N, H and W. */
+/**
+ * Batch normalisation of image batches, as torch.nn.BatchNorm2d: each channel c is normalised over
+ * N, H and W, y = (x − mean_c) / √(var_c + eps) · weight_c + bias_c. In training mode mean and
+ * (biased) variance are the batch's, and the running statistics are updated:
+ * running = (1 − momentum)·running + momentum·batch (unbiased variance); in eval mode the running
+ * statistics are used. State dict names: weight, bias, running_mean, running_var, num_batches_tracked.
+ *
+ * Shape:
+ * - input: [N, C, H, W]
+ * - output: [N, C, H, W]
+ *
+ * @example
+ * ```js
+ * const block = new sn.Sequential(new sn.Conv2d(3, 16, 3, { padding: 1, bias: false }), new sn.BatchNorm2d(16), new sn.ReLU());
+ * block.eval();    // normalise with the running statistics
+ * ```
+ */
 export class BatchNorm2d extends BatchNorm {
+  /** @internal */
   protected override get kind(): string { return 'BatchNorm2d'; }
+  /** @internal */
   protected override acceptsRank(rank: number): boolean { return rank === 4; }
+  /** @internal */
   protected override expectedShape(): string { return '[N, C, H, W]'; }
 }

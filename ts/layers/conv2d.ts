@@ -7,12 +7,24 @@ import { Tensor, formatShape } from '../tensor.js';
 import { Size2, checkKernelRange, checkNotEmptyBatch, checkPositiveInt, formatPair, toPair } from './args.js';
 import { anything, boolean, checkOptions, describe } from '../options.js';
 
+/** The options of Conv2d; the defaults are PyTorch's. */
 export interface Conv2dOptions {
+  /** The step of the kernel over the input: a number for both axes, or [h, w]. Default 1. */
   stride?: Size2;
-  /** Zero padding on each side, or 'valid' (none) or 'same' (output as big as the input; stride 1 only). */
+  /**
+   * Zeros added on each side: a number, or [h, w]; or 'valid' (none) or 'same' (the output as
+   * large as the input; stride 1 only; an odd total puts the extra row or column after). Default 0.
+   */
   padding?: Size2 | 'valid' | 'same';
+  /** The spacing between kernel taps (à trous): a number, or [h, w]. Default 1. */
   dilation?: Size2;
+  /**
+   * Splits the channels into this many independent groups, each convolved with its own filters:
+   * both channel counts must divide by it; groups = inChannels = outChannels is a depthwise
+   * convolution. Default 1.
+   */
   groups?: number;
+  /** Learn an additive bias per output channel. Default true. */
   bias?: boolean;
 }
 
@@ -21,14 +33,42 @@ type Pair = [number, number];
 /** Input and output sizes of one call. */
 interface Geometry { N: number; C: number; H: number; W: number; OH: number; OW: number; }
 
+/**
+ * A 2-D convolution over a batch of images, as torch.nn.Conv2d (a cross-correlation, with zero
+ * padding): out[n, o] = bias[o] + Σ_c weight[o, c] ⋆ input[n, c], the sum over the input channels
+ * of o's group.
+ *
+ * Shape:
+ * - input: [N, C_in, H, W]
+ * - output: [N, C_out, H_out, W_out], where
+ *   H_out = ⌊(H + 2·padding[0] − dilation[0]·(kernelSize[0] − 1) − 1) / stride[0]⌋ + 1,
+ *   and W_out likewise with index 1.
+ *
+ * Parameters, with PyTorch's names, layouts and initialisation (U(−b, b), b = 1/√(C_in/groups·kH·kW)):
+ * `weight` [C_out, C_in / groups, kH, kW] and `bias` [C_out] (null with `bias: false`).
+ *
+ * @example
+ * ```js
+ * const conv = new sn.Conv2d(1, 6, 5, { padding: 2 });              // 1 → 6 channels, 5×5 kernels
+ * const y = conv.forward(sn.tensor(new Float32Array(8 * 28 * 28), [8, 1, 28, 28]));   // [8, 6, 28, 28]
+ * new sn.Conv2d(16, 32, 3, { stride: 2, padding: 1 });              // halves H and W
+ * new sn.Conv2d(32, 32, [3, 3], { padding: 'same', groups: 32 });   // depthwise
+ * ```
+ */
 export class Conv2d extends Module {
-  readonly kernelSize: Pair;
-  readonly stride: Pair;
-  /** As given: a pair, or 'valid' / 'same'. */
-  readonly padding: Pair | 'valid' | 'same';
-  readonly dilation: Pair;
+  /** The kernel's [height, width]. */
+  readonly kernelSize: [number, number];
+  /** The stride [h, w]. */
+  readonly stride: [number, number];
+  /** The padding as given: [h, w] zeros on each side, or 'valid' / 'same'. */
+  readonly padding: [number, number] | 'valid' | 'same';
+  /** The dilation [h, w]. */
+  readonly dilation: [number, number];
+  /** The number of channel groups (1: every output channel sees every input channel). */
   readonly groups: number;
+  /** The filters, [C_out, C_in / groups, kH, kW] (PyTorch's OIHW). */
   readonly weight: Parameter;
+  /** The bias, [C_out], or null when made with `bias: false`. */
   readonly bias: Parameter | null;
   /** Padding before the image (top, left) and in total per axis; 'same' may put one more after. */
   private readonly padBefore: Pair;
@@ -36,7 +76,24 @@ export class Conv2d extends Module {
   private x: Tensor | null = null;
   private geometry: Geometry | null = null;
 
-  constructor(readonly inChannels: number, readonly outChannels: number, kernelSize: Size2, options: Conv2dOptions = {}) {
+  /**
+   * A 2-D convolution (torch.nn.Conv2d) from `inChannels` to `outChannels` channels with kernels of
+   * `kernelSize`: input [N, C_in, H, W] → output [N, C_out, H_out, W_out], where
+   * H_out = ⌊(H + 2·padding − dilation·(kernelSize − 1) − 1) / stride⌋ + 1, and W_out likewise.
+   * Options, with PyTorch's defaults: stride 1, padding 0 (or 'valid' / 'same'), dilation 1,
+   * groups 1, bias true.
+   *
+   * @param kernelSize The kernel's size: a number for a square kernel, or [kH, kW].
+   * @param options stride, padding, dilation, groups, bias; see {@link Conv2dOptions}.
+   * @throws Error on a size that is not a positive integer, channels that groups does not
+   *   divide, or 'same' padding with a stride.
+   */
+  constructor(
+    /** C_in, the channels of the input. */
+    readonly inChannels: number,
+    /** C_out, the channels of the output (the number of filters). */
+    readonly outChannels: number,
+    kernelSize: Size2, options: Conv2dOptions = {}) {
     super();
     checkPositiveInt('Conv2d', 'in_channels', inChannels);
     checkPositiveInt('Conv2d', 'out_channels', outChannels);
@@ -101,6 +158,7 @@ export class Conv2d extends Module {
     return [N, this.outChannels, OH, OW];
   }
 
+  /** @internal */
   override forwardDevice(x: Tensor): Tensor {
     const g = this.geometryOf(x.shape);
     const y = this.output('y', [g.N, this.outChannels, g.OH, g.OW]);
@@ -114,6 +172,7 @@ export class Conv2d extends Module {
   /** @internal The input kept for backward must still be intact. */
   override checkSaved(): void { this.checkSavedInput(this.x); }
 
+  /** @internal */
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
     const x = this.x!, g = this.geometry!;
     const dx = needInputGrad ? this.output('dx', x.shape, 'backward()') : null;

@@ -10,6 +10,18 @@ import { Tensor } from '../tensor.js';
 import { pyFloat } from './python-repr.js';
 import { describe } from '../options.js';
 
+/**
+ * Dropout, as torch.nn.Dropout: in training mode, zeroes each element with probability p and
+ * scales the others by 1/(1 − p); in eval mode, passes the input through. The masks come from the
+ * generator of the fit() training the layer, or from the global one (sn.manualSeed) outside fit.
+ *
+ * Shape: any; the output has the input's shape.
+ *
+ * @example
+ * ```js
+ * new sn.Sequential(new sn.Flatten(), new sn.Linear(784, 256), new sn.ReLU(), new sn.Dropout(0.5), new sn.Linear(256, 10));
+ * ```
+ */
 export class Dropout extends Module {
   /** The seed of the last training forward (backward reuses its mask); null after an identity forward. */
   private seed: number | null = null;
@@ -20,7 +32,13 @@ export class Dropout extends Module {
    */
   generator: Generator | null = null;
 
-  constructor(readonly p = 0.5) {
+  /**
+   * Dropout (torch.nn.Dropout): in training, zeroes elements with probability `p` and scales the
+   * rest by 1/(1 − p); in eval, the identity. Any shape, kept.
+   */
+  constructor(
+    /** The probability that an element is zeroed in training, in [0, 1]. Default 0.5. */
+    readonly p = 0.5) {
     super();
     if (typeof p !== 'number' || !(p >= 0 && p <= 1)) {
       throw new Error(`Dropout: p must be a probability between 0 and 1, got ${describe(p)}`);
@@ -32,10 +50,12 @@ export class Dropout extends Module {
   /** The constructor arguments, JSON-able: saved files record the architecture with them. */
   config(): Record<string, unknown> { return { p: this.p }; }
 
+  /** The input shape: any shape is taken, and kept. */
   override outputShape(s: readonly number[]): number[] { return [...s]; }
 
   private get active(): boolean { return this.training && this.p > 0; }
 
+  /** @internal */
   override forwardDevice(x: Tensor): Tensor {
     if (!this.active) {
       this.seed = null;
@@ -48,6 +68,7 @@ export class Dropout extends Module {
     return y;
   }
 
+  /** @internal */
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
     if (!needInputGrad) return null;
     if (this.seed === null) return new Tensor(dy.shape, dy.block!, dy.ptr);

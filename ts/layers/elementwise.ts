@@ -3,21 +3,25 @@
 import { Module } from '../module.js';
 import { Tensor } from '../tensor.js';
 
+/** The base of the elementwise activations (ReLU, LeakyReLU, Sigmoid, Tanh): output shape = input shape. */
 export abstract class Elementwise extends Module {
-  /** The last input and output, for backward. */
+  /** @internal The last input and output, for backward. */
   protected x: Tensor | null = null;
+  /** @internal */
   protected y: Tensor | null = null;
 
-  /** Whether backward reads the saved input (else only the layer's own output, which only its own forward replaces). */
+  /** @internal Whether backward reads the saved input (else only the layer's own output, which only its own forward replaces). */
   protected readonly backwardReadsInput: boolean = true;
 
-  /** y = f(x) over n floats. */
+  /** @internal y = f(x) over n floats. */
   protected abstract apply(x: number, y: number, n: number): void;
-  /** dx = f'(·) ⊙ dy over n floats, from the saved input x or output y. */
+  /** @internal dx = f'(·) ⊙ dy over n floats, from the saved input x or output y. */
   protected abstract applyBackward(x: Tensor, y: Tensor, dy: number, dx: number, n: number): void;
 
+  /** The input shape: any shape is taken, and kept. */
   override outputShape(s: readonly number[]): number[] { return [...s]; }
 
+  /** @internal */
   override forwardDevice(x: Tensor): Tensor {
     const y = this.output('y', x.shape);
     this.apply(x.ptr, y.ptr, x.size);
@@ -29,6 +33,7 @@ export abstract class Elementwise extends Module {
   /** @internal The input kept for backward must still be intact, when backward reads it. */
   override checkSaved(): void { if (this.backwardReadsInput) this.checkSavedInput(this.x); }
 
+  /** @internal */
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
     if (!needInputGrad) return null;
     const dx = this.output('dx', dy.shape, 'backward()');

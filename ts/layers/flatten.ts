@@ -3,8 +3,26 @@ import { Module } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { describe } from '../options.js';
 
+/**
+ * Merges dimensions startDim..endDim into one, as torch.nn.Flatten; with the defaults, every
+ * dimension after the batch: [N, C, H, W] → [N, C·H·W], typically before a Linear. No copy: the
+ * output is the input's memory with a new shape.
+ *
+ * @example
+ * ```js
+ * new sn.Flatten().outputShape([64, 16, 5, 5]);   // [64, 400]
+ * ```
+ */
 export class Flatten extends Module {
-  constructor(readonly startDim = 1, readonly endDim = -1) {
+  /**
+   * Merges dimensions `startDim` to `endDim`, both included (torch.nn.Flatten); by default
+   * [N, C, H, W] → [N, C·H·W].
+   */
+  constructor(
+    /** The first dimension merged; negative counts from the end. Default 1 (after the batch). */
+    readonly startDim = 1,
+    /** The last dimension merged; negative counts from the end. Default -1 (the last). */
+    readonly endDim = -1) {
     super();
     if (!Number.isSafeInteger(startDim) || !Number.isSafeInteger(endDim)) {
       throw new Error(`Flatten: start_dim and end_dim must be integers, got ${describe(startDim)} and ${describe(endDim)}`);
@@ -28,11 +46,13 @@ export class Flatten extends Module {
 
   private inShape: readonly number[] = [];
 
+  /** @internal */
   override forwardDevice(x: Tensor): Tensor {
     this.inShape = x.shape;
     return new Tensor(this.outputShape(x.shape), x.block!, x.ptr);
   }
 
+  /** @internal */
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
     return needInputGrad ? new Tensor(this.inShape, dy.block!, dy.ptr) : null;
   }

@@ -5,8 +5,21 @@ import { Elementwise } from './elementwise.js';
 import { pyFloat } from './python-repr.js';
 import { describe } from '../options.js';
 
+/**
+ * The leaky ReLU, as torch.nn.LeakyReLU: y = x for x > 0, else negativeSlope·x, element by element.
+ *
+ * Shape: any; the output has the input's shape.
+ *
+ * @example
+ * ```js
+ * new sn.LeakyReLU(0.2);
+ * ```
+ */
 export class LeakyReLU extends Elementwise {
-  constructor(readonly negativeSlope = 0.01) {
+  /** A leaky ReLU (torch.nn.LeakyReLU), y = x > 0 ? x : negativeSlope·x; any shape, kept. */
+  constructor(
+    /** The slope for x ≤ 0, a finite number (PyTorch's negative_slope). Default 0.01. */
+    readonly negativeSlope = 0.01) {
     super();
     if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope)) {
       throw new Error(`LeakyReLU: negative_slope must be a finite number, got ${describe(negativeSlope)}`);
@@ -18,10 +31,12 @@ export class LeakyReLU extends Elementwise {
   /** The constructor arguments, JSON-able: saved files record the architecture with them. */
   config(): Record<string, unknown> { return { negativeSlope: this.negativeSlope }; }
 
+  /** @internal */
   protected override apply(x: number, y: number, n: number): void {
     rt().kernels.leakyReluForward(x, y, n, this.negativeSlope);
   }
 
+  /** @internal */
   protected override applyBackward(x: Tensor, _y: Tensor, dy: number, dx: number, n: number): void {
     rt().kernels.leakyReluBackward(x.ptr, dy, dx, n, this.negativeSlope);
   }

@@ -6,17 +6,48 @@ import { Tensor, formatShape } from '../tensor.js';
 import { checkPositiveInt } from './args.js';
 import { boolean, checkOptions } from '../options.js';
 
+/** The options of Linear. */
 export interface LinearOptions {
   /** Learn an additive bias (default true). */
   bias?: boolean;
 }
 
+/**
+ * A fully connected layer, as torch.nn.Linear: y = x·Wᵀ + b over the last dimension.
+ *
+ * Shape:
+ * - input: [*, in_features], any number of leading dimensions (usually [N, in_features]; put a
+ *   Flatten before it for images)
+ * - output: [*, out_features]
+ *
+ * Parameters, with PyTorch's names, layouts and initialisation (U(−b, b), b = 1/√in_features):
+ * `weight` [out_features, in_features] and `bias` [out_features] (null with `bias: false`).
+ *
+ * @example
+ * ```js
+ * const fc = new sn.Linear(400, 120);
+ * const y = fc.forward(sn.tensor(new Float32Array(64 * 400), [64, 400]));   // [64, 120]
+ * ```
+ */
 export class Linear extends Module {
+  /** W, [out_features, in_features]. */
   readonly weight: Parameter;
+  /** b, [out_features], or null when made with `bias: false`. */
   readonly bias: Parameter | null;
   private x: Tensor | null = null;
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, options: LinearOptions = {}) {
+  /**
+   * A fully connected layer (torch.nn.Linear), y = x·Wᵀ + b: input [*, inFeatures] → output
+   * [*, outFeatures]. Option bias, default true.
+   *
+   * @param options `bias` (default true).
+   */
+  constructor(
+    /** The size of each input row (the input's last dimension). */
+    readonly inFeatures: number,
+    /** The size of each output row. */
+    readonly outFeatures: number,
+    options: LinearOptions = {}) {
     super();
     checkPositiveInt('Linear', 'in_features', inFeatures);
     checkPositiveInt('Linear', 'out_features', outFeatures);
@@ -42,6 +73,7 @@ export class Linear extends Module {
     return [...s.slice(0, -1), this.outFeatures];
   }
 
+  /** @internal */
   override forwardDevice(x: Tensor): Tensor {
     const rows = x.size / this.inFeatures;
     const y = this.output('y', this.outputShape(x.shape));
@@ -55,6 +87,7 @@ export class Linear extends Module {
   /** @internal The input kept for backward must still be intact. */
   override checkSaved(): void { this.checkSavedInput(this.x); }
 
+  /** @internal */
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
     const x = this.x!;
     const rows = x.size / this.inFeatures;

@@ -9,27 +9,61 @@ import { checkNCHW, checkPadding, checkPoolRange, pooledSize, windowsTouchInput 
 import { pyBool } from './python-repr.js';
 import { anything, boolean, checkOptions } from '../options.js';
 
+/** The options of MaxPool2d; the defaults are PyTorch's. */
 export interface MaxPool2dOptions {
-  /** Default: kernelSize. */
+  /** The step of the window: a number, or [h, w]. Default: kernelSize (windows side by side). */
   stride?: Size2;
-  /** Implicit −∞ border, at most half the kernel. Default 0. */
+  /** Implicit −∞ border on each side, at most half the kernel: a number, or [h, w]. Default 0. */
   padding?: Size2;
+  /** The spacing between the window's taps: a number, or [h, w]. Default 1. */
   dilation?: Size2;
   /** Round the output size up (a last, clipped window), as PyTorch's ceil_mode. Default false. */
   ceilMode?: boolean;
 }
 
+/**
+ * 2-D max pooling, as torch.nn.MaxPool2d: the largest value of each (dilated) window, channel by
+ * channel. Backward routes each gradient to the position that was largest.
+ *
+ * Shape:
+ * - input: [N, C, H, W]
+ * - output: [N, C, H_out, W_out], where
+ *   H_out = ⌊(H + 2·padding[0] − dilation[0]·(kernel[0] − 1) − 1) / stride[0]⌋ + 1 (⌈⌉ with ceilMode,
+ *   dropping a last window that would start in the right padding), and W_out likewise.
+ *
+ * @example
+ * ```js
+ * const pool = new sn.MaxPool2d(2);                 // 2×2 windows, stride 2: halves H and W
+ * pool.outputShape([8, 6, 28, 28]);                 // [8, 6, 14, 14]
+ * new sn.MaxPool2d(3, { stride: 2, padding: 1 });   // overlapping windows, as in ResNet's stem
+ * ```
+ */
 export class MaxPool2d extends Module {
+  /** The window's [height, width] (PyTorch's kernel_size). */
   readonly kernel: [number, number];
+  /** The stride [h, w]. */
   readonly stride: [number, number];
+  /** The −∞ padding [h, w] on each side. */
   readonly padding: [number, number];
+  /** The dilation [h, w]. */
   readonly dilation: [number, number];
+  /** Whether the output size rounds up (PyTorch's ceil_mode). */
   readonly ceilMode: boolean;
   private readonly repr: string;
   /** The sizes as given (a number or a pair), for config(). */
   private readonly given: Record<'kernelSize' | 'stride' | 'padding' | 'dilation', number | [number, number]>;
   private inShape: readonly number[] = [];
 
+  /**
+   * 2-D max pooling (torch.nn.MaxPool2d) over windows of `kernelSize`: input [N, C, H, W] → output
+   * [N, C, H_out, W_out], where H_out = ⌊(H + 2·padding − dilation·(kernelSize − 1) − 1) / stride⌋ + 1
+   * (rounded up with ceilMode), and W_out likewise. Options, with PyTorch's defaults: stride
+   * kernelSize, padding 0, dilation 1, ceilMode false.
+   *
+   * @param kernelSize The window: a number for a square one, or [kH, kW].
+   * @param options stride (default kernelSize), padding, dilation, ceilMode; see {@link MaxPool2dOptions}.
+   * @throws Error on a size that is not a positive integer, or padding above half the window.
+   */
   constructor(kernelSize: Size2, options: MaxPool2dOptions = {}) {
     super();
     // Sizes are checked by toPair below, each with its own message.
@@ -69,6 +103,7 @@ export class MaxPool2d extends Module {
     return [n, c, oh, ow];
   }
 
+  /** @internal */
   override forwardDevice(x: Tensor): Tensor {
     const [n, c, h, w] = x.shape;
     const y = this.output('y', this.outputShape(x.shape));
@@ -80,6 +115,7 @@ export class MaxPool2d extends Module {
     return y;
   }
 
+  /** @internal */
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
     if (!needInputGrad) return null;
     const [n, c, h, w] = this.inShape;

@@ -3,14 +3,26 @@ import { rt } from '../runtime/index.js';
 import { Tensor } from '../tensor.js';
 import { Elementwise } from './elementwise.js';
 
+/**
+ * The rectified linear unit, as torch.nn.ReLU: y = max(x, 0), element by element.
+ *
+ * Shape: any; the output has the input's shape.
+ *
+ * @example
+ * ```js
+ * new sn.Sequential(new sn.Linear(784, 128), new sn.ReLU(), new sn.Linear(128, 10));
+ * ```
+ */
 export class ReLU extends Elementwise {
   override toString(): string { return 'ReLU()'; }
 
   /** The constructor arguments, JSON-able: saved files record the architecture with them. */
   config(): Record<string, unknown> { return {}; }
 
+  /** @internal */
   protected override apply(x: number, y: number, n: number): void { rt().kernels.reluForward(x, y, n); }
 
+  /** @internal */
   protected override applyBackward(x: Tensor, _y: Tensor, dy: number, dx: number, n: number): void {
     rt().kernels.reluBackward(x.ptr, dy, dx, n);
   }

@@ -8,7 +8,9 @@ import { ElementwiseLoss } from './elementwise-loss.js';
 import { reductionRule } from './labels.js';
 import { Rule, describe } from '../options.js';
 
+/** The options of BCEWithLogitsLoss; the defaults are PyTorch's. */
 export interface BCEWithLogitsLossOptions {
+  /** 'mean' (default) over all elements, or 'sum'. */
   reduction?: Reduction;
   /**
    * Weight of the positive term, one per class (PyTorch's pos_weight): as many values as the
@@ -24,11 +26,36 @@ const posWeightRule: Rule = {
     (ArrayBuffer.isView(v) && !(v instanceof DataView) && !(v instanceof BigInt64Array) && !(v instanceof BigUint64Array)),
 };
 
+/**
+ * Binary cross-entropy on logits, as torch.nn.BCEWithLogitsLoss, with the sigmoid fused in for
+ * numerical stability: for each element, −[pw·t·log σ(x) + (1 − t)·log(1 − σ(x))] with pw the
+ * posWeight of its class (1 without); the mean over all elements, or the sum. For binary and
+ * multi-label classification (targets in [0, 1], one column per label).
+ *
+ * Shape:
+ * - input: logits of any shape, classes in the last dimension (e.g. [N, K])
+ * - target: the same shape, float32 values in [0, 1]
+ * - value: a number
+ *
+ * @example
+ * ```js
+ * const lossFn = new sn.BCEWithLogitsLoss({ posWeight: [3] });   // positives weigh 3 times
+ * const loss = lossFn.forward(model.forward(x), sn.tensor(targets, [N, 1]));
+ * loss.backward();
+ * ```
+ */
 export class BCEWithLogitsLoss extends ElementwiseLoss {
   /** The positive-term weights (a copy), or null for none. */
   readonly posWeight: Float32Array | null;
   private weightBlock: Block | null = null;
 
+  /**
+   * Binary cross-entropy (torch.nn.BCEWithLogitsLoss) of logits against float32 targets in [0, 1]
+   * of the same shape, sigmoid fused. Options: reduction 'mean' (or 'sum'), posWeight (one weight
+   * per class in the last dimension; none by default).
+   *
+   * @param options reduction ('mean'), posWeight (none); see {@link BCEWithLogitsLossOptions}.
+   */
   constructor(options: BCEWithLogitsLossOptions = {}) {
     super('BCEWithLogitsLoss', options, { reduction: reductionRule, posWeight: posWeightRule });
     this.posWeight = options.posWeight === undefined ? null : copyPosWeight(options.posWeight);
@@ -36,6 +63,7 @@ export class BCEWithLogitsLoss extends ElementwiseLoss {
 
   override toString(): string { return 'BCEWithLogitsLoss'; }
 
+  /** @internal */
   protected override checkShape(shape: readonly number[]): void {
     const w = this.posWeight;
     if (!w || w.length === 1) return;
@@ -46,6 +74,7 @@ export class BCEWithLogitsLoss extends ElementwiseLoss {
     }
   }
 
+  /** @internal */
   protected override run(x: number, t: number, grad: number, n: number, gradScale: number): number {
     const w = this.posWeight;
     return rt().kernels.bceWithLogitsForward(x, t, grad, n, gradScale, w ? this.weights(w) : 0, w ? w.length : 1);

@@ -6,6 +6,7 @@ import { Loss, LossValue, Reduction } from './loss.js';
 import { LabelBuffer, Labels, checkLabels, ignoreIndexRule, reductionRule } from './labels.js';
 import { checkOptions, checkTensor, described, finite } from '../options.js';
 
+/** The options of CrossEntropyLoss; the defaults are PyTorch's. */
 export interface CrossEntropyLossOptions {
   /** 'mean' (default) divides by the number of labels that are not ignored; 'sum' does not. */
   reduction?: Reduction;
@@ -15,12 +16,41 @@ export interface CrossEntropyLossOptions {
   ignoreIndex?: number;
 }
 
+/**
+ * Cross-entropy of logits against class labels, as torch.nn.CrossEntropyLoss: log-softmax and
+ * negative log-likelihood fused in one kernel, which also writes dL/dlogits. For row n with label
+ * y_n: loss_n = −log(exp(x[n, y_n]) / Σ_c exp(x[n, c])) (with label smoothing s, the target is
+ * (1 − s)·onehot + s/C); the mean over the rows not ignored, or the sum.
+ *
+ * Shape:
+ * - input: logits [N, C] (no softmax before it)
+ * - labels: N integers in [0, C) (or ignoreIndex), see {@link Labels}
+ * - value: a number
+ *
+ * @example
+ * ```js
+ * const lossFn = new sn.CrossEntropyLoss();
+ * const loss = lossFn.forward(model.forward(x), labels);   // logits [N, 10], labels Int32Array(N)
+ * loss.backward();
+ * optimizer.step();
+ * optimizer.zeroGrad();
+ * ```
+ */
 export class CrossEntropyLoss extends Loss {
+  /** 'mean' (over the rows not ignored) or 'sum'. */
   readonly reduction: Reduction;
+  /** The label smoothing s, in [0, 1]. */
   readonly labelSmoothing: number;
+  /** The label value whose rows count for nothing. */
   readonly ignoreIndex: number;
   private readonly labels = new LabelBuffer();
 
+  /**
+   * Cross-entropy (torch.nn.CrossEntropyLoss) of logits [N, C] against N class labels, softmax
+   * fused. Options, with PyTorch's defaults: reduction 'mean', labelSmoothing 0, ignoreIndex −100.
+   *
+   * @param options reduction ('mean'), labelSmoothing (0), ignoreIndex (−100); see {@link CrossEntropyLossOptions}.
+   */
   constructor(options: CrossEntropyLossOptions = {}) {
     super();
     checkOptions('CrossEntropyLoss', options, {

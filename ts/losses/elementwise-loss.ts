@@ -5,18 +5,20 @@ import { Loss, LossValue, Reduction } from './loss.js';
 import { reductionRule } from './labels.js';
 import { Spec, checkOptions, checkTensor } from '../options.js';
 
+/** The base of the losses that compare a prediction with a target of the same shape, value by value. */
 export abstract class ElementwiseLoss extends Loss {
+  /** 'mean' (over all elements) or 'sum'. */
   readonly reduction: Reduction;
   private targetBlock: Block | null = null;
 
-  /** `spec` lists the loss's options (by default only `reduction`), checked here. */
+  /** @internal `spec` lists the loss's options (by default only `reduction`), checked here. */
   constructor(name: string, options: { reduction?: Reduction }, spec: Spec = { reduction: reductionRule }) {
     super();
     checkOptions(name, options, spec);
     this.reduction = options.reduction ?? 'mean';
   }
 
-  /** Σ loss(y, t) over n values of shape `shape`; writes grad = gradScale · dloss/dy. */
+  /** @internal Σ loss(y, t) over n values of shape `shape`; writes grad = gradScale · dloss/dy. */
   protected abstract run(y: number, t: number, grad: number, n: number, gradScale: number, shape: readonly number[]): number;
 
   /** @internal Throws when a loss's own options do not fit an input of this shape; checked before anything runs. */

@@ -4,7 +4,10 @@ import { Block, i32, reuseBlock } from '../runtime/index.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { described, describe, integer, oneOf } from '../options.js';
 
-/** Class labels: int32 (or int64, as PyTorch keeps them), an array of integers, or a Tensor of them. */
+/**
+ * Class labels, one per sample, each an integer in [0, C) (or the loss's ignoreIndex): an
+ * Int32Array, a BigInt64Array (int64, as PyTorch keeps them), an array of integers, or a Tensor of them.
+ */
 export type Labels = Int32Array | BigInt64Array | ArrayLike<number> | Tensor;
 
 export interface ClassOptions {

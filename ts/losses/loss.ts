@@ -3,7 +3,19 @@
 import { Block, f32, reuseBlock, rt } from '../runtime/index.js';
 import { Tensor, formatShape, shapeSize } from '../tensor.js';
 
+/**
+ * What a loss's forward() returns: the loss `value`, and `backward()`, which back-propagates its
+ * gradient through the model that made the prediction (as PyTorch's `loss.backward()`).
+ *
+ * @example
+ * ```js
+ * const loss = lossFn.forward(model.forward(x), labels);
+ * loss.backward();            // fills every parameter's grad
+ * console.log(loss.value);    // a number (also what +loss gives)
+ * ```
+ */
 export class LossValue {
+  /** @internal Losses make these from their forward(). */
   constructor(
     /** The loss (a mean over the batch unless reduction says otherwise). */
     readonly value: number,
@@ -33,11 +45,18 @@ export class LossValue {
   /** dL/dy as computed by the loss (a device view, valid until the loss runs again). */
   get gradient(): Tensor { return this.grad; }
 
+  /** The loss as a number, so `+loss` and `loss < 0.1` work. */
   valueOf(): number { return this.value; }
 }
 
+/** How a loss reduces its per-element (or per-sample) terms: their mean, or their sum. */
 export type Reduction = 'mean' | 'sum';
 
+/**
+ * The base of the losses. `forward(prediction, target)` computes the loss and, fused, its
+ * gradient dL/dprediction into the loss's own buffer; the returned {@link LossValue}'s backward()
+ * hands that gradient to the model. A loss is not a Module: it has no parameters or modes.
+ */
 export abstract class Loss {
   private inputBlock: Block | null = null;
   private gradBlock: Block | null = null;
@@ -48,7 +67,10 @@ export abstract class Loss {
   /** @internal The name for error messages (the owner of the gradient buffer). */
   label(): string { return String(this); }
 
-  /** The loss of prediction y against a target (class labels or a Tensor, by loss). */
+  /**
+   * The loss of prediction y against a target (class labels or a Tensor, by loss), with its
+   * gradient; both checked first (shapes, finite values, labels in range).
+   */
   abstract forward(y: Tensor, target: unknown): LossValue;
 
   /**
@@ -80,7 +102,7 @@ export abstract class Loss {
     return new Tensor(shape, this.gradBlock);
   }
 
-  /** Releases the loss's wasm buffers. */
+  /** Releases the loss's wasm buffers now (else the garbage collector does); a later forward() allocates them again. */
   dispose(): void {
     this.inputBlock?.free(); this.gradBlock?.free(); this.inputBlock = this.gradBlock = null;
   }

@@ -5,7 +5,13 @@ import { Block, f32, rt } from '../runtime/index.js';
 import { Parameter } from '../module.js';
 import { describe } from '../options.js';
 
+/**
+ * The base of SGD, Adam and AdamW, as torch.optim.Optimizer: holds the parameters, the learning
+ * rate (which LR schedulers set between epochs) and the step count. Per-parameter state (momentum,
+ * Adam's moments) lives in wasm memory allocated once, so a step allocates nothing.
+ */
 export abstract class Optimizer {
+  /** The parameters updated by step(), in the order given. */
   readonly params: readonly Parameter[];
   /** Steps taken so far (PyTorch's state['step']); bias corrections use it. */
   stepCount = 0;
@@ -13,6 +19,10 @@ export abstract class Optimizer {
   private readonly stateBlocks: Block[] = [];
   private disposed = false;
 
+  /**
+   * @internal Subclasses check their own options; this checks the parameters (a non-empty list of
+   * distinct Parameters) and the learning rate.
+   */
   constructor(params: Iterable<Parameter>, lr: number) {
     const list = params === null || params === undefined || typeof (params as Iterable<Parameter>)[Symbol.iterator] !== 'function'
       ? null : [...params];
@@ -26,9 +36,10 @@ export abstract class Optimizer {
     this.lr = lr;
   }
 
-  /** The name used in error messages; subclasses spell it out, as minifiers rename classes. */
+  /** @internal The name used in error messages; subclasses spell it out, as minifiers rename classes. */
   protected get name(): string { return 'Optimizer'; }
 
+  /** The learning rate of the next step(): a finite number ≥ 0; schedulers set it, and so may you. */
   get lr(): number { return this.learningRate; }
   set lr(value: number) {
     checkNumber(this.name, 'lr', value, 0);
@@ -78,7 +89,7 @@ export abstract class Optimizer {
   }
 }
 
-/** Throws unless v is a finite number ≥ least (and < below when given). */
+/** @internal Throws unless v is a finite number ≥ least (and < below when given). */
 export function checkNumber(optimizer: string, name: string, v: unknown, least: number, below?: number): void {
   const ok = typeof v === 'number' && Number.isFinite(v) && v >= least && (below === undefined || v < below);
   if (!ok) {

@@ -2,6 +2,7 @@
 // it behaves the same in every browser and in Node, and needs no binary-string detour.
 const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
+/** Standard base64 (RFC 4648, with '=' padding) of bytes, the same in every browser and in Node. */
 export function base64(bytes: Uint8Array): string {
   const parts: string[] = [];
   let chunk = '';

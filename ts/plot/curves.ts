@@ -5,13 +5,19 @@ import { el, estimateTextWidth, num, svgDocument, text } from './svg.js';
 import { epochTicks, niceTicks } from './ticks.js';
 import { checkOptions, describe, string } from '../options.js';
 
+/** The per-epoch series lossCurvesSvg draws: fit()'s history has them all. */
 export interface History {
+  /** The training loss of each epoch (at least one). */
   loss: ArrayLike<number>;
+  /** The training accuracy of each epoch, drawn in a second panel when present. */
   accuracy?: ArrayLike<number>;
+  /** The validation loss of each epoch, drawn dashed beside the training loss. */
   valLoss?: ArrayLike<number>;
+  /** The validation accuracy of each epoch. */
   valAccuracy?: ArrayLike<number>;
 }
 
+/** The options of lossCurvesSvg(). */
 export interface CurvesOptions {
   /** A heading above the panels. */
   title?: string;
@@ -33,6 +39,12 @@ const MAX_MARKERS = 60;
  * An SVG string with a loss panel and, when the history has accuracies, an accuracy panel.
  * Throws on an empty loss series or any non-finite value (a diverged run should be fixed, not
  * drawn with a hole).
+ *
+ * @example
+ * ```js
+ * const history = await model.fit(x, y, { epochs: 10, validationSplit: 0.1 });
+ * writeFileSync('curves.svg', sn.plot.lossCurvesSvg(history, { title: 'LeNet-5 on MNIST' }));
+ * ```
  */
 export function lossCurvesSvg(history: History, options: CurvesOptions = {}): string {
   if (!history || typeof history !== 'object') throw new Error(`lossCurvesSvg: expected a history object { loss, accuracy?, valLoss?, valAccuracy? }, got ${describe(history)}`);

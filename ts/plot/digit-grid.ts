@@ -9,11 +9,13 @@ import { checkOptions, described, describe, integer, string } from '../options.j
 
 const positive = described(integer(1), 'a positive integer');
 
+/** The options of digitGridSvg() and digitGridPng(). */
 export interface DigitGridOptions {
   /** Images per row (default 5). */
   columns?: number;
-  /** Size of one image in pixels (default 28×28, MNIST's); taken from the tensor when images is one. */
+  /** Height of one image in pixels (default 28, MNIST's); taken from the tensor when images is one. */
   height?: number;
+  /** Width of one image in pixels (default 28); taken from the tensor when images is one. */
   width?: number;
   /** Screen pixels per image pixel (default 3). */
   scale?: number;

@@ -28,24 +28,31 @@ const pictureSpec: Spec = {
   title: string,
 };
 
+/** The options of featureMaps(). */
 export interface FeatureMapsOptions {
-  /** Index (in model.children()) of the Conv2d to look at; the first Conv2d by default. */
+  /** The index in the model (as model.at(i) counts) of the Conv2d to look at; the first Conv2d by default. */
   layer?: number;
   /** The convolution's output ('conv', default) or the activation that follows it ('activation'). */
   after?: 'conv' | 'activation';
 }
 
+/** What featureMaps() returns: a convolution's output channels for one image. */
 export interface FeatureMaps {
   /** One height×width map per output channel, row-major. */
   maps: Float32Array[];
+  /** The maps' height. */
   height: number;
+  /** The maps' width. */
   width: number;
+  /** The number of maps (the convolution's output channels). */
   channels: number;
-  /** The Conv2d's index and the index of the last layer run (the activation's, for after: 'activation'). */
+  /** The Conv2d's index in the model. */
   layer: number;
+  /** The index of the last layer run: the Conv2d's, or the activation's for after: 'activation'. */
   through: number;
 }
 
+/** The options of featureMapsSvg() and featureMapsPng(). */
 export interface FeatureMapsPictureOptions extends FeatureMapsOptions {
   /** Tiles per row; by default up to 8. */
   columns?: number;
@@ -160,7 +167,15 @@ function layout(ts: Tile[], options: FeatureMapsPictureOptions, labelH: number, 
   return { cell, place, width: gap + columns * (cell + gap), height: titleH + gap + rows * (cell + labelH + gap) };
 }
 
-/** An SVG grid: the input image, then every channel's map, each labelled. */
+/**
+ * featureMaps() as a picture: an SVG grid of the input image, then every channel's map, each
+ * labelled and scaled to its own range.
+ *
+ * @example
+ * ```js
+ * writeFileSync('features.svg', sn.plot.featureMapsSvg(model, sn.tensor(image, [1, 1, 28, 28])));
+ * ```
+ */
 export function featureMapsSvg(model: Sequential, image: Tensor, options: FeatureMapsPictureOptions = {}): string {
   const { tiles: ts, title } = tiles('featureMapsSvg', model, image, options);
   const g = layout(ts, options, 18, 30);

@@ -13,15 +13,27 @@ interface Span { start: number; size: number; }
 
 /**
  * Thrown when wasm memory cannot hold an allocation: the request is larger than wasm32's 4 GiB,
- * or the engine refused to grow the memory. Nothing was allocated or changed.
+ * or the engine refused to grow the memory. Nothing was allocated or changed. The message names
+ * the layer and buffer; dispose() models no longer needed (a dropped model's memory comes back
+ * only when the garbage collector runs).
  */
 export class WasmMemoryError extends Error {
-  constructor(message: string, readonly bytesRequested: number, readonly bytesInUse: number) {
+  /** @internal The heap makes these. */
+  constructor(
+    message: string,
+    /** The size of the refused allocation, in bytes. */
+    readonly bytesRequested: number,
+    /** The bytes allocated (by live models, tensors and optimizers) when it was refused. */
+    readonly bytesInUse: number) {
     super(message);
     this.name = 'WasmMemoryError';
   }
 }
 
+/**
+ * The allocator of the wasm memory (first fit, neighbours coalesced; the memory grows only when
+ * nothing free is big enough). One per runtime; layers and optimizers allocate through it.
+ */
 export class Heap {
   private free: Span[] = []; // sorted by start, never adjacent
   private top: number;       // first byte never handed out
@@ -35,6 +47,7 @@ export class Heap {
   /** The most the memory may grow to: its declared maximum, or wasm32's limit. */
   private limit: number;
 
+  /** @internal The runtime makes the heap over its memory, from `base` (the kernels' data end). */
   constructor(private readonly memory: WebAssembly.Memory, base: number, maximumBytes = WASM32_MAX_BYTES) {
     this.top = alignUp(base);
     this.limit = Math.min(maximumBytes, WASM32_MAX_BYTES);
@@ -81,6 +94,7 @@ export class Heap {
     return ptr;
   }
 
+  /** Returns the allocation at byte offset `ptr` (from alloc()) to the free space. */
   release(ptr: number): void {
     const block = this.live.get(ptr);
     if (!block) throw new Error(`simdnet: heap release of ${ptr}, which is not a live allocation`);

@@ -2,6 +2,7 @@
 // file, and importing `simdnet/internal` beside it would load a second, separate runtime.
 import { rt } from './wasm.js';
 
+/** What backendInfo() reports about the loaded kernels. */
 export interface BackendInfo {
   /** Whether the relaxed-SIMD (fused multiply-add) build was loaded. */
   relaxedSimd: boolean;

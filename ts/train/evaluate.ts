@@ -8,6 +8,7 @@ import { saveTrainingFlags } from '../module-tree.js';
 import { Data, Target, argmaxRows, checkData, countCorrect, probabilities } from './targets.js';
 import { checkEvaluateOptions, checkPredictOptions } from './fit-options.js';
 
+/** The options of evaluate() and model.evaluate(). */
 export interface EvaluateOptions {
   /** Rows per forward pass (default 256); larger than the data means one batch. */
   batchSize?: number;
@@ -15,7 +16,23 @@ export interface EvaluateOptions {
   loss?: Loss;
 }
 
-/** Mean loss and (for class labels) accuracy over all rows, in eval mode. */
+/** The options of predict() and predictClasses() (and the model methods of those names). */
+export interface PredictOptions {
+  /** Rows per forward pass (default 256); larger than the data means one batch. */
+  batchSize?: number;
+}
+
+/**
+ * The mean loss over all rows of x and y and, for class labels, the accuracy (the fraction whose
+ * largest output is the label), in eval mode; every module's mode is put back afterwards.
+ *
+ * @param model The model (any Module).
+ * @param x The inputs [N, ...].
+ * @param y N class labels, or a float32 Tensor target [N, ...].
+ * @param options `batchSize` (default 256) and `loss` (default CrossEntropyLoss for labels,
+ *   MSELoss for a Tensor target).
+ * @returns `{ loss, accuracy }` (accuracy for class labels only).
+ */
 export function evaluate(model: Module, x: Tensor, y: Target, options: EvaluateOptions = {}): { loss: number; accuracy?: number } {
   checkEvaluateOptions('evaluate', model, options);
   const data = checkData('evaluate', x, y);
@@ -34,8 +51,12 @@ export function evaluate(model: Module, x: Tensor, y: Target, options: EvaluateO
   return data.labels ? { loss: lossSum / data.n, accuracy: correct / data.n } : { loss: lossSum / data.n };
 }
 
-/** Class probabilities [N, C] (softmax of the outputs, unless the model already ends in Softmax/LogSoftmax). */
-export function predict(model: Module, x: Tensor, options: { batchSize?: number } = {}): Tensor {
+/**
+ * Class probabilities [N, C] for x [N, ...], in eval mode: the softmax of the model's outputs
+ * [N, C], unless its last layer already is a Softmax (taken as is) or a LogSoftmax (exponentiated)
+ * over the classes. Returns a host tensor (a copy, not a view).
+ */
+export function predict(model: Module, x: Tensor, options: PredictOptions = {}): Tensor {
   checkPredictOptions('predict', model, options);
   const data = checkData('predict', x, null);
   let result: Float32Array | null = null;
@@ -52,8 +73,8 @@ export function predict(model: Module, x: Tensor, options: { batchSize?: number 
   return tensor(result!, [data.n, classes]);
 }
 
-/** The most likely class of each row. */
-export function predictClasses(model: Module, x: Tensor, options: { batchSize?: number } = {}): Int32Array {
+/** The most likely class of each row of x [N, ...] (the index of its largest output), in eval mode: N class indices. */
+export function predictClasses(model: Module, x: Tensor, options: PredictOptions = {}): Int32Array {
   checkPredictOptions('predictClasses', model, options);
   const data = checkData('predictClasses', x, null);
   const classes = new Int32Array(data.n);

@@ -22,19 +22,26 @@ import { StepGuard } from './step-guard.js';
 import { WasmMemoryError } from '../runtime/heap.js';
 import { checkFitOptions } from './fit-options.js';
 export { evaluate, predict, predictClasses } from './evaluate.js';
-export type { EvaluateOptions } from './evaluate.js';
+export type { EvaluateOptions, PredictOptions } from './evaluate.js';
 
+/** The options of fit() (and, with a file path allowed for `checkpoint`, of model.fit()). */
 export interface FitOptions {
+  /** Passes over the training rows. Default 1. */
   epochs?: number;
+  /** Rows per training step. Default 32; larger than the data means one batch of all rows; the last batch may be smaller. */
   batchSize?: number;
   /** Default: Adam(model.parameters(), { lr: 1e-3 }). */
   optimizer?: Optimizer;
   /** Default: CrossEntropyLoss for class labels, MSELoss for a Tensor target. */
   loss?: Loss;
-  /** Stepped once at the end of every epoch. */
+  /** Stepped once at the end of every epoch; it must schedule `optimizer`. */
   scheduler?: LRScheduler;
-  /** Fraction of the data held out for validation: shuffled, and stratified by class for labels. */
+  /**
+   * Fraction of the rows held out for validation, in (0, 1): drawn at random (from the fit's
+   * generator), stratified by class for labels, and the same for every epoch. Default 0 (none).
+   */
   validationSplit?: number;
+  /** Validation rows given apart: [x, y] as fit's own (not with validationSplit). */
   validationData?: [Tensor, Target];
   /** Shuffle the training rows every epoch; default true. */
   shuffle?: boolean;
@@ -45,26 +52,35 @@ export interface FitOptions {
    * generator is not reseeded: weight init after fit does not depend on this seed.
    */
   seed?: number;
+  /** Hooks called during training (onEpochEnd, ...), e.g. sn.earlyStopping(); awaited when they return a Promise. */
   callbacks?: Callback | Callback[];
   /** Stops cleanly after the current batch. */
   signal?: AbortSignal;
-  /** Progress output: 'auto' (default) prints to stdout in Node, nothing in a browser; 0 is silent. */
+  /**
+   * Progress output: 'auto' (default) and 1 print to `progressStream`, else to process.stdout in
+   * Node (a live bar in a terminal, one line per epoch otherwise; nothing in a browser); 0 is silent.
+   */
   verbose?: 'auto' | 0 | 1;
   /** Where progress goes when printed; default process.stdout. */
   progressStream?: ProgressStream;
-  /** Called after each epoch, e.g. to save a checkpoint. */
+  /** Called (and awaited) after each epoch with its number, from 1, e.g. to save a checkpoint. */
   checkpoint?: (epoch: number) => void | Promise<void>;
 }
 
 const DIVERGED = ' (training diverged: a lower learning rate, or checking the data for extreme values, may help)';
 
+/** What fit() resolves to: the per-epoch history, and why training ended. */
 export interface FitHistory extends History {
   /** Why training ended before `epochs`: 'abort', 'callback', or null when it ran to the end. */
   stopReason: 'abort' | 'callback' | null;
 }
 
 /**
- * Trains `model` on x and y (see FitOptions) and resolves to the history.
+ * Trains `model` on x and y with mini-batches, Keras-style: each epoch shuffles the training rows,
+ * and each batch runs forward, the loss, backward and an optimizer step; then the held-out rows
+ * are evaluated, the scheduler steps and the callbacks run. Progress is printed in a terminal.
+ * Every input, label, option and batch size is checked before the first step. Resolves to the
+ * history: per-epoch `loss`, `accuracy`, `valLoss`, `valAccuracy`, `lr`, every `batchLoss`.
  *
  * Randomness: the fit draws its validation split, its shuffles and its Dropout masks from a
  * generator of its own, seeded with `options.seed` or, without one, with a seed drawn from the
@@ -78,6 +94,24 @@ export interface FitHistory extends History {
  * leaves the model in eval mode, ready for inference; a fit that throws or is aborted puts every
  * module's training flag back as it found it. A failed step is undone (see the Error); a step
  * refused for memory is tried once more after yielding to the event loop.
+ *
+ * @param model The model (any Module; a Sequential also has model.fit()).
+ * @param x The inputs, N samples: [N, ...] as the model takes them (e.g. [N, 1, 28, 28]).
+ * @param y N class labels (Int32Array, BigInt64Array, an array of integers, an int64 Tensor) for
+ *   CrossEntropyLoss, or a float32 Tensor target [N, ...] matching the output (MSELoss).
+ * @param options See {@link FitOptions}: default 1 epoch, batch size 32, Adam with lr 1e-3,
+ *   CrossEntropyLoss for labels and MSELoss for a Tensor target, no validation.
+ *
+ * @example
+ * ```js
+ * const optimizer = new sn.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 });
+ * const history = await sn.fit(model, x, labels, {
+ *   epochs: 20, batchSize: 64, optimizer, validationSplit: 0.1, seed: 0,
+ *   scheduler: new sn.StepLR(optimizer, { stepSize: 5, gamma: 0.5 }),
+ *   callbacks: [sn.earlyStopping({ monitor: 'valLoss', patience: 3 })],
+ * });
+ * console.log(history.valAccuracy.at(-1), history.stopReason);
+ * ```
  */
 export async function fit(model: Module, x: Tensor, y: Target, options: FitOptions = {}): Promise<FitHistory> {
   checkFitOptions(model, options);

@@ -1,5 +1,5 @@
 export { fit, evaluate, predict, predictClasses } from './fit.js';
-export type { FitOptions, FitHistory, EvaluateOptions } from './fit.js';
+export type { FitOptions, FitHistory, EvaluateOptions, PredictOptions } from './fit.js';
 export { earlyStopping } from './callbacks.js';
 export type { Callback, History, BatchLogs, EpochLogs, FitContext, EarlyStoppingOptions, Monitor } from './callbacks.js';
 export { ProgressPrinter } from './progress.js';

@@ -15,9 +15,11 @@ import { checkTensor } from '../options.js';
 import { saveTrainingFlags, useGenerator } from '../module-tree.js';
 import { Generator } from '../random.js';
 
+/** The options of profile() and model.profile(). */
 export interface ProfileOptions {
   /** Timed steps, averaged (default 20) after `warmup` untimed ones (default 5). */
   steps?: number;
+  /** Untimed steps run first (default 5), so that buffers are allocated and the engine has warmed up. */
   warmup?: number;
   /** Default: CrossEntropyLoss for labels, MSELoss for a Tensor target. */
   loss?: Loss;
@@ -25,27 +27,47 @@ export interface ProfileOptions {
   optimizer?: Optimizer;
 }
 
-export interface LayerTime { name: string; forwardMs: number; backwardMs: number; }
+/** One layer's mean times per step in a Profile. */
+export interface LayerTime {
+  /** The layer's type, e.g. 'Conv2d'. */
+  name: string;
+  /** Milliseconds of its forward pass. */
+  forwardMs: number;
+  /** Milliseconds of its backward pass (input and weight gradients). */
+  backwardMs: number;
+}
 
+/** What profile() returns: mean milliseconds per training step, per layer and in total. */
 export interface Profile {
+  /** The batch size profiled (x's first dimension). */
   batchSize: number;
+  /** How many timed steps the means are over. */
   steps: number;
+  /** The model's layers in order (a model that is not a Sequential counts as one layer). */
   layers: LayerTime[];
   /** Copying the input into wasm memory. */
   inputMs: number;
+  /** The loss: its forward, which computes the gradient too (fused), so backwardMs is 0. */
   loss: { forwardMs: number; backwardMs: number };
+  /** The optimizer's step and zeroGrad. */
   optimizerMs: number;
   /** One whole training step (the sum of all of the above). */
   stepMs: number;
+  /** The table formatProfile() prints: a row per layer with forward and backward ms, then the totals. */
   toString(): string;
 }
 
 /**
- * Runs `warmup + steps` real training steps (forward, loss, backward without the first layer's
+ * Times every layer's forward and backward over real training steps: runs `warmup + steps` steps (forward, loss, backward without the first layer's
  * input gradient, optimizer step, zeroGrad) on x/y, timing each layer, and puts back as they
  * were: the model's state, its parameters' gradients, every module's mode, and the optimizer's
  * state. Dropout draws from a private generator, so the global one (sn.manualSeed) is not
- * advanced. Times are means per step in milliseconds.
+ * advanced. Times are means per step in milliseconds; `String(profile)` is a table.
+ *
+ * @example
+ * ```js
+ * console.log(String(sn.profile(model, sn.tensor(batch, [64, 1, 28, 28]), labels, { steps: 10 })));
+ * ```
  */
 export function profile(model: Module, x: Tensor, y: Target, options: ProfileOptions = {}): Profile {
   checkProfileOptions(model, options);
@@ -132,7 +154,10 @@ function saveGradients(model: Module): () => void {
   return () => params.forEach((p, i) => p.grad.view().set(grads[i]));
 }
 
-/** The table of seed 001: layer | forward ms | backward ms, then the loss, optimizer and totals. */
+/**
+ * A Profile as a text table: layer | forward ms | backward ms, then the input copy, the loss, the
+ * optimizer step and the totals, under a line with the step time and images per second.
+ */
 export function formatProfile(p: Profile): string {
   const ms = (v: number) => v.toFixed(3);
   // Indexes right-aligned, so that the layer names line up past layer 9.

@@ -2,11 +2,23 @@
 import type { BatchLogs, EpochLogs } from './callbacks.js';
 import { checkValue, describe, described, integer } from '../options.js';
 
-export interface ProgressStream { write(text: string): unknown; isTTY?: boolean; columns?: number; }
+/** Where fit() prints progress: process.stdout, or anything with a write(text) method. */
+export interface ProgressStream {
+  /** Writes text (no newline added). */
+  write(text: string): unknown;
+  /** True for a terminal: a live bar is redrawn in place (with \r); otherwise one line per epoch. */
+  isTTY?: boolean;
+  /** The terminal's width; longer bar lines are cut to it. */
+  columns?: number;
+}
 
 const BAR = 24;
 const REDRAW_MS = 100;
 
+/**
+ * fit()'s progress output: in a terminal a live bar per epoch (batch k/N, ETA, running loss and
+ * accuracy, images/s), otherwise one line per epoch. fit() makes one unless `verbose` is 0.
+ */
 export class ProgressPrinter {
   private epochStart = 0;
   private lastDraw = 0;
@@ -15,6 +27,7 @@ export class ProgressPrinter {
   private correct = 0;
   private counted = 0;
 
+  /** Prints to `out` for a run of `epochs` epochs (the total shown as "Epoch 3/10"). */
   constructor(private readonly out: ProgressStream, private readonly epochs: number) {
     if (typeof out !== 'object' || out === null || typeof out.write !== 'function') {
       throw new Error(`ProgressPrinter: the stream must have a write(text) method (e.g. process.stdout), got ${describe(out)}`);
@@ -22,12 +35,17 @@ export class ProgressPrinter {
     checkValue('ProgressPrinter', 'epochs', epochs, described(integer(1), 'a positive integer'));
   }
 
+  /** Starts an epoch: resets the running loss, accuracy and clock. */
   epochBegin(): void {
     this.epochStart = this.lastDraw = performance.now();
     this.seen = this.lossSum = this.correct = this.counted = 0;
   }
 
-  /** `correct` is the number of right predictions in the batch, or null without class labels. */
+  /**
+   * Counts a batch into the running loss and accuracy and, in a terminal, redraws the bar (at most
+   * every 100 ms, and at the last batch). `correct` is the number of right predictions in the
+   * batch, or null without class labels.
+   */
   batch(logs: BatchLogs, correct: number | null): void {
     this.seen += logs.size;
     this.lossSum += logs.loss * logs.size;
@@ -54,6 +72,7 @@ export class ProgressPrinter {
     this.out.write(`\r${line}\x1b[K`);
   }
 
+  /** Prints the epoch's line: time, loss, accuracy, validation figures, learning rate and images/s. */
   epochEnd(logs: EpochLogs, batches: number): void {
     const parts = [
       `Epoch ${logs.epoch}/${this.epochs}`,
