@@ -1,7 +1,7 @@
 // simdnet: CNNs for Node and the browser on SIMD WebAssembly kernels, with a PyTorch-shaped API.
 export { ready } from './runtime/wasm.js';
 export { WasmMemoryError } from './runtime/heap.js';
-export type { ReadyOptions } from './runtime/wasm.js';
+export type { ReadyOptions, WasmBuilds, WasmSource } from './runtime/wasm.js';
 export { backendInfo, type BackendInfo } from './runtime/info.js';
 export { Tensor, tensor } from './tensor.js';
 export type { DType } from './tensor.js';
@@ -39,5 +39,6 @@ export * from './train/index.js';
 export * as data from './data/index.js';
 export * as io from './io/index.js';
 export { loadModel as load } from './io/model-file-node.js';
+export type { ModelSource } from './io/model-file-node.js';
 export * as models from './models.js';
 export * as plot from './plot/index.js';
