@@ -102,7 +102,7 @@ const BUILD_NAMES = Object.keys(BUILDS) as BuildName[];
 
 /**
  * Loads the wasm kernels. Call (and await) once before building models. By default the
- * relaxed-SIMD build is used where the engine runs it (Chromium, Firefox, Node 20 and later),
+ * relaxed-SIMD build is used where the engine runs it (Chromium and Node 20 and later do),
  * and the plain SIMD build elsewhere; both are embedded in the package, so nothing needs
  * serving. `options.wasm` and `options.wasmPath` load them from elsewhere instead (see
  * {@link ReadyOptions}); a module that is not simdnet's is refused with what is missing named.
