@@ -22,7 +22,8 @@ export interface MnistOptions {
 export interface LabelledImages { images: Tensor; labels: Int32Array; }
 
 /**
- * MNIST's training or test set as images [N, 1, 28, 28] and labels, read from the IDX files.
+ * MNIST's training or test set as images [N, 1, 28, 28] and labels, read from the IDX files
+ * (Node only: in a page, fetch the files and parse them with `sn.data.readIdx`).
  * Throws before reading anything on an unknown option or a value of the wrong type: a split
  * other than 'train' or 'test' must not quietly give one of them.
  */

@@ -14,7 +14,7 @@ export type Kernels = Record<string, (...args: number[]) => number>;
  * (a string is a path in Node, and relative to the page in a browser), a `Response` (from
  * `fetch()`, not yet read), or a compiled `WebAssembly.Module`.
  */
-export type WasmSource = string | URL | Response | BufferSource | WebAssembly.Module;
+export type WasmSource = string | URL | Response | ArrayBuffer | ArrayBufferView | WebAssembly.Module;
 
 /**
  * A source per build of the kernels, named after the builds; `ready()` picks one when it loads.
