@@ -114,8 +114,9 @@ const BUILD_NAMES = Object.keys(BUILDS) as BuildName[];
  *
  * @example
  * import * as sn from 'simdnet';
- * await sn.ready();                                  // the embedded builds
- * await sn.ready({ wasmPath: '/assets/simdnet/' });  // or: fetch simdnet-relaxed.wasm (or simdnet.wasm) from there
+ * await sn.ready();                                     // the embedded builds: nothing to serve
+ * // or, at the first call instead: fetch simdnet-relaxed.wasm (or simdnet.wasm) from a directory
+ * // await sn.ready({ wasmPath: '/assets/simdnet/' });
  */
 export function ready(options: ReadyOptions = {}): Promise<Runtime> {
   try {
