@@ -18,7 +18,6 @@ const REDRAW_MS = 100;
 let model = null; // the model the pad classifies with: the one training, trained or loaded
 let mnist = null; // a promise of the raw data, fetched on the first Train
 let controller = null;
-let savedUrl = null;
 
 function setStatus(text, state) {
   $('status').textContent = text;
@@ -135,15 +134,12 @@ function drawPreview(image) {
 // ---- save and load ----
 
 function save() {
-  if (savedUrl) URL.revokeObjectURL(savedUrl); // the previous download has long started
-  savedUrl = URL.createObjectURL(new Blob([model.toSafetensors()], { type: 'application/octet-stream' }));
-  const link = Object.assign(document.createElement('a'), { href: savedUrl, download: 'lenet5.safetensors' });
-  link.click();
+  model.download('lenet5.safetensors');
 }
 
 async function load(file) {
   try {
-    const loaded = sn.Sequential.fromSafetensors(new Uint8Array(await file.arrayBuffer()), file.name);
+    const loaded = await sn.load(file);
     const out = loaded.outputShape([1, 1, SIZE, SIZE]);
     if (out.length !== 2 || out[1] !== 10) throw new Error(`the model outputs [${out}] for a 28×28 image, not 10 class scores`);
     useModel(loaded);

@@ -7,15 +7,13 @@ await build({
   outfile: 'dist/simdnet.browser.js',
   bundle: true,
   format: 'esm',
+  // '#platform' resolves through package.json's imports to the browser implementation (no
+  // `node` condition here), so nothing from Node is reachable: a node:* import would fail the build.
   platform: 'browser',
   target: 'es2022',
-  // Readable on purpose: the kernels are in the wasm, so minifying the glue saves little.
+  // Readable on purpose: the kernels are in the wasm, so minifying the glue saves little. Both
+  // wasm builds are inside (base64); ready() decodes the one it picks.
   minify: false,
   sourcemap: true,
-  // node:* modules are imported only inside Node-only functions (file loading, MNIST from disk,
-  // the relaxed-SIMD flag), which a browser never calls; left as imports they are never fetched.
-  external: ['node:*'],
-  // The wasm files stay in build/; from dist/ that is one level up, not two as from dist/runtime/.
-  define: { SIMDNET_BUILD_DIR: JSON.stringify('../build/') },
   logLevel: 'warning',
 });

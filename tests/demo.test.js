@@ -54,7 +54,7 @@ async function runDemo(page, origin) {
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('#save')]);
   const bytes = await readFile(await download.path());
   out.download = { name: download.suggestedFilename(), bytes: bytes.length };
-  // Loading the saved file through the page's own file input (sn.Sequential.fromSafetensors):
+  // Loading the saved file through the page's own file input (sn.load(file)):
   // the same weights must give the same test accuracy, and the same probabilities for the drawing.
   await page.setInputFiles('#load', { name: out.download.name, mimeType: 'application/octet-stream', buffer: bytes });
   await page.waitForFunction(() => ['loaded', 'error'].includes(document.querySelector('#status').dataset.state));

@@ -143,7 +143,7 @@ test('ready refuses options of the wrong type and keeps the loaded runtime', asy
   for (const [options, re] of [
     [{ relaxedSimd: 'no' }, /^simdnet: ready\(\{ relaxedSimd \}\): expected true or false, got a string$/],
     [{ relaxedSimd: 0 }, /^simdnet: ready\(\{ relaxedSimd \}\): expected true or false, got a number$/],
-    [{ wasm: 5 }, /^simdnet: ready\(\{ wasm \}\): expected the module's bytes \(an ArrayBuffer or a typed array\), a URL, or a WebAssembly\.Module, got a number$/],
+    [{ wasm: 5 }, /^simdnet: ready\(\{ wasm \}\): expected the module's bytes \(an ArrayBuffer or a typed array\), a URL, a Response, or a WebAssembly\.Module, or an object of them per build \(\{ simd, relaxedSimd \}\), got a number$/],
     [{ wasm: [0, 97, 115, 109] }, /got an array$/],
     [null, /^simdnet: ready\(options\): options must be an object, got null$/],
   ]) {

@@ -5,7 +5,7 @@ import { fit, evaluate, predict, predictClasses } from './train/fit.js';
 import type { EvaluateOptions, FitHistory, FitOptions, PredictOptions } from './train/fit.js';
 import type { Target } from './train/targets.js';
 import { loadSafetensorsInto, modelFromSafetensors, modelToSafetensors } from './io/model-file.js';
-import { saveModel } from './io/model-file-node.js';
+import { checkCanWrite, downloadModel, saveModel } from './io/model-file-node.js';
 import { layerTypeOf } from './io/architecture.js';
 import { profile } from './train/profile.js';
 import { modulesOf } from './module-tree.js';
@@ -249,6 +249,8 @@ export class Sequential extends Module {
     if (options !== undefined) checkFitOptionsObject(options);
     const { checkpoint } = options;
     if (checkpoint === '') throw new Error('fit: checkpoint must be a file path or a function (epoch) => void, got an empty string');
+    // In a page, before any training: a path would fail only after the first epoch.
+    if (typeof checkpoint === 'string') checkCanWrite('fit: checkpoint (a file path)');
     return fit(this, x, y, { ...options, checkpoint: typeof checkpoint === 'string' ? () => saveModel(this, checkpoint) : checkpoint });
   }
 
@@ -294,9 +296,28 @@ export class Sequential extends Module {
 
   /**
    * Node: writes the model as safetensors (toSafetensors()) to `path`, through a temporary file
-   * and a rename, so the file is never half written. `sn.load(path)` reads it back.
+   * and a rename, so the file is never half written; `sn.load(path)` reads it back. In a page this
+   * is refused with an Error: use `download(name)` or `toSafetensors()` there.
    */
-  save(path: string): Promise<void> { return saveModel(this, path); }
+  save(path: string): Promise<void> {
+    try {
+      checkCanWrite('save');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return saveModel(this, path);
+  }
+
+  /**
+   * In a page: saves the model as a safetensors file through the browser's download, as a "Save"
+   * button would (an `<a download>` link to a Blob URL). `name` is the suggested file name,
+   * default 'model.safetensors'. Throws in Node (use `save(path)`) and in workers (no document).
+   *
+   * @example
+   * saveButton.onclick = () => model.download('lenet5.safetensors');
+   * // later, from an <input type="file">: const model = await sn.load(input.files[0]);
+   */
+  download(name = 'model.safetensors'): void { downloadModel(this, name); }
 
   /** A one-line name for error messages: `Sequential (12 layers)`. */
   override label(): string { return `Sequential (${this.layers.length} layers)`; }

@@ -1,5 +1,7 @@
 // Trains a small CNN with the browser bundle and leaves what happened in window.simdnetResult,
 // which tests/browser.test.js reads back. Task: which quadrant of an 8×8 image is brightest.
+// ?wasmPath=DIR loads the kernels from DIR rather than the builds embedded in the bundle. The
+// model then goes through every way a page has to save and load one.
 import * as sn from '../../dist/simdnet.browser.js';
 
 const SIZE = 8, HALF = SIZE / 2;
@@ -29,8 +31,36 @@ function quadrants(n, seed) {
   return { x: sn.tensor(pixels, [n, 1, SIZE, SIZE]), labels };
 }
 
+/** The Error message `fn` rejects or throws with, or 'no Error'. */
+async function messageOf(fn) {
+  try { await fn(); } catch (err) { return err.message; }
+  return 'no Error';
+}
+
+/** The model loaded back from each kind of source a page has: its predictions' largest difference. */
+async function loadEveryWay(model, bytes, x) {
+  const before = model.predict(x).toArray();
+  const blobUrl = URL.createObjectURL(new Blob([bytes]));
+  const sources = {
+    bytes,
+    blob: new Blob([bytes]),
+    file: new File([bytes], 'quadrants.safetensors'),
+    response: new Response(bytes),
+    blobUrl,
+    blobUrlObject: new URL(blobUrl),
+  };
+  const maxDiffs = {};
+  for (const [kind, src] of Object.entries(sources)) {
+    const after = (await sn.load(src)).predict(x).toArray();
+    maxDiffs[kind] = before.reduce((m, v, i) => Math.max(m, Math.abs(v - after[i])), 0);
+  }
+  URL.revokeObjectURL(blobUrl);
+  return maxDiffs;
+}
+
 async function run() {
-  await sn.ready();
+  const wasmPath = new URLSearchParams(location.search).get('wasmPath');
+  await sn.ready(wasmPath ? { wasmPath } : {});
   sn.manualSeed(1);
   const model = new sn.Sequential(
     new sn.Conv2d(1, 4, 3, { padding: 1 }), new sn.ReLU(), new sn.MaxPool2d(2),
@@ -58,11 +88,23 @@ async function run() {
   let maxDiff = 0;
   for (let i = 0; i < before.length; i++) maxDiff = Math.max(maxDiff, Math.abs(before[i] - after[i]));
 
+  const loads = await loadEveryWay(model, bytes, test.x);
+  // What needs Node says what a page uses instead.
+  const nodeOnly = {
+    save: await messageOf(() => model.save('quadrants.safetensors')),
+    checkpoint: await messageOf(() => model.fit(train.x, train.labels, { epochs: 1, verbose: 0, checkpoint: 'ckpt.safetensors' })),
+    mnist: await messageOf(() => sn.data.mnist({ limit: 10 })),
+    fileUrl: await messageOf(() => sn.load(new URL('file:///tmp/m.safetensors'))),
+  };
+  model.download('quadrants.safetensors');
+
   return {
     losses,
     accuracy: correct / predicted.length,
     backend: sn.backendInfo(),
     roundTrip: { bytes: bytes.length, outputs: before.length, maxDiff },
+    loads,
+    nodeOnly,
   };
 }
 

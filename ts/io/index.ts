@@ -5,3 +5,4 @@ export { architectureOf, buildFromArchitecture, validateArchitecture, layerTypeO
 export type { ArchitectureSpec, LayerSpec } from './architecture.js';
 export { modelToSafetensors, modelFromSafetensors, loadSafetensorsInto, ARCHITECTURE_METADATA_KEY } from './model-file.js';
 export { saveModel, loadModel, loadModelInto } from './model-file-node.js';
+export type { ModelSource } from './model-file-node.js';

@@ -1,12 +1,58 @@
 // Loads and instantiates the kernels once, with a memory owned here.
+import { platform } from '#platform';
 import { Heap } from './heap.js';
+import { decodeBase64 } from './base64.js';
+import { fetchBytes, firstBytes, isResponse, type ByteSource } from '../io/source.js';
+import { anything, checkOptions } from '../options.js';
+import { describe, isPlainObject } from '../describe.js';
 
 /** The raw kernel exports: plain functions over byte offsets and sizes. */
 export type Kernels = Record<string, (...args: number[]) => number>;
 
+/**
+ * Where one wasm build comes from: its bytes (an ArrayBuffer or a typed array), a URL to fetch
+ * (a string is a path in Node, and relative to the page in a browser), a `Response` (from
+ * `fetch()`, not yet read), or a compiled `WebAssembly.Module`.
+ */
+export type WasmSource = string | URL | Response | ArrayBuffer | ArrayBufferView | WebAssembly.Module;
+
+/**
+ * A source per build of the kernels, named after the builds; `ready()` picks one when it loads.
+ * Builds left out are not used. The shared-memory builds for threads, when they come, will be
+ * `simdThreads` and `relaxedSimdThreads` beside these.
+ *
+ * @example
+ * // Vite: serve the builds as separate files rather than the ones embedded in the JavaScript.
+ * import simd from 'simdnet/simdnet.wasm?url';
+ * import relaxedSimd from 'simdnet/simdnet-relaxed.wasm?url';
+ * await sn.ready({ wasm: { simd, relaxedSimd } });
+ */
+export interface WasmBuilds {
+  /** The plain SIMD build (`simdnet.wasm`): runs in every engine with wasm SIMD. */
+  simd?: WasmSource;
+  /**
+   * The relaxed-SIMD build (`simdnet-relaxed.wasm`, fused multiply-add): used when the engine
+   * has relaxed SIMD and `relaxedSimd` is not false.
+   */
+  relaxedSimd?: WasmSource;
+}
+
+/** Options of `ready()`: where the kernels come from, and which build to prefer. */
 export interface ReadyOptions {
-  /** The compiled wasm: bytes, a URL to fetch, or a compiled module. Defaults to the packaged build. */
-  wasm?: BufferSource | URL | string | WebAssembly.Module;
+  /**
+   * Where the kernels come from. Default: the builds embedded in the package's JavaScript, so no
+   * file needs serving and no bundler needs any setting.
+   * - `{ simd, relaxedSimd }` (a {@link WasmBuilds}): a source per build; `ready()` picks the
+   *   relaxed-SIMD one when the engine runs it (and `relaxedSimd` is not false), else the plain one.
+   * - One source (bytes, a URL, a Response, a Module): that module, whichever build it is.
+   */
+  wasm?: WasmSource | WasmBuilds;
+  /**
+   * A directory (URL or, in Node, a path) holding `simdnet.wasm` and `simdnet-relaxed.wasm`, as
+   * TensorFlow.js's `setWasmPaths` takes; only the build that `ready()` picks is fetched. Builds
+   * named in `wasm: { … }` come from there instead. Example: `ready({ wasmPath: '/assets/simdnet/' })`.
+   */
+  wasmPath?: string | URL;
   /**
    * Use the relaxed-SIMD build (fused multiply-add) when the engine accepts it. Default true,
    * unless the environment variable SIMDNET_RELAXED_SIMD=0 says otherwise (Node). Chosen at the
@@ -26,7 +72,7 @@ export interface Runtime {
 let runtime: Runtime | null = null;
 let loading: Promise<Runtime> | null = null;
 /** What the first ready() asked for, kept while its runtime loads or is loaded: later calls must agree. */
-let chosen: { relaxedSimd: boolean; wasm: ReadyOptions['wasm'] } | null = null;
+let chosen: { relaxedSimd: boolean; wasm: ReadyOptions['wasm']; wasmPath: ReadyOptions['wasmPath'] } | null = null;
 
 const INITIAL_PAGES = 256; // 16 MiB
 const MAX_PAGES = 65536;   // 4 GiB, the wasm32 limit; must not exceed the build's maximumMemory
@@ -46,12 +92,31 @@ export const KERNEL_EXPORTS: readonly string[] = [
   'batchNormBackward',
 ];
 
+/** The builds of the kernels: their file in build/ and the module that embeds them. */
+const BUILDS = {
+  simd: { file: 'simdnet.wasm', name: 'plain SIMD', relaxed: false, embedded: () => import('./embedded/simd.js') },
+  relaxedSimd: { file: 'simdnet-relaxed.wasm', name: 'relaxed-SIMD', relaxed: true, embedded: () => import('./embedded/relaxed-simd.js') },
+} as const;
+type BuildName = keyof typeof BUILDS;
+const BUILD_NAMES = Object.keys(BUILDS) as BuildName[];
+
 /**
- * Loads the wasm kernels. Call (and await) once before building models. Later calls with the
- * same options, or none, return the loaded runtime; a different choice of build (`relaxedSimd`)
- * or of `wasm` is refused with an Error, as the kernels cannot be swapped under live models: make
- * it at the first call. A failed load (a module that is not simdnet's, say) leaves the library
+ * Loads the wasm kernels. Call (and await) once before building models. By default the
+ * relaxed-SIMD build is used where the engine runs it (Chromium and Node 20 and later do),
+ * and the plain SIMD build elsewhere; both are embedded in the package, so nothing needs
+ * serving. `options.wasm` and `options.wasmPath` load them from elsewhere instead (see
+ * {@link ReadyOptions}); a module that is not simdnet's is refused with what is missing named.
+ *
+ * Later calls with the same options, or none, return the loaded runtime; a different choice of
+ * build (`relaxedSimd`), `wasm` or `wasmPath` is refused with an Error, as the kernels cannot be
+ * swapped under live models: make it at the first call. A failed load leaves the library
  * unloaded, so a later ready() may try again.
+ *
+ * @example
+ * import * as sn from 'simdnet';
+ * await sn.ready();                                     // the embedded builds: nothing to serve
+ * // or, at the first call instead: fetch simdnet-relaxed.wasm (or simdnet.wasm) from a directory
+ * // await sn.ready({ wasmPath: '/assets/simdnet/' });
  */
 export function ready(options: ReadyOptions = {}): Promise<Runtime> {
   try {
@@ -60,23 +125,49 @@ export function ready(options: ReadyOptions = {}): Promise<Runtime> {
     return Promise.reject(err);
   }
   if (chosen) return loading!.then((r) => checkSameChoice(options, r));
-  chosen = { relaxedSimd: options.relaxedSimd ?? relaxedSimdByDefault(), wasm: options.wasm };
-  loading = instantiate(options).then((r) => (runtime = r), (err) => { loading = null; chosen = null; throw err; });
+  chosen = { relaxedSimd: options.relaxedSimd ?? relaxedSimdByDefault(), wasm: options.wasm, wasmPath: options.wasmPath };
+  loading = instantiate(options, chosen.relaxedSimd).then((r) => (runtime = r), (err) => { loading = null; chosen = null; throw err; });
   return loading;
 }
+
+/** Whether v is one wasm source (not an object of builds). */
+function isSource(v: unknown): v is WasmSource {
+  return typeof v === 'string' || v instanceof URL || isResponse(v) || v instanceof WebAssembly.Module ||
+    v instanceof ArrayBuffer || ArrayBuffer.isView(v);
+}
+
+const SOURCE_KINDS = 'the module\'s bytes (an ArrayBuffer or a typed array), a URL, a Response, or a WebAssembly.Module';
 
 /** Throws on an option of the wrong type, which would otherwise be coerced (5 → five zero bytes). */
 function checkReadyOptions(options: ReadyOptions): void {
   if (options === null || typeof options !== 'object') throw new Error(`simdnet: ready(options): options must be an object, got ${typeOf(options)}`);
-  const { wasm, relaxedSimd } = options;
+  checkOptions('simdnet: ready(options)', options, { wasm: anything, wasmPath: anything, relaxedSimd: anything });
+  const { wasm, wasmPath, relaxedSimd } = options;
   if (relaxedSimd !== undefined && typeof relaxedSimd !== 'boolean') {
     throw new Error(`simdnet: ready({ relaxedSimd }): expected true or false, got ${typeOf(relaxedSimd)}`);
   }
-  const ok = wasm === undefined || typeof wasm === 'string' || wasm instanceof URL || wasm instanceof WebAssembly.Module ||
-    wasm instanceof ArrayBuffer || ArrayBuffer.isView(wasm);
-  if (!ok) {
-    throw new Error(`simdnet: ready({ wasm }): expected the module's bytes (an ArrayBuffer or a typed array), a URL, ` +
-      `or a WebAssembly.Module, got ${typeOf(wasm)}`);
+  if (wasmPath !== undefined && !((typeof wasmPath === 'string' && wasmPath !== '') || wasmPath instanceof URL)) {
+    throw new Error(`simdnet: ready({ wasmPath }): expected the URL (or, in Node, the path) of a directory holding ` +
+      `${BUILD_NAMES.map((b) => BUILDS[b].file).join(' and ')}, got ${describe(wasmPath)}`);
+  }
+  if (wasm === undefined || isSource(wasm)) {
+    if (wasm !== undefined && wasmPath !== undefined) {
+      throw new Error('simdnet: ready({ wasm, wasmPath }): one wasm module and a directory of builds exclude each other; ' +
+        'pass one, or name the module\'s build: { wasm: { simd: … } }');
+    }
+    return;
+  }
+  if (!isPlainObject(wasm)) {
+    throw new Error(`simdnet: ready({ wasm }): expected ${SOURCE_KINDS}, or an object of them per build ` +
+      `({ ${BUILD_NAMES.join(', ')} }), got ${typeOf(wasm)}`);
+  }
+  checkOptions('simdnet: ready({ wasm })', wasm, Object.fromEntries(BUILD_NAMES.map((b) => [b, anything])));
+  for (const build of BUILD_NAMES) {
+    const v = (wasm as WasmBuilds)[build];
+    if (v !== undefined && !isSource(v)) throw new Error(`simdnet: ready({ wasm: { ${build} } }): expected ${SOURCE_KINDS}, got ${describe(v)}`);
+  }
+  if (wasmPath === undefined && BUILD_NAMES.every((b) => (wasm as WasmBuilds)[b] === undefined)) {
+    throw new Error(`simdnet: ready({ wasm }): the object names no build; give ${BUILD_NAMES.join(' or ')} (or leave wasm out for the embedded builds)`);
   }
 }
 
@@ -88,9 +179,10 @@ function typeOf(v: unknown): string {
 
 /** The loaded runtime, unless `options` ask for another build or module than the first ready() did. */
 function checkSameChoice(options: ReadyOptions, r: Runtime): Runtime {
-  const loaded = `the kernels are already loaded (the ${r.relaxedSimd ? 'relaxed-SIMD' : 'plain SIMD'} build` +
-    `${chosen!.wasm === undefined ? '' : ', from the wasm given to the first ready()'})`;
-  const { relaxedSimd, wasm } = options;
+  const given = chosen!.wasm !== undefined ? ', from the wasm given to the first ready()'
+    : chosen!.wasmPath !== undefined ? ', from the wasmPath given to the first ready()' : '';
+  const loaded = `the kernels are already loaded (the ${r.relaxedSimd ? 'relaxed-SIMD' : 'plain SIMD'} build${given})`;
+  const { relaxedSimd, wasm, wasmPath } = options;
   // Asking for what is loaded is fine, also when the first call asked for relaxed SIMD and the
   // engine had only the plain build.
   const otherBuild = relaxedSimd === false ? r.relaxedSimd : relaxedSimd === true && !chosen!.relaxedSimd;
@@ -101,13 +193,26 @@ function checkSameChoice(options: ReadyOptions, r: Runtime): Runtime {
   if (wasm !== undefined && !sameWasm(wasm, chosen!.wasm)) {
     throw new Error(`simdnet: ready({ wasm }): ${loaded}; the wasm to load is chosen at the first ready() call`);
   }
+  if (wasmPath !== undefined && String(wasmPath) !== String(chosen!.wasmPath)) {
+    throw new Error(`simdnet: ready({ wasmPath }): ${loaded}; where the wasm comes from is chosen at the first ready() call`);
+  }
   return r;
 }
 
-/** Whether two `wasm` options name the same module: the same object, URL or bytes. */
+/** Whether two `wasm` options name the same modules: the same objects, URLs or bytes, build by build. */
 function sameWasm(a: NonNullable<ReadyOptions['wasm']>, b: ReadyOptions['wasm']): boolean {
   if (a === b) return true;
-  if (b === undefined || a instanceof WebAssembly.Module || b instanceof WebAssembly.Module) return false;
+  if (b === undefined || isSource(a) !== isSource(b)) return false;
+  if (!isSource(a)) {
+    const x = a as WasmBuilds, y = b as WasmBuilds;
+    return BUILD_NAMES.every((k) => (x[k] === undefined ? y[k] === undefined : sameSource(x[k]!, y[k])));
+  }
+  return sameSource(a, b as WasmSource);
+}
+
+function sameSource(a: WasmSource, b: WasmSource | undefined): boolean {
+  if (a === b) return true;
+  if (b === undefined || a instanceof WebAssembly.Module || b instanceof WebAssembly.Module || isResponse(a) || isResponse(b)) return false;
   const isAddress = (v: unknown) => typeof v === 'string' || v instanceof URL;
   if (isAddress(a) || isAddress(b)) return isAddress(a) && isAddress(b) && String(a) === String(b);
   const x = bytesOf(a as BufferSource), y = bytesOf(b as BufferSource);
@@ -120,43 +225,105 @@ export function rt(): Runtime {
   return runtime;
 }
 
-async function instantiate(options: ReadyOptions): Promise<Runtime> {
-  const wantRelaxed = options.relaxedSimd ?? relaxedSimdByDefault();
+async function instantiate(options: ReadyOptions, wantRelaxed: boolean): Promise<Runtime> {
   // Before any compile: a relaxed build passed in as bytes needs the Node flag too.
-  if (wantRelaxed) await enableRelaxedSimdInNode();
+  if (wantRelaxed) platform.enableRelaxedSimd();
   let module: WebAssembly.Module;
-  if (options.wasm instanceof WebAssembly.Module) {
-    module = options.wasm;
-  } else if (options.wasm !== undefined) {
-    module = await compileGiven(await toBytes(options.wasm));
+  // What the user gave, for messages; null for the embedded builds, which are not checked.
+  let given: string | null = null;
+  let build: BuildName | null = null;
+  const { wasm, wasmPath } = options;
+  if (wasm !== undefined && isSource(wasm)) {
+    given = 'ready({ wasm })';
+    module = wasm instanceof WebAssembly.Module ? wasm : await compileGiven(await sourceBytes(wasm as ByteSource | BufferSource, given, 'the wasm kernels'), given);
   } else {
-    let bytes: Uint8Array<ArrayBuffer> | null = null;
-    if (wantRelaxed) {
-      const candidate = await packagedBytes('simdnet-relaxed.wasm');
-      if (WebAssembly.validate(candidate)) bytes = candidate;
+    const builds = wasm as WasmBuilds | undefined;
+    build = pickBuild(builds, wasmPath, wantRelaxed);
+    const source = builds?.[build] ?? (wasmPath !== undefined ? joinPath(wasmPath, BUILDS[build].file) : undefined);
+    if (source === undefined) {
+      module = await WebAssembly.compile(decodeBase64((await BUILDS[build].embedded()).default));
+    } else {
+      given = builds?.[build] !== undefined ? `ready({ wasm: { ${build} } })` : 'ready({ wasmPath })';
+      module = source instanceof WebAssembly.Module ? source
+        : await compileGiven(await sourceBytes(source as ByteSource | BufferSource, given, `the ${BUILDS[build].name} build (${BUILDS[build].file})`), given);
     }
-    bytes ??= await packagedBytes('simdnet.wasm');
-    module = await WebAssembly.compile(bytes);
   }
-  if (options.wasm !== undefined) checkKernelModule(module);
+  if (given) checkKernelModule(module, given);
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES });
   let instance: WebAssembly.Instance;
   try {
     instance = await WebAssembly.instantiate(module, { env: { memory } });
   } catch (err) {
     // A module with the right names may still declare other memory limits, or trap at start.
-    if (options.wasm === undefined) throw err;
-    throw new Error(`simdnet: ready({ wasm }): the module cannot run on simdnet's memory (${INITIAL_PAGES}..${MAX_PAGES} pages): ${(err as Error).message}`);
+    if (!given) throw err;
+    throw new Error(`simdnet: ${given}: the module cannot run on simdnet's memory (${INITIAL_PAGES}..${MAX_PAGES} pages): ${(err as Error).message}`);
   }
   const kernels = instance.exports as unknown as Kernels;
   const base = kernels.heapBase();
-  const build = kernels.relaxedSimdBuild();
+  const kind = kernels.relaxedSimdBuild();
   const wrong = [];
   if (!Number.isInteger(base) || base <= 0 || base >= INITIAL_PAGES * 65536) wrong.push(`heapBase() returns ${base}, expected an offset inside the first ${INITIAL_PAGES * 64} KiB`);
-  if (build !== 0 && build !== 1) wrong.push(`relaxedSimdBuild() returns ${build}, expected 0 or 1`);
-  if (wrong.length) throw new Error(`simdnet: ready({ wasm }): not simdnet's kernel module: its ${wrong.join(', and its ')}`);
+  if (kind !== 0 && kind !== 1) wrong.push(`relaxedSimdBuild() returns ${kind}, expected 0 or 1`);
+  if (wrong.length) throw new Error(`simdnet: ${given ?? 'ready()'}: not simdnet's kernel module: its ${wrong.join(', and its ')}`);
+  if (build !== null && BUILDS[build].relaxed !== (kind === 1)) {
+    const other = BUILDS[build].relaxed ? 'simd' : 'relaxedSimd';
+    throw new Error(`simdnet: ${given}: that module is simdnet's ${BUILDS[other].name} build (${BUILDS[other].file}), ` +
+      `not the ${BUILDS[build].name} one (${BUILDS[build].file}); pass it as wasm.${other}`);
+  }
   // Asked of the module itself, so it is right for bytes or a module passed in as well.
-  return { memory, kernels, heap: new Heap(memory, base), relaxedSimd: build === 1 };
+  return { memory, kernels, heap: new Heap(memory, base), relaxedSimd: kind === 1 };
+}
+
+/**
+ * The build to load: relaxed SIMD when asked for, offered and runnable here, else the plain
+ * build; an Error when the builds offered leave nothing to load. With neither `wasm` nor
+ * `wasmPath`, both embedded builds are offered; with `wasmPath`, both (from there, or from
+ * `wasm` where it names them); with `wasm: { … }` alone, the builds it names.
+ */
+function pickBuild(builds: WasmBuilds | undefined, wasmPath: ReadyOptions['wasmPath'], wantRelaxed: boolean): BuildName {
+  const offered = (b: BuildName) => builds === undefined || wasmPath !== undefined || builds[b] !== undefined;
+  const engineHasRelaxed = relaxedSimdRuns();
+  if (wantRelaxed && engineHasRelaxed && offered('relaxedSimd')) return 'relaxedSimd';
+  if (offered('simd')) return 'simd';
+  const why = !wantRelaxed ? 'relaxedSimd is false (or SIMDNET_RELAXED_SIMD=0)' : 'this engine does not run relaxed SIMD';
+  throw new Error(`simdnet: ready({ wasm }): only the relaxed-SIMD build is given, and ${why}: ` +
+    `add the plain SIMD build (${BUILDS.simd.file}) as wasm.simd`);
+}
+
+/**
+ * A tiny module using one relaxed-SIMD instruction (f32x4.relaxed_madd): whether it validates
+ * tells whether this engine runs the relaxed build, before anything is fetched.
+ */
+const RELAXED_SIMD_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b, // type: (v128, v128, v128) -> v128
+  0x03, 0x02, 0x01, 0x00, // one function of that type
+  0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x85, 0x02, 0x0b, // local.get ×3, relaxed_madd
+]);
+
+function relaxedSimdRuns(): boolean {
+  return WebAssembly.validate(RELAXED_SIMD_PROBE);
+}
+
+/** The address of `file` in the directory `dir` (a '/' is put between when missing). */
+function joinPath(dir: string | URL, file: string): string | URL {
+  if (dir instanceof URL) return new URL(file, dir.href.endsWith('/') ? dir : `${dir.href}/`);
+  return /[/\\]$/.test(dir) ? dir + file : `${dir}/${file}`;
+}
+
+/** The bytes of a source given to ready(), refused with what came instead when they are not wasm. */
+async function sourceBytes(src: ByteSource | BufferSource, given: string, what: string): Promise<Uint8Array<ArrayBuffer>> {
+  if (src instanceof ArrayBuffer || ArrayBuffer.isView(src)) return new Uint8Array(bytesOf(src)); // a private copy: the caller may reuse or transfer its buffer
+  const fetched = await fetchBytes(src, `simdnet: ${given}`, what);
+  const { bytes } = fetched;
+  if (bytes.length < 4 || bytes[0] !== 0x00 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) {
+    throw new Error(`simdnet: ${given}: ${fetched.from} is not WebAssembly: it came ` +
+      `${fetched.contentType ? `as ${fetched.contentType}` : 'with no content type'}, ${bytes.length} bytes starting with ${firstBytes(bytes)}, ` +
+      'not with wasm\'s "\\0asm" (00 61 73 6d). A server that answers a missing file with a page (a dev server\'s index.html) does this: ' +
+      `serve simdnet's ${BUILD_NAMES.map((b) => BUILDS[b].file).join(' and ')} there (they are in node_modules/simdnet/build/, ` +
+      'exported as simdnet/simdnet.wasm and simdnet/simdnet-relaxed.wasm), or leave out wasm and wasmPath to use the builds embedded in simdnet');
+  }
+  return bytes;
 }
 
 /**
@@ -164,19 +331,19 @@ async function instantiate(options: ReadyOptions): Promise<Runtime> {
  * imports exactly the memory env.memory and exports every kernel in KERNEL_EXPORTS as a function.
  * Checked before instantiation, so a module lacking them never runs (nor gets our memory).
  */
-function checkKernelModule(module: WebAssembly.Module): void {
+function checkKernelModule(module: WebAssembly.Module, given: string): void {
   const imports = WebAssembly.Module.imports(module);
   const foreign = imports.filter((i) => !(i.module === 'env' && i.name === 'memory' && i.kind === 'memory'));
   if (foreign.length || imports.length !== 1) {
     const found = imports.length ? imports.map((i) => `${i.module}.${i.name} (${i.kind})`).slice(0, 5).join(', ') : 'nothing';
-    throw new Error(`simdnet: ready({ wasm }): not simdnet's kernel module: it imports ${found}${imports.length > 5 ? ', ...' : ''}, ` +
+    throw new Error(`simdnet: ${given}: not simdnet's kernel module: it imports ${found}${imports.length > 5 ? ', ...' : ''}, ` +
       'but simdnet\'s kernels import exactly one thing, the memory env.memory');
   }
   const functions = new Set(WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => e.name));
   const missing = KERNEL_EXPORTS.filter((name) => !functions.has(name));
   if (missing.length) {
     const names = missing.slice(0, 6).join(', ') + (missing.length > 6 ? `, and ${missing.length - 6} more` : '');
-    throw new Error(`simdnet: ready({ wasm }): not simdnet's kernel module (or one of another version): it lacks ` +
+    throw new Error(`simdnet: ${given}: not simdnet's kernel module (or one of another version): it lacks ` +
       `${missing.length} of the ${KERNEL_EXPORTS.length} kernel functions: ${names}`);
   }
 }
@@ -187,46 +354,12 @@ function relaxedSimdByDefault(): boolean {
   return env?.SIMDNET_RELAXED_SIMD !== '0';
 }
 
-/**
- * Node 20 (V8 11.3) validates relaxed SIMD only behind a flag, which may still be set before the
- * module is compiled. Fused multiply-add measured +33% on GEMM there. Browsers never reach this
- * (no process.versions.node), and a Node that refuses the flag simply keeps the plain build.
- */
-async function enableRelaxedSimdInNode(): Promise<void> {
-  const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
-  if (!proc?.versions?.node) return;
-  try {
-    const v8 = await import('node:v8');
-    v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
-  } catch {
-    // No node:v8 (a bundled or sandboxed runtime): the validate() check below decides.
-  }
-}
-
-/**
- * Set at bundle time only: the browser bundle (dist/simdnet.browser.js) sits one directory above
- * this module's tsc output (dist/runtime/wasm.js), so its way to build/ is shorter.
- */
-declare const SIMDNET_BUILD_DIR: string | undefined;
-
-/** The packaged builds' directory relative to this module; `ready({ wasm })` overrides the file. */
-const BUILD_DIR = typeof SIMDNET_BUILD_DIR === 'string' ? SIMDNET_BUILD_DIR : '../../build/';
-
-async function packagedBytes(file: string): Promise<Uint8Array<ArrayBuffer>> {
-  const url = new URL(BUILD_DIR + file, import.meta.url);
-  if (url.protocol === 'file:') {
-    const fs = await import('node:fs/promises');
-    return new Uint8Array(await fs.readFile(url));
-  }
-  return toBytes(url);
-}
-
 /** Compiles bytes passed to ready(), or an Error that says what they are not. */
-async function compileGiven(bytes: Uint8Array<ArrayBuffer>): Promise<WebAssembly.Module> {
+async function compileGiven(bytes: Uint8Array<ArrayBuffer>, given: string): Promise<WebAssembly.Module> {
   try {
     return await WebAssembly.compile(bytes);
   } catch (err) {
-    throw new Error(`simdnet: ready({ wasm }): the ${bytes.length} bytes are not a WebAssembly module this engine can compile ` +
+    throw new Error(`simdnet: ${given}: the ${bytes.length} bytes are not a WebAssembly module this engine can compile ` +
       `(a relaxed-SIMD build needs an engine with relaxed SIMD): ${(err as Error).message}`);
   }
 }
@@ -234,13 +367,4 @@ async function compileGiven(bytes: Uint8Array<ArrayBuffer>): Promise<WebAssembly
 /** A view of a BufferSource's bytes (no copy). */
 function bytesOf(src: BufferSource): Uint8Array {
   return ArrayBuffer.isView(src) ? new Uint8Array(src.buffer, src.byteOffset, src.byteLength) : new Uint8Array(src);
-}
-
-async function toBytes(src: BufferSource | URL | string): Promise<Uint8Array<ArrayBuffer>> {
-  if (typeof src === 'string' || src instanceof URL) {
-    const res = await fetch(src);
-    if (!res.ok) throw new Error(`simdnet: cannot fetch the wasm kernels from ${String(src)}: HTTP ${res.status}`);
-    return new Uint8Array(await res.arrayBuffer());
-  }
-  return new Uint8Array(bytesOf(src)); // a private copy: the caller may reuse or transfer its buffer
 }

