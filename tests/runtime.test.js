@@ -6,8 +6,11 @@ import * as sn from 'simdnet';
 import { rt } from 'simdnet/internal';
 
 test('ready() loads the build the environment asks for, once', async () => {
-  const first = await sn.ready();
-  assert.is(await sn.ready(), first, 'a second call returns the same runtime');
+  const info = await sn.ready();
+  const first = rt();
+  assert.equal(await sn.ready(), { relaxedSimd: first.relaxedSimd, memoryBytes: first.memory.buffer.byteLength }, 'ready() resolves to backendInfo()');
+  assert.is(rt(), first, 'a second call keeps the same runtime');
+  assert.is(info.relaxedSimd, first.relaxedSimd);
   const wantPlain = process.env.SIMDNET_RELAXED_SIMD === '0';
   if (wantPlain) assert.is(rt().relaxedSimd, false);
   else assert.is(rt().relaxedSimd, true, 'Node 20 accepts the relaxed build once its flag is set');

@@ -1,11 +1,9 @@
 // simdnet: CNNs for Node and the browser on SIMD WebAssembly kernels, with a PyTorch-shaped API.
 // Global type names (WebAssembly's) for projects without the DOM lib (declarations only).
 export type {} from './global-types.js';
-export { ready } from './runtime/wasm.js';
 export { WasmMemoryError } from './runtime/heap.js';
-export type { Heap } from './runtime/heap.js';
-export type { ReadyOptions, Runtime, Kernels, WasmBuilds, WasmSource } from './runtime/wasm.js';
-export { backendInfo, type BackendInfo } from './runtime/info.js';
+export type { ReadyOptions, WasmBuilds, WasmSource } from './runtime/wasm.js';
+export { ready, backendInfo, type BackendInfo } from './runtime/info.js';
 export { Tensor, tensor } from './tensor.js';
 export type { DType } from './tensor.js';
 export { manualSeed } from './random.js';

@@ -5,5 +5,5 @@ export type {} from './global-types.js';
 export { rt, Block, f32, i32, gemm, gemmScratch } from './runtime/index.js';
 export { Heap } from './runtime/heap.js';
 export { describe, closest } from './options.js';
-export { KERNEL_EXPORTS } from './runtime/wasm.js';
+export { KERNEL_EXPORTS, ready as loadRuntime } from './runtime/wasm.js';
 export { decodeBase64 } from './runtime/base64.js';

@@ -4,10 +4,12 @@ import { Tensor, tensor } from '../tensor.js';
 import { readIdx } from './idx.js';
 import { boolean, checkOptions, described, integer, oneOf } from '../options.js';
 
-/** The mean and standard deviation of MNIST training pixels in [0, 1], as torchvision uses. */
+/** The mean of MNIST training pixels in [0, 1], as torchvision uses to standardise them. */
 export const MNIST_MEAN = 0.1307;
+/** The standard deviation of MNIST training pixels in [0, 1], as torchvision uses. */
 export const MNIST_STD = 0.3081;
 
+/** Options of `sn.data.mnist()`: which split, how many images, where the files are, how pixels are scaled. */
 export interface MnistOptions {
   /** 'train' (60,000 images) or 'test' (10,000). */
   split?: 'train' | 'test';
@@ -19,7 +21,13 @@ export interface MnistOptions {
   normalize?: boolean;
 }
 
-export interface LabelledImages { images: Tensor; labels: Int32Array; }
+/** Images with one class label each, as the dataset readers return them. */
+export interface LabelledImages {
+  /** The images, [N, C, H, W] float32. */
+  images: Tensor;
+  /** One class index per image. */
+  labels: Int32Array;
+}
 
 /**
  * MNIST's training or test set as images [N, 1, 28, 28] and labels, read from the IDX files

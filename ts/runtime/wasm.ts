@@ -101,22 +101,8 @@ type BuildName = keyof typeof BUILDS;
 const BUILD_NAMES = Object.keys(BUILDS) as BuildName[];
 
 /**
- * Loads the wasm kernels. Call (and await) once before building models. By default the
- * relaxed-SIMD build is used where the engine runs it (Chromium and Node 20 and later do),
- * and the plain SIMD build elsewhere; both are embedded in the package, so nothing needs
- * serving. `options.wasm` and `options.wasmPath` load them from elsewhere instead (see
- * {@link ReadyOptions}); a module that is not simdnet's is refused with what is missing named.
- *
- * Later calls with the same options, or none, return the loaded runtime; a different choice of
- * build (`relaxedSimd`), `wasm` or `wasmPath` is refused with an Error, as the kernels cannot be
- * swapped under live models: make it at the first call. A failed load leaves the library
- * unloaded, so a later ready() may try again.
- *
- * @example
- * import * as sn from 'simdnet';
- * await sn.ready();                                     // the embedded builds: nothing to serve
- * // or, at the first call instead: fetch simdnet-relaxed.wasm (or simdnet.wasm) from a directory
- * // await sn.ready({ wasmPath: '/assets/simdnet/' });
+ * Loads the kernels once and resolves to the runtime (memory, kernels, heap): the loader behind
+ * the public `sn.ready()` (info.ts), which documents the options and rules.
  */
 export function ready(options: ReadyOptions = {}): Promise<Runtime> {
   try {
