@@ -35,7 +35,7 @@ export * from './losses/mse.js';
 export * from './losses/nll.js';
 export * from './losses/bce-with-logits.js';
 
-export * from './optim/optimizer.js';
+export { Optimizer } from './optim/optimizer.js';
 export * from './optim/sgd.js';
 export * from './optim/adam.js';
 export * from './optim/lr-scheduler.js';
