@@ -9,6 +9,7 @@ export type { DType } from './tensor.js';
 export { manualSeed } from './random.js';
 export { Module, Parameter } from './module.js';
 export { Sequential } from './sequential.js';
+export { ModuleList } from './module-list.js';
 export type { SequentialFitOptions } from './sequential.js';
 export type { Size2 } from './layers/args.js';
 export * as init from './init.js';
@@ -26,6 +27,7 @@ export * from './layers/tanh.js';
 export * from './layers/softmax.js';
 export * from './layers/dropout.js';
 export * from './layers/batchnorm.js';
+export * from './layers/identity.js';
 
 export { Loss, LossValue } from './losses/loss.js';
 export type { Reduction } from './losses/loss.js';

@@ -11,16 +11,7 @@ export function modulesOf(root: Module): Module[] {
 
 /** As modulesOf, with state-dict style paths ('' for the root, then '0', '0.1', ...). */
 export function namedModulesOf(root: Module): [string, Module][] {
-  // An explicit stack rather than recursion: no call depth, and no array copied per level.
-  const out: [string, Module][] = [];
-  const stack: [string, Module][] = [['', root]];
-  while (stack.length) {
-    const [path, m] = stack.pop()!;
-    out.push([path, m]);
-    const kids = m.children();
-    for (let i = kids.length - 1; i >= 0; i--) stack.push([path ? `${path}.${kids[i][0]}` : kids[i][0], kids[i][1]]);
-  }
-  return out;
+  return root.namedModules();
 }
 
 /**

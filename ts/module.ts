@@ -89,10 +89,15 @@ export class Parameter {
 export abstract class Module {
   /** Training mode (Dropout drops, BatchNorm uses batch statistics) or eval mode; set by train() and eval(). */
   training = true;
-  /** @internal Parameters in registration order, with their local names ('weight', 'bias'). */
-  protected readonly params: [string, Parameter][] = [];
-  /** @internal Non-learnable state saved in the state dict (running_mean, num_batches_tracked). */
-  protected readonly buffers: [string, Tensor][] = [];
+  // Private (#) rather than TypeScript-private: such fields are not own enumerable properties, so
+  // the property scan that registers children and parameters never sees them, and a subclass may
+  // use any property name.
+  /** Parameters registered by name (registerParameter, or addParameter in layers), in order. */
+  readonly #registeredParams: [string, Parameter | null][] = [];
+  /** Buffers (registerBuffer), in order: non-learnable state saved in the state dict. */
+  readonly #buffers: [string, Tensor | null][] = [];
+  /** The wasm blocks of this module's buffers, released by dispose(). */
+  readonly #bufferBlocks: Block[] = [];
   private readonly scratchBlocks = new Map<string, Block>();
   private lastOutShape: readonly number[] | null = null;
   /** The tensor the last forward() returned: a loss computed from an older one cannot back-propagate. */
@@ -104,11 +109,23 @@ export abstract class Module {
   /** A module in training mode with no parameters or buffers; layers register theirs in their constructors. */
   constructor() {}
 
-  /** PyTorch-style description, e.g. `Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))`. */
-  abstract toString(): string;
+  /**
+   * PyTorch-style description, e.g. `Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))`; for a
+   * module of your own, its class name and its children, one per line, as PyTorch prints it.
+   */
+  toString(): string {
+    const name = this.constructor.name || 'Module';
+    const kids = this.children();
+    if (!kids.length) return `${name}()`;
+    const inner = kids.map(([n, c]) => `  (${n}): ${String(c).replace(/\n/g, '\n  ')}`);
+    return `${name}(\n${inner.join('\n')}\n)`;
+  }
 
-  /** A one-line name for error messages; the layer's description unless that spans lines. */
-  label(): string { return String(this); }
+  /** A one-line name for error messages: the description, or the class name when that spans lines. */
+  label(): string {
+    const s = String(this);
+    return s.includes('\n') ? (this.constructor.name || 'Module') : s;
+  }
 
   /**
    * The output shape for an input shape, without running anything, e.g. [N, 6, 28, 28] for
@@ -186,7 +203,7 @@ export abstract class Module {
 
   /** @internal Whether m is this module or one inside it. */
   encloses(m: unknown): boolean {
-    return m === this || this.children().some(([, c]) => c.encloses(m));
+    return m === this || (m instanceof Module && this.modules().includes(m));
   }
 
   /** x copied into the block `key`, kept for that (reused, grown only for a larger input). */
@@ -246,7 +263,12 @@ export abstract class Module {
    * Layers that keep their input override this; containers ask their children.
    */
   checkSaved(): void {
-    for (const [, c] of this.children()) c.checkSaved();
+    for (const m of this.modules()) if (m !== this) m.checkSavedOwn();
+  }
+
+  /** @internal checkSaved() of this module alone: layers that keep their input override checkSaved(). */
+  checkSavedOwn(): void {
+    if (this.children().length === 0) this.checkSaved();
   }
 
   /** @internal For checkSaved(): throws when the kept input x is no longer intact. */
@@ -265,37 +287,189 @@ export abstract class Module {
   train(mode = true): this {
     // A string such as 'false' would be truthy: the model would train where eval was meant.
     if (typeof mode !== 'boolean') throw new Error(`${this.label()}: train(mode) takes true or false, got ${describe(mode)}`);
-    this.training = mode;
-    for (const [, c] of this.children()) c.train(mode);
+    for (const m of this.modules()) m.training = mode;
     return this;
   }
   /** Sets eval mode (Dropout off, BatchNorm on its running statistics), as train(false). Returns the module. */
   eval(): this { return this.train(false); }
 
-  /** @internal Child modules with their names ('0', '1', ... in Sequential). */
-  children(): [string, Module][] { return []; }
-
   /**
-   * Every parameter with its PyTorch state_dict name, e.g. [['0.weight', p], ['0.bias', q], ...]
-   * in a Sequential; `prefix` is put before each name.
+   * @internal The child modules with their names: the own properties holding a Module, in the
+   * order they were first assigned (PyTorch's __setattr__ order). Sequential and ModuleList name
+   * theirs '0', '1', .... A property holding an array of modules is refused: PyTorch does not
+   * register one either, and its modules would be left out of parameters(), eval() and files.
    */
-  namedParameters(prefix = ''): [string, Parameter][] {
-    const out: [string, Parameter][] = this.params.map(([n, p]) => [prefix + n, p]);
-    for (const [name, child] of this.children()) out.push(...child.namedParameters(`${prefix}${name}.`));
+  children(): [string, Module][] {
+    const out: [string, Module][] = [];
+    for (const key of Object.keys(this)) {
+      const v = (this as Record<string, unknown>)[key];
+      if (v instanceof Module) out.push([key, v]);
+      else if (Array.isArray(v) && v.some((e) => e instanceof Module)) {
+        throw new Error(`${this.constructor.name || 'Module'}: property ${JSON.stringify(key)} holds an array of modules, which is not ` +
+          'registered (as in PyTorch): their parameters would not be trained or saved; use sn.ModuleList (this.' +
+          `${key} = new sn.ModuleList([...])) or sn.Sequential`);
+      }
+    }
     return out;
   }
 
-  /** Every learnable parameter of this module and those inside it, in state_dict order: what an optimizer takes. */
-  parameters(): Parameter[] { return this.namedParameters().map(([, p]) => p); }
+  /**
+   * Every module reachable from this one with its state_dict path ('' for this one, then
+   * 'conv1', 'layer1.0.conv1', ...), parents before their children, each module once (a module
+   * held in two places keeps its first path), as PyTorch's named_modules().
+   *
+   * @throws Error when modules are nested more than 256 deep (a structure that refers to itself
+   *   through a chain of new modules, say), naming the path.
+   */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [];
+    const seen = new Set<Module>();
+    // An explicit stack rather than recursion: no call depth, and no array copied per level.
+    const stack: [string, Module, number][] = [[prefix.replace(/\.$/, ''), this, 0]];
+    while (stack.length) {
+      const [path, m, depth] = stack.pop()!;
+      if (seen.has(m)) continue;
+      if (depth > MAX_MODULE_DEPTH) {
+        throw new Error(`${this.label()}: modules are nested more than ${MAX_MODULE_DEPTH} deep (at ${path}); ` +
+          'a module that holds one of its ancestors through new modules at every level, perhaps');
+      }
+      seen.add(m);
+      out.push([path, m]);
+      const kids = m.children();
+      for (let i = kids.length - 1; i >= 0; i--) stack.push([path ? `${path}.${kids[i][0]}` : kids[i][0], kids[i][1], depth + 1]);
+    }
+    return out;
+  }
+
+  /** This module and every module inside it, each once, parents first (PyTorch's modules()). */
+  modules(): Module[] { return this.namedModules().map(([, m]) => m); }
+
+  /**
+   * This module's own parameters (not its children's) with their names: those registered by name
+   * (registerParameter), then the own properties holding a Parameter, in assignment order.
+   */
+  #ownParameters(): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    for (const [n, p] of this.#registeredParams) if (p) out.push([n, p]);
+    for (const key of Object.keys(this)) {
+      const v = (this as Record<string, unknown>)[key];
+      if (v instanceof Parameter && !this.#registeredParams.some(([, p]) => p === v)) out.push([key, v]);
+    }
+    return out;
+  }
+
+  /**
+   * Every parameter with its PyTorch state_dict name, e.g. [['0.weight', p], ['0.bias', q], ...]
+   * in a Sequential, ['conv1.weight', ...] in a module of your own; `prefix` is put before each
+   * name. A parameter held under two names is listed under both, as in PyTorch's state_dict.
+   */
+  namedParameters(prefix = ''): [string, Parameter][] {
+    const out: [string, Parameter][] = [];
+    for (const [path, m] of this.namedModules()) {
+      const at = prefix + (path ? `${path}.` : '');
+      for (const [n, p] of m.#ownParameters()) out.push([at + n, p]);
+    }
+    return out;
+  }
+
+  /**
+   * Every learnable parameter of this module and those inside it, in state_dict order, each once
+   * (a shared parameter is not repeated): what an optimizer takes.
+   */
+  parameters(): Parameter[] { return [...new Set(this.namedParameters().map(([, p]) => p))]; }
 
   /**
    * The non-learnable state saved with the model (BatchNorm's running_mean, running_var,
-   * num_batches_tracked) with PyTorch names; `prefix` is put before each name.
+   * num_batches_tracked, and what registerBuffer() added) with PyTorch names; `prefix` is put
+   * before each name.
    */
   namedBuffers(prefix = ''): [string, Tensor][] {
-    const out: [string, Tensor][] = this.buffers.map(([n, t]) => [prefix + n, t]);
-    for (const [name, child] of this.children()) out.push(...child.namedBuffers(`${prefix}${name}.`));
+    const out: [string, Tensor][] = [];
+    for (const [path, m] of this.namedModules()) {
+      const at = prefix + (path ? `${path}.` : '');
+      for (const [n, b] of m.#buffers) if (b) out.push([at + n, b]);
+    }
     return out;
+  }
+
+  /** The buffers of this module and those inside it, in state_dict order. */
+  buffers(): Tensor[] { return this.namedBuffers().map(([, b]) => b); }
+
+  /**
+   * Adds a buffer, as PyTorch's register_buffer: state that is saved in the state dict and files
+   * but not learned (a running statistic, a fixed mask). The values are copied into memory this
+   * module owns (float32 into wasm memory, int64 on the host) and stay there until dispose(); the
+   * buffer is readable as the property `name` (unless the class already has a member of that
+   * name) and returned. Registering a name again replaces the buffer; null registers none.
+   *
+   * @param name The state_dict name: a non-empty string without '.'.
+   * @param tensor The initial values (float32 or int64), or null.
+   *
+   * @example
+   * ```js
+   * class Scale extends sn.Module {
+   *   constructor(c) { super(); this.registerBuffer('scale', sn.tensor(new Float32Array(c).fill(2), [1, c, 1, 1])); }
+   *   forward(x) { return sn.mul(x, this.scale); }
+   * }
+   * ```
+   */
+  registerBuffer(name: string, tensor: Tensor | null): Tensor | null {
+    this.#checkMemberName('registerBuffer', name, this.#buffers);
+    if (tensor !== null) checkTensor(`${this.constructor.name}.registerBuffer`, 'tensor', tensor);
+    let copy: Tensor | null = null;
+    if (tensor?.dtype === 'int64') copy = new Tensor(tensor.shape, tensor.toInt64Array());
+    else if (tensor) {
+      const values = tensor.toArray();
+      const block = new Block(values.length * 4, `${this.constructor.name} buffer ${name} ${formatShape(tensor.shape)}`);
+      this.#bufferBlocks.push(block);
+      copy = new Tensor(tensor.shape, block);
+      copy.view().set(values);
+    }
+    this.#register(this.#buffers, name, copy);
+    return copy;
+  }
+
+  /**
+   * Adds a parameter under `name`, as PyTorch's register_parameter; assigning a Parameter to a
+   * property (`this.scale = new sn.Parameter([c])`) registers it too, under the property's name.
+   * Readable as the property `name` unless the class already has a member of that name; null
+   * registers none (as a layer without bias).
+   */
+  registerParameter(name: string, param: Parameter | null): void {
+    this.#checkMemberName('registerParameter', name, this.#registeredParams);
+    if (param !== null && !(param instanceof Parameter)) {
+      throw new Error(`${this.constructor.name}.registerParameter: expected a Parameter or null, got ${describe(param)}`);
+    }
+    this.#register(this.#registeredParams, name, param);
+  }
+
+  /** A state_dict name: a non-empty string without '.', not another member (unless re-registered in `list`). */
+  #checkMemberName(fn: string, name: unknown, list: [string, unknown][]): void {
+    const where = `${this.constructor.name}.${fn}`;
+    if (typeof name !== 'string' || name === '' || name.includes('.')) {
+      throw new Error(`${where}: name must be a non-empty string without '.', got ${describe(name)}`);
+    }
+    if (!list.some(([n]) => n === name) && Object.hasOwn(this, name)) {
+      throw new Error(`${where}: this module already has a property ${JSON.stringify(name)}`);
+    }
+  }
+
+  /** Adds or replaces an entry; a new name gets a property that reads (and replaces) it. */
+  #register<T>(list: [string, T][], name: string, value: T): void {
+    const at = list.findIndex(([n]) => n === name);
+    if (at >= 0) { list[at][1] = value; return; }
+    list.push([name, value]);
+    // Names like 'constructor' or '__proto__' stay entries only: a property would shadow the member.
+    if (name in this) return;
+    Object.defineProperty(this, name, {
+      get: () => list.find(([n]) => n === name)![1],
+      set: (v: T) => {
+        if (list === (this.#buffers as unknown)) this.registerBuffer(name, v as Tensor | null);
+        else this.registerParameter(name, v as Parameter | null);
+      },
+      enumerable: false,
+      configurable: true,
+    });
   }
 
   /** Sets the gradient of every parameter to zero (optimizer.zeroGrad() does the same for its parameters). */
@@ -308,9 +482,11 @@ export abstract class Module {
    */
   stateDict(prefix = '', into: Record<string, Tensor> = {}): Record<string, Tensor> {
     // PyTorch's order: a module's own parameters, then its buffers, then each child's entries.
-    for (const [name, p] of this.params) setEntry(into, prefix + name, p.data);
-    for (const [name, b] of this.buffers) setEntry(into, prefix + name, b);
-    for (const [name, child] of this.children()) child.stateDict(`${prefix}${name}.`, into);
+    for (const [path, m] of this.namedModules()) {
+      const at = prefix + (path ? `${path}.` : '');
+      for (const [name, p] of m.#ownParameters()) setEntry(into, at + name, p.data);
+      for (const [name, b] of m.#buffers) if (b) setEntry(into, at + name, b);
+    }
     return into;
   }
 
@@ -361,12 +537,16 @@ export abstract class Module {
    * when the garbage collector finds it dropped. The module cannot run afterwards.
    */
   dispose(): void {
+    for (const m of this.modules()) m.#release();
+  }
+
+  /** Releases this module's own memory (not its children's). */
+  #release(): void {
     this.disposed = true;
-    for (const [, p] of this.params) p.dispose();
-    for (const [, b] of this.buffers) b.block?.free();
+    for (const [, p] of this.#ownParameters()) p.dispose();
+    for (const b of this.#bufferBlocks) b.free();
     for (const b of this.scratchBlocks.values()) b.free();
     this.scratchBlocks.clear();
-    for (const [, c] of this.children()) c.dispose();
   }
 
   /**
@@ -374,8 +554,9 @@ export abstract class Module {
    * memory that may belong to another model by now.
    */
   private checkNotDisposed(): void {
-    if (this.disposed) throw new Error(`${this.label()}: this module was disposed (dispose() released its memory), so it cannot run`);
-    for (const [, c] of this.children()) c.checkNotDisposed();
+    for (const m of this.modules()) {
+      if (m.disposed) throw new Error(`${m.label()}: this module was disposed (dispose() released its memory), so it cannot run`);
+    }
   }
 
   /** The number of learnable values (the sizes of every parameter, added up). */
@@ -391,16 +572,17 @@ export abstract class Module {
   protected addParameter(name: string, shape: readonly number[], fill = 0): Parameter {
     const p = this.allocating(() => new Parameter(shape, undefined, this.memberName(name, shape)));
     rt().kernels.fill(p.data.ptr, p.size, fill);
-    this.params.push([name, p]);
+    this.#register(this.#registeredParams, name, p);
     return p;
   }
 
   /** @internal Registers a float32 buffer (device) under its PyTorch name, filled with `fill`. */
   protected addBuffer(name: string, shape: readonly number[], fill: number): Tensor {
     const block = this.allocating(() => new Block(shapeSize(shape) * 4, this.memberName(name, shape)));
+    this.#bufferBlocks.push(block);
     const t = new Tensor(shape, block);
     rt().kernels.fill(t.ptr, t.size, fill);
-    this.buffers.push([name, t]);
+    this.#register(this.#buffers, name, t);
     return t;
   }
 
@@ -425,7 +607,7 @@ export abstract class Module {
   /** @internal Registers an int64 host buffer (num_batches_tracked). */
   protected addInt64Buffer(name: string, shape: readonly number[]): Tensor {
     const t = new Tensor(shape, new BigInt64Array(shapeSize(shape)));
-    this.buffers.push([name, t]);
+    this.#register(this.#buffers, name, t);
     return t;
   }
 
@@ -466,6 +648,12 @@ export abstract class Module {
     return d;
   }
 }
+
+/**
+ * The deepest nesting of modules that traversals follow (256 levels, far beyond any real network:
+ * ResNet-152 has 4); deeper is a structure gone wrong, refused with an Error naming the path.
+ */
+export const MAX_MODULE_DEPTH = 256;
 
 /** An own entry, whatever its name: `into['__proto__'] = t` would replace the prototype instead. */
 function setEntry(into: Record<string, Tensor>, name: string, t: Tensor): void {
