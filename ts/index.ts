@@ -43,6 +43,7 @@ export * from './optim/adam.js';
 export * from './optim/lr-scheduler.js';
 export * from './train/index.js';
 export * as data from './data/index.js';
+export * as transforms from './transforms/index.js';
 export * as io from './io/index.js';
 export { loadModel as load } from './io/model-file-node.js';
 export type { ModelSource } from './io/model-file-node.js';

@@ -69,6 +69,15 @@ export function manualSeed(seed: number): void {
   globalGenerator.seed(checkSeed(seed, 'manualSeed'));
 }
 
+/**
+ * Saves where the global generator stands; the function returned puts it back there (for an
+ * entry point that draws from it and then refuses its arguments: an Error changes nothing).
+ */
+export function saveGlobalGenerator(): () => void {
+  const saved = globalGenerator.saveState();
+  return () => globalGenerator.restoreState(saved);
+}
+
 /** A uniformly random 32-bit unsigned integer from the global generator. */
 export function nextU32(): number {
   return globalGenerator.nextU32();
@@ -89,6 +98,17 @@ export function normal(mean = 0, std = 1): number {
   let u = random();
   while (u === 0) u = random();
   return mean + std * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
+}
+
+/**
+ * A uniform integer in [0, n) from `rng`, for 1 ≤ n ≤ 2³²: rejection rather than `u32 % n`, whose
+ * small bias towards low values would favour some crops or orders over others.
+ */
+export function randomBelow(rng: Generator, n: number): number {
+  const limit = 4294967296 - (4294967296 % n);
+  let x = rng.nextU32();
+  while (x >= limit) x = rng.nextU32();
+  return x % n;
 }
 
 function rotl(x: number, k: number): number {

@@ -13,6 +13,7 @@ export const platform: Platform = {
   enableRelaxedSimd(): void {},
   readFile: (path) => Promise.reject(new Error(`simdnet: reading the file ${String(path)} needs Node; in a page fetch it by URL instead`)),
   writeFileAtomic: (path) => Promise.reject(new Error(`simdnet: writing the file ${path} needs Node; in a page download the bytes instead`)),
+  openFile: (path) => Promise.reject(new Error(`simdnet: reading the file ${path} needs Node; in a page fetch it by URL instead`)),
   joinPath: () => nodeOnly('a file path'),
   mnistDataDir: () => null,
 };

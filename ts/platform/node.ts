@@ -4,7 +4,7 @@ import { open, readFile, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import type { Platform } from './platform.js';
+import type { OpenFile, Platform } from './platform.js';
 
 export const platform: Platform = {
   node: true,
@@ -39,6 +39,21 @@ export const platform: Platform = {
     } catch (err) {
       await handle?.close().catch(() => {});
       await rm(tmp, { force: true }).catch(() => {});
+      throw err;
+    }
+  },
+
+  async openFile(path: string): Promise<OpenFile> {
+    const handle = await open(path, 'r');
+    try {
+      const { size } = await handle.stat();
+      return {
+        size,
+        read: async (into, offset, length, position) => (await handle.read(into, offset, length, position)).bytesRead,
+        close: () => handle.close(),
+      };
+    } catch (err) {
+      await handle.close().catch(() => {});
       throw err;
     }
   },

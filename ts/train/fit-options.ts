@@ -6,6 +6,9 @@ import { formatShape } from '../tensor.js';
 import { Loss } from '../losses/loss.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { LRScheduler } from '../optim/lr-scheduler.js';
+import { Dataset } from '../data/dataset.js';
+import { Transform } from '../transforms/transform.js';
+import { isPlainObject } from '../describe.js';
 import {
   Spec, boolean, checkOptions, checkOptionsObject, checkValue, closest, described, either, finite, func, instanceOf, integer, oneOf,
 } from '../options.js';
@@ -14,7 +17,7 @@ import {
 const MAX_BATCH = 2 ** 31 - 1;
 
 export const batchSizeRule = described(integer(1, MAX_BATCH), `a positive integer ≤ ${MAX_BATCH}`);
-const lossRule = instanceOf(Loss, 'a Loss (e.g. new sn.CrossEntropyLoss())');
+export const lossRule = instanceOf(Loss, 'a Loss (e.g. new sn.CrossEntropyLoss())');
 const optimizerRule = instanceOf(Optimizer, 'an Optimizer (e.g. new sn.Adam(model.parameters()))');
 
 const CALLBACK_HOOKS = ['onTrainBegin', 'onEpochBegin', 'onBatchEnd', 'onEpochEnd', 'onTrainEnd'];
@@ -27,7 +30,10 @@ const fitSpec: Spec = {
   scheduler: instanceOf(LRScheduler, 'an LRScheduler (e.g. new sn.StepLR(optimizer, { stepSize: 10 }))'),
   // 0 means none, as when absent.
   validationSplit: either([oneOf(0), finite({ min: 0, max: 1, minOpen: true, maxOpen: true })], 'in (0, 1)'),
-  validationData: { expected: 'a pair [x, y] (a Tensor and its labels or targets)', test: (v) => Array.isArray(v) && v.length === 2 },
+  validationData: {
+    expected: 'a pair [x, y] (a Tensor and its labels or targets) or a Dataset of batches',
+    test: (v) => (Array.isArray(v) && v.length === 2) || v instanceof Dataset,
+  },
   shuffle: boolean,
   seed: described(integer(), 'a safe integer (it is used modulo 2^32)'),
   // Checked by checkCallbacks, which names the callback and the hook.
@@ -36,6 +42,8 @@ const fitSpec: Spec = {
   verbose: oneOf('auto', 0, 1),
   progressStream: { expected: 'a stream with a write(text) method', test: (v) => typeof v === 'object' && v !== null && typeof (v as { write?: unknown }).write === 'function' },
   checkpoint: described(func, 'a function (epoch) => void (or, with model.fit, a file path)'),
+  // Checked by asTransform, which names the entry that is not a transform.
+  transforms: { expected: 'a transform or an array of them (e.g. [sn.transforms.randomHorizontalFlip()])', test: (v) => v instanceof Transform || Array.isArray(v) },
 };
 
 /**
@@ -131,4 +139,17 @@ function hookLikeKeys(obj: object): string[] {
     for (const k of Object.getOwnPropertyNames(o)) if (/^on[A-Z]/.test(k)) keys.add(k);
   }
   return [...keys];
+}
+
+/**
+ * The options of fit(model, dataset, options) or evaluate(model, dataset, options): the third
+ * argument. A fourth is refused unless it is empty (model.fit(dataset, options) passes one with
+ * nothing defined in it).
+ */
+export function optionsAfterDataset(where: string, third: unknown, fourth: unknown): unknown {
+  const empty = fourth === undefined || (isPlainObject(fourth) && Object.values(fourth as object).every((v) => v === undefined));
+  if (!empty) {
+    throw new Error(`${where}: with a dataset the options come third, ${where}(model, dataset, options): the dataset holds x and y`);
+  }
+  return third;
 }

@@ -1,26 +1,26 @@
 // Keras-style training on top of the PyTorch-style pieces: fit (evaluate and predict are in evaluate.ts).
-import { Module, sameShape } from '../module.js';
-import { Tensor, formatShape, tensor } from '../tensor.js';
+import { Module } from '../module.js';
+import { Tensor } from '../tensor.js';
 import { Loss } from '../losses/loss.js';
 import { CrossEntropyLoss } from '../losses/cross-entropy.js';
 import { MSELoss } from '../losses/mse.js';
-import { NLLLoss } from '../losses/nll.js';
-import { checkLabels } from '../losses/labels.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { Adam } from '../optim/adam.js';
 import type { LRScheduler } from '../optim/lr-scheduler.js';
-import { Generator, checkSeed, nextU32 } from '../random.js';
+import { Generator, checkSeed, nextU32, saveGlobalGenerator } from '../random.js';
 import { namedModulesOf, saveTrainingFlags, useGenerator } from '../module-tree.js';
-import { shuffle as permutation } from '../data/shuffle.js';
-import { trainValidationSplit } from '../data/split.js';
-import { gatherRows } from '../data/rows.js';
+import { Dataset } from '../data/dataset.js';
+import { Transform, asTransform } from '../transforms/transform.js';
 import type { BatchLogs, Callback, EpochLogs, FitContext, History } from './callbacks.js';
 import { ProgressPrinter, ProgressStream } from './progress.js';
-import { Data, Target, checkData, countCorrect } from './targets.js';
-import { evaluate } from './evaluate.js';
+import { Target, checkData, countCorrect } from './targets.js';
 import { StepGuard } from './step-guard.js';
 import { WasmMemoryError } from '../runtime/heap.js';
-import { checkFitOptions } from './fit-options.js';
+import { checkFitOptions, optionsAfterDataset } from './fit-options.js';
+import {
+  DatasetSet, DatasetValidation, RowSet, TensorValidation, TrainingSet, ValidationSet,
+  augmenterFor, batchSizes, checkSet, splitRows,
+} from './fit-data.js';
 export { evaluate, predict, predictClasses } from './evaluate.js';
 export type { EvaluateOptions, PredictOptions } from './evaluate.js';
 
@@ -28,7 +28,10 @@ export type { EvaluateOptions, PredictOptions } from './evaluate.js';
 export interface FitOptions {
   /** Passes over the training rows. Default 1. */
   epochs?: number;
-  /** Rows per training step. Default 32; larger than the data means one batch of all rows; the last batch may be smaller. */
+  /**
+   * Rows per training step. Default 32; larger than the data means one batch of all rows; the last
+   * batch may be smaller. Not with a dataset, whose batch(n) sets it.
+   */
   batchSize?: number;
   /** Default: Adam(model.parameters(), { lr: 1e-3 }). */
   optimizer?: Optimizer;
@@ -39,17 +42,29 @@ export interface FitOptions {
   /**
    * Fraction of the rows held out for validation, in (0, 1): drawn at random (from the fit's
    * generator), stratified by class for labels, and the same for every epoch. Default 0 (none).
+   * Not with a dataset.
    */
   validationSplit?: number;
-  /** Validation rows given apart: [x, y] as fit's own (not with validationSplit). */
-  validationData?: [Tensor, Target];
-  /** Shuffle the training rows every epoch; default true. */
+  /**
+   * Validation data given apart (not with validationSplit): [x, y] as fit's own, or a Dataset of
+   * batches, read again after every epoch. Never augmented by `transforms`.
+   */
+  validationData?: [Tensor, Target] | Dataset;
+  /** Shuffle the training rows every epoch; default true. Not with a dataset (use its shuffle()). */
   shuffle?: boolean;
   /**
-   * Seeds this fit's own generator, which draws the validation split, the shuffles and the
-   * Dropout masks, so the fit repeats. Any safe integer; only its value modulo 2^32 is used.
-   * Without it the seed is drawn from the global generator (sn.manualSeed). The global
-   * generator is not reseeded: weight init after fit does not depend on this seed.
+   * Augmentation of the training batches (not of validation data), e.g.
+   * `[sn.transforms.randomCrop(32, { padding: 4 }), sn.transforms.randomHorizontalFlip()]`: a
+   * transform or a list of them, applied in order to every batch before its step, drawing from
+   * this fit's generator into buffers made once. The model sees the transformed shape.
+   */
+  transforms?: Transform | readonly Transform[];
+  /**
+   * Seeds this fit's own generator, which draws the validation split, the shuffles (a dataset's
+   * too), the transforms and the Dropout masks, so the fit repeats. Any safe integer; only its
+   * value modulo 2^32 is used. Without it the seed is drawn from the global generator
+   * (sn.manualSeed). The global generator is not reseeded: weight init after fit does not depend
+   * on this seed.
    */
   seed?: number;
   /** Hooks called during training (onEpochEnd, ...), e.g. sn.earlyStopping(); awaited when they return a Promise. */
@@ -113,13 +128,40 @@ export interface FitHistory extends History {
  * console.log(history.valAccuracy.at(-1), history.stopReason);
  * ```
  */
-export async function fit(model: Module, x: Tensor, y: Target, options: FitOptions = {}): Promise<FitHistory> {
+export async function fit(model: Module, x: Tensor, y: Target, options?: FitOptions): Promise<FitHistory>;
+/**
+ * Trains `model` on the batches of a dataset ({@link Dataset}: e.g. a file streamed from disk,
+ * shuffled and batched), as fit(model, x, y) does on tensors: the same callbacks, progress, abort,
+ * step guard, transforms and generator (which also draws the dataset's shuffles). Each epoch is a
+ * pass over the dataset. The first batch is read and checked through the model and the loss
+ * before any step (and the first batch of a validation dataset too); each later batch is checked
+ * as it arrives, before its step, and a bad one stops training with an Error naming its epoch and
+ * batch. The loss defaults by the first batch's y (labels: CrossEntropyLoss; a Tensor: MSELoss).
+ *
+ * @param model The model (any Module).
+ * @param data A dataset of batches ({@link Dataset.batch}).
+ * @param options As for tensors, without batchSize (the dataset's), validationSplit and shuffle
+ *   (use the dataset's shuffle()); validationData may be another dataset.
+ *
+ * @example
+ * ```js
+ * const train = (await sn.data.cifar10Dataset('cifar-10-batches-bin')).shuffle(10000).batch(128);
+ * const test = (await sn.data.cifar10Dataset('cifar-10-batches-bin', { split: 'test' })).batch(500);
+ * const history = await sn.fit(model, train, { epochs: 30, validationData: test, seed: 0,
+ *   transforms: [sn.transforms.randomCrop(32, { padding: 4 }), sn.transforms.randomHorizontalFlip()] });
+ * ```
+ */
+export async function fit(model: Module, data: Dataset, options?: FitOptions): Promise<FitHistory>;
+export async function fit(model: Module, x: Tensor | Dataset, y?: Target | FitOptions, options?: FitOptions): Promise<FitHistory> {
+  if (x instanceof Dataset) return fitDataset(model, x, optionsAfterDataset('fit', y, options) as FitOptions | undefined);
+  if (options === undefined) options = {};
   checkFitOptions(model, options);
-  const data = checkData('fit', x, y);
+  const data = checkData('fit', x, y as Target);
   const epochs = options.epochs ?? 1;
   const batchSize = options.batchSize ?? 32;
   if (options.validationSplit !== undefined && options.validationData) throw new Error('fit: give validationSplit or validationData, not both');
   const seed = options.seed === undefined ? undefined : checkSeed(options.seed, 'fit');
+  const transform = options.transforms === undefined ? null : asTransform('fit', options.transforms);
 
   // The split's sizes are known before its rows are drawn: every check below runs before
   // anything (the global generator included) has changed.
@@ -132,54 +174,125 @@ export async function fit(model: Module, x: Tensor, y: Target, options: FitOptio
 
   // Refused before the checks below, which switch the model's mode for a moment.
   const release = claimForTraining(model);
+  let validation: ValidationSet | null = null;
   try {
     const lossFn = options.loss ?? (data.labels ? new CrossEntropyLoss() : new MSELoss());
+    const trainCount = data.n - valCount, rows = Math.min(batchSize, trainCount);
+    const augmenter = augmenterFor('fit', transform, data.rowShape, rows);
     // What a later batch, or the validation at the end of an epoch, would refuse is refused now,
     // before the first step has changed the model.
-    checkSet('fit', model, data, lossFn, batchSizes(data.n - valCount, batchSize), true);
-    if (options.validationData) {
-      const [vx, vy] = options.validationData;
-      const v = checkData('fit: validationData', vx, vy);
-      if (!v.labels !== !data.labels) {
-        throw new Error(`fit: validationData has ${v.labels ? 'class labels' : 'a Tensor target'}, but y ${data.labels ? 'has class labels' : 'is a Tensor target'}`);
-      }
-      checkSet('fit: validationData', model, v, lossFn, batchSizes(v.n, Math.max(batchSize, 256)), false);
-    }
-    const restoreFlags = saveTrainingFlags(model);
+    checkSet('fit', model, data, lossFn, batchSizes(trainCount, batchSize), true, augmenter?.outputShape ?? data.rowShape);
+    const valBatch = Math.max(batchSize, 256);
+    const vd = options.validationData;
+    if (Array.isArray(vd)) validation = checkTensorValidation(model, vd, lossFn, data.labels !== null, valBatch);
+    const restoreGlobal = saveGlobalGenerator();
     const rng = new Generator(seed ?? nextU32());
-    const restoreGenerators = useGenerator(model, rng);
-    // Aborted, the caller cancelled: the modes are left as they were found.
-    const endModes = (aborted: boolean) => { if (aborted) restoreFlags(); else model.eval(); };
-    try {
-      return await train(model, data, lossFn, options, { epochs, batchSize, split, rng, endModes });
-    } catch (err) {
-      restoreFlags();
-      throw err;
-    } finally {
-      restoreGenerators();
+    if (vd instanceof Dataset) {
+      try {
+        validation = await DatasetValidation.open(model, vd, lossFn, data.labels !== null, rng);
+      } catch (err) {
+        restoreGlobal();
+        throw err;
+      }
     }
+    return await runFit(model, options, lossFn, epochs, rng, () => {
+      // Drawn from the fit's generator once training starts, as before transforms and datasets came.
+      let trainRows: Int32Array = Int32Array.from({ length: data.n }, (_, i) => i);
+      if (split !== 0) {
+        const parts = splitRows(data, split, rng);
+        trainRows = parts.train;
+        validation = TensorValidation.fromRows(data, parts.validation, valBatch);
+      }
+      return { set: new RowSet(data, trainRows, batchSize, options.shuffle !== false, augmenter, rng), validation };
+    });
   } finally {
+    await validation?.close();
     release();
+  }
+}
+
+/** fit(model, dataset, options): the options checked, the first batches read and checked, then the epochs. */
+async function fitDataset(model: Module, dataset: Dataset, options: FitOptions = {}): Promise<FitHistory> {
+  checkFitOptions(model, options);
+  for (const [key, instead] of [['batchSize', 'the dataset\'s batch(n) sets it'], ['validationSplit', 'give validationData, another dataset'],
+    ['shuffle', 'use the dataset\'s shuffle(bufferSize)']] as const) {
+    if (options[key] !== undefined) throw new Error(`fit: ${key} is not an option with a dataset (${instead})`);
+  }
+  if (!dataset.batched) throw new Error('fit: the dataset yields samples, not batches; batch it first (e.g. dataset.batch(32))');
+  const epochs = options.epochs ?? 1;
+  const seed = options.seed === undefined ? undefined : checkSeed(options.seed, 'fit');
+  const transform = options.transforms === undefined ? null : asTransform('fit', options.transforms);
+
+  const release = claimForTraining(model);
+  let set: TrainingSet | null = null, validation: ValidationSet | null = null;
+  try {
+    // Reading the first batches draws the fit's seed (and the datasets' shuffles) first: on an
+    // Error before training, the global generator is put back as it was.
+    const restoreGlobal = saveGlobalGenerator();
+    const rng = new Generator(seed ?? nextU32());
+    let lossFn: Loss;
+    try {
+      const opened = await DatasetSet.open(model, dataset, options.loss ?? null, transform, rng);
+      set = opened.set;
+      lossFn = opened.lossFn;
+      const vd = options.validationData;
+      if (vd instanceof Dataset) validation = await DatasetValidation.open(model, vd, lossFn, set.labels, rng);
+      else if (vd) validation = checkTensorValidation(model, vd, lossFn, set.labels, 256);
+    } catch (err) {
+      restoreGlobal();
+      throw err;
+    }
+    return await runFit(model, options, lossFn, epochs, rng, () => ({ set: set!, validation }));
+  } finally {
+    await set?.close();
+    await validation?.close();
+    release();
+  }
+}
+
+/** Checks validation tensors [x, y] against the training data's kind, in eval mode. */
+function checkTensorValidation(model: Module, [vx, vy]: [Tensor, Target], lossFn: Loss, labels: boolean, batchSize: number): ValidationSet {
+  const v = checkData('fit: validationData', vx, vy);
+  if (!v.labels !== !labels) {
+    throw new Error(`fit: validationData has ${v.labels ? 'class labels' : 'a Tensor target'}, but y ${labels ? 'has class labels' : 'is a Tensor target'}`);
+  }
+  checkSet('fit: validationData', model, v, lossFn, batchSizes(v.n, batchSize), false, v.rowShape);
+  return new TensorValidation(vx, vy, batchSize);
+}
+
+/**
+ * Trains with the fit's generator put into the model's random layers, its modes saved: what fit
+ * and fitDataset share once every check has passed. `sets` makes the training and validation
+ * sets (drawing from the generator, for a split) once the generator is in place.
+ */
+async function runFit(model: Module, options: FitOptions, lossFn: Loss, epochs: number, rng: Generator,
+  sets: () => { set: TrainingSet; validation: ValidationSet | null }): Promise<FitHistory> {
+  const restoreFlags = saveTrainingFlags(model);
+  const restoreGenerators = useGenerator(model, rng);
+  // Aborted, the caller cancelled: the modes are left as they were found.
+  const endModes = (aborted: boolean) => { if (aborted) restoreFlags(); else model.eval(); };
+  try {
+    const { set, validation } = sets();
+    return await train(model, set, validation, lossFn, options, { epochs, rng, endModes });
+  } catch (err) {
+    restoreFlags();
+    throw err;
+  } finally {
+    restoreGenerators();
   }
 }
 
 /** What fit has settled before training: checked sizes, the fit's generator, and how the modes end. */
 interface Run {
   epochs: number;
-  batchSize: number;
-  /** The validation fraction; 0 for none. */
-  split: number;
   rng: Generator;
   /** Sets the modes training ends with (before onTrainEnd, so callbacks see them). */
   endModes(aborted: boolean): void;
 }
 
 /** The epochs themselves, for fit, which has checked every argument. */
-async function train(model: Module, data: Data, lossFn: Loss, options: FitOptions, run: Run): Promise<FitHistory> {
-  const { epochs, batchSize, rng } = run;
-  let trainRows: Int32Array = Int32Array.from({ length: data.n }, (_, i) => i), valRows: Int32Array | null = null;
-  if (run.split !== 0) ({ train: trainRows, validation: valRows } = splitRows(data, run.split, rng));
-
+async function train(model: Module, set: TrainingSet, validation: ValidationSet | null, lossFn: Loss, options: FitOptions, run: Run): Promise<FitHistory> {
+  const { epochs, rng } = run;
   const optimizer = options.optimizer ?? new Adam(model.parameters(), { lr: 1e-3 });
   const history: FitHistory = { epoch: [], loss: [], accuracy: [], valLoss: [], valAccuracy: [], lr: [], batchLoss: [], stopReason: null };
   let stopRequested = false;
@@ -189,16 +302,12 @@ async function train(model: Module, data: Data, lossFn: Loss, options: FitOption
     get stopped() { return stopRequested; },
   };
   const loop: Loop = {
-    ctx, history, options, data, batchSize, rng,
+    ctx, history, options, set,
     callbacks: options.callbacks === undefined ? [] : Array.isArray(options.callbacks) ? options.callbacks : [options.callbacks],
     printer: progressPrinter(options, epochs),
-    batches: new BatchBuffers(data, Math.min(batchSize, trainRows.length)),
-    step: { model, lossFn, optimizer, guard: new StepGuard(model, optimizer), rng, labels: data.labels !== null, position: new Uint32Array(4) },
+    step: { model, lossFn, optimizer, guard: new StepGuard(model, optimizer), rng, labels: set.labels, position: new Uint32Array(4) },
     lastYield: performance.now(),
   };
-  // Gathered once: the held-out rows are the same every epoch.
-  const validation = valRows ? { x: rowsTensor(data, valRows), y: rowsTarget(data, valRows) }
-    : options.validationData ? { x: options.validationData[0], y: options.validationData[1] } : null;
 
   // A model in eval mode trains as a whole; one in training mode keeps its submodules' modes (a
   // BatchNorm put in eval stays frozen), and every epoch starts from them again after validation.
@@ -208,15 +317,16 @@ async function train(model: Module, data: Data, lossFn: Loss, options: FitOption
   for (let epoch = 1; epoch <= epochs && !ctx.stopped; epoch++) {
     for (const cb of loop.callbacks) await cb.onEpochBegin?.(epoch, ctx);
     trainingModes();
-    const logs = await trainEpoch(loop, epoch, trainRows);
-    if (logs === null) break;
+    const result = await trainEpoch(loop, epoch);
+    if (result === null) break;
+    const { logs, batches } = result;
     if (validation && history.stopReason !== 'abort') {
-      const v = evaluate(model, validation.x, validation.y, { batchSize: Math.max(batchSize, 256), loss: lossFn });
+      const v = await validation.evaluate(model, lossFn, epoch);
       logs.valLoss = v.loss;
       if (v.accuracy !== undefined) logs.valAccuracy = v.accuracy;
     }
     recordEpoch(history, logs);
-    loop.printer?.epochEnd(logs, Math.ceil(trainRows.length / batchSize));
+    loop.printer?.epochEnd(logs, batches);
     options.scheduler?.step();
     for (const cb of loop.callbacks) await cb.onEpochEnd?.(logs, ctx);
     await options.checkpoint?.(epoch);
@@ -232,51 +342,53 @@ interface Loop {
   ctx: FitContext;
   history: FitHistory;
   options: FitOptions;
-  data: Data;
-  batchSize: number;
-  rng: Generator;
+  set: TrainingSet;
   callbacks: Callback[];
   printer: ProgressPrinter | null;
-  batches: BatchBuffers;
   step: StepParts;
   /** When fit last let the event loop run (it yields every 50 ms, so a page stays responsive). */
   lastYield: number;
 }
 
 /**
- * One epoch over `rows` (shuffled unless options.shuffle is false): every batch a guarded step,
- * with the batch callbacks and progress. Its logs without validation, or null when no batch ran
- * (an abort before the first).
+ * One epoch over the training set (its rows shuffled unless options.shuffle is false, or a pass
+ * over its dataset): every batch a guarded step, with the batch callbacks and progress. Its logs
+ * without validation and the batches run, or null when no batch ran (an abort before the first).
  */
-async function trainEpoch(loop: Loop, epoch: number, rows: Int32Array): Promise<EpochLogs | null> {
-  const { ctx, history, options, batchSize } = loop;
+async function trainEpoch(loop: Loop, epoch: number): Promise<{ logs: EpochLogs; batches: number } | null> {
+  const { ctx, history, options, set } = loop;
   loop.printer?.epochBegin();
-  const order = options.shuffle === false ? rows : shuffled(rows, loop.rng);
-  const batches = Math.ceil(rows.length / batchSize);
+  const batches = set.epoch(epoch);
   const start = performance.now();
   const lr = ctx.optimizer.lr;
-  let lossSum = 0, correct = 0, seen = 0;
-  for (let b = 0; b < batches; b++) {
-    // Checked before each batch, so an already-aborted signal runs none, and an abort
-    // during a batch (or a callback) ends training once that batch is done.
-    if (options.signal?.aborted) { history.stopReason = 'abort'; ctx.stop(); break; }
-    const { input, target, size: m } = loop.batches.gather(order.subarray(b * batchSize, Math.min((b + 1) * batchSize, order.length)));
-    const { loss, batchCorrect } = await guardedStep(loop.step, input, target, `epoch ${epoch}, batch ${b + 1}`);
-    lossSum += loss * m; seen += m;
-    if (batchCorrect !== null) correct += batchCorrect;
-    history.batchLoss.push(loss);
-    const logs: BatchLogs = { epoch, batch: b, batches, size: m, loss };
-    if (batchCorrect !== null) logs.accuracy = batchCorrect / m;
-    loop.printer?.batch(logs, batchCorrect);
-    for (const cb of loop.callbacks) await cb.onBatchEnd?.(logs, ctx);
-    if (ctx.stopped) break;
-    if (performance.now() - loop.lastYield > 50) { await yieldToEventLoop(); loop.lastYield = performance.now(); }
+  let lossSum = 0, correct = 0, seen = 0, b = 0;
+  try {
+    for (; ; b++) {
+      // Checked before each batch, so an already-aborted signal runs none, and an abort
+      // during a batch (or a callback) ends training once that batch is done.
+      if (options.signal?.aborted) { history.stopReason = 'abort'; ctx.stop(); break; }
+      const batch = await batches.next();
+      if (batch === null) break;
+      const { input, target, size: m } = batch;
+      const { loss, batchCorrect } = await guardedStep(loop.step, input, target, `epoch ${epoch}, batch ${b + 1}`);
+      lossSum += loss * m; seen += m;
+      if (batchCorrect !== null) correct += batchCorrect;
+      history.batchLoss.push(loss);
+      const logs: BatchLogs = { epoch, batch: b, batches: set.batches, size: m, loss };
+      if (batchCorrect !== null) logs.accuracy = batchCorrect / m;
+      loop.printer?.batch(logs, batchCorrect);
+      for (const cb of loop.callbacks) await cb.onBatchEnd?.(logs, ctx);
+      if (ctx.stopped) { b++; break; }
+      if (performance.now() - loop.lastYield > 50) { await yieldToEventLoop(); loop.lastYield = performance.now(); }
+    }
+  } finally {
+    await batches.close();
   }
   if (seen === 0) return null;
   const seconds = (performance.now() - start) / 1000;
   const logs: EpochLogs = { epoch, loss: lossSum / seen, lr, seconds, imagesPerSecond: seen / seconds };
-  if (loop.data.labels) logs.accuracy = correct / seen;
-  return logs;
+  if (set.labels) logs.accuracy = correct / seen;
+  return { logs, batches: Number.isFinite(set.batches) ? set.batches : b };
 }
 
 /** Appends an epoch's logs to the history. */
@@ -285,36 +397,6 @@ function recordEpoch(history: FitHistory, logs: EpochLogs): void {
   if (logs.accuracy !== undefined) history.accuracy.push(logs.accuracy);
   if (logs.valLoss !== undefined) history.valLoss.push(logs.valLoss);
   if (logs.valAccuracy !== undefined) history.valAccuracy.push(logs.valAccuracy);
-}
-
-/**
- * The batch buffers, made once for the largest batch: a step gathers rows into them and allocates
- * nothing else of size. A batch size beyond the data means one batch of all rows, as in Keras
- * and PyTorch, so they are sized by the smaller of the two.
- */
-class BatchBuffers {
-  private readonly x: Float32Array;
-  private readonly labels: Int32Array | null;
-  private readonly targets: Float32Array | null;
-
-  constructor(private readonly data: Data, rows: number) {
-    this.x = new Float32Array(rows * data.rowSize);
-    this.labels = data.labels ? new Int32Array(rows) : null;
-    this.targets = data.targets ? new Float32Array(rows * data.targetRowSize) : null;
-  }
-
-  /** The batch of these rows: input [m, ...rowShape] and its labels or target tensor. */
-  gather(rows: Int32Array): { input: Tensor; target: Int32Array | Tensor; size: number } {
-    const { data } = this, m = rows.length;
-    gatherRows(data.x, data.rowSize, rows, this.x);
-    const input = tensor(this.x.subarray(0, m * data.rowSize), [m, ...data.rowShape]);
-    if (this.labels) {
-      gatherRows(data.labels!, 1, rows, this.labels);
-      return { input, target: this.labels.subarray(0, m), size: m };
-    }
-    gatherRows(data.targets!, data.targetRowSize, rows, this.targets!);
-    return { input, target: tensor(this.targets!.subarray(0, m * data.targetRowSize), [m, ...data.targetShape]), size: m };
-  }
 }
 
 /** What a training step works with, settled once per fit. */
@@ -366,78 +448,6 @@ async function guardedStep(parts: StepParts, input: Tensor, target: Int32Array |
 }
 
 // ---- helpers ----
-
-/** The distinct sizes of the batches that cut n rows: the full one and a smaller last one. */
-function batchSizes(n: number, batchSize: number): number[] {
-  const full = Math.min(batchSize, n), last = n % batchSize;
-  return last > 0 && last !== full ? [full, last] : [full];
-}
-
-/**
- * Throws unless every batch of `data` can go through the model and the loss: finite inputs and
- * targets, an input shape the model takes for every batch size (in the mode it will run in:
- * training-mode BatchNorm refuses a batch of one), targets of the output's shape, and class
- * labels in range for the output's class count.
- */
-function checkSet(where: string, model: Module, data: Data, lossFn: Loss, sizes: number[], training: boolean): void {
-  checkFinite(where, 'x', data.x, data.rowSize);
-  if (data.targets) checkFinite(where, 'y', data.targets, data.targetRowSize);
-  const restoreFlags = saveTrainingFlags(model);
-  model.train(training);
-  let out: number[] = [];
-  try {
-    for (const m of sizes) {
-      try {
-        out = model.outputShape([m, ...data.rowShape]);
-      } catch (err) {
-        throw new Error(`${where}: a batch of ${m}: ${(err as Error).message}`);
-      }
-      if (data.targets && !sameShape(out, [m, ...data.targetShape])) {
-        throw new Error(`${where}: the model outputs ${formatShape(out)} for a batch of ${m}, the targets of that batch have shape ${formatShape([m, ...data.targetShape])}`);
-      }
-    }
-  } finally {
-    restoreFlags();
-  }
-  if (data.labels && (lossFn instanceof CrossEntropyLoss || lossFn instanceof NLLLoss)) {
-    checkLabels(`${where}: ${lossFn}`, [data.n, ...out.slice(1)], data.labels, lossFn.ignoreIndex);
-  }
-}
-
-function checkFinite(where: string, name: string, values: Float32Array, rowSize: number): void {
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i])) throw new Error(`${where}: ${name} holds ${values[i]} in sample ${Math.floor(i / rowSize)}; every value must be finite`);
-  }
-}
-
-
-function rowsTensor(data: Data, rows: Int32Array): Tensor {
-  const out = new Float32Array(rows.length * data.rowSize);
-  gatherRows(data.x, data.rowSize, rows, out);
-  return tensor(out, [rows.length, ...data.rowShape]);
-}
-
-function rowsTarget(data: Data, rows: Int32Array): Target {
-  if (data.labels) { const out = new Int32Array(rows.length); gatherRows(data.labels, 1, rows, out); return out; }
-  const out = new Float32Array(rows.length * data.targetRowSize);
-  gatherRows(data.targets!, data.targetRowSize, rows, out);
-  return tensor(out, [rows.length, ...data.targetShape]);
-}
-
-/** Held-out rows drawn from the fit's generator: stratified by class for labels. */
-function splitRows(data: Data, split: number, rng: Generator): { train: Int32Array; validation: Int32Array } {
-  if (data.labels) return trainValidationSplit(data.labels, split, { seed: rng.nextU32() });
-  const order = permutation(data.n, rng.nextU32());
-  const k = Math.round(split * data.n);
-  return { validation: order.slice(0, k), train: order.slice(k) };
-}
-
-function shuffled(rows: Int32Array, rng: Generator): Int32Array {
-  const order = permutation(rows.length, rng.nextU32());
-  const out = new Int32Array(rows.length);
-  for (let i = 0; i < rows.length; i++) out[i] = rows[order[i]];
-  return out;
-}
 
 /** Modules that a running fit() is training, each mapped to the model that fit was given. */
 const inTraining = new WeakMap<Module, Module>();

@@ -52,17 +52,19 @@ export class ProgressPrinter {
     if (correct !== null) { this.correct += correct; this.counted += logs.size; }
     if (!this.out.isTTY) return;
     const now = performance.now();
+    // A dataset of unknown size, in its first epoch: the count so far, without a bar or ETA.
+    const known = Number.isFinite(logs.batches);
     const last = logs.batch + 1 === logs.batches;
     if (!last && now - this.lastDraw < REDRAW_MS) return;
     this.lastDraw = now;
-    const done = (logs.batch + 1) / logs.batches;
+    const done = known ? (logs.batch + 1) / logs.batches : 0;
     const filled = Math.round(done * BAR);
     const bar = '='.repeat(Math.max(0, filled - 1)) + (filled ? (last ? '=' : '>') : '') + ' '.repeat(BAR - filled);
     const secs = (now - this.epochStart) / 1000;
     const eta = secs / done - secs;
     const parts = [
-      `Epoch ${logs.epoch}/${this.epochs} [${bar}] ${logs.batch + 1}/${logs.batches}`,
-      `ETA ${clock(eta)}`,
+      known ? `Epoch ${logs.epoch}/${this.epochs} [${bar}] ${logs.batch + 1}/${logs.batches}` : `Epoch ${logs.epoch}/${this.epochs} ${logs.batch + 1}/?`,
+      ...(known ? [`ETA ${clock(eta)}`] : []),
       `loss ${(this.lossSum / this.seen).toFixed(4)}`,
       ...(this.counted ? [`acc ${percent(this.correct / this.counted)}`] : []),
       `${Math.round(this.seen / secs).toLocaleString('en-US')} img/s`,
