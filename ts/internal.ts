@@ -7,3 +7,5 @@ export { Heap } from './runtime/heap.js';
 export { describe, closest } from './options.js';
 export { KERNEL_EXPORTS, ready as loadRuntime } from './runtime/wasm.js';
 export { decodeBase64 } from './runtime/base64.js';
+/** The shape rules and kernel calls of the functional ops (add, mul, cat, mean) over raw offsets. */
+export * as functionalKernels from './functional/kernels.js';
