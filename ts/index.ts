@@ -1,6 +1,9 @@
 // simdnet: CNNs for Node and the browser on SIMD WebAssembly kernels, with a PyTorch-shaped API.
 // Global type names (WebAssembly's) for projects without the DOM lib (declarations only).
 export type {} from './global-types.js';
+// Every built-in layer registers itself for model files, whichever of them the app names: sn.load
+// must rebuild any of them, also in a bundle that drops the exports nobody uses.
+import './layers/builtin.js';
 export { WasmMemoryError } from './runtime/heap.js';
 export type { ReadyOptions, WasmBuilds, WasmSource } from './runtime/wasm.js';
 export { ready, backendInfo, type BackendInfo } from './runtime/info.js';

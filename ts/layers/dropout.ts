@@ -9,6 +9,7 @@ import { Generator, nextU32 } from '../random.js';
 import { Tensor } from '../tensor.js';
 import { pyFloat } from './python-repr.js';
 import { describe } from '../options.js';
+import { registerLayer } from '../registry.js';
 
 /**
  * Dropout, as torch.nn.Dropout: in training mode, zeroes each element with probability p and
@@ -85,3 +86,5 @@ export class Dropout extends Module {
     rt().kernels.dropoutApply(input.ptr, out.ptr, input.size, seed, threshold, 1 / (1 - this.p));
   }
 }
+
+registerLayer({ typeName: 'Dropout', ctor: Dropout, fields: { p: 'number' }, build: (c) => new Dropout(c.p) });
