@@ -56,8 +56,9 @@ await sn.ready();
 function everyLayerModel() {
   sn.manualSeed(3);
   const model = new sn.Sequential(
-    new sn.Conv2d(2, 4, 3, { padding: 1 }), new sn.BatchNorm2d(4), new sn.ReLU(), new sn.MaxPool2d(2),
-    new sn.Sequential(new sn.LeakyReLU(0.1), new sn.Tanh()),
+    new sn.Conv2d(2, 4, 3, { padding: 1 }), new sn.BatchNorm2d(4), new sn.ReLU(), new sn.Dropout2d(0.2), new sn.MaxPool2d(2),
+    new sn.Sequential(new sn.ReLU6(), new sn.Hardswish(), new sn.SiLU(), new sn.GELU(), new sn.GELU({ approximate: 'tanh' }),
+      new sn.ELU(0.5), new sn.LeakyReLU(0.1), new sn.Identity(), new sn.Tanh()),
     new sn.AvgPool2d(1), new sn.AdaptiveAvgPool2d(2), new sn.Flatten(), new sn.Dropout(0.1), new sn.Linear(16, 8),
     new sn.BatchNorm1d(8), new sn.Sigmoid(), new sn.Linear(8, 5), new sn.Softmax(1), new sn.LogSoftmax(1));
   // Running statistics that are not the initial ones, so the file carries them.

@@ -18,7 +18,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const layerClasses = Object.entries(sn).filter(([, v]) => typeof v === 'function' && v.prototype instanceof sn.Module);
 
 test('every layer class the package exports is registered under its own name, and the file types are exactly those', () => {
-  assert.ok(layerClasses.length >= 16, layerClasses.map(([k]) => k).join(' '));
+  assert.ok(layerClasses.length >= 23, layerClasses.map(([k]) => k).join(' '));
   for (const [name, ctor] of layerClasses) {
     const type = layerTypeNamed(name);
     assert.ok(type, `${name} is not registered`);
@@ -36,10 +36,11 @@ test('layers/builtin.js alone registers every type: what the command line (and t
 });
 
 test('layerTypeOf: the registered name of exactly that class; null for subclasses, custom modules and non-modules', () => {
+  assert.is(io.layerTypeOf(new sn.Dropout2d()), 'Dropout2d');
   assert.is(io.layerTypeOf(new sn.Dropout()), 'Dropout');
-  assert.is(io.layerTypeOf(new sn.LeakyReLU(0.5)), 'LeakyReLU');
+  assert.is(io.layerTypeOf(new sn.GELU({ approximate: 'tanh' })), 'GELU');
   assert.is(io.layerTypeOf(new sn.Sequential()), 'Sequential');
-  class Gated extends sn.Sigmoid {}
+  class Gated extends sn.SiLU {}
   assert.is(io.layerTypeOf(new Gated()), null);
   class Custom extends sn.Module {
     toString() { return 'Custom()'; }
@@ -92,8 +93,8 @@ test('every registered type builds from a spec and gives that spec back', () => 
     BatchNorm2d: { numFeatures: 3, eps: 1e-5, momentum: 0.2, affine: true, trackRunningStats: false },
     MaxPool2d: { kernelSize: 3, stride: [2, 1], padding: 1, dilation: 1, ceilMode: true },
     AvgPool2d: { kernelSize: 2, stride: 2, padding: 0, ceilMode: false, countIncludePad: false, divisorOverride: null },
-    AdaptiveAvgPool2d: { outputSize: [2, 1] }, Flatten: { startDim: 0, endDim: 2 }, Dropout: { p: 0.25 },
-    LeakyReLU: { negativeSlope: 0.5 }, Softmax: { dim: 0 }, LogSoftmax: { dim: -1 },
+    AdaptiveAvgPool2d: { outputSize: [2, 1] }, Flatten: { startDim: 0, endDim: 2 }, Dropout: { p: 0.25 }, Dropout2d: { p: 0.75 },
+    LeakyReLU: { negativeSlope: 0.5 }, ELU: { alpha: 0.125 }, GELU: { approximate: 'tanh' }, Softmax: { dim: 0 }, LogSoftmax: { dim: -1 },
   };
   const specs = io.LAYER_TYPES.filter((t) => t !== 'Sequential').map((type) => ({ type, ...(values[type] ?? {}) }));
   const spec = { format: io.ARCHITECTURE_FORMAT, version: io.ARCHITECTURE_VERSION, layers: [...specs, { type: 'Sequential', layers: specs.slice(0, 3).map((s) => ({ ...s })) }] };

@@ -26,8 +26,14 @@ export * from './layers/relu.js';
 export * from './layers/leaky-relu.js';
 export * from './layers/sigmoid.js';
 export * from './layers/tanh.js';
+export * from './layers/relu6.js';
+export * from './layers/hardswish.js';
+export * from './layers/silu.js';
+export * from './layers/gelu.js';
+export * from './layers/elu.js';
 export * from './layers/softmax.js';
 export * from './layers/dropout.js';
+export * from './layers/identity.js';
 export * from './layers/batchnorm.js';
 
 export { Loss, LossValue } from './losses/loss.js';

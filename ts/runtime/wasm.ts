@@ -89,7 +89,9 @@ export const KERNEL_EXPORTS: readonly string[] = [
   'leakyReluForward', 'leakyReluBackward', 'sigmoidForward', 'sigmoidBackward', 'tanhForward', 'tanhBackward',
   'softmaxForward', 'logSoftmaxForward', 'softmaxBackward', 'logSoftmaxBackward', 'crossEntropyForward', 'nllForward',
   'mseForward', 'bceWithLogitsForward', 'dropoutApply', 'batchNormStats', 'batchNormApply', 'batchNormUpdateRunning',
-  'batchNormBackward', 'addForward', 'mulForward', 'mulScalar', 'addBroadcastMid', 'mulBroadcastMid', 'mulBroadcastMidGrad',
+  'batchNormBackward', 'relu6Forward', 'relu6Backward', 'hardswishForward', 'hardswishBackward', 'siluForward',
+  'siluBackward', 'geluForward', 'geluBackward', 'geluTanhForward', 'geluTanhBackward', 'eluForward', 'eluBackward',
+  'dropout2dApply', 'addForward', 'mulForward', 'mulScalar', 'addBroadcastMid', 'mulBroadcastMid', 'mulBroadcastMidGrad',
   'sumToMid', 'sumOverMid', 'broadcastMid', 'broadcastOverMid', 'copyRows',
 ];
 
