@@ -24,6 +24,33 @@ export function dropoutApply(x: usize, y: usize, n: i32, seed: u32, threshold: u
   }
 }
 
+/**
+ * Dropout2d: plane p (one channel of one sample, planeSize floats) is kept when
+ * hash(seed, p) ≥ threshold, the hash dropoutApply uses for element p, and then scaled.
+ */
+export function dropout2dApply(x: usize, y: usize, planes: i32, planeSize: i32, seed: u32, threshold: u32, scale: f32): void {
+  const key = mix(seed ^ 0x9e3779b9);
+  const planeBytes = <usize>planeSize << 2;
+  for (let p = 0; p < planes; p++) {
+    const h = mix(mix(<u32>p ^ key) + seed);
+    const xp = x + <usize>p * planeBytes, yp = y + <usize>p * planeBytes;
+    if (h < threshold) {
+      memory.fill(yp, 0, planeBytes);
+      continue;
+    }
+    const scaleV = f32x4.splat(scale);
+    let i = 0;
+    for (; i + 4 <= planeSize; i += 4) {
+      const o = <usize>i << 2;
+      v128.store(yp + o, f32x4.mul(v128.load(xp + o), scaleV));
+    }
+    for (; i < planeSize; i++) {
+      const o = <usize>i << 2;
+      store<f32>(yp + o, load<f32>(xp + o) * scale);
+    }
+  }
+}
+
 /** The "lowbias32" integer finaliser: every input bit affects every output bit. */
 // @ts-ignore: decorator
 @inline function mix(z: u32): u32 {

@@ -13,3 +13,6 @@ export * from "./loss";
 export * from "./dropout";
 export * from "./norm";
 export * from "./gemm-dot";
+export * from "./elementwise";
+export * from "./reduce";
+export * from "./cat";

@@ -33,3 +33,46 @@ export const F32_MIN_NORMAL: f32 = 1.17549435e-38;
 @inline export function flushSubnormalScalar(x: f32): f32 {
   return abs<f32>(x) < F32_MIN_NORMAL ? 0 : x;
 }
+
+/** The longest run summed in f32 lanes before its partial sum moves to f64. */
+const LANE_RUN: i32 = 1024;
+
+/**
+ * Σ x[i] over n floats: four f32 lanes over runs of LANE_RUN values, the runs added in f64, so
+ * a long reduction keeps float32 accuracy (a plain f32 running sum loses ~n·2⁻²⁴ relative).
+ */
+// @ts-ignore: decorator
+@inline export function sumRun(x: usize, n: i32): f64 {
+  let total: f64 = 0;
+  for (let start = 0; start < n; start += LANE_RUN) {
+    const end = min(n, start + LANE_RUN);
+    let acc = f32x4.splat(0);
+    let i = start;
+    for (; i + 4 <= end; i += 4) acc = f32x4.add(acc, v128.load(x + (<usize>i << 2)));
+    let s: f64 = <f64>f32x4.extract_lane(acc, 0) + <f64>f32x4.extract_lane(acc, 1) +
+      <f64>f32x4.extract_lane(acc, 2) + <f64>f32x4.extract_lane(acc, 3);
+    for (; i < end; i++) s += <f64>load<f32>(x + (<usize>i << 2));
+    total += s;
+  }
+  return total;
+}
+
+/** Σ x[i]·y[i] over n floats, summed as sumRun sums. */
+// @ts-ignore: decorator
+@inline export function dotRun(x: usize, y: usize, n: i32): f64 {
+  let total: f64 = 0;
+  for (let start = 0; start < n; start += LANE_RUN) {
+    const end = min(n, start + LANE_RUN);
+    let acc = f32x4.splat(0);
+    let i = start;
+    for (; i + 4 <= end; i += 4) {
+      const o = <usize>i << 2;
+      acc = f32x4.add(acc, f32x4.mul(v128.load(x + o), v128.load(y + o)));
+    }
+    let s: f64 = <f64>f32x4.extract_lane(acc, 0) + <f64>f32x4.extract_lane(acc, 1) +
+      <f64>f32x4.extract_lane(acc, 2) + <f64>f32x4.extract_lane(acc, 3);
+    for (; i < end; i++) s += <f64>(load<f32>(x + (<usize>i << 2)) * load<f32>(y + (<usize>i << 2)));
+    total += s;
+  }
+  return total;
+}

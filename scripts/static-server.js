@@ -14,6 +14,7 @@ const MIME = {
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
   '.wasm': 'application/wasm',
+  '.safetensors': 'application/octet-stream',
 };
 
 /** The content type of a file we agree to serve, or undefined. MNIST's IDX files have no extension. */

@@ -1,4 +1,5 @@
-// ReLU, LeakyReLU, Sigmoid, Tanh, Softmax and LogSoftmax against float64 references.
+// ReLU, LeakyReLU, Sigmoid, Tanh, ReLU6, Hardswish, SiLU, GELU, ELU, Softmax and LogSoftmax
+// against float64 references.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
@@ -19,6 +20,33 @@ function run(layer, x, shape, dy) {
 
 const sigmoid = (v) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
 
+/** erfc(z) for z ≥ 0 in float64: 1 − erf by its Taylor series below 2, a continued fraction above (relative error ~1e-14). */
+function erfc(z) {
+  if (z < 2) {
+    let term = z, sum = z;
+    for (let n = 1; n < 60; n++) { term *= -z * z / n; sum += term / (2 * n + 1); }
+    return 1 - (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // erfc(z) = e^(−z²)/√π · 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + ...)))), evaluated from the tail.
+  let f = z;
+  for (let k = 60; k >= 1; k--) f = z + (k / 2) / f;
+  return Math.exp(-z * z) / Math.sqrt(Math.PI) / f;
+}
+/** The standard normal CDF Φ and density φ, in float64. */
+const normalCdf = (v) => (v >= 0 ? 1 - erfc(v / Math.SQRT2) / 2 : erfc(-v / Math.SQRT2) / 2);
+const normalPdf = (v) => Math.exp(-v * v / 2) / Math.sqrt(2 * Math.PI);
+const GELU_BETA = Math.sqrt(2 / Math.PI), GELU_KAPPA = 0.044715;
+/** PyTorch's tanh GELU in float64, written with sigmoid(2u) = (1 + tanh u)/2 (no cancellation for x ≪ 0). */
+const geluTanh = (v) => v * sigmoid(2 * GELU_BETA * (v + GELU_KAPPA * v ** 3));
+const geluTanhGrad = (v) => {
+  const s = sigmoid(2 * GELU_BETA * (v + GELU_KAPPA * v ** 3));
+  return s + 2 * v * s * (1 - s) * GELU_BETA * (1 + 3 * GELU_KAPPA * v * v);
+};
+const hardswish = (v) => (v <= -3 ? 0 : v >= 3 ? v : v * (v + 3) / 6);
+const hardswishGrad = (v) => (v < -3 ? 0 : v <= 3 ? v / 3 + 0.5 : 1);
+const elu = (alpha) => (v) => (v > 0 ? v : alpha * Math.expm1(v));
+const eluGrad = (alpha) => (v) => (v > 0 ? 1 : alpha * Math.exp(v));
+
 // name → [make layer, float64 forward, float64 derivative dy/dx at x, tolerance]
 const elementwise = {
   'ReLU': [() => new sn.ReLU(), (v) => Math.max(v, 0), (v) => (v > 0 ? 1 : 0), 0],
@@ -27,7 +55,18 @@ const elementwise = {
   'LeakyReLU(-0.5)': [() => new sn.LeakyReLU(-0.5), (v) => (v > 0 ? v : -0.5 * v), (v) => (v > 0 ? 1 : -0.5), 1e-7],
   'Sigmoid': [() => new sn.Sigmoid(), sigmoid, (v) => sigmoid(v) * (1 - sigmoid(v)), 2e-6],
   'Tanh': [() => new sn.Tanh(), Math.tanh, (v) => 1 - Math.tanh(v) ** 2, 2e-6],
+  'ReLU6': [() => new sn.ReLU6(), (v) => Math.min(Math.max(v, 0), 6), (v) => (v > 0 && v < 6 ? 1 : 0), 0],
+  'Hardswish': [() => new sn.Hardswish(), hardswish, hardswishGrad, 1e-7],
+  'SiLU': [() => new sn.SiLU(), (v) => v * sigmoid(v), (v) => sigmoid(v) * (1 + v * (1 - sigmoid(v))), 2e-6],
+  'GELU': [() => new sn.GELU(), (v) => v * normalCdf(v), (v) => normalCdf(v) + v * normalPdf(v), 2e-6],
+  "GELU(approximate='tanh')": [() => new sn.GELU({ approximate: 'tanh' }), geluTanh, geluTanhGrad, 2e-6],
+  'ELU': [() => new sn.ELU(), elu(1), eluGrad(1), 2e-6],
+  'ELU(0.3)': [() => new sn.ELU(0.3), elu(Math.fround(0.3)), eluGrad(Math.fround(0.3)), 2e-6],
+  'ELU(-1.5)': [() => new sn.ELU(-1.5), elu(-1.5), eluGrad(-1.5), 2e-6],
 };
+
+// Where an activation has a kink, a finite difference across it measures neither side.
+const KINKS = { 'ReLU': [0], 'LeakyReLU()': [0], 'LeakyReLU(0.2)': [0], 'LeakyReLU(-0.5)': [0], 'ReLU6': [0, 6], 'Hardswish': [-3, 3] };
 
 const shapes = [[1], [3], [4], [7], [2, 9], [1, 1, 1, 13], [2, 3, 4, 5], [3, 0], [64, 33]];
 
@@ -48,7 +87,8 @@ for (const [name, [make, f, df, tol]] of Object.entries(elementwise)) {
   test(`${name} gradient matches finite differences of the float64 forward`, () => {
     const seed = freshSeed(), rand = rng(seed);
     const shape = [3, 5], n = 15;
-    const x = f32(randn(n, rand, 3)), w = f32(randn(n, rand));
+    const kinks = KINKS[name] ?? [];
+    const x = f32(randn(n, rand, 3).map((v) => (kinks.some((k) => Math.abs(v - k) < 1e-3) ? v + 2e-3 : v))), w = f32(randn(n, rand));
     const { dx } = run(make(), x, shape, w);
     const num = numericGrad(() => x.reduce((s, v, i) => s + w[i] * f(v), 0), x, 1e-4);
     assertClose(dx, num, { rtol: 1e-3, atol: 1e-4, what: `seed ${seed} dx vs finite differences` });
@@ -66,6 +106,66 @@ test('Sigmoid and Tanh on a sweep from -110 to 110: relative accuracy, saturatio
   }
 });
 
+test('SiLU, GELU (both forms) and ELU on a sweep from -110 to 110: relative accuracy, tails without overflow or cancellation', () => {
+  const x = [];
+  for (let v = -110; v <= 110; v += 0.37) x.push(v);
+  x.push(1e-7, -1e-7, 1e-30, -1e-30, 0, 88.7, -88.7, -103.9, -5, -8, -12, 3e4, -3e4, 1e12, -1e12, 1e30, -1e30);
+  const xs = f32(x), shape = [xs.length];
+  const cases = [
+    // [layer, f, f′, the argument of the exponential the kernel computes in float32 where it matters (0 where it is x
+    // itself, exact, or on the right, where the exponential is a vanishing correction)]
+    [new sn.SiLU(), (v) => v * sigmoid(v), (v) => sigmoid(v) * (1 + v * (1 - sigmoid(v))), () => 0],
+    [new sn.GELU(), (v) => v * normalCdf(v), (v) => normalCdf(v) + v * normalPdf(v), (v) => (v < 0 ? v * v / 2 : 0)],
+    [new sn.GELU({ approximate: 'tanh' }), geluTanh, geluTanhGrad, (v) => (v < 0 ? 2 * GELU_BETA * (v + GELU_KAPPA * v ** 3) : 0)],
+    [new sn.ELU(), elu(1), eluGrad(1), () => 0],
+  ];
+  const ones = new Float32Array(xs.length).fill(1);
+  for (const [layer, f, df, exponent] of cases) {
+    // Far in the left tail the factor of x (e^x, Φ(x)) is below float32's smallest subnormal, so x times it is 0
+    // where the true value is a few subnormal steps: an absolute 1e-43 covers that. And e^a takes its exponent a as
+    // computed in float32, a few roundings each worth |a|·2⁻²⁴ relative: up to ~2e-5 where the GELUs' left tails
+    // leave the float32 range (PyTorch's 0.5·x·(1 + erf(x/√2)) is off by 100% there: it cancels to 0).
+    const expected = xs.map(f), slopes = xs.map(df);
+    const tail = (ref) => Array.from(ref, (v, i) => 1e-43 + Math.abs(v) * Math.abs(exponent(xs[i])) * 2 ** -21);
+    const y = layer.forward(sn.tensor(Float32Array.from(xs), shape)).toArray();
+    assertClose(y, expected, { rtol: 4e-6, atol: tail(expected), what: `${layer} y` });
+    const dx = layer.backward(sn.tensor(ones, shape)).toArray();
+    assertClose(dx, slopes, { rtol: 8e-6, atol: tail(slopes), what: `${layer} dx` });
+  }
+});
+
+test('ReLU6, Hardswish and ELU at their edges take PyTorch\'s branches, forward and backward', () => {
+  // Float32 values next to each edge (3 − 2⁻²², 3 + 2⁻²², 6 ∓ 2⁻²¹), so the references compute on what the kernels see.
+  const x = Array.from(Float32Array.of(-3.5, -3, -2.9999998, 0, 1e-30, 2.9999998, 3, 3.0000002, 5.9999995, 6, 6.0000005, -1e-30));
+  const dy = new Float32Array(x.length).fill(1);
+  const check = (layer, y, dx) => {
+    const out = run(layer, x, [x.length], dy);
+    assert.equal([...out.y], y.map(Math.fround), `${layer} y`);
+    assert.equal([...out.dx], dx.map(Math.fround), `${layer} dx`);
+  };
+  check(new sn.ReLU6(), x.map((v) => Math.min(Math.max(v, 0), 6)), x.map((v) => (v > 0 && v < 6 ? 1 : 0)));
+  // hardswish_backward: x < −3 → 0, −3 ≤ x ≤ 3 → x/3 + 0.5, x > 3 → 1.
+  check(new sn.Hardswish(), x.map((v) => Math.fround(Math.fround(v * Math.min(Math.max(Math.fround(v + 3), 0), 6)) / 6)),
+    x.map((v) => (v < -3 ? 0 : v <= 3 ? Math.fround(Math.fround(v / 3) + 0.5) : 1)));
+  const a = new sn.ELU(0.5);
+  const tiny = Math.fround(1e-30);
+  const { y, dx } = run(a, [0, -0, tiny, -tiny], [4], [1, 1, 1, 1]);
+  // elu_backward takes x ≤ 0 as the negative side: the gradient at 0 is alpha.
+  assert.equal([...y], [0, -0, tiny, Math.fround(-0.5 * tiny)]);
+  assert.equal([...dx], [0.5, 0.5, 1, 0.5]);
+});
+
+test('an element gets the same value in the SIMD body and in the scalar tail', () => {
+  const seed = freshSeed(), rand = rng(seed);
+  const x = Float32Array.from(randn(11, rand, 5));
+  for (const make of [() => new sn.SiLU(), () => new sn.GELU(), () => new sn.GELU({ approximate: 'tanh' }), () => new sn.ELU(0.7), () => new sn.Hardswish()]) {
+    const full = make().forward(sn.tensor(x, [11])).toArray();
+    // x[8..10] are in the tail of an 11-element call and in the body of a 4-element one.
+    const body = make().forward(sn.tensor(x.subarray(7, 11), [4])).toArray();
+    assert.equal([...full.subarray(7)], [...body], `seed ${seed} ${make()}`);
+  }
+});
+
 test('activations report PyTorch-style names and keep any shape', () => {
   assert.is(String(new sn.ReLU()), 'ReLU()');
   assert.is(String(new sn.LeakyReLU()), 'LeakyReLU(negative_slope=0.01)');
@@ -73,6 +173,45 @@ test('activations report PyTorch-style names and keep any shape', () => {
   assert.is(String(new sn.Sigmoid()), 'Sigmoid()');
   assert.is(String(new sn.Tanh()), 'Tanh()');
   assert.equal(new sn.Tanh().outputShape([2, 3, 4]), [2, 3, 4]);
+  assert.is(String(new sn.ReLU6()), 'ReLU6()');
+  assert.is(String(new sn.Hardswish()), 'Hardswish()');
+  assert.is(String(new sn.SiLU()), 'SiLU()');
+  assert.is(String(new sn.GELU()), "GELU(approximate='none')");
+  assert.is(String(new sn.GELU({ approximate: 'tanh' })), "GELU(approximate='tanh')");
+  assert.is(String(new sn.ELU()), 'ELU(alpha=1.0)');
+  assert.is(String(new sn.ELU(0.25)), 'ELU(alpha=0.25)');
+  assert.is(String(new sn.Identity()), 'Identity()');
+  assert.equal(new sn.GELU().outputShape([5, 1, 7]), [5, 1, 7]);
+});
+
+test('Identity passes its input and gradient through, without a copy, and ignores arguments as PyTorch does', () => {
+  const seed = freshSeed(), rand = rng(seed);
+  const id = new sn.Identity(54, { unusedArgument: 0.1 });
+  assert.equal(id.outputShape([2, 3, 4]), [2, 3, 4]);
+  assert.is(id.parameters().length, 0);
+  const lin = new sn.Linear(3, 4);
+  const model = new sn.Sequential(lin, new sn.Identity(), new sn.ReLU());
+  const x = sn.tensor(Float32Array.from(randn(6, rand)), [2, 3]);
+  const h = lin.forward(x);
+  const y = id.forward(h);
+  assert.is(y.ptr, h.ptr, 'the same memory');
+  assert.equal([...y.toArray()], [...h.toArray()]);
+  const dy = sn.tensor(Float32Array.from(randn(8, rand)), [2, 4]);
+  assert.equal([...id.backward(dy).toArray()], [...dy.toArray()]);
+  // Inside a model: the same gradients as without it.
+  const ref = new sn.Sequential(new sn.Linear(3, 4), new sn.ReLU());
+  ref.at(0).loadStateDict(lin.stateDict());
+  const yr = ref.forward(x).toArray();
+  assert.equal([...model.forward(x).toArray()], [...yr], `seed ${seed}`);
+  model.zeroGrad();
+  model.backward(dy);
+  ref.backward(dy);
+  assert.equal([...lin.weight.grad.toArray()], [...ref.at(0).weight.grad.toArray()], `seed ${seed}`);
+});
+
+test('ELU and GELU refuse bad arguments', () => {
+  assert.throws(() => new sn.ELU(NaN), /^ELU: alpha must be a finite number, got NaN$/);
+  assert.throws(() => new sn.GELU({ approximate: 'erf' }), /^GELU: approximate must be 'none' or 'tanh', got the string 'erf'$/);
 });
 
 test('LeakyReLU refuses a non-finite or non-numeric slope', () => {

@@ -3,10 +3,14 @@
 // the default configuration of Vite (build, and its dev server), webpack 5 and esbuild (also
 // `simdnet/browser`), served on 127.0.0.1 and opened in Debian's Chromium, where it trains a small
 // CNN: the loss falls, no request fails or 404s, no page error. Two more apps load the wasm as
-// separate files the way the README shows for Vite and webpack. The builds run side by side.
+// separate files the way the README shows for Vite and webpack. A third app imports only what it
+// uses, by name, and loads a model file that names every built-in layer type: the bundlers'
+// tree shaking must keep the layers, which register themselves for the loader. The builds run
+// side by side.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import * as sn from 'simdnet';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build, filesUnder, makeApp, pack, startViteDev, ROOT } from '../scripts/bundler-apps.js';
@@ -46,6 +50,22 @@ async function assertNoNodeModules(dir, what) {
   }
 }
 
+await sn.ready();
+
+/** A model naming every built-in layer type (the test checks it still does), in eval mode; input [N, 2, 6, 6]. */
+function everyLayerModel() {
+  sn.manualSeed(3);
+  const model = new sn.Sequential(
+    new sn.Conv2d(2, 4, 3, { padding: 1 }), new sn.BatchNorm2d(4), new sn.ReLU(), new sn.Dropout2d(0.2), new sn.MaxPool2d(2),
+    new sn.Sequential(new sn.ReLU6(), new sn.Hardswish(), new sn.SiLU(), new sn.GELU(), new sn.GELU({ approximate: 'tanh' }),
+      new sn.ELU(0.5), new sn.LeakyReLU(0.1), new sn.Identity(), new sn.Tanh()),
+    new sn.AvgPool2d(1), new sn.AdaptiveAvgPool2d(2), new sn.Flatten(), new sn.Dropout(0.1), new sn.Linear(16, 8),
+    new sn.BatchNorm1d(8), new sn.Sigmoid(), new sn.Linear(8, 5), new sn.Softmax(1), new sn.LogSoftmax(1));
+  // Running statistics that are not the initial ones, so the file carries them.
+  model.forward(sn.tensor(Float32Array.from({ length: 4 * 72 }, (_, i) => Math.cos(i)), [4, 2, 6, 6]));
+  return model.eval();
+}
+
 test('Vite (build and dev server), webpack and esbuild bundle simdnet with no configuration, and the app trains in Chromium', async () => {
   const tmp = await mkdtemp(join(tmpdir(), 'simdnet-bundlers-'));
   const servers = [];
@@ -60,7 +80,18 @@ test('Vite (build and dev server), webpack and esbuild bundle simdnet with no co
     const webpackFilesSource = withFiles("const simd = new URL('simdnet/simdnet.wasm', import.meta.url);\n" +
       "const relaxedSimd = new URL('simdnet/simdnet-relaxed.wasm', import.meta.url);");
     assert.ok(viteFilesSource.includes('sn.ready({ wasm: { simd, relaxedSimd } })'));
-    const [vite, webpack, esbuild, viteFiles, webpackFiles] = await Promise.all([
+    // The app that imports by name and loads a model file, and what the model gives here.
+    const loadSource = await readFile(join(ROOT, 'tests/bundler-app/load.js'), 'utf8');
+    const model = everyLayerModel();
+    const named = new Set();
+    const walk = (m) => { named.add(sn.io.layerTypeOf(m)); for (const [, c] of m.children()) walk(c); };
+    walk(model);
+    assert.equal([...named].sort(), [...sn.io.LAYER_TYPES], 'the model names every built-in layer type');
+    const modelBytes = model.toSafetensors();
+    const x = sn.tensor(Float32Array.from({ length: 2 * 2 * 6 * 6 }, (_, i) => Math.sin(i * 0.7) * 2), [2, 2, 6, 6]);
+    const expected = { description: String(model), output: Array.from(model.forward(x).toArray()) };
+    model.dispose();
+    const [vite, webpack, esbuild, viteFiles, webpackFiles, viteLoad, webpackLoad, esbuildLoad] = await Promise.all([
       makeApp(join(tmp, 'vite'), 'vite', tarball, source),
       makeApp(join(tmp, 'webpack'), 'webpack', tarball, source),
       makeApp(join(tmp, 'esbuild'), 'esbuild', tarball, source, {
@@ -69,6 +100,9 @@ test('Vite (build and dev server), webpack and esbuild bundle simdnet with no co
       }),
       makeApp(join(tmp, 'vite-files'), 'vite', tarball, viteFilesSource),
       makeApp(join(tmp, 'webpack-files'), 'webpack', tarball, webpackFilesSource),
+      makeApp(join(tmp, 'vite-load'), 'vite', tarball, loadSource),
+      makeApp(join(tmp, 'webpack-load'), 'webpack', tarball, loadSource),
+      makeApp(join(tmp, 'esbuild-load'), 'esbuild', tarball, loadSource),
     ]);
     // The dev server starts while the builds run; it pre-bundles simdnet on its own.
     const settled = await Promise.allSettled([
@@ -78,22 +112,26 @@ test('Vite (build and dev server), webpack and esbuild bundle simdnet with no co
       startViteDev(vite),
       build(viteFiles, 'vite'),
       build(webpackFiles, 'webpack'),
+      build(viteLoad, 'vite'),
+      build(webpackLoad, 'webpack'),
+      build(esbuildLoad, 'esbuild'),
     ]);
     if (settled[3].status === 'fulfilled') servers.push(settled[3].value); // closed below, whatever else failed
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason;
-    const [viteBuild, webpackBuild, esbuildBuild, viteDev, viteFilesBuild, webpackFilesBuild] = settled.map((s) => s.value);
+    const [viteBuild, webpackBuild, esbuildBuild, viteDev, viteFilesBuild, webpackFilesBuild, ...loadBuilds] = settled.map((s) => s.value);
 
     // Clean builds: no warning from any bundler (webpack's "request of a dependency is an
     // expression", Vite's "externalized for browser compatibility", esbuild's own).
-    for (const b of [webpackBuild, webpackFilesBuild]) {
+    for (const b of [webpackBuild, webpackFilesBuild, loadBuilds[1]]) {
       assert.not.match(b.log, /WARNING|ERROR/, b.log);
       assert.match(b.log, /compiled successfully/, b.log);
     }
-    for (const b of [viteBuild, viteFilesBuild]) assert.not.match(b.log, /warn|externalized|error/i, b.log);
-    assert.not.match(esbuildBuild.log, /warning|error/i, esbuildBuild.log);
-    const built = [viteBuild, webpackBuild, esbuildBuild, viteFilesBuild, webpackFilesBuild];
+    for (const b of [viteBuild, viteFilesBuild, loadBuilds[0]]) assert.not.match(b.log, /warn|externalized|error/i, b.log);
+    for (const b of [esbuildBuild, loadBuilds[2]]) assert.not.match(b.log, /warning|error/i, b.log);
+    const built = [viteBuild, webpackBuild, esbuildBuild, viteFilesBuild, webpackFilesBuild, ...loadBuilds];
     for (const b of built) await assertNoNodeModules(b.outDir, b.outDir);
+    for (const b of loadBuilds) await writeFile(join(b.outDir, 'model.safetensors'), modelBytes);
 
     for (const b of built) {
       const server = await serveStatic(b.outDir);
@@ -109,14 +147,27 @@ test('Vite (build and dev server), webpack and esbuild bundle simdnet with no co
       'Vite build, wasm as files': `${viteFilesBuild.origin}/`,
       'webpack, wasm as files': `${webpackFilesBuild.origin}/`,
     };
+    const loadApps = { 'Vite build, named imports': loadBuilds[0], 'webpack, named imports': loadBuilds[1], 'esbuild, named imports': loadBuilds[2] };
     const asFiles = (name) => name.endsWith('wasm as files');
     const { out, problems } = await inChromium('the bundler test', { stepTimeoutMs: STEP_TIMEOUT_MS, testTimeoutMs: TEST_TIMEOUT_MS }, async (page) => {
       const runs = {};
       for (const [name, url] of Object.entries(apps)) runs[name] = await openApp(page, url);
+      for (const [name, b] of Object.entries(loadApps)) runs[name] = await openApp(page, `${b.origin}/`);
       return runs;
     });
     assert.equal(problems, [], problems.join('\n'));
-    assert.equal(Object.keys(out), Object.keys(apps));
+    assert.equal(Object.keys(out), [...Object.keys(apps), ...Object.keys(loadApps)]);
+    // sn.load in a tree-shaken bundle rebuilt every layer type: the same model, the same outputs.
+    for (const name of Object.keys(loadApps)) {
+      const { result, problems: pageProblems } = out[name];
+      assert.is(result.error, undefined, `${name}: ${result.error}`);
+      assert.equal(pageProblems, [], `${name}: ${pageProblems.join('\n')}`);
+      assert.is(result.description, expected.description, name);
+      assert.is(result.output.length, expected.output.length, name);
+      result.output.forEach((v, i) => assert.ok(Math.abs(v - expected.output[i]) <= 1e-5 * (1 + Math.abs(expected.output[i])),
+        `${name}: output ${i} is ${v}, expected ${expected.output[i]}`));
+      delete out[name];
+    }
     for (const [name, { result, problems: pageProblems, requests }] of Object.entries(out)) {
       const report = `${name}: ${JSON.stringify(result)}; requests: ${requests.join(' ')}`;
       assert.is(result.error, undefined, `${name}: ${result.error}`);

@@ -91,6 +91,31 @@ test('every layer type, trained BatchNorm statistics and a nested Sequential rou
   assert.equal(layers.at(-1), { type: 'LogSoftmax', dim: -1 });
 });
 
+test('Identity, ReLU6, Hardswish, SiLU, GELU (both forms), ELU and Dropout2d round-trip through a file, options included', () => {
+  const seed = freshSeed();
+  sn.manualSeed(seed);
+  const a = new sn.Sequential(
+    new sn.Conv2d(2, 4, 3, { padding: 1 }), new sn.Dropout2d(0.1), new sn.ReLU6(), new sn.Identity(),
+    new sn.Sequential(new sn.Hardswish(), new sn.SiLU(), new sn.GELU({ approximate: 'tanh' })),
+    new sn.Flatten(), new sn.Linear(4 * 3 * 3, 5), new sn.GELU(), new sn.ELU(0.5));
+  const b = io.modelFromSafetensors(io.modelToSafetensors(a));
+  assertSameModel(a, b, input([2, 2, 3, 3], seed), `seed ${seed}`);
+  const layers = io.architectureOf(b).layers;
+  assert.equal(layers[1], { type: 'Dropout2d', p: 0.1 });
+  assert.equal(layers[3], { type: 'Identity' });
+  assert.equal(layers[4].layers, [{ type: 'Hardswish' }, { type: 'SiLU' }, { type: 'GELU', approximate: 'tanh' }]);
+  assert.equal(layers.slice(-2), [{ type: 'GELU', approximate: 'none' }, { type: 'ELU', alpha: 0.5 }]);
+  // A file's values for the new fields are checked as any other's.
+  const spec = io.architectureOf(a);
+  spec.layers[7].approximate = 'erf';
+  assert.throws(() => io.buildFromArchitecture(spec), /^architecture: layer 7 \(GELU\): GELU: approximate must be 'none' or 'tanh', got the string 'erf'$/);
+  spec.layers[7].approximate = 1;
+  assert.throws(() => io.validateArchitecture(spec), /^architecture: layer 7 \(GELU\): field "approximate" must be a string, got 1$/);
+  spec.layers[7].approximate = 'none';
+  spec.layers[8].alpha = 'big';
+  assert.throws(() => io.validateArchitecture(spec), /^architecture: layer 8 \(ELU\): field "alpha" must be a finite number, got "big"$/);
+});
+
 test('the file is plain safetensors: format "pt", PyTorch names, F32 weights and I64 num_batches_tracked', () => {
   const model = trainedEveryLayer(freshSeed());
   const bytes = io.modelToSafetensors(model);

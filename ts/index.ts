@@ -1,6 +1,9 @@
 // simdnet: CNNs for Node and the browser on SIMD WebAssembly kernels, with a PyTorch-shaped API.
 // Global type names (WebAssembly's) for projects without the DOM lib (declarations only).
 export type {} from './global-types.js';
+// Every built-in layer registers itself for model files, whichever of them the app names: sn.load
+// must rebuild any of them, also in a bundle that drops the exports nobody uses.
+import './layers/builtin.js';
 export { WasmMemoryError } from './runtime/heap.js';
 export type { ReadyOptions, WasmBuilds, WasmSource } from './runtime/wasm.js';
 export { ready, backendInfo, type BackendInfo } from './runtime/info.js';
@@ -24,10 +27,15 @@ export * from './layers/relu.js';
 export * from './layers/leaky-relu.js';
 export * from './layers/sigmoid.js';
 export * from './layers/tanh.js';
+export * from './layers/relu6.js';
+export * from './layers/hardswish.js';
+export * from './layers/silu.js';
+export * from './layers/gelu.js';
+export * from './layers/elu.js';
 export * from './layers/softmax.js';
 export * from './layers/dropout.js';
-export * from './layers/batchnorm.js';
 export * from './layers/identity.js';
+export * from './layers/batchnorm.js';
 
 export { Loss, LossValue } from './losses/loss.js';
 export type { Reduction } from './losses/loss.js';

@@ -9,3 +9,7 @@ export { KERNEL_EXPORTS, ready as loadRuntime } from './runtime/wasm.js';
 export { decodeBase64 } from './runtime/base64.js';
 export { Generator, randomBelow } from './random.js';
 export { Augmenter } from './transforms/pipeline.js';
+/** The shape rules and kernel calls of the functional ops (add, mul, cat, mean) over raw offsets. */
+export * as functionalKernels from './functional/kernels.js';
+/** The layer registry (model files name layer types through it). */
+export { registerLayer, layerTypeNamed } from './registry.js';

@@ -6,7 +6,7 @@ import type { EvaluateOptions, FitHistory, FitOptions, PredictOptions } from './
 import type { Target } from './train/targets.js';
 import { loadSafetensorsInto, modelFromSafetensors, modelToSafetensors } from './io/model-file.js';
 import { checkCanWrite, downloadModel, saveModel } from './io/model-file-node.js';
-import { layerTypeOf } from './io/architecture.js';
+import { layerTypeOf, registerLayer } from './registry.js';
 import { profile } from './train/profile.js';
 import { modulesOf } from './module-tree.js';
 import type { Profile, ProfileOptions } from './train/profile.js';
@@ -329,3 +329,9 @@ export class Sequential extends Module {
     return `Sequential(\n${inner.join('\n')}\n)`;
   }
 }
+
+registerLayer({
+  typeName: 'Sequential', ctor: Sequential, fields: { layers: 'layers' },
+  config: (s) => ({ layers: s.children().map(([, layer]) => layer) }),
+  build: (c) => new Sequential(...c.layers),
+});

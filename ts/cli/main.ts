@@ -2,6 +2,8 @@
 // The simdnet command: `simdnet train|eval|predict|summary|features|bench`.
 import { readFileSync } from 'node:fs';
 import { ready } from '../runtime/wasm.js';
+// A model file may name any built-in layer: each registers itself when loaded.
+import '../layers/builtin.js';
 import { COMMAND_HELP, UsageError, commandHelp, help, optionsOf, parse } from './options.js';
 import { evaluateCommand, featuresCommand, predictCommand, summaryCommand, train } from './commands.js';
 

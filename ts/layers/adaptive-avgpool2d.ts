@@ -6,6 +6,7 @@ import { Module } from '../module.js';
 import { Tensor } from '../tensor.js';
 import { Size2, copySize2, formatSize2, toPair } from './args.js';
 import { checkNCHW } from './pooling.js';
+import { registerLayer } from '../registry.js';
 
 /**
  * Average pooling to a fixed output size whatever the input's, as torch.nn.AdaptiveAvgPool2d:
@@ -72,3 +73,5 @@ export class AdaptiveAvgPool2d extends Module {
     return dx;
   }
 }
+
+registerLayer({ typeName: 'AdaptiveAvgPool2d', ctor: AdaptiveAvgPool2d, fields: { outputSize: 'size2' }, build: (c) => new AdaptiveAvgPool2d(c.outputSize) });

@@ -7,6 +7,7 @@ import { Tensor, formatShape } from '../tensor.js';
 import { INT32_MAX, Size2, copySize2, formatSize2, toPair } from './args.js';
 import { checkNCHW, checkPadding, checkPoolRange, pooledSize } from './pooling.js';
 import { anything, boolean, checkOptions, described, integer } from '../options.js';
+import { registerLayer } from '../registry.js';
 
 /** The options of AvgPool2d; the defaults are PyTorch's. */
 export interface AvgPool2dOptions {
@@ -129,3 +130,11 @@ export class AvgPool2d extends Module {
     return [...this.kernel, ...this.stride, ...this.padding, +this.countIncludePad, this.divisorOverride ?? 0];
   }
 }
+
+registerLayer({
+  typeName: 'AvgPool2d', ctor: AvgPool2d,
+  fields: { kernelSize: 'size2', stride: 'size2', padding: 'size2', ceilMode: 'bool', countIncludePad: 'bool', divisorOverride: 'intOrNull' },
+  build: (c) => new AvgPool2d(c.kernelSize, {
+    stride: c.stride, padding: c.padding, ceilMode: c.ceilMode, countIncludePad: c.countIncludePad, divisorOverride: c.divisorOverride ?? undefined,
+  }),
+});

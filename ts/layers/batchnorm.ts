@@ -7,6 +7,7 @@ import { currentPass, record } from '../forward-journal.js';
 import { checkNotEmptyBatch, checkPositiveInt } from './args.js';
 import { boolean, checkOptions, either, finite, nullValue } from '../options.js';
 import { pyBool, pyFloat } from './python-repr.js';
+import { registerLayer, type LayerConfig } from '../registry.js';
 
 /** The options of BatchNorm1d and BatchNorm2d; the defaults are PyTorch's. */
 export interface BatchNormOptions {
@@ -242,3 +243,18 @@ export class BatchNorm2d extends BatchNorm {
   /** @internal */
   protected override expectedShape(): string { return '[N, C, H, W]'; }
 }
+
+const batchNormFields = { numFeatures: 'int', eps: 'number', momentum: 'numberOrNull', affine: 'bool', trackRunningStats: 'bool' } as const;
+const batchNormOptions = (c: LayerConfig) => ({ eps: c.eps, momentum: c.momentum, affine: c.affine, trackRunningStats: c.trackRunningStats });
+const batchNormValues = (c: LayerConfig): number => {
+  const n = Math.max(c.numFeatures, 0);
+  return (c.affine ? 2 * n : 0) + (c.trackRunningStats ? 2 * n + 1 : 0);
+};
+registerLayer({
+  typeName: 'BatchNorm1d', ctor: BatchNorm1d, fields: batchNormFields,
+  build: (c) => new BatchNorm1d(c.numFeatures, batchNormOptions(c)), stateValues: batchNormValues,
+});
+registerLayer({
+  typeName: 'BatchNorm2d', ctor: BatchNorm2d, fields: batchNormFields,
+  build: (c) => new BatchNorm2d(c.numFeatures, batchNormOptions(c)), stateValues: batchNormValues,
+});

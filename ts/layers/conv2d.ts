@@ -6,6 +6,7 @@ import { Module, Parameter } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { Size2, checkKernelRange, checkNotEmptyBatch, checkPositiveInt, formatPair, toPair } from './args.js';
 import { anything, boolean, checkOptions, describe } from '../options.js';
+import { registerLayer } from '../registry.js';
 
 /** The options of Conv2d; the defaults are PyTorch's. */
 export interface Conv2dOptions {
@@ -213,3 +214,14 @@ export class Conv2d extends Module {
   }
 }
 
+registerLayer({
+  typeName: 'Conv2d', ctor: Conv2d,
+  fields: { inChannels: 'int', outChannels: 'int', kernelSize: 'size2', stride: 'size2', padding: 'convPadding', dilation: 'size2', groups: 'int', bias: 'bool' },
+  build: (c) => new Conv2d(c.inChannels, c.outChannels, c.kernelSize, { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups, bias: c.bias }),
+  stateValues: (c) => {
+    // Out-of-range values count as nothing here: the constructor refuses them with a better message.
+    const pos = (x: number) => Math.max(x, 0);
+    const [kh, kw] = typeof c.kernelSize === 'number' ? [c.kernelSize, c.kernelSize] : c.kernelSize;
+    return pos(c.outChannels) * (pos(c.inChannels) / Math.max(c.groups, 1)) * pos(kh) * pos(kw) + (c.bias ? pos(c.outChannels) : 0);
+  },
+});

@@ -3,7 +3,7 @@
 import { Module } from '../module.js';
 import { Tensor } from '../tensor.js';
 
-/** The base of the elementwise activations (ReLU, LeakyReLU, Sigmoid, Tanh): output shape = input shape. */
+/** The base of the elementwise activations (ReLU, LeakyReLU, Sigmoid, Tanh, ReLU6, Hardswish, SiLU, GELU, ELU): output shape = input shape. */
 export abstract class Elementwise extends Module {
   /** @internal The last input and output, for backward. */
   protected x: Tensor | null = null;

@@ -2,6 +2,7 @@
 import { Module } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { describe } from '../options.js';
+import { registerLayer } from '../registry.js';
 
 /**
  * Merges dimensions startDim..endDim into one, as torch.nn.Flatten; with the defaults, every
@@ -57,3 +58,5 @@ export class Flatten extends Module {
     return needInputGrad ? new Tensor(this.inShape, dy.block!, dy.ptr) : null;
   }
 }
+
+registerLayer({ typeName: 'Flatten', ctor: Flatten, fields: { startDim: 'int', endDim: 'int' }, build: (c) => new Flatten(c.startDim, c.endDim) });

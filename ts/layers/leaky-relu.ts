@@ -4,6 +4,7 @@ import { Tensor } from '../tensor.js';
 import { Elementwise } from './elementwise.js';
 import { pyFloat } from './python-repr.js';
 import { describe } from '../options.js';
+import { registerLayer } from '../registry.js';
 
 /**
  * The leaky ReLU, as torch.nn.LeakyReLU: y = x for x > 0, else negativeSlope·x, element by element.
@@ -41,3 +42,5 @@ export class LeakyReLU extends Elementwise {
     rt().kernels.leakyReluBackward(x.ptr, dy, dx, n, this.negativeSlope);
   }
 }
+
+registerLayer({ typeName: 'LeakyReLU', ctor: LeakyReLU, fields: { negativeSlope: 'number' }, build: (c) => new LeakyReLU(c.negativeSlope) });

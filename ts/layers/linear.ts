@@ -5,6 +5,7 @@ import { Module, Parameter } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { checkPositiveInt } from './args.js';
 import { boolean, checkOptions } from '../options.js';
+import { registerLayer } from '../registry.js';
 
 /** The options of Linear. */
 export interface LinearOptions {
@@ -101,3 +102,11 @@ export class Linear extends Module {
     return dx;
   }
 }
+
+registerLayer({
+  typeName: 'Linear', ctor: Linear,
+  fields: { inFeatures: 'int', outFeatures: 'int', bias: 'bool' },
+  build: (c) => new Linear(c.inFeatures, c.outFeatures, { bias: c.bias }),
+  // Out-of-range values count as nothing here: the constructor refuses them with a better message.
+  stateValues: (c) => Math.max(c.outFeatures, 0) * Math.max(c.inFeatures, 0) + (c.bias ? Math.max(c.outFeatures, 0) : 0),
+});

@@ -8,6 +8,7 @@ import { Size2, copySize2, formatSize2, toPair } from './args.js';
 import { checkNCHW, checkPadding, checkPoolRange, pooledSize, windowsTouchInput } from './pooling.js';
 import { pyBool } from './python-repr.js';
 import { anything, boolean, checkOptions } from '../options.js';
+import { registerLayer } from '../registry.js';
 
 /** The options of MaxPool2d; the defaults are PyTorch's. */
 export interface MaxPool2dOptions {
@@ -133,3 +134,9 @@ export class MaxPool2d extends Module {
     return same(this.kernel, 2) && same(this.stride, 2) && same(this.padding, 0) && same(this.dilation, 1) && 2 * oh <= h && 2 * ow <= w;
   }
 }
+
+registerLayer({
+  typeName: 'MaxPool2d', ctor: MaxPool2d,
+  fields: { kernelSize: 'size2', stride: 'size2', padding: 'size2', dilation: 'size2', ceilMode: 'bool' },
+  build: (c) => new MaxPool2d(c.kernelSize, { stride: c.stride, padding: c.padding, dilation: c.dilation, ceilMode: c.ceilMode }),
+});

@@ -2,6 +2,7 @@
 import { rt } from '../runtime/index.js';
 import { Tensor } from '../tensor.js';
 import { Elementwise } from './elementwise.js';
+import { registerLayer } from '../registry.js';
 
 /**
  * The rectified linear unit, as torch.nn.ReLU: y = max(x, 0), element by element.
@@ -27,3 +28,5 @@ export class ReLU extends Elementwise {
     rt().kernels.reluBackward(x.ptr, dy, dx, n);
   }
 }
+
+registerLayer({ typeName: 'ReLU', ctor: ReLU, fields: {}, build: () => new ReLU() });

@@ -2,6 +2,7 @@
 import { rt } from '../runtime/index.js';
 import { Tensor } from '../tensor.js';
 import { Elementwise } from './elementwise.js';
+import { registerLayer } from '../registry.js';
 
 /**
  * The logistic sigmoid, as torch.nn.Sigmoid: y = 1 / (1 + e^−x), element by element. For a
@@ -26,3 +27,5 @@ export class Sigmoid extends Elementwise {
     rt().kernels.sigmoidBackward(y.ptr, dy, dx, n);
   }
 }
+
+registerLayer({ typeName: 'Sigmoid', ctor: Sigmoid, fields: {}, build: () => new Sigmoid() });

@@ -4,6 +4,7 @@ import { rt } from '../runtime/index.js';
 import { Module } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { describe } from '../options.js';
+import { registerLayer } from '../registry.js';
 
 /** The base of Softmax and LogSoftmax: the same shape out as in, normalised along `dim`. */
 abstract class SoftmaxBase extends Module {
@@ -103,3 +104,6 @@ export class LogSoftmax extends SoftmaxBase {
     rt().kernels.logSoftmaxBackward(y, dy, dx, outer, C, inner);
   }
 }
+
+registerLayer({ typeName: 'Softmax', ctor: Softmax, fields: { dim: 'int' }, build: (c) => new Softmax(c.dim) });
+registerLayer({ typeName: 'LogSoftmax', ctor: LogSoftmax, fields: { dim: 'int' }, build: (c) => new LogSoftmax(c.dim) });

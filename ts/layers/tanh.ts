@@ -2,6 +2,7 @@
 import { rt } from '../runtime/index.js';
 import { Tensor } from '../tensor.js';
 import { Elementwise } from './elementwise.js';
+import { registerLayer } from '../registry.js';
 
 /**
  * The hyperbolic tangent, as torch.nn.Tanh: y = tanh(x), element by element.
@@ -25,3 +26,5 @@ export class Tanh extends Elementwise {
     rt().kernels.tanhBackward(y.ptr, dy, dx, n);
   }
 }
+
+registerLayer({ typeName: 'Tanh', ctor: Tanh, fields: {}, build: () => new Tanh() });

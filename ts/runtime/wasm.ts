@@ -89,7 +89,10 @@ export const KERNEL_EXPORTS: readonly string[] = [
   'leakyReluForward', 'leakyReluBackward', 'sigmoidForward', 'sigmoidBackward', 'tanhForward', 'tanhBackward',
   'softmaxForward', 'logSoftmaxForward', 'softmaxBackward', 'logSoftmaxBackward', 'crossEntropyForward', 'nllForward',
   'mseForward', 'bceWithLogitsForward', 'dropoutApply', 'batchNormStats', 'batchNormApply', 'batchNormUpdateRunning',
-  'batchNormBackward',
+  'batchNormBackward', 'relu6Forward', 'relu6Backward', 'hardswishForward', 'hardswishBackward', 'siluForward',
+  'siluBackward', 'geluForward', 'geluBackward', 'geluTanhForward', 'geluTanhBackward', 'eluForward', 'eluBackward',
+  'dropout2dApply', 'addForward', 'mulForward', 'mulScalar', 'addBroadcastMid', 'mulBroadcastMid', 'mulBroadcastMidGrad',
+  'sumToMid', 'sumOverMid', 'broadcastMid', 'broadcastOverMid', 'copyRows',
 ];
 
 /** The builds of the kernels: their file in build/ and the module that embeds them. */

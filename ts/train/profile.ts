@@ -8,7 +8,7 @@ import { MSELoss } from '../losses/mse.js';
 import { Optimizer } from '../optim/optimizer.js';
 import { Adam } from '../optim/adam.js';
 import type { Target } from './targets.js';
-import { layerTypeOf } from '../io/architecture.js';
+import { layerTypeOf } from '../registry.js';
 import { StepGuard } from './step-guard.js';
 import { checkProfileOptions } from './fit-options.js';
 import { checkTensor } from '../options.js';
