@@ -7,3 +7,4 @@ export { Heap } from './runtime/heap.js';
 export { describe, closest } from './options.js';
 export { KERNEL_EXPORTS, ready as loadRuntime } from './runtime/wasm.js';
 export { decodeBase64 } from './runtime/base64.js';
+export { looseSiteCount } from './functional/site.js';

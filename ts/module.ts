@@ -4,6 +4,7 @@ import { Block, f32, reuseBlock } from './runtime/block.js';
 import { rt } from './runtime/wasm.js';
 import { Tensor, formatShape, shapeSize } from './tensor.js';
 import { enterForward, leaveForward } from './forward-journal.js';
+import { OpSite } from './functional/site.js';
 import { BoundaryNode, GradNode, ParamNode, backwardFrom, nextNodeId } from './autograd/graph.js';
 import {
   Frame, annotateError, currentFrame, dryRun, isDryRun, isGradEnabled, isRecording, pathOf, popFrame, profiler, pushFrame,
@@ -120,6 +121,8 @@ export abstract class Module {
   /** The ids of the graph nodes the last call of a module of your own made. */
   #range: [number, number] | null = null;
   #lastInputShape: readonly number[] | null = null;
+  /** The places of the functional ops of a call, by sequence number: their buffers are this module's. */
+  readonly #opSites: OpSite[] = [];
 
   /**
    * A module in training mode with no parameters or buffers; layers register theirs in their
@@ -326,7 +329,10 @@ export abstract class Module {
       let t = a;
       if (a.dtype === 'float32') {
         if (!a.onDevice) t = this.stage(`input${i}`, a, `${this.label()} input`);
-        else { a.assertLive(`${this.label()} input`); this.ownInput(a); }
+        else {
+          if (a.staleness()) a.assertLive(`${this.label()} input`);
+          this.ownInput(a);
+        }
       }
       if (!recording || !t.onDevice) return t;
       const boundary = new BoundaryNode(a.node, (shape) => this.output(`input${i}.gradSum`, shape, 'backward()'));
@@ -467,9 +473,9 @@ export abstract class Module {
     const results = backwardFrom(node!, g, { targets: this.#boundaries, within: this.#range! });
     const dx = this.#boundaries.length ? results.get(this.#boundaries[0]) : undefined;
     if (dx) return dx;
-    // The input was not used (or not a tensor): its gradient is zero.
-    const shape = this.#lastInputShape ?? [0];
-    const zeros = this.output('dxZero', shape, 'backward()');
+    // No tensor input: an empty gradient. An input that was not used: a zero one.
+    if (!this.#lastInputShape) return new Tensor([0], new Float32Array(0));
+    const zeros = this.output('dxZero', this.#lastInputShape, 'backward()');
     zero(zeros);
     return zeros;
   }
@@ -826,10 +832,29 @@ export abstract class Module {
 
   /** @internal A block of at least `bytes` kept under `key`; reused while big enough. */
   protected scratch(key: string, bytes: number): Block {
+    return this.opBlock(key, bytes, () => `${this.label()} ${key} buffer`);
+  }
+
+  /** @internal scratch(), naming the block (for a WasmMemoryError) only when one is allocated. */
+  opBlock(key: string, bytes: number, what: () => string): Block {
     const have = this.scratchBlocks.get(key) ?? null;
-    const block = reuseBlock(have, bytes, `${this.label()} ${key} buffer`);
-    if (block !== have) this.scratchBlocks.set(key, block);
+    if (have && !have.freed && have.bytes >= bytes) return have;
+    const block = reuseBlock(have, bytes, what());
+    this.scratchBlocks.set(key, block);
     return block;
+  }
+
+  /** @internal How many buffers this module keeps between calls (scratch blocks and op sites): flat after the first step. */
+  retainedCount(): number { return this.scratchBlocks.size + this.#opSites.length; }
+
+  /** @internal The scratch block under `key` as it is, or null. */
+  opBlockPeek(key: string): Block | null { return this.scratchBlocks.get(key) ?? null; }
+
+  /** @internal The place of this module's `seq`-th functional op of a call (its buffers are this module's). */
+  opSite(seq: number): OpSite {
+    let site = this.#opSites[seq];
+    if (!site) site = this.#opSites[seq] = new OpSite(this, seq);
+    return site;
   }
 
   /**

@@ -57,10 +57,13 @@ export function isRecording(): boolean {
 /** Whether a shape-only dry run is in progress. */
 export function isDryRun(): boolean { return dryRuns > 0; }
 
-/** Called when the outermost sn.noGrad block starts outside any module: functional ops' pool restarts. */
-let noGradStart: (() => void) | null = null;
-/** @internal For functional/site.ts (which imports this file, not the reverse). */
-export function onNoGradStart(f: () => void): void { noGradStart = f; }
+/**
+ * Counts the moments after which results of ops outside modules may be overwritten: the end of a
+ * backward through a whole graph, and the start of an sn.noGrad block outside any module.
+ */
+let releases = 0;
+/** The count of those moments (functional/site.ts restarts its pool when it changes). */
+export function releaseEpoch(): number { return releases; }
 
 /**
  * Runs `fn` with gradient recording off, as PyTorch's `with torch.no_grad():`, and returns its
@@ -78,7 +81,7 @@ export function onNoGradStart(f: () => void): void { noGradStart = f; }
 export function noGrad<T>(fn: () => T): T {
   if (typeof fn !== 'function') throw new Error(`sn.noGrad: expected a function to run, got ${typeof fn}`);
   const was = gradEnabled;
-  if (was && top === null) noGradStart?.();
+  if (was && top === null) releases++;
   gradEnabled = false;
   try {
     return fn();
@@ -105,12 +108,29 @@ export function dryRun<T>(fn: () => T): T {
 
 // ---- module paths ----
 
-/** The name of `child` among `parent`'s children ('conv1', '0'), or '?' when it is not registered there. */
+/**
+ * The path of `child` inside `parent`: its name among parent's children ('conv1'), or deeper when
+ * it sits in a container parent holds but does not run itself ('blocks.0' in a ModuleList); '?'
+ * when it is not registered in parent at all.
+ */
 function nameIn(parent: FrameModule, child: FrameModule): string {
+  const seen = new Set<FrameModule>([parent]);
+  let level: [string, FrameModule][] = [['', parent]];
   try {
-    for (const [name, c] of parent.children()) if (c === child) return name;
+    // Breadth first, so the shortest path wins; bounded by the modules there are.
+    while (level.length) {
+      const next: [string, FrameModule][] = [];
+      for (const [path, m] of level) {
+        for (const [name, c] of m.children()) {
+          const p = path ? `${path}.${name}` : name;
+          if (c === child) return p;
+          if (!seen.has(c)) { seen.add(c); next.push([p, c]); }
+        }
+      }
+      level = next;
+    }
   } catch {
-    // A parent whose children cannot be listed (an unregistered array): no name.
+    // A module whose children cannot be listed (an unregistered array): no name.
   }
   return '?';
 }
@@ -173,9 +193,5 @@ export function setProfiler(p: Profiler | null): void { profiler = p; }
 
 // ---- the end of a graph ----
 
-/** Called when a backward through a whole graph is done: functional ops' pool outside modules restarts. */
-let graphEnd: (() => void) | null = null;
-/** @internal For functional/site.ts. */
-export function onEndOfGraph(f: () => void): void { graphEnd = f; }
-/** A backward through a whole graph is done (loss.backward()). */
-export function endOfGraph(): void { graphEnd?.(); }
+/** A backward through a whole graph is done (loss.backward()): results of ops outside modules may be overwritten now. */
+export function endOfGraph(): void { releases++; }
