@@ -56,7 +56,7 @@ export function simdnetThroughput(batch, { quick = false } = {}) {
   const train = measure(() => {
     const { x, labels } = pool[i++ % pool.length];
     const loss = lossFn.forward(model.forward(x), labels);
-    model.backwardDevice(loss.gradient, false);
+    loss.backwardThrough(false);
     opt.step();
     opt.zeroGrad();
   }, timing);

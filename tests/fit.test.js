@@ -227,10 +227,10 @@ test('fit refuses bad labels, inputs, batch sizes and validationData before the 
   await fails(mlp(), sn.tensor(xs, x.shape), y, {}, /fit: x holds Infinity in sample 299/);
   // A last batch of one sample, which training-mode BatchNorm refuses (300 = 13·23 + 1).
   const bn = new sn.Sequential(new sn.Linear(2, 8), new sn.BatchNorm1d(8), new sn.Linear(8, 3));
-  await fails(bn, x, y, { batchSize: 23 }, /fit: a batch of 1: Sequential layer 1 BatchNorm1d.*more than 1 value per channel/);
+  await fails(bn, x, y, { batchSize: 23 }, /fit: a batch of 1: layer 1 \(BatchNorm1d.*more than 1 value per channel/);
   // validationData is only used at the end of an epoch: checked now, not after one epoch of training.
   await fails(mlp(), x, y, { validationData: [sn.tensor(new Float32Array(30), [10, 3]), new Int32Array(10)] },
-    /fit: validationData: a batch of 10: Sequential layer 0 Linear.*\[10, 3\]/);
+    /fit: validationData: a batch of 10: layer 0 \(Linear.*\[10, 3\]/);
   await fails(mlp(), x, y, { validationData: [sn.tensor(new Float32Array(20), [10, 2]), new Int32Array(10).fill(5)] },
     /fit: validationData: CrossEntropyLoss: label at index 0 is 5/);
   await fails(mlp(), x, y, { validationData: [sn.tensor(new Float32Array(20), [10, 2]), sn.tensor(new Float32Array(30), [10, 3])] },

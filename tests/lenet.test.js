@@ -63,10 +63,10 @@ test('wrong input shapes throw naming the layer and shapes, and leave the model 
   const model = lenet();
   const before = weightsOf(model);
   assert.throws(() => model.forward(sn.tensor(new Float32Array(2 * 3 * 784), [2, 3, 28, 28])),
-    (e) => /Sequential layer 0 Conv2d\(1, 6/.test(e.message) && /\[2, 3, 28, 28\]/.test(e.message));
-  assert.throws(() => model.forward(sn.tensor(new Float32Array(784), [1, 28, 28])), /Sequential layer 0 Conv2d.*\[1, 28, 28\]/);
+    (e) => /layer 0 \(Conv2d\(1, 6/.test(e.message) && /\[2, 3, 28, 28\]/.test(e.message));
+  assert.throws(() => model.forward(sn.tensor(new Float32Array(784), [1, 28, 28])), /layer 0 \(Conv2d.*\[1, 28, 28\]/);
   assert.throws(() => model.forward(sn.tensor(new Float32Array(2 * 32 * 32), [2, 1, 32, 32])),
-    /Sequential layer 7 Linear\(in_features=400.*\[2, 576\]/);
+    /layer 7 \(Linear\(in_features=400.*\[2, 576\]/);
   assert.equal(weightsOf(model), before);
 });
 

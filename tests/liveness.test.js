@@ -105,8 +105,8 @@ test('backward() refuses activations that were overwritten since forward(), befo
   const loss = mse.forward(head.forward(features.forward(input([2, 3], rand))), target);
   features.forward(input([2, 3], rand));
   const grads = gradBits(head);
-  throwsWith(() => loss.backward(), /^ReLU\(\): backward\(\) needs the input of its last forward\(\), but that input was overwritten by a later forward\(\) of Linear\(in_features=3, out_features=4, bias=True\); call backward\(\) before running the layer that produced that input again$/);
-  throwsWith(() => head.backward(sn.tensor(new Float32Array(4), [2, 2])), /^ReLU\(\): backward\(\) needs the input of its last forward\(\)/);
+  throwsWith(() => loss.backward(), /^layer 0 \(ReLU\(\)\): backward\(\) needs the input of its last forward\(\), but that input was overwritten by a later forward\(\) of Linear\(in_features=3, out_features=4, bias=True\); call backward\(\) before running the layer that produced that input again$/);
+  throwsWith(() => head.backward(sn.tensor(new Float32Array(4), [2, 2])), /^layer 0 \(ReLU\(\)\): backward\(\) needs the input of its last forward\(\)/);
   assert.equal(gradBits(head), grads, 'no gradient accumulated');
 
   // A layer inside a model ran on its own after the model's forward: the model's output is gone.
@@ -387,10 +387,10 @@ test('an Error after BatchNorm ran leaves every state-dict tensor bit-identical'
   const x = input([2, 1, 6, 6], rand);
   const convBn = () => [new sn.Conv2d(1, 3, 3), new sn.BatchNorm2d(3)];
   const cases = [
-    [new Failing('throw'), (last) => new sn.Sequential(...convBn(), new sn.ReLU(), last), /^Failing\(throw\): failed on purpose$/, (f) => f()],
+    [new Failing('throw'), (last) => new sn.Sequential(...convBn(), new sn.ReLU(), last), /^layer 3 \(Failing\(throw\)\): failed on purpose$/, (f) => f()],
     [new Failing('memory'), (last) => new sn.Sequential(...convBn(), new sn.ReLU(), last), /cannot grow/, (f) => withRefusedAllocations(512 * 1048576, f)],
     // Nested: the BatchNorm runs inside an inner model, the failure comes from the outer one.
-    [new Failing('throw'), (last) => new sn.Sequential(new sn.Sequential(...convBn()), new sn.Flatten(), last), /^Failing\(throw\)/, (f) => f()],
+    [new Failing('throw'), (last) => new sn.Sequential(new sn.Sequential(...convBn()), new sn.Flatten(), last), /^layer 2 \(Failing\(throw\)\)/, (f) => f()],
   ];
   for (const [failing, build, re, run] of cases) {
     const model = build(failing);
@@ -423,7 +423,7 @@ test('after a forward() that failed part way, an earlier loss no longer back-pro
   const mse = new sn.MSELoss(), x = input([2, 1, 6, 6], rand), target = input([2, 2, 3, 3], rand);
   const loss = mse.forward(model.forward(x), target);
   failing.armed = true;
-  throwsWith(() => model.forward(input([2, 1, 6, 6], rand)), /^Failing\(throw\): failed on purpose$/);
+  throwsWith(() => model.forward(input([2, 1, 6, 6], rand)), /^layer 2 \(Failing\(throw\)\): failed on purpose$/);
   const grads = gradBits(model);
   throwsWith(() => loss.backward(), /^loss\.backward\(\): Sequential \(3 layers\) has run forward\(\) again since it produced this loss's prediction/);
   throwsWith(() => model.backward(target), /^Sequential \(3 layers\): backward\(\): its last forward\(\) failed part way, so its layers hold the activations of no complete call; run forward\(\) again first$/);
@@ -431,7 +431,7 @@ test('after a forward() that failed part way, an earlier loss no longer back-pro
   // A check that fails before any layer runs leaves the earlier graph intact.
   failing.armed = false;
   const again = mse.forward(model.forward(x), target);
-  throwsWith(() => model.forward(input([2, 1, 3, 3], rand)), /^Sequential layer 1 MaxPool2d\(kernel_size=2, .*expected an input at least as large as the dilated kernel/);
+  throwsWith(() => model.forward(input([2, 1, 3, 3], rand)), /^layer 1 \(MaxPool2d\(kernel_size=2, .*\)\): expected an input at least as large as the dilated kernel/);
   again.backward();
   assert.not.equal(gradBits(model), grads, `seed ${seed}: the intact graph back-propagated`);
   model.dispose(); mse.dispose();

@@ -173,7 +173,7 @@ test('fit retries a step refused for memory once, after finalizers ran, and repe
     model.eval();
     const err = await model.fit(x, y, { ...options, optimizer }).then(() => null, (e) => e);
     assert.ok(err instanceof sn.WasmMemoryError, String(err));
-    assert.match(err.message, /^fit: epoch 1, batch 1: simdnet: wasm memory cannot grow to allocate .* dispose\(\) the ones no longer needed.*; training stopped and the weights are those from before this step$/);
+    assert.match(err.message, /^fit: epoch 1, batch 1: Sequential \(4 layers\): simdnet: wasm memory cannot grow to allocate .* dispose\(\) the ones no longer needed.*; training stopped and the weights are those from before this step$/);
     assert.is(refused, 2, 'one refusal, then one more on the retry');
     assert.equal(model.stateDict()['0.weight'].toArray(), before);
     assert.is(model.training, false, 'the mode is put back');

@@ -13,6 +13,8 @@ export { manualSeed } from './random.js';
 export { Module, Parameter } from './module.js';
 export { Sequential } from './sequential.js';
 export { ModuleList } from './module-list.js';
+export { noGrad } from './autograd/state.js';
+export * from './functional/index.js';
 export type { SequentialFitOptions } from './sequential.js';
 export type { Size2 } from './layers/args.js';
 export * as init from './init.js';

@@ -13,3 +13,4 @@ export { Augmenter } from './transforms/pipeline.js';
 export * as functionalKernels from './functional/kernels.js';
 /** The layer registry (model files name layer types through it). */
 export { registerLayer, layerTypeNamed } from './registry.js';
+export { looseSiteCount } from './functional/site.js';

@@ -4,6 +4,11 @@ import { Block, f32, reuseBlock } from './runtime/block.js';
 import { rt } from './runtime/wasm.js';
 import { Tensor, formatShape, shapeSize } from './tensor.js';
 import { enterForward, leaveForward } from './forward-journal.js';
+import { OpSite } from './functional/site.js';
+import { BoundaryNode, GradNode, ParamNode, backwardFrom, nextNodeId } from './autograd/graph.js';
+import {
+  Frame, annotateError, currentFrame, dryRun, isDryRun, isGradEnabled, isRecording, pathOf, popFrame, profiler, pushFrame,
+} from './autograd/state.js';
 import { briefShape, listNames } from './io/untrusted.js';
 import { boolean, checkOptions, checkTensor, describe } from './options.js';
 
@@ -46,6 +51,8 @@ export class Parameter {
     }
     this.data = new Tensor(shape, data);
     this.grad = new Tensor(shape, grad);
+    // Functional ops given this parameter record it: its gradient accumulates into grad.
+    this.data.node = new ParamNode(this.grad, what);
     if (init) this.data.view().set(init);
     this.zeroGrad();
   }
@@ -105,9 +112,34 @@ export abstract class Module {
   /** Set when a forward() failed after layers had run: their activations belong to no complete call. */
   private forwardFailed = false;
   private disposed = false;
+  /** Calls of forwardDevice so far: a layer's node is stale once another call has replaced its activations. */
+  #calls = 0;
+  /** The pass of the last call: a second call in the same pass is refused in training. */
+  #lastPass = 0;
+  /** The input boundaries of the last call (where its backward stops and its input gradients gather). */
+  #boundaries: BoundaryNode[] = [];
+  /** The ids of the graph nodes the last call of a module of your own made. */
+  #range: [number, number] | null = null;
+  #lastInputShape: readonly number[] | null = null;
+  /** The places of the functional ops of a call, by sequence number: their buffers are this module's. */
+  readonly #opSites: OpSite[] = [];
 
-  /** A module in training mode with no parameters or buffers; layers register theirs in their constructors. */
-  constructor() {}
+  /**
+   * A module in training mode with no parameters or buffers; layers register theirs in their
+   * constructors, and modules of your own by assigning them to properties after super().
+   */
+  constructor() {
+    // A subclass's forward (the user's method, or Sequential's) runs inside the library's
+    // bookkeeping: this instance gets an own forward that wraps it. It is found on the prototype
+    // chain here, before the subclass constructor runs.
+    const own = this.forward;
+    if (own !== Module.prototype.forward) {
+      Object.defineProperty(this, 'forward', {
+        value: (...args: unknown[]) => this.#call(own as (...a: unknown[]) => unknown, args),
+        writable: true, configurable: true, enumerable: false,
+      });
+    }
+  }
 
   /**
    * PyTorch-style description, e.g. `Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))`; for a
@@ -128,60 +160,209 @@ export abstract class Module {
   }
 
   /**
-   * The output shape for an input shape, without running anything, e.g. [N, 6, 28, 28] for
-   * Conv2d(1, 6, 5, { padding: 2 }) on [N, 1, 28, 28]; throws an Error naming this layer when
-   * it does not take that shape.
+   * The output shape for the given input shapes, without running anything, e.g. [N, 6, 28, 28]
+   * for Conv2d(1, 6, 5, { padding: 2 }) on [N, 1, 28, 28]; throws an Error naming the module
+   * (its path inside this one, such as `layer2.1.conv1`) that does not take its input. Layers
+   * compute it; any other module runs its forward() as a shape-only dry run: the same code on
+   * tensors that have a shape but no values, where layers and ops only work out shapes.
+   *
+   * @param inputShapes One shape per tensor argument of forward(), e.g. [N, C, H, W].
    */
-  abstract outputShape(inputShape: readonly number[]): number[];
+  outputShape(...inputShapes: (readonly number[])[]): number[] {
+    if (this.forward === Module.prototype.forward) {
+      throw new Error(`${this.label()}: a layer that implements forwardDevice() must implement outputShape() too`);
+    }
+    inputShapes.forEach((s, i) => {
+      if (!Array.isArray(s) || !s.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+        throw new Error(`${this.label()}: outputShape: input shape ${i} must be an array of non-negative integers, got ${describe(s)}`);
+      }
+    });
+    const y = dryRun(() => this.forward(...(inputShapes.map((s) => Tensor.meta(s)) as [Tensor])));
+    if (!(y instanceof Tensor)) throw new Error(`${this.label()}: forward() returned ${describe(y)}, not a Tensor`);
+    return [...y.shape];
+  }
 
-  /** @internal Runs on a device tensor whose shape outputShape() accepted. */
-  abstract forwardDevice(x: Tensor): Tensor;
+  /** @internal Runs on a device tensor whose shape outputShape() accepted (layers implement it). */
+  forwardDevice(_x: Tensor): Tensor {
+    throw new Error(`${this.label()}: a module needs a forward(x) method (or, for a layer on wasm memory, forwardDevice)`);
+  }
 
-  /** @internal dL/dy (device, shape of the last output) → dL/dx, or null when not needed. */
-  abstract backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null;
+  /** @internal dL/dy (device, shape of the last output) → dL/dx, or null when not needed (layers implement it). */
+  backwardDevice(_dy: Tensor, _needInputGrad: boolean): Tensor | null {
+    throw new Error(`${this.label()}: backwardDevice() is implemented by layers; a module with a forward() method back-propagates through its graph`);
+  }
 
   /**
-   * Runs the module on a batch. The input is checked first (shape, finite values); the result is
-   * a view of this module's buffer, valid until its next call (reading it afterwards throws;
-   * toArray() keeps a copy). In training mode the module keeps what backward() needs. When an
-   * Error escapes, state that the call changed (BatchNorm's running statistics) is put back.
+   * Runs the module on a batch, as PyTorch's `module(x)`. A module of your own overrides this
+   * with its computation (calling its children's forward and functional ops such as `sn.add`);
+   * the library wraps it, so that every call is checked first (a dry run of the whole forward on
+   * shapes, then the inputs' values), records what backward() needs, names the module path in
+   * errors (`layer2.1.conv1 (Conv2d(…))`), and, when an Error escapes, puts back state that the
+   * call changed (BatchNorm's running statistics).
    *
-   * @param x The input, host or device, of a shape outputShape() accepts (NCHW for images).
+   * The result is a view of a buffer of the module that made it, valid until that module runs
+   * again (reading it afterwards throws; toArray() keeps a copy). In training mode, with
+   * gradients enabled (not inside sn.noGrad), each module keeps the activations of one call for
+   * backward, so calling the same module twice in one forward is refused at the second call.
+   *
+   * @param x The input, host or device, of a shape the module takes (NCHW for images); a module
+   *   of your own may take several arguments.
    * @returns The output, of shape outputShape(x.shape).
    */
-  forward(x: Tensor): Tensor {
+  forward(x: Tensor, ..._more: unknown[]): Tensor {
+    return this.#call(null, [x, ..._more]) as Tensor;
+  }
+
+  /** A call of this module: the leaf path (forwardDevice) when `user` is null, else the wrapped forward. */
+  #call(user: ((...args: unknown[]) => unknown) | null, args: unknown[]): unknown {
+    if (isDryRun()) return this.#dryCall(user, args);
+    const running = currentFrame();
+    // super.forward(x) from a subclass's own forward: the layer's work, inside the call already made.
+    if (user === null && running?.module === this) return this.#leafBody(args[0] as Tensor, running);
+    const outermost = running === null;
+    if (outermost) this.checkNotDisposed();
+    else if (this.disposed) throw new Error(`${this.label()}: this module was disposed (dispose() released its memory), so it cannot run`);
+    // Checks before anything runs: the whole forward on shapes first (layers check their own).
+    if (outermost && user !== null) dryRun(() => this.forward(...(args.map((a) => (a instanceof Tensor ? Tensor.meta(a.shape, a.dtype) : a)) as [Tensor])));
     // Only the outermost forward() owns the undo journal: nested calls add to it.
-    const outermost = enterForward();
+    const journal = enterForward();
+    const frame = pushFrame(this);
     let failed = true;
     try {
-      const y = this.forwardChecked(x);
+      this.#checkOnce(frame);
+      const y = user === null ? this.#leafBody(args[0] as Tensor, frame) : this.#compositeBody(user, args, frame);
       failed = false;
       return y;
+    } catch (err) {
+      throw annotateError(err, frame, user === null);
     } finally {
-      leaveForward(outermost, failed);
+      popFrame(frame);
+      leaveForward(journal, failed);
     }
   }
 
-  private forwardChecked(x: Tensor): Tensor {
+  /** The same call as a shape-only dry run: shapes checked and computed, nothing runs or changes. */
+  #dryCall(user: ((...args: unknown[]) => unknown) | null, args: unknown[]): unknown {
+    const frame = pushFrame(this);
+    try {
+      this.#checkOnce(frame);
+      if (user !== null) {
+        const out = user.apply(this, args);
+        if (out instanceof Tensor) dryRunHook?.(frame, this, out.shape);
+        return out;
+      }
+      const x = args[0];
+      checkTensor(this.label(), 'the input of forward()', x);
+      if (x.dtype !== 'float32') throw new Error(`${this.label()} input: expected a float32 tensor, got ${x.dtype}`);
+      const y = Tensor.meta(this.outputShape(x.shape));
+      dryRunHook?.(frame, this, y.shape);
+      return y;
+    } catch (err) {
+      throw annotateError(err, frame, user === null);
+    } finally {
+      popFrame(frame);
+    }
+  }
+
+  /**
+   * In training mode with gradients on, a module keeps one call's activations for backward: a
+   * second call in the same pass would overwrite what the first needs, so it is refused there.
+   */
+  #checkOnce(frame: Frame): void {
+    const again = this.#lastPass === frame.pass;
+    this.#lastPass = frame.pass;
+    if (again && this.training && isGradEnabled() && !frame.quiet) {
+      throw new Error(`${this.label()}: called a second time in one forward pass; in training mode a module keeps the ` +
+        'activations of one call for backward(), so a second call in the same graph would overwrite what the first ' +
+        'needs: use a separate instance for each call (shared weights are not supported yet), or run inference in ' +
+        'eval() mode or inside sn.noGrad()');
+    }
+  }
+
+  /** A layer's call: input checked and staged, forwardDevice, and the node that back-propagates it. */
+  #leafBody(x: Tensor, frame: Frame): Tensor {
     checkTensor(this.label(), 'the input of forward()', x);
-    this.checkNotDisposed();
     const outShape = this.outputShape(x.shape);
     const xd = this.stage('input', x, `${this.label()} input`);
     // A host input was just copied into this module's buffer: that copy is not an earlier output.
     const input = x.onDevice ? this.ownInput(xd) : xd;
     // Every check passed: from here on layers run, and a failure leaves their activations mixed.
     this.forwardFailed = true;
-    const y = this.forwardDevice(input);
+    const call = ++this.#calls;
+    frame.leafRunning = true;
+    const start = profiler ? performance.now() : 0;
+    let y: Tensor;
+    try {
+      y = this.forwardDevice(input);
+    } finally {
+      frame.leafRunning = false;
+    }
+    let row: string | null = null;
+    if (profiler) {
+      row = pathOf(frame);
+      profiler.forward(row, row, this, performance.now() - start);
+    }
     this.forwardFailed = false;
+    // A new handle when the layer passed its input through: the caller's tensor keeps its own producer and node.
+    if (y === input || y === x) y = new Tensor(y.shape, y.block!, y.ptr);
+    if (isRecording()) {
+      const boundary = new BoundaryNode(x.node, (shape) => this.output('input0.gradSum', shape, 'backward()'));
+      y.node = new LeafNode(this, call, frame, boundary);
+      y.node.row = row;
+      this.#boundaries = [boundary];
+    } else {
+      this.#boundaries = [];
+    }
     y.producer = this;
     this.lastOutShape = outShape;
     this.lastOutput = y;
     return y;
   }
 
-  /** @internal forwardDevice behind the input check of ownInput(), for containers running their children. */
-  runForward(x: Tensor): Tensor {
-    return this.forwardDevice(this.ownInput(x));
+  /** A call of a module's own forward: inputs checked and staged, the forward run, its output kept. */
+  #compositeBody(user: (...args: unknown[]) => unknown, args: unknown[], _frame: Frame): unknown {
+    const recording = isRecording();
+    const boundaries: BoundaryNode[] = [];
+    const first = nextNodeId();
+    const inputs = args.map((a, i) => {
+      if (!(a instanceof Tensor)) return a;
+      let t = a;
+      if (a.dtype === 'float32') {
+        if (!a.onDevice) t = this.stage(`input${i}`, a, `${this.label()} input`);
+        else {
+          if (a.staleness()) a.assertLive(`${this.label()} input`);
+          this.ownInput(a);
+        }
+      }
+      if (!recording || !t.onDevice) return t;
+      const boundary = new BoundaryNode(a.node, (shape) => this.output(`input${i}.gradSum`, shape, 'backward()'));
+      boundaries.push(boundary);
+      const alias = new Tensor(t.shape, t.block!, t.ptr);
+      alias.node = boundary;
+      return alias;
+    });
+    this.#lastInputShape = (args.find((a) => a instanceof Tensor) as Tensor | undefined)?.shape ?? null;
+    this.forwardFailed = true;
+    let y = user.apply(this, inputs);
+    this.forwardFailed = false;
+    this.#range = [first, nextNodeId() - 1];
+    this.#boundaries = boundaries;
+    if (y instanceof Tensor) {
+      // A new handle when forward returned its input: the caller's tensor keeps its own producer.
+      if (args.includes(y) && !y.isMeta) {
+        const out: Tensor = y.onDevice ? new Tensor(y.shape, y.block!, y.ptr) : new Tensor(y.shape, y.host!);
+        out.node = y.node;
+        y = out;
+      }
+      const out = y as Tensor;
+      out.producer = this;
+      this.lastOutShape = out.shape;
+      this.lastOutput = out;
+    } else {
+      this.lastOutShape = null;
+      this.lastOutput = null;
+    }
+    return y;
   }
 
   /**
@@ -192,7 +373,8 @@ export abstract class Module {
   private ownInput(x: Tensor): Tensor {
     const owner = x.block?.owner;
     if (!owner) return x;
-    if (this.training && this.encloses(owner)) {
+    // Inside sn.noGrad nothing back-propagates through the graph: the input is copied, as in eval mode.
+    if (this.training && isGradEnabled() && this.encloses(owner)) {
       const whose = owner === this ? 'this same layer' : `${owner.label()}, a layer inside it`;
       throw new Error(`${this.label()}: the input is an output of ${whose}; in training mode a layer keeps the activations ` +
         'of one call for backward(), so a second call inside one graph would give wrong gradients: use a separate ' +
@@ -201,9 +383,10 @@ export abstract class Module {
     return owner === this ? this.copyOut(x, 'ownOutputCopy') : x;
   }
 
-  /** @internal Whether m is this module or one inside it. */
+  /** @internal Whether m (a module, or the op site whose buffer a tensor is) is this module or one inside it. */
   encloses(m: unknown): boolean {
-    return m === this || (m instanceof Module && this.modules().includes(m));
+    const owner = m instanceof Module ? m : (m as { host?: unknown } | null)?.host;
+    return owner === this || (owner instanceof Module && this.modules().includes(owner));
   }
 
   /** x copied into the block `key`, kept for that (reused, grown only for a larger input). */
@@ -228,48 +411,81 @@ export abstract class Module {
   isLastOutput(y: Tensor): boolean { return y === this.lastOutput && !this.forwardFailed; }
 
   /**
-   * Back-propagates through the last forward(): adds dL/dW to every parameter's `grad` and
-   * returns dL/dx. Usually called for you by `loss.backward()`.
-   *
-   * @param dy dL/dy, of the shape of the last forward()'s output.
-   * @returns dL/dx, of the shape of the last forward()'s input (a view of this module's buffer).
-   * @throws Error when forward() has not run, the shape differs, or an activation it needs was
-   *   overwritten since.
+   * @internal Throws unless the last forward() can back-propagate: it ran, completed, and its
+   * output was not overwritten since (a layer inside ran on its own).
    */
-  backward(dy: Tensor): Tensor {
-    checkTensor(this.label(), 'the gradient given to backward()', dy);
+  checkBackward(): void {
     this.checkNotDisposed();
     if (this.forwardFailed) {
       throw new Error(`${this.label()}: backward(): its last forward() failed part way, so its layers hold the activations ` +
         'of no complete call; run forward() again first');
     }
-    if (!this.lastOutShape) throw new Error(`${this.label()}: backward() called before forward()`);
-    if (!sameShape(dy.shape, this.lastOutShape)) {
-      throw new Error(`${this.label()}: backward() expected a gradient of shape ${formatShape(this.lastOutShape)}, got ${formatShape(dy.shape)}`);
-    }
+    if (!this.lastOutShape) throw new Error(`${this.label()}: backward() called before forward()${this.lastOutput === null && this.#range ? ' (or its last forward() returned no Tensor)' : ''}`);
     // A layer inside this one may have run on its own since: its activations are not this output's any more.
     const stale = this.lastOutput!.staleness('the output of its last forward()');
     if (stale) throw new Error(`${this.label()}: backward() needs the activations of its last forward(), but ${stale}; run forward() again first`);
+  }
+
+  /** @internal The input boundaries of the last call (empty when it recorded nothing). */
+  lastBoundaries(): readonly GradNode[] { return this.#boundaries; }
+
+  /**
+   * @internal For a layer's graph node: throws unless the layer still holds the activations of
+   * its call number `call` (not disposed, not run again since, its kept input intact).
+   */
+  checkCall(call: number): void {
+    if (this.disposed) throw new Error(`${this.label()}: this module was disposed (dispose() released its memory), so it cannot back-propagate`);
+    if (call !== this.#calls || this.forwardFailed) {
+      throw new Error(`${this.label()}: backward() needs the activations of the forward() that made this graph, but the layer ` +
+        'has run forward() again since (its activations belong to the later call); call backward() before running it again');
+    }
     this.checkSaved();
+  }
+
+  /**
+   * Back-propagates through the last forward(): adds dL/dW to the `grad` of every parameter it
+   * used and returns dL/dx. Usually called for you by `loss.backward()`. A module of your own
+   * back-propagates through the graph its last forward recorded (layers, functional ops, a
+   * tensor used twice getting the sum of its gradients), stopping at its inputs.
+   *
+   * @param dy dL/dy, of the shape of the last forward()'s output.
+   * @returns dL/dx, of the shape of the last forward()'s (first) input (a view of a buffer).
+   * @throws Error when forward() has not run, the shape differs, or an activation it needs was
+   *   overwritten since.
+   */
+  backward(dy: Tensor): Tensor {
+    checkTensor(this.label(), 'the gradient given to backward()', dy);
+    this.checkBackward();
+    if (!sameShape(dy.shape, this.lastOutShape!)) {
+      throw new Error(`${this.label()}: backward() expected a gradient of shape ${formatShape(this.lastOutShape!)}, got ${formatShape(dy.shape)}`);
+    }
+    const leaf = this.forward === Module.prototype.forward;
+    if (leaf) this.checkSaved();
+    const node = this.lastOutput!.node;
+    if (!leaf && !node) {
+      throw new Error(`${this.label()}: backward(): its last forward() recorded nothing to back-propagate through ` +
+        '(it ran inside sn.noGrad()); run forward() again with gradients enabled');
+    }
     let g = this.stage('gradOutput', dy, `${this.label()} output gradient`, 'backward()');
     // Its own earlier dx (lin.backward(lin.backward(dy))) would be read while being overwritten.
     if (dy.onDevice && this.backwardWritesInto(dy)) g = this.copyOut(dy, 'gradOutputCopy', 'backward()');
-    return this.backwardDevice(g, true)!;
+    if (leaf) return this.backwardDevice(g, true)!;
+    const results = backwardFrom(node!, g, { targets: this.#boundaries, within: this.#range! });
+    const dx = this.#boundaries.length ? results.get(this.#boundaries[0]) : undefined;
+    if (dx) return dx;
+    // No tensor input: an empty gradient. An input that was not used: a zero one.
+    if (!this.#lastInputShape) return new Tensor([0], new Float32Array(0));
+    const zeros = this.output('dxZero', this.#lastInputShape, 'backward()');
+    zero(zeros);
+    return zeros;
   }
 
   /**
    * @internal Throws when an input that the last forward() kept for backward() has been overwritten
    * or released since (the layer that produced it ran again): gradients from it would be wrong.
-   * Layers that keep their input override this; containers ask their children.
+   * Layers that keep their input override this.
    */
-  checkSaved(): void {
-    for (const m of this.modules()) if (m !== this) m.checkSavedOwn();
-  }
-
-  /** @internal checkSaved() of this module alone: layers that keep their input override checkSaved(). */
-  checkSavedOwn(): void {
-    if (this.children().length === 0) this.checkSaved();
-  }
+  checkSaved(): void {}
 
   /** @internal For checkSaved(): throws when the kept input x is no longer intact. */
   protected checkSavedInput(x: Tensor | null): void {
@@ -611,12 +827,34 @@ export abstract class Module {
     return t;
   }
 
+  /** @internal A device tensor for a gradient sum (a result of backward()), in the scratch block `key`. */
+  gradScratch(key: string, shape: readonly number[]): Tensor { return this.output(key, shape, 'backward()'); }
+
   /** @internal A block of at least `bytes` kept under `key`; reused while big enough. */
   protected scratch(key: string, bytes: number): Block {
+    return this.opBlock(key, bytes, () => `${this.label()} ${key} buffer`);
+  }
+
+  /** @internal scratch(), naming the block (for a WasmMemoryError) only when one is allocated. */
+  opBlock(key: string, bytes: number, what: () => string): Block {
     const have = this.scratchBlocks.get(key) ?? null;
-    const block = reuseBlock(have, bytes, `${this.label()} ${key} buffer`);
-    if (block !== have) this.scratchBlocks.set(key, block);
+    if (have && !have.freed && have.bytes >= bytes) return have;
+    const block = reuseBlock(have, bytes, what());
+    this.scratchBlocks.set(key, block);
     return block;
+  }
+
+  /** @internal How many buffers this module keeps between calls (scratch blocks and op sites): flat after the first step. */
+  retainedCount(): number { return this.scratchBlocks.size + this.#opSites.length; }
+
+  /** @internal The scratch block under `key` as it is, or null. */
+  opBlockPeek(key: string): Block | null { return this.scratchBlocks.get(key) ?? null; }
+
+  /** @internal The place of this module's `seq`-th functional op of a call (its buffers are this module's). */
+  opSite(seq: number): OpSite {
+    let site = this.#opSites[seq];
+    if (!site) site = this.#opSites[seq] = new OpSite(this, seq);
+    return site;
   }
 
   /**
@@ -647,6 +885,35 @@ export abstract class Module {
     if (bad > 0) throw new Error(`${what}: ${bad} of ${d.size} values are NaN or infinite`);
     return d;
   }
+}
+
+/** A layer's call in the graph: its backward is the layer's backwardDevice, on the activations it kept. */
+class LeafNode extends GradNode {
+  readonly #ownParams: boolean;
+  constructor(private readonly layer: Module, private readonly call: number, private readonly frame: Frame, boundary: BoundaryNode) {
+    super([boundary]);
+    this.#ownParams = layer.parameters().length > 0;
+  }
+  get ownParams(): boolean { return this.#ownParams; }
+  check(): void {
+    try {
+      this.layer.checkCall(this.call);
+    } catch (err) {
+      throw annotateError(err, this.frame, true);
+    }
+  }
+  backward(dy: Tensor, need: readonly boolean[]): (Tensor | null)[] { return [this.layer.backwardDevice(dy, need[0])]; }
+  sumBuffer(shape: readonly number[]): Tensor { return this.layer.gradScratch('gradSum', shape); }
+}
+
+/** @internal Called after every module call of a dry run (summary's rows): its frame, module and output shape. */
+let dryRunHook: ((frame: Frame, m: Module, shape: readonly number[]) => void) | null = null;
+
+/** @internal Runs `fn` with a hook that sees every module call of its dry runs (inner calls first). */
+export function withDryRunHook<T>(hook: (frame: Frame, m: Module, shape: readonly number[]) => void, fn: () => T): T {
+  const saved = dryRunHook;
+  dryRunHook = hook;
+  try { return fn(); } finally { dryRunHook = saved; }
 }
 
 /**

@@ -1,5 +1,5 @@
 // Sequential: runs its children in order; names them '0', '1', ... as torch.nn.Sequential does.
-import { Module } from './module.js';
+import { Module, withDryRunHook } from './module.js';
 import { Tensor, formatShape } from './tensor.js';
 import { fit, evaluate, predict, predictClasses } from './train/fit.js';
 import type { EvaluateOptions, FitHistory, FitOptions, PredictOptions } from './train/fit.js';
@@ -10,7 +10,7 @@ import { layerTypeOf, registerLayer } from './registry.js';
 import { profile } from './train/profile.js';
 import { modulesOf } from './module-tree.js';
 import type { Profile, ProfileOptions } from './train/profile.js';
-import { describe } from './options.js';
+import { checkTensor, describe } from './options.js';
 import { checkFitOptionsObject } from './train/fit-options.js';
 
 /**
@@ -138,11 +138,6 @@ export class Sequential extends Module {
     return m === this || this.layers.some((l) => l.encloses(m));
   }
 
-  /** @internal Checks every layer's kept input (without building children() lists: fit runs this every step). */
-  override checkSaved(): void {
-    for (const layer of this.layers) layer.checkSaved();
-  }
-
   /** The number of layers (a nested Sequential counts as one). */
   get length(): number { return this.layers.length; }
   /** The layer at index i (negative counts from the end), or undefined. */
@@ -150,42 +145,25 @@ export class Sequential extends Module {
   /** @internal Child modules with their names ('0', '1', ...). */
   override children(): [string, Module][] { return this.layers.map((l, i) => [String(i), l]); }
 
-  /** The last layer's output shape for this input shape; an Error names the first layer that refuses it, by index. */
-  override outputShape(inputShape: readonly number[]): number[] {
-    return this.shapesThrough(inputShape).at(-1)!;
-  }
-
-  /** The input shape followed by every layer's output shape; an Error names the layer's index. */
+  /** The input shape followed by every layer's output shape; an Error names the layer that refuses its input. */
   shapesThrough(inputShape: readonly number[]): number[][] {
     const shapes = [[...inputShape]];
-    this.layers.forEach((layer, i) => {
-      try {
-        shapes.push(layer.outputShape(shapes[i]));
-      } catch (err) {
-        throw new Error(`Sequential layer ${i} ${(err as Error).message}`);
-      }
-    });
+    withDryRunHook((frame, m, shape) => {
+      if (frame.parent?.parent === null && frame.parent.module === this) shapes[this.layers.indexOf(m) + 1] = [...shape];
+    }, () => this.outputShape(inputShape));
     return shapes;
   }
 
-  /** @internal */
-  override forwardDevice(x: Tensor): Tensor {
-    // An empty model passes its input through as a new handle: the caller's tensor keeps its producer.
-    if (!this.layers.length) return new Tensor(x.shape, x.block!, x.ptr);
+  /**
+   * Runs the layers in order, each on the previous one's output (through the checks and
+   * bookkeeping every forward() has: see Module.forward).
+   */
+  override forward(x: Tensor): Tensor {
+    checkTensor(this.label(), 'the input of forward()', x);
+    if (x.dtype !== 'float32') throw new Error(`${this.label()} input: expected a float32 tensor, got ${x.dtype}`);
     let h = x;
-    for (const layer of this.layers) h = layer.runForward(h);
+    for (const layer of this.layers) h = layer.forward(h);
     return h;
-  }
-
-  /** @internal */
-  override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
-    // Every layer's kept input is checked before any gradient accumulates (fit calls this directly).
-    this.checkSaved();
-    let g: Tensor | null = dy;
-    for (let i = this.layers.length - 1; i >= 0; i--) {
-      g = this.layers[i].backwardDevice(g!, i > 0 || needInputGrad);
-    }
-    return g;
   }
 
   /**

@@ -6,6 +6,18 @@
 import { Block, f32 } from './runtime/block.js';
 import { briefShape, formatBytes, shapeBytes } from './io/untrusted.js';
 import { describe } from './describe.js';
+import type { GradNode } from './autograd/graph.js';
+
+/** @internal What made a tensor in a forward(): the module whose call returned it. */
+export interface Producer {
+  label(): string;
+  isLastOutput(y: Tensor): boolean;
+  backward(dy: Tensor): Tensor;
+  /** @internal Throws unless its last forward() can back-propagate (completed, output intact). */
+  checkBackward(): void;
+  /** @internal The input boundaries of its last call (for the gradient loss.backward() returns). */
+  lastBoundaries(): readonly GradNode[];
+}
 
 /** A tensor's element type: 'float32' for data, 'int64' for integer buffers and class labels. */
 export type DType = 'float32' | 'int64';
@@ -45,7 +57,11 @@ export class Tensor {
   /** @internal The block's generation when this tensor was made: a later result there makes it stale. */
   readonly generation: number;
   /** @internal The module whose forward produced this tensor, for loss.backward(). */
-  producer: { backward(dy: Tensor): Tensor; isLastOutput(y: Tensor): boolean; label(): string } | null = null;
+  producer: Producer | null = null;
+  /** @internal The autograd node that made this tensor (null: no gradient flows back from it). */
+  node: GradNode | null = null;
+  /** @internal A shape-only tensor of a dry run: no storage, its values cannot be read. */
+  readonly isMeta: boolean;
 
   /**
    * Wraps host storage as it is, without the checks of {@link tensor} (which is the way to make a
@@ -55,10 +71,17 @@ export class Tensor {
   constructor(shape: readonly number[], storage: Float32Array | BigInt64Array);
   /** @internal Layers make device tensors over their blocks, from byte offset `ptr` (default the block's start). */
   constructor(shape: readonly number[], storage: Float32Array | BigInt64Array | Block, ptr?: number);
-  constructor(shape: readonly number[], storage: Float32Array | BigInt64Array | Block, ptr = -1) {
+  constructor(shape: readonly number[], storage: Float32Array | BigInt64Array | Block | DType, ptr = -1) {
     this.shape = Object.freeze([...shape]);
     this.size = shapeSize(shape);
-    if (storage instanceof Block) {
+    this.isMeta = typeof storage === 'string';
+    if (typeof storage === 'string') {
+      this.dtype = storage;
+      this.host = null;
+      this.block = null;
+      this.ptr = -1;
+      this.generation = 0;
+    } else if (storage instanceof Block) {
       this.dtype = 'float32';
       this.block = storage;
       this.ptr = ptr < 0 ? storage.ptr : ptr;
@@ -73,11 +96,20 @@ export class Tensor {
     }
   }
 
+  /**
+   * @internal A shape-only tensor, as a dry run of forward() passes around: layers and
+   * functional ops compute its shape and nothing else; reading its values throws.
+   */
+  static meta(shape: readonly number[], dtype: DType = 'float32'): Tensor {
+    return new Tensor(shape, dtype as unknown as Float32Array);
+  }
+
   /** True when the data lives in wasm memory (a layer's result, a parameter), false for host data from sn.tensor(). */
   get onDevice(): boolean { return this.block !== null; }
 
   /** A copy of the data as float32. */
   toArray(): Float32Array {
+    this.assertValues();
     if (this.host instanceof BigInt64Array) return Float32Array.from(this.host, Number);
     if (this.host) return this.host.slice(0, this.size);
     this.assertLive();
@@ -86,12 +118,14 @@ export class Tensor {
 
   /** A copy of the data as int64 (for integer buffers such as num_batches_tracked). */
   toInt64Array(): BigInt64Array {
+    this.assertValues();
     if (this.host instanceof BigInt64Array) return this.host.slice(0, this.size);
     return BigInt64Array.from(this.toArray(), (v) => BigInt(Math.trunc(v)));
   }
 
   /** @internal A live Float32Array over the data (host array or a fresh view of wasm memory). */
   view(): Float32Array {
+    this.assertValues();
     if (this.host instanceof Float32Array) return this.host.subarray(0, this.size);
     if (this.host) throw new Error('simdnet: an int64 tensor has no float32 view');
     this.assertLive();
@@ -113,15 +147,24 @@ export class Tensor {
     return `${subject} was overwritten by a later ${b.lastWrite} of ${owner}`;
   }
 
+  /** Throws for a shape-only tensor, which has no values to read. */
+  private assertValues(): void {
+    if (this.isMeta) {
+      throw new Error('simdnet: this tensor has a shape but no values: it belongs to a shape-only dry run of forward() ' +
+        '(outputShape(), summary() and the checks before a forward, fit or profile run one), so a forward() must not read values');
+    }
+  }
+
   /** @internal Throws unless the data is still this tensor's; `where` prefixes the message (who refuses it). */
   assertLive(where = 'simdnet'): void {
+    this.assertValues();
     const stale = this.staleness();
     if (stale) throw new Error(`${where}: ${stale}; copy results you want to keep with toArray()`);
   }
 
   /** A short description: `Tensor(float32, [2, 10], wasm)` (the values are not printed). */
   toString(): string {
-    return `Tensor(${this.dtype}, [${this.shape.join(', ')}]${this.onDevice ? ', wasm' : ''})`;
+    return `Tensor(${this.dtype}, [${this.shape.join(', ')}]${this.onDevice ? ', wasm' : this.isMeta ? ', shape only' : ''})`;
   }
 }
 

@@ -1,7 +1,9 @@
 // Loss base: forward(y, target) computes the value and, fused, dL/dy into the loss's own
-// buffer; LossValue.backward() hands that gradient to the module that produced y.
+// buffer; LossValue.backward() back-propagates that gradient through the graph that made y.
 import { Block, f32, reuseBlock, rt } from '../runtime/index.js';
 import { Tensor, formatShape, shapeSize } from '../tensor.js';
+import { backwardFrom } from '../autograd/graph.js';
+import { endOfGraph } from '../autograd/state.js';
 
 /**
  * What a loss's forward() returns: the loss `value`, and `backward()`, which back-propagates its
@@ -23,11 +25,27 @@ export class LossValue {
     private readonly grad: Tensor,
   ) {}
 
-  /** Back-propagates through the module that produced y; returns dL/dx of that module's input. */
-  backward(): Tensor {
+  /**
+   * Back-propagates the loss through whatever computed the prediction, as PyTorch's
+   * `loss.backward()`: every layer and functional op recorded since (a model, the modules and ops
+   * before it, a tensor used twice getting the sum of its gradients), adding to every parameter's
+   * `grad`. Everything is checked first: when an activation it needs was overwritten since (the
+   * layer ran again), it throws and no gradient accumulates.
+   *
+   * @returns dL/dx for the input of the module whose forward() returned the prediction (a view of
+   *   a buffer), or null when a functional op outside any module computed the prediction.
+   */
+  backward(): Tensor | null {
+    return this.backwardThrough(true);
+  }
+
+  /** @internal backward(); fit asks for no input gradient (`inputGrad` false): no layer computes one that nothing uses. */
+  backwardThrough(inputGrad: boolean): Tensor | null {
     const producer = this.y.producer;
-    if (!producer) {
-      throw new Error('loss.backward(): the prediction was not produced by a module\'s forward(), so there is nothing to back-propagate through');
+    const node = this.y.node;
+    if (!producer && !node) {
+      throw new Error('loss.backward(): the prediction was not produced by a module\'s forward() or a functional op with gradients ' +
+        '(or it was, inside sn.noGrad()), so there is nothing to back-propagate through');
     }
     // Layers keep only their last call's activations, and a loss only its last gradient: back-propagating
     // an older loss would silently mix two batches. The gradient's buffer is re-issued (or released) when the loss runs again.
@@ -35,11 +53,17 @@ export class LossValue {
       throw new Error('loss.backward(): the loss function has run forward() again (or was disposed) since this loss was computed, ' +
         'so its gradient is gone; call backward() before the next lossFn.forward()');
     }
-    if (!producer.isLastOutput(this.y)) {
+    if (producer && !producer.isLastOutput(this.y)) {
       throw new Error(`loss.backward(): ${producer.label()} has run forward() again since it produced this loss's prediction, ` +
         'so its saved activations belong to the later call; call backward() before the next forward()');
     }
-    return producer.backward(this.grad);
+    producer?.checkBackward();
+    // A layer run inside sn.noGrad() still keeps its activations: it back-propagates by itself.
+    if (!node) return inputGrad ? producer!.backward(this.grad) : (producer!.backward(this.grad), null);
+    const targets = inputGrad && producer ? producer.lastBoundaries() : [];
+    const results = backwardFrom(node, this.grad, { targets });
+    endOfGraph();
+    return targets.length ? results.get(targets[0]) ?? null : null;
   }
 
   /** dL/dy as computed by the loss (a device view, valid until the loss runs again). */

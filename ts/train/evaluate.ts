@@ -5,6 +5,7 @@ import { Loss } from '../losses/loss.js';
 import { CrossEntropyLoss } from '../losses/cross-entropy.js';
 import { MSELoss } from '../losses/mse.js';
 import { saveTrainingFlags } from '../module-tree.js';
+import { noGrad } from '../autograd/state.js';
 import { Data, Target, argmaxRows, checkData, countCorrect, probabilities } from './targets.js';
 import { checkEvaluateOptions, checkModel, checkPredictOptions, lossRule, optionsAfterDataset } from './fit-options.js';
 import { Dataset } from '../data/dataset.js';
@@ -177,9 +178,12 @@ function forEachBatch(data: Data, batchSize: number, run: (input: Tensor, start:
   }
 }
 
-/** Runs in eval mode, then puts every module's flag back (a submodule may have been in eval alone). */
+/**
+ * Runs in eval mode and without recording gradients, then puts every module's flag back (a
+ * submodule may have been in eval alone).
+ */
 function withEvalMode(model: Module, run: () => void): void {
   const restoreFlags = saveTrainingFlags(model);
   model.eval();
-  try { run(); } finally { restoreFlags(); }
+  try { noGrad(run); } finally { restoreFlags(); }
 }

@@ -430,8 +430,8 @@ async function guardedStep(parts: StepParts, input: Tensor, target: Int32Array |
       const loss = lossFn.forward(out, target);
       if (!Number.isFinite(loss.value)) throw new Error(`the loss is ${loss.value}${DIVERGED}`);
       const batchCorrect = parts.labels ? countCorrect(out, target as Int32Array) : null;
-      // Straight to the model, without the first layer's input gradient that nothing here uses.
-      model.backwardDevice(loss.gradient, false);
+      // Through the model's graph, without the first layer's input gradient that nothing here uses.
+      loss.backwardThrough(false);
       optimizer.step();
       if (!guard.finite()) throw new Error(`the step made some weights NaN or infinite${DIVERGED}`);
       optimizer.zeroGrad();

@@ -14,6 +14,7 @@ import { checkProfileOptions } from './fit-options.js';
 import { checkTensor } from '../options.js';
 import { saveTrainingFlags, useGenerator } from '../module-tree.js';
 import { Generator } from '../random.js';
+import { setProfiler } from '../autograd/state.js';
 
 /** The options of profile() and model.profile(). */
 export interface ProfileOptions {
@@ -27,10 +28,12 @@ export interface ProfileOptions {
   optimizer?: Optimizer;
 }
 
-/** One layer's mean times per step in a Profile. */
+/** One layer call's (or functional op's) mean times per step in a Profile. */
 export interface LayerTime {
-  /** The layer's type, e.g. 'Conv2d'. */
+  /** The layer's type, e.g. 'Conv2d', or the op, e.g. 'sn.add'. */
   name: string;
+  /** Where it runs: the module path of the layer ('0', 'layer1.0.conv1'; '' for the model itself), or of the module calling the op. */
+  path: string;
   /** Milliseconds of its forward pass. */
   forwardMs: number;
   /** Milliseconds of its backward pass (input and weight gradients). */
@@ -43,7 +46,7 @@ export interface Profile {
   batchSize: number;
   /** How many timed steps the means are over. */
   steps: number;
-  /** The model's layers in order (a model that is not a Sequential counts as one layer). */
+  /** A row per layer call and functional op of a step, in the order they ran (named by module path). */
   layers: LayerTime[];
   /** Copying the input into wasm memory. */
   inputMs: number;
@@ -58,11 +61,13 @@ export interface Profile {
 }
 
 /**
- * Times every layer's forward and backward over real training steps: runs `warmup + steps` steps (forward, loss, backward without the first layer's
- * input gradient, optimizer step, zeroGrad) on x/y, timing each layer, and puts back as they
- * were: the model's state, its parameters' gradients, every module's mode, and the optimizer's
- * state. Dropout draws from a private generator, so the global one (sn.manualSeed) is not
- * advanced. Times are means per step in milliseconds; `String(profile)` is a table.
+ * Times every layer call and functional op of real training steps: runs `warmup + steps` steps
+ * (forward, loss, backward without the first layer's input gradient, optimizer step, zeroGrad)
+ * on x/y, timing each layer and op (a row per call, named by its module path, so any module
+ * profiles, not only a Sequential), and puts back as they were: the model's state, its
+ * parameters' gradients, every module's mode, and the optimizer's state. Dropout draws from a
+ * private generator, so the global one (sn.manualSeed) is not advanced. Times are means per step
+ * in milliseconds; `String(profile)` is a table.
  *
  * @example
  * ```js
@@ -73,8 +78,9 @@ export function profile(model: Module, x: Tensor, y: Target, options: ProfileOpt
   checkProfileOptions(model, options);
   checkTensor('profile', 'x', x, '[N, ...]');
   const steps = options.steps ?? 20, warmup = options.warmup ?? 5;
-  const layers = model.children().length ? model.children().map(([, l]) => l) : [model];
-  model.outputShape(x.shape);
+  // In training mode, as the steps run: a shape a training BatchNorm refuses is refused here.
+  const restoreCheckFlags = saveTrainingFlags(model);
+  try { model.train().outputShape(x.shape); } finally { restoreCheckFlags(); }
   // As fit chooses: class labels (an array, or an int64 Tensor) get cross-entropy.
   const lossFn = options.loss ?? (y instanceof Tensor && y.dtype === 'float32' ? new MSELoss() : new CrossEntropyLoss());
   const optimizer = options.optimizer ?? new Adam(model.parameters());
@@ -88,40 +94,42 @@ export function profile(model: Module, x: Tensor, y: Target, options: ProfileOpt
   const restoreGenerators = useGenerator(model, new Generator(0));
   const input = new Block(x.size * 4);
   const host = x.toArray();
-  const forward = new Float64Array(layers.length), backward = new Float64Array(layers.length);
+  const rows = new Map<string, LayerTime>();
+  let timed = false;
+  setProfiler({
+    forward(row, path, what, ms) {
+      let r = rows.get(row);
+      if (!r) rows.set(row, r = { name: typeof what === 'string' ? what : layerTypeOf(what as Module) ?? what.constructor.name, path, forwardMs: 0, backwardMs: 0 });
+      if (timed) r.forwardMs += ms;
+    },
+    backward(row, ms) {
+      const r = rows.get(row);
+      if (r && timed) r.backwardMs += ms;
+    },
+  });
   let inputMs = 0, lossMs = 0, optimizerMs = 0;
   model.train();
   try {
     for (let s = 0; s < warmup + steps; s++) {
-      const timed = s >= warmup;
+      timed = s >= warmup;
       let t = performance.now();
       f32(input.ptr, x.size).set(host);
-      let h = new Tensor(x.shape, input);
+      const h = new Tensor(x.shape, input);
       let now = performance.now();
       if (timed) inputMs += now - t;
-      layers.forEach((layer, i) => {
-        t = now;
-        h = layer.forwardDevice(h);
-        now = performance.now();
-        if (timed) forward[i] += now - t;
-      });
-      t = now;
-      const loss = lossFn.forward(h, y);
+      const out = model.forward(h);
+      t = performance.now();
+      const loss = lossFn.forward(out, y);
       now = performance.now();
       if (timed) lossMs += now - t;
-      let g: Tensor | null = loss.gradient;
-      for (let i = layers.length - 1; i >= 0; i--) {
-        t = now;
-        g = layers[i].backwardDevice(g!, i > 0);
-        now = performance.now();
-        if (timed) backward[i] += now - t;
-      }
-      t = now;
+      loss.backwardThrough(false);
+      t = performance.now();
       optimizer.step();
       optimizer.zeroGrad();
       if (timed) optimizerMs += performance.now() - t;
     }
   } finally {
+    setProfiler(null);
     input.free();
     guard.restore();
     restoreGradients();
@@ -131,7 +139,7 @@ export function profile(model: Module, x: Tensor, y: Target, options: ProfileOpt
   }
   const result: Profile = {
     batchSize: x.shape[0], steps,
-    layers: layers.map((l, i) => ({ name: layerTypeOf(l) ?? l.constructor.name, forwardMs: forward[i] / steps, backwardMs: backward[i] / steps })),
+    layers: [...rows.values()].map((r) => ({ ...r, forwardMs: r.forwardMs / steps, backwardMs: r.backwardMs / steps })),
     inputMs: inputMs / steps,
     loss: { forwardMs: lossMs / steps, backwardMs: 0 },
     optimizerMs: optimizerMs / steps,
@@ -160,9 +168,11 @@ function saveGradients(model: Module): () => void {
  */
 export function formatProfile(p: Profile): string {
   const ms = (v: number) => v.toFixed(3);
-  // Indexes right-aligned, so that the layer names line up past layer 9.
-  const indexWidth = String(p.layers.length - 1).length;
-  const rows: string[][] = p.layers.map((l, i) => [`${String(i).padStart(indexWidth)} ${l.name}`, ms(l.forwardMs), ms(l.backwardMs)]);
+  // Paths that are indexes (a Sequential's layers) right-aligned, so that the names line up past layer 9.
+  const width = Math.max(0, ...p.layers.map((l) => l.path.length));
+  const indexes = p.layers.every((l) => /^\d+$/.test(l.path));
+  const where = (l: LayerTime) => (indexes ? l.path.padStart(width) : l.path.padEnd(width));
+  const rows: string[][] = p.layers.map((l) => [width ? `${where(l)} ${l.name}` : l.name, ms(l.forwardMs), ms(l.backwardMs)]);
   rows.push(['input copy', ms(p.inputMs), '']);
   rows.push(['loss (fused gradient)', ms(p.loss.forwardMs), '']);
   rows.push(['optimizer step', '', ms(p.optimizerMs)]);

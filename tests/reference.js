@@ -1,0 +1,132 @@
+// Float64 references of layers and ops on flat arrays (row-major, NCHW), for tests of whole
+// graphs: a network written with these is evaluated in float64 and differentiated by finite
+// differences, and compared with what simdnet computes in float32.
+
+/** The number of elements of a shape. */
+export const sizeOf = (shape) => shape.reduce((a, b) => a * b, 1);
+
+/** Cross-correlation of x [N, C, H, W] with w [O, C/groups, K, K] (+ bias), zero padding. */
+export function conv2d(x, [N, C, H, W], w, b, O, K, { stride = 1, pad = 0, groups = 1 } = {}) {
+  const OH = Math.floor((H + 2 * pad - K) / stride) + 1, OW = Math.floor((W + 2 * pad - K) / stride) + 1;
+  const cg = C / groups, og = O / groups;
+  const y = new Float64Array(N * O * OH * OW);
+  for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) {
+    let s = b ? b[o] : 0;
+    const g = Math.floor(o / og);
+    for (let c = 0; c < cg; c++) for (let ky = 0; ky < K; ky++) for (let kx = 0; kx < K; kx++) {
+      const iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+      if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += x[((n * C + g * cg + c) * H + iy) * W + ix] * w[((o * cg + c) * K + ky) * K + kx];
+    }
+    y[((n * O + o) * OH + oy) * OW + ox] = s;
+  }
+  return { y, shape: [N, O, OH, OW] };
+}
+
+/** Training-mode batch normalisation over every dimension but 1 (biased batch variance). */
+export function batchNorm(x, shape, gamma, beta, eps = 1e-5) {
+  const C = shape[1], L = sizeOf(shape.slice(2)), N = shape[0];
+  const y = new Float64Array(x.length);
+  for (let c = 0; c < C; c++) {
+    let mean = 0, sq = 0;
+    for (let n = 0; n < N; n++) for (let l = 0; l < L; l++) mean += x[(n * C + c) * L + l];
+    mean /= N * L;
+    for (let n = 0; n < N; n++) for (let l = 0; l < L; l++) sq += (x[(n * C + c) * L + l] - mean) ** 2;
+    const inv = 1 / Math.sqrt(sq / (N * L) + eps);
+    for (let n = 0; n < N; n++) for (let l = 0; l < L; l++) {
+      const i = (n * C + c) * L + l;
+      y[i] = (x[i] - mean) * inv * (gamma ? gamma[c] : 1) + (beta ? beta[c] : 0);
+    }
+  }
+  return y;
+}
+
+/** y = x·Wᵀ + b over rows of nIn. */
+export function linear(x, W, b, nIn, nOut) {
+  const rows = x.length / nIn, y = new Float64Array(rows * nOut);
+  for (let r = 0; r < rows; r++) for (let o = 0; o < nOut; o++) {
+    let s = b ? b[o] : 0;
+    for (let i = 0; i < nIn; i++) s += x[r * nIn + i] * W[o * nIn + i];
+    y[r * nOut + o] = s;
+  }
+  return y;
+}
+
+export const relu = (x) => x.map((v) => Math.max(v, 0));
+export const tanh = (x) => x.map(Math.tanh);
+export const sigmoid = (x) => x.map((v) => 1 / (1 + Math.exp(-v)));
+
+/** numpy-style broadcasting of a binary op over two shapes. */
+export function broadcast(a, aShape, b, bShape, op) {
+  const rank = Math.max(aShape.length, bShape.length);
+  const pa = [...Array(rank - aShape.length).fill(1), ...aShape], pb = [...Array(rank - bShape.length).fill(1), ...bShape];
+  const shape = pa.map((d, i) => Math.max(d, pb[i]));
+  const strides = (s) => { const st = new Array(rank); let k = 1; for (let i = rank - 1; i >= 0; i--) { st[i] = s[i] === 1 ? 0 : k; k *= s[i]; } return st; };
+  const sa = strides(pa), sb = strides(pb);
+  const y = new Float64Array(sizeOf(shape));
+  const idx = new Array(rank).fill(0);
+  for (let i = 0; i < y.length; i++) {
+    let ia = 0, ib = 0;
+    for (let d = 0; d < rank; d++) { ia += idx[d] * sa[d]; ib += idx[d] * sb[d]; }
+    y[i] = op(a[ia], b[ib]);
+    for (let d = rank - 1; d >= 0; d--) { if (++idx[d] < shape[d]) break; idx[d] = 0; }
+  }
+  return { y, shape };
+}
+
+/** The mean over `dims` (keepdim or not). */
+export function mean(x, shape, dims, keepdim = false) {
+  const rank = shape.length;
+  const ds = dims.map((d) => (d < 0 ? d + rank : d));
+  const outShape = shape.map((d, i) => (ds.includes(i) ? 1 : d));
+  const count = ds.reduce((n, d) => n * shape[d], 1);
+  const y = new Float64Array(sizeOf(outShape));
+  const idx = new Array(rank).fill(0);
+  for (let i = 0; i < x.length; i++) {
+    let o = 0;
+    for (let d = 0; d < rank; d++) o = o * outShape[d] + (ds.includes(d) ? 0 : idx[d]);
+    y[o] += x[i] / count;
+    for (let d = rank - 1; d >= 0; d--) { if (++idx[d] < shape[d]) break; idx[d] = 0; }
+  }
+  return { y, shape: keepdim ? outShape : shape.filter((_, i) => !ds.includes(i)) };
+}
+
+/** Concatenation along `dim`. */
+export function cat(parts, shapes, dim) {
+  const rank = shapes[0].length, d = dim < 0 ? dim + rank : dim;
+  const outer = sizeOf(shapes[0].slice(0, d)), inner = sizeOf(shapes[0].slice(d + 1));
+  const total = shapes.reduce((s, sh) => s + sh[d], 0);
+  const y = new Float64Array(outer * total * inner);
+  let offset = 0;
+  parts.forEach((p, k) => {
+    const len = shapes[k][d] * inner;
+    for (let o = 0; o < outer; o++) for (let j = 0; j < len; j++) y[o * total * inner + offset + j] = p[o * len + j];
+    offset += len;
+  });
+  const shape = [...shapes[0]];
+  shape[d] = total;
+  return { y, shape };
+}
+
+/** Softmax (or log-softmax) along `dim`. */
+export function softmax(x, shape, dim, log = false) {
+  const d = dim < 0 ? dim + shape.length : dim;
+  const outer = sizeOf(shape.slice(0, d)), C = shape[d], inner = sizeOf(shape.slice(d + 1));
+  const y = new Float64Array(x.length);
+  for (let o = 0; o < outer; o++) for (let i = 0; i < inner; i++) {
+    let max = -Infinity;
+    for (let c = 0; c < C; c++) max = Math.max(max, x[(o * C + c) * inner + i]);
+    let sum = 0;
+    for (let c = 0; c < C; c++) sum += Math.exp(x[(o * C + c) * inner + i] - max);
+    for (let c = 0; c < C; c++) {
+      const k = (o * C + c) * inner + i;
+      y[k] = log ? x[k] - max - Math.log(sum) : Math.exp(x[k] - max) / sum;
+    }
+  }
+  return y;
+}
+
+/** Σ w·y: the scalar whose gradient a backward with dy = w computes. */
+export const dot = (w, y) => y.reduce((s, v, i) => s + w[i] * v, 0);
+
+/** Values as float64 after rounding to float32 (what simdnet holds). */
+export const f32 = (a) => Float64Array.from(Float32Array.from(a));

@@ -1,0 +1,98 @@
+// Activations as functions with gradients: sn.relu, sn.leakyRelu, sn.sigmoid, sn.tanh,
+// sn.softmax, sn.logSoftmax, on the same kernels as the layers of those names.
+import { rt } from '../runtime/wasm.js';
+import { Tensor, formatShape } from '../tensor.js';
+import { OpCall, beginOp, endOp, opInput } from './site.js';
+import type { TensorLike } from './arith.js';
+import { describe } from '../options.js';
+
+/**
+ * An elementwise op: y = f(x) in the site's block, and a backward computing dx from the saved
+ * input (`fromInput`) or the op's own output.
+ */
+function elementwise(call: OpCall, x: TensorLike, forward: (x: number, y: number, n: number) => void,
+  backward: (saved: number, dy: number, dx: number, n: number) => void, fromInput: boolean): Tensor {
+  const t = opInput(call, 'x', 0, x);
+  if (!call.site) return Tensor.meta(t.shape);
+  const site = call.site;
+  const { y, inputs: [xs] } = site.output('y', t.shape, 'forward()', [t]);
+  forward(xs.ptr, y.ptr, y.size);
+  const saved = fromInput ? t : y;
+  return endOp(call, y, [t], fromInput ? [['its input', t]] : [], y, (dy) => {
+    const dx = site.output('grad0', t.shape, 'backward()').y;
+    backward(saved.ptr, dy.ptr, dx.ptr, dx.size);
+    return [dx];
+  });
+}
+
+/**
+ * The rectified linear unit max(x, 0), elementwise, as torch.relu (the ReLU layer as a function).
+ *
+ * @example
+ * ```js
+ * forward(x) { return sn.relu(this.bn1.forward(this.conv1.forward(x))); }
+ * ```
+ */
+export function relu(x: TensorLike): Tensor {
+  const k = rt().kernels;
+  return elementwise(beginOp('sn.relu'), x, (a, b, n) => k.reluForward(a, b, n), (s, dy, dx, n) => k.reluBackward(s, dy, dx, n), true);
+}
+
+/** max(x, 0) + negativeSlope · min(x, 0), elementwise, as torch.nn.functional.leaky_relu (default slope 0.01). */
+export function leakyRelu(x: TensorLike, negativeSlope = 0.01): Tensor {
+  const call = beginOp('sn.leakyRelu');
+  if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope)) {
+    throw new Error(`sn.leakyRelu: negativeSlope must be a finite number, got ${describe(negativeSlope)}`);
+  }
+  const k = rt().kernels;
+  return elementwise(call, x, (a, b, n) => k.leakyReluForward(a, b, n, negativeSlope),
+    (s, dy, dx, n) => k.leakyReluBackward(s, dy, dx, n, negativeSlope), true);
+}
+
+/** The logistic function 1 / (1 + exp(−x)), elementwise, as torch.sigmoid. */
+export function sigmoid(x: TensorLike): Tensor {
+  const k = rt().kernels;
+  return elementwise(beginOp('sn.sigmoid'), x, (a, b, n) => k.sigmoidForward(a, b, n), (s, dy, dx, n) => k.sigmoidBackward(s, dy, dx, n), false);
+}
+
+/** The hyperbolic tangent, elementwise, as torch.tanh. */
+export function tanh(x: TensorLike): Tensor {
+  const k = rt().kernels;
+  return elementwise(beginOp('sn.tanh'), x, (a, b, n) => k.tanhForward(a, b, n), (s, dy, dx, n) => k.tanhBackward(s, dy, dx, n), false);
+}
+
+/** Softmax or log-softmax along `dim`, viewing x as [outer, C, inner] around it. */
+function softmaxAlong(op: string, x: TensorLike, dim: number, log: boolean): Tensor {
+  const call = beginOp(op);
+  const t = opInput(call, 'x', 0, x);
+  const s = t.shape, rank = s.length;
+  if (!Number.isSafeInteger(dim) || dim < -rank || dim >= rank) {
+    throw new Error(`${op}: dim ${describe(dim)} is out of range for a tensor of shape ${formatShape(s)} (expected an integer in [${-rank}, ${rank - 1}]; dim has no default, as in PyTorch)`);
+  }
+  if (!call.site) return Tensor.meta(s);
+  const site = call.site;
+  const d = dim < 0 ? dim + rank : dim;
+  const outer = s.slice(0, d).reduce((a, b) => a * b, 1), C = s[d], inner = s.slice(d + 1).reduce((a, b) => a * b, 1);
+  const { y, inputs: [xs] } = site.output('y', s, 'forward()', [t]);
+  const k = rt().kernels;
+  if (log) k.logSoftmaxForward(xs.ptr, y.ptr, outer, C, inner); else k.softmaxForward(xs.ptr, y.ptr, outer, C, inner);
+  return endOp(call, y, [t], [], y, (dy) => {
+    const dx = site.output('grad0', s, 'backward()').y;
+    if (log) k.logSoftmaxBackward(y.ptr, dy.ptr, dx.ptr, outer, C, inner); else k.softmaxBackward(y.ptr, dy.ptr, dx.ptr, outer, C, inner);
+    return [dx];
+  });
+}
+
+/**
+ * exp(x) / Σ exp(x) along dimension `dim` (required, as in PyTorch), computed stably, as
+ * torch.softmax: values in [0, 1] that sum to 1 along dim.
+ *
+ * @example
+ * ```js
+ * const probs = sn.noGrad(() => sn.softmax(model.forward(x), 1));
+ * ```
+ */
+export function softmax(x: TensorLike, dim: number): Tensor { return softmaxAlong('sn.softmax', x, dim, false); }
+
+/** x − log Σ exp(x) along dimension `dim` (required, as in PyTorch), computed stably, as torch.log_softmax. */
+export function logSoftmax(x: TensorLike, dim: number): Tensor { return softmaxAlong('sn.logSoftmax', x, dim, true); }

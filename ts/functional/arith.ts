@@ -1,0 +1,160 @@
+// sn.add and sn.mul: elementwise, with broadcasting (a [C] or [N, C, 1, 1] operand over
+// [N, C, H, W], as squeeze-and-excitation blocks need) and a number for either operand.
+import { rt } from '../runtime/wasm.js';
+import { f32 } from '../runtime/block.js';
+import { Tensor } from '../tensor.js';
+import type { Parameter } from '../module.js';
+import { OpCall, OpSite, beginOp, endOp, opInput } from './site.js';
+import { broadcastShapes, forEachRun, plan } from './broadcast.js';
+import { describe } from '../options.js';
+
+/** A tensor argument of a functional op: a Tensor, or a Parameter (its data, whose gradient accumulates in its grad). */
+export type TensorLike = Tensor | Parameter;
+
+const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/**
+ * Elementwise sum a + b, as torch.add: shapes broadcast (aligned on the right, a dimension of 1
+ * stretched), and either operand may be a number. Gradients flow to both operands (summed over
+ * the dimensions an operand was broadcast along).
+ *
+ * @example
+ * ```js
+ * forward(x) { return sn.relu(sn.add(this.body.forward(x), this.shortcut.forward(x))); }   // a residual block
+ * ```
+ */
+export function add(a: TensorLike | number, b: TensorLike | number): Tensor {
+  const call = beginOp('sn.add');
+  checkOperands(call, a, b);
+  if (typeof a === 'number' || typeof b === 'number') {
+    const [t, s, name] = typeof a === 'number' ? [b, a, 'b'] : [a, b as number, 'a'];
+    checkScalar(call, name === 'a' ? 'b' : 'a', s);
+    const x = opInput(call, name, name === 'a' ? 0 : 1, t);
+    if (!call.site) return Tensor.meta(x.shape);
+    const { y, inputs: [xs] } = call.site.output('y', x.shape, 'forward()', [x]);
+    const k = rt().kernels;
+    k.fill(y.ptr, y.size, s);
+    k.addInto(y.ptr, xs.ptr, y.size);
+    return endOp(call, y, [x], [], y, (dy) => [dy]);
+  }
+  const A = opInput(call, 'a', 0, a), B = opInput(call, 'b', 1, b);
+  const shape = broadcastShapes(call.op, A.shape, B.shape);
+  if (!call.site) return Tensor.meta(shape);
+  const site = call.site;
+  const { y, inputs: [av, bv] } = site.output('y', shape, 'forward()', [A, B]);
+  if (same(A.shape, B.shape)) {
+    f32(y.ptr, y.size).set(f32(av.ptr, av.size));
+    rt().kernels.addInto(y.ptr, bv.ptr, y.size);
+  } else {
+    const yy = f32(y.ptr, y.size), aa = f32(av.ptr, av.size), bb = f32(bv.ptr, bv.size);
+    forEachRun(plan(shape, A.shape, B.shape), (i, ia, ib, n, da, db) => {
+      for (let k = 0; k < n; k++) yy[i + k] = aa[ia + k * da] + bb[ib + k * db];
+    });
+  }
+  return endOp(call, y, [A, B], [], y, (dy, need) => [
+    need[0] ? sumTo(site, 'grad0', dy, A.shape, null) : null,
+    need[1] ? sumTo(site, 'grad1', dy, B.shape, null) : null,
+  ]);
+}
+
+/**
+ * Elementwise product a · b, as torch.mul: shapes broadcast (a [C] or [N, C, 1, 1] operand over
+ * [N, C, H, W] scales each channel), and either operand may be a number. Gradients flow to both
+ * operands (summed over the dimensions an operand was broadcast along).
+ *
+ * @example
+ * ```js
+ * // squeeze-and-excitation: per-channel weights [N, C, 1, 1] scale x [N, C, H, W]
+ * const w = sn.sigmoid(this.fc2.forward(sn.relu(this.fc1.forward(sn.mean(x, [2, 3])))));
+ * return sn.mul(x, sn.reshape(w, [-1, C, 1, 1]));
+ * ```
+ */
+export function mul(a: TensorLike | number, b: TensorLike | number): Tensor {
+  const call = beginOp('sn.mul');
+  checkOperands(call, a, b);
+  if (typeof a === 'number' || typeof b === 'number') {
+    const [t, s, name] = typeof a === 'number' ? [b, a, 'b'] : [a, b as number, 'a'];
+    checkScalar(call, name === 'a' ? 'b' : 'a', s);
+    const x = opInput(call, name, name === 'a' ? 0 : 1, t);
+    if (!call.site) return Tensor.meta(x.shape);
+    const site = call.site;
+    const { y, inputs: [xs] } = site.output('y', x.shape, 'forward()', [x]);
+    scale(y, xs, s);
+    return endOp(call, y, [x], [], y, (dy) => {
+      const g = site.output('grad0', dy.shape, 'backward()').y;
+      scale(g, dy, s);
+      return [g];
+    });
+  }
+  const A = opInput(call, 'a', 0, a), B = opInput(call, 'b', 1, b);
+  const shape = broadcastShapes(call.op, A.shape, B.shape);
+  if (!call.site) return Tensor.meta(shape);
+  const site = call.site;
+  const { y, inputs: [av, bv] } = site.output('y', shape, 'forward()', [A, B]);
+  const yy = f32(y.ptr, y.size), aa = f32(av.ptr, av.size), bb = f32(bv.ptr, bv.size);
+  if (same(A.shape, B.shape)) {
+    for (let i = 0; i < yy.length; i++) yy[i] = aa[i] * bb[i];
+  } else {
+    forEachRun(plan(shape, A.shape, B.shape), (i, ia, ib, n, da, db) => {
+      for (let k = 0; k < n; k++) yy[i + k] = aa[ia + k * da] * bb[ib + k * db];
+    });
+  }
+  return endOp(call, y, [A, B], [['its input a', A], ['its input b', B]], y, (dy, need) => [
+    need[0] ? sumTo(site, 'grad0', dy, A.shape, B) : null,
+    need[1] ? sumTo(site, 'grad1', dy, B.shape, A) : null,
+  ]);
+}
+
+/** Each operand a tensor (or parameter) or a finite number, not both numbers. */
+function checkOperands(call: OpCall, a: unknown, b: unknown): void {
+  if (typeof a === 'number' && typeof b === 'number') throw new Error(`${call.op}: a and b are both numbers (${a}, ${b}); one must be a Tensor`);
+  for (const [name, v] of [['a', a], ['b', b]] as const) {
+    const tensorLike = v instanceof Tensor || (typeof v === 'object' && v !== null && (v as { data?: unknown }).data instanceof Tensor);
+    if (!tensorLike && typeof v !== 'number') {
+      const numbers = Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
+      throw new Error(`${call.op}: ${name} must be a Tensor or a finite number, got ${describe(v)}${numbers ? '; wrap it with sn.tensor(data, shape)' : ''}`);
+    }
+  }
+}
+
+function checkScalar(call: OpCall, name: string, s: unknown): void {
+  if (typeof s !== 'number' || !Number.isFinite(s)) throw new Error(`${call.op}: ${name} must be a Tensor or a finite number, got ${describe(s)}`);
+}
+
+/** out = x · s. */
+function scale(out: Tensor, x: Tensor, s: number): void {
+  const o = f32(out.ptr, out.size), v = f32(x.ptr, x.size);
+  for (let i = 0; i < o.length; i++) o[i] = v[i] * s;
+}
+
+/**
+ * The gradient of an operand of shape `shape`: dy (times `other`, the other operand of a
+ * product, broadcast), summed over the dimensions the operand was broadcast along; dy itself
+ * when nothing is to be done. Sums are taken in float64.
+ */
+function sumTo(site: OpSite, key: string, dy: Tensor, shape: readonly number[], other: Tensor | null): Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (other === null && same(shape, dy.shape)) return dy;
+  const g = site.output(key, shape, 'backward()').y;
+  const d = f32(dy.ptr, dy.size), o = other ? f32(other.ptr, other.size) : null;
+  if (same(shape, dy.shape) && same(other!.shape, dy.shape)) {
+    const gg = f32(g.ptr, g.size);
+    for (let i = 0; i < gg.length; i++) gg[i] = d[i] * o![i];
+    return g;
+  }
+  const acc = new Float64Array(size);
+  forEachRun(plan(dy.shape, shape, other ? other.shape : dy.shape), (i, it, io, n, dt, dO) => {
+    if (dt === 0) {
+      let s = 0;
+      if (o) for (let k = 0; k < n; k++) s += d[i + k] * o[io + k * dO];
+      else for (let k = 0; k < n; k++) s += d[i + k];
+      acc[it] += s;
+    } else if (o) {
+      for (let k = 0; k < n; k++) acc[it + k] += d[i + k] * o[io + k * dO];
+    } else {
+      for (let k = 0; k < n; k++) acc[it + k] += d[i + k];
+    }
+  });
+  f32(g.ptr, g.size).set(acc);
+  return g;
+}
