@@ -1,6 +1,13 @@
 // simdnet: CNNs for Node and the browser on SIMD WebAssembly kernels, with a PyTorch-shaped API.
 // Global type names (WebAssembly's) for projects without the DOM lib (declarations only).
 export type {} from './global-types.js';
+import { provideModelMethods } from './module.js';
+import { modelMethodImplementations } from './model-ops.js';
+
+// Binds fit, evaluate, profile, summary and the file methods to every Module (module.ts cannot
+// import them: they import the modules).
+provideModelMethods(modelMethodImplementations);
+
 export { WasmMemoryError } from './runtime/heap.js';
 export type { ReadyOptions, WasmBuilds, WasmSource } from './runtime/wasm.js';
 export { ready, backendInfo, type BackendInfo } from './runtime/info.js';
@@ -9,6 +16,7 @@ export type { DType } from './tensor.js';
 export { manualSeed } from './random.js';
 export { Module, Parameter } from './module.js';
 export { Sequential } from './sequential.js';
+export type { ModelFitOptions } from './module.js';
 export { ModuleList } from './module-list.js';
 export { noGrad } from './autograd/state.js';
 export * from './functional/index.js';
@@ -47,7 +55,7 @@ export * from './train/index.js';
 export * as data from './data/index.js';
 export * as io from './io/index.js';
 export { loadModel as load } from './io/model-file-node.js';
-export type { ModelSource } from './io/model-file-node.js';
+export type { ModelSource, LoadOptions } from './io/model-file-node.js';
 export * as models from './models.js';
 export * as plot from './plot/index.js';
 export * as browser from './browser/index.js';
