@@ -312,6 +312,46 @@ test('the dry run runs forward() on shapes only: reading a value there is a clea
   m.dispose();
 });
 
+test('a module may take several inputs; a layer subclass may wrap its own forward around super.forward', () => {
+  const seed = freshSeed(), rand = rng(seed);
+  sn.manualSeed(seed);
+  class Two extends sn.Module {
+    constructor() { super(); this.fa = new sn.Linear(3, 4); this.fb = new sn.Linear(2, 4); }
+    forward(a, b) { return sn.mul(this.fa.forward(a), this.fb.forward(b)); }
+  }
+  const m = new Two();
+  assert.equal(m.outputShape([5, 3], [5, 2]), [5, 4]);
+  throwsWith(() => m.outputShape([5, 3], [5, 3]), /^fb \(Linear\(in_features=2, out_features=4, bias=True\)\): expected input of shape \[\*, 2\], got \[5, 3\]$/);
+  const a = input([5, 3], rand), b = input([5, 2], rand), dy = input([5, 4], rand);
+  const y = m.forward(a, b);
+  const ha = values(m.fa.forward(a)), hb = values(m.fb.forward(b));
+  assertClose(y.toArray(), ha.map((v, i) => v * hb[i]), { what: `seed ${seed} forward` });
+  m.forward(a, b);
+  const da = m.backward(dy);
+  assert.equal([...da.shape], [5, 3], 'dL/d(first input)');
+  const Wa = values(m.fa.weight.data), g = values(dy).map((v, i) => v * Math.fround(hb[i]));
+  const expected = new Float64Array(15);
+  for (let r = 0; r < 5; r++) for (let i = 0; i < 3; i++) for (let o = 0; o < 4; o++) expected[r * 3 + i] += g[r * 4 + o] * Wa[o * 3 + i];
+  assertClose(da.toArray(), expected, { what: `seed ${seed} dL/da` });
+  assert.ok(m.fb.weight.grad.toArray().some((v) => v !== 0), 'the second input\'s branch got gradients');
+
+  class ReluLinear extends sn.Linear {
+    forward(x) { return sn.relu(super.forward(x)); }
+  }
+  const rl = new ReluLinear(3, 2);
+  const plain = new sn.Linear(3, 2);
+  plain.loadStateDict(rl.stateDict());
+  assert.equal(rl.outputShape([4, 3]), [4, 2]);
+  const x = input([4, 3], rand);
+  assert.equal([...rl.forward(x).toArray()], [...plain.forward(x).toArray()].map((v) => Math.max(v, 0)));
+  const d = input([4, 2], rand);
+  rl.backward(d);
+  const mask = Float32Array.from(plain.forward(x).toArray(), (v) => (v > 0 ? 1 : 0));
+  plain.backward(sn.tensor(d.toArray().map((v, i) => v * mask[i]), [4, 2]));
+  assert.equal([...rl.weight.grad.toArray()], [...plain.weight.grad.toArray()]);
+  for (const mod of [m, rl, plain]) mod.dispose();
+});
+
 test('a module returning its input gives a new handle; an unused input gets a zero gradient', () => {
   class Pass extends sn.Module { constructor() { super(); this.fc = new sn.Linear(2, 2); } forward(x) { return x; } }
   const lin = new sn.Linear(2, 2);

@@ -218,10 +218,15 @@ export abstract class Module {
 
   /** A call of this module: the leaf path (forwardDevice) when `user` is null, else the wrapped forward. */
   #call(user: ((...args: unknown[]) => unknown) | null, args: unknown[]): unknown {
-    if (isDryRun()) return this.#dryCall(user, args);
     const running = currentFrame();
     // super.forward(x) from a subclass's own forward: the layer's work, inside the call already made.
-    if (user === null && running?.module === this) return this.#leafBody(args[0] as Tensor, running);
+    if (user === null && running?.module === this) {
+      if (!isDryRun()) return this.#leafBody(args[0] as Tensor, running, true);
+      const x = args[0];
+      checkTensor(this.label(), 'the input of forward()', x);
+      return Tensor.meta(this.outputShape(x.shape));
+    }
+    if (isDryRun()) return this.#dryCall(user, args);
     const outermost = running === null;
     if (outermost) this.checkNotDisposed();
     else if (this.disposed) throw new Error(`${this.label()}: this module was disposed (dispose() released its memory), so it cannot run`);
@@ -283,12 +288,13 @@ export abstract class Module {
   }
 
   /** A layer's call: input checked and staged, forwardDevice, and the node that back-propagates it. */
-  #leafBody(x: Tensor, frame: Frame): Tensor {
+  #leafBody(x: Tensor, frame: Frame, reentered = false): Tensor {
     checkTensor(this.label(), 'the input of forward()', x);
     const outShape = this.outputShape(x.shape);
     const xd = this.stage('input', x, `${this.label()} input`);
-    // A host input was just copied into this module's buffer: that copy is not an earlier output.
-    const input = x.onDevice ? this.ownInput(xd) : xd;
+    // A host input was just copied into this module's buffer: that copy is not an earlier output
+    // (nor is this call's own copy of its input, when a subclass's forward calls super.forward).
+    const input = x.onDevice && !reentered ? this.ownInput(xd) : xd;
     // Every check passed: from here on layers run, and a failure leaves their activations mixed.
     this.forwardFailed = true;
     const call = ++this.#calls;
