@@ -180,6 +180,29 @@ test('a Sequential of built-in layers still saves its architecture; holding a mo
   plain.dispose(); mixed.dispose(); rebuilt.dispose();
 });
 
+test('bad values are refused before anything runs; a module held twice runs once per forward', () => {
+  const net = new Net();
+  const before = bits(net);
+  const x = new Float32Array(2 * 64).fill(0.5);
+  x[70] = NaN;
+  assert.throws(() => net.forward(sn.tensor(x, [2, 1, 8, 8])), /^Net input: 1 of 128 values are NaN or infinite$/);
+  assert.equal(bits(net), before, 'no BatchNorm ran');
+  // The same Sequential in two properties: registered once (its first name), refused at a second call in training.
+  const shared = new sn.Sequential(new sn.Linear(2, 2), new sn.BatchNorm1d(2));
+  class Twice extends sn.Module {
+    constructor() { super(); this.a = shared; this.b = shared; }
+    forward(v) { return this.b.forward(this.a.forward(v)); }
+  }
+  const twice = new Twice();
+  assert.equal(Object.keys(twice.stateDict()).slice(0, 2), ['a.0.weight', 'a.0.bias']);
+  assert.throws(() => twice.forward(sn.tensor([1, 2, 3, 4], [2, 2])), /^a \(Sequential \(2 layers\)\): called a second time in one forward pass/);
+  twice.eval();
+  assert.equal([...twice.forward(sn.tensor([1, 2, 3, 4], [2, 2])).shape], [2, 2], 'in eval mode it may run twice');
+  // A lone layer's summary is its own row.
+  assert.match(new sn.Linear(3, 2).summary([3]), /\nLinear +\[-1, 2\] +8\n/);
+  net.dispose(); twice.dispose();
+});
+
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 test.run();

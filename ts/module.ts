@@ -1,5 +1,8 @@
-// Module: the base of every layer and of Sequential. A layer owns its parameters, gradients
-// and the buffers it needs for backward, allocated once per input shape and reused.
+// Module: the base of every layer, of Sequential and of modules of your own. A layer owns its
+// parameters, gradients and the buffers it needs for backward, allocated once per input shape and
+// reused. A module registers the children and parameters assigned to its properties; its forward
+// (a subclass's method) runs wrapped: checked by a shape-only dry run, recorded in the autograd
+// graph (autograd/graph.ts), its errors named by module path (autograd/state.ts).
 import { Block, f32, reuseBlock } from './runtime/block.js';
 import { rt } from './runtime/wasm.js';
 import { Tensor, formatShape, shapeSize } from './tensor.js';
@@ -77,15 +80,23 @@ export class Parameter {
 }
 
 /**
- * The base of every layer and of {@link Sequential}, as torch.nn.Module. A module owns its
- * parameters and the buffers of its last call in wasm memory (allocated once per input shape and
- * reused, so a training step allocates nothing), runs with `forward(x)` and back-propagates with
- * `backward(dy)`, which accumulates its parameters' gradients.
+ * The base of every layer, of {@link Sequential} and of modules of your own, as torch.nn.Module.
+ * A module owns its parameters and the buffers of its last call in wasm memory (allocated once
+ * per input shape and reused, so a training step allocates nothing), runs with `forward(x)` and
+ * back-propagates with `backward(dy)` (usually through `loss.backward()`), which accumulates its
+ * parameters' gradients.
+ *
+ * A module of your own extends it with a `forward` method, as in PyTorch: modules and
+ * {@link Parameter}s assigned to its properties are registered in assignment order (use
+ * {@link ModuleList} for a list of modules, `registerBuffer` for saved state), functional ops
+ * (`sn.add`, `sn.relu`, ...) record their gradients, and everything a model has (fit, evaluate,
+ * predict, profile, summary, files) works on it.
  *
  * Modules start in training mode: `eval()` switches Dropout off and makes BatchNorm use its
  * running statistics; `train()` switches back. Parameters and buffers are named as in PyTorch's
- * `state_dict` (`weight`, `bias`, `running_mean`, `0.weight` inside a Sequential), so weights move
- * between the two with `stateDict()` / `loadStateDict()` or safetensors files.
+ * `state_dict` (`weight`, `running_mean`, `0.weight` inside a Sequential, `layer1.0.conv1.weight`
+ * in a module of your own), so weights move between the two with `stateDict()` /
+ * `loadStateDict()` or safetensors files.
  *
  * @example
  * ```js
@@ -94,6 +105,12 @@ export class Parameter {
  * const dx = layer.backward(sn.tensor(new Float32Array(3 * 2).fill(1), [3, 2]));  // [3, 4]
  * layer.weight.grad.toArray();     // dL/dW, accumulated
  * layer.zeroGrad();
+ *
+ * class Residual extends sn.Module {
+ *   constructor(c) { super(); this.conv = new sn.Conv2d(c, c, 3, { padding: 1 }); this.bn = new sn.BatchNorm2d(c); }
+ *   forward(x) { return sn.relu(sn.add(this.bn.forward(this.conv.forward(x)), x)); }
+ * }
+ * Object.keys(new Residual(8).stateDict());   // ['conv.weight', 'conv.bias', 'bn.weight', ...]
  * ```
  */
 export abstract class Module {
@@ -119,6 +136,8 @@ export abstract class Module {
   #calls = 0;
   /** The pass of the last call: a second call in the same pass is refused in training. */
   #lastPass = 0;
+  /** The same for dry runs (one may run inside a real pass, from outputShape() in a forward). */
+  #lastDryPass = 0;
   /** The input boundaries of the last call (where its backward stops and its input gradients gather). */
   #boundaries: BoundaryNode[] = [];
   /** The ids of the graph nodes the last call of a module of your own made. */
@@ -277,8 +296,9 @@ export abstract class Module {
    * second call in the same pass would overwrite what the first needs, so it is refused there.
    */
   #checkOnce(frame: Frame): void {
-    const again = this.#lastPass === frame.pass;
-    this.#lastPass = frame.pass;
+    const dry = isDryRun();
+    const again = (dry ? this.#lastDryPass : this.#lastPass) === frame.pass;
+    if (dry) this.#lastDryPass = frame.pass; else this.#lastPass = frame.pass;
     if (again && this.training && isGradEnabled() && !frame.quiet) {
       throw new Error(`${this.label()}: called a second time in one forward pass; in training mode a module keeps the ` +
         'activations of one call for backward(), so a second call in the same graph would overwrite what the first ' +
