@@ -298,6 +298,37 @@ test('every forward is checked on shapes first: errors name the module path and 
   net.dispose();
 });
 
+test('an Error after a BatchNorm ran inside a module of your own puts the running statistics back; its last graph is refused', () => {
+  const seed = freshSeed(), rand = rng(seed);
+  sn.manualSeed(seed);
+  /** Fails in its kernels (after the checks and the dry run), when armed. */
+  class Failing extends sn.Module {
+    constructor() { super(); this.armed = false; }
+    toString() { return 'Failing()'; }
+    outputShape(s) { return [...s]; }
+    forwardDevice(x) { if (this.armed) throw new Error('Failing(): failed on purpose'); return new sn.Tensor(x.shape, x.block, x.ptr); }
+    backwardDevice(dy) { return dy; }
+  }
+  class Net extends sn.Module {
+    constructor() { super(); this.fc = new sn.Linear(3, 4); this.bn = new sn.BatchNorm1d(4); this.inner = new sn.Sequential(new Failing()); }
+    forward(x) { return this.inner.forward(sn.relu(this.bn.forward(this.fc.forward(x)))); }
+  }
+  const net = new Net(), mse = new sn.MSELoss();
+  const x = input([5, 3], rand), target = input([5, 4], rand);
+  const loss = mse.forward(net.forward(x), target);
+  const before = stateBits(net), grads = gradBits(net);
+  net.inner.at(0).armed = true;
+  throwsWith(() => net.forward(x), /^inner\.0 \(Failing\(\)\): failed on purpose$/);
+  assert.equal(stateBits(net), before, `seed ${seed}: the running statistics were put back`);
+  throwsWith(() => loss.backward(), /^loss\.backward\(\): Net has run forward\(\) again since it produced this loss's prediction/);
+  throwsWith(() => net.backward(target), /^Net: backward\(\): its last forward\(\) failed part way/);
+  assert.equal(gradBits(net), grads, 'no gradient accumulated');
+  net.inner.at(0).armed = false;
+  mse.forward(net.forward(x), target).backward();
+  assert.not.equal(gradBits(net), grads);
+  net.dispose(); mse.dispose();
+});
+
 test('the dry run runs forward() on shapes only: reading a value there is a clear Error; user errors pass through', () => {
   class Peeks extends sn.Module {
     constructor() { super(); this.fc = new sn.Linear(2, 2); }

@@ -177,6 +177,8 @@ export abstract class Module {
 
   /** A one-line name for error messages: the description, or the class name when that spans lines. */
   label(): string {
+    // The default description of a module with children spans lines: its class name, without building it.
+    if (this.toString === Module.prototype.toString && this.children().length) return this.constructor.name || 'Module';
     const s = String(this);
     return s.includes('\n') ? (this.constructor.name || 'Module') : s;
   }
