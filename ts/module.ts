@@ -259,7 +259,7 @@ export abstract class Module {
     let failed = true;
     try {
       this.#checkOnce(frame);
-      const y = user === null ? this.#leafBody(args[0] as Tensor, frame) : this.#compositeBody(user, args, frame);
+      const y = user === null ? this.#leafBody(args[0] as Tensor, frame) : this.#compositeBody(user, args);
       failed = false;
       return y;
     } catch (err) {
@@ -351,7 +351,7 @@ export abstract class Module {
   }
 
   /** A call of a module's own forward: inputs checked and staged, the forward run, its output kept. */
-  #compositeBody(user: (...args: unknown[]) => unknown, args: unknown[], _frame: Frame): unknown {
+  #compositeBody(user: (...args: unknown[]) => unknown, args: unknown[]): unknown {
     const recording = isRecording();
     const boundaries: BoundaryNode[] = [];
     const first = nextNodeId();
@@ -362,7 +362,7 @@ export abstract class Module {
         if (!a.onDevice) t = this.stage(`input${i}`, a, `${this.label()} input`);
         else {
           if (a.staleness()) a.assertLive(`${this.label()} input`);
-          this.ownInput(a);
+          t = this.ownInput(a);
         }
       }
       if (!recording || !t.onDevice) return t;
