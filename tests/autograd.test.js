@@ -298,6 +298,37 @@ test('every forward is checked on shapes first: errors name the module path and 
   net.dispose();
 });
 
+test('an Error after a BatchNorm ran inside a module of your own puts the running statistics back; its last graph is refused', () => {
+  const seed = freshSeed(), rand = rng(seed);
+  sn.manualSeed(seed);
+  /** Fails in its kernels (after the checks and the dry run), when armed. */
+  class Failing extends sn.Module {
+    constructor() { super(); this.armed = false; }
+    toString() { return 'Failing()'; }
+    outputShape(s) { return [...s]; }
+    forwardDevice(x) { if (this.armed) throw new Error('Failing(): failed on purpose'); return new sn.Tensor(x.shape, x.block, x.ptr); }
+    backwardDevice(dy) { return dy; }
+  }
+  class Net extends sn.Module {
+    constructor() { super(); this.fc = new sn.Linear(3, 4); this.bn = new sn.BatchNorm1d(4); this.inner = new sn.Sequential(new Failing()); }
+    forward(x) { return this.inner.forward(sn.relu(this.bn.forward(this.fc.forward(x)))); }
+  }
+  const net = new Net(), mse = new sn.MSELoss();
+  const x = input([5, 3], rand), target = input([5, 4], rand);
+  const loss = mse.forward(net.forward(x), target);
+  const before = stateBits(net), grads = gradBits(net);
+  net.inner.at(0).armed = true;
+  throwsWith(() => net.forward(x), /^inner\.0 \(Failing\(\)\): failed on purpose$/);
+  assert.equal(stateBits(net), before, `seed ${seed}: the running statistics were put back`);
+  throwsWith(() => loss.backward(), /^loss\.backward\(\): Net has run forward\(\) again since it produced this loss's prediction/);
+  throwsWith(() => net.backward(target), /^Net: backward\(\): its last forward\(\) failed part way/);
+  assert.equal(gradBits(net), grads, 'no gradient accumulated');
+  net.inner.at(0).armed = false;
+  mse.forward(net.forward(x), target).backward();
+  assert.not.equal(gradBits(net), grads);
+  net.dispose(); mse.dispose();
+});
+
 test('the dry run runs forward() on shapes only: reading a value there is a clear Error; user errors pass through', () => {
   class Peeks extends sn.Module {
     constructor() { super(); this.fc = new sn.Linear(2, 2); }
@@ -310,6 +341,46 @@ test('the dry run runs forward() on shapes only: reading a value there is a clea
   class NotATensor extends sn.Module { forward() { return 3; } }
   throwsWith(() => new NotATensor().outputShape([1]), /^NotATensor\(\): forward\(\) returned 3, not a Tensor$/);
   m.dispose();
+});
+
+test('a module may take several inputs; a layer subclass may wrap its own forward around super.forward', () => {
+  const seed = freshSeed(), rand = rng(seed);
+  sn.manualSeed(seed);
+  class Two extends sn.Module {
+    constructor() { super(); this.fa = new sn.Linear(3, 4); this.fb = new sn.Linear(2, 4); }
+    forward(a, b) { return sn.mul(this.fa.forward(a), this.fb.forward(b)); }
+  }
+  const m = new Two();
+  assert.equal(m.outputShape([5, 3], [5, 2]), [5, 4]);
+  throwsWith(() => m.outputShape([5, 3], [5, 3]), /^fb \(Linear\(in_features=2, out_features=4, bias=True\)\): expected input of shape \[\*, 2\], got \[5, 3\]$/);
+  const a = input([5, 3], rand), b = input([5, 2], rand), dy = input([5, 4], rand);
+  const y = m.forward(a, b);
+  const ha = values(m.fa.forward(a)), hb = values(m.fb.forward(b));
+  assertClose(y.toArray(), ha.map((v, i) => v * hb[i]), { what: `seed ${seed} forward` });
+  m.forward(a, b);
+  const da = m.backward(dy);
+  assert.equal([...da.shape], [5, 3], 'dL/d(first input)');
+  const Wa = values(m.fa.weight.data), g = values(dy).map((v, i) => v * Math.fround(hb[i]));
+  const expected = new Float64Array(15);
+  for (let r = 0; r < 5; r++) for (let i = 0; i < 3; i++) for (let o = 0; o < 4; o++) expected[r * 3 + i] += g[r * 4 + o] * Wa[o * 3 + i];
+  assertClose(da.toArray(), expected, { what: `seed ${seed} dL/da` });
+  assert.ok(m.fb.weight.grad.toArray().some((v) => v !== 0), 'the second input\'s branch got gradients');
+
+  class ReluLinear extends sn.Linear {
+    forward(x) { return sn.relu(super.forward(x)); }
+  }
+  const rl = new ReluLinear(3, 2);
+  const plain = new sn.Linear(3, 2);
+  plain.loadStateDict(rl.stateDict());
+  assert.equal(rl.outputShape([4, 3]), [4, 2]);
+  const x = input([4, 3], rand);
+  assert.equal([...rl.forward(x).toArray()], [...plain.forward(x).toArray()].map((v) => Math.max(v, 0)));
+  const d = input([4, 2], rand);
+  rl.backward(d);
+  const mask = Float32Array.from(plain.forward(x).toArray(), (v) => (v > 0 ? 1 : 0));
+  plain.backward(sn.tensor(d.toArray().map((v, i) => v * mask[i]), [4, 2]));
+  assert.equal([...rl.weight.grad.toArray()], [...plain.weight.grad.toArray()]);
+  for (const mod of [m, rl, plain]) mod.dispose();
 });
 
 test('a module returning its input gives a new handle; an unused input gets a zero gradient', () => {

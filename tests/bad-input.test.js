@@ -228,7 +228,7 @@ const rows = [
   ['fromSafetensors with a number source', (f) => sn.Sequential.fromSafetensors(f.model.toSafetensors(), 5), /^modelFromSafetensors: source must be a string .* got 5;/],
   ['saveModel to an empty path', (f) => io.saveModel(f.model, ''), /^saveModel: expected a file path \(a non-empty string\), got an empty string$/],
   ['loadModelInto a number path', (f) => io.loadModelInto(f.model, 5), /^loadModelInto: expected a file path \(a non-empty string\), a URL, a Response, a Blob or the file's bytes, got 5$/],
-  ['modelToSafetensors of a layer', (f) => io.modelToSafetensors(f.model.at(5)), /^architectureOf: expected a Sequential, got Linear\(in_features=8, out_features=3, bias=True\)$/],
+  ['architectureOf of a layer', (f) => io.architectureOf(f.model.at(5)), /^architectureOf: expected a Sequential, got Linear\(in_features=8, out_features=3, bias=True\)$/],
 
   // ---- fit ----
   ['fit misspelt epochs', (f) => f.model.fit(f.x, f.y, { epoch: 5, ...silent }), /^fit: unknown option 'epoch'; did you mean 'epochs'\? \(the options are epochs, batchSize, optimizer, loss, scheduler, /],

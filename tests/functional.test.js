@@ -182,7 +182,10 @@ test('a tensor used twice gets the sum of its gradients; a parameter given to an
 
 test('op errors name the op, the argument and the shapes, and the module path inside a module', () => {
   const t = (s) => sn.tensor(new Float32Array(ref.sizeOf(s)), s);
-  throwsWith(() => sn.add(t([2, 3]), t([4])), /^sn\.add: the shapes \[2, 3\] \(a\) and \[4\] \(b\) do not broadcast: dimension -1 is 3 in a and 4 in b/);
+  throwsWith(() => sn.add(t([2, 3]), t([4])), /^sn\.add: the shapes \[2, 3\] \(a\) and \[4\] \(b\) do not broadcast: dimension -1 is 3 in a and 4 in b \(each dimension must be equal, or 1 in one of them; shapes are aligned on the right, as in PyTorch\)$/);
+  // A per-channel operand lines up with trailing 1s, as in PyTorch; the message says how.
+  throwsWith(() => sn.mul(t([2, 4, 5, 5]), t([4])), /do not broadcast: .*; to apply b along dimensions 1\.\.1 of \[2, 4, 5, 5\], give it the shape \[4, 1, 1\] \(sn\.reshape\)$/);
+  throwsWith(() => sn.mul(t([2, 4]), t([2, 4, 5, 5])), /; to apply a along dimensions 0\.\.1 of \[2, 4, 5, 5\], give it the shape \[2, 4, 1, 1\] \(sn\.reshape\)$/);
   throwsWith(() => sn.mul(t([2]), 'x'), /^sn\.mul: b must be a Tensor or a finite number, got the string 'x'$/);
   throwsWith(() => sn.add(2, 3), /^sn\.add: a and b are both numbers \(2, 3\); one must be a Tensor$/);
   throwsWith(() => sn.add([1, 2], t([2])), /^sn\.add: a must be a Tensor or a finite number, got an Array of 2 numbers; wrap it with sn\.tensor\(data, shape\)$/);

@@ -415,9 +415,18 @@ test('architectureOf refuses layers it could not rebuild: custom modules and sub
     backwardDevice(dy) { return dy; }
   }
   class MyReLU extends sn.ReLU {}
-  assert.throws(() => io.modelToSafetensors(new sn.Sequential(new sn.Linear(2, 2), new Custom())), /layer 1 Custom\(\) is not a built-in layer type/);
-  assert.throws(() => io.modelToSafetensors(new sn.Sequential(new sn.Sequential(new MyReLU()))), /layer 0\.0 ReLU\(\) is not a built-in layer type/);
-  assert.throws(() => io.modelToSafetensors(new sn.Linear(2, 2)), /expected a Sequential/);
+  assert.throws(() => io.architectureOf(new sn.Sequential(new sn.Linear(2, 2), new Custom())), /layer 1 Custom\(\) is not a built-in layer type/);
+  assert.throws(() => io.architectureOf(new sn.Sequential(new sn.Sequential(new MyReLU()))), /layer 0\.0 ReLU\(\) is not a built-in layer type/);
+  assert.throws(() => io.architectureOf(new sn.Linear(2, 2)), /expected a Sequential/);
+  // Such models are saved with their weights and class name, and load into an instance built in code.
+  for (const [model, name] of [[new sn.Sequential(new sn.Linear(2, 2), new Custom()), 'Sequential (2 layers)'], [new sn.Linear(2, 2), 'Linear(in_features=2, out_features=2, bias=True)']]) {
+    const bytes = io.modelToSafetensors(model);
+    const { metadata } = io.decodeSafetensors(bytes);
+    assert.is(metadata['simdnet.module'], name);
+    assert.not.ok('simdnet.architecture' in metadata, 'no architecture a file could not rebuild');
+    assert.throws(() => sn.Sequential.fromSafetensors(bytes, 'c.safetensors'),
+      new RegExp(`^c\\.safetensors: the file has the weights of "${name.replace(/[()]/g, '\\$&')}", a module whose class only your code has; build the model in code and load the weights into it with sn\\.load\\(source, \\{ into: model \\}\\) or model\\.loadSafetensors\\(bytes\\)$`));
+  }
   assert.is(io.layerTypeOf(new sn.BatchNorm1d(2)), 'BatchNorm1d');
   assert.is(io.layerTypeOf(new sn.LogSoftmax()), 'LogSoftmax');
   assert.is(io.layerTypeOf(new sn.Sequential()), 'Sequential');

@@ -4,6 +4,13 @@ export type {} from './global-types.js';
 // Every built-in layer registers itself for model files, whichever of them the app names: sn.load
 // must rebuild any of them, also in a bundle that drops the exports nobody uses.
 import './layers/builtin.js';
+import { provideModelMethods } from './module.js';
+import { modelMethodImplementations } from './model-ops.js';
+
+// Binds fit, evaluate, profile, summary and the file methods to every Module (module.ts cannot
+// import them: they import the modules).
+provideModelMethods(modelMethodImplementations);
+
 export { WasmMemoryError } from './runtime/heap.js';
 export type { ReadyOptions, WasmBuilds, WasmSource } from './runtime/wasm.js';
 export { ready, backendInfo, type BackendInfo } from './runtime/info.js';
@@ -12,6 +19,7 @@ export type { DType } from './tensor.js';
 export { manualSeed } from './random.js';
 export { Module, Parameter } from './module.js';
 export { Sequential } from './sequential.js';
+export type { ModelFitOptions } from './module.js';
 export { ModuleList } from './module-list.js';
 export { noGrad } from './autograd/state.js';
 export * from './functional/index.js';
@@ -56,7 +64,7 @@ export * as data from './data/index.js';
 export * as transforms from './transforms/index.js';
 export * as io from './io/index.js';
 export { loadModel as load } from './io/model-file-node.js';
-export type { ModelSource } from './io/model-file-node.js';
+export type { ModelSource, LoadOptions } from './io/model-file-node.js';
 export * as models from './models.js';
 export * as plot from './plot/index.js';
 export * as browser from './browser/index.js';

@@ -1,10 +1,16 @@
-// Module: the base of every layer and of Sequential. A layer owns its parameters, gradients
-// and the buffers it needs for backward, allocated once per input shape and reused.
+// Module: the base of every layer, of Sequential and of modules of your own. A layer owns its
+// parameters, gradients and the buffers it needs for backward, allocated once per input shape and
+// reused. A module registers the children and parameters assigned to its properties; its forward
+// (a subclass's method) runs wrapped: checked by a shape-only dry run, recorded in the autograd
+// graph (autograd/graph.ts), its errors named by module path (autograd/state.ts).
 import { Block, f32, reuseBlock } from './runtime/block.js';
 import { rt } from './runtime/wasm.js';
 import { Tensor, formatShape, shapeSize } from './tensor.js';
 import { enterForward, leaveForward } from './forward-journal.js';
 import { OpSite } from './functional/site.js';
+import type { EvaluateOptions, FitHistory, FitOptions, PredictOptions } from './train/fit.js';
+import type { Profile, ProfileOptions } from './train/profile.js';
+import type { Target } from './train/targets.js';
 import { BoundaryNode, GradNode, ParamNode, backwardFrom, nextNodeId } from './autograd/graph.js';
 import {
   Frame, annotateError, currentFrame, dryRun, isDryRun, isGradEnabled, isRecording, pathOf, popFrame, profiler, pushFrame,
@@ -74,15 +80,23 @@ export class Parameter {
 }
 
 /**
- * The base of every layer and of {@link Sequential}, as torch.nn.Module. A module owns its
- * parameters and the buffers of its last call in wasm memory (allocated once per input shape and
- * reused, so a training step allocates nothing), runs with `forward(x)` and back-propagates with
- * `backward(dy)`, which accumulates its parameters' gradients.
+ * The base of every layer, of {@link Sequential} and of modules of your own, as torch.nn.Module.
+ * A module owns its parameters and the buffers of its last call in wasm memory (allocated once
+ * per input shape and reused, so a training step allocates nothing), runs with `forward(x)` and
+ * back-propagates with `backward(dy)` (usually through `loss.backward()`), which accumulates its
+ * parameters' gradients.
+ *
+ * A module of your own extends it with a `forward` method, as in PyTorch: modules and
+ * {@link Parameter}s assigned to its properties are registered in assignment order (use
+ * {@link ModuleList} for a list of modules, `registerBuffer` for saved state), functional ops
+ * (`sn.add`, `sn.relu`, ...) record their gradients, and everything a model has (fit, evaluate,
+ * predict, profile, summary, files) works on it.
  *
  * Modules start in training mode: `eval()` switches Dropout off and makes BatchNorm use its
  * running statistics; `train()` switches back. Parameters and buffers are named as in PyTorch's
- * `state_dict` (`weight`, `bias`, `running_mean`, `0.weight` inside a Sequential), so weights move
- * between the two with `stateDict()` / `loadStateDict()` or safetensors files.
+ * `state_dict` (`weight`, `running_mean`, `0.weight` inside a Sequential, `layer1.0.conv1.weight`
+ * in a module of your own), so weights move between the two with `stateDict()` /
+ * `loadStateDict()` or safetensors files.
  *
  * @example
  * ```js
@@ -91,6 +105,12 @@ export class Parameter {
  * const dx = layer.backward(sn.tensor(new Float32Array(3 * 2).fill(1), [3, 2]));  // [3, 4]
  * layer.weight.grad.toArray();     // dL/dW, accumulated
  * layer.zeroGrad();
+ *
+ * class Residual extends sn.Module {
+ *   constructor(c) { super(); this.conv = new sn.Conv2d(c, c, 3, { padding: 1 }); this.bn = new sn.BatchNorm2d(c); }
+ *   forward(x) { return sn.relu(sn.add(this.bn.forward(this.conv.forward(x)), x)); }
+ * }
+ * Object.keys(new Residual(8).stateDict());   // ['conv.weight', 'conv.bias', 'bn.weight', ...]
  * ```
  */
 export abstract class Module {
@@ -116,6 +136,8 @@ export abstract class Module {
   #calls = 0;
   /** The pass of the last call: a second call in the same pass is refused in training. */
   #lastPass = 0;
+  /** The same for dry runs (one may run inside a real pass, from outputShape() in a forward). */
+  #lastDryPass = 0;
   /** The input boundaries of the last call (where its backward stops and its input gradients gather). */
   #boundaries: BoundaryNode[] = [];
   /** The ids of the graph nodes the last call of a module of your own made. */
@@ -155,6 +177,8 @@ export abstract class Module {
 
   /** A one-line name for error messages: the description, or the class name when that spans lines. */
   label(): string {
+    // The default description of a module with children spans lines: its class name, without building it.
+    if (this.toString === Module.prototype.toString && this.children().length) return this.constructor.name || 'Module';
     const s = String(this);
     return s.includes('\n') ? (this.constructor.name || 'Module') : s;
   }
@@ -215,10 +239,15 @@ export abstract class Module {
 
   /** A call of this module: the leaf path (forwardDevice) when `user` is null, else the wrapped forward. */
   #call(user: ((...args: unknown[]) => unknown) | null, args: unknown[]): unknown {
-    if (isDryRun()) return this.#dryCall(user, args);
     const running = currentFrame();
     // super.forward(x) from a subclass's own forward: the layer's work, inside the call already made.
-    if (user === null && running?.module === this) return this.#leafBody(args[0] as Tensor, running);
+    if (user === null && running?.module === this) {
+      if (!isDryRun()) return this.#leafBody(args[0] as Tensor, running, true);
+      const x = args[0];
+      checkTensor(this.label(), 'the input of forward()', x);
+      return Tensor.meta(this.outputShape(x.shape));
+    }
+    if (isDryRun()) return this.#dryCall(user, args);
     const outermost = running === null;
     if (outermost) this.checkNotDisposed();
     else if (this.disposed) throw new Error(`${this.label()}: this module was disposed (dispose() released its memory), so it cannot run`);
@@ -230,7 +259,7 @@ export abstract class Module {
     let failed = true;
     try {
       this.#checkOnce(frame);
-      const y = user === null ? this.#leafBody(args[0] as Tensor, frame) : this.#compositeBody(user, args, frame);
+      const y = user === null ? this.#leafBody(args[0] as Tensor, frame) : this.#compositeBody(user, args);
       failed = false;
       return y;
     } catch (err) {
@@ -269,8 +298,9 @@ export abstract class Module {
    * second call in the same pass would overwrite what the first needs, so it is refused there.
    */
   #checkOnce(frame: Frame): void {
-    const again = this.#lastPass === frame.pass;
-    this.#lastPass = frame.pass;
+    const dry = isDryRun();
+    const again = (dry ? this.#lastDryPass : this.#lastPass) === frame.pass;
+    if (dry) this.#lastDryPass = frame.pass; else this.#lastPass = frame.pass;
     if (again && this.training && isGradEnabled() && !frame.quiet) {
       throw new Error(`${this.label()}: called a second time in one forward pass; in training mode a module keeps the ` +
         'activations of one call for backward(), so a second call in the same graph would overwrite what the first ' +
@@ -280,12 +310,13 @@ export abstract class Module {
   }
 
   /** A layer's call: input checked and staged, forwardDevice, and the node that back-propagates it. */
-  #leafBody(x: Tensor, frame: Frame): Tensor {
+  #leafBody(x: Tensor, frame: Frame, reentered = false): Tensor {
     checkTensor(this.label(), 'the input of forward()', x);
     const outShape = this.outputShape(x.shape);
     const xd = this.stage('input', x, `${this.label()} input`);
-    // A host input was just copied into this module's buffer: that copy is not an earlier output.
-    const input = x.onDevice ? this.ownInput(xd) : xd;
+    // A host input was just copied into this module's buffer: that copy is not an earlier output
+    // (nor is this call's own copy of its input, when a subclass's forward calls super.forward).
+    const input = x.onDevice && !reentered ? this.ownInput(xd) : xd;
     // Every check passed: from here on layers run, and a failure leaves their activations mixed.
     this.forwardFailed = true;
     const call = ++this.#calls;
@@ -320,7 +351,7 @@ export abstract class Module {
   }
 
   /** A call of a module's own forward: inputs checked and staged, the forward run, its output kept. */
-  #compositeBody(user: (...args: unknown[]) => unknown, args: unknown[], _frame: Frame): unknown {
+  #compositeBody(user: (...args: unknown[]) => unknown, args: unknown[]): unknown {
     const recording = isRecording();
     const boundaries: BoundaryNode[] = [];
     const first = nextNodeId();
@@ -331,7 +362,7 @@ export abstract class Module {
         if (!a.onDevice) t = this.stage(`input${i}`, a, `${this.label()} input`);
         else {
           if (a.staleness()) a.assertLive(`${this.label()} input`);
-          this.ownInput(a);
+          t = this.ownInput(a);
         }
       }
       if (!recording || !t.onDevice) return t;
@@ -778,6 +809,120 @@ export abstract class Module {
   /** The number of learnable values (the sizes of every parameter, added up). */
   parameterCount(): number { return this.parameters().reduce((n, p) => n + p.size, 0); }
 
+  // ---- the model: training, evaluation, files (any module; see model-ops.ts) ----
+
+  /**
+   * Trains the module with mini-batches, Keras-style: the function {@link fit} on this module (a
+   * Sequential or a module of your own). `checkpoint` may also be a file path (Node): the model
+   * is saved there after every epoch.
+   *
+   * @param x The inputs, N samples: [N, ...] as the model takes them.
+   * @param y N class labels (Int32Array, BigInt64Array, an array of integers, an int64 Tensor),
+   *   or a float32 Tensor target [N, ...] (for MSELoss and the like).
+   * @param options See {@link ModelFitOptions}; default 1 epoch, batch size 32, Adam 1e-3.
+   * @returns The per-epoch history (loss, accuracy, valLoss, valAccuracy, lr) and why it stopped.
+   *
+   * @example
+   * ```js
+   * const history = await model.fit(train.images, train.labels, {
+   *   epochs: 10, batchSize: 64, validationSplit: 0.1, seed: 0, checkpoint: 'model.safetensors' });
+   * ```
+   */
+  fit(x: Tensor, y: Target, options: ModelFitOptions = {}): Promise<FitHistory> {
+    const ops = modelMethods();
+    try {
+      // Checked before the spread below, which would turn a string or an array into keys.
+      if (options !== undefined) ops.checkFitOptionsObject(options);
+      const { checkpoint } = options;
+      if (checkpoint === '') throw new Error('fit: checkpoint must be a file path or a function (epoch) => void, got an empty string');
+      // In a page, before any training: a path would fail only after the first epoch.
+      if (typeof checkpoint === 'string') ops.checkCanWrite('fit: checkpoint (a file path)');
+      return ops.fit(this, x, y, { ...options, checkpoint: typeof checkpoint === 'string' ? () => ops.save(this, checkpoint) : checkpoint });
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * The mean loss over x and y, and the accuracy for class labels, in eval mode without recording
+   * gradients, in batches of `options.batchSize` (default 256); every module's mode is put back
+   * afterwards. See {@link evaluate}.
+   */
+  evaluate(x: Tensor, y: Target, options: EvaluateOptions = {}): { loss: number; accuracy?: number } { return modelMethods().evaluate(this, x, y, options); }
+
+  /**
+   * Class probabilities [N, C] for x [N, ...], in eval mode: the softmax of the outputs, unless the
+   * model already ends in Softmax (LogSoftmax outputs are exponentiated). A host tensor, not a view.
+   */
+  predict(x: Tensor, options: PredictOptions = {}): Tensor { return modelMethods().predict(this, x, options); }
+
+  /** The most likely class of each sample of x [N, ...]: N class indices, in eval mode. */
+  predictClasses(x: Tensor, options: PredictOptions = {}): Int32Array { return modelMethods().predictClasses(this, x, options); }
+
+  /**
+   * Forward/backward milliseconds of every layer call and functional op of real training steps
+   * on x/y (averaged after a warm-up), a row per call named by its module path; the model's
+   * weights are put back afterwards. `String(result)` is a table. See {@link profile}.
+   */
+  profile(x: Tensor, y: Target, options: ProfileOptions = {}): Profile { return modelMethods().profile(this, x, y, options); }
+
+  /**
+   * A table of the layers a forward runs for one sample of `inputShape` (without the batch
+   * dimension), as torchsummary prints it: a row per layer call with its module path, output
+   * shape and parameter count, then the total parameter count and memory. The forward runs as
+   * a shape-only dry run: nothing is computed or changed. A module taking several inputs takes a
+   * shape for each.
+   *
+   * @example
+   * ```js
+   * console.log(sn.models.lenet5().summary([1, 28, 28]));   // ... Total params: 61,706 ...
+   * ```
+   */
+  summary(inputShape: readonly number[], ...moreInputShapes: (readonly number[])[]): string {
+    return modelMethods().summary(this, [inputShape, ...moreInputShapes]);
+  }
+
+  /**
+   * The model as safetensors bytes: the state dict under PyTorch's names (F32; num_batches_tracked
+   * as I64). A Sequential of built-in layers also records its architecture in the metadata, so
+   * Sequential.fromSafetensors and sn.load rebuild it; any other module's file holds its weights,
+   * which load into an instance built in code (`sn.load(file, { into: model })`).
+   */
+  toSafetensors(): Uint8Array { return modelMethods().toSafetensors(this); }
+
+  /**
+   * Loads weights from safetensors bytes (ours, or PyTorch's state_dict saved with
+   * safetensors) into this module; checked whole first, so a bad file leaves it unchanged.
+   */
+  loadSafetensors(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source?: string): void { modelMethods().loadSafetensors(this, bytes, source); }
+
+  /**
+   * Node: writes the model as safetensors (toSafetensors()) to `path`, through a temporary file
+   * and a rename, so the file is never half written; `sn.load(path)` reads it back (a module of
+   * your own: `sn.load(path, { into: model })`). In a page this is refused with an Error: use
+   * `download(name)` or `toSafetensors()` there.
+   */
+  save(path: string): Promise<void> {
+    const ops = modelMethods();
+    try {
+      ops.checkCanWrite('save');
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return ops.save(this, path);
+  }
+
+  /**
+   * In a page: saves the model as a safetensors file through the browser's download, as a "Save"
+   * button would (an `<a download>` link to a Blob URL). `name` is the suggested file name,
+   * default 'model.safetensors'. Throws in Node (use `save(path)`) and in workers (no document).
+   *
+   * @example
+   * saveButton.onclick = () => model.download('lenet5.safetensors');
+   * // later, from an <input type="file">: const model = await sn.load(input.files[0]);
+   */
+  download(name = 'model.safetensors'): void { modelMethods().download(this, name); }
+
   // ---- helpers for layer implementations ----
 
   /**
@@ -914,6 +1059,46 @@ export function withDryRunHook<T>(hook: (frame: Frame, m: Module, shape: readonl
   const saved = dryRunHook;
   dryRunHook = hook;
   try { return fn(); } finally { dryRunHook = saved; }
+}
+
+/**
+ * The options of `model.fit()`: those of {@link FitOptions}, where `checkpoint` may also be a file
+ * path (Node), to which the model is saved after every epoch.
+ */
+export interface ModelFitOptions extends Omit<FitOptions, 'checkpoint'> {
+  /**
+   * Called after each epoch with its number, or (Node) a file path: the model is saved there
+   * after every epoch, as model.save(path) does (a temporary file, then a rename).
+   */
+  checkpoint?: FitOptions['checkpoint'] | string;
+}
+
+/** @internal What model-ops.ts binds: training and files, which module.ts cannot import (they import the modules). */
+export interface ModelMethods {
+  fit(model: Module, x: Tensor, y: Target, options: FitOptions): Promise<FitHistory>;
+  evaluate(model: Module, x: Tensor, y: Target, options: EvaluateOptions): { loss: number; accuracy?: number };
+  predict(model: Module, x: Tensor, options: PredictOptions): Tensor;
+  predictClasses(model: Module, x: Tensor, options: PredictOptions): Int32Array;
+  profile(model: Module, x: Tensor, y: Target, options: ProfileOptions): Profile;
+  summary(model: Module, inputShapes: readonly (readonly number[])[]): string;
+  toSafetensors(model: Module): Uint8Array;
+  fromSafetensors(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source?: string): Module;
+  loadSafetensors(model: Module, bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source?: string): void;
+  save(model: Module, path: string): Promise<void>;
+  download(model: Module, name: string): void;
+  checkCanWrite(where: string): void;
+  checkFitOptionsObject(options: unknown): void;
+}
+
+let boundMethods: ModelMethods | null = null;
+
+/** @internal Called once by model-ops.ts. */
+export function provideModelMethods(m: ModelMethods): void { boundMethods = m; }
+
+/** @internal The bound model methods. */
+export function modelMethods(): ModelMethods {
+  if (!boundMethods) throw new Error('simdnet: training and files are not loaded; import the package (\'simdnet\'), not one of its files');
+  return boundMethods;
 }
 
 /**

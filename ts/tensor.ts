@@ -23,8 +23,9 @@ export interface Producer {
 export type DType = 'float32' | 'int64';
 
 /**
- * An n-dimensional array: a shape and storage, a handle rather than a math library (there is no
- * arithmetic on tensors; layers, losses and optimizers do the work). Make one from your data with
+ * An n-dimensional array: a shape and storage, a handle rather than a math library (it has no
+ * methods for arithmetic: layers, functional ops such as `sn.add` and `sn.mean`, losses and
+ * optimizers do the work). Make one from your data with
  * {@link tensor}, which wraps it without copying. Layers take and return NCHW tensors (a batch of
  * N images of C channels, H×W), as PyTorch does.
  *

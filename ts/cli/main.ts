@@ -6,6 +6,11 @@ import { ready } from '../runtime/wasm.js';
 import '../layers/builtin.js';
 import { COMMAND_HELP, UsageError, commandHelp, help, optionsOf, parse } from './options.js';
 import { evaluateCommand, featuresCommand, predictCommand, summaryCommand, train } from './commands.js';
+import { provideModelMethods } from '../module.js';
+import { modelMethodImplementations } from '../model-ops.js';
+
+// model.fit, model.summary, ... (index.ts binds them for the package; the command imports modules directly).
+provideModelMethods(modelMethodImplementations);
 
 const COMMANDS: Record<string, (v: ReturnType<typeof parse>['values']) => Promise<void>> = {
   train, eval: evaluateCommand, predict: predictCommand, summary: summaryCommand, features: featuresCommand,

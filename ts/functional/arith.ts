@@ -1,5 +1,5 @@
-// sn.add and sn.mul: elementwise, with broadcasting (a [C] or [N, C, 1, 1] operand over
-// [N, C, H, W], as squeeze-and-excitation blocks need) and a number for either operand.
+// sn.add and sn.mul: elementwise, with PyTorch's broadcasting (a [C, 1, 1] or [N, C, 1, 1]
+// operand over [N, C, H, W], as squeeze-and-excitation blocks need) and a number for either operand.
 import { rt } from '../runtime/wasm.js';
 import { f32 } from '../runtime/block.js';
 import { Tensor } from '../tensor.js';
@@ -58,9 +58,10 @@ export function add(a: TensorLike | number, b: TensorLike | number): Tensor {
 }
 
 /**
- * Elementwise product a · b, as torch.mul: shapes broadcast (a [C] or [N, C, 1, 1] operand over
- * [N, C, H, W] scales each channel), and either operand may be a number. Gradients flow to both
- * operands (summed over the dimensions an operand was broadcast along).
+ * Elementwise product a · b, as torch.mul: shapes broadcast as in PyTorch, aligned on the right (a
+ * [C, 1, 1] or [N, C, 1, 1] operand over [N, C, H, W] scales each channel; a [C] one would line up
+ * with W), and either operand may be a number. Gradients flow to both operands (summed over the
+ * dimensions an operand was broadcast along).
  *
  * @example
  * ```js

@@ -12,11 +12,27 @@ export function broadcastShapes(op: string, a: readonly number[], b: readonly nu
     const da = a[a.length - rank + i] ?? 1, db = b[b.length - rank + i] ?? 1;
     if (da !== db && da !== 1 && db !== 1) {
       throw new Error(`${op}: the shapes ${formatShape(a)} (a) and ${formatShape(b)} (b) do not broadcast: ` +
-        `dimension ${i - rank} is ${da} in a and ${db} in b (each dimension must be equal, or 1 in one of them)`);
+        `dimension ${i - rank} is ${da} in a and ${db} in b (each dimension must be equal, or 1 in one of them; ` +
+        `shapes are aligned on the right, as in PyTorch)${hint(a, b)}`);
     }
     out.push(da === 1 ? db : da);
   }
   return out;
+}
+
+/**
+ * When the smaller shape matches leading dimensions of the other ([C] or [N, C] against
+ * [N, C, H, W]), how to line it up: a per-channel operand needs trailing 1s, as in PyTorch.
+ */
+function hint(a: readonly number[], b: readonly number[]): string {
+  const [small, big, name] = a.length < b.length ? [a, b, 'a'] : [b, a, 'b'];
+  for (let k = 0; k + small.length < big.length; k++) {
+    if (small.length > 0 && small.every((d, i) => d === big[k + i])) {
+      return `; to apply ${name} along dimensions ${k}..${k + small.length - 1} of ${formatShape(big)}, give it the shape ` +
+        `${formatShape([...small, ...Array(big.length - k - small.length).fill(1)])} (sn.reshape)`;
+    }
+  }
+  return '';
 }
 
 /** How to walk an output shape and two operands broadcast over it. */

@@ -3,6 +3,6 @@ export { encodeSafetensors, decodeSafetensors, MAX_HEADER_BYTES } from './safete
 export type { Safetensors } from './safetensors.js';
 export { architectureOf, buildFromArchitecture, validateArchitecture, layerTypeOf, LAYER_TYPES, ARCHITECTURE_FORMAT, ARCHITECTURE_VERSION } from './architecture.js';
 export type { ArchitectureSpec, LayerSpec } from './architecture.js';
-export { modelToSafetensors, modelFromSafetensors, loadSafetensorsInto, ARCHITECTURE_METADATA_KEY } from './model-file.js';
+export { modelToSafetensors, modelFromSafetensors, loadSafetensorsInto, ARCHITECTURE_METADATA_KEY, MODULE_METADATA_KEY } from './model-file.js';
 export { saveModel, loadModel, loadModelInto } from './model-file-node.js';
-export type { ModelSource } from './model-file-node.js';
+export type { ModelSource, LoadOptions } from './model-file-node.js';

@@ -3,9 +3,9 @@
 // through '#platform', which a browser build resolves to an implementation without node:fs.
 import { platform } from '#platform';
 import { Module } from '../module.js';
-import { Sequential } from '../sequential.js';
+import type { Sequential } from '../sequential.js';
 import { loadSafetensorsInto, modelFromSafetensors, modelToSafetensors } from './model-file.js';
-import { describe } from '../options.js';
+import { checkOptions, describe, instanceOf } from '../options.js';
 import { fetchBytes, isByteSource, type ByteSource } from './source.js';
 
 /**
@@ -22,7 +22,7 @@ export type ModelSource = string | URL | Response | Blob | Uint8Array | ArrayBuf
  * an Error the temporary file is removed and `path` is untouched. In a page, use
  * `model.download(name)` or `model.toSafetensors()`.
  */
-export async function saveModel(model: Sequential, path: string): Promise<void> {
+export async function saveModel(model: Module, path: string): Promise<void> {
   checkPath('saveModel', path);
   checkCanWrite('saveModel');
   // Encoded first: a model that cannot be saved fails before the disk is touched.
@@ -42,18 +42,38 @@ export function checkCanWrite(fn: string): void {
   }
 }
 
+/** The options of {@link loadModel} (sn.load). */
+export interface LoadOptions<M extends Module = Module> {
+  /**
+   * A model built in code to load the file's weights into (a module of your own, or any model
+   * whose file has no architecture, such as PyTorch's state_dict saved with safetensors): every
+   * tensor is checked against it first, so a file that does not fit leaves it unchanged.
+   */
+  into?: M;
+}
+
 /**
  * A new Sequential from a model file written by `save()`/`saveModel` (or `toSafetensors()`),
  * read from a path (Node), a URL, a Response, a Blob/File or bytes (see {@link ModelSource}).
- * Exported as `sn.load`.
+ * With `{ into: model }`, the file's weights are loaded into that model instead (a module of
+ * your own, whose class the file cannot rebuild), which is returned. Exported as `sn.load`.
  *
  * @example
  * const model = await sn.load('lenet5.safetensors');                  // Node: a path
  * const model = await sn.load('/models/lenet5.safetensors');          // a page: a URL
  * const model = await sn.load(input.files[0]);                        // a page: a File
+ * await sn.load('resnet.safetensors', { into: new ResNet() });        // a module of your own
  */
-export async function loadModel(src: ModelSource): Promise<Sequential> {
+export async function loadModel(src: ModelSource): Promise<Sequential>;
+export async function loadModel<M extends Module>(src: ModelSource, options: LoadOptions<M> & { into: M }): Promise<M>;
+export async function loadModel(src: ModelSource, options?: LoadOptions): Promise<Module>;
+export async function loadModel(src: ModelSource, options: LoadOptions = {}): Promise<Module> {
+  checkOptions('loadModel', options, { into: instanceOf(Module, 'a model (Module) to load the weights into') });
   const { bytes, from } = await readModelSource('loadModel', src);
+  if (options.into) {
+    loadSafetensorsInto(options.into, bytes, from);
+    return options.into;
+  }
   return modelFromSafetensors(bytes, from);
 }
 
@@ -78,7 +98,7 @@ async function readModelSource(fn: string, src: unknown): Promise<{ bytes: Uint8
  * a Blob URL), as a page's "Save" button would. Needs a page (a `document`): in Node use
  * `model.save(path)`.
  */
-export function downloadModel(model: Sequential, name = 'model.safetensors'): void {
+export function downloadModel(model: Module, name = 'model.safetensors'): void {
   if (typeof name !== 'string' || name === '' || /[/\\]/.test(name)) {
     throw new Error(`download: expected a file name (a non-empty string without / or \\), got ${describe(name)}`);
   }

@@ -4,7 +4,7 @@
 import { Module } from '../module.js';
 import { Sequential } from '../sequential.js';
 import { Tensor } from '../tensor.js';
-import { architectureOf, buildFromArchitecture, stateValueCount, validateArchitecture } from './architecture.js';
+import { architectureOf, buildFromArchitecture, layerTypeOf, stateValueCount, validateArchitecture } from './architecture.js';
 import { SafetensorsFile, decodeSafetensorsFile, encodeSafetensors } from './safetensors.js';
 import { checkSource, describe } from '../options.js';
 
@@ -18,13 +18,19 @@ const DEFAULT_SOURCE = 'safetensors data';
 // means the file is not the model's, not that it needs converting.
 const FLOAT_DTYPES = new Set(['F32', 'F64', 'F16', 'BF16']);
 
+/** The metadata key that names the class of a model saved without an architecture (a module of your own). */
+export const MODULE_METADATA_KEY = 'simdnet.module';
+
 /**
  * The model as safetensors bytes: float32 tensors as F32, num_batches_tracked as I64, and
- * `__metadata__` { format: 'pt', 'simdnet.architecture': JSON }. Throws, writing nothing, if a
- * layer is not a built-in type or a weight is NaN or infinite (the file could not be loaded back).
+ * `__metadata__` { format: 'pt', ... }. A Sequential made only of built-in layers records its
+ * architecture ('simdnet.architecture': JSON), so the file rebuilds it; any other module (one of
+ * your own, or a Sequential holding one) records its class name ('simdnet.module') and its
+ * weights, which load into an instance built in code. Throws, writing nothing, if a weight is
+ * NaN or infinite (the file could not be loaded back).
  */
-export function modelToSafetensors(model: Sequential): Uint8Array {
-  const spec = architectureOf(model);
+export function modelToSafetensors(model: Module): Uint8Array {
+  if (!(model instanceof Module)) throw new Error(`modelToSafetensors: expected a model (Module), got ${describe(model)}`);
   const dict = model.stateDict();
   for (const [name, t] of Object.entries(dict)) {
     if (t.dtype !== 'float32') continue;
@@ -33,7 +39,16 @@ export function modelToSafetensors(model: Sequential): Uint8Array {
       if (!Number.isFinite(values[i])) throw new Error(`modelToSafetensors: ${name} holds a non-finite value at index ${i}; the model was not saved`);
     }
   }
-  return encodeSafetensors(dict, { format: 'pt', [ARCHITECTURE_METADATA_KEY]: JSON.stringify(spec) });
+  const metadata: Record<string, string> = { format: 'pt' };
+  if (describable(model)) metadata[ARCHITECTURE_METADATA_KEY] = JSON.stringify(architectureOf(model as Sequential));
+  else metadata[MODULE_METADATA_KEY] = model.label();
+  return encodeSafetensors(dict, metadata);
+}
+
+/** Whether the model is a Sequential of built-in layers (Sequentials nested), which an architecture spec describes. */
+function describable(model: Module): boolean {
+  if (layerTypeOf(model) !== 'Sequential') return false;
+  return model.modules().every((m) => layerTypeOf(m) !== null);
 }
 
 /**
@@ -45,9 +60,10 @@ export function modelFromSafetensors(bytes: Uint8Array | ArrayBuffer | ArrayBuff
   checkSource('modelFromSafetensors', source, 'modelFromSafetensors(bytes, source)');
   const file = decodeSafetensorsFile(bytes, source, 'fromSafetensors');
   if (!Object.hasOwn(file.metadata, ARCHITECTURE_METADATA_KEY)) {
-    throw new Error(`${source}: the file has weights but no architecture (no "${ARCHITECTURE_METADATA_KEY}" in its metadata, ` +
-      'as with files saved by PyTorch); build the model in code and load the weights into it with ' +
-      'model.loadSafetensors(bytes) on a model built with the same layers');
+    const saved = Object.hasOwn(file.metadata, MODULE_METADATA_KEY) ? `the weights of ${briefName(file.metadata[MODULE_METADATA_KEY])}, a module ` +
+      'whose class only your code has' : `weights but no architecture (no "${ARCHITECTURE_METADATA_KEY}" in its metadata, as with files saved by PyTorch)`;
+    throw new Error(`${source}: the file has ${saved}; build the model in code and load the weights into it with ` +
+      'sn.load(source, { into: model }) or model.loadSafetensors(bytes)');
   }
   let parsed: unknown;
   try {
@@ -97,6 +113,11 @@ function loadDecoded(model: Module, file: SafetensorsFile, source: string): void
     }
   }
   withSource(source, () => model.loadStateDict(file.tensors as Record<string, Tensor>, { strict: true }));
+}
+
+/** A class name from a file, shortened and quoted for a message. */
+function briefName(name: string): string {
+  return JSON.stringify(name.length > 60 ? `${name.slice(0, 60)}…` : name);
 }
 
 /** Runs `f`, prefixing any Error's message with the file it concerns. */
