@@ -4,6 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
 import { rng, freshSeed, randn, assertClose, numericGrad } from './helpers.js';
+import * as ref from './reference.js';
 
 await sn.ready();
 
@@ -18,34 +19,7 @@ function run(layer, x, shape, dy) {
   return { y: yv, dx };
 }
 
-const sigmoid = (v) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
-
-/** erfc(z) for z ≥ 0 in float64: 1 − erf by its Taylor series below 2, a continued fraction above (relative error ~1e-14). */
-function erfc(z) {
-  if (z < 2) {
-    let term = z, sum = z;
-    for (let n = 1; n < 60; n++) { term *= -z * z / n; sum += term / (2 * n + 1); }
-    return 1 - (2 / Math.sqrt(Math.PI)) * sum;
-  }
-  // erfc(z) = e^(−z²)/√π · 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + ...)))), evaluated from the tail.
-  let f = z;
-  for (let k = 60; k >= 1; k--) f = z + (k / 2) / f;
-  return Math.exp(-z * z) / Math.sqrt(Math.PI) / f;
-}
-/** The standard normal CDF Φ and density φ, in float64. */
-const normalCdf = (v) => (v >= 0 ? 1 - erfc(v / Math.SQRT2) / 2 : erfc(-v / Math.SQRT2) / 2);
-const normalPdf = (v) => Math.exp(-v * v / 2) / Math.sqrt(2 * Math.PI);
-const GELU_BETA = Math.sqrt(2 / Math.PI), GELU_KAPPA = 0.044715;
-/** PyTorch's tanh GELU in float64, written with sigmoid(2u) = (1 + tanh u)/2 (no cancellation for x ≪ 0). */
-const geluTanh = (v) => v * sigmoid(2 * GELU_BETA * (v + GELU_KAPPA * v ** 3));
-const geluTanhGrad = (v) => {
-  const s = sigmoid(2 * GELU_BETA * (v + GELU_KAPPA * v ** 3));
-  return s + 2 * v * s * (1 - s) * GELU_BETA * (1 + 3 * GELU_KAPPA * v * v);
-};
-const hardswish = (v) => (v <= -3 ? 0 : v >= 3 ? v : v * (v + 3) / 6);
-const hardswishGrad = (v) => (v < -3 ? 0 : v <= 3 ? v / 3 + 0.5 : 1);
-const elu = (alpha) => (v) => (v > 0 ? v : alpha * Math.expm1(v));
-const eluGrad = (alpha) => (v) => (v > 0 ? 1 : alpha * Math.exp(v));
+const { logistic: sigmoid, normalCdf, normalPdf, geluTanh, geluTanhGrad, hardswish, hardswishGrad, elu, eluGrad, GELU_BETA, GELU_KAPPA } = ref;
 
 // name → [make layer, float64 forward, float64 derivative dy/dx at x, tolerance]
 const elementwise = {

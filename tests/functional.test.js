@@ -115,6 +115,13 @@ const ACTIVATIONS = [
   ['leakyRelu(0.2)', (x) => sn.leakyRelu(x, 0.2), (v) => (v > 0 ? v : v * Math.fround(0.2))],
   ['sigmoid', (x) => sn.sigmoid(x), (v) => 1 / (1 + Math.exp(-v))],
   ['tanh', (x) => sn.tanh(x), Math.tanh],
+  ['relu6', (x) => sn.relu6(x), (v) => Math.min(Math.max(v, 0), 6)],
+  ['hardswish', (x) => sn.hardswish(x), ref.hardswish],
+  ['silu', (x) => sn.silu(x), (v) => v * ref.logistic(v)],
+  ['gelu', (x) => sn.gelu(x), (v) => v * ref.normalCdf(v)],
+  ["gelu({ approximate: 'tanh' })", (x) => sn.gelu(x, { approximate: 'tanh' }), ref.geluTanh],
+  ['elu', (x) => sn.elu(x), ref.elu(1)],
+  ['elu(0.3)', (x) => sn.elu(x, 0.3), ref.elu(Math.fround(0.3))],
 ];
 
 test('the activations match float64 and finite differences on awkward shapes', () => {
@@ -201,6 +208,8 @@ test('op errors name the op, the argument and the shapes, and the module path in
   throwsWith(() => sn.mean(t([2, 3]), 2), /^sn\.mean: dims 2 is out of range for a tensor of 2 dimensions/);
   throwsWith(() => sn.softmax(t([2, 3])), /^sn\.softmax: dim undefined is out of range for a tensor of shape \[2, 3\] .*dim has no default, as in PyTorch/);
   throwsWith(() => sn.leakyRelu(t([2]), NaN), /^sn\.leakyRelu: negativeSlope must be a finite number, got NaN$/);
+  throwsWith(() => sn.elu(t([2]), Infinity), /^sn\.elu: alpha must be a finite number, got Infinity$/);
+  throwsWith(() => sn.gelu(t([2]), { approximate: 'fast' }), /^sn\.gelu: approximate must be 'none' or 'tanh', got the string 'fast'$/);
   class SE extends sn.Module {
     constructor() { super(); this.squeeze = new sn.Linear(4, 3); }
     forward(x) { return sn.mul(x, sn.reshape(this.squeeze.forward(sn.mean(x, [2, 3])), [-1, 3, 1, 1])); }

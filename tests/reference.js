@@ -130,3 +130,36 @@ export const dot = (w, y) => y.reduce((s, v, i) => s + w[i] * v, 0);
 
 /** Values as float64 after rounding to float32 (what simdnet holds). */
 export const f32 = (a) => Float64Array.from(Float32Array.from(a));
+
+// ---- elementwise activations in float64 ----
+
+/** The logistic function of one value, computed on the side where exp cannot overflow. */
+export const logistic = (v) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
+
+/** erfc(z) for z ≥ 0 in float64: 1 − erf by its Taylor series below 2, a continued fraction above (relative error ~1e-14). */
+export function erfc(z) {
+  if (z < 2) {
+    let term = z, sum = z;
+    for (let n = 1; n < 60; n++) { term *= -z * z / n; sum += term / (2 * n + 1); }
+    return 1 - (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // erfc(z) = e^(−z²)/√π · 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + ...)))), evaluated from the tail.
+  let f = z;
+  for (let k = 60; k >= 1; k--) f = z + (k / 2) / f;
+  return Math.exp(-z * z) / Math.sqrt(Math.PI) / f;
+}
+/** The standard normal CDF Φ and density φ, in float64. */
+export const normalCdf = (v) => (v >= 0 ? 1 - erfc(v / Math.SQRT2) / 2 : erfc(-v / Math.SQRT2) / 2);
+export const normalPdf = (v) => Math.exp(-v * v / 2) / Math.sqrt(2 * Math.PI);
+/** The constants of PyTorch's tanh GELU: √(2/π) and 0.044715. */
+export const GELU_BETA = Math.sqrt(2 / Math.PI), GELU_KAPPA = 0.044715;
+/** PyTorch's tanh GELU in float64, written with sigmoid(2u) = (1 + tanh u)/2 (no cancellation for x ≪ 0). */
+export const geluTanh = (v) => v * logistic(2 * GELU_BETA * (v + GELU_KAPPA * v ** 3));
+export const geluTanhGrad = (v) => {
+  const s = logistic(2 * GELU_BETA * (v + GELU_KAPPA * v ** 3));
+  return s + 2 * v * s * (1 - s) * GELU_BETA * (1 + 3 * GELU_KAPPA * v * v);
+};
+export const hardswish = (v) => (v <= -3 ? 0 : v >= 3 ? v : v * (v + 3) / 6);
+export const hardswishGrad = (v) => (v < -3 ? 0 : v <= 3 ? v / 3 + 0.5 : 1);
+export const elu = (alpha) => (v) => (v > 0 ? v : alpha * Math.expm1(v));
+export const eluGrad = (alpha) => (v) => (v > 0 ? 1 : alpha * Math.exp(v));

@@ -1,10 +1,11 @@
-// Activations as functions with gradients: sn.relu, sn.leakyRelu, sn.sigmoid, sn.tanh,
-// sn.softmax, sn.logSoftmax, on the same kernels as the layers of those names.
+// Activations as functions with gradients: sn.relu, sn.leakyRelu, sn.sigmoid, sn.tanh, sn.relu6,
+// sn.hardswish, sn.silu, sn.gelu, sn.elu, sn.softmax, sn.logSoftmax, on the same kernels as the
+// layers of those names.
 import { rt } from '../runtime/wasm.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { OpCall, beginOp, endOp, opInput } from './site.js';
 import type { TensorLike } from './arith.js';
-import { describe } from '../options.js';
+import { checkOptions, describe, oneOf } from '../options.js';
 
 /**
  * An elementwise op: y = f(x) in the site's block, and a backward computing dx from the saved
@@ -59,6 +60,46 @@ export function sigmoid(x: TensorLike): Tensor {
 export function tanh(x: TensorLike): Tensor {
   const k = rt().kernels;
   return elementwise(beginOp('sn.tanh'), x, (a, b, n) => k.tanhForward(a, b, n), (s, dy, dx, n) => k.tanhBackward(s, dy, dx, n), false);
+}
+
+/** min(max(x, 0), 6), elementwise, as torch.nn.functional.relu6 (MobileNetV2's activation). */
+export function relu6(x: TensorLike): Tensor {
+  const k = rt().kernels;
+  return elementwise(beginOp('sn.relu6'), x, (a, b, n) => k.relu6Forward(a, b, n), (s, dy, dx, n) => k.relu6Backward(s, dy, dx, n), true);
+}
+
+/** x · relu6(x + 3) / 6, elementwise, as torch.nn.functional.hardswish (MobileNetV3's activation). */
+export function hardswish(x: TensorLike): Tensor {
+  const k = rt().kernels;
+  return elementwise(beginOp('sn.hardswish'), x, (a, b, n) => k.hardswishForward(a, b, n), (s, dy, dx, n) => k.hardswishBackward(s, dy, dx, n), true);
+}
+
+/** x · sigmoid(x), elementwise, as torch.nn.functional.silu (also called swish). */
+export function silu(x: TensorLike): Tensor {
+  const k = rt().kernels;
+  return elementwise(beginOp('sn.silu'), x, (a, b, n) => k.siluForward(a, b, n), (s, dy, dx, n) => k.siluBackward(s, dy, dx, n), true);
+}
+
+/**
+ * x · Φ(x), elementwise, as torch.nn.functional.gelu: exact (Φ the standard normal CDF) by
+ * default, or PyTorch's tanh approximation with `{ approximate: 'tanh' }` (see the GELU layer).
+ */
+export function gelu(x: TensorLike, options: { approximate?: 'none' | 'tanh' } = {}): Tensor {
+  const call = beginOp('sn.gelu');
+  checkOptions('sn.gelu', options, { approximate: oneOf('none', 'tanh') });
+  const k = rt().kernels;
+  if (options.approximate === 'tanh') {
+    return elementwise(call, x, (a, b, n) => k.geluTanhForward(a, b, n), (s, dy, dx, n) => k.geluTanhBackward(s, dy, dx, n), true);
+  }
+  return elementwise(call, x, (a, b, n) => k.geluForward(a, b, n), (s, dy, dx, n) => k.geluBackward(s, dy, dx, n), true);
+}
+
+/** x for x > 0, alpha · (e^x − 1) otherwise, elementwise, as torch.nn.functional.elu (default alpha 1). */
+export function elu(x: TensorLike, alpha = 1): Tensor {
+  const call = beginOp('sn.elu');
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw new Error(`sn.elu: alpha must be a finite number, got ${describe(alpha)}`);
+  const k = rt().kernels;
+  return elementwise(call, x, (a, b, n) => k.eluForward(a, b, n, alpha), (s, dy, dx, n) => k.eluBackward(s, dy, dx, n, alpha), true);
 }
 
 /** Softmax or log-softmax along `dim`, viewing x as [outer, C, inner] around it. */
