@@ -153,19 +153,25 @@ test('augmenting a batch allocates nothing once the buffers exist, and writes in
   for (let i = 0; i < 300; i++) assert.ok(augmenter.run(src, n, rng, false) === first, 'the result is always in the same buffer');
   const own = src.slice();
   augmenter.run(own, n, rng, true);
-  gc();
+  // Measured twice: compiling the loop may add code to the heap once; an allocation per batch
+  // would show in both rounds.
+  const grown = [];
   let collections = 0;
-  const observer = new PerformanceObserver((list) => { collections += list.getEntries().length; });
-  observer.observe({ entryTypes: ['gc'] });
-  const before = v8.getHeapStatistics().used_heap_size;
-  for (let i = 0; i < 1000; i++) { augmenter.run(src, n, rng, false); augmenter.run(own, n, rng, true); }
-  const grown = v8.getHeapStatistics().used_heap_size - before;
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  observer.disconnect();
-  // 2000 batches of 196,608 values: a buffer per batch would be 1.5 GB, a view per row 12,288,000
-  // objects; nothing allocated leaves the heap where it was, with no collection in between.
+  for (let round = 0; round < 2; round++) {
+    gc();
+    const observer = new PerformanceObserver((list) => { collections += list.getEntries().length; });
+    observer.observe({ entryTypes: ['gc'] });
+    const before = v8.getHeapStatistics().used_heap_size;
+    for (let i = 0; i < 1000; i++) { augmenter.run(src, n, rng, false); augmenter.run(own, n, rng, true); }
+    grown.push(v8.getHeapStatistics().used_heap_size - before);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    observer.disconnect();
+  }
+  // 2000 batches of 196,608 values a round: a buffer per batch would be 1.5 GB and a view per row
+  // 12,288,000 objects in each round, forcing collections; what the engine keeps for itself while
+  // the code runs (compiled code, feedback: measured 16 KB to 270 KB on a busy machine) stays far below.
   assert.is(collections, 0, 'no garbage collection ran while augmenting');
-  assert.ok(grown < 64 * 1024, `the heap grew by ${grown} bytes over 2000 batches`);
+  assert.ok(Math.min(...grown) < 1024 * 1024, `the heap grew by ${grown.join(' and ')} bytes over two rounds of 2000 batches`);
 });
 
 test('fit applies the transforms to each training batch, from its own generator, and not to validation data', async () => {
