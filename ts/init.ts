@@ -1,5 +1,5 @@
 // Weight initialisation as torch.nn.init does it, drawing from the seedable RNG (sn.manualSeed).
-import { normal, uniform } from './random.js';
+import { fillNormal, fillUniform } from './random.js';
 import { Parameter } from './module.js';
 import { Tensor, formatShape } from './tensor.js';
 import { checkOptions, checkValue, describe, finite, oneOf } from './options.js';
@@ -59,11 +59,9 @@ function checkTarget(where: string, target: unknown): Tensor {
   return t;
 }
 
-function fillWith(target: Target, draw: () => number): void {
-  const t = target instanceof Parameter ? target.data : target;
-  const values = new Float32Array(t.size);
-  for (let i = 0; i < values.length; i++) values[i] = draw();
-  t.view().set(values);
+/** Fills the target's values in place with `fill` (which allocates no wasm memory, so the view stays valid). */
+function fillFrom(target: Target, fill: (values: Float32Array) => void): void {
+  fill((target instanceof Parameter ? target.data : target).view());
 }
 
 function shapeOf(target: Target): readonly number[] {
@@ -78,7 +76,7 @@ export function uniform_(t: Tensor | Parameter, a = 0, b = 1): void {
   checkTarget('init.uniform_', t);
   checkValue('init.uniform_', 'a', a, finite());
   checkValue('init.uniform_', 'b', b, finite({ min: a }));
-  fillWith(t, () => uniform(a, b));
+  fillFrom(t, (values) => fillUniform(values, a, b));
 }
 
 /** Fills a parameter or float32 tensor with values drawn from N(mean, std²), std ≥ 0, as torch.nn.init.normal_. Default N(0, 1). */
@@ -86,14 +84,14 @@ export function normal_(t: Tensor | Parameter, mean = 0, std = 1): void {
   checkTarget('init.normal_', t);
   checkValue('init.normal_', 'mean', mean, finite());
   checkValue('init.normal_', 'std', std, finite({ min: 0 }));
-  fillWith(t, () => normal(mean, std));
+  fillFrom(t, (values) => fillNormal(values, mean, std));
 }
 
 /** Sets every value of a parameter or float32 tensor to `value`, as torch.nn.init.constant_. */
 export function constant_(t: Tensor | Parameter, value: number): void {
   checkTarget('init.constant_', t);
   checkValue('init.constant_', 'value', value, finite());
-  fillWith(t, () => value);
+  fillFrom(t, (values) => values.fill(value));
 }
 
 function kaimingStd(shape: readonly number[], o: KaimingOptions): number {

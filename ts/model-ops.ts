@@ -5,13 +5,13 @@ import type { ModelMethods } from './module.js';
 import { fit, evaluate, predict, predictClasses } from './train/fit.js';
 import { profile } from './train/profile.js';
 import { summary } from './train/summary.js';
-import { loadSafetensorsInto, modelFromSafetensors, modelToSafetensors } from './io/model-file.js';
+import { loadSafetensorsInto, modelToSafetensors, sequentialFromSafetensors } from './io/model-file.js';
 import { checkCanWrite, downloadModel, saveModel } from './io/model-file-node.js';
 import { checkFitOptionsObject } from './train/fit-options.js';
 
 /** The implementations of the model methods, for provideModelMethods(). */
 export const modelMethodImplementations: ModelMethods = {
   fit, evaluate, predict, predictClasses, profile, summary, checkFitOptionsObject,
-  toSafetensors: modelToSafetensors, fromSafetensors: modelFromSafetensors, loadSafetensors: loadSafetensorsInto,
+  toSafetensors: modelToSafetensors, fromSafetensors: sequentialFromSafetensors, loadSafetensors: loadSafetensorsInto,
   save: saveModel, download: downloadModel, checkCanWrite,
 };

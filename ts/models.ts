@@ -1,4 +1,5 @@
-// Ready-made architectures.
+// Ready-made architectures: LeNet-5 and an MLP as Sequentials, and torchvision's ResNets,
+// MobileNetV2 and VGG-11 with the CIFAR ResNets as modules of their own (ts/models/).
 import { Sequential } from './sequential.js';
 import { Conv2d } from './layers/conv2d.js';
 import { ReLU } from './layers/relu.js';
@@ -32,3 +33,10 @@ export function mlp(inputs = 784, classes = 10, hidden: readonly number[] = [256
   for (const h of hidden) { model.add(new Linear(width, h)).add(new ReLU()); width = h; }
   return model.add(new Linear(width, classes));
 }
+
+export { resnet18, resnet34, resnet20, resnet32, resnet56, mobilenetV2, vgg11, ZOO_MODELS } from './models/zoo.js';
+export type { ZooRecord } from './models/zoo.js';
+export type { ResNet, BasicBlock, ResNetOptions } from './models/resnet.js';
+export type { CifarResNet, CifarBasicBlock, CifarResNetOptions } from './models/cifar-resnet.js';
+export type { MobileNetV2, InvertedResidual, MobileNetV2Options } from './models/mobilenet-v2.js';
+export type { VGG, VGGOptions } from './models/vgg.js';

@@ -1,6 +1,7 @@
 // The model named by --model: a built-in architecture, a JSON architecture, or a saved model.
 import { readFile } from 'node:fs/promises';
 import { Sequential } from '../sequential.js';
+import type { Module } from '../module.js';
 import { lenet5, mlp } from '../models.js';
 import { buildFromArchitecture } from '../io/architecture.js';
 import { loadModel } from '../io/model-file-node.js';
@@ -19,7 +20,7 @@ export async function newModel(spec: string): Promise<Sequential> {
 }
 
 /** A trained model from a .safetensors file, or a fresh one for the other specs. */
-export async function anyModel(spec: string): Promise<Sequential> {
+export async function anyModel(spec: string): Promise<Module> {
   return spec.endsWith('.safetensors') ? loadModel(spec) : newModel(spec);
 }
 

@@ -88,6 +88,8 @@ export async function summaryCommand(v: Values): Promise<void> {
 
 export async function featuresCommand(v: Values): Promise<void> {
   const model = await anyModel(v.model ?? 'lenet5');
+  // The pictures read a chain of layers: a zoo model's file rebuilds a module of another kind.
+  if (!(model instanceof Sequential)) throw new UsageError(`--model: features draws the layers of a Sequential; ${v.model} holds ${model.label()}`);
   const data = await loadDataset(v.data ?? 'mnist', 'features');
   const images = data.test?.images ?? data.unlabelled ?? data.train!.images;
   const index = num(v, 'index', 0, described(integer(0, images.shape[0] - 1), `an integer in [0, ${images.shape[0] - 1}]: there are ${images.shape[0]} images`));

@@ -3,7 +3,6 @@
 // through '#platform', which a browser build resolves to an implementation without node:fs.
 import { platform } from '#platform';
 import { Module } from '../module.js';
-import type { Sequential } from '../sequential.js';
 import { loadSafetensorsInto, modelFromSafetensors, modelToSafetensors } from './model-file.js';
 import { checkOptions, describe, instanceOf } from '../options.js';
 import { fetchBytes, isByteSource, type ByteSource } from './source.js';
@@ -53,18 +52,21 @@ export interface LoadOptions<M extends Module = Module> {
 }
 
 /**
- * A new Sequential from a model file written by `save()`/`saveModel` (or `toSafetensors()`),
- * read from a path (Node), a URL, a Response, a Blob/File or bytes (see {@link ModelSource}).
- * With `{ into: model }`, the file's weights are loaded into that model instead (a module of
- * your own, whose class the file cannot rebuild), which is returned. Exported as `sn.load`.
+ * A new model from a model file written by `save()`/`saveModel` (or `toSafetensors()`), read
+ * from a path (Node), a URL, a Response, a Blob/File or bytes (see {@link ModelSource}): a
+ * Sequential of built-in layers, or a model of sn.models (rebuilt by its builder with the
+ * options it was made with). With `{ into: model }`, the file's weights are loaded into that
+ * model instead (a module of your own, whose class the file cannot rebuild), which is returned.
+ * Exported as `sn.load`.
  *
  * @example
  * const model = await sn.load('lenet5.safetensors');                  // Node: a path
  * const model = await sn.load('/models/lenet5.safetensors');          // a page: a URL
  * const model = await sn.load(input.files[0]);                        // a page: a File
+ * const resnet = await sn.load('resnet20.safetensors');               // saved from sn.models.resnet20()
  * await sn.load('resnet.safetensors', { into: new ResNet() });        // a module of your own
  */
-export async function loadModel(src: ModelSource): Promise<Sequential>;
+export async function loadModel(src: ModelSource): Promise<Module>;
 export async function loadModel<M extends Module>(src: ModelSource, options: LoadOptions<M> & { into: M }): Promise<M>;
 export async function loadModel(src: ModelSource, options?: LoadOptions): Promise<Module>;
 export async function loadModel(src: ModelSource, options: LoadOptions = {}): Promise<Module> {
