@@ -143,6 +143,25 @@ test('fit on a shuffled dataset repeats with its seed, and validation on a datas
   assert.ok(Math.abs((await a.model.evaluate(Dataset.fromTensors(x, y).batch(90))).loss - a.model.evaluate(x, y).loss) < 1e-6);
 });
 
+test('model.fit on a dataset saves to a checkpoint path; a third argument after a dataset is refused', async () => {
+  const { x, y } = sn.data.spiral({ pointsPerClass: 10, classes: 3, seed: 7 });
+  const model = new sn.Sequential(new sn.Linear(2, 8), new sn.ReLU(), new sn.Linear(8, 3));
+  const file = join(dir, 'checkpoint.safetensors');
+  await model.fit(Dataset.fromTensors(x, y).batch(10), { epochs: 2, checkpoint: file, ...silent });
+  const saved = await sn.load(file);
+  assert.equal(saved.parameters().map((p) => [...p.data.toArray()]), model.parameters().map((p) => [...p.data.toArray()]));
+  saved.dispose();
+  const before = model.parameters().map((p) => [...p.data.toArray()]);
+  const data = Dataset.fromTensors(x, y).batch(10);
+  for (const call of [() => model.fit(data, y, { epochs: 1 }), () => model.fit(data, {}, { epochs: 1 })]) {
+    await call().then(() => assert.unreachable('resolved'), (err) => assert.match(err.message, /^fit: with a dataset the options come second, model\.fit\(dataset, options\)/));
+  }
+  await model.evaluate(data, {}, { batchSize: 5 }).then(() => assert.unreachable('resolved'),
+    (err) => assert.match(err.message, /^evaluate: with a dataset the options come second, model\.evaluate\(dataset, options\)/));
+  assert.equal(model.parameters().map((p) => [...p.data.toArray()]), before);
+  model.dispose();
+});
+
 test('fit on a dataset with a Tensor target trains a regression, with tensors as validation data', async () => {
   const n = 64, x = sn.tensor(Float32Array.from({ length: n }, (_, i) => i / n), [n, 1]);
   const y = sn.tensor(Float32Array.from({ length: n }, (_, i) => 3 * (i / n) - 1), [n, 1]);

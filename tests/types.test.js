@@ -84,7 +84,14 @@ import * as internal from 'simdnet/internal';
 await sn.ready();
 const model: sn.Sequential = new sn.Sequential(new sn.Conv2d(1, 4, 3, { padding: 1 }), new sn.ReLU(), new sn.Flatten(), new sn.Linear(4 * 8 * 8, 10));
 const history: sn.FitHistory = await model.fit(sn.tensor(new Float32Array(2 * 64), [2, 1, 8, 8]), new Int32Array(2), { epochs: 1, verbose: 0 });
-export { browser, internal, history };
+const x = sn.tensor(new Float32Array(2 * 64), [2, 1, 8, 8]);
+const data = sn.data.Dataset.fromTensors(x, new Int32Array(2)).batch(2);
+const onData: sn.FitHistory = await model.fit(data, { epochs: 1, verbose: 0, checkpoint: 'm.safetensors' });
+const scored: { loss: number; accuracy?: number } = await model.evaluate(data);
+const resnet: sn.models.CifarResNet = sn.models.resnet20({ numClasses: 10 });
+const mobile: sn.models.MobileNetV2 = sn.models.mobilenetV2({ widthMult: 0.5 });
+const record: sn.models.ZooRecord = { model: 'resnet20', options: { numClasses: 10 } };
+export { browser, internal, history, onData, scored, resnet, mobile, record };
 `;
 
 test('the published .d.ts type-check in a Node project (@types/node, no DOM lib)', () => {

@@ -8,7 +8,10 @@ import { rt } from './runtime/wasm.js';
 import { Tensor, formatShape, shapeSize } from './tensor.js';
 import { enterForward, leaveForward } from './forward-journal.js';
 import { OpSite } from './functional/site.js';
-import type { EvaluateOptions, FitHistory, FitOptions, PredictOptions } from './train/fit.js';
+import type { EvaluateOptions, FitHistory, FitOptions, PredictOptions, fit as fitFunction } from './train/fit.js';
+import type { evaluate as evaluateFunction } from './train/evaluate.js';
+import type { Loss } from './losses/loss.js';
+import { Dataset } from './data/dataset.js';
 import type { Profile, ProfileOptions } from './train/profile.js';
 import type { Target } from './train/targets.js';
 import { BoundaryNode, GradNode, ParamNode, backwardFrom, nextNodeId } from './autograd/graph.js';
@@ -828,16 +831,34 @@ export abstract class Module {
    *   epochs: 10, batchSize: 64, validationSplit: 0.1, seed: 0, checkpoint: 'model.safetensors' });
    * ```
    */
-  fit(x: Tensor, y: Target, options: ModelFitOptions = {}): Promise<FitHistory> {
+  fit(x: Tensor, y: Target, options?: ModelFitOptions): Promise<FitHistory>;
+  /**
+   * Trains the module on the batches of a dataset ({@link Dataset}, e.g. CIFAR-10 streamed from
+   * disk); the options as for tensors, less validationSplit (give validationData, a Dataset or
+   * [x, y]). See the function {@link fit}.
+   *
+   * @example
+   * ```js
+   * const train = (await sn.data.cifar10Dataset('cifar-10-batches-bin')).shuffle(10000).batch(128);
+   * await model.fit(train, { epochs: 30, optimizer: new sn.SGD(model.parameters(), { lr: 0.1, momentum: 0.9 }) });
+   * ```
+   */
+  fit(data: Dataset, options?: ModelFitOptions): Promise<FitHistory>;
+  fit(x: Tensor | Dataset, y?: Target | ModelFitOptions, options?: ModelFitOptions): Promise<FitHistory> {
     const ops = modelMethods();
     try {
+      // With a dataset the options come second.
+      const onData = x instanceof Dataset;
+      if (onData && options !== undefined) throw new Error(DATASET_ARGUMENTS('fit'));
+      const given = (onData ? y : options) ?? {};
       // Checked before the spread below, which would turn a string or an array into keys.
-      if (options !== undefined) ops.checkFitOptionsObject(options);
-      const { checkpoint } = options;
+      ops.checkFitOptionsObject(given);
+      const { checkpoint } = given as ModelFitOptions;
       if (checkpoint === '') throw new Error('fit: checkpoint must be a file path or a function (epoch) => void, got an empty string');
       // In a page, before any training: a path would fail only after the first epoch.
       if (typeof checkpoint === 'string') ops.checkCanWrite('fit: checkpoint (a file path)');
-      return ops.fit(this, x, y, { ...options, checkpoint: typeof checkpoint === 'string' ? () => ops.save(this, checkpoint) : checkpoint });
+      const resolved: FitOptions = { ...(given as ModelFitOptions), checkpoint: typeof checkpoint === 'string' ? () => ops.save(this, checkpoint) : checkpoint };
+      return onData ? ops.fit(this, x, resolved) : ops.fit(this, x, y as Target, resolved);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -848,7 +869,14 @@ export abstract class Module {
    * gradients, in batches of `options.batchSize` (default 256); every module's mode is put back
    * afterwards. See {@link evaluate}.
    */
-  evaluate(x: Tensor, y: Target, options: EvaluateOptions = {}): { loss: number; accuracy?: number } { return modelMethods().evaluate(this, x, y, options); }
+  evaluate(x: Tensor, y: Target, options?: EvaluateOptions): { loss: number; accuracy?: number };
+  /** The mean loss (and accuracy) over the batches of a dataset, as above: a Promise, since a dataset may read from disk. */
+  evaluate(data: Dataset, options?: { loss?: Loss }): Promise<{ loss: number; accuracy?: number }>;
+  evaluate(x: Tensor | Dataset, y?: Target | { loss?: Loss }, options?: EvaluateOptions): { loss: number; accuracy?: number } | Promise<{ loss: number; accuracy?: number }> {
+    if (!(x instanceof Dataset)) return modelMethods().evaluate(this, x, y as Target, options ?? {});
+    if (options !== undefined) return Promise.reject(new Error(DATASET_ARGUMENTS('evaluate')));
+    return modelMethods().evaluate(this, x, y as { loss?: Loss });
+  }
 
   /**
    * Class probabilities [N, C] for x [N, ...], in eval mode: the softmax of the outputs, unless the
@@ -1073,10 +1101,14 @@ export interface ModelFitOptions extends Omit<FitOptions, 'checkpoint'> {
   checkpoint?: FitOptions['checkpoint'] | string;
 }
 
+/** What model.fit and model.evaluate say of a third argument after a dataset. */
+const DATASET_ARGUMENTS = (method: string): string =>
+  `${method}: with a dataset the options come second, model.${method}(dataset, options): the dataset holds x and y`;
+
 /** @internal What model-ops.ts binds: training and files, which module.ts cannot import (they import the modules). */
 export interface ModelMethods {
-  fit(model: Module, x: Tensor, y: Target, options: FitOptions): Promise<FitHistory>;
-  evaluate(model: Module, x: Tensor, y: Target, options: EvaluateOptions): { loss: number; accuracy?: number };
+  fit: typeof fitFunction;
+  evaluate: typeof evaluateFunction;
   predict(model: Module, x: Tensor, options: PredictOptions): Tensor;
   predictClasses(model: Module, x: Tensor, options: PredictOptions): Int32Array;
   profile(model: Module, x: Tensor, y: Target, options: ProfileOptions): Profile;
