@@ -151,8 +151,10 @@ test('model.fit on a dataset saves to a checkpoint path; a third argument after 
   const saved = await sn.load(file);
   assert.equal(saved.parameters().map((p) => [...p.data.toArray()]), model.parameters().map((p) => [...p.data.toArray()]));
   saved.dispose();
-  const before = model.parameters().map((p) => [...p.data.toArray()]);
   const data = Dataset.fromTensors(x, y).batch(10);
+  assert.is((await model.fit(data)).loss.length, 1, 'no options: one epoch');
+  const before = model.parameters().map((p) => [...p.data.toArray()]);
+  await model.fit(data, null).then(() => assert.unreachable('resolved'), (err) => assert.match(err.message, /^fit: options must be an object .*got null/));
   for (const call of [() => model.fit(data, y, { epochs: 1 }), () => model.fit(data, {}, { epochs: 1 })]) {
     await call().then(() => assert.unreachable('resolved'), (err) => assert.match(err.message, /^fit: with a dataset the options come second, model\.fit\(dataset, options\)/));
   }

@@ -850,14 +850,16 @@ export abstract class Module {
       // With a dataset the options come second.
       const onData = x instanceof Dataset;
       if (onData && options !== undefined) throw new Error(DATASET_ARGUMENTS('fit'));
-      const given = (onData ? y : options) ?? {};
-      // Checked before the spread below, which would turn a string or an array into keys.
-      ops.checkFitOptionsObject(given);
-      const { checkpoint } = given as ModelFitOptions;
+      const raw = onData ? y : options;
+      // Checked before the spread below, which would turn a string or an array into keys; null is
+      // refused as fit(model, x, y, null) refuses it.
+      ops.checkFitOptionsObject(raw === undefined ? {} : raw);
+      const given = (raw ?? {}) as ModelFitOptions;
+      const { checkpoint } = given;
       if (checkpoint === '') throw new Error('fit: checkpoint must be a file path or a function (epoch) => void, got an empty string');
       // In a page, before any training: a path would fail only after the first epoch.
       if (typeof checkpoint === 'string') ops.checkCanWrite('fit: checkpoint (a file path)');
-      const resolved: FitOptions = { ...(given as ModelFitOptions), checkpoint: typeof checkpoint === 'string' ? () => ops.save(this, checkpoint) : checkpoint };
+      const resolved: FitOptions = { ...given, checkpoint: typeof checkpoint === 'string' ? () => ops.save(this, checkpoint) : checkpoint };
       return onData ? ops.fit(this, x, resolved) : ops.fit(this, x, y as Target, resolved);
     } catch (err) {
       return Promise.reject(err);
