@@ -37,40 +37,42 @@ const classes = described(integer(1), 'a positive integer');
 /** Above 0; past about 4 the network outgrows the memory long before the numbers stop being exact. */
 const width = finite({ min: 0, minOpen: true });
 
-const ENTRIES = new Map<string, ZooEntry>([
-  ['resnet18', {
+// A plain object (looked up with Object.hasOwn, so a file's 'constructor' or '__proto__' finds
+// nothing) written out entry by entry: module evaluation computes nothing (no calls), so bundlers
+// may drop the zoo from apps that never use it (tests/package.test.js checks the sideEffects list).
+const cifar = { spec: { numClasses: classes }, defaults: { numClasses: 10 } };
+const ENTRIES: Readonly<Record<string, ZooEntry>> = {
+  resnet18: {
     spec: { numClasses: classes }, defaults: { numClasses: 1000 },
     build: (o) => new ResNet([2, 2, 2, 2], o.numClasses as number),
     stateValues: (o) => resnetValues([2, 2, 2, 2], o.numClasses as number),
-  }],
-  ['resnet34', {
+  },
+  resnet34: {
     spec: { numClasses: classes }, defaults: { numClasses: 1000 },
     build: (o) => new ResNet([3, 4, 6, 3], o.numClasses as number),
     stateValues: (o) => resnetValues([3, 4, 6, 3], o.numClasses as number),
-  }],
-  ...([['resnet20', 3], ['resnet32', 5], ['resnet56', 9]] as const).map(([name, n]): [string, ZooEntry] => [name, {
-    spec: { numClasses: classes }, defaults: { numClasses: 10 },
-    build: (o) => new CifarResNet(n, o.numClasses as number),
-    stateValues: (o) => cifarResnetValues(n, o.numClasses as number),
-  }]),
-  ['mobilenetV2', {
+  },
+  resnet20: { ...cifar, build: (o) => new CifarResNet(3, o.numClasses as number), stateValues: (o) => cifarResnetValues(3, o.numClasses as number) },
+  resnet32: { ...cifar, build: (o) => new CifarResNet(5, o.numClasses as number), stateValues: (o) => cifarResnetValues(5, o.numClasses as number) },
+  resnet56: { ...cifar, build: (o) => new CifarResNet(9, o.numClasses as number), stateValues: (o) => cifarResnetValues(9, o.numClasses as number) },
+  mobilenetV2: {
     spec: { numClasses: classes, widthMult: width }, defaults: { numClasses: 1000, widthMult: 1 },
     build: (o) => new MobileNetV2(o.numClasses as number, o.widthMult as number),
     stateValues: (o) => mobilenetV2Values(o.numClasses as number, o.widthMult as number),
-  }],
-  ['vgg11', {
+  },
+  vgg11: {
     spec: { batchNorm: boolean, numClasses: classes }, defaults: { batchNorm: false, numClasses: 1000 },
     build: (o) => new VGG(o.batchNorm as boolean, o.numClasses as number),
     stateValues: (o) => vgg11Values(o.batchNorm as boolean, o.numClasses as number),
-  }],
-]);
+  },
+};
 
 /** The builders' names, in sn.models: what a file's record may name. */
-export const ZOO_MODELS: readonly string[] = Object.freeze([...ENTRIES.keys()]);
+export const ZOO_MODELS: readonly string[] = Object.freeze(Object.keys(ENTRIES));
 
 /** The options of `name` checked (an Error names the builder and the option) and completed with the defaults. */
 function completeOptions(name: string, options: unknown): Options {
-  const entry = ENTRIES.get(name)!;
+  const entry = ENTRIES[name];
   const where = `sn.models.${name}`;
   checkOptions(where, options, entry.spec);
   const out: Options = { ...entry.defaults };
@@ -96,7 +98,7 @@ const stateLayout = (model: Module): string =>
 /** Builds `name` with checked options and remembers what it built, for files. */
 function make(name: string, options: unknown): Module {
   const o = completeOptions(name, options);
-  const model = ENTRIES.get(name)!.build(o);
+  const model = ENTRIES[name].build(o);
   const modules = model.namedModules();
   for (const [path, m] of modules) placed.set(m, [model, path]);
   made.set(model, { record: { model: name, options: o }, modules: modules.length, state: stateLayout(model) });
@@ -135,11 +137,11 @@ export function validateZooRecord(v: unknown): { record: ZooRecord; stateValues:
     if (key !== 'model' && key !== 'options') fail(`unexpected field ${describe(key)} (expected model, options)`);
   }
   const name = Object.hasOwn(obj, 'model') ? obj.model : undefined;
-  if (typeof name !== 'string' || !ENTRIES.has(name)) fail(`"model" must be one of ${ZOO_MODELS.join(', ')}, got ${describe(name)}`);
+  if (typeof name !== 'string' || !Object.hasOwn(ENTRIES, name)) fail(`"model" must be one of ${ZOO_MODELS.join(', ')}, got ${describe(name)}`);
   const given = Object.hasOwn(obj, 'options') ? obj.options : undefined;
   if (!isPlainObject(given)) fail(`"options" must be an object, got ${describe(given)}`);
   const options = completeOptions(name as string, given);
-  const stateValues = ENTRIES.get(name as string)!.stateValues(options);
+  const stateValues = ENTRIES[name as string].stateValues(options);
   return { record: { model: name as string, options }, stateValues };
 }
 
