@@ -6,6 +6,7 @@ import { Module } from '../module.js';
 import { boolean, checkOptions, describe, described, finite, integer } from '../options.js';
 import type { Spec } from '../options.js';
 import { isPlainObject } from '../describe.js';
+import { WASM32_MAX_BYTES, mib } from '../runtime/heap.js';
 import { ResNet, resnetValues } from './resnet.js';
 import { CifarResNet, cifarResnetValues } from './cifar-resnet.js';
 import { MobileNetV2, mobilenetV2Values } from './mobilenet-v2.js';
@@ -95,10 +96,22 @@ const placed = new WeakMap<Module, [Module, string]>();
 const stateLayout = (model: Module): string =>
   Object.entries(model.stateDict()).map(([name, t]) => `${name}[${t.shape.join(',')}]`).join(' ');
 
-/** Builds `name` with checked options and remembers what it built, for files. */
+/**
+ * Builds `name` with checked options and remembers what it built, for files. Options that make a
+ * model wasm32 cannot hold (mobilenetV2 with widthMult 16, or numClasses 10⁹) are refused before
+ * anything is allocated: building would first grow the memory, which never shrinks, to its limit.
+ * Weights take 8 bytes a value with their gradients, BatchNorm's running statistics 4 (a small
+ * part of any zoo model), so 8 bytes a state value is the model's size to within that part.
+ */
 function make(name: string, options: unknown): Module {
   const o = completeOptions(name, options);
-  const model = ENTRIES[name].build(o);
+  const entry = ENTRIES[name];
+  const values = entry.stateValues(o);
+  if (!(values * 8 <= WASM32_MAX_BYTES)) {
+    const size = Number.isFinite(values) ? `${values.toLocaleString('en-US')} weight and buffer values, ${mib(values * 8)} with the gradients` : 'more weights than can be counted';
+    throw new Error(`sn.models.${name}: the options ${JSON.stringify(o)} make a model of ${size}, more than the ${mib(WASM32_MAX_BYTES)} a wasm memory can hold`);
+  }
+  const model = entry.build(o);
   const modules = model.namedModules();
   for (const [path, m] of modules) placed.set(m, [model, path]);
   made.set(model, { record: { model: name, options: o }, modules: modules.length, state: stateLayout(model) });
