@@ -155,7 +155,10 @@ const CHILD = fileURLToPath(new URL('./zoo-child.js', import.meta.url));
  */
 export function runChild(jobs) {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, ['--expose-gc', CHILD, JSON.stringify(jobs)], { maxBuffer: 16 << 20, env: process.env }, (err, stdout, stderr) => {
+    // Ended with this process (uvu exiting on a failure elsewhere), not left to run on alone.
+    const stop = () => proc.kill();
+    const proc = execFile(process.execPath, ['--expose-gc', CHILD, JSON.stringify(jobs)], { maxBuffer: 16 << 20, env: process.env }, (err, stdout, stderr) => {
+      process.off('exit', stop);
       const tail = (s) => s.trim().split('\n').slice(-12).join('\n');
       if (err) {
         reject(new Error(`zoo child failed (${err.signal ? `signal ${err.signal}` : `exit code ${err.code}`}):\n${tail(stderr) || tail(stdout)}`));
@@ -170,6 +173,7 @@ export function runChild(jobs) {
       }
       resolve(answer.results);
     });
+    process.once('exit', stop);
   });
 }
 
