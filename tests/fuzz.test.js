@@ -1,12 +1,14 @@
 // Fuzzing of every file reader from fixed seeds. Valid files are built here from small real
 // models and data, then mutated byte by byte (flips, truncation, extension, length fields) and
-// field by field (shapes, offsets, dtypes, architecture JSON, CSV cells). A refusal must be an
-// Error of ours naming the source and the file part, never a wasm trap, a stack overflow or an
-// engine message; an accepted file must be self-consistent, and a model rebuilt from one must run.
+// field by field (shapes, offsets, dtypes, architecture JSON, zoo records, CSV cells). A refusal
+// must be an Error of ours naming the source and the file part, never a wasm trap, a stack
+// overflow or an engine message; an accepted file must be self-consistent, and a model rebuilt
+// from one must run.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
 import { rng } from './helpers.js';
+import { rt } from 'simdnet/internal';
 
 await sn.ready();
 const { io, data } = sn;
@@ -604,6 +606,103 @@ test('fuzz: model files (architecture JSON in the metadata): fromSafetensors and
   assert.ok(fromTally.accepted > 100 && fromTally.refused > 1000, 'the mutations reach both outcomes');
   assert.is({}.polluted, undefined);
   assert.is(Object.prototype.type, undefined);
+});
+
+// ---------- model files: zoo records in the metadata ----------
+
+/** Small zoo models, a training step in (running statistics, num_batches_tracked), and their records. */
+function zooBases() {
+  sn.manualSeed(9);
+  const bases = [['resnet20', { numClasses: 3 }], ['mobilenetV2', { widthMult: 0.1, numClasses: 2 }]].map(([name, options]) => {
+    const model = sn.models[name](options);
+    const optimizer = new sn.SGD(model.parameters(), { lr: 0.01 });
+    const x = sn.tensor(Float32Array.from({ length: 4 * 3 * 8 * 8 }, (_, i) => Math.sin(i)), [4, 3, 8, 8]);
+    new sn.CrossEntropyLoss().forward(model.forward(x), Int32Array.of(0, 1, 1, 0)).backward();
+    optimizer.step();
+    optimizer.dispose();
+    return { model, record: JSON.parse(io.decodeSafetensors(model.toSafetensors()).metadata['simdnet.zoo']) };
+  });
+  return bases;
+}
+
+const ZOO_NAMES = [...sn.models.ZOO_MODELS, 'resnet99', 'ResNet20', 'lenet5', 'mlp', 'resnet', '', ...PROTO_NAMES];
+const ZOO_OPTIONS = ['numClasses', 'widthMult', 'batchNorm', 'depth', 'classes', ...PROTO_NAMES];
+const ZOO_VALUES = [1, 2, 3, 10, 100, 1000, 0.1, 0.35, 0.5, 1.4, 16, 1e4, 1e9, 2 ** 40, true, false, 'true', '3', [3], { n: 3 }];
+
+/** One edit of a zoo record (a structured clone, changed in place), or text that is no record. */
+function mutateZooRecord(record, rand) {
+  const r = rand();
+  if (r < 0.2) { // the same record written another way: must load
+    const opts = Object.entries(record.options).map(([k, v]) => `${pick(rand, ['', ' ', '\n'])}"${k}":${typeof v === 'number' ? pick(rand, [String(v), `${v}e0`, `${v * 10}e-1`, `${v}.0`]) : String(v)}`);
+    if (rand() < 0.5) opts.reverse();
+    const parts = [`"model":"${record.model}"`, `"options":{${opts.join(',')}}`];
+    if (rand() < 0.5) parts.reverse();
+    return ` {${parts.join(pick(rand, [',', ' , ', ',\n']))}} `;
+  }
+  if (r < 0.26) {
+    const text = JSON.stringify(record);
+    return pick(rand, [text.slice(0, int(rand, text.length)), 'null', '[]', '"resnet20"', '1', '{}', '', text + 'x',
+      text.replace('{', '{"model":"vgg11",'), `{"model":"resnet20","options":${deepArrayText(1 + int(rand, 20000))}}`]);
+  }
+  const rec = structuredClone(record);
+  for (let k = 1 + int(rand, 2); k > 0; k--) {
+    const opts = rec.options && typeof rec.options === 'object' && !Array.isArray(rec.options) ? rec.options : (rec.options = {});
+    switch (int(rand, 8)) {
+      case 0: rec.model = rand() < 0.8 ? pick(rand, ZOO_NAMES) : hostileValue(rand); break;
+      case 1: case 2: setOwn(opts, pick(rand, Object.keys(opts).length && rand() < 0.7 ? Object.keys(opts) : ZOO_OPTIONS),
+        rand() < 0.6 ? pick(rand, ZOO_VALUES) : hostileValue(rand)); break;
+      case 3: delete opts[pick(rand, Object.keys(opts).length ? Object.keys(opts) : ['numClasses'])]; break;
+      case 4: setOwn(rec, pick(rand, ['extra', 'architecture', ...PROTO_NAMES]), pick(rand, [1, null, {}, { model: 'vgg11' }])); break;
+      case 5: delete rec[pick(rand, ['model', 'options'])]; break;
+      case 6: rec.options = pick(rand, [null, [], 'x', 3, [['numClasses', 3]]]); break;
+      default: rec.model = pick(rand, sn.models.ZOO_MODELS); // another builder over these weights
+    }
+  }
+  return rawJson(rec);
+}
+
+const ZOO_PART = /bytes|Uint8Array|zoo model record|sn\.models\.\w+|"simdnet\.zoo"|tensor "|state dict|weight/;
+/** Refusals that come before anything is built: they may take no wasm memory at all. */
+const BEFORE_BUILDING = /zoo model record|sn\.models\.\w+: |sn\.models\.\w+\(.*\) needs|"simdnet\.zoo" metadata is not valid JSON/;
+
+test('fuzz: model files (zoo records in the metadata): sn.io.modelFromSafetensors', () => {
+  const rand = rng(0x200d1e5);
+  const bases = zooBases();
+  const tally = new Tally('model files (zoo records)');
+  const source = 'fuzz-zoo.safetensors';
+  const heap = rt().heap;
+  for (let i = 0; i < 400; i++) {
+    const { model, record } = pick(rand, bases);
+    const text = mutateZooRecord(record, rand);
+    const bytes = io.encodeSafetensors(model.stateDict(), { format: 'pt', 'simdnet.zoo': text });
+    const inUse = heap.bytesInUse, reserved = heap.bytesReserved;
+    const what = `zoo case ${i} (${text.slice(0, 100)})`;
+    let refusal = null;
+    const loaded = fuzzCase(tally, source, ZOO_PART, what, () => {
+      try {
+        return io.modelFromSafetensors(asInput(bytes, rand), source);
+      } catch (err) {
+        refusal = err;
+        throw err;
+      }
+    }, (m) => {
+      // Accepted: a record that builds a model whose state dict is exactly the file's.
+      checkHoldsFile(m, io.decodeSafetensors(bytes), what);
+      const rebuilt = JSON.parse(io.decodeSafetensors(m.toSafetensors()).metadata['simdnet.zoo']);
+      assert.ok(sn.models.ZOO_MODELS.includes(rebuilt.model), what);
+      const y = sn.noGrad(() => { m.eval(); return m.forward(sn.tensor(new Float32Array(2 * 3 * 8 * 8).fill(0.5), [2, 3, 8, 8])); });
+      assert.equal(y.shape, [2, rebuilt.options.numClasses], `${what}: runs`);
+      m.dispose();
+    });
+    if (loaded) continue;
+    assert.is(heap.bytesInUse, inUse, `${what}: a refused file leaves no memory taken`);
+    if (BEFORE_BUILDING.test(refusal.message)) assert.is(heap.bytesReserved, reserved, `${what}: refused before building, yet the memory grew`);
+  }
+  for (const b of bases) b.model.dispose();
+  tally.print();
+  assert.ok(tally.accepted > 50 && tally.refused > 250, 'the mutations reach both outcomes');
+  assert.is({}.polluted, undefined);
+  assert.is(Object.prototype.model, undefined);
 });
 
 // ---------- IDX ----------

@@ -6,6 +6,7 @@ import { Module } from '../module.js';
 import { boolean, checkOptions, describe, described, finite, integer } from '../options.js';
 import type { Spec } from '../options.js';
 import { isPlainObject } from '../describe.js';
+import { WASM32_MAX_BYTES, mib } from '../runtime/heap.js';
 import { ResNet, resnetValues } from './resnet.js';
 import { CifarResNet, cifarResnetValues } from './cifar-resnet.js';
 import { MobileNetV2, mobilenetV2Values } from './mobilenet-v2.js';
@@ -37,17 +38,11 @@ const classes = described(integer(1), 'a positive integer');
 /** Above 0; past about 4 the network outgrows the memory long before the numbers stop being exact. */
 const width = finite({ min: 0, minOpen: true });
 
-/** A CIFAR ResNet's entry: n blocks per stage (depth 6n + 2). */
-function cifarEntry(n: number): ZooEntry {
-  return {
-    spec: { numClasses: classes }, defaults: { numClasses: 10 },
-    build: (o) => new CifarResNet(n, o.numClasses as number),
-    stateValues: (o) => cifarResnetValues(n, o.numClasses as number),
-  };
-}
-
-/** The builders by name; a name read from a file is looked up as an own property only. */
-const ENTRIES: Readonly<Record<string, ZooEntry>> = Object.freeze({
+// A plain object (looked up with Object.hasOwn, so a file's 'constructor' or '__proto__' finds
+// nothing) written out entry by entry: module evaluation computes nothing (no calls), so bundlers
+// may drop the zoo from apps that never use it (tests/package.test.js checks the sideEffects list).
+const cifar = { spec: { numClasses: classes }, defaults: { numClasses: 10 } };
+const ENTRIES: Readonly<Record<string, ZooEntry>> = {
   resnet18: {
     spec: { numClasses: classes }, defaults: { numClasses: 1000 },
     build: (o) => new ResNet([2, 2, 2, 2], o.numClasses as number),
@@ -58,9 +53,9 @@ const ENTRIES: Readonly<Record<string, ZooEntry>> = Object.freeze({
     build: (o) => new ResNet([3, 4, 6, 3], o.numClasses as number),
     stateValues: (o) => resnetValues([3, 4, 6, 3], o.numClasses as number),
   },
-  resnet20: cifarEntry(3),
-  resnet32: cifarEntry(5),
-  resnet56: cifarEntry(9),
+  resnet20: { ...cifar, build: (o) => new CifarResNet(3, o.numClasses as number), stateValues: (o) => cifarResnetValues(3, o.numClasses as number) },
+  resnet32: { ...cifar, build: (o) => new CifarResNet(5, o.numClasses as number), stateValues: (o) => cifarResnetValues(5, o.numClasses as number) },
+  resnet56: { ...cifar, build: (o) => new CifarResNet(9, o.numClasses as number), stateValues: (o) => cifarResnetValues(9, o.numClasses as number) },
   mobilenetV2: {
     spec: { numClasses: classes, widthMult: width }, defaults: { numClasses: 1000, widthMult: 1 },
     build: (o) => new MobileNetV2(o.numClasses as number, o.widthMult as number),
@@ -71,7 +66,7 @@ const ENTRIES: Readonly<Record<string, ZooEntry>> = Object.freeze({
     build: (o) => new VGG(o.batchNorm as boolean, o.numClasses as number),
     stateValues: (o) => vgg11Values(o.batchNorm as boolean, o.numClasses as number),
   },
-});
+};
 
 /** The builders' names, in sn.models: what a file's record may name. */
 export const ZOO_MODELS: readonly string[] = Object.freeze(Object.keys(ENTRIES));
@@ -101,10 +96,22 @@ const placed = new WeakMap<Module, [Module, string]>();
 const stateLayout = (model: Module): string =>
   Object.entries(model.stateDict()).map(([name, t]) => `${name}[${t.shape.join(',')}]`).join(' ');
 
-/** Builds `name` with checked options and remembers what it built, for files. */
+/**
+ * Builds `name` with checked options and remembers what it built, for files. Options that make a
+ * model wasm32 cannot hold (mobilenetV2 with widthMult 16, or numClasses 10⁹) are refused before
+ * anything is allocated: building would first grow the memory, which never shrinks, to its limit.
+ * Weights take 8 bytes a value with their gradients, BatchNorm's running statistics 4 (a small
+ * part of any zoo model), so 8 bytes a state value is the model's size to within that part.
+ */
 function make(name: string, options: unknown): Module {
   const o = completeOptions(name, options);
-  const model = ENTRIES[name].build(o);
+  const entry = ENTRIES[name];
+  const values = entry.stateValues(o);
+  if (!(values * 8 <= WASM32_MAX_BYTES)) {
+    const size = Number.isFinite(values) ? `${values.toLocaleString('en-US')} weight and buffer values, ${mib(values * 8)} with the gradients` : 'more weights than can be counted';
+    throw new Error(`sn.models.${name}: the options ${JSON.stringify(o)} make a model of ${size}, more than the ${mib(WASM32_MAX_BYTES)} a wasm memory can hold`);
+  }
+  const model = entry.build(o);
   const modules = model.namedModules();
   for (const [path, m] of modules) placed.set(m, [model, path]);
   made.set(model, { record: { model: name, options: o }, modules: modules.length, state: stateLayout(model) });
