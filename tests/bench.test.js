@@ -6,10 +6,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { peakModule } from '../bench/peak.js';
+import { peakModule, mergePeaks } from '../bench/peak.js';
 import { SHAPES } from '../bench/gemm.js';
 import { summarize } from '../bench/stats.js';
-import { profileTable, shownNames, sideBySide } from '../bench/report.js';
+import { profileTable, shownNames, sideBySide, kindRows, netSection, percentCell, gemmSection } from '../bench/report.js';
+import { kindOf, NET_NAMES } from '../bench/nets.js';
+import { uniqueNames } from '../bench/simdnet.js';
 
 const harness = new URL('../bench/main.js', import.meta.url).pathname;
 const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
@@ -105,6 +107,159 @@ test('bad options: a usage error, exit code 2', () => {
   r = run(cli, 'bench', '--help');
   assert.is(r.status, 0);
   assert.match(r.stdout, /--json FILE/);
+  assert.match(r.stdout, /--nets LIST +comma-separated: lenet5, resnet20, mobilenetv2/);
+  assert.match(r.stdout, /--net-batches LIST/);
+});
+
+test('bad --nets and --net-batches: a usage error naming the option, the value and what is expected', () => {
+  const cases = [
+    [['--nets', 'resnet18'], /--nets: unknown network 'resnet18' \(expected a comma-separated list of lenet5, resnet20, mobilenetv2\)/],
+    [['--nets', 'resnet20,MobileNetV2'], /--nets: unknown network 'MobileNetV2'/],
+    [['--nets', ','], /--nets: no network given/],
+    [['--net-batches', '0'], /--net-batches: expected positive integers, got '0'/],
+    [['--net-batches', '2,x'], /--net-batches: expected positive integers, got '2,x'/],
+    [['--net-batches', '1.5'], /--net-batches: expected positive integers, got '1.5'/],
+    [['--net-batches', ''], /--net-batches: expected positive integers, got ''/],
+    [['--batches', '4,'], /--batches: expected positive integers, got '4,'/],
+  ];
+  for (const [args, message] of cases) {
+    const r = run(harness, ...args);
+    assert.is(r.status, 2, args.join(' '));
+    assert.match(r.stderr, message);
+    assert.is(r.stdout, '', 'nothing ran');
+  }
+});
+
+test('kindOf: layer types, and convolutions by kernel, depthwise or grouped, and stride', () => {
+  const conv = (inChannels, kernel, stride, groups) => ({ inChannels, outChannels: inChannels, kernel, stride, groups });
+  assert.is(kindOf('BatchNorm2d', null), 'BatchNorm2d');
+  assert.is(kindOf('sn.add', null), 'sn.add');
+  assert.is(kindOf('Conv2d', conv(16, [3, 3], [1, 1], 1)), 'Conv2d 3×3');
+  assert.is(kindOf('Conv2d', conv(16, [1, 1], [2, 2], 1)), 'Conv2d 1×1 stride 2');
+  assert.is(kindOf('Conv2d', conv(48, [3, 3], [2, 2], 48)), 'Conv2d 3×3 depthwise stride 2');
+  assert.is(kindOf('Conv2d', conv(48, [3, 3], [1, 1], 4)), 'Conv2d 3×3 groups 4');
+  assert.is(kindOf('Conv2d', conv(8, [1, 3], [1, 2], 1)), 'Conv2d 1×3 stride 1×2');
+});
+
+test('rows named alike get #2, #3 in the order they ran', () => {
+  const rows = uniqueNames([{ name: 'a sn.relu' }, { name: 'a Conv2d' }, { name: 'a sn.relu' }, { name: 'a sn.relu' }]);
+  assert.equal(rows.map((r) => r.name), ['a sn.relu', 'a Conv2d', 'a sn.relu #2', 'a sn.relu #3']);
+});
+
+test('two peak measurements merge to the faster per accumulator count', () => {
+  const g = (median) => ({ median, min: median - 1, max: median + 1, samples: 3 });
+  const first = { mulAdd: { best: { ...g(30), accumulators: 12 }, byAccumulators: { 8: g(28), 12: g(30) } }, relaxedMadd: null };
+  const second = { mulAdd: { best: { ...g(33), accumulators: 8 }, byAccumulators: { 8: g(33), 12: g(29) } }, relaxedMadd: null };
+  const m = mergePeaks(first, second);
+  assert.equal(m.mulAdd.byAccumulators, { 8: g(33), 12: g(30) });
+  assert.equal(m.mulAdd.best, { ...g(33), accumulators: 8 });
+  assert.is(m.relaxedMadd, null);
+  assert.is(m.measurements, 2);
+});
+
+test('no percentage of the peak is shown above 100: it is flagged and explained', () => {
+  assert.is(percentCell(93.4), '93');
+  assert.is(percentCell(100.4), '100');
+  assert.is(percentCell(131), '>100†');
+  assert.is(percentCell(null), '');
+  const gflops = { median: 40, min: 39, max: 41 };
+  const text = gemmSection([{ label: 'a', gflops, percentOfPeak: 80 }, { label: 'b', gflops, percentOfPeak: 131 }], { name: 'FMA (relaxed_madd)', gflops: 50 });
+  assert.match(text, /% of FMA \(relaxed_madd\) peak/);
+  assert.match(text, /\nb +\| .* \| +>100†\n† above the peak measured in this run/);
+  assert.not.match(text, /131/);
+});
+
+// A network's section from figures shaped as simdnet's and bench/pytorch.py's (PyTorch rows carry
+// type and conv fields instead of a kind; the extra rows are each side's own).
+const stat = (median) => ({ median, min: median, max: median, samples: 1 });
+const fakeNet = () => ({
+  label: 'Net', input: [3, 32, 32], pytorchLabel: 'PyTorch x', batches: [1, 8],
+  simdnet: {
+    throughput: [{ batch: 1, error: 'BatchNorm2d refuses one value' }, { batch: 8, train: { ms: stat(100), imgPerSec: stat(80) } }],
+    profile: { batch: 8, method: 'sn', stepMs: stat(10), rows: [
+      { name: 'c1 Conv2d', path: 'c1', type: 'Conv2d', kind: 'Conv2d 3×3', layer: true, forwardMs: stat(1), backwardMs: stat(2) },
+      { name: 'c2 Conv2d', path: 'c2', type: 'Conv2d', kind: 'Conv2d 3×3', layer: true, forwardMs: stat(3), backwardMs: stat(4) },
+      { name: 'b sn.relu', path: 'b', type: 'sn.relu', kind: 'sn.relu', layer: true, forwardMs: stat(0.5), backwardMs: stat(0.5) },
+      { name: 'optimizer step (SGD momentum)', layer: false, forwardMs: null, backwardMs: stat(0.25) },
+    ] },
+  },
+  pytorch: {
+    throughput: [{ batch: 1, error: 'Expected more than 1 value' }, { batch: 8, train: { ms: stat(50), imgPerSec: stat(160) } }],
+    profile: { batch: 8, method: 'pt', stepMs: stat(5), rows: [
+      { name: 'c1 Conv2d', path: 'c1', type: 'Conv2d', conv: { inChannels: 3, outChannels: 3, kernel: [3, 3], stride: [1, 1], groups: 1 }, layer: true, forwardMs: stat(0.5), backwardMs: stat(1) },
+      { name: 'c2 Conv2d', path: 'c2', type: 'Conv2d', conv: { inChannels: 3, outChannels: 3, kernel: [3, 3], stride: [1, 1], groups: 1 }, layer: true, forwardMs: stat(1.5), backwardMs: stat(0.5) },
+      { name: 'backward outside module rows', layer: false, forwardMs: null, backwardMs: stat(1.5) },
+    ] },
+  },
+  ratios: [{ vs: 'PyTorch', batch: 8, train: { median: 0.5, min: 0.5, max: 0.5 } }],
+});
+
+test('kindRows: each side\'s rows added up by kind, simdnet\'s costliest first', () => {
+  const n = fakeNet();
+  assert.equal(kindRows(n.simdnet.profile, n.pytorch.profile), [
+    { kind: 'Conv2d 3×3', simdnet: { rows: 2, forwardMs: 4, backwardMs: 6 }, pytorch: { rows: 2, forwardMs: 2, backwardMs: 1.5 } },
+    { kind: 'sn.relu', simdnet: { rows: 1, forwardMs: 0.5, backwardMs: 0.5 }, pytorch: null },
+  ]);
+});
+
+test('a network\'s section: img/s with the batches not run and why, the ratio, time by kind, slowest rows beside PyTorch\'s', () => {
+  const text = netSection(fakeNet());
+  assert.match(text, /^## Net, 3×32×32 images: training step/);
+  assert.match(text, /\nsimdnet +\| +1 \| +not run \(below\) \|/);
+  assert.match(text, /\nsimdnet +\| +8 \| +80 \[80–80\] \| +100\.00 \[100\.00–100\.00\]\n/);
+  assert.match(text, /\nPyTorch x +\| +8 \| +160 \[160–160\] \|/);
+  assert.match(text, /not run: simdnet at batch 1: BatchNorm2d refuses one value\nnot run: PyTorch x at batch 1: Expected more than 1 value/);
+  assert.match(text, /simdnet ÷ PyTorch, train img\/s \(above 1: simdnet faster\): batch 8 ×0\.50 \[0\.50–0\.50\]/);
+  assert.match(text, /\nConv2d 3×3 +\| +2 \| +4\.000 \| +6\.000 \| +2 \| +2\.000 \| +1\.500 \| +×0\.35\n/);
+  assert.match(text, /\nsn\.relu +\| +1 \| +0\.500 \| +0\.500 \| +\| +\| +\| +\n/);
+  assert.match(text, /\nnot in a module row \(see below\) +\| +\| +0\.000 \| +0\.250 \| +\| +0\.000 \| +1\.500 \|/);
+  assert.match(text, /\nstep +\| +\| +10\.000 \| +\| +\| +5\.000 \| +\| +×0\.50\n/);
+  assert.match(text, /The 3 slowest simdnet rows at batch 8/);
+  const slow = text.split('slowest simdnet rows')[1].split('\n').filter((l) => l.includes('|')).slice(1);
+  assert.equal(slow.map((l) => l.split('|').map((c) => c.trim())), [
+    ['c2 Conv2d', 'Conv2d 3×3', '3.000', '4.000', '1.500', '0.500'],
+    ['c1 Conv2d', 'Conv2d 3×3', '1.000', '2.000', '0.500', '1.000'],
+    ['b sn.relu', 'sn.relu', '0.500', '0.500', '', ''],
+  ]);
+});
+
+test('--quick --only simdnet --nets resnet20,mobilenetv2: img/s and per-module rows by path and kind', () => {
+  const json = join(dir, 'nets.json');
+  // Batch 8: at 2 MobileNetV2's BatchNorms see 2 values per channel on its 1×1 maps and training diverges in a few steps.
+  const r = run(harness, '--quick', '--only', 'simdnet', '--nets', 'resnet20,mobilenetv2', '--net-batches', '8', '--json', json);
+  assert.is(r.status, 0, r.stderr);
+  for (const section of ['wasm SIMD peak on this machine', '## GEMM', '## ResNet-20 (CIFAR, option B shortcuts), 3×32×32 images',
+    '## MobileNetV2 width 0.5', '### Time by kind of module at batch 8', '### The 15 slowest simdnet rows at batch 8']) {
+    assert.ok(r.stdout.includes(section), `report has "${section}"`);
+  }
+  assert.not.ok(r.stdout.includes('## Throughput, LeNet-5'), 'LeNet-5 left out');
+  const out = JSON.parse(readFileSync(json, 'utf8'));
+  assert.equal(out.options.nets, ['resnet20', 'mobilenetv2']);
+  assert.equal(Object.keys(out.frameworks), []);
+  assert.equal(Object.keys(out.nets), ['resnet20', 'mobilenetv2']);
+  for (const n of Object.values(out.nets)) {
+    assert.equal(n.simdnet.throughput.map((t) => t.batch), [8]);
+    assert.ok(n.simdnet.throughput[0].train.imgPerSec.median > 0);
+    assert.is(n.simdnet.profile.batch, 8);
+    assert.is(n.pytorch, undefined);
+  }
+  const rows = (key) => new Map(out.nets[key].simdnet.profile.rows.filter((x) => x.layer).map((x) => [x.name, x]));
+  const resnet = rows('resnet20'), mobile = rows('mobilenetv2');
+  assert.is(resnet.get('layer1.0.conv1 Conv2d').kind, 'Conv2d 3×3');
+  assert.is(resnet.get('layer2.0.conv1 Conv2d').kind, 'Conv2d 3×3 stride 2');
+  assert.is(resnet.get('layer2.0.shortcut.0 Conv2d').kind, 'Conv2d 1×1 stride 2');
+  assert.is(resnet.get('layer1.0 sn.relu #2').kind, 'sn.relu');
+  assert.is([...resnet.values()].filter((x) => x.type === 'Conv2d').length, 21);
+  assert.is(mobile.get('features.2.conv.1.0 Conv2d').kind, 'Conv2d 3×3 depthwise stride 2');
+  assert.is(mobile.get('features.2.conv.0.0 Conv2d').kind, 'Conv2d 1×1');
+  assert.is(mobile.get('features.3.conv.1.0 Conv2d').kind, 'Conv2d 3×3 depthwise');
+  assert.is(mobile.get('features.3 sn.add').kind, 'sn.add');
+  assert.is([...mobile.values()].filter((x) => x.type === 'Conv2d').length, 52);
+  assert.ok(checkFigures(out.nets, 'nets', { n: 0 }) >= 2 * 60, 'every figure is a finite positive median with its spread');
+});
+
+test('every network --nets names is one the harness knows', () => {
+  assert.equal(NET_NAMES, ['lenet5', 'resnet20', 'mobilenetv2']);
 });
 
 test.run();
