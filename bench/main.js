@@ -8,10 +8,11 @@ import { enableRelaxedSimd, machine } from './env.js';
 import { measurePeak, mergePeaks, peakLoop } from './peak.js';
 import { measureGemm } from './gemm.js';
 import { simdnetProfile, simdnetThroughput, profileSummary, simdnetNetThroughput, simdnetNetProfile } from './simdnet.js';
-import { NETS, NET_NAMES } from './nets.js';
+import { NETS, NET_NAMES, ZOO_NETS } from './nets.js';
+import { zooShapes, zooCases, simdnetCase, QUICK_TRIM_FLOPS } from './zoo.js';
 import { loadTfjs } from './tfjs-load.js';
 import { runTfjsBackend } from './tfjs-run.js';
-import { runPytorchEntry } from './pytorch.js';
+import { runPytorchEntry, runPytorchZoo } from './pytorch.js';
 import { report } from './report.js';
 
 export const HELP = `simdnet bench — LeNet-5 per-layer times, training and inference img/s, GEMM GFLOP/s
@@ -26,6 +27,13 @@ Options:
   --batches LIST     LeNet-5's batch sizes (1,10,32,64); comparisons per layer at the largest
   --net-batches LIST the other networks' batch sizes (1,64); per-module times at the largest;
                      MobileNetV2 does not train at 1 (BatchNorm on its 1×1 maps), nor for long at 2
+  --zoo              instead of the above: the convolution shape zoo, every convolution of
+                     ${Object.keys(ZOO_NETS).join(', ')}
+                     one layer at a time: forward, input and weight gradient ms, GFLOP/s and % of the
+                     peak, beside PyTorch's (--only simdnet,pytorch); --quick trims batch 64 of the
+                     shapes above 1 GFLOP
+  --zoo-nets LIST    the networks whose convolutions the zoo takes (default: all of them)
+  --zoo-batches LIST the zoo's batch sizes (1,16,64)
   --plain-simd       keep relaxed SIMD off where the engine needs a flag for it
   --python EXE       the Python with torch (default: python3 on PATH, then /usr/bin/python3)
   --help, -h         this text
@@ -37,17 +45,34 @@ function parse(argv) {
   const { values } = parseArgs({ args: argv, strict: true, options: {
     quick: { type: 'boolean' }, json: { type: 'string' }, only: { type: 'string' }, batches: { type: 'string' },
     nets: { type: 'string' }, 'net-batches': { type: 'string' },
+    zoo: { type: 'boolean' }, 'zoo-nets': { type: 'string' }, 'zoo-batches': { type: 'string' },
     'plain-simd': { type: 'boolean' }, python: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   } });
-  const only = (values.only ?? PARTS.join(',')).split(',').filter(Boolean).flatMap((p) => (p === 'tfjs' ? ['tfjs-wasm', 'tfjs-cpu'] : [p]));
+  const zoo = !!values.zoo;
+  for (const o of zoo ? ['nets', 'batches', 'net-batches'] : ['zoo-nets', 'zoo-batches']) {
+    if (values[o] !== undefined) throw new Error(`--${o}: ${zoo ? 'not with --zoo, which times single convolutions (--zoo-nets, --zoo-batches)' : 'only with --zoo'}`);
+  }
+  const only = (values.only ?? (zoo ? 'simdnet,pytorch' : PARTS.join(','))).split(',').filter(Boolean).flatMap((p) => (p === 'tfjs' ? ['tfjs-wasm', 'tfjs-cpu'] : [p]));
   const bad = only.find((p) => !PARTS.includes(p));
   if (bad) throw new Error(`--only: unknown part '${bad}' (expected ${PARTS.join(', ')}, tfjs)`);
-  const nets = (values.nets ?? NET_NAMES.join(',')).split(',').filter(Boolean);
-  const badNet = nets.find((n) => !NET_NAMES.includes(n));
-  if (badNet !== undefined || !nets.length) throw new Error(`--nets: ${badNet === undefined ? 'no network given' : `unknown network '${badNet}'`} (expected a comma-separated list of ${NET_NAMES.join(', ')})`);
+  if (zoo && only.some((p) => p.startsWith('tfjs'))) throw new Error(`--only: TF.js is not in --zoo (expected simdnet, pytorch), got '${values.only}'`);
+  const zooNets = list('--zoo-nets', values['zoo-nets'], Object.keys(ZOO_NETS), 'network');
+  const nets = list('--nets', values.nets, NET_NAMES, 'network');
   const batches = batchList('--batches', values.batches, '1,10,32,64');
   const netBatches = batchList('--net-batches', values['net-batches'], '1,64');
-  return { help: !!values.help, quick: !!values.quick, json: values.json, only, nets: [...new Set(nets)], batches, netBatches, plainSimd: !!values['plain-simd'], python: values.python };
+  const zooBatches = batchList('--zoo-batches', values['zoo-batches'], '1,16,64');
+  return {
+    help: !!values.help, quick: !!values.quick, json: values.json, only, nets, batches, netBatches,
+    zoo, zooNets, zooBatches, plainSimd: !!values['plain-simd'], python: values.python,
+  };
+}
+
+/** A comma-separated list of names from `known` (all of them when not given), each once. */
+function list(option, given, known, what) {
+  const names = (given ?? known.join(',')).split(',').filter(Boolean);
+  const bad = names.find((n) => !known.includes(n));
+  if (bad !== undefined || !names.length) throw new Error(`${option}: ${bad === undefined ? `no ${what} given` : `unknown ${what} '${bad}'`} (expected a comma-separated list of ${known.join(', ')})`);
+  return [...new Set(names)];
 }
 
 function batchList(option, given, fallback) {
@@ -59,6 +84,7 @@ function batchList(option, given, fallback) {
 
 /** Runs the benchmark; returns every figure (the JSON) and prints the report as it goes to `log`. */
 export async function runBench(options, { progress = () => {} } = {}) {
+  if (options.zoo) return runZoo(options, { progress });
   const { quick, only, nets, netBatches } = options;
   const lenet = nets.includes('lenet5');
   const batches = lenet ? options.batches : [];
@@ -147,6 +173,75 @@ export async function runBench(options, { progress = () => {} } = {}) {
   for (const f of Object.values(r.frameworks)) if (f.error) r.notes.push(`${f.label} skipped: ${f.error}`);
   r.notes.push(...methodNotes(r));
   return r;
+}
+
+/**
+ * The shape zoo: the distinct convolutions of the networks asked for, at each batch, timed by
+ * simdnet between two measurements of the peak (the better kept), then by PyTorch.
+ */
+async function runZoo(options, { progress }) {
+  const { quick, only, zooNets, zooBatches } = options;
+  const relaxed = enableRelaxedSimd(options.plainSimd);
+  const runtime = await sn.ready({ relaxedSimd: !options.plainSimd });
+  const shapes = zooShapes(zooNets);
+  const cases = zooCases(shapes, zooBatches, { quick });
+  const byId = new Map(shapes.map((s) => [s.id, s]));
+  const r = {
+    machine: machine(relaxed, runtime), options: { quick, only, zoo: true, zooNets, zooBatches, plainSimd: options.plainSimd },
+    frameworks: {}, ratios: [], nets: {}, notes: [],
+    zoo: { nets: Object.fromEntries(zooNets.map((k) => [k, { label: ZOO_NETS[k].label, input: ZOO_NETS[k].input }])), batches: zooBatches, shapes, cases },
+  };
+  const run = cases.filter((c) => !c.trimmed);
+  if (only.includes('simdnet')) {
+    progress('wasm SIMD peak');
+    const first = measurePeak({ quick });
+    run.forEach((c, i) => {
+      progress(`zoo ${i + 1}/${run.length}: ${byId.get(c.shape).label}, batch ${c.batch}`);
+      c.simdnet = simdnetCase(byId.get(c.shape), c.batch, { quick });
+    });
+    progress('wasm SIMD peak, again');
+    r.peak = mergePeaks(first, measurePeak({ quick }));
+    r.peakLoop = peakLoop(r.peak, runtime.relaxedSimd);
+    for (const c of run) {
+      c.simdnet.percentOfPeak = Object.fromEntries(Object.entries(c.simdnet.gflops).map(([k, g]) => [k, g ? (100 * g.median) / r.peakLoop.gflops : null]));
+    }
+  }
+  if (only.includes('pytorch')) {
+    progress(`PyTorch, ${run.length} cases (a Python subprocess)`);
+    const pt = await runPytorchZoo({ python: options.python, shapes, cases: run, quick });
+    r.zoo.pytorchLabel = pt.label;
+    if (pt.error) r.notes.push(`${pt.label} skipped: ${pt.error}`);
+    else {
+      if (pt.label.includes('reference BLAS')) r.notes.push('PyTorch runs on the reference BLAS here: its convolutions below batch 16 (im2col and GEMM) are several times slower than usual; apt-get install libopenblas0-pthread gives the usual figures.');
+      const found = new Map(pt.results.map((x) => [`${x.shape}/${x.batch}`, x]));
+      for (const c of run) {
+        const x = found.get(`${c.shape}/${c.batch}`);
+        if (!x) c.pytorch = { error: 'no result' };
+        else if (x.error) c.pytorch = { error: x.error };
+        else c.pytorch = { ms: x.ms, gflops: Object.fromEntries(Object.entries(x.ms).map(([k, ms]) => [k, invertMs(ms, c.flops)])) };
+      }
+    }
+  }
+  r.notes.push(...zooNotes(r));
+  return r;
+}
+
+const invertMs = (ms, flops) => ({ median: flops / (ms.median * 1e6), min: flops / (ms.max * 1e6), max: flops / (ms.min * 1e6) });
+
+function zooNotes(r) {
+  const notes = [
+    'Shapes: every Conv2d of the networks listed, found by a shape-only pass of each network (bench/nets.js builds them; ' +
+      'sn.models for LeNet-5, ResNet-20 and MobileNetV2), the same shape (input size, channels, kernel, stride, padding, groups, bias) counted once. ' +
+      'GFLOP = 2·N·C_out·H_out·W_out·(C_in/groups)·kH·kW, the same for the forward, the input gradient (dX) and the weight gradient (dW) of a direct convolution, ' +
+      'padding taps included, bias terms left out.',
+    'simdnet: a Conv2d with the shape\'s configuration run alone on wasm tensors (forwardDevice and backwardDevice, as inside a network). Its backward ' +
+      'computes dW in every call (and db), with dX when asked: dW is the backward without dX, and dX the backward with dX less the backward without it, ' +
+      'the two timed alternately sample by sample and dX the median of the differences (\'~0\' where it came out at zero or below: noise on a cheap dX).',
+    'PyTorch: F.conv2d for the forward; torch.ops.aten.convolution_backward, which autograd runs for a convolution, asked for dX only, then for dW (and db) only; ' +
+      'one thread; the backend (oneDNN, or im2col + BLAS) is PyTorch\'s own choice per shape. PyTorch runs natively (AVX-512 where the CPU has it), so no percentage of the wasm peak is given for it.',
+  ];
+  if (r.zoo.cases.some((c) => c.trimmed)) notes.push(`--quick: batch 64 left out for the shapes whose forward at that batch is above ${QUICK_TRIM_FLOPS / 1e9} GFLOP.`);
+  return notes;
 }
 
 /** simdnet's img/s over each other framework's, batch by batch, with the widest spread. */

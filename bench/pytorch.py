@@ -3,7 +3,11 @@ Adam; the same ResNet-20 and MobileNetV2 training steps with SGD and momentum. P
 object on stdout; bench/pytorch.js runs it and reads it.
 
 usage: python3 bench/pytorch.py --batches 1,10,32,64 [--profile-batches 64]
-           [--nets resnet20,mobilenetv2 --net-batches 1,64 --net-profile-batch 64] [--quick]
+           [--nets resnet20,mobilenetv2 --net-batches 1,64 --net-profile-batch 64]
+           [--zoo CASES.json] [--quick]
+
+--zoo reads the shape zoo's cases (bench/zoo.js writes them: {"shapes": [...], "cases": [...]})
+and times torch's convolution forward, input gradient and weight gradient for each.
 """
 import argparse
 import json
@@ -341,6 +345,46 @@ def net_profile(key, batch, quick):
         return {"error": str(e)}
 
 
+def zoo_case(shape, batch, quick):
+    """torch's times for one convolution: F.conv2d, and aten.convolution_backward (what autograd
+    runs for a Conv2d) asked for the input gradient only, then for the weight (and bias) gradient."""
+    c = shape["config"]
+    g = torch.Generator().manual_seed(11)
+    C, H, W, O, groups = shape["C"], shape["H"], shape["W"], c["outChannels"], c["groups"]
+    kh, kw = c["kernelSize"]
+    x = torch.rand(batch, C, H, W, generator=g) - 0.5
+    w = (torch.rand(O, C // groups, kh, kw, generator=g) - 0.5) / math.sqrt(C // groups * kh * kw)
+    b = torch.rand(O, generator=g) - 0.5 if c["bias"] else None
+    stride, padding, dilation = c["stride"], c["padding"], c["dilation"]
+    y = F.conv2d(x, w, b, stride, padding, dilation, groups)
+    dy = torch.rand(y.shape, generator=g) - 0.5
+    bias_sizes = [O] if c["bias"] else None
+
+    def grad(mask):
+        return lambda: torch.ops.aten.convolution_backward(dy, x, w, bias_sizes, stride, padding, dilation, False, [0, 0], groups, mask)
+
+    timing = dict(warmup=1, samples=3, min_ms=10) if quick else dict(warmup=2, samples=5, min_ms=50)
+    with torch.no_grad():
+        return {
+            "forward": measure(lambda: F.conv2d(x, w, b, stride, padding, dilation, groups), **timing),
+            "inputGrad": measure(grad([True, False, False]), **timing),
+            "weightGrad": measure(grad([False, True, c["bias"]]), **timing),
+        }
+
+
+def zoo(path, quick):
+    with open(path) as f:
+        spec = json.load(f)
+    shapes = {s["id"]: s for s in spec["shapes"]}
+    out = []
+    for case in spec["cases"]:
+        try:
+            out.append(dict(shape=case["shape"], batch=case["batch"], ms=zoo_case(shapes[case["shape"]], case["batch"], quick)))
+        except (RuntimeError, ValueError) as e:
+            out.append(dict(shape=case["shape"], batch=case["batch"], error=str(e)))
+    return out
+
+
 def blas_library():
     """The BLAS torch loaded (Debian's torch uses the system libblas.so.3: the reference BLAS unless
     OpenBLAS is installed, which makes its linear layers several times slower)."""
@@ -360,6 +404,7 @@ def main():
     ap.add_argument("--nets", default="")
     ap.add_argument("--net-batches", default="1,64")
     ap.add_argument("--net-profile-batch", type=int, default=0, help="0: the largest of --net-batches")
+    ap.add_argument("--zoo", default="", help="a JSON file of convolution cases (bench/zoo.js)")
     ap.add_argument("--quick", action="store_true")
     a = ap.parse_args()
     torch.set_num_threads(1)
@@ -382,6 +427,8 @@ def main():
         "profiles": {str(b): profile(b, a.quick) for b in profile_batches},
         "nets": {},
     }
+    if a.zoo:
+        result["zoo"] = zoo(a.zoo, a.quick)
     for key in nets:
         try:
             result["nets"][key] = {

@@ -196,6 +196,77 @@ export function netSection(n) {
   return parts.join('\n\n');
 }
 
+const PASSES = [['forward', 'fwd'], ['inputGrad', 'dX'], ['weightGrad', 'dW']];
+
+/**
+ * Issue-style target of the zoo: the 3×3 and 1×1 convolutions (not grouped) with at least 32
+ * channels in and out, at batch ≥ 16: how many of their passes reach 70% of the peak.
+ */
+export function zooTarget(zoo) {
+  const shapes = new Map(zoo.shapes.map((s) => [s.id, s]));
+  const rows = zoo.cases.filter((c) => {
+    const s = shapes.get(c.shape), k = s.config.kernelSize;
+    return c.simdnet && c.batch >= 16 && s.config.groups === 1 && s.C >= 32 && s.config.outChannels >= 32 &&
+      k[0] === k[1] && (k[0] === 3 || k[0] === 1);
+  });
+  return Object.fromEntries(PASSES.map(([key]) => {
+    const p = rows.map((c) => c.simdnet.percentOfPeak[key]).filter((v) => v !== null && v !== undefined);
+    return [key, { cases: p.length, atLeast70: p.filter((v) => v >= 70).length, lowest: p.length ? Math.min(...p) : null, median: p.length ? [...p].sort((a, b) => a - b)[p.length >> 1] : null }];
+  }));
+}
+
+/** The shape zoo: what is measured, the target check, then a table per network of the shapes first seen in it. */
+export function zooSection(r) {
+  const { zoo } = r;
+  const loop = r.peakLoop;
+  const pt = zoo.pytorchLabel && !r.notes.some((n) => n.startsWith(`${zoo.pytorchLabel} skipped`)) ? zoo.pytorchLabel : null;
+  const parts = [`## Convolution shape zoo: each convolution alone, forward (fwd), input gradient (dX) and weight gradient (dW)\n` +
+    `ms per call; GFLOP/s on the direct convolution's FLOPs; %: of the ${loop ? `${loop.name} peak, ${loop.gflops.toFixed(1)} GFLOP/s in this run` : 'peak (not measured: simdnet not run)'}` +
+    `${pt ? `; PyTorch: ${pt}, ms, and PyTorch's time ÷ simdnet's (above 1: simdnet faster)` : ''}. Networks: ` +
+    Object.entries(zoo.nets).map(([k, n]) => `${k} = ${n.label} (${n.input.join('×')})`).join(', ') + '.'];
+  if (loop) {
+    const t = zooTarget(zoo);
+    const line = ([key, name]) => `${name} ${t[key].atLeast70}/${t[key].cases}` + (t[key].cases ? ` (lowest ${t[key].lowest.toFixed(0)}%, median ${t[key].median.toFixed(0)}%)` : '');
+    parts.push(`3×3 and 1×1 convolutions with ≥ 32 channels in and out, batch ≥ 16, passes at ≥ 70% of the peak: ${PASSES.map(line).join('; ')}.`);
+  }
+  const shapes = new Map(zoo.shapes.map((s) => [s.id, s]));
+  const cell = (v, f) => (v === null || v === undefined || !Number.isFinite(v) ? '' : f(v));
+  const byNet = new Map(Object.keys(zoo.nets).map((k) => [k, []]));
+  for (const c of zoo.cases) byNet.get(shapes.get(c.shape).net).push(c);
+  let above = false;
+  const shared = zoo.shapes.some((s) => Object.keys(s.uses).length > 1);
+  for (const [key, cases] of byNet) {
+    if (!cases.length) continue;
+    const rows = cases.map((c) => {
+      const s = shapes.get(c.shape);
+      const others = Object.entries(s.uses).filter(([k]) => k !== key).map(([k, n]) => (n > 1 ? `${k} ×${n}` : k));
+      const head = [c.batch === zoo.batches.find((b) => cases.some((x) => x.shape === c.shape && x.batch === b)) ? `${s.label}${s.uses[key] > 1 ? ` ×${s.uses[key]}` : ''}` : '',
+        c.batch, (c.flops / 1e9).toFixed(3)];
+      const also = shared ? [others.join(', ')] : [];
+      if (c.trimmed) return [...head, 'left out (--quick)', ...Array(8 + (pt ? 4 : 0)).fill(''), ...also];
+      const sn = PASSES.flatMap(([k]) => {
+        const ms = c.simdnet?.ms[k]?.median, g = c.simdnet?.gflops[k]?.median, p = c.simdnet?.percentOfPeak?.[k];
+        if (p > 100.5) above = true;
+        return [ms <= 0 ? '~0' : cell(ms, ms3), cell(g, fixed(1)), percentCell(p)];
+      });
+      const theirs = !pt ? [] : c.pytorch?.error ? ['failed (JSON)', '', '', ''] : [
+        ...PASSES.map(([k]) => cell(c.pytorch?.ms[k]?.median, ms3)),
+        PASSES.map(([k]) => {
+          const a = c.pytorch?.ms[k]?.median, b = c.simdnet?.ms[k]?.median;
+          return a > 0 && b > 0 ? (a / b).toFixed(2) : '–';
+        }).join(' / '),
+      ];
+      return [...head, ...sn, ...theirs, ...also];
+    });
+    const headRow = ['shape', 'batch', 'GFLOP', 'fwd ms', 'GFLOP/s', '%', 'dX ms', 'GFLOP/s', '%', 'dW ms', 'GFLOP/s', '%',
+      ...(pt ? ['PyTorch fwd ms', 'dX ms', 'dW ms', 'PyTorch ÷ simdnet fwd / dX / dW'] : []), ...(shared ? ['also in'] : [])];
+    const right = headRow.map((h, i) => i > 0 && h !== 'also in');
+    parts.push(`### ${zoo.nets[key].label} (${key}): its convolutions not already listed above\n${table(headRow, rows, right)}`);
+  }
+  if (above) parts.push(ABOVE_PEAK);
+  return parts.join('\n\n');
+}
+
 /** How many of simdnet's slowest per-module rows a network's section lists (the JSON has them all). */
 export const SLOWEST = 15;
 
@@ -218,6 +289,7 @@ export function report(r) {
   }
   if (Object.keys(r.frameworks).length) parts.push(throughputSection(r.frameworks));
   for (const n of Object.values(r.nets ?? {})) parts.push(netSection(n));
+  if (r.zoo) parts.push(zooSection(r));
   const ratios = ratioSection(r.ratios);
   if (ratios) parts.push(ratios);
   if (r.notes.length) parts.push(`## Notes\n${r.notes.map((n) => `- ${n}`).join('\n')}`);
