@@ -8,7 +8,7 @@ import { enableRelaxedSimd, machine } from './env.js';
 import { measurePeak, mergePeaks, peakLoop } from './peak.js';
 import { measureGemm } from './gemm.js';
 import { simdnetProfile, simdnetThroughput, profileSummary, simdnetNetThroughput, simdnetNetProfile } from './simdnet.js';
-import { NETS, NET_NAMES, ZOO_NETS } from './nets.js';
+import { NETS, NET_NAMES, DEFAULT_NETS, ZOO_NETS } from './nets.js';
 import { zooShapes, zooCases, simdnetCase, QUICK_TRIM_FLOPS } from './zoo.js';
 import { loadTfjs } from './tfjs-load.js';
 import { runTfjsBackend } from './tfjs-run.js';
@@ -23,7 +23,8 @@ Options:
   --quick            few repetitions; the slow TF.js cpu backend trains at the largest batch only
   --json FILE        also write every figure as JSON
   --only LIST        comma-separated: simdnet (with peak and GEMM), tfjs-wasm, tfjs-cpu, tfjs, pytorch
-  --nets LIST        comma-separated: ${NET_NAMES.join(', ')} (default: all); TF.js runs LeNet-5 only
+  --nets LIST        comma-separated: ${NET_NAMES.join(', ')}
+                     (default: ${DEFAULT_NETS.join(',')}); TF.js runs LeNet-5 only
   --batches LIST     LeNet-5's batch sizes (1,10,32,64); comparisons per layer at the largest
   --net-batches LIST the other networks' batch sizes (1,64); per-module times at the largest;
                      MobileNetV2 does not train at 1 (BatchNorm on its 1×1 maps), nor for long at 2
@@ -57,7 +58,7 @@ function parse(argv) {
   if (bad) throw new Error(`--only: unknown part '${bad}' (expected ${PARTS.join(', ')}, tfjs)`);
   if (zoo && only.some((p) => p.startsWith('tfjs'))) throw new Error(`--only: TF.js is not in --zoo (expected simdnet, pytorch), got '${values.only}'`);
   const zooNets = list('--zoo-nets', values['zoo-nets'], Object.keys(ZOO_NETS), 'network');
-  const nets = list('--nets', values.nets, NET_NAMES, 'network');
+  const nets = list('--nets', values.nets ?? DEFAULT_NETS.join(','), NET_NAMES, 'network');
   const batches = batchList('--batches', values.batches, '1,10,32,64');
   const netBatches = batchList('--net-batches', values['net-batches'], '1,64');
   const zooBatches = batchList('--zoo-batches', values['zoo-batches'], '1,16,64');
@@ -290,14 +291,21 @@ function methodNotes(r) {
       'Per layer: each module\'s forward timed, then its backward by autograd from the next module\'s input gradient (each module input a fresh leaf).');
   }
   if (Object.keys(r.nets).length) {
-    notes.push('ResNet-20 and MobileNetV2: the same architecture on both sides (sn.models.resnet20 and the CIFAR ResNet of scripts/fixtures/torchvision_zoo.py, ' +
-      'copied into bench/pytorch.py; sn.models.mobilenetV2 and torchvision.models.mobilenet_v2, width 0.5, 10 classes), fixed-seed random 3×32×32 images ' +
-      'and labels; training step = forward, cross-entropy, backward (no gradient for the input images), SGD lr 0.01 momentum 0.9, zero-grad; PyTorch on one thread. ' +
+    notes.push('Networks other than LeNet-5: fixed-seed random 3×32×32 images and labels; training step = forward, cross-entropy, backward ' +
+      '(no gradient for the input images), SGD lr 0.01 momentum 0.9, zero-grad; PyTorch on one thread. ' +
       'simdnet per module: model.profile() rows (a row per layer call and functional op, by module path). PyTorch per module: hooks on every ' +
       'leaf module (forward pre-hook and hook) and on the autograd node that made its output (backward pre-hook and hook); its ' +
-      'functional ops (F.relu, +, pooling), the loss and gradient accumulation are in no module row. A training BatchNorm refuses one value per channel on both sides, ' +
-      'so MobileNetV2 (1×1 maps in its last stages) does not train at batch 1; at batch 2 its gradients are ill-conditioned ' +
+      'functional ops (F.relu, +, pooling), the loss and gradient accumulation are in no module row.');
+  }
+  if (r.nets.resnet20 || r.nets.mobilenetv2) {
+    notes.push('ResNet-20 and MobileNetV2: the same architecture on both sides (sn.models.resnet20 and the CIFAR ResNet of scripts/fixtures/torchvision_zoo.py, ' +
+      'copied into bench/pytorch.py; sn.models.mobilenetV2 and torchvision.models.mobilenet_v2, width 0.5, 10 classes). A training BatchNorm refuses one value per ' +
+      'channel on both sides, so MobileNetV2 (1×1 maps in its last stages) does not train at batch 1; at batch 2 its gradients are ill-conditioned ' +
       '(BatchNorm over 2 values per channel) and training diverges within a few steps.');
+  }
+  if (['vgg-cifar', 'convnetjs-cifar', 'seed003-cifar'].some((k) => r.nets[k])) {
+    notes.push('The CIFAR nets of bench/nets.js (VGG-style, ConvNetJS\'s demo net, seed 003\'s) are Sequentials built alike on both sides (bench/pytorch.py: ' +
+      'nn.Sequential with the same layers, so the module paths match), each library with its own default initialisation.');
   }
   return notes;
 }

@@ -19,8 +19,6 @@ export const NETS = {
   },
 };
 
-/** Every name --nets takes: LeNet-5 (its own sections) and the networks above. */
-export const NET_NAMES = ['lenet5', ...Object.keys(NETS)];
 
 /**
  * A VGG-style CIFAR-10 net: 3×3 convolutions 3→32→32, max-pool, 32→64→64, max-pool, 64→128,
@@ -55,6 +53,19 @@ export function seed003Cifar() {
     ...conv(3, 64), ...conv(64, 128), new sn.MaxPool2d(2), ...conv(128, 128), new sn.MaxPool2d(2), ...conv(128, 256), new sn.MaxPool2d(2),
     new sn.Flatten(), new sn.Linear(4096, 256), new sn.ReLU(), new sn.Linear(256, 64), new sn.ReLU(), new sn.Linear(64, 10));
 }
+
+// The CIFAR nets of the speed targets, trained beside PyTorch when --nets names them.
+Object.assign(NETS, {
+  'vgg-cifar': { label: 'VGG-style CIFAR net (3×3 convs 32–128 with BatchNorm2d)', input: [3, 32, 32], classes: 10, build: vggCifar },
+  'convnetjs-cifar': { label: 'ConvNetJS\'s CIFAR-10 demo net (5×5 convs 16–20)', input: [3, 32, 32], classes: 10, build: convnetjsCifar },
+  'seed003-cifar': { label: 'seed 003\'s CIFAR net (3×3 convs 64–256, 4096→256→64→10)', input: [3, 32, 32], classes: 10, build: seed003Cifar },
+});
+
+/** Every name --nets takes: LeNet-5 (its own sections) and the networks above. */
+export const NET_NAMES = ['lenet5', ...Object.keys(NETS)];
+
+/** What --nets runs when not given. */
+export const DEFAULT_NETS = ['lenet5', 'resnet20', 'mobilenetv2'];
 
 /**
  * The networks whose convolutions make up the shape zoo (--zoo), in the order of its report:

@@ -80,10 +80,36 @@ def mobilenet_v2_half():
     return torchvision.models.mobilenet_v2(width_mult=0.5, num_classes=10)
 
 
+def vgg_cifar():
+    """bench/nets.js vggCifar: 3x3 convs 3-32-32, pool, 32-64-64, pool, 64-128, pool, each with BatchNorm and ReLU."""
+    def block(i, o):
+        return [nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), nn.ReLU()]
+    return nn.Sequential(*block(3, 32), *block(32, 32), nn.MaxPool2d(2), *block(32, 64), *block(64, 64), nn.MaxPool2d(2),
+                         *block(64, 128), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(128 * 4 * 4, 10))
+
+
+def convnetjs_cifar():
+    """bench/nets.js convnetjsCifar: 5x5 convs 3-16-20-20, padding 2, each with ReLU and a 2x2 max-pool."""
+    def block(i, o):
+        return [nn.Conv2d(i, o, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2)]
+    return nn.Sequential(*block(3, 16), *block(16, 20), *block(20, 20), nn.Flatten(), nn.Linear(20 * 4 * 4, 10))
+
+
+def seed003_cifar():
+    """bench/nets.js seed003Cifar: 3x3 convs 3-64, 64-128, pool, 128-128, pool, 128-256, pool, then 4096-256-64-10."""
+    def conv(i, o):
+        return [nn.Conv2d(i, o, 3, padding=1), nn.ReLU()]
+    return nn.Sequential(*conv(3, 64), *conv(64, 128), nn.MaxPool2d(2), *conv(128, 128), nn.MaxPool2d(2), *conv(128, 256), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(4096, 256), nn.ReLU(), nn.Linear(256, 64), nn.ReLU(), nn.Linear(64, 10))
+
+
 # The networks of bench/nets.js under the same keys: (builder, input shape [C, H, W], classes).
 NETS = {
     "resnet20": (lambda: CifarResNet(3), (3, 32, 32), 10),
     "mobilenetv2": (mobilenet_v2_half, (3, 32, 32), 10),
+    "vgg-cifar": (vgg_cifar, (3, 32, 32), 10),
+    "convnetjs-cifar": (convnetjs_cifar, (3, 32, 32), 10),
+    "seed003-cifar": (seed003_cifar, (3, 32, 32), 10),
 }
 
 

@@ -117,7 +117,7 @@ test('bad options: a usage error, exit code 2', () => {
 
 test('bad --nets and --net-batches: a usage error naming the option, the value and what is expected', () => {
   const cases = [
-    [['--nets', 'resnet18'], /--nets: unknown network 'resnet18' \(expected a comma-separated list of lenet5, resnet20, mobilenetv2\)/],
+    [['--nets', 'resnet18'], /--nets: unknown network 'resnet18' \(expected a comma-separated list of lenet5, resnet20, mobilenetv2, vgg-cifar, convnetjs-cifar, seed003-cifar\)/],
     [['--nets', 'resnet20,MobileNetV2'], /--nets: unknown network 'MobileNetV2'/],
     [['--nets', ','], /--nets: no network given/],
     [['--net-batches', '0'], /--net-batches: expected positive integers, got '0'/],
@@ -262,8 +262,20 @@ test('--quick --only simdnet --nets resnet20,mobilenetv2: img/s and per-module r
   assert.ok(checkFigures(out.nets, 'nets', { n: 0 }) >= 2 * 60, 'every figure is a finite positive median with its spread');
 });
 
-test('every network --nets names is one the harness knows', () => {
-  assert.equal(NET_NAMES, ['lenet5', 'resnet20', 'mobilenetv2']);
+test('--nets: LeNet-5, ResNet-20 and MobileNetV2 unless told, the CIFAR nets of the speed targets when named', () => {
+  assert.equal(NET_NAMES, ['lenet5', 'resnet20', 'mobilenetv2', 'vgg-cifar', 'convnetjs-cifar', 'seed003-cifar']);
+  const help = run(harness, '--help');
+  assert.match(help.stdout, /\(default: lenet5,resnet20,mobilenetv2\)/);
+  const json = join(dir, 'cifar.json');
+  const r = run(harness, '--quick', '--only', 'simdnet', '--nets', 'convnetjs-cifar', '--net-batches', '2', '--json', json);
+  assert.is(r.status, 0, r.stderr);
+  assert.ok(r.stdout.includes('## ConvNetJS\'s CIFAR-10 demo net (5×5 convs 16–20), 3×32×32 images'));
+  const out = JSON.parse(readFileSync(json, 'utf8'));
+  assert.equal(Object.keys(out.nets), ['convnetjs-cifar']);
+  const rows = out.nets['convnetjs-cifar'].simdnet.profile.rows.filter((x) => x.layer);
+  assert.equal(rows.map((x) => x.name), ['0 Conv2d', '1 ReLU', '2 MaxPool2d', '3 Conv2d', '4 ReLU', '5 MaxPool2d', '6 Conv2d', '7 ReLU', '8 MaxPool2d', '9 Flatten', '10 Linear']);
+  assert.equal(rows.filter((x) => x.type === 'Conv2d').map((x) => x.kind), ['Conv2d 5×5', 'Conv2d 5×5', 'Conv2d 5×5']);
+  assert.ok(out.nets['convnetjs-cifar'].simdnet.throughput[0].train.imgPerSec.median > 0);
 });
 
 // ---- the convolution shape zoo (--zoo) ----
