@@ -28,8 +28,8 @@ function filled(n, seed) {
   return block;
 }
 
-/** [{ label, M, N, K, transA, transB, gflops: {median,min,max}, ms, percentOfPeak }] */
-export function measureGemm({ quick = false, peak = null } = {}) {
+/** [{ label, M, N, K, transA, transB, gflops: {median,min,max}, ms }] */
+export function measureGemm({ quick = false } = {}) {
   return SHAPES.map(([label, transA, transB, M, N, K], i) => {
     const A = filled(M * K, 1 + i), B = filled(K * N, 100 + i), C = new Block(M * N * 4);
     const lda = transA ? M : K, ldb = transB ? K : N;
@@ -37,7 +37,7 @@ export function measureGemm({ quick = false, peak = null } = {}) {
       const ms = measure(() => gemm(transA, transB, M, N, K, A.ptr, lda, B.ptr, ldb, C.ptr, N, false),
         { warmup: 3, samples: quick ? 3 : 9, minMs: quick ? 10 : 30 });
       const gflops = invert(ms, (t) => (2 * M * N * K) / (t * 1e6));
-      return { label, M, N, K, transA, transB, ms, gflops, percentOfPeak: peak ? (100 * gflops.median) / peak : null };
+      return { label, M, N, K, transA, transB, ms, gflops };
     } finally {
       A.free(); B.free(); C.free();
     }

@@ -5,22 +5,36 @@ import { writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import * as sn from 'simdnet';
 import { enableRelaxedSimd, machine } from './env.js';
-import { measurePeak } from './peak.js';
+import { measurePeak, mergePeaks, peakLoop } from './peak.js';
 import { measureGemm } from './gemm.js';
-import { simdnetProfile, simdnetThroughput, profileSummary } from './simdnet.js';
+import { simdnetProfile, simdnetThroughput, profileSummary, simdnetNetThroughput, simdnetNetProfile } from './simdnet.js';
+import { NETS, NET_NAMES, DEFAULT_NETS, ZOO_NETS } from './nets.js';
+import { zooShapes, zooCases, simdnetCase, QUICK_TRIM_FLOPS } from './zoo.js';
 import { loadTfjs } from './tfjs-load.js';
 import { runTfjsBackend } from './tfjs-run.js';
-import { runPytorchEntry } from './pytorch.js';
+import { runPytorchEntry, runPytorchZoo } from './pytorch.js';
 import { report } from './report.js';
 
 export const HELP = `simdnet bench — LeNet-5 per-layer times, training and inference img/s, GEMM GFLOP/s
-against the wasm SIMD peak measured in the same run, next to TensorFlow.js and PyTorch.
+against the wasm SIMD peak measured in the same run, next to TensorFlow.js and PyTorch; ResNet-20
+and MobileNetV2 training steps with per-module times, next to PyTorch.
 
 Options:
   --quick            few repetitions; the slow TF.js cpu backend trains at the largest batch only
   --json FILE        also write every figure as JSON
   --only LIST        comma-separated: simdnet (with peak and GEMM), tfjs-wasm, tfjs-cpu, tfjs, pytorch
-  --batches LIST     batch sizes (1,10,32,64); comparisons per layer at the largest
+  --nets LIST        comma-separated: ${NET_NAMES.join(', ')}
+                     (default: ${DEFAULT_NETS.join(',')}); TF.js runs LeNet-5 only
+  --batches LIST     LeNet-5's batch sizes (1,10,32,64); comparisons per layer at the largest
+  --net-batches LIST the other networks' batch sizes (1,64); per-module times at the largest;
+                     MobileNetV2 does not train at 1 (BatchNorm on its 1×1 maps), nor for long at 2
+  --zoo              instead of the above: the convolution shape zoo, every convolution of
+                     ${Object.keys(ZOO_NETS).join(', ')}
+                     one layer at a time: forward, input and weight gradient ms, GFLOP/s and % of the
+                     peak, beside PyTorch's (--only simdnet,pytorch); --quick trims batch 64 of the
+                     shapes above 1 GFLOP
+  --zoo-nets LIST    the networks whose convolutions the zoo takes (default: all of them)
+  --zoo-batches LIST the zoo's batch sizes (1,16,64)
   --plain-simd       keep relaxed SIMD off where the engine needs a flag for it
   --python EXE       the Python with torch (default: python3 on PATH, then /usr/bin/python3)
   --help, -h         this text
@@ -31,30 +45,69 @@ const PARTS = ['simdnet', 'tfjs-wasm', 'tfjs-cpu', 'pytorch'];
 function parse(argv) {
   const { values } = parseArgs({ args: argv, strict: true, options: {
     quick: { type: 'boolean' }, json: { type: 'string' }, only: { type: 'string' }, batches: { type: 'string' },
+    nets: { type: 'string' }, 'net-batches': { type: 'string' },
+    zoo: { type: 'boolean' }, 'zoo-nets': { type: 'string' }, 'zoo-batches': { type: 'string' },
     'plain-simd': { type: 'boolean' }, python: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   } });
-  const only = (values.only ?? PARTS.join(',')).split(',').filter(Boolean).flatMap((p) => (p === 'tfjs' ? ['tfjs-wasm', 'tfjs-cpu'] : [p]));
+  const zoo = !!values.zoo;
+  for (const o of zoo ? ['nets', 'batches', 'net-batches'] : ['zoo-nets', 'zoo-batches']) {
+    if (values[o] !== undefined) throw new Error(`--${o}: ${zoo ? 'not with --zoo, which times single convolutions (--zoo-nets, --zoo-batches)' : 'only with --zoo'}`);
+  }
+  const only = (values.only ?? (zoo ? 'simdnet,pytorch' : PARTS.join(','))).split(',').filter(Boolean).flatMap((p) => (p === 'tfjs' ? ['tfjs-wasm', 'tfjs-cpu'] : [p]));
   const bad = only.find((p) => !PARTS.includes(p));
   if (bad) throw new Error(`--only: unknown part '${bad}' (expected ${PARTS.join(', ')}, tfjs)`);
-  const batches = (values.batches ?? '1,10,32,64').split(',').map(Number);
-  if (!batches.length || batches.some((b) => !Number.isInteger(b) || b < 1)) throw new Error(`--batches: expected positive integers, got '${values.batches}'`);
-  return { help: !!values.help, quick: !!values.quick, json: values.json, only, batches, plainSimd: !!values['plain-simd'], python: values.python };
+  if (zoo && only.some((p) => p.startsWith('tfjs'))) throw new Error(`--only: TF.js is not in --zoo (expected simdnet, pytorch), got '${values.only}'`);
+  const zooNets = list('--zoo-nets', values['zoo-nets'], Object.keys(ZOO_NETS), 'network');
+  const nets = list('--nets', values.nets ?? DEFAULT_NETS.join(','), NET_NAMES, 'network');
+  const batches = batchList('--batches', values.batches, '1,10,32,64');
+  const netBatches = batchList('--net-batches', values['net-batches'], '1,64');
+  const zooBatches = batchList('--zoo-batches', values['zoo-batches'], '1,16,64');
+  return {
+    help: !!values.help, quick: !!values.quick, json: values.json, only, nets, batches, netBatches,
+    zoo, zooNets, zooBatches, plainSimd: !!values['plain-simd'], python: values.python,
+  };
+}
+
+/** A comma-separated list of names from `known` (all of them when not given), each once. */
+function list(option, given, known, what) {
+  const names = (given ?? known.join(',')).split(',').filter(Boolean);
+  const bad = names.find((n) => !known.includes(n));
+  if (bad !== undefined || !names.length) throw new Error(`${option}: ${bad === undefined ? `no ${what} given` : `unknown ${what} '${bad}'`} (expected a comma-separated list of ${known.join(', ')})`);
+  return [...new Set(names)];
+}
+
+function batchList(option, given, fallback) {
+  const text = given ?? fallback;
+  const list = text.split(',').map((b) => (/^\d+$/.test(b.trim()) ? Number(b) : NaN));
+  if (!text.trim() || list.some((b) => !Number.isSafeInteger(b) || b < 1)) throw new Error(`${option}: expected positive integers, got '${given}'`);
+  return list;
 }
 
 /** Runs the benchmark; returns every figure (the JSON) and prints the report as it goes to `log`. */
 export async function runBench(options, { progress = () => {} } = {}) {
-  const { quick, only, batches } = options;
+  if (options.zoo) return runZoo(options, { progress });
+  const { quick, only, nets, netBatches } = options;
+  const lenet = nets.includes('lenet5');
+  const batches = lenet ? options.batches : [];
+  const others = nets.filter((n) => n !== 'lenet5');
   const relaxed = enableRelaxedSimd(options.plainSimd); // before any wasm is compiled
   const runtime = await sn.ready({ relaxedSimd: !options.plainSimd });
-  const profileBatch = Math.max(...batches);
-  const r = { machine: machine(relaxed, runtime), options: { quick, only, batches, plainSimd: options.plainSimd }, frameworks: {}, ratios: [], notes: [] };
+  const profileBatch = Math.max(...options.batches);
+  const netProfileBatch = Math.max(...netBatches);
+  const r = {
+    machine: machine(relaxed, runtime), options: { quick, only, nets, batches: options.batches, netBatches, plainSimd: options.plainSimd },
+    frameworks: {}, ratios: [], nets: {}, notes: [],
+  };
+  for (const key of others) r.nets[key] = { label: NETS[key].label, input: NETS[key].input, batches: netBatches, profileBatch: netProfileBatch };
 
   if (only.includes('simdnet')) {
     progress('wasm SIMD peak');
     r.peak = measurePeak({ quick });
-    const peak = (runtime.relaxedSimd && r.peak.relaxedMadd ? r.peak.relaxedMadd : r.peak.mulAdd).best.median;
     progress('GEMM');
-    r.gemm = measureGemm({ quick, peak });
+    r.gemm = measureGemm({ quick });
+  }
+
+  if (lenet && only.includes('simdnet')) {
     const entry = { label: 'simdnet', short: 'simdnet', profiles: {}, throughput: [] };
     for (const b of batches) {
       progress(`simdnet per-layer, batch ${b}`);
@@ -67,7 +120,30 @@ export async function runBench(options, { progress = () => {} } = {}) {
     r.frameworks.simdnet = entry;
   }
 
-  const tfjsParts = only.filter((p) => p.startsWith('tfjs-'));
+  if (only.includes('simdnet')) {
+    for (const key of others) {
+      const entry = { throughput: [] };
+      for (const b of netBatches) {
+        progress(`simdnet ${key} training step, batch ${b}`);
+        entry.throughput.push(simdnetNetThroughput(key, b, { quick }));
+      }
+      progress(`simdnet ${key} per module, batch ${netProfileBatch}`);
+      entry.profile = simdnetNetProfile(key, netProfileBatch, quick ? { repeats: 2, steps: 2, warmup: 1 } : { repeats: 5, steps: 3, warmup: 2 });
+      r.nets[key].simdnet = entry;
+    }
+  }
+
+  if (only.includes('simdnet')) {
+    // Again after simdnet's work, the better of the two kept: what is "% of the peak" must not be
+    // measured against a peak loop that other work on the machine slowed down.
+    progress('wasm SIMD peak, again');
+    r.peak = mergePeaks(r.peak, measurePeak({ quick }));
+    r.peakLoop = peakLoop(r.peak, runtime.relaxedSimd);
+    for (const g of r.gemm) g.percentOfPeak = (100 * g.gflops.median) / r.peakLoop.gflops;
+  }
+
+  const tfjsParts = lenet ? only.filter((p) => p.startsWith('tfjs-')) : [];
+  if (!lenet && only.some((p) => p.startsWith('tfjs-'))) r.notes.push('TF.js runs LeNet-5 only, which --nets left out.');
   if (tfjsParts.length) {
     progress('loading TensorFlow.js');
     const loaded = await loadTfjs();
@@ -81,21 +157,98 @@ export async function runBench(options, { progress = () => {} } = {}) {
 
   if (only.includes('pytorch')) {
     progress('PyTorch (a Python subprocess)');
-    r.frameworks.pytorch = await runPytorchEntry({ python: options.python, batches, profileBatch, quick, summarizeProfile: profileSummary });
-    if (r.frameworks.pytorch.note) r.notes.push(r.frameworks.pytorch.note);
+    const { nets: pytorchNets, ...entry } = await runPytorchEntry({
+      python: options.python, batches, profileBatch, quick, summarizeProfile: profileSummary, nets: others, netBatches,
+    });
+    if (lenet) r.frameworks.pytorch = entry;
+    else if (entry.error) r.notes.push(`${entry.label} skipped: ${entry.error}`);
+    if (entry.note) r.notes.push(entry.note);
+    for (const key of others) {
+      r.nets[key].pytorchLabel = entry.label;
+      r.nets[key].pytorch = entry.error ? { error: entry.error } : pytorchNets[key] ?? { error: 'bench/pytorch.py gave no figures' };
+    }
   }
 
   r.ratios = ratios(r.frameworks);
+  for (const n of Object.values(r.nets)) n.ratios = netRatios(n);
   for (const f of Object.values(r.frameworks)) if (f.error) r.notes.push(`${f.label} skipped: ${f.error}`);
   r.notes.push(...methodNotes(r));
   return r;
+}
+
+/**
+ * The shape zoo: the distinct convolutions of the networks asked for, at each batch, timed by
+ * simdnet between two measurements of the peak (the better kept), then by PyTorch.
+ */
+async function runZoo(options, { progress }) {
+  const { quick, only, zooNets, zooBatches } = options;
+  const relaxed = enableRelaxedSimd(options.plainSimd);
+  const runtime = await sn.ready({ relaxedSimd: !options.plainSimd });
+  const shapes = zooShapes(zooNets);
+  const cases = zooCases(shapes, zooBatches, { quick });
+  const byId = new Map(shapes.map((s) => [s.id, s]));
+  const r = {
+    machine: machine(relaxed, runtime), options: { quick, only, zoo: true, zooNets, zooBatches, plainSimd: options.plainSimd },
+    frameworks: {}, ratios: [], nets: {}, notes: [],
+    zoo: { nets: Object.fromEntries(zooNets.map((k) => [k, { label: ZOO_NETS[k].label, input: ZOO_NETS[k].input }])), batches: zooBatches, shapes, cases },
+  };
+  const run = cases.filter((c) => !c.trimmed);
+  if (only.includes('simdnet')) {
+    progress('wasm SIMD peak');
+    const first = measurePeak({ quick });
+    run.forEach((c, i) => {
+      progress(`zoo ${i + 1}/${run.length}: ${byId.get(c.shape).label}, batch ${c.batch}`);
+      c.simdnet = simdnetCase(byId.get(c.shape), c.batch, { quick });
+    });
+    progress('wasm SIMD peak, again');
+    r.peak = mergePeaks(first, measurePeak({ quick }));
+    r.peakLoop = peakLoop(r.peak, runtime.relaxedSimd);
+    for (const c of run) {
+      c.simdnet.percentOfPeak = Object.fromEntries(Object.entries(c.simdnet.gflops).map(([k, g]) => [k, g ? (100 * g.median) / r.peakLoop.gflops : null]));
+    }
+  }
+  if (only.includes('pytorch')) {
+    progress(`PyTorch, ${run.length} cases (a Python subprocess)`);
+    const pt = await runPytorchZoo({ python: options.python, shapes, cases: run, quick });
+    r.zoo.pytorchLabel = pt.label;
+    if (pt.error) r.notes.push(`${pt.label} skipped: ${pt.error}`);
+    else {
+      if (pt.label.includes('reference BLAS')) r.notes.push('PyTorch runs on the reference BLAS here: its convolutions below batch 16 (im2col and GEMM) are several times slower than usual; apt-get install libopenblas0-pthread gives the usual figures.');
+      const found = new Map(pt.results.map((x) => [`${x.shape}/${x.batch}`, x]));
+      for (const c of run) {
+        const x = found.get(`${c.shape}/${c.batch}`);
+        if (!x) c.pytorch = { error: 'no result' };
+        else if (x.error) c.pytorch = { error: x.error };
+        else c.pytorch = { ms: x.ms, gflops: Object.fromEntries(Object.entries(x.ms).map(([k, ms]) => [k, invertMs(ms, c.flops)])) };
+      }
+    }
+  }
+  r.notes.push(...zooNotes(r));
+  return r;
+}
+
+const invertMs = (ms, flops) => ({ median: flops / (ms.median * 1e6), min: flops / (ms.max * 1e6), max: flops / (ms.min * 1e6) });
+
+function zooNotes(r) {
+  const notes = [
+    'Shapes: every Conv2d of the networks listed, found by a shape-only pass of each network (bench/nets.js builds them; ' +
+      'sn.models for LeNet-5, ResNet-20 and MobileNetV2), the same shape (input size, channels, kernel, stride, padding, groups, bias) counted once. ' +
+      'GFLOP = 2·N·C_out·H_out·W_out·(C_in/groups)·kH·kW, the same for the forward, the input gradient (dX) and the weight gradient (dW) of a direct convolution, ' +
+      'padding taps included, bias terms left out.',
+    'simdnet: a Conv2d with the shape\'s configuration run alone on wasm tensors (forwardDevice and backwardDevice, as inside a network). Its backward ' +
+      'computes dW in every call (and db), with dX when asked: dW is the backward without dX, and dX the backward with dX less the backward without it, ' +
+      'the two timed alternately sample by sample and dX the median of the differences (\'~0\' where it came out at zero or below: noise on a cheap dX).',
+    'PyTorch: F.conv2d for the forward; torch.ops.aten.convolution_backward, which autograd runs for a convolution, asked for dX only, then for dW (and db) only; ' +
+      'one thread; the backend (oneDNN, or im2col + BLAS) is PyTorch\'s own choice per shape. PyTorch runs natively (AVX-512 where the CPU has it), so no percentage of the wasm peak is given for it.',
+  ];
+  if (r.zoo.cases.some((c) => c.trimmed)) notes.push(`--quick: batch 64 left out for the shapes whose forward at that batch is above ${QUICK_TRIM_FLOPS / 1e9} GFLOP.`);
+  return notes;
 }
 
 /** simdnet's img/s over each other framework's, batch by batch, with the widest spread. */
 function ratios(frameworks) {
   const sn = frameworks.simdnet;
   if (!sn) return [];
-  const div = (a, b) => (a && b ? { median: a.median / b.median, min: a.min / b.max, max: a.max / b.min } : null);
   const out = [];
   for (const f of Object.values(frameworks)) {
     if (f === sn || f.error) continue;
@@ -107,13 +260,27 @@ function ratios(frameworks) {
   return out;
 }
 
+/** simdnet's training img/s over PyTorch's at each batch both ran, with the widest spread. */
+function netRatios(n) {
+  const out = [];
+  for (const mine of n.simdnet?.throughput ?? []) {
+    const theirs = n.pytorch?.throughput?.find((t) => t.batch === mine.batch);
+    if (mine.train && theirs?.train) out.push({ vs: 'PyTorch', batch: mine.batch, train: div(mine.train.imgPerSec, theirs.train.imgPerSec) });
+  }
+  return out;
+}
+
+const div = (a, b) => (a && b ? { median: a.median / b.median, min: a.min / b.max, max: a.max / b.min } : null);
+
 function methodNotes(r) {
-  const notes = [
-    'Same LeNet-5 everywhere (conv 1→6 k5 pad 2, ReLU, maxpool 2, conv 6→16 k5, ReLU, maxpool 2, flatten, 400→120→84→10 with ReLUs), ' +
-      'softmax cross-entropy (mean), Adam lr 1e-3, fixed-seed random inputs and labels; TF.js in NHWC, the others NCHW.',
-    'simdnet training step: forward, loss, backward (no gradient for the input images, as in fit()), Adam step, zeroGrad; ' +
-      'inference: eval-mode forward and a copy of the logits out. Per-layer: model.profile() (a mean over its steps) called repeatedly.',
-  ];
+  const notes = [];
+  if (r.frameworks.simdnet || r.frameworks.pytorch) {
+    notes.push(
+      'LeNet-5: the same network everywhere (conv 1→6 k5 pad 2, ReLU, maxpool 2, conv 6→16 k5, ReLU, maxpool 2, flatten, 400→120→84→10 with ReLUs), ' +
+        'softmax cross-entropy (mean), Adam lr 1e-3, fixed-seed random inputs and labels; TF.js in NHWC, the others NCHW.',
+      'simdnet training step: forward, loss, backward (no gradient for the input images, as in fit()), Adam step, zeroGrad; ' +
+        'inference: eval-mode forward and a copy of the logits out. Per-layer: model.profile() (a mean over its steps) called repeatedly.');
+  }
   if (r.frameworks['tfjs-wasm'] || r.frameworks['tfjs-cpu']) {
     notes.push('TF.js: one step is optimizer.minimize (tf.variableGrads + Adam) ending in dataSync() of the loss; inference ends in dataSync() of the logits. ' +
       'Per layer: each layer\'s kernels through tf.engine().runKernel, then backward through each kernel\'s registered gradient (tf.getGradient: what tf.grads runs), ' +
@@ -122,6 +289,23 @@ function methodNotes(r) {
   if (r.frameworks.pytorch && !r.frameworks.pytorch.error) {
     notes.push('PyTorch: torch.set_num_threads(1) and OMP/MKL threads 1; step = zero_grad, cross_entropy, backward, Adam step; inference under no_grad. ' +
       'Per layer: each module\'s forward timed, then its backward by autograd from the next module\'s input gradient (each module input a fresh leaf).');
+  }
+  if (Object.keys(r.nets).length) {
+    notes.push('Networks other than LeNet-5: fixed-seed random 3×32×32 images and labels; training step = forward, cross-entropy, backward ' +
+      '(no gradient for the input images), SGD lr 0.01 momentum 0.9, zero-grad; PyTorch on one thread. ' +
+      'simdnet per module: model.profile() rows (a row per layer call and functional op, by module path). PyTorch per module: hooks on every ' +
+      'leaf module (forward pre-hook and hook) and on the autograd node that made its output (backward pre-hook and hook); its ' +
+      'functional ops (F.relu, +, pooling), the loss and gradient accumulation are in no module row.');
+  }
+  if (r.nets.resnet20 || r.nets.mobilenetv2) {
+    notes.push('ResNet-20 and MobileNetV2: the same architecture on both sides (sn.models.resnet20 and the CIFAR ResNet of scripts/fixtures/torchvision_zoo.py, ' +
+      'copied into bench/pytorch.py; sn.models.mobilenetV2 and torchvision.models.mobilenet_v2, width 0.5, 10 classes). A training BatchNorm refuses one value per ' +
+      'channel on both sides, so MobileNetV2 (1×1 maps in its last stages) does not train at batch 1; at batch 2 its gradients are ill-conditioned ' +
+      '(BatchNorm over 2 values per channel) and training diverges within a few steps.');
+  }
+  if (['vgg-cifar', 'convnetjs-cifar', 'seed003-cifar'].some((k) => r.nets[k])) {
+    notes.push('The CIFAR nets of bench/nets.js (VGG-style, ConvNetJS\'s demo net, seed 003\'s) are Sequentials built alike on both sides (bench/pytorch.py: ' +
+      'nn.Sequential with the same layers, so the module paths match), each library with its own default initialisation.');
   }
   return notes;
 }

@@ -2,6 +2,9 @@
 // a note, never an error.
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const SCRIPT = fileURLToPath(new URL('./pytorch.py', import.meta.url));
 
@@ -21,8 +24,10 @@ export function findTorchPython(python) {
 }
 
 /** Runs the script; resolves to its JSON, or to { error } when it fails. */
-export function runPytorch(python, { batches, profileBatches, quick }) {
+export function runPytorch(python, { batches, profileBatches, quick, nets = [], netBatches = [], zoo = null }) {
   const args = [SCRIPT, '--batches', batches.join(','), '--profile-batches', profileBatches.join(',')];
+  if (nets.length) args.push('--nets', nets.join(','), '--net-batches', netBatches.join(','));
+  if (zoo) args.push('--zoo', zoo);
   if (quick) args.push('--quick');
   return new Promise((resolve) => {
     // One thread for the BLAS and OpenMP pools too, whatever torch.set_num_threads manages.
@@ -41,18 +46,56 @@ export function runPytorch(python, { batches, profileBatches, quick }) {
   });
 }
 
-/** The harness's entry for PyTorch: label, per-layer summary at `profileBatch`, throughput. */
-export async function runPytorchEntry({ python, batches, profileBatch, quick, summarizeProfile }) {
+/**
+ * The harness's entry for PyTorch: label, LeNet-5's per-layer summary at `profileBatch` and
+ * throughput at `batches` (none when `batches` is empty), and per network of `nets` its
+ * throughput at `netBatches` and per-module summary at the largest of them (or { error }).
+ */
+export async function runPytorchEntry({ python, batches, profileBatch, quick, summarizeProfile, nets = [], netBatches = [] }) {
   const found = findTorchPython(python);
   if (found.error) return { label: 'PyTorch', short: 'pytorch', error: found.error };
-  const d = await runPytorch(found.python, { batches, profileBatches: [profileBatch], quick });
+  const d = await runPytorch(found.python, { batches, profileBatches: batches.length ? [profileBatch] : [], quick, nets, netBatches });
   if (d.error) return { label: `PyTorch ${found.torch}`, short: 'pytorch', error: d.error };
   const runs = d.profiles[String(profileBatch)];
-  const blas = /openblas/i.test(d.blas) ? 'OpenBLAS' : /mkl/i.test(d.blas) ? 'MKL' : /\/blas\/libblas/.test(d.blas) ? 'reference BLAS' : d.blas;
   return {
-    label: `PyTorch ${d.torch} (${d.threads} thread${d.threads === 1 ? '' : 's'}, ${blas})`, short: 'pytorch',
+    label: labelOf(d), short: 'pytorch',
     python: found.python, torch: d.torch, threads: d.threads, blas: d.blas, throughput: d.throughput,
-    note: blas === 'reference BLAS' ? 'PyTorch runs on the reference BLAS here, which makes its linear layers several times slower than usual; apt-get install libopenblas0-pthread gives the usual figures.' : null,
-    profile: summarizeProfile(runs, profileBatch, `median of ${runs.length} steps timed module by module`),
+    note: labelOf(d).includes('reference BLAS') ? 'PyTorch runs on the reference BLAS here, which makes its linear layers several times slower than usual; apt-get install libopenblas0-pthread gives the usual figures.' : null,
+    profile: runs ? summarizeProfile(runs, profileBatch, `median of ${runs.length} steps timed module by module`) : null,
+    nets: Object.fromEntries(Object.entries(d.nets ?? {}).map(([key, n]) => [key, pytorchNet(n, summarizeProfile)])),
   };
+}
+
+/** One network's figures from the script: throughput rows as they are, the profile runs summarised. */
+function pytorchNet(n, summarizeProfile) {
+  if (n.error) return { error: n.error };
+  const { batch, runs } = n.profile;
+  const profile = runs.error ? { batch, error: runs.error }
+    : summarizeProfile(runs, batch, `median of ${runs.length} steps, each module timed by hooks`);
+  return { throughput: n.throughput, profile };
+}
+
+/** The label the report gives PyTorch: version, threads, BLAS. */
+function labelOf(d) {
+  const blas = /openblas/i.test(d.blas) ? 'OpenBLAS' : /mkl/i.test(d.blas) ? 'MKL' : /\/blas\/libblas/.test(d.blas) ? 'reference BLAS' : d.blas;
+  return `PyTorch ${d.torch} (${d.threads} thread${d.threads === 1 ? '' : 's'}, ${blas})`;
+}
+
+/**
+ * PyTorch's times for the shape zoo's cases (bench/zoo.js): { label, torch, results: [{ shape,
+ * batch, ms: { forward, inputGrad, weightGrad } } | { shape, batch, error }] }, or { label, error }.
+ */
+export async function runPytorchZoo({ python, shapes, cases, quick }) {
+  const found = findTorchPython(python);
+  if (found.error) return { label: 'PyTorch', error: found.error };
+  const dir = mkdtempSync(join(tmpdir(), 'simdnet-zoo-'));
+  try {
+    const file = join(dir, 'cases.json');
+    writeFileSync(file, JSON.stringify({ shapes, cases: cases.map(({ shape, batch }) => ({ shape, batch })) }));
+    const d = await runPytorch(found.python, { batches: [], profileBatches: [], quick, zoo: file });
+    if (d.error) return { label: `PyTorch ${found.torch}`, error: d.error };
+    return { label: labelOf(d), python: found.python, torch: d.torch, threads: d.threads, blas: d.blas, results: d.zoo };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -1,4 +1,6 @@
-// The text report: header, peak, GEMM, per-layer tables, throughput and ratios.
+// The text report: header, peak, GEMM, per-layer tables, throughput and ratios; the other networks'
+// training steps and per-module times beside PyTorch's.
+import { kindOf } from './nets.js';
 
 const fixed = (d) => (v) => v.toFixed(d);
 const int = (v) => Math.round(v).toLocaleString('en-US');
@@ -64,25 +66,35 @@ export function header(r) {
   ].join('\n');
 }
 
+/**
+ * A percentage of the peak as shown: whole numbers up to 100; above, '>100†' (the JSON keeps the
+ * number), explained under the table — no kernel runs faster than the peak loop, so such a figure
+ * only says that the machine was busier while the peak was measured.
+ */
+export function percentCell(v) {
+  if (v === null || v === undefined || !Number.isFinite(v)) return '';
+  return v > 100.5 ? '>100†' : v.toFixed(0);
+}
+
+export const ABOVE_PEAK = '† above the peak measured in this run: other work on the machine slowed the peak loop (measured twice, the better kept), so the percentage means nothing; see the GFLOP/s.';
+
 export function peakSection(peak) {
   const row = (name, p) => [name, spread(p.best, fixed(1)), String(p.best.accumulators),
     Object.entries(p.byAccumulators).map(([k, v]) => `${k}: ${v.median.toFixed(1)}`).join(', ')];
   const rows = [row('f32x4.mul + f32x4.add', peak.mulAdd)];
   if (peak.relaxedMadd) rows.push(row('f32x4.relaxed_madd (FMA)', peak.relaxedMadd));
-  return '## wasm SIMD peak on this machine (independent multiply-add chains, GFLOP/s)\n' +
+  const when = (peak.measurements ?? 1) > 1 ? `; per accumulator count the better of ${peak.measurements} measurements, before and after simdnet's other figures` : '';
+  return `## wasm SIMD peak on this machine (independent multiply-add chains, GFLOP/s${when})\n` +
     table(['loop', 'GFLOP/s', 'best at accumulators', 'by accumulators'], rows, [false, true, true, false]) +
     (peak.relaxedMadd ? '' : '\nrelaxed_madd: not accepted by this engine');
 }
 
-export function gemmSection(gemm, peak) {
-  const head = ['shape (M×K · K×N)', 'GFLOP/s', '% of mul+add peak'];
-  if (peak.relaxedMadd) head.push('% of FMA peak');
-  const rows = gemm.map((g) => {
-    const row = [g.label, spread(g.gflops, fixed(1)), (100 * g.gflops.median / peak.mulAdd.best.median).toFixed(0)];
-    if (peak.relaxedMadd) row.push((100 * g.gflops.median / peak.relaxedMadd.best.median).toFixed(0));
-    return row;
-  });
-  return '## GEMM: simdnet gemm() on wasm buffers, GFLOP/s = 2·M·N·K / time\n' + table(head, rows);
+/** `loop` is peakLoop(): the peak of the instructions the loaded build's kernels use. */
+export function gemmSection(gemm, loop) {
+  const rows = gemm.map((g) => [g.label, spread(g.gflops, fixed(1)), percentCell(g.percentOfPeak)]);
+  const above = gemm.some((g) => g.percentOfPeak > 100.5) ? `\n${ABOVE_PEAK}` : '';
+  return '## GEMM: simdnet gemm() on wasm buffers, GFLOP/s = 2·M·N·K / time\n' +
+    table(['shape (M×K · K×N)', 'GFLOP/s', `% of ${loop.name} peak`], rows) + above;
 }
 
 export function throughputSection(frameworks) {
@@ -103,10 +115,165 @@ export function ratioSection(ratios) {
     table(['vs', 'batch', 'train', 'inference'], ratios.map((r) => [r.vs, r.batch, f(r.train), f(r.infer)]), [false, true, true, true]);
 }
 
+const ratioText = (s) => (s ? `×${s.median.toFixed(2)} [${s.min.toFixed(2)}–${s.max.toFixed(2)}]` : 'n/a');
+const sumOf = (rows, key) => rows.reduce((t, r) => t + (r[key]?.median ?? 0), 0);
+
+/**
+ * Per-module rows added up by kind (kindOf: layer type, convolutions by kernel, depthwise and
+ * stride), medians summed: [{ kind, simdnet: {rows, forwardMs, backwardMs} | null, pytorch: … | null }],
+ * the kinds simdnet spends most on first. A PyTorch row's kind comes from its type and conv fields.
+ */
+export function kindRows(mine, theirs) {
+  const groups = new Map();
+  const add = (side, kind, row) => {
+    if (!groups.has(kind)) groups.set(kind, { kind, simdnet: null, pytorch: null });
+    const g = groups.get(kind);
+    g[side] ??= { rows: 0, forwardMs: 0, backwardMs: 0 };
+    g[side].rows++;
+    g[side].forwardMs += row.forwardMs?.median ?? 0;
+    g[side].backwardMs += row.backwardMs?.median ?? 0;
+  };
+  for (const row of mine?.rows ?? []) if (row.layer) add('simdnet', row.kind ?? row.type ?? row.name, row);
+  for (const row of theirs?.rows ?? []) if (row.layer) add('pytorch', kindOf(row.type, row.conv), row);
+  const total = (g) => (g.simdnet ? g.simdnet.forwardMs + g.simdnet.backwardMs : -1);
+  return [...groups.values()].sort((a, b) => total(b) - total(a) || a.kind.localeCompare(b.kind));
+}
+
+/** One network's section: img/s of both frameworks with their ratio, time by kind, the slowest rows. */
+export function netSection(n) {
+  const mine = n.simdnet, theirs = n.pytorch, pyLabel = n.pytorchLabel ?? 'PyTorch';
+  const head = `## ${n.label}, ${n.input.join('×')} images: training step (forward, cross-entropy, backward, SGD momentum 0.9)`;
+  const rows = [], failures = [];
+  const add = (label, list, error) => {
+    if (error) { rows.push([label, '', 'not run (below)', '']); failures.push(`${label}: ${error}`); return; }
+    for (const t of list ?? []) {
+      if (t.error) failures.push(`${label} at batch ${t.batch}: ${t.error}`);
+      rows.push(t.error ? [label, t.batch, 'not run (below)', ''] : [label, t.batch, spread(t.train.imgPerSec, int), spread(t.train.ms, fixed(2))]);
+    }
+  };
+  if (mine) add('simdnet', mine.throughput);
+  if (theirs) add(pyLabel, theirs.throughput, theirs.error);
+  const parts = [head, table(['framework', 'batch', 'train img/s', 'ms per step'], rows, [false, true, true, true]) +
+    failures.map((f) => `\nnot run: ${f}`).join('')];
+  if (n.ratios?.length) {
+    parts.push(`simdnet ÷ PyTorch, train img/s (above 1: simdnet faster): ${n.ratios.map((q) => `batch ${q.batch} ${ratioText(q.train)}`).join(', ')}`);
+  }
+  const mp = mine?.profile?.rows ? mine.profile : null;
+  const tp = theirs?.profile?.rows ? theirs.profile : null;
+  for (const [who, p] of [['simdnet', mine?.profile], ['PyTorch', theirs?.profile]]) {
+    if (p?.error) parts.push(`${who} per-module profile at batch ${p.batch} failed: ${p.error}`);
+  }
+  if (!mp && !tp) return parts.join('\n');
+  const batch = (mp ?? tp).batch;
+  const ms = (v) => (v === undefined ? '' : ms3(v));
+  const kinds = kindRows(mp, tp).map((g) => [
+    g.kind, g.simdnet?.rows ?? '', ms(g.simdnet?.forwardMs), ms(g.simdnet?.backwardMs),
+    g.pytorch?.rows ?? '', ms(g.pytorch?.forwardMs), ms(g.pytorch?.backwardMs),
+    g.simdnet && g.pytorch ? `×${((g.pytorch.forwardMs + g.pytorch.backwardMs) / (g.simdnet.forwardMs + g.simdnet.backwardMs)).toFixed(2)}` : '',
+  ]);
+  const extras = (p) => (p ? p.rows.filter((r) => !r.layer) : []);
+  const other = (p) => (p ? [ms3(sumOf(extras(p), 'forwardMs')), ms3(sumOf(extras(p), 'backwardMs'))] : ['', '']);
+  kinds.push(['not in a module row (see below)', '', ...other(mp), '', ...other(tp), '']);
+  kinds.push(['step', '', mp ? ms3(mp.stepMs.median) : '', '', '', tp ? ms3(tp.stepMs.median) : '', '',
+    mp && tp ? `×${(tp.stepMs.median / mp.stepMs.median).toFixed(2)}` : '']);
+  parts.push(`### Time by kind of module at batch ${batch}: ms per step, sums of the rows' medians (simdnet: ${mp?.method ?? 'not run'}; PyTorch: ${tp?.method ?? 'not run'})\n` +
+    table(['kind', 'simdnet rows', 'simdnet fwd', 'simdnet bwd', 'PyTorch rows', 'PyTorch fwd', 'PyTorch bwd', 'PyTorch ms ÷ simdnet ms'], kinds));
+  const notIn = [mp && `simdnet: ${extras(mp).map((r) => r.name).join(', ')}`, tp && `PyTorch: ${extras(tp).map((r) => r.name).join('; ')}`].filter(Boolean);
+  parts.push(`Not in a module row: ${notIn.join('. ')}.`);
+  if (mp) {
+    const byName = new Map((tp?.rows ?? []).filter((r) => r.layer).map((r) => [r.name, r]));
+    const cell = (s) => (s ? ms3(s.median) : '');
+    const slow = mp.rows.filter((r) => r.layer)
+      .map((r) => ({ r, t: (r.forwardMs?.median ?? 0) + (r.backwardMs?.median ?? 0) }))
+      .sort((a, b) => b.t - a.t).slice(0, SLOWEST)
+      .map(({ r }) => {
+        const q = byName.get(r.name);
+        return [r.name, r.kind ?? '', cell(r.forwardMs), cell(r.backwardMs), cell(q?.forwardMs), cell(q?.backwardMs)];
+      });
+    parts.push(`### The ${slow.length} slowest simdnet rows at batch ${batch} (ms per step; PyTorch's module at the same path beside it)\n` +
+      table(['module', 'kind', 'simdnet fwd', 'simdnet bwd', 'PyTorch fwd', 'PyTorch bwd'], slow, [false, false, true, true, true, true]));
+  }
+  return parts.join('\n\n');
+}
+
+const PASSES = [['forward', 'fwd'], ['inputGrad', 'dX'], ['weightGrad', 'dW']];
+
+/**
+ * Issue-style target of the zoo: the 3×3 and 1×1 convolutions (not grouped) with at least 32
+ * channels in and out, at batch ≥ 16: how many of their passes reach 70% of the peak.
+ */
+export function zooTarget(zoo) {
+  const shapes = new Map(zoo.shapes.map((s) => [s.id, s]));
+  const rows = zoo.cases.filter((c) => {
+    const s = shapes.get(c.shape), k = s.config.kernelSize;
+    return c.simdnet && c.batch >= 16 && s.config.groups === 1 && s.C >= 32 && s.config.outChannels >= 32 &&
+      k[0] === k[1] && (k[0] === 3 || k[0] === 1);
+  });
+  return Object.fromEntries(PASSES.map(([key]) => {
+    const p = rows.map((c) => c.simdnet.percentOfPeak[key]).filter((v) => v !== null && v !== undefined);
+    return [key, { cases: p.length, atLeast70: p.filter((v) => v >= 70).length, lowest: p.length ? Math.min(...p) : null, median: p.length ? [...p].sort((a, b) => a - b)[p.length >> 1] : null }];
+  }));
+}
+
+/** The shape zoo: what is measured, the target check, then a table per network of the shapes first seen in it. */
+export function zooSection(r) {
+  const { zoo } = r;
+  const loop = r.peakLoop;
+  const pt = zoo.pytorchLabel && !r.notes.some((n) => n.startsWith(`${zoo.pytorchLabel} skipped`)) ? zoo.pytorchLabel : null;
+  const parts = [`## Convolution shape zoo: each convolution alone, forward (fwd), input gradient (dX) and weight gradient (dW)\n` +
+    `ms per call; GFLOP/s on the direct convolution's FLOPs; %: of the ${loop ? `${loop.name} peak, ${loop.gflops.toFixed(1)} GFLOP/s in this run` : 'peak (not measured: simdnet not run)'}` +
+    `${pt ? `; PyTorch: ${pt}, ms, and PyTorch's time ÷ simdnet's (above 1: simdnet faster)` : ''}. Networks: ` +
+    Object.entries(zoo.nets).map(([k, n]) => `${k} = ${n.label} (${n.input.join('×')})`).join(', ') + '.'];
+  if (loop) {
+    const t = zooTarget(zoo);
+    const line = ([key, name]) => `${name} ${t[key].atLeast70}/${t[key].cases}` + (t[key].cases ? ` (lowest ${t[key].lowest.toFixed(0)}%, median ${t[key].median.toFixed(0)}%)` : '');
+    parts.push(`3×3 and 1×1 convolutions with ≥ 32 channels in and out, batch ≥ 16, passes at ≥ 70% of the peak: ${PASSES.map(line).join('; ')}.`);
+  }
+  const shapes = new Map(zoo.shapes.map((s) => [s.id, s]));
+  const cell = (v, f) => (v === null || v === undefined || !Number.isFinite(v) ? '' : f(v));
+  const byNet = new Map(Object.keys(zoo.nets).map((k) => [k, []]));
+  for (const c of zoo.cases) byNet.get(shapes.get(c.shape).net).push(c);
+  let above = false;
+  const shared = zoo.shapes.some((s) => Object.keys(s.uses).length > 1);
+  for (const [key, cases] of byNet) {
+    if (!cases.length) continue;
+    const rows = cases.map((c) => {
+      const s = shapes.get(c.shape);
+      const others = Object.entries(s.uses).filter(([k]) => k !== key).map(([k, n]) => (n > 1 ? `${k} ×${n}` : k));
+      const head = [c.batch === zoo.batches.find((b) => cases.some((x) => x.shape === c.shape && x.batch === b)) ? `${s.label}${s.uses[key] > 1 ? ` ×${s.uses[key]}` : ''}` : '',
+        c.batch, (c.flops / 1e9).toFixed(3)];
+      const also = shared ? [others.join(', ')] : [];
+      if (c.trimmed) return [...head, 'left out (--quick)', ...Array(8 + (pt ? 4 : 0)).fill(''), ...also];
+      const sn = PASSES.flatMap(([k]) => {
+        const ms = c.simdnet?.ms[k]?.median, g = c.simdnet?.gflops[k]?.median, p = c.simdnet?.percentOfPeak?.[k];
+        if (p > 100.5) above = true;
+        return [ms <= 0 ? '~0' : cell(ms, ms3), cell(g, fixed(1)), percentCell(p)];
+      });
+      const theirs = !pt ? [] : c.pytorch?.error ? ['failed (JSON)', '', '', ''] : [
+        ...PASSES.map(([k]) => cell(c.pytorch?.ms[k]?.median, ms3)),
+        PASSES.map(([k]) => {
+          const a = c.pytorch?.ms[k]?.median, b = c.simdnet?.ms[k]?.median;
+          return a > 0 && b > 0 ? (a / b).toFixed(2) : '–';
+        }).join(' / '),
+      ];
+      return [...head, ...sn, ...theirs, ...also];
+    });
+    const headRow = ['shape', 'batch', 'GFLOP', 'fwd ms', 'GFLOP/s', '%', 'dX ms', 'GFLOP/s', '%', 'dW ms', 'GFLOP/s', '%',
+      ...(pt ? ['PyTorch fwd ms', 'dX ms', 'dW ms', 'PyTorch ÷ simdnet fwd / dX / dW'] : []), ...(shared ? ['also in'] : [])];
+    const right = headRow.map((h, i) => i > 0 && h !== 'also in');
+    parts.push(`### ${zoo.nets[key].label} (${key}): its convolutions not already listed above\n${table(headRow, rows, right)}`);
+  }
+  if (above) parts.push(ABOVE_PEAK);
+  return parts.join('\n\n');
+}
+
+/** How many of simdnet's slowest per-module rows a network's section lists (the JSON has them all). */
+export const SLOWEST = 15;
+
 export function report(r) {
   const parts = [header(r)];
   if (r.peak) parts.push(peakSection(r.peak));
-  if (r.gemm) parts.push(gemmSection(r.gemm, r.peak));
+  if (r.gemm) parts.push(gemmSection(r.gemm, r.peakLoop));
   const sn = r.frameworks.simdnet;
   if (sn?.profiles) {
     parts.push('## Per-layer times, simdnet LeNet-5 (model.profile: real training steps, Adam)\n' +
@@ -120,7 +287,9 @@ export function report(r) {
     const named = [...(cmp ? [['simdnet', cmp]] : []), ...others.map((f) => [f.short, f.profile])];
     parts.push(`## Side by side at batch ${others[0].profile.batch} (medians from the tables above, ms)\n${sideBySide(named)}`);
   }
-  parts.push(throughputSection(r.frameworks));
+  if (Object.keys(r.frameworks).length) parts.push(throughputSection(r.frameworks));
+  for (const n of Object.values(r.nets ?? {})) parts.push(netSection(n));
+  if (r.zoo) parts.push(zooSection(r));
   const ratios = ratioSection(r.ratios);
   if (ratios) parts.push(ratios);
   if (r.notes.length) parts.push(`## Notes\n${r.notes.map((n) => `- ${n}`).join('\n')}`);

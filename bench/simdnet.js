@@ -2,6 +2,7 @@
 import * as sn from 'simdnet';
 import { measure, summarize, invert } from './stats.js';
 import { inputs, inputPool } from './data.js';
+import { NETS, convInfo, kindOf } from './nets.js';
 
 const imgPerSec = (batch) => (ms) => (batch * 1000) / ms;
 
@@ -36,7 +37,8 @@ export function profileSummary(runs, batch, method) {
   const rows = [...runs[0].layers, ...runs[0].extra].map((row, i) => {
     const cells = runs.map((r) => [...r.layers, ...r.extra][i]);
     const cell = (key) => (row[key] === null ? null : summarize(cells.map((c) => c[key])));
-    return { name: row.name, layer: i < runs[0].layers.length, forwardMs: cell('forwardMs'), backwardMs: cell('backwardMs') };
+    const { forwardMs: _f, backwardMs: _b, ...about } = row; // name, and path and kind where the run gives them
+    return { ...about, layer: i < runs[0].layers.length, forwardMs: cell('forwardMs'), backwardMs: cell('backwardMs') };
   });
   const sum = (key) => summarize(runs.map((r) => [...r.layers, ...r.extra].reduce((s, c) => s + (c[key] ?? 0), 0)));
   return { batch, method, rows, forwardMs: sum('forwardMs'), backwardMs: sum('backwardMs'), stepMs: summarize(runs.map((r) => r.stepMs)) };
@@ -69,4 +71,90 @@ export function simdnetThroughput(batch, { quick = false } = {}) {
     train: { ms: train, imgPerSec: invert(train, imgPerSec(batch)) },
     infer: { ms: infer, imgPerSec: invert(infer, imgPerSec(batch)) },
   };
+}
+
+// ---- the other networks (bench/nets.js): a training step with SGD and momentum ----
+
+const SGD_OPTIONS = { lr: 0.01, momentum: 0.9 };
+
+function netBatches(net, batch, images) {
+  const [C, H, W] = net.input;
+  return inputPool(batch, images, C * H * W, net.classes).map(({ x, labels }) => ({ x: sn.tensor(x, [batch, C, H, W]), labels }));
+}
+
+/**
+ * img/s of a training step of NETS[key] (forward, cross-entropy, backward without the input
+ * images' gradient as fit() does, SGD lr 0.01 momentum 0.9, zeroGrad), cycling through 256
+ * random images. A batch the network refuses (a training BatchNorm with one value per channel)
+ * gives { batch, error }.
+ */
+export function simdnetNetThroughput(key, batch, { quick = false } = {}) {
+  const net = NETS[key];
+  sn.manualSeed(0);
+  const model = net.build();
+  const pool = netBatches(net, batch, 256);
+  const lossFn = new sn.CrossEntropyLoss();
+  const opt = new sn.SGD(model.parameters(), SGD_OPTIONS);
+  let i = 0;
+  try {
+    model.train();
+    const train = measure(() => {
+      const { x, labels } = pool[i++ % pool.length];
+      lossFn.forward(model.forward(x), labels).backwardThrough(false);
+      opt.step();
+      opt.zeroGrad();
+    }, { warmup: quick ? 2 : 3, samples: quick ? 3 : 7, minMs: quick ? 20 : 100 });
+    return { batch, train: { ms: train, imgPerSec: invert(train, imgPerSec(batch)) } };
+  } catch (err) {
+    return { batch, error: err.message };
+  } finally {
+    opt.dispose();
+    model.dispose();
+  }
+}
+
+/**
+ * Per-module times of NETS[key]'s training step (SGD with momentum) from `repeats` calls of
+ * model.profile, each the mean of `steps` steps: a row per layer call and functional op, named
+ * by module path ('layer1.0.conv1 Conv2d', 'layer1.0 sn.add'), with its kind (kindOf).
+ */
+export function simdnetNetProfile(key, batch, { repeats = 5, steps = 3, warmup = 2 } = {}) {
+  const net = NETS[key];
+  sn.manualSeed(0);
+  const model = net.build();
+  const modules = new Map(model.namedModules());
+  const [{ x, labels }] = netBatches(net, batch, batch);
+  const opt = new sn.SGD(model.parameters(), SGD_OPTIONS);
+  try {
+    const runs = [];
+    for (let r = 0; r < repeats; r++) runs.push(model.profile(x, labels, { steps, warmup: r === 0 ? warmup * 2 : warmup, optimizer: opt }));
+    return profileSummary(runs.map((p) => ({
+      layers: uniqueNames(p.layers.map((l) => ({
+        name: l.path ? `${l.path} ${l.name}` : l.name, path: l.path, type: l.name,
+        kind: kindOf(l.name, /^sn\./.test(l.name) ? null : convInfo(modules.get(l.path))),
+        forwardMs: l.forwardMs, backwardMs: l.backwardMs,
+      }))),
+      extra: [
+        { name: 'input copy', forwardMs: p.inputMs, backwardMs: null },
+        { name: 'loss (fused gradient)', forwardMs: p.loss.forwardMs, backwardMs: null },
+        { name: 'optimizer step (SGD momentum)', forwardMs: null, backwardMs: p.optimizerMs },
+      ],
+      stepMs: p.stepMs,
+    })), batch, `median of ${repeats} model.profile() calls, each the mean of ${steps} steps`);
+  } catch (err) {
+    return { batch, error: err.message };
+  } finally {
+    opt.dispose();
+    model.dispose();
+  }
+}
+
+/** Rows named alike (two sn.relu calls in one block) get ' #2', ' #3', … in the order they ran. */
+export function uniqueNames(rows) {
+  const seen = new Map();
+  return rows.map((r) => {
+    const n = (seen.get(r.name) ?? 0) + 1;
+    seen.set(r.name, n);
+    return n === 1 ? r : { ...r, name: `${r.name} #${n}` };
+  });
 }

@@ -6,10 +6,16 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { peakModule } from '../bench/peak.js';
+import { peakModule, mergePeaks } from '../bench/peak.js';
 import { SHAPES } from '../bench/gemm.js';
 import { summarize } from '../bench/stats.js';
-import { profileTable, shownNames, sideBySide } from '../bench/report.js';
+import { profileTable, shownNames, sideBySide, kindRows, netSection, percentCell, gemmSection, zooSection, zooTarget } from '../bench/report.js';
+import { kindOf, NET_NAMES, ZOO_NETS } from '../bench/nets.js';
+import { zooShapes, zooCases, convFlops, simdnetCase, QUICK_TRIM_FLOPS } from '../bench/zoo.js';
+import { measureDifference } from '../bench/stats.js';
+import * as sn from 'simdnet';
+import { rt } from 'simdnet/internal';
+import { uniqueNames } from '../bench/simdnet.js';
 
 const harness = new URL('../bench/main.js', import.meta.url).pathname;
 const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
@@ -105,6 +111,319 @@ test('bad options: a usage error, exit code 2', () => {
   r = run(cli, 'bench', '--help');
   assert.is(r.status, 0);
   assert.match(r.stdout, /--json FILE/);
+  assert.match(r.stdout, /--nets LIST +comma-separated: lenet5, resnet20, mobilenetv2/);
+  assert.match(r.stdout, /--net-batches LIST/);
+});
+
+test('bad --nets and --net-batches: a usage error naming the option, the value and what is expected', () => {
+  const cases = [
+    [['--nets', 'resnet18'], /--nets: unknown network 'resnet18' \(expected a comma-separated list of lenet5, resnet20, mobilenetv2, vgg-cifar, convnetjs-cifar, seed003-cifar\)/],
+    [['--nets', 'resnet20,MobileNetV2'], /--nets: unknown network 'MobileNetV2'/],
+    [['--nets', ','], /--nets: no network given/],
+    [['--net-batches', '0'], /--net-batches: expected positive integers, got '0'/],
+    [['--net-batches', '2,x'], /--net-batches: expected positive integers, got '2,x'/],
+    [['--net-batches', '1.5'], /--net-batches: expected positive integers, got '1.5'/],
+    [['--net-batches', ''], /--net-batches: expected positive integers, got ''/],
+    [['--batches', '4,'], /--batches: expected positive integers, got '4,'/],
+  ];
+  for (const [args, message] of cases) {
+    const r = run(harness, ...args);
+    assert.is(r.status, 2, args.join(' '));
+    assert.match(r.stderr, message);
+    assert.is(r.stdout, '', 'nothing ran');
+  }
+});
+
+test('kindOf: layer types, and convolutions by kernel, depthwise or grouped, and stride', () => {
+  const conv = (inChannels, kernel, stride, groups) => ({ inChannels, outChannels: inChannels, kernel, stride, groups });
+  assert.is(kindOf('BatchNorm2d', null), 'BatchNorm2d');
+  assert.is(kindOf('sn.add', null), 'sn.add');
+  assert.is(kindOf('Conv2d', conv(16, [3, 3], [1, 1], 1)), 'Conv2d 3×3');
+  assert.is(kindOf('Conv2d', conv(16, [1, 1], [2, 2], 1)), 'Conv2d 1×1 stride 2');
+  assert.is(kindOf('Conv2d', conv(48, [3, 3], [2, 2], 48)), 'Conv2d 3×3 depthwise stride 2');
+  assert.is(kindOf('Conv2d', conv(48, [3, 3], [1, 1], 4)), 'Conv2d 3×3 groups 4');
+  assert.is(kindOf('Conv2d', conv(8, [1, 3], [1, 2], 1)), 'Conv2d 1×3 stride 1×2');
+});
+
+test('rows named alike get #2, #3 in the order they ran', () => {
+  const rows = uniqueNames([{ name: 'a sn.relu' }, { name: 'a Conv2d' }, { name: 'a sn.relu' }, { name: 'a sn.relu' }]);
+  assert.equal(rows.map((r) => r.name), ['a sn.relu', 'a Conv2d', 'a sn.relu #2', 'a sn.relu #3']);
+});
+
+test('two peak measurements merge to the faster per accumulator count', () => {
+  const g = (median) => ({ median, min: median - 1, max: median + 1, samples: 3 });
+  const first = { mulAdd: { best: { ...g(30), accumulators: 12 }, byAccumulators: { 8: g(28), 12: g(30) } }, relaxedMadd: null };
+  const second = { mulAdd: { best: { ...g(33), accumulators: 8 }, byAccumulators: { 8: g(33), 12: g(29) } }, relaxedMadd: null };
+  const m = mergePeaks(first, second);
+  assert.equal(m.mulAdd.byAccumulators, { 8: g(33), 12: g(30) });
+  assert.equal(m.mulAdd.best, { ...g(33), accumulators: 8 });
+  assert.is(m.relaxedMadd, null);
+  assert.is(m.measurements, 2);
+});
+
+test('no percentage of the peak is shown above 100: it is flagged and explained', () => {
+  assert.is(percentCell(93.4), '93');
+  assert.is(percentCell(100.4), '100');
+  assert.is(percentCell(131), '>100†');
+  assert.is(percentCell(null), '');
+  const gflops = { median: 40, min: 39, max: 41 };
+  const text = gemmSection([{ label: 'a', gflops, percentOfPeak: 80 }, { label: 'b', gflops, percentOfPeak: 131 }], { name: 'FMA (relaxed_madd)', gflops: 50 });
+  assert.match(text, /% of FMA \(relaxed_madd\) peak/);
+  assert.match(text, /\nb +\| .* \| +>100†\n† above the peak measured in this run/);
+  assert.not.match(text, /131/);
+});
+
+// A network's section from figures shaped as simdnet's and bench/pytorch.py's (PyTorch rows carry
+// type and conv fields instead of a kind; the extra rows are each side's own).
+const stat = (median) => ({ median, min: median, max: median, samples: 1 });
+const fakeNet = () => ({
+  label: 'Net', input: [3, 32, 32], pytorchLabel: 'PyTorch x', batches: [1, 8],
+  simdnet: {
+    throughput: [{ batch: 1, error: 'BatchNorm2d refuses one value' }, { batch: 8, train: { ms: stat(100), imgPerSec: stat(80) } }],
+    profile: { batch: 8, method: 'sn', stepMs: stat(10), rows: [
+      { name: 'c1 Conv2d', path: 'c1', type: 'Conv2d', kind: 'Conv2d 3×3', layer: true, forwardMs: stat(1), backwardMs: stat(2) },
+      { name: 'c2 Conv2d', path: 'c2', type: 'Conv2d', kind: 'Conv2d 3×3', layer: true, forwardMs: stat(3), backwardMs: stat(4) },
+      { name: 'b sn.relu', path: 'b', type: 'sn.relu', kind: 'sn.relu', layer: true, forwardMs: stat(0.5), backwardMs: stat(0.5) },
+      { name: 'optimizer step (SGD momentum)', layer: false, forwardMs: null, backwardMs: stat(0.25) },
+    ] },
+  },
+  pytorch: {
+    throughput: [{ batch: 1, error: 'Expected more than 1 value' }, { batch: 8, train: { ms: stat(50), imgPerSec: stat(160) } }],
+    profile: { batch: 8, method: 'pt', stepMs: stat(5), rows: [
+      { name: 'c1 Conv2d', path: 'c1', type: 'Conv2d', conv: { inChannels: 3, outChannels: 3, kernel: [3, 3], stride: [1, 1], groups: 1 }, layer: true, forwardMs: stat(0.5), backwardMs: stat(1) },
+      { name: 'c2 Conv2d', path: 'c2', type: 'Conv2d', conv: { inChannels: 3, outChannels: 3, kernel: [3, 3], stride: [1, 1], groups: 1 }, layer: true, forwardMs: stat(1.5), backwardMs: stat(0.5) },
+      { name: 'backward outside module rows', layer: false, forwardMs: null, backwardMs: stat(1.5) },
+    ] },
+  },
+  ratios: [{ vs: 'PyTorch', batch: 8, train: { median: 0.5, min: 0.5, max: 0.5 } }],
+});
+
+test('kindRows: each side\'s rows added up by kind, simdnet\'s costliest first', () => {
+  const n = fakeNet();
+  assert.equal(kindRows(n.simdnet.profile, n.pytorch.profile), [
+    { kind: 'Conv2d 3×3', simdnet: { rows: 2, forwardMs: 4, backwardMs: 6 }, pytorch: { rows: 2, forwardMs: 2, backwardMs: 1.5 } },
+    { kind: 'sn.relu', simdnet: { rows: 1, forwardMs: 0.5, backwardMs: 0.5 }, pytorch: null },
+  ]);
+});
+
+test('a network\'s section: img/s with the batches not run and why, the ratio, time by kind, slowest rows beside PyTorch\'s', () => {
+  const text = netSection(fakeNet());
+  assert.match(text, /^## Net, 3×32×32 images: training step/);
+  assert.match(text, /\nsimdnet +\| +1 \| +not run \(below\) \|/);
+  assert.match(text, /\nsimdnet +\| +8 \| +80 \[80–80\] \| +100\.00 \[100\.00–100\.00\]\n/);
+  assert.match(text, /\nPyTorch x +\| +8 \| +160 \[160–160\] \|/);
+  assert.match(text, /not run: simdnet at batch 1: BatchNorm2d refuses one value\nnot run: PyTorch x at batch 1: Expected more than 1 value/);
+  assert.match(text, /simdnet ÷ PyTorch, train img\/s \(above 1: simdnet faster\): batch 8 ×0\.50 \[0\.50–0\.50\]/);
+  assert.match(text, /\nConv2d 3×3 +\| +2 \| +4\.000 \| +6\.000 \| +2 \| +2\.000 \| +1\.500 \| +×0\.35\n/);
+  assert.match(text, /\nsn\.relu +\| +1 \| +0\.500 \| +0\.500 \| +\| +\| +\| +\n/);
+  assert.match(text, /\nnot in a module row \(see below\) +\| +\| +0\.000 \| +0\.250 \| +\| +0\.000 \| +1\.500 \|/);
+  assert.match(text, /\nstep +\| +\| +10\.000 \| +\| +\| +5\.000 \| +\| +×0\.50\n/);
+  assert.match(text, /The 3 slowest simdnet rows at batch 8/);
+  const slow = text.split('slowest simdnet rows')[1].split('\n').filter((l) => l.includes('|')).slice(1);
+  assert.equal(slow.map((l) => l.split('|').map((c) => c.trim())), [
+    ['c2 Conv2d', 'Conv2d 3×3', '3.000', '4.000', '1.500', '0.500'],
+    ['c1 Conv2d', 'Conv2d 3×3', '1.000', '2.000', '0.500', '1.000'],
+    ['b sn.relu', 'sn.relu', '0.500', '0.500', '', ''],
+  ]);
+});
+
+test('--quick --only simdnet --nets resnet20,mobilenetv2: img/s and per-module rows by path and kind', () => {
+  const json = join(dir, 'nets.json');
+  // Batch 8: at 2 MobileNetV2's BatchNorms see 2 values per channel on its 1×1 maps and training diverges in a few steps.
+  const r = run(harness, '--quick', '--only', 'simdnet', '--nets', 'resnet20,mobilenetv2', '--net-batches', '8', '--json', json);
+  assert.is(r.status, 0, r.stderr);
+  for (const section of ['wasm SIMD peak on this machine', '## GEMM', '## ResNet-20 (CIFAR, option B shortcuts), 3×32×32 images',
+    '## MobileNetV2 width 0.5', '### Time by kind of module at batch 8', '### The 15 slowest simdnet rows at batch 8']) {
+    assert.ok(r.stdout.includes(section), `report has "${section}"`);
+  }
+  assert.not.ok(r.stdout.includes('## Throughput, LeNet-5'), 'LeNet-5 left out');
+  const out = JSON.parse(readFileSync(json, 'utf8'));
+  assert.equal(out.options.nets, ['resnet20', 'mobilenetv2']);
+  assert.equal(Object.keys(out.frameworks), []);
+  assert.equal(Object.keys(out.nets), ['resnet20', 'mobilenetv2']);
+  for (const n of Object.values(out.nets)) {
+    assert.equal(n.simdnet.throughput.map((t) => t.batch), [8]);
+    assert.ok(n.simdnet.throughput[0].train.imgPerSec.median > 0);
+    assert.is(n.simdnet.profile.batch, 8);
+    assert.is(n.pytorch, undefined);
+  }
+  const rows = (key) => new Map(out.nets[key].simdnet.profile.rows.filter((x) => x.layer).map((x) => [x.name, x]));
+  const resnet = rows('resnet20'), mobile = rows('mobilenetv2');
+  assert.is(resnet.get('layer1.0.conv1 Conv2d').kind, 'Conv2d 3×3');
+  assert.is(resnet.get('layer2.0.conv1 Conv2d').kind, 'Conv2d 3×3 stride 2');
+  assert.is(resnet.get('layer2.0.shortcut.0 Conv2d').kind, 'Conv2d 1×1 stride 2');
+  assert.is(resnet.get('layer1.0 sn.relu #2').kind, 'sn.relu');
+  assert.is([...resnet.values()].filter((x) => x.type === 'Conv2d').length, 21);
+  assert.is(mobile.get('features.2.conv.1.0 Conv2d').kind, 'Conv2d 3×3 depthwise stride 2');
+  assert.is(mobile.get('features.2.conv.0.0 Conv2d').kind, 'Conv2d 1×1');
+  assert.is(mobile.get('features.3.conv.1.0 Conv2d').kind, 'Conv2d 3×3 depthwise');
+  assert.is(mobile.get('features.3 sn.add').kind, 'sn.add');
+  assert.is([...mobile.values()].filter((x) => x.type === 'Conv2d').length, 52);
+  assert.ok(checkFigures(out.nets, 'nets', { n: 0 }) >= 2 * 60, 'every figure is a finite positive median with its spread');
+});
+
+test('--nets: LeNet-5, ResNet-20 and MobileNetV2 unless told, the CIFAR nets of the speed targets when named', () => {
+  assert.equal(NET_NAMES, ['lenet5', 'resnet20', 'mobilenetv2', 'vgg-cifar', 'convnetjs-cifar', 'seed003-cifar']);
+  const help = run(harness, '--help');
+  assert.match(help.stdout, /\(default: lenet5,resnet20,mobilenetv2\)/);
+  const json = join(dir, 'cifar.json');
+  const r = run(harness, '--quick', '--only', 'simdnet', '--nets', 'convnetjs-cifar', '--net-batches', '2', '--json', json);
+  assert.is(r.status, 0, r.stderr);
+  assert.ok(r.stdout.includes('## ConvNetJS\'s CIFAR-10 demo net (5×5 convs 16–20), 3×32×32 images'));
+  const out = JSON.parse(readFileSync(json, 'utf8'));
+  assert.equal(Object.keys(out.nets), ['convnetjs-cifar']);
+  const rows = out.nets['convnetjs-cifar'].simdnet.profile.rows.filter((x) => x.layer);
+  assert.equal(rows.map((x) => x.name), ['0 Conv2d', '1 ReLU', '2 MaxPool2d', '3 Conv2d', '4 ReLU', '5 MaxPool2d', '6 Conv2d', '7 ReLU', '8 MaxPool2d', '9 Flatten', '10 Linear']);
+  assert.equal(rows.filter((x) => x.type === 'Conv2d').map((x) => x.kind), ['Conv2d 5×5', 'Conv2d 5×5', 'Conv2d 5×5']);
+  assert.ok(out.nets['convnetjs-cifar'].simdnet.throughput[0].train.imgPerSec.median > 0);
+});
+
+// ---- the convolution shape zoo (--zoo) ----
+
+await sn.ready();
+
+test('bad zoo options: a usage error naming the option', () => {
+  const cases = [
+    [['--zoo', '--nets', 'resnet20'], /--nets: not with --zoo, which times single convolutions \(--zoo-nets, --zoo-batches\)/],
+    [['--zoo', '--batches', '4'], /--batches: not with --zoo/],
+    [['--zoo-batches', '16'], /--zoo-batches: only with --zoo/],
+    [['--zoo-nets', 'resnet20'], /--zoo-nets: only with --zoo/],
+    [['--zoo', '--zoo-nets', 'resnet18'], /--zoo-nets: unknown network 'resnet18' \(expected a comma-separated list of lenet5, vgg-cifar, resnet20, mobilenetv2, convnetjs-cifar, seed003-cifar\)/],
+    [['--zoo', '--zoo-batches', '16,0'], /--zoo-batches: expected positive integers, got '16,0'/],
+    [['--zoo', '--only', 'tfjs-wasm'], /--only: TF.js is not in --zoo \(expected simdnet, pytorch\), got 'tfjs-wasm'/],
+  ];
+  for (const [args, message] of cases) {
+    const r = run(harness, ...args);
+    assert.is(r.status, 2, args.join(' '));
+    assert.match(r.stderr, message);
+  }
+  const help = run(harness, '--help');
+  assert.match(help.stdout, /--zoo {2,}instead of the above: the convolution shape zoo/);
+  assert.match(help.stdout, /lenet5, vgg-cifar, resnet20, mobilenetv2, convnetjs-cifar, seed003-cifar/);
+});
+
+test('the zoo reads each network\'s convolutions off the built network: input size, channels, kernel, stride, padding, groups', () => {
+  const labels = (key) => zooShapes([key]).map((s) => `${s.label}${s.uses[key] > 1 ? ` ×${s.uses[key]}` : ''}`);
+  assert.equal(labels('lenet5'), ['5×5 1→6 p2 @28×28', '5×5 6→16 @14×14']);
+  assert.equal(labels('vgg-cifar'), ['3×3 3→32 p1 @32×32', '3×3 32→32 p1 @32×32', '3×3 32→64 p1 @16×16', '3×3 64→64 p1 @16×16', '3×3 64→128 p1 @8×8']);
+  assert.equal(labels('resnet20'), ['3×3 3→16 p1 @32×32', '3×3 16→16 p1 @32×32 ×6', '3×3 16→32 s2 p1 @32×32', '3×3 32→32 p1 @16×16 ×5',
+    '1×1 16→32 s2 @32×32', '3×3 32→64 s2 p1 @16×16', '3×3 64→64 p1 @8×8 ×5', '1×1 32→64 s2 @16×16']);
+  assert.equal(labels('convnetjs-cifar'), ['5×5 3→16 p2 @32×32', '5×5 16→20 p2 @16×16', '5×5 20→20 p2 @8×8']);
+  assert.equal(labels('seed003-cifar'), ['3×3 3→64 p1 @32×32', '3×3 64→128 p1 @32×32', '3×3 128→128 p1 @16×16', '3×3 128→256 p1 @8×8']);
+  const mobile = zooShapes(['mobilenetv2']);
+  assert.is(mobile.reduce((n, s) => n + s.uses.mobilenetv2, 0), 52, 'every convolution of MobileNetV2 counted');
+  const m = labels('mobilenetv2');
+  for (const l of ['3×3 3→16 s2 p1 @32×32', '3×3 dw 16 p1 @16×16', '3×3 dw 48 s2 p1 @16×16', '1×1 16→96 @8×8 ×2', '1×1 160→1280 @1×1']) assert.ok(m.includes(l), l);
+  const depthwise = mobile.filter((s) => s.config.groups === s.C && s.C > 1);
+  assert.is(depthwise.reduce((n, s) => n + s.uses.mobilenetv2, 0), 17);
+  assert.ok(depthwise.some((s) => s.config.stride[0] === 2) && depthwise.some((s) => s.config.stride[0] === 1));
+  // Shapes met in several networks are listed once, with each network's count.
+  const both = zooShapes(['resnet20', 'resnet20']);
+  assert.is(both.length, 8);
+  assert.equal(Object.keys(ZOO_NETS), ['lenet5', 'vgg-cifar', 'resnet20', 'mobilenetv2', 'convnetjs-cifar', 'seed003-cifar']);
+});
+
+test('FLOPs of a pass: the issue\'s anchors, and --quick leaves out batch 64 of the big shapes only', () => {
+  const seed = zooShapes(['seed003-cifar']), vgg = zooShapes(['vgg-cifar']), lenet = zooShapes(['lenet5']);
+  assert.is(convFlops(seed[1], 16), 2 * 16 * 128 * 32 * 32 * 64 * 9); // 2.42 GFLOP: 64→128 at 32×32, batch 16
+  assert.is(convFlops(vgg[1], 64), 2 * 64 * 32 * 32 * 32 * 32 * 9); // 1.21 GFLOP: 32→32 at 32×32, batch 64
+  const dw = zooShapes(['mobilenetv2']).find((s) => s.label === '3×3 dw 48 s2 p1 @16×16');
+  assert.is(convFlops(dw, 2), 2 * 2 * 48 * 8 * 8 * 1 * 9);
+  const cases = zooCases([...seed, ...lenet], [1, 16, 64], { quick: true });
+  assert.is(cases.length, 18);
+  const trimmed = cases.filter((c) => c.trimmed);
+  assert.ok(trimmed.length > 0 && trimmed.every((c) => c.batch === 64 && c.flops > QUICK_TRIM_FLOPS));
+  assert.ok(cases.filter((c) => !c.trimmed && c.batch === 64).every((c) => c.flops <= QUICK_TRIM_FLOPS));
+  assert.is(zooCases([...seed, ...lenet], [1, 16, 64]).filter((c) => c.trimmed).length, 0, 'nothing left out without --quick');
+});
+
+test('measureDifference: both calls timed alternately, and their difference per sample', () => {
+  let a = 0, b = 0;
+  const busy = (ms) => { const t = performance.now(); while (performance.now() - t < ms); };
+  const r = measureDifference(() => { a++; busy(0.2); }, () => { b++; busy(0.05); }, { warmup: 1, samples: 3, minMs: 1 });
+  assert.is(a, b + 1, 'as many calls of each, and one of the first to find how many fill a sample');
+  for (const k of ['with', 'without', 'difference']) assert.ok(r[k].min <= r[k].median && r[k].median <= r[k].max, k);
+  assert.is(r.difference.samples, 3);
+  assert.ok(r.with.median > r.without.median && r.difference.median > 0);
+});
+
+test('simdnetCase: one convolution alone, forward, input and weight gradient ms and GFLOP/s; it frees what it allocated', () => {
+  const shape = zooShapes(['lenet5'])[1];
+  simdnetCase(shape, 2, { quick: true }); // the runtime's shared GEMM scratch is allocated once, and kept
+  const before = rt().heap.bytesInUse;
+  const r = simdnetCase(shape, 2, { quick: true });
+  for (const k of ['forward', 'weightGrad', 'backward']) {
+    assert.ok(r.ms[k].median > 0 && r.gflops[k].median > 0, k);
+    const flops = convFlops(shape, 2) * (k === 'backward' ? 2 : 1);
+    assert.ok(Math.abs(r.gflops[k].median * r.ms[k].median * 1e6 - flops) < 1e-9 * flops, `${k}: GFLOP/s is the FLOPs over the time`);
+  }
+  assert.ok(Number.isFinite(r.ms.inputGrad.median));
+  assert.is(rt().heap.bytesInUse, before);
+});
+
+// A zoo result as runZoo makes it (two shapes, two batches, one trimmed, PyTorch beside), rendered.
+const zooResult = () => {
+  const shape = (id, label, net, C, O, k, groups = 1) => ({ id, label, net, C, H: 8, W: 8, uses: { [net]: 2 },
+    config: { inChannels: C, outChannels: O, kernelSize: [k, k], stride: [1, 1], padding: [k >> 1, k >> 1], dilation: [1, 1], groups, bias: false } });
+  const sim = (fwd, dx, dw, pct) => ({ ms: { forward: stat(fwd), inputGrad: stat(dx), weightGrad: stat(dw), backward: stat(dx + dw) },
+    gflops: { forward: stat(1), inputGrad: dx > 0 ? stat(1) : null, weightGrad: stat(1), backward: stat(1) },
+    percentOfPeak: { forward: pct[0], inputGrad: pct[1], weightGrad: pct[2], backward: 50 } });
+  const pyt = (fwd, dx, dw) => ({ ms: { forward: stat(fwd), inputGrad: stat(dx), weightGrad: stat(dw) } });
+  return {
+    peakLoop: { name: 'FMA (relaxed_madd)', gflops: 50 },
+    notes: [],
+    zoo: {
+      nets: { a: { label: 'Net A', input: [3, 8, 8] } }, batches: [16, 64], pytorchLabel: 'PyTorch x',
+      shapes: [shape('s1', '3×3 32→64 p1 @8×8', 'a', 32, 64, 3), shape('s2', '3×3 dw 32 p1 @8×8', 'a', 32, 32, 3, 32)],
+      cases: [
+        { shape: 's1', batch: 16, flops: 2e9, simdnet: sim(2, 4, 8, [80, 131, 40]), pytorch: pyt(1, 2, 16) },
+        { shape: 's1', batch: 64, flops: 8e9, trimmed: true },
+        { shape: 's2', batch: 16, flops: 1e6, simdnet: sim(1, -0.1, 1, [5, null, 5]), pytorch: { error: 'boom' } },
+        { shape: 's2', batch: 64, flops: 4e6, simdnet: sim(1, 1, 1, [5, 5, 5]), pytorch: pyt(0.5, 0.5, 0.5) },
+      ],
+    },
+  };
+};
+
+test('zooTarget counts the 3×3 and 1×1 shapes with ≥ 32 channels at batch ≥ 16 (not depthwise) at ≥ 70% of the peak', () => {
+  const t = zooTarget(zooResult().zoo);
+  assert.equal(t.forward, { cases: 1, atLeast70: 1, lowest: 80, median: 80 });
+  assert.equal(t.weightGrad, { cases: 1, atLeast70: 0, lowest: 40, median: 40 });
+});
+
+test('the zoo\'s table: a row per shape and batch, % of the peak never above 100, PyTorch\'s ms and ratio beside', () => {
+  const text = zooSection(zooResult());
+  assert.match(text, /%: of the FMA \(relaxed_madd\) peak, 50\.0 GFLOP\/s in this run; PyTorch: PyTorch x/);
+  assert.match(text, /passes at ≥ 70% of the peak: fwd 1\/1 \(lowest 80%, median 80%\); dX 1\/1 \(lowest 131%, median 131%\); dW 0\/1/);
+  const rows = text.split('\n').filter((l) => l.includes('|')).slice(1).map((l) => l.split('|').map((c) => c.trim()));
+  assert.equal(rows[0], ['3×3 32→64 p1 @8×8 ×2', '16', '2.000', '2.000', '1.0', '80', '4.000', '1.0', '>100†', '8.000', '1.0', '40', '1.000', '2.000', '16.000', '0.50 / 0.50 / 2.00']);
+  assert.equal(rows[1].slice(0, 4), ['', '64', '8.000', 'left out (--quick)']);
+  assert.equal(rows[2].slice(0, 10), ['3×3 dw 32 p1 @8×8 ×2', '16', '0.001', '1.000', '1.0', '5', '~0', '', '', '1.000']);
+  assert.is(rows[2][12], 'failed (JSON)');
+  assert.match(text, /\n† above the peak measured in this run/);
+});
+
+test('--zoo --quick --only simdnet: a row per shape and batch with ms, GFLOP/s and % of the peak', () => {
+  const json = join(dir, 'zoo.json');
+  const r = run(harness, '--zoo', '--quick', '--only', 'simdnet', '--zoo-nets', 'lenet5,mobilenetv2', '--zoo-batches', '1,2', '--json', json);
+  assert.is(r.status, 0, r.stderr);
+  for (const section of ['wasm SIMD peak on this machine', '## Convolution shape zoo', '### LeNet-5 (lenet5)', '### MobileNetV2 ×0.5 (mobilenetv2)']) {
+    assert.ok(r.stdout.includes(section), `report has "${section}"`);
+  }
+  assert.not.ok(r.stdout.includes('## GEMM'), 'the zoo alone');
+  assert.match(r.stdout, /\n5×5 1→6 p2 @28×28 +\| +1 \| +0\.000 \| +[\d.]+ \| +[\d.]+ \| +\d+ \|/);
+  const out = JSON.parse(readFileSync(json, 'utf8'));
+  assert.equal(out.zoo.batches, [1, 2]);
+  assert.is(out.zoo.shapes.length, 2 + 29);
+  assert.is(out.zoo.cases.length, 2 * 31);
+  for (const c of out.zoo.cases) {
+    for (const k of ['forward', 'weightGrad']) {
+      assert.ok(c.simdnet.ms[k].median > 0 && c.simdnet.gflops[k].median > 0 && c.simdnet.percentOfPeak[k] > 0, `${c.shape} ${c.batch} ${k}`);
+    }
+    assert.ok(Number.isFinite(c.simdnet.ms.inputGrad.median));
+    assert.is(c.pytorch, undefined);
+  }
+  assert.ok(out.peak.relaxedMadd === null || out.peak.measurements === 2);
 });
 
 test.run();

@@ -186,8 +186,9 @@ export function optionsOf(name: string): string[] {
 export function help(): string {
   const commandList = [
     ...Object.entries(COMMAND_HELP).map(([name, c]) => [name, c.brief] as const),
-    ['bench', 'LeNet-5 speed: per-layer times, img/s, GEMM GFLOP/s vs the wasm SIMD peak, next to\n' +
-      'TensorFlow.js and PyTorch'] as const,
+    ['bench', 'speed next to PyTorch (and TensorFlow.js for LeNet-5): LeNet-5, ResNet-20 and\n' +
+      'MobileNetV2 training steps with per-layer times, GEMM GFLOP/s vs the wasm SIMD peak;\n' +
+      '--zoo: every convolution shape of six CIFAR/MNIST nets, alone'] as const,
   ];
   return `simdnet — train and run CNNs on SIMD WebAssembly
 

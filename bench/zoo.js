@@ -1,0 +1,137 @@
+// The convolution shape zoo (--zoo): every convolution of the networks in ZOO_NETS, one layer at a
+// time, forward, input gradient and weight gradient, in ms, GFLOP/s and % of the wasm peak
+// measured in the same run. The shapes are read off the built networks by a shape-only pass.
+import * as sn from 'simdnet';
+import { Block, f32 } from 'simdnet/internal';
+import { ZOO_NETS } from './nets.js';
+import { measure, measureDifference } from './stats.js';
+
+/**
+ * The convolutions of ZOO_NETS[key] in the order they run, each with the input shape it sees:
+ * [{ path, C, H, W, config }] where config is Conv2d's config() (channels, kernel, stride,
+ * padding, dilation, groups, bias). Found by wrapping each Conv2d's outputShape for one
+ * shape-only pass of the network in eval mode at batch 1 (no kernel runs).
+ */
+export function convShapesOf(key) {
+  const net = ZOO_NETS[key];
+  const model = net.build();
+  try {
+    const seen = [];
+    for (const [path, m] of model.namedModules()) {
+      if (!(m instanceof sn.Conv2d)) continue;
+      const outputShape = m.outputShape.bind(m);
+      m.outputShape = (s) => {
+        if (!seen.some((c) => c.path === path)) seen.push({ path, C: s[1], H: s[2], W: s[3], config: m.config() });
+        return outputShape(s);
+      };
+    }
+    model.eval().outputShape([1, ...net.input]);
+    return seen;
+  } finally {
+    model.dispose();
+  }
+}
+
+/** A shape's name: '3×3 16→32 s2 p1 @32×32', '3×3 dw 96 s2 p1 @16×16' (depthwise: groups = channels), '1×1 24→144 @8×8'. */
+export function shapeLabel({ C, H, W, config: c }) {
+  const [kh, kw] = c.kernelSize;
+  const pair = (p) => (p[0] === p[1] ? `${p[0]}` : p.join('×'));
+  const channels = c.groups > 1 && c.groups === C && c.outChannels === C ? `dw ${C}`
+    : `${C}→${c.outChannels}${c.groups > 1 ? ` g${c.groups}` : ''}`;
+  const stride = pair(c.stride) === '1' ? '' : ` s${pair(c.stride)}`;
+  const padding = typeof c.padding === 'string' ? ` ${c.padding}` : pair(c.padding) === '0' ? '' : ` p${pair(c.padding)}`;
+  const dilation = pair(c.dilation) === '1' ? '' : ` d${pair(c.dilation)}`;
+  return `${kh}×${kw} ${channels}${stride}${padding}${dilation} @${H}×${W}`;
+}
+
+/**
+ * The distinct convolution shapes of the networks `keys`, in order of first appearance:
+ * [{ id, label, net (the first network's key), C, H, W, config, uses: { key: count } }]. Two
+ * convolutions are the same shape when input size and config (bias included) are equal.
+ */
+export function zooShapes(keys) {
+  const shapes = new Map();
+  for (const key of keys) {
+    for (const s of convShapesOf(key)) {
+      const id = JSON.stringify([s.C, s.H, s.W, s.config]);
+      if (!shapes.has(id)) shapes.set(id, { id: `s${shapes.size + 1}`, label: shapeLabel(s), net: key, C: s.C, H: s.H, W: s.W, config: s.config, uses: {} });
+      const uses = shapes.get(id).uses;
+      uses[key] = (uses[key] ?? 0) + 1;
+    }
+  }
+  return [...shapes.values()];
+}
+
+/** Output height and width of a shape (PyTorch's formula; the nets' paddings are numbers). */
+export function outputSize({ H, W, config: c }) {
+  const [ph, pw] = typeof c.padding === 'string' ? [0, 0] : c.padding;
+  const out = (n, k, s, p, d) => Math.floor((n + 2 * p - d * (k - 1) - 1) / s) + 1;
+  return [out(H, c.kernelSize[0], c.stride[0], ph, c.dilation[0]), out(W, c.kernelSize[1], c.stride[1], pw, c.dilation[1])];
+}
+
+/**
+ * Multiply-adds × 2 of one pass of a direct convolution at `batch`: 2·N·C_out·H_out·W_out·(C_in/groups)·kH·kW.
+ * The forward, the input gradient and the weight gradient each take this many (bias terms left out).
+ */
+export function convFlops(shape, batch) {
+  const [OH, OW] = outputSize(shape);
+  const c = shape.config;
+  return 2 * batch * c.outChannels * OH * OW * (shape.C / c.groups) * c.kernelSize[0] * c.kernelSize[1];
+}
+
+/** Under --quick, batch 64 of a shape whose forward is above this many FLOPs is left out. */
+export const QUICK_TRIM_FLOPS = 1e9;
+
+/** The (shape, batch) cases to run: every batch of every shape, less the trimmed ones under --quick. */
+export function zooCases(shapes, batches, { quick = false } = {}) {
+  const cases = [];
+  for (const shape of shapes) {
+    for (const batch of batches) {
+      const trimmed = quick && batch >= 64 && convFlops(shape, batch) > QUICK_TRIM_FLOPS;
+      cases.push({ shape: shape.id, batch, flops: convFlops(shape, batch), ...(trimmed ? { trimmed: true } : {}) });
+    }
+  }
+  return cases;
+}
+
+function deviceTensor(shape, seed) {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const block = new Block(n * 4);
+  const view = f32(block.ptr, n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) { s = (Math.imul(s, 1664525) + 1013904223) >>> 0; view[i] = s / 2 ** 32 - 0.5; }
+  return { tensor: new sn.Tensor(shape, block), block };
+}
+
+/**
+ * simdnet's times for one case: a Conv2d built from the shape's config, run on device tensors
+ * as the layer runs inside a network (forwardDevice, backwardDevice). The kernel computes the
+ * weight gradient in every backward, so the input gradient's time is the backward with it less
+ * the backward without it, timed alternately sample by sample (measureDifference). Returns ms
+ * summaries { forward, inputGrad, weightGrad, backward } and GFLOP/s of each (null where the
+ * difference came out at zero or below: noise on a shape whose input gradient costs little).
+ */
+export function simdnetCase(shape, batch, { quick = false } = {}) {
+  const c = shape.config;
+  const layer = new sn.Conv2d(shape.C, c.outChannels, c.kernelSize, { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups, bias: c.bias });
+  const x = deviceTensor([batch, shape.C, shape.H, shape.W], 11);
+  let dy = null;
+  try {
+    const y = layer.forwardDevice(x.tensor);
+    dy = deviceTensor(y.shape, 12);
+    const timing = quick ? { warmup: 1, samples: 3, minMs: 10 } : { warmup: 2, samples: 7, minMs: 50 };
+    const forward = measure(() => layer.forwardDevice(x.tensor), timing);
+    const pair = measureDifference(() => layer.backwardDevice(dy.tensor, true), () => layer.backwardDevice(dy.tensor, false), timing);
+    const ms = { forward, inputGrad: pair.difference, weightGrad: pair.without, backward: pair.with };
+    const flops = convFlops(shape, batch);
+    const rate = (t, f) => (t.median > 0 ? { median: f / (t.median * 1e6), min: t.max > 0 ? f / (t.max * 1e6) : null, max: t.min > 0 ? f / (t.min * 1e6) : null } : null);
+    return {
+      ms,
+      gflops: { forward: rate(forward, flops), inputGrad: rate(ms.inputGrad, flops), weightGrad: rate(ms.weightGrad, flops), backward: rate(ms.backward, 2 * flops) },
+    };
+  } finally {
+    x.block.free();
+    dy?.block.free();
+    layer.dispose();
+  }
+}
