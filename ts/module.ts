@@ -850,7 +850,8 @@ export abstract class Module {
       // With a dataset the options come second.
       const onData = x instanceof Dataset;
       if (onData && options !== undefined) throw new Error(DATASET_ARGUMENTS('fit'));
-      const given = (onData ? y : options) ?? {};
+      // undefined is "no options"; null is refused, as before datasets were accepted here.
+      const raw = onData ? y : options, given = raw === undefined ? {} : raw;
       // Checked before the spread below, which would turn a string or an array into keys.
       ops.checkFitOptionsObject(given);
       const { checkpoint } = given as ModelFitOptions;
