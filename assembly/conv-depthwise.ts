@@ -679,10 +679,17 @@ function dwconvTapsWeightGrad1x8(src: usize, rowStep: i32, offs: usize, nt: i32,
   return v;
 }
 
-/** dst[i] = src[i] for n floats (n ≤ 0: nothing). */
+/**
+ * dst[i] = src[i] for n floats (n ≤ 0: nothing); from 4 floats on, the last vector overlaps the
+ * one before it instead of a scalar tail (dst and src do not overlap).
+ */
 // @ts-ignore: decorator
 @inline function copyFloats(dst: usize, src: usize, n: i32): void {
+  if (n < 4) {
+    for (let i = 0; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+    return;
+  }
   let i = 0;
   for (; i + 4 <= n; i += 4) v128.store(dst + (<usize>i << 2), v128.load(src + (<usize>i << 2)));
-  for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
+  if (i < n) v128.store(dst + (<usize>(n - 4) << 2), v128.load(src + (<usize>(n - 4) << 2)));
 }
