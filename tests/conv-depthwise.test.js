@@ -163,11 +163,13 @@ for (const c of [
   { N: 2, C: 3, H: 7, W: 6, k: 3, opts: { padding: 1 } },
   { N: 2, C: 3, H: 7, W: 6, k: 3, opts: { padding: 1, stride: 2 } },
   { N: 1, C: 2, H: 6, W: 7, k: [2, 3], mult: 2, opts: { padding: [1, 2], stride: [2, 1], dilation: [1, 2] } },
+  { N: 2, C: 5, H: 3, W: 4, k: 3, opts: { padding: 1, stride: 2 } }, // channel lanes
 ]) {
   test(`depthwise Conv2d ${JSON.stringify(c)}: gradients match central differences of the float32 forward`, () => {
     const seed = freshSeed(), rand = rng(seed);
     const { layer, w, b } = makeLayer(c, rand);
     const shape = [c.N, c.C, c.H, c.W];
+    assert.ok(layer.algorithm(shape).startsWith('dwconv'), layer.algorithm(shape));
     const x = randf(c.N * c.C * c.H * c.W, rand);
     const t = (v) => sn.tensor(Float32Array.from(v), shape);
     const y0 = layer.forward(t(x));
