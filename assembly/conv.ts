@@ -11,12 +11,43 @@
 // channel-lane kernels (conv-chan.ts) for forward and the weight gradient, and conv-chan-dx.ts
 // for the input gradient.
 //
+// Depthwise convolutions (groups = C_in > 1, C_out = k·C_in) take their own kernels instead
+// (conv-depthwise.ts; conv-depthwise-c4.ts for output rows of at most two columns): N·C_in GEMMs
+// of k×(KH·KW)·(KH·KW)×P are all edge tiles.
+//
+// Which lowering runs is a pure function of the shape: conv2dAlgorithm names it.
+//
 // PH/PW are the padding before the image; the padding after it is implied by OH/OW.
 // A null pointer (0) for the bias, its gradient or dx means "none".
 import { gemm } from "./gemm";
 import { biasChannels, biasGradChannels } from "./bias";
 import { im2col, col2imAdd } from "./im2col";
 import { flatApplies, flatScratchFloats, flatForward, flatBackward } from "./conv-flat-pass";
+import { chanApplies } from "./conv-chan";
+import { dwconvApplies, dwconvIs3x3, dwconvLanes, dwconvScratchFloats, dwconvForward, dwconvBackward } from "./conv-depthwise";
+
+/** conv2dAlgorithm's answers. */
+const ALGO_IM2COL_GEMM = 0, ALGO_POINTWISE_GEMM = 1, ALGO_FLAT = 2, ALGO_FLAT_CHANNEL_LANES = 3;
+const ALGO_DWCONV_3X3 = 4, ALGO_DWCONV = 5, ALGO_DWCONV_CHANNEL_LANES = 6;
+
+/**
+ * Which lowering conv2dForward and conv2dBackward take for a shape: 0 im2col + GEMM, 1 GEMM on
+ * the input planes (pointwise), 2 flat stride-1 passes, 3 flat passes with channel-lane kernels,
+ * 4 depthwise 3×3 kernels, 5 depthwise tap-list kernels, 6 depthwise kernels with channels in
+ * the lanes (short output rows). A pure function of the shape.
+ */
+export function conv2dAlgorithm(
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+): i32 {
+  if (dwconvApplies(C, G)) {
+    if (dwconvLanes(C, O, OW)) return ALGO_DWCONV_CHANNEL_LANES;
+    return dwconvIs3x3(KH, KW) ? ALGO_DWCONV_3X3 : ALGO_DWCONV;
+  }
+  if (isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW)) return ALGO_POINTWISE_GEMM;
+  if (flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) return chanApplies(O / G) ? ALGO_FLAT_CHANNEL_LANES : ALGO_FLAT;
+  return ALGO_IM2COL_GEMM;
+}
 
 /**
  * Floats of cols scratch that conv2dForward/conv2dBackward need (0 when im2col is skipped), in
@@ -27,6 +58,7 @@ export function conv2dColsFloats(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): f64 {
+  if (dwconvApplies(C, G)) return dwconvScratchFloats(C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
   if (isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW)) return 0;
   if (flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) {
     return flatScratchFloats(C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW);
@@ -41,6 +73,10 @@ export function conv2dForward(
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
   cols: usize, gemmScratch: usize,
 ): void {
+  if (dwconvApplies(C, G)) {
+    dwconvForward(x, w, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols);
+    return;
+  }
   const Cg = C / G, Og = O / G, K = Cg * KH * KW, P = OH * OW;
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
   if (!pointwise && flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) {
@@ -72,6 +108,10 @@ export function conv2dBackward(
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
   cols: usize, gemmScratch: usize,
 ): void {
+  if (dwconvApplies(C, G)) {
+    dwconvBackward(x, w, dy, dw, db, dx, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols);
+    return;
+  }
   const Cg = C / G, Og = O / G, K = Cg * KH * KW, P = OH * OW;
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
   if (!pointwise && flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) {

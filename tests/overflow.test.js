@@ -12,8 +12,22 @@ const k = rt().kernels;
 const I32 = 2 ** 31, U32 = 2 ** 32;
 const OOM = /wasm memory cannot grow to allocate/;
 
-/** The im2col and flat-pass scratch sizes of assembly/conv.ts, in float64 (the reference). */
+/** The depthwise kernels' scratch (assembly/conv-depthwise*.ts: groups = C > 1), in float64. */
+function dwconvFloatsRef(C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW) {
+  const k = O / C, taps = KH * KW, fl = Math.floor, up4 = (v) => Math.ceil(v / 4) * 4;
+  const rows = (OH - 1) * SH + (KH - 1) * DH + 1;
+  // Channel lanes: weights, sums, offsets; x, dx and dy planes of 4 floats a pixel.
+  if (k === 1 && OW <= 2) return 9 * taps + 8 * rows * ((OW - 1) * SW + (KW - 1) * DW + 1) + 4 * OH * OW;
+  const cols = up4(OW) + fl((KW - 1) * DW / SW) + 1;
+  const top = -fl((PH - (KH - 1) * DH) / SH), left = -fl((PW - (KW - 1) * DW) / SW);
+  const dyRows = Math.ceil(H / SH) + fl((SH - 1 + PH) / SH) + top;
+  const dxCols = up4(Math.ceil(W / SW)), dyCols = dxCols + fl((SW - 1 + PW) / SW) + left;
+  return taps + 3 * taps * k + SH * SW + 1 + SW * dxCols + SW * rows * cols + k * dyRows * dyCols;
+}
+
+/** The im2col, flat-pass and depthwise scratch sizes of assembly/conv.ts, in float64 (the reference). */
 function colsFloatsRef(C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW) {
+  if (G === C && C > 1) return dwconvFloatsRef(C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
   if (KH === 1 && KW === 1 && SH === 1 && SW === 1 && PH === 0 && PW === 0 && OH === H && OW === W) return 0;
   const flat = SH === 1 && SW === 1 && PH + H <= OH + (KH - 1) * DH && PW + W <= OW + (KW - 1) * DW;
   if (!flat) return (C / G) * KH * KW * OH * OW;
@@ -65,6 +79,25 @@ test('conv2dColsFloats is exact in float64 for the stride-1 flat passes, small a
     assert.is(got, want, `C=${C} H=${H} O=${O} K=${K}`);
     assert.ok(got > I32, `C=${C} H=${H} O=${O} K=${K}: ${got} floats`);
   }
+});
+
+test('conv2dColsFloats is exact in float64 for the depthwise kernels, small and huge', () => {
+  const seed = freshSeed(), rand = rng(seed), int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
+  for (let i = 0; i < 200; i++) {
+    const C = int(2, 6), O = C * int(1, 3), KH = int(1, 5), KW = int(1, 5), S = int(1, 3), P = int(0, 2), D = int(1, 2);
+    const H = int(KH * D, 30), W = int(KW * D, 30);
+    const { got, want } = colsFloats(C, H, W, O, KH, KW, S, P, D, C);
+    assert.is(got, want, `seed ${seed}: C=${C} O=${O} ${H}×${W} k=${KH}×${KW} s=${S} p=${P} d=${D}`);
+  }
+  // One padded plane past 2^31 floats from a large image: the column kernels and the channel lanes.
+  for (const [C, H, O, K, S] of [[2, 65536, 2, 3, 1], [3, 49152, 6, 5, 2], [4, 70000, 4, 3, 3]]) {
+    const { got, want } = colsFloats(C, H, H, O, K, K, S, 1, 1, C);
+    assert.is(got, want, `C=${C} H=${H} O=${O} K=${K} S=${S}`);
+    assert.ok(got > I32, `C=${C} H=${H}: ${got} floats`);
+  }
+  const { got, want } = colsFloats(4, 2 ** 31 - 1, 1, 4, 3, 1, 1, 1, 1, 4);
+  assert.is(got, want, 'a plane of 2^31 − 1 rows and one column');
+  assert.ok(got > U32, `${got} floats`);
 });
 
 test('the GEMM scratch is a fixed panel size, whatever the shapes', () => {

@@ -5,21 +5,50 @@
 /** The number of elements of a shape. */
 export const sizeOf = (shape) => shape.reduce((a, b) => a * b, 1);
 
-/** Cross-correlation of x [N, C, H, W] with w [O, C/groups, K, K] (+ bias), zero padding. */
-export function conv2d(x, [N, C, H, W], w, b, O, K, { stride = 1, pad = 0, groups = 1 } = {}) {
-  const OH = Math.floor((H + 2 * pad - K) / stride) + 1, OW = Math.floor((W + 2 * pad - K) / stride) + 1;
-  const cg = C / groups, og = O / groups;
-  const y = new Float64Array(N * O * OH * OW);
+const pairOf = (v) => (typeof v === 'number' ? [v, v] : v);
+
+/**
+ * The sizes of a convolution: K, stride, dilation a number or [h, w]; pad the zeros before the
+ * image, a number or [h, w], and padAfter those after it (default: pad), so 'same' with an even
+ * kernel is { pad: ⌊total / 2⌋, padAfter: ⌈total / 2⌉ }.
+ */
+export function convGeometry([N, C, H, W], O, K, { stride = 1, pad = 0, padAfter = pad, dilation = 1, groups = 1 } = {}) {
+  const [KH, KW] = pairOf(K), [SH, SW] = pairOf(stride), [PH, PW] = pairOf(pad), [AH, AW] = pairOf(padAfter), [DH, DW] = pairOf(dilation);
+  const OH = Math.floor((H + PH + AH - DH * (KH - 1) - 1) / SH) + 1, OW = Math.floor((W + PW + AW - DW * (KW - 1) - 1) / SW) + 1;
+  return { N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cg: C / groups, og: O / groups };
+}
+
+/** Calls visit(xIndex, wIndex, yIndex) for every product x·w that contributes to y (padding skipped). */
+function forEachConvTap(g, visit) {
+  const { N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cg, og } = g;
   for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) {
-    let s = b ? b[o] : 0;
-    const g = Math.floor(o / og);
-    for (let c = 0; c < cg; c++) for (let ky = 0; ky < K; ky++) for (let kx = 0; kx < K; kx++) {
-      const iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
-      if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += x[((n * C + g * cg + c) * H + iy) * W + ix] * w[((o * cg + c) * K + ky) * K + kx];
+    const c0 = Math.floor(o / og) * cg, yi = ((n * O + o) * OH + oy) * OW + ox;
+    for (let c = 0; c < cg; c++) for (let ky = 0; ky < KH; ky++) for (let kx = 0; kx < KW; kx++) {
+      const iy = oy * SH - PH + ky * DH, ix = ox * SW - PW + kx * DW;
+      if (iy >= 0 && iy < H && ix >= 0 && ix < W) visit(((n * C + c0 + c) * H + iy) * W + ix, ((o * cg + c) * KH + ky) * KW + kx, yi);
     }
-    y[((n * O + o) * OH + oy) * OW + ox] = s;
   }
-  return { y, shape: [N, O, OH, OW] };
+}
+
+/**
+ * Cross-correlation of x [N, C, H, W] with w [O, C/groups, KH, KW] (+ bias), zero padding;
+ * K, options and padding as convGeometry.
+ */
+export function conv2d(x, shape, w, b, O, K, opts = {}) {
+  const g = convGeometry(shape, O, K, opts);
+  const y = new Float64Array(g.N * O * g.OH * g.OW);
+  if (b) for (let i = 0; i < y.length; i++) y[i] = b[Math.floor(i / (g.OH * g.OW)) % O];
+  forEachConvTap(g, (xi, wi, yi) => { y[yi] += x[xi] * w[wi]; });
+  return { y, shape: [g.N, O, g.OH, g.OW] };
+}
+
+/** The gradients of Σ dy·conv2d(x, w, b) with respect to x, w and b (arguments as conv2d). */
+export function conv2dGrad(x, shape, w, dy, O, K, opts = {}) {
+  const g = convGeometry(shape, O, K, opts);
+  const dx = new Float64Array(x.length), dw = new Float64Array(w.length), db = new Float64Array(O);
+  forEachConvTap(g, (xi, wi, yi) => { dx[xi] += w[wi] * dy[yi]; dw[wi] += x[xi] * dy[yi]; });
+  for (let i = 0; i < dy.length; i++) db[Math.floor(i / (g.OH * g.OW)) % O] += dy[i];
+  return { dx, dw, db };
 }
 
 /** Training-mode batch normalisation over every dimension but 1 (biased batch variance). */

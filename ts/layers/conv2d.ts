@@ -1,5 +1,6 @@
 // Conv2d: 2-D cross-correlation over NCHW input with OIHW weights, as torch.nn.Conv2d
-// (zero padding only). The work is done by assembly/conv.ts: flat padded planes for stride 1, else im2col + GEMM.
+// (zero padding only). The work is done by assembly/conv.ts: depthwise kernels for groups = in_channels,
+// flat padded planes for stride 1, else im2col + GEMM.
 import { gemmScratch, rt } from '../runtime/index.js';
 import { defaultLayerInit } from '../init.js';
 import { Module, Parameter } from '../module.js';
@@ -30,6 +31,9 @@ export interface Conv2dOptions {
 }
 
 type Pair = [number, number];
+
+/** The lowerings of assembly/conv.ts, indexed by conv2dAlgorithm's answer. */
+const ALGORITHMS = ['im2col-gemm', 'pointwise-gemm', 'flat', 'flat-channel-lanes', 'dwconv-3x3', 'dwconv', 'dwconv-channel-lanes'] as const;
 
 /** Input and output sizes of one call. */
 interface Geometry { N: number; C: number; H: number; W: number; OH: number; OW: number; }
@@ -168,6 +172,15 @@ export class Conv2d extends Module {
     this.x = x;
     this.geometry = g;
     return y;
+  }
+
+  /**
+   * @internal Which kernels forward and backward run for an input of this shape, a pure function
+   * of the shapes: one of 'im2col-gemm', 'pointwise-gemm', 'flat', 'flat-channel-lanes',
+   * 'dwconv-3x3', 'dwconv', 'dwconv-channel-lanes'. Throws as forward() does on a shape it refuses.
+   */
+  algorithm(inputShape: readonly number[]): string {
+    return ALGORITHMS[rt().kernels.conv2dAlgorithm(...this.kernelArgs(this.geometryOf(inputShape)))];
   }
 
   /** @internal The input kept for backward must still be intact. */
