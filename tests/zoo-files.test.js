@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as sn from 'simdnet';
 import { rt } from 'simdnet/internal';
-import { stateDifference, stateLayout, stateValues } from './zoo-helpers.js';
+import { stateDifference, stateLayout, stateValues, refusedWithoutMemory } from './zoo-helpers.js';
 
 await sn.ready();
 
@@ -38,17 +38,6 @@ function trainStep(model, classes) {
 function evalLogits(model) {
   model.eval();
   return sn.noGrad(() => model.forward(images(3, 32, 9)).toArray());
-}
-
-/** Runs f, which must throw; returns the message, and asserts no wasm memory was taken or grown. */
-function refusedWithoutMemory(f, what) {
-  const inUse = rt().heap.bytesInUse, reserved = rt().heap.bytesReserved;
-  let message = null;
-  try { f(); } catch (err) { message = err.message; }
-  assert.ok(message !== null, `${what}: not refused`);
-  assert.is(rt().heap.bytesInUse, inUse, `${what}: wasm memory taken`);
-  assert.is(rt().heap.bytesReserved, reserved, `${what}: wasm memory grown`);
-  return message;
 }
 
 const CASES = [

@@ -28,6 +28,8 @@
 // with a chance of e^-20.
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import * as assert from 'uvu/assert';
+import { rt } from 'simdnet/internal';
 import { findModule } from './zoo-fixtures.js';
 
 const prod = (a) => a.reduce((x, y) => x * y, 1);
@@ -191,4 +193,15 @@ export function neededValues(sn, record) {
     throw err;
   }
   throw new Error(`neededValues: a file of one value naming ${JSON.stringify(record)} was accepted`);
+}
+
+/** Runs f, which must throw; returns the message, and asserts no wasm memory was taken or grown. */
+export function refusedWithoutMemory(f, what) {
+  const inUse = rt().heap.bytesInUse, reserved = rt().heap.bytesReserved;
+  let message = null;
+  try { f(); } catch (err) { message = err.message; }
+  assert.ok(message !== null, `${what}: not refused`);
+  assert.is(rt().heap.bytesInUse, inUse, `${what}: wasm memory taken`);
+  assert.is(rt().heap.bytesReserved, reserved, `${what}: wasm memory grown`);
+  return message;
 }

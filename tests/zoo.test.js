@@ -9,9 +9,8 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import * as sn from 'simdnet';
-import { rt } from 'simdnet/internal';
 import { fixtureNames, readFixture, runParity, toSimdnet, findModule } from './zoo-fixtures.js';
-import { numParameters, stateValues, stateLayout, stateDifference, initReport, expectedInit, neededValues } from './zoo-helpers.js';
+import { numParameters, stateValues, stateLayout, stateDifference, initReport, expectedInit, neededValues, refusedWithoutMemory } from './zoo-helpers.js';
 
 await sn.ready();
 
@@ -206,17 +205,6 @@ test('sn.manualSeed(s) gives the same weights twice, another seed other weights'
     }
   }
 });
-
-/** Runs f, which must throw; returns the message, and asserts no wasm memory was taken or grown. */
-function refusedWithoutMemory(f, what) {
-  const inUse = rt().heap.bytesInUse, reserved = rt().heap.bytesReserved;
-  let message = null;
-  try { f(); } catch (err) { message = err.message; }
-  assert.ok(message !== null, `${what}: not refused`);
-  assert.is(rt().heap.bytesInUse, inUse, `${what}: wasm memory taken`);
-  assert.is(rt().heap.bytesReserved, reserved, `${what}: wasm memory grown`);
-  return message;
-}
 
 test('bad builder options: an Error naming the builder, the option and the value, before anything is allocated', () => {
   const cases = [

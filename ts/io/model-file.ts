@@ -95,14 +95,7 @@ function fromFile(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source: str
       throw new Error(`${source}: sn.models.${record.model}(${JSON.stringify(record.options)}) needs ${stateValues} weight and buffer values, ` +
         `the file holds ${held}; the file is not this model's`);
     }
-    const model = withSource(source, () => buildZooModel(record));
-    try {
-      loadDecoded(model, file, source);
-    } catch (err) {
-      model.dispose();
-      throw err;
-    }
-    return model;
+    return buildAndLoad(() => withSource(source, () => buildZooModel(record)), file, source);
   }
   if (!Object.hasOwn(file.metadata, ARCHITECTURE_METADATA_KEY)) {
     const saved = Object.hasOwn(file.metadata, MODULE_METADATA_KEY) ? `the weights of ${briefName(file.metadata[MODULE_METADATA_KEY])}, a module ` +
@@ -117,7 +110,12 @@ function fromFile(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source: str
   if (needed > held) {
     throw new Error(`${source}: the architecture needs ${needed} weight and buffer values, the file holds ${held}; the file is not this model's`);
   }
-  const model = withSource(source, () => buildFromArchitecture(spec));
+  return buildAndLoad(() => withSource(source, () => buildFromArchitecture(spec)), file, source);
+}
+
+/** A model from `build` with the file's weights loaded; a model the weights do not fit is freed, and the Error thrown. */
+function buildAndLoad(build: () => Module, file: SafetensorsFile, source: string): Module {
+  const model = build();
   try {
     loadDecoded(model, file, source);
   } catch (err) {
