@@ -23,7 +23,7 @@
 // without a collection they pile up to over 3 GB.
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
-import { readFixture, toSimdnet, findModule, assertParity, digest } from './zoo-fixtures.js';
+import { readFixture, toSimdnet, findModule, runParity, digest } from './zoo-fixtures.js';
 import { initReport, numParameters, stateValues, stateLayout } from './zoo-helpers.js';
 
 await sn.ready();
@@ -42,40 +42,14 @@ function build({ builder, options, seed }) {
 }
 
 /**
- * runParity of tests/zoo-fixtures.js step for step (a fresh state dict from the formula for each
- * mode, strict load, Dropout as identity, forward, cross-entropy, backward, assertParity), with a
- * garbage collection after each step that leaves half a gigabyte behind, and the gradients read
- * in place rather than copied.
+ * runParity of tests/zoo-fixtures.js with a garbage collection after each step that leaves half a
+ * gigabyte behind, and the gradients read in place (assertParity allocates no wasm memory);
+ * returns per mode the comparisons made and the worst error as a fraction of its tolerance.
  */
 function parityRun(model, fx) {
-  const out = {};
-  for (const mode of ['train', 'eval']) {
-    const { input, labels } = loadFormula(model, fx);
-    collect();
-    model.train(mode === 'train');
-    for (const path of fx.dropout) findModule(model, path).train(false);
-    model.zeroGrad();
-    const logits = model.forward(input);
-    const loss = new sn.CrossEntropyLoss().forward(logits, labels);
-    const run = { logits: logits.toArray(), loss: loss.value };
-    loss.backward();
-    // Views of the wasm memory rather than copies (assertParity allocates none of it).
-    run.grads = model.namedParameters().map(([name, p]) => [name, p.grad.view()]);
-    run.buffers = model.namedBuffers().map(([name, b]) => [name, b.toArray()]);
-    const rows = assertParity(fx, mode, run);
-    out[mode] = { comparisons: rows.length, worstRatio: Math.max(...rows.map((r) => r.error / r.tolerance)) };
-  }
-  return out;
-}
-
-/**
- * Loads the formula's state dict into `model` (strict) and returns the input and labels. A
- * function of its own, so that nothing in the caller's frame keeps the state dict alive.
- */
-function loadFormula(model, fx) {
-  const { stateDict, input, labels } = toSimdnet(sn, fx);
-  model.loadStateDict(stateDict, { strict: true });
-  return { input, labels };
+  const reports = runParity(sn, model, fx, { between: collect, gradients: 'view' });
+  return Object.fromEntries(Object.entries(reports).map(([mode, rows]) =>
+    [mode, { comparisons: rows.length, worstRatio: Math.max(...rows.map((r) => r.error / r.tolerance)) }]));
 }
 
 /**

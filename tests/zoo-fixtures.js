@@ -345,12 +345,15 @@ export function assertParity(fx, mode, run) {
 /**
  * Loads the fixture's state dict into `model` (strict) for each mode, runs the input forward and the
  * cross-entropy backward, and asserts parity in train and eval mode; returns both reports.
+ * Options for models of half a gigabyte (VGG): `between` runs after each step that leaves the
+ * state dict or a copy of the gradients behind (a garbage collection), and `gradients: 'view'`
+ * reads the gradients in place rather than copying them.
  */
-export function runParity(sn, model, fx) {
+export function runParity(sn, model, fx, { between = () => {}, gradients = 'copy' } = {}) {
   const reports = {};
   for (const mode of ['train', 'eval']) {
-    const { stateDict, input, labels } = toSimdnet(sn, fx);
-    model.loadStateDict(stateDict, { strict: true });
+    const { input, labels } = loadFixtureState(sn, model, fx);
+    between();
     model.train(mode === 'train');
     for (const path of fx.dropout) findModule(model, path).train(false);
     model.zeroGrad();
@@ -358,9 +361,20 @@ export function runParity(sn, model, fx) {
     const loss = new sn.CrossEntropyLoss().forward(logits, labels);
     const run = { logits: logits.toArray(), loss: loss.value };
     loss.backward();
-    run.grads = model.namedParameters().map(([name, p]) => [name, p.grad.toArray()]);
+    run.grads = model.namedParameters().map(([name, p]) => [name, gradients === 'view' ? p.grad.view() : p.grad.toArray()]);
     run.buffers = model.namedBuffers().map(([name, b]) => [name, b.toArray()]);
     reports[mode] = assertParity(fx, mode, run);
+    between();
   }
   return reports;
+}
+
+/**
+ * Loads the formula's state dict into `model` (strict) and returns the input and labels: a
+ * function of its own, so that nothing in runParity's frame keeps the state dict alive.
+ */
+function loadFixtureState(sn, model, fx) {
+  const { stateDict, input, labels } = toSimdnet(sn, fx);
+  model.loadStateDict(stateDict, { strict: true });
+  return { input, labels };
 }
