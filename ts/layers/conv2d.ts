@@ -1,6 +1,7 @@
 // Conv2d: 2-D cross-correlation over NCHW input with OIHW weights, as torch.nn.Conv2d
 // (zero padding only). The work is done by assembly/conv.ts: depthwise kernels for groups = in_channels,
-// flat padded planes for stride 1, else im2col + GEMM.
+// flat padded planes for stride 1, else im2col + GEMM (none for 1×1), per image, or with the batch
+// folded into one GEMM when the output map has at most 64 pixels (assembly/conv-batched.ts).
 import { gemmScratch, rt } from '../runtime/index.js';
 import { defaultLayerInit } from '../init.js';
 import { Module, Parameter } from '../module.js';
