@@ -15,6 +15,9 @@
 // (conv-depthwise.ts; conv-depthwise-c4.ts for output rows of at most two columns): N·C_in GEMMs
 // of k×(KH·KW)·(KH·KW)×P are all edge tiles.
 //
+// On small output maps (batch ≥ 2), a pointwise or im2col convolution folds the batch into one
+// GEMM per group instead (conv-batched.ts).
+//
 // Which lowering runs is a pure function of the shape: conv2dAlgorithm names it.
 //
 // PH/PW are the padding before the image; the padding after it is implied by OH/OW.
@@ -24,17 +27,20 @@ import { biasChannels, biasGradChannels } from "./bias";
 import { im2col, col2imAdd } from "./im2col";
 import { flatApplies, flatScratchFloats, flatForward, flatBackward } from "./conv-flat-pass";
 import { chanApplies } from "./conv-chan";
+import { batchedApplies, batchedScratchFloats, batchedForward, batchedBackward } from "./conv-batched";
 import { dwconvApplies, dwconvIs3x3, dwconvLanes, dwconvScratchFloats, dwconvForward, dwconvBackward } from "./conv-depthwise";
 
 /** conv2dAlgorithm's answers. */
 const ALGO_IM2COL_GEMM = 0, ALGO_POINTWISE_GEMM = 1, ALGO_FLAT = 2, ALGO_FLAT_CHANNEL_LANES = 3;
 const ALGO_DWCONV_3X3 = 4, ALGO_DWCONV = 5, ALGO_DWCONV_CHANNEL_LANES = 6;
+const ALGO_POINTWISE_BATCHED_GEMM = 7, ALGO_IM2COL_BATCHED_GEMM = 8;
 
 /**
  * Which lowering conv2dForward and conv2dBackward take for a shape: 0 im2col + GEMM, 1 GEMM on
  * the input planes (pointwise), 2 flat stride-1 passes, 3 flat passes with channel-lane kernels,
  * 4 depthwise 3×3 kernels, 5 depthwise tap-list kernels, 6 depthwise kernels with channels in
- * the lanes (short output rows). A pure function of the shape.
+ * the lanes (short output rows), 7 pointwise and 8 im2col with the batch folded into one GEMM
+ * (small output maps). A pure function of the shape.
  */
 export function conv2dAlgorithm(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
@@ -44,9 +50,11 @@ export function conv2dAlgorithm(
     if (dwconvLanes(C, O, OW)) return ALGO_DWCONV_CHANNEL_LANES;
     return dwconvIs3x3(KH, KW) ? ALGO_DWCONV_3X3 : ALGO_DWCONV;
   }
-  if (isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW)) return ALGO_POINTWISE_GEMM;
+  if (isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW)) {
+    return batchedApplies(N, OH, OW) ? ALGO_POINTWISE_BATCHED_GEMM : ALGO_POINTWISE_GEMM;
+  }
   if (flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) return chanApplies(O / G) ? ALGO_FLAT_CHANNEL_LANES : ALGO_FLAT;
-  return ALGO_IM2COL_GEMM;
+  return batchedApplies(N, OH, OW) ? ALGO_IM2COL_BATCHED_GEMM : ALGO_IM2COL_GEMM;
 }
 
 /**
@@ -59,7 +67,11 @@ export function conv2dColsFloats(
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): f64 {
   if (dwconvApplies(C, G)) return dwconvScratchFloats(C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
-  if (isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW)) return 0;
+  const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
+  if ((pointwise || !flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) && batchedApplies(N, OH, OW)) {
+    return batchedScratchFloats(N, C, O, KH, KW, G, OH, OW);
+  }
+  if (pointwise) return 0;
   if (flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) {
     return flatScratchFloats(C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW);
   }
@@ -81,6 +93,10 @@ export function conv2dForward(
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
   if (!pointwise && flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) {
     flatForward(x, w, b, y, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols);
+    return;
+  }
+  if (batchedApplies(N, OH, OW)) {
+    batchedForward(x, w, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, pointwise, cols, gemmScratch);
     return;
   }
   // The bias is written first and the GEMM accumulates onto it.
@@ -116,6 +132,10 @@ export function conv2dBackward(
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
   if (!pointwise && flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) {
     flatBackward(x, w, dy, dw, db, dx, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols);
+    return;
+  }
+  if (batchedApplies(N, OH, OW)) {
+    batchedBackward(x, w, dy, dw, db, dx, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, pointwise, cols, gemmScratch);
     return;
   }
   if (db != 0) biasGradChannels(db, dy, N, O, P);

@@ -5,14 +5,18 @@
 // PH/PW are the padding before the image; padding after it is implied by OH/OW (anything
 // at or past H/W reads as 0), so asymmetric padding such as 'same' with an even kernel needs
 // nothing special.
+//
+// ld, when given, is the row stride of cols in floats (default OH·OW): the batched lowering
+// (conv-batched.ts) writes each image's cols into its own column slice of one wide matrix.
 import { addFloats } from "./util";
 
 /** cols = im2col(x). */
 export function im2col(
   x: usize, C: i32, H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32,
-  PH: i32, PW: i32, DH: i32, DW: i32, OH: i32, OW: i32, cols: usize,
+  PH: i32, PW: i32, DH: i32, DW: i32, OH: i32, OW: i32, cols: usize, ld: i32 = 0,
 ): void {
   const rowBytes = <usize>OW << 2;
+  const skip = ld > 0 ? <usize>(ld - OH * OW) << 2 : 0;
   let dst = cols;
   for (let c = 0; c < C; c++) {
     const plane = x + (<usize>c * H * W << 2);
@@ -39,6 +43,7 @@ export function im2col(
           }
           dst += rowBytes;
         }
+        dst += skip;
       }
     }
   }
@@ -50,9 +55,10 @@ export function im2col(
  */
 export function col2imAdd(
   cols: usize, C: i32, H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32,
-  PH: i32, PW: i32, DH: i32, DW: i32, OH: i32, OW: i32, dx: usize,
+  PH: i32, PW: i32, DH: i32, DW: i32, OH: i32, OW: i32, dx: usize, ld: i32 = 0,
 ): void {
   const rowBytes = <usize>OW << 2;
+  const skip = ld > 0 ? <usize>(ld - OH * OW) << 2 : 0;
   let src = cols;
   for (let c = 0; c < C; c++) {
     const plane = dx + (<usize>c * H * W << 2);
@@ -76,6 +82,7 @@ export function col2imAdd(
           }
           src += rowBytes;
         }
+        src += skip;
       }
     }
   }

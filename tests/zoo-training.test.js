@@ -59,13 +59,16 @@ for (const [builder, options, seed] of [['resnet20', {}, 2], ['mobilenetV2', { w
             steps.push({ ...logs, ...now, first });
           },
         };
+        // 10 epochs: after 5, MobileNetV2's training accuracy still swings with the rounding of
+        // the kernels (0.375 to 0.55 between the relaxed and plain SIMD builds, or between two
+        // orders of summing a weight gradient); after 10 it is above 0.5 with each.
         const history = await model.fit(x, y, {
-          epochs: 5, batchSize: 16, seed, verbose: 0, callbacks: probe,
+          epochs: 10, batchSize: 16, seed, verbose: 0, callbacks: probe,
           transforms: [sn.transforms.randomCrop(32, { padding: 4 }), sn.transforms.randomHorizontalFlip()],
         });
         return { history, steps };
       });
-      assert.is(steps.length, 20);
+      assert.is(steps.length, 40);
       for (const s of steps.slice(1)) {
         const at = `epoch ${s.epoch}, batch ${s.batch}`;
         assert.is(s.allocs, s.first.allocs, `${at}: the heap allocated after the first step`);

@@ -1,6 +1,7 @@
 // Conv2d: 2-D cross-correlation over NCHW input with OIHW weights, as torch.nn.Conv2d
 // (zero padding only). The work is done by assembly/conv.ts: depthwise kernels for groups = in_channels,
-// flat padded planes for stride 1, else im2col + GEMM.
+// flat padded planes for stride 1, else im2col + GEMM (none for 1×1), per image, or with the batch
+// folded into one GEMM when the output map has at most 64 pixels (assembly/conv-batched.ts).
 import { gemmScratch, rt } from '../runtime/index.js';
 import { defaultLayerInit } from '../init.js';
 import { Module, Parameter } from '../module.js';
@@ -33,7 +34,8 @@ export interface Conv2dOptions {
 type Pair = [number, number];
 
 /** The lowerings of assembly/conv.ts, indexed by conv2dAlgorithm's answer. */
-const ALGORITHMS = ['im2col-gemm', 'pointwise-gemm', 'flat', 'flat-channel-lanes', 'dwconv-3x3', 'dwconv', 'dwconv-channel-lanes'] as const;
+const ALGORITHMS = ['im2col-gemm', 'pointwise-gemm', 'flat', 'flat-channel-lanes', 'dwconv-3x3', 'dwconv', 'dwconv-channel-lanes',
+  'pointwise-batched-gemm', 'im2col-batched-gemm'] as const;
 
 /** Input and output sizes of one call. */
 interface Geometry { N: number; C: number; H: number; W: number; OH: number; OW: number; }
@@ -177,7 +179,8 @@ export class Conv2d extends Module {
   /**
    * @internal Which kernels forward and backward run for an input of this shape, a pure function
    * of the shapes: one of 'im2col-gemm', 'pointwise-gemm', 'flat', 'flat-channel-lanes',
-   * 'dwconv-3x3', 'dwconv', 'dwconv-channel-lanes'. Throws as forward() does on a shape it refuses.
+   * 'dwconv-3x3', 'dwconv', 'dwconv-channel-lanes', 'pointwise-batched-gemm', 'im2col-batched-gemm'
+   * (the batch folded into one GEMM on small output maps). Throws as forward() does on a shape it refuses.
    */
   algorithm(inputShape: readonly number[]): string {
     return ALGORITHMS[rt().kernels.conv2dAlgorithm(...this.kernelArgs(this.geometryOf(inputShape)))];

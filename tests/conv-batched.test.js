@@ -1,0 +1,173 @@
+// Convolutions with the batch folded into one GEMM (assembly/conv-batched.ts): pointwise (1×1,
+// stride 1, unpadded) and im2col convolutions whose output map has at most 64 pixels, at batch ≥ 2.
+// Forward, dx, dW and db against the float64 reference on 1×1 convolutions at 1×1, 2×2, 3×3 and
+// 8×8 maps and strided 3×3 / 1×1 ones on 4×4 to 16×16 inputs; batch 2, 3 and 17; channel counts
+// that are not multiples of 4; with and without bias; groups 2 and 3; K above the GEMM's 256-deep
+// blocks and N·P above the 256 where the weight gradient reads both operands in place. Then the
+// lowering each shape takes (the neighbours past the threshold and at batch 1 keep theirs),
+// finite differences through the layer, and the raw kernels on NaN-filled outputs and scratch.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as sn from 'simdnet';
+import { rt, gemmScratch } from 'simdnet/internal';
+import { rng, freshSeed, randn, toWasm, wasmOut, freeAll, assertClose, numericGrad } from './helpers.js';
+import { conv2d, conv2dGrad, convGeometry } from './reference.js';
+
+await sn.ready();
+
+/** The reference's options for a case's layer options (numeric padding only). */
+const refOptions = (c) => ({ stride: c.opts?.stride ?? 1, pad: c.opts?.padding ?? 0, dilation: c.opts?.dilation ?? 1, groups: c.opts?.groups ?? 1 });
+
+/** A sum of `terms` products of values in [-1, 1]: f32 rounding (or FMA) grows about like √terms. */
+const tol = (terms, what) => ({ rtol: 1e-4, atol: 2e-5 * Math.sqrt(terms) + 1e-5, what });
+const randf = (n, rand) => randn(n, rand).map(Math.fround);
+
+/** The case's layer with random float32 weights and bias. */
+function makeLayer(c, rand) {
+  const layer = new sn.Conv2d(c.C, c.O, c.k, c.opts ?? {});
+  const w = randf(layer.weight.size, rand);
+  layer.weight.data.view().set(w);
+  const b = layer.bias ? randf(c.O, rand) : null;
+  if (b) layer.bias.data.view().set(b);
+  return { layer, w, b };
+}
+
+/** Forward, dx, dW and db of case c through the layer against the float64 reference; returns the algorithm taken. */
+function checkAgainstReference(c, seed) {
+  const rand = rng(seed), what = (s) => `seed ${seed}: ${JSON.stringify(c)}: ${s}`;
+  const { layer, w, b } = makeLayer(c, rand);
+  const shape = [c.N, c.C, c.H, c.W], opts = refOptions(c), g = convGeometry(shape, c.O, c.k, opts);
+  const algorithm = layer.algorithm(shape);
+  const x = randf(c.N * c.C * c.H * c.W, rand);
+  const y = layer.forward(sn.tensor(Float32Array.from(x), shape));
+  assert.equal([...y.shape], [c.N, c.O, g.OH, g.OW], what('output shape'));
+  assertClose(y.toArray(), conv2d(x, shape, w, b, c.O, c.k, opts).y, tol(g.cg * g.KH * g.KW, what('forward')));
+  const dy = randf(y.size, rand);
+  const dx = layer.backward(sn.tensor(Float32Array.from(dy), y.shape));
+  const ref = conv2dGrad(x, shape, w, dy, c.O, c.k, opts);
+  assertClose(dx.toArray(), ref.dx, tol(g.og * g.KH * g.KW, what('dx')));
+  assertClose(layer.weight.grad.toArray(), ref.dw, tol(c.N * g.OH * g.OW, what('dW')));
+  if (b) assertClose(layer.bias.grad.toArray(), ref.db, tol(c.N * g.OH * g.OW, what('db')));
+  layer.dispose();
+  return algorithm;
+}
+
+const PW = 'pointwise-batched-gemm', IM = 'im2col-batched-gemm';
+const cases = [
+  // 1×1 on 1×1, 2×2 and 3×3 maps: MobileNetV2's last layers.
+  { N: 3, C: 5, O: 7, H: 1, W: 1, k: 1, expect: PW },
+  { N: 17, C: 6, O: 9, H: 2, W: 2, k: 1, opts: { bias: false }, expect: PW },
+  { N: 3, C: 13, O: 10, H: 3, W: 3, k: 1, expect: PW },
+  { N: 2, C: 7, O: 3, H: 3, W: 1, k: 1, expect: PW },
+  { N: 17, C: 3, O: 21, H: 1, W: 1, k: 1, expect: PW },
+  { N: 3, C: 300, O: 6, H: 2, W: 2, k: 1, expect: PW }, // K = 300: two 256-deep blocks
+  { N: 2, C: 5, O: 6, H: 8, W: 8, k: 1, expect: PW }, // 64 pixels: the largest map folded
+  { N: 17, C: 5, O: 6, H: 4, W: 4, k: 1, expect: PW }, // N·P = 272: the weight gradient's dot-product GEMM
+  // Groups: per group, the batch folded.
+  { N: 3, C: 6, O: 10, H: 2, W: 2, k: 1, opts: { groups: 2 }, expect: PW },
+  { N: 17, C: 9, O: 6, H: 1, W: 1, k: 1, opts: { groups: 3, bias: false }, expect: PW },
+  // Strided: im2col per image into its column slice, col2im back from it.
+  { N: 3, C: 5, O: 6, H: 4, W: 4, k: 3, opts: { stride: 2, padding: 1 }, expect: IM },
+  { N: 17, C: 3, O: 9, H: 5, W: 5, k: 3, opts: { stride: 2, padding: 1 }, expect: IM },
+  { N: 3, C: 7, O: 5, H: 5, W: 5, k: 3, opts: { stride: 2 }, expect: IM },
+  { N: 3, C: 6, O: 10, H: 5, W: 5, k: 3, opts: { stride: 2, padding: 1, groups: 2, bias: false }, expect: IM },
+  { N: 3, C: 5, O: 6, H: 4, W: 5, k: 3, opts: { stride: [2, 1], padding: [1, 0] }, expect: IM },
+  { N: 3, C: 5, O: 6, H: 7, W: 7, k: 1, opts: { stride: 2 }, expect: IM }, // ResNet's projection shortcut
+  { N: 2, C: 3, O: 5, H: 9, W: 9, k: 3, opts: { stride: 2, padding: 1, dilation: 2 }, expect: IM },
+  { N: 17, C: 5, O: 6, H: 8, W: 8, k: 3, opts: { stride: 2, padding: 1 }, expect: IM }, // N·P = 272
+  { N: 2, C: 3, O: 5, H: 16, W: 16, k: 3, opts: { stride: 2, padding: 1 }, expect: IM }, // 8×8 out
+  { N: 2, C: 29, O: 5, H: 4, W: 4, k: 3, opts: { stride: 2, padding: 1 }, expect: IM }, // K = 261
+  // Batch 1 and maps past 64 pixels keep the per-image GEMM.
+  { N: 1, C: 5, O: 7, H: 1, W: 1, k: 1, expect: 'pointwise-gemm' },
+  { N: 1, C: 6, O: 9, H: 2, W: 2, k: 1, opts: { groups: 3 }, expect: 'pointwise-gemm' },
+  { N: 2, C: 5, O: 6, H: 9, W: 8, k: 1, expect: 'pointwise-gemm' },
+  { N: 1, C: 5, O: 6, H: 5, W: 5, k: 3, opts: { stride: 2, padding: 1 }, expect: 'im2col-gemm' },
+  { N: 2, C: 3, O: 5, H: 17, W: 17, k: 3, opts: { stride: 2, padding: 1 }, expect: 'im2col-gemm' }, // 9×9 out
+];
+
+for (const c of cases) {
+  test(`Conv2d ${JSON.stringify(c)}: forward, dx, dW, db against float64`, () => {
+    assert.is(checkAgainstReference(c, freshSeed()), c.expect);
+  });
+}
+
+test('the batch is folded exactly for pointwise and im2col shapes with batch ≥ 2 and at most 64 output pixels', () => {
+  const at = (C, O, k, opts, shape) => new sn.Conv2d(C, O, k, opts).algorithm(shape);
+  // MobileNetV2 ×0.5's last 1×1 convolutions and ResNet-20's strided ones at batch 16 and 64.
+  assert.is(at(160, 1280, 1, {}, [64, 160, 1, 1]), PW);
+  assert.is(at(288, 48, 1, {}, [16, 288, 2, 2]), PW);
+  assert.is(at(16, 32, 3, { stride: 2, padding: 1 }, [64, 16, 16, 16]), IM);
+  assert.is(at(32, 64, 1, { stride: 2 }, [16, 32, 16, 16]), IM);
+  // Past the threshold, at batch 1, stride 1 with padding and depthwise: the other lowerings.
+  assert.is(at(16, 32, 3, { stride: 2, padding: 1 }, [64, 16, 32, 32]), 'im2col-gemm');
+  assert.is(at(16, 32, 1, { stride: 2 }, [64, 16, 32, 32]), 'im2col-gemm');
+  assert.is(at(16, 8, 1, {}, [64, 16, 16, 16]), 'pointwise-gemm');
+  assert.is(at(160, 1280, 1, {}, [1, 160, 1, 1]), 'pointwise-gemm');
+  assert.is(at(64, 64, 3, { padding: 1 }, [64, 64, 4, 4]), 'flat-channel-lanes');
+  assert.is(at(8, 8, 3, { padding: 1, groups: 4 }, [16, 8, 2, 2]), 'flat');
+  assert.is(at(96, 96, 3, { padding: 1, stride: 2, groups: 96 }, [64, 96, 4, 4]), 'dwconv-channel-lanes');
+});
+
+// ---- through the layer: finite differences ----
+
+for (const c of [
+  { N: 3, C: 6, O: 4, H: 2, W: 2, k: 1, opts: { groups: 2 } },
+  { N: 3, C: 3, O: 5, H: 5, W: 5, k: 3, opts: { stride: 2, padding: 1 } },
+]) {
+  test(`Conv2d ${JSON.stringify(c)}: gradients match central differences of the float32 forward`, () => {
+    const seed = freshSeed(), rand = rng(seed);
+    const { layer, w, b } = makeLayer(c, rand);
+    const shape = [c.N, c.C, c.H, c.W];
+    assert.ok(layer.algorithm(shape).endsWith('batched-gemm'), layer.algorithm(shape));
+    const x = randf(c.N * c.C * c.H * c.W, rand);
+    const t = (v) => sn.tensor(Float32Array.from(v), shape);
+    const y0 = layer.forward(t(x));
+    const weights = randn(y0.size, rand), outShape = y0.shape;
+    // f = Σ weights ⊙ y, in float64 from the layer's float32 output.
+    const f = () => { const y = layer.forward(t(x)).toArray(); let s = 0; for (let i = 0; i < y.length; i++) s += weights[i] * y[i]; return s; };
+    layer.forward(t(x));
+    const dx = layer.backward(sn.tensor(Float32Array.from(weights), outShape)).toArray();
+    const dw = layer.weight.grad.toArray(), db = layer.bias.grad.toArray();
+    const eps = 1e-2, loose = (what) => ({ rtol: 1e-2, atol: 3e-3, what: `seed ${seed}: ${what}` });
+    assertClose(dx, numericGrad(f, x, eps), loose('dx vs finite differences'));
+    const wd = Float64Array.from(w), bd = Float64Array.from(b);
+    assertClose(dw, numericGrad(() => { layer.weight.data.view().set(wd); return f(); }, wd, eps), loose('dW vs finite differences'));
+    assertClose(db, numericGrad(() => { layer.bias.data.view().set(bd); return f(); }, bd, eps), loose('db vs finite differences'));
+    layer.dispose();
+  });
+}
+
+// ---- the raw kernels ----
+
+for (const c of [cases[1], cases[8], cases[10], cases[13]]) {
+  test(`batched kernels write every output float, add to dW and db, and need nothing of the scratch: ${JSON.stringify(c)}`, () => {
+    // y, dx and the scratch start as NaN; dW and db start at 1 and must be added to.
+    const seed = freshSeed(), rand = rng(seed), k = rt().kernels, what = (s) => `seed ${seed}: ${s}`;
+    const shape = [c.N, c.C, c.H, c.W], opts = refOptions(c), g = convGeometry(shape, c.O, c.k, opts);
+    const G = opts.groups;
+    const args = [c.N, c.C, c.H, c.W, c.O, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW, G, g.OH, g.OW];
+    const x = randf(c.N * c.C * c.H * c.W, rand), w = randf(c.O * g.cg * g.KH * g.KW, rand), b = randf(c.O, rand);
+    const dy = randf(c.N * c.O * g.OH * g.OW, rand);
+    const xb = toWasm(x), wb = toWasm(w), bb = toWasm(b), dyb = toWasm(dy);
+    const y = wasmOut(dy.length), dx = wasmOut(x.length), dw = wasmOut(w.length, 1), db = wasmOut(c.O, 1);
+    const floats = k.conv2dColsFloats(...args);
+    assert.is(floats, (g.cg * g.KH * g.KW + g.og) * c.N * g.OH * g.OW, what('scratch floats'));
+    const scratch = wasmOut(floats);
+    k.conv2dForward(xb.ptr, wb.ptr, bb.ptr, y.ptr, ...args, scratch.ptr, gemmScratch());
+    assertClose(y.view(), conv2d(x, shape, w, b, c.O, c.k, opts).y, tol(g.cg * g.KH * g.KW, what('forward')));
+    scratch.view().fill(NaN);
+    k.conv2dBackward(xb.ptr, wb.ptr, dyb.ptr, dw.ptr, db.ptr, dx.ptr, ...args, scratch.ptr, gemmScratch());
+    const ref = conv2dGrad(x, shape, w, dy, c.O, c.k, opts);
+    assertClose(dx.view(), ref.dx, tol(g.og * g.KH * g.KW, what('dx')));
+    const P = c.N * g.OH * g.OW;
+    assertClose(dw.view(), ref.dw.map((v) => v + 1), tol(P, what('dW')));
+    assertClose(db.view(), ref.db.map((v) => v + 1), tol(P, what('db')));
+    // Without dx and db: dW added to again.
+    scratch.view().fill(NaN);
+    k.conv2dBackward(xb.ptr, wb.ptr, dyb.ptr, dw.ptr, 0, 0, ...args, scratch.ptr, gemmScratch());
+    assertClose(dw.view(), ref.dw.map((v) => 2 * v + 1), tol(P, what('dW, twice')));
+    freeAll(xb, wb, bb, dyb, y, dx, dw, db, scratch);
+  });
+}
+
+test.run();
