@@ -5,6 +5,9 @@ export * from "./gemm";
 export * from "./util";
 export * from "./bias";
 export * from "./conv";
+// Winograd on any 3×3 stride-1 shape, outside conv2dAlgorithm's table: the zoo times it beside the
+// direct path to fill that table, and the tests check it on shapes the table leaves direct.
+export { winogradScratchFloats, winogradForward, winogradInputGrad } from "./conv-winograd";
 export * from "./pool";
 export * from "./optim";
 export * from "./activation";
