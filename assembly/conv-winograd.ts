@@ -2,7 +2,7 @@
 // each 2×2 output tile of each output channel is Aᵀ [Σ_c (G g Gᵀ) ⊙ (Bᵀ d B)] A, with g the 3×3
 // kernel of a channel pair and d the 4×4 input patch of the tile. The Σ_c runs as 16 GEMMs, one per
 // element ξ of the 4×4 transformed tile:  M[ξ] = U[ξ] · V[ξ],  [O×T] = [O×C]·[C×T]  (T tiles), on the
-// shared SIMD GEMM (gemm.ts): 16·O·C·T multiply-adds for what a direct convolution does in 36·O·C·T,
+// shared SIMD GEMM micro-kernel (gemm.ts, 4×8): 16·O·C·T multiply-adds for what a direct convolution does in 36·O·C·T,
 // 2.25× fewer.
 //
 //   Bᵀ = | 1  0 −1  0 |     G = | 1    0    0  |     Aᵀ = | 1  1  1  0 |
@@ -13,10 +13,15 @@
 // The input gradient is the same algorithm: dx is a stride-1 correlation of dy, zero-padded by 2 − p
 // before, with the kernel rotated 180° and the channel roles swapped.
 //
-// Scratch, in floats: U (16·Cout·Cin), then per chunk of at most TILE_CHUNK tiles V (16·Cin·chunk)
-// and M (16·Cout·chunk). Tiles run across images (tile t: image t / tilesPerImage), so small planes
-// still give the GEMMs long rows. The transforms are packing helpers apart from the GEMM kernel.
-import { gemm } from "./gemm";
+// The transforms write straight into the GEMM micro-kernel's packed layouts (gemm.ts's f32-gemm-4x8:
+// A in panels of 4 rows, k-major; B in panels of 8 columns, k-major), so the GEMMs pack nothing:
+//   U[ξ][o / 4][c][o % 4]   (Cout rounded up to 4, zero rows)   the A panels
+//   V[ξ][t / 8][c][t % 8]   (tiles of the chunk rounded up to 8) the B panels
+//   M[ξ][o][t]              (rows of the rounded tile count)     C, read by the output transform
+// Scratch, in floats: U, then per chunk of at most TILE_CHUNK tiles V and M. Tiles run across
+// images (tile t: image t / tilesPerImage), so small planes still give the GEMMs long rows. The
+// transforms are packing helpers apart from the micro-kernel.
+import { microKernel4x8 } from "./gemm";
 
 /** Tiles per chunk: the N of each of the 16 GEMMs. */
 const TILE_CHUNK = 256;
@@ -36,24 +41,39 @@ export function winogradChosen(C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i3
   return C >= WINOGRAD_MIN_CHANNELS && O >= WINOGRAD_MIN_CHANNELS && OH >= WINOGRAD_MIN_SIZE && OW >= WINOGRAD_MIN_SIZE;
 }
 
-// The table, from the shape zoo's 3×3 stride-1 rows (Winograd timed beside the direct path in the
-// same run, batch 16, padding 1; ratios direct ms / Winograd ms, forward | input gradient):
-//   relaxed SIMD: 32→32 @32² 0.66 | 0.63, 32→64 @16² 0.85 | 0.87, 64→128 @32² 1.25 | 1.06,
-//                 128→128 @16² 1.54 | 1.40, 128→256 @8² 1.61 | 2.32, 256→256 @4² 2.03 | 1.64
-//   plain SIMD:   32→32 @32² 0.81 | 0.28, 64→64 @32² 2.17 | 2.28, 64→128 @32² 1.45 | 1.46,
-//                 128→128 @16² 1.30 | 2.33, 128→256 @8² 2.06 | 2.20, 256→256 @4² 1.05 | 1.14,
-//                 64→64 @8² 1.18 | 0.94
-// With 32 channels the 16 GEMMs have K or M of 32 and the transforms cost as much as they save.
-// Both builds choose alike; the threshold is per build so that a later measurement can split them.
-const WINOGRAD_MIN_CHANNELS: i32 = ASC_FEATURE_RELAXED_SIMD ? 64 : 64;
+// The table, from `npm run bench -- --zoo --quick --only simdnet --zoo-nets
+// vgg-cifar,seed003-cifar,resnet20 --zoo-batches 16` on a build with the table off (its rows time the
+// direct path through Conv2d and the Winograd kernels in the same run), 2-core Xeon shared with
+// other work (peak loop 53.8 GFLOP/s relaxed, 27.3 plain, against 62 / 45 quiet): direct ms ÷
+// Winograd ms, forward | input gradient, padding 1, batch 16:
+//                     relaxed SIMD    plain SIMD
+//   3→32   @32²       0.95 | 0.52     0.73 | 1.11
+//   3→64   @32²       0.71 | 0.49     1.52 | 1.78
+//   16→16  @32²       1.12 | 1.15     1.43 | 0.97
+//   32→32  @32²       2.08 | 1.12     1.65 | 2.79
+//   32→32  @16²       2.31 | 1.88     2.46 | 1.25
+//   32→64  @16²       0.99 | 2.02     1.20 | 1.02
+//   64→64  @16²       1.81 | 1.47     1.34 | 2.72
+//   64→64  @8²        2.61 | 2.01     3.98 | 2.12
+//   64→128 @32²       2.02 | 2.49     2.17 | 2.12
+//   64→128 @8²        1.59 | 2.68     1.83 | 1.62
+//   128→128 @16²      2.04 | 3.17     2.70 | 2.48
+//   128→256 @8²       1.98 | 1.82     2.29 | 1.82
+// Few input channels leave the 16 GEMMs too short to pay for the transforms; 16 channels are about
+// even, so they stay direct. Both builds choose alike; the threshold is per build so that a later
+// measurement can split them.
+const WINOGRAD_MIN_CHANNELS: i32 = ASC_FEATURE_RELAXED_SIMD ? 32 : 32;
 const WINOGRAD_MIN_SIZE: i32 = 4;
 
 /** Floats of scratch one Winograd pass from Cin to Cout channels with OH×OW outputs needs, in f64. */
 export function winogradPassFloats(N: i32, Cin: i32, Cout: i32, OH: i32, OW: i32): f64 {
   const tiles = <f64>N * Math.ceil(<f64>OH / 2) * Math.ceil(<f64>OW / 2);
-  const chunk = min(tiles, <f64>TILE_CHUNK);
-  return 16 * <f64>Cout * <f64>Cin + 16 * <f64>Cin * chunk + 16 * <f64>Cout * chunk;
+  const chunk = Math.ceil(min(tiles, <f64>TILE_CHUNK) / 8) * 8, rows = Math.ceil(<f64>Cout / 4) * 4;
+  return 16 * rows * <f64>Cin + 16 * <f64>Cin * chunk + 16 * rows * chunk;
 }
+
+// @ts-ignore: decorator
+@inline function roundUp(v: i32, m: i32): i32 { return (v + m - 1) / m * m; }
 
 /** Floats of scratch for forward and input gradient of a conv of C → O channels. */
 export function winogradScratchFloats(N: i32, C: i32, H: i32, W: i32, O: i32, OH: i32, OW: i32): f64 {
@@ -63,19 +83,19 @@ export function winogradScratchFloats(N: i32, C: i32, H: i32, W: i32, O: i32, OH
 /** y = conv2d(x, w) + b (b = 0: none) by F(2×2,3×3); PH/PW the padding before the image. */
 export function winogradForward(
   x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
-  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize, gemmScratch: usize,
+  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
   weightTransform(w, O, C, false, scratch);
-  winogradPass(x, N, C, H, W, PH, PW, scratch, O, y, OH, OW, b, scratch + (<usize>16 * O * C << 2), gemmScratch);
+  winogradPass(x, N, C, H, W, PH, PW, scratch, O, y, OH, OW, b, scratch + (<usize>16 * roundUp(O, 4) * C << 2));
 }
 
 /** dx = ∂L/∂x of y = conv2d(x, w) (overwritten) by F(2×2,3×3) on dy. */
 export function winogradInputGrad(
   w: usize, dy: usize, dx: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
-  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize, gemmScratch: usize,
+  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
   weightTransform(w, O, C, true, scratch);
-  winogradPass(dy, N, O, OH, OW, 2 - PH, 2 - PW, scratch, C, dx, H, W, 0, scratch + (<usize>16 * O * C << 2), gemmScratch);
+  winogradPass(dy, N, O, OH, OW, 2 - PH, 2 - PW, scratch, C, dx, H, W, 0, scratch + (<usize>16 * roundUp(C, 4) * O << 2));
 }
 
 /**
@@ -85,18 +105,25 @@ export function winogradInputGrad(
  */
 function winogradPass(
   x: usize, N: i32, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, U: usize,
-  Cout: i32, out: usize, OH: i32, OW: i32, b: usize, work: usize, gemmScratch: usize,
+  Cout: i32, out: usize, OH: i32, OW: i32, b: usize, work: usize,
 ): void {
   const th = (OH + 1) >> 1, tw = (OW + 1) >> 1, perImage = th * tw, T = N * perImage;
+  const rows = roundUp(Cout, 4), uStep = <usize>rows * Cin << 2, panelA = <usize>Cin << 4, panelB = <usize>Cin << 5;
   for (let t0 = 0; t0 < T; t0 += TILE_CHUNK) {
-    const tb = min(TILE_CHUNK, T - t0);
-    const V = work, M = work + (<usize>16 * Cin * tb << 2);
-    inputTransform(x, Cin, Hin, Win, PH, PW, tw, perImage, t0, tb, V);
+    const tb = min(TILE_CHUNK, T - t0), tbr = roundUp(tb, 8);
+    const V = work, M = work + (<usize>16 * Cin * tbr << 2);
+    inputTransform(x, Cin, Hin, Win, PH, PW, tw, perImage, t0, tb, tbr, V);
+    const vStep = <usize>Cin * tbr << 2, mStep = <usize>rows * tbr << 2, cs = <usize>tbr << 2;
     for (let xi = 0; xi < 16; xi++) {
-      gemm(0, 0, Cout, tb, Cin, U + (<usize>xi * Cout * Cin << 2), Cin,
-        V + (<usize>xi * Cin * tb << 2), tb, M + (<usize>xi * Cout * tb << 2), tb, 0, gemmScratch);
+      const u = U + <usize>xi * uStep, v = V + <usize>xi * vStep, m = M + <usize>xi * mStep;
+      for (let j = 0; j < tbr; j += 8) {
+        const pb = v + <usize>(j >> 3) * panelB;
+        for (let o = 0; o < rows; o += 4) {
+          microKernel4x8(Cin, u + <usize>(o >> 2) * panelA, pb, m + ((<usize>o * tbr + j) << 2), cs, 0);
+        }
+      }
     }
-    outputTransform(M, Cout, tw, perImage, t0, tb, OH, OW, out, b);
+    outputTransform(M, Cout, rows, tw, perImage, t0, tb, tbr, OH, OW, out, b);
   }
 }
 
@@ -105,11 +132,17 @@ function winogradPass(
  * `rotate`, g = w[c, r] rotated 180° (input gradient: r = in channel, c = out channel). In f64, rounded once.
  */
 function weightTransform(w: usize, O: i32, C: i32, rotate: bool, U: usize): void {
-  const rows = rotate ? C : O, cols = rotate ? O : C, plane = <usize>rows * cols;
+  const rows = rotate ? C : O, cols = rotate ? O : C, plane = <usize>roundUp(rows, 4) * cols;
+  // The zero rows that round the panels up to 4.
+  for (let r = rows; r < roundUp(rows, 4); r++) {
+    for (let xi = 0; xi < 16; xi++) {
+      for (let k = 0; k < cols; k++) store<f32>(U + ((<usize>xi * plane + packedA(r, k, cols)) << 2), 0);
+    }
+  }
   for (let o = 0; o < O; o++) {
     for (let c = 0; c < C; c++) {
       const src = w + (<usize>(o * C + c) * 9 << 2);
-      const dst = rotate ? <usize>c * cols + o : <usize>o * cols + c;
+      const dst = rotate ? packedA(c, o, cols) : packedA(o, c, cols);
       // g rows → G g (4×3), then (G g) Gᵀ (4×4).
       let g00: f64, g01: f64, g02: f64, g10: f64, g11: f64, g12: f64, g20: f64, g21: f64, g22: f64;
       if (rotate) {
@@ -132,6 +165,12 @@ function weightTransform(w: usize, O: i32, C: i32, rotate: bool, U: usize): void
       putRow(U, plane, dst, 3, d0, d1, d2);
     }
   }
+}
+
+/** Where element (r, k) of a rows×cols A matrix sits in 4-row k-major panels. */
+// @ts-ignore: decorator
+@inline function packedA(r: i32, k: i32, cols: i32): usize {
+  return (<usize>(r >> 2) * cols + k) * 4 + (r & 3);
 }
 
 // @ts-ignore: decorator
@@ -178,17 +217,24 @@ function weightTransform(w: usize, O: i32, C: i32, rotate: bool, U: usize): void
   store<f32>(dst + 3 * step, f32x4.extract_lane(r, 3));
 }
 
-/** V[ξ][c][i] = (Bᵀ d B)[ξ] for tiles t0 + i, i < tb, of every channel c. */
+/** V[ξ][i / 8][c][i % 8] = (Bᵀ d B)[ξ] for tiles t0 + i, i < tb, of every channel c. */
 function inputTransform(
-  x: usize, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, V: usize,
+  x: usize, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, V: usize,
 ): void {
-  const planeBytes = <usize>Hin * Win << 2, step = <usize>Cin * tb << 2, rowStep = step << 2;
+  const planeBytes = <usize>Hin * Win << 2, step = <usize>Cin * tbr << 2, rowStep = step << 2;
   for (let i = 0; i < tb; i++) {
     const t = t0 + i, n = t / perImage, r = t - n * perImage, ty = r / tw, tx = r - ty * tw;
     const r0 = 2 * ty - PH, c0 = 2 * tx - PW;
+    if ((i & 3) == 0 && i + 4 <= tb && tx + 4 <= tw) {
+      // Four tiles of one tile row, one per lane, into one f32x4 of their panel.
+      inputTransform4(x + <usize>n * Cin * planeBytes, planeBytes, Cin, Hin, Win, r0, c0,
+        V + ((<usize>(i >> 3) * Cin * 8 + (i & 7)) << 2), step);
+      i += 3;
+      continue;
+    }
     const inside = r0 >= 0 && r0 + 4 <= Hin && c0 >= 0 && c0 + 4 <= Win;
     let plane = x + <usize>n * Cin * planeBytes;
-    let dst = V + (<usize>i << 2);
+    let dst = V + ((<usize>(i >> 3) * Cin * 8 + (i & 7)) << 2);
     for (let c = 0; c < Cin; c++) {
       let d0: v128, d1: v128, d2: v128, d3: v128;
       if (inside) {
@@ -205,19 +251,74 @@ function inputTransform(
       scatterRow(dst + 2 * rowStep, step, timesB(e2));
       scatterRow(dst + 3 * rowStep, step, timesB(e3));
       plane += planeBytes;
-      dst += <usize>tb << 2;
+      dst += 32;
+    }
+  }
+  // The columns that round the last panel up to 8 tiles: zeros, not whatever the scratch held.
+  for (let i = tb; i < tbr; i++) {
+    const col = V + ((<usize>(i >> 3) * Cin * 8 + (i & 7)) << 2);
+    for (let xi = 0; xi < 16; xi++) {
+      for (let c = 0; c < Cin; c++) store<f32>(col + <usize>xi * step + (<usize>c << 5), 0);
     }
   }
 }
 
+/**
+ * Bᵀ d B of four horizontally adjacent tiles (lanes) of every channel: d's rows from row r0,
+ * columns c0 + 2·lane + j; V[ξ][c] at dst + ξ·step + c·32 (a panel row of 8 tiles).
+ */
+function inputTransform4(plane: usize, planeBytes: usize, Cin: i32, Hin: i32, Win: i32, r0: i32, c0: i32, dst: usize, step: usize): void {
+  for (let c = 0; c < Cin; c++) {
+    let a0 = rowChecked(plane, r0, c0, Hin, Win), a1 = rowChecked(plane, r0, c0 + 4, Hin, Win), a2 = rowChecked(plane, r0, c0 + 8, Hin, Win);
+    const d00 = col0(a0, a1), d01 = col1(a0, a1), d02 = col2(d00, a2), d03 = col3(d01, a2);
+    a0 = rowChecked(plane, r0 + 1, c0, Hin, Win); a1 = rowChecked(plane, r0 + 1, c0 + 4, Hin, Win); a2 = rowChecked(plane, r0 + 1, c0 + 8, Hin, Win);
+    const d10 = col0(a0, a1), d11 = col1(a0, a1), d12 = col2(d10, a2), d13 = col3(d11, a2);
+    a0 = rowChecked(plane, r0 + 2, c0, Hin, Win); a1 = rowChecked(plane, r0 + 2, c0 + 4, Hin, Win); a2 = rowChecked(plane, r0 + 2, c0 + 8, Hin, Win);
+    const d20 = col0(a0, a1), d21 = col1(a0, a1), d22 = col2(d20, a2), d23 = col3(d21, a2);
+    a0 = rowChecked(plane, r0 + 3, c0, Hin, Win); a1 = rowChecked(plane, r0 + 3, c0 + 4, Hin, Win); a2 = rowChecked(plane, r0 + 3, c0 + 8, Hin, Win);
+    const d30 = col0(a0, a1), d31 = col1(a0, a1), d32 = col2(d30, a2), d33 = col3(d31, a2);
+    // Bᵀ d (rows), then each row times B.
+    storeTimesB(dst, step, f32x4.sub(d00, d20), f32x4.sub(d01, d21), f32x4.sub(d02, d22), f32x4.sub(d03, d23));
+    storeTimesB(dst + 4 * step, step, f32x4.add(d10, d20), f32x4.add(d11, d21), f32x4.add(d12, d22), f32x4.add(d13, d23));
+    storeTimesB(dst + 8 * step, step, f32x4.sub(d20, d10), f32x4.sub(d21, d11), f32x4.sub(d22, d12), f32x4.sub(d23, d13));
+    storeTimesB(dst + 12 * step, step, f32x4.sub(d10, d30), f32x4.sub(d11, d31), f32x4.sub(d12, d32), f32x4.sub(d13, d33));
+    plane += planeBytes;
+    dst += 32;
+  }
+}
+
+/** Lane k: columns c0 + 2k + j of a row held as a0 = [c0..c0+3], a1 = [c0+4..], a2 = [c0+8..]. */
+// @ts-ignore: decorator
+@inline function col0(a0: v128, a1: v128): v128 { return v128.shuffle<f32>(a0, a1, 0, 2, 4, 6); }
+// @ts-ignore: decorator
+@inline function col1(a0: v128, a1: v128): v128 { return v128.shuffle<f32>(a0, a1, 1, 3, 5, 7); }
+// @ts-ignore: decorator
+@inline function col2(c0: v128, a2: v128): v128 { return v128.shuffle<f32>(c0, a2, 1, 2, 3, 4); }
+// @ts-ignore: decorator
+@inline function col3(c1: v128, a2: v128): v128 { return v128.shuffle<f32>(c1, a2, 1, 2, 3, 5); }
+
+/** A row [e0, e1, e2, e3] (each four tiles) times B → ξ = 4k..4k+3 at dst, dst + step, … */
+// @ts-ignore: decorator
+@inline function storeTimesB(dst: usize, step: usize, e0: v128, e1: v128, e2: v128, e3: v128): void {
+  v128.store(dst, f32x4.sub(e0, e2));
+  v128.store(dst + step, f32x4.add(e1, e2));
+  v128.store(dst + 2 * step, f32x4.sub(e2, e1));
+  v128.store(dst + 3 * step, f32x4.sub(e1, e3));
+}
+
 /** out[n, o, 2ty.., 2tx..] = (Aᵀ M A) (+ b[o]) for tiles t0 + i, i < tb, cut at OH×OW. */
 function outputTransform(
-  M: usize, Cout: i32, tw: i32, perImage: i32, t0: i32, tb: i32, OH: i32, OW: i32, out: usize, b: usize,
+  M: usize, Cout: i32, rows: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, OH: i32, OW: i32, out: usize, b: usize,
 ): void {
-  const step = <usize>Cout * tb << 2, planeBytes = <usize>OH * OW << 2;
+  const step = <usize>rows * tbr << 2, planeBytes = <usize>OH * OW << 2;
   for (let i = 0; i < tb; i++) {
     const t = t0 + i, n = t / perImage, r = t - n * perImage, ty = r / tw, tx = r - ty * tw;
     const oy = 2 * ty, ox = 2 * tx;
+    if ((i & 3) == 0 && i + 4 <= tb && tx + 4 <= tw && oy + 2 <= OH && ox + 8 <= OW) {
+      outputTransform4(M + (<usize>i << 2), step, tbr, Cout, out + <usize>n * Cout * planeBytes + ((<usize>oy * OW + ox) << 2), planeBytes, OW, b);
+      i += 3;
+      continue;
+    }
     const full = oy + 2 <= OH && ox + 2 <= OW;
     let src = M + (<usize>i << 2);
     let dst = out + <usize>n * Cout * planeBytes + ((<usize>oy * OW + ox) << 2);
@@ -243,9 +344,35 @@ function outputTransform(
           if (ox + 1 < OW) store<f32>(dst + rs, y11, 4);
         }
       }
-      src += <usize>tb << 2;
+      src += <usize>tbr << 2;
       dst += planeBytes;
     }
+  }
+}
+
+/** Aᵀ M A (+ bias) of four horizontally adjacent whole tiles (lanes) of every output channel. */
+function outputTransform4(src: usize, step: usize, tbr: i32, Cout: i32, dst: usize, planeBytes: usize, OW: i32, b: usize): void {
+  const rs = <usize>OW << 2;
+  for (let o = 0; o < Cout; o++) {
+    const bias = f32x4.splat(b != 0 ? load<f32>(b + (<usize>o << 2)) : 0);
+    const m0 = v128.load(src), m1 = v128.load(src + step), m2 = v128.load(src + 2 * step), m3 = v128.load(src + 3 * step);
+    const m4 = v128.load(src + 4 * step), m5 = v128.load(src + 5 * step), m6 = v128.load(src + 6 * step), m7 = v128.load(src + 7 * step);
+    const m8 = v128.load(src + 8 * step), m9 = v128.load(src + 9 * step), m10 = v128.load(src + 10 * step), m11 = v128.load(src + 11 * step);
+    const m12 = v128.load(src + 12 * step), m13 = v128.load(src + 13 * step), m14 = v128.load(src + 14 * step), m15 = v128.load(src + 15 * step);
+    // Aᵀ M: rows s0 = m_0 + m_1 + m_2, s1 = m_1 − m_2 − m_3 (m_k = row k), four columns each.
+    const s00 = f32x4.add(f32x4.add(m0, m4), m8), s01 = f32x4.add(f32x4.add(m1, m5), m9);
+    const s02 = f32x4.add(f32x4.add(m2, m6), m10), s03 = f32x4.add(f32x4.add(m3, m7), m11);
+    const s10 = f32x4.sub(f32x4.sub(m4, m8), m12), s11 = f32x4.sub(f32x4.sub(m5, m9), m13);
+    const s12 = f32x4.sub(f32x4.sub(m6, m10), m14), s13 = f32x4.sub(f32x4.sub(m7, m11), m15);
+    const y00 = f32x4.add(f32x4.add(f32x4.add(s00, s01), s02), bias), y01 = f32x4.add(f32x4.sub(f32x4.sub(s01, s02), s03), bias);
+    const y10 = f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), bias), y11 = f32x4.add(f32x4.sub(f32x4.sub(s11, s12), s13), bias);
+    // Interleave each tile's two columns: 8 outputs per row.
+    v128.store(dst, v128.shuffle<f32>(y00, y01, 0, 4, 1, 5));
+    v128.store(dst, v128.shuffle<f32>(y00, y01, 2, 6, 3, 7), 16);
+    v128.store(dst + rs, v128.shuffle<f32>(y10, y11, 0, 4, 1, 5));
+    v128.store(dst + rs, v128.shuffle<f32>(y10, y11, 2, 6, 3, 7), 16);
+    src += <usize>tbr << 2;
+    dst += planeBytes;
   }
 }
 

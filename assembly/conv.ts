@@ -89,7 +89,7 @@ export function conv2dForward(
   const Cg = C / G, Og = O / G, K = Cg * KH * KW, P = OH * OW;
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
   if (!pointwise && winogradChosen(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW)) {
-    winogradForward(x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, cols, gemmScratch);
+    winogradForward(x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, cols);
     return;
   }
   if (!pointwise && flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) {
@@ -129,7 +129,7 @@ export function conv2dBackward(
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
   if (!pointwise && winogradChosen(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW)) {
     flatBackward(x, w, dy, dw, db, 0, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols);
-    if (dx != 0) winogradInputGrad(w, dy, dx, N, C, H, W, O, PH, PW, OH, OW, cols, gemmScratch);
+    if (dx != 0) winogradInputGrad(w, dy, dx, N, C, H, W, O, PH, PW, OH, OW, cols);
     return;
   }
   if (!pointwise && flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) {

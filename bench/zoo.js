@@ -2,7 +2,7 @@
 // time, forward, input gradient and weight gradient, in ms, GFLOP/s and % of the wasm peak
 // measured in the same run. The shapes are read off the built networks by a shape-only pass.
 import * as sn from 'simdnet';
-import { Block, f32, rt, gemmScratch } from 'simdnet/internal';
+import { Block, f32, rt } from 'simdnet/internal';
 import { ZOO_NETS } from './nets.js';
 import { measure, measureDifference } from './stats.js';
 
@@ -192,8 +192,8 @@ function winogradCase(shape, batch, layer, x, dy, outShape, timing) {
   const y = new Block(outShape.reduce((a, b) => a * b, 1) * 4), dx = new Block(batch * shape.C * shape.H * shape.W * 4);
   try {
     const w = layer.weight.data.ptr, b = layer.bias ? layer.bias.data.ptr : 0;
-    const forward = measure(() => k.winogradForward(x.tensor.ptr, w, b, y.ptr, ...args, scratch.ptr, gemmScratch()), timing);
-    const inputGrad = measure(() => k.winogradInputGrad(w, dy.tensor.ptr, dx.ptr, ...args, scratch.ptr, gemmScratch()), timing);
+    const forward = measure(() => k.winogradForward(x.tensor.ptr, w, b, y.ptr, ...args, scratch.ptr), timing);
+    const inputGrad = measure(() => k.winogradInputGrad(w, dy.tensor.ptr, dx.ptr, ...args, scratch.ptr), timing);
     const flops = convFlops(shape, batch);
     return { winogradPasses: ['forward', 'inputGrad'], ms: { forward, inputGrad }, gflops: { forward: rate(forward, flops), inputGrad: rate(inputGrad, flops) } };
   } finally {

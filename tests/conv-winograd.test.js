@@ -23,7 +23,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
-import { rt, gemmScratch } from 'simdnet/internal';
+import { rt } from 'simdnet/internal';
 import { rng, freshSeed, randn, toWasm, wasmOut, freeAll, assertClose, numericGrad } from './helpers.js';
 import { conv2d, conv2dGrad, convGeometry } from './reference.js';
 import { convShapesOf } from '../bench/zoo.js';
@@ -84,9 +84,9 @@ function runKernels(c, seed) {
   const xs = toWasm(x), ws = toWasm(w), bs = b ? toWasm(b) : null, dys = toWasm(dy);
   const ys = wasmOut(ref.length), dxs = wasmOut(x.length), scratch = wasmOut(floats);
   try {
-    k.winogradForward(xs.ptr, ws.ptr, bs ? bs.ptr : 0, ys.ptr, N, C, H, W, O, pad, pad, g.OH, g.OW, scratch.ptr, gemmScratch());
+    k.winogradForward(xs.ptr, ws.ptr, bs ? bs.ptr : 0, ys.ptr, N, C, H, W, O, pad, pad, g.OH, g.OW, scratch.ptr);
     scratch.view().fill(NaN); // nothing may depend on what the scratch held
-    k.winogradInputGrad(ws.ptr, dys.ptr, dxs.ptr, N, C, H, W, O, pad, pad, g.OH, g.OW, scratch.ptr, gemmScratch());
+    k.winogradInputGrad(ws.ptr, dys.ptr, dxs.ptr, N, C, H, W, O, pad, pad, g.OH, g.OW, scratch.ptr);
     const y = Float64Array.from(ys.view()), dx = Float64Array.from(dxs.view());
     const fwd = errors(y, ref, scale), back = errors(dx, refDx, scaleDx);
     checkErrors(fwd, what('forward'));
@@ -159,7 +159,7 @@ test('Winograd kernels overwrite their outputs whatever they held, and read noth
   const x = randf(N * C * H * W, rand), w = randf(O * C * 9, rand);
   const xs = toWasm([...x, NaN, NaN, NaN, NaN, NaN, NaN, NaN, NaN]), ws = toWasm(w), ys = wasmOut(N * O * OH * OW);
   const scratch = wasmOut(rt().kernels.winogradScratchFloats(N, C, H, W, O, OH, OW));
-  rt().kernels.winogradForward(xs.ptr, ws.ptr, 0, ys.ptr, N, C, H, W, O, 1, 1, OH, OW, scratch.ptr, gemmScratch());
+  rt().kernels.winogradForward(xs.ptr, ws.ptr, 0, ys.ptr, N, C, H, W, O, 1, 1, OH, OW, scratch.ptr);
   const ref = conv2d(x, [N, C, H, W], w, null, O, 3, { pad: 1 }).y;
   assertClose(ys.view(), ref, { rtol: 1e-5, atol: 1e-5, what: `seed ${seed}: forward next to NaN` });
   freeAll(xs, ws, ys, scratch);
@@ -182,6 +182,7 @@ for (const c of [
   { N: 1, C: 65, O: 64, H: 7, W: 13, opts: { padding: 'same' } },
   { N: 3, C: 64, O: 96, H: 9, W: 6, opts: { padding: 0, bias: false } },
   { N: 1, C: 64, O: 72, H: 5, W: 5, opts: { padding: 2 } },
+  { N: 2, C: 32, O: 33, H: 13, W: 11, opts: { padding: 1 } },
 ]) {
   test(`Conv2d ${JSON.stringify(c)} takes Winograd; forward, dx, dW and db match the float64 reference`, () => {
     const seed = freshSeed(), rand = rng(seed), what = (s) => `seed ${seed}: ${s}`;
@@ -227,7 +228,7 @@ test('Conv2d on a Winograd shape: gradients match central differences of the flo
   layer.dispose();
 });
 
-test('the table: the zoo\'s 3×3 stride-1 convolutions with ≥ 64 channels each way take Winograd, narrower ones the direct path', () => {
+test('the table: the zoo\'s 3×3 stride-1 convolutions with ≥ 32 channels each way take Winograd, narrower ones the direct path', () => {
   let wino = 0;
   for (const key of ['vgg-cifar', 'seed003-cifar', 'resnet20']) {
     for (const s of convShapesOf(key)) {
@@ -235,7 +236,7 @@ test('the table: the zoo\'s 3×3 stride-1 convolutions with ≥ 64 channels each
       const layer = new sn.Conv2d(s.C, c.outChannels, c.kernelSize, { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups, bias: c.bias });
       const algo = layer.algorithm([16, s.C, s.H, s.W]);
       const eligible = c.kernelSize.join() === '3,3' && c.stride.join() === '1,1' && c.groups === 1 && c.dilation.join() === '1,1';
-      const wide = s.C >= 64 && c.outChannels >= 64 && s.H >= 4 && s.W >= 4;
+      const wide = s.C >= 32 && c.outChannels >= 32 && s.H >= 4 && s.W >= 4;
       assert.is(algo === 'winograd-f2x2', eligible && wide, `${key} ${s.path}: ${s.C}→${c.outChannels} @${s.H}×${s.W}: ${algo}`);
       if (algo === 'winograd-f2x2') wino++;
       layer.dispose();
