@@ -129,7 +129,7 @@ function packPanelsB(transB: i32, B: usize, ldb: i32, pc: i32, jc: i32, kc: i32,
 
 /** One MR×NR tile of C (row stride cs bytes) from packed panels. */
 // @ts-ignore: decorator
-@inline function microKernel4x8(kc: i32, pa: usize, pb: usize, c: usize, cs: usize, add: i32): void {
+@inline export function microKernel4x8(kc: i32, pa: usize, pb: usize, c: usize, cs: usize, add: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);

@@ -1,10 +1,13 @@
 // The kernel table: every export here is a plain function over byte offsets into the
 // imported memory. Nothing allocates; scratch comes from the caller.
 export { heapBase, relaxedSimdBuild } from "./memory";
-export * from "./gemm";
+export { gemmScratchFloats, gemm } from "./gemm"; // not its micro-kernel, which conv-winograd.ts inlines
 export * from "./util";
 export * from "./bias";
 export * from "./conv";
+// Winograd on any 3×3 stride-1 shape, outside conv2dAlgorithm's table: the zoo times it beside the
+// direct path to fill that table, and the tests check it on shapes the table leaves direct.
+export { winogradScratchFloats, winogradForward, winogradInputGrad } from "./conv-winograd";
 export * from "./pool";
 export * from "./optim";
 export * from "./activation";

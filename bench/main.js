@@ -9,7 +9,7 @@ import { measurePeak, mergePeaks, peakLoop } from './peak.js';
 import { measureGemm } from './gemm.js';
 import { simdnetProfile, simdnetThroughput, profileSummary, simdnetNetThroughput, simdnetNetProfile } from './simdnet.js';
 import { NETS, NET_NAMES, DEFAULT_NETS, ZOO_NETS } from './nets.js';
-import { zooShapes, zooCases, simdnetCase, QUICK_TRIM_FLOPS } from './zoo.js';
+import { zooShapes, zooCases, simdnetCase, percentOfPeak, QUICK_TRIM_FLOPS } from './zoo.js';
 import { loadTfjs } from './tfjs-load.js';
 import { runTfjsBackend } from './tfjs-run.js';
 import { runPytorchEntry, runPytorchZoo } from './pytorch.js';
@@ -204,7 +204,9 @@ async function runZoo(options, { progress }) {
     r.peak = mergePeaks(first, measurePeak({ quick }));
     r.peakLoop = peakLoop(r.peak, runtime.relaxedSimd);
     for (const c of run) {
-      c.simdnet.percentOfPeak = Object.fromEntries(Object.entries(c.simdnet.gflops).map(([k, g]) => [k, g ? (100 * g.median) / r.peakLoop.gflops : null]));
+      const shape = byId.get(c.shape);
+      c.simdnet.percentOfPeak = percentOfPeak(c.simdnet, shape, c.batch, r.peakLoop.gflops);
+      if (c.simdnet.winograd) c.simdnet.winograd.percentOfPeak = percentOfPeak(c.simdnet.winograd, shape, c.batch, r.peakLoop.gflops);
     }
   }
   if (only.includes('pytorch')) {
@@ -241,6 +243,12 @@ function zooNotes(r) {
     'PyTorch: F.conv2d for the forward; torch.ops.aten.convolution_backward, which autograd runs for a convolution, asked for dX only, then for dW (and db) only; ' +
       'one thread; the backend (oneDNN, or im2col + BLAS) is PyTorch\'s own choice per shape. PyTorch runs natively (AVX-512 where the CPU has it), so no percentage of the wasm peak is given for it.',
   ];
+  if (r.zoo.cases.some((c) => c.simdnet?.winograd)) {
+    notes.push('algorithm: Conv2d.algorithm(input shape), the lowering the layer takes (a pure function of the shape and the build); winograd-f2x2 runs forward and dX by ' +
+      'Winograd F(2×2,3×3) and dW on the direct flat path. Its GFLOP/s are direct-equivalent (the direct convolution\'s FLOPs over its time); its % of the peak is on ' +
+      'the FLOPs it executes, 2·16·C_in·C_out per 2×2 tile in its 16 GEMMs (transforms not counted). Winograd fwd / dX ms: the Winograd kernels timed on every ' +
+      '3×3 stride-1 ungrouped shape whatever the layer chose, in the same run; layer ÷ Winograd above 1: Winograd faster than the layer\'s path (about 1 where the layer runs Winograd).');
+  }
   if (r.zoo.cases.some((c) => c.trimmed)) notes.push(`--quick: batch 64 left out for the shapes whose forward at that batch is above ${QUICK_TRIM_FLOPS / 1e9} GFLOP.`);
   return notes;
 }

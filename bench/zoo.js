@@ -2,7 +2,7 @@
 // time, forward, input gradient and weight gradient, in ms, GFLOP/s and % of the wasm peak
 // measured in the same run. The shapes are read off the built networks by a shape-only pass.
 import * as sn from 'simdnet';
-import { Block, f32 } from 'simdnet/internal';
+import { Block, f32, rt } from 'simdnet/internal';
 import { ZOO_NETS } from './nets.js';
 import { measure, measureDifference } from './stats.js';
 
@@ -79,6 +79,43 @@ export function convFlops(shape, batch) {
   return 2 * batch * c.outChannels * OH * OW * (shape.C / c.groups) * c.kernelSize[0] * c.kernelSize[1];
 }
 
+/** Whether Winograd F(2×2,3×3) can run a shape (3×3, stride 1, dilation 1, groups 1), chosen or not. */
+export function winogradEligible({ config: c }) {
+  return c.kernelSize.join() === '3,3' && c.stride.join() === '1,1' && c.dilation.join() === '1,1' && c.groups === 1;
+}
+
+/** The algorithm names of Conv2d.algorithm() whose forward and input gradient run Winograd F(2×2,3×3). */
+export const WINOGRAD_ALGORITHMS = ['winograd-f2x2'];
+
+/**
+ * FLOPs Winograd F(2×2,3×3) executes in its 16 GEMMs for one pass (forward or input gradient) at
+ * `batch`: 2·16·C_in·C_out per 2×2 output tile (the transforms, additions only, are not counted).
+ * The forward tiles the output, the input gradient the input.
+ */
+export function winogradFlops(shape, batch, pass) {
+  const [OH, OW] = outputSize(shape);
+  const [h, w] = pass === 'inputGrad' ? [shape.H, shape.W] : [OH, OW];
+  return 2 * 16 * shape.C * shape.config.outChannels * batch * Math.ceil(h / 2) * Math.ceil(w / 2);
+}
+
+/**
+ * % of `peakGflops` of a case's passes on the FLOPs they execute: the direct convolution's, or
+ * Winograd's GEMM FLOPs for the passes the algorithm runs by Winograd (so no figure reads above 100%
+ * because the algorithm needs fewer multiplies). `run` is simdnetCase's result or its `winograd`.
+ */
+export function percentOfPeak(run, shape, batch, peakGflops) {
+  const flops = convFlops(shape, batch);
+  const out = {};
+  for (const [k, g] of Object.entries(run.gflops)) {
+    const wino = run.winogradPasses ?? [];
+    const executed = k === 'backward' ? flops + (wino.includes('inputGrad') ? winogradFlops(shape, batch, 'inputGrad') : flops)
+      : wino.includes(k) ? winogradFlops(shape, batch, k) : flops;
+    const base = k === 'backward' ? 2 * flops : flops;
+    out[k] = g ? (100 * g.median * (executed / base)) / peakGflops : null;
+  }
+  return out;
+}
+
 /** Under --quick, batch 64 of a shape whose forward is above this many FLOPs is left out. */
 export const QUICK_TRIM_FLOPS = 1e9;
 
@@ -114,9 +151,11 @@ function deviceTensor(shape, seed) {
 export function simdnetCase(shape, batch, { quick = false } = {}) {
   const c = shape.config;
   const layer = new sn.Conv2d(shape.C, c.outChannels, c.kernelSize, { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups, bias: c.bias });
-  const x = deviceTensor([batch, shape.C, shape.H, shape.W], 11);
+  const inputShape = [batch, shape.C, shape.H, shape.W];
+  const x = deviceTensor(inputShape, 11);
   let dy = null;
   try {
+    const algorithm = layer.algorithm(inputShape);
     const y = layer.forwardDevice(x.tensor);
     dy = deviceTensor(y.shape, 12);
     const timing = quick ? { warmup: 1, samples: 3, minMs: 10 } : { warmup: 2, samples: 7, minMs: 50 };
@@ -124,14 +163,40 @@ export function simdnetCase(shape, batch, { quick = false } = {}) {
     const pair = measureDifference(() => layer.backwardDevice(dy.tensor, true), () => layer.backwardDevice(dy.tensor, false), timing);
     const ms = { forward, inputGrad: pair.difference, weightGrad: pair.without, backward: pair.with };
     const flops = convFlops(shape, batch);
-    const rate = (t, f) => (t.median > 0 ? { median: f / (t.median * 1e6), min: t.max > 0 ? f / (t.max * 1e6) : null, max: t.min > 0 ? f / (t.min * 1e6) : null } : null);
-    return {
-      ms,
-      gflops: { forward: rate(forward, flops), inputGrad: rate(ms.inputGrad, flops), weightGrad: rate(ms.weightGrad, flops), backward: rate(ms.backward, 2 * flops) },
-    };
+    const gflops = { forward: rate(forward, flops), inputGrad: rate(ms.inputGrad, flops), weightGrad: rate(ms.weightGrad, flops), backward: rate(ms.backward, 2 * flops) };
+    const winogradPasses = WINOGRAD_ALGORITHMS.includes(algorithm) ? ['forward', 'inputGrad'] : [];
+    const out = { algorithm, winogradPasses, ms, gflops };
+    if (winogradEligible(shape)) out.winograd = winogradCase(shape, batch, layer, x, dy, y.shape, timing);
+    return out;
   } finally {
     x.block.free();
     dy?.block.free();
     layer.dispose();
+  }
+}
+
+/** GFLOP/s summary of a ms summary for `f` FLOPs (null where the time came out at zero or below). */
+const rate = (t, f) => (t.median > 0 ? { median: f / (t.median * 1e6), min: t.max > 0 ? f / (t.max * 1e6) : null, max: t.min > 0 ? f / (t.min * 1e6) : null } : null);
+
+/**
+ * Winograd F(2×2,3×3)'s kernels on a shape whatever conv2dAlgorithm's table says (the raw kernel
+ * exports, as the layer calls them): forward and input gradient ms and direct-equivalent GFLOP/s,
+ * beside the layer's own path in the same run — the measurements the table is filled from.
+ */
+function winogradCase(shape, batch, layer, x, dy, outShape, timing) {
+  const c = shape.config, k = rt().kernels, [OH, OW] = outShape.slice(2);
+  // The zeros before the image: 'same' with a 3×3 kernel pads 1 each side, 'valid' none.
+  const [ph, pw] = c.padding === 'same' ? [1, 1] : c.padding === 'valid' ? [0, 0] : c.padding;
+  const args = [batch, shape.C, shape.H, shape.W, c.outChannels, ph, pw, OH, OW];
+  const scratch = new Block(k.winogradScratchFloats(batch, shape.C, shape.H, shape.W, c.outChannels, OH, OW) * 4);
+  const y = new Block(outShape.reduce((a, b) => a * b, 1) * 4), dx = new Block(batch * shape.C * shape.H * shape.W * 4);
+  try {
+    const w = layer.weight.data.ptr, b = layer.bias ? layer.bias.data.ptr : 0;
+    const forward = measure(() => k.winogradForward(x.tensor.ptr, w, b, y.ptr, ...args, scratch.ptr), timing);
+    const inputGrad = measure(() => k.winogradInputGrad(w, dy.tensor.ptr, dx.ptr, ...args, scratch.ptr), timing);
+    const flops = convFlops(shape, batch);
+    return { winogradPasses: ['forward', 'inputGrad'], ms: { forward, inputGrad }, gflops: { forward: rate(forward, flops), inputGrad: rate(inputGrad, flops) } };
+  } finally {
+    scratch.free(); y.free(); dx.free();
   }
 }

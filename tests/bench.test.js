@@ -11,7 +11,7 @@ import { SHAPES } from '../bench/gemm.js';
 import { summarize } from '../bench/stats.js';
 import { profileTable, shownNames, sideBySide, kindRows, netSection, percentCell, gemmSection, zooSection, zooTarget } from '../bench/report.js';
 import { kindOf, NET_NAMES, ZOO_NETS } from '../bench/nets.js';
-import { zooShapes, zooCases, convFlops, simdnetCase, QUICK_TRIM_FLOPS } from '../bench/zoo.js';
+import { zooShapes, zooCases, convFlops, simdnetCase, percentOfPeak, winogradFlops, QUICK_TRIM_FLOPS } from '../bench/zoo.js';
 import { measureDifference } from '../bench/stats.js';
 import * as sn from 'simdnet';
 import { rt } from 'simdnet/internal';
@@ -361,11 +361,23 @@ test('simdnetCase: one convolution alone, forward, input and weight gradient ms 
   assert.is(rt().heap.bytesInUse, before);
 });
 
+test('percentOfPeak: on the FLOPs executed — Winograd\'s 16 GEMMs (4/9 of direct\'s on even planes) for the passes it runs, direct\'s for the rest', () => {
+  const shape = { C: 64, H: 8, W: 8, config: { outChannels: 64, kernelSize: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 } };
+  const flops = convFlops(shape, 2);
+  assert.is(winogradFlops(shape, 2, 'forward'), (flops * 4) / 9);
+  const g = { forward: stat(40), inputGrad: stat(40), weightGrad: stat(40), backward: stat(40) };
+  assert.equal(percentOfPeak({ gflops: g, winogradPasses: [] }, shape, 2, 50), { forward: 80, inputGrad: 80, weightGrad: 80, backward: 80 });
+  const p = percentOfPeak({ gflops: g, winogradPasses: ['forward', 'inputGrad'] }, shape, 2, 50);
+  assert.ok(Math.abs(p.forward - (80 * 4) / 9) < 1e-9 && Math.abs(p.inputGrad - (80 * 4) / 9) < 1e-9, JSON.stringify(p));
+  assert.is(p.weightGrad, 80);
+  assert.ok(Math.abs(p.backward - (80 * (1 + 4 / 9)) / 2) < 1e-9, 'backward: direct dW plus Winograd dX');
+});
+
 // A zoo result as runZoo makes it (two shapes, two batches, one trimmed, PyTorch beside), rendered.
 const zooResult = () => {
   const shape = (id, label, net, C, O, k, groups = 1) => ({ id, label, net, C, H: 8, W: 8, uses: { [net]: 2 },
     config: { inChannels: C, outChannels: O, kernelSize: [k, k], stride: [1, 1], padding: [k >> 1, k >> 1], dilation: [1, 1], groups, bias: false } });
-  const sim = (fwd, dx, dw, pct) => ({ ms: { forward: stat(fwd), inputGrad: stat(dx), weightGrad: stat(dw), backward: stat(dx + dw) },
+  const sim = (fwd, dx, dw, pct) => ({ algorithm: 'flat', ms: { forward: stat(fwd), inputGrad: stat(dx), weightGrad: stat(dw), backward: stat(dx + dw) },
     gflops: { forward: stat(1), inputGrad: dx > 0 ? stat(1) : null, weightGrad: stat(1), backward: stat(1) },
     percentOfPeak: { forward: pct[0], inputGrad: pct[1], weightGrad: pct[2], backward: 50 } });
   const pyt = (fwd, dx, dw) => ({ ms: { forward: stat(fwd), inputGrad: stat(dx), weightGrad: stat(dw) } });
@@ -376,7 +388,7 @@ const zooResult = () => {
       nets: { a: { label: 'Net A', input: [3, 8, 8] } }, batches: [16, 64], pytorchLabel: 'PyTorch x',
       shapes: [shape('s1', '3×3 32→64 p1 @8×8', 'a', 32, 64, 3), shape('s2', '3×3 dw 32 p1 @8×8', 'a', 32, 32, 3, 32)],
       cases: [
-        { shape: 's1', batch: 16, flops: 2e9, simdnet: sim(2, 4, 8, [80, 131, 40]), pytorch: pyt(1, 2, 16) },
+        { shape: 's1', batch: 16, flops: 2e9, simdnet: { ...sim(2, 4, 8, [80, 131, 40]), winograd: { ms: { forward: stat(1), inputGrad: stat(2) } } }, pytorch: pyt(1, 2, 16) },
         { shape: 's1', batch: 64, flops: 8e9, trimmed: true },
         { shape: 's2', batch: 16, flops: 1e6, simdnet: sim(1, -0.1, 1, [5, null, 5]), pytorch: { error: 'boom' } },
         { shape: 's2', batch: 64, flops: 4e6, simdnet: sim(1, 1, 1, [5, 5, 5]), pytorch: pyt(0.5, 0.5, 0.5) },
@@ -391,15 +403,17 @@ test('zooTarget counts the 3×3 and 1×1 shapes with ≥ 32 channels at batch �
   assert.equal(t.weightGrad, { cases: 1, atLeast70: 0, lowest: 40, median: 40 });
 });
 
-test('the zoo\'s table: a row per shape and batch, % of the peak never above 100, PyTorch\'s ms and ratio beside', () => {
+test('the zoo\'s table: a row per shape and batch with its algorithm, % of the peak never above 100, Winograd\'s ms and PyTorch\'s with ratios beside', () => {
   const text = zooSection(zooResult());
-  assert.match(text, /%: of the FMA \(relaxed_madd\) peak, 50\.0 GFLOP\/s in this run; PyTorch: PyTorch x/);
+  assert.match(text, /%: on the FLOPs executed \(Winograd's: its 16 GEMMs\), of the FMA \(relaxed_madd\) peak, 50\.0 GFLOP\/s in this run; PyTorch: PyTorch x/);
   assert.match(text, /passes at ≥ 70% of the peak: fwd 1\/1 \(lowest 80%, median 80%\); dX 1\/1 \(lowest 131%, median 131%\); dW 0\/1/);
   const rows = text.split('\n').filter((l) => l.includes('|')).slice(1).map((l) => l.split('|').map((c) => c.trim()));
-  assert.equal(rows[0], ['3×3 32→64 p1 @8×8 ×2', '16', '2.000', '2.000', '1.0', '80', '4.000', '1.0', '>100†', '8.000', '1.0', '40', '1.000', '2.000', '16.000', '0.50 / 0.50 / 2.00']);
+  assert.equal(rows[0], ['3×3 32→64 p1 @8×8 ×2', '16', '2.000', 'flat', '2.000', '1.0', '80', '4.000', '1.0', '>100†', '8.000', '1.0', '40',
+    '1.000 / 2.000', '2.00 / 2.00', '1.000', '2.000', '16.000', '0.50 / 0.50 / 2.00']);
   assert.equal(rows[1].slice(0, 4), ['', '64', '8.000', 'left out (--quick)']);
-  assert.equal(rows[2].slice(0, 10), ['3×3 dw 32 p1 @8×8 ×2', '16', '0.001', '1.000', '1.0', '5', '~0', '', '', '1.000']);
-  assert.is(rows[2][12], 'failed (JSON)');
+  assert.equal(rows[2].slice(0, 11), ['3×3 dw 32 p1 @8×8 ×2', '16', '0.001', 'flat', '1.000', '1.0', '5', '~0', '', '', '1.000']);
+  assert.equal(rows[2].slice(13, 15), ['', ''], 'no Winograd figures for a shape it cannot run');
+  assert.is(rows[2][15], 'failed (JSON)');
   assert.match(text, /\n† above the peak measured in this run/);
 });
 
@@ -411,7 +425,7 @@ test('--zoo --quick --only simdnet: a row per shape and batch with ms, GFLOP/s a
     assert.ok(r.stdout.includes(section), `report has "${section}"`);
   }
   assert.not.ok(r.stdout.includes('## GEMM'), 'the zoo alone');
-  assert.match(r.stdout, /\n5×5 1→6 p2 @28×28 +\| +1 \| +0\.000 \| +[\d.]+ \| +[\d.]+ \| +\d+ \|/);
+  assert.match(r.stdout, /\n5×5 1→6 p2 @28×28 +\| +1 \| +0\.000 \| flat +\| +[\d.]+ \| +[\d.]+ \| +\d+ \|/);
   const out = JSON.parse(readFileSync(json, 'utf8'));
   assert.equal(out.zoo.batches, [1, 2]);
   assert.is(out.zoo.shapes.length, 2 + 29);
@@ -421,6 +435,7 @@ test('--zoo --quick --only simdnet: a row per shape and batch with ms, GFLOP/s a
       assert.ok(c.simdnet.ms[k].median > 0 && c.simdnet.gflops[k].median > 0 && c.simdnet.percentOfPeak[k] > 0, `${c.shape} ${c.batch} ${k}`);
     }
     assert.ok(Number.isFinite(c.simdnet.ms.inputGrad.median));
+    assert.type(c.simdnet.algorithm, 'string');
     assert.is(c.pytorch, undefined);
   }
   assert.ok(out.peak.relaxedMadd === null || out.peak.measurements === 2);

@@ -1,0 +1,386 @@
+// Winograd F(2×2, 3×3) for 3×3, stride-1, undilated, ungrouped convolutions (Lavin & Gray 2015):
+// each 2×2 output tile of each output channel is Aᵀ [Σ_c (G g Gᵀ) ⊙ (Bᵀ d B)] A, with g the 3×3
+// kernel of a channel pair and d the 4×4 input patch of the tile. The Σ_c runs as 16 GEMMs, one per
+// element ξ of the 4×4 transformed tile:  M[ξ] = U[ξ] · V[ξ],  [O×T] = [O×C]·[C×T]  (T tiles), on the
+// shared SIMD GEMM micro-kernel (gemm.ts, 4×8): 16·O·C·T multiply-adds for what a direct convolution does in 36·O·C·T,
+// 2.25× fewer.
+//
+//   Bᵀ = | 1  0 −1  0 |     G = | 1    0    0  |     Aᵀ = | 1  1  1  0 |
+//        | 0  1  1  0 |         | ½    ½    ½  |          | 0  1 −1 −1 |
+//        | 0 −1  1  0 |         | ½   −½    ½  |
+//        | 0  1  0 −1 |         | 0    0    1  |
+//
+// The input gradient is the same algorithm: dx is a stride-1 correlation of dy, zero-padded by 2 − p
+// before, with the kernel rotated 180° and the channel roles swapped.
+//
+// The transforms write straight into the GEMM micro-kernel's packed layouts (gemm.ts's f32-gemm-4x8:
+// A in panels of 4 rows, k-major; B in panels of 8 columns, k-major), so the GEMMs pack nothing:
+//   U[ξ][o / 4][c][o % 4]   (Cout rounded up to 4, zero rows)   the A panels
+//   V[ξ][t / 8][c][t % 8]   (tiles of the chunk rounded up to 8) the B panels
+//   M[ξ][o][t]              (rows of the rounded tile count)     C, read by the output transform
+// Scratch, in floats: U, then per chunk of at most TILE_CHUNK tiles V and M. Tiles run across
+// images (tile t: image t / tilesPerImage), so small planes still give the GEMMs long rows. The
+// transforms are packing helpers apart from the micro-kernel.
+import { microKernel4x8 } from "./gemm";
+
+/** Tiles per chunk: the N of each of the 16 GEMMs. */
+const TILE_CHUNK = 256;
+
+/** Whether F(2×2,3×3) can compute this convolution at all (not whether it is chosen). */
+export function winogradApplies(KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32): bool {
+  return G == 1 && KH == 3 && KW == 3 && SH == 1 && SW == 1 && DH == 1 && DW == 1;
+}
+
+/**
+ * Whether conv2dForward/conv2dBackward run Winograd for this shape: the table filled from the
+ * harness's shape zoo (`npm run bench -- --zoo`), which times both paths on every 3×3 stride-1
+ * shape in the same run (see WINOGRAD_MIN_CHANNELS). A pure function of the shape and the build.
+ */
+export function winogradChosen(C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): bool {
+  if (!winogradApplies(KH, KW, SH, SW, DH, DW, G)) return false;
+  return C >= WINOGRAD_MIN_CHANNELS && O >= WINOGRAD_MIN_CHANNELS && OH >= WINOGRAD_MIN_SIZE && OW >= WINOGRAD_MIN_SIZE;
+}
+
+// The table, from `npm run bench -- --zoo --quick --only simdnet --zoo-nets
+// vgg-cifar,seed003-cifar,resnet20 --zoo-batches 16` on a build with the table off (its rows time the
+// direct path through Conv2d and the Winograd kernels in the same run), 2-core Xeon shared with
+// other work (peak loop 53.8 GFLOP/s relaxed, 27.3 plain, against 62 / 45 quiet): direct ms ÷
+// Winograd ms, forward | input gradient, padding 1, batch 16:
+//                     relaxed SIMD    plain SIMD
+//   3→32   @32²       0.95 | 0.52     0.73 | 1.11
+//   3→64   @32²       0.71 | 0.49     1.52 | 1.78
+//   16→16  @32²       1.12 | 1.15     1.43 | 0.97
+//   32→32  @32²       2.08 | 1.12     1.65 | 2.79
+//   32→32  @16²       2.31 | 1.88     2.46 | 1.25
+//   32→64  @16²       0.99 | 2.02     1.20 | 1.02
+//   64→64  @16²       1.81 | 1.47     1.34 | 2.72
+//   64→64  @8²        2.61 | 2.01     3.98 | 2.12
+//   64→128 @32²       2.02 | 2.49     2.17 | 2.12
+//   64→128 @8²        1.59 | 2.68     1.83 | 1.62
+//   128→128 @16²      2.04 | 3.17     2.70 | 2.48
+//   128→256 @8²       1.98 | 1.82     2.29 | 1.82
+// Few input channels leave the 16 GEMMs too short to pay for the transforms; 16 channels are about
+// even, so they stay direct. Both builds choose alike; the threshold is per build so that a later
+// measurement can split them.
+const WINOGRAD_MIN_CHANNELS: i32 = ASC_FEATURE_RELAXED_SIMD ? 32 : 32;
+const WINOGRAD_MIN_SIZE: i32 = 4;
+
+/** Floats of scratch one Winograd pass from Cin to Cout channels with OH×OW outputs needs, in f64. */
+export function winogradPassFloats(N: i32, Cin: i32, Cout: i32, OH: i32, OW: i32): f64 {
+  const tiles = <f64>N * Math.ceil(<f64>OH / 2) * Math.ceil(<f64>OW / 2);
+  const chunk = Math.ceil(min(tiles, <f64>TILE_CHUNK) / 8) * 8, rows = Math.ceil(<f64>Cout / 4) * 4;
+  return 16 * rows * <f64>Cin + 16 * <f64>Cin * chunk + 16 * rows * chunk;
+}
+
+// @ts-ignore: decorator
+@inline function roundUp(v: i32, m: i32): i32 { return (v + m - 1) / m * m; }
+
+/** Floats of scratch for forward and input gradient of a conv of C → O channels. */
+export function winogradScratchFloats(N: i32, C: i32, H: i32, W: i32, O: i32, OH: i32, OW: i32): f64 {
+  return max(winogradPassFloats(N, C, O, OH, OW), winogradPassFloats(N, O, C, H, W));
+}
+
+/** y = conv2d(x, w) + b (b = 0: none) by F(2×2,3×3); PH/PW the padding before the image. */
+export function winogradForward(
+  x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
+  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
+): void {
+  weightTransform(w, O, C, false, scratch);
+  winogradPass(x, N, C, H, W, PH, PW, scratch, O, y, OH, OW, b, scratch + (<usize>16 * roundUp(O, 4) * C << 2));
+}
+
+/** dx = ∂L/∂x of y = conv2d(x, w) (overwritten) by F(2×2,3×3) on dy. */
+export function winogradInputGrad(
+  w: usize, dy: usize, dx: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
+  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
+): void {
+  weightTransform(w, O, C, true, scratch);
+  winogradPass(dy, N, O, OH, OW, 2 - PH, 2 - PW, scratch, C, dx, H, W, 0, scratch + (<usize>16 * roundUp(C, 4) * O << 2));
+}
+
+/**
+ * out[n, co] = Σ_ci x[n, ci] ⋆ g[co, ci] (+ b[co]) over OH×OW outputs, x read as zero outside its
+ * Hin×Win planes, the window of output (0, 0) starting at (−PH, −PW); U holds the transformed
+ * kernels [16][Cout][Cin].
+ */
+function winogradPass(
+  x: usize, N: i32, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, U: usize,
+  Cout: i32, out: usize, OH: i32, OW: i32, b: usize, work: usize,
+): void {
+  const th = (OH + 1) >> 1, tw = (OW + 1) >> 1, perImage = th * tw, T = N * perImage;
+  const rows = roundUp(Cout, 4), uStep = <usize>rows * Cin << 2, panelA = <usize>Cin << 4, panelB = <usize>Cin << 5;
+  for (let t0 = 0; t0 < T; t0 += TILE_CHUNK) {
+    const tb = min(TILE_CHUNK, T - t0), tbr = roundUp(tb, 8);
+    const V = work, M = work + (<usize>16 * Cin * tbr << 2);
+    inputTransform(x, Cin, Hin, Win, PH, PW, tw, perImage, t0, tb, tbr, V);
+    const vStep = <usize>Cin * tbr << 2, mStep = <usize>rows * tbr << 2, cs = <usize>tbr << 2;
+    for (let xi = 0; xi < 16; xi++) {
+      const u = U + <usize>xi * uStep, v = V + <usize>xi * vStep, m = M + <usize>xi * mStep;
+      for (let j = 0; j < tbr; j += 8) {
+        const pb = v + <usize>(j >> 3) * panelB;
+        for (let o = 0; o < rows; o += 4) {
+          microKernel4x8(Cin, u + <usize>(o >> 2) * panelA, pb, m + ((<usize>o * tbr + j) << 2), cs, 0);
+        }
+      }
+    }
+    outputTransform(M, Cout, rows, tw, perImage, t0, tb, tbr, OH, OW, out, b);
+  }
+}
+
+/**
+ * U[ξ][r][c] = (G g Gᵀ)[ξ] with g = w[r, c] (forward: r = out channel, c = in channel) or, when
+ * `rotate`, g = w[c, r] rotated 180° (input gradient: r = in channel, c = out channel). In f64, rounded once.
+ */
+function weightTransform(w: usize, O: i32, C: i32, rotate: bool, U: usize): void {
+  const rows = rotate ? C : O, cols = rotate ? O : C, plane = <usize>roundUp(rows, 4) * cols;
+  // The zero rows that round the panels up to 4.
+  for (let r = rows; r < roundUp(rows, 4); r++) {
+    for (let xi = 0; xi < 16; xi++) {
+      for (let k = 0; k < cols; k++) store<f32>(U + ((<usize>xi * plane + packedA(r, k, cols)) << 2), 0);
+    }
+  }
+  for (let o = 0; o < O; o++) {
+    for (let c = 0; c < C; c++) {
+      const src = w + (<usize>(o * C + c) * 9 << 2);
+      const dst = rotate ? packedA(c, o, cols) : packedA(o, c, cols);
+      // g rows → G g (4×3), then (G g) Gᵀ (4×4).
+      let g00: f64, g01: f64, g02: f64, g10: f64, g11: f64, g12: f64, g20: f64, g21: f64, g22: f64;
+      if (rotate) {
+        g00 = tap(src, 8); g01 = tap(src, 7); g02 = tap(src, 6);
+        g10 = tap(src, 5); g11 = tap(src, 4); g12 = tap(src, 3);
+        g20 = tap(src, 2); g21 = tap(src, 1); g22 = tap(src, 0);
+      } else {
+        g00 = tap(src, 0); g01 = tap(src, 1); g02 = tap(src, 2);
+        g10 = tap(src, 3); g11 = tap(src, 4); g12 = tap(src, 5);
+        g20 = tap(src, 6); g21 = tap(src, 7); g22 = tap(src, 8);
+      }
+      // rows of G g
+      const a0 = g00, a1 = g01, a2 = g02;
+      const b0 = 0.5 * (g00 + g10 + g20), b1 = 0.5 * (g01 + g11 + g21), b2 = 0.5 * (g02 + g12 + g22);
+      const c0 = 0.5 * (g00 - g10 + g20), c1 = 0.5 * (g01 - g11 + g21), c2 = 0.5 * (g02 - g12 + g22);
+      const d0 = g20, d1 = g21, d2 = g22;
+      putRow(U, plane, dst, 0, a0, a1, a2);
+      putRow(U, plane, dst, 1, b0, b1, b2);
+      putRow(U, plane, dst, 2, c0, c1, c2);
+      putRow(U, plane, dst, 3, d0, d1, d2);
+    }
+  }
+}
+
+/** Where element (r, k) of a rows×cols A matrix sits in 4-row k-major panels. */
+// @ts-ignore: decorator
+@inline function packedA(r: i32, k: i32, cols: i32): usize {
+  return (<usize>(r >> 2) * cols + k) * 4 + (r & 3);
+}
+
+// @ts-ignore: decorator
+@inline function tap(src: usize, i: i32): f64 { return <f64>load<f32>(src + (<usize>i << 2)); }
+
+/** Row k of (G g) Gᵀ from row k of G g: [r0, ½(r0+r1+r2), ½(r0−r1+r2), r2] at ξ = 4k..4k+3. */
+// @ts-ignore: decorator
+@inline function putRow(U: usize, plane: usize, dst: usize, k: i32, r0: f64, r1: f64, r2: f64): void {
+  const base = U + ((<usize>(4 * k) * plane + dst) << 2), step = plane << 2;
+  store<f32>(base, <f32>r0);
+  store<f32>(base + step, <f32>(0.5 * (r0 + r1 + r2)));
+  store<f32>(base + 2 * step, <f32>(0.5 * (r0 - r1 + r2)));
+  store<f32>(base + 3 * step, <f32>r2);
+}
+
+/** One row of 4 inputs from column c0 of row `row`, zeros outside the Hin×Win plane. */
+// @ts-ignore: decorator
+@inline function rowChecked(plane: usize, row: i32, c0: i32, Hin: i32, Win: i32): v128 {
+  if (row < 0 || row >= Hin) return f32x4.splat(0);
+  const p = plane + (<usize>row * Win << 2);
+  if (c0 >= 0 && c0 + 4 <= Win) return v128.load(p + (<usize>c0 << 2));
+  let v = f32x4.splat(0);
+  if (c0 >= 0 && c0 < Win) v = f32x4.replace_lane(v, 0, load<f32>(p + (<usize>c0 << 2)));
+  if (c0 + 1 >= 0 && c0 + 1 < Win) v = f32x4.replace_lane(v, 1, load<f32>(p + (<usize>(c0 + 1) << 2)));
+  if (c0 + 2 >= 0 && c0 + 2 < Win) v = f32x4.replace_lane(v, 2, load<f32>(p + (<usize>(c0 + 2) << 2)));
+  if (c0 + 3 >= 0 && c0 + 3 < Win) v = f32x4.replace_lane(v, 3, load<f32>(p + (<usize>(c0 + 3) << 2)));
+  return v;
+}
+
+/** [a, b, c, d] → [a − c, b + c, c − b, b − d]: a row times B. */
+// @ts-ignore: decorator
+@inline function timesB(t: v128): v128 {
+  const p = v128.shuffle<f32>(t, t, 0, 1, 2, 1);
+  const q = v128.shuffle<f32>(t, t, 2, 2, 1, 3);
+  return f32x4.add(p, f32x4.mul(q, f32x4(-1, 1, -1, -1)));
+}
+
+/** Row k of a 4×4 tile (four lanes) → V[4k + j][c][i], rows of tb floats. */
+// @ts-ignore: decorator
+@inline function scatterRow(dst: usize, step: usize, r: v128): void {
+  store<f32>(dst, f32x4.extract_lane(r, 0));
+  store<f32>(dst + step, f32x4.extract_lane(r, 1));
+  store<f32>(dst + 2 * step, f32x4.extract_lane(r, 2));
+  store<f32>(dst + 3 * step, f32x4.extract_lane(r, 3));
+}
+
+/** V[ξ][i / 8][c][i % 8] = (Bᵀ d B)[ξ] for tiles t0 + i, i < tb, of every channel c. */
+function inputTransform(
+  x: usize, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, V: usize,
+): void {
+  const planeBytes = <usize>Hin * Win << 2, step = <usize>Cin * tbr << 2, rowStep = step << 2;
+  for (let i = 0; i < tb; i++) {
+    const t = t0 + i, n = t / perImage, r = t - n * perImage, ty = r / tw, tx = r - ty * tw;
+    const r0 = 2 * ty - PH, c0 = 2 * tx - PW;
+    if ((i & 3) == 0 && i + 4 <= tb && tx + 4 <= tw) {
+      // Four tiles of one tile row, one per lane, into one f32x4 of their panel.
+      inputTransform4(x + <usize>n * Cin * planeBytes, planeBytes, Cin, Hin, Win, r0, c0,
+        V + ((<usize>(i >> 3) * Cin * 8 + (i & 7)) << 2), step);
+      i += 3;
+      continue;
+    }
+    const inside = r0 >= 0 && r0 + 4 <= Hin && c0 >= 0 && c0 + 4 <= Win;
+    let plane = x + <usize>n * Cin * planeBytes;
+    let dst = V + ((<usize>(i >> 3) * Cin * 8 + (i & 7)) << 2);
+    for (let c = 0; c < Cin; c++) {
+      let d0: v128, d1: v128, d2: v128, d3: v128;
+      if (inside) {
+        const p = plane + ((<usize>r0 * Win + c0) << 2), rs = <usize>Win << 2;
+        d0 = v128.load(p); d1 = v128.load(p + rs); d2 = v128.load(p + 2 * rs); d3 = v128.load(p + 3 * rs);
+      } else {
+        d0 = rowChecked(plane, r0, c0, Hin, Win); d1 = rowChecked(plane, r0 + 1, c0, Hin, Win);
+        d2 = rowChecked(plane, r0 + 2, c0, Hin, Win); d3 = rowChecked(plane, r0 + 3, c0, Hin, Win);
+      }
+      // Bᵀ d, then each row times B.
+      const e0 = f32x4.sub(d0, d2), e1 = f32x4.add(d1, d2), e2 = f32x4.sub(d2, d1), e3 = f32x4.sub(d1, d3);
+      scatterRow(dst, step, timesB(e0));
+      scatterRow(dst + rowStep, step, timesB(e1));
+      scatterRow(dst + 2 * rowStep, step, timesB(e2));
+      scatterRow(dst + 3 * rowStep, step, timesB(e3));
+      plane += planeBytes;
+      dst += 32;
+    }
+  }
+  // The columns that round the last panel up to 8 tiles: zeros, not whatever the scratch held.
+  for (let i = tb; i < tbr; i++) {
+    const col = V + ((<usize>(i >> 3) * Cin * 8 + (i & 7)) << 2);
+    for (let xi = 0; xi < 16; xi++) {
+      for (let c = 0; c < Cin; c++) store<f32>(col + <usize>xi * step + (<usize>c << 5), 0);
+    }
+  }
+}
+
+/**
+ * Bᵀ d B of four horizontally adjacent tiles (lanes) of every channel: d's rows from row r0,
+ * columns c0 + 2·lane + j; V[ξ][c] at dst + ξ·step + c·32 (a panel row of 8 tiles).
+ */
+function inputTransform4(plane: usize, planeBytes: usize, Cin: i32, Hin: i32, Win: i32, r0: i32, c0: i32, dst: usize, step: usize): void {
+  for (let c = 0; c < Cin; c++) {
+    let a0 = rowChecked(plane, r0, c0, Hin, Win), a1 = rowChecked(plane, r0, c0 + 4, Hin, Win), a2 = rowChecked(plane, r0, c0 + 8, Hin, Win);
+    const d00 = col0(a0, a1), d01 = col1(a0, a1), d02 = col2(d00, a2), d03 = col3(d01, a2);
+    a0 = rowChecked(plane, r0 + 1, c0, Hin, Win); a1 = rowChecked(plane, r0 + 1, c0 + 4, Hin, Win); a2 = rowChecked(plane, r0 + 1, c0 + 8, Hin, Win);
+    const d10 = col0(a0, a1), d11 = col1(a0, a1), d12 = col2(d10, a2), d13 = col3(d11, a2);
+    a0 = rowChecked(plane, r0 + 2, c0, Hin, Win); a1 = rowChecked(plane, r0 + 2, c0 + 4, Hin, Win); a2 = rowChecked(plane, r0 + 2, c0 + 8, Hin, Win);
+    const d20 = col0(a0, a1), d21 = col1(a0, a1), d22 = col2(d20, a2), d23 = col3(d21, a2);
+    a0 = rowChecked(plane, r0 + 3, c0, Hin, Win); a1 = rowChecked(plane, r0 + 3, c0 + 4, Hin, Win); a2 = rowChecked(plane, r0 + 3, c0 + 8, Hin, Win);
+    const d30 = col0(a0, a1), d31 = col1(a0, a1), d32 = col2(d30, a2), d33 = col3(d31, a2);
+    // Bᵀ d (rows), then each row times B.
+    storeTimesB(dst, step, f32x4.sub(d00, d20), f32x4.sub(d01, d21), f32x4.sub(d02, d22), f32x4.sub(d03, d23));
+    storeTimesB(dst + 4 * step, step, f32x4.add(d10, d20), f32x4.add(d11, d21), f32x4.add(d12, d22), f32x4.add(d13, d23));
+    storeTimesB(dst + 8 * step, step, f32x4.sub(d20, d10), f32x4.sub(d21, d11), f32x4.sub(d22, d12), f32x4.sub(d23, d13));
+    storeTimesB(dst + 12 * step, step, f32x4.sub(d10, d30), f32x4.sub(d11, d31), f32x4.sub(d12, d32), f32x4.sub(d13, d33));
+    plane += planeBytes;
+    dst += 32;
+  }
+}
+
+/** Lane k: columns c0 + 2k + j of a row held as a0 = [c0..c0+3], a1 = [c0+4..], a2 = [c0+8..]. */
+// @ts-ignore: decorator
+@inline function col0(a0: v128, a1: v128): v128 { return v128.shuffle<f32>(a0, a1, 0, 2, 4, 6); }
+// @ts-ignore: decorator
+@inline function col1(a0: v128, a1: v128): v128 { return v128.shuffle<f32>(a0, a1, 1, 3, 5, 7); }
+// @ts-ignore: decorator
+@inline function col2(c0: v128, a2: v128): v128 { return v128.shuffle<f32>(c0, a2, 1, 2, 3, 4); }
+// @ts-ignore: decorator
+@inline function col3(c1: v128, a2: v128): v128 { return v128.shuffle<f32>(c1, a2, 1, 2, 3, 5); }
+
+/** A row [e0, e1, e2, e3] (each four tiles) times B → ξ = 4k..4k+3 at dst, dst + step, … */
+// @ts-ignore: decorator
+@inline function storeTimesB(dst: usize, step: usize, e0: v128, e1: v128, e2: v128, e3: v128): void {
+  v128.store(dst, f32x4.sub(e0, e2));
+  v128.store(dst + step, f32x4.add(e1, e2));
+  v128.store(dst + 2 * step, f32x4.sub(e2, e1));
+  v128.store(dst + 3 * step, f32x4.sub(e1, e3));
+}
+
+/** out[n, o, 2ty.., 2tx..] = (Aᵀ M A) (+ b[o]) for tiles t0 + i, i < tb, cut at OH×OW. */
+function outputTransform(
+  M: usize, Cout: i32, rows: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, OH: i32, OW: i32, out: usize, b: usize,
+): void {
+  const step = <usize>rows * tbr << 2, planeBytes = <usize>OH * OW << 2;
+  for (let i = 0; i < tb; i++) {
+    const t = t0 + i, n = t / perImage, r = t - n * perImage, ty = r / tw, tx = r - ty * tw;
+    const oy = 2 * ty, ox = 2 * tx;
+    if ((i & 3) == 0 && i + 4 <= tb && tx + 4 <= tw && oy + 2 <= OH && ox + 8 <= OW) {
+      outputTransform4(M + (<usize>i << 2), step, tbr, Cout, out + <usize>n * Cout * planeBytes + ((<usize>oy * OW + ox) << 2), planeBytes, OW, b);
+      i += 3;
+      continue;
+    }
+    const full = oy + 2 <= OH && ox + 2 <= OW;
+    let src = M + (<usize>i << 2);
+    let dst = out + <usize>n * Cout * planeBytes + ((<usize>oy * OW + ox) << 2);
+    for (let o = 0; o < Cout; o++) {
+      const m0 = gatherRow(src, step), m1 = gatherRow(src + 4 * step, step);
+      const m2 = gatherRow(src + 8 * step, step), m3 = gatherRow(src + 12 * step, step);
+      // Aᵀ M: two rows; then each times A.
+      const s0 = f32x4.add(f32x4.add(m0, m1), m2), s1 = f32x4.sub(f32x4.sub(m1, m2), m3);
+      const bias: f32 = b != 0 ? load<f32>(b + (<usize>o << 2)) : 0;
+      const a0 = f32x4.extract_lane(s0, 0), a1 = f32x4.extract_lane(s0, 1), a2 = f32x4.extract_lane(s0, 2), a3 = f32x4.extract_lane(s0, 3);
+      const b0 = f32x4.extract_lane(s1, 0), b1 = f32x4.extract_lane(s1, 1), b2 = f32x4.extract_lane(s1, 2), b3 = f32x4.extract_lane(s1, 3);
+      const y00 = a0 + a1 + a2 + bias, y01 = a1 - a2 - a3 + bias;
+      const y10 = b0 + b1 + b2 + bias, y11 = b1 - b2 - b3 + bias;
+      const rs = <usize>OW << 2;
+      if (full) {
+        store<f32>(dst, y00); store<f32>(dst, y01, 4);
+        store<f32>(dst + rs, y10); store<f32>(dst + rs, y11, 4);
+      } else {
+        store<f32>(dst, y00);
+        if (ox + 1 < OW) store<f32>(dst, y01, 4);
+        if (oy + 1 < OH) {
+          store<f32>(dst + rs, y10);
+          if (ox + 1 < OW) store<f32>(dst + rs, y11, 4);
+        }
+      }
+      src += <usize>tbr << 2;
+      dst += planeBytes;
+    }
+  }
+}
+
+/** Aᵀ M A (+ bias) of four horizontally adjacent whole tiles (lanes) of every output channel. */
+function outputTransform4(src: usize, step: usize, tbr: i32, Cout: i32, dst: usize, planeBytes: usize, OW: i32, b: usize): void {
+  const rs = <usize>OW << 2;
+  for (let o = 0; o < Cout; o++) {
+    const bias = f32x4.splat(b != 0 ? load<f32>(b + (<usize>o << 2)) : 0);
+    const m0 = v128.load(src), m1 = v128.load(src + step), m2 = v128.load(src + 2 * step), m3 = v128.load(src + 3 * step);
+    const m4 = v128.load(src + 4 * step), m5 = v128.load(src + 5 * step), m6 = v128.load(src + 6 * step), m7 = v128.load(src + 7 * step);
+    const m8 = v128.load(src + 8 * step), m9 = v128.load(src + 9 * step), m10 = v128.load(src + 10 * step), m11 = v128.load(src + 11 * step);
+    const m12 = v128.load(src + 12 * step), m13 = v128.load(src + 13 * step), m14 = v128.load(src + 14 * step), m15 = v128.load(src + 15 * step);
+    // Aᵀ M: rows s0 = m_0 + m_1 + m_2, s1 = m_1 − m_2 − m_3 (m_k = row k), four columns each.
+    const s00 = f32x4.add(f32x4.add(m0, m4), m8), s01 = f32x4.add(f32x4.add(m1, m5), m9);
+    const s02 = f32x4.add(f32x4.add(m2, m6), m10), s03 = f32x4.add(f32x4.add(m3, m7), m11);
+    const s10 = f32x4.sub(f32x4.sub(m4, m8), m12), s11 = f32x4.sub(f32x4.sub(m5, m9), m13);
+    const s12 = f32x4.sub(f32x4.sub(m6, m10), m14), s13 = f32x4.sub(f32x4.sub(m7, m11), m15);
+    const y00 = f32x4.add(f32x4.add(f32x4.add(s00, s01), s02), bias), y01 = f32x4.add(f32x4.sub(f32x4.sub(s01, s02), s03), bias);
+    const y10 = f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), bias), y11 = f32x4.add(f32x4.sub(f32x4.sub(s11, s12), s13), bias);
+    // Interleave each tile's two columns: 8 outputs per row.
+    v128.store(dst, v128.shuffle<f32>(y00, y01, 0, 4, 1, 5));
+    v128.store(dst, v128.shuffle<f32>(y00, y01, 2, 6, 3, 7), 16);
+    v128.store(dst + rs, v128.shuffle<f32>(y10, y11, 0, 4, 1, 5));
+    v128.store(dst + rs, v128.shuffle<f32>(y10, y11, 2, 6, 3, 7), 16);
+    src += <usize>tbr << 2;
+    dst += planeBytes;
+  }
+}
+
+/** Four floats `step` bytes apart as one vector. */
+// @ts-ignore: decorator
+@inline function gatherRow(p: usize, step: usize): v128 {
+  let v = f32x4.splat(load<f32>(p));
+  v = f32x4.replace_lane(v, 1, load<f32>(p + step));
+  v = f32x4.replace_lane(v, 2, load<f32>(p + 2 * step));
+  return f32x4.replace_lane(v, 3, load<f32>(p + 3 * step));
+}
