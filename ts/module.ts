@@ -14,6 +14,7 @@ import type { Loss } from './losses/loss.js';
 import { Dataset } from './data/dataset.js';
 import type { Profile, ProfileOptions } from './train/profile.js';
 import type { Target } from './train/targets.js';
+import type { OnnxExportOptions } from './io/onnx/export.js';
 import { BoundaryNode, GradNode, ParamNode, backwardFrom, nextNodeId } from './autograd/graph.js';
 import {
   Frame, annotateError, currentFrame, dryRun, isDryRun, isGradEnabled, isRecording, pathOf, popFrame, profiler, pushFrame,
@@ -943,6 +944,37 @@ export abstract class Module {
   }
 
   /**
+   * The model as ONNX bytes (a ModelProto), for ONNX Runtime (Node, browsers, phones), TensorRT,
+   * OpenVINO and other deployment runtimes. The graph is the model's eval-mode forward:
+   * BatchNormalization with the running statistics, Dropout left out. Its input is named
+   * 'input', shaped [N, ...inputShape] with a symbolic batch dimension 'N'; its output 'output'.
+   * The weights are initializers named after the state dict (`0.weight`, `1.running_mean`).
+   * Exported: a Sequential of built-in layers (nested Sequentials too); a layer ONNX cannot
+   * express is refused with an Error naming its path.
+   *
+   * Options: `inputShape`, the shape of one sample without the batch dimension, as `summary`
+   * takes it (required); `opset`, the ai.onnx operator set, 13 to 21 (default 17).
+   *
+   * @example
+   * ```js
+   * const bytes = sn.models.lenet5().toOnnx({ inputShape: [1, 28, 28] });
+   * // ONNX Runtime: await ort.InferenceSession.create(bytes), input 'input' of shape [N, 1, 28, 28]
+   * ```
+   */
+  toOnnx(options: OnnxExportOptions): Uint8Array { return modelMethods().toOnnx(this, options); }
+
+  /**
+   * Node: writes the model as an ONNX file (see {@link toOnnx}) to `path`, through a temporary
+   * file and a rename, so the file is never half written. In a page, use `toOnnx()` for the bytes.
+   *
+   * @example
+   * ```js
+   * await model.saveOnnx('lenet5.onnx', { inputShape: [1, 28, 28] });
+   * ```
+   */
+  saveOnnx(path: string, options: OnnxExportOptions): Promise<void> { return modelMethods().saveOnnx(this, path, options); }
+
+  /**
    * In a page: saves the model as a safetensors file through the browser's download, as a "Save"
    * button would (an `<a download>` link to a Blob URL). `name` is the suggested file name,
    * default 'model.safetensors'. Throws in Node (use `save(path)`) and in workers (no document).
@@ -1116,6 +1148,8 @@ export interface ModelMethods {
   profile(model: Module, x: Tensor, y: Target, options: ProfileOptions): Profile;
   summary(model: Module, inputShapes: readonly (readonly number[])[]): string;
   toSafetensors(model: Module): Uint8Array;
+  toOnnx(model: Module, options: OnnxExportOptions): Uint8Array;
+  saveOnnx(model: Module, path: string, options: OnnxExportOptions): Promise<void>;
   fromSafetensors(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source?: string): Module;
   loadSafetensors(model: Module, bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source?: string): void;
   save(model: Module, path: string): Promise<void>;
