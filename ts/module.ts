@@ -249,7 +249,9 @@ export abstract class Module {
       if (!isDryRun()) return this.#leafBody(args[0] as Tensor, running, true);
       const x = args[0];
       checkTensor(this.label(), 'the input of forward()', x);
-      return Tensor.meta(this.outputShape(x.shape));
+      const y = Tensor.meta(this.outputShape(x.shape));
+      layerTracer?.(running, this, x, y);
+      return y;
     }
     if (isDryRun()) return this.#dryCall(user, args);
     const outermost = running === null;
@@ -288,6 +290,7 @@ export abstract class Module {
       checkTensor(this.label(), 'the input of forward()', x);
       if (x.dtype !== 'float32') throw new Error(`${this.label()} input: expected a float32 tensor, got ${x.dtype}`);
       const y = Tensor.meta(this.outputShape(x.shape));
+      layerTracer?.(frame, this, x, y);
       dryRunHook?.(frame, this, y.shape);
       return y;
     } catch (err) {
@@ -949,8 +952,12 @@ export abstract class Module {
    * BatchNormalization with the running statistics, Dropout left out. Its input is named
    * 'input', shaped [N, ...inputShape] with a symbolic batch dimension 'N'; its output 'output'.
    * The weights are initializers named after the state dict (`0.weight`, `1.running_mean`).
-   * Exported: a Sequential of built-in layers (nested Sequentials too); a layer ONNX cannot
-   * express is refused with an Error naming its path.
+   * A Sequential of built-in layers (nested Sequentials too) is written layer by layer; any
+   * other module (one of your own, the models of sn.models) is traced: its forward runs as a
+   * shape-only dry run in eval mode, and each layer call and functional op (sn.add, sn.mul,
+   * sn.cat, sn.mean, sn.flatten, sn.reshape, the activations) becomes ONNX nodes. A reshape's
+   * first dimension is taken to be the batch; a tensor made inside forward() is written as a
+   * constant. A layer ONNX cannot express is refused with an Error naming its path.
    *
    * Options: `inputShape`, the shape of one sample without the batch dimension, as `summary`
    * takes it (required); `opset`, the ai.onnx operator set, 13 to 21 (default 17).
@@ -1111,6 +1118,16 @@ class LeafNode extends GradNode {
   }
   backward(dy: Tensor, need: readonly boolean[]): (Tensor | null)[] { return [this.layer.backwardDevice(dy, need[0])]; }
   sumBuffer(shape: readonly number[]): Tensor { return this.layer.gradScratch('gradSum', shape); }
+}
+
+/** @internal Told of every layer call (forwardDevice's, not a forward() of a module's own) of a dry run: toOnnx traces with it. */
+let layerTracer: ((frame: Frame, layer: Module, x: Tensor, y: Tensor) => void) | null = null;
+
+/** @internal Runs fn with `tracer` told of the layer calls of dry runs. */
+export function withLayerTracer<T>(tracer: (frame: Frame, layer: Module, x: Tensor, y: Tensor) => void, fn: () => T): T {
+  const saved = layerTracer;
+  layerTracer = tracer;
+  try { return fn(); } finally { layerTracer = saved; }
 }
 
 /** @internal Called after every module call of a dry run (summary's rows): its frame, module and output shape. */

@@ -1,8 +1,12 @@
 // A model to ONNX: model.toOnnx({ inputShape, opset }). A Sequential of built-in layers (nested
 // Sequentials included) becomes a chain of ONNX operators in inference form (eval mode:
 // BatchNormalization with the running statistics, Dropout left out), with a symbolic batch
-// dimension 'N' and the weights as initializers named after the state dict.
-import { Module } from '../../module.js';
+// dimension 'N' and the weights as initializers named after the state dict. Any other module
+// (a module of your own, the models of sn.models) is traced: its forward runs as a shape-only
+// dry run, and every layer call and functional op (sn.add, sn.cat, sn.mean, ...) becomes nodes.
+import { Module, withLayerTracer } from '../../module.js';
+import { currentFrame, dryRun, pathOf } from '../../autograd/state.js';
+import { withOpTracer } from '../../functional/site.js';
 import { Tensor, formatShape } from '../../tensor.js';
 import { layerTypeOf } from '../../registry.js';
 import { checkOptions, checkOptionsObject, describe, integer, type Rule } from '../../options.js';
@@ -12,10 +16,6 @@ import type { MaxPool2d } from '../../layers/maxpool2d.js';
 import type { AvgPool2d } from '../../layers/avgpool2d.js';
 import type { AdaptiveAvgPool2d } from '../../layers/adaptive-avgpool2d.js';
 import type { BatchNorm2d } from '../../layers/batchnorm.js';
-import type { LeakyReLU } from '../../layers/leaky-relu.js';
-import type { ELU } from '../../layers/elu.js';
-import type { GELU } from '../../layers/gelu.js';
-import type { Softmax } from '../../layers/softmax.js';
 import type { Flatten } from '../../layers/flatten.js';
 import { encodeModel } from './encode.js';
 import type { OnnxAttribute, OnnxGraph, OnnxNode, OnnxTensor } from './schema.js';
@@ -63,12 +63,13 @@ export function modelToOnnx(model: Module, options: OnnxExportOptions): Uint8Arr
   if (opset < MIN_OPSET || opset > MAX_OPSET) {
     throw new Error(`${fn}: opset must be an ai.onnx operator set from ${MIN_OPSET} to ${MAX_OPSET}, got ${describe(opset)}`);
   }
-  const b = new GraphBuilder(opset);
+  const b = new GraphBuilder(opset, model);
   const inputShape = [1, ...options.inputShape];
   let value = 'input';
   let shape = inputShape;
   const layers = chainOf(model);
-  for (const [path, layer] of layers) {
+  if (layers === null) [value, shape] = traceForward(b, model, inputShape);
+  else for (const [path, layer] of layers) {
     let outShape: number[];
     try {
       outShape = layer.outputShape(shape);
@@ -93,24 +94,103 @@ export function modelToOnnx(model: Module, options: OnnxExportOptions): Uint8Arr
 
 /**
  * The layers of a Sequential in the order they run, with their state-dict paths ('0', '3.1'):
- * nested Sequentials are opened. Anything else is refused with an Error naming its path.
+ * nested Sequentials are opened. Null for anything else (a module of its own somewhere), which
+ * is traced instead.
  */
-function chainOf(model: Module): [string, Module][] {
-  if (layerTypeOf(model) !== 'Sequential') {
-    throw new Error(`toOnnx: only a Sequential of built-in layers can be exported yet; the model is ${model.label()}`);
-  }
+function chainOf(model: Module): [string, Module][] | null {
+  if (layerTypeOf(model) !== 'Sequential') return null;
   const out: [string, Module][] = [];
-  const walk = (m: Module, prefix: string): void => {
+  const walk = (m: Module, prefix: string): boolean => {
     for (const [name, child] of m.children()) {
       const path = prefix ? `${prefix}.${name}` : name;
       const type = layerTypeOf(child);
-      if (type === 'Sequential') walk(child, path);
-      else if (type === null) throw new Error(`toOnnx: layer '${path}' (${child.label()}) is not a built-in layer and cannot be expressed in ONNX`);
+      if (type === 'Sequential') { if (!walk(child, path)) return false; }
+      else if (type === null) return false;
       else out.push([path, child]);
     }
+    return true;
   };
-  walk(model, '');
-  return out;
+  return walk(model, '') ? out : null;
+}
+
+/** The functional ops that are activations, as the layer types that emit the same nodes. */
+const ACTIVATION_OPS: Readonly<Record<string, string>> = {
+  'sn.relu': 'ReLU', 'sn.leakyRelu': 'LeakyReLU', 'sn.sigmoid': 'Sigmoid', 'sn.tanh': 'Tanh', 'sn.relu6': 'ReLU6',
+  'sn.hardswish': 'Hardswish', 'sn.silu': 'SiLU', 'sn.gelu': 'GELU', 'sn.elu': 'ELU', 'sn.softmax': 'Softmax', 'sn.logSoftmax': 'LogSoftmax',
+};
+
+/**
+ * Runs the model's forward on a shape-only input of batch 1, turning each layer call and each
+ * functional op into nodes; returns the output's value name and shape. A reshape's first
+ * dimension is taken to be the batch (written as -1), as in a CNN's sn.flatten(x, 1) or
+ * sn.reshape(w, [-1, C, 1, 1]).
+ */
+function traceForward(b: GraphBuilder, model: Module, inputShape: number[]): [string, number[]] {
+  const input = Tensor.meta(inputShape);
+  const names = new Map<Tensor, string>([[input, 'input']]);
+  const here = (): string => { const f = currentFrame(); return f ? pathOf(f) || model.label() : model.label(); };
+  const valueOf = (t: Tensor | number, where: string): string => {
+    if (typeof t === 'number') return b.scalar(`${where}.onnx_scalar`, t);
+    const known = names.get(t) ?? b.stateName(t);
+    if (known !== undefined) return names.has(t) ? known : b.weight(known, t);
+    if (!t.isMeta && t.dtype === 'float32') return b.constant(`${where}.onnx_constant`, [...t.shape], t.toArray());
+    throw new Error(`toOnnx: ${where} reads a tensor of shape ${formatShape(t.shape)} that comes neither from the model's input nor from its weights`);
+  };
+  const y = withLayerTracer((frame, layer, x, out) => {
+    const path = pathOf(frame);
+    names.set(out, exportLayer(b, path, layer, valueOf(x, path), [...x.shape], [...out.shape]));
+  }, () => withOpTracer((op, inputs, attrs, out) => {
+    const path = here();
+    const xs = inputs.map((t) => valueOf(t, path));
+    names.set(out, exportOp(b, path, op, xs, inputs, attrs, [...out.shape]));
+  }, () => inEvalMode(model, () => dryRun(() => model.forward(input)))));
+  if (!(y instanceof Tensor)) throw new Error(`toOnnx: ${model.label()}.forward() returned ${describe(y)}, not a Tensor`);
+  const name = names.get(y);
+  if (name === undefined) throw new Error(`toOnnx: the output of ${model.label()}.forward() comes neither from a layer nor from a functional op`);
+  return [name, [...y.shape]];
+}
+
+/** Runs fn with every module of the model in eval mode (the graph is the eval-mode forward), then puts each mode back. */
+function inEvalMode<T>(model: Module, fn: () => T): T {
+  const modes = model.modules().map((m) => [m, m.training] as const);
+  model.eval();
+  try {
+    return fn();
+  } finally {
+    for (const [m, training] of modes) m.training = training;
+  }
+}
+
+/** Adds the nodes of one functional op; returns its output value. */
+function exportOp(b: GraphBuilder, path: string, op: string, xs: string[], inputs: readonly (Tensor | number)[],
+  attrs: Readonly<Record<string, unknown>>, outShape: number[]): string {
+  const activation = ACTIVATION_OPS[op];
+  if (activation !== undefined) {
+    const y = emitActivation(b, path, activation, xs[0], (inputs[0] as Tensor).shape.length, {
+      negativeSlope: attrs.negativeSlope as number | undefined, alpha: attrs.alpha as number | undefined,
+      approximate: attrs.approximate as 'tanh' | undefined, dim: attrs.dim as number | undefined,
+    });
+    if (y === null) throw new Error(`toOnnx: ${path}: ${op} along the batch dimension cannot be exported`);
+    return y;
+  }
+  switch (op) {
+    case 'sn.add': return b.node(path, 'Add', xs);
+    case 'sn.mul': return b.node(path, 'Mul', xs);
+    case 'sn.cat': return b.node(path, 'Concat', xs, [int('axis', attrs.dim as number)]);
+    case 'sn.mean': {
+      const axes = attrs.dims as number[];
+      const keepdims = int('keepdims', attrs.keepdim ? 1 : 0);
+      if (b.opset >= 18) return b.node(path, 'ReduceMean', [xs[0], b.constant(`${path}.onnx_axes`, [axes.length], axes)], [keepdims]);
+      return b.node(path, 'ReduceMean', xs, [ints('axes', axes), keepdims]);
+    }
+    case 'sn.flatten':
+    case 'sn.reshape': {
+      const target = outShape.length ? [-1, ...outShape.slice(1)] : [];
+      return b.node(path, 'Reshape', [xs[0], b.constant(`${path}.onnx_shape`, [target.length], target)]);
+    }
+    default:
+      throw new Error(`toOnnx: ${path}: the functional op ${op} has no ONNX form here`);
+  }
 }
 
 /** Collects nodes and initializers, naming values uniquely. */
@@ -118,8 +198,15 @@ class GraphBuilder {
   readonly nodes: OnnxNode[] = [];
   readonly initializers: OnnxTensor[] = [];
   private readonly used = new Set<string>(['input', 'output']);
+  /** The state-dict name of each parameter and buffer tensor. */
+  private readonly stateNames = new Map<Tensor, string>();
 
-  constructor(readonly opset: number) {}
+  constructor(readonly opset: number, model: Module) {
+    for (const [name, t] of Object.entries(model.stateDict())) this.stateNames.set(t, name);
+  }
+
+  /** The state-dict name of a weight, if it is one. */
+  stateName(t: Tensor): string | undefined { return this.stateNames.get(t); }
 
   /** A unique value or node name built from `base`. */
   unique(base: string): string {
@@ -137,7 +224,8 @@ class GraphBuilder {
   }
 
   /** A weight from the state dict, under its state-dict name. */
-  weight(name: string, t: Tensor): string {
+  weight(fallback: string, t: Tensor): string {
+    const name = this.stateNames.get(t) ?? fallback;
     // A layer that runs twice in the chain has its weights once.
     if (this.initializers.some((i) => i.name === name)) return name;
     this.used.add(name);
@@ -250,39 +338,12 @@ function exportLayer(b: GraphBuilder, path: string, layer: Module, x: string, in
       const variance = b.weight(`${path}.running_var`, bn.runningVar);
       return b.node(path, 'BatchNormalization', [x, scale, bias, mean, variance], [float('epsilon', bn.eps)]);
     }
-    case 'ReLU': return b.node(path, 'Relu', [x]);
-    case 'Sigmoid': return b.node(path, 'Sigmoid', [x]);
-    case 'Tanh': return b.node(path, 'Tanh', [x]);
-    case 'LeakyReLU': return b.node(path, 'LeakyRelu', [x], [float('alpha', (layer as LeakyReLU).negativeSlope)]);
-    case 'ELU': return b.node(path, 'Elu', [x], [float('alpha', (layer as ELU).alpha)]);
-    case 'ReLU6': return b.node(path, 'Clip', [x, b.scalar(`${path}.onnx_min`, 0), b.scalar(`${path}.onnx_max`, 6)]);
-    case 'Hardswish': {
-      if (b.opset >= 14) return b.node(path, 'HardSwish', [x]);
-      // Before opset 14: x · HardSigmoid(x) with HardSwish's slope and offset.
-      const h = b.node(path, 'HardSigmoid', [x], [float('alpha', 1 / 6), float('beta', 0.5)]);
-      return b.node(path, 'Mul', [x, h]);
-    }
-    case 'SiLU': return b.node(path, 'Mul', [x, b.node(path, 'Sigmoid', [x])]);
-    case 'GELU': {
-      const half = b.node(path, 'Mul', [x, b.scalar(`${path}.onnx_half`, 0.5)]);
-      let inner: string;
-      if ((layer as GELU).approximate === 'tanh') {
-        // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
-        const x3 = b.node(path, 'Mul', [b.node(path, 'Mul', [x, x]), x]);
-        const sum = b.node(path, 'Add', [x, b.node(path, 'Mul', [x3, b.scalar(`${path}.onnx_coefficient`, 0.044715)])]);
-        inner = b.node(path, 'Tanh', [b.node(path, 'Mul', [sum, b.scalar(`${path}.onnx_sqrt_2_over_pi`, Math.sqrt(2 / Math.PI))])]);
-      } else {
-        // 0.5·x·(1 + erf(x/√2))
-        inner = b.node(path, 'Erf', [b.node(path, 'Div', [x, b.scalar(`${path}.onnx_sqrt_2`, Math.SQRT2)])]);
-      }
-      return b.node(path, 'Mul', [half, b.node(path, 'Add', [inner, b.scalar(`${path}.onnx_one`, 1)])]);
-    }
-    case 'Softmax':
-    case 'LogSoftmax': {
-      const dim = (layer as Softmax).dim;
-      const axis = dim < 0 ? dim + inShape.length : dim;
-      if (axis === 0) refuse(path, layer, 'it normalises along the batch dimension');
-      return b.node(path, type, [x], [int('axis', axis)]);
+    case 'ReLU': case 'Sigmoid': case 'Tanh': case 'ReLU6': case 'Hardswish': case 'SiLU':
+    case 'LeakyReLU': case 'ELU': case 'GELU': case 'Softmax': case 'LogSoftmax': {
+      const a = layer as unknown as ActivationParams;
+      const y = emitActivation(b, path, type, x, inShape.length, { negativeSlope: a.negativeSlope, alpha: a.alpha, approximate: a.approximate, dim: a.dim });
+      if (y === null) refuse(path, layer, 'it normalises along the batch dimension');
+      return y;
     }
     case 'Flatten': {
       const f = layer as Flatten;
@@ -300,5 +361,54 @@ function exportLayer(b: GraphBuilder, path: string, layer: Module, x: string, in
       return x;
     default:
       refuse(path, layer, `no ONNX form is defined for ${type ?? layer.label()}`);
+  }
+}
+
+/** The options of an activation, from its layer or its functional op. */
+interface ActivationParams { negativeSlope?: number; alpha?: number; approximate?: 'none' | 'tanh'; dim?: number; }
+
+/**
+ * Adds the nodes of an activation (named by its layer type) on value `x` of rank `rank`; returns
+ * the output value, or null for a softmax along the batch dimension (which ONNX could express,
+ * but a batch-size-dependent model is not what an export means).
+ */
+function emitActivation(b: GraphBuilder, path: string, type: string, x: string, rank: number, p: ActivationParams): string | null {
+  switch (type) {
+    case 'ReLU': return b.node(path, 'Relu', [x]);
+    case 'Sigmoid': return b.node(path, 'Sigmoid', [x]);
+    case 'Tanh': return b.node(path, 'Tanh', [x]);
+    case 'LeakyReLU': return b.node(path, 'LeakyRelu', [x], [float('alpha', p.negativeSlope ?? 0.01)]);
+    case 'ELU': return b.node(path, 'Elu', [x], [float('alpha', p.alpha ?? 1)]);
+    case 'ReLU6': return b.node(path, 'Clip', [x, b.scalar(`${path}.onnx_min`, 0), b.scalar(`${path}.onnx_max`, 6)]);
+    case 'Hardswish': {
+      if (b.opset >= 14) return b.node(path, 'HardSwish', [x]);
+      // Before opset 14: x · HardSigmoid(x) with HardSwish's slope and offset.
+      const h = b.node(path, 'HardSigmoid', [x], [float('alpha', 1 / 6), float('beta', 0.5)]);
+      return b.node(path, 'Mul', [x, h]);
+    }
+    case 'SiLU': return b.node(path, 'Mul', [x, b.node(path, 'Sigmoid', [x])]);
+    case 'GELU': {
+      const half = b.node(path, 'Mul', [x, b.scalar(`${path}.onnx_half`, 0.5)]);
+      let inner: string;
+      if (p.approximate === 'tanh') {
+        // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+        const x3 = b.node(path, 'Mul', [b.node(path, 'Mul', [x, x]), x]);
+        const sum = b.node(path, 'Add', [x, b.node(path, 'Mul', [x3, b.scalar(`${path}.onnx_coefficient`, 0.044715)])]);
+        inner = b.node(path, 'Tanh', [b.node(path, 'Mul', [sum, b.scalar(`${path}.onnx_sqrt_2_over_pi`, Math.sqrt(2 / Math.PI))])]);
+      } else {
+        // 0.5·x·(1 + erf(x/√2))
+        inner = b.node(path, 'Erf', [b.node(path, 'Div', [x, b.scalar(`${path}.onnx_sqrt_2`, Math.SQRT2)])]);
+      }
+      return b.node(path, 'Mul', [half, b.node(path, 'Add', [inner, b.scalar(`${path}.onnx_one`, 1)])]);
+    }
+    case 'Softmax':
+    case 'LogSoftmax': {
+      const dim = p.dim ?? 1;
+      const axis = dim < 0 ? dim + rank : dim;
+      if (axis === 0) return null;
+      return b.node(path, type, [x], [int('axis', axis)]);
+    }
+    default:
+      throw new Error(`toOnnx: ${path}: no ONNX form for the activation ${type}`);
   }
 }
