@@ -226,6 +226,14 @@ test('toOnnx refuses bad options and layers ONNX cannot express, naming them', (
   }
   assert.throws(() => new sn.Sequential(new sn.ReLU(), new sn.Sequential(new sn.Tanh(), new DeviceLayer())).toOnnx({ inputShape: [4] }),
     /toOnnx: layer '1\.1' \(DeviceLayer\(\)\) cannot be expressed in ONNX: no ONNX form is defined for DeviceLayer/);
+  class BatchBound extends sn.Module {   // a reshape whose first dimension is not the batch
+    forward(x) { return sn.reshape(x, [1, -1]); }
+  }
+  assert.throws(() => new BatchBound().toOnnx({ inputShape: [4] }), /toOnnx: the traced graph depends on the batch size at the constant .*onnx_shape \(shape \[2\]\): a reshape whose first dimension is not the batch/);
+  class MadeInside extends sn.Module {   // a tensor made inside forward() from the batch size
+    forward(x) { return sn.add(x, sn.tensor(new Float32Array(x.shape[0] * 4).fill(1), [x.shape[0], 4])); }
+  }
+  assert.throws(() => new MadeInside().toOnnx({ inputShape: [4] }), /toOnnx: the traced graph depends on the batch size at the constant .*onnx_constant \(shape \[1, 4\]\)/);
   class Argless extends sn.Module {
     forward(x) { return sn.softmax(x, 0); }
   }

@@ -68,7 +68,10 @@ export function modelToOnnx(model: Module, options: OnnxExportOptions): Uint8Arr
   let value = 'input';
   let shape = inputShape;
   const layers = chainOf(model);
-  if (layers === null) [value, shape] = traceForward(b, model, inputShape);
+  if (layers === null) {
+    [value, shape] = traceForward(b, model, inputShape);
+    checkBatchIndependent(b, model, inputShape, shape);
+  }
   else for (const [path, layer] of layers) {
     let outShape: number[];
     try {
@@ -150,6 +153,35 @@ function traceForward(b: GraphBuilder, model: Module, inputShape: number[]): [st
   return [name, [...y.shape]];
 }
 
+const BATCH_BOUND = 'a reshape whose first dimension is not the batch, or a tensor made inside forward() from the batch size, gives a graph for one batch size only';
+
+/**
+ * Traces the forward again at batch 2 and refuses a graph that differs from batch 1's: a
+ * reshape to a shape that is not [batch, ...] or a tensor made inside forward() from the batch
+ * size would give an export that is right for one batch size only.
+ */
+function checkBatchIndependent(b: GraphBuilder, model: Module, inputShape: number[], shape: number[]): void {
+  const again = new GraphBuilder(b.opset, model);
+  const [, shape2] = traceForward(again, model, [2, ...inputShape.slice(1)]);
+  const constants = (g: GraphBuilder) => g.initializers.filter((t) => !g.isStateName(t.name));
+  for (let i = 0; i < Math.max(b.nodes.length, again.nodes.length); i++) {
+    const n1 = b.nodes[i], n2 = again.nodes[i];
+    if (JSON.stringify(n1) !== JSON.stringify(n2)) {
+      throw new Error(`toOnnx: the traced graph depends on the batch size at node ${(n1 ?? n2).name} (${(n1 ?? n2).opType}): ${BATCH_BOUND}`);
+    }
+  }
+  const c1 = constants(b), c2 = constants(again);
+  c1.forEach((t, i) => {
+    const u = c2[i];
+    if (JSON.stringify([t.name, t.dims, Array.from(t.data)]) !== JSON.stringify([u?.name, u?.dims, u && Array.from(u.data)])) {
+      throw new Error(`toOnnx: the traced graph depends on the batch size at the constant ${t.name} (shape ${formatShape(t.dims)}): ${BATCH_BOUND}`);
+    }
+  });
+  if (shape2[0] !== 2 || shape2.length !== shape.length || shape2.some((d, i) => i > 0 && d !== shape[i])) {
+    throw new Error(`toOnnx: the output's first dimension is not the batch: ${formatShape(shape)} at batch 1, ${formatShape(shape2)} at batch 2`);
+  }
+}
+
 /** Runs fn with every module of the model in eval mode (the graph is the eval-mode forward), then puts each mode back. */
 function inEvalMode<T>(model: Module, fn: () => T): T {
   const modes = model.modules().map((m) => [m, m.training] as const);
@@ -207,6 +239,9 @@ class GraphBuilder {
 
   /** The state-dict name of a weight, if it is one. */
   stateName(t: Tensor): string | undefined { return this.stateNames.get(t); }
+
+  /** Whether `name` is a state-dict name. */
+  isStateName(name: string): boolean { return [...this.stateNames.values()].includes(name); }
 
   /** A unique value or node name built from `base`. */
   unique(base: string): string {
