@@ -65,6 +65,7 @@ export * as transforms from './transforms/index.js';
 export * as io from './io/index.js';
 export { loadModel as load } from './io/model-file-node.js';
 export type { ModelSource, LoadOptions } from './io/model-file-node.js';
+export type { OnnxExportOptions } from './io/onnx/export.js';
 export * as models from './models.js';
 export * as plot from './plot/index.js';
 export * as browser from './browser/index.js';

@@ -14,6 +14,7 @@ import type { Loss } from './losses/loss.js';
 import { Dataset } from './data/dataset.js';
 import type { Profile, ProfileOptions } from './train/profile.js';
 import type { Target } from './train/targets.js';
+import type { OnnxExportOptions } from './io/onnx/export.js';
 import { BoundaryNode, GradNode, ParamNode, backwardFrom, nextNodeId } from './autograd/graph.js';
 import {
   Frame, annotateError, currentFrame, dryRun, isDryRun, isGradEnabled, isRecording, pathOf, popFrame, profiler, pushFrame,
@@ -248,7 +249,9 @@ export abstract class Module {
       if (!isDryRun()) return this.#leafBody(args[0] as Tensor, running, true);
       const x = args[0];
       checkTensor(this.label(), 'the input of forward()', x);
-      return Tensor.meta(this.outputShape(x.shape));
+      const y = Tensor.meta(this.outputShape(x.shape));
+      layerTracer?.(running, this, x, y);
+      return y;
     }
     if (isDryRun()) return this.#dryCall(user, args);
     const outermost = running === null;
@@ -287,6 +290,7 @@ export abstract class Module {
       checkTensor(this.label(), 'the input of forward()', x);
       if (x.dtype !== 'float32') throw new Error(`${this.label()} input: expected a float32 tensor, got ${x.dtype}`);
       const y = Tensor.meta(this.outputShape(x.shape));
+      layerTracer?.(frame, this, x, y);
       dryRunHook?.(frame, this, y.shape);
       return y;
     } catch (err) {
@@ -943,6 +947,41 @@ export abstract class Module {
   }
 
   /**
+   * The model as ONNX bytes (a ModelProto), for ONNX Runtime (Node, browsers, phones), TensorRT,
+   * OpenVINO and other deployment runtimes. The graph is the model's eval-mode forward:
+   * BatchNormalization with the running statistics, Dropout left out. Its input is named
+   * 'input', shaped [N, ...inputShape] with a symbolic batch dimension 'N'; its output 'output'.
+   * The weights are initializers named after the state dict (`0.weight`, `1.running_mean`).
+   * A Sequential of built-in layers (nested Sequentials too) is written layer by layer; any
+   * other module (one of your own, the models of sn.models) is traced: its forward runs as a
+   * shape-only dry run in eval mode, and each layer call and functional op (sn.add, sn.mul,
+   * sn.cat, sn.mean, sn.flatten, sn.reshape, the activations) becomes ONNX nodes. A reshape's
+   * first dimension is taken to be the batch; a tensor made inside forward() is written as a
+   * constant. A layer ONNX cannot express is refused with an Error naming its path.
+   *
+   * Options: `inputShape`, the shape of one sample without the batch dimension, as `summary`
+   * takes it (required); `opset`, the ai.onnx operator set, 13 to 21 (default 17).
+   *
+   * @example
+   * ```js
+   * const bytes = sn.models.lenet5().toOnnx({ inputShape: [1, 28, 28] });
+   * // ONNX Runtime: await ort.InferenceSession.create(bytes), input 'input' of shape [N, 1, 28, 28]
+   * ```
+   */
+  toOnnx(options: OnnxExportOptions): Uint8Array { return modelMethods().toOnnx(this, options); }
+
+  /**
+   * Node: writes the model as an ONNX file (see {@link toOnnx}) to `path`, through a temporary
+   * file and a rename, so the file is never half written. In a page, use `toOnnx()` for the bytes.
+   *
+   * @example
+   * ```js
+   * await model.saveOnnx('lenet5.onnx', { inputShape: [1, 28, 28] });
+   * ```
+   */
+  saveOnnx(path: string, options: OnnxExportOptions): Promise<void> { return modelMethods().saveOnnx(this, path, options); }
+
+  /**
    * In a page: saves the model as a safetensors file through the browser's download, as a "Save"
    * button would (an `<a download>` link to a Blob URL). `name` is the suggested file name,
    * default 'model.safetensors'. Throws in Node (use `save(path)`) and in workers (no document).
@@ -1081,6 +1120,16 @@ class LeafNode extends GradNode {
   sumBuffer(shape: readonly number[]): Tensor { return this.layer.gradScratch('gradSum', shape); }
 }
 
+/** @internal Told of every layer call (forwardDevice's, not a forward() of a module's own) of a dry run: toOnnx traces with it. */
+let layerTracer: ((frame: Frame, layer: Module, x: Tensor, y: Tensor) => void) | null = null;
+
+/** @internal Runs fn with `tracer` told of the layer calls of dry runs. */
+export function withLayerTracer<T>(tracer: (frame: Frame, layer: Module, x: Tensor, y: Tensor) => void, fn: () => T): T {
+  const saved = layerTracer;
+  layerTracer = tracer;
+  try { return fn(); } finally { layerTracer = saved; }
+}
+
 /** @internal Called after every module call of a dry run (summary's rows): its frame, module and output shape. */
 let dryRunHook: ((frame: Frame, m: Module, shape: readonly number[]) => void) | null = null;
 
@@ -1116,6 +1165,8 @@ export interface ModelMethods {
   profile(model: Module, x: Tensor, y: Target, options: ProfileOptions): Profile;
   summary(model: Module, inputShapes: readonly (readonly number[])[]): string;
   toSafetensors(model: Module): Uint8Array;
+  toOnnx(model: Module, options: OnnxExportOptions): Uint8Array;
+  saveOnnx(model: Module, path: string, options: OnnxExportOptions): Promise<void>;
   fromSafetensors(bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source?: string): Module;
   loadSafetensors(model: Module, bytes: Uint8Array | ArrayBuffer | ArrayBufferView, source?: string): void;
   save(model: Module, path: string): Promise<void>;

@@ -3,7 +3,7 @@
 // layers of those names.
 import { rt } from '../runtime/wasm.js';
 import { Tensor, formatShape } from '../tensor.js';
-import { OpCall, beginOp, endOp, opInput } from './site.js';
+import { OpCall, beginOp, dryResult, endOp, opInput } from './site.js';
 import type { TensorLike } from './arith.js';
 import { checkOptions, describe, oneOf } from '../options.js';
 
@@ -12,9 +12,9 @@ import { checkOptions, describe, oneOf } from '../options.js';
  * input (`fromInput`) or the op's own output.
  */
 function elementwise(call: OpCall, x: TensorLike, forward: (x: number, y: number, n: number) => void,
-  backward: (saved: number, dy: number, dx: number, n: number) => void, fromInput: boolean): Tensor {
+  backward: (saved: number, dy: number, dx: number, n: number) => void, fromInput: boolean, attrs: Record<string, unknown> = {}): Tensor {
   const t = opInput(call, 'x', 0, x);
-  if (!call.site) return Tensor.meta(t.shape);
+  if (!call.site) return dryResult(call, t.shape, [t], attrs);
   const site = call.site;
   const { y, inputs: [xs] } = site.output('y', t.shape, 'forward()', [t]);
   forward(xs.ptr, y.ptr, y.size);
@@ -47,7 +47,7 @@ export function leakyRelu(x: TensorLike, negativeSlope = 0.01): Tensor {
   }
   const k = rt().kernels;
   return elementwise(call, x, (a, b, n) => k.leakyReluForward(a, b, n, negativeSlope),
-    (s, dy, dx, n) => k.leakyReluBackward(s, dy, dx, n, negativeSlope), true);
+    (s, dy, dx, n) => k.leakyReluBackward(s, dy, dx, n, negativeSlope), true, { negativeSlope });
 }
 
 /** The logistic function 1 / (1 + exp(−x)), elementwise, as torch.sigmoid. */
@@ -89,7 +89,7 @@ export function gelu(x: TensorLike, options: { approximate?: 'none' | 'tanh' } =
   checkOptions('sn.gelu', options, { approximate: oneOf('none', 'tanh') });
   const k = rt().kernels;
   if (options.approximate === 'tanh') {
-    return elementwise(call, x, (a, b, n) => k.geluTanhForward(a, b, n), (s, dy, dx, n) => k.geluTanhBackward(s, dy, dx, n), true);
+    return elementwise(call, x, (a, b, n) => k.geluTanhForward(a, b, n), (s, dy, dx, n) => k.geluTanhBackward(s, dy, dx, n), true, { approximate: 'tanh' });
   }
   return elementwise(call, x, (a, b, n) => k.geluForward(a, b, n), (s, dy, dx, n) => k.geluBackward(s, dy, dx, n), true);
 }
@@ -99,7 +99,7 @@ export function elu(x: TensorLike, alpha = 1): Tensor {
   const call = beginOp('sn.elu');
   if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw new Error(`sn.elu: alpha must be a finite number, got ${describe(alpha)}`);
   const k = rt().kernels;
-  return elementwise(call, x, (a, b, n) => k.eluForward(a, b, n, alpha), (s, dy, dx, n) => k.eluBackward(s, dy, dx, n, alpha), true);
+  return elementwise(call, x, (a, b, n) => k.eluForward(a, b, n, alpha), (s, dy, dx, n) => k.eluBackward(s, dy, dx, n, alpha), true, { alpha });
 }
 
 /** Softmax or log-softmax along `dim`, viewing x as [outer, C, inner] around it. */
@@ -110,7 +110,7 @@ function softmaxAlong(op: string, x: TensorLike, dim: number, log: boolean): Ten
   if (!Number.isSafeInteger(dim) || dim < -rank || dim >= rank) {
     throw new Error(`${op}: dim ${describe(dim)} is out of range for a tensor of shape ${formatShape(s)} (expected an integer in [${-rank}, ${rank - 1}]; dim has no default, as in PyTorch)`);
   }
-  if (!call.site) return Tensor.meta(s);
+  if (!call.site) return dryResult(call, s, [t], { dim: dim < 0 ? dim + rank : dim });
   const site = call.site;
   const d = dim < 0 ? dim + rank : dim;
   const outer = s.slice(0, d).reduce((a, b) => a * b, 1), C = s[d], inner = s.slice(d + 1).reduce((a, b) => a * b, 1);

@@ -4,7 +4,7 @@ import { rt } from '../runtime/wasm.js';
 import { f32 } from '../runtime/block.js';
 import { Tensor } from '../tensor.js';
 import type { Parameter } from '../module.js';
-import { OpCall, OpSite, beginOp, endOp, opInput } from './site.js';
+import { OpCall, OpSite, beginOp, dryResult, endOp, opInput } from './site.js';
 import { broadcastShapes, forEachRun, plan } from './broadcast.js';
 import { describe } from '../options.js';
 
@@ -30,7 +30,7 @@ export function add(a: TensorLike | number, b: TensorLike | number): Tensor {
     const [t, s, name] = typeof a === 'number' ? [b, a, 'b'] : [a, b as number, 'a'];
     checkScalar(call, name === 'a' ? 'b' : 'a', s);
     const x = opInput(call, name, name === 'a' ? 0 : 1, t);
-    if (!call.site) return Tensor.meta(x.shape);
+    if (!call.site) return dryResult(call, x.shape, name === 'a' ? [x, s] : [s, x]);
     const { y, inputs: [xs] } = call.site.output('y', x.shape, 'forward()', [x]);
     const k = rt().kernels;
     k.fill(y.ptr, y.size, s);
@@ -39,7 +39,7 @@ export function add(a: TensorLike | number, b: TensorLike | number): Tensor {
   }
   const A = opInput(call, 'a', 0, a), B = opInput(call, 'b', 1, b);
   const shape = broadcastShapes(call.op, A.shape, B.shape);
-  if (!call.site) return Tensor.meta(shape);
+  if (!call.site) return dryResult(call, shape, [A, B]);
   const site = call.site;
   const { y, inputs: [av, bv] } = site.output('y', shape, 'forward()', [A, B]);
   if (same(A.shape, B.shape)) {
@@ -77,7 +77,7 @@ export function mul(a: TensorLike | number, b: TensorLike | number): Tensor {
     const [t, s, name] = typeof a === 'number' ? [b, a, 'b'] : [a, b as number, 'a'];
     checkScalar(call, name === 'a' ? 'b' : 'a', s);
     const x = opInput(call, name, name === 'a' ? 0 : 1, t);
-    if (!call.site) return Tensor.meta(x.shape);
+    if (!call.site) return dryResult(call, x.shape, name === 'a' ? [x, s] : [s, x]);
     const site = call.site;
     const { y, inputs: [xs] } = site.output('y', x.shape, 'forward()', [x]);
     scale(y, xs, s);
@@ -89,7 +89,7 @@ export function mul(a: TensorLike | number, b: TensorLike | number): Tensor {
   }
   const A = opInput(call, 'a', 0, a), B = opInput(call, 'b', 1, b);
   const shape = broadcastShapes(call.op, A.shape, B.shape);
-  if (!call.site) return Tensor.meta(shape);
+  if (!call.site) return dryResult(call, shape, [A, B]);
   const site = call.site;
   const { y, inputs: [av, bv] } = site.output('y', shape, 'forward()', [A, B]);
   const yy = f32(y.ptr, y.size), aa = f32(av.ptr, av.size), bb = f32(bv.ptr, bv.size);

@@ -1,7 +1,7 @@
 // sn.mean (with gradients) and sn.argmax (indices, no gradient).
 import { f32 } from '../runtime/block.js';
 import { Tensor, formatShape } from '../tensor.js';
-import { beginOp, endOp, opInput } from './site.js';
+import { beginOp, endOp, opInput, dryResult } from './site.js';
 import { normalizeDims } from './broadcast.js';
 import type { TensorLike } from './arith.js';
 import { checkTensor, describe } from '../options.js';
@@ -31,7 +31,7 @@ export function mean(x: TensorLike, dims?: number | readonly number[], keepdim =
   const shape = keepdim ? kept : s.filter((_, i) => !reduced[i]);
   const count = s.reduce((n, d, i) => (reduced[i] ? n * d : n), 1);
   if (count === 0) throw new Error(`sn.mean: the mean over no values (dimension of size 0 in ${formatShape(s)}) is undefined`);
-  if (!call.site) return Tensor.meta(shape);
+  if (!call.site) return dryResult(call, shape, [t], { dims: list, keepdim });
   const site = call.site;
   const { y, inputs: [xs] } = site.output('y', shape, 'forward()', [t]);
   const walk = planOf(s, reduced);

@@ -1,7 +1,7 @@
 // sn.flatten, sn.reshape (views: no copy, the same memory with another shape) and sn.cat.
 import { f32 } from '../runtime/block.js';
 import { Tensor, formatShape } from '../tensor.js';
-import { OpSite, beginOp, endOp, opInput, viewOf } from './site.js';
+import { OpSite, beginOp, dryResult, endOp, opInput, viewOf } from './site.js';
 import type { TensorLike } from './arith.js';
 import { describe } from '../options.js';
 
@@ -58,8 +58,8 @@ export function reshape(x: TensorLike, shape: readonly number[]): Tensor {
 
 /** A view of t with another shape; its backward views dy with t's shape. */
 function view(call: ReturnType<typeof beginOp>, t: Tensor, shape: readonly number[]): Tensor {
+  if (!call.site) return dryResult(call, shape, [t]);
   const y = viewOf(t, shape);
-  if (!call.site) return y;
   return endOp(call, y, [t], [], null, (dy) => [viewOf(dy, t.shape)]);
 }
 
@@ -89,7 +89,7 @@ export function cat(tensors: readonly TensorLike[], dim = 0): Tensor {
   });
   const shape = [...s0];
   shape[d] = parts.reduce((n, p) => n + p.shape[d], 0);
-  if (!call.site) return Tensor.meta(shape);
+  if (!call.site) return dryResult(call, shape, parts, { dim: d });
   const site = call.site;
   const outer = s0.slice(0, d).reduce((a, b) => a * b, 1), inner = s0.slice(d + 1).reduce((a, b) => a * b, 1);
   const row = shape[d] * inner;

@@ -148,6 +148,27 @@ export function opInput(call: OpCall, name: string, index: number, x: unknown): 
 /** The result of an op in a dry run: a tensor with a shape and no values. */
 export function metaResult(shape: readonly number[]): Tensor { return Tensor.meta(shape); }
 
+/**
+ * @internal Told of every functional op of a dry run (toOnnx traces a forward with it): the op,
+ * its tensor or number arguments in order, its other arguments, and its (shape-only) result.
+ */
+export type OpTracer = (op: string, inputs: readonly (Tensor | number)[], attrs: Readonly<Record<string, unknown>>, y: Tensor) => void;
+let opTracer: OpTracer | null = null;
+
+/** @internal Runs fn with `tracer` told of the ops of dry runs. */
+export function withOpTracer<T>(tracer: OpTracer, fn: () => T): T {
+  const saved = opTracer;
+  opTracer = tracer;
+  try { return fn(); } finally { opTracer = saved; }
+}
+
+/** The result of an op in a dry run, reported to the tracer if one listens. */
+export function dryResult(call: OpCall, shape: readonly number[], inputs: readonly (Tensor | number)[], attrs: Readonly<Record<string, unknown>> = {}): Tensor {
+  const y = Tensor.meta(shape);
+  opTracer?.(call.op, inputs, attrs, y);
+  return y;
+}
+
 /** What an op's backward reads and computes. */
 type Backward = (dy: Tensor, need: readonly boolean[]) => (Tensor | null)[];
 
