@@ -13,7 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
 import { rt } from 'simdnet/internal';
-import { rng, freshSeed, randn, toWasm, wasmOut, freeAll, assertClose, numericGrad } from './helpers.js';
+import { rng, freshSeed, toWasm, wasmOut, freeAll, assertClose, randf, assertLayerFiniteDifferences } from './helpers.js';
 import { conv2d, conv2dGrad, convGeometry } from './reference.js';
 
 await sn.ready();
@@ -33,7 +33,6 @@ function refOptions(c) {
 
 /** A sum of `terms` products of values in [-1, 1]: f32 rounding (or FMA) grows about like √terms. */
 const tol = (terms, what) => ({ rtol: 1e-4, atol: 2e-5 * Math.sqrt(terms) + 1e-5, what });
-const randf = (n, rand) => randn(n, rand).map(Math.fround);
 
 /** The case's layer with random float32 weights and bias. */
 function makeLayer(c, rand) {
@@ -167,23 +166,10 @@ for (const c of [
 ]) {
   test(`depthwise Conv2d ${JSON.stringify(c)}: gradients match central differences of the float32 forward`, () => {
     const seed = freshSeed(), rand = rng(seed);
-    const { layer, w, b } = makeLayer(c, rand);
+    const { layer } = makeLayer(c, rand);
     const shape = [c.N, c.C, c.H, c.W];
     assert.ok(layer.algorithm(shape).startsWith('dwconv'), layer.algorithm(shape));
-    const x = randf(c.N * c.C * c.H * c.W, rand);
-    const t = (v) => sn.tensor(Float32Array.from(v), shape);
-    const y0 = layer.forward(t(x));
-    const weights = randn(y0.size, rand), outShape = y0.shape;
-    // f = Σ weights ⊙ y, in float64 from the layer's float32 output.
-    const f = () => { const y = layer.forward(t(x)).toArray(); let s = 0; for (let i = 0; i < y.length; i++) s += weights[i] * y[i]; return s; };
-    layer.forward(t(x));
-    const dx = layer.backward(sn.tensor(Float32Array.from(weights), outShape)).toArray();
-    const dw = layer.weight.grad.toArray(), db = layer.bias.grad.toArray();
-    const eps = 1e-2, loose = (what) => ({ rtol: 1e-2, atol: 3e-3, what: `seed ${seed}: ${what}` });
-    assertClose(dx, numericGrad(f, x, eps), loose('dx vs finite differences'));
-    const wd = Float64Array.from(w), bd = Float64Array.from(b);
-    assertClose(dw, numericGrad(() => { layer.weight.data.view().set(wd); return f(); }, wd, eps), loose('dW vs finite differences'));
-    assertClose(db, numericGrad(() => { layer.bias.data.view().set(bd); return f(); }, bd, eps), loose('db vs finite differences'));
+    assertLayerFiniteDifferences(sn, layer, shape, rand, seed);
     layer.dispose();
   });
 }

@@ -24,14 +24,13 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
 import { rt } from 'simdnet/internal';
-import { rng, freshSeed, randn, toWasm, wasmOut, freeAll, assertClose, numericGrad } from './helpers.js';
+import { rng, freshSeed, toWasm, wasmOut, freeAll, assertClose, randf, assertLayerFiniteDifferences } from './helpers.js';
 import { conv2d, conv2dGrad, convGeometry } from './reference.js';
 import { convShapesOf } from '../bench/zoo.js';
 
 await sn.ready();
 
 const BOUND = 3e-6;
-const randf = (n, rand) => randn(n, rand).map(Math.fround);
 const abs = (a) => a.map(Math.abs);
 
 /**
@@ -208,23 +207,10 @@ for (const c of [
 test('Conv2d on a Winograd shape: gradients match central differences of the float32 forward', () => {
   const seed = freshSeed(), rand = rng(seed);
   const N = 1, C = 64, O = 64, H = 4, W = 5;
-  const { layer, w, b } = makeLayer(C, O, { padding: 1 }, rand);
+  const { layer } = makeLayer(C, O, { padding: 1 }, rand);
   const shape = [N, C, H, W];
   assert.is(layer.algorithm(shape), 'winograd-f2x2');
-  const x = randf(N * C * H * W, rand);
-  const t = (v) => sn.tensor(Float32Array.from(v), shape);
-  const y0 = layer.forward(t(x));
-  const weights = randn(y0.size, rand), outShape = y0.shape;
-  const f = () => { const y = layer.forward(t(x)).toArray(); let s = 0; for (let i = 0; i < y.length; i++) s += weights[i] * y[i]; return s; };
-  layer.forward(t(x));
-  const dx = layer.backward(sn.tensor(Float32Array.from(weights), outShape)).toArray();
-  const dw = layer.weight.grad.toArray(), db = layer.bias.grad.toArray();
-  const eps = 1e-2, loose = (what) => ({ rtol: 1e-2, atol: 1e-2, what: `seed ${seed}: ${what}` });
-  assertClose(dx, numericGrad(f, x, eps), loose('dx vs finite differences'));
-  const wd = Float64Array.from(w).slice(0, 9 * C * 2), full = Float64Array.from(w); // two output channels' weights
-  assertClose(dw.slice(0, wd.length), numericGrad(() => { full.set(wd); layer.weight.data.view().set(full); return f(); }, wd, eps), loose('dW vs finite differences'));
-  const bd = Float64Array.from(b);
-  assertClose(db, numericGrad(() => { layer.bias.data.view().set(bd); return f(); }, bd, eps), loose('db vs finite differences'));
+  assertLayerFiniteDifferences(sn, layer, shape, rand, seed, { atol: 1e-2, weightCount: 9 * C * 2 });
   layer.dispose();
 });
 

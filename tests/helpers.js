@@ -69,4 +69,31 @@ export function numericGrad(f, x, eps = 1e-3) {
   return g;
 }
 
+/** n float32-exact values uniform in [-1, 1), as a Float64Array. */
+export const randf = (n, rand) => randn(n, rand).map(Math.fround);
+
+/**
+ * Checks a layer's backward (dx, and dW and db of its `weight` and `bias`) against central
+ * differences of its float32 forward, on f = Σ r ⊙ y with random r: an input of `shape` drawn from
+ * `rand`. `weightCount` limits dW to its first values (a wide layer's full check is slow). Ends
+ * with the layer's weights as they were.
+ */
+export function assertLayerFiniteDifferences(sn, layer, shape, rand, seed, { atol = 3e-3, weightCount = Infinity } = {}) {
+  const x = randf(shape.reduce((a, b) => a * b, 1), rand);
+  const t = (v) => sn.tensor(Float32Array.from(v), shape);
+  const y0 = layer.forward(t(x));
+  const weights = randn(y0.size, rand), outShape = y0.shape;
+  // f = Σ weights ⊙ y, in float64 from the layer's float32 output.
+  const f = () => { const y = layer.forward(t(x)).toArray(); let s = 0; for (let i = 0; i < y.length; i++) s += weights[i] * y[i]; return s; };
+  layer.forward(t(x));
+  const dx = layer.backward(sn.tensor(Float32Array.from(weights), outShape)).toArray();
+  const dw = layer.weight.grad.toArray(), db = layer.bias.grad.toArray();
+  const eps = 1e-2, loose = (what) => ({ rtol: 1e-2, atol, what: `seed ${seed}: ${what}` });
+  assertClose(dx, numericGrad(f, x, eps), loose('dx vs finite differences'));
+  const full = Float64Array.from(layer.weight.data.toArray()), wd = full.slice(0, Math.min(weightCount, full.length));
+  assertClose(dw.slice(0, wd.length), numericGrad(() => { full.set(wd); layer.weight.data.view().set(full); return f(); }, wd, eps), loose('dW vs finite differences'));
+  const bd = Float64Array.from(layer.bias.data.toArray());
+  assertClose(db, numericGrad(() => { layer.bias.data.view().set(bd); return f(); }, bd, eps), loose('db vs finite differences'));
+}
+
 export { rt };
