@@ -76,6 +76,21 @@ test('a saved LeNet-5 and a saved BatchNorm model exported from the command line
   await compare(join(dir, 'bn13.onnx'), await sn.load(join(dir, 'bn.safetensors')), [3, 8, 8], seed);
 });
 
+test('onnx.checker.check_model(full_check=True) accepts the files simdnet export wrote', () => {
+  const files = ['lenet.onnx', 'bn13.onnx'].map((f) => join(dir, f));
+  for (const f of files) assert.ok(existsSync(f), f);
+  const probe = spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    if (process.env.SIMDNET_CI) assert.unreachable(`CI must have python3-onnx (.ci/run installs it): ${probe.stderr || probe.error}`);
+    console.log('cli-export: onnx.checker skipped: /usr/bin/python3 cannot import onnx (apt-get install python3-onnx)');
+    return;
+  }
+  const script = 'import sys, onnx\nfor f in sys.argv[1:]: onnx.checker.check_model(onnx.load(f), full_check=True)\nprint(len(sys.argv) - 1)';
+  const r = spawnSync('/usr/bin/python3', ['-c', script, ...files], { encoding: 'utf8' });
+  assert.is(r.status, 0, `onnx.checker failed:\n${r.stderr}`);
+  assert.is(r.stdout.trim(), String(files.length));
+});
+
 test('bad options exit 2 naming the option; a model that cannot be exported exits 1; neither leaves a file', () => {
   const before = readdirSync(dir).filter((f) => f.endsWith('.onnx')).sort();
   const cases = [
