@@ -1,4 +1,4 @@
-// The simdnet commands: train, eval, predict, summary, features.
+// The simdnet commands: train, eval, predict, summary, features, export.
 import { writeFile } from 'node:fs/promises';
 import { manualSeed } from '../random.js';
 import { Sequential } from '../sequential.js';
@@ -107,8 +107,33 @@ export async function summaryCommand(v: Values): Promise<void> {
   log(model.summary(shape));
 }
 
+export async function exportCommand(v: Values): Promise<void> {
+  // The options are checked before the model is read.
+  const opset = num(v, 'opset', 17, OPSET);
+  const given = v['input-shape'] === undefined ? undefined : inputShapeOf(v['input-shape']);
+  const spec = v.model ?? 'lenet5';
+  const model = await anyModel(spec);
+  const inputShape = given ?? summaryShape(model, spec, ' (give --input-shape)');
+  model.eval();
+  // lenet5.safetensors, lenet5.json and lenet5 all give lenet5.onnx.
+  const output = v.output ?? `${spec.replace(/^.*[\\/]/, '').replace(/\.(json|safetensors)$/, '').replace(/:/g, '-')}.onnx`;
+  await model.saveOnnx(output, { inputShape, opset });
+  log(`Wrote ${output}: ${model.label()} for input [N, ${inputShape.join(', ')}], opset ${opset}`);
+}
+
+const OPSET = described(integer(13, 21), 'an integer from 13 to 21');
+
+/** --input-shape C,H,W (any number of dimensions): positive integers separated by commas. */
+function inputShapeOf(raw: string): number[] {
+  const dims = raw.split(',').map((d) => (/^\s*\d+\s*$/.test(d) ? Number(d) : NaN));
+  if (!dims.every((d) => Number.isSafeInteger(d) && d >= 1) || dims.length > 8) {
+    throw new UsageError(`--input-shape: invalid value '${raw}' (expected one sample's shape without the batch dimension, 1 to 8 positive integers separated by commas, e.g. 1,28,28)`);
+  }
+  return dims;
+}
+
 /** MNIST's 1×28×28 when the model takes it (LeNet-5, the MLP), else CIFAR-10's 3×32×32 (the zoo models). */
-function summaryShape(model: Module, spec: string): number[] {
+function summaryShape(model: Module, spec: string, hint = ''): number[] {
   const messages: string[] = [];
   for (const shape of [[1, 28, 28], [3, 32, 32]]) {
     try {
@@ -118,7 +143,7 @@ function summaryShape(model: Module, spec: string): number[] {
       messages.push(`${shape.join('×')}: ${(err as Error).message}`);
     }
   }
-  throw new UsageError(`--model ${spec} takes neither MNIST's nor CIFAR-10's images (${messages.join('; ')})`);
+  throw new UsageError(`--model ${spec} takes neither MNIST's nor CIFAR-10's images (${messages.join('; ')})${hint}`);
 }
 
 export async function featuresCommand(v: Values): Promise<void> {

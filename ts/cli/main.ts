@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// The simdnet command: `simdnet train|eval|predict|summary|features|bench`.
+// The simdnet command: `simdnet train|eval|predict|summary|features|export|bench`.
 import { readFileSync } from 'node:fs';
 import { ready } from '../runtime/wasm.js';
 // A model file may name any built-in layer: each registers itself when loaded.
 import '../layers/builtin.js';
 import { COMMAND_HELP, UsageError, commandHelp, help, optionsOf, parse } from './options.js';
-import { evaluateCommand, featuresCommand, predictCommand, summaryCommand, train } from './commands.js';
+import { evaluateCommand, exportCommand, featuresCommand, predictCommand, summaryCommand, train } from './commands.js';
 import { provideModelMethods } from '../module.js';
 import { modelMethodImplementations } from '../model-ops.js';
 
@@ -14,6 +14,7 @@ provideModelMethods(modelMethodImplementations);
 
 const COMMANDS: Record<string, (v: ReturnType<typeof parse>['values']) => Promise<void>> = {
   train, eval: evaluateCommand, predict: predictCommand, summary: summaryCommand, features: featuresCommand,
+  export: exportCommand,
 };
 
 /**

@@ -18,6 +18,8 @@ export const OPTIONS = {
   'validation-split': { type: 'string' },
   'weight-decay': { type: 'string' },
   augment: { type: 'string' },
+  'input-shape': { type: 'string' },
+  opset: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -158,6 +160,23 @@ export const COMMAND_HELP: Readonly<Record<string, CommandHelp>> = {
     },
     examples: ['simdnet features --model lenet5.safetensors --index 7 -o features.png',
       'simdnet features --model resnet20.safetensors --data cifar:./cifar-10-batches-bin -o conv1.svg'],
+  },
+  export: {
+    brief: 'write a model as an ONNX file, for ONNX Runtime and other runtimes',
+    usage: 'simdnet export --model M [options]',
+    about: "Writes the model in eval form (BatchNorm with its running statistics, Dropout left out) as an\n" +
+      'ONNX graph with a dynamic batch dimension, through a temporary file and a rename: a refused model\n' +
+      'leaves no file behind. A zoo model named rather than read from a file is built with 10 classes and\n' +
+      'fresh weights, as summary builds it.',
+    options: {
+      model: ANY_MODEL,
+      'input-shape': ['--input-shape C,H,W', "one sample's shape without the batch dimension, positive integers\n" +
+        "(1,28,28 when the model takes MNIST's images, else 3,32,32 when it\ntakes CIFAR-10's)"],
+      opset: ['--opset N', 'the ai.onnx operator set, an integer from 13 to 21 (17)'],
+      output: ['--output, -o FILE', 'the ONNX file to write (MODEL.onnx, e.g. lenet5.onnx)'],
+    },
+    examples: ['simdnet export --model lenet5.safetensors -o lenet5.onnx',
+      'simdnet export --model resnet20.safetensors --input-shape 3,32,32 --opset 13'],
   },
 };
 

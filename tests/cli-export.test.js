@@ -1,0 +1,128 @@
+// simdnet export: a saved model written as ONNX runs in ONNX Runtime (onnxruntime-web, its wasm
+// build, in Node) and gives the saved model's eval-mode outputs; bad options are usage errors
+// (exit 2) naming the option, and a refused model leaves no file.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-web';
+import * as sn from 'simdnet';
+import { rng, freshSeed } from './helpers.js';
+
+await sn.ready();
+ort.env.wasm.numThreads = 1;
+ort.env.logLevel = 'error';
+
+/** The largest absolute difference over the largest absolute simdnet output, as tests/onnx-export.test.js states it. */
+const RELATIVE_ERROR = 1e-5;
+
+const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'simdnet-cli-export-'));
+const run = (...args) => {
+  const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: dir });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+};
+
+function relativeError(actual, expected) {
+  let diff = 0, scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
+    scale = Math.max(scale, Math.abs(expected[i]));
+  }
+  return diff / scale;
+}
+
+/** Runs `file` in ONNX Runtime on random inputs at batch 1 and 3 and compares with `model` in eval mode. */
+async function compare(file, model, inputShape, seed) {
+  const rand = rng(seed);
+  model.eval();
+  const session = await ort.InferenceSession.create(readFileSync(file));
+  for (const n of [1, 3]) {
+    const shape = [n, ...inputShape];
+    const x = new Float32Array(shape.reduce((a, b) => a * b)).map(() => 2 * rand() - 1);
+    const expected = model.forward(sn.tensor(x, shape));
+    const { output } = await session.run({ input: new ort.Tensor('float32', x, shape) });
+    assert.equal([...output.dims], [...expected.shape], `output shape at batch ${n}`);
+    const err = relativeError(output.data, expected.toArray());
+    assert.ok(err <= RELATIVE_ERROR, `${file} batch ${n} (seed ${seed}): relative error ${err} > ${RELATIVE_ERROR}`);
+  }
+  await session.release();
+}
+
+test('a saved LeNet-5 and a saved BatchNorm model exported from the command line agree with ONNX Runtime', async () => {
+  const seed = freshSeed();
+  sn.manualSeed(seed);
+  const lenet = sn.models.lenet5();
+  await lenet.save(join(dir, 'lenet.safetensors'));
+  // Default input shape (MNIST's), default output name and opset.
+  let r = run('export', '--model', 'lenet.safetensors');
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /Wrote lenet\.onnx: .* for input \[N, 1, 28, 28\], opset 17/);
+  await compare(join(dir, 'lenet.onnx'), await sn.load(join(dir, 'lenet.safetensors')), [1, 28, 28], seed);
+
+  // BatchNorm with non-trivial running statistics, exported in its inference form at opset 13.
+  const rand = rng(seed + 1);
+  const bn = new sn.Sequential(new sn.Conv2d(3, 4, 3, { padding: 1 }), new sn.BatchNorm2d(4), new sn.ReLU(),
+    new sn.Flatten(), new sn.Linear(4 * 8 * 8, 5));
+  const norm = bn.modules().find((m) => m instanceof sn.BatchNorm2d);
+  norm.runningMean.view().forEach((_, i, a) => { a[i] = rand() - 0.5; });
+  norm.runningVar.view().forEach((_, i, a) => { a[i] = 0.3 + 2 * rand(); });
+  await bn.save(join(dir, 'bn.safetensors'));
+  r = run('export', '--model', 'bn.safetensors', '--input-shape', '3,8,8', '--opset', '13', '-o', 'bn13.onnx');
+  assert.is(r.code, 0, r.err);
+  assert.match(r.out, /Wrote bn13\.onnx: .* for input \[N, 3, 8, 8\], opset 13/);
+  await compare(join(dir, 'bn13.onnx'), await sn.load(join(dir, 'bn.safetensors')), [3, 8, 8], seed);
+});
+
+test('onnx.checker.check_model(full_check=True) accepts the files simdnet export wrote', () => {
+  const files = ['lenet.onnx', 'bn13.onnx'].map((f) => join(dir, f));
+  for (const f of files) assert.ok(existsSync(f), f);
+  const probe = spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { encoding: 'utf8' });
+  if (probe.status !== 0) {
+    if (process.env.SIMDNET_CI) assert.unreachable(`CI must have python3-onnx (.ci/run installs it): ${probe.stderr || probe.error}`);
+    console.log('cli-export: onnx.checker skipped: /usr/bin/python3 cannot import onnx (apt-get install python3-onnx)');
+    return;
+  }
+  const script = 'import sys, onnx\nfor f in sys.argv[1:]: onnx.checker.check_model(onnx.load(f), full_check=True)\nprint(len(sys.argv) - 1)';
+  const r = spawnSync('/usr/bin/python3', ['-c', script, ...files], { encoding: 'utf8' });
+  assert.is(r.status, 0, `onnx.checker failed:\n${r.stderr}`);
+  assert.is(r.stdout.trim(), String(files.length));
+});
+
+test('bad options exit 2 naming the option; a model that cannot be exported exits 1; neither leaves a file', () => {
+  const before = readdirSync(dir).filter((f) => f.endsWith('.onnx')).sort();
+  const cases = [
+    [['export', '--model', 'lenet5', '--opset', '12', '-o', 'x.onnx'], /simdnet export: --opset: invalid value '12' \(expected an integer from 13 to 21\)/],
+    [['export', '--model', 'lenet5', '--opset', 'x', '-o', 'x.onnx'], /--opset: invalid value 'x'/],
+    [['export', '--model', 'lenet5', '--input-shape', '1,28,0', '-o', 'x.onnx'], /--input-shape: invalid value '1,28,0' \(expected .*positive integers/],
+    [['export', '--model', 'lenet5', '--input-shape', '1x28x28', '-o', 'x.onnx'], /--input-shape: invalid value '1x28x28'/],
+    [['export', '--model', 'nonet', '-o', 'x.onnx'], /--model: expected lenet5, mlp, /],
+    [['export', '--model', 'lenet5', '--epochs', '2', '-o', 'x.onnx'], /--epochs is not an option of export \(it takes --model, --input-shape, --opset, --output\)/],
+  ];
+  for (const [args, message] of cases) {
+    const r = run(...args);
+    assert.is(r.code, 2, `${args.join(' ')}: ${r.err}`);
+    assert.match(r.err, message);
+    assert.match(r.err, /simdnet export --help lists its options\./);
+    assert.not.match(r.err, /\n +at /, 'no stack trace');
+  }
+  // The shape is well formed but LeNet-5 cannot take it: refused by the export, nothing written.
+  const r = run('export', '--model', 'lenet5', '--input-shape', '3,32,32', '-o', 'x.onnx');
+  assert.is(r.code, 1, r.err);
+  assert.match(r.err, /^simdnet export: /);
+  assert.not.ok(existsSync(join(dir, 'x.onnx')));
+  assert.equal(readdirSync(dir).filter((f) => f.endsWith('.onnx')).sort(), before, 'no file, not even a temporary one');
+});
+
+test('export has its own help and simdnet --help lists it', () => {
+  const h = run('export', '--help');
+  assert.is(h.code, 0, h.err);
+  assert.ok(h.out.startsWith('Usage: simdnet export'), h.out);
+  for (const o of ['--model', '--input-shape', '--opset', '--output']) assert.match(h.out, new RegExp(`\n  ${o}[ ,]`), `export --help lists ${o}`);
+  assert.is(run('help', 'export').out, h.out);
+  assert.match(run('--help').out, /\n  export +write a model as an ONNX file/);
+});
+
+test.run();
