@@ -11,6 +11,7 @@ import vm from 'node:vm';
 import { rt, looseSiteCount } from 'simdnet/internal';
 import { rng, freshSeed, randn, assertClose, numericGrad, maxAbs } from './helpers.js';
 import * as ref from './reference.js';
+import { BasicBlock } from './modules.js';
 
 await sn.ready();
 
@@ -82,24 +83,6 @@ test('a module of your own back-propagates through its graph: gradients match fi
   checkAgainstFiniteDifferences(`seed ${seed} Chain`, model, chainRef, input([2, 2, 5, 5], rand), [2, 2, 5, 5], [2, 3], rand);
   model.dispose();
 });
-
-/** The issue's residual block, as a PyTorch user writes it. */
-class BasicBlock extends sn.Module {
-  constructor(inC, outC, stride = 1) {
-    super();
-    this.conv1 = new sn.Conv2d(inC, outC, 3, { stride, padding: 1, bias: false });
-    this.bn1 = new sn.BatchNorm2d(outC);
-    this.conv2 = new sn.Conv2d(outC, outC, 3, { padding: 1, bias: false });
-    this.bn2 = new sn.BatchNorm2d(outC);
-    this.shortcut = stride !== 1 || inC !== outC
-      ? new sn.Sequential(new sn.Conv2d(inC, outC, 1, { stride, bias: false }), new sn.BatchNorm2d(outC))
-      : new sn.Identity();
-  }
-  forward(x) {
-    const y = this.bn2.forward(this.conv2.forward(sn.relu(this.bn1.forward(this.conv1.forward(x)))));
-    return sn.relu(sn.add(y, this.shortcut.forward(x)));
-  }
-}
 
 /** BasicBlock in float64 (training-mode BatchNorm); `at` prefixes the parameter names. */
 function blockRef(p, at, x, shape, outC, stride, projection) {

@@ -8,29 +8,13 @@ import { join } from 'node:path';
 import * as sn from 'simdnet';
 import { io } from 'simdnet';
 import { rng, freshSeed, randn } from './helpers.js';
+import { BasicBlock as Block } from './modules.js';
 
 await sn.ready();
 
 const dir = mkdtempSync(join(tmpdir(), 'simdnet-custom-'));
 const bits = (m) => Object.entries(m.stateDict()).map(([k, t]) => [k, t.dtype === 'int64' ? [...t.toInt64Array()].map(String) : [...t.toArray()]]);
 const throwsWith = (fn, re) => assert.throws(fn, (e) => e instanceof Error && re.test(e.message), `expected an Error matching ${re}`);
-
-class Block extends sn.Module {
-  constructor(inC, outC, stride = 1) {
-    super();
-    this.conv1 = new sn.Conv2d(inC, outC, 3, { stride, padding: 1, bias: false });
-    this.bn1 = new sn.BatchNorm2d(outC);
-    this.conv2 = new sn.Conv2d(outC, outC, 3, { padding: 1, bias: false });
-    this.bn2 = new sn.BatchNorm2d(outC);
-    this.shortcut = stride !== 1 || inC !== outC
-      ? new sn.Sequential(new sn.Conv2d(inC, outC, 1, { stride, bias: false }), new sn.BatchNorm2d(outC))
-      : new sn.Identity();
-  }
-  forward(x) {
-    const y = this.bn2.forward(this.conv2.forward(sn.relu(this.bn1.forward(this.conv1.forward(x)))));
-    return sn.relu(sn.add(y, this.shortcut.forward(x)));
-  }
-}
 
 class Net extends sn.Module {
   constructor(classes = 3) {

@@ -5,6 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
 import { rt } from 'simdnet/internal';
+import { BasicBlock } from './modules.js';
 
 await sn.ready();
 
@@ -12,23 +13,6 @@ await sn.ready();
 function thrown(f) {
   try { f(); } catch (e) { return e; }
   assert.unreachable('expected an Error');
-}
-
-class BasicBlock extends sn.Module {
-  constructor(inC, outC, stride = 1) {
-    super();
-    this.conv1 = new sn.Conv2d(inC, outC, 3, { stride, padding: 1, bias: false });
-    this.bn1 = new sn.BatchNorm2d(outC);
-    this.conv2 = new sn.Conv2d(outC, outC, 3, { padding: 1, bias: false });
-    this.bn2 = new sn.BatchNorm2d(outC);
-    this.shortcut = stride !== 1 || inC !== outC
-      ? new sn.Sequential(new sn.Conv2d(inC, outC, 1, { stride, bias: false }), new sn.BatchNorm2d(outC))
-      : new sn.Identity();
-  }
-  forward(x) {
-    const y = this.bn2.forward(this.conv2.forward(sn.relu(this.bn1.forward(this.conv1.forward(x)))));
-    return sn.relu(sn.add(y, this.shortcut.forward(x)));
-  }
 }
 
 const BN_NAMES = ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'];
