@@ -7,17 +7,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-web';
 import * as sn from 'simdnet';
 import { rng, freshSeed } from './helpers.js';
+import { assertRuntimeAgrees, onnxChecker } from './onnx-check.js';
 
 await sn.ready();
-ort.env.wasm.numThreads = 1;
-ort.env.logLevel = 'error';
-
-/** The largest absolute difference over the largest absolute simdnet output, as tests/onnx-export.test.js states it. */
-const RELATIVE_ERROR = 1e-5;
-
 const cli = new URL('../dist/cli/main.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'simdnet-cli-export-'));
 const run = (...args) => {
@@ -25,31 +19,8 @@ const run = (...args) => {
   return { code: r.status, out: r.stdout, err: r.stderr };
 };
 
-function relativeError(actual, expected) {
-  let diff = 0, scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    diff = Math.max(diff, Math.abs(actual[i] - expected[i]));
-    scale = Math.max(scale, Math.abs(expected[i]));
-  }
-  return diff / scale;
-}
-
-/** Runs `file` in ONNX Runtime on random inputs at batch 1 and 3 and compares with `model` in eval mode. */
-async function compare(file, model, inputShape, seed) {
-  const rand = rng(seed);
-  model.eval();
-  const session = await ort.InferenceSession.create(readFileSync(file));
-  for (const n of [1, 3]) {
-    const shape = [n, ...inputShape];
-    const x = new Float32Array(shape.reduce((a, b) => a * b)).map(() => 2 * rand() - 1);
-    const expected = model.forward(sn.tensor(x, shape));
-    const { output } = await session.run({ input: new ort.Tensor('float32', x, shape) });
-    assert.equal([...output.dims], [...expected.shape], `output shape at batch ${n}`);
-    const err = relativeError(output.data, expected.toArray());
-    assert.ok(err <= RELATIVE_ERROR, `${file} batch ${n} (seed ${seed}): relative error ${err} > ${RELATIVE_ERROR}`);
-  }
-  await session.release();
-}
+/** Runs `file` in ONNX Runtime at each batch size and compares with `model` in eval mode (tests/onnx-check.js). */
+const compare = (file, model, inputShape, seed) => assertRuntimeAgrees(readFileSync(file), model, inputShape, rng(seed), `${file} (seed ${seed})`);
 
 test('a saved LeNet-5 and a saved BatchNorm model exported from the command line agree with ONNX Runtime', async () => {
   const seed = freshSeed();
@@ -79,16 +50,8 @@ test('a saved LeNet-5 and a saved BatchNorm model exported from the command line
 test('onnx.checker.check_model(full_check=True) accepts the files simdnet export wrote', () => {
   const files = ['lenet.onnx', 'bn13.onnx'].map((f) => join(dir, f));
   for (const f of files) assert.ok(existsSync(f), f);
-  const probe = spawnSync('/usr/bin/python3', ['-c', 'import onnx'], { encoding: 'utf8' });
-  if (probe.status !== 0) {
-    if (process.env.SIMDNET_CI) assert.unreachable(`CI must have python3-onnx (.ci/run installs it): ${probe.stderr || probe.error}`);
-    console.log('cli-export: onnx.checker skipped: /usr/bin/python3 cannot import onnx (apt-get install python3-onnx)');
-    return;
-  }
-  const script = 'import sys, onnx\nfor f in sys.argv[1:]: onnx.checker.check_model(onnx.load(f), full_check=True)\nprint(len(sys.argv) - 1)';
-  const r = spawnSync('/usr/bin/python3', ['-c', script, ...files], { encoding: 'utf8' });
-  assert.is(r.status, 0, `onnx.checker failed:\n${r.stderr}`);
-  assert.is(r.stdout.trim(), String(files.length));
+  const result = onnxChecker(files.map((path) => ({ path, opset: path.endsWith('bn13.onnx') ? 13 : 17 })), 'cli-export');
+  if (result) assert.is(result.checked, files.length);
 });
 
 test('bad options exit 2 naming the option; a model that cannot be exported exits 1; neither leaves a file', () => {

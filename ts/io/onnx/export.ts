@@ -9,6 +9,7 @@ import { currentFrame, dryRun, pathOf } from '../../autograd/state.js';
 import { withOpTracer } from '../../functional/site.js';
 import { Tensor, formatShape } from '../../tensor.js';
 import { layerTypeOf } from '../../registry.js';
+import { saveTrainingFlags } from '../../module-tree.js';
 import { checkOptions, checkOptionsObject, describe, integer, type Rule } from '../../options.js';
 import type { Conv2d } from '../../layers/conv2d.js';
 import type { Linear } from '../../layers/linear.js';
@@ -64,24 +65,9 @@ export function modelToOnnx(model: Module, options: OnnxExportOptions): Uint8Arr
     throw new Error(`${fn}: opset must be an ai.onnx operator set from ${MIN_OPSET} to ${MAX_OPSET}, got ${describe(opset)}`);
   }
   const b = new GraphBuilder(opset, model);
-  const inputShape = [1, ...options.inputShape];
-  let value = 'input';
-  let shape = inputShape;
-  const layers = chainOf(model);
-  if (layers === null) {
-    [value, shape] = traceForward(b, model, inputShape);
-    checkBatchIndependent(b, model, inputShape, shape);
-  }
-  else for (const [path, layer] of layers) {
-    let outShape: number[];
-    try {
-      outShape = layer.outputShape(shape);
-    } catch (err) {
-      throw new Error(`${fn}: layer '${path}' (${layer}) does not take the input shape ${formatShape(shape)} (batch 1): ${(err as Error).message}`, { cause: err });
-    }
-    value = exportLayer(b, path, layer, value, shape, outShape);
-    shape = outShape;
-  }
+  // The graph is the eval-mode forward, whatever mode the model is in (as torch.onnx.export's
+  // default): shapes are checked and the forward traced in eval mode.
+  const [value, shape] = inEvalMode(model, () => exportNodes(b, model, [1, ...options.inputShape]));
   const outputName = 'output';
   if (value === 'input') b.node('Identity', 'Identity', [value], [], outputName);
   else b.rename(value, outputName);
@@ -93,6 +79,29 @@ export function modelToOnnx(model: Module, options: OnnxExportOptions): Uint8Arr
     outputs: [{ name: outputName, dataType: 'float32', shape: [BATCH_DIM, ...shape.slice(1)] }],
   };
   return encodeModel({ irVersion: irVersionFor(opset), opset, producerName: 'simdnet', producerVersion: '', graph });
+}
+
+/** Adds the nodes of the model's forward at `inputShape` (batch 1) to `b`; returns the output value and its shape. */
+function exportNodes(b: GraphBuilder, model: Module, inputShape: number[]): [string, number[]] {
+  const layers = chainOf(model);
+  if (layers === null) {
+    const [value, shape] = traceForward(b, model, inputShape);
+    checkBatchIndependent(b, model, inputShape, shape);
+    return [value, shape];
+  }
+  let value = 'input';
+  let shape = inputShape;
+  for (const [path, layer] of layers) {
+    let outShape: number[];
+    try {
+      outShape = layer.outputShape(shape);
+    } catch (err) {
+      throw new Error(`toOnnx: layer '${path}' (${layer}) does not take the input shape ${formatShape(shape)} (batch 1): ${(err as Error).message}`, { cause: err });
+    }
+    value = exportLayer(b, path, layer, value, shape, outShape);
+    shape = outShape;
+  }
+  return [value, shape];
 }
 
 /**
@@ -146,7 +155,7 @@ function traceForward(b: GraphBuilder, model: Module, inputShape: number[]): [st
     const path = here();
     const xs = inputs.map((t) => valueOf(t, path));
     names.set(out, exportOp(b, path, op, xs, inputs, attrs, [...out.shape]));
-  }, () => inEvalMode(model, () => dryRun(() => model.forward(input)))));
+  }, () => dryRun(() => model.forward(input))));
   if (!(y instanceof Tensor)) throw new Error(`toOnnx: ${model.label()}.forward() returned ${describe(y)}, not a Tensor`);
   const name = names.get(y);
   if (name === undefined) throw new Error(`toOnnx: the output of ${model.label()}.forward() comes neither from a layer nor from a functional op`);
@@ -184,12 +193,12 @@ function checkBatchIndependent(b: GraphBuilder, model: Module, inputShape: numbe
 
 /** Runs fn with every module of the model in eval mode (the graph is the eval-mode forward), then puts each mode back. */
 function inEvalMode<T>(model: Module, fn: () => T): T {
-  const modes = model.modules().map((m) => [m, m.training] as const);
+  const restore = saveTrainingFlags(model);
   model.eval();
   try {
     return fn();
   } finally {
-    for (const [m, training] of modes) m.training = training;
+    restore();
   }
 }
 
