@@ -29,8 +29,8 @@ def lenet5():
 
 
 class BasicBlock(nn.Module):
-    """The CIFAR ResNets' block with option B shortcuts, as scripts/fixtures/torchvision_zoo.py
-    defines it (simdnet's zoo is tested against that definition; the benchmark ships without it)."""
+    """The CIFAR ResNets' block with option B shortcuts: the definition simdnet's zoo is tested
+    against (scripts/fixtures/torchvision_zoo.py imports it from here)."""
 
     def __init__(self, in_planes, planes, stride=1):
         super().__init__()
@@ -51,7 +51,7 @@ class BasicBlock(nn.Module):
 
 
 class CifarResNet(nn.Module):
-    """ResNet-(6n + 2) for CIFAR (He et al. 2016), as scripts/fixtures/torchvision_zoo.py."""
+    """ResNet-(6n + 2) for CIFAR (He et al. 2016), as scripts/fixtures/torchvision_zoo.py documents it."""
 
     def __init__(self, n, num_classes=10):
         super().__init__()
