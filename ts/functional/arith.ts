@@ -27,10 +27,8 @@ export function add(a: TensorLike | number, b: TensorLike | number): Tensor {
   const call = beginOp('sn.add');
   checkOperands(call, a, b);
   if (typeof a === 'number' || typeof b === 'number') {
-    const [t, s, name] = typeof a === 'number' ? [b, a, 'b'] : [a, b as number, 'a'];
-    checkScalar(call, name === 'a' ? 'b' : 'a', s);
-    const x = opInput(call, name, name === 'a' ? 0 : 1, t);
-    if (!call.site) return dryResult(call, x.shape, name === 'a' ? [x, s] : [s, x]);
+    const { x, s, args } = scalarOperands(call, a, b);
+    if (!call.site) return dryResult(call, x.shape, args);
     const { y, inputs: [xs] } = call.site.output('y', x.shape, 'forward()', [x]);
     const k = rt().kernels;
     k.fill(y.ptr, y.size, s);
@@ -74,10 +72,8 @@ export function mul(a: TensorLike | number, b: TensorLike | number): Tensor {
   const call = beginOp('sn.mul');
   checkOperands(call, a, b);
   if (typeof a === 'number' || typeof b === 'number') {
-    const [t, s, name] = typeof a === 'number' ? [b, a, 'b'] : [a, b as number, 'a'];
-    checkScalar(call, name === 'a' ? 'b' : 'a', s);
-    const x = opInput(call, name, name === 'a' ? 0 : 1, t);
-    if (!call.site) return dryResult(call, x.shape, name === 'a' ? [x, s] : [s, x]);
+    const { x, s, args } = scalarOperands(call, a, b);
+    if (!call.site) return dryResult(call, x.shape, args);
     const site = call.site;
     const { y, inputs: [xs] } = site.output('y', x.shape, 'forward()', [x]);
     scale(y, xs, s);
@@ -104,6 +100,21 @@ export function mul(a: TensorLike | number, b: TensorLike | number): Tensor {
     need[0] ? sumTo(site, 'grad0', dy, A.shape, B) : null,
     need[1] ? sumTo(site, 'grad1', dy, B.shape, A) : null,
   ]);
+}
+
+/**
+ * The operands of a tensor-and-number call, checked: the tensor (as the op's input, at its
+ * argument position), the number, and both in the caller's order (for a dry run's record).
+ */
+function scalarOperands(call: OpCall, a: TensorLike | number, b: TensorLike | number): { x: Tensor; s: number; args: [Tensor, number] | [number, Tensor] } {
+  if (typeof a === 'number') {
+    checkScalar(call, 'a', a);
+    const x = opInput(call, 'b', 1, b as TensorLike);
+    return { x, s: a, args: [a, x] };
+  }
+  checkScalar(call, 'b', b);
+  const x = opInput(call, 'a', 0, a);
+  return { x, s: b as number, args: [x, b as number] };
 }
 
 /** Each operand a tensor (or parameter) or a finite number, not both numbers. */
