@@ -54,11 +54,11 @@ export function simdnetThroughput(batch, { quick = false } = {}) {
   const opt = new sn.Adam(model.parameters(), { lr: 1e-3 });
   const timing = { warmup: 5, samples: quick ? 3 : 9, minMs: quick ? 20 : 60 };
   model.train();
-  // As fit() does it: no gradient for the input images, which nothing uses.
+  // As fit() does it: the input images do not require a gradient, so none is computed.
   const train = measure(() => {
     const { x, labels } = pool[i++ % pool.length];
     const loss = lossFn.forward(model.forward(x), labels);
-    loss.backwardThrough(false);
+    loss.backward();
     opt.step();
     opt.zeroGrad();
   }, timing);
@@ -100,7 +100,7 @@ export function simdnetNetThroughput(key, batch, { quick = false } = {}) {
     model.train();
     const train = measure(() => {
       const { x, labels } = pool[i++ % pool.length];
-      lossFn.forward(model.forward(x), labels).backwardThrough(false);
+      lossFn.forward(model.forward(x), labels).backward();
       opt.step();
       opt.zeroGrad();
     }, { warmup: quick ? 2 : 3, samples: quick ? 3 : 7, minMs: quick ? 20 : 100 });

@@ -170,12 +170,15 @@ test('loss.backward() goes through every module that made the prediction; Module
   const head = new sn.Linear(5, 3);
   const whole = new sn.Sequential(new sn.Linear(4, 5), new sn.Tanh(), new sn.Linear(5, 3));
   whole.loadStateDict({ '0.weight': features.at(0).weight.data, '0.bias': features.at(0).bias.data, '2.weight': head.weight.data, '2.bias': head.bias.data });
-  const x = input([6, 4], rand), labels = [0, 1, 2, 2, 1, 0];
+  const x = sn.tensor(Float32Array.from(randn(24, rand)), [6, 4], { requiresGrad: true }), labels = [0, 1, 2, 2, 1, 0];
   const ce = new sn.CrossEntropyLoss();
-  const dx = ce.forward(head.forward(features.forward(x)), labels).backward();
-  assert.equal([...dx.shape], [6, 5], 'the input gradient of the module that made the prediction');
+  ce.forward(head.forward(features.forward(x)), labels).backward();
+  assert.equal([...x.grad.shape], [6, 4], 'the gradient of the input the first module was given');
+  const dxSplit = [...x.grad.toArray()];
+  x.grad = null;
   ce.forward(whole.forward(x), labels).backward();
   assert.equal([...gradBits(features), ...gradBits(head)], gradBits(whole), `seed ${seed}: both modules got their gradients`);
+  assert.equal([...x.grad.toArray()], dxSplit, `seed ${seed}: the same input gradient through two modules as through one`);
   // Module.backward of the head alone: the features get nothing more.
   const featureGrads = gradBits(features);
   head.forward(features.forward(x));

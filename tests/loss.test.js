@@ -95,9 +95,10 @@ test('CrossEntropyLoss.backward() flows into Linear', () => {
   const lin = new sn.Linear(I, O);
   const W = f32(lin.weight.data.toArray()), b = f32(lin.bias.data.toArray());
   const x = f32(randn(N * I, rand)), labels = randomLabels(N, O, rand);
-  const y = lin.forward(sn.tensor(Float32Array.from(x), [N, I]));
-  const loss = new sn.CrossEntropyLoss({ labelSmoothing: 0.1 }).forward(y, labels);
-  const dx = loss.backward().toArray();
+  const xt = sn.tensor(Float32Array.from(x), [N, I], { requiresGrad: true });
+  const loss = new sn.CrossEntropyLoss({ labelSmoothing: 0.1 }).forward(lin.forward(xt), labels);
+  assert.is(loss.backward(), undefined, 'backward() returns nothing, as PyTorch\'s');
+  const dx = xt.grad.toArray();
   // Float64 reference: logits, dL/dlogits, then the Linear gradients.
   const logits = new Float64Array(N * O);
   for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) {
@@ -189,9 +190,10 @@ test('MSELoss.backward() flows into Linear; a device target works', () => {
   // The target comes from another layer's output (a device tensor).
   const target = new sn.Tanh().forward(sn.tensor(Float32Array.from(tHost), [4, 2]));
   const t = f32(target.toArray());
-  const y = lin.forward(sn.tensor(Float32Array.from(x), [4, 3]));
-  const loss = new sn.MSELoss().forward(y, target);
-  const dx = loss.backward().toArray();
+  const xt = sn.tensor(Float32Array.from(x), [4, 3], { requiresGrad: true });
+  const loss = new sn.MSELoss().forward(lin.forward(xt), target);
+  loss.backward();
+  const dx = xt.grad.toArray();
   const dW = new Float64Array(6), dxRef = new Float64Array(12);
   let value = 0;
   for (let n = 0; n < 4; n++) for (let o = 0; o < 2; o++) {
@@ -223,8 +225,10 @@ test('LogSoftmax + NLLLoss equals CrossEntropyLoss, value and input gradient', (
     const N = 6, C = 5, x = Float32Array.from(randn(N * C, rand, 4)), labels = randomLabels(N, C, rand);
     labels[0] = 1;
     const logSoftmax = new sn.LogSoftmax(1);
-    const nll = new NLLLoss(options).forward(logSoftmax.forward(sn.tensor(x, [N, C])), labels);
-    const dx = nll.backward().toArray();
+    const xt = sn.tensor(x, [N, C], { requiresGrad: true });
+    const nll = new NLLLoss(options).forward(logSoftmax.forward(xt), labels);
+    nll.backward();
+    const dx = xt.grad.toArray();
     const ref = refCrossEntropy(f32(x), labels, N, C, options);
     assertClose([nll.value], [ref.value], { rtol: 1e-5, what: `seed ${seed} value` });
     assertClose(dx, ref.grad, { rtol: 1e-4, atol: 1e-6, what: `seed ${seed} dx` });

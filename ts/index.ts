@@ -15,7 +15,7 @@ export { WasmMemoryError } from './runtime/heap.js';
 export type { ReadyOptions, WasmBuilds, WasmSource } from './runtime/wasm.js';
 export { ready, backendInfo, type BackendInfo } from './runtime/info.js';
 export { Tensor, tensor } from './tensor.js';
-export type { DType } from './tensor.js';
+export type { DType, TensorOptions } from './tensor.js';
 export { manualSeed } from './random.js';
 export { Module, Parameter } from './module.js';
 export { Sequential } from './sequential.js';

@@ -464,8 +464,6 @@ export abstract class Module {
     if (stale) throw new Error(`${this.label()}: backward() needs the activations of its last forward(), but ${stale}; run forward() again first`);
   }
 
-  /** @internal The input boundaries of the last call (empty when it recorded nothing). */
-  lastBoundaries(): readonly GradNode[] { return this.#boundaries; }
 
   /**
    * @internal For a layer's graph node: throws unless the layer still holds the activations of

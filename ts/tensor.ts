@@ -6,7 +6,9 @@
 import { Block, f32 } from './runtime/block.js';
 import { briefShape, formatBytes, shapeBytes } from './io/untrusted.js';
 import { describe } from './describe.js';
+import { InputLeafNode } from './autograd/graph.js';
 import type { GradNode } from './autograd/graph.js';
+import { boolean, checkOptions } from './options.js';
 
 /** @internal What made a tensor in a forward(): the module whose call returned it. */
 export interface Producer {
@@ -15,8 +17,6 @@ export interface Producer {
   backward(dy: Tensor): Tensor;
   /** @internal Throws unless its last forward() can back-propagate (completed, output intact). */
   checkBackward(): void;
-  /** @internal The input boundaries of its last call (for the gradient loss.backward() returns). */
-  lastBoundaries(): readonly GradNode[];
 }
 
 /** A tensor's element type: 'float32' for data, 'int64' for integer buffers and class labels. */
@@ -63,6 +63,8 @@ export class Tensor {
   node: GradNode | null = null;
   /** @internal A shape-only tensor of a dry run: no storage, its values cannot be read. */
   readonly isMeta: boolean;
+  /** The gradient backward() summed here (tensors made with requiresGrad only). */
+  #grad: Tensor | null = null;
 
   /**
    * Wraps host storage as it is, without the checks of {@link tensor} (which is the way to make a
@@ -107,6 +109,46 @@ export class Tensor {
 
   /** True when the data lives in wasm memory (a layer's result, a parameter), false for host data from sn.tensor(). */
   get onDevice(): boolean { return this.block !== null; }
+
+  /**
+   * Whether a gradient flows back to this tensor, as PyTorch's `requires_grad`: true for a tensor
+   * made with `sn.tensor(data, shape, { requiresGrad: true })`, a parameter's `data`, and what a
+   * forward() or functional op computed from them with gradients enabled; false for plain data,
+   * whose gradient no backward() computes.
+   */
+  get requiresGrad(): boolean { return this.node !== null; }
+
+  /**
+   * The gradient of the loss with respect to this tensor, for a tensor made with
+   * `{ requiresGrad: true }`: null until a `loss.backward()` reaches it, then a host tensor of
+   * the same shape (it stays valid). Later backward() calls add to it, as in PyTorch, until you
+   * clear it with `x.grad = null`. Null for every other tensor (a parameter keeps its gradient in
+   * its own `.grad`; results of forward() and ops keep none; a loss's target gets none).
+   *
+   * @example
+   * ```js
+   * const x = sn.tensor(pixels, [1, 1, 28, 28], { requiresGrad: true });
+   * lossFn.forward(model.forward(x), [3]).backward();
+   * const saliency = x.grad.toArray();     // dL/dx, [1, 1, 28, 28]
+   * x.grad = null;                         // else the next backward() adds to it
+   * ```
+   */
+  get grad(): Tensor | null { return this.#grad; }
+  set grad(value: Tensor | null) {
+    if (value !== null) {
+      throw new Error(`Tensor.grad: only null may be assigned (it clears the gradient, as PyTorch's x.grad = None; backward() fills it), got ${describe(value)}`);
+    }
+    this.#grad = null;
+  }
+
+  /** @internal Adds g (a gradient of this tensor, host or device) into grad, allocated on first use. */
+  addGrad(g: Tensor): void {
+    if (g.size !== this.size) throw new Error(`simdnet: a gradient of shape ${formatShape(g.shape)} arrived for a tensor of shape ${formatShape(this.shape)}`);
+    const src = g.view();
+    if (this.#grad === null) { this.#grad = new Tensor(this.shape, src.slice()); return; }
+    const sum = this.#grad.host as Float32Array;
+    for (let i = 0; i < sum.length; i++) sum[i] += src[i];
+  }
 
   /** A copy of the data as float32. */
   toArray(): Float32Array {
@@ -190,19 +232,28 @@ export function formatShape(shape: readonly number[]): string {
  * @param data The values, in row-major (C) order: a Float32Array, a BigInt64Array, another typed
  *   array or an array of numbers.
  * @param shape The dimensions; their product must equal `data.length`. Default `[data.length]`.
+ * @param options `requiresGrad` (default false): whether `loss.backward()` computes the gradient
+ *   of the loss with respect to this tensor into its {@link Tensor.grad}, as PyTorch's
+ *   `requires_grad=True` (float32 only). Without it no gradient reaches a model's input: its
+ *   first layer skips that work.
  * @returns A host tensor (`onDevice` false) of that shape.
- * @throws Error when the data is not numbers or the shape does not fit it.
+ * @throws Error when the data is not numbers, the shape does not fit it, or an option is wrong.
  *
  * @example
  * ```js
  * const x = sn.tensor(pixels.subarray(0, 64 * 784), [64, 1, 28, 28]);   // a batch of MNIST images
  * const v = sn.tensor([1, 2, 3]);                                        // shape [3]
+ * const probe = sn.tensor(image, [1, 1, 28, 28], { requiresGrad: true }); // probe.grad after backward()
  * ```
  */
-export function tensor(data: Float32Array | BigInt64Array | ArrayLike<number>, shape?: readonly number[]): Tensor {
+export function tensor(data: Float32Array | BigInt64Array | ArrayLike<number>, shape?: readonly number[], options?: TensorOptions): Tensor {
+  checkOptions('sn.tensor', options, { requiresGrad: boolean });
   // A BigInt64Array makes an int64 tensor, as torch.tensor does: class labels, for instance.
   const arr = data instanceof Float32Array || data instanceof BigInt64Array ? data : toFloat32(data);
-  if (shape !== undefined && !Array.isArray(shape)) throw new Error(`sn.tensor: shape must be an array of dimensions, got ${describe(shape)}`);
+  if (shape !== undefined && !Array.isArray(shape)) {
+    const hint = shape !== null && typeof shape === 'object' && !ArrayBuffer.isView(shape) ? ' (options come third: sn.tensor(data, shape, { requiresGrad }))' : '';
+    throw new Error(`sn.tensor: shape must be an array of dimensions, got ${describe(shape)}${hint}`);
+  }
   const dims = shape ?? [arr.length];
   for (const d of dims) {
     if (!Number.isSafeInteger(d) || d < 0) throw new Error(`sn.tensor: shape ${briefShape(dims)} has a dimension that is not a non-negative integer`);
@@ -210,7 +261,18 @@ export function tensor(data: Float32Array | BigInt64Array | ArrayLike<number>, s
   // The running product, so that [2^40, 2^40, 0] is refused rather than given a NaN size.
   const n = shapeBytes(dims, 1);
   if (n !== arr.length) throw new Error(`sn.tensor: shape ${briefShape(dims)} needs ${formatBytes(n)} values, got ${arr.length}`);
-  return new Tensor(dims, arr);
+  if (options?.requiresGrad && arr instanceof BigInt64Array) {
+    throw new Error('sn.tensor: requiresGrad needs float32 data (only floating-point tensors have gradients, as in PyTorch), got a BigInt64Array (int64)');
+  }
+  const t = new Tensor(dims, arr);
+  if (options?.requiresGrad) t.node = new InputLeafNode((g) => t.addGrad(g));
+  return t;
+}
+
+/** The options of {@link tensor}. */
+export interface TensorOptions {
+  /** Whether backward() computes this tensor's gradient into its `grad` (default false). */
+  requiresGrad?: boolean;
 }
 
 /** Numbers from an array or typed array as float32; anything else is an Error naming its type. */

@@ -41,15 +41,37 @@ export abstract class GradNode {
   row: string | null = null;
 }
 
-/** A parameter used by a functional op: its gradient accumulates into the parameter's grad. */
-export class ParamNode extends GradNode {
-  constructor(readonly grad: Tensor, readonly what: string) { super([]); }
+/**
+ * A leaf whose gradient is kept, as PyTorch's AccumulateGrad: a parameter, or a tensor made with
+ * `requiresGrad`. Every gradient that reaches it is added into its grad; nothing flows further.
+ * Such a leaf is what makes a walk compute gradients at all: nodes that lead to none are skipped.
+ */
+export abstract class AccumulateNode extends GradNode {
+  constructor() { super([]); }
   get ownParams(): boolean { return true; }
+  /** Adds g (of the leaf's size) into the leaf's gradient. */
+  abstract accumulate(g: Tensor): void;
+  backward(): (Tensor | null)[] { return []; }
+  sumBuffer(): Tensor { throw new Error('simdnet: a leaf sums its gradients in place'); }
+}
+
+/** A parameter used by a functional op: its gradient accumulates into the parameter's grad. */
+export class ParamNode extends AccumulateNode {
+  constructor(readonly grad: Tensor, readonly what: string) { super(); }
   check(): void {
     if (this.grad.block?.freed) throw new Error(`${this.what}: its memory was released (its module was disposed), so no gradient can accumulate there`);
   }
-  backward(): (Tensor | null)[] { return []; }
-  sumBuffer(): Tensor { throw new Error('simdnet: a parameter sums its gradients in place'); }
+  accumulate(g: Tensor): void { addInto(this.grad, g); }
+}
+
+/**
+ * A tensor made with `requiresGrad` (sn.tensor's option): gradients reaching it are handed to
+ * `add`, which sums them into the tensor's host-side `grad`.
+ */
+export class InputLeafNode extends AccumulateNode {
+  constructor(private readonly add: (g: Tensor) => void) { super(); }
+  check(): void {}
+  accumulate(g: Tensor): void { this.add(g); }
 }
 
 /** Where a module call's input enters it: gradients pass straight through, and Module.backward stops here. */
@@ -72,9 +94,11 @@ export interface WalkOptions {
 /**
  * Back-propagates dy = dL/d(output of `root`) through the graph: every node is checked first
  * (nothing accumulates when one is stale), then each node, outputs before inputs, gets the sum
- * of its consumers' gradients and passes its own on. Nodes that lead to no parameter and no
- * target are skipped (a model's first layer computes no input gradient). Returns the gradients
- * of the targets, views valid until the buffers they live in are written again.
+ * of its consumers' gradients and passes its own on; leaves that keep a gradient (parameters,
+ * tensors made with requiresGrad) add theirs up. Nodes that lead to no such leaf and no target
+ * are skipped: a model's first layer computes no input gradient unless its input requires one.
+ * Returns the gradients of the targets, views valid until the buffers they live in are written
+ * again.
  */
 export function backwardFrom(root: GradNode, dy: Tensor, options: WalkOptions = {}): Map<GradNode, Tensor> {
   const targets = new Set(options.targets ?? []);
@@ -91,10 +115,10 @@ export function backwardFrom(root: GradNode, dy: Tensor, options: WalkOptions = 
   }
   const results = new Map<GradNode, Tensor>();
   if (!wanted.has(root)) return results;
-  const slots = new Map<GradNode, Tensor>([[root, dy]]);
+  const slots = new Map<GradNode, Tensor>();
   const summed = new Set<GradNode>();
   const accumulate = (n: GradNode, g: Tensor) => {
-    if (n instanceof ParamNode) { addInto(n.grad, g); return; }
+    if (n instanceof AccumulateNode) { n.accumulate(g); return; }
     const have = slots.get(n);
     if (!have) { slots.set(n, g); return; }
     let sum = have;
@@ -107,6 +131,8 @@ export function backwardFrom(root: GradNode, dy: Tensor, options: WalkOptions = 
     }
     addInto(sum, g);
   };
+  // The root may itself be a leaf (a tensor with requiresGrad given straight to the loss).
+  accumulate(root, dy);
   for (let k = order.length - 1; k >= 0; k--) {
     const n = order[k];
     const g = slots.get(n);

@@ -12,7 +12,7 @@ import { endOfGraph } from '../autograd/state.js';
  * @example
  * ```js
  * const loss = lossFn.forward(model.forward(x), labels);
- * loss.backward();            // fills every parameter's grad
+ * loss.backward();            // fills every parameter's grad (and x.grad, if x requires it)
  * console.log(loss.value);    // a number (also what +loss gives)
  * ```
  */
@@ -29,18 +29,23 @@ export class LossValue {
    * Back-propagates the loss through whatever computed the prediction, as PyTorch's
    * `loss.backward()`: every layer and functional op recorded since (a model, the modules and ops
    * before it, a tensor used twice getting the sum of its gradients), adding to every parameter's
-   * `grad`. Everything is checked first: when an activation it needs was overwritten since (the
-   * layer ran again), it throws and no gradient accumulates.
+   * `grad` and to the `grad` of every tensor made with `{ requiresGrad: true }` that fed it (a
+   * model's inputs, however many, or an operand of an op). No other input gradient is computed:
+   * a model's first layer skips that work, as it does in PyTorch and in fit(). Everything is
+   * checked first: when an activation it needs was overwritten since (the layer ran again), it
+   * throws and no gradient accumulates.
    *
-   * @returns dL/dx for the input of the module whose forward() returned the prediction (a view of
-   *   a buffer), or null when a functional op outside any module computed the prediction.
+   * @returns Nothing (undefined), as PyTorch's: read an input's gradient from its `grad`, e.g.
+   *   `sn.tensor(data, shape, { requiresGrad: true })` then `x.grad` after backward().
+   *
+   * @example
+   * ```js
+   * const x = sn.tensor(pixels, [1, 1, 28, 28], { requiresGrad: true });
+   * lossFn.forward(model.forward(x), [7]).backward();
+   * x.grad.toArray();          // dL/dx; model.parameters() have their grads too
+   * ```
    */
-  backward(): Tensor | null {
-    return this.backwardThrough(true);
-  }
-
-  /** @internal backward(); fit asks for no input gradient (`inputGrad` false): no layer computes one that nothing uses. */
-  backwardThrough(inputGrad: boolean): Tensor | null {
+  backward(): void {
     const producer = this.y.producer;
     const node = this.y.node;
     if (!producer && !node) {
@@ -58,12 +63,11 @@ export class LossValue {
         'so its saved activations belong to the later call; call backward() before the next forward()');
     }
     producer?.checkBackward();
-    // A layer run inside sn.noGrad() still keeps its activations: it back-propagates by itself.
-    if (!node) return inputGrad ? producer!.backward(this.grad) : (producer!.backward(this.grad), null);
-    const targets = inputGrad && producer ? producer.lastBoundaries() : [];
-    const results = backwardFrom(node, this.grad, { targets });
+    // A layer run inside sn.noGrad() still keeps its activations: it back-propagates by itself
+    // (its input gradient, which Module.backward returns, is dropped).
+    if (!node) { producer!.backward(this.grad); return; }
+    backwardFrom(node, this.grad);
     endOfGraph();
-    return targets.length ? results.get(targets[0]) ?? null : null;
   }
 
   /** dL/dy as computed by the loss (a device view, valid until the loss runs again). */

@@ -430,8 +430,8 @@ async function guardedStep(parts: StepParts, input: Tensor, target: Int32Array |
       const loss = lossFn.forward(out, target);
       if (!Number.isFinite(loss.value)) throw new Error(`the loss is ${loss.value}${DIVERGED}`);
       const batchCorrect = parts.labels ? countCorrect(out, target as Int32Array) : null;
-      // Through the model's graph, without the first layer's input gradient that nothing here uses.
-      loss.backwardThrough(false);
+      // Through the model's graph; the batch does not require a gradient, so the first layer computes none.
+      loss.backward();
       optimizer.step();
       if (!guard.finite()) throw new Error(`the step made some weights NaN or infinite${DIVERGED}`);
       optimizer.zeroGrad();

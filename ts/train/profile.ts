@@ -122,7 +122,7 @@ export function profile(model: Module, x: Tensor, y: Target, options: ProfileOpt
       const loss = lossFn.forward(out, y);
       now = performance.now();
       if (timed) lossMs += now - t;
-      loss.backwardThrough(false);
+      loss.backward();
       t = performance.now();
       optimizer.step();
       optimizer.zeroGrad();
