@@ -1,6 +1,7 @@
 """PyTorch's figures for the simdnet benchmark, on one thread: the same LeNet-5, batches, loss and
-Adam; the same ResNet-20 and MobileNetV2 training steps with SGD and momentum. Prints one JSON
-object on stdout; bench/pytorch.js runs it and reads it.
+Adam; the same ResNet-20, MobileNetV2 and CIFAR nets' training steps with SGD and momentum; LeNet-5
+trained by a hand-written SGD loop (--manual-batches). Prints one JSON object on stdout;
+bench/pytorch.js runs it and reads it.
 
 usage: python3 bench/pytorch.py --batches 1,10,32,64 [--profile-batches 64]
            [--nets resnet20,mobilenetv2 --net-batches 1,64 --net-profile-batch 64]

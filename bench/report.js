@@ -311,9 +311,10 @@ export function manualSection(m) {
  */
 export function targetsSection(rows) {
   const verdict = (t) => (t.met === null ? '–' : t.met ? 'met' : 'NOT MET');
-  const table_ = table(['target', 'goal', 'measured (median [min–max])', 'verdict', 'gap'],
-    rows.map((t) => [t.target, t.goal, t.measured ? t.shown : NOT_MEASURED_TEXT, verdict(t), t.met === null ? '' : t.gap]),
-    [false, true, true, false, false]);
+  const excess = (t) => (t.excess ?? []).map((g) => `${g.kind} ${g.simdnetMs.toFixed(1)} vs ${g.pytorchMs.toFixed(1)} ms`).join('; ');
+  const table_ = table(['target', 'goal', 'measured (median [min–max])', 'verdict', 'gap', 'most lost to PyTorch (per step, simdnet vs PyTorch)'],
+    rows.map((t) => [t.target, t.goal, t.measured ? t.shown : NOT_MEASURED_TEXT, verdict(t), t.met === null ? '' : t.gap, excess(t)]),
+    [false, true, true, false, false, false]);
   const met = rows.filter((t) => t.met).length, measured = rows.filter((t) => t.met !== null).length;
   return `## Speed targets (this run, one thread; a ratio is simdnet's training img/s over the peer's, met when its median reaches the goal)\n${table_}\n` +
     `${met} of ${measured} measured targets met; ${rows.length - measured} not measured in this run. A target not met: its network's section above has the time by kind of module that explains the gap.`;

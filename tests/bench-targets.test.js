@@ -10,7 +10,7 @@ import * as sn from 'simdnet';
 import { loadConvnetjs, cifarDemoNet, describeNet, toVol, runConvnetjs, TRAINER_OPTIONS, CIFAR_DEMO_LAYERS } from '../bench/convnetjs.js';
 import { convnetjsCifar } from '../bench/nets.js';
 import { convShapesOf } from '../bench/zoo.js';
-import { ratioRow, zooRow, targetsTable, TARGETS, NOT_MEASURED } from '../bench/targets.js';
+import { ratioRow, zooRow, targetsTable, largestExcess, TARGETS, NOT_MEASURED } from '../bench/targets.js';
 import { targetsSection, manualSection, netSection, isZooTargetShape } from '../bench/report.js';
 import { simdnetManualLoop } from '../bench/simdnet.js';
 
@@ -154,14 +154,41 @@ test('targetsTable: each target from its section at its batch; not measured wher
   assert.ok(targetsTable({ nets: {}, notes: [] }).every((t) => t.met === null), 'an empty run measures nothing');
 });
 
+// Per-module profiles as runBench keeps them (simdnet rows with a kind, PyTorch's with type and conv).
+const profiles = (batch) => {
+  const conv = (k) => ({ inChannels: 32, outChannels: 32, kernel: [k, k], stride: [1, 1], groups: 1 });
+  const mine = (name, kind, f, b) => ({ name, kind, layer: true, forwardMs: stat(f), backwardMs: stat(b) });
+  const theirs = (name, type, k, f, b) => ({ name, type, conv: k ? conv(k) : null, layer: true, forwardMs: stat(f), backwardMs: stat(b) });
+  return {
+    simdnet: { profile: { batch, rows: [mine('c1 Conv2d', 'Conv2d 3×3', 10, 20), mine('c2 Conv2d', 'Conv2d 1×1', 2, 3), mine('b BatchNorm2d', 'BatchNorm2d', 4, 4),
+      mine('r sn.relu', 'sn.relu', 5, 5), { name: 'optimizer', layer: false, forwardMs: null, backwardMs: stat(50) }] } },
+    pytorch: { profile: { batch, rows: [theirs('c1 Conv2d', 'Conv2d', 3, 5, 10), theirs('c2 Conv2d', 'Conv2d', 1, 3, 3), theirs('b BatchNorm2d', 'BatchNorm2d', 0, 2, 3)] } },
+  };
+};
+
+test('largestExcess: the kinds of module losing most to PyTorch\'s, both sides at the target\'s batch', () => {
+  assert.equal(largestExcess(profiles(64), 64), [{ kind: 'Conv2d 3×3', simdnetMs: 30, pytorchMs: 15 }, { kind: 'BatchNorm2d', simdnetMs: 8, pytorchMs: 5 }],
+    'the 1×1 is not slower, sn.relu has no PyTorch row, the optimizer is not a module row');
+  assert.is(largestExcess(profiles(64), 16), null, 'profiles at another batch');
+  assert.is(largestExcess({ simdnet: profiles(64).simdnet }, 64), null, 'PyTorch not run');
+  const r = fakeResult();
+  Object.assign(r.nets['vgg-cifar'], profiles(64));
+  Object.assign(r.nets['convnetjs-cifar'], profiles(64));
+  const rows = targetsTable(r);
+  assert.equal(rows[0].excess.map((g) => g.kind), ['Conv2d 3×3', 'BatchNorm2d']);
+  assert.is(rows[1].excess, undefined, 'a target met names none');
+  const line = targetsSection(rows).split('\n').find((l) => l.startsWith('VGG-style'));
+  assert.is(cells(line)[5], 'Conv2d 3×3 30.0 vs 15.0 ms; BatchNorm2d 8.0 vs 5.0 ms');
+});
+
 test('targetsSection: a row per target with goal, measured figure, verdict and gap, and the count met', () => {
   const text = targetsSection(targetsTable(fakeResult()));
   assert.match(text, /^## Speed targets/);
   const rows = text.split('\n').filter((l) => l.includes('|')).slice(1).map(cells);
   assert.is(rows.length, TARGETS.length);
-  assert.equal(rows[0], ['VGG-style CIFAR net train step ≥ 1.0× PyTorch 1 thread, batch 64', '×1', '×0.42 [0.38–0.46]', 'NOT MET', '58% short: simdnet needs ×2.38 its speed']);
+  assert.equal(rows[0], ['VGG-style CIFAR net train step ≥ 1.0× PyTorch 1 thread, batch 64', '×1', '×0.42 [0.38–0.46]', 'NOT MET', '58% short: simdnet needs ×2.38 its speed', '']);
   assert.equal(rows[2].slice(2, 4), ['×41.00 [35.00–50.00]', 'met']);
-  assert.equal(rows[3].slice(2), [NOT_MEASURED, '–', '']);
+  assert.equal(rows[3].slice(2), [NOT_MEASURED, '–', '', '']);
   assert.equal(rows[6].slice(2, 5), ['1 of 2 passes (fwd 1/1, dX 0/1, dW 0/0)', 'NOT MET', '1 pass below 70%; lowest 65%']);
   assert.match(text, /\n3 of 5 measured targets met; 4 not measured in this run\./);
 });
