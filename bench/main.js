@@ -7,13 +7,15 @@ import * as sn from 'simdnet';
 import { enableRelaxedSimd, machine } from './env.js';
 import { measurePeak, mergePeaks, peakLoop } from './peak.js';
 import { measureGemm } from './gemm.js';
-import { simdnetProfile, simdnetThroughput, profileSummary, simdnetNetThroughput, simdnetNetProfile } from './simdnet.js';
+import { simdnetProfile, simdnetThroughput, profileSummary, simdnetNetThroughput, simdnetNetProfile, simdnetManualLoop } from './simdnet.js';
 import { NETS, NET_NAMES, DEFAULT_NETS, ZOO_NETS } from './nets.js';
 import { zooShapes, zooCases, simdnetCase, percentOfPeak, QUICK_TRIM_FLOPS } from './zoo.js';
 import { loadTfjs } from './tfjs-load.js';
 import { runTfjsBackend } from './tfjs-run.js';
 import { runPytorchEntry, runPytorchZoo } from './pytorch.js';
-import { report } from './report.js';
+import { runConvnetjs } from './convnetjs.js';
+import { report, isZooTargetShape } from './report.js';
+import { targetsTable, TARGET_NETS, TARGET_NET_BATCHES, TARGET_MANUAL_BATCHES, TARGET_ZOO_BATCHES } from './targets.js';
 
 export const HELP = `simdnet bench — LeNet-5 per-layer times, training and inference img/s, GEMM GFLOP/s
 against the wasm SIMD peak measured in the same run, next to TensorFlow.js and PyTorch; ResNet-20
@@ -22,12 +24,22 @@ and MobileNetV2 training steps with per-module times, next to PyTorch.
 Options:
   --quick            few repetitions; the slow TF.js cpu backend trains at the largest batch only
   --json FILE        also write every figure as JSON
-  --only LIST        comma-separated: simdnet (with peak and GEMM), tfjs-wasm, tfjs-cpu, tfjs, pytorch
+  --only LIST        comma-separated: simdnet (with peak and GEMM), tfjs-wasm, tfjs-cpu, tfjs, pytorch,
+                     convnetjs
   --nets LIST        comma-separated: ${NET_NAMES.join(', ')}
-                     (default: ${DEFAULT_NETS.join(',')}); TF.js runs LeNet-5 only
+                     (default: ${DEFAULT_NETS.join(',')}); TF.js runs LeNet-5 only, ConvNetJS
+                     its CIFAR-10 demo net only (convnetjs-cifar)
   --batches LIST     LeNet-5's batch sizes (1,10,32,64); comparisons per layer at the largest
+  --manual-batches LIST
+                     LeNet-5 trained by a hand-written loop (SGD momentum 0.9, loss.backward())
+                     beside PyTorch's, at these batch sizes (10,64)
   --net-batches LIST the other networks' batch sizes (1,64); per-module times at the largest;
                      MobileNetV2 does not train at 1 (BatchNorm on its 1×1 maps), nor for long at 2
+  --targets          instead of the above: just what the speed targets' table needs, timed as with
+                     --quick: ${TARGET_NETS.filter((k) => k !== 'lenet5').join(', ')} at batch
+                     ${TARGET_NET_BATCHES.default.join(',')} (seed003-cifar at ${TARGET_NET_BATCHES['seed003-cifar'].join(',')}) beside PyTorch (and ConvNetJS), LeNet-5's
+                     hand-written loop at ${TARGET_MANUAL_BATCHES.join(',')}, the zoo's 3×3 and 1×1 convolutions with
+                     ≥ 32 channels at batch ${TARGET_ZOO_BATCHES.join(',')} (--zoo-batches)
   --zoo              instead of the above: the convolution shape zoo, every convolution of
                      ${Object.keys(ZOO_NETS).join(', ')}
                      one layer at a time: forward, input and weight gradient ms, GFLOP/s and % of the
@@ -40,31 +52,38 @@ Options:
   --help, -h         this text
 `;
 
-const PARTS = ['simdnet', 'tfjs-wasm', 'tfjs-cpu', 'pytorch'];
+const PARTS = ['simdnet', 'tfjs-wasm', 'tfjs-cpu', 'pytorch', 'convnetjs'];
 
 function parse(argv) {
   const { values } = parseArgs({ args: argv, strict: true, options: {
     quick: { type: 'boolean' }, json: { type: 'string' }, only: { type: 'string' }, batches: { type: 'string' },
-    nets: { type: 'string' }, 'net-batches': { type: 'string' },
+    nets: { type: 'string' }, 'net-batches': { type: 'string' }, 'manual-batches': { type: 'string' }, targets: { type: 'boolean' },
     zoo: { type: 'boolean' }, 'zoo-nets': { type: 'string' }, 'zoo-batches': { type: 'string' },
     'plain-simd': { type: 'boolean' }, python: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   } });
-  const zoo = !!values.zoo;
-  for (const o of zoo ? ['nets', 'batches', 'net-batches'] : ['zoo-nets', 'zoo-batches']) {
-    if (values[o] !== undefined) throw new Error(`--${o}: ${zoo ? 'not with --zoo, which times single convolutions (--zoo-nets, --zoo-batches)' : 'only with --zoo'}`);
+  const zoo = !!values.zoo, targets = !!values.targets;
+  if (zoo && targets) throw new Error('--targets: not with --zoo (--targets times the zoo\'s shapes of the targets itself)');
+  for (const o of zoo ? ['nets', 'batches', 'net-batches', 'manual-batches'] : targets ? ['nets', 'batches', 'net-batches', 'zoo-nets'] : ['zoo-nets', 'zoo-batches']) {
+    if (values[o] === undefined) continue;
+    throw new Error(`--${o}: ${zoo ? 'not with --zoo, which times single convolutions (--zoo-nets, --zoo-batches)'
+      : targets ? 'not with --targets, which runs the networks and batch sizes of the targets\' table' : 'only with --zoo or --targets'}`);
   }
-  const only = (values.only ?? (zoo ? 'simdnet,pytorch' : PARTS.join(','))).split(',').filter(Boolean).flatMap((p) => (p === 'tfjs' ? ['tfjs-wasm', 'tfjs-cpu'] : [p]));
+  const only = (values.only ?? (zoo ? 'simdnet,pytorch' : targets ? 'simdnet,pytorch,convnetjs' : PARTS.join(','))).split(',').filter(Boolean).flatMap((p) => (p === 'tfjs' ? ['tfjs-wasm', 'tfjs-cpu'] : [p]));
   const bad = only.find((p) => !PARTS.includes(p));
   if (bad) throw new Error(`--only: unknown part '${bad}' (expected ${PARTS.join(', ')}, tfjs)`);
-  if (zoo && only.some((p) => p.startsWith('tfjs'))) throw new Error(`--only: TF.js is not in --zoo (expected simdnet, pytorch), got '${values.only}'`);
+  const notInZoo = zoo && only.find((p) => p.startsWith('tfjs') || p === 'convnetjs');
+  if (notInZoo) throw new Error(`--only: ${notInZoo === 'convnetjs' ? 'ConvNetJS' : 'TF.js'} is not in --zoo (expected simdnet, pytorch), got '${values.only}'`);
+  if (targets && only.some((p) => p.startsWith('tfjs'))) throw new Error(`--only: TF.js is not in --targets (expected simdnet, pytorch, convnetjs), got '${values.only}'`);
   const zooNets = list('--zoo-nets', values['zoo-nets'], Object.keys(ZOO_NETS), 'network');
-  const nets = list('--nets', values.nets ?? DEFAULT_NETS.join(','), NET_NAMES, 'network');
+  const nets = targets ? TARGET_NETS : list('--nets', values.nets ?? DEFAULT_NETS.join(','), NET_NAMES, 'network');
   const batches = batchList('--batches', values.batches, '1,10,32,64');
-  const netBatches = batchList('--net-batches', values['net-batches'], '1,64');
-  const zooBatches = batchList('--zoo-batches', values['zoo-batches'], '1,16,64');
+  const netBatches = targets ? TARGET_NET_BATCHES.default : batchList('--net-batches', values['net-batches'], '1,64');
+  const netBatchesFor = targets ? Object.fromEntries(Object.entries(TARGET_NET_BATCHES).filter(([k]) => k !== 'default')) : {};
+  const manualBatches = batchList('--manual-batches', values['manual-batches'], TARGET_MANUAL_BATCHES.join(','));
+  const zooBatches = batchList('--zoo-batches', values['zoo-batches'], (targets ? TARGET_ZOO_BATCHES : [1, 16, 64]).join(','));
   return {
-    help: !!values.help, quick: !!values.quick, json: values.json, only, nets, batches, netBatches,
-    zoo, zooNets, zooBatches, plainSimd: !!values['plain-simd'], python: values.python,
+    help: !!values.help, quick: !!values.quick || targets, json: values.json, only, onlyGiven: values.only !== undefined, nets, batches, netBatches,
+    netBatchesFor, manualBatches, targets, zoo, zooNets, zooBatches, plainSimd: !!values['plain-simd'], python: values.python,
   };
 }
 
@@ -86,19 +105,26 @@ function batchList(option, given, fallback) {
 /** Runs the benchmark; returns every figure (the JSON) and prints the report as it goes to `log`. */
 export async function runBench(options, { progress = () => {} } = {}) {
   if (options.zoo) return runZoo(options, { progress });
-  const { quick, only, nets, netBatches } = options;
+  const { quick, only, nets, netBatches, targets = false } = options;
+  const netBatchesFor = options.netBatchesFor ?? {};
+  const batchesOf = (key) => netBatchesFor[key] ?? netBatches;
   const lenet = nets.includes('lenet5');
-  const batches = lenet ? options.batches : [];
+  // --targets: of LeNet-5 only the hand-written loop, which is a target; not its other sections.
+  const lenetSections = lenet && !targets;
+  const batches = lenetSections ? options.batches : [];
+  const manualBatches = lenet ? options.manualBatches ?? [] : [];
   const others = nets.filter((n) => n !== 'lenet5');
+  const convnetjs = only.includes('convnetjs') && others.includes('convnetjs-cifar');
   const relaxed = enableRelaxedSimd(options.plainSimd); // before any wasm is compiled
   const runtime = await sn.ready({ relaxedSimd: !options.plainSimd });
   const profileBatch = Math.max(...options.batches);
-  const netProfileBatch = Math.max(...netBatches);
   const r = {
-    machine: machine(relaxed, runtime), options: { quick, only, nets, batches: options.batches, netBatches, plainSimd: options.plainSimd },
+    machine: machine(relaxed, runtime),
+    options: { quick, only, nets, batches: options.batches, netBatches, netBatchesFor, manualBatches, targets, plainSimd: options.plainSimd },
     frameworks: {}, ratios: [], nets: {}, notes: [],
   };
-  for (const key of others) r.nets[key] = { label: NETS[key].label, input: NETS[key].input, batches: netBatches, profileBatch: netProfileBatch };
+  for (const key of others) r.nets[key] = { label: NETS[key].label, input: NETS[key].input, batches: batchesOf(key), profileBatch: Math.max(...batchesOf(key)) };
+  if (manualBatches.length && (only.includes('simdnet') || only.includes('pytorch'))) r.manual = { batches: manualBatches };
 
   if (only.includes('simdnet')) {
     progress('wasm SIMD peak');
@@ -107,7 +133,7 @@ export async function runBench(options, { progress = () => {} } = {}) {
     r.gemm = measureGemm({ quick });
   }
 
-  if (lenet && only.includes('simdnet')) {
+  if (lenetSections && only.includes('simdnet')) {
     const entry = { label: 'simdnet', short: 'simdnet', profiles: {}, throughput: [] };
     for (const b of batches) {
       progress(`simdnet per-layer, batch ${b}`);
@@ -120,18 +146,35 @@ export async function runBench(options, { progress = () => {} } = {}) {
     r.frameworks.simdnet = entry;
   }
 
+  if (r.manual && only.includes('simdnet')) {
+    r.manual.simdnet = manualBatches.map((b) => {
+      progress(`simdnet LeNet-5 hand-written loop, batch ${b}`);
+      return simdnetManualLoop(b, { quick });
+    });
+  }
+
   if (only.includes('simdnet')) {
     for (const key of others) {
       const entry = { throughput: [] };
-      for (const b of netBatches) {
+      const netProfileBatch = r.nets[key].profileBatch;
+      for (const b of batchesOf(key)) {
         progress(`simdnet ${key} training step, batch ${b}`);
-        entry.throughput.push(simdnetNetThroughput(key, b, { quick }));
+        entry.throughput.push(simdnetNetThroughput(key, b, { quick, infer: convnetjs && key === 'convnetjs-cifar' }));
       }
       progress(`simdnet ${key} per module, batch ${netProfileBatch}`);
       entry.profile = simdnetNetProfile(key, netProfileBatch, quick ? { repeats: 2, steps: 2, warmup: 1 } : { repeats: 5, steps: 3, warmup: 2 });
       r.nets[key].simdnet = entry;
     }
   }
+
+  // The zoo's share of the targets: its 3×3 and 1×1 shapes with ≥ 32 channels, timed before the
+  // second measurement of the peak as --zoo does.
+  const zooRun = targets && only.includes('simdnet') ? targetZoo(r, options) : [];
+  zooRun.forEach((c, i) => {
+    progress(`zoo ${i + 1}/${zooRun.length}: ${c.label}, batch ${c.batch}`);
+    c.simdnet = simdnetCase(r.zoo.shapes.find((s) => s.id === c.shape), c.batch, { quick });
+    delete c.label;
+  });
 
   if (only.includes('simdnet')) {
     // Again after simdnet's work, the better of the two kept: what is "% of the peak" must not be
@@ -140,9 +183,19 @@ export async function runBench(options, { progress = () => {} } = {}) {
     r.peak = mergePeaks(r.peak, measurePeak({ quick }));
     r.peakLoop = peakLoop(r.peak, runtime.relaxedSimd);
     for (const g of r.gemm) g.percentOfPeak = (100 * g.gflops.median) / r.peakLoop.gflops;
+    if (r.zoo) zooPercentages(r, zooRun);
   }
 
-  const tfjsParts = lenet ? only.filter((p) => p.startsWith('tfjs-')) : [];
+  if (convnetjs) {
+    progress('ConvNetJS, its CIFAR-10 demo net');
+    const entry = runConvnetjs({ batches: batchesOf('convnetjs-cifar'), quick });
+    r.nets['convnetjs-cifar'].convnetjs = entry;
+    if (entry.error) r.notes.push(`${entry.label} skipped: ${entry.error}`);
+  } else if (options.onlyGiven && only.includes('convnetjs')) {
+    r.notes.push('ConvNetJS runs its CIFAR-10 demo net only, which --nets left out (--nets convnetjs-cifar).');
+  }
+
+  const tfjsParts = lenetSections ? only.filter((p) => p.startsWith('tfjs-')) : [];
   if (!lenet && only.some((p) => p.startsWith('tfjs-'))) r.notes.push('TF.js runs LeNet-5 only, which --nets left out.');
   if (tfjsParts.length) {
     progress('loading TensorFlow.js');
@@ -155,25 +208,63 @@ export async function runBench(options, { progress = () => {} } = {}) {
     }
   }
 
-  if (only.includes('pytorch')) {
+  if (only.includes('pytorch') && (lenet || others.length)) {
     progress('PyTorch (a Python subprocess)');
-    const { nets: pytorchNets, ...entry } = await runPytorchEntry({
-      python: options.python, batches, profileBatch, quick, summarizeProfile: profileSummary, nets: others, netBatches,
+    const { nets: pytorchNets, manual, ...entry } = await runPytorchEntry({
+      python: options.python, batches, profileBatch, quick, summarizeProfile: profileSummary, nets: others, netBatches, netBatchesFor,
+      manualBatches: r.manual ? manualBatches : [],
     });
-    if (lenet) r.frameworks.pytorch = entry;
+    if (lenetSections) r.frameworks.pytorch = entry;
     else if (entry.error) r.notes.push(`${entry.label} skipped: ${entry.error}`);
     if (entry.note) r.notes.push(entry.note);
     for (const key of others) {
       r.nets[key].pytorchLabel = entry.label;
       r.nets[key].pytorch = entry.error ? { error: entry.error } : pytorchNets[key] ?? { error: 'bench/pytorch.py gave no figures' };
     }
+    if (r.manual) {
+      r.manual.pytorchLabel = entry.label;
+      r.manual.pytorch = entry.error ? { error: entry.error } : manual;
+    }
   }
 
   r.ratios = ratios(r.frameworks);
-  for (const n of Object.values(r.nets)) n.ratios = netRatios(n);
+  for (const n of Object.values(r.nets)) {
+    n.ratios = netRatios(n);
+    if (n.convnetjs) n.convnetjsRatios = convnetjsRatios(n);
+  }
+  if (r.manual) r.manual.ratios = manualRatios(r.manual);
   for (const f of Object.values(r.frameworks)) if (f.error) r.notes.push(`${f.label} skipped: ${f.error}`);
   r.notes.push(...methodNotes(r));
+  // The zoo's notes but PyTorch's: --targets times simdnet's convolutions only.
+  if (r.zoo) r.notes.push(...zooNotes(r).filter((n) => !n.startsWith('PyTorch:')));
+  r.targets = targetsTable(r);
   return r;
+}
+
+/**
+ * Puts the zoo's cases of the targets into `r.zoo` (the shapes of every ZOO_NETS network that
+ * the 70%-of-peak target counts, at options.zooBatches) and returns the cases to time, each with
+ * its shape's label for the progress line.
+ */
+function targetZoo(r, options) {
+  const keys = Object.keys(ZOO_NETS);
+  const shapes = zooShapes(keys).filter(isZooTargetShape);
+  const cases = zooCases(shapes, options.zooBatches, { quick: options.quick });
+  r.zoo = {
+    nets: Object.fromEntries(keys.filter((k) => shapes.some((s) => s.net === k)).map((k) => [k, { label: ZOO_NETS[k].label, input: ZOO_NETS[k].input }])),
+    batches: options.zooBatches, shapes, cases, targetsOnly: true,
+  };
+  return cases.filter((c) => !c.trimmed).map((c) => Object.assign(c, { label: shapes.find((s) => s.id === c.shape).label }));
+}
+
+/** % of the peak of each timed zoo case (and of its Winograd figures), once the peak is final. */
+function zooPercentages(r, run) {
+  const byId = new Map(r.zoo.shapes.map((s) => [s.id, s]));
+  for (const c of run) {
+    const shape = byId.get(c.shape);
+    c.simdnet.percentOfPeak = percentOfPeak(c.simdnet, shape, c.batch, r.peakLoop.gflops);
+    if (c.simdnet.winograd) c.simdnet.winograd.percentOfPeak = percentOfPeak(c.simdnet.winograd, shape, c.batch, r.peakLoop.gflops);
+  }
 }
 
 /**
@@ -203,11 +294,7 @@ async function runZoo(options, { progress }) {
     progress('wasm SIMD peak, again');
     r.peak = mergePeaks(first, measurePeak({ quick }));
     r.peakLoop = peakLoop(r.peak, runtime.relaxedSimd);
-    for (const c of run) {
-      const shape = byId.get(c.shape);
-      c.simdnet.percentOfPeak = percentOfPeak(c.simdnet, shape, c.batch, r.peakLoop.gflops);
-      if (c.simdnet.winograd) c.simdnet.winograd.percentOfPeak = percentOfPeak(c.simdnet.winograd, shape, c.batch, r.peakLoop.gflops);
-    }
+    zooPercentages(r, run);
   }
   if (only.includes('pytorch')) {
     progress(`PyTorch, ${run.length} cases (a Python subprocess)`);
@@ -226,6 +313,7 @@ async function runZoo(options, { progress }) {
     }
   }
   r.notes.push(...zooNotes(r));
+  r.targets = targetsTable(r);
   return r;
 }
 
@@ -278,6 +366,26 @@ function netRatios(n) {
   return out;
 }
 
+/** simdnet's training and inference img/s over ConvNetJS's on its demo net, at each batch both ran. */
+function convnetjsRatios(n) {
+  const out = [];
+  for (const mine of n.simdnet?.throughput ?? []) {
+    const theirs = n.convnetjs?.throughput?.find((t) => t.batch === mine.batch);
+    if (mine.train && theirs?.train) out.push({ vs: n.convnetjs.label, batch: mine.batch, train: div(mine.train.imgPerSec, theirs.train.imgPerSec), infer: div(mine.infer?.imgPerSec, theirs.infer?.imgPerSec) });
+  }
+  return out;
+}
+
+/** simdnet's img/s over PyTorch's in LeNet-5's hand-written loop, at each batch both ran. */
+function manualRatios(m) {
+  const out = [];
+  for (const mine of m.simdnet ?? []) {
+    const theirs = Array.isArray(m.pytorch) ? m.pytorch.find((t) => t.batch === mine.batch) : null;
+    if (theirs?.train) out.push({ vs: 'PyTorch', batch: mine.batch, train: div(mine.train.imgPerSec, theirs.train.imgPerSec) });
+  }
+  return out;
+}
+
 const div = (a, b) => (a && b ? { median: a.median / b.median, min: a.min / b.max, max: a.max / b.min } : null);
 
 function methodNotes(r) {
@@ -314,6 +422,20 @@ function methodNotes(r) {
   if (['vgg-cifar', 'convnetjs-cifar', 'seed003-cifar'].some((k) => r.nets[k])) {
     notes.push('The CIFAR nets of bench/nets.js (VGG-style, ConvNetJS\'s demo net, seed 003\'s) are Sequentials built alike on both sides (bench/pytorch.py: ' +
       'nn.Sequential with the same layers, so the module paths match), each library with its own default initialisation.');
+  }
+  if (r.nets['convnetjs-cifar']?.convnetjs && !r.nets['convnetjs-cifar'].convnetjs.error) {
+    notes.push('ConvNetJS: its CIFAR-10 demo net as the demo defines it (conv 5×5 16, pad 2, relu, pool 2/2, conv 5×5 20, relu, pool, conv 5×5 20, relu, pool, ' +
+      'softmax 10, with the fully connected layer makeLayers puts before the softmax), trained by its Trainer with plain SGD, momentum 0.9, lr 0.01, no weight decay ' +
+      'and batch_size equal to the batch, as simdnet and PyTorch train it here; a step is batch-many Trainer.train calls (ConvNetJS runs one image at a time and updates ' +
+      'once per batch). The demo page itself trains with adadelta, batch 4, l2_decay 1e-4: the update runs once per batch, so the optimizer changes ConvNetJS\'s ' +
+      'time per image little. Inference: batch-many net.forward calls; simdnet\'s: an eval-mode forward of the batch with the logits copied out. ' +
+      'ConvNetJS is single-threaded JavaScript on float64 arrays.');
+  }
+  if (r.manual) {
+    notes.push('LeNet-5 hand-written loop: the README\'s manual loop with SGD lr 0.01 momentum 0.9 instead of Adam, on both sides: input wrapped each step ' +
+      '(sn.tensor, not asking for its gradient; PyTorch tensors that do not require grad), forward, cross-entropy, loss.backward(), step, zero-grad, ' +
+      'cycling through 1024 fixed-seed random MNIST-shaped images. Whatever loss.backward() computes is in the time, the input\'s gradient included ' +
+      'where the library computes it unasked (fit and the training steps above skip it).');
   }
   return notes;
 }

@@ -24,9 +24,12 @@ export function findTorchPython(python) {
 }
 
 /** Runs the script; resolves to its JSON, or to { error } when it fails. */
-export function runPytorch(python, { batches, profileBatches, quick, nets = [], netBatches = [], zoo = null }) {
+export function runPytorch(python, { batches, profileBatches, quick, nets = [], netBatches = [], netBatchesFor = {}, manualBatches = [], zoo = null }) {
   const args = [SCRIPT, '--batches', batches.join(','), '--profile-batches', profileBatches.join(',')];
   if (nets.length) args.push('--nets', nets.join(','), '--net-batches', netBatches.join(','));
+  const overrides = Object.entries(netBatchesFor).filter(([k]) => nets.includes(k));
+  if (overrides.length) args.push('--net-batches-for', overrides.map(([k, b]) => `${k}=${b.join(',')}`).join(';'));
+  if (manualBatches.length) args.push('--manual-batches', manualBatches.join(','));
   if (zoo) args.push('--zoo', zoo);
   if (quick) args.push('--quick');
   return new Promise((resolve) => {
@@ -48,13 +51,14 @@ export function runPytorch(python, { batches, profileBatches, quick, nets = [], 
 
 /**
  * The harness's entry for PyTorch: label, LeNet-5's per-layer summary at `profileBatch` and
- * throughput at `batches` (none when `batches` is empty), and per network of `nets` its
- * throughput at `netBatches` and per-module summary at the largest of them (or { error }).
+ * throughput at `batches` (none when `batches` is empty), per network of `nets` its throughput
+ * at `netBatches` (or `netBatchesFor[key]`) and per-module summary at the largest of them (or
+ * { error }), and LeNet-5's hand-written SGD loop at `manualBatches` (`manual`).
  */
-export async function runPytorchEntry({ python, batches, profileBatch, quick, summarizeProfile, nets = [], netBatches = [] }) {
+export async function runPytorchEntry({ python, batches, profileBatch, quick, summarizeProfile, nets = [], netBatches = [], netBatchesFor = {}, manualBatches = [] }) {
   const found = findTorchPython(python);
   if (found.error) return { label: 'PyTorch', short: 'pytorch', error: found.error };
-  const d = await runPytorch(found.python, { batches, profileBatches: batches.length ? [profileBatch] : [], quick, nets, netBatches });
+  const d = await runPytorch(found.python, { batches, profileBatches: batches.length ? [profileBatch] : [], quick, nets, netBatches, netBatchesFor, manualBatches });
   if (d.error) return { label: `PyTorch ${found.torch}`, short: 'pytorch', error: d.error };
   const runs = d.profiles[String(profileBatch)];
   return {
@@ -63,6 +67,7 @@ export async function runPytorchEntry({ python, batches, profileBatch, quick, su
     note: labelOf(d).includes('reference BLAS') ? 'PyTorch runs on the reference BLAS here, which makes its linear layers several times slower than usual; apt-get install libopenblas0-pthread gives the usual figures.' : null,
     profile: runs ? summarizeProfile(runs, profileBatch, `median of ${runs.length} steps timed module by module`) : null,
     nets: Object.fromEntries(Object.entries(d.nets ?? {}).map(([key, n]) => [key, pytorchNet(n, summarizeProfile)])),
+    manual: d.manual ?? [],
   };
 }
 

@@ -1,9 +1,11 @@
 """PyTorch's figures for the simdnet benchmark, on one thread: the same LeNet-5, batches, loss and
-Adam; the same ResNet-20 and MobileNetV2 training steps with SGD and momentum. Prints one JSON
-object on stdout; bench/pytorch.js runs it and reads it.
+Adam; the same ResNet-20, MobileNetV2 and CIFAR nets' training steps with SGD and momentum; LeNet-5
+trained by a hand-written SGD loop (--manual-batches). Prints one JSON object on stdout;
+bench/pytorch.js runs it and reads it.
 
 usage: python3 bench/pytorch.py --batches 1,10,32,64 [--profile-batches 64]
            [--nets resnet20,mobilenetv2 --net-batches 1,64 --net-profile-batch 64]
+           [--net-batches-for seed003-cifar=16] [--manual-batches 10,64]
            [--zoo CASES.json] [--quick]
 
 --zoo reads the shape zoo's cases (bench/zoo.js writes them: {"shapes": [...], "cases": [...]})
@@ -184,6 +186,29 @@ def throughput(batch, quick):
     ips = lambda ms: batch * 1000 / ms
     return {"batch": batch, "train": {"ms": train, "imgPerSec": invert(train, ips)},
             "infer": {"ms": inf, "imgPerSec": invert(inf, ips)}}
+
+
+def manual_loop(batch, quick):
+    """img/s of LeNet-5 trained by a hand-written loop, as bench/simdnet.js simdnetManualLoop:
+    forward, cross-entropy, backward, SGD lr 0.01 momentum 0.9, zero_grad, on fixed-seed random
+    MNIST-shaped images that do not require grad."""
+    torch.manual_seed(0)
+    model = lenet5()
+    model.train()
+    pool = batch_pool(batch)
+    opt = sgd(model)
+    i = [0]
+
+    def step():
+        x, y = pool[i[0] % len(pool)]
+        i[0] += 1
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+
+    train = measure(step, warmup=5, samples=3 if quick else 9, min_ms=20 if quick else 60)
+    return {"batch": batch, "train": {"ms": train, "imgPerSec": invert(train, lambda ms: batch * 1000 / ms)}}
 
 
 def profiled_step(model, x, y, opt):
@@ -430,6 +455,8 @@ def main():
     ap.add_argument("--nets", default="")
     ap.add_argument("--net-batches", default="1,64")
     ap.add_argument("--net-profile-batch", type=int, default=0, help="0: the largest of --net-batches")
+    ap.add_argument("--net-batches-for", default="", help="per-network batch sizes instead of --net-batches: key=16;key=8,64")
+    ap.add_argument("--manual-batches", default="", help="LeNet-5's hand-written SGD loop at these batch sizes")
     ap.add_argument("--zoo", default="", help="a JSON file of convolution cases (bench/zoo.js)")
     ap.add_argument("--quick", action="store_true")
     a = ap.parse_args()
@@ -445,20 +472,27 @@ def main():
     if unknown:
         ap.error(f"--nets: unknown network {unknown[0]!r} (expected {', '.join(NETS)})")
     net_batches = [int(b) for b in a.net_batches.split(",") if b]
-    net_profile_batch = a.net_profile_batch or max(net_batches, default=0)
+    batches_for = {}
+    for item in [i for i in a.net_batches_for.split(";") if i]:
+        key, _, bs = item.partition("=")
+        batches_for[key] = [int(b) for b in bs.split(",") if b]
+    manual_batches = [int(b) for b in a.manual_batches.split(",") if b]
     result = {
         "torch": torch.__version__, "python": platform.python_version(), "threads": torch.get_num_threads(),
         "blas": blas_library(),
         "throughput": [throughput(b, a.quick) for b in batches],
         "profiles": {str(b): profile(b, a.quick) for b in profile_batches},
         "nets": {},
+        "manual": [manual_loop(b, a.quick) for b in manual_batches],
     }
     if a.zoo:
         result["zoo"] = zoo(a.zoo, a.quick)
     for key in nets:
+        key_batches = batches_for.get(key, net_batches)
+        net_profile_batch = a.net_profile_batch or max(key_batches, default=0)
         try:
             result["nets"][key] = {
-                "throughput": [net_throughput(key, b, a.quick) for b in net_batches],
+                "throughput": [net_throughput(key, b, a.quick) for b in key_batches],
                 "profile": {"batch": net_profile_batch, "runs": net_profile(key, net_profile_batch, a.quick)},
             }
         except ImportError as e:  # torchvision missing: that network only

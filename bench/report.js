@@ -144,19 +144,29 @@ export function netSection(n) {
   const mine = n.simdnet, theirs = n.pytorch, pyLabel = n.pytorchLabel ?? 'PyTorch';
   const head = `## ${n.label}, ${n.input.join('×')} images: training step (forward, cross-entropy, backward, SGD momentum 0.9)`;
   const rows = [], failures = [];
+  const peer = n.convnetjs;
+  const withInfer = [mine, peer].some((f) => f?.throughput?.some((t) => t.infer));
   const add = (label, list, error) => {
-    if (error) { rows.push([label, '', 'not run (below)', '']); failures.push(`${label}: ${error}`); return; }
+    const notRun = ['not run (below)', '', ...(withInfer ? [''] : [])];
+    if (error) { rows.push([label, '', ...notRun]); failures.push(`${label}: ${error}`); return; }
     for (const t of list ?? []) {
       if (t.error) failures.push(`${label} at batch ${t.batch}: ${t.error}`);
-      rows.push(t.error ? [label, t.batch, 'not run (below)', ''] : [label, t.batch, spread(t.train.imgPerSec, int), spread(t.train.ms, fixed(2))]);
+      rows.push(t.error ? [label, t.batch, ...notRun]
+        : [label, t.batch, spread(t.train.imgPerSec, int), spread(t.train.ms, fixed(2)), ...(withInfer ? [t.infer ? spread(t.infer.imgPerSec, int) : ''] : [])]);
     }
   };
   if (mine) add('simdnet', mine.throughput);
   if (theirs) add(pyLabel, theirs.throughput, theirs.error);
-  const parts = [head, table(['framework', 'batch', 'train img/s', 'ms per step'], rows, [false, true, true, true]) +
+  if (peer) add(peer.label, peer.throughput, peer.error);
+  const headRow = ['framework', 'batch', 'train img/s', 'ms per step', ...(withInfer ? ['inference img/s'] : [])];
+  const parts = [head, table(headRow, rows, headRow.map((_, i) => i > 0)) +
     failures.map((f) => `\nnot run: ${f}`).join('')];
   if (n.ratios?.length) {
     parts.push(`simdnet ÷ PyTorch, train img/s (above 1: simdnet faster): ${n.ratios.map((q) => `batch ${q.batch} ${ratioText(q.train)}`).join(', ')}`);
+  }
+  if (n.convnetjsRatios?.length) {
+    parts.push(`simdnet ÷ ConvNetJS, img/s (above 1: simdnet faster): ${n.convnetjsRatios.map((q) => `batch ${q.batch} train ${ratioText(q.train)}` +
+      (q.infer ? `, inference ${ratioText(q.infer)}` : '')).join('; ')}`);
   }
   const mp = mine?.profile?.rows ? mine.profile : null;
   const tp = theirs?.profile?.rows ? theirs.profile : null;
@@ -198,17 +208,19 @@ export function netSection(n) {
 
 const PASSES = [['forward', 'fwd'], ['inputGrad', 'dX'], ['weightGrad', 'dW']];
 
+/** Whether the zoo's target counts a shape: a 3×3 or 1×1 convolution, not grouped, with ≥ 32 channels in and out. */
+export function isZooTargetShape(s) {
+  const k = s.config.kernelSize;
+  return s.config.groups === 1 && s.C >= 32 && s.config.outChannels >= 32 && k[0] === k[1] && (k[0] === 3 || k[0] === 1);
+}
+
 /**
  * Issue-style target of the zoo: the 3×3 and 1×1 convolutions (not grouped) with at least 32
  * channels in and out, at batch ≥ 16: how many of their passes reach 70% of the peak.
  */
 export function zooTarget(zoo) {
   const shapes = new Map(zoo.shapes.map((s) => [s.id, s]));
-  const rows = zoo.cases.filter((c) => {
-    const s = shapes.get(c.shape), k = s.config.kernelSize;
-    return c.simdnet && c.batch >= 16 && s.config.groups === 1 && s.C >= 32 && s.config.outChannels >= 32 &&
-      k[0] === k[1] && (k[0] === 3 || k[0] === 1);
-  });
+  const rows = zoo.cases.filter((c) => c.simdnet && c.batch >= 16 && isZooTargetShape(shapes.get(c.shape)));
   return Object.fromEntries(PASSES.map(([key]) => {
     const p = rows.map((c) => c.simdnet.percentOfPeak[key]).filter((v) => v !== null && v !== undefined);
     return [key, { cases: p.length, atLeast70: p.filter((v) => v >= 70).length, lowest: p.length ? Math.min(...p) : null, median: p.length ? [...p].sort((a, b) => a - b)[p.length >> 1] : null }];
@@ -223,7 +235,8 @@ export function zooSection(r) {
   const parts = [`## Convolution shape zoo: each convolution alone, forward (fwd), input gradient (dX) and weight gradient (dW)\n` +
     `ms per call; GFLOP/s on the direct convolution's FLOPs (for passes run by Winograd: direct-equivalent GFLOP/s); %: on the FLOPs executed (Winograd's: its 16 GEMMs), of the ${loop ? `${loop.name} peak, ${loop.gflops.toFixed(1)} GFLOP/s in this run` : 'peak (not measured: simdnet not run)'}` +
     `${pt ? `; PyTorch: ${pt}, ms, and PyTorch's time ÷ simdnet's (above 1: simdnet faster)` : ''}. Networks: ` +
-    Object.entries(zoo.nets).map(([k, n]) => `${k} = ${n.label} (${n.input.join('×')})`).join(', ') + '.'];
+    Object.entries(zoo.nets).map(([k, n]) => `${k} = ${n.label} (${n.input.join('×')})`).join(', ') + '.' +
+    (zoo.targetsOnly ? ` --targets: only the shapes the target below counts, at batch ${zoo.batches.join(', ')}.` : '')];
   if (loop) {
     const t = zooTarget(zoo);
     const line = ([key, name]) => `${name} ${t[key].atLeast70}/${t[key].cases}` + (t[key].cases ? ` (lowest ${t[key].lowest.toFixed(0)}%, median ${t[key].median.toFixed(0)}%)` : '');
@@ -277,6 +290,38 @@ export function zooSection(r) {
   return parts.join('\n\n');
 }
 
+/**
+ * LeNet-5 trained by a hand-written loop on both sides: img/s per batch of simdnet and PyTorch,
+ * and simdnet's ÷ PyTorch's.
+ */
+export function manualSection(m) {
+  const rows = [];
+  for (const t of m.simdnet ?? []) rows.push(['simdnet', t.batch, spread(t.train.imgPerSec, int), spread(t.train.ms, fixed(3))]);
+  if (m.pytorch?.error) rows.push([m.pytorchLabel ?? 'PyTorch', '', `not run: ${m.pytorch.error}`, '']);
+  else for (const t of m.pytorch ?? []) rows.push([m.pytorchLabel ?? 'PyTorch', t.batch, spread(t.train.imgPerSec, int), spread(t.train.ms, fixed(3))]);
+  const parts = ['## LeNet-5, a hand-written training loop: forward, cross-entropy, loss.backward(), SGD momentum 0.9 step, zero-grad (input not requiring grad)\n' +
+    table(['framework', 'batch', 'train img/s', 'ms per step'], rows, [false, true, true, true])];
+  if (m.ratios?.length) parts.push(`simdnet ÷ PyTorch, train img/s (above 1: simdnet faster): ${m.ratios.map((q) => `batch ${q.batch} ${ratioText(q.train)}`).join(', ')}`);
+  return parts.join('\n');
+}
+
+/**
+ * The speed targets' table (bench/targets.js targetsTable's rows): each target, its goal, the
+ * figure this run measured, met or not met, and the gap.
+ */
+export function targetsSection(rows) {
+  const verdict = (t) => (t.met === null ? '–' : t.met ? 'met' : 'NOT MET');
+  const excess = (t) => (t.excess ?? []).map((g) => `${g.kind} ${g.simdnetMs.toFixed(1)} vs ${g.pytorchMs.toFixed(1)} ms`).join('; ');
+  const table_ = table(['target', 'goal', 'measured (median [min–max])', 'verdict', 'gap', 'most lost to PyTorch (per step, simdnet vs PyTorch)'],
+    rows.map((t) => [t.target, t.goal, t.measured ? t.shown : NOT_MEASURED_TEXT, verdict(t), t.met === null ? '' : t.gap, excess(t)]),
+    [false, true, true, false, false, false]);
+  const met = rows.filter((t) => t.met).length, measured = rows.filter((t) => t.met !== null).length;
+  return `## Speed targets (this run, one thread; a ratio is simdnet's training img/s over the peer's, met when its median reaches the goal)\n${table_}\n` +
+    `${met} of ${measured} measured targets met; ${rows.length - measured} not measured in this run. A target not met: its network's section above has the time by kind of module that explains the gap.`;
+}
+
+const NOT_MEASURED_TEXT = 'not measured in this run';
+
 /** How many of simdnet's slowest per-module rows a network's section lists (the JSON has them all). */
 export const SLOWEST = 15;
 
@@ -298,10 +343,12 @@ export function report(r) {
     parts.push(`## Side by side at batch ${others[0].profile.batch} (medians from the tables above, ms)\n${sideBySide(named)}`);
   }
   if (Object.keys(r.frameworks).length) parts.push(throughputSection(r.frameworks));
+  if (r.manual) parts.push(manualSection(r.manual));
   for (const n of Object.values(r.nets ?? {})) parts.push(netSection(n));
   if (r.zoo) parts.push(zooSection(r));
   const ratios = ratioSection(r.ratios);
   if (ratios) parts.push(ratios);
   if (r.notes.length) parts.push(`## Notes\n${r.notes.map((n) => `- ${n}`).join('\n')}`);
+  if (r.targets) parts.push(targetsSection(r.targets));
   return `${parts.join('\n\n')}\n`;
 }

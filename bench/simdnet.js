@@ -85,16 +85,17 @@ function netBatches(net, batch, images) {
 /**
  * img/s of a training step of NETS[key] (forward, cross-entropy, backward without the input
  * images' gradient as fit() does, SGD lr 0.01 momentum 0.9, zeroGrad), cycling through 256
- * random images. A batch the network refuses (a training BatchNorm with one value per channel)
- * gives { batch, error }.
+ * random images; with `infer`, also an eval-mode forward with the logits copied out. A batch the
+ * network refuses (a training BatchNorm with one value per channel) gives { batch, error }.
  */
-export function simdnetNetThroughput(key, batch, { quick = false } = {}) {
+export function simdnetNetThroughput(key, batch, { quick = false, infer = false } = {}) {
   const net = NETS[key];
   sn.manualSeed(0);
   const model = net.build();
   const pool = netBatches(net, batch, 256);
   const lossFn = new sn.CrossEntropyLoss();
   const opt = new sn.SGD(model.parameters(), SGD_OPTIONS);
+  const timing = { warmup: quick ? 2 : 3, samples: quick ? 3 : 7, minMs: quick ? 20 : 100 };
   let i = 0;
   try {
     model.train();
@@ -103,8 +104,14 @@ export function simdnetNetThroughput(key, batch, { quick = false } = {}) {
       lossFn.forward(model.forward(x), labels).backward();
       opt.step();
       opt.zeroGrad();
-    }, { warmup: quick ? 2 : 3, samples: quick ? 3 : 7, minMs: quick ? 20 : 100 });
-    return { batch, train: { ms: train, imgPerSec: invert(train, imgPerSec(batch)) } };
+    }, timing);
+    const out = { batch, train: { ms: train, imgPerSec: invert(train, imgPerSec(batch)) } };
+    if (infer) {
+      model.eval();
+      const ms = measure(() => model.forward(pool[i++ % pool.length].x).toArray(), timing);
+      out.infer = { ms, imgPerSec: invert(ms, imgPerSec(batch)) };
+    }
+    return out;
   } catch (err) {
     return { batch, error: err.message };
   } finally {
@@ -157,4 +164,37 @@ export function uniqueNames(rows) {
     seen.set(r.name, n);
     return n === 1 ? r : { ...r, name: `${r.name} #${n}` };
   });
+}
+
+// ---- LeNet-5 trained by a hand-written loop, as the README's first example ----
+
+/**
+ * img/s of LeNet-5 trained by a loop a user writes (not fit): per step the batch wrapped by
+ * sn.tensor (not asking for its gradient), forward, cross-entropy, loss.backward(), SGD lr 0.01
+ * momentum 0.9, zeroGrad, cycling through 1024 fixed-seed random MNIST-shaped images. Whatever
+ * loss.backward() computes is in the time: what the model's input does not ask for is work the
+ * library ought to skip. bench/pytorch.py times the same loop (manual_loop).
+ */
+export function simdnetManualLoop(batch, { quick = false } = {}) {
+  sn.manualSeed(0);
+  const model = sn.models.lenet5();
+  const pool = inputPool(batch);
+  const lossFn = new sn.CrossEntropyLoss();
+  const opt = new sn.SGD(model.parameters(), SGD_OPTIONS);
+  let i = 0;
+  try {
+    model.train();
+    const train = measure(() => {
+      const { x, labels } = pool[i++ % pool.length];
+      const y = model.forward(sn.tensor(x, [batch, 1, 28, 28]));
+      const loss = lossFn.forward(y, labels);
+      loss.backward();
+      opt.step();
+      opt.zeroGrad();
+    }, { warmup: 5, samples: quick ? 3 : 9, minMs: quick ? 20 : 60 });
+    return { batch, train: { ms: train, imgPerSec: invert(train, imgPerSec(batch)) } };
+  } finally {
+    opt.dispose();
+    model.dispose();
+  }
 }
