@@ -11,7 +11,8 @@ import { loadConvnetjs, cifarDemoNet, describeNet, toVol, runConvnetjs, TRAINER_
 import { convnetjsCifar } from '../bench/nets.js';
 import { convShapesOf } from '../bench/zoo.js';
 import { ratioRow, zooRow, targetsTable, largestExcess, TARGETS, NOT_MEASURED } from '../bench/targets.js';
-import { targetsSection, manualSection, netSection, isZooTargetShape } from '../bench/report.js';
+import { targetsSection, manualSection, netSection, isZooTargetShape, report } from '../bench/report.js';
+import { runBench } from '../bench/main.js';
 import { simdnetManualLoop } from '../bench/simdnet.js';
 
 const harness = new URL('../bench/main.js', import.meta.url).pathname;
@@ -218,6 +219,25 @@ test('manualSection and a network\'s section with ConvNetJS beside: img/s rows a
 });
 
 // ---- the harness's options and a short run ----
+
+test('runBench with targets: no LeNet-5 sections but the loop, and the zoo\'s target shapes with % of the peak', async () => {
+  // Batch 1 keeps it short: the zoo's cases run (the path --targets takes) but count for no target.
+  const r = await runBench({ targets: true, quick: true, only: ['simdnet'], nets: ['lenet5'], batches: [1], netBatches: [64], netBatchesFor: {},
+    manualBatches: [2], zooBatches: [1], plainSimd: false });
+  assert.equal(Object.keys(r.frameworks), [], 'no LeNet-5 per-layer or throughput sections');
+  assert.equal(r.manual.simdnet.map((t) => t.batch), [2]);
+  assert.ok(r.zoo.targetsOnly && r.zoo.shapes.length >= 20 && r.zoo.shapes.every(isZooTargetShape), `${r.zoo.shapes.length} shapes`);
+  for (const c of r.zoo.cases) {
+    assert.is(c.batch, 1);
+    assert.ok(c.simdnet.percentOfPeak.forward > 0 && c.simdnet.percentOfPeak.weightGrad > 0, c.shape);
+    assert.is(c.label, undefined, 'the progress label is not kept');
+  }
+  assert.is(r.targets.find((t) => t.key === 'zoo-peak').gap, NOT_MEASURED, 'batch 1 is below the target\'s 16');
+  const text = report(r);
+  assert.match(text, /--targets: only the shapes the target below counts, at batch 1\./);
+  assert.not.match(text, /\n- PyTorch: F\.conv2d/, 'no note on PyTorch\'s zoo, which --targets does not run');
+  assert.match(text, /\n- Shapes: every Conv2d of the networks listed/);
+});
 
 test('--targets and the new options: usage errors naming the option', () => {
   const cases = [
