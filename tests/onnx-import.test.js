@@ -7,7 +7,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import * as sn from 'simdnet';
-import { encodeModel, rt } from 'simdnet/internal';
+import { encodeModel, ProtoWriter, rt } from 'simdnet/internal';
 import { rng, freshSeed, randf } from './helpers.js';
 import { BasicBlock } from './modules.js';
 import { relativeError } from './onnx-check.js';
@@ -272,6 +272,54 @@ test('malformed graphs: missing inputs, cycles, external data, wrong inputs are 
   const bytes = craft([node('c', 'Conv', ['input', 'w'], ['output'])], [w]);
   const patched = externalize(bytes);
   assert.throws(() => sn.fromOnnx(patched), /^fromOnnx: graph\.initializer\[0\]: the tensor "w" refers to external data \(a file beside the model\), which fromOnnx does not read/);
+});
+
+/** A TensorProto written field by field: dims, data_type, name, raw_data. */
+const tensorProto = (name, dims, dataType, raw) => new ProtoWriter().packedInts(1, dims).int(2, dataType).string(8, name).bytes(9, raw);
+/** A ValueInfoProto of a float tensor of this shape (a string is a symbolic dimension). */
+function valueInfo(name, shape) {
+  const s = new ProtoWriter();
+  for (const d of shape) s.message(1, typeof d === 'string' ? new ProtoWriter().string(2, d) : new ProtoWriter().int(1, d));
+  return new ProtoWriter().string(1, name).message(2, new ProtoWriter().message(1, new ProtoWriter().int(1, 1).message(2, s)));
+}
+/** A model of one node on 'input' of `shape` at `opset`, with these TensorProtos as initializers. */
+function rawModel(opset, shape, nodeWriter, tensors) {
+  const g = new ProtoWriter().message(1, nodeWriter).string(2, 'g');
+  for (const t of tensors) g.message(5, t);
+  g.message(11, valueInfo('input', shape)).message(12, valueInfo('output', ['N']));
+  return new ProtoWriter().int(1, 7).message(8, new ProtoWriter().string(1, '').int(2, opset)).message(7, g).finish();
+}
+const nodeProto = (opType, inputs, attributes = new ProtoWriter()) => {
+  const w = new ProtoWriter();
+  for (const i of inputs) w.string(1, i);
+  w.string(2, 'output').string(3, opType.toLowerCase()).string(4, opType);
+  if (attributes.length) w.message(5, attributes);
+  return w;
+};
+
+test('float16 and float64 initializers are converted to float32; Softmax\'s axis follows the opset', () => {
+  const half = Uint8Array.from([0x00, 0x3c, 0x00, 0xc0, 0x00, 0x38, 0x01, 0x00]);   // 1, -2, 0.5, 2^-24
+  const dbl = new Uint8Array(16);
+  new DataView(dbl.buffer).setFloat64(0, 0.1, true);
+  new DataView(dbl.buffer).setFloat64(8, -1e300, true);
+  const bytes = rawModel(17, ['N', 2, 1, 1], nodeProto('Conv', ['input', 'w', 'b']),
+    [tensorProto('w', [2, 2, 1, 1], 10, half), tensorProto('b', [2], 11, dbl)]);
+  assert.throws(() => sn.fromOnnx(bytes), /initializer "b" holds a non-finite value \(-Infinity\) at index 1/);   // -1e300 is no float32
+  new DataView(dbl.buffer).setFloat64(8, -3.5, true);
+  const model = sn.fromOnnx(rawModel(17, ['N', 2, 1, 1], nodeProto('Conv', ['input', 'w', 'b']),
+    [tensorProto('w', [2, 2, 1, 1], 10, half), tensorProto('b', [2], 11, dbl)]));
+  assert.equal(Array.from(model.stateDict()['0.weight'].toArray()), [1, -2, 0.5, 2 ** -24]);
+  assert.equal(Array.from(model.stateDict()['0.bias'].toArray()), [Math.fround(0.1), -3.5]);
+  assert.equal(model.onnxNames, { '0.weight': 'w', '0.bias': 'b' });
+  assert.equal([...model.onnxInputShape], [2, 1, 1]);
+  model.dispose();
+  // Before opset 13 Softmax's axis defaults to 1 and coerces the input to 2-D there: the same as a
+  // softmax along dimension 1 for [N, C], not for [N, C, H, W] (refused).
+  const axisOf = (m) => m.children()[0][1].dim;
+  assert.is(axisOf(sn.fromOnnx(rawModel(11, ['N', 5], nodeProto('Softmax', ['input']), []))), 1);
+  assert.is(axisOf(sn.fromOnnx(rawModel(13, ['N', 2, 3], nodeProto('Softmax', ['input']), []))), 2);   // -1 from 13 on
+  assert.throws(() => sn.fromOnnx(rawModel(11, ['N', 2, 3, 3], nodeProto('Softmax', ['input']), [])),
+    /node "softmax" \(Softmax\) .*before opset 13, axis 1 normalises over all dimensions from 1 on together, which is not supported/);
 });
 
 /** The file with TensorProto.data_location = EXTERNAL appended to the first initializer (its length prefixes grown). */
