@@ -66,6 +66,9 @@ export * as io from './io/index.js';
 export { loadModel as load } from './io/model-file-node.js';
 export type { ModelSource, LoadOptions } from './io/model-file-node.js';
 export type { OnnxExportOptions } from './io/onnx/export.js';
+export { fromOnnx } from './io/onnx/import.js';
+// Types only: models are built by fromOnnx, and an exported Module class would be a layer type of model files.
+export type { OnnxImportedModel, OnnxGraphModule, OnnxBlock } from './io/onnx/import.js';
 export * as models from './models.js';
 export * as plot from './plot/index.js';
 export * as browser from './browser/index.js';

@@ -14,3 +14,7 @@ export * as functionalKernels from './functional/kernels.js';
 /** The layer registry (model files name layer types through it). */
 export { registerLayer, layerTypeNamed } from './registry.js';
 export { looseSiteCount } from './functional/site.js';
+/** ONNX messages to bytes and back (tests craft files with them). */
+export { encodeModel } from './io/onnx/encode.js';
+export { ProtoWriter } from './io/onnx/protobuf.js';
+export { decodeModel } from './io/onnx/decode.js';
