@@ -76,6 +76,13 @@ const cases = [
   { N: 17, C: 5, O: 6, H: 8, W: 8, k: 3, opts: { stride: 2, padding: 1 }, expect: IM }, // N·P = 272
   { N: 2, C: 3, O: 5, H: 16, W: 16, k: 3, opts: { stride: 2, padding: 1 }, expect: IM }, // 8×8 out
   { N: 2, C: 29, O: 5, H: 4, W: 4, k: 3, opts: { stride: 2, padding: 1 }, expect: IM }, // K = 261
+  // Every tile of the in-place GEMM: 4-row panels and a 1-row rest (O = 37, K = 33), 8-column
+  // tiles, a 4-column one and single columns (N·P = 15 = 8 + 4 + 3); the in-scope sizes with
+  // N·P a multiple of 32 (row stride padded) and K = 288.
+  { N: 15, C: 33, O: 37, H: 1, W: 1, k: 1, expect: PW },
+  { N: 5, C: 37, O: 33, H: 2, W: 2, k: 1, opts: { bias: false }, expect: PW },
+  { N: 16, C: 32, O: 33, H: 16, W: 16, k: 3, opts: { stride: 2, padding: 1 }, expect: IM },
+  { N: 16, C: 32, O: 64, H: 16, W: 15, k: 1, opts: { stride: 2 }, expect: IM },
   // Batch 1 and maps past 64 pixels keep the per-image GEMM.
   { N: 1, C: 5, O: 7, H: 1, W: 1, k: 1, expect: 'pointwise-gemm' },
   { N: 1, C: 6, O: 9, H: 2, W: 2, k: 1, opts: { groups: 3 }, expect: 'pointwise-gemm' },
@@ -138,7 +145,9 @@ for (const c of [cases[1], cases[8], cases[10], cases[13]]) {
     const xb = toWasm(x), wb = toWasm(w), bb = toWasm(b), dyb = toWasm(dy);
     const y = wasmOut(dy.length), dx = wasmOut(x.length), dw = wasmOut(w.length, 1), db = wasmOut(c.O, 1);
     const floats = k.conv2dColsFloats(...args);
-    assert.is(floats, (g.cg * g.KH * g.KW + g.og) * c.N * g.OH * g.OW, what('scratch floats'));
+    // cols_all and Y_all at a row stride of N·P (8 more when N·P is a multiple of 32), then cols_allᵀ.
+    const NP = c.N * g.OH * g.OW, K = g.cg * g.KH * g.KW;
+    assert.is(floats, (K + g.og) * (NP % 32 === 0 ? NP + 8 : NP) + K * NP, what('scratch floats'));
     const scratch = wasmOut(floats);
     k.conv2dForward(xb.ptr, wb.ptr, bb.ptr, y.ptr, ...args, scratch.ptr, gemmScratch());
     assertClose(y.view(), conv2d(x, shape, w, b, c.O, c.k, opts).y, tol(g.cg * g.KH * g.KW, what('forward')));
