@@ -138,3 +138,85 @@ function gemm1x1InPlace(K: i32, a: usize, ks: usize, b: usize, bs: usize, c: usi
   for (let k = 0; k < K; k++) { s += load<f32>(a) * load<f32>(b); a += ks; b += bs; }
   store<f32>(c, add ? load<f32>(c) + s : s);
 }
+
+/**
+ * C (+)= op(A) · B where B and C are batches of NCHW planes of P floats (P a multiple of 4):
+ * column j = n·P + p of B's row k is B[n·bImage + k·P + p], of C's row i C[n·cImage + i·P + p]
+ * (strides in elements), for n < N. A 1×1 convolution's forward (A = W, B = x, C = y) and input
+ * gradient (A = Wᵀ, B = dy, C = dx) on maps of P pixels run on the tensors themselves this way:
+ * the two f32x4 halves of a tile's 8 columns lie in one plane or in two images' planes.
+ */
+export function gemmInPlaceNCHW(
+  transA: i32, M: i32, N: i32, P: i32, K: i32,
+  A: usize, lda: i32, B: usize, bImage: i32, C: usize, cImage: i32, accumulate: i32,
+): void {
+  const NP = N * P;
+  if (M <= 0 || NP <= 0) return;
+  const rs: usize = transA ? 4 : <usize>lda << 2;
+  const ks: usize = transA ? <usize>lda << 2 : 4;
+  const bs = <usize>P << 2, cs = <usize>P << 2;
+  let i = 0;
+  for (; i + 4 <= M; i += 4) {
+    const a = A + <usize>i * rs;
+    let j = 0;
+    for (; j + 8 <= NP; j += 8) {
+      const h = j + 4;
+      const b0 = B + ((<usize>(j / P) * bImage + j % P) << 2), b1 = B + ((<usize>(h / P) * bImage + h % P) << 2);
+      const c0 = C + ((<usize>(j / P) * cImage + <usize>i * P + j % P) << 2), c1 = C + ((<usize>(h / P) * cImage + <usize>i * P + h % P) << 2);
+      gemm4x8Split(K, a, rs, ks, b0, b1, bs, c0, c1, cs, accumulate);
+    }
+    if (j < NP) {
+      const b0 = B + ((<usize>(j / P) * bImage + j % P) << 2);
+      const c0 = C + ((<usize>(j / P) * cImage + <usize>i * P + j % P) << 2);
+      gemm4x4InPlace(K, a, rs, ks, b0, bs, c0, cs, accumulate);
+    }
+  }
+  for (; i < M; i++) {
+    const a = A + <usize>i * rs;
+    for (let j = 0; j < NP; j += 4) {
+      const b0 = B + ((<usize>(j / P) * bImage + j % P) << 2);
+      const c0 = C + ((<usize>(j / P) * cImage + <usize>i * P + j % P) << 2);
+      gemm1x4InPlace(K, a, ks, b0, bs, c0, accumulate);
+    }
+  }
+}
+
+/** f32-gemm-4x8 with the tile's two 4-column halves of B and C at their own addresses (b0/b1, c0/c1). */
+// @ts-ignore: decorator
+@inline function gemm4x8Split(K: i32, a: usize, rs: usize, ks: usize, b0: usize, b1: usize, bs: usize, c0: usize, c1: usize, cs: usize, add: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let p0 = a, p1 = a + rs, p2 = a + 2 * rs, p3 = a + 3 * rs;
+  for (let k = 0; k < K; k++) {
+    const v0 = v128.load(b0), v1 = v128.load(b1);
+    const a0 = v128.load32_splat(p0);
+    c00 = madd(a0, v0, c00); c01 = madd(a0, v1, c01);
+    const a1 = v128.load32_splat(p1);
+    c10 = madd(a1, v0, c10); c11 = madd(a1, v1, c11);
+    const a2 = v128.load32_splat(p2);
+    c20 = madd(a2, v0, c20); c21 = madd(a2, v1, c21);
+    const a3 = v128.load32_splat(p3);
+    c30 = madd(a3, v0, c30); c31 = madd(a3, v1, c31);
+    p0 += ks; p1 += ks; p2 += ks; p3 += ks; b0 += bs; b1 += bs;
+  }
+  if (add) {
+    c00 = f32x4.add(c00, v128.load(c0)); c01 = f32x4.add(c01, v128.load(c1));
+    c10 = f32x4.add(c10, v128.load(c0 + cs)); c11 = f32x4.add(c11, v128.load(c1 + cs));
+    c20 = f32x4.add(c20, v128.load(c0 + 2 * cs)); c21 = f32x4.add(c21, v128.load(c1 + 2 * cs));
+    c30 = f32x4.add(c30, v128.load(c0 + 3 * cs)); c31 = f32x4.add(c31, v128.load(c1 + 3 * cs));
+  }
+  v128.store(c0, c00); v128.store(c1, c01);
+  v128.store(c0 + cs, c10); v128.store(c1 + cs, c11);
+  v128.store(c0 + 2 * cs, c20); v128.store(c1 + 2 * cs, c21);
+  v128.store(c0 + 3 * cs, c30); v128.store(c1 + 3 * cs, c31);
+}
+
+/** f32-gemm-1x4, operands in place: 4 columns of one row past the last 4-row panel. */
+function gemm1x4InPlace(K: i32, a: usize, ks: usize, b: usize, bs: usize, c: usize, add: i32): void {
+  let c0 = f32x4.splat(0);
+  for (let k = 0; k < K; k++) { c0 = madd(v128.load32_splat(a), v128.load(b), c0); a += ks; b += bs; }
+  if (add) c0 = f32x4.add(c0, v128.load(c));
+  v128.store(c, c0);
+}

@@ -3,7 +3,9 @@
 // Forward, dx, dW and db against the float64 reference on 1×1 convolutions at 1×1, 2×2, 3×3 and
 // 8×8 maps and strided 3×3 / 1×1 ones on 4×4 to 16×16 inputs; batch 2, 3 and 17; channel counts
 // that are not multiples of 4; with and without bias; groups 2 and 3; K above the GEMM's 256-deep
-// blocks and N·P above the 256 where the weight gradient reads both operands in place. Then the
+// blocks and N·P above the 256 where the weight gradient reads both operands in place; every tile
+// kind of the in-place GEMMs (assembly/gemm-inplace.ts) and stride-2 rows long enough for the
+// shuffling im2col / col2im. Then the
 // lowering each shape takes (the neighbours past the threshold and at batch 1 keep theirs),
 // finite differences through the layer, and the raw kernels on NaN-filled outputs and scratch.
 import { test } from 'uvu';
@@ -83,6 +85,8 @@ const cases = [
   { N: 5, C: 37, O: 33, H: 2, W: 2, k: 1, opts: { bias: false }, expect: PW },
   { N: 16, C: 32, O: 33, H: 16, W: 16, k: 3, opts: { stride: 2, padding: 1 }, expect: IM },
   { N: 16, C: 32, O: 64, H: 16, W: 15, k: 1, opts: { stride: 2 }, expect: IM },
+  // Stride 2 on rows long enough for im2col's and col2im's 4-wide shuffles and a scalar rest.
+  { N: 2, C: 3, O: 5, H: 11, W: 19, k: 3, opts: { stride: 2, padding: 1 }, expect: IM },
   // Batch 1 and maps past 64 pixels keep the per-image GEMM.
   { N: 1, C: 5, O: 7, H: 1, W: 1, k: 1, expect: 'pointwise-gemm' },
   { N: 1, C: 6, O: 9, H: 2, W: 2, k: 1, opts: { groups: 3 }, expect: 'pointwise-gemm' },
