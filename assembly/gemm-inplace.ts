@@ -160,9 +160,12 @@ export function gemmInPlaceNCHW(
     const a = A + <usize>i * rs;
     let j = 0;
     for (; j + 8 <= NP; j += 8) {
-      const h = j + 4;
-      const b0 = B + ((<usize>(j / P) * bImage + j % P) << 2), b1 = B + ((<usize>(h / P) * bImage + h % P) << 2);
-      const c0 = C + ((<usize>(j / P) * cImage + <usize>i * P + j % P) << 2), c1 = C + ((<usize>(h / P) * cImage + <usize>i * P + h % P) << 2);
+      // One division a tile: the second half is 4 floats on in the same plane, or the next image's first.
+      const n = j / P, p = j - n * P;
+      const b0 = B + ((<usize>n * bImage + p) << 2), c0 = C + ((<usize>n * cImage + <usize>i * P + p) << 2);
+      const next = p + 4 < P;
+      const b1 = next ? b0 + 16 : B + (<usize>(n + 1) * bImage << 2);
+      const c1 = next ? c0 + 16 : C + ((<usize>(n + 1) * cImage + <usize>i * P) << 2);
       gemm4x8Split(K, a, rs, ks, b0, b1, bs, c0, c1, cs, accumulate);
     }
     if (j < NP) {

@@ -85,6 +85,10 @@ const cases = [
   { N: 5, C: 37, O: 33, H: 2, W: 2, k: 1, opts: { bias: false }, expect: PW },
   { N: 16, C: 32, O: 33, H: 16, W: 16, k: 3, opts: { stride: 2, padding: 1 }, expect: IM },
   { N: 16, C: 32, O: 64, H: 16, W: 15, k: 1, opts: { stride: 2 }, expect: IM },
+  // cols in chunks of images (K·P·images ≤ 64 Ki floats): 3 one-image chunks of a pointwise
+  // convolution on 7×7 maps, 2 chunks per group of a strided one.
+  { N: 3, C: 700, O: 6, H: 7, W: 7, k: 1, expect: PW },
+  { N: 5, C: 64, O: 10, H: 15, W: 15, k: 3, opts: { stride: 2, padding: 1, groups: 2 }, expect: IM },
   // Stride 2 on rows long enough for im2col's and col2im's 4-wide shuffles and a scalar rest.
   { N: 2, C: 3, O: 5, H: 11, W: 19, k: 3, opts: { stride: 2, padding: 1 }, expect: IM },
   // Batch 1 and maps past 64 pixels keep the per-image GEMM.
