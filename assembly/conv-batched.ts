@@ -30,6 +30,15 @@
 // was 1.2 MB for 3×3 32→64 s2 on 16×16 at batch 16, written by im2col and read back by the GEMM
 // from L3. Chunked, measured as above: that shape forward ×1.08–1.22, dX ×1.08, dW ×1.09–1.39.
 //
+// What still keeps some shapes under 70% of the peak (same measurements, batch 16 / 64):
+// - 3×3 32→64 s2 on 16×16: forward ~63%, dX ~55–60%, dW ~58%, while the GEMMs alone run at
+//   76–81%: im2col, col2im and the transpose move K·N·P floats for 64 multiply-adds each (Og =
+//   64), about a fifth of the time.
+// - 1×1 32→64 s2 on 16×16: ~50–60%: with K = 32 the subsampling im2col, the scatter of Y_all and
+//   the transpose are a third of the GEMM's work (the GEMM alone: 87% forward).
+// - dW of 1×1 convolutions on 1×1 maps at batch 16 (~52–73%): the reduction is 16 deep, so each
+//   4×8 tile of dW costs 24 loads, adds and stores of its accumulation for 128 multiply-adds.
+//
 // Scratch: cols_all (K rows) then Y_all / dY_all (Og rows), both of row stride leading(N·P),
 // then cols_allᵀ (N·P × K), per group in turn; a chunk's cols and cols_allᵀ use the start of
 // theirs.

@@ -9,7 +9,8 @@
 // a short side by a long one — [Og×K]·[K×N·P] with K = 32…480 and N·P = 16…4096 — where the
 // packing of A (scalar, one float per k and row) and of B came to a third of the time: 1×1
 // 160→1280 on 1×1 maps, batch 64, forward 56% → see conv-batched.ts for the measured gains.
-// Here the micro-kernel f32-gemm-4x8 broadcasts A from four row pointers (each steps one k)
+// Here the micro-kernel f32-gemm-4x8 broadcasts A from four row pointers (each steps one k; one
+// pointer with constant offsets when A is transposed, its 4 values of a k adjacent: dX ×1.0–1.1)
 // and loads B's 8 columns from its rows in place: 8 f32x4 accumulators, as gemm.ts's, and k is
 // never blocked, so each C tile is loaded and stored once.
 //
@@ -76,18 +77,34 @@ export function gemmInPlace(
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let p0 = a, p1 = a + rs, p2 = a + 2 * rs, p3 = a + 3 * rs;
-  for (let k = 0; k < K; k++) {
-    const b0 = v128.load(b), b1 = v128.load(b, 16);
-    const a0 = v128.load32_splat(p0);
-    c00 = madd(a0, b0, c00); c01 = madd(a0, b1, c01);
-    const a1 = v128.load32_splat(p1);
-    c10 = madd(a1, b0, c10); c11 = madd(a1, b1, c11);
-    const a2 = v128.load32_splat(p2);
-    c20 = madd(a2, b0, c20); c21 = madd(a2, b1, c21);
-    const a3 = v128.load32_splat(p3);
-    c30 = madd(a3, b0, c30); c31 = madd(a3, b1, c31);
-    p0 += ks; p1 += ks; p2 += ks; p3 += ks; b += bs;
+  if (rs == 4) {
+    // A transposed: the 4 values of a k are adjacent, one pointer with constant offsets.
+    for (let k = 0; k < K; k++) {
+      const b0 = v128.load(b), b1 = v128.load(b, 16);
+      const a0 = v128.load32_splat(a);
+      c00 = madd(a0, b0, c00); c01 = madd(a0, b1, c01);
+      const a1 = v128.load32_splat(a, 4);
+      c10 = madd(a1, b0, c10); c11 = madd(a1, b1, c11);
+      const a2 = v128.load32_splat(a, 8);
+      c20 = madd(a2, b0, c20); c21 = madd(a2, b1, c21);
+      const a3 = v128.load32_splat(a, 12);
+      c30 = madd(a3, b0, c30); c31 = madd(a3, b1, c31);
+      a += ks; b += bs;
+    }
+  } else {
+    let p0 = a, p1 = a + rs, p2 = a + 2 * rs, p3 = a + 3 * rs;
+    for (let k = 0; k < K; k++) {
+      const b0 = v128.load(b), b1 = v128.load(b, 16);
+      const a0 = v128.load32_splat(p0);
+      c00 = madd(a0, b0, c00); c01 = madd(a0, b1, c01);
+      const a1 = v128.load32_splat(p1);
+      c10 = madd(a1, b0, c10); c11 = madd(a1, b1, c11);
+      const a2 = v128.load32_splat(p2);
+      c20 = madd(a2, b0, c20); c21 = madd(a2, b1, c21);
+      const a3 = v128.load32_splat(p3);
+      c30 = madd(a3, b0, c30); c31 = madd(a3, b1, c31);
+      p0 += ks; p1 += ks; p2 += ks; p3 += ks; b += bs;
+    }
   }
   if (add) {
     c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
@@ -191,18 +208,33 @@ export function gemmInPlaceNCHW(
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let p0 = a, p1 = a + rs, p2 = a + 2 * rs, p3 = a + 3 * rs;
-  for (let k = 0; k < K; k++) {
-    const v0 = v128.load(b0), v1 = v128.load(b1);
-    const a0 = v128.load32_splat(p0);
-    c00 = madd(a0, v0, c00); c01 = madd(a0, v1, c01);
-    const a1 = v128.load32_splat(p1);
-    c10 = madd(a1, v0, c10); c11 = madd(a1, v1, c11);
-    const a2 = v128.load32_splat(p2);
-    c20 = madd(a2, v0, c20); c21 = madd(a2, v1, c21);
-    const a3 = v128.load32_splat(p3);
-    c30 = madd(a3, v0, c30); c31 = madd(a3, v1, c31);
-    p0 += ks; p1 += ks; p2 += ks; p3 += ks; b0 += bs; b1 += bs;
+  if (rs == 4) {
+    for (let k = 0; k < K; k++) {
+      const v0 = v128.load(b0), v1 = v128.load(b1);
+      const a0 = v128.load32_splat(a);
+      c00 = madd(a0, v0, c00); c01 = madd(a0, v1, c01);
+      const a1 = v128.load32_splat(a, 4);
+      c10 = madd(a1, v0, c10); c11 = madd(a1, v1, c11);
+      const a2 = v128.load32_splat(a, 8);
+      c20 = madd(a2, v0, c20); c21 = madd(a2, v1, c21);
+      const a3 = v128.load32_splat(a, 12);
+      c30 = madd(a3, v0, c30); c31 = madd(a3, v1, c31);
+      a += ks; b0 += bs; b1 += bs;
+    }
+  } else {
+    let p0 = a, p1 = a + rs, p2 = a + 2 * rs, p3 = a + 3 * rs;
+    for (let k = 0; k < K; k++) {
+      const v0 = v128.load(b0), v1 = v128.load(b1);
+      const a0 = v128.load32_splat(p0);
+      c00 = madd(a0, v0, c00); c01 = madd(a0, v1, c01);
+      const a1 = v128.load32_splat(p1);
+      c10 = madd(a1, v0, c10); c11 = madd(a1, v1, c11);
+      const a2 = v128.load32_splat(p2);
+      c20 = madd(a2, v0, c20); c21 = madd(a2, v1, c21);
+      const a3 = v128.load32_splat(p3);
+      c30 = madd(a3, v0, c30); c31 = madd(a3, v1, c31);
+      p0 += ks; p1 += ks; p2 += ks; p3 += ks; b0 += bs; b1 += bs;
+    }
   }
   if (add) {
     c00 = f32x4.add(c00, v128.load(c0)); c01 = f32x4.add(c01, v128.load(c1));
