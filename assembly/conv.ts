@@ -109,7 +109,7 @@ export function conv2dForward(
     return;
   }
   if (batchedApplies(N, OH, OW)) {
-    batchedForward(x, w, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, pointwise, cols, gemmScratch);
+    batchedForward(x, w, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, pointwise, cols);
     return;
   }
   // The bias is written first and the GEMM accumulates onto it.
@@ -153,7 +153,7 @@ export function conv2dBackward(
     return;
   }
   if (batchedApplies(N, OH, OW)) {
-    batchedBackward(x, w, dy, dw, db, dx, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, pointwise, cols, gemmScratch);
+    batchedBackward(x, w, dy, dw, db, dx, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, pointwise, cols);
     return;
   }
   if (db != 0) biasGradChannels(db, dy, N, O, P);

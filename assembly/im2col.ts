@@ -35,7 +35,17 @@ export function im2col(
             if (SW == 1) {
               copyFloats(dst + (<usize>lo << 2), src + (<usize>(lo + shift) << 2), hi - lo);
             } else {
-              for (let ow = lo; ow < hi; ow++) {
+              let ow = lo;
+              // Stride 2: 4 outputs from 8 inputs by one shuffle. The 8th input may be the next
+              // row's first float (inside the plane, and dropped), never past the plane.
+              if (SW == 2) {
+                const end = ih < H - 1 ? 2 * W : W;
+                for (; ow + 4 <= hi && 2 * ow + shift + 8 <= end; ow += 4) {
+                  const s = src + (<usize>(2 * ow + shift) << 2);
+                  v128.store(dst + (<usize>ow << 2), v128.shuffle<f32>(v128.load(s), v128.load(s, 16), 0, 2, 4, 6));
+                }
+              }
+              for (; ow < hi; ow++) {
                 store<f32>(dst + (<usize>ow << 2), load<f32>(src + (<usize>(ow * SW + shift) << 2)));
               }
             }
@@ -74,7 +84,18 @@ export function col2imAdd(
             if (SW == 1) {
               addFloats(dst + (<usize>(lo + shift) << 2), src + (<usize>lo << 2), hi - lo);
             } else {
-              for (let ow = lo; ow < hi; ow++) {
+              let ow = lo;
+              // Stride 2: 4 values added to every other float of 8. The odd floats get −0, which
+              // leaves every value as it was (−0 included); the 8th may be the next row's first.
+              if (SW == 2) {
+                const end = ih < H - 1 ? 2 * W : W, nz = f32x4.splat(-0.0);
+                for (; ow + 4 <= hi && 2 * ow + shift + 8 <= end; ow += 4) {
+                  const p = dst + (<usize>(2 * ow + shift) << 2), v = v128.load(src + (<usize>ow << 2));
+                  v128.store(p, f32x4.add(v128.load(p), v128.shuffle<f32>(v, nz, 0, 4, 1, 5)));
+                  v128.store(p, f32x4.add(v128.load(p, 16), v128.shuffle<f32>(v, nz, 2, 6, 3, 7)), 16);
+                }
+              }
+              for (; ow < hi; ow++) {
                 const p = dst + (<usize>(ow * SW + shift) << 2);
                 store<f32>(p, load<f32>(p) + load<f32>(src + (<usize>ow << 2)));
               }

@@ -3,7 +3,9 @@
 // Forward, dx, dW and db against the float64 reference on 1×1 convolutions at 1×1, 2×2, 3×3 and
 // 8×8 maps and strided 3×3 / 1×1 ones on 4×4 to 16×16 inputs; batch 2, 3 and 17; channel counts
 // that are not multiples of 4; with and without bias; groups 2 and 3; K above the GEMM's 256-deep
-// blocks and N·P above the 256 where the weight gradient reads both operands in place. Then the
+// blocks and N·P above the 256 where the weight gradient reads both operands in place; every tile
+// kind of the in-place GEMMs (assembly/gemm-inplace.ts) and stride-2 rows long enough for the
+// shuffling im2col / col2im. Then the
 // lowering each shape takes (the neighbours past the threshold and at batch 1 keep theirs),
 // finite differences through the layer, and the raw kernels on NaN-filled outputs and scratch.
 import { test } from 'uvu';
@@ -76,6 +78,19 @@ const cases = [
   { N: 17, C: 5, O: 6, H: 8, W: 8, k: 3, opts: { stride: 2, padding: 1 }, expect: IM }, // N·P = 272
   { N: 2, C: 3, O: 5, H: 16, W: 16, k: 3, opts: { stride: 2, padding: 1 }, expect: IM }, // 8×8 out
   { N: 2, C: 29, O: 5, H: 4, W: 4, k: 3, opts: { stride: 2, padding: 1 }, expect: IM }, // K = 261
+  // Every tile of the in-place GEMM: 4-row panels and a 1-row rest (O = 37, K = 33), 8-column
+  // tiles, a 4-column one and single columns (N·P = 15 = 8 + 4 + 3); the in-scope sizes with
+  // N·P a multiple of 32 (row stride padded) and K = 288.
+  { N: 15, C: 33, O: 37, H: 1, W: 1, k: 1, expect: PW },
+  { N: 5, C: 37, O: 33, H: 2, W: 2, k: 1, opts: { bias: false }, expect: PW },
+  { N: 16, C: 32, O: 33, H: 16, W: 16, k: 3, opts: { stride: 2, padding: 1 }, expect: IM },
+  { N: 16, C: 32, O: 64, H: 16, W: 15, k: 1, opts: { stride: 2 }, expect: IM },
+  // cols in chunks of images (K·P·images ≤ 64 Ki floats): 3 one-image chunks of a pointwise
+  // convolution on 7×7 maps, 2 chunks per group of a strided one.
+  { N: 3, C: 700, O: 6, H: 7, W: 7, k: 1, expect: PW },
+  { N: 5, C: 64, O: 10, H: 15, W: 15, k: 3, opts: { stride: 2, padding: 1, groups: 2 }, expect: IM },
+  // Stride 2 on rows long enough for im2col's and col2im's 4-wide shuffles and a scalar rest.
+  { N: 2, C: 3, O: 5, H: 11, W: 19, k: 3, opts: { stride: 2, padding: 1 }, expect: IM },
   // Batch 1 and maps past 64 pixels keep the per-image GEMM.
   { N: 1, C: 5, O: 7, H: 1, W: 1, k: 1, expect: 'pointwise-gemm' },
   { N: 1, C: 6, O: 9, H: 2, W: 2, k: 1, opts: { groups: 3 }, expect: 'pointwise-gemm' },
@@ -138,7 +153,9 @@ for (const c of [cases[1], cases[8], cases[10], cases[13]]) {
     const xb = toWasm(x), wb = toWasm(w), bb = toWasm(b), dyb = toWasm(dy);
     const y = wasmOut(dy.length), dx = wasmOut(x.length), dw = wasmOut(w.length, 1), db = wasmOut(c.O, 1);
     const floats = k.conv2dColsFloats(...args);
-    assert.is(floats, (g.cg * g.KH * g.KW + g.og) * c.N * g.OH * g.OW, what('scratch floats'));
+    // cols_all and Y_all at a row stride of N·P (8 more when N·P is a multiple of 32), then cols_allᵀ.
+    const NP = c.N * g.OH * g.OW, K = g.cg * g.KH * g.KW;
+    assert.is(floats, (K + g.og) * (NP % 32 === 0 ? NP + 8 : NP) + K * NP, what('scratch floats'));
     const scratch = wasmOut(floats);
     k.conv2dForward(xb.ptr, wb.ptr, bb.ptr, y.ptr, ...args, scratch.ptr, gemmScratch());
     assertClose(y.view(), conv2d(x, shape, w, b, c.O, c.k, opts).y, tol(g.cg * g.KH * g.KW, what('forward')));
