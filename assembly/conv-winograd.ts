@@ -18,66 +18,40 @@
 //   U[ξ][o / 4][c][o % 4]   (Cout rounded up to 4, zero rows)   the A panels
 //   V[ξ][t / 8][c][t % 8]   (tiles of the chunk rounded up to 8) the B panels
 //   M[ξ][o][t]              (rows of the rounded tile count)     C, read by the output transform
-// Scratch, in floats: U, then per chunk of at most TILE_CHUNK tiles V and M. Tiles run across
-// images (tile t: image t / tilesPerImage), so small planes still give the GEMMs long rows. The
-// transforms are packing helpers apart from the micro-kernel.
+// Scratch, in floats: U, then per chunk of tiles V, M and a few vectors of transform temporaries.
+// Tiles run across images (tile t: image t / tilesPerImage), so small planes still give the GEMMs
+// long rows. The transforms are packing helpers apart from the micro-kernel.
+//
+// What does not depend on the tile size — the α² GEMMs of a chunk, the weight transform's packing,
+// the scratch plan, the checked row loads — is exported here for F(4×4,3×3) (conv-winograd-f4.ts).
 import { microKernel4x8 } from "./gemm";
 
-/** Tiles per chunk: the N of each of the 16 GEMMs. */
+/** Tiles per chunk of F(2×2,3×3): the N of each of the 16 GEMMs. */
 const TILE_CHUNK = 256;
 
-/** Whether F(2×2,3×3) can compute this convolution at all (not whether it is chosen). */
-export function winogradApplies(KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32): bool {
-  return G == 1 && KH == 3 && KW == 3 && SH == 1 && SW == 1 && DH == 1 && DW == 1;
-}
+/**
+ * Floats of transform temporaries after M: F(4×4)'s two 6×6 blocks of four-tile vectors, then a
+ * record of 4 i32 per tile of a chunk of at most 256.
+ */
+export const WINOGRAD_TMP_FLOATS = 2 * 36 * 4 + 4 * 256;
 
 /**
- * Whether conv2dForward/conv2dBackward run Winograd for this shape: the table filled from the
- * harness's shape zoo (`npm run bench -- --zoo`), which times both paths on every 3×3 stride-1
- * shape in the same run (see WINOGRAD_MIN_CHANNELS). A pure function of the shape and the build.
+ * Floats of scratch one pass of F(m×m,3×3) (α² = (m + 2)² GEMMs, `chunk` tiles at a time) from Cin
+ * to Cout channels with OH×OW outputs needs, in f64: U, then one chunk's V and M, then temporaries.
  */
-export function winogradChosen(C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): bool {
-  if (!winogradApplies(KH, KW, SH, SW, DH, DW, G)) return false;
-  return C >= WINOGRAD_MIN_CHANNELS && O >= WINOGRAD_MIN_CHANNELS && OH >= WINOGRAD_MIN_SIZE && OW >= WINOGRAD_MIN_SIZE;
-}
-
-// The table, from `npm run bench -- --zoo --quick --only simdnet --zoo-nets
-// vgg-cifar,seed003-cifar,resnet20 --zoo-batches 16` on a build with the table off (its rows time the
-// direct path through Conv2d and the Winograd kernels in the same run), 2-core Xeon shared with
-// other work (peak loop 53.8 GFLOP/s relaxed, 27.3 plain, against 62 / 45 quiet): direct ms ÷
-// Winograd ms, forward | input gradient, padding 1, batch 16:
-//                     relaxed SIMD    plain SIMD
-//   3→32   @32²       0.95 | 0.52     0.73 | 1.11
-//   3→64   @32²       0.71 | 0.49     1.52 | 1.78
-//   16→16  @32²       1.12 | 1.15     1.43 | 0.97
-//   32→32  @32²       2.08 | 1.12     1.65 | 2.79
-//   32→32  @16²       2.31 | 1.88     2.46 | 1.25
-//   32→64  @16²       0.99 | 2.02     1.20 | 1.02
-//   64→64  @16²       1.81 | 1.47     1.34 | 2.72
-//   64→64  @8²        2.61 | 2.01     3.98 | 2.12
-//   64→128 @32²       2.02 | 2.49     2.17 | 2.12
-//   64→128 @8²        1.59 | 2.68     1.83 | 1.62
-//   128→128 @16²      2.04 | 3.17     2.70 | 2.48
-//   128→256 @8²       1.98 | 1.82     2.29 | 1.82
-// Few input channels leave the 16 GEMMs too short to pay for the transforms; 16 channels are about
-// even, so they stay direct. Both builds choose alike; the threshold is per build so that a later
-// measurement can split them.
-const WINOGRAD_MIN_CHANNELS: i32 = ASC_FEATURE_RELAXED_SIMD ? 32 : 32;
-const WINOGRAD_MIN_SIZE: i32 = 4;
-
-/** Floats of scratch one Winograd pass from Cin to Cout channels with OH×OW outputs needs, in f64. */
-export function winogradPassFloats(N: i32, Cin: i32, Cout: i32, OH: i32, OW: i32): f64 {
-  const tiles = <f64>N * Math.ceil(<f64>OH / 2) * Math.ceil(<f64>OW / 2);
-  const chunk = Math.ceil(min(tiles, <f64>TILE_CHUNK) / 8) * 8, rows = Math.ceil(<f64>Cout / 4) * 4;
-  return 16 * rows * <f64>Cin + 16 * <f64>Cin * chunk + 16 * rows * chunk;
+export function winogradPassFloats(m: i32, chunk: i32, N: i32, Cin: i32, Cout: i32, OH: i32, OW: i32): f64 {
+  const alpha2 = <f64>((m + 2) * (m + 2));
+  const tiles = <f64>N * Math.ceil(<f64>OH / m) * Math.ceil(<f64>OW / m);
+  const cols = Math.ceil(min(tiles, <f64>chunk) / 8) * 8, rows = Math.ceil(<f64>Cout / 4) * 4;
+  return alpha2 * rows * <f64>Cin + alpha2 * <f64>Cin * cols + alpha2 * rows * cols + WINOGRAD_TMP_FLOATS;
 }
 
 // @ts-ignore: decorator
-@inline function roundUp(v: i32, m: i32): i32 { return (v + m - 1) / m * m; }
+@inline export function roundUp(v: i32, m: i32): i32 { return (v + m - 1) / m * m; }
 
 /** Floats of scratch for forward and input gradient of a conv of C → O channels. */
 export function winogradScratchFloats(N: i32, C: i32, H: i32, W: i32, O: i32, OH: i32, OW: i32): f64 {
-  return max(winogradPassFloats(N, C, O, OH, OW), winogradPassFloats(N, O, C, H, W));
+  return max(winogradPassFloats(2, TILE_CHUNK, N, C, O, OH, OW), winogradPassFloats(2, TILE_CHUNK, N, O, C, H, W));
 }
 
 /** y = conv2d(x, w) + b (b = 0: none) by F(2×2,3×3); PH/PW the padding before the image. */
@@ -108,22 +82,44 @@ function winogradPass(
   Cout: i32, out: usize, OH: i32, OW: i32, b: usize, work: usize,
 ): void {
   const th = (OH + 1) >> 1, tw = (OW + 1) >> 1, perImage = th * tw, T = N * perImage;
-  const rows = roundUp(Cout, 4), uStep = <usize>rows * Cin << 2, panelA = <usize>Cin << 4, panelB = <usize>Cin << 5;
+  const rows = roundUp(Cout, 4);
   for (let t0 = 0; t0 < T; t0 += TILE_CHUNK) {
     const tb = min(TILE_CHUNK, T - t0), tbr = roundUp(tb, 8);
     const V = work, M = work + (<usize>16 * Cin * tbr << 2);
-    inputTransform(x, Cin, Hin, Win, PH, PW, tw, perImage, t0, tb, tbr, V);
-    const vStep = <usize>Cin * tbr << 2, mStep = <usize>rows * tbr << 2, cs = <usize>tbr << 2;
-    for (let xi = 0; xi < 16; xi++) {
-      const u = U + <usize>xi * uStep, v = V + <usize>xi * vStep, m = M + <usize>xi * mStep;
-      for (let j = 0; j < tbr; j += 8) {
-        const pb = v + <usize>(j >> 3) * panelB;
-        for (let o = 0; o < rows; o += 4) {
-          microKernel4x8(Cin, u + <usize>(o >> 2) * panelA, pb, m + ((<usize>o * tbr + j) << 2), cs, 0);
-        }
+    inputTransform(x, Cin, Hin, Win, PH, PW, tw, perImage, t0, tb, tbr, V, Cin * 8, 8);
+    winogradGemms(16, U, V, M, Cin, rows, tbr);
+    outputTransform(M, Cout, rows, tw, perImage, t0, tb, tbr, OH, OW, out, b);
+  }
+}
+
+/**
+ * M[ξ] = U[ξ] · V[ξ] for ξ < alpha2: [rows × tbr] = [rows × Cin]·[Cin × tbr], U and V in the
+ * micro-kernel's packed panels (see the layout above), M row-major with rows of tbr floats.
+ */
+export function winogradGemms(alpha2: i32, U: usize, V: usize, M: usize, Cin: i32, rows: i32, tbr: i32): void {
+  const uStep = <usize>rows * Cin << 2, panelA = <usize>Cin << 4, panelB = <usize>Cin << 5;
+  const vStep = <usize>Cin * tbr << 2, mStep = <usize>rows * tbr << 2, cs = <usize>tbr << 2;
+  for (let xi = 0; xi < alpha2; xi++) {
+    const u = U + <usize>xi * uStep, v = V + <usize>xi * vStep, m = M + <usize>xi * mStep;
+    for (let j = 0; j < tbr; j += 8) {
+      const pb = v + <usize>(j >> 3) * panelB;
+      for (let o = 0; o < rows; o += 4) {
+        microKernel4x8(Cin, u + <usize>(o >> 2) * panelA, pb, m + ((<usize>o * tbr + j) << 2), cs, 0);
       }
     }
-    outputTransform(M, Cout, rows, tw, perImage, t0, tb, tbr, OH, OW, out, b);
+  }
+}
+
+/**
+ * Zeros for the rows of U's alpha2 planes that round `rows` up to 4 (cols columns each): the
+ * micro-kernel reads whole panels.
+ */
+export function zeroPanelRows(U: usize, rows: i32, cols: i32, alpha2: i32): void {
+  const plane = <usize>roundUp(rows, 4) * cols;
+  for (let r = rows; r < roundUp(rows, 4); r++) {
+    for (let xi = 0; xi < alpha2; xi++) {
+      for (let k = 0; k < cols; k++) store<f32>(U + ((<usize>xi * plane + packedA(r, k, cols)) << 2), 0);
+    }
   }
 }
 
@@ -133,27 +129,15 @@ function winogradPass(
  */
 function weightTransform(w: usize, O: i32, C: i32, rotate: bool, U: usize): void {
   const rows = rotate ? C : O, cols = rotate ? O : C, plane = <usize>roundUp(rows, 4) * cols;
-  // The zero rows that round the panels up to 4.
-  for (let r = rows; r < roundUp(rows, 4); r++) {
-    for (let xi = 0; xi < 16; xi++) {
-      for (let k = 0; k < cols; k++) store<f32>(U + ((<usize>xi * plane + packedA(r, k, cols)) << 2), 0);
-    }
-  }
+  zeroPanelRows(U, rows, cols, 16);
   for (let o = 0; o < O; o++) {
     for (let c = 0; c < C; c++) {
       const src = w + (<usize>(o * C + c) * 9 << 2);
       const dst = rotate ? packedA(c, o, cols) : packedA(o, c, cols);
       // g rows → G g (4×3), then (G g) Gᵀ (4×4).
-      let g00: f64, g01: f64, g02: f64, g10: f64, g11: f64, g12: f64, g20: f64, g21: f64, g22: f64;
-      if (rotate) {
-        g00 = tap(src, 8); g01 = tap(src, 7); g02 = tap(src, 6);
-        g10 = tap(src, 5); g11 = tap(src, 4); g12 = tap(src, 3);
-        g20 = tap(src, 2); g21 = tap(src, 1); g22 = tap(src, 0);
-      } else {
-        g00 = tap(src, 0); g01 = tap(src, 1); g02 = tap(src, 2);
-        g10 = tap(src, 3); g11 = tap(src, 4); g12 = tap(src, 5);
-        g20 = tap(src, 6); g21 = tap(src, 7); g22 = tap(src, 8);
-      }
+      const g00 = tap(src, rotate, 0), g01 = tap(src, rotate, 1), g02 = tap(src, rotate, 2);
+      const g10 = tap(src, rotate, 3), g11 = tap(src, rotate, 4), g12 = tap(src, rotate, 5);
+      const g20 = tap(src, rotate, 6), g21 = tap(src, rotate, 7), g22 = tap(src, rotate, 8);
       // rows of G g
       const a0 = g00, a1 = g01, a2 = g02;
       const b0 = 0.5 * (g00 + g10 + g20), b1 = 0.5 * (g01 + g11 + g21), b2 = 0.5 * (g02 + g12 + g22);
@@ -169,12 +153,13 @@ function weightTransform(w: usize, O: i32, C: i32, rotate: bool, U: usize): void
 
 /** Where element (r, k) of a rows×cols A matrix sits in 4-row k-major panels. */
 // @ts-ignore: decorator
-@inline function packedA(r: i32, k: i32, cols: i32): usize {
+@inline export function packedA(r: i32, k: i32, cols: i32): usize {
   return (<usize>(r >> 2) * cols + k) * 4 + (r & 3);
 }
 
+/** Tap i (row-major) of the 3×3 kernel at src, or of its 180° rotation, in f64. */
 // @ts-ignore: decorator
-@inline function tap(src: usize, i: i32): f64 { return <f64>load<f32>(src + (<usize>i << 2)); }
+@inline export function tap(src: usize, rotate: bool, i: i32): f64 { return <f64>load<f32>(src + (<usize>(rotate ? 8 - i : i) << 2)); }
 
 /** Row k of (G g) Gᵀ from row k of G g: [r0, ½(r0+r1+r2), ½(r0−r1+r2), r2] at ξ = 4k..4k+3. */
 // @ts-ignore: decorator
@@ -188,7 +173,7 @@ function weightTransform(w: usize, O: i32, C: i32, rotate: bool, U: usize): void
 
 /** One row of 4 inputs from column c0 of row `row`, zeros outside the Hin×Win plane. */
 // @ts-ignore: decorator
-@inline function rowChecked(plane: usize, row: i32, c0: i32, Hin: i32, Win: i32): v128 {
+@inline export function rowChecked(plane: usize, row: i32, c0: i32, Hin: i32, Win: i32): v128 {
   if (row < 0 || row >= Hin) return f32x4.splat(0);
   const p = plane + (<usize>row * Win << 2);
   if (c0 >= 0 && c0 + 4 <= Win) return v128.load(p + (<usize>c0 << 2));
@@ -217,9 +202,14 @@ function weightTransform(w: usize, O: i32, C: i32, rotate: bool, U: usize): void
   store<f32>(dst + 3 * step, f32x4.extract_lane(r, 3));
 }
 
-/** V[ξ][i / 8][c][i % 8] = (Bᵀ d B)[ξ] for tiles t0 + i, i < tb, of every channel c. */
-function inputTransform(
+/**
+ * (Bᵀ d B)[ξ] for tiles t0 + i, i < tb (columns tb..tbr zero), of every channel c, at float
+ * ξ·Cin·tbr + (i / 8)·panel + i % 8 + c·row of V: panel = Cin·8, row = 8 gives the micro-kernel's
+ * B panels V[ξ][i / 8][c][i % 8]; panel = 8, row = tbr the row-major V[ξ][c][i] (the weight gradient's).
+ */
+export function inputTransform(
   x: usize, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, V: usize,
+  panel: i32, row: i32,
 ): void {
   const planeBytes = <usize>Hin * Win << 2, step = <usize>Cin * tbr << 2, rowStep = step << 2;
   for (let i = 0; i < tb; i++) {
@@ -228,13 +218,13 @@ function inputTransform(
     if ((i & 3) == 0 && i + 4 <= tb && tx + 4 <= tw) {
       // Four tiles of one tile row, one per lane, into one f32x4 of their panel.
       inputTransform4(x + <usize>n * Cin * planeBytes, planeBytes, Cin, Hin, Win, r0, c0,
-        V + ((<usize>(i >> 3) * Cin * 8 + (i & 7)) << 2), step);
+        V + ((<usize>(i >> 3) * panel + (i & 7)) << 2), step, <usize>row << 2);
       i += 3;
       continue;
     }
     const inside = r0 >= 0 && r0 + 4 <= Hin && c0 >= 0 && c0 + 4 <= Win;
     let plane = x + <usize>n * Cin * planeBytes;
-    let dst = V + ((<usize>(i >> 3) * Cin * 8 + (i & 7)) << 2);
+    let dst = V + ((<usize>(i >> 3) * panel + (i & 7)) << 2);
     for (let c = 0; c < Cin; c++) {
       let d0: v128, d1: v128, d2: v128, d3: v128;
       if (inside) {
@@ -251,23 +241,23 @@ function inputTransform(
       scatterRow(dst + 2 * rowStep, step, timesB(e2));
       scatterRow(dst + 3 * rowStep, step, timesB(e3));
       plane += planeBytes;
-      dst += 32;
+      dst += <usize>row << 2;
     }
   }
   // The columns that round the last panel up to 8 tiles: zeros, not whatever the scratch held.
   for (let i = tb; i < tbr; i++) {
-    const col = V + ((<usize>(i >> 3) * Cin * 8 + (i & 7)) << 2);
+    const col = V + ((<usize>(i >> 3) * panel + (i & 7)) << 2);
     for (let xi = 0; xi < 16; xi++) {
-      for (let c = 0; c < Cin; c++) store<f32>(col + <usize>xi * step + (<usize>c << 5), 0);
+      for (let c = 0; c < Cin; c++) store<f32>(col + <usize>xi * step + (<usize>c * row << 2), 0);
     }
   }
 }
 
 /**
  * Bᵀ d B of four horizontally adjacent tiles (lanes) of every channel: d's rows from row r0,
- * columns c0 + 2·lane + j; V[ξ][c] at dst + ξ·step + c·32 (a panel row of 8 tiles).
+ * columns c0 + 2·lane + j; V[ξ][c] at dst + ξ·step + c·rowBytes.
  */
-function inputTransform4(plane: usize, planeBytes: usize, Cin: i32, Hin: i32, Win: i32, r0: i32, c0: i32, dst: usize, step: usize): void {
+function inputTransform4(plane: usize, planeBytes: usize, Cin: i32, Hin: i32, Win: i32, r0: i32, c0: i32, dst: usize, step: usize, rowBytes: usize): void {
   for (let c = 0; c < Cin; c++) {
     let a0 = rowChecked(plane, r0, c0, Hin, Win), a1 = rowChecked(plane, r0, c0 + 4, Hin, Win), a2 = rowChecked(plane, r0, c0 + 8, Hin, Win);
     const d00 = col0(a0, a1), d01 = col1(a0, a1), d02 = col2(d00, a2), d03 = col3(d01, a2);
@@ -283,7 +273,7 @@ function inputTransform4(plane: usize, planeBytes: usize, Cin: i32, Hin: i32, Wi
     storeTimesB(dst + 8 * step, step, f32x4.sub(d20, d10), f32x4.sub(d21, d11), f32x4.sub(d22, d12), f32x4.sub(d23, d13));
     storeTimesB(dst + 12 * step, step, f32x4.sub(d10, d30), f32x4.sub(d11, d31), f32x4.sub(d12, d32), f32x4.sub(d13, d33));
     plane += planeBytes;
-    dst += 32;
+    dst += rowBytes;
   }
 }
 

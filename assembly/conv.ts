@@ -18,8 +18,9 @@
 // On small output maps (batch ≥ 2), a pointwise or im2col convolution folds the batch into one
 // GEMM per group instead (conv-batched.ts).
 //
-// 3×3 stride-1 convolutions of the shapes in conv-winograd.ts's table run forward and the input
-// gradient by Winograd F(2×2,3×3) instead, the weight gradient on the flat path.
+// 3×3 stride-1 convolutions of the shapes in conv-winograd-table.ts's table run forward and the
+// input gradient by Winograd F(2×2,3×3) or F(4×4,3×3) instead, the weight gradient by Winograd
+// F(2×2,3×3) (conv-winograd-dw.ts) on the widest of them and on the flat path on the others.
 //
 // Which lowering runs is a pure function of the shape and the build: conv2dAlgorithm names it.
 //
@@ -32,20 +33,21 @@ import { flatApplies, flatScratchFloats, flatForward, flatBackward } from "./con
 import { chanApplies } from "./conv-chan";
 import { batchedApplies, batchedScratchFloats, batchedForward, batchedBackward } from "./conv-batched";
 import { dwconvApplies, dwconvIs3x3, dwconvLanes, dwconvScratchFloats, dwconvForward, dwconvBackward } from "./conv-depthwise";
-import { winogradChosen, winogradScratchFloats, winogradForward, winogradInputGrad } from "./conv-winograd";
+import { winogradTile, winogradTileScratchFloats, winogradTileForward, winogradTileInputGrad, winogradWeightGradChosen } from "./conv-winograd-table";
+import { winogradWeightGrad } from "./conv-winograd-dw";
 
 /** conv2dAlgorithm's answers. */
 const ALGO_IM2COL_GEMM = 0, ALGO_POINTWISE_GEMM = 1, ALGO_FLAT = 2, ALGO_FLAT_CHANNEL_LANES = 3;
 const ALGO_DWCONV_3X3 = 4, ALGO_DWCONV = 5, ALGO_DWCONV_CHANNEL_LANES = 6;
-const ALGO_POINTWISE_BATCHED_GEMM = 7, ALGO_IM2COL_BATCHED_GEMM = 8, ALGO_WINOGRAD_F2X2 = 9;
+const ALGO_POINTWISE_BATCHED_GEMM = 7, ALGO_IM2COL_BATCHED_GEMM = 8, ALGO_WINOGRAD_F2X2 = 9, ALGO_WINOGRAD_F4X4 = 10;
 
 /**
  * Which lowering conv2dForward and conv2dBackward take for a shape: 0 im2col + GEMM, 1 GEMM on
  * the input planes (pointwise), 2 flat stride-1 passes, 3 flat passes with channel-lane kernels,
  * 4 depthwise 3×3 kernels, 5 depthwise tap-list kernels, 6 depthwise kernels with channels in
  * the lanes (short output rows), 7 pointwise and 8 im2col with the batch folded into one GEMM
- * (small output maps), 9 Winograd F(2×2,3×3) for forward and input gradient (the weight gradient
- * as 2 or 3). A pure function of the shape and the build.
+ * (small output maps), 9 Winograd F(2×2,3×3) and 10 Winograd F(4×4,3×3) for forward and input
+ * gradient (the weight gradient as 2 or 3). A pure function of the shape and the build.
  */
 export function conv2dAlgorithm(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
@@ -58,7 +60,8 @@ export function conv2dAlgorithm(
   if (isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW)) {
     return batchedApplies(N, OH, OW) ? ALGO_POINTWISE_BATCHED_GEMM : ALGO_POINTWISE_GEMM;
   }
-  if (winogradChosen(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW)) return ALGO_WINOGRAD_F2X2;
+  const tile = winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  if (tile != 0) return tile == 4 ? ALGO_WINOGRAD_F4X4 : ALGO_WINOGRAD_F2X2;
   if (flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) return chanApplies(O / G) ? ALGO_FLAT_CHANNEL_LANES : ALGO_FLAT;
   return batchedApplies(N, OH, OW) ? ALGO_IM2COL_BATCHED_GEMM : ALGO_IM2COL_GEMM;
 }
@@ -80,8 +83,9 @@ export function conv2dColsFloats(
   if (pointwise) return 0;
   if (flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) {
     const flat = flatScratchFloats(C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW);
-    // Winograd's dx runs after the flat weight gradient, in the same scratch.
-    if (winogradChosen(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW)) return max(flat, winogradScratchFloats(N, C, H, W, O, OH, OW));
+    // Winograd's dx runs after the weight gradient, in the same scratch.
+    const tile = winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+    if (tile != 0) return max(flat, winogradTileScratchFloats(tile, N, C, H, W, O, OH, OW));
     return flat;
   }
   return <f64>(C / G) * <f64>KH * <f64>KW * <f64>OH * <f64>OW;
@@ -100,8 +104,9 @@ export function conv2dForward(
   }
   const Cg = C / G, Og = O / G, K = Cg * KH * KW, P = OH * OW;
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
-  if (!pointwise && winogradChosen(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW)) {
-    winogradForward(x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, cols);
+  const tile = pointwise ? 0 : winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  if (tile != 0) {
+    winogradTileForward(tile, x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, cols);
     return;
   }
   if (!pointwise && flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) {
@@ -143,9 +148,15 @@ export function conv2dBackward(
   }
   const Cg = C / G, Og = O / G, K = Cg * KH * KW, P = OH * OW;
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
-  if (!pointwise && winogradChosen(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW)) {
-    flatBackward(x, w, dy, dw, db, 0, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols);
-    if (dx != 0) winogradInputGrad(w, dy, dx, N, C, H, W, O, PH, PW, OH, OW, cols);
+  const tile = pointwise ? 0 : winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  if (tile != 0) {
+    if (winogradWeightGradChosen(tile, C, O)) {
+      if (db != 0) biasGradChannels(db, dy, N, O, P);
+      winogradWeightGrad(x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, cols, gemmScratch);
+    } else {
+      flatBackward(x, w, dy, dw, db, 0, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols);
+    }
+    if (dx != 0) winogradTileInputGrad(tile, w, dy, dx, N, C, H, W, O, PH, PW, OH, OW, cols);
     return;
   }
   if (!pointwise && flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) {

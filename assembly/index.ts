@@ -5,9 +5,12 @@ export { gemmScratchFloats, gemm } from "./gemm"; // not its micro-kernel, which
 export * from "./util";
 export * from "./bias";
 export * from "./conv";
+export { conv2dWinogradWeightGrad } from "./conv-winograd-table";
 // Winograd on any 3×3 stride-1 shape, outside conv2dAlgorithm's table: the zoo times it beside the
 // direct path to fill that table, and the tests check it on shapes the table leaves direct.
 export { winogradScratchFloats, winogradForward, winogradInputGrad } from "./conv-winograd";
+export { winogradF4x4ScratchFloats, winogradF4x4Forward, winogradF4x4InputGrad } from "./conv-winograd-f4";
+export { winogradWeightGradScratchFloats, winogradWeightGrad } from "./conv-winograd-dw";
 export * from "./pool";
 export * from "./optim";
 export * from "./activation";

@@ -233,7 +233,7 @@ export function zooSection(r) {
   const loop = r.peakLoop;
   const pt = zoo.pytorchLabel && !r.notes.some((n) => n.startsWith(`${zoo.pytorchLabel} skipped`)) ? zoo.pytorchLabel : null;
   const parts = [`## Convolution shape zoo: each convolution alone, forward (fwd), input gradient (dX) and weight gradient (dW)\n` +
-    `ms per call; GFLOP/s on the direct convolution's FLOPs (for passes run by Winograd: direct-equivalent GFLOP/s); %: on the FLOPs executed (Winograd's: its 16 GEMMs), of the ${loop ? `${loop.name} peak, ${loop.gflops.toFixed(1)} GFLOP/s in this run` : 'peak (not measured: simdnet not run)'}` +
+    `ms per call; GFLOP/s on the direct convolution's FLOPs (for passes run by Winograd: direct-equivalent GFLOP/s); %: on the FLOPs executed (Winograd's: its 16 or 36 GEMMs), of the ${loop ? `${loop.name} peak, ${loop.gflops.toFixed(1)} GFLOP/s in this run` : 'peak (not measured: simdnet not run)'}` +
     `${pt ? `; PyTorch: ${pt}, ms, and PyTorch's time ÷ simdnet's (above 1: simdnet faster)` : ''}. Networks: ` +
     Object.entries(zoo.nets).map(([k, n]) => `${k} = ${n.label} (${n.input.join('×')})`).join(', ') + '.' +
     (zoo.targetsOnly ? ` --targets: only the shapes the target below counts, at batch ${zoo.batches.join(', ')}.` : '')];
@@ -257,20 +257,19 @@ export function zooSection(r) {
       const head = [c.batch === zoo.batches.find((b) => cases.some((x) => x.shape === c.shape && x.batch === b)) ? `${s.label}${s.uses[key] > 1 ? ` ×${s.uses[key]}` : ''}` : '',
         c.batch, (c.flops / 1e9).toFixed(3)];
       const also = shared ? [others.join(', ')] : [];
-      if (c.trimmed) return [...head, 'left out (--quick)', ...Array(9 + (anyWino ? 2 : 0) + (pt ? 4 : 0)).fill(''), ...also];
+      if (c.trimmed) return [...head, 'left out (--quick)', ...Array(9 + (anyWino ? 4 : 0) + (pt ? 4 : 0)).fill(''), ...also];
       const sn = PASSES.flatMap(([k]) => {
         const ms = c.simdnet?.ms[k]?.median, g = c.simdnet?.gflops[k]?.median, p = c.simdnet?.percentOfPeak?.[k];
         if (p > 100.5) above = true;
         return [ms <= 0 ? '~0' : cell(ms, ms3), cell(g, fixed(1)), percentCell(p)];
       });
-      const w = c.simdnet?.winograd;
-      const wino = !anyWino ? [] : !w ? ['', ''] : [
-        ['forward', 'inputGrad'].map((k) => cell(w.ms[k]?.median, ms3)).join(' / '),
-        ['forward', 'inputGrad'].map((k) => {
+      const wino = !anyWino ? [] : [c.simdnet?.winograd, c.simdnet?.winogradF4x4].flatMap((w) => (!w ? ['', ''] : [
+        WINO_PASSES.filter((k) => w.ms[k]).map((k) => cell(w.ms[k]?.median, ms3)).join(' / '),
+        WINO_PASSES.filter((k) => w.ms[k]).map((k) => {
           const a = c.simdnet.ms[k]?.median, b = w.ms[k]?.median;
           return a > 0 && b > 0 ? (a / b).toFixed(2) : '–';
         }).join(' / '),
-      ];
+      ]));
       const theirs = !pt ? [] : c.pytorch?.error ? ['failed (JSON)', '', '', ''] : [
         ...PASSES.map(([k]) => cell(c.pytorch?.ms[k]?.median, ms3)),
         PASSES.map(([k]) => {
@@ -278,10 +277,11 @@ export function zooSection(r) {
           return a > 0 && b > 0 ? (a / b).toFixed(2) : '–';
         }).join(' / '),
       ];
-      return [...head, c.simdnet?.algorithm ?? '', ...sn, ...wino, ...theirs, ...also];
+      const algorithm = (c.simdnet?.algorithm ?? '') + (c.simdnet?.winogradPasses?.includes('weightGrad') ? ' (dW: F(2×2))' : '');
+      return [...head, algorithm, ...sn, ...wino, ...theirs, ...also];
     });
     const headRow = ['shape', 'batch', 'GFLOP', 'algorithm', 'fwd ms', 'GFLOP/s', '%', 'dX ms', 'GFLOP/s', '%', 'dW ms', 'GFLOP/s', '%',
-      ...(anyWino ? ['Winograd fwd / dX ms', 'layer ÷ Winograd fwd / dX'] : []),
+      ...(anyWino ? ['F(2×2) fwd / dX / dW ms', 'layer ÷ F(2×2) fwd / dX / dW', 'F(4×4) fwd / dX ms', 'layer ÷ F(4×4) fwd / dX'] : []),
       ...(pt ? ['PyTorch fwd ms', 'dX ms', 'dW ms', 'PyTorch ÷ simdnet fwd / dX / dW'] : []), ...(shared ? ['also in'] : [])];
     const right = headRow.map((h, i) => i > 0 && h !== 'also in' && h !== 'algorithm');
     parts.push(`### ${zoo.nets[key].label} (${key}): its convolutions not already listed above\n${table(headRow, rows, right)}`);
@@ -321,6 +321,9 @@ export function targetsSection(rows) {
 }
 
 const NOT_MEASURED_TEXT = 'not measured in this run';
+
+/** The passes the zoo times Winograd's raw kernels on (F(4×4) has no weight gradient of its own). */
+const WINO_PASSES = ['forward', 'inputGrad', 'weightGrad'];
 
 /** How many of simdnet's slowest per-module rows a network's section lists (the JSON has them all). */
 export const SLOWEST = 15;

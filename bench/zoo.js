@@ -79,39 +79,53 @@ export function convFlops(shape, batch) {
   return 2 * batch * c.outChannels * OH * OW * (shape.C / c.groups) * c.kernelSize[0] * c.kernelSize[1];
 }
 
-/** Whether Winograd F(2×2,3×3) can run a shape (3×3, stride 1, dilation 1, groups 1), chosen or not. */
+/** Whether Winograd F(2×2,3×3) and F(4×4,3×3) can run a shape (3×3, stride 1, dilation 1, groups 1), chosen or not. */
 export function winogradEligible({ config: c }) {
   return c.kernelSize.join() === '3,3' && c.stride.join() === '1,1' && c.dilation.join() === '1,1' && c.groups === 1;
 }
 
-/** The algorithm names of Conv2d.algorithm() whose forward and input gradient run Winograd F(2×2,3×3). */
-export const WINOGRAD_ALGORITHMS = ['winograd-f2x2'];
+/**
+ * The algorithm names of Conv2d.algorithm() whose forward and input gradient run Winograd, with
+ * their output tile m of F(m×m,3×3).
+ */
+export const WINOGRAD_ALGORITHMS = { 'winograd-f2x2': 2, 'winograd-f4x4': 4 };
 
 /**
- * FLOPs Winograd F(2×2,3×3) executes in its 16 GEMMs for one pass (forward or input gradient) at
- * `batch`: 2·16·C_in·C_out per 2×2 output tile (the transforms, additions only, are not counted).
- * The forward tiles the output, the input gradient the input.
+ * The Winograd kernels the zoo times on every shape they can run, beside the layer's own path:
+ * the raw exports of each tile size F(m×m,3×3) (key: its algorithm name).
  */
-export function winogradFlops(shape, batch, pass) {
+export const WINOGRAD_KERNELS = {
+  'winograd-f2x2': { m: 2, forward: 'winogradForward', inputGrad: 'winogradInputGrad', scratch: 'winogradScratchFloats', weightGrad: 'winogradWeightGrad', weightGradScratch: 'winogradWeightGradScratchFloats' },
+  'winograd-f4x4': { m: 4, forward: 'winogradF4x4Forward', inputGrad: 'winogradF4x4InputGrad', scratch: 'winogradF4x4ScratchFloats' },
+};
+
+/**
+ * FLOPs Winograd F(m×m,3×3) executes in its (m + 2)² GEMMs for one pass (forward or input
+ * gradient) at `batch`: 2·(m + 2)²·C_in·C_out per m×m output tile (the transforms are not
+ * counted). The forward tiles the output, the input gradient the input. m: 2 unless given.
+ */
+export function winogradFlops(shape, batch, pass, m = 2) {
   const [OH, OW] = outputSize(shape);
   const [h, w] = pass === 'inputGrad' ? [shape.H, shape.W] : [OH, OW];
-  return 2 * 16 * shape.C * shape.config.outChannels * batch * Math.ceil(h / 2) * Math.ceil(w / 2);
+  return 2 * (m + 2) ** 2 * shape.C * shape.config.outChannels * batch * Math.ceil(h / m) * Math.ceil(w / m);
 }
 
 /**
  * % of `peakGflops` of a case's passes on the FLOPs they execute: the direct convolution's, or
  * Winograd's GEMM FLOPs for the passes the algorithm runs by Winograd (so no figure reads above 100%
- * because the algorithm needs fewer multiplies). `run` is simdnetCase's result or its `winograd`.
+ * because the algorithm needs fewer multiplies): forward and input gradient by F(m×m,3×3), m =
+ * `run.winogradTile` (2 unless given), the weight gradient by F(2×2,3×3) whatever the tile.
+ * `run` is simdnetCase's result or one of its Winograd timings.
  */
 export function percentOfPeak(run, shape, batch, peakGflops) {
   const flops = convFlops(shape, batch);
+  const wino = run.winogradPasses ?? [];
+  const executed = (k) => (!wino.includes(k) ? flops : winogradFlops(shape, batch, k, k === 'weightGrad' ? 2 : run.winogradTile ?? 2));
   const out = {};
   for (const [k, g] of Object.entries(run.gflops)) {
-    const wino = run.winogradPasses ?? [];
-    const executed = k === 'backward' ? flops + (wino.includes('inputGrad') ? winogradFlops(shape, batch, 'inputGrad') : flops)
-      : wino.includes(k) ? winogradFlops(shape, batch, k) : flops;
+    const done = k === 'backward' ? executed('weightGrad') + executed('inputGrad') : executed(k);
     const base = k === 'backward' ? 2 * flops : flops;
-    out[k] = g ? (100 * g.median * (executed / base)) / peakGflops : null;
+    out[k] = g ? (100 * g.median * (done / base)) / peakGflops : null;
   }
   return out;
 }
@@ -164,9 +178,13 @@ export function simdnetCase(shape, batch, { quick = false } = {}) {
     const ms = { forward, inputGrad: pair.difference, weightGrad: pair.without, backward: pair.with };
     const flops = convFlops(shape, batch);
     const gflops = { forward: rate(forward, flops), inputGrad: rate(ms.inputGrad, flops), weightGrad: rate(ms.weightGrad, flops), backward: rate(ms.backward, 2 * flops) };
-    const winogradPasses = WINOGRAD_ALGORITHMS.includes(algorithm) ? ['forward', 'inputGrad'] : [];
-    const out = { algorithm, winogradPasses, ms, gflops };
-    if (winogradEligible(shape)) out.winograd = winogradCase(shape, batch, layer, x, dy, y.shape, timing);
+    const winogradTile = WINOGRAD_ALGORITHMS[algorithm];
+    const winogradPasses = [...(winogradTile ? ['forward', 'inputGrad'] : []), ...(layer.weightGradByWinograd(inputShape) ? ['weightGrad'] : [])];
+    const out = { algorithm, winogradPasses, ...(winogradTile ? { winogradTile } : {}), ms, gflops };
+    if (winogradEligible(shape)) {
+      out.winograd = winogradCase(shape, batch, layer, x, dy, y.shape, timing, WINOGRAD_KERNELS['winograd-f2x2']);
+      out.winogradF4x4 = winogradCase(shape, batch, layer, x, dy, y.shape, timing, WINOGRAD_KERNELS['winograd-f4x4']);
+    }
     return out;
   } finally {
     x.block.free();
@@ -179,23 +197,39 @@ export function simdnetCase(shape, batch, { quick = false } = {}) {
 const rate = (t, f) => (t.median > 0 ? { median: f / (t.median * 1e6), min: t.max > 0 ? f / (t.max * 1e6) : null, max: t.min > 0 ? f / (t.min * 1e6) : null } : null);
 
 /**
- * Winograd F(2×2,3×3)'s kernels on a shape whatever conv2dAlgorithm's table says (the raw kernel
- * exports, as the layer calls them): forward and input gradient ms and direct-equivalent GFLOP/s,
- * beside the layer's own path in the same run — the measurements the table is filled from.
+ * One Winograd tile size's kernels (a WINOGRAD_KERNELS entry) on a shape whatever conv2dAlgorithm's
+ * table says (the raw kernel exports, as the layer calls them): forward and input gradient ms and
+ * direct-equivalent GFLOP/s, beside the layer's own path in the same run — the measurements the
+ * table is filled from.
  */
-function winogradCase(shape, batch, layer, x, dy, outShape, timing) {
+function winogradCase(shape, batch, layer, x, dy, outShape, timing, kernels) {
   const c = shape.config, k = rt().kernels, [OH, OW] = outShape.slice(2);
   // The zeros before the image: 'same' with a 3×3 kernel pads 1 each side, 'valid' none.
   const [ph, pw] = c.padding === 'same' ? [1, 1] : c.padding === 'valid' ? [0, 0] : c.padding;
   const args = [batch, shape.C, shape.H, shape.W, c.outChannels, ph, pw, OH, OW];
-  const scratch = new Block(k.winogradScratchFloats(batch, shape.C, shape.H, shape.W, c.outChannels, OH, OW) * 4);
+  const scratch = new Block(k[kernels.scratch](batch, shape.C, shape.H, shape.W, c.outChannels, OH, OW) * 4);
   const y = new Block(outShape.reduce((a, b) => a * b, 1) * 4), dx = new Block(batch * shape.C * shape.H * shape.W * 4);
   try {
     const w = layer.weight.data.ptr, b = layer.bias ? layer.bias.data.ptr : 0;
-    const forward = measure(() => k.winogradForward(x.tensor.ptr, w, b, y.ptr, ...args, scratch.ptr), timing);
-    const inputGrad = measure(() => k.winogradInputGrad(w, dy.tensor.ptr, dx.ptr, ...args, scratch.ptr), timing);
+    const forward = measure(() => k[kernels.forward](x.tensor.ptr, w, b, y.ptr, ...args, scratch.ptr), timing);
+    const inputGrad = measure(() => k[kernels.inputGrad](w, dy.tensor.ptr, dx.ptr, ...args, scratch.ptr), timing);
     const flops = convFlops(shape, batch);
-    return { winogradPasses: ['forward', 'inputGrad'], ms: { forward, inputGrad }, gflops: { forward: rate(forward, flops), inputGrad: rate(inputGrad, flops) } };
+    const out = {
+      winogradPasses: ['forward', 'inputGrad'], winogradTile: kernels.m,
+      ms: { forward, inputGrad }, gflops: { forward: rate(forward, flops), inputGrad: rate(inputGrad, flops) },
+    };
+    if (kernels.weightGrad) {
+      const dwScratch = new Block(k[kernels.weightGradScratch](batch, shape.C, c.outChannels, OH, OW) * 4);
+      const gemmScratch = new Block(k.gemmScratchFloats() * 4), dw = new Block(layer.weight.size * 4);
+      try {
+        out.ms.weightGrad = measure(() => k[kernels.weightGrad](x.tensor.ptr, dy.tensor.ptr, dw.ptr, ...args, dwScratch.ptr, gemmScratch.ptr), timing);
+        out.gflops.weightGrad = rate(out.ms.weightGrad, flops);
+        out.winogradPasses.push('weightGrad');
+      } finally {
+        dwScratch.free(); gemmScratch.free(); dw.free();
+      }
+    }
+    return out;
   } finally {
     scratch.free(); y.free(); dx.free();
   }

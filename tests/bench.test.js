@@ -373,6 +373,17 @@ test('percentOfPeak: on the FLOPs executed — Winograd\'s 16 GEMMs (4/9 of dire
   assert.ok(Math.abs(p.backward - (80 * (1 + 4 / 9)) / 2) < 1e-9, 'backward: direct dW plus Winograd dX');
 });
 
+test('percentOfPeak: F(4×4,3×3)\'s 36 GEMMs execute 1/4 of direct\'s FLOPs on planes of a multiple of 4, more on others', () => {
+  const shape = { C: 64, H: 8, W: 8, config: { outChannels: 64, kernelSize: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 } };
+  const flops = convFlops(shape, 2);
+  assert.is(winogradFlops(shape, 2, 'forward', 4), flops / 4);
+  assert.is(winogradFlops({ ...shape, H: 5, W: 5 }, 2, 'inputGrad', 4), 2 * 36 * 64 * 64 * 2 * 2 * 2);
+  const g = { forward: stat(40), inputGrad: stat(40), weightGrad: stat(40), backward: stat(40) };
+  const p = percentOfPeak({ gflops: g, winogradPasses: ['forward', 'inputGrad'], winogradTile: 4 }, shape, 2, 50);
+  assert.ok(Math.abs(p.forward - 20) < 1e-9 && Math.abs(p.inputGrad - 20) < 1e-9, JSON.stringify(p));
+  assert.is(p.weightGrad, 80);
+});
+
 // A zoo result as runZoo makes it (two shapes, two batches, one trimmed, PyTorch beside), rendered.
 const zooResult = () => {
   const shape = (id, label, net, C, O, k, groups = 1) => ({ id, label, net, C, H: 8, W: 8, uses: { [net]: 2 },
@@ -388,7 +399,7 @@ const zooResult = () => {
       nets: { a: { label: 'Net A', input: [3, 8, 8] } }, batches: [16, 64], pytorchLabel: 'PyTorch x',
       shapes: [shape('s1', '3×3 32→64 p1 @8×8', 'a', 32, 64, 3), shape('s2', '3×3 dw 32 p1 @8×8', 'a', 32, 32, 3, 32)],
       cases: [
-        { shape: 's1', batch: 16, flops: 2e9, simdnet: { ...sim(2, 4, 8, [80, 131, 40]), winograd: { ms: { forward: stat(1), inputGrad: stat(2) } } }, pytorch: pyt(1, 2, 16) },
+        { shape: 's1', batch: 16, flops: 2e9, simdnet: { ...sim(2, 4, 8, [80, 131, 40]), winograd: { ms: { forward: stat(1), inputGrad: stat(2) } }, winogradF4x4: { ms: { forward: stat(0.5), inputGrad: stat(4) } } }, pytorch: pyt(1, 2, 16) },
         { shape: 's1', batch: 64, flops: 8e9, trimmed: true },
         { shape: 's2', batch: 16, flops: 1e6, simdnet: sim(1, -0.1, 1, [5, null, 5]), pytorch: { error: 'boom' } },
         { shape: 's2', batch: 64, flops: 4e6, simdnet: sim(1, 1, 1, [5, 5, 5]), pytorch: pyt(0.5, 0.5, 0.5) },
@@ -405,15 +416,15 @@ test('zooTarget counts the 3×3 and 1×1 shapes with ≥ 32 channels at batch �
 
 test('the zoo\'s table: a row per shape and batch with its algorithm, % of the peak never above 100, Winograd\'s ms and PyTorch\'s with ratios beside', () => {
   const text = zooSection(zooResult());
-  assert.match(text, /%: on the FLOPs executed \(Winograd's: its 16 GEMMs\), of the FMA \(relaxed_madd\) peak, 50\.0 GFLOP\/s in this run; PyTorch: PyTorch x/);
+  assert.match(text, /%: on the FLOPs executed \(Winograd's: its 16 or 36 GEMMs\), of the FMA \(relaxed_madd\) peak, 50\.0 GFLOP\/s in this run; PyTorch: PyTorch x/);
   assert.match(text, /passes at ≥ 70% of the peak: fwd 1\/1 \(lowest 80%, median 80%\); dX 1\/1 \(lowest 131%, median 131%\); dW 0\/1/);
   const rows = text.split('\n').filter((l) => l.includes('|')).slice(1).map((l) => l.split('|').map((c) => c.trim()));
   assert.equal(rows[0], ['3×3 32→64 p1 @8×8 ×2', '16', '2.000', 'flat', '2.000', '1.0', '80', '4.000', '1.0', '>100†', '8.000', '1.0', '40',
-    '1.000 / 2.000', '2.00 / 2.00', '1.000', '2.000', '16.000', '0.50 / 0.50 / 2.00']);
+    '1.000 / 2.000', '2.00 / 2.00', '0.500 / 4.000', '4.00 / 1.00', '1.000', '2.000', '16.000', '0.50 / 0.50 / 2.00']);
   assert.equal(rows[1].slice(0, 4), ['', '64', '8.000', 'left out (--quick)']);
   assert.equal(rows[2].slice(0, 11), ['3×3 dw 32 p1 @8×8 ×2', '16', '0.001', 'flat', '1.000', '1.0', '5', '~0', '', '', '1.000']);
-  assert.equal(rows[2].slice(13, 15), ['', ''], 'no Winograd figures for a shape it cannot run');
-  assert.is(rows[2][15], 'failed (JSON)');
+  assert.equal(rows[2].slice(13, 17), ['', '', '', ''], 'no Winograd figures for a shape it cannot run');
+  assert.is(rows[2][17], 'failed (JSON)');
   assert.match(text, /\n† above the peak measured in this run/);
 });
 

@@ -1,0 +1,300 @@
+// Winograd F(4×4, 3×3) for 3×3, stride-1, undilated, ungrouped convolutions (Lavin & Gray 2015):
+// each 4×4 output tile is Aᵀ [Σ_c (G g Gᵀ) ⊙ (Bᵀ d B)] A with d the 6×6 input patch of the tile,
+// the Σ_c as 36 GEMMs, one per element ξ = 6i + j of the 6×6 transformed tile: 36·O·C multiply-adds
+// per 16 outputs where a direct convolution does 144·O·C, 4× fewer (F(2×2,3×3): 2.25×).
+//
+//   Bᵀ = | 4  0 −5  0  1  0 |   G = |  ¼     0    0  |   Aᵀ = | 1  1  1  1  1  0 |
+//        | 0 −4 −4  1  1  0 |       | −⅙   −⅙   −⅙  |        | 0  1 −1  2 −2  0 |
+//        | 0  4 −4 −1  1  0 |       | −⅙    ⅙   −⅙  |        | 0  1  1  4  4  0 |
+//        | 0 −2 −1  2  1  0 |       | 1/24 1/12  ⅙  |        | 0  1 −1  8 −8  1 |
+//        | 0  2 −1 −2  1  0 |       | 1/24 −1/12 ⅙  |
+//        | 0  4  0 −5  0  1 |       |  0     0    1  |
+//
+// Interpolation points 0, ±1, ±2, ∞ (Lavin & Gray's, also oneDNN's and wincnn's default for this
+// tile): the pairs ±1 and ±2 let every transform share its sums and differences (Bᵀ d in 12
+// additions and 4 scalings per column), and with the same points as oneDNN's F(4×4,3×3) the error
+// bound in tests/conv-winograd-f4.test.js compares like with like. Points ±½ in place of ±2 shrink
+// Aᵀ's 8s to ⅛ but grow Bᵀ and G by the same factor, moving the error rather than removing it
+// (Barabasz et al. 2020 find ±½ with ∞ only marginally better for F(4,3)); not taken.
+//
+// Everything else — the α² GEMMs on gemm.ts's 4×8 micro-kernel, the packed layouts of U, V and M,
+// the chunking of tiles across images, the input gradient as the same pass on dy with the rotated
+// kernel — is conv-winograd.ts's, shared. The transforms here are packing helpers; they run four
+// tiles at a time, one per lane: tiles i..i+3 (i a multiple of 4) are one vector of a V panel row
+// and one vector of an M row.
+import {
+  WINOGRAD_TMP_FLOATS, winogradPassFloats, winogradGemms, zeroPanelRows, roundUp, packedA, tap, rowChecked,
+} from "./conv-winograd";
+
+/** Tiles per chunk: the N of each of the 36 GEMMs (64 output pixels each: 256 tiles measured no faster). */
+const TILE_CHUNK_F4 = 128;
+
+/** Floats of scratch for forward and input gradient of a conv of C → O channels by F(4×4,3×3). */
+export function winogradF4x4ScratchFloats(N: i32, C: i32, H: i32, W: i32, O: i32, OH: i32, OW: i32): f64 {
+  return max(winogradPassFloats(4, TILE_CHUNK_F4, N, C, O, OH, OW), winogradPassFloats(4, TILE_CHUNK_F4, N, O, C, H, W));
+}
+
+/** y = conv2d(x, w) + b (b = 0: none) by F(4×4,3×3); PH/PW the padding before the image. */
+export function winogradF4x4Forward(
+  x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
+  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
+): void {
+  kernelTransformF4x4(w, O, C, false, scratch);
+  passF4x4(x, N, C, H, W, PH, PW, scratch, O, y, OH, OW, b, scratch + (<usize>36 * roundUp(O, 4) * C << 2));
+}
+
+/** dx = ∂L/∂x of y = conv2d(x, w) (overwritten) by F(4×4,3×3) on dy. */
+export function winogradF4x4InputGrad(
+  w: usize, dy: usize, dx: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
+  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
+): void {
+  kernelTransformF4x4(w, O, C, true, scratch);
+  passF4x4(dy, N, O, OH, OW, 2 - PH, 2 - PW, scratch, C, dx, H, W, 0, scratch + (<usize>36 * roundUp(C, 4) * O << 2));
+}
+
+/** conv-winograd.ts's winogradPass with 4×4 tiles: input transform, 36 GEMMs, output transform per chunk. */
+function passF4x4(
+  x: usize, N: i32, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, U: usize,
+  Cout: i32, out: usize, OH: i32, OW: i32, b: usize, work: usize,
+): void {
+  const th = (OH + 3) >> 2, tw = (OW + 3) >> 2, perImage = th * tw, T = N * perImage;
+  const rows = roundUp(Cout, 4);
+  for (let t0 = 0; t0 < T; t0 += TILE_CHUNK_F4) {
+    const tb = min(TILE_CHUNK_F4, T - t0), tbr = roundUp(tb, 8);
+    const V = work, M = V + (<usize>36 * Cin * tbr << 2), tmp = M + (<usize>36 * rows * tbr << 2);
+    inputTransformF4x4(x, Cin, Hin, Win, PH, PW, tw, perImage, t0, tb, tbr, V, tmp);
+    winogradGemms(36, U, V, M, Cin, rows, tbr);
+    outputTransformF4x4(M, Cout, rows, tw, perImage, t0, tb, tbr, OH, OW, out, b, tmp);
+  }
+}
+
+/**
+ * U[ξ][r][c] = (G g Gᵀ)[ξ] with g = w[r, c] or, when `rotate`, w[c, r] rotated 180° (see
+ * conv-winograd.ts's weightTransform). In f64, rounded once.
+ */
+function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: usize): void {
+  const rows = rotate ? C : O, cols = rotate ? O : C, plane = <usize>roundUp(rows, 4) * cols;
+  zeroPanelRows(U, rows, cols, 36);
+  for (let o = 0; o < O; o++) {
+    for (let c = 0; c < C; c++) {
+      const src = w + (<usize>(o * C + c) * 9 << 2);
+      const dst = rotate ? packedA(c, o, cols) : packedA(o, c, cols);
+      // G g, column by column (6×3), then each of its rows times Gᵀ.
+      const g00 = tap(src, rotate, 0), g01 = tap(src, rotate, 1), g02 = tap(src, rotate, 2);
+      const g10 = tap(src, rotate, 3), g11 = tap(src, rotate, 4), g12 = tap(src, rotate, 5);
+      const g20 = tap(src, rotate, 6), g21 = tap(src, rotate, 7), g22 = tap(src, rotate, 8);
+      const step = plane << 2;
+      let base = U + (dst << 2);
+      for (let i = 0; i < 6; i++) {
+        const r0 = gRow(i, g00, g10, g20), r1 = gRow(i, g01, g11, g21), r2 = gRow(i, g02, g12, g22);
+        for (let j = 0; j < 6; j++) {
+          store<f32>(base, <f32>gRow(j, r0, r1, r2));
+          base += step;
+        }
+      }
+    }
+  }
+}
+
+/** Row i of G times the column (a, b, c). */
+// @ts-ignore: decorator
+@inline function gRow(i: i32, a: f64, b: f64, c: f64): f64 {
+  switch (i) {
+    case 0: return a / 4;
+    case 1: return -(a + b + c) / 6;
+    case 2: return -(a - b + c) / 6;
+    case 3: return a / 24 + b / 12 + c / 6;
+    case 4: return a / 24 - b / 12 + c / 6;
+    default: return c;
+  }
+}
+
+/** Bᵀ z for six vectors z0..z5 (lanes = tiles) → dst, dst + stride, …, dst + 5·stride. */
+// @ts-ignore: decorator
+@inline function storeTimesBt(dst: usize, stride: usize, z0: v128, z1: v128, z2: v128, z3: v128, z4: v128, z5: v128): void {
+  const four = f32x4.splat(4), two = f32x4.splat(2);
+  const p = f32x4.sub(z4, f32x4.mul(four, z2)), q = f32x4.sub(z3, f32x4.mul(four, z1));
+  const r = f32x4.sub(z4, z2), s = f32x4.mul(two, f32x4.sub(z3, z1));
+  v128.store(dst, f32x4.add(f32x4.mul(four, f32x4.sub(z0, z2)), r));
+  v128.store(dst + stride, f32x4.add(p, q));
+  v128.store(dst + 2 * stride, f32x4.sub(p, q));
+  v128.store(dst + 3 * stride, f32x4.add(r, s));
+  v128.store(dst + 4 * stride, f32x4.sub(r, s));
+  v128.store(dst + 5 * stride, f32x4.add(f32x4.mul(four, f32x4.sub(z1, z3)), f32x4.sub(z5, z3)));
+}
+
+/**
+ * Row `row` of four horizontally adjacent tiles, columns c0 + 4·lane + j (j < 6), zeros outside the
+ * plane, times B: six vectors at e (16 bytes apart).
+ */
+// @ts-ignore: decorator
+@inline function rowTimesB4(plane: usize, row: i32, c0: i32, Hin: i32, Win: i32, e: usize): void {
+  const a0 = rowChecked(plane, row, c0, Hin, Win), a1 = rowChecked(plane, row, c0 + 4, Hin, Win);
+  const a2 = rowChecked(plane, row, c0 + 8, Hin, Win), a3 = rowChecked(plane, row, c0 + 12, Hin, Win);
+  const a4 = rowChecked(plane, row, c0 + 16, Hin, Win);
+  // Transpose a0..a3: dj lane k = column 4k + j; columns 4 and 5 take a4's first two.
+  const lo01 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7);
+  const lo23 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), hi23 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
+  const d0 = v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5), d1 = v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7);
+  const d2 = v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), d3 = v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7);
+  const d4 = v128.shuffle<f32>(d0, a4, 1, 2, 3, 4), d5 = v128.shuffle<f32>(d1, a4, 1, 2, 3, 5);
+  storeTimesBt(e, 16, d0, d1, d2, d3, d4, d5);
+}
+
+/** Bᵀ applied down the columns of e (6×6 vectors, row-major) → V[6i + j] at dst + (6i + j)·step. */
+// @ts-ignore: decorator
+@inline function columnsTimesBt(e: usize, dst: usize, step: usize): void {
+  for (let j = 0; j < 6; j++) {
+    const c = e + (<usize>j << 4);
+    storeTimesBt(dst + <usize>j * step, <usize>6 * step,
+      v128.load(c), v128.load(c, 96), v128.load(c, 192), v128.load(c, 288), v128.load(c, 384), v128.load(c, 480));
+  }
+}
+
+/**
+ * V[ξ][i / 8][c][i % 8] = (Bᵀ d B)[ξ] for tiles t0 + i, i < tbr (zero from tb on), of every channel;
+ * tmp: WINOGRAD_TMP_FLOATS floats. Channel by channel, each plane read from top to bottom.
+ */
+export function inputTransformF4x4(
+  x: usize, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, V: usize, tmp: usize,
+): void {
+  const planeBytes = <usize>Hin * Win << 2, step = <usize>Cin * tbr << 2;
+  const e = tmp, raw = tmp + 576, origins = raw + 576;
+  tileOrigins(origins, x, <usize>Cin * planeBytes, t0, tb, tbr, tw, perImage, PH, PW);
+  for (let c = 0; c < Cin; c++) {
+    const offset = <usize>c * planeBytes;
+    for (let i = 0; i < tbr; i += 4) {
+      const dst = V + ((<usize>(i >> 3) * Cin * 8 + (i & 7) + (c << 3)) << 2), o = origins + (<usize>i << 4);
+      if (i >= tb) {
+        // The columns that round the last panel up to 8 tiles: zeros, not whatever the scratch held.
+        for (let xi = 0; xi < 36; xi++) v128.store(dst + <usize>xi * step, f32x4.splat(0));
+        continue;
+      }
+      if (fourInARow(o)) {
+        // Four tiles of one tile row: each input row is five vector loads and a transpose.
+        const plane = <usize>load<u32>(o) + offset, r0 = load<i32>(o, 4), c0 = load<i32>(o, 8);
+        for (let k = 0; k < 6; k++) rowTimesB4(plane, r0 + k, c0, Hin, Win, e + <usize>k * 96);
+      } else {
+        // Tiles across a row or image boundary, or fewer than four: gathered lane by lane.
+        for (let k = 0; k < 4; k++) gatherPatch(raw + (<usize>k << 2), o + (<usize>k << 4), offset, Hin, Win);
+        for (let k = 0; k < 6; k++) {
+          const z = raw + <usize>k * 96;
+          storeTimesBt(e + <usize>k * 96, 16, v128.load(z), v128.load(z, 16), v128.load(z, 32), v128.load(z, 48), v128.load(z, 64), v128.load(z, 80));
+        }
+      }
+      columnsTimesBt(e, dst, step);
+    }
+  }
+}
+
+/**
+ * For tiles t0 + i, i < tbr: [image's plane 0 in x, row, column of the tile's corner, live (i < tb)]
+ * as 4 i32 at origins + 16i; `imageBytes` the bytes of one image of x. Corners are 4·tile − pad:
+ * the same records serve the input (pads PH, PW) and the output (0, 0).
+ */
+function tileOrigins(origins: usize, x: usize, imageBytes: usize, t0: i32, tb: i32, tbr: i32, tw: i32, perImage: i32, PH: i32, PW: i32): void {
+  for (let i = 0; i < tbr; i++) {
+    const p = origins + (<usize>i << 4), t = t0 + i, n = t / perImage, r = t - n * perImage, ty = r / tw;
+    store<u32>(p, <u32>(x + <usize>n * imageBytes));
+    store<i32>(p, 4 * ty - PH, 4);
+    store<i32>(p, 4 * (r - ty * tw) - PW, 8);
+    store<i32>(p, i < tb ? 1 : 0, 12);
+  }
+}
+
+/** Whether the four tile records at o are live, of one image and one tile row, side by side. */
+// @ts-ignore: decorator
+@inline function fourInARow(o: usize): bool {
+  return load<i32>(o, 60) != 0 && load<u32>(o, 48) == load<u32>(o) && load<i32>(o, 52) == load<i32>(o, 4) && load<i32>(o, 56) == load<i32>(o, 8) + 12;
+}
+
+/** The 6×6 patch of one lane (origin record at o) into raw[r][j][lane] (lane's float at dst), zeros outside. */
+function gatherPatch(dst: usize, o: usize, offset: usize, Hin: i32, Win: i32): void {
+  const live = load<i32>(o, 12) != 0, plane = <usize>load<u32>(o) + offset, r0 = load<i32>(o, 4), c0 = load<i32>(o, 8);
+  for (let r = 0; r < 6; r++) {
+    const row = r0 + r, inRow = live && row >= 0 && row < Hin;
+    for (let j = 0; j < 6; j++) {
+      const col = c0 + j;
+      store<f32>(dst, inRow && col >= 0 && col < Win ? load<f32>(plane + ((<usize>row * Win + col) << 2)) : 0);
+      dst += 16;
+    }
+  }
+}
+
+/** Aᵀ z for six vectors: y0..y3 (lanes = tiles), plus `bias`. */
+// @ts-ignore: decorator
+@inline function timesAt(z0: v128, z1: v128, z2: v128, z3: v128, z4: v128, z5: v128, bias: v128, dst: usize, stride: usize): void {
+  const a = f32x4.add(z1, z2), b = f32x4.sub(z1, z2), c = f32x4.add(z3, z4), d = f32x4.sub(z3, z4);
+  v128.store(dst, f32x4.add(f32x4.add(f32x4.add(z0, a), c), bias));
+  v128.store(dst + stride, f32x4.add(f32x4.add(b, f32x4.mul(f32x4.splat(2), d)), bias));
+  v128.store(dst + 2 * stride, f32x4.add(f32x4.add(a, f32x4.mul(f32x4.splat(4), c)), bias));
+  v128.store(dst + 3 * stride, f32x4.add(f32x4.add(f32x4.add(b, f32x4.mul(f32x4.splat(8), d)), z5), bias));
+}
+
+/**
+ * Aᵀ M A (+ bias) of four tiles (lanes) of one output channel, M[ξ] at src + ξ·step: 16 vectors
+ * y[k][l] (output row k, column l) at y + 16·(4k + l); q holds 24 vectors of Aᵀ M.
+ */
+// @ts-ignore: decorator
+@inline function tileOutput4(src: usize, step: usize, bias: v128, q: usize, y: usize): void {
+  const zero = f32x4.splat(0);
+  for (let j = 0; j < 6; j++) {
+    const c = src + <usize>j * step, s6 = <usize>6 * step;
+    timesAt(v128.load(c), v128.load(c + s6), v128.load(c + 2 * s6), v128.load(c + 3 * s6), v128.load(c + 4 * s6), v128.load(c + 5 * s6),
+      zero, q + (<usize>j << 4), 96);
+  }
+  for (let k = 0; k < 4; k++) {
+    const r = q + <usize>k * 96;
+    timesAt(v128.load(r), v128.load(r, 16), v128.load(r, 32), v128.load(r, 48), v128.load(r, 64), v128.load(r, 80), bias, y + (<usize>k << 6), 16);
+  }
+}
+
+/**
+ * out[n, o, 4ty.., 4tx..] = (Aᵀ M A) (+ b[o]) for tiles t0 + i, i < tb, cut at OH×OW; tmp:
+ * WINOGRAD_TMP_FLOATS floats. Channel by channel, each row of M read from start to end.
+ */
+export function outputTransformF4x4(
+  M: usize, Cout: i32, rows: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, OH: i32, OW: i32, out: usize, b: usize, tmp: usize,
+): void {
+  const step = <usize>rows * tbr << 2, planeBytes = <usize>OH * OW << 2, rs = <usize>OW << 2;
+  const q = tmp, y = tmp + 384, origins = tmp + 1152;
+  tileOrigins(origins, out, <usize>Cout * planeBytes, t0, tb, tbr, tw, perImage, 0, 0);
+  for (let o = 0; o < Cout; o++) {
+    const bias = f32x4.splat(b != 0 ? load<f32>(b + (<usize>o << 2)) : 0), offset = <usize>o * planeBytes;
+    for (let i = 0; i < tb; i += 4) {
+      const rec = origins + (<usize>i << 4);
+      tileOutput4(M + ((<usize>o * tbr + i) << 2), step, bias, q, y);
+      const oy = load<i32>(rec, 4), ox = load<i32>(rec, 8);
+      if (fourInARow(rec) && oy + 4 <= OH && ox + 16 <= OW) {
+        // Four whole tiles side by side: each output row is 16 contiguous floats.
+        const dst = <usize>load<u32>(rec) + offset + ((<usize>oy * OW + ox) << 2);
+        for (let k = 0; k < 4; k++) storeRowOf4Tiles(y + (<usize>k << 6), dst + <usize>k * rs);
+      } else {
+        for (let k = 0; k < 4; k++) scatterTile(y + (<usize>k << 2), rec + (<usize>k << 4), offset, OH, OW);
+      }
+    }
+  }
+}
+
+/** y[k][0..3] (four vectors, lane = tile) → four tiles' row k, 16 contiguous floats at dst. */
+// @ts-ignore: decorator
+@inline function storeRowOf4Tiles(yk: usize, dst: usize): void {
+  const y0 = v128.load(yk), y1 = v128.load(yk, 16), y2 = v128.load(yk, 32), y3 = v128.load(yk, 48);
+  const lo01 = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
+  const lo23 = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5), hi23 = v128.shuffle<f32>(y2, y3, 2, 6, 3, 7);
+  v128.store(dst, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
+  v128.store(dst, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7), 16);
+  v128.store(dst, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), 32);
+  v128.store(dst, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7), 48);
+}
+
+/** One lane's 4×4 tile (its float of y[k][l] at src + 16·(4k + l)) into its output plane, cut at OH×OW. */
+function scatterTile(src: usize, o: usize, offset: usize, OH: i32, OW: i32): void {
+  if (load<i32>(o, 12) == 0) return;
+  const plane = <usize>load<u32>(o) + offset, oy = load<i32>(o, 4), ox = load<i32>(o, 8);
+  for (let k = 0; k < 4 && oy + k < OH; k++) {
+    for (let l = 0; l < 4 && ox + l < OW; l++) {
+      store<f32>(plane + ((<usize>(oy + k) * OW + ox + l) << 2), load<f32>(src + (<usize>(4 * k + l) << 4)));
+    }
+  }
+}

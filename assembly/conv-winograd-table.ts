@@ -1,0 +1,134 @@
+// Which Winograd tile, if any, runs a 3×3 stride-1 convolution: the table conv2dAlgorithm reads
+// (a pure function of the shape and the build), and the dispatch to the chosen tile's kernels
+// (F(2×2,3×3) in conv-winograd.ts, F(4×4,3×3) in conv-winograd-f4.ts).
+import { winogradScratchFloats, winogradForward, winogradInputGrad } from "./conv-winograd";
+import { winogradF4x4ScratchFloats, winogradF4x4Forward, winogradF4x4InputGrad } from "./conv-winograd-f4";
+import { winogradWeightGradScratchFloats } from "./conv-winograd-dw";
+
+/** Whether Winograd can compute this convolution at all (not whether it is chosen). */
+export function winogradApplies(KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32): bool {
+  return G == 1 && KH == 3 && KW == 3 && SH == 1 && SW == 1 && DH == 1 && DW == 1;
+}
+
+/**
+ * The output tile m of the Winograd F(m×m,3×3) that conv2dForward/conv2dBackward run for this
+ * shape's forward and input gradient, or 0 for the direct path: the table filled from the
+ * harness's shape zoo (`npm run bench -- --zoo`), which times the direct path and both tiles on
+ * every 3×3 stride-1 shape in the same run (see the measurements below). A pure function of the
+ * shape and the build.
+ */
+export function winogradTile(C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): i32 {
+  if (!winogradApplies(KH, KW, SH, SW, DH, DW, G)) return 0;
+  if (C < WINOGRAD_MIN_CHANNELS || O < WINOGRAD_MIN_CHANNELS || OH < WINOGRAD_MIN_SIZE || OW < WINOGRAD_MIN_SIZE) return 0;
+  return OH >= WINOGRAD_F4X4_MIN_SIZE && OW >= WINOGRAD_F4X4_MIN_SIZE ? 4 : 2;
+}
+
+// The table, from `npm run bench -- --zoo --quick --only simdnet --zoo-nets
+// vgg-cifar,seed003-cifar,resnet20 --zoo-batches 16` on a build with the table off (its rows time the
+// direct path through Conv2d and the Winograd kernels in the same run), 2-core Xeon shared with
+// other work (peak loop 53.8 GFLOP/s relaxed, 27.3 plain, against 62 / 45 quiet): direct ms ÷
+// Winograd ms, forward | input gradient, padding 1, batch 16:
+//                     relaxed SIMD    plain SIMD
+//   3→32   @32²       0.95 | 0.52     0.73 | 1.11
+//   3→64   @32²       0.71 | 0.49     1.52 | 1.78
+//   16→16  @32²       1.12 | 1.15     1.43 | 0.97
+//   32→32  @32²       2.08 | 1.12     1.65 | 2.79
+//   32→32  @16²       2.31 | 1.88     2.46 | 1.25
+//   32→64  @16²       0.99 | 2.02     1.20 | 1.02
+//   64→64  @16²       1.81 | 1.47     1.34 | 2.72
+//   64→64  @8²        2.61 | 2.01     3.98 | 2.12
+//   64→128 @32²       2.02 | 2.49     2.17 | 2.12
+//   64→128 @8²        1.59 | 2.68     1.83 | 1.62
+//   128→128 @16²      2.04 | 3.17     2.70 | 2.48
+//   128→256 @8²       1.98 | 1.82     2.29 | 1.82
+// Few input channels leave the 16 GEMMs too short to pay for the transforms; 16 channels are about
+// even, so they stay direct. Both builds choose alike; the threshold is per build so that a later
+// measurement can split them.
+const WINOGRAD_MIN_CHANNELS: i32 = ASC_FEATURE_RELAXED_SIMD ? 32 : 32;
+const WINOGRAD_MIN_SIZE: i32 = 4;
+
+// F(4×4,3×3) against F(2×2,3×3) and the direct path, from `npm run bench -- --zoo --quick --only
+// simdnet --zoo-nets vgg-cifar,seed003-cifar,resnet20 --zoo-batches 16` (and --plain-simd) on a
+// build with the table off, then the raw kernels of both tiles timed alternately, best of 7, on a
+// 2-core Xeon heavily shared (peak loop 20.2 GFLOP/s relaxed, 16.5 plain, against 62 / 45 quiet,
+// so single ratios are noisy). Padding 1, batch 16 unless said:
+//                    direct ÷ F(4×4), fwd | dX (zoo)    F(2×2) ms ÷ F(4×4) ms, fwd | dX (alternating)
+//                    relaxed       plain                relaxed (two runs)        plain
+//   16→16  @32²      1.02 | 1.76   2.18 | 1.44          –                         –
+//   32→32  @32²      1.77 | 1.24   1.27 | 1.77          3.13 | 1.14, 2.19 | 3.09   3.04 | 1.13
+//     batch 64       –             –                    1.12 | 1.16               –
+//   32→64  @16²      7.10 | 8.11   1.19 | 2.41          1.15 | 1.16, 1.10 | 1.11   1.27 | 2.81
+//   32→32  @16²      6.70 | 2.39   5.82 | –             1.14 | 1.18, 1.13 | 1.20   1.24 | 1.19
+//   64→64  @16²      2.31 | 1.02   1.72 | 6.00          2.56 | 3.08, 1.15 | 0.47   1.18 | 0.79
+//   64→128 @32²      2.37 | 2.87   2.80 | 2.02          1.43 | 1.35, –            1.84 | 1.64
+//   128→128 @16²     1.66 | 2.06   2.50 | 3.12          1.62 | 1.61, 1.33 | 1.11   1.25 | 1.27
+//   128→128 @12²     –             –                    1.11 | 0.98               –
+//   64→64  @8²       1.22 | 1.46   3.90 | 3.34          0.70 | 0.72, 0.70 | 0.70   0.79 | 0.75
+//   64→128 @8²       1.53 | 1.75   1.15 | 1.68          0.73 | 0.32, 0.78 | 0.71   0.34 | 0.72
+//   128→256 @8²      2.79 | 0.42   1.88 | 1.45          0.67 | 1.07               0.89 | 0.77
+//   256→256 @4²      –             –                    0.51 | 0.48               0.49 | 0.51
+//   ("–": not measured, or the dX difference came out at zero or below)
+// The zoo's ratios swing with the load (3→32 @32²: 0.24 and 3.17 in the two builds); the
+// alternating ones are steadier: there F(4×4) won 32 of 34 comparisons on outputs of 16×16 and
+// more, and lost 19 of 20 on 8×8 and less. From 16×16 on its
+// transforms run four tiles of a tile row per vector, which planes of 16 columns fill; below that a
+// tile row has fewer than four tiles, every tile is gathered lane by lane, and the 36 GEMMs of short
+// rows lose to F(2×2)'s 16. At 12×12 they are even; F(2×2) keeps it (the better accuracy).
+const WINOGRAD_F4X4_MIN_SIZE: i32 = ASC_FEATURE_RELAXED_SIMD ? 16 : 16;
+
+/**
+ * Whether conv2dBackward computes the weight gradient by Winograd F(2×2,3×3) (conv-winograd-dw.ts)
+ * on a shape whose forward runs F(tile×tile,3×3) (tile ≠ 0), rather than on the direct flat path.
+ */
+export function winogradWeightGradChosen(tile: i32, C: i32, O: i32): bool {
+  return tile != 0 && C >= WINOGRAD_DW_MIN_CHANNELS && O >= WINOGRAD_DW_MIN_CHANNELS && C * O >= WINOGRAD_DW_MIN_PAIRS;
+}
+
+// The weight gradient: the direct flat path's ms ÷ F(2×2,3×3)'s (winogradWeightGrad), timed
+// alternately, best of 7, batch 16, padding 1, same loaded machine as above; two relaxed runs and
+// one plain:
+//   32→32  @32²   0.56, 0.96 | 0.91        64→64  @8²    1.07, 1.03 | 0.91
+//     batch 64    1.05, 0.84 | 0.91        64→128 @8²    0.72, 1.13 | 1.24
+//   32→64  @16²   1.23, 1.03 | 1.33        128→128 @16²  1.25, 1.25 | 1.83
+//   64→64  @16²   0.81, 1.70 | 1.56        128→256 @8²   1.42, 1.71 | 1.77
+//   64→128 @32²   1.49, 1.48 | 1.20        256→256 @4²   2.25, 0.93 | 1.71
+// The direct weight gradient keeps its lead or ties while a side has 32 channels or the pairs are
+// few (64→64); from 64×128 channel pairs on Winograd wins (its 16 GEMMs have the tiles as their
+// long K, the direct path's reductions run over the plane). Both builds alike.
+const WINOGRAD_DW_MIN_CHANNELS: i32 = 64;
+const WINOGRAD_DW_MIN_PAIRS: i32 = ASC_FEATURE_RELAXED_SIMD ? 64 * 128 : 64 * 128;
+
+/**
+ * 1 if conv2dBackward computes this convolution's weight gradient by Winograd F(2×2,3×3), else 0 (the
+ * lowering conv2dAlgorithm names runs it). A pure function of the shape and the build.
+ */
+export function conv2dWinogradWeightGrad(
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+): i32 {
+  return winogradWeightGradChosen(winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW), C, O) ? 1 : 0;
+}
+
+/** Floats of scratch the chosen tile's forward, input gradient and (if chosen) weight gradient need. */
+export function winogradTileScratchFloats(tile: i32, N: i32, C: i32, H: i32, W: i32, O: i32, OH: i32, OW: i32): f64 {
+  const passes = tile == 4 ? winogradF4x4ScratchFloats(N, C, H, W, O, OH, OW) : winogradScratchFloats(N, C, H, W, O, OH, OW);
+  return winogradWeightGradChosen(tile, C, O) ? max(passes, winogradWeightGradScratchFloats(N, C, O, OH, OW)) : passes;
+}
+
+/** y = conv2d(x, w) + b by the chosen tile F(tile×tile,3×3). */
+export function winogradTileForward(
+  tile: i32, x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
+  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
+): void {
+  if (tile == 4) winogradF4x4Forward(x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, scratch);
+  else winogradForward(x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, scratch);
+}
+
+/** dx = ∂L/∂x by the chosen tile F(tile×tile,3×3). */
+export function winogradTileInputGrad(
+  tile: i32, w: usize, dy: usize, dx: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
+  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
+): void {
+  if (tile == 4) winogradF4x4InputGrad(w, dy, dx, N, C, H, W, O, PH, PW, OH, OW, scratch);
+  else winogradInputGrad(w, dy, dx, N, C, H, W, O, PH, PW, OH, OW, scratch);
+}
