@@ -55,20 +55,49 @@ const DW_BOUND = 1e-5;
 const abs = (a) => a.map(Math.abs);
 
 /**
- * The magnitude an output of F(2×2,3×3) rounds against: the sum over its 2×2 output tile (tiles
- * start at row and column 0 of each plane) of |bias| + Σ|w||x| — the transforms mix every input of
- * the tile's 4×4 patch into each of its outputs. `terms` holds |bias| + Σ|w||x| per output.
+ * The magnitude an output of an m×m-tile Winograd rounds against: the sum over its m×m output tile
+ * (tiles start at row and column 0 of each plane) of |bias| + Σ|w||x| — the transforms mix every
+ * input of the tile's (m+2)×(m+2) patch into each of its outputs. A tile at the plane's edge also
+ * computes outputs beyond it, which the kernel discards but whose terms round with the rest (a
+ * 7×1 plane's dx: the column the tile computes beside the real one brings terms that cancel only
+ * after rounding), so `terms` holds |bias| + Σ|w||x| per output over the plane extended to whole
+ * tiles, [planes, ceil(OH/m)·m, ceil(OW/m)·m]; the result is cropped to OH×OW.
  */
 function tileScale(terms, OH, OW, m = 2) {
-  const out = new Float64Array(terms.length), planes = terms.length / (OH * OW);
+  const EH = Math.ceil(OH / m) * m, EW = Math.ceil(OW / m) * m;
+  const out = new Float64Array(terms.length / (EH * EW) * OH * OW), planes = terms.length / (EH * EW);
   for (let p = 0; p < planes; p++) {
     for (let ty = 0; ty < OH; ty += m) for (let tx = 0; tx < OW; tx += m) {
       let s = 0;
-      for (let i = ty; i < Math.min(ty + m, OH); i++) for (let j = tx; j < Math.min(tx + m, OW); j++) s += terms[(p * OH + i) * OW + j];
+      for (let i = ty; i < ty + m; i++) for (let j = tx; j < tx + m; j++) s += terms[(p * EH + i) * EW + j];
       for (let i = ty; i < Math.min(ty + m, OH); i++) for (let j = tx; j < Math.min(tx + m, OW); j++) out[(p * OH + i) * OW + j] = s;
     }
   }
   return out;
+}
+
+/** Planes of H×W zero-extended after their last row and column to H2×W2. */
+function extendPlanes(a, planes, H, W, H2, W2) {
+  const out = new Float64Array(planes * H2 * W2);
+  for (let p = 0; p < planes; p++) for (let i = 0; i < H; i++) out.set(a.subarray((p * H + i) * W, (p * H + i + 1) * W), (p * H2 + i) * W2);
+  return out;
+}
+
+/**
+ * Per-element scales of forward and dx of case (x, w, b, dy) for tile size m: the terms of the
+ * plane extended to whole tiles come from the reference run on x (for dx: x and dy) zero-extended
+ * by the rows and columns the last tiles overhang, which is what the kernels read there.
+ */
+function scales({ N, C, O, H, W }, opts, g, x, w, b, dy, m) {
+  const up = (n) => Math.ceil(n / m) * m;
+  const eH = up(g.OH) - g.OH, eW = up(g.OW) - g.OW;
+  const xf = extendPlanes(abs(x), N * C, H, W, H + eH, W + eW);
+  const fwd = conv2d(xf, [N, C, H + eH, W + eW], abs(w), b && abs(b), O, 3, opts).y;
+  const dH = up(H) - H, dW = up(W) - W;
+  const xd = extendPlanes(abs(x), N * C, H, W, H + dH, W + dW);
+  const dyd = extendPlanes(abs(dy), N * O, g.OH, g.OW, g.OH + dH, g.OW + dW);
+  const back = conv2dGrad(xd, [N, C, H + dH, W + dW], abs(w), dyd, O, 3, opts).dx;
+  return { scale: tileScale(fwd, g.OH, g.OW, m), scaleDx: tileScale(back, H, W, m) };
 }
 
 /** max_i |a − b| / scale_i and ‖a − b‖ / ‖b‖. */
@@ -96,9 +125,8 @@ function runKernels(c, seed, tile = TILES.f2x2) {
   const x = randf(N * C * H * W, rand), w = randf(O * C * 9, rand), b = c.bias ? randf(O, rand) : null;
   const dy = randf(N * O * g.OH * g.OW, rand);
   const ref = conv2d(x, shape, w, b, O, 3, opts).y;
-  const scale = tileScale(conv2d(abs(x), shape, abs(w), b && abs(b), O, 3, opts).y, g.OH, g.OW, tile.m);
   const refDx = conv2dGrad(x, shape, w, dy, O, 3, opts).dx;
-  const scaleDx = tileScale(conv2dGrad(abs(x), shape, abs(w), abs(dy), O, 3, opts).dx, H, W, tile.m);
+  const { scale, scaleDx } = scales(c, opts, g, x, w, b, dy, tile.m);
   const k = rt().kernels;
   const floats = k[tile.scratch](N, C, H, W, O, g.OH, g.OW);
   const xs = toWasm(x), ws = toWasm(w), bs = b ? toWasm(b) : null, dys = toWasm(dy);
@@ -268,12 +296,12 @@ for (const c of [
     const ref = conv2d(x, shape, w, b, c.O, 3, opts);
     assert.equal([...y.shape], ref.shape);
     const [OH, OW] = ref.shape.slice(2);
-    const scale = tileScale(conv2d(abs(x), shape, abs(w), b && abs(b), c.O, 3, opts).y, OH, OW, tile.m);
-    checkErrors(errors(y.toArray(), ref.y, scale), what('forward'), tile.bound);
     const dy = randf(y.size, rand);
+    const { scale, scaleDx } = scales(c, opts, { OH, OW }, x, w, b, dy, tile.m);
+    checkErrors(errors(y.toArray(), ref.y, scale), what('forward'), tile.bound);
     const dx = layer.backward(sn.tensor(Float32Array.from(dy), y.shape)).toArray();
     const g = conv2dGrad(x, shape, w, dy, c.O, 3, opts), s = conv2dGrad(abs(x), shape, abs(w), abs(dy), c.O, 3, opts);
-    checkErrors(errors(dx, g.dx, tileScale(s.dx, c.H, c.W, tile.m)), what('dx'), tile.bound);
+    checkErrors(errors(dx, g.dx, scaleDx), what('dx'), tile.bound);
     checkErrors(errors(layer.weight.grad.toArray(), g.dw, s.dw), what('dW'), c.dwWinograd ? DW_BOUND : BOUND);
     if (b) assertClose(layer.bias.grad.toArray(), g.db, { rtol: 1e-5, atol: 1e-4, what: what('db') });
     layer.dispose();
