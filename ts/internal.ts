@@ -14,3 +14,5 @@ export * as functionalKernels from './functional/kernels.js';
 /** The layer registry (model files name layer types through it). */
 export { registerLayer, layerTypeNamed } from './registry.js';
 export { looseSiteCount } from './functional/site.js';
+/** Fusion of a BatchNorm with the ReLU/ReLU6 after it, on (the default) or off, for tests comparing the two. */
+export { setFusion } from './layers/epilogue.js';
