@@ -71,9 +71,10 @@ export function activationChecked(x: usize, y: usize, n: i32, act: i32): i32 {
 
 // @ts-ignore: decorator
 @inline function affineSweep(x: usize, y: usize, coef: usize, N: i32, C: i32, L: i32, act: i32): i32 {
+  if (L == 1) return affineRows(x, y, coef, N, C, act);
   const cb = <usize>C << 2;
   let flag = f32x4.splat(0);
-  let flagS: f32 = 0;
+  let flagS = 0;
   for (let c = 0; c < C; c++) {
     const o = <usize>c << 2;
     const m = load<f32>(coef + o), scale = load<f32>(coef + cb + o), shift = load<f32>(coef + 2 * cb + o);
@@ -91,13 +92,43 @@ export function activationChecked(x: usize, y: usize, n: i32, act: i32): i32 {
       for (; i < L; i++) {
         const p = <usize>i << 2;
         const v = (load<f32>(xs + p) - m) * scale + shift;
-        if (act != ACT_NONE) flagS += v - v;
+        if (act != ACT_NONE) flagS |= <i32>!isFinite<f32>(v);
         store<f32>(ys + p, actS(v, act));
       }
     }
   }
   if (clean(flag, flagS)) return 0;
   return countAffineNonFinite(x, coef, N, C, L);
+}
+
+/**
+ * affineSweep for planes of one value ([N, C] or 1×1 maps, as MobileNetV2's last blocks have):
+ * four channels per vector along each row, the coefficients loaded as vectors, where the plane
+ * loop would run every value through the scalar tail.
+ */
+// @ts-ignore: decorator
+@inline function affineRows(x: usize, y: usize, coef: usize, N: i32, C: i32, act: i32): i32 {
+  const cb = <usize>C << 2;
+  let flag = f32x4.splat(0);
+  let flagS = 0;
+  for (let n = 0; n < N; n++) {
+    const row = <usize>n * cb;
+    let c = 0;
+    for (; c + 4 <= C; c += 4) {
+      const o = <usize>c << 2;
+      const v = madd(f32x4.sub(v128.load(x + row + o), v128.load(coef + o)), v128.load(coef + cb + o), v128.load(coef + 2 * cb + o));
+      if (act != ACT_NONE) flag = v128.or(flag, nonFinite(v));
+      v128.store(y + row + o, actV(v, act));
+    }
+    for (; c < C; c++) {
+      const o = <usize>c << 2;
+      const v = (load<f32>(x + row + o) - load<f32>(coef + o)) * load<f32>(coef + cb + o) + load<f32>(coef + 2 * cb + o);
+      if (act != ACT_NONE) flagS |= <i32>!isFinite<f32>(v);
+      store<f32>(y + row + o, actS(v, act));
+    }
+  }
+  if (clean(flag, flagS)) return 0;
+  return countAffineNonFinite(x, coef, N, C, 1);
 }
 
 /** The exact count for affineSweep, when its min or max was not finite: the affine again, counted. */
@@ -124,7 +155,7 @@ function countAffineNonFinite(x: usize, coef: usize, N: i32, C: i32, L: i32): i3
 // @ts-ignore: decorator
 @inline function actSweep(x: usize, y: usize, n: i32, act: i32): i32 {
   let flag = f32x4.splat(0);
-  let flagS: f32 = 0;
+  let flagS = 0;
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
@@ -135,7 +166,7 @@ function countAffineNonFinite(x: usize, coef: usize, N: i32, C: i32, L: i32): i3
   for (; i < n; i++) {
     const o = <usize>i << 2;
     const v = load<f32>(x + o);
-    flagS += v - v;
+    flagS |= <i32>!isFinite<f32>(v);
     store<f32>(y + o, actS(v, act));
   }
   return clean(flag, flagS) ? 0 : countNonFinite(x, n);
@@ -148,9 +179,9 @@ function countAffineNonFinite(x: usize, coef: usize, N: i32, C: i32, L: i32): i3
   return f32x4.ne(d, d);
 }
 
-/** Whether no lane of the flag is set and the scalar tails' sum of v − v stayed 0 (not NaN). */
+/** Whether no lane of the flag is set, nor the scalar tails' flag. */
 // @ts-ignore: decorator
-@inline function clean(flag: v128, flagS: f32): bool {
+@inline function clean(flag: v128, flagS: i32): bool {
   return !v128.any_true(flag) && flagS == 0;
 }
 
@@ -172,10 +203,9 @@ function countAffineNonFinite(x: usize, coef: usize, N: i32, C: i32, L: i32): i3
   return v;
 }
 
-/** The activation on one value, as actV computes it per lane. */
+/** The activation on one value: actV on a splat, so a tail value gets the lanes' result without a branch. */
 // @ts-ignore: decorator
 @inline function actS(v: f32, act: i32): f32 {
-  if (act == ACT_RELU) return v <= 0 ? 0 : v;
-  if (act == ACT_RELU6) return v <= 0 ? 0 : v > 6 ? 6 : v;
-  return v;
+  if (act == ACT_NONE) return v;
+  return f32x4.extract_lane(actV(f32x4.splat(v), act), 0);
 }

@@ -14,13 +14,16 @@ import { countNonFinite } from "./util";
  * mean[c] and biased variance[c] over the N·L values of each channel, in one sweep over x;
  * returns how many values are NaN or infinite (the layer's input check, done in the same sweep).
  * Each plane is summed in f32x4 lanes as Σ(x − K) and Σ(x − K)², shifted by K = the mean of the
- * channel's first plane, so that the squares cancel little in Σ(x − K)²/n − (Σ(x − K)/n)²; the
- * planes' sums add up in f64 (per-plane f64 merges, Chan et al.'s update, cost more than they saved
- * on MobileNetV2's planes of 4 to 64 floats). The input check rides along: a NaN or infinity leaves
- * a sum non-finite, and only then are the values counted. The first plane is read twice (for K).
- * On ResNet-20's 64×16×32×32 (relaxed
- * build, fastest of 30): the two-sweep statistics (the mean, then Σ(x − mean)²) took 0.43 ms and
- * the separate input check 0.22 ms; this one sweep takes 0.27 ms.
+ * channel's first plane (read twice for it), so that the squares cancel little in
+ * Σ(x − K)²/n − (Σ(x − K)/n)²; the planes' sums add up in f64 (merging each plane's mean and
+ * squared deviations in f64, Chan et al.'s update, was slower on MobileNetV2's small planes). The input
+ * check rides along: a NaN or infinity leaves a sum non-finite, and only then are values counted.
+ *
+ * Relaxed build, fastest of 30 runs (.scratch/bn-sweeps.mjs, the previous build beside this one,
+ * interleaved in one process), a training forward's BatchNorm2d layers at batch 64 — the input
+ * check, the statistics (two sweeps: the mean, then Σ(x − mean)²) and the normalising sweep
+ * before; the statistics (one sweep) and the normalising sweep now:
+ * MobileNetV2 ×0.5's 52 BatchNorms 6.25 → 4.00 ms; ResNet-20's 21 BatchNorms 11.98 → 5.85 ms.
  */
 export function batchNormStats(x: usize, mean: usize, variance: usize, N: i32, C: i32, L: i32): i32 {
   if (N == 0 || L == 0) {
