@@ -18,6 +18,7 @@ export * from "./softmax";
 export * from "./loss";
 export * from "./dropout";
 export * from "./norm";
+export * from "./epilogue";
 export * from "./gemm-dot";
 export * from "./elementwise";
 export * from "./reduce";

@@ -252,7 +252,10 @@ test('--quick --only simdnet --nets resnet20,mobilenetv2: img/s and per-module r
   assert.is(resnet.get('layer1.0.conv1 Conv2d').kind, 'Conv2d 3×3');
   assert.is(resnet.get('layer2.0.conv1 Conv2d').kind, 'Conv2d 3×3 stride 2');
   assert.is(resnet.get('layer2.0.shortcut.0 Conv2d').kind, 'Conv2d 1×1 stride 2');
-  assert.is(resnet.get('layer1.0 sn.relu #2').kind, 'sn.relu');
+  // bn1 and the sn.relu after it run fused: one row naming both; the block's last sn.relu (after the add) stays its own.
+  assert.is(resnet.get('layer1.0.bn1+relu BatchNorm2d+sn.relu').kind, 'BatchNorm2d+sn.relu');
+  assert.is(resnet.get('layer1.0 sn.relu').kind, 'sn.relu');
+  assert.is(mobile.get('features.2.conv.0.1+2 BatchNorm2d+ReLU6').kind, 'BatchNorm2d+ReLU6');
   assert.is([...resnet.values()].filter((x) => x.type === 'Conv2d').length, 21);
   assert.is(mobile.get('features.2.conv.1.0 Conv2d').kind, 'Conv2d 3×3 depthwise stride 2');
   assert.is(mobile.get('features.2.conv.0.0 Conv2d').kind, 'Conv2d 1×1');

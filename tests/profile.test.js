@@ -11,7 +11,9 @@ test('model.profile times every layer of real training steps and leaves the mode
   const { images, labels } = await sn.data.mnist({ limit: 16 });
   const before = Object.values(model.stateDict()).map((t) => (t.dtype === 'int64' ? [...t.toInt64Array()] : [...t.toArray()]));
   const p = model.profile(images, labels, { steps: 3, warmup: 1 });
-  assert.equal(p.layers.map((l) => l.name), ['Conv2d', 'BatchNorm2d', 'ReLU', 'MaxPool2d', 'Flatten', 'Dropout', 'Linear']);
+  // The BatchNorm and the ReLU after it run as one sweep (fused): one row names both.
+  assert.equal(p.layers.map((l) => l.name), ['Conv2d', 'BatchNorm2d+ReLU', 'MaxPool2d', 'Flatten', 'Dropout', 'Linear']);
+  assert.equal(p.layers.map((l) => l.path), ['0', '1+2', '3', '4', '5', '6']);
   assert.is(p.batchSize, 16);
   for (const l of p.layers) assert.ok(l.forwardMs >= 0 && l.backwardMs >= 0 && Number.isFinite(l.forwardMs + l.backwardMs));
   const sum = p.inputMs + p.loss.forwardMs + p.optimizerMs + p.layers.reduce((s, l) => s + l.forwardMs + l.backwardMs, 0);

@@ -18,3 +18,5 @@ export { looseSiteCount } from './functional/site.js';
 export { encodeModel } from './io/onnx/encode.js';
 export { ProtoWriter } from './io/onnx/protobuf.js';
 export { decodeModel } from './io/onnx/decode.js';
+/** Fusion of a BatchNorm with the ReLU/ReLU6 after it, on (the default) or off, for tests comparing the two. */
+export { setFusion } from './layers/epilogue.js';

@@ -7,6 +7,7 @@ import { Block, f32, reuseBlock } from './runtime/block.js';
 import { rt } from './runtime/wasm.js';
 import { Tensor, formatShape, shapeSize } from './tensor.js';
 import { enterForward, leaveForward } from './forward-journal.js';
+import { DeferredAffine } from './layers/epilogue.js';
 import { OpSite } from './functional/site.js';
 import type { EvaluateOptions, FitHistory, FitOptions, PredictOptions, fit as fitFunction } from './train/fit.js';
 import type { evaluate as evaluateFunction } from './train/evaluate.js';
@@ -229,7 +230,10 @@ export abstract class Module {
    * call changed (BatchNorm's running statistics).
    *
    * The result is a view of a buffer of the module that made it, valid until that module runs
-   * again (reading it afterwards throws; toArray() keeps a copy). In training mode, with
+   * again (reading it afterwards throws; toArray() keeps a copy). A BatchNorm's result is written
+   * only when something reads it: a ReLU or ReLU6 given it computes its own output straight from
+   * the BatchNorm's input, in one sweep; if nothing has read it by the time that input changes (the
+   * layer before runs again), reading it throws as a stale result does. In training mode, with
    * gradients enabled (not inside sn.noGrad), each module keeps the activations of one call for
    * backward, so calling the same module twice in one forward is refused at the second call.
    *
@@ -320,7 +324,7 @@ export abstract class Module {
   #leafBody(x: Tensor, frame: Frame, reentered = false): Tensor {
     checkTensor(this.label(), 'the input of forward()', x);
     const outShape = this.outputShape(x.shape);
-    const xd = this.stage('input', x, `${this.label()} input`);
+    const xd = this.stage('input', x, `${this.label()} input`, 'forward()', !this.checksOwnInput());
     // A host input was just copied into this module's buffer: that copy is not an earlier output
     // (nor is this call's own copy of its input, when a subclass's forward calls super.forward).
     const input = x.onDevice && !reentered ? this.ownInput(xd) : xd;
@@ -338,7 +342,13 @@ export abstract class Module {
     let row: string | null = null;
     if (profiler) {
       row = pathOf(frame);
-      profiler.forward(row, row, this, performance.now() - start);
+      const ms = performance.now() - start;
+      // A BatchNorm fused with the activation after it: one row names both (fusedWith).
+      const into = this.fusedWith();
+      profiler.forward(row, row, this, ms, into);
+      if (into !== null) row = into;
+      const d = y.block?.deferred;
+      if (d instanceof DeferredAffine) d.row = row;
     }
     this.forwardFailed = false;
     // A new handle when the layer passed its input through: the caller's tensor keeps its own producer and node.
@@ -375,7 +385,7 @@ export abstract class Module {
       if (!recording || !t.onDevice) return t;
       const boundary = new BoundaryNode(a.node, (shape) => this.output(`input${i}.gradSum`, shape, 'backward()'));
       boundaries.push(boundary);
-      const alias = new Tensor(t.shape, t.block!, t.ptr);
+      const alias = new Tensor(t.shape, t.block!, t.address);
       alias.node = boundary;
       return alias;
     });
@@ -388,7 +398,7 @@ export abstract class Module {
     if (y instanceof Tensor) {
       // A new handle when forward returned its input: the caller's tensor keeps its own producer.
       if (args.includes(y) && !y.isMeta) {
-        const out: Tensor = y.onDevice ? new Tensor(y.shape, y.block!, y.ptr) : new Tensor(y.shape, y.host!);
+        const out: Tensor = y.onDevice ? new Tensor(y.shape, y.block!, y.address) : new Tensor(y.shape, y.host!);
         out.node = y.node;
         y = out;
       }
@@ -515,6 +525,15 @@ export abstract class Module {
     zero(zeros);
     return zeros;
   }
+
+  /**
+   * @internal Whether forwardDevice checks its input for NaN and infinity itself, in a sweep it
+   * makes anyway (ReLU, a training BatchNorm's statistics), so forward() need not sweep it first.
+   */
+  checksOwnInput(): boolean { return false; }
+
+  /** @internal The profile row of the layer call this one's last call was fused with, or null. */
+  fusedWith(): string | null { return null; }
 
   /**
    * @internal Throws when an input that the last forward() kept for backward() has been overwritten
@@ -1082,9 +1101,10 @@ export abstract class Module {
   /**
    * @internal Host tensors are copied into a scratch block; device tensors are used in place,
    * once checked to be intact (not released, not overwritten by a later result). Either way
-   * non-finite values are refused with an Error naming `what`.
+   * non-finite values are refused with an Error naming `what` (unless `check` is false: the
+   * layer counts them in its own sweep and refuses them with the same message).
    */
-  protected stage(key: string, x: Tensor, what: string, call = 'forward()'): Tensor {
+  protected stage(key: string, x: Tensor, what: string, call = 'forward()', check = true): Tensor {
     if (x.dtype !== 'float32') throw new Error(`${what}: expected a float32 tensor, got ${x.dtype}`);
     let d = x;
     if (x.onDevice) {
@@ -1093,7 +1113,7 @@ export abstract class Module {
       d = this.output(key, x.shape, call);
       d.view().set(x.view());
     }
-    const bad = rt().kernels.countNonFinite(d.ptr, d.size);
+    const bad = check ? rt().kernels.countNonFinite(d.ptr, d.size) : 0;
     if (bad > 0) throw new Error(`${what}: ${bad} of ${d.size} values are NaN or infinite`);
     return d;
   }

@@ -53,8 +53,8 @@ export class Tensor {
   readonly host: Float32Array | BigInt64Array | null;
   /** @internal The wasm block this tensor lives in (kept alive by the reference), or null. */
   readonly block: Block | null;
-  /** @internal Byte offset in wasm memory (device tensors only). */
-  readonly ptr: number;
+  /** Byte offset in wasm memory (device tensors only), read through `ptr` and `address`. */
+  readonly #ptr: number;
   /** @internal The block's generation when this tensor was made: a later result there makes it stale. */
   readonly generation: number;
   /** @internal The module whose forward produced this tensor, for loss.backward(). */
@@ -82,19 +82,19 @@ export class Tensor {
       this.dtype = storage;
       this.host = null;
       this.block = null;
-      this.ptr = -1;
+      this.#ptr = -1;
       this.generation = 0;
     } else if (storage instanceof Block) {
       this.dtype = 'float32';
       this.block = storage;
-      this.ptr = ptr < 0 ? storage.ptr : ptr;
+      this.#ptr = ptr < 0 ? storage.ptr : ptr;
       this.generation = storage.generation;
       this.host = null;
     } else {
       this.dtype = storage instanceof BigInt64Array ? 'int64' : 'float32';
       this.host = storage;
       this.block = null;
-      this.ptr = -1;
+      this.#ptr = -1;
       this.generation = 0;
     }
   }
@@ -106,6 +106,19 @@ export class Tensor {
   static meta(shape: readonly number[], dtype: DType = 'float32'): Tensor {
     return new Tensor(shape, dtype as unknown as Float32Array);
   }
+
+  /**
+   * @internal Byte offset in wasm memory (device tensors only), for a kernel that reads or writes
+   * the values: a result whose values were put off (Block.defer) is written out first.
+   */
+  get ptr(): number {
+    const b = this.block;
+    if (b !== null && b.deferred !== null && b.generation === this.generation) b.settle();
+    return this.#ptr;
+  }
+
+  /** @internal The byte offset without writing out a put-off result (to compare places, or fuse with it). */
+  get address(): number { return this.#ptr; }
 
   /** True when the data lives in wasm memory (a layer's result, a parameter), false for host data from sn.tensor(). */
   get onDevice(): boolean { return this.block !== null; }
@@ -184,6 +197,7 @@ export class Tensor {
     const b = this.block;
     if (!b || (!b.freed && b.generation === this.generation)) return null;
     const owner = b.owner?.label();
+    if (b.expiry !== null && b.generation === this.generation + 1) return `${subject} ${b.expiry}`;
     if (b.freed) {
       return `${subject}'s memory was released (${owner ? `${owner} was disposed, or ran on a larger input and replaced this buffer` : 'its module was disposed or re-shaped'})`;
     }

@@ -179,8 +179,12 @@ export function annotateError(err: unknown, frame: Frame, leaf: boolean): unknow
 
 /** Receives the times of layer calls and functional ops while profile() runs. */
 export interface Profiler {
-  /** The forward of row `row` (a layer call, or an op named `what`, at module path `path`) took `ms`. */
-  forward(row: string, path: string, what: FrameModule | string, ms: number): void;
+  /**
+   * The forward of row `row` (a layer call, or an op named `what`, at module path `path`) took `ms`;
+   * `into` names the row of the call it was fused with (a BatchNorm before a ReLU), whose row then
+   * names both and takes this one's forward and backward times.
+   */
+  forward(row: string, path: string, what: FrameModule | string, ms: number, into?: string | null): void;
   /** The backward of row `row` took `ms`. */
   backward(row: string, ms: number): void;
 }

@@ -6,6 +6,7 @@ import { Tensor, formatShape } from '../tensor.js';
 import { OpCall, beginOp, dryResult, endOp, opInput } from './site.js';
 import type { TensorLike } from './arith.js';
 import { checkOptions, describe, oneOf } from '../options.js';
+import { ACT_RELU, ACT_RELU6, activate } from '../layers/epilogue.js';
 
 /**
  * An elementwise op: y = f(x) in the site's block, and a backward computing dx from the saved
@@ -27,6 +28,26 @@ function elementwise(call: OpCall, x: TensorLike, forward: (x: number, y: number
 }
 
 /**
+ * ReLU or ReLU6 as an op: from a BatchNorm's put-off output, fused (ts/layers/epilogue.ts), the
+ * backward then reading the sign of the op's own output (the same mask as the input's, bit for
+ * bit); else as elementwise() does.
+ */
+function clamp(call: OpCall, x: TensorLike, act: number, backward: (saved: number, dy: number, dx: number, n: number) => void): Tensor {
+  const t = opInput(call, 'x', 0, x);
+  if (!call.site) return dryResult(call, t.shape, [t], {});
+  const site = call.site;
+  const { y, inputs: [xs] } = site.output('y', t.shape, 'forward()', [t]);
+  const { fused } = activate(xs, y, act);
+  if (fused) call.fusedInto = fused.row;
+  const saved = fused ? y : t;
+  return endOp(call, y, [t], fused ? [] : [['its input', t]], y, (dy) => {
+    const dx = site.output('grad0', t.shape, 'backward()').y;
+    backward(saved.ptr, dy.ptr, dx.ptr, dx.size);
+    return [dx];
+  });
+}
+
+/**
  * The rectified linear unit max(x, 0), elementwise, as torch.relu (the ReLU layer as a function).
  *
  * @example
@@ -36,7 +57,7 @@ function elementwise(call: OpCall, x: TensorLike, forward: (x: number, y: number
  */
 export function relu(x: TensorLike): Tensor {
   const k = rt().kernels;
-  return elementwise(beginOp('sn.relu'), x, (a, b, n) => k.reluForward(a, b, n), (s, dy, dx, n) => k.reluBackward(s, dy, dx, n), true);
+  return clamp(beginOp('sn.relu'), x, ACT_RELU, (s, dy, dx, n) => k.reluBackward(s, dy, dx, n));
 }
 
 /** max(x, 0) + negativeSlope · min(x, 0), elementwise, as torch.nn.functional.leaky_relu (default slope 0.01). */
@@ -65,7 +86,7 @@ export function tanh(x: TensorLike): Tensor {
 /** min(max(x, 0), 6), elementwise, as torch.nn.functional.relu6 (MobileNetV2's activation). */
 export function relu6(x: TensorLike): Tensor {
   const k = rt().kernels;
-  return elementwise(beginOp('sn.relu6'), x, (a, b, n) => k.relu6Forward(a, b, n), (s, dy, dx, n) => k.relu6Backward(s, dy, dx, n), true);
+  return clamp(beginOp('sn.relu6'), x, ACT_RELU6, (s, dy, dx, n) => k.relu6Backward(s, dy, dx, n));
 }
 
 /** x · relu6(x + 3) / 6, elementwise, as torch.nn.functional.hardswish (MobileNetV3's activation). */

@@ -97,6 +97,8 @@ export interface OpCall {
   /** When profiling: the row, and when the op started. */
   row: string | null;
   start: number;
+  /** When profiling: the row of the layer call this op was fused with (a BatchNorm before sn.relu), if any. */
+  fusedInto?: string | null;
 }
 
 /** Starts an op: finds its site (none in a dry run). */
@@ -203,10 +205,10 @@ export class OpNode extends GradNode {
  * a profile. `inputs` are the op's tensor arguments, in order.
  */
 export function endOp(call: OpCall, y: Tensor, inputs: readonly Tensor[], saved: readonly [string, Tensor][], out: Tensor | null, back: Backward): Tensor {
-  if (call.row !== null) profiler?.forward(call.row, call.frame ? pathOf(call.frame) : '', call.op, performance.now() - call.start);
+  if (call.row !== null) profiler?.forward(call.row, call.frame ? pathOf(call.frame) : '', call.op, performance.now() - call.start, call.fusedInto);
   if (call.recording && inputs.some((t) => t.node !== null)) {
     y.node = new OpNode(inputs.map((t) => t.node), call.site!, call.frame, out, saved, back);
-    y.node.row = call.row;
+    y.node.row = call.fusedInto ?? call.row;
   }
   return y;
 }
@@ -214,6 +216,6 @@ export function endOp(call: OpCall, y: Tensor, inputs: readonly Tensor[], saved:
 /** A view of `t`'s storage with another shape (the same block and generation, or the same host array). */
 export function viewOf(t: Tensor, shape: readonly number[]): Tensor {
   if (t.isMeta) return Tensor.meta(shape);
-  return t.onDevice ? new Tensor(shape, t.block!, t.ptr) : new Tensor(shape, t.host as Float32Array);
+  return t.onDevice ? new Tensor(shape, t.block!, t.address) : new Tensor(shape, t.host as Float32Array);
 }
 

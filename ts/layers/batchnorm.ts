@@ -8,6 +8,7 @@ import { checkNotEmptyBatch, checkPositiveInt } from './args.js';
 import { boolean, checkOptions, either, finite, nullValue } from '../options.js';
 import { pyBool, pyFloat } from './python-repr.js';
 import { registerLayer, type LayerConfig } from '../registry.js';
+import { DeferredAffine, fusionEnabled } from './epilogue.js';
 
 /** The options of BatchNorm1d and BatchNorm2d; the defaults are PyTorch's. */
 export interface BatchNormOptions {
@@ -130,19 +131,30 @@ abstract class BatchNorm extends Module {
     const L = x.size / (N * C) || 0;
     const k = rt().kernels;
     const batchStats = this.training || !this.trackRunningStats;
+    // Re-issued first: a put-off result of the last call reads the coefficients rewritten below.
+    const y = this.output('y', x.shape);
     let mean = this.runningMean!, variance = this.runningVar!;
     if (batchStats) {
       mean = this.output('mean', [C]);
       variance = this.output('variance', [C]);
-      k.batchNormStats(x.ptr, mean.ptr, variance.ptr, N, C, L);
+      // One sweep for the statistics and the input check (checksOwnInput), before any state changes.
+      const bad = k.batchNormStats(x.ptr, mean.ptr, variance.ptr, N, C, L);
+      if (bad > 0) throw new Error(`${this.label()} input: ${bad} of ${x.size} values are NaN or infinite`);
       if (this.training && this.trackRunningStats) this.updateRunningStats(mean, variance, N * L);
     }
-    const y = this.output('y', x.shape);
-    k.batchNormApply(x.ptr, y.ptr, mean.ptr, variance.ptr, this.weight?.data.ptr ?? 0, this.bias?.data.ptr ?? 0,
-      N, C, L, this.eps, +this.affine);
+    const coef = this.scratch('coef', 3 * C * 4).ptr;
+    k.batchNormCoefficients(mean.ptr, variance.ptr, this.weight?.data.ptr ?? 0, this.bias?.data.ptr ?? 0, coef, C, this.eps, +this.affine);
+    const deferred = new DeferredAffine(this, x, y, coef, N, C, L);
+    // Put off while its input is a layer's result (re-issued, never written in place): a ReLU or
+    // ReLU6 given y computes from x directly (epilogue.ts); anything else reading y writes it first.
+    if (fusionEnabled() && x.block?.owner) y.block!.defer(deferred);
+    else deferred.run();
     this.saved = { x, mean, variance, batchStats, L };
     return y;
   }
+
+  /** @internal With batch statistics the statistics sweep checks the input (batchNormStats counts). */
+  override checksOwnInput(): boolean { return this.training || !this.trackRunningStats; }
 
   /** @internal The input kept for backward must still be intact. */
   override checkSaved(): void { this.checkSavedInput(this.saved?.x ?? null); }

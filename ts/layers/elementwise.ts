@@ -2,6 +2,7 @@
 // layer's own buffer, backward from the saved input or output.
 import { Module } from '../module.js';
 import { Tensor } from '../tensor.js';
+import { ACT_NONE, DeferredAffine, activate } from './epilogue.js';
 
 /** The base of the elementwise activations (ReLU, LeakyReLU, Sigmoid, Tanh, ReLU6, Hardswish, SiLU, GELU, ELU): output shape = input shape. */
 export abstract class Elementwise extends Module {
@@ -12,6 +13,19 @@ export abstract class Elementwise extends Module {
 
   /** @internal Whether backward reads the saved input (else only the layer's own output, which only its own forward replaces). */
   protected readonly backwardReadsInput: boolean = true;
+
+  /**
+   * @internal ACT_RELU or ACT_RELU6 for an activation that checks its input for NaN and infinity
+   * in its own sweep (activationChecked) and fuses with a BatchNorm before it; ACT_NONE otherwise.
+   */
+  protected readonly epilogueAct: number = ACT_NONE;
+
+  /**
+   * @internal The BatchNorm output the last call computed from that BatchNorm's input (fused), or
+   * null. Its values were never written, so backward reads the sign of this layer's own output,
+   * which is the input's (y > 0 exactly where x > 0; 0 < y < 6 exactly where 0 < x < 6).
+   */
+  protected fused: DeferredAffine | null = null;
 
   /** @internal y = f(x) over n floats. */
   protected abstract apply(x: number, y: number, n: number): void;
@@ -24,14 +38,27 @@ export abstract class Elementwise extends Module {
   /** @internal */
   override forwardDevice(x: Tensor): Tensor {
     const y = this.output('y', x.shape);
-    this.apply(x.ptr, y.ptr, x.size);
     this.x = x;
     this.y = y;
+    this.fused = null;
+    if (this.epilogueAct === ACT_NONE) {
+      this.apply(x.ptr, y.ptr, x.size);
+      return y;
+    }
+    const { fused, bad } = activate(x, y, this.epilogueAct);
+    this.fused = fused;
+    if (bad > 0) throw new Error(`${this.label()} input: ${bad} of ${x.size} values are NaN or infinite`);
     return y;
   }
 
+  /** @internal Whether forwardDevice checks the input itself (in its one sweep), so forward() need not. */
+  override checksOwnInput(): boolean { return this.epilogueAct !== ACT_NONE; }
+
+  /** @internal The profile row of the BatchNorm call the last call fused with, or null. */
+  override fusedWith(): string | null { return this.fused?.row ?? null; }
+
   /** @internal The input kept for backward must still be intact, when backward reads it. */
-  override checkSaved(): void { if (this.backwardReadsInput) this.checkSavedInput(this.x); }
+  override checkSaved(): void { if (this.backwardReadsInput && !this.fused) this.checkSavedInput(this.x); }
 
   /** @internal */
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {

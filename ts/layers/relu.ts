@@ -2,6 +2,7 @@
 import { rt } from '../runtime/index.js';
 import { Tensor } from '../tensor.js';
 import { Elementwise } from './elementwise.js';
+import { ACT_RELU } from './epilogue.js';
 import { registerLayer } from '../registry.js';
 
 /**
@@ -24,8 +25,11 @@ export class ReLU extends Elementwise {
   protected override apply(x: number, y: number, n: number): void { rt().kernels.reluForward(x, y, n); }
 
   /** @internal */
-  protected override applyBackward(x: Tensor, _y: Tensor, dy: number, dx: number, n: number): void {
-    rt().kernels.reluBackward(x.ptr, dy, dx, n);
+  protected override readonly epilogueAct: number = ACT_RELU;
+
+  /** @internal From the input, or from the output's sign after a fused call (the same mask, bit for bit). */
+  protected override applyBackward(x: Tensor, y: Tensor, dy: number, dx: number, n: number): void {
+    rt().kernels.reluBackward((this.fused ? y : x).ptr, dy, dx, n);
   }
 }
 

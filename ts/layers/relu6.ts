@@ -2,6 +2,7 @@
 import { rt } from '../runtime/index.js';
 import { Tensor } from '../tensor.js';
 import { Elementwise } from './elementwise.js';
+import { ACT_RELU6 } from './epilogue.js';
 import { registerLayer } from '../registry.js';
 
 /**
@@ -25,8 +26,11 @@ export class ReLU6 extends Elementwise {
   protected override apply(x: number, y: number, n: number): void { rt().kernels.relu6Forward(x, y, n); }
 
   /** @internal */
-  protected override applyBackward(x: Tensor, _y: Tensor, dy: number, dx: number, n: number): void {
-    rt().kernels.relu6Backward(x.ptr, dy, dx, n);
+  protected override readonly epilogueAct: number = ACT_RELU6;
+
+  /** @internal From the input, or from the output's sign after a fused call (the same mask, bit for bit). */
+  protected override applyBackward(x: Tensor, y: Tensor, dy: number, dx: number, n: number): void {
+    rt().kernels.relu6Backward((this.fused ? y : x).ptr, dy, dx, n);
   }
 }
 

@@ -7,6 +7,16 @@ interface Held { ptr: number; }
 /** The layer or loss that hands a block's contents out as its results, named in stale-tensor messages. */
 export interface BlockOwner { label(): string; }
 
+/**
+ * A result handed out before its values are written (a BatchNorm's output, which the ReLU after
+ * it computes in its own sweep straight from the BatchNorm's input): `run()` writes it, when a
+ * tensor over the block is first read (Tensor.ptr). `sources` are the blocks it is computed from.
+ */
+export interface DeferredResult {
+  readonly sources: readonly Block[];
+  run(): void;
+}
+
 const reclaim = new FinalizationRegistry<Held>((held) => rt().heap.release(held.ptr));
 
 export class Block {
@@ -22,6 +32,12 @@ export class Block {
   owner: BlockOwner | null = null;
   /** The call that wrote the latest result, e.g. 'forward()', for the stale-tensor message. */
   lastWrite = '';
+  /** The latest result when its values are not written yet (see defer()), else null. */
+  deferred: DeferredResult | null = null;
+  /** Why the latest result was dropped unwritten (see expireReaders), for the stale-tensor message; else null. */
+  expiry: string | null = null;
+  /** Blocks holding a deferred result computed from this block: dealt with before this block changes. */
+  private readers: Block[] | null = null;
 
   /**
    * Allocates `bytes` (a float64 count: sizes are never computed in 32-bit arithmetic). A request
@@ -38,12 +54,53 @@ export class Block {
 
   /** Marks a new result written here by `owner`'s `call`: tensors over the previous one become stale. */
   reissue(owner: BlockOwner, call: string): void {
+    this.expireReaders();
+    this.deferred = null;
+    this.expiry = null;
     this.generation++;
     this.owner = owner;
     this.lastWrite = call;
   }
 
+  /**
+   * Hands the latest result out unwritten: `result.run()` writes it when a tensor over this block
+   * is read. If one of its sources changes first (its owner runs again, or it is released), the
+   * result is dropped rather than written (that would cost the sweep the deferral saved) and
+   * tensors over it become stale, with a message saying so.
+   */
+  defer(result: DeferredResult): void {
+    this.deferred = result;
+    for (const s of result.sources) {
+      const r = (s.readers ??= []);
+      if (!r.includes(this)) r.push(this);
+    }
+  }
+
+  /** Writes a deferred result out, once. */
+  settle(): void {
+    const d = this.deferred;
+    if (!d) return;
+    this.deferred = null;
+    d.run();
+  }
+
+  /** Drops the deferred results computed from this block, which is about to change. */
+  private expireReaders(): void {
+    const readers = this.readers;
+    if (!readers) return;
+    this.readers = null;
+    for (const b of readers) {
+      if (!b.deferred?.sources.includes(this)) continue;
+      b.deferred = null;
+      b.generation++;
+      b.expiry = `was never written: ${b.owner?.label() ?? 'its layer'} computed it only when read (the activation after it ` +
+        `took its input directly), and ${this.owner?.label() ?? 'the block it is computed from'}, whose result it is computed from, has changed since`;
+    }
+  }
+
   free(): void {
+    this.expireReaders();
+    this.deferred = null;
     if (!this.held) return;
     reclaim.unregister(this);
     rt().heap.release(this.held.ptr);

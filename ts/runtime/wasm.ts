@@ -90,7 +90,7 @@ export const KERNEL_EXPORTS: readonly string[] = [
   'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward', 'sgdStep', 'adamStep', 'reluForward', 'reluBackward',
   'leakyReluForward', 'leakyReluBackward', 'sigmoidForward', 'sigmoidBackward', 'tanhForward', 'tanhBackward',
   'softmaxForward', 'logSoftmaxForward', 'softmaxBackward', 'logSoftmaxBackward', 'crossEntropyForward', 'nllForward',
-  'mseForward', 'bceWithLogitsForward', 'dropoutApply', 'batchNormStats', 'batchNormApply', 'batchNormUpdateRunning',
+  'mseForward', 'bceWithLogitsForward', 'dropoutApply', 'batchNormStats', 'batchNormCoefficients', 'channelAffineAct', 'activationChecked', 'batchNormUpdateRunning',
   'batchNormBackward', 'relu6Forward', 'relu6Backward', 'hardswishForward', 'hardswishBackward', 'siluForward',
   'siluBackward', 'geluForward', 'geluBackward', 'geluTanhForward', 'geluTanhBackward', 'eluForward', 'eluBackward',
   'dropout2dApply', 'addForward', 'mulForward', 'mulScalar', 'addBroadcastMid', 'mulBroadcastMid', 'mulBroadcastMidGrad',

@@ -46,7 +46,11 @@ export interface Profile {
   batchSize: number;
   /** How many timed steps the means are over. */
   steps: number;
-  /** A row per layer call and functional op of a step, in the order they ran (named by module path). */
+  /**
+   * A row per layer call and functional op of a step, in the order they ran (named by module
+   * path); a BatchNorm fused with the ReLU or ReLU6 after it is one row naming both: name
+   * 'BatchNorm2d+ReLU', path '1+2' (in a Sequential) or 'layer1.0.bn1+relu' (sn.relu in layer1.0).
+   */
   layers: LayerTime[];
   /** Copying the input into wasm memory. */
   inputMs: number;
@@ -97,9 +101,17 @@ export function profile(model: Module, x: Tensor, y: Target, options: ProfileOpt
   const rows = new Map<string, LayerTime>();
   let timed = false;
   setProfiler({
-    forward(row, path, what, ms) {
+    forward(row, path, what, ms, into) {
+      const name = typeof what === 'string' ? what : layerTypeOf(what as Module) ?? what.constructor.name;
       let r = rows.get(row);
-      if (!r) rows.set(row, r = { name: typeof what === 'string' ? what : layerTypeOf(what as Module) ?? what.constructor.name, path, forwardMs: 0, backwardMs: 0 });
+      if (!r && into != null && rows.has(into)) {
+        // Fused with the call of row `into` (a BatchNorm before this ReLU): one row names both.
+        r = rows.get(into)!;
+        r.name = `${r.name}+${name}`;
+        r.path = fusedPath(r.path, typeof what === 'string' ? `${path ? `${path}.` : ''}${what.replace(/^sn\./, '')}` : path);
+        rows.set(row, r);
+      }
+      if (!r) rows.set(row, r = { name, path, forwardMs: 0, backwardMs: 0 });
       if (timed) r.forwardMs += ms;
     },
     backward(row, ms) {
@@ -139,7 +151,7 @@ export function profile(model: Module, x: Tensor, y: Target, options: ProfileOpt
   }
   const result: Profile = {
     batchSize: x.shape[0], steps,
-    layers: [...rows.values()].map((r) => ({ ...r, forwardMs: r.forwardMs / steps, backwardMs: r.backwardMs / steps })),
+    layers: [...new Set(rows.values())].map((r) => ({ ...r, forwardMs: r.forwardMs / steps, backwardMs: r.backwardMs / steps })),
     inputMs: inputMs / steps,
     loss: { forwardMs: lossMs / steps, backwardMs: 0 },
     optimizerMs: optimizerMs / steps,
@@ -149,6 +161,17 @@ export function profile(model: Module, x: Tensor, y: Target, options: ProfileOpt
   result.stepMs = result.inputMs + result.loss.forwardMs + result.optimizerMs +
     result.layers.reduce((s, l) => s + l.forwardMs + l.backwardMs, 0);
   return result;
+}
+
+/**
+ * The path of a fused row: `a` then what of `b` differs from it, e.g. '1+2' in a Sequential,
+ * 'layer1.0.bn1+relu' for layer1.0's sn.relu after its bn1.
+ */
+function fusedPath(a: string, b: string): string {
+  const as = a.split('.'), bs = b.split('.');
+  let common = 0;
+  while (common < as.length - 1 && common < bs.length - 1 && as[common] === bs[common]) common++;
+  return `${a}+${bs.slice(common).join('.')}`;
 }
 
 /**
@@ -168,10 +191,12 @@ function saveGradients(model: Module): () => void {
  */
 export function formatProfile(p: Profile): string {
   const ms = (v: number) => v.toFixed(3);
-  // Paths that are indexes (a Sequential's layers) right-aligned, so that the names line up past layer 9.
+  // Paths that are indexes (a Sequential's layers; '1+2' for a fused pair) right-aligned on their
+  // first index, so that the names line up past layer 9.
   const width = Math.max(0, ...p.layers.map((l) => l.path.length));
-  const indexes = p.layers.every((l) => /^\d+$/.test(l.path));
-  const where = (l: LayerTime) => (indexes ? l.path.padStart(width) : l.path.padEnd(width));
+  const indexes = p.layers.every((l) => /^\d+(\+\d+)*$/.test(l.path));
+  const first = Math.max(0, ...p.layers.map((l) => /^\d*/.exec(l.path)![0].length));
+  const where = (l: LayerTime) => (indexes ? l.path.replace(/^\d+/, (i) => i.padStart(first)) : l.path.padEnd(width));
   const rows: string[][] = p.layers.map((l) => [width ? `${where(l)} ${l.name}` : l.name, ms(l.forwardMs), ms(l.backwardMs)]);
   rows.push(['input copy', ms(p.inputMs), '']);
   rows.push(['loss (fused gradient)', ms(p.loss.forwardMs), '']);
