@@ -19,7 +19,9 @@ export function winogradApplies(KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW:
  */
 export function winogradTile(C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): i32 {
   if (!winogradApplies(KH, KW, SH, SW, DH, DW, G)) return 0;
-  if (C < WINOGRAD_MIN_CHANNELS || O < WINOGRAD_MIN_CHANNELS || OH < WINOGRAD_MIN_SIZE || OW < WINOGRAD_MIN_SIZE) return 0;
+  if (C < WINOGRAD_MIN_CHANNELS || O < WINOGRAD_MIN_CHANNELS) return 0;
+  const minSize = C < WINOGRAD_WIDE_CHANNELS || O < WINOGRAD_WIDE_CHANNELS ? WINOGRAD_NARROW_MIN_SIZE : WINOGRAD_MIN_SIZE;
+  if (OH < minSize || OW < minSize) return 0;
   return OH >= WINOGRAD_F4X4_MIN_SIZE && OW >= WINOGRAD_F4X4_MIN_SIZE ? 4 : 2;
 }
 
@@ -41,11 +43,34 @@ export function winogradTile(C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
 //   64→128 @8²        1.59 | 2.68     1.83 | 1.62
 //   128→128 @16²      2.04 | 3.17     2.70 | 2.48
 //   128→256 @8²       1.98 | 1.82     2.29 | 1.82
-// Few input channels leave the 16 GEMMs too short to pay for the transforms; 16 channels are about
-// even, so they stay direct. Both builds choose alike; the threshold is per build so that a later
-// measurement can split them.
-const WINOGRAD_MIN_CHANNELS: i32 = ASC_FEATURE_RELAXED_SIMD ? 32 : 32;
+// Few input channels leave the 16 GEMMs too short to pay for the transforms; 16 channels were about
+// even for F(2×2) in this run, but F(4×4) wins on them (below). Both builds choose alike; the
+// threshold is per build so that a later measurement can split them.
+//
+// 16 to 31 channels (ResNet-20's first stage, 16→16 at 32×32, is about 40% of its training step):
+// the raw kernels timed alternately in one process (conv2dForward's direct path, whose table sends
+// these shapes nowhere else, against both tiles; the direct dx as conv2dBackward's time with dx
+// less its time without), median of 7, padding 1, a 2-core EPYC with another test suite running
+// (peak loop 55.9 GFLOP/s relaxed in the harness run of the same hour). Direct ms ÷ Winograd ms,
+// forward | dx:
+//                        relaxed: F(4×4)   F(2×2)       plain: F(4×4)   F(2×2)
+//   16→16 @32², batch 64   1.47 | 1.52   1.25 | 1.30      1.61 | 1.55   1.37 | 1.24
+//   16→32 @32², batch 64   1.71 | 1.86   1.35 | 1.48      2.06 | 1.93   1.61 | 1.48
+//   32→16 @32², batch 64   1.91 | 1.79   1.56 | 1.64      2.13 | 2.13   1.69 | 1.69
+//   16→16 @16², batch 64   1.52 | 1.95   1.33 | 1.72      1.97 | 1.97   1.62 | 1.56
+//   16→16 @16², batch 16   1.43 | 1.69   1.26 | 1.45      –              –
+//   24→24 @16², batch 16   2.00 | 1.87   1.71 | 1.52      –              –
+//   16→16 @8²,  batch 64   0.67 | 0.74   1.19 | 1.15      0.88 | 0.93   1.27 | 1.22
+//   16→16 @8²,  batch 16   0.69 | 0.84   1.13 | 1.43      –              –
+//   16→16 @4²,  batch 16   0.61 | 0.71   0.57 | 0.71      –              –
+//   8→8   @32², batch 64   0.97 | 0.93   0.90 | 0.86      1.37 | 1.34   1.19 | 1.15
+// So from 16 channels each way: F(4×4) from 16×16, F(2×2) from 8×8 (direct on 4×4 while a side
+// has fewer than 32); 8 channels stay direct.
+const WINOGRAD_MIN_CHANNELS: i32 = ASC_FEATURE_RELAXED_SIMD ? 16 : 16;
+/** From this many channels each way F(2×2) wins from outputs of WINOGRAD_MIN_SIZE; below, from WINOGRAD_NARROW_MIN_SIZE. */
+const WINOGRAD_WIDE_CHANNELS: i32 = 32;
 const WINOGRAD_MIN_SIZE: i32 = 4;
+const WINOGRAD_NARROW_MIN_SIZE: i32 = 8;
 
 // F(4×4,3×3) against F(2×2,3×3) and the direct path, from `npm run bench -- --zoo --quick --only
 // simdnet --zoo-nets vgg-cifar,seed003-cifar,resnet20 --zoo-batches 16` (and --plain-simd) on a

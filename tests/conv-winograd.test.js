@@ -327,7 +327,7 @@ for (const [algorithm, C, O, H, W, dwWinograd, atol] of [
   });
 }
 
-test('the table: the zoo\'s 3×3 stride-1 convolutions with ≥ 32 channels each way take Winograd — F(4×4) on outputs of 16×16 and more, F(2×2) on smaller ones, the weight gradient by F(2×2) from 64 channels each way and 8192 pairs — narrower ones the direct path', () => {
+test('the table: the zoo\'s 3×3 stride-1 convolutions with ≥ 16 channels each way take Winograd — F(4×4) on outputs of 16×16 and more, F(2×2) on smaller ones (from 4×4 with ≥ 32 channels each way, else from 8×8), the weight gradient by F(2×2) from 64 channels each way and 8192 pairs — narrower ones the direct path', () => {
   const wino = { 'winograd-f2x2': 0, 'winograd-f4x4': 0, dW: 0 };
   for (const key of ['vgg-cifar', 'seed003-cifar', 'resnet20']) {
     for (const s of convShapesOf(key)) {
@@ -335,9 +335,10 @@ test('the table: the zoo\'s 3×3 stride-1 convolutions with ≥ 32 channels each
       const layer = new sn.Conv2d(s.C, c.outChannels, c.kernelSize, { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups, bias: c.bias });
       const algo = layer.algorithm([16, s.C, s.H, s.W]);
       const eligible = c.kernelSize.join() === '3,3' && c.stride.join() === '1,1' && c.groups === 1 && c.dilation.join() === '1,1';
-      const wide = s.C >= 32 && c.outChannels >= 32 && s.H >= 4 && s.W >= 4;
       const [OH, OW] = outputSize(s);
-      const expected = !(eligible && wide) ? null : OH >= 16 && OW >= 16 ? 'winograd-f4x4' : 'winograd-f2x2';
+      const minSize = s.C >= 32 && c.outChannels >= 32 ? 4 : 8;
+      const chosen = eligible && s.C >= 16 && c.outChannels >= 16 && OH >= minSize && OW >= minSize;
+      const expected = !chosen ? null : OH >= 16 && OW >= 16 ? 'winograd-f4x4' : 'winograd-f2x2';
       assert.is(algo.startsWith('winograd') ? algo : null, expected, `${key} ${s.path}: ${s.C}→${c.outChannels} @${s.H}×${s.W}: ${algo}`);
       const dw = expected !== null && s.C >= 64 && c.outChannels >= 64 && s.C * c.outChannels >= 8192;
       assert.is(layer.weightGradByWinograd([16, s.C, s.H, s.W]), dw, `${key} ${s.path}: dW by Winograd`);

@@ -265,6 +265,9 @@ test('malformed graphs: missing inputs, cycles, external data, wrong inputs are 
     [new Uint8Array([0x3a, 0x05, 0x01]), /^fromOnnx: model: field 7 claims 5 bytes where 1 are left$/],
     [new Uint8Array([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]), /^fromOnnx: model: ir_version: the integer in field 1 lies beyond ±2\^53/],
     [new Uint8Array(0), /^fromOnnx: model: there is no graph \(not an ONNX model\?\)/],
+    // 20,001 nodes of a few bytes each: refused while reading, before they cost a hundred times the file in objects
+    [craft(Array.from({ length: 20_001 }, (_, i) => node('', 'Relu', [i ? `t${i - 1}` : 'input'], [i === 20_000 ? 'output' : `t${i}`]))),
+      /^fromOnnx: model\.graph: more than 20,000 nodes, the most fromOnnx reads$/],
   ];
   for (const [bytes, re] of cases) assert.throws(() => sn.fromOnnx(bytes), re);
   assert.throws(() => sn.fromOnnx('model.onnx'), /^fromOnnx: expected the bytes of an ONNX file \(a Uint8Array, a Node Buffer or an ArrayBuffer\), got the string 'model\.onnx'/);
