@@ -5,7 +5,7 @@
 // graph (autograd/graph.ts), its errors named by module path (autograd/state.ts).
 import { Block, f32, reuseBlock } from './runtime/block.js';
 import { rt } from './runtime/wasm.js';
-import { Tensor, formatShape, shapeSize } from './tensor.js';
+import { Tensor, formatShape, shapeSize, checkTensor } from './tensor.js';
 import { enterForward, leaveForward } from './forward-journal.js';
 import { DeferredAffine } from './layers/epilogue.js';
 import { OpSite } from './functional/site.js';
@@ -21,7 +21,7 @@ import {
   Frame, annotateError, currentFrame, dryRun, isDryRun, isGradEnabled, isRecording, pathOf, popFrame, profiler, pushFrame,
 } from './autograd/state.js';
 import { briefShape, listNames } from './io/untrusted.js';
-import { boolean, checkOptions, checkTensor, describe } from './options.js';
+import { boolean, checkOptions, describe } from './options.js';
 
 /**
  * A learnable tensor and its gradient, both in wasm memory, as a layer's `weight` and `bias`.

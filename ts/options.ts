@@ -2,7 +2,6 @@
 // of the wrong type, a misspelt key or an out-of-range number is refused everywhere with the
 // same kind of message: where, which option, what was expected, and what came instead —
 // described by its type (a short value only for scalars), never by dumping its contents.
-import { Tensor } from './tensor.js';
 import { describe, isPlainObject } from './describe.js';
 
 export { describe };
@@ -169,13 +168,3 @@ export function checkSource(where: string, source: unknown, call: string): void 
   }
 }
 
-/**
- * Throws unless v is a Tensor, naming what it is instead; plain numbers get a hint, since
- * sn.tensor(data, shape) is the usual missing step.
- */
-export function checkTensor(where: string, name: string, v: unknown, expectedShape = ''): asserts v is Tensor {
-  if (v instanceof Tensor) return;
-  const numbers = Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
-  const hint = numbers ? '; wrap it with sn.tensor(data, shape)' : '';
-  throw new Error(`${where}: ${name} must be a Tensor${expectedShape ? ` of shape ${expectedShape}` : ''}, got ${describe(v)}${hint}`);
-}

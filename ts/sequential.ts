@@ -1,9 +1,9 @@
 // Sequential: runs its children in order; names them '0', '1', ... as torch.nn.Sequential does.
 import { Module, modelMethods, withDryRunHook } from './module.js';
-import { Tensor } from './tensor.js';
+import { Tensor, checkTensor } from './tensor.js';
 import { registerLayer } from './registry.js';
 import { modulesOf } from './module-tree.js';
-import { checkTensor, describe } from './options.js';
+import { describe } from './options.js';
 import type { ModelFitOptions } from './module.js';
 
 /**

@@ -303,3 +303,14 @@ function toFloat32(data: unknown): Float32Array {
   }
   return Float32Array.from(values as ArrayLike<number>);
 }
+
+/**
+ * Throws unless v is a Tensor, naming what it is instead; plain numbers get a hint, since
+ * sn.tensor(data, shape) is the usual missing step.
+ */
+export function checkTensor(where: string, name: string, v: unknown, expectedShape = ''): asserts v is Tensor {
+  if (v instanceof Tensor) return;
+  const numbers = Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
+  const hint = numbers ? '; wrap it with sn.tensor(data, shape)' : '';
+  throw new Error(`${where}: ${name} must be a Tensor${expectedShape ? ` of shape ${expectedShape}` : ''}, got ${describe(v)}${hint}`);
+}

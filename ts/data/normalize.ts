@@ -1,7 +1,7 @@
 // Per-channel standardisation, (x - mean[c]) / std[c], as torchvision's Normalize: channel c is
 // dimension 1 (NCHW images, or the feature of [N, F] rows).
-import { Tensor, formatShape, tensor } from '../tensor.js';
-import { checkTensor, describe } from '../options.js';
+import { Tensor, formatShape, tensor, checkTensor } from '../tensor.js';
+import { describe } from '../options.js';
 
 /**
  * Per-channel standardisation, as torchvision's Normalize: (x − mean[c]) / std[c], channel c being

@@ -1,9 +1,9 @@
 // Selecting rows (the first dimension) of a dataset: takeRows copies a subset once, e.g. after a
 // split; gatherRows fills a caller-owned buffer, so a training loop can assemble every batch into
 // the same Float32Array and wrap it in one reused tensor, allocating nothing per step.
-import { Tensor, formatShape, tensor } from '../tensor.js';
+import { Tensor, formatShape, tensor, checkTensor } from '../tensor.js';
 import { checkCount, checkIndices } from './check.js';
-import { checkTensor, describe } from '../options.js';
+import { describe } from '../options.js';
 
 /** What takeRows() returns. */
 export interface Rows {

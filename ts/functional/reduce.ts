@@ -1,10 +1,10 @@
 // sn.mean (with gradients) and sn.argmax (indices, no gradient).
 import { f32 } from '../runtime/block.js';
-import { Tensor, formatShape } from '../tensor.js';
+import { Tensor, formatShape, checkTensor } from '../tensor.js';
 import { beginOp, endOp, opInput, dryResult } from './site.js';
 import { normalizeDims } from './broadcast.js';
 import type { TensorLike } from './arith.js';
-import { checkTensor, describe } from '../options.js';
+import { describe } from '../options.js';
 
 /**
  * The mean over dimensions `dims` (a number or an array; all of them when left out), as

@@ -6,12 +6,11 @@
 // block outside modules); past MAX_LOOSE_OPS such ops it refuses, rather than grow without bound.
 import { Block, BlockOwner, f32, reuseBlock } from '../runtime/block.js';
 import { rt } from '../runtime/wasm.js';
-import { Tensor, shapeSize } from '../tensor.js';
+import { Tensor, shapeSize, checkTensor } from '../tensor.js';
 import { GradNode } from '../autograd/graph.js';
 import {
   Frame, annotateError, currentFrame, isDryRun, isRecording, pathOf, profiler, releaseEpoch,
 } from '../autograd/state.js';
-import { checkTensor } from '../options.js';
 
 /** The most functional ops that may run outside any module between two loss.backward() calls. */
 export const MAX_LOOSE_OPS = 10_000;

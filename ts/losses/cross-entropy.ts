@@ -1,10 +1,10 @@
 // CrossEntropyLoss: log-softmax and negative log-likelihood fused in one kernel that also
 // writes dL/dlogits, over logits [N, C] and integer class labels.
 import { rt } from '../runtime/index.js';
-import { Tensor } from '../tensor.js';
+import { Tensor, checkTensor } from '../tensor.js';
 import { Loss, LossValue, Reduction } from './loss.js';
 import { LabelBuffer, Labels, checkLabels, ignoreIndexRule, reductionRule } from './labels.js';
-import { checkOptions, checkTensor, described, finite } from '../options.js';
+import { checkOptions, described, finite } from '../options.js';
 
 /** The options of CrossEntropyLoss; the defaults are PyTorch's. */
 export interface CrossEntropyLossOptions {

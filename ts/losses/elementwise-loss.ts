@@ -1,9 +1,9 @@
 // Base of the losses that compare a prediction with a target of the same shape, value by value.
 import { Block, f32, reuseBlock, rt } from '../runtime/index.js';
-import { Tensor, formatShape } from '../tensor.js';
+import { Tensor, formatShape, checkTensor } from '../tensor.js';
 import { Loss, LossValue, Reduction } from './loss.js';
 import { reductionRule } from './labels.js';
-import { Spec, checkOptions, checkTensor } from '../options.js';
+import { Spec, checkOptions } from '../options.js';
 
 /** The base of the losses that compare a prediction with a target of the same shape, value by value. */
 export abstract class ElementwiseLoss extends Loss {

@@ -1,9 +1,9 @@
 // NLLLoss: negative log-likelihood of log-probabilities [N, C] (e.g. LogSoftmax output).
 import { rt } from '../runtime/index.js';
-import { Tensor } from '../tensor.js';
+import { Tensor, checkTensor } from '../tensor.js';
 import { Loss, LossValue, Reduction } from './loss.js';
 import { LabelBuffer, Labels, checkLabels, ignoreIndexRule, reductionRule } from './labels.js';
-import { checkOptions, checkTensor } from '../options.js';
+import { checkOptions } from '../options.js';
 
 /** The options of NLLLoss; the defaults are PyTorch's. */
 export interface NLLLossOptions {

@@ -7,12 +7,12 @@ import { BatchNorm2d } from '../layers/batchnorm.js';
 import { Elementwise } from '../layers/elementwise.js';
 import type { Module } from '../module.js';
 import type { Sequential } from '../sequential.js';
-import { Tensor, formatShape } from '../tensor.js';
+import { Tensor, formatShape, checkTensor } from '../tensor.js';
 import { pngDataUrl } from './base64.js';
 import { encodePng } from './png.js';
 import { RgbCanvas, normalizeToGray, normalizeToRgb, textWidth } from './raster.js';
 import { el, escapeXml, estimateTextWidth, image as svgImage, svgDocument, text } from './svg.js';
-import { Spec, checkOptions, checkTensor, checkValue, described, integer, instanceOf, oneOf, string } from '../options.js';
+import { Spec, checkOptions, checkValue, described, integer, instanceOf, oneOf, string } from '../options.js';
 import { Module as ModuleClass } from '../module.js';
 import { saveTrainingFlags } from '../module-tree.js';
 

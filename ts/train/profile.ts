@@ -1,7 +1,7 @@
 // Per-layer forward/backward times of real training steps, for model.profile().
 import type { Module } from '../module.js';
 import { Block, f32 } from '../runtime/index.js';
-import { Tensor } from '../tensor.js';
+import { Tensor, checkTensor } from '../tensor.js';
 import { Loss } from '../losses/loss.js';
 import { CrossEntropyLoss } from '../losses/cross-entropy.js';
 import { MSELoss } from '../losses/mse.js';
@@ -11,7 +11,6 @@ import type { Target } from './targets.js';
 import { layerTypeOf } from '../registry.js';
 import { StepGuard } from './step-guard.js';
 import { checkProfileOptions } from './fit-options.js';
-import { checkTensor } from '../options.js';
 import { saveTrainingFlags, useGenerator } from '../module-tree.js';
 import { Generator } from '../random.js';
 import { setProfiler } from '../autograd/state.js';

@@ -2,8 +2,8 @@
 import type { Module } from '../module.js';
 import { Softmax, LogSoftmax } from '../layers/softmax.js';
 import { Sequential } from '../sequential.js';
-import { Tensor, formatShape } from '../tensor.js';
-import { checkTensor, describe } from '../options.js';
+import { Tensor, formatShape, checkTensor } from '../tensor.js';
+import { describe } from '../options.js';
 
 /**
  * Class labels (for classification losses: int32, or int64 as PyTorch keeps them, or plain

@@ -1,8 +1,8 @@
 // Data augmentation on batches of images, as torchvision's transforms: the base class, compose(),
 // and the uniform draws every random transform makes from a Generator.
-import { Tensor, formatShape, tensor } from '../tensor.js';
+import { Tensor, formatShape, tensor, checkTensor } from '../tensor.js';
 import { Generator, checkSeed, nextU32 } from '../random.js';
-import { checkOptions, checkTensor, described, describe, integer } from '../options.js';
+import { checkOptions, described, describe, integer } from '../options.js';
 import { Augmenter } from './pipeline.js';
 
 /**
