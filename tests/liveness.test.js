@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
 import { rt } from 'simdnet/internal';
 import { rng, freshSeed, randn, assertClose } from './helpers.js';
+import { conv2d, linear, sigmoid, softmax } from './reference.js';
 
 await sn.ready();
 
@@ -145,7 +146,7 @@ test('a buffer whose larger replacement could not be allocated is never used aga
   const y = lin.forward(small);
   const loss = mse.forward(y, target);
   const W = values(lin.weight.data), b = values(lin.bias.data), x = Float64Array.from(small.toArray());
-  assertClose(y.toArray(), refLinear(x, W, b, 3, 2), { what: `seed ${seed} y after the refused allocation` });
+  assertClose(y.toArray(), linear(x, W, b, 3, 2), { what: `seed ${seed} y after the refused allocation` });
   assertClose(loss.gradient.toArray(), y.toArray().map((v, i) => (v - target.toArray()[i]) / 2), { what: `seed ${seed} dL/dy` });
   loss.backward();
   for (const m of [lin, feed, mse]) m.dispose();
@@ -154,31 +155,6 @@ test('a buffer whose larger replacement could not be allocated is never used aga
 // ---- a layer applied to its own output ----
 
 const fr = (a) => Float64Array.from(a, Math.fround);
-
-function refLinear(x, W, b, nIn, nOut) {
-  const rows = x.length / nIn, y = new Float64Array(rows * nOut);
-  for (let r = 0; r < rows; r++) for (let o = 0; o < nOut; o++) {
-    let s = b ? b[o] : 0;
-    for (let i = 0; i < nIn; i++) s += x[r * nIn + i] * W[o * nIn + i];
-    y[r * nOut + o] = s;
-  }
-  return y;
-}
-
-/** Zero-padded cross-correlation of x [N, C, H, W] with w [O, C, K, K]. */
-function refConv(x, [N, C, H, W], w, b, O, K, stride, pad) {
-  const OH = Math.floor((H + 2 * pad - K) / stride) + 1, OW = Math.floor((W + 2 * pad - K) / stride) + 1;
-  const y = new Float64Array(N * O * OH * OW);
-  for (let n = 0; n < N; n++) for (let o = 0; o < O; o++) for (let oy = 0; oy < OH; oy++) for (let ox = 0; ox < OW; ox++) {
-    let s = b[o];
-    for (let c = 0; c < C; c++) for (let ky = 0; ky < K; ky++) for (let kx = 0; kx < K; kx++) {
-      const iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
-      if (iy >= 0 && iy < H && ix >= 0 && ix < W) s += x[((n * C + c) * H + iy) * W + ix] * w[((o * C + c) * K + ky) * K + kx];
-    }
-    y[((n * O + o) * OH + oy) * OW + ox] = s;
-  }
-  return { y, shape: [N, O, OH, OW] };
-}
 
 /** Max or mean over K×K windows (stride, zero/−∞ padding; the mean divides by K², as countIncludePad). */
 function refPool(x, [N, C, H, W], K, stride, pad, kind) {
@@ -197,17 +173,6 @@ function refPool(x, [N, C, H, W], K, stride, pad, kind) {
   return { y, shape: [N, C, OH, OW] };
 }
 
-/** Softmax (or log-softmax) over the last dimension of rows of C. */
-function refSoftmax(x, C, log) {
-  const y = new Float64Array(x.length);
-  for (let r = 0; r < x.length / C; r++) {
-    const row = x.subarray(r * C, (r + 1) * C), max = Math.max(...row);
-    const sum = row.reduce((s, v) => s + Math.exp(v - max), 0);
-    for (let c = 0; c < C; c++) y[r * C + c] = log ? row[c] - max - Math.log(sum) : Math.exp(row[c] - max) / sum;
-  }
-  return y;
-}
-
 function refBatchNormEval(x, C, L, { mean, variance, weight, bias, eps }) {
   return x.map((v, i) => {
     const c = Math.floor(i / L) % C;
@@ -215,17 +180,16 @@ function refBatchNormEval(x, C, L, { mean, variance, weight, bias, eps }) {
   });
 }
 
-const sigmoid = (v) => 1 / (1 + Math.exp(-v));
 const values = (t) => Float64Array.from(t.toArray());
 
 // name → { make, shape of x, reference: (x float64, shape, layer) → { y, shape } }
 const ownOutputCases = {
   'Linear(4, 4)': { make: () => new sn.Linear(4, 4), shape: [3, 4],
-    ref: (x, s, l) => ({ y: refLinear(x, values(l.weight.data), values(l.bias.data), 4, 4), shape: s }) },
+    ref: (x, s, l) => ({ y: linear(x, values(l.weight.data), values(l.bias.data), 4, 4), shape: s }) },
   'Conv2d(2, 2, 3, stride 2, padding 1, bias)': { make: () => new sn.Conv2d(2, 2, 3, { stride: 2, padding: 1 }), shape: [2, 2, 9, 9],
-    ref: (x, s, l) => refConv(x, s, values(l.weight.data), values(l.bias.data), 2, 3, 2, 1) },
+    ref: (x, s, l) => conv2d(x, s, values(l.weight.data), values(l.bias.data), 2, 3, { stride: 2, pad: 1 }) },
   'Conv2d(3, 3, 3, padding 1) (stride 1)': { make: () => new sn.Conv2d(3, 3, 3, { padding: 1 }), shape: [1, 3, 6, 7],
-    ref: (x, s, l) => refConv(x, s, values(l.weight.data), values(l.bias.data), 3, 3, 1, 1) },
+    ref: (x, s, l) => conv2d(x, s, values(l.weight.data), values(l.bias.data), 3, 3, { stride: 1, pad: 1 }) },
   'MaxPool2d(3, stride 1, padding 1)': { make: () => new sn.MaxPool2d(3, { stride: 1, padding: 1 }), shape: [2, 3, 7, 6],
     ref: (x, s) => refPool(x, s, 3, 1, 1, 'max') },
   'MaxPool2d(2, stride 1)': { make: () => new sn.MaxPool2d(2, { stride: 1 }), shape: [1, 2, 6, 6],
@@ -234,20 +198,20 @@ const ownOutputCases = {
     ref: (x, s) => refPool(x, s, 3, 1, 1, 'avg') },
   'ReLU': { make: () => new sn.ReLU(), shape: [4, 5], ref: (x, s) => ({ y: x.map((v) => Math.max(v, 0)), shape: s }) },
   'LeakyReLU(0.2)': { make: () => new sn.LeakyReLU(0.2), shape: [4, 5], ref: (x, s) => ({ y: x.map((v) => (v > 0 ? v : v * Math.fround(0.2))), shape: s }) },
-  'Sigmoid': { make: () => new sn.Sigmoid(), shape: [4, 5], ref: (x, s) => ({ y: x.map(sigmoid), shape: s }) },
+  'Sigmoid': { make: () => new sn.Sigmoid(), shape: [4, 5], ref: (x, s) => ({ y: sigmoid(x), shape: s }) },
   'Tanh': { make: () => new sn.Tanh(), shape: [4, 5], ref: (x, s) => ({ y: x.map(Math.tanh), shape: s }) },
-  'Softmax(dim=1)': { make: () => new sn.Softmax(1), shape: [3, 9], ref: (x, s) => ({ y: refSoftmax(x, 9, false), shape: s }) },
-  'LogSoftmax(dim=1)': { make: () => new sn.LogSoftmax(1), shape: [3, 9], ref: (x, s) => ({ y: refSoftmax(x, 9, true), shape: s }) },
+  'Softmax(dim=1)': { make: () => new sn.Softmax(1), shape: [3, 9], ref: (x, s) => ({ y: softmax(x, [3, 9], 1), shape: s }) },
+  'LogSoftmax(dim=1)': { make: () => new sn.LogSoftmax(1), shape: [3, 9], ref: (x, s) => ({ y: softmax(x, [3, 9], 1, true), shape: s }) },
   'BatchNorm2d(3) in eval': { make: () => trainedBatchNorm(), shape: [2, 3, 4, 5],
     ref: (x, s, l) => ({ y: refBatchNormEval(x, 3, 20, { mean: values(l.runningMean), variance: values(l.runningVar),
       weight: values(l.weight.data), bias: values(l.bias.data), eps: l.eps }), shape: s }) },
   'Sequential(Linear(4, 4), ReLU, Linear(4, 4))': { make: () => new sn.Sequential(new sn.Linear(4, 4), new sn.ReLU(), new sn.Linear(4, 4)), shape: [5, 4],
     ref: (x, s, m) => {
-      const h = fr(refLinear(x, values(m.at(0).weight.data), values(m.at(0).bias.data), 4, 4)).map((v) => Math.max(v, 0));
-      return { y: refLinear(h, values(m.at(2).weight.data), values(m.at(2).bias.data), 4, 4), shape: s };
+      const h = fr(linear(x, values(m.at(0).weight.data), values(m.at(0).bias.data), 4, 4)).map((v) => Math.max(v, 0));
+      return { y: linear(h, values(m.at(2).weight.data), values(m.at(2).bias.data), 4, 4), shape: s };
     } },
   'Sequential(Linear(4, 4))': { make: () => new sn.Sequential(new sn.Linear(4, 4)), shape: [2, 4],
-    ref: (x, s, m) => ({ y: refLinear(x, values(m.at(0).weight.data), values(m.at(0).bias.data), 4, 4), shape: s }) },
+    ref: (x, s, m) => ({ y: linear(x, values(m.at(0).weight.data), values(m.at(0).bias.data), 4, 4), shape: s }) },
 };
 
 /** A BatchNorm2d(3) with running statistics and affine parameters away from their defaults. */
@@ -336,9 +300,9 @@ test('a loss given its own last gradient as prediction copies it first', () => {
   const ce = new sn.CrossEntropyLoss(), labels = [0, 2, 1, 2];
   const g = ce.forward(input([4, 3], rand), labels).gradient, gv = Float64Array.from(g.toArray());
   const lossOfGradient = ce.forward(g, labels);
-  const refLoss = labels.reduce((s, c, r) => s - refSoftmax(gv.subarray(r * 3, r * 3 + 3), 3, true)[c], 0) / 4;
+  const refLoss = labels.reduce((s, c, r) => s - softmax(gv.subarray(r * 3, r * 3 + 3), [1, 3], 1, true)[c], 0) / 4;
   assertClose([lossOfGradient.value], [refLoss], { what: `seed ${seed} loss` });
-  const p = refSoftmax(gv, 3, false);
+  const p = softmax(gv, [4, 3], 1);
   assertClose(lossOfGradient.gradient.toArray(), p.map((v, i) => (v - (labels[Math.floor(i / 3)] === i % 3 ? 1 : 0)) / 4), { what: `seed ${seed} gradient` });
   ce.dispose();
 });
@@ -351,7 +315,7 @@ test('a layer inside a Sequential that is fed its own output (through an identit
   const W = values(lin.weight.data), b = values(lin.bias.data);
   const once = lin.forward(x);
   const twice = model.forward(once);
-  assertClose(twice.toArray(), refLinear(fr(refLinear(Float64Array.from(x.toArray()), W, b, 4, 4)), W, b, 4, 4), { what: `seed ${seed}` });
+  assertClose(twice.toArray(), linear(fr(linear(Float64Array.from(x.toArray()), W, b, 4, 4)), W, b, 4, 4), { what: `seed ${seed}` });
   model.train();
   throwsWith(() => model.forward(lin.forward(x)), /^Sequential \(2 layers\): the input is an output of Linear\(in_features=4, out_features=4, bias=True\), a layer inside it; in training mode/);
   model.dispose();
