@@ -85,3 +85,14 @@ export function onnxChecker(files, where) {
   assert.is(run.status, 0, `onnx.checker failed:\n${run.stderr}`);
   return JSON.parse(run.stdout.trim().split('\n').at(-1));
 }
+
+/** Non-trivial running statistics and affine parameters for every BatchNorm of the model. */
+export function randomizeBatchNorms(model, rand) {
+  for (const m of model.modules()) {
+    if (!(m instanceof sn.BatchNorm1d || m instanceof sn.BatchNorm2d)) continue;
+    m.runningMean.view().forEach((_, i, a) => { a[i] = rand() - 0.5; });
+    m.runningVar.view().forEach((_, i, a) => { a[i] = 0.3 + 2 * rand(); });
+    if (m.weight) m.weight.data.view().forEach((_, i, a) => { a[i] = 0.5 + rand(); });
+    if (m.bias) m.bias.data.view().forEach((_, i, a) => { a[i] = rand() - 0.5; });
+  }
+}

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as sn from 'simdnet';
 import { rng, freshSeed } from './helpers.js';
-import { ort, assertRuntimeAgrees, onnxChecker } from './onnx-check.js';
+import { ort, assertRuntimeAgrees, onnxChecker, randomizeBatchNorms } from './onnx-check.js';
 
 await sn.ready();
 const dir = mkdtempSync(join(tmpdir(), 'simdnet-onnx-'));
@@ -24,17 +24,6 @@ function exportModel(model, options) {
   writeFileSync(path, bytes);
   exported.push({ path, opset: options.opset ?? 17 });
   return bytes;
-}
-
-/** Non-trivial running statistics and affine parameters for every BatchNorm of the model. */
-function randomizeBatchNorms(model, rand) {
-  for (const m of model.modules()) {
-    if (!(m instanceof sn.BatchNorm1d || m instanceof sn.BatchNorm2d)) continue;
-    m.runningMean.view().forEach((_, i, a) => { a[i] = rand() - 0.5; });
-    m.runningVar.view().forEach((_, i, a) => { a[i] = 0.3 + 2 * rand(); });
-    if (m.weight) m.weight.data.view().forEach((_, i, a) => { a[i] = 0.5 + rand(); });
-    if (m.bias) m.bias.data.view().forEach((_, i, a) => { a[i] = rand() - 0.5; });
-  }
 }
 
 /** Exports `model`, runs it in ONNX Runtime at each batch size and compares with model.forward in eval mode. */

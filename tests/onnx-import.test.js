@@ -10,7 +10,7 @@ import * as sn from 'simdnet';
 import { encodeModel, ProtoWriter, rt } from 'simdnet/internal';
 import { rng, freshSeed, randf } from './helpers.js';
 import { BasicBlock } from './modules.js';
-import { relativeError } from './onnx-check.js';
+import { relativeError, randomizeBatchNorms } from './onnx-check.js';
 
 await sn.ready();
 const FIXTURES = new URL('./fixtures/onnx/', import.meta.url);
@@ -134,17 +134,6 @@ const ROUND_TRIP = [
   ['mobilenetV2', () => sn.models.mobilenetV2({ numClasses: 10 }), [3, 32, 32]],
   ['mobilenetV2 ×0.5', () => sn.models.mobilenetV2({ numClasses: 10, widthMult: 0.5 }), [3, 32, 32]],
 ];
-
-/** Non-trivial running statistics and affine parameters for every BatchNorm of the model. */
-function randomizeBatchNorms(model, rand) {
-  for (const m of model.modules()) {
-    if (!(m instanceof sn.BatchNorm1d || m instanceof sn.BatchNorm2d)) continue;
-    m.runningMean.view().forEach((_, i, a) => { a[i] = rand() - 0.5; });
-    m.runningVar.view().forEach((_, i, a) => { a[i] = 0.3 + 2 * rand(); });
-    if (m.weight) m.weight.data.view().forEach((_, i, a) => { a[i] = 0.5 + rand(); });
-    if (m.bias) m.bias.data.view().forEach((_, i, a) => { a[i] = rand() - 0.5; });
-  }
-}
 
 function assertRoundTrip(name, model, inputShape, seed, opset) {
   const rand = rng(seed);

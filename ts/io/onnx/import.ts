@@ -439,20 +439,30 @@ function freeName(m: Module, base: string): string {
   return name;
 }
 
+/**
+ * The module that would hold dotted `path` ('layer1.0.conv1') below root and the last name, with
+ * holders made for the parents that do not exist yet; null when a name on the way is empty or
+ * taken by anything but such a holder, or the last name is taken.
+ */
+function holderOf(root: Module, path: string): { holder: Module; last: string } | null {
+  const parts = path.split('.');
+  if (!parts.every((p) => p !== '')) return null;
+  let at: Module = root;
+  for (const part of parts.slice(0, -1)) {
+    const v = (at as unknown as Record<string, unknown>)[part];
+    if (v instanceof OnnxBlock && Object.hasOwn(at, part)) at = v;
+    else if (v === undefined && !(part in at)) { const b = new OnnxBlock(); (at as unknown as Record<string, unknown>)[part] = b; at = b; }
+    else return null;
+  }
+  const last = parts[parts.length - 1];
+  return last in at ? null : { holder: at, last };
+}
+
 /** Places a layer at `hint` (holders made for its parents) when that path is free, else at a name of its own on the root; returns its path. */
 function place(root: Module, layer: Module, hint: string | null, fallback: string): string {
   if (hint !== null) {
-    const parts = hint.split('.');
-    let at: Module = root;
-    let ok = parts.every((p) => p !== '');
-    for (let i = 0; ok && i < parts.length - 1; i++) {
-      const v = (at as unknown as Record<string, unknown>)[parts[i]];
-      if (v instanceof OnnxBlock && Object.hasOwn(at, parts[i])) at = v;
-      else if (v === undefined && !(parts[i] in at)) { const b = new OnnxBlock(); (at as unknown as Record<string, unknown>)[parts[i]] = b; at = b; }
-      else ok = false;
-    }
-    const last = parts[parts.length - 1];
-    if (ok && !(last in at)) { (at as unknown as Record<string, unknown>)[last] = layer; return hint; }
+    const at = holderOf(root, hint);
+    if (at) { (at.holder as unknown as Record<string, unknown>)[at.last] = layer; return hint; }
   }
   const name = freeName(root, fallback);
   (root as unknown as Record<string, unknown>)[name] = layer;
@@ -461,17 +471,8 @@ function place(root: Module, layer: Module, hint: string | null, fallback: strin
 
 /** Registers a Parameter read by a functional op at its initializer's name ('block.gain'), else at a name of its own; returns its state-dict name. */
 function placeParameter(root: Module, p: Parameter, origin: string): string {
-  const parts = origin.split('.');
-  let at: Module = root;
-  let ok = parts.every((q) => q !== '');
-  for (let i = 0; ok && i < parts.length - 1; i++) {
-    const v = (at as unknown as Record<string, unknown>)[parts[i]];
-    if (v instanceof OnnxBlock && Object.hasOwn(at, parts[i])) at = v;
-    else if (v === undefined && !(parts[i] in at)) { const b = new OnnxBlock(); (at as unknown as Record<string, unknown>)[parts[i]] = b; at = b; }
-    else ok = false;
-  }
-  const last = parts[parts.length - 1];
-  if (ok && !(last in at)) { at.registerParameter(last, p); return origin; }
+  const at = holderOf(root, origin);
+  if (at) { at.holder.registerParameter(at.last, p); return origin; }
   const name = freeName(root, origin.replace(/[^A-Za-z0-9_]/g, '_') || 'constant');
   root.registerParameter(name, p);
   return name;
