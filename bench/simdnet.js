@@ -2,7 +2,7 @@
 import * as sn from 'simdnet';
 import { measure, summarize, invert } from './stats.js';
 import { inputs, inputPool } from './data.js';
-import { NETS, convInfo, kindOf } from './nets.js';
+import { NETS, profileRowKind } from './nets.js';
 
 const imgPerSec = (batch) => (ms) => (batch * 1000) / ms;
 
@@ -138,7 +138,7 @@ export function simdnetNetProfile(key, batch, { repeats = 5, steps = 3, warmup =
     return profileSummary(runs.map((p) => ({
       layers: uniqueNames(p.layers.map((l) => ({
         name: l.path ? `${l.path} ${l.name}` : l.name, path: l.path, type: l.name,
-        kind: kindOf(l.name, /^sn\./.test(l.name) ? null : convInfo(modules.get(l.path))),
+        kind: profileRowKind(l.name, l.path, modules),
         forwardMs: l.forwardMs, backwardMs: l.backwardMs,
       }))),
       extra: [
