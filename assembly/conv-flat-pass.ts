@@ -63,10 +63,10 @@ export function flatScratchFloats(C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i
 }
 
 /**
- * y = act(conv2d(x, w) + b) (b = 0: none), act as epilogue.ts's (0 none, 1 ReLU, 2 ReLU6): on the
- * path without channel lanes the activation is applied as the padded rows are copied out with
- * the bias (the channel-lane path takes act 0 only). With an activation, returns 1 when a value
- * stored was NaN or infinite before it; else 0.
+ * y = act(conv2d(x, w) + b) (b = 0: none), act as epilogue.ts's (0 none, 1 ReLU, 2 ReLU6), applied
+ * as the output is stored: as the padded rows are copied out with the bias, or (channel lanes)
+ * as the accumulators are. With an activation, returns 1 when a value stored was NaN or infinite
+ * before it; else 0.
  */
 export function flatForward(
   x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
@@ -75,10 +75,7 @@ export function flatForward(
   layout(C, H, O, KH, KW, DH, DW, G, OH, OW);
   const Cg = C / G, Og = O / G, Kg = Cg * KH * KW;
   const xpad = scratch, out = scratch + (<usize>xpadFloats << 2);
-  if (chanApplies(Og)) {
-    chanForward(x, w, b, y, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, xpad, out);
-    return 0;
-  }
+  if (chanApplies(Og)) return chanForward(x, w, b, y, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, xpad, out, act);
   let bad = 0;
   memory.fill(xpad, 0, <usize>xpadFloats << 2);
   for (let n = 0; n < N; n++) {
@@ -92,11 +89,12 @@ export function flatForward(
   return bad;
 }
 
-/** Forward with the channel-lane kernel (conv-chan.ts); wt holds the transposed weights. */
+/** Forward with the channel-lane kernel (conv-chan.ts); wt holds the transposed weights; act and the answer as flatForward's. */
 function chanForward(
   x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
-  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, xpad: usize, wt: usize,
-): void {
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, xpad: usize, wt: usize, act: i32,
+): i32 {
+  let bad = 0;
   const Cg = C / G, Og = O / G, Kg = Cg * KH * KW, P = OH * OW;
   for (let g = 0; g < G; g++) chanTranspose(w + (<usize>g * Og * Kg << 2), Og, Kg, wt + (<usize>g * Kg * Og << 2));
   const direct = readsInPlace(H, W, PH, PW, OH, OW, KH, KW, DH, DW);
@@ -104,10 +102,11 @@ function chanForward(
   for (let n = 0; n < N; n++) {
     const src = inputPlanes(x, n, C, H, W, PH, PW, xpad, direct);
     for (let g = 0; g < G; g++) {
-      chanConvForward(OH, OW, Wp, src + (<usize>g * Cg * planeX << 2), Cg, planeX, KH, KW, DH * Wp, DW,
-        wt + (<usize>g * Kg * Og << 2), Og, b != 0 ? b + (<usize>g * Og << 2) : 0, y + (<usize>(n * O + g * Og) * P << 2));
+      bad |= chanConvForward(OH, OW, Wp, src + (<usize>g * Cg * planeX << 2), Cg, planeX, KH, KW, DH * Wp, DW,
+        wt + (<usize>g * Kg * Og << 2), Og, b != 0 ? b + (<usize>g * Og << 2) : 0, y + (<usize>(n * O + g * Og) * P << 2), act);
     }
   }
+  return bad;
 }
 
 /** Output rows of whole f32x4s: the weight gradient reads dy in place (conv-flat-dense.ts). */

@@ -25,7 +25,7 @@
 // Which lowering runs is a pure function of the shape and the build: conv2dAlgorithm names it.
 //
 // conv2dForwardAct applies a ReLU or ReLU6 as the output is stored, on the Winograd and flat
-// (without channel lanes) lowerings (conv2dFusesActivation), from a snapshot of the parameters
+// lowerings (conv2dFusesActivation), from a snapshot of the parameters
 // (conv2dSnapshot): the layer after the convolution then makes no pass of its own over it.
 //
 // PH/PW are the padding before the image; the padding after it is implied by OH/OW.
@@ -99,8 +99,8 @@ export function conv2dColsFloats(
 /**
  * Whether conv2dForwardAct applies its activation as the output is stored (1), for the lowerings
  * whose output stores take one: Winograd F(2×2,3×3) and F(4×4,3×3) (as the tiles are transformed
- * out), and the flat path without channel lanes (as the padded rows are copied out with the
- * bias). Else 0: the activation after such a convolution stays a sweep of its own. A pure
+ * out), and the flat path (as the padded rows are copied out with the bias, or, with channel
+ * lanes, as the accumulators are stored). Else 0: the activation after such a convolution stays a sweep of its own. A pure
  * function of the shape and the build.
  */
 export function conv2dFusesActivation(
@@ -108,7 +108,7 @@ export function conv2dFusesActivation(
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): i32 {
   const algo = conv2dAlgorithm(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW);
-  return algo == ALGO_WINOGRAD_F2X2 || algo == ALGO_WINOGRAD_F4X4 || algo == ALGO_FLAT ? 1 : 0;
+  return algo == ALGO_WINOGRAD_F2X2 || algo == ALGO_WINOGRAD_F4X4 || algo == ALGO_FLAT || algo == ALGO_FLAT_CHANNEL_LANES ? 1 : 0;
 }
 
 /**
@@ -169,7 +169,7 @@ export function conv2dForwardAct(
   return countNonFinite(y, N * O * OH * OW);
 }
 
-/** conv2dForwardAct's pass: Winograd's from the transformed kernels, or the flat path's from the copied weights. */
+/** conv2dForwardAct's pass: Winograd's from the transformed kernels, or the flat path's (either kernel) from the copied weights. */
 function snapshotForward(
   x: usize, snap: usize, b: usize, y: usize,
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,

@@ -19,7 +19,8 @@ export function simdnetProfile(batch, { repeats = 7, steps = 5, warmup = 3 } = {
   for (let r = 0; r < repeats; r++) runs.push(model.profile(xt, labels, { steps, warmup: r === 0 ? warmup * 2 : warmup }));
   model.dispose();
   return profileSummary(runs.map((p) => ({
-    layers: p.layers.map((l, i) => ({ name: `${i} ${l.name}`, forwardMs: l.forwardMs, backwardMs: l.backwardMs })),
+    // Named by module path, as PyTorch's rows by index: a fused pair is '3+4 Conv2d+ReLU', the rows after it keep their indices.
+    layers: p.layers.map((l) => ({ name: `${l.path} ${l.name}`, forwardMs: l.forwardMs, backwardMs: l.backwardMs })),
     extra: [
       { name: 'input copy', forwardMs: p.inputMs, backwardMs: null },
       { name: 'loss (fused gradient)', forwardMs: p.loss.forwardMs, backwardMs: null },

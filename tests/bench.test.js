@@ -24,6 +24,9 @@ const run = (exe, ...args) => spawnSync(process.execPath, [exe, ...args], { enco
 
 const LAYERS = ['0 Conv2d', '1 ReLU', '2 MaxPool2d', '3 Conv2d', '4 ReLU', '5 MaxPool2d', '6 Flatten',
   '7 Linear', '8 ReLU', '9 Linear', '10 ReLU', '11 Linear'];
+/** simdnet's LeNet-5 rows: conv2 (its input a layer's result) takes its ReLU in its stores. */
+const SIMDNET_LAYERS = ['0 Conv2d', '1 ReLU', '2 MaxPool2d', '3+4 Conv2d+ReLU', '5 MaxPool2d', '6 Flatten',
+  '7 Linear', '8 ReLU', '9 Linear', '10 ReLU', '11 Linear'];
 
 /** Every {median, min, max} in the result: finite, positive, min ≤ median ≤ max. */
 function checkFigures(node, path, found) {
@@ -38,6 +41,27 @@ function checkFigures(node, path, found) {
   }
   return found.n;
 }
+
+test('sideBySide: a fused pair\'s row against the two rows of a framework that runs them apart, the rows after it by index', () => {
+  const rowsOf = (names, ms) => names.map((name) => {
+    const v = ms(Number(name.split(/[+ ]/)[0]));
+    return { name, layer: true, forwardMs: { median: v, min: v, max: v }, backwardMs: { median: 2 * v, min: 2 * v, max: 2 * v } };
+  });
+  const profile = (rows) => ({ rows, stepMs: { median: 1, min: 1, max: 1 } });
+  // simdnet's row i takes i + 1 ms; the other's row i takes 100·(i + 1) ms.
+  const mine = profile(rowsOf(SIMDNET_LAYERS, (i) => i + 1)), theirs = profile(rowsOf(LAYERS, (i) => 100 * (i + 1)));
+  const cells = (text, name) => text.split('\n').find((l) => l.trim().startsWith(name)).split('|').map((c) => c.trim());
+  for (const [a, b, name, want] of [
+    [mine, theirs, '3+4 Conv2d+ReLU', ['4.000', '8.000', '900.000', '1800.000']],
+    [mine, theirs, '5 MaxPool2d', ['6.000', '12.000', '600.000', '1200.000']],
+    // The other way round: the fused pair shows once, under the first of its indices.
+    [theirs, mine, '3 Conv2d', ['400.000', '800.000', '4.000', '8.000']],
+    [theirs, mine, '4 ReLU', ['500.000', '1000.000', '', '']],
+  ]) {
+    const text = sideBySide([['a', a], ['b', b]]);
+    assert.equal(cells(text, name).slice(1), want, `${name} in\n${text}`);
+  }
+});
 
 test('summarize: median of odd and even counts, min and max', () => {
   assert.equal(summarize([3, 1, 2]), { median: 2, min: 1, max: 3, samples: 3 });
@@ -86,7 +110,7 @@ test('--quick --only simdnet: report sections and JSON figures', () => {
   const sn = out.frameworks.simdnet;
   assert.equal(Object.keys(sn.profiles), ['1', '4']);
   for (const p of Object.values(sn.profiles)) {
-    assert.equal(p.rows.filter((row) => row.layer).map((row) => row.name), LAYERS);
+    assert.equal(p.rows.filter((row) => row.layer).map((row) => row.name), SIMDNET_LAYERS);
     assert.ok(p.rows.some((row) => row.name.startsWith('optimizer')));
   }
   assert.equal(sn.throughput.map((t) => t.batch), [1, 4]);

@@ -31,7 +31,7 @@ function bothWays(fn) {
 /**
  * Input shapes [N, C, H, W] and convolutions (stride 1) chosen so that each fused lowering runs on
  * odd sizes: Winograd's cut tiles at the right and bottom edges, the flat path's rows of a width
- * no multiple of 4, groups, a bias or none.
+ * no multiple of 4 and channel-lane kernel's odd pixel count, groups, a bias or none.
  */
 const SHAPES = [
   { x: [2, 33, 7, 9], O: 35, k: 3, padding: 1, bias: true, algorithm: 'winograd-f2x2' },
@@ -40,6 +40,8 @@ const SHAPES = [
   { x: [1, 34, 18, 33], O: 36, k: 3, padding: 0, bias: true, algorithm: 'winograd-f4x4' },
   { x: [2, 16, 9, 7], O: 20, k: 5, padding: 2, bias: true, algorithm: 'flat' },
   { x: [3, 6, 7, 5], O: 10, k: 3, padding: 1, groups: 2, bias: false, algorithm: 'flat' },
+  { x: [2, 6, 9, 7], O: 16, k: 5, padding: 0, bias: true, algorithm: 'flat-channel-lanes' },
+  { x: [1, 8, 6, 5], O: 64, k: 3, padding: 1, groups: 2, bias: false, algorithm: 'flat-channel-lanes' },
 ];
 
 /** The shape's convolution. */
@@ -115,7 +117,7 @@ function run(build, shape, mode, seed) {
   return out.map(bits);
 }
 
-test('a Sequential gives the same bits fused as unfused on both Winograd tiles and the flat path: outputs, dx, every gradient (train and eval)', () => {
+test('a Sequential gives the same bits fused as unfused on both Winograd tiles and both flat kernels: outputs, dx, every gradient (train and eval)', () => {
   for (const s of SHAPES) {
     for (const act of ['relu', 'relu6']) {
       for (const mode of ['train', 'eval']) {
@@ -127,8 +129,8 @@ test('a Sequential gives the same bits fused as unfused on both Winograd tiles a
   }
 });
 
-test('which lowerings fuse: Winograd and the flat path without channel lanes; the others keep the activation\'s own sweep', () => {
-  const fusing = new Set(['winograd-f2x2', 'winograd-f4x4', 'flat']);
+test('which lowerings fuse: Winograd and the flat path; the others keep the activation\'s own sweep', () => {
+  const fusing = new Set(['winograd-f2x2', 'winograd-f4x4', 'flat', 'flat-channel-lanes']);
   const seen = new Set();
   for (const [C, O, kernel, options, shape] of [
     [33, 35, 3, { padding: 1 }, [2, 33, 7, 9]], [16, 20, 5, { padding: 2 }, [2, 16, 9, 7]], [16, 32, 3, { padding: 1 }, [2, 16, 9, 9]],
@@ -143,7 +145,7 @@ test('which lowerings fuse: Winograd and the flat path without channel lanes; th
     seen.add(algorithm);
     conv.dispose();
   }
-  assert.is(seen.size >= 6, true, [...seen].join(', '));
+  assert.is(seen.size, 8, [...seen].join(', '));
 });
 
 test('the fused pair is one profile row naming both; an unfused lowering keeps the ReLU\'s own row', () => {

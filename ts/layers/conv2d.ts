@@ -2,8 +2,7 @@
 // (zero padding only). The work is done by assembly/conv.ts: depthwise kernels for groups = in_channels,
 // flat padded planes for stride 1, else im2col + GEMM (none for 1×1), per image, or with the batch
 // folded into one GEMM when the output map has at most 64 pixels (assembly/conv-batched.ts).
-// On the lowerings whose stores take an activation (Winograd, the flat path without channel
-// lanes) the output is put off, and a ReLU or ReLU6 after it has it written through the
+// On the lowerings whose stores take an activation (Winograd, the flat path) the output is put off, and a ReLU or ReLU6 after it has it written through the
 // activation in the same stores (DeferredConv; see epilogue.ts).
 import { gemmScratch, rt } from '../runtime/index.js';
 import { defaultLayerInit } from '../init.js';

@@ -1,6 +1,6 @@
 // Fusion of a layer with the ReLU or ReLU6 after it: a BatchNorm's affine (assembly/epilogue.ts),
 // or a convolution's output stores (assembly/conv.ts's conv2dForwardAct: Winograd's output
-// transforms and the flat path's copy-out; ts/layers/conv2d.ts). Every layer still runs its own
+// transforms, the flat path's copy-out or channel-lane stores; ts/layers/conv2d.ts). Every layer still runs its own
 // forward() — its frame, error path, graph node, hooks into the journal — but the first hands its
 // output out unwritten (Block.defer), with what it reads of its parameters taken as a snapshot; an
 // activation given that output has it computed straight into its own buffer, act(v) as each value
