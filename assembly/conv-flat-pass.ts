@@ -6,6 +6,7 @@
 // which compute no discarded columns; dx stays a flat full correlation.
 import { flatConvRows, flatConvDot, flatConvDotFinish } from "./conv-flat";
 import { biasGradChannels } from "./bias";
+import { actS, actV, nonFinite } from "./epilogue";
 import { chanApplies, chanConvForward, chanConvWeightGrad, chanTranspose, chanWeightGradFinish } from "./conv-chan";
 import { denseConvDot } from "./conv-flat-dense";
 import { chanConvInputGrad, chanFrame, chanFrameFloats, chanPairWeights } from "./conv-chan-dx";
@@ -61,17 +62,21 @@ export function flatScratchFloats(C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i
   return max(fwdFloats, bwdFloats);
 }
 
+/**
+ * y = act(conv2d(x, w) + b) (b = 0: none), act as epilogue.ts's (0 none, 1 ReLU, 2 ReLU6), applied
+ * as the output is stored: as the padded rows are copied out with the bias, or (channel lanes)
+ * as the accumulators are. With an activation, returns 1 when a value stored was NaN or infinite
+ * before it; else 0.
+ */
 export function flatForward(
   x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
-  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, scratch: usize,
-): void {
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, scratch: usize, act: i32,
+): i32 {
   layout(C, H, O, KH, KW, DH, DW, G, OH, OW);
   const Cg = C / G, Og = O / G, Kg = Cg * KH * KW;
   const xpad = scratch, out = scratch + (<usize>xpadFloats << 2);
-  if (chanApplies(Og)) {
-    chanForward(x, w, b, y, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, xpad, out);
-    return;
-  }
+  if (chanApplies(Og)) return chanForward(x, w, b, y, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, xpad, out, act);
+  let bad = 0;
   memory.fill(xpad, 0, <usize>xpadFloats << 2);
   for (let n = 0; n < N; n++) {
     padPlanes(x + (<usize>n * C * H * W << 2), C, H, W, xpad + (<usize>(PH * Wp + PW) << 2), planeX, Wp);
@@ -79,15 +84,17 @@ export function flatForward(
       flatConvRows(Og, Q, w + (<usize>g * Og * Kg << 2), Kg, xpad + (<usize>g * Cg * planeX << 2), Cg, planeX,
         KH, KW, DH * Wp, DW, out + (<usize>g * Og * Q << 2), Q, PH * Wp + PW, (PH + H - 1) * Wp + PW + W);
     }
-    unpadPlanes(out, O, Q, Wp, y + (<usize>n * O * OH * OW << 2), OH, OW, b);
+    bad |= unpadPlanes(out, O, Q, Wp, y + (<usize>n * O * OH * OW << 2), OH, OW, b, act);
   }
+  return bad;
 }
 
-/** Forward with the channel-lane kernel (conv-chan.ts); wt holds the transposed weights. */
+/** Forward with the channel-lane kernel (conv-chan.ts); wt holds the transposed weights; act and the answer as flatForward's. */
 function chanForward(
   x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
-  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, xpad: usize, wt: usize,
-): void {
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, xpad: usize, wt: usize, act: i32,
+): i32 {
+  let bad = 0;
   const Cg = C / G, Og = O / G, Kg = Cg * KH * KW, P = OH * OW;
   for (let g = 0; g < G; g++) chanTranspose(w + (<usize>g * Og * Kg << 2), Og, Kg, wt + (<usize>g * Kg * Og << 2));
   const direct = readsInPlace(H, W, PH, PW, OH, OW, KH, KW, DH, DW);
@@ -95,10 +102,11 @@ function chanForward(
   for (let n = 0; n < N; n++) {
     const src = inputPlanes(x, n, C, H, W, PH, PW, xpad, direct);
     for (let g = 0; g < G; g++) {
-      chanConvForward(OH, OW, Wp, src + (<usize>g * Cg * planeX << 2), Cg, planeX, KH, KW, DH * Wp, DW,
-        wt + (<usize>g * Kg * Og << 2), Og, b != 0 ? b + (<usize>g * Og << 2) : 0, y + (<usize>(n * O + g * Og) * P << 2));
+      bad |= chanConvForward(OH, OW, Wp, src + (<usize>g * Cg * planeX << 2), Cg, planeX, KH, KW, DH * Wp, DW,
+        wt + (<usize>g * Kg * Og << 2), Og, b != 0 ? b + (<usize>g * Og << 2) : 0, y + (<usize>(n * O + g * Og) * P << 2), act);
     }
   }
+  return bad;
 }
 
 /** Output rows of whole f32x4s: the weight gradient reads dy in place (conv-flat-dense.ts). */
@@ -176,7 +184,7 @@ export function flatBackward(
       flatConvRows(Cg, Qdx, wt + (<usize>g * Cg * Kt << 2), Kt, dypad + (<usize>(g * Og * planeY + PH * Wp) << 2), Og, planeY,
         KH, KW, DH * Wp, DW, dxout + (<usize>g * Cg * Qdx << 2), Qdx, pre - PH * Wp, pre - PH * Wp + (OH - 1) * Wp + OW);
     }
-    unpadPlanes(dxout + (<usize>PW << 2), C, Qdx, Wp, dx + (<usize>n * C * H * W << 2), H, W, 0);
+    unpadPlanes(dxout + (<usize>PW << 2), C, Qdx, Wp, dx + (<usize>n * C * H * W << 2), H, W, 0, 0);
   }
   if (chan) {
     for (let g = 0; g < G; g++) chanWeightGradFinish(acc + (<usize>g * Og * Kg << 2), Kg, Og, dw + (<usize>g * Og * Kg << 2));
@@ -209,17 +217,46 @@ function padPlanes(src: usize, planes: i32, rows: i32, cols: i32, dst: usize, pl
   }
 }
 
-/** The first cols of each row (stride `stride`, plane stride `plane`) → dense planes, + bias[c] if b ≠ 0. */
-function unpadPlanes(src: usize, planes: i32, plane: i32, stride: i32, dst: usize, rows: i32, cols: i32, b: usize): void {
+/**
+ * The first cols of each row (stride `stride`, plane stride `plane`) → dense planes, + bias[c] if
+ * b ≠ 0, then act (epilogue.ts's codes); with an activation, 1 when a value was NaN or infinite
+ * before it.
+ */
+function unpadPlanes(src: usize, planes: i32, plane: i32, stride: i32, dst: usize, rows: i32, cols: i32, b: usize, act: i32): i32 {
+  // One loop per activation, each with a constant act after inlining: no branch per vector.
+  if (act == ACT_RELU) return unpadPlanesAct(src, planes, plane, stride, dst, rows, cols, b, ACT_RELU);
+  if (act == ACT_RELU6) return unpadPlanesAct(src, planes, plane, stride, dst, rows, cols, b, ACT_RELU6);
+  return unpadPlanesAct(src, planes, plane, stride, dst, rows, cols, b, 0);
+}
+
+// @ts-ignore: decorator
+@inline function unpadPlanesAct(src: usize, planes: i32, plane: i32, stride: i32, dst: usize, rows: i32, cols: i32, b: usize, act: i32): i32 {
+  let flag = f32x4.splat(0);
+  let flagS = 0;
   for (let c = 0; c < planes; c++) {
     let s = src + (<usize>c * plane << 2);
     const bias: f32 = b != 0 ? load<f32>(b + (<usize>c << 2)) : 0;
+    const a = f32x4.splat(bias);
     for (let r = 0; r < rows; r++) {
-      copyRow(dst, s, cols, bias);
+      // dst[i] = act(src[i] + bias) for a row of cols floats.
+      let i = 0;
+      for (; i + 4 <= cols; i += 4) {
+        const v = f32x4.add(v128.load(s + (<usize>i << 2)), a);
+        if (act != 0) flag = v128.or(flag, nonFinite(v));
+        v128.store(dst + (<usize>i << 2), actV(v, act));
+      }
+      for (; i < cols; i++) {
+        const v = load<f32>(s + (<usize>i << 2)) + bias;
+        if (act != 0) flagS |= <i32>!isFinite<f32>(v);
+        store<f32>(dst + (<usize>i << 2), actS(v, act));
+      }
       dst += <usize>cols << 2; s += <usize>stride << 2;
     }
   }
+  return <i32>v128.any_true(flag) | flagS;
 }
+
+const ACT_RELU = 1, ACT_RELU6 = 2;
 
 /** dst[i] = src[i] + add for n floats. */
 // @ts-ignore: decorator

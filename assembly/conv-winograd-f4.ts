@@ -22,6 +22,7 @@
 // kernel — is conv-winograd.ts's, shared. The transforms here are packing helpers; they run four
 // tiles at a time, one per lane: tiles i..i+3 (i a multiple of 4) are one vector of a V panel row
 // and one vector of an M row.
+import { actS, actV, nonFinite } from "./epilogue";
 import {
   WINOGRAD_TMP_FLOATS, winogradPassFloats, winogradGemms, zeroPanelRows, roundUp, packedA, tap, rowChecked,
 } from "./conv-winograd";
@@ -34,13 +35,30 @@ export function winogradF4x4ScratchFloats(N: i32, C: i32, H: i32, W: i32, O: i32
   return max(winogradPassFloats(4, TILE_CHUNK_F4, N, C, O, OH, OW), winogradPassFloats(4, TILE_CHUNK_F4, N, O, C, H, W));
 }
 
-/** y = conv2d(x, w) + b (b = 0: none) by F(4×4,3×3); PH/PW the padding before the image. */
+/**
+ * y = act(conv2d(x, w) + b) (b = 0: none) by F(4×4,3×3); PH/PW the padding before the image; act
+ * and the answer as conv-winograd.ts's winogradForward's.
+ */
 export function winogradF4x4Forward(
   x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
-  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
-): void {
-  kernelTransformF4x4(w, O, C, false, scratch);
-  passF4x4(x, N, C, H, W, PH, PW, scratch, O, y, OH, OW, b, scratch + (<usize>36 * roundUp(O, 4) * C << 2));
+  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize, act: i32,
+): i32 {
+  winogradF4x4ForwardWeights(w, O, C, scratch);
+  return winogradF4x4ForwardPass(x, scratch, b, y, N, C, H, W, O, PH, PW, OH, OW, scratch + (<usize>winogradF4x4WeightsFloats(O, C) << 2), act);
+}
+
+/** Floats of the transformed forward kernels U of a C → O convolution by F(4×4,3×3). */
+export function winogradF4x4WeightsFloats(O: i32, C: i32): i32 { return 36 * roundUp(O, 4) * C; }
+
+/** U = the forward kernels w transformed for F(4×4,3×3), winogradF4x4WeightsFloats(O, C) floats. */
+export function winogradF4x4ForwardWeights(w: usize, O: i32, C: i32, U: usize): void { kernelTransformF4x4(w, O, C, false, U); }
+
+/** winogradF4x4Forward with its kernels transformed already (U); work: the rest of its scratch. */
+export function winogradF4x4ForwardPass(
+  x: usize, U: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
+  PH: i32, PW: i32, OH: i32, OW: i32, work: usize, act: i32,
+): i32 {
+  return passF4x4(x, N, C, H, W, PH, PW, U, O, y, OH, OW, b, work, act);
 }
 
 /** dx = ∂L/∂x of y = conv2d(x, w) (overwritten) by F(4×4,3×3) on dy. */
@@ -49,14 +67,15 @@ export function winogradF4x4InputGrad(
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
   kernelTransformF4x4(w, O, C, true, scratch);
-  passF4x4(dy, N, O, OH, OW, 2 - PH, 2 - PW, scratch, C, dx, H, W, 0, scratch + (<usize>36 * roundUp(C, 4) * O << 2));
+  passF4x4(dy, N, O, OH, OW, 2 - PH, 2 - PW, scratch, C, dx, H, W, 0, scratch + (<usize>36 * roundUp(C, 4) * O << 2), 0);
 }
 
 /** conv-winograd.ts's winogradPass with 4×4 tiles: input transform, 36 GEMMs, output transform per chunk. */
 function passF4x4(
   x: usize, N: i32, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, U: usize,
-  Cout: i32, out: usize, OH: i32, OW: i32, b: usize, work: usize,
-): void {
+  Cout: i32, out: usize, OH: i32, OW: i32, b: usize, work: usize, act: i32,
+): i32 {
+  let bad = 0;
   const th = (OH + 3) >> 2, tw = (OW + 3) >> 2, perImage = th * tw, T = N * perImage;
   const rows = roundUp(Cout, 4);
   for (let t0 = 0; t0 < T; t0 += TILE_CHUNK_F4) {
@@ -64,8 +83,9 @@ function passF4x4(
     const V = work, M = V + (<usize>36 * Cin * tbr << 2), tmp = M + (<usize>36 * rows * tbr << 2);
     inputTransformF4x4(x, Cin, Hin, Win, PH, PW, tw, perImage, t0, tb, tbr, V, tmp);
     winogradGemms(36, U, V, M, Cin, rows, tbr);
-    outputTransformF4x4(M, Cout, rows, tw, perImage, t0, tb, tbr, OH, OW, out, b, tmp);
+    bad |= outputTransformF4x4(M, Cout, rows, tw, perImage, t0, tb, tbr, OH, OW, out, b, tmp, act);
   }
+  return bad;
 }
 
 /**
@@ -250,12 +270,16 @@ function gatherPatch(dst: usize, o: usize, offset: usize, Hin: i32, Win: i32): v
 }
 
 /**
- * out[n, o, 4ty.., 4tx..] = (Aᵀ M A) (+ b[o]) for tiles t0 + i, i < tb, cut at OH×OW; tmp:
- * WINOGRAD_TMP_FLOATS floats. Channel by channel, each row of M read from start to end.
+ * out[n, o, 4ty.., 4tx..] = act((Aᵀ M A) (+ b[o])) for tiles t0 + i, i < tb, cut at OH×OW; tmp:
+ * WINOGRAD_TMP_FLOATS floats. Channel by channel, each row of M read from start to end. The
+ * activation is applied as the values are stored into the planes; with one, returns 1 when a
+ * value stored was NaN or infinite before it.
  */
 export function outputTransformF4x4(
-  M: usize, Cout: i32, rows: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, OH: i32, OW: i32, out: usize, b: usize, tmp: usize,
-): void {
+  M: usize, Cout: i32, rows: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, OH: i32, OW: i32, out: usize, b: usize, tmp: usize, act: i32,
+): i32 {
+  let flag = f32x4.splat(0);
+  let bad = 0;
   const step = <usize>rows * tbr << 2, planeBytes = <usize>OH * OW << 2, rs = <usize>OW << 2;
   const q = tmp, y = tmp + 384, origins = tmp + 1152;
   tileOrigins(origins, out, <usize>Cout * planeBytes, t0, tb, tbr, tw, perImage, 0, 0);
@@ -268,33 +292,50 @@ export function outputTransformF4x4(
       if (fourInARow(rec) && oy + 4 <= OH && ox + 16 <= OW) {
         // Four whole tiles side by side: each output row is 16 contiguous floats.
         const dst = <usize>load<u32>(rec) + offset + ((<usize>oy * OW + ox) << 2);
-        for (let k = 0; k < 4; k++) storeRowOf4Tiles(y + (<usize>k << 6), dst + <usize>k * rs);
+        for (let k = 0; k < 4; k++) flag = v128.or(flag, storeRowOf4Tiles(y + (<usize>k << 6), dst + <usize>k * rs, act));
       } else {
-        for (let k = 0; k < 4; k++) scatterTile(y + (<usize>k << 2), rec + (<usize>k << 4), offset, OH, OW);
+        for (let k = 0; k < 4; k++) bad |= scatterTile(y + (<usize>k << 2), rec + (<usize>k << 4), offset, OH, OW, act);
       }
     }
   }
+  return bad | <i32>v128.any_true(flag);
 }
 
-/** y[k][0..3] (four vectors, lane = tile) → four tiles' row k, 16 contiguous floats at dst. */
+/**
+ * act(y[k][0..3]) (four vectors, lane = tile) → four tiles' row k, 16 contiguous floats at dst;
+ * returns the lanes NaN or infinite before the activation (with one; else none).
+ */
 // @ts-ignore: decorator
-@inline function storeRowOf4Tiles(yk: usize, dst: usize): void {
-  const y0 = v128.load(yk), y1 = v128.load(yk, 16), y2 = v128.load(yk, 32), y3 = v128.load(yk, 48);
+@inline function storeRowOf4Tiles(yk: usize, dst: usize, act: i32): v128 {
+  let y0 = v128.load(yk), y1 = v128.load(yk, 16), y2 = v128.load(yk, 32), y3 = v128.load(yk, 48);
+  let flag = f32x4.splat(0);
+  if (act != 0) {
+    flag = v128.or(v128.or(nonFinite(y0), nonFinite(y1)), v128.or(nonFinite(y2), nonFinite(y3)));
+    y0 = actV(y0, act); y1 = actV(y1, act); y2 = actV(y2, act); y3 = actV(y3, act);
+  }
   const lo01 = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
   const lo23 = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5), hi23 = v128.shuffle<f32>(y2, y3, 2, 6, 3, 7);
   v128.store(dst, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
   v128.store(dst, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7), 16);
   v128.store(dst, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), 32);
   v128.store(dst, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7), 48);
+  return flag;
 }
 
-/** One lane's 4×4 tile (its float of y[k][l] at src + 16·(4k + l)) into its output plane, cut at OH×OW. */
-function scatterTile(src: usize, o: usize, offset: usize, OH: i32, OW: i32): void {
-  if (load<i32>(o, 12) == 0) return;
+/**
+ * One lane's 4×4 tile (its float of y[k][l] at src + 16·(4k + l)) into its output plane, cut at
+ * OH×OW, through act; returns 1 when a value stored was NaN or infinite before it (with an act).
+ */
+function scatterTile(src: usize, o: usize, offset: usize, OH: i32, OW: i32, act: i32): i32 {
+  if (load<i32>(o, 12) == 0) return 0;
+  let bad = 0;
   const plane = <usize>load<u32>(o) + offset, oy = load<i32>(o, 4), ox = load<i32>(o, 8);
   for (let k = 0; k < 4 && oy + k < OH; k++) {
     for (let l = 0; l < 4 && ox + l < OW; l++) {
-      store<f32>(plane + ((<usize>(oy + k) * OW + ox + l) << 2), load<f32>(src + (<usize>(4 * k + l) << 4)));
+      const v = load<f32>(src + (<usize>(4 * k + l) << 4));
+      if (act != 0) bad |= <i32>!isFinite<f32>(v);
+      store<f32>(plane + ((<usize>(oy + k) * OW + ox + l) << 2), actS(v, act));
     }
   }
+  return bad;
 }

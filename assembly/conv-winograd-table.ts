@@ -1,8 +1,13 @@
 // Which Winograd tile, if any, runs a 3×3 stride-1 convolution: the table conv2dAlgorithm reads
 // (a pure function of the shape and the build), and the dispatch to the chosen tile's kernels
 // (F(2×2,3×3) in conv-winograd.ts, F(4×4,3×3) in conv-winograd-f4.ts).
-import { winogradScratchFloats, winogradForward, winogradInputGrad } from "./conv-winograd";
-import { winogradF4x4ScratchFloats, winogradF4x4Forward, winogradF4x4InputGrad } from "./conv-winograd-f4";
+import {
+  winogradScratchFloats, winogradForward, winogradInputGrad, winogradWeightsFloats, winogradForwardWeights, winogradForwardPass,
+} from "./conv-winograd";
+import {
+  winogradF4x4ScratchFloats, winogradF4x4Forward, winogradF4x4InputGrad, winogradF4x4WeightsFloats, winogradF4x4ForwardWeights,
+  winogradF4x4ForwardPass,
+} from "./conv-winograd-f4";
 import { winogradWeightGradScratchFloats } from "./conv-winograd-dw";
 
 /** Whether Winograd can compute this convolution at all (not whether it is chosen). */
@@ -140,13 +145,36 @@ export function winogradTileScratchFloats(tile: i32, N: i32, C: i32, H: i32, W: 
   return winogradWeightGradChosen(tile, C, O) ? max(passes, winogradWeightGradScratchFloats(N, C, O, OH, OW)) : passes;
 }
 
-/** y = conv2d(x, w) + b by the chosen tile F(tile×tile,3×3). */
+/**
+ * y = act(conv2d(x, w) + b) by the chosen tile F(tile×tile,3×3); act and the answer as
+ * conv-winograd.ts's winogradForward's (act 0: none, and the answer 0).
+ */
 export function winogradTileForward(
   tile: i32, x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
-  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
-): void {
-  if (tile == 4) winogradF4x4Forward(x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, scratch);
-  else winogradForward(x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, scratch);
+  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize, act: i32,
+): i32 {
+  if (tile == 4) return winogradF4x4Forward(x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, scratch, act);
+  return winogradForward(x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, scratch, act);
+}
+
+/** Floats of the chosen tile's transformed forward kernels of a C → O convolution. */
+export function winogradTileWeightsFloats(tile: i32, O: i32, C: i32): i32 {
+  return tile == 4 ? winogradF4x4WeightsFloats(O, C) : winogradWeightsFloats(O, C);
+}
+
+/** U = the forward kernels w transformed for the chosen tile, winogradTileWeightsFloats floats. */
+export function winogradTileForwardWeights(tile: i32, w: usize, O: i32, C: i32, U: usize): void {
+  if (tile == 4) winogradF4x4ForwardWeights(w, O, C, U);
+  else winogradForwardWeights(w, O, C, U);
+}
+
+/** winogradTileForward with the kernels transformed already (U); work: the rest of its scratch (after U there). */
+export function winogradTileForwardPass(
+  tile: i32, x: usize, U: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
+  PH: i32, PW: i32, OH: i32, OW: i32, work: usize, act: i32,
+): i32 {
+  if (tile == 4) return winogradF4x4ForwardPass(x, U, b, y, N, C, H, W, O, PH, PW, OH, OW, work, act);
+  return winogradForwardPass(x, U, b, y, N, C, H, W, O, PH, PW, OH, OW, work, act);
 }
 
 /** dx = ∂L/∂x by the chosen tile F(tile×tile,3×3). */

@@ -25,6 +25,7 @@
 // What does not depend on the tile size — the α² GEMMs of a chunk, the weight transform's packing,
 // the scratch plan, the checked row loads — is exported here for F(4×4,3×3) (conv-winograd-f4.ts).
 import { microKernel4x8 } from "./gemm";
+import { actS, actV, nonFinite } from "./epilogue";
 
 /** Tiles per chunk of F(2×2,3×3): the N of each of the 16 GEMMs. */
 const TILE_CHUNK = 256;
@@ -54,13 +55,31 @@ export function winogradScratchFloats(N: i32, C: i32, H: i32, W: i32, O: i32, OH
   return max(winogradPassFloats(2, TILE_CHUNK, N, C, O, OH, OW), winogradPassFloats(2, TILE_CHUNK, N, O, C, H, W));
 }
 
-/** y = conv2d(x, w) + b (b = 0: none) by F(2×2,3×3); PH/PW the padding before the image. */
+/**
+ * y = act(conv2d(x, w) + b) (b = 0: none) by F(2×2,3×3); PH/PW the padding before the image; act
+ * as epilogue.ts's (0 none, 1 ReLU, 2 ReLU6), applied as each tile is stored. With an activation,
+ * returns 1 when a value before it is NaN or infinite (else 0); without, 0.
+ */
 export function winogradForward(
   x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
-  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
-): void {
-  weightTransform(w, O, C, false, scratch);
-  winogradPass(x, N, C, H, W, PH, PW, scratch, O, y, OH, OW, b, scratch + (<usize>16 * roundUp(O, 4) * C << 2));
+  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize, act: i32,
+): i32 {
+  winogradForwardWeights(w, O, C, scratch);
+  return winogradForwardPass(x, scratch, b, y, N, C, H, W, O, PH, PW, OH, OW, scratch + (<usize>winogradWeightsFloats(O, C) << 2), act);
+}
+
+/** Floats of the transformed forward kernels U of a C → O convolution by F(2×2,3×3). */
+export function winogradWeightsFloats(O: i32, C: i32): i32 { return 16 * roundUp(O, 4) * C; }
+
+/** U = the forward kernels w transformed for F(2×2,3×3), winogradWeightsFloats(O, C) floats. */
+export function winogradForwardWeights(w: usize, O: i32, C: i32, U: usize): void { weightTransform(w, O, C, false, U); }
+
+/** winogradForward with its kernels transformed already (U, as winogradForwardWeights writes them); work: the rest of its scratch. */
+export function winogradForwardPass(
+  x: usize, U: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
+  PH: i32, PW: i32, OH: i32, OW: i32, work: usize, act: i32,
+): i32 {
+  return winogradPass(x, N, C, H, W, PH, PW, U, O, y, OH, OW, b, work, act);
 }
 
 /** dx = ∂L/∂x of y = conv2d(x, w) (overwritten) by F(2×2,3×3) on dy. */
@@ -69,18 +88,19 @@ export function winogradInputGrad(
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
   weightTransform(w, O, C, true, scratch);
-  winogradPass(dy, N, O, OH, OW, 2 - PH, 2 - PW, scratch, C, dx, H, W, 0, scratch + (<usize>16 * roundUp(C, 4) * O << 2));
+  winogradPass(dy, N, O, OH, OW, 2 - PH, 2 - PW, scratch, C, dx, H, W, 0, scratch + (<usize>16 * roundUp(C, 4) * O << 2), 0);
 }
 
 /**
  * out[n, co] = Σ_ci x[n, ci] ⋆ g[co, ci] (+ b[co]) over OH×OW outputs, x read as zero outside its
  * Hin×Win planes, the window of output (0, 0) starting at (−PH, −PW); U holds the transformed
- * kernels [16][Cout][Cin].
+ * kernels [16][Cout][Cin]; act and the answer as winogradForward's.
  */
 function winogradPass(
   x: usize, N: i32, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, U: usize,
-  Cout: i32, out: usize, OH: i32, OW: i32, b: usize, work: usize,
-): void {
+  Cout: i32, out: usize, OH: i32, OW: i32, b: usize, work: usize, act: i32,
+): i32 {
+  let bad = 0;
   const th = (OH + 1) >> 1, tw = (OW + 1) >> 1, perImage = th * tw, T = N * perImage;
   const rows = roundUp(Cout, 4);
   for (let t0 = 0; t0 < T; t0 += TILE_CHUNK) {
@@ -88,8 +108,9 @@ function winogradPass(
     const V = work, M = work + (<usize>16 * Cin * tbr << 2);
     inputTransform(x, Cin, Hin, Win, PH, PW, tw, perImage, t0, tb, tbr, V, Cin * 8, 8);
     winogradGemms(16, U, V, M, Cin, rows, tbr);
-    outputTransform(M, Cout, rows, tw, perImage, t0, tb, tbr, OH, OW, out, b);
+    bad |= outputTransform(M, Cout, rows, tw, perImage, t0, tb, tbr, OH, OW, out, b, act);
   }
+  return bad;
 }
 
 /**
@@ -296,16 +317,20 @@ function inputTransform4(plane: usize, planeBytes: usize, Cin: i32, Hin: i32, Wi
   v128.store(dst + 3 * step, f32x4.sub(e1, e3));
 }
 
-/** out[n, o, 2ty.., 2tx..] = (Aᵀ M A) (+ b[o]) for tiles t0 + i, i < tb, cut at OH×OW. */
+/**
+ * out[n, o, 2ty.., 2tx..] = act((Aᵀ M A) (+ b[o])) for tiles t0 + i, i < tb, cut at OH×OW; with
+ * an activation, 1 when a value stored is NaN or infinite before it.
+ */
 function outputTransform(
-  M: usize, Cout: i32, rows: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, OH: i32, OW: i32, out: usize, b: usize,
-): void {
+  M: usize, Cout: i32, rows: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, OH: i32, OW: i32, out: usize, b: usize, act: i32,
+): i32 {
   const step = <usize>rows * tbr << 2, planeBytes = <usize>OH * OW << 2;
+  let bad = 0;
   for (let i = 0; i < tb; i++) {
     const t = t0 + i, n = t / perImage, r = t - n * perImage, ty = r / tw, tx = r - ty * tw;
     const oy = 2 * ty, ox = 2 * tx;
     if ((i & 3) == 0 && i + 4 <= tb && tx + 4 <= tw && oy + 2 <= OH && ox + 8 <= OW) {
-      outputTransform4(M + (<usize>i << 2), step, tbr, Cout, out + <usize>n * Cout * planeBytes + ((<usize>oy * OW + ox) << 2), planeBytes, OW, b);
+      bad |= outputTransform4(M + (<usize>i << 2), step, tbr, Cout, out + <usize>n * Cout * planeBytes + ((<usize>oy * OW + ox) << 2), planeBytes, OW, b, act);
       i += 3;
       continue;
     }
@@ -320,9 +345,16 @@ function outputTransform(
       const bias: f32 = b != 0 ? load<f32>(b + (<usize>o << 2)) : 0;
       const a0 = f32x4.extract_lane(s0, 0), a1 = f32x4.extract_lane(s0, 1), a2 = f32x4.extract_lane(s0, 2), a3 = f32x4.extract_lane(s0, 3);
       const b0 = f32x4.extract_lane(s1, 0), b1 = f32x4.extract_lane(s1, 1), b2 = f32x4.extract_lane(s1, 2), b3 = f32x4.extract_lane(s1, 3);
-      const y00 = a0 + a1 + a2 + bias, y01 = a1 - a2 - a3 + bias;
-      const y10 = b0 + b1 + b2 + bias, y11 = b1 - b2 - b3 + bias;
+      let y00 = a0 + a1 + a2 + bias, y01 = a1 - a2 - a3 + bias;
+      let y10 = b0 + b1 + b2 + bias, y11 = b1 - b2 - b3 + bias;
       const rs = <usize>OW << 2;
+      if (act != 0) {
+        // Only the values stored count for the check: a cut tile's others lie outside the plane.
+        const right = full || ox + 1 < OW, below = full || oy + 1 < OH;
+        bad |= <i32>!isFinite<f32>(y00) | <i32>(right && !isFinite<f32>(y01));
+        bad |= <i32>(below && !isFinite<f32>(y10)) | <i32>(right && below && !isFinite<f32>(y11));
+        y00 = actS(y00, act); y01 = actS(y01, act); y10 = actS(y10, act); y11 = actS(y11, act);
+      }
       if (full) {
         store<f32>(dst, y00); store<f32>(dst, y01, 4);
         store<f32>(dst + rs, y10); store<f32>(dst + rs, y11, 4);
@@ -338,11 +370,13 @@ function outputTransform(
       dst += planeBytes;
     }
   }
+  return bad;
 }
 
-/** Aᵀ M A (+ bias) of four horizontally adjacent whole tiles (lanes) of every output channel. */
-function outputTransform4(src: usize, step: usize, tbr: i32, Cout: i32, dst: usize, planeBytes: usize, OW: i32, b: usize): void {
+/** act(Aᵀ M A (+ bias)) of four horizontally adjacent whole tiles (lanes) of every output channel; the check as outputTransform's. */
+function outputTransform4(src: usize, step: usize, tbr: i32, Cout: i32, dst: usize, planeBytes: usize, OW: i32, b: usize, act: i32): i32 {
   const rs = <usize>OW << 2;
+  let flag = f32x4.splat(0);
   for (let o = 0; o < Cout; o++) {
     const bias = f32x4.splat(b != 0 ? load<f32>(b + (<usize>o << 2)) : 0);
     const m0 = v128.load(src), m1 = v128.load(src + step), m2 = v128.load(src + 2 * step), m3 = v128.load(src + 3 * step);
@@ -354,8 +388,12 @@ function outputTransform4(src: usize, step: usize, tbr: i32, Cout: i32, dst: usi
     const s02 = f32x4.add(f32x4.add(m2, m6), m10), s03 = f32x4.add(f32x4.add(m3, m7), m11);
     const s10 = f32x4.sub(f32x4.sub(m4, m8), m12), s11 = f32x4.sub(f32x4.sub(m5, m9), m13);
     const s12 = f32x4.sub(f32x4.sub(m6, m10), m14), s13 = f32x4.sub(f32x4.sub(m7, m11), m15);
-    const y00 = f32x4.add(f32x4.add(f32x4.add(s00, s01), s02), bias), y01 = f32x4.add(f32x4.sub(f32x4.sub(s01, s02), s03), bias);
-    const y10 = f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), bias), y11 = f32x4.add(f32x4.sub(f32x4.sub(s11, s12), s13), bias);
+    let y00 = f32x4.add(f32x4.add(f32x4.add(s00, s01), s02), bias), y01 = f32x4.add(f32x4.sub(f32x4.sub(s01, s02), s03), bias);
+    let y10 = f32x4.add(f32x4.add(f32x4.add(s10, s11), s12), bias), y11 = f32x4.add(f32x4.sub(f32x4.sub(s11, s12), s13), bias);
+    if (act != 0) {
+      flag = v128.or(flag, v128.or(v128.or(nonFinite(y00), nonFinite(y01)), v128.or(nonFinite(y10), nonFinite(y11))));
+      y00 = actV(y00, act); y01 = actV(y01, act); y10 = actV(y10, act); y11 = actV(y11, act);
+    }
     // Interleave each tile's two columns: 8 outputs per row.
     v128.store(dst, v128.shuffle<f32>(y00, y01, 0, 4, 1, 5));
     v128.store(dst, v128.shuffle<f32>(y00, y01, 2, 6, 3, 7), 16);
@@ -364,6 +402,7 @@ function outputTransform4(src: usize, step: usize, tbr: i32, Cout: i32, dst: usi
     src += <usize>tbr << 2;
     dst += planeBytes;
   }
+  return <i32>v128.any_true(flag);
 }
 
 /** Four floats `step` bytes apart as one vector. */

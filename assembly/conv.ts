@@ -24,6 +24,10 @@
 //
 // Which lowering runs is a pure function of the shape and the build: conv2dAlgorithm names it.
 //
+// conv2dForwardAct applies a ReLU or ReLU6 as the output is stored, on the Winograd and flat
+// lowerings (conv2dFusesActivation), from a snapshot of the parameters
+// (conv2dSnapshot): the layer after the convolution then makes no pass of its own over it.
+//
 // PH/PW are the padding before the image; the padding after it is implied by OH/OW.
 // A null pointer (0) for the bias, its gradient or dx means "none".
 import { gemm } from "./gemm";
@@ -33,8 +37,9 @@ import { flatApplies, flatScratchFloats, flatForward, flatBackward } from "./con
 import { chanApplies } from "./conv-chan";
 import { batchedApplies, batchedScratchFloats, batchedForward, batchedBackward } from "./conv-batched";
 import { dwconvApplies, dwconvIs3x3, dwconvLanes, dwconvScratchFloats, dwconvForward, dwconvBackward } from "./conv-depthwise";
-import { winogradTile, winogradTileScratchFloats, winogradTileForward, winogradTileInputGrad, winogradWeightGradChosen } from "./conv-winograd-table";
+import { winogradTile, winogradTileScratchFloats, winogradTileForward, winogradTileWeightsFloats, winogradTileForwardWeights, winogradTileForwardPass, winogradTileInputGrad, winogradWeightGradChosen } from "./conv-winograd-table";
 import { winogradWeightGrad } from "./conv-winograd-dw";
+import { countNonFinite } from "./util";
 
 /** conv2dAlgorithm's answers. */
 const ALGO_IM2COL_GEMM = 0, ALGO_POINTWISE_GEMM = 1, ALGO_FLAT = 2, ALGO_FLAT_CHANNEL_LANES = 3;
@@ -91,6 +96,91 @@ export function conv2dColsFloats(
   return <f64>(C / G) * <f64>KH * <f64>KW * <f64>OH * <f64>OW;
 }
 
+/**
+ * Whether conv2dForwardAct applies its activation as the output is stored (1), for the lowerings
+ * whose output stores take one: Winograd F(2×2,3×3) and F(4×4,3×3) (as the tiles are transformed
+ * out), and the flat path (as the padded rows are copied out with the bias, or, with channel
+ * lanes, as the accumulators are stored). Else 0: the activation after such a convolution stays a sweep of its own. A pure
+ * function of the shape and the build.
+ */
+export function conv2dFusesActivation(
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+): i32 {
+  const algo = conv2dAlgorithm(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW);
+  return algo == ALGO_WINOGRAD_F2X2 || algo == ALGO_WINOGRAD_F4X4 || algo == ALGO_FLAT || algo == ALGO_FLAT_CHANNEL_LANES ? 1 : 0;
+}
+
+/**
+ * Floats of the snapshot conv2dSnapshot takes for conv2dForwardAct: the kernels (Winograd:
+ * transformed), then the bias (O floats). 0 where conv2dFusesActivation says no.
+ */
+export function conv2dSnapshotFloats(
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+): i32 {
+  if (conv2dFusesActivation(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW) == 0) return 0;
+  return snapshotKernelFloats(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW) + O;
+}
+
+/** Floats of the kernels in conv2dSnapshot's snapshot: Winograd's transformed ones, or the weights. */
+function snapshotKernelFloats(C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): i32 {
+  const tile = winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  return tile != 0 ? winogradTileWeightsFloats(tile, O, C) : O * (C / G) * KH * KW;
+}
+
+/**
+ * snap = what conv2dForwardAct reads of the parameters, as they are now: the kernels (Winograd:
+ * transformed, the forward's first step anyway; flat: copied) and the bias (b = 0: none, zeros).
+ * A later optimizer step leaves a forward computed from it unchanged.
+ */
+export function conv2dSnapshot(
+  w: usize, b: usize, snap: usize,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+): void {
+  const tile = winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  const kernelFloats = snapshotKernelFloats(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  if (tile != 0) winogradTileForwardWeights(tile, w, O, C, snap);
+  else memory.copy(snap, w, <usize>kernelFloats << 2);
+  const bias = snap + (<usize>kernelFloats << 2);
+  if (b != 0) memory.copy(bias, b, <usize>O << 2);
+  else memory.fill(bias, 0, <usize>O << 2);
+}
+
+/**
+ * y = act(conv2d(x, w) + b) from conv2dSnapshot's snapshot of w and b, for a shape
+ * conv2dFusesActivation accepts; act as epilogue.ts's (0 none, 1 ReLU, 2 ReLU6), applied as the
+ * output is stored: the same float operations in the same order as conv2dForward and then
+ * activationChecked (with act 0, conv2dForward's bits). Returns how many values before the
+ * activation are NaN or infinite (activationChecked's count; 0 without an activation); when some
+ * are, y holds the output without it instead.
+ */
+export function conv2dForwardAct(
+  x: usize, snap: usize, hasBias: i32, y: usize,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+  cols: usize, act: i32,
+): i32 {
+  const b = hasBias ? snap + (<usize>snapshotKernelFloats(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW) << 2) : 0;
+  if (snapshotForward(x, snap, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols, act) == 0 || act == 0) return 0;
+  // A NaN or infinity before the activation (the error path): the count from the output without it.
+  snapshotForward(x, snap, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols, 0);
+  return countNonFinite(y, N * O * OH * OW);
+}
+
+/** conv2dForwardAct's pass: Winograd's from the transformed kernels, or the flat path's (either kernel) from the copied weights. */
+function snapshotForward(
+  x: usize, snap: usize, b: usize, y: usize,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+  cols: usize, act: i32,
+): i32 {
+  const tile = winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  if (tile != 0) return winogradTileForwardPass(tile, x, snap, b, y, N, C, H, W, O, PH, PW, OH, OW, cols, act);
+  return flatForward(x, snap, b, y, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols, act);
+}
+
 /** y = conv2d(x, w) + b. */
 export function conv2dForward(
   x: usize, w: usize, b: usize, y: usize,
@@ -106,11 +196,11 @@ export function conv2dForward(
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
   const tile = pointwise ? 0 : winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) {
-    winogradTileForward(tile, x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, cols);
+    winogradTileForward(tile, x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, cols, 0);
     return;
   }
   if (!pointwise && flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) {
-    flatForward(x, w, b, y, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols);
+    flatForward(x, w, b, y, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols, 0);
     return;
   }
   if (batchedApplies(N, OH, OW)) {

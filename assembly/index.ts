@@ -18,7 +18,7 @@ export * from "./softmax";
 export * from "./loss";
 export * from "./dropout";
 export * from "./norm";
-export * from "./epilogue";
+export { batchNormCoefficients, channelAffineAct, activationChecked } from "./epilogue";
 export * from "./gemm-dot";
 export * from "./elementwise";
 export * from "./reduce";

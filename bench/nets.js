@@ -88,6 +88,19 @@ export function convInfo(module) {
 }
 
 /**
+ * The kind (kindOf) of a model.profile row named `name` ('Conv2d', 'sn.add', 'Conv2d+ReLU') at
+ * module path `path` ('2', '2+3'), `modules` the model's namedModules() as a Map. A convolution
+ * fused with the activation after it counts as the convolution's kind: PyTorch's activation runs
+ * as a pass of its own in a row of its own, so by kind the fusion's saving shows under ReLU. A
+ * BatchNorm fused with its activation keeps the fused name as its kind.
+ */
+export function profileRowKind(name, path, modules) {
+  if (/^sn\./.test(name)) return name;
+  if (/^Conv2d\+/.test(name)) return kindOf('Conv2d', convInfo(modules.get(path.split('+')[0])));
+  return kindOf(name, convInfo(modules.get(path)));
+}
+
+/**
  * The group a per-module row is added into: the layer type, and for a convolution its kernel,
  * whether it is depthwise (groups = input channels) and its stride: 'Conv2d 3×3 depthwise stride 2'.
  * `conv` is as convInfo gives it (bench/pytorch.py writes the same fields for torch's modules).

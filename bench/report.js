@@ -35,16 +35,39 @@ export function profileTable(p) {
     table(['layer', 'forward ms', 'backward ms'], rows);
 }
 
-/** Medians of several frameworks' per-layer tables side by side (rows matched by position). */
+/** The module indices a row's name starts with: '3 Conv2d' → [3], '3+4 Conv2d+ReLU' (a fused pair) → [3, 4]; else null. */
+function rowIndices(name) {
+  const m = /^(\d+(?:\+\d+)*) /.exec(name);
+  return m ? m[1].split('+').map(Number) : null;
+}
+
+/**
+ * The rows of `others` that `row` (the i-th layer row of the first framework) stands for: by module
+ * index when both name them so — a fused pair of one ('3+4 Conv2d+ReLU') against the two rows of
+ * the other ('3 Conv2d', '4 ReLU') — else the i-th row.
+ */
+function matchingRows(row, i, others) {
+  const mine = rowIndices(row.name);
+  if (!mine || !others.every((q) => rowIndices(q.name))) return others[i] ? [others[i]] : [];
+  // A row of the other side goes with the row of mine holding its first index: a pair fused on
+  // the other side only is shown once, under the first of its two indices.
+  return others.filter((q) => mine.includes(rowIndices(q.name)[0]));
+}
+
+/**
+ * Medians of several frameworks' per-layer tables side by side: rows matched by module index
+ * (a fused pair's row against the two rows of a framework that runs them apart, added up), or by
+ * position where a side's rows are not named by index.
+ */
 export function sideBySide(named) {
   const [first] = named;
   const head = ['layer', ...named.flatMap(([n]) => [`${n} fwd`, `${n} bwd`])];
-  const cell = (s) => (s ? ms3(s.median) : '');
   const layers = first[1].rows.filter((r) => r.layer);
   const names = shownNames(layers);
   const rows = layers.map((r, i) => [names[i], ...named.flatMap(([, p]) => {
-    const q = p.rows.filter((x) => x.layer)[i];
-    return [cell(q?.forwardMs), cell(q?.backwardMs)];
+    const qs = matchingRows(r, i, p.rows.filter((x) => x.layer));
+    const sum = (key) => (qs.some((q) => q[key]) ? ms3(qs.reduce((t, q) => t + (q[key]?.median ?? 0), 0)) : '');
+    return [sum('forwardMs'), sum('backwardMs')];
   })]);
   const extras = (p) => p.rows.filter((r) => !r.layer).reduce((s, r) => s + (r.forwardMs?.median ?? 0) + (r.backwardMs?.median ?? 0), 0);
   rows.push(['loss + optimizer (+ input copy)', ...named.flatMap(([, p]) => [ms3(extras(p)), ''])]);

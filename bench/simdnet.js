@@ -2,7 +2,7 @@
 import * as sn from 'simdnet';
 import { measure, summarize, invert } from './stats.js';
 import { inputs, inputPool } from './data.js';
-import { NETS, convInfo, kindOf } from './nets.js';
+import { NETS, profileRowKind } from './nets.js';
 
 const imgPerSec = (batch) => (ms) => (batch * 1000) / ms;
 
@@ -19,7 +19,8 @@ export function simdnetProfile(batch, { repeats = 7, steps = 5, warmup = 3 } = {
   for (let r = 0; r < repeats; r++) runs.push(model.profile(xt, labels, { steps, warmup: r === 0 ? warmup * 2 : warmup }));
   model.dispose();
   return profileSummary(runs.map((p) => ({
-    layers: p.layers.map((l, i) => ({ name: `${i} ${l.name}`, forwardMs: l.forwardMs, backwardMs: l.backwardMs })),
+    // Named by module path, as PyTorch's rows by index: a fused pair is '3+4 Conv2d+ReLU', the rows after it keep their indices.
+    layers: p.layers.map((l) => ({ name: `${l.path} ${l.name}`, forwardMs: l.forwardMs, backwardMs: l.backwardMs })),
     extra: [
       { name: 'input copy', forwardMs: p.inputMs, backwardMs: null },
       { name: 'loss (fused gradient)', forwardMs: p.loss.forwardMs, backwardMs: null },
@@ -138,7 +139,7 @@ export function simdnetNetProfile(key, batch, { repeats = 5, steps = 3, warmup =
     return profileSummary(runs.map((p) => ({
       layers: uniqueNames(p.layers.map((l) => ({
         name: l.path ? `${l.path} ${l.name}` : l.name, path: l.path, type: l.name,
-        kind: kindOf(l.name, /^sn\./.test(l.name) ? null : convInfo(modules.get(l.path))),
+        kind: profileRowKind(l.name, l.path, modules),
         forwardMs: l.forwardMs, backwardMs: l.backwardMs,
       }))),
       extra: [

@@ -10,7 +10,7 @@ import { peakModule, mergePeaks } from '../bench/peak.js';
 import { SHAPES } from '../bench/gemm.js';
 import { summarize } from '../bench/stats.js';
 import { profileTable, shownNames, sideBySide, kindRows, netSection, percentCell, gemmSection, zooSection, zooTarget } from '../bench/report.js';
-import { kindOf, NET_NAMES, ZOO_NETS } from '../bench/nets.js';
+import { kindOf, profileRowKind, NET_NAMES, ZOO_NETS } from '../bench/nets.js';
 import { zooShapes, zooCases, convFlops, simdnetCase, percentOfPeak, winogradFlops, QUICK_TRIM_FLOPS } from '../bench/zoo.js';
 import { measureDifference } from '../bench/stats.js';
 import * as sn from 'simdnet';
@@ -23,6 +23,9 @@ const dir = mkdtempSync(join(tmpdir(), 'simdnet-bench-'));
 const run = (exe, ...args) => spawnSync(process.execPath, [exe, ...args], { encoding: 'utf8' });
 
 const LAYERS = ['0 Conv2d', '1 ReLU', '2 MaxPool2d', '3 Conv2d', '4 ReLU', '5 MaxPool2d', '6 Flatten',
+  '7 Linear', '8 ReLU', '9 Linear', '10 ReLU', '11 Linear'];
+/** simdnet's LeNet-5 rows: conv2 (its input a layer's result) takes its ReLU in its stores. */
+const SIMDNET_LAYERS = ['0 Conv2d', '1 ReLU', '2 MaxPool2d', '3+4 Conv2d+ReLU', '5 MaxPool2d', '6 Flatten',
   '7 Linear', '8 ReLU', '9 Linear', '10 ReLU', '11 Linear'];
 
 /** Every {median, min, max} in the result: finite, positive, min ≤ median ≤ max. */
@@ -38,6 +41,27 @@ function checkFigures(node, path, found) {
   }
   return found.n;
 }
+
+test('sideBySide: a fused pair\'s row against the two rows of a framework that runs them apart, the rows after it by index', () => {
+  const rowsOf = (names, ms) => names.map((name) => {
+    const v = ms(Number(name.split(/[+ ]/)[0]));
+    return { name, layer: true, forwardMs: { median: v, min: v, max: v }, backwardMs: { median: 2 * v, min: 2 * v, max: 2 * v } };
+  });
+  const profile = (rows) => ({ rows, stepMs: { median: 1, min: 1, max: 1 } });
+  // simdnet's row i takes i + 1 ms; the other's row i takes 100·(i + 1) ms.
+  const mine = profile(rowsOf(SIMDNET_LAYERS, (i) => i + 1)), theirs = profile(rowsOf(LAYERS, (i) => 100 * (i + 1)));
+  const cells = (text, name) => text.split('\n').find((l) => l.trim().startsWith(name)).split('|').map((c) => c.trim());
+  for (const [a, b, name, want] of [
+    [mine, theirs, '3+4 Conv2d+ReLU', ['4.000', '8.000', '900.000', '1800.000']],
+    [mine, theirs, '5 MaxPool2d', ['6.000', '12.000', '600.000', '1200.000']],
+    // The other way round: the fused pair shows once, under the first of its indices.
+    [theirs, mine, '3 Conv2d', ['400.000', '800.000', '4.000', '8.000']],
+    [theirs, mine, '4 ReLU', ['500.000', '1000.000', '', '']],
+  ]) {
+    const text = sideBySide([['a', a], ['b', b]]);
+    assert.equal(cells(text, name).slice(1), want, `${name} in\n${text}`);
+  }
+});
 
 test('summarize: median of odd and even counts, min and max', () => {
   assert.equal(summarize([3, 1, 2]), { median: 2, min: 1, max: 3, samples: 3 });
@@ -86,7 +110,7 @@ test('--quick --only simdnet: report sections and JSON figures', () => {
   const sn = out.frameworks.simdnet;
   assert.equal(Object.keys(sn.profiles), ['1', '4']);
   for (const p of Object.values(sn.profiles)) {
-    assert.equal(p.rows.filter((row) => row.layer).map((row) => row.name), LAYERS);
+    assert.equal(p.rows.filter((row) => row.layer).map((row) => row.name), SIMDNET_LAYERS);
     assert.ok(p.rows.some((row) => row.name.startsWith('optimizer')));
   }
   assert.equal(sn.throughput.map((t) => t.batch), [1, 4]);
@@ -143,6 +167,18 @@ test('kindOf: layer types, and convolutions by kernel, depthwise or grouped, and
   assert.is(kindOf('Conv2d', conv(48, [3, 3], [2, 2], 48)), 'Conv2d 3×3 depthwise stride 2');
   assert.is(kindOf('Conv2d', conv(48, [3, 3], [1, 1], 4)), 'Conv2d 3×3 groups 4');
   assert.is(kindOf('Conv2d', conv(8, [1, 3], [1, 2], 1)), 'Conv2d 1×3 stride 1×2');
+});
+
+test('profileRowKind: a convolution fused with its activation counts as the convolution\'s kind', () => {
+  const model = new sn.Sequential(new sn.Conv2d(3, 8, 3, { stride: 2 }), new sn.ReLU(), new sn.BatchNorm2d(8), new sn.ReLU6());
+  const modules = new Map(model.namedModules());
+  assert.is(profileRowKind('Conv2d+ReLU', '0+1', modules), 'Conv2d 3×3 stride 2');
+  assert.is(profileRowKind('Conv2d+sn.relu', 'a.conv+relu', new Map([['a.conv', model.at(0)]])), 'Conv2d 3×3 stride 2');
+  assert.is(profileRowKind('Conv2d', '0', modules), 'Conv2d 3×3 stride 2');
+  assert.is(profileRowKind('ReLU', '1', modules), 'ReLU');
+  assert.is(profileRowKind('BatchNorm2d+ReLU6', '2+3', modules), 'BatchNorm2d+ReLU6');
+  assert.is(profileRowKind('sn.add', 'layer1.0', modules), 'sn.add');
+  model.dispose();
 });
 
 test('rows named alike get #2, #3 in the order they ran', () => {
@@ -276,8 +312,9 @@ test('--nets: LeNet-5, ResNet-20 and MobileNetV2 unless told, the CIFAR nets of 
   const out = JSON.parse(readFileSync(json, 'utf8'));
   assert.equal(Object.keys(out.nets), ['convnetjs-cifar']);
   const rows = out.nets['convnetjs-cifar'].simdnet.profile.rows.filter((x) => x.layer);
-  assert.equal(rows.map((x) => x.name), ['0 Conv2d', '1 ReLU', '2 MaxPool2d', '3 Conv2d', '4 ReLU', '5 MaxPool2d', '6 Conv2d', '7 ReLU', '8 MaxPool2d', '9 Flatten', '10 Linear']);
-  assert.equal(rows.filter((x) => x.type === 'Conv2d').map((x) => x.kind), ['Conv2d 5×5', 'Conv2d 5×5', 'Conv2d 5×5']);
+  // conv1's input is the caller's batch, so it is not put off; conv2 and conv3 (flat path) take their ReLU in their stores.
+  assert.equal(rows.map((x) => x.name), ['0 Conv2d', '1 ReLU', '2 MaxPool2d', '3+4 Conv2d+ReLU', '5 MaxPool2d', '6+7 Conv2d+ReLU', '8 MaxPool2d', '9 Flatten', '10 Linear']);
+  assert.equal(rows.filter((x) => x.type.startsWith('Conv2d')).map((x) => x.kind), ['Conv2d 5×5', 'Conv2d 5×5', 'Conv2d 5×5']);
   assert.ok(out.nets['convnetjs-cifar'].simdnet.throughput[0].train.imgPerSec.median > 0);
 });
 

@@ -7,7 +7,7 @@ import { Block, f32, reuseBlock } from './runtime/block.js';
 import { rt } from './runtime/wasm.js';
 import { Tensor, formatShape, shapeSize, checkTensor } from './tensor.js';
 import { enterForward, leaveForward } from './forward-journal.js';
-import { DeferredAffine } from './layers/epilogue.js';
+import { FusableResult } from './layers/epilogue.js';
 import { OpSite } from './functional/site.js';
 import type { EvaluateOptions, FitHistory, FitOptions, PredictOptions, fit as fitFunction } from './train/fit.js';
 import type { evaluate as evaluateFunction } from './train/evaluate.js';
@@ -18,7 +18,7 @@ import type { Target } from './train/targets.js';
 import type { OnnxExportOptions } from './io/onnx/export.js';
 import { BoundaryNode, GradNode, ParamNode, backwardFrom, nextNodeId } from './autograd/graph.js';
 import {
-  Frame, annotateError, currentFrame, dryRun, isDryRun, isGradEnabled, isRecording, pathOf, popFrame, profiler, pushFrame,
+  Frame, annotateError, currentFrame, dryRun, isDryRun, isGradEnabled, isRecording, pathOf, popFrame, profileClock, profiler, pushFrame,
 } from './autograd/state.js';
 import { briefShape, listNames } from './io/untrusted.js';
 import { boolean, checkOptions, describe } from './options.js';
@@ -332,7 +332,7 @@ export abstract class Module {
     this.forwardFailed = true;
     const call = ++this.#calls;
     frame.leafRunning = true;
-    const start = profiler ? performance.now() : 0;
+    const start = profiler ? profileClock() : 0;
     let y: Tensor;
     try {
       y = this.forwardDevice(input);
@@ -342,13 +342,13 @@ export abstract class Module {
     let row: string | null = null;
     if (profiler) {
       row = pathOf(frame);
-      const ms = performance.now() - start;
-      // A BatchNorm fused with the activation after it: one row names both (fusedWith).
+      const ms = profileClock() - start;
+      // A layer fused with the activation after it: one row names both (fusedWith).
       const into = this.fusedWith();
       profiler.forward(row, row, this, ms, into);
       if (into !== null) row = into;
       const d = y.block?.deferred;
-      if (d instanceof DeferredAffine) d.row = row;
+      if (d instanceof FusableResult) d.row = row;
     }
     this.forwardFailed = false;
     // A new handle when the layer passed its input through: the caller's tensor keeps its own producer and node.

@@ -187,7 +187,18 @@ export interface Profiler {
   forward(row: string, path: string, what: FrameModule | string, ms: number, into?: string | null): void;
   /** The backward of row `row` took `ms`. */
   backward(row: string, ms: number): void;
+  /**
+   * The forward time of put-off results written when something read them (Block.defer), so far:
+   * each was added to its own layer's row, and profileClock() leaves it out of the reader's.
+   */
+  deferredMs: number;
 }
+
+/**
+ * The clock layer and op times are read from while profiling: performance.now() without the time
+ * spent writing put-off results (profiler.deferredMs), which belongs to the layer that put them off.
+ */
+export function profileClock(): number { return performance.now() - (profiler?.deferredMs ?? 0); }
 
 /** The profiler listening now, or null (the common case: nothing is timed). */
 export let profiler: Profiler | null = null;

@@ -9,7 +9,7 @@ import { rt } from '../runtime/wasm.js';
 import { Tensor, shapeSize, checkTensor } from '../tensor.js';
 import { GradNode } from '../autograd/graph.js';
 import {
-  Frame, annotateError, currentFrame, isDryRun, isRecording, pathOf, profiler, releaseEpoch,
+  Frame, annotateError, currentFrame, isDryRun, isRecording, pathOf, profileClock, profiler, releaseEpoch,
 } from '../autograd/state.js';
 
 /** The most functional ops that may run outside any module between two loss.backward() calls. */
@@ -120,7 +120,7 @@ export function beginOp(op: string): OpCall {
   }
   site.op = op;
   const row = profiler ? `${frame ? pathOf(frame) : ''}|op${site.seq}` : null;
-  return { op, site, frame, recording: isRecording(), row, start: profiler ? performance.now() : 0 };
+  return { op, site, frame, recording: isRecording(), row, start: profiler ? profileClock() : 0 };
 }
 
 /**
@@ -204,7 +204,7 @@ export class OpNode extends GradNode {
  * a profile. `inputs` are the op's tensor arguments, in order.
  */
 export function endOp(call: OpCall, y: Tensor, inputs: readonly Tensor[], saved: readonly [string, Tensor][], out: Tensor | null, back: Backward): Tensor {
-  if (call.row !== null) profiler?.forward(call.row, call.frame ? pathOf(call.frame) : '', call.op, performance.now() - call.start, call.fusedInto);
+  if (call.row !== null) profiler?.forward(call.row, call.frame ? pathOf(call.frame) : '', call.op, profileClock() - call.start, call.fusedInto);
   if (call.recording && inputs.some((t) => t.node !== null)) {
     y.node = new OpNode(inputs.map((t) => t.node), call.site!, call.frame, out, saved, back);
     y.node.row = call.fusedInto ?? call.row;

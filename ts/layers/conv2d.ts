@@ -2,6 +2,8 @@
 // (zero padding only). The work is done by assembly/conv.ts: depthwise kernels for groups = in_channels,
 // flat padded planes for stride 1, else im2col + GEMM (none for 1×1), per image, or with the batch
 // folded into one GEMM when the output map has at most 64 pixels (assembly/conv-batched.ts).
+// On the lowerings whose stores take an activation (Winograd, the flat path) the output is put off, and a ReLU or ReLU6 after it has it written through the
+// activation in the same stores (DeferredConv; see epilogue.ts).
 import { gemmScratch, rt } from '../runtime/index.js';
 import { defaultLayerInit } from '../init.js';
 import { Module, Parameter } from '../module.js';
@@ -9,6 +11,7 @@ import { Tensor, formatShape } from '../tensor.js';
 import { Size2, checkKernelRange, checkNotEmptyBatch, checkPositiveInt, formatPair, toPair } from './args.js';
 import { anything, boolean, checkOptions, describe } from '../options.js';
 import { registerLayer } from '../registry.js';
+import { FusableResult, fusionEnabled } from './epilogue.js';
 
 /** The options of Conv2d; the defaults are PyTorch's. */
 export interface Conv2dOptions {
@@ -169,10 +172,23 @@ export class Conv2d extends Module {
   override forwardDevice(x: Tensor): Tensor {
     const g = this.geometryOf(x.shape);
     const y = this.output('y', [g.N, this.outChannels, g.OH, g.OW]);
-    rt().kernels.conv2dForward(x.ptr, this.weight.data.ptr, this.bias ? this.bias.data.ptr : 0, y.ptr,
-      ...this.kernelArgs(g), this.cols(g), gemmScratch());
+    const args = this.kernelArgs(g), cols = this.cols(g);
     this.x = x;
     this.geometry = g;
+    const k = rt().kernels;
+    // Put off while its input is a layer's result (re-issued, never written in place) and the
+    // lowering's stores take an activation: a ReLU or ReLU6 given y has the convolution write
+    // act(y) into its own output as the tiles are stored (epilogue.ts); anything else reading y
+    // has it written first.
+    if (fusionEnabled() && x.block?.owner && k.conv2dFusesActivation(...args) === 1) {
+      // The parameters as they are now (an optimizer step before y is read changes nothing):
+      // the kernels transformed, the forward's first step anyway, and the bias.
+      const snap = this.scratch('snapshot', k.conv2dSnapshotFloats(...args) * 4).ptr;
+      k.conv2dSnapshot(this.weight.data.ptr, this.bias ? this.bias.data.ptr : 0, snap, ...args);
+      y.block!.defer(new DeferredConv(x, y, snap, this.bias !== null, args, cols));
+      return y;
+    }
+    k.conv2dForward(x.ptr, this.weight.data.ptr, this.bias ? this.bias.data.ptr : 0, y.ptr, ...args, cols, gemmScratch());
     return y;
   }
 
@@ -239,6 +255,26 @@ export class Conv2d extends Module {
   private cols(g: Geometry): number {
     const floats = rt().kernels.conv2dColsFloats(...this.kernelArgs(g));
     return this.scratch('cols', floats * 4).ptr;
+  }
+}
+
+/**
+ * A convolution's output put off, with a snapshot of its parameters (conv2dSnapshot): written
+ * when read, or with the activation after it applied as the output tiles are stored
+ * (conv2dForwardAct) when that activation takes it.
+ */
+class DeferredConv extends FusableResult {
+  constructor(private readonly x: Tensor, y: Tensor, private readonly snap: number, private readonly hasBias: boolean,
+    private readonly args: number[], private readonly cols: number) {
+    super([x.block!], y);
+  }
+
+  protected write(): void { this.compute(this.y.address, 0); }
+
+  apply(out: number, act: number): number { return this.compute(out, act); }
+
+  private compute(out: number, act: number): number {
+    return rt().kernels.conv2dForwardAct(this.x.ptr, this.snap, +this.hasBias, out, ...this.args, this.cols, act);
   }
 }
 

@@ -2,7 +2,7 @@
 // layer's own buffer, backward from the saved input or output.
 import { Module } from '../module.js';
 import { Tensor } from '../tensor.js';
-import { ACT_NONE, DeferredAffine, activate } from './epilogue.js';
+import { ACT_NONE, FusableResult, activate } from './epilogue.js';
 
 /** The base of the elementwise activations (ReLU, LeakyReLU, Sigmoid, Tanh, ReLU6, Hardswish, SiLU, GELU, ELU): output shape = input shape. */
 export abstract class Elementwise extends Module {
@@ -16,16 +16,17 @@ export abstract class Elementwise extends Module {
 
   /**
    * @internal ACT_RELU or ACT_RELU6 for an activation that checks its input for NaN and infinity
-   * in its own sweep (activationChecked) and fuses with a BatchNorm before it; ACT_NONE otherwise.
+   * in its own sweep (activationChecked) and fuses with a BatchNorm or convolution before it; ACT_NONE otherwise.
    */
   protected readonly epilogueAct: number = ACT_NONE;
 
   /**
-   * @internal The BatchNorm output the last call computed from that BatchNorm's input (fused), or
-   * null. Its values were never written, so backward reads the sign of this layer's own output,
-   * which is the input's (y > 0 exactly where x > 0; 0 < y < 6 exactly where 0 < x < 6).
+   * @internal The put-off output (a BatchNorm's or a convolution's) the last call had computed
+   * into its own output (fused), or null. Its values were never written, so backward reads the
+   * sign of this layer's own output, which is the input's (y > 0 exactly where x > 0; 0 < y < 6
+   * exactly where 0 < x < 6).
    */
-  protected fused: DeferredAffine | null = null;
+  protected fused: FusableResult | null = null;
 
   /** @internal y = f(x) over n floats. */
   protected abstract apply(x: number, y: number, n: number): void;
@@ -54,7 +55,7 @@ export abstract class Elementwise extends Module {
   /** @internal Whether forwardDevice checks the input itself (in its one sweep), so forward() need not. */
   override checksOwnInput(): boolean { return this.epilogueAct !== ACT_NONE; }
 
-  /** @internal The profile row of the BatchNorm call the last call fused with, or null. */
+  /** @internal The profile row of the call (a BatchNorm's, a convolution's) the last call fused with, or null. */
   override fusedWith(): string | null { return this.fused?.row ?? null; }
 
   /** @internal The input kept for backward must still be intact, when backward reads it. */

@@ -1,12 +1,15 @@
-// Fusion of a BatchNorm with the ReLU or ReLU6 after it (assembly/epilogue.ts). Every layer still
-// runs its own forward() — its frame, error path, graph node, hooks into the journal — but a
-// BatchNorm hands its output out unwritten (Block.defer), with its per-channel affine taken as a
-// snapshot; an activation given that output computes act((x − mean)·scale + shift) straight from
-// the BatchNorm's input into its own buffer, in one sweep. Whoever else reads the BatchNorm's
-// output gets it written first (Tensor.ptr), so nothing is found once per model or shape: the
-// same works in a Sequential, in modules of one's own (ResNet's relu(bn1(conv1(x)))) and for the
-// functional sn.relu / sn.relu6. The convolution before is untouched: its kernels (and where
-// they add the bias) belong to assembly/conv*.ts.
+// Fusion of a layer with the ReLU or ReLU6 after it: a BatchNorm's affine (assembly/epilogue.ts),
+// or a convolution's output stores (assembly/conv.ts's conv2dForwardAct: Winograd's output
+// transforms, the flat path's copy-out or channel-lane stores; ts/layers/conv2d.ts). Every layer still runs its own
+// forward() — its frame, error path, graph node, hooks into the journal — but the first hands its
+// output out unwritten (Block.defer), with what it reads of its parameters taken as a snapshot; an
+// activation given that output has it computed straight into its own buffer, act(v) as each value
+// is stored, in one pass. Whoever else reads the output gets it written first (Tensor.ptr; in a
+// profile that time goes to the deferring layer's row), so nothing is found once per model or
+// shape: the same works in a Sequential, in modules of one's own (ResNet's relu(bn1(conv1(x))))
+// and for the functional sn.relu / sn.relu6. A layer puts its output off only when its input is
+// a layer's result (re-issued, never written in place): a caller's tensor may be rewritten
+// before the output is read.
 //
 // Sweeps over a Conv2d's output before → after, per forward: eval BatchNorm2d + ReLU 4 → 2 (the
 // BatchNorm's input check, its apply, the ReLU's input check, the ReLU → the input check, one
@@ -15,7 +18,14 @@
 // ReLU6 forwards of a step at batch 64, relaxed build, fastest of 30 (.scratch/bn-sweeps.mjs):
 // MobileNetV2 ×0.5 (52 BatchNorms) training 9.47 → 5.21 ms, eval 6.04 → 4.15 ms; ResNet-20's
 // shapes (21) training 21.75 → 8.23 ms, eval 14.04 → 7.51 ms.
+//
+// Conv2d + ReLU: the ReLU's sweep (read and write of the output, with its input check) is gone;
+// the check runs in the stores. Forward of the pair in model.profile, batch 64, relaxed build,
+// best of 7, unfused → fused (.scratch/convfuse-rows.mjs, 2 shared cores at load 5): seed 003's
+// CIFAR net 64→128 @32² (F(4×4)) 82.4 → 73.7 ms, 128→128 @16² 38.0 → 34.6 ms, 128→256 @8²
+// (F(2×2)) 28.0 → 25.9 ms; ConvNetJS's 16→20 5×5 @16² (flat) 6.48 → 6.18 ms.
 import { rt } from '../runtime/index.js';
+import { profiler } from '../autograd/state.js';
 import type { Block, BlockOwner, DeferredResult } from '../runtime/block.js';
 import type { Tensor } from '../tensor.js';
 
@@ -37,26 +47,56 @@ export function setFusion(on: boolean): boolean {
 /** @internal Whether a BatchNorm may hand its output out unwritten. */
 export function fusionEnabled(): boolean { return enabled; }
 
-/** A BatchNorm's output put off: y = (x − mean)·scale + shift, from its input and a snapshot of the coefficients. */
-export class DeferredAffine implements DeferredResult {
-  readonly sources: readonly Block[];
-  /** The profile row of the BatchNorm's call, when a profile is running (the fused row's name starts there). */
+/**
+ * A layer's output put off (Block.defer) that an activation after it can compute in its own
+ * store instead: `apply(out, act)` writes act(result) to `out` in one pass and returns how many
+ * values before the activation are NaN or infinite; `run()` writes the result itself.
+ */
+export abstract class FusableResult implements DeferredResult {
+  /** The profile row of the put-off call, when a profile is running (the fused row's name starts there). */
   row: string | null = null;
 
+  constructor(
+    /** The blocks the result is computed from. */
+    readonly sources: readonly Block[],
+    /** Its output, whose block this result belongs to. */
+    readonly y: Tensor) {}
+
+  /** Writes act(result) to `out` (act ACT_RELU or ACT_RELU6); returns how many values before the activation are NaN or infinite. */
+  abstract apply(out: number, act: number): number;
+  /** Writes the result to its own output. */
+  protected abstract write(): void;
+
+  /**
+   * Writes the result to its own output, for a reader other than a fusing activation. In a
+   * profile its time goes to the row of the layer that put it off, not to the reader's.
+   */
+  run(): void {
+    const p = profiler;
+    if (!p || this.row === null) { this.write(); return; }
+    const start = performance.now();
+    this.write();
+    const ms = performance.now() - start;
+    p.deferredMs += ms;
+    p.forward(this.row, this.row, 'deferred', ms);
+  }
+}
+
+/** A BatchNorm's output put off: y = (x − mean)·scale + shift, from its input and a snapshot of the coefficients. */
+export class DeferredAffine extends FusableResult {
   constructor(
     /** The layer whose output this is. */
     readonly owner: BlockOwner,
     /** Its input, as it ran (a layer's result: it is re-issued, never written in place). */
     readonly x: Tensor,
-    /** Its output, whose block this result belongs to. */
-    readonly y: Tensor,
+    y: Tensor,
     /** [mean[C], scale[C], shift[C]] (batchNormCoefficients), in the layer's scratch. */
     readonly coef: number,
     readonly N: number, readonly C: number, readonly L: number) {
-    this.sources = [x.block!];
+    super([x.block!], y);
   }
 
-  run(): void { this.apply(this.y.address, ACT_NONE); }
+  protected write(): void { this.apply(this.y.address, ACT_NONE); }
 
   /** Writes act(affine(x)) to `out`; returns how many values before the activation are NaN or infinite. */
   apply(out: number, act: number): number {
@@ -65,23 +105,24 @@ export class DeferredAffine implements DeferredResult {
 }
 
 /**
- * @internal The put-off BatchNorm output that `x` is, all of it and still current, or null: an
- * activation given it may compute from the BatchNorm's input instead.
+ * @internal The put-off output (a BatchNorm's, or a convolution's whose stores take the
+ * activation) that `x` is, all of it and still current, or null: an activation given it may
+ * compute it in its own store instead.
  */
-export function deferredAffine(x: Tensor): DeferredAffine | null {
+export function fusableResult(x: Tensor): FusableResult | null {
   const b = x.block;
   const d = b?.deferred;
-  if (!(d instanceof DeferredAffine) || x.generation !== b!.generation) return null;
+  if (!(d instanceof FusableResult) || x.generation !== b!.generation) return null;
   return x.address === d.y.address && x.size === d.y.size ? d : null;
 }
 
 /**
  * @internal y = act(x) for ReLU (ACT_RELU) or ReLU6 (ACT_RELU6), in one sweep with the input's
- * NaN/infinity check: from a put-off BatchNorm output's own input when x is one (fused), else
- * from x. Returns the BatchNorm's result it fused with (or null), and the count of non-finite inputs.
+ * NaN/infinity check: computed by the layer before when x is its put-off output (fused), else
+ * from x. Returns the put-off result it fused with (or null), and the count of non-finite inputs.
  */
-export function activate(x: Tensor, y: Tensor, act: number): { fused: DeferredAffine | null; bad: number } {
-  const d = deferredAffine(x);
+export function activate(x: Tensor, y: Tensor, act: number): { fused: FusableResult | null; bad: number } {
+  const d = fusableResult(x);
   if (d) return { fused: d, bad: d.apply(y.ptr, act) };
   return { fused: null, bad: rt().kernels.activationChecked(x.ptr, y.ptr, x.size, act) };
 }

@@ -117,6 +117,7 @@ export function profile(model: Module, x: Tensor, y: Target, options: ProfileOpt
       const r = rows.get(row);
       if (r && timed) r.backwardMs += ms;
     },
+    deferredMs: 0,
   });
   let inputMs = 0, lossMs = 0, optimizerMs = 0;
   model.train();
