@@ -133,7 +133,7 @@ test('which lowerings fuse: Winograd and the flat path; the others keep the acti
   const fusing = new Set(['winograd-f2x2', 'winograd-f4x4', 'flat', 'flat-channel-lanes']);
   const seen = new Set();
   for (const [C, O, kernel, options, shape] of [
-    [33, 35, 3, { padding: 1 }, [2, 33, 7, 9]], [16, 20, 5, { padding: 2 }, [2, 16, 9, 7]], [16, 32, 3, { padding: 1 }, [2, 16, 9, 9]],
+    [33, 35, 3, { padding: 1 }, [2, 33, 7, 9]], [16, 20, 5, { padding: 2 }, [2, 16, 9, 7]], [8, 16, 3, { padding: 1 }, [2, 8, 9, 9]],
     [8, 8, 3, { stride: 2 }, [2, 8, 9, 9]], [8, 8, 1, {}, [2, 8, 9, 9]], [8, 8, 3, { groups: 8, padding: 1 }, [2, 8, 9, 9]],
     [32, 32, 3, { padding: 1 }, [2, 32, 16, 16]], [8, 12, 1, {}, [64, 8, 2, 2]],
   ]) {
