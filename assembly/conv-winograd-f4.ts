@@ -22,12 +22,24 @@
 // kernel — is conv-winograd.ts's, shared. The transforms here are packing helpers; they run four
 // tiles at a time, one per lane: tiles i..i+3 (i a multiple of 4) are one vector of a V panel row
 // and one vector of an M row.
+//
+// Measured cost of the phases per pass, batch 64 (ms; 16→16 @32² | 32→32 @16² | 128→128 @16²):
+// kernel transform 0.03 | 0.10 | 1.6, input transform 1.3 | 0.80 | 3.9, 36 GEMMs 1.5 | 1.4 | 22,
+// output transform 0.81 | 0.41 | 1.8: the transforms are half the pass at 16–32 channels.
 import {
   WINOGRAD_TMP_FLOATS, winogradPassFloats, winogradGemms, zeroPanelRows, roundUp, packedA, tap, rowChecked,
 } from "./conv-winograd";
 
 /** Tiles per chunk: the N of each of the 36 GEMMs (64 output pixels each: 256 tiles measured no faster). */
 const TILE_CHUNK_F4 = 128;
+
+/**
+ * Bytes between consecutive planes ξ of U, V and M beyond their floats: one cache line. Unskewed,
+ * a plane of V for 16 channels × 128 tiles is 8 KiB (U's for 128 × 128 channels 64 KiB), a multiple
+ * of 4 KiB, so the 36 vectors of one tile group that a transform writes or reads land in one L1
+ * set of 8 ways and evict each other.
+ */
+const PLANE_SKEW: usize = 64;
 
 /** Floats of scratch for forward and input gradient of a conv of C → O channels by F(4×4,3×3). */
 export function winogradF4x4ScratchFloats(N: i32, C: i32, H: i32, W: i32, O: i32, OH: i32, OW: i32): f64 {
@@ -40,7 +52,7 @@ export function winogradF4x4Forward(
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
   kernelTransformF4x4(w, O, C, false, scratch);
-  passF4x4(x, N, C, H, W, PH, PW, scratch, O, y, OH, OW, b, scratch + (<usize>36 * roundUp(O, 4) * C << 2));
+  passF4x4(x, N, C, H, W, PH, PW, scratch, O, y, OH, OW, b, scratch + <usize>36 * ((<usize>roundUp(O, 4) * C << 2) + PLANE_SKEW));
 }
 
 /** dx = ∂L/∂x of y = conv2d(x, w) (overwritten) by F(4×4,3×3) on dy. */
@@ -49,7 +61,7 @@ export function winogradF4x4InputGrad(
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
   kernelTransformF4x4(w, O, C, true, scratch);
-  passF4x4(dy, N, O, OH, OW, 2 - PH, 2 - PW, scratch, C, dx, H, W, 0, scratch + (<usize>36 * roundUp(C, 4) * O << 2));
+  passF4x4(dy, N, O, OH, OW, 2 - PH, 2 - PW, scratch, C, dx, H, W, 0, scratch + <usize>36 * ((<usize>roundUp(C, 4) * O << 2) + PLANE_SKEW));
 }
 
 /** conv-winograd.ts's winogradPass with 4×4 tiles: input transform, 36 GEMMs, output transform per chunk. */
@@ -61,9 +73,9 @@ function passF4x4(
   const rows = roundUp(Cout, 4);
   for (let t0 = 0; t0 < T; t0 += TILE_CHUNK_F4) {
     const tb = min(TILE_CHUNK_F4, T - t0), tbr = roundUp(tb, 8);
-    const V = work, M = V + (<usize>36 * Cin * tbr << 2), tmp = M + (<usize>36 * rows * tbr << 2);
+    const V = work, M = V + <usize>36 * ((<usize>Cin * tbr << 2) + PLANE_SKEW), tmp = M + <usize>36 * ((<usize>rows * tbr << 2) + PLANE_SKEW);
     inputTransformF4x4(x, Cin, Hin, Win, PH, PW, tw, perImage, t0, tb, tbr, V, tmp);
-    winogradGemms(36, U, V, M, Cin, rows, tbr);
+    winogradGemms(36, U, V, M, Cin, rows, tbr, PLANE_SKEW);
     outputTransformF4x4(M, Cout, rows, tw, perImage, t0, tb, tbr, OH, OW, out, b, tmp);
   }
 }
@@ -72,9 +84,9 @@ function passF4x4(
  * U[ξ][r][c] = (G g Gᵀ)[ξ] with g = w[r, c] or, when `rotate`, w[c, r] rotated 180° (see
  * conv-winograd.ts's weightTransform). In f64, rounded once.
  */
-function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: usize): void {
+export function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: usize): void {
   const rows = rotate ? C : O, cols = rotate ? O : C, plane = <usize>roundUp(rows, 4) * cols;
-  zeroPanelRows(U, rows, cols, 36);
+  zeroPanelRows(U, rows, cols, 36, PLANE_SKEW);
   for (let o = 0; o < O; o++) {
     for (let c = 0; c < C; c++) {
       const src = w + (<usize>(o * C + c) * 9 << 2);
@@ -83,7 +95,7 @@ function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: usize): 
       const g00 = tap(src, rotate, 0), g01 = tap(src, rotate, 1), g02 = tap(src, rotate, 2);
       const g10 = tap(src, rotate, 3), g11 = tap(src, rotate, 4), g12 = tap(src, rotate, 5);
       const g20 = tap(src, rotate, 6), g21 = tap(src, rotate, 7), g22 = tap(src, rotate, 8);
-      const step = plane << 2;
+      const step = (plane << 2) + PLANE_SKEW;
       let base = U + (dst << 2);
       for (let i = 0; i < 6; i++) {
         const r0 = gRow(i, g00, g10, g20), r1 = gRow(i, g01, g11, g21), r2 = gRow(i, g02, g12, g22);
@@ -129,6 +141,12 @@ function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: usize): 
  */
 // @ts-ignore: decorator
 @inline function rowTimesB4(plane: usize, row: i32, c0: i32, Hin: i32, Win: i32, e: usize): void {
+  if (row < 0 || row >= Hin) {
+    // A padding row: its product is zero, no loads or transpose (2 of 24 rows of a 16×16 plane).
+    const zero = f32x4.splat(0);
+    for (let j = 0; j < 6; j++) v128.store(e + (<usize>j << 4), zero);
+    return;
+  }
   const a0 = rowChecked(plane, row, c0, Hin, Win), a1 = rowChecked(plane, row, c0 + 4, Hin, Win);
   const a2 = rowChecked(plane, row, c0 + 8, Hin, Win), a3 = rowChecked(plane, row, c0 + 12, Hin, Win);
   const a4 = rowChecked(plane, row, c0 + 16, Hin, Win);
@@ -158,7 +176,7 @@ function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: usize): 
 export function inputTransformF4x4(
   x: usize, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, V: usize, tmp: usize,
 ): void {
-  const planeBytes = <usize>Hin * Win << 2, step = <usize>Cin * tbr << 2;
+  const planeBytes = <usize>Hin * Win << 2, step = (<usize>Cin * tbr << 2) + PLANE_SKEW;
   const e = tmp, raw = tmp + 576, origins = raw + 576;
   tileOrigins(origins, x, <usize>Cin * planeBytes, t0, tb, tbr, tw, perImage, PH, PW);
   for (let c = 0; c < Cin; c++) {
@@ -256,7 +274,7 @@ function gatherPatch(dst: usize, o: usize, offset: usize, Hin: i32, Win: i32): v
 export function outputTransformF4x4(
   M: usize, Cout: i32, rows: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, OH: i32, OW: i32, out: usize, b: usize, tmp: usize,
 ): void {
-  const step = <usize>rows * tbr << 2, planeBytes = <usize>OH * OW << 2, rs = <usize>OW << 2;
+  const step = (<usize>rows * tbr << 2) + PLANE_SKEW, planeBytes = <usize>OH * OW << 2, rs = <usize>OW << 2;
   const q = tmp, y = tmp + 384, origins = tmp + 1152;
   tileOrigins(origins, out, <usize>Cout * planeBytes, t0, tb, tbr, tw, perImage, 0, 0);
   for (let o = 0; o < Cout; o++) {
