@@ -22,6 +22,13 @@
 // kernel — is conv-winograd.ts's, shared. The transforms here are packing helpers; they run four
 // tiles at a time, one per lane: tiles i..i+3 (i a multiple of 4) are one vector of a V panel row
 // and one vector of an M row.
+//
+// Measured cost of the phases per pass, batch 64 (ms; 16→16 @32² | 32→32 @16² | 128→128 @16²):
+// kernel transform 0.02 | 0.06 | 0.9, input transform 1.3 | 0.7 | 3.8, 36 GEMMs 1.5 | 1.4 | 22.7,
+// output transform 0.82 | 0.45 | 1.9: the transforms are half the pass at 16–32 channels, the
+// GEMMs (near the 4×8 micro-kernel's rate even at K = 16) three quarters at 128. Of the input
+// transform the row phase is three quarters, and as much without its transposes: its loads of
+// x, mostly from beyond L2 at batch 64.
 import { actS, actV, nonFinite } from "./epilogue";
 import {
   WINOGRAD_TMP_FLOATS, winogradPassFloats, winogradGemms, zeroPanelRows, roundUp, packedA, tap, rowChecked,
@@ -29,6 +36,14 @@ import {
 
 /** Tiles per chunk: the N of each of the 36 GEMMs (64 output pixels each: 256 tiles measured no faster). */
 const TILE_CHUNK_F4 = 128;
+
+/**
+ * Bytes between consecutive planes ξ of U, V and M beyond their floats: one cache line. Unskewed,
+ * a plane of V for 16 channels × 128 tiles is 8 KiB (U's for 128 × 128 channels 64 KiB), a multiple
+ * of 4 KiB, so the 36 vectors of one tile group that a transform writes or reads land in one L1
+ * set of 8 ways and evict each other.
+ */
+const PLANE_SKEW: usize = 64;
 
 /** Floats of scratch for forward and input gradient of a conv of C → O channels by F(4×4,3×3). */
 export function winogradF4x4ScratchFloats(N: i32, C: i32, H: i32, W: i32, O: i32, OH: i32, OW: i32): f64 {
@@ -48,7 +63,7 @@ export function winogradF4x4Forward(
 }
 
 /** Floats of the transformed forward kernels U of a C → O convolution by F(4×4,3×3). */
-export function winogradF4x4WeightsFloats(O: i32, C: i32): i32 { return 36 * roundUp(O, 4) * C; }
+export function winogradF4x4WeightsFloats(O: i32, C: i32): i32 { return 36 * (roundUp(O, 4) * C + <i32>(PLANE_SKEW >> 2)); }
 
 /** U = the forward kernels w transformed for F(4×4,3×3), winogradF4x4WeightsFloats(O, C) floats. */
 export function winogradF4x4ForwardWeights(w: usize, O: i32, C: i32, U: usize): void { kernelTransformF4x4(w, O, C, false, U); }
@@ -67,7 +82,7 @@ export function winogradF4x4InputGrad(
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
   kernelTransformF4x4(w, O, C, true, scratch);
-  passF4x4(dy, N, O, OH, OW, 2 - PH, 2 - PW, scratch, C, dx, H, W, 0, scratch + (<usize>36 * roundUp(C, 4) * O << 2), 0);
+  passF4x4(dy, N, O, OH, OW, 2 - PH, 2 - PW, scratch, C, dx, H, W, 0, scratch + <usize>36 * ((<usize>roundUp(C, 4) * O << 2) + PLANE_SKEW), 0);
 }
 
 /** conv-winograd.ts's winogradPass with 4×4 tiles: input transform, 36 GEMMs, output transform per chunk. */
@@ -80,9 +95,9 @@ function passF4x4(
   const rows = roundUp(Cout, 4);
   for (let t0 = 0; t0 < T; t0 += TILE_CHUNK_F4) {
     const tb = min(TILE_CHUNK_F4, T - t0), tbr = roundUp(tb, 8);
-    const V = work, M = V + (<usize>36 * Cin * tbr << 2), tmp = M + (<usize>36 * rows * tbr << 2);
+    const V = work, M = V + <usize>36 * ((<usize>Cin * tbr << 2) + PLANE_SKEW), tmp = M + <usize>36 * ((<usize>rows * tbr << 2) + PLANE_SKEW);
     inputTransformF4x4(x, Cin, Hin, Win, PH, PW, tw, perImage, t0, tb, tbr, V, tmp);
-    winogradGemms(36, U, V, M, Cin, rows, tbr);
+    winogradGemms(36, U, V, M, Cin, rows, tbr, PLANE_SKEW);
     bad |= outputTransformF4x4(M, Cout, rows, tw, perImage, t0, tb, tbr, OH, OW, out, b, tmp, act);
   }
   return bad;
@@ -92,9 +107,9 @@ function passF4x4(
  * U[ξ][r][c] = (G g Gᵀ)[ξ] with g = w[r, c] or, when `rotate`, w[c, r] rotated 180° (see
  * conv-winograd.ts's weightTransform). In f64, rounded once.
  */
-function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: usize): void {
+export function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: usize): void {
   const rows = rotate ? C : O, cols = rotate ? O : C, plane = <usize>roundUp(rows, 4) * cols;
-  zeroPanelRows(U, rows, cols, 36);
+  zeroPanelRows(U, rows, cols, 36, PLANE_SKEW);
   for (let o = 0; o < O; o++) {
     for (let c = 0; c < C; c++) {
       const src = w + (<usize>(o * C + c) * 9 << 2);
@@ -103,7 +118,7 @@ function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: usize): 
       const g00 = tap(src, rotate, 0), g01 = tap(src, rotate, 1), g02 = tap(src, rotate, 2);
       const g10 = tap(src, rotate, 3), g11 = tap(src, rotate, 4), g12 = tap(src, rotate, 5);
       const g20 = tap(src, rotate, 6), g21 = tap(src, rotate, 7), g22 = tap(src, rotate, 8);
-      const step = plane << 2;
+      const step = (plane << 2) + PLANE_SKEW;
       let base = U + (dst << 2);
       for (let i = 0; i < 6; i++) {
         const r0 = gRow(i, g00, g10, g20), r1 = gRow(i, g01, g11, g21), r2 = gRow(i, g02, g12, g22);
@@ -116,15 +131,19 @@ function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: usize): 
   }
 }
 
-/** Row i of G times the column (a, b, c). */
+/**
+ * Row i of G times the column (a, b, c), by f64 reciprocals: its divisions (~100 per weight pair)
+ * made the kernel transform 1.5 of 9 ms of a pass at 128 → 128 channels @16², batch 16 (now 0.9).
+ * The products round in f64 a few units of 1e-16 otherwise, below U's one f32 rounding.
+ */
 // @ts-ignore: decorator
 @inline function gRow(i: i32, a: f64, b: f64, c: f64): f64 {
   switch (i) {
-    case 0: return a / 4;
-    case 1: return -(a + b + c) / 6;
-    case 2: return -(a - b + c) / 6;
-    case 3: return a / 24 + b / 12 + c / 6;
-    case 4: return a / 24 - b / 12 + c / 6;
+    case 0: return a * 0.25;
+    case 1: return (a + b + c) * (-1.0 / 6);
+    case 2: return (a - b + c) * (-1.0 / 6);
+    case 3: return (a + 2 * b + 4 * c) * (1.0 / 24);
+    case 4: return (a - 2 * b + 4 * c) * (1.0 / 24);
     default: return c;
   }
 }
@@ -149,9 +168,34 @@ function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: usize): 
  */
 // @ts-ignore: decorator
 @inline function rowTimesB4(plane: usize, row: i32, c0: i32, Hin: i32, Win: i32, e: usize): void {
+  if (row < 0 || row >= Hin) {
+    // A padding row: its product is zero, no loads or transpose (2 of 24 rows of a 16×16 plane).
+    const zero = f32x4.splat(0);
+    for (let j = 0; j < 6; j++) v128.store(e + (<usize>j << 4), zero);
+    return;
+  }
   const a0 = rowChecked(plane, row, c0, Hin, Win), a1 = rowChecked(plane, row, c0 + 4, Hin, Win);
   const a2 = rowChecked(plane, row, c0 + 8, Hin, Win), a3 = rowChecked(plane, row, c0 + 12, Hin, Win);
   const a4 = rowChecked(plane, row, c0 + 16, Hin, Win);
+  transposeTimesB(a0, a1, a2, a3, a4, e);
+}
+
+/**
+ * rowTimesB4 for a row inside the plane whose 20 floats from column c0 may all be loaded (the
+ * caller checked they lie in memory): whole-vector loads, the columns outside the row zeroed by
+ * masks m0..m4 (all ones inside). The checked loads cost four branches and scalar loads per vector
+ * at the plane's edges, which on a 16-wide plane are two of the five vectors of every row.
+ */
+// @ts-ignore: decorator
+@inline function rowTimesB4Masked(p: usize, m0: v128, m1: v128, m2: v128, m3: v128, m4: v128, e: usize): void {
+  const a0 = v128.and(v128.load(p), m0), a1 = v128.and(v128.load(p, 16), m1), a2 = v128.and(v128.load(p, 32), m2);
+  const a3 = v128.and(v128.load(p, 48), m3), a4 = v128.and(v128.load(p, 64), m4);
+  transposeTimesB(a0, a1, a2, a3, a4, e);
+}
+
+/** Columns 4k + j of a0..a4 (the row of four tiles, lane k = tile k) times B: six vectors at e. */
+// @ts-ignore: decorator
+@inline function transposeTimesB(a0: v128, a1: v128, a2: v128, a3: v128, a4: v128, e: usize): void {
   // Transpose a0..a3: dj lane k = column 4k + j; columns 4 and 5 take a4's first two.
   const lo01 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7);
   const lo23 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), hi23 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
@@ -159,6 +203,34 @@ function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: usize): 
   const d2 = v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), d3 = v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7);
   const d4 = v128.shuffle<f32>(d0, a4, 1, 2, 3, 4), d5 = v128.shuffle<f32>(d1, a4, 1, 2, 3, 5);
   storeTimesBt(e, 16, d0, d1, d2, d3, d4, d5);
+}
+
+/** Lanes of the columns c..c+3 inside 0..Win−1: all ones, else zero. */
+// @ts-ignore: decorator
+@inline function columnMask(c: i32, Win: i32): v128 {
+  const cols = i32x4.add(i32x4.splat(c), i32x4(0, 1, 2, 3));
+  return v128.and(i32x4.ge_s(cols, i32x4.splat(0)), i32x4.lt_s(cols, i32x4.splat(Win)));
+}
+
+/**
+ * The six rows r0.. of four tiles side by side (columns c0..c0+19) times B into e: masked whole
+ * loads when every row inside the plane lies in memory from column c0 to c0 + 19, else checked.
+ */
+// @ts-ignore: decorator
+@inline function rowsTimesB4(plane: usize, r0: i32, c0: i32, Hin: i32, Win: i32, e: usize): void {
+  const rFirst = max(r0, 0), rLast = min(r0 + 5, Hin - 1);
+  const first = <i64>plane + (<i64>rFirst * Win + c0) * 4, last = <i64>plane + (<i64>rLast * Win + c0 + 20) * 4;
+  if (first >= 0 && last <= (<i64>memory.size() << 16)) {
+    const m0 = columnMask(c0, Win), m1 = columnMask(c0 + 4, Win), m2 = columnMask(c0 + 8, Win);
+    const m3 = columnMask(c0 + 12, Win), m4 = columnMask(c0 + 16, Win);
+    for (let k = 0; k < 6; k++) {
+      const row = r0 + k, ek = e + <usize>k * 96;
+      if (row < 0 || row >= Hin) rowTimesB4(plane, row, c0, Hin, Win, ek); // zeros
+      else rowTimesB4Masked(<usize>(<i64>plane + (<i64>row * Win + c0) * 4), m0, m1, m2, m3, m4, ek);
+    }
+  } else {
+    for (let k = 0; k < 6; k++) rowTimesB4(plane, r0 + k, c0, Hin, Win, e + <usize>k * 96);
+  }
 }
 
 /** Bᵀ applied down the columns of e (6×6 vectors, row-major) → V[6i + j] at dst + (6i + j)·step. */
@@ -178,7 +250,7 @@ function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: usize): 
 export function inputTransformF4x4(
   x: usize, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, V: usize, tmp: usize,
 ): void {
-  const planeBytes = <usize>Hin * Win << 2, step = <usize>Cin * tbr << 2;
+  const planeBytes = <usize>Hin * Win << 2, step = (<usize>Cin * tbr << 2) + PLANE_SKEW;
   const e = tmp, raw = tmp + 576, origins = raw + 576;
   tileOrigins(origins, x, <usize>Cin * planeBytes, t0, tb, tbr, tw, perImage, PH, PW);
   for (let c = 0; c < Cin; c++) {
@@ -193,7 +265,7 @@ export function inputTransformF4x4(
       if (fourInARow(o)) {
         // Four tiles of one tile row: each input row is five vector loads and a transpose.
         const plane = <usize>load<u32>(o) + offset, r0 = load<i32>(o, 4), c0 = load<i32>(o, 8);
-        for (let k = 0; k < 6; k++) rowTimesB4(plane, r0 + k, c0, Hin, Win, e + <usize>k * 96);
+        rowsTimesB4(plane, r0, c0, Hin, Win, e);
       } else {
         // Tiles across a row or image boundary, or fewer than four: gathered lane by lane.
         for (let k = 0; k < 4; k++) gatherPatch(raw + (<usize>k << 2), o + (<usize>k << 4), offset, Hin, Win);
@@ -280,7 +352,7 @@ export function outputTransformF4x4(
 ): i32 {
   let flag = f32x4.splat(0);
   let bad = 0;
-  const step = <usize>rows * tbr << 2, planeBytes = <usize>OH * OW << 2, rs = <usize>OW << 2;
+  const step = (<usize>rows * tbr << 2) + PLANE_SKEW, planeBytes = <usize>OH * OW << 2, rs = <usize>OW << 2;
   const q = tmp, y = tmp + 384, origins = tmp + 1152;
   tileOrigins(origins, out, <usize>Cout * planeBytes, t0, tb, tbr, tw, perImage, 0, 0);
   for (let o = 0; o < Cout; o++) {

@@ -44,7 +44,7 @@ export function winogradPassFloats(m: i32, chunk: i32, N: i32, Cin: i32, Cout: i
   const alpha2 = <f64>((m + 2) * (m + 2));
   const tiles = <f64>N * Math.ceil(<f64>OH / m) * Math.ceil(<f64>OW / m);
   const cols = Math.ceil(min(tiles, <f64>chunk) / 8) * 8, rows = Math.ceil(<f64>Cout / 4) * 4;
-  return alpha2 * rows * <f64>Cin + alpha2 * <f64>Cin * cols + alpha2 * rows * cols + WINOGRAD_TMP_FLOATS;
+  return alpha2 * (rows * <f64>Cin + 16) + alpha2 * (<f64>Cin * cols + 16) + alpha2 * (rows * cols + 16) + WINOGRAD_TMP_FLOATS;
 }
 
 // @ts-ignore: decorator
@@ -117,9 +117,9 @@ function winogradPass(
  * M[ξ] = U[ξ] · V[ξ] for ξ < alpha2: [rows × tbr] = [rows × Cin]·[Cin × tbr], U and V in the
  * micro-kernel's packed panels (see the layout above), M row-major with rows of tbr floats.
  */
-export function winogradGemms(alpha2: i32, U: usize, V: usize, M: usize, Cin: i32, rows: i32, tbr: i32): void {
-  const uStep = <usize>rows * Cin << 2, panelA = <usize>Cin << 4, panelB = <usize>Cin << 5;
-  const vStep = <usize>Cin * tbr << 2, mStep = <usize>rows * tbr << 2, cs = <usize>tbr << 2;
+export function winogradGemms(alpha2: i32, U: usize, V: usize, M: usize, Cin: i32, rows: i32, tbr: i32, skew: usize = 0): void {
+  const uStep = (<usize>rows * Cin << 2) + skew, panelA = <usize>Cin << 4, panelB = <usize>Cin << 5;
+  const vStep = (<usize>Cin * tbr << 2) + skew, mStep = (<usize>rows * tbr << 2) + skew, cs = <usize>tbr << 2;
   for (let xi = 0; xi < alpha2; xi++) {
     const u = U + <usize>xi * uStep, v = V + <usize>xi * vStep, m = M + <usize>xi * mStep;
     for (let j = 0; j < tbr; j += 8) {
@@ -135,8 +135,8 @@ export function winogradGemms(alpha2: i32, U: usize, V: usize, M: usize, Cin: i3
  * Zeros for the rows of U's alpha2 planes that round `rows` up to 4 (cols columns each): the
  * micro-kernel reads whole panels.
  */
-export function zeroPanelRows(U: usize, rows: i32, cols: i32, alpha2: i32): void {
-  const plane = <usize>roundUp(rows, 4) * cols;
+export function zeroPanelRows(U: usize, rows: i32, cols: i32, alpha2: i32, skew: usize = 0): void {
+  const plane = <usize>roundUp(rows, 4) * cols + (skew >> 2);
   for (let r = rows; r < roundUp(rows, 4); r++) {
     for (let xi = 0; xi < alpha2; xi++) {
       for (let k = 0; k < cols; k++) store<f32>(U + ((<usize>xi * plane + packedA(r, k, cols)) << 2), 0);
