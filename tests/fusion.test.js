@@ -6,27 +6,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
-import { setFusion } from 'simdnet/internal';
-import { rng, freshSeed, randn, randf, toWasm, wasmOut, freeAll, assertClose, numericGrad, rt } from './helpers.js';
+import { rng, freshSeed, randn, randf, toWasm, wasmOut, freeAll, assertClose, numericGrad, rt, bits, bothWays } from './helpers.js';
 import { BasicBlock } from './modules.js';
 
 await sn.ready();
 const k = rt().kernels;
-
-/** The bits of float32 values, so that equality is exact (NaN and −0 included). */
-const bits = (a) => Array.from(new Uint32Array(Float32Array.from(a).buffer));
-
-/** Runs fn with fusion off, then on. */
-function bothWays(fn) {
-  const was = setFusion(false);
-  try {
-    const off = fn();
-    setFusion(true);
-    return [off, fn()];
-  } finally {
-    setFusion(was);
-  }
-}
 
 /** Bits, with every NaN as one pattern (the fast activations keep a NaN a NaN, not its payload). */
 const bitsNaN = (a) => bits(Float32Array.from(a, (v) => (Number.isNaN(v) ? NaN : v)));

@@ -1,7 +1,7 @@
 // Shared test helpers: seeded random data, float64 comparisons, wasm buffer plumbing and
 // finite differences.
 import * as assert from 'uvu/assert';
-import { rt, Block, f32 } from 'simdnet/internal';
+import { rt, Block, f32, setFusion } from 'simdnet/internal';
 
 /** A small seeded generator for test data (independent of the library's RNG). */
 export function rng(seed) {
@@ -97,3 +97,18 @@ export function assertLayerFiniteDifferences(sn, layer, shape, rand, seed, { ato
 }
 
 export { rt };
+
+/** The bits of float32 values, so that equality is exact (NaN and −0 included). */
+export const bits = (a) => Array.from(new Uint32Array(Float32Array.from(a).buffer));
+
+/** Runs fn with the fusion of layers into one pass off, then on: [off, on]. */
+export function bothWays(fn) {
+  const was = setFusion(false);
+  try {
+    const off = fn();
+    setFusion(true);
+    return [off, fn()];
+  } finally {
+    setFusion(was);
+  }
+}
