@@ -31,19 +31,11 @@
 // x, mostly from beyond L2 at batch 64.
 import { actS, actV, nonFinite } from "./epilogue";
 import {
-  WINOGRAD_TMP_FLOATS, winogradPassFloats, winogradGemms, zeroPanelRows, roundUp, packedA, tap, rowChecked,
+  WINOGRAD_TMP_FLOATS, PLANE_SKEW, winogradPassFloats, winogradGemms, zeroPanelRows, roundUp, packedA, tap, rowChecked,
 } from "./conv-winograd";
 
 /** Tiles per chunk: the N of each of the 36 GEMMs (64 output pixels each: 256 tiles measured no faster). */
 const TILE_CHUNK_F4 = 128;
-
-/**
- * Bytes between consecutive planes ξ of U, V and M beyond their floats: one cache line. Unskewed,
- * a plane of V for 16 channels × 128 tiles is 8 KiB (U's for 128 × 128 channels 64 KiB), a multiple
- * of 4 KiB, so the 36 vectors of one tile group that a transform writes or reads land in one L1
- * set of 8 ways and evict each other.
- */
-const PLANE_SKEW: usize = 64;
 
 /** Floats of scratch for forward and input gradient of a conv of C → O channels by F(4×4,3×3). */
 export function winogradF4x4ScratchFloats(N: i32, C: i32, H: i32, W: i32, O: i32, OH: i32, OW: i32): f64 {

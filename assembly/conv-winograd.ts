@@ -47,6 +47,14 @@ export function winogradPassFloats(m: i32, chunk: i32, N: i32, Cin: i32, Cout: i
   return alpha2 * (rows * <f64>Cin + 16) + alpha2 * (<f64>Cin * cols + 16) + alpha2 * (rows * cols + 16) + WINOGRAD_TMP_FLOATS;
 }
 
+/**
+ * Bytes between consecutive planes ξ of U, V and M beyond their floats: one cache line. Unskewed,
+ * a plane of V for 16 channels × 128 tiles is 8 KiB (U's for 128 × 128 channels 64 KiB), a multiple
+ * of 4 KiB, so the 16 or 36 vectors of one tile group that a transform writes or reads land in one
+ * L1 set of 8 ways and evict each other. Both tiles skew U, V and M (not the weight gradient's V).
+ */
+export const PLANE_SKEW: usize = 64;
+
 // @ts-ignore: decorator
 @inline export function roundUp(v: i32, m: i32): i32 { return (v + m - 1) / m * m; }
 
@@ -69,7 +77,7 @@ export function winogradForward(
 }
 
 /** Floats of the transformed forward kernels U of a C → O convolution by F(2×2,3×3). */
-export function winogradWeightsFloats(O: i32, C: i32): i32 { return 16 * roundUp(O, 4) * C; }
+export function winogradWeightsFloats(O: i32, C: i32): i32 { return 16 * (roundUp(O, 4) * C + <i32>(PLANE_SKEW >> 2)); }
 
 /** U = the forward kernels w transformed for F(2×2,3×3), winogradWeightsFloats(O, C) floats. */
 export function winogradForwardWeights(w: usize, O: i32, C: i32, U: usize): void { weightTransform(w, O, C, false, U); }
@@ -88,7 +96,7 @@ export function winogradInputGrad(
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
   weightTransform(w, O, C, true, scratch);
-  winogradPass(dy, N, O, OH, OW, 2 - PH, 2 - PW, scratch, C, dx, H, W, 0, scratch + (<usize>16 * roundUp(C, 4) * O << 2), 0);
+  winogradPass(dy, N, O, OH, OW, 2 - PH, 2 - PW, scratch, C, dx, H, W, 0, scratch + <usize>16 * ((<usize>roundUp(C, 4) * O << 2) + PLANE_SKEW), 0);
 }
 
 /**
@@ -105,9 +113,9 @@ function winogradPass(
   const rows = roundUp(Cout, 4);
   for (let t0 = 0; t0 < T; t0 += TILE_CHUNK) {
     const tb = min(TILE_CHUNK, T - t0), tbr = roundUp(tb, 8);
-    const V = work, M = work + (<usize>16 * Cin * tbr << 2);
-    inputTransform(x, Cin, Hin, Win, PH, PW, tw, perImage, t0, tb, tbr, V, Cin * 8, 8);
-    winogradGemms(16, U, V, M, Cin, rows, tbr);
+    const V = work, M = work + <usize>16 * ((<usize>Cin * tbr << 2) + PLANE_SKEW);
+    inputTransform(x, Cin, Hin, Win, PH, PW, tw, perImage, t0, tb, tbr, V, Cin * 8, 8, PLANE_SKEW);
+    winogradGemms(16, U, V, M, Cin, rows, tbr, PLANE_SKEW);
     bad |= outputTransform(M, Cout, rows, tw, perImage, t0, tb, tbr, OH, OW, out, b, act);
   }
   return bad;
@@ -150,7 +158,7 @@ export function zeroPanelRows(U: usize, rows: i32, cols: i32, alpha2: i32, skew:
  */
 function weightTransform(w: usize, O: i32, C: i32, rotate: bool, U: usize): void {
   const rows = rotate ? C : O, cols = rotate ? O : C, plane = <usize>roundUp(rows, 4) * cols;
-  zeroPanelRows(U, rows, cols, 16);
+  zeroPanelRows(U, rows, cols, 16, PLANE_SKEW);
   for (let o = 0; o < O; o++) {
     for (let c = 0; c < C; c++) {
       const src = w + (<usize>(o * C + c) * 9 << 2);
@@ -185,7 +193,7 @@ function weightTransform(w: usize, O: i32, C: i32, rotate: bool, U: usize): void
 /** Row k of (G g) Gᵀ from row k of G g: [r0, ½(r0+r1+r2), ½(r0−r1+r2), r2] at ξ = 4k..4k+3. */
 // @ts-ignore: decorator
 @inline function putRow(U: usize, plane: usize, dst: usize, k: i32, r0: f64, r1: f64, r2: f64): void {
-  const base = U + ((<usize>(4 * k) * plane + dst) << 2), step = plane << 2;
+  const step = (plane << 2) + PLANE_SKEW, base = U + <usize>(4 * k) * step + (dst << 2);
   store<f32>(base, <f32>r0);
   store<f32>(base + step, <f32>(0.5 * (r0 + r1 + r2)));
   store<f32>(base + 2 * step, <f32>(0.5 * (r0 - r1 + r2)));
@@ -227,12 +235,13 @@ function weightTransform(w: usize, O: i32, C: i32, rotate: bool, U: usize): void
  * (Bᵀ d B)[ξ] for tiles t0 + i, i < tb (columns tb..tbr zero), of every channel c, at float
  * ξ·Cin·tbr + (i / 8)·panel + i % 8 + c·row of V: panel = Cin·8, row = 8 gives the micro-kernel's
  * B panels V[ξ][i / 8][c][i % 8]; panel = 8, row = tbr the row-major V[ξ][c][i] (the weight gradient's).
+ * Each plane ξ ends `skew` bytes later than its floats (PLANE_SKEW for the GEMMs' panels).
  */
 export function inputTransform(
   x: usize, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, V: usize,
-  panel: i32, row: i32,
+  panel: i32, row: i32, skew: usize = 0,
 ): void {
-  const planeBytes = <usize>Hin * Win << 2, step = <usize>Cin * tbr << 2, rowStep = step << 2;
+  const planeBytes = <usize>Hin * Win << 2, step = (<usize>Cin * tbr << 2) + skew, rowStep = step << 2;
   for (let i = 0; i < tb; i++) {
     const t = t0 + i, n = t / perImage, r = t - n * perImage, ty = r / tw, tx = r - ty * tw;
     const r0 = 2 * ty - PH, c0 = 2 * tx - PW;
@@ -324,7 +333,7 @@ function inputTransform4(plane: usize, planeBytes: usize, Cin: i32, Hin: i32, Wi
 function outputTransform(
   M: usize, Cout: i32, rows: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, OH: i32, OW: i32, out: usize, b: usize, act: i32,
 ): i32 {
-  const step = <usize>rows * tbr << 2, planeBytes = <usize>OH * OW << 2;
+  const step = (<usize>rows * tbr << 2) + PLANE_SKEW, planeBytes = <usize>OH * OW << 2;
   let bad = 0;
   for (let i = 0; i < tb; i++) {
     const t = t0 + i, n = t / perImage, r = t - n * perImage, ty = r / tw, tx = r - ty * tw;
