@@ -99,7 +99,7 @@ export function percentCell(v) {
   return v > 100.5 ? '>100†' : v.toFixed(0);
 }
 
-export const ABOVE_PEAK = '† above the peak measured in this run: other work on the machine slowed the peak loop (measured twice, the better kept), so the percentage means nothing; see the GFLOP/s.';
+export const ABOVE_PEAK = '† above the peak measured in this run, which no kernel reaches: either other work on the machine slowed the peak loop (measured twice, the better kept), or, for a dX, the difference of the two backward timings it is taken from (with and without dX) came out too small — noise on a pass that costs little beside dW; the percentage means nothing, see the GFLOP/s.';
 
 export function peakSection(peak) {
   const row = (name, p) => [name, spread(p.best, fixed(1)), String(p.best.accumulators),
@@ -214,19 +214,39 @@ export function netSection(n) {
   const notIn = [mp && `simdnet: ${extras(mp).map((r) => r.name).join(', ')}`, tp && `PyTorch: ${extras(tp).map((r) => r.name).join('; ')}`].filter(Boolean);
   parts.push(`Not in a module row: ${notIn.join('. ')}.`);
   if (mp) {
-    const byName = new Map((tp?.rows ?? []).filter((r) => r.layer).map((r) => [r.name, r]));
+    const byPath = new Map((tp?.rows ?? []).filter((r) => r.layer && r.path !== undefined).map((r) => [r.path, r]));
     const cell = (s) => (s ? ms3(s.median) : '');
+    const sum = (qs, key) => (qs.length && qs.every((q) => q[key]) ? ms3(qs.reduce((t, q) => t + q[key].median, 0)) : '');
+    let summed = false;
     const slow = mp.rows.filter((r) => r.layer)
       .map((r) => ({ r, t: (r.forwardMs?.median ?? 0) + (r.backwardMs?.median ?? 0) }))
       .sort((a, b) => b.t - a.t).slice(0, SLOWEST)
       .map(({ r }) => {
-        const q = byName.get(r.name);
-        return [r.name, r.kind ?? '', cell(r.forwardMs), cell(r.backwardMs), cell(q?.forwardMs), cell(q?.backwardMs)];
+        // A functional op's path is its caller's (a block), not a module PyTorch times.
+        const paths = r.path === undefined || r.type?.startsWith('sn.') ? [] : fusedPaths(r.path);
+        const qs = paths.map((p) => byPath.get(p)).filter(Boolean);
+        if (qs.length > 1) summed = true;
+        return [r.name, r.kind ?? '', cell(r.forwardMs), cell(r.backwardMs), sum(qs, 'forwardMs'), sum(qs, 'backwardMs')];
       });
-    parts.push(`### The ${slow.length} slowest simdnet rows at batch ${batch} (ms per step; PyTorch's module at the same path beside it)\n` +
+    parts.push(`### The ${slow.length} slowest simdnet rows at batch ${batch} (ms per step; PyTorch's module at the same path beside it` +
+      `${summed ? ', for a fused row the sum of PyTorch\'s modules at the paths it names' : ''})\n` +
       table(['module', 'kind', 'simdnet fwd', 'simdnet bwd', 'PyTorch fwd', 'PyTorch bwd'], slow, [false, false, true, true, true, true]));
   }
   return parts.join('\n\n');
+}
+
+/**
+ * The module paths a profile row's path names: itself, or for a fused row the first layer's path
+ * and each later part put in place of as many of its last segments ('features.2.conv.0.1+2' →
+ * 'features.2.conv.0.1', 'features.2.conv.0.2'; 'layer1.0.bn1+relu' → 'layer1.0.bn1', 'layer1.0.relu').
+ */
+export function fusedPaths(path) {
+  const [first, ...rest] = path.split('+');
+  const head = first.split('.');
+  return [first, ...rest.map((part) => {
+    const tail = part.split('.');
+    return [...head.slice(0, Math.max(0, head.length - tail.length)), ...tail].join('.');
+  })];
 }
 
 const PASSES = [['forward', 'fwd'], ['inputGrad', 'dX'], ['weightGrad', 'dW']];

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { peakModule, mergePeaks } from '../bench/peak.js';
 import { SHAPES } from '../bench/gemm.js';
 import { summarize } from '../bench/stats.js';
-import { profileTable, shownNames, sideBySide, kindRows, netSection, percentCell, gemmSection, zooSection, zooTarget } from '../bench/report.js';
+import { profileTable, shownNames, sideBySide, kindRows, netSection, percentCell, gemmSection, zooSection, zooTarget, fusedPaths } from '../bench/report.js';
 import { kindOf, profileRowKind, NET_NAMES, ZOO_NETS } from '../bench/nets.js';
 import { zooShapes, zooCases, convFlops, simdnetCase, percentOfPeak, winogradFlops, QUICK_TRIM_FLOPS } from '../bench/zoo.js';
 import { measureDifference } from '../bench/stats.js';
@@ -232,6 +232,39 @@ const fakeNet = () => ({
     ] },
   },
   ratios: [{ vs: 'PyTorch', batch: 8, train: { median: 0.5, min: 0.5, max: 0.5 } }],
+});
+
+test('fusedPaths: a fused row\'s path names each layer\'s, later parts in place of the first\'s last segments', () => {
+  assert.equal(fusedPaths('c1'), ['c1']);
+  assert.equal(fusedPaths('3+4'), ['3', '4']);
+  assert.equal(fusedPaths('features.2.conv.0.1+2'), ['features.2.conv.0.1', 'features.2.conv.0.2']);
+  assert.equal(fusedPaths('layer1.0.bn1+relu'), ['layer1.0.bn1', 'layer1.0.relu']);
+  assert.equal(fusedPaths('a.0.conv+bn+relu'), ['a.0.conv', 'a.0.bn', 'a.0.relu']);
+});
+
+test('the slowest rows: a fused row beside the sum of PyTorch\'s modules at its paths; a functional op beside none', () => {
+  const n = fakeNet();
+  const conv = { inChannels: 3, outChannels: 3, kernel: [3, 3], stride: [1, 1], groups: 1 };
+  n.simdnet.profile.rows = [
+    { name: 'blk.bn1+relu BatchNorm2d+ReLU', path: 'blk.bn1+relu', type: 'BatchNorm2d+ReLU', kind: 'BatchNorm2d+ReLU', layer: true, forwardMs: stat(3), backwardMs: stat(4) },
+    { name: '3+4 Conv2d+ReLU', path: '3+4', type: 'Conv2d+ReLU', kind: 'Conv2d 3×3', layer: true, forwardMs: stat(2), backwardMs: stat(2) },
+    { name: 'blk sn.add', path: 'blk', type: 'sn.add', kind: 'sn.add', layer: true, forwardMs: stat(1), backwardMs: stat(1) },
+  ];
+  n.pytorch.profile.rows = [
+    { name: 'blk.bn1 BatchNorm2d', path: 'blk.bn1', type: 'BatchNorm2d', layer: true, forwardMs: stat(1), backwardMs: stat(0.25) },
+    { name: 'blk.relu ReLU', path: 'blk.relu', type: 'ReLU', layer: true, forwardMs: stat(0.5), backwardMs: stat(0.5) },
+    { name: '3 Conv2d', path: '3', type: 'Conv2d', conv, layer: true, forwardMs: stat(1.5), backwardMs: stat(2.5) },
+    { name: '4 ReLU', path: '4', type: 'ReLU', layer: true, forwardMs: stat(0.25), backwardMs: stat(0.125) },
+    { name: 'blk X', path: 'blk', type: 'X', layer: true, forwardMs: stat(9), backwardMs: stat(9) },
+  ];
+  const text = netSection(n);
+  assert.match(text, /slowest simdnet rows at batch 8 \(ms per step; PyTorch's module at the same path beside it, for a fused row the sum of PyTorch's modules at the paths it names\)/);
+  const slow = text.split('slowest simdnet rows')[1].split('\n').filter((l) => l.includes('|')).slice(1);
+  assert.equal(slow.map((l) => l.split('|').map((c) => c.trim())), [
+    ['blk.bn1+relu BatchNorm2d+ReLU', 'BatchNorm2d+ReLU', '3.000', '4.000', '1.500', '0.750'],
+    ['3+4 Conv2d+ReLU', 'Conv2d 3×3', '2.000', '2.000', '1.750', '2.625'],
+    ['blk sn.add', 'sn.add', '1.000', '1.000', '', ''],
+  ]);
 });
 
 test('kindRows: each side\'s rows added up by kind, simdnet\'s costliest first', () => {
