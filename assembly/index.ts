@@ -11,6 +11,10 @@ export { conv2dWinogradWeightGrad } from "./conv-winograd-table";
 export { winogradScratchFloats, winogradForward, winogradInputGrad } from "./conv-winograd";
 export { winogradF4x4ScratchFloats, winogradF4x4Forward, winogradF4x4InputGrad } from "./conv-winograd-f4";
 export { winogradWeightGradScratchFloats, winogradWeightGrad } from "./conv-winograd-dw";
+// The direct flat path on any stride-1 shape, outside conv2dAlgorithm's table: the zoo times it
+// beside Winograd on the shapes the table sends there, so the direct kernels' share of the peak is
+// measured on every shape.
+export { flatScratchFloats, flatForward, flatBackward } from "./conv-flat-pass";
 export * from "./pool";
 export * from "./optim";
 export * from "./activation";

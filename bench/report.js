@@ -261,11 +261,13 @@ export function isZooTargetShape(s) {
  * Issue-style target of the zoo: the 3×3 and 1×1 convolutions (not grouped) with at least 32
  * channels in and out, at batch ≥ 16: how many of their passes reach 70% of the peak.
  */
-export function zooTarget(zoo) {
+export function zooTarget(zoo, { direct = false } = {}) {
   const shapes = new Map(zoo.shapes.map((s) => [s.id, s]));
   const rows = zoo.cases.filter((c) => c.simdnet && c.batch >= 16 && isZooTargetShape(shapes.get(c.shape)));
+  // direct: a pass the layer runs by Winograd counts with the direct path's figure timed beside it.
+  const percent = (c, key) => (direct && c.simdnet.winogradPasses?.includes(key) ? c.simdnet.direct?.percentOfPeak?.[key] : c.simdnet.percentOfPeak[key]);
   return Object.fromEntries(PASSES.map(([key]) => {
-    const p = rows.map((c) => c.simdnet.percentOfPeak[key]).filter((v) => v !== null && v !== undefined);
+    const p = rows.map((c) => percent(c, key)).filter((v) => v !== null && v !== undefined);
     return [key, { cases: p.length, atLeast70: p.filter((v) => v >= 70).length, lowest: p.length ? Math.min(...p) : null, median: p.length ? [...p].sort((a, b) => a - b)[p.length >> 1] : null }];
   }));
 }
@@ -284,6 +286,11 @@ export function zooSection(r) {
     const t = zooTarget(zoo);
     const line = ([key, name]) => `${name} ${t[key].atLeast70}/${t[key].cases}` + (t[key].cases ? ` (lowest ${t[key].lowest.toFixed(0)}%, median ${t[key].median.toFixed(0)}%)` : '');
     parts.push(`3×3 and 1×1 convolutions with ≥ 32 channels in and out, batch ≥ 16, passes at ≥ 70% of the peak: ${PASSES.map(line).join('; ')}.`);
+    if (zoo.cases.some((c) => c.simdnet?.direct)) {
+      const d = zooTarget(zoo, { direct: true });
+      const dline = ([key, name]) => `${name} ${d[key].atLeast70}/${d[key].cases}` + (d[key].cases ? ` (lowest ${d[key].lowest.toFixed(0)}%, median ${d[key].median.toFixed(0)}%)` : '');
+      parts.push(`The same passes by the direct kernels (where the layer runs Winograd, the direct flat path timed beside it; the other passes as above): ${PASSES.map(dline).join('; ')}.`);
+    }
   }
   const shapes = new Map(zoo.shapes.map((s) => [s.id, s]));
   const cell = (v, f) => (v === null || v === undefined || !Number.isFinite(v) ? '' : f(v));
@@ -292,6 +299,7 @@ export function zooSection(r) {
   let above = false;
   const shared = zoo.shapes.some((s) => Object.keys(s.uses).length > 1);
   const anyWino = zoo.cases.some((c) => c.simdnet?.winograd);
+  const anyDirect = zoo.cases.some((c) => c.simdnet?.direct);
   for (const [key, cases] of byNet) {
     if (!cases.length) continue;
     const rows = cases.map((c) => {
@@ -300,12 +308,21 @@ export function zooSection(r) {
       const head = [c.batch === zoo.batches.find((b) => cases.some((x) => x.shape === c.shape && x.batch === b)) ? `${s.label}${s.uses[key] > 1 ? ` ×${s.uses[key]}` : ''}` : '',
         c.batch, (c.flops / 1e9).toFixed(3)];
       const also = shared ? [others.join(', ')] : [];
-      if (c.trimmed) return [...head, 'left out (--quick)', ...Array(9 + (anyWino ? 4 : 0) + (pt ? 4 : 0)).fill(''), ...also];
+      if (c.trimmed) return [...head, 'left out (--quick)', ...Array(9 + (anyDirect ? 2 : 0) + (anyWino ? 4 : 0) + (pt ? 4 : 0)).fill(''), ...also];
       const sn = PASSES.flatMap(([k]) => {
         const ms = c.simdnet?.ms[k]?.median, g = c.simdnet?.gflops[k]?.median, p = c.simdnet?.percentOfPeak?.[k];
         if (p > 100.5) above = true;
         return [ms <= 0 ? '~0' : cell(ms, ms3), cell(g, fixed(1)), percentCell(p)];
       });
+      const d = c.simdnet?.direct;
+      const direct = !anyDirect ? [] : !d ? ['', ''] : [
+        PASSES.map(([k]) => (d.ms[k]?.median <= 0 ? '~0' : cell(d.ms[k]?.median, ms3))).join(' / '),
+        PASSES.map(([k]) => {
+          const p = d.percentOfPeak?.[k];
+          if (p > 100.5) above = true;
+          return percentCell(p) || '–';
+        }).join(' / '),
+      ];
       const wino = !anyWino ? [] : [c.simdnet?.winograd, c.simdnet?.winogradF4x4].flatMap((w) => (!w ? ['', ''] : [
         WINO_PASSES.filter((k) => w.ms[k]).map((k) => cell(w.ms[k]?.median, ms3)).join(' / '),
         WINO_PASSES.filter((k) => w.ms[k]).map((k) => {
@@ -321,9 +338,10 @@ export function zooSection(r) {
         }).join(' / '),
       ];
       const algorithm = (c.simdnet?.algorithm ?? '') + (c.simdnet?.winogradPasses?.includes('weightGrad') ? ' (dW: F(2×2))' : '');
-      return [...head, algorithm, ...sn, ...wino, ...theirs, ...also];
+      return [...head, algorithm, ...sn, ...direct, ...wino, ...theirs, ...also];
     });
     const headRow = ['shape', 'batch', 'GFLOP', 'algorithm', 'fwd ms', 'GFLOP/s', '%', 'dX ms', 'GFLOP/s', '%', 'dW ms', 'GFLOP/s', '%',
+      ...(anyDirect ? ['direct fwd / dX / dW ms', 'direct % fwd / dX / dW'] : []),
       ...(anyWino ? ['F(2×2) fwd / dX / dW ms', 'layer ÷ F(2×2) fwd / dX / dW', 'F(4×4) fwd / dX ms', 'layer ÷ F(4×4) fwd / dX'] : []),
       ...(pt ? ['PyTorch fwd ms', 'dX ms', 'dW ms', 'PyTorch ÷ simdnet fwd / dX / dW'] : []), ...(shared ? ['also in'] : [])];
     const right = headRow.map((h, i) => i > 0 && h !== 'also in' && h !== 'algorithm');

@@ -181,6 +181,7 @@ export function simdnetCase(shape, batch, { quick = false } = {}) {
     const winogradTile = WINOGRAD_ALGORITHMS[algorithm];
     const winogradPasses = [...(winogradTile ? ['forward', 'inputGrad'] : []), ...(layer.weightGradByWinograd(inputShape) ? ['weightGrad'] : [])];
     const out = { algorithm, winogradPasses, ...(winogradTile ? { winogradTile } : {}), ms, gflops };
+    if (winogradPasses.length) out.direct = directCase(shape, batch, layer, x, dy, y.shape, timing);
     if (winogradEligible(shape)) {
       out.winograd = winogradCase(shape, batch, layer, x, dy, y.shape, timing, WINOGRAD_KERNELS['winograd-f2x2']);
       out.winogradF4x4 = winogradCase(shape, batch, layer, x, dy, y.shape, timing, WINOGRAD_KERNELS['winograd-f4x4']);
@@ -196,6 +197,37 @@ export function simdnetCase(shape, batch, { quick = false } = {}) {
 /** GFLOP/s summary of a ms summary for `f` FLOPs (null where the time came out at zero or below). */
 const rate = (t, f) => (t.median > 0 ? { median: f / (t.median * 1e6), min: t.max > 0 ? f / (t.max * 1e6) : null, max: t.min > 0 ? f / (t.min * 1e6) : null } : null);
 
+/** The zeros before the image of a shape's config: 'same' with a 3×3 kernel pads 1 each side, 'valid' none. */
+function paddingBefore(c) {
+  return c.padding === 'same' ? [1, 1] : c.padding === 'valid' ? [0, 0] : typeof c.padding === 'number' ? [c.padding, c.padding] : c.padding;
+}
+
+/**
+ * The direct flat path (the raw kernel exports) on a shape whose layer runs Winograd: forward,
+ * dX and dW ms and GFLOP/s as simdnetCase measures the layer's (dX the backward with it less the
+ * backward without it), so the direct kernels' share of the peak is known on every shape.
+ */
+function directCase(shape, batch, layer, x, dy, outShape, timing) {
+  const c = shape.config, k = rt().kernels, [OH, OW] = outShape.slice(2);
+  const [ph, pw] = paddingBefore(c);
+  const [kh, kw] = c.kernelSize, [dh, dw] = c.dilation ?? [1, 1];
+  const args = [batch, shape.C, shape.H, shape.W, c.outChannels, kh, kw, ph, pw, dh, dw, c.groups, OH, OW];
+  const scratch = new Block(k.flatScratchFloats(shape.C, shape.H, shape.W, c.outChannels, kh, kw, ph, pw, dh, dw, c.groups, OH, OW) * 4);
+  const y = new Block(outShape.reduce((a, b) => a * b, 1) * 4), dx = new Block(batch * shape.C * shape.H * shape.W * 4);
+  const dW = new Block(layer.weight.size * 4), db = layer.bias ? new Block(layer.bias.size * 4) : null;
+  try {
+    const w = layer.weight.data.ptr, b = layer.bias ? layer.bias.data.ptr : 0;
+    const forward = measure(() => k.flatForward(x.tensor.ptr, w, b, y.ptr, ...args, scratch.ptr, 0), timing);
+    const backward = (withDx) => k.flatBackward(x.tensor.ptr, w, dy.tensor.ptr, dW.ptr, db ? db.ptr : 0, withDx ? dx.ptr : 0, ...args, scratch.ptr);
+    const pair = measureDifference(() => backward(true), () => backward(false), timing);
+    const ms = { forward, inputGrad: pair.difference, weightGrad: pair.without };
+    const flops = convFlops(shape, batch);
+    return { winogradPasses: [], ms, gflops: { forward: rate(forward, flops), inputGrad: rate(ms.inputGrad, flops), weightGrad: rate(ms.weightGrad, flops) } };
+  } finally {
+    scratch.free(); y.free(); dx.free(); dW.free(); db?.free();
+  }
+}
+
 /**
  * One Winograd tile size's kernels (a WINOGRAD_KERNELS entry) on a shape whatever conv2dAlgorithm's
  * table says (the raw kernel exports, as the layer calls them): forward and input gradient ms and
@@ -204,8 +236,7 @@ const rate = (t, f) => (t.median > 0 ? { median: f / (t.median * 1e6), min: t.ma
  */
 function winogradCase(shape, batch, layer, x, dy, outShape, timing, kernels) {
   const c = shape.config, k = rt().kernels, [OH, OW] = outShape.slice(2);
-  // The zeros before the image: 'same' with a 3×3 kernel pads 1 each side, 'valid' none.
-  const [ph, pw] = c.padding === 'same' ? [1, 1] : c.padding === 'valid' ? [0, 0] : c.padding;
+  const [ph, pw] = paddingBefore(c);
   const args = [batch, shape.C, shape.H, shape.W, c.outChannels, ph, pw, OH, OW];
   const scratch = new Block(k[kernels.scratch](batch, shape.C, shape.H, shape.W, c.outChannels, OH, OW) * 4);
   const y = new Block(outShape.reduce((a, b) => a * b, 1) * 4), dx = new Block(batch * shape.C * shape.H * shape.W * 4);

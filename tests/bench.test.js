@@ -501,6 +501,25 @@ test('the zoo\'s table: a row per shape and batch with its algorithm, % of the p
   assert.match(text, /\n† above the peak measured in this run/);
 });
 
+test('the zoo beside the direct kernels: where the layer runs Winograd, the direct path\'s ms and % per pass, and the target counted with them', () => {
+  const r = zooResult();
+  const c = r.zoo.cases[0];
+  Object.assign(c.simdnet, { algorithm: 'winograd-f2x2', winogradPasses: ['forward', 'inputGrad'] });
+  c.simdnet.direct = { ms: { forward: stat(3), inputGrad: stat(5), weightGrad: stat(8) }, percentOfPeak: { forward: 75, inputGrad: 60, weightGrad: 41 } };
+  // The dW the layer runs directly keeps its own figure (40); the Winograd passes take the direct path's.
+  const d = zooTarget(r.zoo, { direct: true });
+  assert.equal(d.forward, { cases: 1, atLeast70: 1, lowest: 75, median: 75 });
+  assert.equal(d.inputGrad, { cases: 1, atLeast70: 0, lowest: 60, median: 60 });
+  assert.equal(d.weightGrad, { cases: 1, atLeast70: 0, lowest: 40, median: 40 });
+  assert.equal(zooTarget(r.zoo).inputGrad, { cases: 1, atLeast70: 1, lowest: 131, median: 131 }, 'without the option: the layer\'s own figures');
+  const text = zooSection(r);
+  assert.match(text, /The same passes by the direct kernels \(where the layer runs Winograd, the direct flat path timed beside it; the other passes as above\): fwd 1\/1 \(lowest 75%, median 75%\); dX 0\/1 \(lowest 60%, median 60%\); dW 0\/1 \(lowest 40%, median 40%\)\./);
+  const rows = text.split('\n').filter((l) => l.includes('|')).slice(1).map((l) => l.split('|').map((x) => x.trim()));
+  assert.equal(rows[0].slice(12, 15), ['40', '3.000 / 5.000 / 8.000', '75 / 60 / 41']);
+  assert.equal(rows[1].length, rows[0].length, 'a trimmed row keeps the columns');
+  assert.equal(rows[2].slice(13, 15), ['', ''], 'no direct figures where the layer runs the direct path itself');
+});
+
 test('--zoo --quick --only simdnet: a row per shape and batch with ms, GFLOP/s and % of the peak', () => {
   const json = join(dir, 'zoo.json');
   const r = run(harness, '--zoo', '--quick', '--only', 'simdnet', '--zoo-nets', 'lenet5,mobilenetv2', '--zoo-batches', '1,2', '--json', json);
