@@ -18,21 +18,22 @@ import { winogradWeightGradScratchFloats } from "./conv-winograd-dw";
 /** winogradTile's answer for F(2×2,5×5) (its output tile is 2×2 as F(2×2,3×3)'s; 5 names the kernel). */
 export const WINOGRAD_TILE_5X5: i32 = 5;
 
-/** Whether Winograd can compute this convolution at all (not whether it is chosen). */
+/** Whether Winograd F(m×m,3×3) can compute this convolution at all (not whether it is chosen; 5×5: winogradTile). */
 export function winogradApplies(KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32): bool {
   return G == 1 && KH == 3 && KW == 3 && SH == 1 && SW == 1 && DH == 1 && DW == 1;
 }
 
 /**
  * The output tile m of the Winograd F(m×m,3×3) that conv2dForward/conv2dBackward run for this
- * shape's forward and input gradient, WINOGRAD_TILE_5X5 for F(2×2,5×5) (see winograd5x5Chosen),
+ * shape's forward and input gradient (N: the batch, which only the 5×5 part reads),
+ * WINOGRAD_TILE_5X5 for F(2×2,5×5) (see winograd5x5Chosen),
  * or 0 for the direct path: the 3×3 table filled from the
  * harness's shape zoo (`npm run bench -- --zoo`), which times the direct path and both tiles on
  * every 3×3 stride-1 shape in the same run (see the measurements below). A pure function of the
  * shape and the build.
  */
-export function winogradTile(C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): i32 {
-  if (KH == 5 && KW == 5 && SH == 1 && SW == 1 && DH == 1 && DW == 1 && G == 1) return winograd5x5Chosen(C, O, OH, OW) ? WINOGRAD_TILE_5X5 : 0;
+export function winogradTile(N: i32, C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): i32 {
+  if (KH == 5 && KW == 5 && SH == 1 && SW == 1 && DH == 1 && DW == 1 && G == 1) return winograd5x5Chosen(N, C, O, OH, OW) ? WINOGRAD_TILE_5X5 : 0;
   if (!winogradApplies(KH, KW, SH, SW, DH, DW, G)) return 0;
   if (C < WINOGRAD_MIN_CHANNELS || O < WINOGRAD_MIN_CHANNELS) return 0;
   const minSize = C < WINOGRAD_WIDE_CHANNELS || O < WINOGRAD_WIDE_CHANNELS ? WINOGRAD_NARROW_MIN_SIZE : WINOGRAD_MIN_SIZE;
@@ -146,7 +147,7 @@ export function conv2dWinogradWeightGrad(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): i32 {
-  return winogradWeightGradChosen(winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW), C, O) ? 1 : 0;
+  return winogradWeightGradChosen(winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW), C, O) ? 1 : 0;
 }
 
 /** Floats of scratch the chosen tile's forward, input gradient and (if chosen) weight gradient need. */
@@ -203,11 +204,13 @@ export function winogradTileInputGrad(
 }
 
 /**
- * Whether a 5×5 stride-1 convolution of C → O channels with OH×OW outputs runs forward and input
- * gradient by F(2×2,5×5) (the weight gradient stays on the flat path). See the measurements below.
+ * Whether a 5×5 stride-1 convolution of a batch of N, C → O channels with OH×OW outputs runs
+ * forward and input gradient by F(2×2,5×5) (the weight gradient stays on the flat path). See the
+ * measurements below.
  */
-export function winograd5x5Chosen(C: i32, O: i32, OH: i32, OW: i32): bool {
-  return C >= WINOGRAD_5X5_MIN_CHANNELS && O >= WINOGRAD_5X5_MIN_CHANNELS && OH >= WINOGRAD_5X5_MIN_SIZE && OW >= WINOGRAD_5X5_MIN_SIZE;
+export function winograd5x5Chosen(N: i32, C: i32, O: i32, OH: i32, OW: i32): bool {
+  if (C < WINOGRAD_5X5_MIN_CHANNELS || O < WINOGRAD_5X5_MIN_CHANNELS || OH < WINOGRAD_5X5_MIN_SIZE || OW < WINOGRAD_5X5_MIN_SIZE) return false;
+  return <i64>N * ((OH + 1) >> 1) * ((OW + 1) >> 1) >= WINOGRAD_5X5_MIN_TILES;
 }
 
 // F(2×2,5×5) against the direct (flat) path: the raw kernels timed alternately in one process on a
@@ -238,5 +241,17 @@ export function winograd5x5Chosen(C: i32, O: i32, OH: i32, OW: i32): bool {
 // convolutions stay direct, and so does ConvNetJS's first, 3→16); from 8 each way Winograd wins on
 // outputs of 8×8 and more, where a tile row holds four tiles of 2×2; on 4×4 a tile row has two,
 // every tile is gathered lane by lane, and it loses. Both builds alike.
+//
+// Small batches, same method (direct ÷ Winograd, forward | dx; relaxed, plain):
+//   16→20 @16², batch 1 (64 tiles)   1.26 | 1.19, 1.41 | 1.38     20→20 @8², batch 1 (16)   0.59 | 0.71, 0.75 | 0.87
+//   32→32 @16², batch 1 (64)         1.13 | 1.25, 1.37 | 1.21     20→20 @8², batch 2 (32)   0.59 | 0.59, 1.18 | 1.62
+//   8→8   @16², batch 1 (64)         0.84 | 0.86, 0.96 | 1.02     20→20 @8², batch 4 (64)   1.36 | 1.45, 1.56 | 1.77
+//   8→8   @16², batch 2 (128)        0.97 | 0.98, 1.15 | 1.15     64→64 @8², batch 1 (16)   0.59 | 0.84, 0.71 | 0.83
+//   8→8   @8²,  batch 4 (64)         1.01 | 1.02, 1.19 | 1.19     64→64 @8², batch 4 (64)   1.36 | 4.58, 3.67 | 1.92
+// Below 64 tiles in the batch the kernel transform and the short GEMMs lose to the direct path;
+// from 64 Winograd wins on 16 channels and more and is about even on 8 (0.84–1.19). Output widths of no multiple of 8 (10, 12, 14) were about even
+// (0.66–1.2 relaxed, 0.87–1.84 plain, batch 16 and 64): their groups of four tiles cross tile rows
+// and are gathered lane by lane; they keep Winograd with the rest.
 const WINOGRAD_5X5_MIN_CHANNELS: i32 = ASC_FEATURE_RELAXED_SIMD ? 8 : 8;
 const WINOGRAD_5X5_MIN_SIZE: i32 = ASC_FEATURE_RELAXED_SIMD ? 8 : 8;
+const WINOGRAD_5X5_MIN_TILES: i64 = ASC_FEATURE_RELAXED_SIMD ? 64 : 64;

@@ -68,7 +68,7 @@ export function conv2dAlgorithm(
   if (isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW)) {
     return batchedApplies(N, OH, OW) ? ALGO_POINTWISE_BATCHED_GEMM : ALGO_POINTWISE_GEMM;
   }
-  const tile = winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  const tile = winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) return tile == WINOGRAD_TILE_5X5 ? ALGO_WINOGRAD_F2X2_5X5 : tile == 4 ? ALGO_WINOGRAD_F4X4 : ALGO_WINOGRAD_F2X2;
   if (flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) return chanApplies(O / G) ? ALGO_FLAT_CHANNEL_LANES : ALGO_FLAT;
   return batchedApplies(N, OH, OW) ? ALGO_IM2COL_BATCHED_GEMM : ALGO_IM2COL_GEMM;
@@ -92,7 +92,7 @@ export function conv2dColsFloats(
   if (flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) {
     const flat = flatScratchFloats(C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW);
     // Winograd's dx runs after the weight gradient, in the same scratch.
-    const tile = winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+    const tile = winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
     if (tile != 0) return max(flat, winogradTileScratchFloats(tile, N, C, H, W, O, OH, OW));
     return flat;
   }
@@ -124,12 +124,12 @@ export function conv2dSnapshotFloats(
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): i32 {
   if (conv2dFusesActivation(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW) == 0) return 0;
-  return snapshotKernelFloats(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW) + O;
+  return snapshotKernelFloats(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW) + O;
 }
 
 /** Floats of the kernels in conv2dSnapshot's snapshot: Winograd's transformed ones, or the weights. */
-function snapshotKernelFloats(C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): i32 {
-  const tile = winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+function snapshotKernelFloats(N: i32, C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): i32 {
+  const tile = winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   return tile != 0 ? winogradTileWeightsFloats(tile, O, C) : O * (C / G) * KH * KW;
 }
 
@@ -143,8 +143,8 @@ export function conv2dSnapshot(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): void {
-  const tile = winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
-  const kernelFloats = snapshotKernelFloats(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  const tile = winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  const kernelFloats = snapshotKernelFloats(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) winogradTileForwardWeights(tile, w, O, C, snap);
   else memory.copy(snap, w, <usize>kernelFloats << 2);
   const bias = snap + (<usize>kernelFloats << 2);
@@ -166,7 +166,7 @@ export function conv2dForwardAct(
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
   cols: usize, act: i32,
 ): i32 {
-  const b = hasBias ? snap + (<usize>snapshotKernelFloats(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW) << 2) : 0;
+  const b = hasBias ? snap + (<usize>snapshotKernelFloats(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW) << 2) : 0;
   if (snapshotForward(x, snap, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols, act) == 0 || act == 0) return 0;
   // A NaN or infinity before the activation (the error path): the count from the output without it.
   snapshotForward(x, snap, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols, 0);
@@ -180,7 +180,7 @@ function snapshotForward(
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
   cols: usize, act: i32,
 ): i32 {
-  const tile = winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  const tile = winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) return winogradTileForwardPass(tile, x, snap, b, y, N, C, H, W, O, PH, PW, OH, OW, cols, act);
   return flatForward(x, snap, b, y, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols, act);
 }
@@ -198,7 +198,7 @@ export function conv2dForward(
   }
   const Cg = C / G, Og = O / G, K = Cg * KH * KW, P = OH * OW;
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
-  const tile = pointwise ? 0 : winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  const tile = pointwise ? 0 : winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) {
     winogradTileForward(tile, x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, cols, 0);
     return;
@@ -242,7 +242,7 @@ export function conv2dBackward(
   }
   const Cg = C / G, Og = O / G, K = Cg * KH * KW, P = OH * OW;
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
-  const tile = pointwise ? 0 : winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  const tile = pointwise ? 0 : winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) {
     if (winogradWeightGradChosen(tile, C, O)) {
       if (db != 0) biasGradChannels(db, dy, N, O, P);

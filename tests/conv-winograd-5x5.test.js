@@ -1,10 +1,11 @@
 // Winograd F(2×2,5×5) (assembly/conv-winograd-f2x2-5x5.ts): forward (with and without a fused
 // ReLU) and input gradient of 5×5, stride-1, ungrouped convolutions against the float64 reference
 // on awkward shapes (batch 1 and 3; 1, 3, 5, 8, 17 and 20 channels each way; planes of 1 to 33 rows
-// and columns, smaller than a 6×6 patch and H ≠ W; padding 0 to 3 and asymmetric; with and without
+// and columns, smaller than a 6×6 patch and H ≠ W; padding 0 to 6 and asymmetric; with and without
 // bias), on both builds. conv2dAlgorithm's table (assembly/conv-winograd-table.ts) decides which
-// shapes Conv2d sends to it, so those are checked through the layer too, with finite differences,
-// and the 5×5 convolutions of ConvNetJS's CIFAR-10 net and LeNet-5 are checked to take their path.
+// shapes Conv2d sends to it (8 channels each way, 8×8 outputs and 64 tiles of 2×2 in the batch),
+// so those are checked through the layer too, with finite differences, and the 5×5 convolutions
+// of ConvNetJS's CIFAR-10 net and LeNet-5 are checked to take their path.
 //
 // Error bound, on the float32 result a against the float64 reference b of the same float32 inputs,
 // as conv-winograd.test.js's (tests/winograd-errors.js): per element |a − b| ≤ BOUND · S, S the sum
@@ -87,6 +88,10 @@ cases.push(
   { N: 1, C: 5, O: 5, H: 2, W: 13, pad: 2, padAfter: 3, bias: true },
   { N: 2, C: 16, O: 20, H: 16, W: 16, pad: 2, bias: true },
   { N: 3, C: 20, O: 20, H: 8, W: 8, pad: 2, bias: false },
+  // padding beyond the kernel's reach (k − 1 = 4): the input gradient's patches start inside dy
+  { N: 2, C: 9, O: 8, H: 6, W: 5, pad: 4, bias: true },
+  { N: 1, C: 3, O: 5, H: 7, W: 9, pad: 5, bias: false },
+  { N: 1, C: 5, O: 3, H: 3, W: 2, pad: 6, padAfter: 5, bias: true },
 );
 
 test(`Winograd F(2×2,5×5) kernels: forward, forward + ReLU and dx within the stated bound of the float64 reference over ${cases.length} shapes`, () => {
@@ -149,9 +154,10 @@ function makeLayer(C, O, opts, rand) {
 
 for (const c of [
   { N: 2, C: 16, O: 20, H: 16, W: 16, opts: { padding: 2 } },
-  { N: 1, C: 9, O: 13, H: 11, W: 17, opts: { padding: 'same' } },
-  { N: 3, C: 8, O: 8, H: 12, W: 13, opts: { padding: 0, bias: false } },
-  { N: 1, C: 20, O: 8, H: 9, W: 8, opts: { padding: 3 } },
+  { N: 2, C: 9, O: 13, H: 11, W: 17, opts: { padding: 'same' } },
+  { N: 4, C: 8, O: 8, H: 12, W: 13, opts: { padding: 0, bias: false } },
+  { N: 3, C: 20, O: 8, H: 9, W: 8, opts: { padding: 3 } },
+  { N: 3, C: 9, O: 8, H: 6, W: 5, opts: { padding: 4 } },
 ]) {
   test(`Conv2d ${JSON.stringify(c)} takes ${ALGORITHM}; forward, dx, dW and db match the float64 reference`, () => {
     const seed = freshSeed(), rand = rng(seed), what = (s) => `seed ${seed}: ${s}`;
@@ -176,7 +182,8 @@ for (const c of [
   });
 }
 
-for (const [C, O, H, W, padding] of [[8, 8, 8, 9, 2], [16, 20, 10, 8, 2], [9, 8, 12, 12, 0]]) {
+// Batch 1: planes of at least 64 tiles of 2×2 outputs, the fewest the table sends to Winograd.
+for (const [C, O, H, W, padding] of [[8, 8, 16, 16, 2], [16, 20, 16, 15, 2], [9, 8, 19, 17, 1]]) {
   test(`Conv2d on a ${ALGORITHM} shape (${C}→${O} @${H}×${W}, padding ${padding}): gradients match central differences of the float32 forward`, () => {
     const seed = freshSeed(), rand = rng(seed);
     const { layer } = makeLayer(C, O, { padding }, rand);
@@ -187,15 +194,17 @@ for (const [C, O, H, W, padding] of [[8, 8, 8, 9, 2], [16, 20, 10, 8, 2], [9, 8,
   });
 }
 
-test('the table: ConvNetJS\'s CIFAR-10 net runs its 16→20 and 20→20 convolutions by F(2×2,5×5), its 3→16 and LeNet-5\'s two directly', () => {
-  for (const [C, O, H, padding, expected] of [
-    [3, 16, 32, 2, null], [16, 20, 16, 2, ALGORITHM], [20, 20, 8, 2, ALGORITHM],
-    [1, 6, 28, 2, null], [6, 16, 10, 0, null],
-    [8, 8, 32, 2, ALGORITHM], [32, 32, 16, 2, ALGORITHM], [64, 64, 8, 2, ALGORITHM], [64, 64, 4, 2, null], [7, 64, 16, 2, null],
+test('the table: ConvNetJS\'s CIFAR-10 net runs its 16→20 and 20→20 convolutions by F(2×2,5×5) (from 64 tiles in the batch), its 3→16 and LeNet-5\'s two directly', () => {
+  for (const [C, O, H, padding, winograd] of [
+    [3, 16, 32, 2, false], [16, 20, 16, 2, true], [20, 20, 8, 2, true],
+    [1, 6, 28, 2, false], [6, 16, 10, 0, false],
+    [8, 8, 32, 2, true], [32, 32, 16, 2, true], [64, 64, 8, 2, true], [64, 64, 4, 2, false], [7, 64, 16, 2, false],
   ]) {
-    for (const N of [1, 16, 64]) {
+    for (const N of [1, 2, 4, 16, 64]) {
       const layer = new sn.Conv2d(C, O, 5, { padding });
       const algo = layer.algorithm([N, C, H, H]);
+      const tiles = N * Math.ceil(H / 2) ** 2; // H + 2·2 − 4 = H outputs each way
+      const expected = winograd && tiles >= 64 ? ALGORITHM : null;
       assert.is(algo.startsWith('winograd') ? algo : null, expected, `${C}→${O} @${H}², batch ${N}: ${algo}`);
       assert.is(layer.weightGradByWinograd([N, C, H, H]), false);
       layer.dispose();
