@@ -21,7 +21,9 @@
 // the chunking of tiles across images, the input gradient as the same pass on dy with the rotated
 // kernel — is conv-winograd.ts's, shared. The transforms here are packing helpers; they run four
 // tiles at a time, one per lane: tiles i..i+3 (i a multiple of 4) are one vector of a V panel row
-// and one vector of an M row.
+// and one vector of an M row. The pass, input transform and output stores take the tile step m as
+// a parameter: F(2×2,5×5) (conv-winograd-f2x2-5x5.ts) has the same α = 6 and Bᵀ and runs them
+// with m = 2 (its own Aᵀ in timesAt2).
 //
 // Measured cost of the phases per pass, batch 64 (ms; 16→16 @32² | 32→32 @16² | 128→128 @16²):
 // kernel transform 0.02 | 0.06 | 0.9, input transform 1.3 | 0.7 | 3.8, 36 GEMMs 1.5 | 1.4 | 22.7,
@@ -39,7 +41,12 @@ const TILE_CHUNK_F4 = 128;
 
 /** Floats of scratch for forward and input gradient of a conv of C → O channels by F(4×4,3×3). */
 export function winogradF4x4ScratchFloats(N: i32, C: i32, H: i32, W: i32, O: i32, OH: i32, OW: i32): f64 {
-  return max(winogradPassFloats(4, TILE_CHUNK_F4, N, C, O, OH, OW), winogradPassFloats(4, TILE_CHUNK_F4, N, O, C, H, W));
+  return winogradAlpha6ScratchFloats(4, N, C, H, W, O, OH, OW);
+}
+
+/** Floats of scratch for forward and input gradient of a conv of C → O channels by winogradAlpha6Pass with m×m tiles. */
+export function winogradAlpha6ScratchFloats(m: i32, N: i32, C: i32, H: i32, W: i32, O: i32, OH: i32, OW: i32): f64 {
+  return max(winogradPassFloats(m, TILE_CHUNK_F4, N, C, O, OH, OW, 7 - m), winogradPassFloats(m, TILE_CHUNK_F4, N, O, C, H, W, 7 - m));
 }
 
 /**
@@ -65,7 +72,7 @@ export function winogradF4x4ForwardPass(
   x: usize, U: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
   PH: i32, PW: i32, OH: i32, OW: i32, work: usize, act: i32,
 ): i32 {
-  return passF4x4(x, N, C, H, W, PH, PW, U, O, y, OH, OW, b, work, act);
+  return winogradAlpha6Pass(4, x, N, C, H, W, PH, PW, U, O, y, OH, OW, b, work, act);
 }
 
 /** dx = ∂L/∂x of y = conv2d(x, w) (overwritten) by F(4×4,3×3) on dy. */
@@ -74,23 +81,27 @@ export function winogradF4x4InputGrad(
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
   kernelTransformF4x4(w, O, C, true, scratch);
-  passF4x4(dy, N, O, OH, OW, 2 - PH, 2 - PW, scratch, C, dx, H, W, 0, scratch + <usize>36 * ((<usize>roundUp(C, 4) * O << 2) + PLANE_SKEW), 0);
+  winogradAlpha6Pass(4, dy, N, O, OH, OW, 2 - PH, 2 - PW, scratch, C, dx, H, W, 0, scratch + <usize>36 * ((<usize>roundUp(C, 4) * O << 2) + PLANE_SKEW), 0);
 }
 
-/** conv-winograd.ts's winogradPass with 4×4 tiles: input transform, 36 GEMMs, output transform per chunk. */
-function passF4x4(
-  x: usize, N: i32, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, U: usize,
+/**
+ * conv-winograd.ts's winogradPass with 6×6 transformed tiles (α = 6: F(4×4,3×3), m = 4, and
+ * F(2×2,5×5), m = 2, in conv-winograd-f2x2-5x5.ts): input transform, 36 GEMMs, output transform per
+ * chunk. m×m output tiles; the input patch of output (0, 0) starts at (−PH, −PW).
+ */
+export function winogradAlpha6Pass(
+  m: i32, x: usize, N: i32, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, U: usize,
   Cout: i32, out: usize, OH: i32, OW: i32, b: usize, work: usize, act: i32,
 ): i32 {
   let bad = 0;
-  const th = (OH + 3) >> 2, tw = (OW + 3) >> 2, perImage = th * tw, T = N * perImage;
+  const th = (OH + m - 1) / m, tw = (OW + m - 1) / m, perImage = th * tw, T = N * perImage;
   const rows = roundUp(Cout, 4);
   for (let t0 = 0; t0 < T; t0 += TILE_CHUNK_F4) {
     const tb = min(TILE_CHUNK_F4, T - t0), tbr = roundUp(tb, 8);
     const V = work, M = V + <usize>36 * ((<usize>Cin * tbr << 2) + PLANE_SKEW), tmp = M + <usize>36 * ((<usize>rows * tbr << 2) + PLANE_SKEW);
-    inputTransformF4x4(x, Cin, Hin, Win, PH, PW, tw, perImage, t0, tb, tbr, V, tmp);
+    inputTransformAlpha6(m, x, Cin, Hin, Win, PH, PW, tw, perImage, t0, tb, tbr, V, tmp);
     winogradGemms(36, U, V, M, Cin, rows, tbr, PLANE_SKEW);
-    bad |= outputTransformF4x4(M, Cout, rows, tw, perImage, t0, tb, tbr, OH, OW, out, b, tmp, act);
+    bad |= outputTransformAlpha6(m, M, Cout, rows, tw, perImage, t0, tb, tbr, OH, OW, out, b, tmp, act);
   }
   return bad;
 }
@@ -155,11 +166,11 @@ export function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: u
 }
 
 /**
- * Row `row` of four horizontally adjacent tiles, columns c0 + 4·lane + j (j < 6), zeros outside the
- * plane, times B: six vectors at e (16 bytes apart).
+ * Row `row` of four horizontally adjacent tiles m apart, columns c0 + m·lane + j (j < 6), zeros
+ * outside the plane, times B: six vectors at e (16 bytes apart).
  */
 // @ts-ignore: decorator
-@inline function rowTimesB4(plane: usize, row: i32, c0: i32, Hin: i32, Win: i32, e: usize): void {
+@inline function rowTimesB4(m: i32, plane: usize, row: i32, c0: i32, Hin: i32, Win: i32, e: usize): void {
   if (row < 0 || row >= Hin) {
     // A padding row: its product is zero, no loads or transpose (2 of 24 rows of a 16×16 plane).
     const zero = f32x4.splat(0);
@@ -167,20 +178,22 @@ export function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: u
     return;
   }
   const a0 = rowChecked(plane, row, c0, Hin, Win), a1 = rowChecked(plane, row, c0 + 4, Hin, Win);
-  const a2 = rowChecked(plane, row, c0 + 8, Hin, Win), a3 = rowChecked(plane, row, c0 + 12, Hin, Win);
-  const a4 = rowChecked(plane, row, c0 + 16, Hin, Win);
+  const a2 = rowChecked(plane, row, c0 + 8, Hin, Win);
+  if (m == 2) { transposeTimesB2(a0, a1, a2, e); return; }
+  const a3 = rowChecked(plane, row, c0 + 12, Hin, Win), a4 = rowChecked(plane, row, c0 + 16, Hin, Win);
   transposeTimesB(a0, a1, a2, a3, a4, e);
 }
 
 /**
- * rowTimesB4 for a row inside the plane whose 20 floats from column c0 may all be loaded (the
+ * rowTimesB4 for a row inside the plane whose 4(m + 1) floats from column c0 may all be loaded (the
  * caller checked they lie in memory): whole-vector loads, the columns outside the row zeroed by
  * masks m0..m4 (all ones inside). The checked loads cost four branches and scalar loads per vector
  * at the plane's edges, which on a 16-wide plane are two of the five vectors of every row.
  */
 // @ts-ignore: decorator
-@inline function rowTimesB4Masked(p: usize, m0: v128, m1: v128, m2: v128, m3: v128, m4: v128, e: usize): void {
+@inline function rowTimesB4Masked(m: i32, p: usize, m0: v128, m1: v128, m2: v128, m3: v128, m4: v128, e: usize): void {
   const a0 = v128.and(v128.load(p), m0), a1 = v128.and(v128.load(p, 16), m1), a2 = v128.and(v128.load(p, 32), m2);
+  if (m == 2) { transposeTimesB2(a0, a1, a2, e); return; }
   const a3 = v128.and(v128.load(p, 48), m3), a4 = v128.and(v128.load(p, 64), m4);
   transposeTimesB(a0, a1, a2, a3, a4, e);
 }
@@ -197,6 +210,18 @@ export function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: u
   storeTimesBt(e, 16, d0, d1, d2, d3, d4, d5);
 }
 
+/**
+ * Columns 2k + j of a0..a2 (a row of four tiles 2 apart, F(2×2,5×5)'s, lane k = tile k) times B:
+ * six vectors at e.
+ */
+// @ts-ignore: decorator
+@inline function transposeTimesB2(a0: v128, a1: v128, a2: v128, e: usize): void {
+  const d0 = v128.shuffle<f32>(a0, a1, 0, 2, 4, 6), d1 = v128.shuffle<f32>(a0, a1, 1, 3, 5, 7);
+  const d2 = v128.shuffle<f32>(d0, a2, 1, 2, 3, 4), d3 = v128.shuffle<f32>(d1, a2, 1, 2, 3, 5);
+  const d4 = v128.shuffle<f32>(d2, a2, 1, 2, 3, 6), d5 = v128.shuffle<f32>(d3, a2, 1, 2, 3, 7);
+  storeTimesBt(e, 16, d0, d1, d2, d3, d4, d5);
+}
+
 /** Lanes of the columns c..c+3 inside 0..Win−1: all ones, else zero. */
 // @ts-ignore: decorator
 @inline function columnMask(c: i32, Win: i32): v128 {
@@ -205,23 +230,23 @@ export function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: u
 }
 
 /**
- * The six rows r0.. of four tiles side by side (columns c0..c0+19) times B into e: masked whole
- * loads when every row inside the plane lies in memory from column c0 to c0 + 19, else checked.
+ * The six rows r0.. of four tiles side by side, m apart (columns c0..c0 + 4m + 3) times B into e:
+ * masked whole loads when every row inside the plane lies in memory over those columns, else checked.
  */
 // @ts-ignore: decorator
-@inline function rowsTimesB4(plane: usize, r0: i32, c0: i32, Hin: i32, Win: i32, e: usize): void {
+@inline function rowsTimesB4(m: i32, plane: usize, r0: i32, c0: i32, Hin: i32, Win: i32, e: usize): void {
   const rFirst = max(r0, 0), rLast = min(r0 + 5, Hin - 1);
-  const first = <i64>plane + (<i64>rFirst * Win + c0) * 4, last = <i64>plane + (<i64>rLast * Win + c0 + 20) * 4;
+  const first = <i64>plane + (<i64>rFirst * Win + c0) * 4, last = <i64>plane + (<i64>rLast * Win + c0 + 4 * m + 4) * 4;
   if (first >= 0 && last <= (<i64>memory.size() << 16)) {
     const m0 = columnMask(c0, Win), m1 = columnMask(c0 + 4, Win), m2 = columnMask(c0 + 8, Win);
     const m3 = columnMask(c0 + 12, Win), m4 = columnMask(c0 + 16, Win);
     for (let k = 0; k < 6; k++) {
       const row = r0 + k, ek = e + <usize>k * 96;
-      if (row < 0 || row >= Hin) rowTimesB4(plane, row, c0, Hin, Win, ek); // zeros
-      else rowTimesB4Masked(<usize>(<i64>plane + (<i64>row * Win + c0) * 4), m0, m1, m2, m3, m4, ek);
+      if (row < 0 || row >= Hin) rowTimesB4(m, plane, row, c0, Hin, Win, ek); // zeros
+      else rowTimesB4Masked(m, <usize>(<i64>plane + (<i64>row * Win + c0) * 4), m0, m1, m2, m3, m4, ek);
     }
   } else {
-    for (let k = 0; k < 6; k++) rowTimesB4(plane, r0 + k, c0, Hin, Win, e + <usize>k * 96);
+    for (let k = 0; k < 6; k++) rowTimesB4(m, plane, r0 + k, c0, Hin, Win, e + <usize>k * 96);
   }
 }
 
@@ -236,15 +261,16 @@ export function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: u
 }
 
 /**
- * V[ξ][i / 8][c][i % 8] = (Bᵀ d B)[ξ] for tiles t0 + i, i < tbr (zero from tb on), of every channel;
- * tmp: WINOGRAD_TMP_FLOATS floats. Channel by channel, each plane read from top to bottom.
+ * V[ξ][i / 8][c][i % 8] = (Bᵀ d B)[ξ] for tiles t0 + i, i < tbr (zero from tb on), of every channel,
+ * m×m output tiles (d: the 6×6 patch from row m·ty − PH, column m·tx − PW); tmp:
+ * WINOGRAD_TMP_FLOATS floats. Channel by channel, each plane read from top to bottom.
  */
-export function inputTransformF4x4(
-  x: usize, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, V: usize, tmp: usize,
+export function inputTransformAlpha6(
+  m: i32, x: usize, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, V: usize, tmp: usize,
 ): void {
   const planeBytes = <usize>Hin * Win << 2, step = (<usize>Cin * tbr << 2) + PLANE_SKEW;
   const e = tmp, raw = tmp + 576, origins = raw + 576;
-  tileOrigins(origins, x, <usize>Cin * planeBytes, t0, tb, tbr, tw, perImage, PH, PW);
+  tileOrigins(m, origins, x, <usize>Cin * planeBytes, t0, tb, tbr, tw, perImage, PH, PW);
   for (let c = 0; c < Cin; c++) {
     const offset = <usize>c * planeBytes;
     for (let i = 0; i < tbr; i += 4) {
@@ -254,10 +280,10 @@ export function inputTransformF4x4(
         for (let xi = 0; xi < 36; xi++) v128.store(dst + <usize>xi * step, f32x4.splat(0));
         continue;
       }
-      if (fourInARow(o)) {
-        // Four tiles of one tile row: each input row is five vector loads and a transpose.
+      if (fourInARow(o, m)) {
+        // Four tiles of one tile row: each input row is m + 1 vector loads and a transpose.
         const plane = <usize>load<u32>(o) + offset, r0 = load<i32>(o, 4), c0 = load<i32>(o, 8);
-        rowsTimesB4(plane, r0, c0, Hin, Win, e);
+        rowsTimesB4(m, plane, r0, c0, Hin, Win, e);
       } else {
         // Tiles across a row or image boundary, or fewer than four: gathered lane by lane.
         for (let k = 0; k < 4; k++) gatherPatch(raw + (<usize>k << 2), o + (<usize>k << 4), offset, Hin, Win);
@@ -273,23 +299,23 @@ export function inputTransformF4x4(
 
 /**
  * For tiles t0 + i, i < tbr: [image's plane 0 in x, row, column of the tile's corner, live (i < tb)]
- * as 4 i32 at origins + 16i; `imageBytes` the bytes of one image of x. Corners are 4·tile − pad:
+ * as 4 i32 at origins + 16i; `imageBytes` the bytes of one image of x. Corners are m·tile − pad:
  * the same records serve the input (pads PH, PW) and the output (0, 0).
  */
-function tileOrigins(origins: usize, x: usize, imageBytes: usize, t0: i32, tb: i32, tbr: i32, tw: i32, perImage: i32, PH: i32, PW: i32): void {
+function tileOrigins(m: i32, origins: usize, x: usize, imageBytes: usize, t0: i32, tb: i32, tbr: i32, tw: i32, perImage: i32, PH: i32, PW: i32): void {
   for (let i = 0; i < tbr; i++) {
     const p = origins + (<usize>i << 4), t = t0 + i, n = t / perImage, r = t - n * perImage, ty = r / tw;
     store<u32>(p, <u32>(x + <usize>n * imageBytes));
-    store<i32>(p, 4 * ty - PH, 4);
-    store<i32>(p, 4 * (r - ty * tw) - PW, 8);
+    store<i32>(p, m * ty - PH, 4);
+    store<i32>(p, m * (r - ty * tw) - PW, 8);
     store<i32>(p, i < tb ? 1 : 0, 12);
   }
 }
 
-/** Whether the four tile records at o are live, of one image and one tile row, side by side. */
+/** Whether the four tile records at o (m×m tiles) are live, of one image and one tile row, side by side. */
 // @ts-ignore: decorator
-@inline function fourInARow(o: usize): bool {
-  return load<i32>(o, 60) != 0 && load<u32>(o, 48) == load<u32>(o) && load<i32>(o, 52) == load<i32>(o, 4) && load<i32>(o, 56) == load<i32>(o, 8) + 12;
+@inline function fourInARow(o: usize, m: i32): bool {
+  return load<i32>(o, 60) != 0 && load<u32>(o, 48) == load<u32>(o) && load<i32>(o, 52) == load<i32>(o, 4) && load<i32>(o, 56) == load<i32>(o, 8) + 3 * m;
 }
 
 /** The 6×6 patch of one lane (origin record at o) into raw[r][j][lane] (lane's float at dst), zeros outside. */
@@ -334,31 +360,66 @@ function gatherPatch(dst: usize, o: usize, offset: usize, Hin: i32, Win: i32): v
 }
 
 /**
- * out[n, o, 4ty.., 4tx..] = act((Aᵀ M A) (+ b[o])) for tiles t0 + i, i < tb, cut at OH×OW; tmp:
- * WINOGRAD_TMP_FLOATS floats. Channel by channel, each row of M read from start to end. The
- * activation is applied as the values are stored into the planes; with one, returns 1 when a
- * value stored was NaN or infinite before it.
+ * Aᵀ z for six vectors with F(2×2,5×5)'s Aᵀ = [1 1 1 1 1 0; 0 1 −1 2 −2 1]: y0, y1 (lanes = tiles),
+ * plus `bias`.
  */
-export function outputTransformF4x4(
-  M: usize, Cout: i32, rows: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, OH: i32, OW: i32, out: usize, b: usize, tmp: usize, act: i32,
+// @ts-ignore: decorator
+@inline function timesAt2(z0: v128, z1: v128, z2: v128, z3: v128, z4: v128, z5: v128, bias: v128, dst: usize, stride: usize): void {
+  const a = f32x4.add(z1, z2), b = f32x4.sub(z1, z2), c = f32x4.add(z3, z4), d = f32x4.sub(z3, z4);
+  v128.store(dst, f32x4.add(f32x4.add(f32x4.add(z0, a), c), bias));
+  v128.store(dst + stride, f32x4.add(f32x4.add(f32x4.add(b, f32x4.mul(f32x4.splat(2), d)), z5), bias));
+}
+
+/**
+ * Aᵀ M A (+ bias) of four 2×2 tiles (lanes) of one output channel, M[ξ] at src + ξ·step: 4 vectors
+ * y[k][l] at y + 16·(2k + l); q holds 12 vectors of Aᵀ M.
+ */
+// @ts-ignore: decorator
+@inline function tileOutput2(src: usize, step: usize, bias: v128, q: usize, y: usize): void {
+  const zero = f32x4.splat(0);
+  for (let j = 0; j < 6; j++) {
+    const c = src + <usize>j * step, s6 = <usize>6 * step;
+    timesAt2(v128.load(c), v128.load(c + s6), v128.load(c + 2 * s6), v128.load(c + 3 * s6), v128.load(c + 4 * s6), v128.load(c + 5 * s6),
+      zero, q + (<usize>j << 4), 96);
+  }
+  for (let k = 0; k < 2; k++) {
+    const r = q + <usize>k * 96;
+    timesAt2(v128.load(r), v128.load(r, 16), v128.load(r, 32), v128.load(r, 48), v128.load(r, 64), v128.load(r, 80), bias, y + (<usize>k << 5), 16);
+  }
+}
+
+/**
+ * out[n, o, m·ty.., m·tx..] = act((Aᵀ M A) (+ b[o])) for tiles t0 + i, i < tb, of m×m outputs (Aᵀ:
+ * F(4×4,3×3)'s for m = 4, F(2×2,5×5)'s for m = 2), cut at OH×OW; tmp: WINOGRAD_TMP_FLOATS floats.
+ * Channel by channel, each row of M read from start to end. The activation is applied as the
+ * values are stored into the planes; with one, returns 1 when a value stored was NaN or infinite
+ * before it.
+ */
+export function outputTransformAlpha6(
+  m: i32, M: usize, Cout: i32, rows: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, OH: i32, OW: i32, out: usize, b: usize, tmp: usize, act: i32,
 ): i32 {
   let flag = f32x4.splat(0);
   let bad = 0;
   const step = (<usize>rows * tbr << 2) + PLANE_SKEW, planeBytes = <usize>OH * OW << 2, rs = <usize>OW << 2;
   const q = tmp, y = tmp + 384, origins = tmp + 1152;
-  tileOrigins(origins, out, <usize>Cout * planeBytes, t0, tb, tbr, tw, perImage, 0, 0);
+  tileOrigins(m, origins, out, <usize>Cout * planeBytes, t0, tb, tbr, tw, perImage, 0, 0);
   for (let o = 0; o < Cout; o++) {
     const bias = f32x4.splat(b != 0 ? load<f32>(b + (<usize>o << 2)) : 0), offset = <usize>o * planeBytes;
     for (let i = 0; i < tb; i += 4) {
       const rec = origins + (<usize>i << 4);
-      tileOutput4(M + ((<usize>o * tbr + i) << 2), step, bias, q, y);
+      if (m == 2) tileOutput2(M + ((<usize>o * tbr + i) << 2), step, bias, q, y);
+      else tileOutput4(M + ((<usize>o * tbr + i) << 2), step, bias, q, y);
       const oy = load<i32>(rec, 4), ox = load<i32>(rec, 8);
-      if (fourInARow(rec) && oy + 4 <= OH && ox + 16 <= OW) {
-        // Four whole tiles side by side: each output row is 16 contiguous floats.
+      if (fourInARow(rec, m) && oy + m <= OH && ox + 4 * m <= OW) {
+        // Four whole tiles side by side: each output row is 4m contiguous floats.
         const dst = <usize>load<u32>(rec) + offset + ((<usize>oy * OW + ox) << 2);
-        for (let k = 0; k < 4; k++) flag = v128.or(flag, storeRowOf4Tiles(y + (<usize>k << 6), dst + <usize>k * rs, act));
+        if (m == 2) {
+          for (let k = 0; k < 2; k++) flag = v128.or(flag, storeRowOf4Tiles2(y + (<usize>k << 5), dst + <usize>k * rs, act));
+        } else {
+          for (let k = 0; k < 4; k++) flag = v128.or(flag, storeRowOf4Tiles(y + (<usize>k << 6), dst + <usize>k * rs, act));
+        }
       } else {
-        for (let k = 0; k < 4; k++) bad |= scatterTile(y + (<usize>k << 2), rec + (<usize>k << 4), offset, OH, OW, act);
+        for (let k = 0; k < 4; k++) bad |= scatterTile(m, y + (<usize>k << 2), rec + (<usize>k << 4), offset, OH, OW, act);
       }
     }
   }
@@ -386,17 +447,31 @@ export function outputTransformF4x4(
   return flag;
 }
 
+/** storeRowOf4Tiles for 2×2 tiles: act(y[k][0..1]) → four tiles' row k, 8 contiguous floats at dst. */
+// @ts-ignore: decorator
+@inline function storeRowOf4Tiles2(yk: usize, dst: usize, act: i32): v128 {
+  let y0 = v128.load(yk), y1 = v128.load(yk, 16);
+  let flag = f32x4.splat(0);
+  if (act != 0) {
+    flag = v128.or(nonFinite(y0), nonFinite(y1));
+    y0 = actV(y0, act); y1 = actV(y1, act);
+  }
+  v128.store(dst, v128.shuffle<f32>(y0, y1, 0, 4, 1, 5));
+  v128.store(dst, v128.shuffle<f32>(y0, y1, 2, 6, 3, 7), 16);
+  return flag;
+}
+
 /**
- * One lane's 4×4 tile (its float of y[k][l] at src + 16·(4k + l)) into its output plane, cut at
+ * One lane's m×m tile (its float of y[k][l] at src + 16·(mk + l)) into its output plane, cut at
  * OH×OW, through act; returns 1 when a value stored was NaN or infinite before it (with an act).
  */
-function scatterTile(src: usize, o: usize, offset: usize, OH: i32, OW: i32, act: i32): i32 {
+function scatterTile(m: i32, src: usize, o: usize, offset: usize, OH: i32, OW: i32, act: i32): i32 {
   if (load<i32>(o, 12) == 0) return 0;
   let bad = 0;
   const plane = <usize>load<u32>(o) + offset, oy = load<i32>(o, 4), ox = load<i32>(o, 8);
-  for (let k = 0; k < 4 && oy + k < OH; k++) {
-    for (let l = 0; l < 4 && ox + l < OW; l++) {
-      const v = load<f32>(src + (<usize>(4 * k + l) << 4));
+  for (let k = 0; k < m && oy + k < OH; k++) {
+    for (let l = 0; l < m && ox + l < OW; l++) {
+      const v = load<f32>(src + (<usize>(m * k + l) << 4));
       if (act != 0) bad |= <i32>!isFinite<f32>(v);
       store<f32>(plane + ((<usize>(oy + k) * OW + ox + l) << 2), actS(v, act));
     }

@@ -1,6 +1,7 @@
-// Which Winograd tile, if any, runs a 3×3 stride-1 convolution: the table conv2dAlgorithm reads
-// (a pure function of the shape and the build), and the dispatch to the chosen tile's kernels
-// (F(2×2,3×3) in conv-winograd.ts, F(4×4,3×3) in conv-winograd-f4.ts).
+// Which Winograd tile, if any, runs a 3×3 or 5×5 stride-1 convolution: the table conv2dAlgorithm
+// reads (a pure function of the shape and the build), and the dispatch to the chosen tile's kernels
+// (F(2×2,3×3) in conv-winograd.ts, F(4×4,3×3) in conv-winograd-f4.ts, F(2×2,5×5) in
+// conv-winograd-f2x2-5x5.ts).
 import {
   winogradScratchFloats, winogradForward, winogradInputGrad, winogradWeightsFloats, winogradForwardWeights, winogradForwardPass,
 } from "./conv-winograd";
@@ -8,21 +9,31 @@ import {
   winogradF4x4ScratchFloats, winogradF4x4Forward, winogradF4x4InputGrad, winogradF4x4WeightsFloats, winogradF4x4ForwardWeights,
   winogradF4x4ForwardPass,
 } from "./conv-winograd-f4";
+import {
+  winogradF2x2K5ScratchFloats, winogradF2x2K5Forward, winogradF2x2K5InputGrad, winogradF2x2K5WeightsFloats, winogradF2x2K5ForwardWeights,
+  winogradF2x2K5ForwardPass,
+} from "./conv-winograd-f2x2-5x5";
 import { winogradWeightGradScratchFloats } from "./conv-winograd-dw";
 
-/** Whether Winograd can compute this convolution at all (not whether it is chosen). */
+/** winogradTile's answer for F(2×2,5×5) (its output tile is 2×2 as F(2×2,3×3)'s; 5 names the kernel). */
+export const WINOGRAD_TILE_5X5: i32 = 5;
+
+/** Whether Winograd F(m×m,3×3) can compute this convolution at all (not whether it is chosen; 5×5: winogradTile). */
 export function winogradApplies(KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32): bool {
   return G == 1 && KH == 3 && KW == 3 && SH == 1 && SW == 1 && DH == 1 && DW == 1;
 }
 
 /**
  * The output tile m of the Winograd F(m×m,3×3) that conv2dForward/conv2dBackward run for this
- * shape's forward and input gradient, or 0 for the direct path: the table filled from the
+ * shape's forward and input gradient (N: the batch, which only the 5×5 part reads),
+ * WINOGRAD_TILE_5X5 for F(2×2,5×5) (see winograd5x5Chosen),
+ * or 0 for the direct path: the 3×3 table filled from the
  * harness's shape zoo (`npm run bench -- --zoo`), which times the direct path and both tiles on
  * every 3×3 stride-1 shape in the same run (see the measurements below). A pure function of the
  * shape and the build.
  */
-export function winogradTile(C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): i32 {
+export function winogradTile(N: i32, C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): i32 {
+  if (KH == 5 && KW == 5 && SH == 1 && SW == 1 && DH == 1 && DW == 1 && G == 1) return winograd5x5Chosen(N, C, O, OH, OW) ? WINOGRAD_TILE_5X5 : 0;
   if (!winogradApplies(KH, KW, SH, SW, DH, DW, G)) return 0;
   if (C < WINOGRAD_MIN_CHANNELS || O < WINOGRAD_MIN_CHANNELS) return 0;
   const minSize = C < WINOGRAD_WIDE_CHANNELS || O < WINOGRAD_WIDE_CHANNELS ? WINOGRAD_NARROW_MIN_SIZE : WINOGRAD_MIN_SIZE;
@@ -111,7 +122,7 @@ const WINOGRAD_F4X4_MIN_SIZE: i32 = ASC_FEATURE_RELAXED_SIMD ? 16 : 16;
  * on a shape whose forward runs F(tile×tile,3×3) (tile ≠ 0), rather than on the direct flat path.
  */
 export function winogradWeightGradChosen(tile: i32, C: i32, O: i32): bool {
-  return tile != 0 && C >= WINOGRAD_DW_MIN_CHANNELS && O >= WINOGRAD_DW_MIN_CHANNELS && C * O >= WINOGRAD_DW_MIN_PAIRS;
+  return (tile == 2 || tile == 4) && C >= WINOGRAD_DW_MIN_CHANNELS && O >= WINOGRAD_DW_MIN_CHANNELS && C * O >= WINOGRAD_DW_MIN_PAIRS;
 }
 
 // The weight gradient: the direct flat path's ms ÷ F(2×2,3×3)'s (winogradWeightGrad), timed
@@ -136,12 +147,13 @@ export function conv2dWinogradWeightGrad(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): i32 {
-  return winogradWeightGradChosen(winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW), C, O) ? 1 : 0;
+  return winogradWeightGradChosen(winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW), C, O) ? 1 : 0;
 }
 
 /** Floats of scratch the chosen tile's forward, input gradient and (if chosen) weight gradient need. */
 export function winogradTileScratchFloats(tile: i32, N: i32, C: i32, H: i32, W: i32, O: i32, OH: i32, OW: i32): f64 {
-  const passes = tile == 4 ? winogradF4x4ScratchFloats(N, C, H, W, O, OH, OW) : winogradScratchFloats(N, C, H, W, O, OH, OW);
+  const passes = tile == WINOGRAD_TILE_5X5 ? winogradF2x2K5ScratchFloats(N, C, H, W, O, OH, OW)
+    : tile == 4 ? winogradF4x4ScratchFloats(N, C, H, W, O, OH, OW) : winogradScratchFloats(N, C, H, W, O, OH, OW);
   return winogradWeightGradChosen(tile, C, O) ? max(passes, winogradWeightGradScratchFloats(N, C, O, OH, OW)) : passes;
 }
 
@@ -153,18 +165,21 @@ export function winogradTileForward(
   tile: i32, x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize, act: i32,
 ): i32 {
+  if (tile == WINOGRAD_TILE_5X5) return winogradF2x2K5Forward(x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, scratch, act);
   if (tile == 4) return winogradF4x4Forward(x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, scratch, act);
   return winogradForward(x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, scratch, act);
 }
 
 /** Floats of the chosen tile's transformed forward kernels of a C → O convolution. */
 export function winogradTileWeightsFloats(tile: i32, O: i32, C: i32): i32 {
+  if (tile == WINOGRAD_TILE_5X5) return winogradF2x2K5WeightsFloats(O, C);
   return tile == 4 ? winogradF4x4WeightsFloats(O, C) : winogradWeightsFloats(O, C);
 }
 
 /** U = the forward kernels w transformed for the chosen tile, winogradTileWeightsFloats floats. */
 export function winogradTileForwardWeights(tile: i32, w: usize, O: i32, C: i32, U: usize): void {
-  if (tile == 4) winogradF4x4ForwardWeights(w, O, C, U);
+  if (tile == WINOGRAD_TILE_5X5) winogradF2x2K5ForwardWeights(w, O, C, U);
+  else if (tile == 4) winogradF4x4ForwardWeights(w, O, C, U);
   else winogradForwardWeights(w, O, C, U);
 }
 
@@ -173,6 +188,7 @@ export function winogradTileForwardPass(
   tile: i32, x: usize, U: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
   PH: i32, PW: i32, OH: i32, OW: i32, work: usize, act: i32,
 ): i32 {
+  if (tile == WINOGRAD_TILE_5X5) return winogradF2x2K5ForwardPass(x, U, b, y, N, C, H, W, O, PH, PW, OH, OW, work, act);
   if (tile == 4) return winogradF4x4ForwardPass(x, U, b, y, N, C, H, W, O, PH, PW, OH, OW, work, act);
   return winogradForwardPass(x, U, b, y, N, C, H, W, O, PH, PW, OH, OW, work, act);
 }
@@ -182,6 +198,60 @@ export function winogradTileInputGrad(
   tile: i32, w: usize, dy: usize, dx: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
-  if (tile == 4) winogradF4x4InputGrad(w, dy, dx, N, C, H, W, O, PH, PW, OH, OW, scratch);
+  if (tile == WINOGRAD_TILE_5X5) winogradF2x2K5InputGrad(w, dy, dx, N, C, H, W, O, PH, PW, OH, OW, scratch);
+  else if (tile == 4) winogradF4x4InputGrad(w, dy, dx, N, C, H, W, O, PH, PW, OH, OW, scratch);
   else winogradInputGrad(w, dy, dx, N, C, H, W, O, PH, PW, OH, OW, scratch);
 }
+
+/**
+ * Whether a 5×5 stride-1 convolution of a batch of N, C → O channels with OH×OW outputs runs
+ * forward and input gradient by F(2×2,5×5) (the weight gradient stays on the flat path). See the
+ * measurements below.
+ */
+export function winograd5x5Chosen(N: i32, C: i32, O: i32, OH: i32, OW: i32): bool {
+  if (C < WINOGRAD_5X5_MIN_CHANNELS || O < WINOGRAD_5X5_MIN_CHANNELS || OH < WINOGRAD_5X5_MIN_SIZE || OW < WINOGRAD_5X5_MIN_SIZE) return false;
+  return <i64>N * ((OH + 1) >> 1) * ((OW + 1) >> 1) >= WINOGRAD_5X5_MIN_TILES;
+}
+
+// F(2×2,5×5) against the direct (flat) path: the raw kernels timed alternately in one process on a
+// build with this table off (conv2dForward's direct path; its dx as conv2dBackward's time with dx
+// less its time without, so single dx ratios are noisier), median of 7, a 2-core machine shared
+// with three other test suites. Direct ms ÷ Winograd ms, forward | dx, padding 2 unless said
+// (ConvNetJS's CIFAR-10 net: the first three rows; LeNet-5: the next two):
+//                           relaxed, batch 16 (two runs)    batch 64 (two runs)         plain, batch 16   batch 64
+//   3→16  @32²              0.78 | 1.07, 0.88 | 0.74        0.61 | 0.71, 0.89 | 1.08    0.23 | 0.86       1.38 | 1.27
+//   16→20 @16²              1.73 | 1.79, 1.67 | 1.64        1.65 | 1.84, 1.88 | 1.59    1.94 | 1.89       1.27 | 1.71
+//   20→20 @8²               1.78 | 1.91, 1.93 | 13.0        4.48 | 4.27, 5.81 | 2.48    2.18 | 13.1       1.30 | 1.35
+//   1→6   @28²              0.34 | 0.31, 0.34 | 0.30        0.33 | 0.33, 0.14 | 0.13    0.39 | 0.37       0.34 | 0.16
+//   6→16  @10², padding 0   0.45 | 0.24, 0.46 | 0.24        0.50 | 0.24, 0.49 | 0.22    0.57 | 0.28       0.64 | 0.08
+//   8→8   @32²              1.08 | 1.01, 1.05 | 3.93        1.00 | 1.41, 1.20 | 1.34    1.19 | 4.02       1.03 | 1.26
+//   8→8   @16²              1.12 | 1.13, 1.13 | 1.14        3.07 | 4.71, 1.15 | 0.86    1.30 | 1.29       1.31 | 4.33
+//   8→8   @8²               1.32 | 1.17                     1.39 | 1.46                 1.47 | 1.46       1.56 | 1.59
+//   4→8   @16²              0.90 | 0.77                     0.96 | 0.73                 1.07 | 0.94       1.12 | 0.92
+//   3→32  @32²              0.91 | 0.84                     0.84 | 0.88                 2.61 | 1.44       0.91 | 0.87
+//   16→16 @8²               1.31 | 1.13, 1.32 | 1.19        1.61 | 3.94, 1.49 | 1.33    1.58 | 1.34       0.79 | 4.87
+//   32→32 @16²              3.76 | 2.20, 1.69 | 1.92        1.87 | 1.81, 1.99 | 1.72    2.03 | 1.43       2.13 | 1.97
+//   64→64 @8²               1.93 | 1.40, 1.43 | 1.22        2.58 | 1.74, 2.35 | 1.72    2.11 | 1.74       2.90 | 1.99
+//   16→16 @4²               0.60 | 0.45                     0.64 | 0.51                 0.77 | 0.47       0.77 | 0.50
+//   32→32 @4²               0.77 | 0.68                     1.01 | 0.58                 0.95 | 0.75       1.16 | 2.91
+//   64→64 @4²               0.77 | 3.73                     1.23 | 1.12                 4.43 | 5.87       1.24 | 0.81
+//   16→16 @2² (6², pad 0)   0.35 | 0.23                     0.58 | 0.07                 0.42 | 0.26       0.63 | 0.05
+// (Ratios far above 3 are the direct path's time caught by the load, not Winograd's gain.) Fewer
+// than 8 channels on a side leave the 36 GEMMs too short to pay for the transforms (LeNet-5's
+// convolutions stay direct, and so does ConvNetJS's first, 3→16); from 8 each way Winograd wins on
+// outputs of 8×8 and more, where a tile row holds four tiles of 2×2; on 4×4 a tile row has two,
+// every tile is gathered lane by lane, and it loses. Both builds alike.
+//
+// Small batches, same method (direct ÷ Winograd, forward | dx; relaxed, plain):
+//   16→20 @16², batch 1 (64 tiles)   1.26 | 1.19, 1.41 | 1.38     20→20 @8², batch 1 (16)   0.59 | 0.71, 0.75 | 0.87
+//   32→32 @16², batch 1 (64)         1.13 | 1.25, 1.37 | 1.21     20→20 @8², batch 2 (32)   0.59 | 0.59, 1.18 | 1.62
+//   8→8   @16², batch 1 (64)         0.84 | 0.86, 0.96 | 1.02     20→20 @8², batch 4 (64)   1.36 | 1.45, 1.56 | 1.77
+//   8→8   @16², batch 2 (128)        0.97 | 0.98, 1.15 | 1.15     64→64 @8², batch 1 (16)   0.59 | 0.84, 0.71 | 0.83
+//   8→8   @8²,  batch 4 (64)         1.01 | 1.02, 1.19 | 1.19     64→64 @8², batch 4 (64)   1.36 | 4.58, 3.67 | 1.92
+// Below 64 tiles in the batch the kernel transform and the short GEMMs lose to the direct path;
+// from 64 Winograd wins on 16 channels and more and is about even on 8 (0.84–1.19). Output widths of no multiple of 8 (10, 12, 14) were about even
+// (0.66–1.2 relaxed, 0.87–1.84 plain, batch 16 and 64): their groups of four tiles cross tile rows
+// and are gathered lane by lane; they keep Winograd with the rest.
+const WINOGRAD_5X5_MIN_CHANNELS: i32 = ASC_FEATURE_RELAXED_SIMD ? 8 : 8;
+const WINOGRAD_5X5_MIN_SIZE: i32 = ASC_FEATURE_RELAXED_SIMD ? 8 : 8;
+const WINOGRAD_5X5_MIN_TILES: i64 = ASC_FEATURE_RELAXED_SIMD ? 64 : 64;

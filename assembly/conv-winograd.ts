@@ -37,11 +37,11 @@ const TILE_CHUNK = 256;
 export const WINOGRAD_TMP_FLOATS = 2 * 36 * 4 + 4 * 256;
 
 /**
- * Floats of scratch one pass of F(m×m,3×3) (α² = (m + 2)² GEMMs, `chunk` tiles at a time) from Cin
- * to Cout channels with OH×OW outputs needs, in f64: U, then one chunk's V and M, then temporaries.
+ * Floats of scratch one pass of F(m×m,r×r) (α² = (m + r − 1)² GEMMs, `chunk` tiles at a time) from
+ * Cin to Cout channels with OH×OW outputs needs, in f64: U, then one chunk's V and M, then temporaries.
  */
-export function winogradPassFloats(m: i32, chunk: i32, N: i32, Cin: i32, Cout: i32, OH: i32, OW: i32): f64 {
-  const alpha2 = <f64>((m + 2) * (m + 2));
+export function winogradPassFloats(m: i32, chunk: i32, N: i32, Cin: i32, Cout: i32, OH: i32, OW: i32, r: i32 = 3): f64 {
+  const alpha2 = <f64>((m + r - 1) * (m + r - 1));
   const tiles = <f64>N * Math.ceil(<f64>OH / m) * Math.ceil(<f64>OW / m);
   const cols = Math.ceil(min(tiles, <f64>chunk) / 8) * 8, rows = Math.ceil(<f64>Cout / 4) * 4;
   return alpha2 * (rows * <f64>Cin + 16) + alpha2 * (<f64>Cin * cols + 16) + alpha2 * (rows * cols + 16) + WINOGRAD_TMP_FLOATS;

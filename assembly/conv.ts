@@ -20,7 +20,8 @@
 //
 // 3×3 stride-1 convolutions of the shapes in conv-winograd-table.ts's table run forward and the
 // input gradient by Winograd F(2×2,3×3) or F(4×4,3×3) instead, the weight gradient by Winograd
-// F(2×2,3×3) (conv-winograd-dw.ts) on the widest of them and on the flat path on the others.
+// F(2×2,3×3) (conv-winograd-dw.ts) on the widest of them and on the flat path on the others; 5×5
+// ones of its shapes by Winograd F(2×2,5×5), the weight gradient on the flat path.
 //
 // Which lowering runs is a pure function of the shape and the build: conv2dAlgorithm names it.
 //
@@ -37,7 +38,7 @@ import { flatApplies, flatScratchFloats, flatForward, flatBackward } from "./con
 import { chanApplies } from "./conv-chan";
 import { batchedApplies, batchedScratchFloats, batchedForward, batchedBackward } from "./conv-batched";
 import { dwconvApplies, dwconvIs3x3, dwconvLanes, dwconvScratchFloats, dwconvForward, dwconvBackward } from "./conv-depthwise";
-import { winogradTile, winogradTileScratchFloats, winogradTileForward, winogradTileWeightsFloats, winogradTileForwardWeights, winogradTileForwardPass, winogradTileInputGrad, winogradWeightGradChosen } from "./conv-winograd-table";
+import { winogradTile, winogradTileScratchFloats, winogradTileForward, winogradTileWeightsFloats, winogradTileForwardWeights, winogradTileForwardPass, winogradTileInputGrad, winogradWeightGradChosen, WINOGRAD_TILE_5X5 } from "./conv-winograd-table";
 import { winogradWeightGrad } from "./conv-winograd-dw";
 import { countNonFinite } from "./util";
 
@@ -45,14 +46,16 @@ import { countNonFinite } from "./util";
 const ALGO_IM2COL_GEMM = 0, ALGO_POINTWISE_GEMM = 1, ALGO_FLAT = 2, ALGO_FLAT_CHANNEL_LANES = 3;
 const ALGO_DWCONV_3X3 = 4, ALGO_DWCONV = 5, ALGO_DWCONV_CHANNEL_LANES = 6;
 const ALGO_POINTWISE_BATCHED_GEMM = 7, ALGO_IM2COL_BATCHED_GEMM = 8, ALGO_WINOGRAD_F2X2 = 9, ALGO_WINOGRAD_F4X4 = 10;
+const ALGO_WINOGRAD_F2X2_5X5 = 11;
 
 /**
  * Which lowering conv2dForward and conv2dBackward take for a shape: 0 im2col + GEMM, 1 GEMM on
  * the input planes (pointwise), 2 flat stride-1 passes, 3 flat passes with channel-lane kernels,
  * 4 depthwise 3×3 kernels, 5 depthwise tap-list kernels, 6 depthwise kernels with channels in
  * the lanes (short output rows), 7 pointwise and 8 im2col with the batch folded into one GEMM
- * (small output maps), 9 Winograd F(2×2,3×3) and 10 Winograd F(4×4,3×3) for forward and input
- * gradient (the weight gradient as 2 or 3). A pure function of the shape and the build.
+ * (small output maps), 9 Winograd F(2×2,3×3), 10 Winograd F(4×4,3×3) and 11 Winograd F(2×2,5×5)
+ * for forward and input gradient (the weight gradient as 2 or 3). A pure function of the shape and
+ * the build.
  */
 export function conv2dAlgorithm(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
@@ -65,8 +68,8 @@ export function conv2dAlgorithm(
   if (isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW)) {
     return batchedApplies(N, OH, OW) ? ALGO_POINTWISE_BATCHED_GEMM : ALGO_POINTWISE_GEMM;
   }
-  const tile = winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
-  if (tile != 0) return tile == 4 ? ALGO_WINOGRAD_F4X4 : ALGO_WINOGRAD_F2X2;
+  const tile = winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  if (tile != 0) return tile == WINOGRAD_TILE_5X5 ? ALGO_WINOGRAD_F2X2_5X5 : tile == 4 ? ALGO_WINOGRAD_F4X4 : ALGO_WINOGRAD_F2X2;
   if (flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) return chanApplies(O / G) ? ALGO_FLAT_CHANNEL_LANES : ALGO_FLAT;
   return batchedApplies(N, OH, OW) ? ALGO_IM2COL_BATCHED_GEMM : ALGO_IM2COL_GEMM;
 }
@@ -89,7 +92,7 @@ export function conv2dColsFloats(
   if (flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) {
     const flat = flatScratchFloats(C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW);
     // Winograd's dx runs after the weight gradient, in the same scratch.
-    const tile = winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+    const tile = winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
     if (tile != 0) return max(flat, winogradTileScratchFloats(tile, N, C, H, W, O, OH, OW));
     return flat;
   }
@@ -98,7 +101,7 @@ export function conv2dColsFloats(
 
 /**
  * Whether conv2dForwardAct applies its activation as the output is stored (1), for the lowerings
- * whose output stores take one: Winograd F(2×2,3×3) and F(4×4,3×3) (as the tiles are transformed
+ * whose output stores take one: Winograd F(2×2,3×3), F(4×4,3×3) and F(2×2,5×5) (as the tiles are transformed
  * out), and the flat path (as the padded rows are copied out with the bias, or, with channel
  * lanes, as the accumulators are stored). Else 0: the activation after such a convolution stays a sweep of its own. A pure
  * function of the shape and the build.
@@ -108,7 +111,8 @@ export function conv2dFusesActivation(
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): i32 {
   const algo = conv2dAlgorithm(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW);
-  return algo == ALGO_WINOGRAD_F2X2 || algo == ALGO_WINOGRAD_F4X4 || algo == ALGO_FLAT || algo == ALGO_FLAT_CHANNEL_LANES ? 1 : 0;
+  const winograd = algo == ALGO_WINOGRAD_F2X2 || algo == ALGO_WINOGRAD_F4X4 || algo == ALGO_WINOGRAD_F2X2_5X5;
+  return winograd || algo == ALGO_FLAT || algo == ALGO_FLAT_CHANNEL_LANES ? 1 : 0;
 }
 
 /**
@@ -120,12 +124,12 @@ export function conv2dSnapshotFloats(
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): i32 {
   if (conv2dFusesActivation(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW) == 0) return 0;
-  return snapshotKernelFloats(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW) + O;
+  return snapshotKernelFloats(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW) + O;
 }
 
 /** Floats of the kernels in conv2dSnapshot's snapshot: Winograd's transformed ones, or the weights. */
-function snapshotKernelFloats(C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): i32 {
-  const tile = winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+function snapshotKernelFloats(N: i32, C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): i32 {
+  const tile = winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   return tile != 0 ? winogradTileWeightsFloats(tile, O, C) : O * (C / G) * KH * KW;
 }
 
@@ -139,8 +143,8 @@ export function conv2dSnapshot(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): void {
-  const tile = winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
-  const kernelFloats = snapshotKernelFloats(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  const tile = winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  const kernelFloats = snapshotKernelFloats(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) winogradTileForwardWeights(tile, w, O, C, snap);
   else memory.copy(snap, w, <usize>kernelFloats << 2);
   const bias = snap + (<usize>kernelFloats << 2);
@@ -162,7 +166,7 @@ export function conv2dForwardAct(
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
   cols: usize, act: i32,
 ): i32 {
-  const b = hasBias ? snap + (<usize>snapshotKernelFloats(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW) << 2) : 0;
+  const b = hasBias ? snap + (<usize>snapshotKernelFloats(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW) << 2) : 0;
   if (snapshotForward(x, snap, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols, act) == 0 || act == 0) return 0;
   // A NaN or infinity before the activation (the error path): the count from the output without it.
   snapshotForward(x, snap, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols, 0);
@@ -176,7 +180,7 @@ function snapshotForward(
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
   cols: usize, act: i32,
 ): i32 {
-  const tile = winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  const tile = winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) return winogradTileForwardPass(tile, x, snap, b, y, N, C, H, W, O, PH, PW, OH, OW, cols, act);
   return flatForward(x, snap, b, y, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols, act);
 }
@@ -194,7 +198,7 @@ export function conv2dForward(
   }
   const Cg = C / G, Og = O / G, K = Cg * KH * KW, P = OH * OW;
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
-  const tile = pointwise ? 0 : winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  const tile = pointwise ? 0 : winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) {
     winogradTileForward(tile, x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, cols, 0);
     return;
@@ -238,7 +242,7 @@ export function conv2dBackward(
   }
   const Cg = C / G, Og = O / G, K = Cg * KH * KW, P = OH * OW;
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
-  const tile = pointwise ? 0 : winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  const tile = pointwise ? 0 : winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) {
     if (winogradWeightGradChosen(tile, C, O)) {
       if (db != 0) biasGradChannels(db, dy, N, O, P);

@@ -6,10 +6,11 @@ export * from "./util";
 export * from "./bias";
 export * from "./conv";
 export { conv2dWinogradWeightGrad } from "./conv-winograd-table";
-// Winograd on any 3×3 stride-1 shape, outside conv2dAlgorithm's table: the zoo times it beside the
+// Winograd on any 3×3 (and, F(2×2,5×5), 5×5) stride-1 shape, outside conv2dAlgorithm's table: the zoo times it beside the
 // direct path to fill that table, and the tests check it on shapes the table leaves direct.
 export { winogradScratchFloats, winogradForward, winogradInputGrad } from "./conv-winograd";
 export { winogradF4x4ScratchFloats, winogradF4x4Forward, winogradF4x4InputGrad } from "./conv-winograd-f4";
+export { winogradF2x2K5ScratchFloats, winogradF2x2K5Forward, winogradF2x2K5InputGrad } from "./conv-winograd-f2x2-5x5";
 export { winogradWeightGradScratchFloats, winogradWeightGrad } from "./conv-winograd-dw";
 // The direct flat path on any stride-1 shape, outside conv2dAlgorithm's table: the zoo times it
 // beside Winograd on the shapes the table sends there, so the direct kernels' share of the peak is

@@ -86,9 +86,9 @@ export function winogradEligible({ config: c }) {
 
 /**
  * The algorithm names of Conv2d.algorithm() whose forward and input gradient run Winograd, with
- * their output tile m of F(m×m,3×3).
+ * their output tile m of F(m×m,3×3) (of F(2×2,5×5) for 'winograd-f2x2-5x5').
  */
-export const WINOGRAD_ALGORITHMS = { 'winograd-f2x2': 2, 'winograd-f4x4': 4 };
+export const WINOGRAD_ALGORITHMS = { 'winograd-f2x2': 2, 'winograd-f4x4': 4, 'winograd-f2x2-5x5': 2 };
 
 /**
  * The Winograd kernels the zoo times on every shape they can run, beside the layer's own path:
@@ -100,14 +100,15 @@ export const WINOGRAD_KERNELS = {
 };
 
 /**
- * FLOPs Winograd F(m×m,3×3) executes in its (m + 2)² GEMMs for one pass (forward or input
- * gradient) at `batch`: 2·(m + 2)²·C_in·C_out per m×m output tile (the transforms are not
- * counted). The forward tiles the output, the input gradient the input. m: 2 unless given.
+ * FLOPs Winograd F(m×m,r×r) (r the shape's kernel size) executes in its (m + r − 1)² GEMMs for one
+ * pass (forward or input gradient) at `batch`: 2·(m + r − 1)²·C_in·C_out per m×m output tile (the
+ * transforms are not counted). The forward tiles the output, the input gradient the input. m: 2
+ * unless given.
  */
 export function winogradFlops(shape, batch, pass, m = 2) {
   const [OH, OW] = outputSize(shape);
   const [h, w] = pass === 'inputGrad' ? [shape.H, shape.W] : [OH, OW];
-  return 2 * (m + 2) ** 2 * shape.C * shape.config.outChannels * batch * Math.ceil(h / m) * Math.ceil(w / m);
+  return 2 * (m + shape.config.kernelSize[0] - 1) ** 2 * shape.C * shape.config.outChannels * batch * Math.ceil(h / m) * Math.ceil(w / m);
 }
 
 /**

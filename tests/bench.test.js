@@ -11,7 +11,7 @@ import { SHAPES } from '../bench/gemm.js';
 import { summarize } from '../bench/stats.js';
 import { profileTable, shownNames, sideBySide, kindRows, netSection, percentCell, gemmSection, zooSection, zooTarget, fusedPaths } from '../bench/report.js';
 import { kindOf, profileRowKind, NET_NAMES, ZOO_NETS } from '../bench/nets.js';
-import { zooShapes, zooCases, convFlops, simdnetCase, percentOfPeak, winogradFlops, QUICK_TRIM_FLOPS } from '../bench/zoo.js';
+import { zooShapes, zooCases, convFlops, simdnetCase, percentOfPeak, winogradFlops, WINOGRAD_ALGORITHMS, QUICK_TRIM_FLOPS } from '../bench/zoo.js';
 import { measureDifference } from '../bench/stats.js';
 import * as sn from 'simdnet';
 import { rt } from 'simdnet/internal';
@@ -454,6 +454,18 @@ test('percentOfPeak: F(4×4,3×3)\'s 36 GEMMs execute 1/4 of direct\'s FLOPs on 
   const g = { forward: stat(40), inputGrad: stat(40), weightGrad: stat(40), backward: stat(40) };
   const p = percentOfPeak({ gflops: g, winogradPasses: ['forward', 'inputGrad'], winogradTile: 4 }, shape, 2, 50);
   assert.ok(Math.abs(p.forward - 20) < 1e-9 && Math.abs(p.inputGrad - 20) < 1e-9, JSON.stringify(p));
+  assert.is(p.weightGrad, 80);
+});
+
+test('percentOfPeak: F(2×2,5×5)\'s 36 GEMMs execute 36/100 of direct\'s FLOPs on even planes, and the zoo reads its tile from the algorithm name', () => {
+  const shape = { C: 16, H: 16, W: 16, config: { outChannels: 20, kernelSize: [5, 5], stride: [1, 1], padding: [2, 2], dilation: [1, 1], groups: 1 } };
+  const flops = convFlops(shape, 2);
+  assert.is(WINOGRAD_ALGORITHMS['winograd-f2x2-5x5'], 2);
+  assert.ok(Math.abs(winogradFlops(shape, 2, 'forward', 2) - (flops * 36) / 100) < 1e-9 * flops);
+  assert.is(winogradFlops({ ...shape, H: 7, W: 7 }, 2, 'inputGrad', 2), 2 * 36 * 16 * 20 * 2 * 4 * 4);
+  const g = { forward: stat(40), inputGrad: stat(40), weightGrad: stat(40), backward: stat(40) };
+  const p = percentOfPeak({ gflops: g, winogradPasses: ['forward', 'inputGrad'], winogradTile: 2 }, shape, 2, 50);
+  assert.ok(Math.abs(p.forward - 80 * 0.36) < 1e-9 && Math.abs(p.inputGrad - 80 * 0.36) < 1e-9, JSON.stringify(p));
   assert.is(p.weightGrad, 80);
 });
 

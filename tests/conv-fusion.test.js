@@ -1,7 +1,7 @@
 // A convolution fused with the ReLU / ReLU6 after it (ts/layers/conv2d.ts's DeferredConv,
 // assembly/conv.ts's conv2dForwardAct): the activation applied as the Winograd output tiles are
 // stored gives the bits of the separate layers — outputs, the input gradient, every parameter
-// gradient, in training and eval — on awkward shapes of both Winograd tiles; the kernel against
+// gradient, in training and eval — on awkward shapes of the three Winograd tiles; the kernel against
 // conv2dForward + activationChecked with its non-finite count; the unfused lowerings keep the
 // separate pass; errors, a kept output read late, finite differences, profile rows.
 import { test } from 'uvu';
@@ -22,6 +22,8 @@ const SHAPES = [
   { x: [3, 32, 9, 6], O: 32, k: 3, padding: 0, bias: false, algorithm: 'winograd-f2x2' },
   { x: [2, 32, 17, 19], O: 33, k: 3, padding: 1, bias: true, algorithm: 'winograd-f4x4' },
   { x: [1, 34, 18, 33], O: 36, k: 3, padding: 0, bias: true, algorithm: 'winograd-f4x4' },
+  { x: [3, 16, 9, 11], O: 20, k: 5, padding: 2, bias: true, algorithm: 'winograd-f2x2-5x5' },
+  { x: [3, 9, 13, 12], O: 8, k: 5, padding: 1, bias: false, algorithm: 'winograd-f2x2-5x5' },
   { x: [2, 16, 9, 7], O: 20, k: 5, padding: 2, bias: true, algorithm: 'flat' },
   { x: [3, 6, 7, 5], O: 10, k: 3, padding: 1, groups: 2, bias: false, algorithm: 'flat' },
   { x: [2, 6, 9, 7], O: 16, k: 5, padding: 0, bias: true, algorithm: 'flat-channel-lanes' },
@@ -101,7 +103,7 @@ function run(build, shape, mode, seed) {
   return out.map(bits);
 }
 
-test('a Sequential gives the same bits fused as unfused on both Winograd tiles and both flat kernels: outputs, dx, every gradient (train and eval)', () => {
+test('a Sequential gives the same bits fused as unfused on the three Winograd tiles and both flat kernels: outputs, dx, every gradient (train and eval)', () => {
   for (const s of SHAPES) {
     for (const act of ['relu', 'relu6']) {
       for (const mode of ['train', 'eval']) {
@@ -114,12 +116,12 @@ test('a Sequential gives the same bits fused as unfused on both Winograd tiles a
 });
 
 test('which lowerings fuse: Winograd and the flat path; the others keep the activation\'s own sweep', () => {
-  const fusing = new Set(['winograd-f2x2', 'winograd-f4x4', 'flat', 'flat-channel-lanes']);
+  const fusing = new Set(['winograd-f2x2', 'winograd-f4x4', 'winograd-f2x2-5x5', 'flat', 'flat-channel-lanes']);
   const seen = new Set();
   for (const [C, O, kernel, options, shape] of [
     [33, 35, 3, { padding: 1 }, [2, 33, 7, 9]], [16, 20, 5, { padding: 2 }, [2, 16, 9, 7]], [8, 16, 3, { padding: 1 }, [2, 8, 9, 9]],
     [8, 8, 3, { stride: 2 }, [2, 8, 9, 9]], [8, 8, 1, {}, [2, 8, 9, 9]], [8, 8, 3, { groups: 8, padding: 1 }, [2, 8, 9, 9]],
-    [32, 32, 3, { padding: 1 }, [2, 32, 16, 16]], [8, 12, 1, {}, [64, 8, 2, 2]],
+    [32, 32, 3, { padding: 1 }, [2, 32, 16, 16]], [8, 12, 1, {}, [64, 8, 2, 2]], [16, 20, 5, { padding: 2 }, [2, 16, 16, 16]],
   ]) {
     const conv = new sn.Conv2d(C, O, kernel, options);
     const algorithm = conv.algorithm(shape);
@@ -129,7 +131,7 @@ test('which lowerings fuse: Winograd and the flat path; the others keep the acti
     seen.add(algorithm);
     conv.dispose();
   }
-  assert.is(seen.size, 8, [...seen].join(', '));
+  assert.is(seen.size, 9, [...seen].join(', '));
 });
 
 test('the fused pair is one profile row naming both; an unfused lowering keeps the ReLU\'s own row', () => {

@@ -38,7 +38,7 @@ type Pair = [number, number];
 
 /** The lowerings of assembly/conv.ts, indexed by conv2dAlgorithm's answer. */
 const ALGORITHMS = ['im2col-gemm', 'pointwise-gemm', 'flat', 'flat-channel-lanes', 'dwconv-3x3', 'dwconv', 'dwconv-channel-lanes',
-  'pointwise-batched-gemm', 'im2col-batched-gemm', 'winograd-f2x2', 'winograd-f4x4'] as const;
+  'pointwise-batched-gemm', 'im2col-batched-gemm', 'winograd-f2x2', 'winograd-f4x4', 'winograd-f2x2-5x5'] as const;
 
 /** Input and output sizes of one call. */
 interface Geometry { N: number; C: number; H: number; W: number; OH: number; OW: number; }
@@ -196,8 +196,9 @@ export class Conv2d extends Module {
    * @internal Which kernels forward and backward run for an input of this shape, a pure function
    * of the shapes: one of 'im2col-gemm', 'pointwise-gemm', 'flat', 'flat-channel-lanes',
    * 'dwconv-3x3', 'dwconv', 'dwconv-channel-lanes', 'pointwise-batched-gemm', 'im2col-batched-gemm'
-   * (the batch folded into one GEMM on small output maps), 'winograd-f2x2' and 'winograd-f4x4'
-   * (forward and input gradient by Winograd F(2×2,3×3) or F(4×4,3×3); the weight gradient as
+   * (the batch folded into one GEMM on small output maps), 'winograd-f2x2', 'winograd-f4x4' and
+   * 'winograd-f2x2-5x5' (forward and input gradient by Winograd F(2×2,3×3), F(4×4,3×3) or
+   * F(2×2,5×5); the weight gradient as
    * 'flat' or 'flat-channel-lanes', or by Winograd F(2×2,3×3) where weightGradByWinograd says).
    * Throws as forward() does on a shape it refuses.
    */
