@@ -159,7 +159,9 @@ test('Winograd kernels overwrite their outputs whatever they held, and read noth
       const scratch = wasmOut(rt().kernels[tile.scratch](N, C, H, W, O, OH, OW));
       rt().kernels[tile.forward](xs.ptr, ws.ptr, 0, ys.ptr, N, C, H, W, O, 1, 1, OH, OW, scratch.ptr);
       const ref = conv2d(x, [N, C, H, W], w, null, O, 3, { pad: 1 }).y;
-      assertClose(ys.view(), ref, { rtol: 1e-5, atol: 1e-5, what: `seed ${seed}: ${tile.algorithm} forward of ${H}×${W} next to NaN` });
+      // Against the tile's Σ|w||x| as everywhere here (a fixed tolerance fails now and then); a NaN read fails it too.
+      const { scale } = scales({ N, C, O, H, W }, { pad: 1 }, { OH, OW }, x, w, null, new Float64Array(N * O * OH * OW), tile.m);
+      checkErrors(errors(Float64Array.from(ys.view()), ref, scale), `seed ${seed}: ${tile.algorithm} forward of ${H}×${W} next to NaN`, tile.bound);
       freeAll(xs, ws, ys, scratch);
     }
   }
