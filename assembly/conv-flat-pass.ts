@@ -127,6 +127,7 @@ function inputPlanes(x: usize, n: i32, C: i32, H: i32, W: i32, PH: i32, PW: i32,
   return xpad;
 }
 
+/** dw += ∂L/∂w, db += ∂L/∂b (db ≠ 0), dx = ∂L/∂x (dx ≠ 0); with dw = 0 the input gradient alone (db and x unread). */
 export function flatBackward(
   x: usize, w: usize, dy: usize, dw: usize, db: usize, dx: usize,
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
@@ -143,8 +144,8 @@ export function flatBackward(
   const dyT = dxout + (<usize>C * Qdx << 2);
   const dyp = dyT + (<usize>O * P << 2), frame = <i32>chanFrameFloats(OH, OW, Og);
   const direct = chan && readsInPlace(H, W, PH, PW, OH, OW, KH, KW, DH, DW);
-  if (db != 0) biasGradChannels(db, dy, N, O, P);
-  if (!direct) memory.fill(xpad, 0, <usize>xpadFloats << 2);
+  if (db != 0 && dw != 0) biasGradChannels(db, dy, N, O, P);
+  if (!direct && dw != 0) memory.fill(xpad, 0, <usize>xpadFloats << 2);
   // The dense weight gradient reads dy as it is; only the flat dx needs it padded.
   const dense = !chan && denseApplies(OH, OW), padDy = !chan && (!dense || dx != 0);
   if (padDy) memory.fill(dypad, 0, <usize>dypadFloats << 2);
@@ -156,21 +157,25 @@ export function flatBackward(
     flipWeights(w, wt, C, O, G, KH, KW);
   }
   for (let n = 0; n < N; n++) {
-    const src = inputPlanes(x, n, C, H, W, PH, PW, xpad, direct);
+    const src = dw != 0 ? inputPlanes(x, n, C, H, W, PH, PW, xpad, direct) : 0;
     const dyn = dy + (<usize>n * O * P << 2);
     if (padDy) padPlanes(dyn, O, OH, OW, dypad + (<usize>pre << 2), planeY, Wp);
     for (let g = 0; g < G; g++) {
       if (chan) {
         // The channel-lane kernels read dy pixel-major.
         const dyTg = dyT + (<usize>g * P * Og << 2);
-        chanTranspose(dyn + (<usize>g * Og * P << 2), Og, P, dyTg);
-        chanConvWeightGrad(OH, OW, Wp, src + (<usize>g * Cg * planeX << 2), Kg, planeX, KH, KW, DH * Wp, DW,
-          dyTg, Og, acc + (<usize>g * Og * Kg << 2));
+        if (dw != 0) {
+          chanTranspose(dyn + (<usize>g * Og * P << 2), Og, P, dyTg);
+          chanConvWeightGrad(OH, OW, Wp, src + (<usize>g * Cg * planeX << 2), Kg, planeX, KH, KW, DH * Wp, DW,
+            dyTg, Og, acc + (<usize>g * Og * Kg << 2));
+        }
         if (dx == 0) continue;
         const dypg = dyp + (<usize>g * frame << 2);
         chanFrame(dyn + (<usize>g * Og * P << 2), OH, OW, Og, dypg);
         chanConvInputGrad(H, W, Cg, KH, KW, DH, DW, PH, PW, OH, OW, dypg, wt + (<usize>g * (Cg + 1) * Kt << 2), Og,
           dx + (<usize>(n * C + g * Cg) * H * W << 2));
+      } else if (dw == 0) {
+        continue;
       } else if (dense) {
         denseConvDot(Og, Kg, OH, OW, Wp, dyn + (<usize>g * Og * P << 2), P,
           src + (<usize>g * Cg * planeX << 2), planeX, KH, KW, DH * Wp, DW, acc + (<usize>g * Og * Kg << 4));
@@ -186,6 +191,7 @@ export function flatBackward(
     }
     unpadPlanes(dxout + (<usize>PW << 2), C, Qdx, Wp, dx + (<usize>n * C * H * W << 2), H, W, 0, 0);
   }
+  if (dw == 0) return;
   if (chan) {
     for (let g = 0; g < G; g++) chanWeightGradFinish(acc + (<usize>g * Og * Kg << 2), Kg, Og, dw + (<usize>g * Og * Kg << 2));
   } else {

@@ -295,3 +295,58 @@ export function conv2dBackward(
 ): bool {
   return KH == 1 && KW == 1 && SH == 1 && SW == 1 && PH == 0 && PW == 0 && OH == H && OW == W;
 }
+
+/**
+ * Which passes of this shape give every image the same bits on any range of the batch as on the
+ * whole of it, so that threads may each take a range: 0 none (the batch-folded GEMMs, whose GEMM
+ * follows the batch size, and a lowering a single image would not take), 1 the forward (the depthwise kernels, whose backward computes the
+ * weight gradient image by image with dx), 3 the forward and the input gradient alone
+ * (conv2dInputGrad). Measured bit for bit on every lowering (tests/threads.test.js). A pure
+ * function of the shape and the build.
+ */
+export function conv2dBatchSplits(
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+): i32 {
+  const algo = conv2dAlgorithm(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW);
+  if (algo == ALGO_POINTWISE_BATCHED_GEMM || algo == ALGO_IM2COL_BATCHED_GEMM) return 0;
+  // A lowering chosen by the batch size (F(2×2,5×5) from 64 tiles in the batch) must be the one
+  // a single image takes too, so that every range runs it: the thresholds grow with the batch.
+  if (conv2dAlgorithm(1, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW) != algo) return 0;
+  if (algo == ALGO_DWCONV_3X3 || algo == ALGO_DWCONV || algo == ALGO_DWCONV_CHANNEL_LANES) return 1;
+  return 3;
+}
+
+/**
+ * dx = ∂L/∂x alone, the same bits as conv2dBackward's, for a shape conv2dBatchSplits gives 3:
+ * a thread computes the input gradient of its range of the batch while another computes the
+ * weight gradient of the whole batch (conv2dBackward with dx = 0).
+ */
+export function conv2dInputGrad(
+  w: usize, dy: usize, dx: usize,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+  cols: usize, gemmScratch: usize,
+): void {
+  const Cg = C / G, Og = O / G, K = Cg * KH * KW, P = OH * OW;
+  const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
+  const tile = pointwise ? 0 : winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  if (tile != 0) {
+    winogradTileInputGrad(tile, w, dy, dx, N, C, H, W, O, PH, PW, OH, OW, cols);
+    return;
+  }
+  if (!pointwise && flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) {
+    flatBackward(0, w, dy, 0, 0, dx, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols);
+    return;
+  }
+  if (!pointwise) memory.fill(dx, 0, <usize>N * C * H * W << 2);
+  for (let n = 0; n < N; n++) {
+    for (let g = 0; g < G; g++) {
+      const dyg = dy + (<usize>(n * O + g * Og) * P << 2);
+      const wg = w + (<usize>(g * Og) * K << 2);
+      const dxg = dx + (<usize>(n * C + g * Cg) * H * W << 2);
+      gemm(1, 0, K, P, Og, wg, K, dyg, P, pointwise ? dxg : cols, P, 0, gemmScratch);
+      if (!pointwise) col2imAdd(cols, Cg, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, dxg);
+    }
+  }
+}

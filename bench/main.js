@@ -116,7 +116,7 @@ export async function runBench(options, { progress = () => {} } = {}) {
   const others = nets.filter((n) => n !== 'lenet5');
   const convnetjs = only.includes('convnetjs') && others.includes('convnetjs-cifar');
   const relaxed = enableRelaxedSimd(options.plainSimd); // before any wasm is compiled
-  const runtime = await sn.ready({ relaxedSimd: !options.plainSimd });
+  const runtime = await sn.ready({ relaxedSimd: !options.plainSimd, threads: 1 });
   const profileBatch = Math.max(...options.batches);
   const r = {
     machine: machine(relaxed, runtime),
@@ -274,7 +274,7 @@ function zooPercentages(r, run) {
 async function runZoo(options, { progress }) {
   const { quick, only, zooNets, zooBatches } = options;
   const relaxed = enableRelaxedSimd(options.plainSimd);
-  const runtime = await sn.ready({ relaxedSimd: !options.plainSimd });
+  const runtime = await sn.ready({ relaxedSimd: !options.plainSimd, threads: 1 });
   const shapes = zooShapes(zooNets);
   const cases = zooCases(shapes, zooBatches, { quick });
   const byId = new Map(shapes.map((s) => [s.id, s]));

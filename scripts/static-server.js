@@ -22,11 +22,15 @@ function contentType(file) {
   return MIME[extname(file)] ?? (/-idx\d-ubyte$/.test(basename(file)) ? 'application/octet-stream' : undefined);
 }
 
+/** The headers that make a page cross-origin isolated, which threads over a SharedArrayBuffer need. */
+export const ISOLATION_HEADERS = { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' };
+
 /**
  * Serves `root` on 127.0.0.1 at `port` (0: a free one). A path ending in / serves its index.html.
- * Resolves to { origin, requested, close }; `requested` lists every path asked for, in order.
+ * `isolated`: every response carries ISOLATION_HEADERS. Resolves to { origin, requested, close };
+ * `requested` lists every path asked for, in order.
  */
-export async function serveStatic(root, { port = 0 } = {}) {
+export async function serveStatic(root, { port = 0, isolated = false } = {}) {
   const base = resolve(root) + sep;
   const requested = [];
   const server = createServer(async (req, res) => {
@@ -39,7 +43,7 @@ export async function serveStatic(root, { port = 0 } = {}) {
       // Only known file types, and nothing outside the root.
       if (!file.startsWith(base) || !type) throw new Error('not served');
       const { size } = await stat(file);
-      res.writeHead(200, { 'content-type': type, 'content-length': size, 'cache-control': 'no-store' });
+      res.writeHead(200, { 'content-type': type, 'content-length': size, 'cache-control': 'no-store', ...(isolated ? ISOLATION_HEADERS : {}) });
       // Streamed: the MNIST training images are 47 MB.
       createReadStream(file).on('error', () => res.destroy()).pipe(res);
     } catch {

@@ -14,16 +14,17 @@ const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', 
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /**
- * Runs `use(page, origin)` in a fresh Chromium and returns `{ out, problems, requested }`: what
+ * Runs `use(page, origin)` in a fresh Chromium (`isolated`: the pages served cross-origin
+ * isolated, as threads need) and returns `{ out, problems, requested }`: what
  * `use` returned, what went wrong in the page, and the paths the server was asked for. The
  * timeouts guard against a hung browser or page; they are not speed checks.
  */
-export async function inChromium(what, { stepTimeoutMs, testTimeoutMs, context: contextOptions = {} }, use) {
+export async function inChromium(what, { stepTimeoutMs, testTimeoutMs, context: contextOptions = {}, isolated = false }, use) {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: ${what} needs Debian's Chromium (apt-get install -y chromium)`);
   }
   const { chromium } = await import('playwright-core');
-  const server = await serveStatic(ROOT);
+  const server = await serveStatic(ROOT, { isolated });
   const profile = await mkdtemp(join(tmpdir(), 'simdnet-chromium-'));
   const problems = [];
   let launching = null;

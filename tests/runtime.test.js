@@ -8,7 +8,9 @@ import { rt } from 'simdnet/internal';
 test('ready() loads the build the environment asks for, once', async () => {
   const info = await sn.ready();
   const first = rt();
-  assert.equal(await sn.ready(), { relaxedSimd: first.relaxedSimd, memoryBytes: first.memory.buffer.byteLength }, 'ready() resolves to backendInfo()');
+  assert.equal(await sn.ready(), sn.backendInfo(), 'ready() resolves to backendInfo()');
+  assert.equal(Object.keys(info), ['relaxedSimd', 'memoryBytes', 'threads', 'sharedMemory', 'fallbackReason', 'splitCalls']);
+  assert.is(info.memoryBytes, first.memory.buffer.byteLength);
   assert.is(rt(), first, 'a second call keeps the same runtime');
   assert.is(info.relaxedSimd, first.relaxedSimd);
   const wantPlain = process.env.SIMDNET_RELAXED_SIMD === '0';

@@ -13,7 +13,7 @@ provideModelMethods(modelMethodImplementations);
 
 export { WasmMemoryError } from './runtime/heap.js';
 export type { ReadyOptions, WasmBuilds, WasmSource } from './runtime/wasm.js';
-export { ready, backendInfo, type BackendInfo } from './runtime/info.js';
+export { ready, backendInfo, setNumThreads, getNumThreads, type BackendInfo } from './runtime/info.js';
 export { Tensor, tensor } from './tensor.js';
 export type { DType, TensorOptions } from './tensor.js';
 export { manualSeed } from './random.js';

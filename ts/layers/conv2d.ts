@@ -4,7 +4,7 @@
 // folded into one GEMM when the output map has at most 64 pixels (assembly/conv-batched.ts).
 // On the lowerings whose stores take an activation (Winograd, the flat path) the output is put off, and a ReLU or ReLU6 after it has it written through the
 // activation in the same stores (DeferredConv; see epilogue.ts).
-import { gemmScratch, rt } from '../runtime/index.js';
+import { WasmMemoryError, gemmScratch, rt } from '../runtime/index.js';
 import { defaultLayerInit } from '../init.js';
 import { Module, Parameter } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
@@ -12,6 +12,7 @@ import { Size2, checkKernelRange, checkNotEmptyBatch, checkPositiveInt, formatPa
 import { anything, boolean, checkOptions, describe } from '../options.js';
 import { registerLayer } from '../registry.js';
 import { FusableResult, fusionEnabled } from './epilogue.js';
+import { MIN_SPLIT_FLOPS, SPLITS_FORWARD, SPLITS_INPUT_GRAD, overBatch, passThreads, rangeColsFloats, splitBackward, withBatch } from './conv-threads.js';
 
 /** The options of Conv2d; the defaults are PyTorch's. */
 export interface Conv2dOptions {
@@ -172,7 +173,11 @@ export class Conv2d extends Module {
   override forwardDevice(x: Tensor): Tensor {
     const g = this.geometryOf(x.shape);
     const y = this.output('y', [g.N, this.outChannels, g.OH, g.OW]);
-    const args = this.kernelArgs(g), cols = this.cols(g);
+    const args = this.kernelArgs(g);
+    let threads = this.threadsFor(args, SPLITS_FORWARD);
+    const split = threads > 1 ? this.threadScratch(rangeColsFloats(args, g.N, threads) * threads) : 0;
+    if (!split) threads = 1;
+    const cols = split || this.cols(g);
     this.x = x;
     this.geometry = g;
     const k = rt().kernels;
@@ -185,11 +190,46 @@ export class Conv2d extends Module {
       // the kernels transformed, the forward's first step anyway, and the bias.
       const snap = this.scratch('snapshot', k.conv2dSnapshotFloats(...args) * 4).ptr;
       k.conv2dSnapshot(this.weight.data.ptr, this.bias ? this.bias.data.ptr : 0, snap, ...args);
-      y.block!.defer(new DeferredConv(x, y, snap, this.bias !== null, args, cols));
+      y.block!.defer(new DeferredConv(x, y, snap, this.bias !== null, args, cols, threads));
       return y;
     }
-    k.conv2dForward(x.ptr, this.weight.data.ptr, this.bias ? this.bias.data.ptr : 0, y.ptr, ...args, cols, gemmScratch());
+    const w = this.weight.data.ptr, b = this.bias ? this.bias.data.ptr : 0;
+    if (threads === 1) {
+      k.conv2dForward(x.ptr, w, b, y.ptr, ...args, cols, gemmScratch());
+      return y;
+    }
+    const per = rangeColsFloats(args, g.N, threads), xImage = g.C * g.H * g.W * 4, yImage = this.outChannels * g.OH * g.OW * 4;
+    overBatch(g.N, threads, (start, count, t) => ({
+      kernel: 'conv2dForward',
+      args: [x.ptr + start * xImage, w, b, y.ptr + start * yImage, ...withBatch(args, count), cols + t * per * 4, gemmScratch(t)],
+    }));
     return y;
+  }
+
+  /**
+   * The im2col scratch for a split call, `floats` for all its threads, or 0 when the memory cannot
+   * hold that much: the call then runs on one thread, in its own smaller scratch, rather than fail.
+   */
+  private threadScratch(floats: number): number {
+    try {
+      return this.scratch('cols', floats * 4).ptr;
+    } catch (err) {
+      if (err instanceof WasmMemoryError) return 0;
+      throw err;
+    }
+  }
+
+  /**
+   * How many threads a pass of this call may take (1 unless conv2dBatchSplits allows the `pass`
+   * — SPLITS_FORWARD or SPLITS_INPUT_GRAD — and it is big enough): a function of the shape and of
+   * the workers ready, never of the result, which is the same on any count.
+   */
+  private threadsFor(args: readonly number[], pass: number): number {
+    if (!rt().pool) return 1;
+    const [N, C, , , O, KH, KW] = args, G = args[13], OH = args[14], OW = args[15];
+    const flops = 2 * N * O * OH * OW * (C / G) * KH * KW;
+    if (flops < MIN_SPLIT_FLOPS || (rt().kernels.conv2dBatchSplits(...args) & pass) === 0) return 1;
+    return passThreads(N, flops);
   }
 
   /**
@@ -220,11 +260,18 @@ export class Conv2d extends Module {
 
   /** @internal */
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
-    const x = this.x!, g = this.geometry!;
+    const x = this.x!, g = this.geometry!, args = this.kernelArgs(g);
     const dx = needInputGrad ? this.output('dx', x.shape, 'backward()') : null;
-    rt().kernels.conv2dBackward(x.ptr, this.weight.data.ptr, dy.ptr, this.weight.grad.ptr,
-      this.bias ? this.bias.grad.ptr : 0, dx ? dx.ptr : 0,
-      ...this.kernelArgs(g), this.cols(g), gemmScratch());
+    const w = this.weight.data.ptr, dw = this.weight.grad.ptr, db = this.bias ? this.bias.grad.ptr : 0;
+    // Two threads at least: the weight gradient on this one, the input gradient on the others.
+    const threads = dx ? this.threadsFor(args, SPLITS_INPUT_GRAD) : 1;
+    const full = Math.ceil(rt().kernels.conv2dColsFloats(...args) / 16) * 16, per = threads > 1 ? rangeColsFloats(args, g.N, threads - 1) : 0;
+    const cols = threads > 1 ? this.threadScratch(full + per * (threads - 1)) : 0;
+    if (!cols) {
+      rt().kernels.conv2dBackward(x.ptr, w, dy.ptr, dw, db, dx ? dx.ptr : 0, ...args, this.cols(g), gemmScratch());
+      return dx;
+    }
+    splitBackward(x.ptr, w, dy.ptr, dw, db, dx!.ptr, args, threads, cols, cols + full * 4, per);
     return dx;
   }
 
@@ -266,7 +313,7 @@ export class Conv2d extends Module {
  */
 class DeferredConv extends FusableResult {
   constructor(private readonly x: Tensor, y: Tensor, private readonly snap: number, private readonly hasBias: boolean,
-    private readonly args: number[], private readonly cols: number) {
+    private readonly args: number[], private readonly cols: number, private readonly threads: number) {
     super([x.block!], y);
   }
 
@@ -274,8 +321,16 @@ class DeferredConv extends FusableResult {
 
   apply(out: number, act: number): number { return this.compute(out, act); }
 
+  /** Writes act(y) to `out`, over the threads the forward was given (the same bits on any count); returns the non-finite count. */
   private compute(out: number, act: number): number {
-    return rt().kernels.conv2dForwardAct(this.x.ptr, this.snap, +this.hasBias, out, ...this.args, this.cols, act);
+    const x = this.x.ptr, hasBias = +this.hasBias;
+    if (this.threads === 1) return rt().kernels.conv2dForwardAct(x, this.snap, hasBias, out, ...this.args, this.cols, act);
+    const [N, C, H, W, O] = this.args, OH = this.args[14], OW = this.args[15];
+    const per = rangeColsFloats(this.args, N, this.threads);
+    return overBatch(N, this.threads, (start, count, t) => ({
+      kernel: 'conv2dForwardAct',
+      args: [x + start * C * H * W * 4, this.snap, hasBias, out + start * O * OH * OW * 4, ...withBatch(this.args, count), this.cols + t * per * 4, act],
+    }));
   }
 }
 

@@ -2,7 +2,7 @@
 // `default` condition of the package's `#platform` import: everything outside Node. It imports
 // nothing from Node; the file functions refuse, and the public functions that need them say
 // what to use in a page instead before they get here.
-import type { Platform } from './platform.js';
+import type { Platform, WorkerHandle } from './platform.js';
 
 function nodeOnly(what: string): never {
   throw new Error(`simdnet: ${what} needs Node (files on disk); this is a browser build of simdnet`);
@@ -16,4 +16,25 @@ export const platform: Platform = {
   openFile: (path) => Promise.reject(new Error(`simdnet: reading the file ${path} needs Node; in a page fetch it by URL instead`)),
   joinPath: () => nodeOnly('a file path'),
   mnistDataDir: () => null,
+  cores: () => (typeof navigator !== 'undefined' && navigator.hardwareConcurrency > 0 ? navigator.hardwareConcurrency : 1),
+  sharedMemoryUnavailable(): string | null {
+    const g = globalThis as { crossOriginIsolated?: boolean; SharedArrayBuffer?: unknown };
+    // Without COOP/COEP a page has no SharedArrayBuffer, or may not post one to a worker.
+    if (g.crossOriginIsolated === false) {
+      return 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
+    }
+    if (typeof g.SharedArrayBuffer !== 'function') return 'this engine has no SharedArrayBuffer';
+    if (typeof Worker !== 'function') return 'this context cannot start Web Workers';
+    return null;
+  },
+  startWorker(source: string): WorkerHandle {
+    const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+    const worker = new Worker(url);
+    URL.revokeObjectURL(url);
+    return {
+      post: (message) => worker.postMessage(message),
+      onError: (f) => { worker.addEventListener('error', (e) => f(new Error(e.message || 'the worker failed to start'))); },
+      terminate: () => worker.terminate(),
+    };
+  },
 };

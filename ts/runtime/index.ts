@@ -5,12 +5,16 @@ export { WasmMemoryError } from './heap.js';
 import { Block } from './block.js';
 import { rt } from './wasm.js';
 
-let gemmScratchBlock: Block | null = null;
+const gemmScratchBlocks: Block[] = [];
 
-/** The GEMM packing scratch, shared by every layer (kernels run one at a time). */
-export function gemmScratch(): number {
-  gemmScratchBlock ??= new Block(rt().kernels.gemmScratchFloats() * 4, 'the GEMM packing scratch');
-  return gemmScratchBlock.ptr;
+/**
+ * The GEMM packing scratch of thread `thread` (0: the calling thread), shared by every layer:
+ * kernels run one at a time on each thread.
+ */
+export function gemmScratch(thread = 0): number {
+  let b = gemmScratchBlocks[thread];
+  if (!b) b = gemmScratchBlocks[thread] = new Block(rt().kernels.gemmScratchFloats() * 4, 'the GEMM packing scratch');
+  return b.ptr;
 }
 
 /**

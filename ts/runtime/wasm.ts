@@ -2,6 +2,8 @@
 import { platform } from '#platform';
 import { Heap } from './heap.js';
 import { decodeBase64 } from './base64.js';
+import { withSharedMemory } from './shared-memory.js';
+import { ThreadPool, defaultThreads, MAX_THREADS } from './threads.js';
 import { fetchBytes, firstBytes, isResponse, type ByteSource } from '../io/source.js';
 import { anything, checkOptions } from '../options.js';
 import { describe, isPlainObject } from '../describe.js';
@@ -59,6 +61,13 @@ export interface ReadyOptions {
    * first ready() call: a later call asking for the other build is refused.
    */
   relaxedSimd?: boolean;
+  /**
+   * How many threads the kernels run on: the calling thread and `threads − 1` workers over one
+   * shared memory. Default: the cores there are, at most 8 (`setNumThreads()` changes it later).
+   * Where memory cannot be shared (a page without cross-origin isolation, a compiled
+   * WebAssembly.Module given as `wasm`), one thread, and `backendInfo().fallbackReason` says why.
+   */
+  threads?: number;
 }
 
 export interface Runtime {
@@ -67,6 +76,10 @@ export interface Runtime {
   heap: Heap;
   /** Whether the loaded build uses relaxed SIMD. */
   relaxedSimd: boolean;
+  /** The worker threads over the shared memory, or null (one thread: `fallbackReason` says why). */
+  pool: ThreadPool | null;
+  /** Why the kernels run on one thread whatever is asked, or null. */
+  fallbackReason: string | null;
 }
 
 let runtime: Runtime | null = null;
@@ -83,7 +96,7 @@ const MAX_PAGES = 65536;   // 4 GiB, the wasm32 limit; must not exceed the build
  */
 export const KERNEL_EXPORTS: readonly string[] = [
   'heapBase', 'relaxedSimdBuild', 'gemmScratchFloats', 'gemm', 'gemmDot', 'countNonFinite', 'fill', 'addInto', 'addFloats',
-  'biasRows', 'biasGradRows', 'biasChannels', 'biasGradChannels', 'conv2dColsFloats', 'conv2dAlgorithm', 'conv2dWinogradWeightGrad', 'conv2dFusesActivation', 'conv2dSnapshotFloats', 'conv2dSnapshot', 'conv2dForwardAct', 'conv2dForward', 'conv2dBackward',
+  'biasRows', 'biasGradRows', 'biasChannels', 'biasGradChannels', 'conv2dColsFloats', 'conv2dAlgorithm', 'conv2dWinogradWeightGrad', 'conv2dFusesActivation', 'conv2dSnapshotFloats', 'conv2dSnapshot', 'conv2dForwardAct', 'conv2dForward', 'conv2dBackward', 'conv2dBatchSplits', 'conv2dInputGrad',
   'winogradScratchFloats', 'winogradForward', 'winogradInputGrad',
   'winogradF4x4ScratchFloats', 'winogradF4x4Forward', 'winogradF4x4InputGrad', 'winogradWeightGradScratchFloats', 'winogradWeightGrad',
   'winogradF2x2K5ScratchFloats', 'winogradF2x2K5Forward', 'winogradF2x2K5InputGrad', 'flatScratchFloats', 'flatForward', 'flatBackward',
@@ -116,7 +129,15 @@ export function ready(options: ReadyOptions = {}): Promise<Runtime> {
   } catch (err) {
     return Promise.reject(err);
   }
-  if (chosen) return loading!.then((r) => checkSameChoice(options, r));
+  if (chosen) {
+    return loading!.then((r) => {
+      checkSameChoice(options, r);
+      // The thread count is no choice of build: a later call changes it, as setNumThreads() does.
+      if (options.threads === undefined || !r.pool) return r;
+      r.pool.resize(options.threads);
+      return r.pool.whenStarted().then(() => r);
+    });
+  }
   chosen = { relaxedSimd: options.relaxedSimd ?? relaxedSimdByDefault(), wasm: options.wasm, wasmPath: options.wasmPath };
   loading = instantiate(options, chosen.relaxedSimd).then((r) => (runtime = r), (err) => { loading = null; chosen = null; throw err; });
   return loading;
@@ -133,8 +154,9 @@ const SOURCE_KINDS = 'the module\'s bytes (an ArrayBuffer or a typed array), a U
 /** Throws on an option of the wrong type, which would otherwise be coerced (5 → five zero bytes). */
 function checkReadyOptions(options: ReadyOptions): void {
   if (options === null || typeof options !== 'object') throw new Error(`simdnet: ready(options): options must be an object, got ${typeOf(options)}`);
-  checkOptions('simdnet: ready(options)', options, { wasm: anything, wasmPath: anything, relaxedSimd: anything });
-  const { wasm, wasmPath, relaxedSimd } = options;
+  checkOptions('simdnet: ready(options)', options, { wasm: anything, wasmPath: anything, relaxedSimd: anything, threads: anything });
+  const { wasm, wasmPath, relaxedSimd, threads } = options;
+  if (threads !== undefined) checkThreadCount('simdnet: ready({ threads })', threads);
   if (relaxedSimd !== undefined && typeof relaxedSimd !== 'boolean') {
     throw new Error(`simdnet: ready({ relaxedSimd }): expected true or false, got ${typeOf(relaxedSimd)}`);
   }
@@ -220,28 +242,40 @@ export function rt(): Runtime {
 async function instantiate(options: ReadyOptions, wantRelaxed: boolean): Promise<Runtime> {
   // Before any compile: a relaxed build passed in as bytes needs the Node flag too.
   if (wantRelaxed) platform.enableRelaxedSimd();
-  let module: WebAssembly.Module;
-  // What the user gave, for messages; null for the embedded builds, which are not checked.
+  // The module's bytes (null for a compiled module given), and what to call it in messages
+  // (null for the embedded builds, which are not checked).
+  let bytes: Uint8Array<ArrayBuffer> | null = null, compiled: WebAssembly.Module | null = null;
   let given: string | null = null;
   let build: BuildName | null = null;
   const { wasm, wasmPath } = options;
   if (wasm !== undefined && isSource(wasm)) {
     given = 'ready({ wasm })';
-    module = wasm instanceof WebAssembly.Module ? wasm : await compileGiven(await sourceBytes(wasm as ByteSource | BufferSource, given, 'the wasm kernels'), given);
+    if (wasm instanceof WebAssembly.Module) compiled = wasm;
+    else bytes = await sourceBytes(wasm as ByteSource | BufferSource, given, 'the wasm kernels');
   } else {
     const builds = wasm as WasmBuilds | undefined;
     build = pickBuild(builds, wasmPath, wantRelaxed);
     const source = builds?.[build] ?? (wasmPath !== undefined ? joinPath(wasmPath, BUILDS[build].file) : undefined);
     if (source === undefined) {
-      module = await WebAssembly.compile(decodeBase64((await BUILDS[build].embedded()).default));
+      bytes = decodeBase64((await BUILDS[build].embedded()).default) as Uint8Array<ArrayBuffer>;
     } else {
       given = builds?.[build] !== undefined ? `ready({ wasm: { ${build} } })` : 'ready({ wasmPath })';
-      module = source instanceof WebAssembly.Module ? source
-        : await compileGiven(await sourceBytes(source as ByteSource | BufferSource, given, `the ${BUILDS[build].name} build (${BUILDS[build].file})`), given);
+      if (source instanceof WebAssembly.Module) compiled = source;
+      else bytes = await sourceBytes(source as ByteSource | BufferSource, given, `the ${BUILDS[build].name} build (${BUILDS[build].file})`);
     }
   }
+  // Shared memory wherever it can be had, so that setNumThreads() may add threads later.
+  let fallbackReason = platform.sharedMemoryUnavailable();
+  if (fallbackReason === null && bytes === null) fallbackReason = 'a compiled WebAssembly.Module was given to ready(): threads need the module\'s bytes to share its memory';
+  if (fallbackReason === null) {
+    const shared = withSharedMemory(bytes!);
+    if (shared) bytes = shared as Uint8Array<ArrayBuffer>;
+    else fallbackReason = 'the kernel module imports no memory with a maximum, which a shared memory needs';
+  }
+  const shared = fallbackReason === null;
+  const module = compiled ?? (given ? await compileGiven(bytes!, given) : await WebAssembly.compile(bytes!));
   if (given) checkKernelModule(module, given);
-  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES });
+  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared });
   let instance: WebAssembly.Instance;
   try {
     instance = await WebAssembly.instantiate(module, { env: { memory } });
@@ -262,8 +296,18 @@ async function instantiate(options: ReadyOptions, wantRelaxed: boolean): Promise
     throw new Error(`simdnet: ${given}: that module is simdnet's ${BUILDS[other].name} build (${BUILDS[other].file}), ` +
       `not the ${BUILDS[build].name} one (${BUILDS[build].file}); pass it as wasm.${other}`);
   }
+  const pool = shared ? new ThreadPool(module, memory, kernels, KERNEL_EXPORTS) : null;
+  pool?.resize(options.threads ?? defaultThreads());
+  await pool?.whenStarted();
   // Asked of the module itself, so it is right for bytes or a module passed in as well.
-  return { memory, kernels, heap: new Heap(memory, base), relaxedSimd: kind === 1 };
+  return { memory, kernels, heap: new Heap(memory, base), relaxedSimd: kind === 1, pool, fallbackReason };
+}
+
+/** Throws unless n is a whole number of threads from 1 to MAX_THREADS. */
+export function checkThreadCount(where: string, n: unknown): asserts n is number {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_THREADS) {
+    throw new Error(`${where}: expected a whole number of threads from 1 to ${MAX_THREADS}, got ${describe(n)}`);
+  }
 }
 
 /**

@@ -1,0 +1,201 @@
+// Threads: the kernels on several threads over one shared memory give the same bits as on one.
+// The split is by ranges of the batch, so the property under it is checked first, kernel by
+// kernel: on every lowering conv2dBatchSplits allows, each image's forward (and input gradient
+// alone) is bit for bit the same on any range of the batch. Then whole models train to the same
+// weights on 1, 2 and 3 threads, the API refuses bad counts, and a script exits by itself.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as sn from 'simdnet';
+import { rt, Block, f32 } from 'simdnet/internal';
+import { execFileSync } from 'node:child_process';
+import { rng, randn, bits } from './helpers.js';
+
+await sn.ready({ threads: 3 });
+
+const k = rt().kernels;
+const ALGORITHMS = ['im2col-gemm', 'pointwise-gemm', 'flat', 'flat-channel-lanes', 'dwconv-3x3', 'dwconv', 'dwconv-channel-lanes',
+  'pointwise-batched-gemm', 'im2col-batched-gemm', 'winograd-f2x2', 'winograd-f4x4', 'winograd-f2x2-5x5'];
+
+/** A device block holding `values`. */
+function block(values) {
+  const b = new Block(Math.max(1, values.length) * 4);
+  f32(b.ptr, values.length).set(values);
+  return b;
+}
+
+const view = (b, n) => Array.from(new Uint32Array(rt().memory.buffer, b.ptr, n));
+
+/** Asserts two arrays of bits equal, naming how many values differ and the first (uvu's diff of long arrays takes minutes). */
+function sameBits(actual, expected, what) {
+  assert.is(actual.length, expected.length, `${what}: length`);
+  let differ = 0, first = -1;
+  for (let i = 0; i < actual.length; i++) if (actual[i] !== expected[i]) { differ++; if (first < 0) first = i; }
+  assert.ok(differ === 0, `${what}: ${differ} of ${actual.length} values differ, the first at ${first}`);
+}
+
+// [C, H, W, O, kernel, stride, padding, groups, dilation]: every lowering, awkward sizes.
+const SHAPES = [
+  [3, 21, 19, 5, 3, 2, 1, 1, 1], // im2col-gemm
+  [6, 9, 8, 10, 1, 1, 0, 1, 1], // pointwise-gemm
+  [5, 12, 9, 7, 5, 1, 2, 1, 1], // flat
+  [3, 17, 15, 16, 3, 1, 1, 1, 1], // flat (channel lanes)
+  [12, 11, 10, 12, 3, 1, 1, 12, 1], // depthwise 3×3
+  [8, 11, 10, 16, 5, 2, 2, 8, 1], // depthwise, multiplier 2
+  [12, 5, 2, 12, 3, 1, 1, 12, 1], // depthwise, channel lanes
+  [20, 4, 3, 36, 1, 1, 0, 1, 1], // pointwise, batch folded
+  [7, 9, 9, 9, 3, 2, 1, 1, 1], // im2col, batch folded
+  [32, 9, 7, 33, 3, 1, 1, 1, 1], // Winograd F(2×2)
+  [17, 18, 17, 19, 3, 1, 1, 1, 1], // Winograd F(4×4)
+  [9, 17, 15, 10, 5, 1, 2, 1, 1], // Winograd F(2×2,5×5): 72 tiles an image
+  [8, 8, 8, 8, 5, 1, 2, 1, 1], // F(2×2,5×5) from 64 tiles in the batch: 16 an image, so one image runs direct
+  [6, 14, 12, 6, 3, 1, 2, 2, 2], // dilated, grouped
+];
+
+test('every lowering is covered by the shapes below', () => {
+  const seen = new Set(SHAPES.map(([C, H, W, O, K, S, P, G, D]) =>
+    new sn.Conv2d(C, O, K, { stride: S, padding: P, groups: G, dilation: D }).algorithm([5, C, H, W])));
+  assert.equal([...seen].sort(), [...ALGORITHMS].sort());
+});
+
+test('split invariance: on the lowerings conv2dBatchSplits allows, each image gets the same bits on any range of the batch', () => {
+  const rand = rng(71);
+  const gemm = new Block(k.gemmScratchFloats() * 4);
+  let forwardChecked = 0, inputGradChecked = 0;
+  for (const [C, H, W, O, K, S, P, G, D] of SHAPES) {
+    const N = 5;
+    const OH = Math.floor((H + 2 * P - D * (K - 1) - 1) / S) + 1, OW = Math.floor((W + 2 * P - D * (K - 1) - 1) / S) + 1;
+    const args = (n) => [n, C, H, W, O, K, K, S, S, P, P, D, D, G, OH, OW];
+    const splits = k.conv2dBatchSplits(...args(N));
+    const xs = C * H * W, ys = O * OH * OW, ws = O * (C / G) * K * K;
+    const x = block(randn(N * xs, rand)), w = block(randn(ws, rand)), b = block(randn(O, rand)), dy = block(randn(N * ys, rand));
+    const y1 = block(new Float32Array(N * ys)), y2 = block(new Float32Array(N * ys));
+    const dx1 = block(new Float32Array(N * xs)), dx2 = block(new Float32Array(N * xs));
+    const dw1 = block(new Float32Array(ws)), dw2 = block(new Float32Array(ws)), db1 = block(new Float32Array(O)), db2 = block(new Float32Array(O));
+    const cols = new Block(k.conv2dColsFloats(...args(N)) * 4 + 64);
+    const what = `${C}→${O} k${K} s${S} p${P} g${G} d${D} @${H}×${W} (${new sn.Conv2d(C, O, K, { stride: S, padding: P, groups: G, dilation: D }).algorithm([N, C, H, W])})`;
+    try {
+      k.conv2dForward(x.ptr, w.ptr, b.ptr, y1.ptr, ...args(N), cols.ptr, gemm.ptr);
+      k.conv2dBackward(x.ptr, w.ptr, dy.ptr, dw1.ptr, db1.ptr, dx1.ptr, ...args(N), cols.ptr, gemm.ptr);
+      // Without dx, the weight and bias gradients are the same bits (the threaded backward runs them so).
+      k.conv2dBackward(x.ptr, w.ptr, dy.ptr, dw2.ptr, db2.ptr, 0, ...args(N), cols.ptr, gemm.ptr);
+      sameBits(view(dw2, ws), view(dw1, ws), `${what}: dW without dx`);
+      sameBits(view(db2, O), view(db1, O), `${what}: db without dx`);
+      for (const cut of [[0, 1, 3, 5], [0, 2, 5], [0, 4, 5]]) {
+        for (let i = 0; i + 1 < cut.length; i++) {
+          const n0 = cut[i], n = cut[i + 1] - n0;
+          if (splits & 1) k.conv2dForward(x.ptr + n0 * xs * 4, w.ptr, b.ptr, y2.ptr + n0 * ys * 4, ...args(n), cols.ptr, gemm.ptr);
+          if (splits & 2) k.conv2dInputGrad(w.ptr, dy.ptr + n0 * ys * 4, dx2.ptr + n0 * xs * 4, ...args(n), cols.ptr, gemm.ptr);
+        }
+        if (splits & 1) { sameBits(view(y2, N * ys), view(y1, N * ys), `${what}: y by ranges ${cut}`); forwardChecked++; }
+        if (splits & 2) { sameBits(view(dx2, N * xs), view(dx1, N * xs), `${what}: dx by ranges ${cut}`); inputGradChecked++; }
+      }
+    } finally {
+      for (const blk of [x, w, b, dy, y1, y2, dx1, dx2, dw1, dw2, db1, db2, cols]) blk.free();
+    }
+  }
+  gemm.free();
+  // Everything splits its forward but the two batch-folded lowerings and the lowering one image
+  // would not take; its dx too, but for the three depthwise shapes.
+  assert.is(forwardChecked, 3 * (SHAPES.length - 3));
+  assert.is(inputGradChecked, 3 * (SHAPES.length - 6));
+  const args = (N) => [N, 8, 8, 8, 8, 5, 5, 1, 1, 2, 2, 1, 1, 1, 8, 8];
+  assert.is(new sn.Conv2d(8, 8, 5, { padding: 2 }).algorithm([5, 8, 8, 8]), 'winograd-f2x2-5x5');
+  assert.not.ok(new sn.Conv2d(8, 8, 5, { padding: 2 }).algorithm([1, 8, 8, 8]).startsWith('winograd'));
+  assert.is(k.conv2dBatchSplits(...args(5)), 0, 'a batch whose ranges could take another lowering is not split');
+});
+
+/** The model's parameters after `steps` SGD steps from seed 1 on `threads` threads, as bits, and the pool's runs meanwhile. */
+async function train(threads, make, input, steps = 2) {
+  sn.setNumThreads(threads);
+  await rt().pool.whenStarted();
+  sn.manualSeed(1);
+  const model = make();
+  const opt = new sn.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+  const lossFn = new sn.CrossEntropyLoss();
+  const rand = rng(5);
+  const x = sn.tensor(randn(input.reduce((a, b) => a * b, 1), rand), input);
+  const labels = Array.from({ length: input[0] }, (_, i) => i % 10);
+  const runs = rt().pool.runs;
+  try {
+    for (let s = 0; s < steps; s++) {
+      lossFn.forward(model.forward(x), labels).backward();
+      opt.step();
+      opt.zeroGrad();
+    }
+    model.eval();
+    const out = model.forward(x).toArray();
+    return { weights: model.parameters().flatMap((p) => bits(p.data.toArray())), out: bits(out), runs: rt().pool.runs - runs };
+  } finally {
+    opt.dispose();
+    model.dispose();
+  }
+}
+
+for (const [name, make, input] of [
+  ['ResNet-20', () => sn.models.resnet20(), [6, 3, 32, 32]],
+  ['MobileNetV2 ×0.5', () => sn.models.mobilenetV2({ widthMult: 0.5, numClasses: 10 }), [128, 3, 32, 32]],
+  ['LeNet-5', () => sn.models.lenet5(), [129, 1, 28, 28]],
+]) {
+  test(`${name} trains to the same weights and outputs bit for bit on 1, 2 and 3 threads`, async () => {
+    const one = await train(1, make, input);
+    assert.is(one.runs, 0, 'one thread hands nothing to a worker');
+    for (const threads of [2, 3]) {
+      const many = await train(threads, make, input);
+      assert.ok(many.runs > 0, `${threads} threads: some kernels ran on workers`);
+      sameBits(many.weights, one.weights, `${threads} threads: weights`);
+      sameBits(many.out, one.out, `${threads} threads: eval outputs`);
+    }
+  });
+}
+
+test('backendInfo: threads, shared memory; setNumThreads / getNumThreads; bad counts refused', async () => {
+  sn.setNumThreads(2);
+  await rt().pool.whenStarted();
+  const info = sn.backendInfo();
+  assert.is(info.threads, 2);
+  assert.is(info.sharedMemory, true);
+  assert.is(info.fallbackReason, null);
+  assert.ok(rt().memory.buffer instanceof SharedArrayBuffer);
+  assert.is(sn.getNumThreads(), 2);
+  for (const bad of [0, 1.5, '2', 65, null]) {
+    assert.throws(() => sn.setNumThreads(bad), /simdnet: setNumThreads\(n\): expected a whole number of threads from 1 to 64, got/);
+  }
+  assert.is(sn.getNumThreads(), 2, 'a refused count changes nothing');
+  await sn.ready({ threads: 3 });
+  assert.is(sn.getNumThreads(), 3, 'a later ready({ threads }) sets the count');
+  try {
+    await sn.ready({ threads: -1 });
+    assert.unreachable('refused');
+  } catch (err) {
+    assert.match(err.message, /simdnet: ready\(\{ threads \}\): expected a whole number of threads from 1 to 64, got -1/);
+  }
+});
+
+test('a script using threads exits by itself (the workers never keep Node alive)', () => {
+  const root = new URL('..', import.meta.url).pathname;
+  const script = `import * as sn from 'simdnet';
+    const info = await sn.ready({ threads: 2 });
+    const conv = new sn.Conv2d(8, 8, 3, { padding: 1 });
+    const y = conv.forward(sn.tensor(new Float32Array(16 * 8 * 32 * 32).fill(1), [16, 8, 32, 32]));
+    console.log(JSON.stringify({ threads: info.threads, y: y.toArray().length }));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: root, timeout: 60000 });
+  assert.equal(JSON.parse(out), { threads: 2, y: 16 * 8 * 32 * 32 });
+});
+
+test('a compiled WebAssembly.Module given to ready() runs on one thread and says why', () => {
+  const root = new URL('..', import.meta.url).pathname;
+  const script = `import * as sn from 'simdnet';
+    import { readFileSync } from 'node:fs';
+    const module = new WebAssembly.Module(readFileSync('build/simdnet.wasm'));
+    const info = await sn.ready({ wasm: module, threads: 4 });
+    sn.setNumThreads(3);
+    console.log(JSON.stringify({ ...sn.backendInfo(), memoryBytes: 0, n: sn.getNumThreads() }));`;
+  const env = { ...process.env, SIMDNET_RELAXED_SIMD: '0' };
+  const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: root, env, timeout: 60000 }));
+  assert.is(out.threads, 1);
+  assert.is(out.n, 1);
+  assert.is(out.sharedMemory, false);
+  assert.match(out.fallbackReason, /a compiled WebAssembly\.Module was given to ready\(\): threads need the module's bytes/);
+});
+
+test.run();

@@ -1,0 +1,217 @@
+// Kernels on several threads over one shared wasm memory. The kernel module is instantiated once
+// more in each worker on the same memory; a call is handed out through a small SharedArrayBuffer
+// (a generation counter, a pending count and one argument slot per worker), so no message is
+// posted per kernel: the calling thread writes each worker's slot, bumps the generation, runs its
+// own share, and waits for the pending count to reach zero. Every instance has its own globals,
+// so the kernels' module-level state is per thread by construction; scratch must be too (the
+// callers give each share its own).
+//
+// What a split computes never depends on how many workers take part (see conv2d.ts): a worker
+// still starting up simply takes no share, so the pool never waits for one.
+import { platform } from '#platform';
+import type { WorkerHandle } from '../platform/platform.js';
+
+/** One thread's share of a parallel call: a kernel export by name and its arguments. */
+export interface Task {
+  readonly kernel: string;
+  readonly args: readonly number[];
+}
+
+/** The most threads a pool runs (the calling thread and its workers). */
+export const MAX_THREADS = 64;
+
+// The control block: Int32 header, then per worker [ready, task generation], then a Float64 slot each.
+const GENERATION = 0, PENDING = 1, FAILED = 2, HEADER_INTS = 16;
+/** Floats of a worker's argument slot: the export's index, the argument count, the arguments. */
+const SLOT_FLOATS = 32;
+/** Polls of the generation before a worker sleeps: a wake-up from Atomics.wait costs 60–90 µs here, a spin of this length about 20 µs. */
+const SPIN = 20000;
+
+/**
+ * The worker's script, run as given (Node: worker_threads with eval; a page: a Blob URL): it
+ * instantiates the kernels on the shared memory, marks itself ready, then runs the task of each
+ * generation that carries its stamp.
+ */
+const WORKER_SOURCE = `(() => {
+  const start = ({ module, memory, control, index, token, names, slotOffset }) => {
+    const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
+    const fns = names.map((n) => exports[n]);
+    const ctl = new Int32Array(control);
+    const slot = new Float64Array(control, slotOffset + index * ${SLOT_FLOATS * 8}, ${SLOT_FLOATS});
+    const ready = ${HEADER_INTS} + 2 * index, stamp = ready + 1;
+    // The generation before saying ready: every call that counts this worker comes after it.
+    let seen = Atomics.load(ctl, ${GENERATION});
+    Atomics.store(ctl, ready, token);
+    for (;;) {
+      let g = Atomics.load(ctl, ${GENERATION});
+      for (let i = 0; g === seen && i < ${SPIN}; i++) g = Atomics.load(ctl, ${GENERATION});
+      if (g === seen) { Atomics.wait(ctl, ${GENERATION}, seen); continue; }
+      seen = g;
+      // Stopped (its slot cleared or handed to a successor): leave.
+      if (Atomics.load(ctl, ready) !== token) return;
+      if (Atomics.load(ctl, stamp) !== g) continue;
+      try { slot[0] = fns[slot[0]].apply(null, slot.subarray(2, 2 + slot[1])) ?? 0; } catch (e) { Atomics.add(ctl, ${FAILED}, 1); }
+      if (Atomics.sub(ctl, ${PENDING}, 1) === 1) Atomics.notify(ctl, ${PENDING});
+    }
+  };
+  if (typeof process === 'object' && typeof require === 'function') require('node:worker_threads').parentPort.once('message', start);
+  else self.onmessage = (e) => start(e.data);
+})();`;
+
+/** Threads over one shared memory: the calling thread and up to MAX_THREADS − 1 workers. */
+export class ThreadPool {
+  readonly #control: SharedArrayBuffer;
+  readonly #ctl: Int32Array;
+  readonly #slots: Float64Array;
+  readonly #workers: WorkerHandle[] = [];
+  /** The ready mark each worker writes (unique per start: a stopped worker's late mark is not mistaken for its successor's). */
+  readonly #tokens: number[] = [];
+  #started = 0;
+  readonly #index: Map<string, number>;
+  #generation = 0;
+  /** Calls that handed a share to a worker (a test reads it to know the threads were used). */
+  runs = 0;
+  /** The thread count asked for (setNumThreads); workers beyond it wait unused (Atomics.wait costs nothing). */
+  #wanted = 1;
+  /** Set when a worker failed to start: the pool stops growing and says why. */
+  #failure: string | null = null;
+  /** The calling thread may block (Atomics.wait): not the main thread of a page. */
+  readonly #mayBlock = typeof (globalThis as { document?: unknown }).document === 'undefined';
+
+  constructor(
+    private readonly module: WebAssembly.Module,
+    private readonly memory: WebAssembly.Memory,
+    private readonly kernels: Record<string, (...args: number[]) => number>,
+    private readonly names: readonly string[]) {
+    const slotOffset = Math.ceil(((HEADER_INTS + 2 * MAX_THREADS) * 4) / 8) * 8;
+    this.#control = new SharedArrayBuffer(slotOffset + MAX_THREADS * SLOT_FLOATS * 8);
+    this.#ctl = new Int32Array(this.#control);
+    this.#slots = new Float64Array(this.#control, slotOffset);
+    this.#index = new Map(names.map((n, i) => [n, i]));
+  }
+
+  /** The thread count asked for, the calling thread included. */
+  get wanted(): number { return this.#wanted; }
+
+  /** Why the pool could not start the workers asked for, or null. */
+  get failure(): string | null { return this.#failure; }
+
+  /**
+   * Asks for `n` threads in all (the calling thread and n − 1 workers): workers are started as
+   * needed; fewer than before leaves the others waiting, ready for a later count. New ones take
+   * shares once they have instantiated the kernels.
+   */
+  resize(n: number): void {
+    this.#wanted = n;
+    while (this.#failure === null && this.#workers.length < n - 1) this.#start();
+  }
+
+  /** How many threads can take a share now: the calling thread and the workers that are ready. */
+  get size(): number {
+    return 1 + this.#readyWorkers().length;
+  }
+
+  /**
+   * Runs tasks[0] on the calling thread and tasks[1..] on as many ready workers, all at once, and
+   * returns when all are done, with what each returned (0 for none). Each must write memory no
+   * other touches. Throws when one failed.
+   */
+  run(tasks: readonly (Task | null)[]): number[] {
+    const ready = this.#readyWorkers();
+    if (tasks.length - 1 > ready.length) throw new Error(`simdnet: ${tasks.length} shares for ${ready.length + 1} threads`);
+    const g = ++this.#generation;
+    let pending = 0;
+    for (let i = 1; i < tasks.length; i++) {
+      const t = tasks[i];
+      if (!t) continue;
+      const w = ready[i - 1], slot = w * SLOT_FLOATS;
+      const fn = this.#index.get(t.kernel);
+      if (fn === undefined || t.args.length > SLOT_FLOATS - 2) throw new Error(`simdnet: no such kernel for a worker: ${t.kernel}/${t.args.length}`);
+      this.#slots[slot] = fn;
+      this.#slots[slot + 1] = t.args.length;
+      for (let a = 0; a < t.args.length; a++) this.#slots[slot + 2 + a] = t.args[a];
+      Atomics.store(this.#ctl, HEADER_INTS + 2 * w + 1, g);
+      pending++;
+    }
+    if (pending) this.runs++;
+    Atomics.store(this.#ctl, PENDING, pending);
+    Atomics.store(this.#ctl, GENERATION, g);
+    if (pending) Atomics.notify(this.#ctl, GENERATION);
+    let failure: unknown = null, own = 0;
+    try {
+      if (tasks[0]) own = this.kernels[tasks[0].kernel](...tasks[0].args) ?? 0;
+    } catch (err) {
+      failure = err;
+    }
+    for (let p = Atomics.load(this.#ctl, PENDING); p !== 0; p = Atomics.load(this.#ctl, PENDING)) {
+      if (this.#mayBlock) Atomics.wait(this.#ctl, PENDING, p);
+    }
+    if (failure) throw failure;
+    const failed = Atomics.exchange(this.#ctl, FAILED, 0);
+    if (failed) throw new Error(`simdnet: a kernel failed on ${failed} worker thread${failed > 1 ? 's' : ''}`);
+    return tasks.map((t, i) => (i === 0 ? own : t ? this.#slots[ready[i - 1] * SLOT_FLOATS] : 0));
+  }
+
+  /**
+   * Resolves once every worker asked for has loaded the kernels (or one failed to start, or
+   * `timeoutMs` passed: the calls meanwhile run on the threads that are ready).
+   */
+  async whenStarted(timeoutMs = 10000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.size < this.#wanted && this.#failure === null && Date.now() < until) await new Promise((r) => setTimeout(r, 1));
+  }
+
+  /** Stops every worker. */
+  close(): void {
+    while (this.#workers.length) this.#stopLast();
+  }
+
+  #readyWorkers(): number[] {
+    const out: number[] = [];
+    const n = Math.min(this.#workers.length, this.#wanted - 1);
+    for (let i = 0; i < n; i++) if (Atomics.load(this.#ctl, HEADER_INTS + 2 * i) === this.#tokens[i]) out.push(i);
+    return out;
+  }
+
+  #start(): void {
+    const index = this.#workers.length, token = ++this.#started;
+    let worker: WorkerHandle;
+    try {
+      worker = platform.startWorker(WORKER_SOURCE);
+      worker.post({ module: this.module, memory: this.memory, control: this.#control, index, token, names: this.names, slotOffset: this.#slots.byteOffset });
+    } catch (err) {
+      this.#failure = `a worker could not start: ${(err as Error).message}`;
+      return;
+    }
+    worker.onError((err) => { this.#failure ??= `a worker failed: ${err.message}`; });
+    this.#workers.push(worker);
+    this.#tokens.push(token);
+  }
+
+  #stopLast(): void {
+    // The slot cleared first: should the worker still be running, it leaves at its next wake-up.
+    Atomics.store(this.#ctl, HEADER_INTS + 2 * (this.#workers.length - 1), 0);
+    this.#tokens.pop();
+    this.#workers.pop()!.terminate();
+  }
+}
+
+/** The thread count ready() starts with when not told: the cores there are, at most 8. */
+export function defaultThreads(): number {
+  return Math.max(1, Math.min(8, Math.floor(platform.cores())));
+}
+
+/**
+ * Contiguous ranges of [0, n) for `parts` threads, as even as they come, the longer first:
+ * [start, count] each, none empty (fewer than `parts` when n is smaller).
+ */
+export function ranges(n: number, parts: number): [number, number][] {
+  const p = Math.max(1, Math.min(parts, n)), base = Math.floor(n / p), extra = n - base * p;
+  const out: [number, number][] = [];
+  for (let i = 0, start = 0; i < p; i++) {
+    const count = base + (i < extra ? 1 : 0);
+    out.push([start, count]);
+    start += count;
+  }
+  return out;
+}
