@@ -1,6 +1,7 @@
 // Which Winograd tile, if any, runs a 3×3 stride-1 convolution: the table conv2dAlgorithm reads
 // (a pure function of the shape and the build), and the dispatch to the chosen tile's kernels
-// (F(2×2,3×3) in conv-winograd.ts, F(4×4,3×3) in conv-winograd-f4.ts).
+// (F(2×2,3×3) in conv-winograd.ts, F(4×4,3×3) in conv-winograd-f4.ts), and which tile, if any, runs
+// its weight gradient (conv-winograd-dw.ts, conv-winograd-dw-f4.ts).
 import {
   winogradScratchFloats, winogradForward, winogradInputGrad, winogradWeightsFloats, winogradForwardWeights, winogradForwardPass,
 } from "./conv-winograd";
@@ -8,7 +9,8 @@ import {
   winogradF4x4ScratchFloats, winogradF4x4Forward, winogradF4x4InputGrad, winogradF4x4WeightsFloats, winogradF4x4ForwardWeights,
   winogradF4x4ForwardPass,
 } from "./conv-winograd-f4";
-import { winogradWeightGradScratchFloats } from "./conv-winograd-dw";
+import { winogradWeightGradScratchFloats, winogradWeightGrad } from "./conv-winograd-dw";
+import { winogradF4x4WeightGradScratchFloats, winogradF4x4WeightGrad } from "./conv-winograd-dw-f4";
 
 /** Whether Winograd can compute this convolution at all (not whether it is chosen). */
 export function winogradApplies(KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32): bool {
@@ -107,42 +109,86 @@ const WINOGRAD_NARROW_MIN_SIZE: i32 = 8;
 const WINOGRAD_F4X4_MIN_SIZE: i32 = ASC_FEATURE_RELAXED_SIMD ? 16 : 16;
 
 /**
- * Whether conv2dBackward computes the weight gradient by Winograd F(2×2,3×3) (conv-winograd-dw.ts)
- * on a shape whose forward runs F(tile×tile,3×3) (tile ≠ 0), rather than on the direct flat path.
+ * The output tile m (2 or 4) of the Winograd by which conv2dBackward computes the weight gradient
+ * (conv-winograd-dw.ts for 2×2 tiles, conv-winograd-dw-f4.ts for 4×4) of a shape whose forward
+ * runs F(tile×tile,3×3) (tile ≠ 0), or 0 for the direct flat path. Not necessarily the forward's
+ * tile. A pure function of the shape and the build.
  */
-export function winogradWeightGradChosen(tile: i32, C: i32, O: i32): bool {
-  return tile != 0 && C >= WINOGRAD_DW_MIN_CHANNELS && O >= WINOGRAD_DW_MIN_CHANNELS && C * O >= WINOGRAD_DW_MIN_PAIRS;
+export function winogradWeightGradTile(tile: i32, N: i32, C: i32, O: i32, OH: i32, OW: i32): i32 {
+  if (tile == 0) return 0;
+  const tiles4 = <f64>N * <f64>((OH + 3) >> 2) * <f64>((OW + 3) >> 2), narrow = <f64>min(C, O);
+  // Outputs over the positions the 4×4 tiles compute: below ½ (5×5 planes: 25 of 64) they waste too much.
+  const covered = 2 * <f64>N * <f64>OH * <f64>OW >= 16 * tiles4;
+  const enough = narrow >= WINOGRAD_DW_F4_WIDE_CHANNELS ? tiles4 >= WINOGRAD_DW_F4_WIDE_MIN_TILES : tiles4 * narrow >= WINOGRAD_DW_F4_MIN_TILE_CHANNELS;
+  if (covered && enough) return 4;
+  return C >= WINOGRAD_DW_F2_MIN_CHANNELS && O >= WINOGRAD_DW_F2_MIN_CHANNELS ? 2 : 0;
 }
 
-// The weight gradient: the direct flat path's ms ÷ F(2×2,3×3)'s (winogradWeightGrad), timed
-// alternately, best of 7, batch 16, padding 1, same loaded machine as above; two relaxed runs and
-// one plain:
-//   32→32  @32²   0.56, 0.96 | 0.91        64→64  @8²    1.07, 1.03 | 0.91
-//     batch 64    1.05, 0.84 | 0.91        64→128 @8²    0.72, 1.13 | 1.24
-//   32→64  @16²   1.23, 1.03 | 1.33        128→128 @16²  1.25, 1.25 | 1.83
-//   64→64  @16²   0.81, 1.70 | 1.56        128→256 @8²   1.42, 1.71 | 1.77
-//   64→128 @32²   1.49, 1.48 | 1.20        256→256 @4²   2.25, 0.93 | 1.71
-// The direct weight gradient keeps its lead or ties while a side has 32 channels or the pairs are
-// few (64→64); from 64×128 channel pairs on Winograd wins (its 16 GEMMs have the tiles as their
-// long K, the direct path's reductions run over the plane). Both builds alike.
-const WINOGRAD_DW_MIN_CHANNELS: i32 = 64;
-const WINOGRAD_DW_MIN_PAIRS: i32 = ASC_FEATURE_RELAXED_SIMD ? 64 * 128 : 64 * 128;
+// The weight gradient: the direct flat path's ms ÷ Winograd's, 2×2 tiles (winogradWeightGrad) |
+// 4×4 tiles (winogradF4x4WeightGrad), the raw kernels and conv2dBackward's flat path (dx and db
+// off, on a build whose table sent no dW to Winograd) timed alternately in one process, median of
+// 7, padding 1; a 2-core EPYC with three other engineers' builds and tests running (load average
+// 6–10), so single ratios swing by ±20% and more at under a millisecond:
+//                              relaxed SIMD                  plain SIMD
+//                         batch 16      batch 64        batch 16      batch 64
+//   16→16  @32²          0.67 | 1.60   0.69 | 1.42     1.19 | 0.83   0.72 | 1.17
+//     again              0.88 | 5.15   0.56 | 1.01     0.30 | 1.73   0.84 | 1.20
+//   32→32  @16²          0.89 | 1.62   0.94 | 2.68     1.32 | 2.02   0.94 | 2.44
+//   64→64  @8²           1.03 | 1.15   1.15 | 1.23     1.08 | 1.32   1.04 | 1.55
+//   32→32  @32²          0.81 | 2.32   1.18 | 2.51     1.56 | 2.99   1.53 | 2.08
+//   32→64  @16²          1.21 | 2.44   0.64 | 2.22     0.68 | 1.04   1.59 | 2.68
+//   64→64  @16²          1.27 | 2.45   1.08 | 2.38     1.09 | 2.26   1.45 | 3.06
+//   64→128 @8²           1.32 | 1.67   1.45 | 2.52     1.50 | 2.28   1.35 | 1.92
+//   64→128 @32²          1.35 | 2.63   1.38 | 3.45     1.43 | 2.55   1.20 | 2.93
+//   128→128 @16²         1.37 | 1.95   1.23 | 2.53     1.56 | 2.12   1.52 | 2.84
+//   128→256 @8²          1.57 | 1.41   1.87 | 1.89     1.57 | 1.40   1.70 | 2.08
+//   16→16  @8²           0.72 | 0.83   0.68 | 0.86     0.85 | 0.98   0.89 | 1.02
+//   32→32  @7²           0.41 | 0.78   0.25 | 1.17     0.49 | 0.98   0.14 | 1.05
+//   64→64  @5²           0.67 | 0.18   1.04 | 1.21     0.16 | 0.60   0.58 | 1.31
+//   32→32  @4²           0.53 | 0.78   0.54 | 1.23     0.62 | 0.92   0.62 | 1.52
+//   128→128 @4²          1.91 | 0.52   1.04 | 1.61     2.86 | 0.87   1.14 | 1.50
+//   256→256 @4²          1.18 | 0.61   1.88 | 1.72     1.45 | 0.83   1.55 | 1.56
+// 4×4 tiles win wherever there are enough of them for the channels: with ≥ 64 channels each way
+// from 64 tiles of 4×4 (batch 16 of 8×8 planes), narrower from 256 tiles × 32 channels (16 channels:
+// 512 tiles, batch 8 of 32×32), 1.0–3.5×; their GEMMs (K = the tiles) are then long enough for the
+// 36 planes of Z (36·C·O floats read and written per chunk, and back-transformed). 16→16 @8² and
+// 32→32 @7², 4² at batch 16 stay direct; 5×5 planes too (the 4×4 tiles compute 64 positions for 25
+// outputs). Where 4×4 tiles are too few, ≥ 128 channels each way take the 2×2 tiles (16 planes of
+// Z, 4× the tiles). Both builds alike.
+const WINOGRAD_DW_F4_MIN_TILE_CHANNELS: f64 = ASC_FEATURE_RELAXED_SIMD ? 256 * 32 : 256 * 32;
+const WINOGRAD_DW_F4_WIDE_MIN_TILES: f64 = 64;
+const WINOGRAD_DW_F4_WIDE_CHANNELS: i32 = 64;
+const WINOGRAD_DW_F2_MIN_CHANNELS: i32 = 128;
 
 /**
- * 1 if conv2dBackward computes this convolution's weight gradient by Winograd F(2×2,3×3), else 0 (the
- * lowering conv2dAlgorithm names runs it). A pure function of the shape and the build.
+ * The tile m (2 or 4) of the Winograd by which conv2dBackward computes this convolution's weight
+ * gradient, else 0 (the lowering conv2dAlgorithm names runs it). A pure function of the shape and the build.
  */
 export function conv2dWinogradWeightGrad(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): i32 {
-  return winogradWeightGradChosen(winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW), C, O) ? 1 : 0;
+  return winogradWeightGradTile(winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW), N, C, O, OH, OW);
 }
 
 /** Floats of scratch the chosen tile's forward, input gradient and (if chosen) weight gradient need. */
 export function winogradTileScratchFloats(tile: i32, N: i32, C: i32, H: i32, W: i32, O: i32, OH: i32, OW: i32): f64 {
   const passes = tile == 4 ? winogradF4x4ScratchFloats(N, C, H, W, O, OH, OW) : winogradScratchFloats(N, C, H, W, O, OH, OW);
-  return winogradWeightGradChosen(tile, C, O) ? max(passes, winogradWeightGradScratchFloats(N, C, O, OH, OW)) : passes;
+  const dwTile = winogradWeightGradTile(tile, N, C, O, OH, OW);
+  if (dwTile == 4) return max(passes, winogradF4x4WeightGradScratchFloats(N, C, O, OH, OW));
+  return dwTile == 2 ? max(passes, winogradWeightGradScratchFloats(N, C, O, OH, OW)) : passes;
+}
+
+/**
+ * dw += ∂L/∂w by the Winograd of dwTile×dwTile tiles (winogradWeightGradTile's answer, ≠ 0); scratch:
+ * winogradTileScratchFloats's, gemmScratch gemm's (the 2×2 tiles' GEMMs pack).
+ */
+export function winogradTileWeightGrad(
+  dwTile: i32, x: usize, dy: usize, dw: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
+  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize, gemmScratch: usize,
+): void {
+  if (dwTile == 4) winogradF4x4WeightGrad(x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, scratch);
+  else winogradWeightGrad(x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, scratch, gemmScratch);
 }
 
 /**

@@ -11,6 +11,7 @@ export { conv2dWinogradWeightGrad } from "./conv-winograd-table";
 export { winogradScratchFloats, winogradForward, winogradInputGrad } from "./conv-winograd";
 export { winogradF4x4ScratchFloats, winogradF4x4Forward, winogradF4x4InputGrad } from "./conv-winograd-f4";
 export { winogradWeightGradScratchFloats, winogradWeightGrad } from "./conv-winograd-dw";
+export { winogradF4x4WeightGradScratchFloats, winogradF4x4WeightGrad } from "./conv-winograd-dw-f4";
 export * from "./pool";
 export * from "./optim";
 export * from "./activation";

@@ -86,6 +86,7 @@ export const KERNEL_EXPORTS: readonly string[] = [
   'biasRows', 'biasGradRows', 'biasChannels', 'biasGradChannels', 'conv2dColsFloats', 'conv2dAlgorithm', 'conv2dWinogradWeightGrad', 'conv2dFusesActivation', 'conv2dSnapshotFloats', 'conv2dSnapshot', 'conv2dForwardAct', 'conv2dForward', 'conv2dBackward',
   'winogradScratchFloats', 'winogradForward', 'winogradInputGrad',
   'winogradF4x4ScratchFloats', 'winogradF4x4Forward', 'winogradF4x4InputGrad', 'winogradWeightGradScratchFloats', 'winogradWeightGrad',
+  'winogradF4x4WeightGradScratchFloats', 'winogradF4x4WeightGrad',
   'maxPool2dForward', 'maxPool2x2Backward', 'maxPool2dBackward', 'avgPool2dForward', 'avgPool2dBackward',
   'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward', 'sgdStep', 'adamStep', 'reluForward', 'reluBackward',
   'leakyReluForward', 'leakyReluBackward', 'sigmoidForward', 'sigmoidBackward', 'tanhForward', 'tanhBackward',
