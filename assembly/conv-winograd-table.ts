@@ -116,19 +116,22 @@ const WINOGRAD_F4X4_MIN_SIZE: i32 = ASC_FEATURE_RELAXED_SIMD ? 16 : 16;
  */
 export function winogradWeightGradTile(tile: i32, N: i32, C: i32, O: i32, OH: i32, OW: i32): i32 {
   if (tile == 0) return 0;
-  const tiles4 = <f64>N * <f64>((OH + 3) >> 2) * <f64>((OW + 3) >> 2), narrow = <f64>min(C, O);
+  const tiles4 = <f64>N * <f64>((OH + 3) >> 2) * <f64>((OW + 3) >> 2), narrow = min(C, O);
   // Outputs over the positions the 4×4 tiles compute: below ½ (5×5 planes: 25 of 64) they waste too much.
   const covered = 2 * <f64>N * <f64>OH * <f64>OW >= 16 * tiles4;
-  const enough = narrow >= WINOGRAD_DW_F4_WIDE_CHANNELS ? tiles4 >= WINOGRAD_DW_F4_WIDE_MIN_TILES : tiles4 * narrow >= WINOGRAD_DW_F4_MIN_TILE_CHANNELS;
+  const enough = narrow >= WINOGRAD_DW_F2_MIN_CHANNELS ? tiles4 >= WINOGRAD_DW_F4_WIDEST_MIN_TILES
+    : narrow >= WINOGRAD_DW_F4_WIDE_CHANNELS ? tiles4 >= WINOGRAD_DW_F4_WIDE_MIN_TILES
+    : tiles4 * <f64>narrow >= WINOGRAD_DW_F4_MIN_TILE_CHANNELS;
   if (covered && enough) return 4;
-  return C >= WINOGRAD_DW_F2_MIN_CHANNELS && O >= WINOGRAD_DW_F2_MIN_CHANNELS ? 2 : 0;
+  return narrow >= WINOGRAD_DW_F2_MIN_CHANNELS ? 2 : 0;
 }
 
-// The weight gradient: the direct flat path's ms ÷ Winograd's, 2×2 tiles (winogradWeightGrad) |
-// 4×4 tiles (winogradF4x4WeightGrad), the raw kernels and conv2dBackward's flat path (dx and db
-// off, on a build whose table sent no dW to Winograd) timed alternately in one process, median of
-// 7, padding 1; a 2-core EPYC with three other engineers' builds and tests running (load average
-// 6–10), so single ratios swing by ±20% and more at under a millisecond:
+// The weight gradient: the direct flat path's ms ÷ Winograd's, 2×2 tiles (winogradWeightGrad as it
+// was, its GEMMs on gemm.ts) | 4×4 tiles (winogradF4x4WeightGrad), the raw kernels and
+// conv2dBackward's flat path (dx and db off, on a build whose table sent no dW to Winograd) timed
+// alternately in one process, median of 7, padding 1; a 2-core EPYC with three other engineers'
+// builds and tests running (load average 6–10), so single ratios swing by ±20% and more at under a
+// millisecond:
 //                              relaxed SIMD                  plain SIMD
 //                         batch 16      batch 64        batch 16      batch 64
 //   16→16  @32²          0.67 | 1.60   0.69 | 1.42     1.19 | 0.83   0.72 | 1.17
@@ -148,16 +151,24 @@ export function winogradWeightGradTile(tile: i32, N: i32, C: i32, O: i32, OH: i3
 //   32→32  @4²           0.53 | 0.78   0.54 | 1.23     0.62 | 0.92   0.62 | 1.52
 //   128→128 @4²          1.91 | 0.52   1.04 | 1.61     2.86 | 0.87   1.14 | 1.50
 //   256→256 @4²          1.18 | 0.61   1.88 | 1.72     1.45 | 0.83   1.55 | 1.56
-// 4×4 tiles win wherever there are enough of them for the channels: with ≥ 64 channels each way
-// from 64 tiles of 4×4 (batch 16 of 8×8 planes), narrower from 256 tiles × 32 channels (16 channels:
-// 512 tiles, batch 8 of 32×32), 1.0–3.5×; their GEMMs (K = the tiles) are then long enough for the
-// 36 planes of Z (36·C·O floats read and written per chunk, and back-transformed). 16→16 @8² and
-// 32→32 @7², 4² at batch 16 stay direct; 5×5 planes too (the 4×4 tiles compute 64 positions for 25
-// outputs). Where 4×4 tiles are too few, ≥ 128 channels each way take the 2×2 tiles (16 planes of
-// Z, 4× the tiles). Both builds alike.
+// Then the 2×2 tiles' GEMMs moved to the 4×4 tiles' in-place panels (conv-winograd-dw.ts), 1.1–1.5×
+// faster on most shapes, 2.8–3.1× at 128→128 @4², batch 16, where gemm.ts packed a short K; the 2×2
+// tiles' ms ÷ the 4×4 tiles' with ≥ 128 channels each way, same conditions, relaxed | plain:
+//   batch 16: 128→128 @16² 1.35 | 1.27, @8² 0.94 | 1.08, @4² 0.16 | 0.17; 256→256 @4² 0.35 | 0.58;
+//             128→256 @8² 0.76 | 0.90
+//   batch 64: 128→128 @16² 1.45 | 1.48, @8² 1.05 | 1.04, @4² 0.51 | 0.82; 256→256 @4² 0.92 | 0.90;
+//             128→256 @8² 1.20 | 1.20
+// 4×4 tiles win wherever there are enough of them for the channels, 1.0–3.5× over direct: from 64
+// tiles of 4×4 (batch 16 of 8×8 planes) with 64 to 127 channels each way, from 256 with more (where
+// 2×2 tiles, 4× as many, win below), and from 256 × 32 / channels narrower (16 channels: 512 tiles,
+// batch 8 of 32×32); their GEMMs (K = the tiles) are then long enough for the 36 planes of Z
+// (36·C·O floats read and written per chunk, and back-transformed). Narrower shapes with fewer tiles
+// stay direct (16→16 @8², 32→32 @7² and 4² at batch 16, 32→32 @4² at batch 64), and so do 5×5
+// planes (4×4 tiles compute 64 positions for 25 outputs) below 128 channels. Both builds alike.
 const WINOGRAD_DW_F4_MIN_TILE_CHANNELS: f64 = ASC_FEATURE_RELAXED_SIMD ? 256 * 32 : 256 * 32;
 const WINOGRAD_DW_F4_WIDE_MIN_TILES: f64 = 64;
 const WINOGRAD_DW_F4_WIDE_CHANNELS: i32 = 64;
+const WINOGRAD_DW_F4_WIDEST_MIN_TILES: f64 = 256;
 const WINOGRAD_DW_F2_MIN_CHANNELS: i32 = 128;
 
 /**
@@ -179,16 +190,13 @@ export function winogradTileScratchFloats(tile: i32, N: i32, C: i32, H: i32, W: 
   return dwTile == 2 ? max(passes, winogradWeightGradScratchFloats(N, C, O, OH, OW)) : passes;
 }
 
-/**
- * dw += ∂L/∂w by the Winograd of dwTile×dwTile tiles (winogradWeightGradTile's answer, ≠ 0); scratch:
- * winogradTileScratchFloats's, gemmScratch gemm's (the 2×2 tiles' GEMMs pack).
- */
+/** dw += ∂L/∂w by the Winograd of dwTile×dwTile tiles (winogradWeightGradTile's answer, ≠ 0); scratch: winogradTileScratchFloats's. */
 export function winogradTileWeightGrad(
   dwTile: i32, x: usize, dy: usize, dw: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
-  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize, gemmScratch: usize,
+  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
   if (dwTile == 4) winogradF4x4WeightGrad(x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, scratch);
-  else winogradWeightGrad(x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, scratch, gemmScratch);
+  else winogradWeightGrad(x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, scratch);
 }
 
 /**

@@ -242,7 +242,7 @@ export function conv2dBackward(
     const dwTile = winogradWeightGradTile(tile, N, C, O, OH, OW);
     if (dwTile != 0) {
       if (db != 0) biasGradChannels(db, dy, N, O, P);
-      winogradTileWeightGrad(dwTile, x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, cols, gemmScratch);
+      winogradTileWeightGrad(dwTile, x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, cols);
     } else {
       flatBackward(x, w, dy, dw, db, 0, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols);
     }

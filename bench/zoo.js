@@ -221,14 +221,14 @@ function winogradCase(shape, batch, layer, x, dy, outShape, timing, kernels) {
     };
     if (kernels.weightGrad) {
       const dwScratch = new Block(k[kernels.weightGradScratch](batch, shape.C, c.outChannels, OH, OW) * 4);
-      const gemmScratch = new Block(k.gemmScratchFloats() * 4), dw = new Block(layer.weight.size * 4);
+      const dw = new Block(layer.weight.size * 4);
       try {
-        out.ms.weightGrad = measure(() => k[kernels.weightGrad](x.tensor.ptr, dy.tensor.ptr, dw.ptr, ...args, dwScratch.ptr, gemmScratch.ptr), timing);
+        out.ms.weightGrad = measure(() => k[kernels.weightGrad](x.tensor.ptr, dy.tensor.ptr, dw.ptr, ...args, dwScratch.ptr), timing);
         out.gflops.weightGrad = rate(out.ms.weightGrad, flops);
         out.winogradPasses.push('weightGrad');
         out.weightGradTile = kernels.m;
       } finally {
-        dwScratch.free(); gemmScratch.free(); dw.free();
+        dwScratch.free(); dw.free();
       }
     }
     return out;

@@ -7,16 +7,18 @@
 //
 // Error bound, per weight: |a − b| ≤ bound · (|d0| + Σ|dy||x| over the weight's terms), and
 // ‖a − b‖/‖b‖ ≤ bound per case, b the float64 d0 + dW of the same float32 inputs.
-// - 2×2 tiles: bound 1e-5. Measured over these shapes (both builds, four runs of fresh seeds): max
-//   |a − b| / (|d0| + Σ|dy||x|) 3.6e-7..8.3e-7, ‖a − b‖/‖b‖ up to 3.8e-7 — each term passes through a
-//   4×4 input patch and a 2×2 tile of dy, so it rounds against a few times its own Σ|dy||x|.
-// - 4×4 tiles: bound 1e-5 too. Measured: max 1.4e-6..2.3e-6, ‖a − b‖/‖b‖ up to 2.2e-6, ~4–6× the
+// - 2×2 tiles: bound 1e-5. Measured over these shapes (both builds, several runs of fresh seeds):
+//   max |a − b| / (|d0| + Σ|dy||x|) 6.3e-7..1.1e-6, ‖a − b‖/‖b‖ up to 5.3e-7 — each term passes
+//   through a 4×4 input patch and a 2×2 tile of dy, so it rounds against a few times its own
+//   Σ|dy||x|.
+// - 4×4 tiles: bound 1e-5 too. Measured: max 1.3e-6..2.3e-6, ‖a − b‖/‖b‖ up to 2.2e-6, ~4× the
 //   2×2 tiles': the transforms scale by 2, 4, 5 and 8 and the back-transform by ⅙, 1/12 and 1/24,
 //   as in the forward F(4×4,3×3) (tests/conv-winograd.test.js).
 // Against the direct path on the same data (Conv2d's weight gradient on the shapes it runs
-// directly, from zero), Σ‖a − b‖/‖b‖ over those shapes: 2×2 tiles 1.76–1.79× the direct path's,
-// 4×4 tiles 6.7–7.2× (the direct path's own is ~8e-8 a shape: it sums each weight's terms in f32
-// vectors over whole planes); the test asserts ≤ 3× and ≤ 10×. The forward's F(4×4) is 3.9–4.8×
+// directly, from zero), Σ‖a − b‖/‖b‖ over those shapes: 2×2 tiles 1.9–2.0× the direct path's
+// (1.8× while their GEMMs were gemm.ts's dot products, four partial sums a weight), 4×4 tiles
+// 6.4–7.2× (the direct path's own is ~8e-8 a shape: it sums each weight's terms in f32 vectors over
+// whole planes); the test asserts ≤ 3× and ≤ 10×. The forward's F(4×4) is 3.9–4.8×
 // the direct path's and ~6× PyTorch's default (oneDNN direct) path; PyTorch's own Winograd paths
 // (oneDNN's F(4×4,3×3) with these points, NNPACK's F(6×6,3×3)) lose one to two decimal digits
 // against direct (Barabasz et al., ACM TOMS 2020), so 4×4 tiles here stay within what those give.
@@ -59,7 +61,7 @@ function checkErrors(e, what, bound) {
 
 /**
  * The raw weight-gradient kernel of `tile` on case c (padding before pad, after padAfter), added onto
- * float32 values d0 (zeros `fromZero`; the scratch and gemm's scratch NaN before the call): its
+ * float32 values d0 (zeros `fromZero`; the scratch NaN before the call): its
  * errors against d0 + the float64 dW, and the data.
  */
 function runWeightGrad(c, seed, tile, fromZero = false) {
@@ -74,12 +76,12 @@ function runWeightGrad(c, seed, tile, fromZero = false) {
   const scale = conv2dGrad(abs(x), shape, w, abs(dy), O, 3, opts).dw.map((v, i) => v + Math.abs(d0[i]));
   const k = rt().kernels;
   const xs = toWasm(x), dys = toWasm(dy), dws = toWasm(d0);
-  const scratch = wasmOut(k[tile.scratch](N, C, O, g.OH, g.OW)), gemmScratch = wasmOut(k.gemmScratchFloats());
+  const scratch = wasmOut(k[tile.scratch](N, C, O, g.OH, g.OW));
   try {
-    k[tile.run](xs.ptr, dys.ptr, dws.ptr, N, C, H, W, O, pad, pad, g.OH, g.OW, scratch.ptr, gemmScratch.ptr);
+    k[tile.run](xs.ptr, dys.ptr, dws.ptr, N, C, H, W, O, pad, pad, g.OH, g.OW, scratch.ptr);
     return { e: errors(Float64Array.from(dws.view()), ref, scale), x, dy, d0 };
   } finally {
-    freeAll(xs, dys, dws, scratch, gemmScratch);
+    freeAll(xs, dys, dws, scratch);
   }
 }
 

@@ -249,7 +249,7 @@ for (const c of [
   { N: 3, C: 36, O: 32, H: 16, W: 16, opts: { padding: 'same', bias: false }, algorithm: 'winograd-f4x4' },
   { N: 1, C: 32, O: 32, H: 18, W: 34, opts: { padding: 0 }, algorithm: 'winograd-f4x4' },
   // the weight gradient by Winograd too: 4×4 tiles with ≥ 64 channels each way from 64 tiles, with
-  // 16 from 512 (whatever the forward's tile); 2×2 tiles on fewer with ≥ 128 channels each way
+  // 16 from 512 (whatever the forward's tile); 2×2 tiles on fewer than 256 with ≥ 128 channels each way
   { N: 4, C: 64, O: 64, H: 16, W: 16, opts: { padding: 1 }, algorithm: 'winograd-f4x4', dwTile: 4 },
   { N: 16, C: 64, O: 72, H: 8, W: 7, opts: { padding: 1, bias: false }, algorithm: 'winograd-f2x2', dwTile: 4 },
   { N: 2, C: 16, O: 17, H: 64, W: 63, opts: { padding: 1 }, algorithm: 'winograd-f4x4', dwTile: 4 },
@@ -313,9 +313,10 @@ test('the table: the zoo\'s 3×3 stride-1 convolutions with ≥ 16 channels each
       const chosen = eligible && s.C >= 16 && c.outChannels >= 16 && OH >= minSize && OW >= minSize;
       const expected = !chosen ? null : OH >= 16 && OW >= 16 ? 'winograd-f4x4' : 'winograd-f2x2';
       assert.is(algo.startsWith('winograd') ? algo : null, expected, `${key} ${s.path}: ${s.C}→${c.outChannels} @${s.H}×${s.W}: ${algo}`);
-      // 4×4 tiles of the batch of 16: from 64 with ≥ 64 channels each way, else from 256 × 32 / channels; ≥ half their positions outputs.
+      // 4×4 tiles of the batch of 16: from 256 with ≥ 128 channels each way, from 64 with ≥ 64, else
+      // from 256 × 32 / channels; ≥ half their positions outputs.
       const tiles4 = 16 * Math.ceil(OH / 4) * Math.ceil(OW / 4), narrow = Math.min(s.C, c.outChannels);
-      const f4 = 2 * 16 * OH * OW >= 16 * tiles4 && (narrow >= 64 ? tiles4 >= 64 : tiles4 * narrow >= 256 * 32);
+      const f4 = 2 * 16 * OH * OW >= 16 * tiles4 && (narrow >= 128 ? tiles4 >= 256 : narrow >= 64 ? tiles4 >= 64 : tiles4 * narrow >= 256 * 32);
       const dwTile = expected === null ? 0 : f4 ? 4 : narrow >= 128 ? 2 : 0;
       assert.is(layer.weightGradTile([16, s.C, s.H, s.W]), dwTile, `${key} ${s.path}: dW tile`);
       if (expected) wino[expected]++;
