@@ -18,8 +18,10 @@
 //       | 0  0  0  1 |    (0, −⅙, −⅙, ⅙, ⅙, 1) dotted with Z's rows, then with the result's columns.
 //
 // Layouts. The input side is conv-winograd-f4.ts's input transform writing row-major rows of
-// tiles, V[ξ][c][t]; dy's side writes D[ξ][o / 8][t][o % 8], panels of 8 output channels (one lane
-// store per tile). Each GEMM then runs as Z[ξ]ᵀ [C×O] += V[ξ] [C×T] · D[ξ] [T×O] on gemm-inplace.ts's
+// tiles, V[ξ][c][t]; dy's side writes D[ξ][o / 8][t][o % 8], panels of 8 output channels, computing
+// four channels of one tile per vector so that each result is one vector store into its panel row
+// (with four tiles per vector, as the input side, each took four lane stores: 16→16 @32² ran 1.16×
+// slower at batch 16 and 1.5× at 64, 32–128 channels 1.0–1.1×, alternating, median of 9). Each GEMM then runs as Z[ξ]ᵀ [C×O] += V[ξ] [C×T] · D[ξ] [T×O] on gemm-inplace.ts's
 // 4×8 micro-kernel reading both operands in place: four rows of V broadcast along k, a panel of D
 // 8 contiguous floats per k (4 KiB at 128 tiles, held in L1 while V's rows stream past). Z is
 // [ξ][c][o]. Against D row-major [ξ][o][t] with gemm-dot.ts's A·Bᵀ (2×4 dot products, both rows
@@ -31,7 +33,7 @@
 // plane ξ a cache line after the last (PLANE_SKEW), then WINOGRAD_TMP_FLOATS of transform temporaries.
 import { gemmInPlace } from "./gemm-inplace";
 import { WINOGRAD_TMP_FLOATS, PLANE_SKEW, roundUp } from "./conv-winograd";
-import { inputTransformF4x4, tileOrigins, fourInARow } from "./conv-winograd-f4";
+import { inputTransformF4x4, tileOrigins } from "./conv-winograd-f4";
 
 /** Tiles per chunk: the K of each of the 36 GEMMs. */
 const TILE_CHUNK_DW_F4 = 128;
@@ -58,7 +60,7 @@ export function winogradF4x4WeightGrad(
     const vStep = (<usize>C * tbr << 2) + PLANE_SKEW, dStep = (<usize>roundUp(O, 8) * tbr << 2) + PLANE_SKEW, zStep = <usize>O * C << 2;
     const V = work, D = V + <usize>36 * vStep, tmp = D + <usize>36 * dStep;
     inputTransformF4x4(x, C, H, W, PH, PW, tw, perImage, t0, tb, tbr, V, tmp, 8, tbr, PLANE_SKEW);
-    gradTransformF4x4(dy, O, OH, OW, tw, perImage, t0, tb, tbr, D, tmp);
+    gradTransformF4x4(dy, O, OH, OW, tw, perImage, t0, tb, tbr, D, dStep, tmp);
     for (let xi = 0; xi < 36; xi++) {
       const v = V + <usize>xi * vStep, d = D + <usize>xi * dStep, z = Z + <usize>xi * zStep;
       for (let o0 = 0; o0 < O; o0 += 8) {
@@ -70,38 +72,55 @@ export function winogradF4x4WeightGrad(
 }
 
 /**
- * D[ξ][o / 8][i][o % 8] = (A δ Aᵀ)[ξ] for tiles t0 + i, i < tb (rounded up to 4), of every output
- * channel o: δ the tile's 4×4 of dy, zeros past OH×OW; plane ξ at D + ξ·(roundUp(O, 8)·tbr floats +
- * PLANE_SKEW). Four tiles (lanes) at a time; tmp: WINOGRAD_TMP_FLOATS floats.
+ * D[ξ][o / 8][i][o % 8] = (A δ Aᵀ)[ξ] for tiles t0 + i, i < tb, of every output channel o: δ the
+ * tile's 4×4 of dy, zeros past OH×OW; plane ξ at D + ξ·step. Four output channels (lanes) of one
+ * tile at a time, so that each of the 36 results is one vector store into its panel row (o % 8 =
+ * 0..3 or 4..7; lanes past O hold zeros the GEMMs never read); tmp: WINOGRAD_TMP_FLOATS floats.
  */
-function gradTransformF4x4(dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, D: usize, tmp: usize): void {
-  const planeBytes = <usize>OH * OW << 2, step = (<usize>roundUp(O, 8) * tbr << 2) + PLANE_SKEW, rs = <usize>OW << 2, tileBytes: usize = 32;
+function gradTransformF4x4(dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, D: usize, step: usize, tmp: usize): void {
+  const planeBytes = <usize>OH * OW << 2, rs = <usize>OW << 2;
   const e = tmp, raw = tmp + 576, origins = tmp + 1152;
   tileOrigins(origins, dy, <usize>O * planeBytes, t0, tb, tbr, tw, perImage, 0, 0);
-  for (let o = 0; o < O; o++) {
-    const offset = <usize>o * planeBytes;
-    for (let i = 0; i < tb; i += 4) {
-      const dst = D + (((<usize>(o >> 3) * tbr + i) * 8 + (o & 7)) << 2), rec = origins + (<usize>i << 4);
-      const oy = load<i32>(rec, 4), ox = load<i32>(rec, 8);
-      if (fourInARow(rec) && oy + 4 <= OH && ox + 16 <= OW) {
-        // Four whole tiles side by side: each row of δ is 16 contiguous floats, transposed to lanes = tiles.
-        const p = <usize>load<u32>(rec) + offset + ((<usize>oy * OW + ox) << 2);
+  for (let o0 = 0; o0 < O; o0 += 4) {
+    const oc = min(4, O - o0), offset = <usize>o0 * planeBytes;
+    for (let i = 0; i < tb; i++) {
+      const rec = origins + (<usize>i << 4), oy = load<i32>(rec, 4), ox = load<i32>(rec, 8);
+      const p = <usize>load<u32>(rec) + offset + ((<usize>oy * OW + ox) << 2);
+      if (oc == 4 && oy + 4 <= OH && ox + 4 <= OW) {
+        // A whole tile of four channels: each row of δ is four loads, transposed to lanes = channels.
         for (let r = 0; r < 4; r++) {
           const q = p + <usize>r * rs;
-          rowTimesAt4(e + <usize>r * 96, v128.load(q), v128.load(q, 16), v128.load(q, 32), v128.load(q, 48));
+          rowTimesAt4(e + <usize>r * 96, v128.load(q), v128.load(q + planeBytes), v128.load(q + 2 * planeBytes), v128.load(q + 3 * planeBytes));
         }
       } else {
-        for (let k = 0; k < 4; k++) gatherTile(raw + (<usize>k << 2), rec + (<usize>k << 4), offset, OH, OW);
+        gatherChannels(raw, p, planeBytes, OW, min(4, OH - oy), min(4, OW - ox), oc);
         for (let r = 0; r < 4; r++) {
           const z = raw + (<usize>r << 6);
           storeTimesA(e + <usize>r * 96, 16, v128.load(z), v128.load(z, 16), v128.load(z, 32), v128.load(z, 48));
         }
       }
-      // A down the columns of δ Aᵀ (4 rows × 6 vectors at e) → ξ = 6i + j.
+      // A down the columns of δ Aᵀ (4 rows × 6 vectors at e) → ξ = 6i + j, one vector store each.
+      const dst = D + (((<usize>(o0 >> 3) * tbr + i) * 8 + (o0 & 7)) << 2);
       for (let j = 0; j < 6; j++) {
         const c = e + (<usize>j << 4);
-        scatterTimesA(dst + <usize>j * step, <usize>6 * step, tileBytes, v128.load(c), v128.load(c, 96), v128.load(c, 192), v128.load(c, 288));
+        storeTimesA(dst + <usize>j * step, <usize>6 * step, v128.load(c), v128.load(c, 96), v128.load(c, 192), v128.load(c, 288));
       }
+    }
+  }
+}
+
+/**
+ * δ[r][j] of `oc` channels (lane c: the plane at p + c·planeBytes, row stride OW floats) into
+ * raw[r][j] (16 vectors), rows from `rows` on, columns from `cols` on and lanes from oc on zero.
+ */
+function gatherChannels(raw: usize, p: usize, planeBytes: usize, OW: i32, rows: i32, cols: i32, oc: i32): void {
+  for (let r = 0; r < 4; r++) {
+    for (let j = 0; j < 4; j++) {
+      const dst = raw + (<usize>(4 * r + j) << 4);
+      v128.store(dst, f32x4.splat(0));
+      if (r >= rows || j >= cols) continue;
+      const src = p + ((<usize>r * OW + j) << 2);
+      for (let c = 0; c < oc; c++) store<f32>(dst + (<usize>c << 2), load<f32>(src + <usize>c * planeBytes));
     }
   }
 }
@@ -119,28 +138,7 @@ function gradTransformF4x4(dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImag
   v128.store(dst + 5 * stride, v3);
 }
 
-/** storeTimesA with each vector's lanes (tiles) tileBytes apart. */
-// @ts-ignore: decorator
-@inline function scatterTimesA(dst: usize, stride: usize, tileBytes: usize, v0: v128, v1: v128, v2: v128, v3: v128): void {
-  const s = f32x4.add(v0, v2), t = f32x4.add(v1, v3);
-  const s4 = f32x4.add(v0, f32x4.mul(f32x4.splat(4), v2)), t4 = f32x4.add(f32x4.add(v1, v1), f32x4.mul(f32x4.splat(8), v3));
-  scatter4(dst, tileBytes, v0);
-  scatter4(dst + stride, tileBytes, f32x4.add(s, t));
-  scatter4(dst + 2 * stride, tileBytes, f32x4.sub(s, t));
-  scatter4(dst + 3 * stride, tileBytes, f32x4.add(s4, t4));
-  scatter4(dst + 4 * stride, tileBytes, f32x4.sub(s4, t4));
-  scatter4(dst + 5 * stride, tileBytes, v3);
-}
-
-// @ts-ignore: decorator
-@inline function scatter4(p: usize, tileBytes: usize, v: v128): void {
-  v128.store32_lane(p, v, 0);
-  v128.store32_lane(p + tileBytes, v, 1);
-  v128.store32_lane(p + 2 * tileBytes, v, 2);
-  v128.store32_lane(p + 3 * tileBytes, v, 3);
-}
-
-/** One row of four tiles (a_k: tile k's four columns) transposed to lanes = tiles, times Aᵀ: six vectors at e. */
+/** One row of δ for four channels (a_c: channel c's four columns) transposed to lanes = channels, times Aᵀ: six vectors at e. */
 // @ts-ignore: decorator
 @inline function rowTimesAt4(e: usize, a0: v128, a1: v128, a2: v128, a3: v128): void {
   const lo01 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7);
@@ -148,19 +146,6 @@ function gradTransformF4x4(dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImag
   storeTimesA(e, 16,
     v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5), v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7),
     v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7));
-}
-
-/** One lane's 4×4 of dy (record at rec) into raw[r][j][lane] (its float at dst + 16·(4r + j)), zeros outside OH×OW. */
-function gatherTile(dst: usize, rec: usize, offset: usize, OH: i32, OW: i32): void {
-  const live = load<i32>(rec, 12) != 0, plane = <usize>load<u32>(rec) + offset, oy = load<i32>(rec, 4), ox = load<i32>(rec, 8);
-  for (let r = 0; r < 4; r++) {
-    const row = oy + r, inRow = live && row < OH;
-    for (let j = 0; j < 4; j++) {
-      const col = ox + j;
-      store<f32>(dst, inRow && col < OW ? load<f32>(plane + ((<usize>row * OW + col) << 2)) : 0);
-      dst += 16;
-    }
-  }
 }
 
 /** dw[o, c] += Gᵀ Z[·][o][c] G (6×6 → 3×3) for every channel pair, in f64. */

@@ -292,7 +292,7 @@ export function tileOrigins(origins: usize, x: usize, imageBytes: usize, t0: i32
 
 /** Whether the four tile records at o are live, of one image and one tile row, side by side. */
 // @ts-ignore: decorator
-@inline export function fourInARow(o: usize): bool {
+@inline function fourInARow(o: usize): bool {
   return load<i32>(o, 60) != 0 && load<u32>(o, 48) == load<u32>(o) && load<i32>(o, 52) == load<i32>(o, 4) && load<i32>(o, 56) == load<i32>(o, 8) + 12;
 }
 
