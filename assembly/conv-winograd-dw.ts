@@ -3,73 +3,79 @@
 //   ∂L/∂g = Gᵀ [Σ_t (A δ_t Aᵀ) ⊙ (Bᵀ d_t B)] G,
 // δ_t the tile's 2×2 of dy (zero past the output's edge) and d_t its 4×4 input patch. The Σ_t runs
 // as 16 GEMMs, one per element ξ of the 4×4 transformed tile, over chunks of tiles:
-//   Z[ξ] += D[ξ] · V[ξ]ᵀ,  [O×C] += [O×T]·[T×C]   (T tiles of the chunk: the GEMMs' long K)
+//   Z[ξ]ᵀ += V[ξ] · D[ξ]ᵀ,  [C×O] += [C×T]·[T×O]   (T tiles of the chunk: the GEMMs' long K)
 // 16·O·C·T multiply-adds for what the direct weight gradient does in 36·O·C·T, 2.25× fewer; then
-// dW[o, c] += Gᵀ Z[·][o][c] G once per channel pair. The input side is conv-winograd.ts's input
-// transform writing row-major rows of tiles instead of micro-kernel panels; the GEMMs are gemm.ts's
-// (A·Bᵀ with a long K: its dot-product kernel where one side is narrow, packed panels otherwise).
+// dW[o, c] += Gᵀ Z[·][c][o] G once per channel pair. The input side is conv-winograd.ts's input
+// transform writing row-major rows of tiles V[ξ][c][t] instead of micro-kernel panels; dy's side
+// writes D[ξ][o / 8][t][o % 8], panels of 8 output channels, so that the GEMMs read both operands
+// in place on gemm-inplace.ts's 4×8 micro-kernel, as the 4×4 tiles' do (conv-winograd-dw-f4.ts).
+// They ran on gemm.ts before: its dot products where K = 256 and a side had < 128 channels, else
+// packed panels whose packing of the transposed operand is scalar.
 //
 //   A δ Aᵀ, A = | 1  0 |   (the transpose of the forward's Aᵀ)
 //               | 1  1 |
 //               | 1 −1 |
 //               | 0 −1 |
 //
-// Scratch, in floats: Z (16·O·C), then per chunk V (16·C·tbr) and D (16·O·tbr).
-import { gemm } from "./gemm";
-import { inputTransform, roundUp } from "./conv-winograd";
+// Scratch, in floats: Z (16·C·O), then per chunk V (16·C·tbr) and D (16·roundUp(O, 8)·tbr), each
+// plane ξ a cache line after the last (PLANE_SKEW: unskewed, 128 channels × 256 tiles are 128 KiB).
+import { gemmInPlace } from "./gemm-inplace";
+import { inputTransform, roundUp, PLANE_SKEW } from "./conv-winograd";
 
 /** Tiles per chunk: the K of each of the 16 GEMMs. */
 const TILE_CHUNK_DW = 256;
 
-/** Floats of scratch winogradWeightGrad needs (besides gemm's own). */
+/** Floats of scratch winogradWeightGrad needs. */
 export function winogradWeightGradScratchFloats(N: i32, C: i32, O: i32, OH: i32, OW: i32): f64 {
   const tiles = <f64>N * Math.ceil(<f64>OH / 2) * Math.ceil(<f64>OW / 2);
-  const cols = Math.ceil(min(tiles, <f64>TILE_CHUNK_DW) / 8) * 8;
-  return 16 * <f64>O * <f64>C + 16 * <f64>C * cols + 16 * <f64>O * cols;
+  const cols = Math.ceil(min(tiles, <f64>TILE_CHUNK_DW) / 8) * 8, skew = <f64>(PLANE_SKEW >> 2);
+  return 16 * <f64>O * <f64>C + 16 * (<f64>C * cols + skew) + 16 * (Math.ceil(<f64>O / 8) * 8 * cols + skew);
 }
 
 /**
  * dw += ∂L/∂w of y = conv2d(x, w) (w: O×C×3×3) from dy (N×O×OH×OW) by F(2×2,3×3); PH/PW the padding
- * before the image. `gemmScratch`: gemm's own scratch.
+ * before the image; scratch: winogradWeightGradScratchFloats.
  */
 export function winogradWeightGrad(
   x: usize, dy: usize, dw: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
-  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize, gemmScratch: usize,
+  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
   const th = (OH + 1) >> 1, tw = (OW + 1) >> 1, perImage = th * tw, T = N * perImage;
   const Z = scratch, work = Z + (<usize>16 * O * C << 2);
   for (let t0 = 0; t0 < T; t0 += TILE_CHUNK_DW) {
     const tb = min(TILE_CHUNK_DW, T - t0), tbr = roundUp(tb, 8);
-    const V = work, D = V + (<usize>16 * C * tbr << 2);
-    inputTransform(x, C, H, W, PH, PW, tw, perImage, t0, tb, tbr, V, 8, tbr);
-    gradTransform(dy, O, OH, OW, tw, perImage, t0, tb, tbr, D);
-    const vStep = <usize>C * tbr << 2, dStep = <usize>O * tbr << 2, zStep = <usize>O * C << 2;
+    const vStep = (<usize>C * tbr << 2) + PLANE_SKEW, dStep = (<usize>roundUp(O, 8) * tbr << 2) + PLANE_SKEW, zStep = <usize>O * C << 2;
+    const V = work, D = V + <usize>16 * vStep;
+    inputTransform(x, C, H, W, PH, PW, tw, perImage, t0, tb, tbr, V, 8, tbr, PLANE_SKEW);
+    gradTransform(dy, O, OH, OW, tw, perImage, t0, tb, tbr, D, dStep);
     for (let xi = 0; xi < 16; xi++) {
-      gemm(0, 1, O, C, tb, D + <usize>xi * dStep, tbr, V + <usize>xi * vStep, tbr, Z + <usize>xi * zStep, C, t0 > 0 ? 1 : 0, gemmScratch);
+      const v = V + <usize>xi * vStep, d = D + <usize>xi * dStep, z = Z + <usize>xi * zStep;
+      for (let o0 = 0; o0 < O; o0 += 8) {
+        gemmInPlace(0, C, min(8, O - o0), tb, v, tbr, d + (<usize>o0 * tbr << 2), 8, z + (<usize>o0 << 2), O, t0 > 0 ? 1 : 0);
+      }
     }
   }
   kernelGradTransform(Z, O, C, dw);
 }
 
 /**
- * D[ξ][o][i] = (A δ Aᵀ)[ξ] for tiles t0 + i, i < tb, of every output channel o: δ the tile's 2×2
- * of dy, zeros past OH×OW. Four tiles of one tile row at a time (one per lane) where they are whole.
+ * D[ξ][o / 8][i][o % 8] = (A δ Aᵀ)[ξ] for tiles t0 + i, i < tb, of every output channel o (plane ξ
+ * at D + ξ·step): δ the tile's 2×2 of dy, zeros past OH×OW. Four tiles of one tile row at a time
+ * (one per lane) where they are whole.
  */
-function gradTransform(dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, D: usize): void {
-  const planeBytes = <usize>OH * OW << 2, step = <usize>O * tbr << 2, rs = <usize>OW << 2;
+function gradTransform(dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, D: usize, step: usize): void {
+  const planeBytes = <usize>OH * OW << 2, rs = <usize>OW << 2;
   for (let i = 0; i < tb; i++) {
     const t = t0 + i, n = t / perImage, r = t - n * perImage, ty = r / tw, tx = r - ty * tw;
     const oy = 2 * ty, ox = 2 * tx;
     let src = dy + <usize>n * O * planeBytes + ((<usize>oy * OW + ox) << 2);
-    let dst = D + (<usize>i << 2);
     if ((i & 3) == 0 && i + 4 <= tb && tx + 4 <= tw && oy + 2 <= OH && ox + 8 <= OW) {
       for (let o = 0; o < O; o++) {
         const a0 = v128.load(src), a1 = v128.load(src, 16), b0 = v128.load(src + rs), b1 = v128.load(src + rs, 16);
-        storeAdAt(dst, step,
+        storeAdAt(D + panelAt(o, i, tbr), step,
           v128.shuffle<f32>(a0, a1, 0, 2, 4, 6), v128.shuffle<f32>(a0, a1, 1, 3, 5, 7),
           v128.shuffle<f32>(b0, b1, 0, 2, 4, 6), v128.shuffle<f32>(b0, b1, 1, 3, 5, 7));
         src += planeBytes;
-        dst += <usize>tbr << 2;
       }
       i += 3;
       continue;
@@ -78,14 +84,17 @@ function gradTransform(dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImage: i
     for (let o = 0; o < O; o++) {
       const d00 = load<f32>(src), d01: f32 = right ? load<f32>(src, 4) : 0;
       const d10: f32 = below ? load<f32>(src + rs) : 0, d11: f32 = below && right ? load<f32>(src + rs, 4) : 0;
-      storeAdAtLane0(dst, step, d00, d01, d10, d11);
+      storeAdAtLane0(D + panelAt(o, i, tbr), step, d00, d01, d10, d11);
       src += planeBytes;
-      dst += <usize>tbr << 2;
     }
   }
 }
 
-/** A δ Aᵀ of four tiles (lanes), δ = [[d00, d01], [d10, d11]] → ξ = 0..15 at dst + ξ·step. */
+/** Byte offset of (o, i) in a plane of D: panels of 8 output channels, tbr tiles each. */
+// @ts-ignore: decorator
+@inline function panelAt(o: i32, i: i32, tbr: i32): usize { return ((<usize>(o >> 3) * tbr + i) * 8 + (o & 7)) << 2; }
+
+/** A δ Aᵀ of four tiles (lanes, 32 bytes apart: a panel's rows), δ = [[d00, d01], [d10, d11]] → ξ = 0..15 at dst + ξ·step. */
 // @ts-ignore: decorator
 @inline function storeAdAt(dst: usize, step: usize, d00: v128, d01: v128, d10: v128, d11: v128): void {
   // Rows of A δ: δ0, δ0 + δ1, δ0 − δ1, −δ1 (δk = row k); each row (a, b) times Aᵀ: a, a + b, a − b, −b.
@@ -97,10 +106,19 @@ function gradTransform(dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImage: i
 
 // @ts-ignore: decorator
 @inline function storeRowAt(dst: usize, step: usize, a: v128, b: v128): void {
-  v128.store(dst, a);
-  v128.store(dst + step, f32x4.add(a, b));
-  v128.store(dst + 2 * step, f32x4.sub(a, b));
-  v128.store(dst + 3 * step, f32x4.neg(b));
+  scatter4(dst, a);
+  scatter4(dst + step, f32x4.add(a, b));
+  scatter4(dst + 2 * step, f32x4.sub(a, b));
+  scatter4(dst + 3 * step, f32x4.neg(b));
+}
+
+/** Lane k of v at p + 32k: one tile each, along a panel of D. */
+// @ts-ignore: decorator
+@inline function scatter4(p: usize, v: v128): void {
+  v128.store32_lane(p, v, 0);
+  v128.store32_lane(p, v, 1, 32);
+  v128.store32_lane(p, v, 2, 64);
+  v128.store32_lane(p, v, 3, 96);
 }
 
 /** storeAdAt for one tile (its column of D): scalar stores. */
@@ -120,12 +138,12 @@ function gradTransform(dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImage: i
   store<f32>(dst + 3 * step, -b);
 }
 
-/** dw[o, c] += Gᵀ Z[·][o][c] G (4×4 → 3×3): Gᵀ rows (1, ½, ½, 0), (0, ½, −½, 0), (0, ½, ½, 1). */
+/** dw[o, c] += Gᵀ Z[·][c][o] G (4×4 → 3×3): Gᵀ rows (1, ½, ½, 0), (0, ½, −½, 0), (0, ½, ½, 1). */
 function kernelGradTransform(Z: usize, O: i32, C: i32, dw: usize): void {
   const step = <usize>O * C << 2;
   for (let o = 0; o < O; o++) {
     for (let c = 0; c < C; c++) {
-      const z = Z + (<usize>(o * C + c) << 2), dst = dw + (<usize>(o * C + c) * 9 << 2);
+      const z = Z + (<usize>(c * O + o) << 2), dst = dw + (<usize>(o * C + c) * 9 << 2);
       // Z's rows k times G: (z0 + ½(z1 + z2), ½(z1 − z2), ½(z1 + z2) + z3).
       for (let j = 0; j < 3; j++) {
         const r0 = gColumn(z, step, 0, j), r1 = gColumn(z, step, 1, j), r2 = gColumn(z, step, 2, j), r3 = gColumn(z, step, 3, j);

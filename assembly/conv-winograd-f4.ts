@@ -99,7 +99,7 @@ export function winogradAlpha6Pass(
   for (let t0 = 0; t0 < T; t0 += TILE_CHUNK_F4) {
     const tb = min(TILE_CHUNK_F4, T - t0), tbr = roundUp(tb, 8);
     const V = work, M = V + <usize>36 * ((<usize>Cin * tbr << 2) + PLANE_SKEW), tmp = M + <usize>36 * ((<usize>rows * tbr << 2) + PLANE_SKEW);
-    inputTransformAlpha6(m, x, Cin, Hin, Win, PH, PW, tw, perImage, t0, tb, tbr, V, tmp);
+    inputTransformAlpha6(m, x, Cin, Hin, Win, PH, PW, tw, perImage, t0, tb, tbr, V, tmp, Cin * 8, 8, PLANE_SKEW);
     winogradGemms(36, U, V, M, Cin, rows, tbr, PLANE_SKEW);
     bad |= outputTransformAlpha6(m, M, Cout, rows, tw, perImage, t0, tb, tbr, OH, OW, out, b, tmp, act);
   }
@@ -261,20 +261,24 @@ export function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: u
 }
 
 /**
- * V[ξ][i / 8][c][i % 8] = (Bᵀ d B)[ξ] for tiles t0 + i, i < tbr (zero from tb on), of every channel,
- * m×m output tiles (d: the 6×6 patch from row m·ty − PH, column m·tx − PW); tmp:
- * WINOGRAD_TMP_FLOATS floats. Channel by channel, each plane read from top to bottom.
+ * (Bᵀ d B)[ξ] for tiles t0 + i, i < tbr (zero from tb on), of every channel c, m×m output tiles
+ * (d: the 6×6 patch from row m·ty − PH, column m·tx − PW), at float ξ·Cin·tbr + (i / 8)·panel +
+ * i % 8 + c·row of V, each plane ξ `skew` bytes after the last: panel = Cin·8, row = 8 gives the
+ * micro-kernel's B panels V[ξ][i / 8][c][i % 8]; panel = 8, row = tbr the row-major V[ξ][c][i]
+ * (the weight gradient's, conv-winograd-dw-f4.ts). tmp: WINOGRAD_TMP_FLOATS floats. Channel by
+ * channel, each plane read from top to bottom.
  */
 export function inputTransformAlpha6(
   m: i32, x: usize, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, V: usize, tmp: usize,
+  panel: i32, row: i32, skew: usize,
 ): void {
-  const planeBytes = <usize>Hin * Win << 2, step = (<usize>Cin * tbr << 2) + PLANE_SKEW;
+  const planeBytes = <usize>Hin * Win << 2, step = (<usize>Cin * tbr << 2) + skew;
   const e = tmp, raw = tmp + 576, origins = raw + 576;
   tileOrigins(m, origins, x, <usize>Cin * planeBytes, t0, tb, tbr, tw, perImage, PH, PW);
   for (let c = 0; c < Cin; c++) {
     const offset = <usize>c * planeBytes;
     for (let i = 0; i < tbr; i += 4) {
-      const dst = V + ((<usize>(i >> 3) * Cin * 8 + (i & 7) + (c << 3)) << 2), o = origins + (<usize>i << 4);
+      const dst = V + ((<usize>(i >> 3) * panel + (i & 7) + <usize>c * row) << 2), o = origins + (<usize>i << 4);
       if (i >= tb) {
         // The columns that round the last panel up to 8 tiles: zeros, not whatever the scratch held.
         for (let xi = 0; xi < 36; xi++) v128.store(dst + <usize>xi * step, f32x4.splat(0));
@@ -302,7 +306,7 @@ export function inputTransformAlpha6(
  * as 4 i32 at origins + 16i; `imageBytes` the bytes of one image of x. Corners are m·tile − pad:
  * the same records serve the input (pads PH, PW) and the output (0, 0).
  */
-function tileOrigins(m: i32, origins: usize, x: usize, imageBytes: usize, t0: i32, tb: i32, tbr: i32, tw: i32, perImage: i32, PH: i32, PW: i32): void {
+export function tileOrigins(m: i32, origins: usize, x: usize, imageBytes: usize, t0: i32, tb: i32, tbr: i32, tw: i32, perImage: i32, PH: i32, PW: i32): void {
   for (let i = 0; i < tbr; i++) {
     const p = origins + (<usize>i << 4), t = t0 + i, n = t / perImage, r = t - n * perImage, ty = r / tw;
     store<u32>(p, <u32>(x + <usize>n * imageBytes));

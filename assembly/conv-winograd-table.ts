@@ -1,7 +1,8 @@
 // Which Winograd tile, if any, runs a 3×3 or 5×5 stride-1 convolution: the table conv2dAlgorithm
 // reads (a pure function of the shape and the build), and the dispatch to the chosen tile's kernels
 // (F(2×2,3×3) in conv-winograd.ts, F(4×4,3×3) in conv-winograd-f4.ts, F(2×2,5×5) in
-// conv-winograd-f2x2-5x5.ts).
+// conv-winograd-f2x2-5x5.ts), and which tile, if any, runs a 3×3's weight gradient
+// (conv-winograd-dw.ts, conv-winograd-dw-f4.ts).
 import {
   winogradScratchFloats, winogradForward, winogradInputGrad, winogradWeightsFloats, winogradForwardWeights, winogradForwardPass,
 } from "./conv-winograd";
@@ -13,7 +14,8 @@ import {
   winogradF2x2K5ScratchFloats, winogradF2x2K5Forward, winogradF2x2K5InputGrad, winogradF2x2K5WeightsFloats, winogradF2x2K5ForwardWeights,
   winogradF2x2K5ForwardPass,
 } from "./conv-winograd-f2x2-5x5";
-import { winogradWeightGradScratchFloats } from "./conv-winograd-dw";
+import { winogradWeightGradScratchFloats, winogradWeightGrad } from "./conv-winograd-dw";
+import { winogradF4x4WeightGradScratchFloats, winogradF4x4WeightGrad } from "./conv-winograd-dw-f4";
 
 /** winogradTile's answer for F(2×2,5×5) (its output tile is 2×2 as F(2×2,3×3)'s; 5 names the kernel). */
 export const WINOGRAD_TILE_5X5: i32 = 5;
@@ -118,43 +120,96 @@ const WINOGRAD_NARROW_MIN_SIZE: i32 = 8;
 const WINOGRAD_F4X4_MIN_SIZE: i32 = ASC_FEATURE_RELAXED_SIMD ? 16 : 16;
 
 /**
- * Whether conv2dBackward computes the weight gradient by Winograd F(2×2,3×3) (conv-winograd-dw.ts)
- * on a shape whose forward runs F(tile×tile,3×3) (tile ≠ 0), rather than on the direct flat path.
+ * The output tile m (2 or 4) of the Winograd by which conv2dBackward computes the weight gradient
+ * (conv-winograd-dw.ts for 2×2 tiles, conv-winograd-dw-f4.ts for 4×4) of a shape whose forward
+ * runs F(tile×tile,3×3) (tile ≠ 0), or 0 for the direct flat path. Not necessarily the forward's
+ * tile. A pure function of the shape and the build.
  */
-export function winogradWeightGradChosen(tile: i32, C: i32, O: i32): bool {
-  return (tile == 2 || tile == 4) && C >= WINOGRAD_DW_MIN_CHANNELS && O >= WINOGRAD_DW_MIN_CHANNELS && C * O >= WINOGRAD_DW_MIN_PAIRS;
+export function winogradWeightGradTile(tile: i32, N: i32, C: i32, O: i32, OH: i32, OW: i32): i32 {
+  // 3×3 only: F(2×2,5×5)'s weight gradient stays on the direct flat path.
+  if (tile != 2 && tile != 4) return 0;
+  const tiles4 = <f64>N * <f64>((OH + 3) >> 2) * <f64>((OW + 3) >> 2), narrow = min(C, O);
+  // Outputs over the positions the 4×4 tiles compute: below ½ (5×5 planes: 25 of 64) they waste too much.
+  const covered = 2 * <f64>N * <f64>OH * <f64>OW >= 16 * tiles4;
+  const enough = narrow >= WINOGRAD_DW_F2_MIN_CHANNELS ? tiles4 >= WINOGRAD_DW_F4_WIDEST_MIN_TILES
+    : narrow >= WINOGRAD_DW_F4_WIDE_CHANNELS ? tiles4 >= WINOGRAD_DW_F4_WIDE_MIN_TILES
+    : tiles4 * <f64>narrow >= WINOGRAD_DW_F4_MIN_TILE_CHANNELS;
+  if (covered && enough) return 4;
+  return narrow >= WINOGRAD_DW_F2_MIN_CHANNELS ? 2 : 0;
 }
 
-// The weight gradient: the direct flat path's ms ÷ F(2×2,3×3)'s (winogradWeightGrad), timed
-// alternately, best of 7, batch 16, padding 1, same loaded machine as above; two relaxed runs and
-// one plain:
-//   32→32  @32²   0.56, 0.96 | 0.91        64→64  @8²    1.07, 1.03 | 0.91
-//     batch 64    1.05, 0.84 | 0.91        64→128 @8²    0.72, 1.13 | 1.24
-//   32→64  @16²   1.23, 1.03 | 1.33        128→128 @16²  1.25, 1.25 | 1.83
-//   64→64  @16²   0.81, 1.70 | 1.56        128→256 @8²   1.42, 1.71 | 1.77
-//   64→128 @32²   1.49, 1.48 | 1.20        256→256 @4²   2.25, 0.93 | 1.71
-// The direct weight gradient keeps its lead or ties while a side has 32 channels or the pairs are
-// few (64→64); from 64×128 channel pairs on Winograd wins (its 16 GEMMs have the tiles as their
-// long K, the direct path's reductions run over the plane). Both builds alike.
-const WINOGRAD_DW_MIN_CHANNELS: i32 = 64;
-const WINOGRAD_DW_MIN_PAIRS: i32 = ASC_FEATURE_RELAXED_SIMD ? 64 * 128 : 64 * 128;
+// The weight gradient: the direct flat path's ms ÷ Winograd's, 2×2 tiles (winogradWeightGrad as it
+// was, its GEMMs on gemm.ts) | 4×4 tiles (winogradF4x4WeightGrad), the raw kernels and
+// conv2dBackward's flat path (dx and db off, on a build whose table sent no dW to Winograd) timed
+// alternately in one process, median of 7, padding 1; a 2-core EPYC with three other engineers'
+// builds and tests running (load average 6–10), so single ratios swing by ±20% and more at under a
+// millisecond:
+//                              relaxed SIMD                  plain SIMD
+//                         batch 16      batch 64        batch 16      batch 64
+//   16→16  @32²          0.67 | 1.60   0.69 | 1.42     1.19 | 0.83   0.72 | 1.17
+//     again              0.88 | 5.15   0.56 | 1.01     0.30 | 1.73   0.84 | 1.20
+//   32→32  @16²          0.89 | 1.62   0.94 | 2.68     1.32 | 2.02   0.94 | 2.44
+//   64→64  @8²           1.03 | 1.15   1.15 | 1.23     1.08 | 1.32   1.04 | 1.55
+//   32→32  @32²          0.81 | 2.32   1.18 | 2.51     1.56 | 2.99   1.53 | 2.08
+//   32→64  @16²          1.21 | 2.44   0.64 | 2.22     0.68 | 1.04   1.59 | 2.68
+//   64→64  @16²          1.27 | 2.45   1.08 | 2.38     1.09 | 2.26   1.45 | 3.06
+//   64→128 @8²           1.32 | 1.67   1.45 | 2.52     1.50 | 2.28   1.35 | 1.92
+//   64→128 @32²          1.35 | 2.63   1.38 | 3.45     1.43 | 2.55   1.20 | 2.93
+//   128→128 @16²         1.37 | 1.95   1.23 | 2.53     1.56 | 2.12   1.52 | 2.84
+//   128→256 @8²          1.57 | 1.41   1.87 | 1.89     1.57 | 1.40   1.70 | 2.08
+//   16→16  @8²           0.72 | 0.83   0.68 | 0.86     0.85 | 0.98   0.89 | 1.02
+//   32→32  @7²           0.41 | 0.78   0.25 | 1.17     0.49 | 0.98   0.14 | 1.05
+//   64→64  @5²           0.67 | 0.18   1.04 | 1.21     0.16 | 0.60   0.58 | 1.31
+//   32→32  @4²           0.53 | 0.78   0.54 | 1.23     0.62 | 0.92   0.62 | 1.52
+//   128→128 @4²          1.91 | 0.52   1.04 | 1.61     2.86 | 0.87   1.14 | 1.50
+//   256→256 @4²          1.18 | 0.61   1.88 | 1.72     1.45 | 0.83   1.55 | 1.56
+// Then the 2×2 tiles' GEMMs moved to the 4×4 tiles' in-place panels (conv-winograd-dw.ts), 1.1–1.5×
+// faster on most shapes, 2.8–3.1× at 128→128 @4², batch 16, where gemm.ts packed a short K; the 2×2
+// tiles' ms ÷ the 4×4 tiles' with ≥ 128 channels each way, same conditions, relaxed | plain:
+//   batch 16: 128→128 @16² 1.35 | 1.27, @8² 0.94 | 1.08, @4² 0.16 | 0.17; 256→256 @4² 0.35 | 0.58;
+//             128→256 @8² 0.76 | 0.90
+//   batch 64: 128→128 @16² 1.45 | 1.48, @8² 1.05 | 1.04, @4² 0.51 | 0.82; 256→256 @4² 0.92 | 0.90;
+//             128→256 @8² 1.20 | 1.20
+// 4×4 tiles win wherever there are enough of them for the channels, 1.0–3.5× over direct: from 64
+// tiles of 4×4 (batch 16 of 8×8 planes) with 64 to 127 channels each way, from 256 with more (where
+// 2×2 tiles, 4× as many, win below), and from 256 × 32 / channels narrower (16 channels: 512 tiles,
+// batch 8 of 32×32); their GEMMs (K = the tiles) are then long enough for the 36 planes of Z
+// (36·C·O floats read and written per chunk, and back-transformed). Narrower shapes with fewer tiles
+// stay direct (16→16 @8², 32→32 @7² and 4² at batch 16, 32→32 @4² at batch 64), and so do 5×5
+// planes (4×4 tiles compute 64 positions for 25 outputs) below 128 channels. Both builds alike.
+const WINOGRAD_DW_F4_MIN_TILE_CHANNELS: f64 = ASC_FEATURE_RELAXED_SIMD ? 256 * 32 : 256 * 32;
+const WINOGRAD_DW_F4_WIDE_MIN_TILES: f64 = 64;
+const WINOGRAD_DW_F4_WIDE_CHANNELS: i32 = 64;
+const WINOGRAD_DW_F4_WIDEST_MIN_TILES: f64 = 256;
+const WINOGRAD_DW_F2_MIN_CHANNELS: i32 = 128;
 
 /**
- * 1 if conv2dBackward computes this convolution's weight gradient by Winograd F(2×2,3×3), else 0 (the
- * lowering conv2dAlgorithm names runs it). A pure function of the shape and the build.
+ * The tile m (2 or 4) of the Winograd by which conv2dBackward computes this convolution's weight
+ * gradient, else 0 (the lowering conv2dAlgorithm names runs it). A pure function of the shape and the build.
  */
 export function conv2dWinogradWeightGrad(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): i32 {
-  return winogradWeightGradChosen(winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW), C, O) ? 1 : 0;
+  return winogradWeightGradTile(winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW), N, C, O, OH, OW);
 }
 
 /** Floats of scratch the chosen tile's forward, input gradient and (if chosen) weight gradient need. */
 export function winogradTileScratchFloats(tile: i32, N: i32, C: i32, H: i32, W: i32, O: i32, OH: i32, OW: i32): f64 {
   const passes = tile == WINOGRAD_TILE_5X5 ? winogradF2x2K5ScratchFloats(N, C, H, W, O, OH, OW)
     : tile == 4 ? winogradF4x4ScratchFloats(N, C, H, W, O, OH, OW) : winogradScratchFloats(N, C, H, W, O, OH, OW);
-  return winogradWeightGradChosen(tile, C, O) ? max(passes, winogradWeightGradScratchFloats(N, C, O, OH, OW)) : passes;
+  const dwTile = winogradWeightGradTile(tile, N, C, O, OH, OW);
+  if (dwTile == 4) return max(passes, winogradF4x4WeightGradScratchFloats(N, C, O, OH, OW));
+  return dwTile == 2 ? max(passes, winogradWeightGradScratchFloats(N, C, O, OH, OW)) : passes;
+}
+
+/** dw += ∂L/∂w by the Winograd of dwTile×dwTile tiles (winogradWeightGradTile's answer, ≠ 0); scratch: winogradTileScratchFloats's. */
+export function winogradTileWeightGrad(
+  dwTile: i32, x: usize, dy: usize, dw: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
+  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
+): void {
+  if (dwTile == 4) winogradF4x4WeightGrad(x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, scratch);
+  else winogradWeightGrad(x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, scratch);
 }
 
 /**

@@ -19,9 +19,9 @@
 // GEMM per group instead (conv-batched.ts).
 //
 // 3×3 stride-1 convolutions of the shapes in conv-winograd-table.ts's table run forward and the
-// input gradient by Winograd F(2×2,3×3) or F(4×4,3×3) instead, the weight gradient by Winograd
-// F(2×2,3×3) (conv-winograd-dw.ts) on the widest of them and on the flat path on the others; 5×5
-// ones of its shapes by Winograd F(2×2,5×5), the weight gradient on the flat path.
+// input gradient by Winograd F(2×2,3×3) or F(4×4,3×3) instead, and the weight gradient by Winograd
+// with the tiles the table names for it (conv-winograd-dw.ts, conv-winograd-dw-f4.ts); 5×5 ones of
+// its shapes by Winograd F(2×2,5×5), the weight gradient on the flat path.
 //
 // Which lowering runs is a pure function of the shape and the build: conv2dAlgorithm names it.
 //
@@ -38,8 +38,7 @@ import { flatApplies, flatScratchFloats, flatForward, flatBackward } from "./con
 import { chanApplies } from "./conv-chan";
 import { batchedApplies, batchedScratchFloats, batchedForward, batchedBackward } from "./conv-batched";
 import { dwconvApplies, dwconvIs3x3, dwconvLanes, dwconvScratchFloats, dwconvForward, dwconvBackward } from "./conv-depthwise";
-import { winogradTile, winogradTileScratchFloats, winogradTileForward, winogradTileWeightsFloats, winogradTileForwardWeights, winogradTileForwardPass, winogradTileInputGrad, winogradWeightGradChosen, WINOGRAD_TILE_5X5 } from "./conv-winograd-table";
-import { winogradWeightGrad } from "./conv-winograd-dw";
+import { winogradTile, winogradTileScratchFloats, winogradTileForward, winogradTileWeightsFloats, winogradTileForwardWeights, winogradTileForwardPass, winogradTileInputGrad, winogradWeightGradTile, winogradTileWeightGrad, WINOGRAD_TILE_5X5 } from "./conv-winograd-table";
 import { countNonFinite } from "./util";
 
 /** conv2dAlgorithm's answers. */
@@ -244,9 +243,10 @@ export function conv2dBackward(
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
   const tile = pointwise ? 0 : winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) {
-    if (winogradWeightGradChosen(tile, C, O)) {
+    const dwTile = winogradWeightGradTile(tile, N, C, O, OH, OW);
+    if (dwTile != 0) {
       if (db != 0) biasGradChannels(db, dy, N, O, P);
-      winogradWeightGrad(x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, cols, gemmScratch);
+      winogradTileWeightGrad(dwTile, x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, cols);
     } else {
       flatBackward(x, w, dy, dw, db, 0, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols);
     }

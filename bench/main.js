@@ -333,8 +333,8 @@ function zooNotes(r) {
   ];
   if (r.zoo.cases.some((c) => c.simdnet?.winograd)) {
     notes.push('algorithm: Conv2d.algorithm(input shape), the lowering the layer takes (a pure function of the shape and the build); winograd-f2x2 and winograd-f4x4 run forward and dX by ' +
-      'Winograd F(2×2,3×3) and F(4×4,3×3), and dW by Winograd F(2×2,3×3) where the algorithm says "(dW: F(2×2))", on the direct flat path otherwise. Their GFLOP/s are direct-equivalent (the direct convolution\'s FLOPs over its time); their % of the peak is on ' +
-      'the FLOPs they execute, 2·16·C_in·C_out per 2×2 tile in 16 GEMMs and 2·36·C_in·C_out per 4×4 tile in 36 GEMMs (transforms not counted); winograd-f2x2-5x5 runs forward and dX of 5×5 convolutions by Winograd F(2×2,5×5), 2·36·C_in·C_out per 2×2 tile, dW on the direct flat path. F(2×2) fwd / dX / dW and F(4×4) fwd / dX ms: each tile size\'s kernels timed on every ' +
+      'Winograd F(2×2,3×3) and F(4×4,3×3), and dW by Winograd with 2×2 or 4×4 tiles where the algorithm says "(dW: F(2×2))" or "(dW: F(4×4))" (the dW tile need not be the forward\'s), on the direct flat path otherwise. Their GFLOP/s are direct-equivalent (the direct convolution\'s FLOPs over its time); their % of the peak is on ' +
+      'the FLOPs they execute, 2·16·C_in·C_out per 2×2 tile in 16 GEMMs and 2·36·C_in·C_out per 4×4 tile in 36 GEMMs (transforms not counted), dW likewise by its own tile; winograd-f2x2-5x5 runs forward and dX of 5×5 convolutions by Winograd F(2×2,5×5), 2·36·C_in·C_out per 2×2 tile, dW on the direct flat path. F(2×2) and F(4×4) fwd / dX / dW ms: each tile size\'s kernels timed on every ' +
       '3×3 stride-1 ungrouped shape whatever the layer chose, in the same run; layer ÷ Winograd above 1: that Winograd faster than the layer\'s path (about 1 where the layer runs it). ' +
       'direct fwd / dX / dW: on the shapes the layer runs by Winograd, the direct flat path\'s kernels (the raw exports flatForward and flatBackward, dX as the layer\'s: with it less without it) timed beside it, ms and % of the peak on the direct FLOPs.');
   }

@@ -337,12 +337,13 @@ export function zooSection(r) {
           return a > 0 && b > 0 ? (a / b).toFixed(2) : '–';
         }).join(' / '),
       ];
-      const algorithm = (c.simdnet?.algorithm ?? '') + (c.simdnet?.winogradPasses?.includes('weightGrad') ? ' (dW: F(2×2))' : '');
+      const dwTile = c.simdnet?.weightGradTile ?? 2;
+      const algorithm = (c.simdnet?.algorithm ?? '') + (c.simdnet?.winogradPasses?.includes('weightGrad') ? ` (dW: F(${dwTile}×${dwTile}))` : '');
       return [...head, algorithm, ...sn, ...direct, ...wino, ...theirs, ...also];
     });
     const headRow = ['shape', 'batch', 'GFLOP', 'algorithm', 'fwd ms', 'GFLOP/s', '%', 'dX ms', 'GFLOP/s', '%', 'dW ms', 'GFLOP/s', '%',
       ...(anyDirect ? ['direct fwd / dX / dW ms', 'direct % fwd / dX / dW'] : []),
-      ...(anyWino ? ['F(2×2) fwd / dX / dW ms', 'layer ÷ F(2×2) fwd / dX / dW', 'F(4×4) fwd / dX ms', 'layer ÷ F(4×4) fwd / dX'] : []),
+      ...(anyWino ? ['F(2×2) fwd / dX / dW ms', 'layer ÷ F(2×2) fwd / dX / dW', 'F(4×4) fwd / dX / dW ms', 'layer ÷ F(4×4) fwd / dX / dW'] : []),
       ...(pt ? ['PyTorch fwd ms', 'dX ms', 'dW ms', 'PyTorch ÷ simdnet fwd / dX / dW'] : []), ...(shared ? ['also in'] : [])];
     const right = headRow.map((h, i) => i > 0 && h !== 'also in' && h !== 'algorithm');
     parts.push(`### ${zoo.nets[key].label} (${key}): its convolutions not already listed above\n${table(headRow, rows, right)}`);

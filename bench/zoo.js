@@ -96,7 +96,7 @@ export const WINOGRAD_ALGORITHMS = { 'winograd-f2x2': 2, 'winograd-f4x4': 4, 'wi
  */
 export const WINOGRAD_KERNELS = {
   'winograd-f2x2': { m: 2, forward: 'winogradForward', inputGrad: 'winogradInputGrad', scratch: 'winogradScratchFloats', weightGrad: 'winogradWeightGrad', weightGradScratch: 'winogradWeightGradScratchFloats' },
-  'winograd-f4x4': { m: 4, forward: 'winogradF4x4Forward', inputGrad: 'winogradF4x4InputGrad', scratch: 'winogradF4x4ScratchFloats' },
+  'winograd-f4x4': { m: 4, forward: 'winogradF4x4Forward', inputGrad: 'winogradF4x4InputGrad', scratch: 'winogradF4x4ScratchFloats', weightGrad: 'winogradF4x4WeightGrad', weightGradScratch: 'winogradF4x4WeightGradScratchFloats' },
 };
 
 /**
@@ -115,13 +115,13 @@ export function winogradFlops(shape, batch, pass, m = 2) {
  * % of `peakGflops` of a case's passes on the FLOPs they execute: the direct convolution's, or
  * Winograd's GEMM FLOPs for the passes the algorithm runs by Winograd (so no figure reads above 100%
  * because the algorithm needs fewer multiplies): forward and input gradient by F(m×m,3×3), m =
- * `run.winogradTile` (2 unless given), the weight gradient by F(2×2,3×3) whatever the tile.
+ * `run.winogradTile` (2 unless given), the weight gradient with `run.weightGradTile`'s tiles (2 unless given).
  * `run` is simdnetCase's result or one of its Winograd timings.
  */
 export function percentOfPeak(run, shape, batch, peakGflops) {
   const flops = convFlops(shape, batch);
   const wino = run.winogradPasses ?? [];
-  const executed = (k) => (!wino.includes(k) ? flops : winogradFlops(shape, batch, k, k === 'weightGrad' ? 2 : run.winogradTile ?? 2));
+  const executed = (k) => (!wino.includes(k) ? flops : winogradFlops(shape, batch, k, k === 'weightGrad' ? run.weightGradTile ?? 2 : run.winogradTile ?? 2));
   const out = {};
   for (const [k, g] of Object.entries(run.gflops)) {
     const done = k === 'backward' ? executed('weightGrad') + executed('inputGrad') : executed(k);
@@ -180,8 +180,9 @@ export function simdnetCase(shape, batch, { quick = false } = {}) {
     const flops = convFlops(shape, batch);
     const gflops = { forward: rate(forward, flops), inputGrad: rate(ms.inputGrad, flops), weightGrad: rate(ms.weightGrad, flops), backward: rate(ms.backward, 2 * flops) };
     const winogradTile = WINOGRAD_ALGORITHMS[algorithm];
-    const winogradPasses = [...(winogradTile ? ['forward', 'inputGrad'] : []), ...(layer.weightGradByWinograd(inputShape) ? ['weightGrad'] : [])];
-    const out = { algorithm, winogradPasses, ...(winogradTile ? { winogradTile } : {}), ms, gflops };
+    const weightGradTile = layer.weightGradTile(inputShape);
+    const winogradPasses = [...(winogradTile ? ['forward', 'inputGrad'] : []), ...(weightGradTile ? ['weightGrad'] : [])];
+    const out = { algorithm, winogradPasses, ...(winogradTile ? { winogradTile } : {}), ...(weightGradTile ? { weightGradTile } : {}), ms, gflops };
     if (winogradPasses.length) out.direct = directCase(shape, batch, layer, x, dy, y.shape, timing);
     if (winogradEligible(shape)) {
       out.winograd = winogradCase(shape, batch, layer, x, dy, y.shape, timing, WINOGRAD_KERNELS['winograd-f2x2']);
@@ -252,13 +253,14 @@ function winogradCase(shape, batch, layer, x, dy, outShape, timing, kernels) {
     };
     if (kernels.weightGrad) {
       const dwScratch = new Block(k[kernels.weightGradScratch](batch, shape.C, c.outChannels, OH, OW) * 4);
-      const gemmScratch = new Block(k.gemmScratchFloats() * 4), dw = new Block(layer.weight.size * 4);
+      const dw = new Block(layer.weight.size * 4);
       try {
-        out.ms.weightGrad = measure(() => k[kernels.weightGrad](x.tensor.ptr, dy.tensor.ptr, dw.ptr, ...args, dwScratch.ptr, gemmScratch.ptr), timing);
+        out.ms.weightGrad = measure(() => k[kernels.weightGrad](x.tensor.ptr, dy.tensor.ptr, dw.ptr, ...args, dwScratch.ptr), timing);
         out.gflops.weightGrad = rate(out.ms.weightGrad, flops);
         out.winogradPasses.push('weightGrad');
+        out.weightGradTile = kernels.m;
       } finally {
-        dwScratch.free(); gemmScratch.free(); dw.free();
+        dwScratch.free(); dw.free();
       }
     }
     return out;

@@ -238,8 +238,8 @@ export class Conv2d extends Module {
    * 'dwconv-3x3', 'dwconv', 'dwconv-channel-lanes', 'pointwise-batched-gemm', 'im2col-batched-gemm'
    * (the batch folded into one GEMM on small output maps), 'winograd-f2x2', 'winograd-f4x4' and
    * 'winograd-f2x2-5x5' (forward and input gradient by Winograd F(2×2,3×3), F(4×4,3×3) or
-   * F(2×2,5×5); the weight gradient as
-   * 'flat' or 'flat-channel-lanes', or by Winograd F(2×2,3×3) where weightGradByWinograd says).
+   * F(2×2,5×5); the weight gradient as 'flat' or 'flat-channel-lanes', or, for 3×3, by Winograd
+   * where weightGradTile says).
    * Throws as forward() does on a shape it refuses.
    */
   algorithm(inputShape: readonly number[]): string {
@@ -247,12 +247,18 @@ export class Conv2d extends Module {
   }
 
   /**
-   * @internal Whether backward computes the weight gradient by Winograd F(2×2,3×3) for an input of
-   * this shape (on some 'winograd-*' shapes; the others run it as algorithm() says). A pure
-   * function of the shapes.
+   * @internal The output tile m of the Winograd (2×2 or 4×4; the 3×3 gradient of m×m tiles of dy over
+   * (m+2)×(m+2) input patches) by which backward computes the weight gradient for an input of this
+   * shape, or 0 where it runs as algorithm() says. Nonzero only on some 'winograd-*' shapes, and not
+   * necessarily the forward's tile. A pure function of the shapes.
    */
+  weightGradTile(inputShape: readonly number[]): number {
+    return rt().kernels.conv2dWinogradWeightGrad(...this.kernelArgs(this.geometryOf(inputShape)));
+  }
+
+  /** @internal Whether backward computes the weight gradient by Winograd (weightGradTile ≠ 0). */
   weightGradByWinograd(inputShape: readonly number[]): boolean {
-    return rt().kernels.conv2dWinogradWeightGrad(...this.kernelArgs(this.geometryOf(inputShape))) === 1;
+    return this.weightGradTile(inputShape) !== 0;
   }
 
   /** @internal The input kept for backward must still be intact. */

@@ -1,0 +1,195 @@
+// The weight gradient of a 3×3, stride-1, undilated, ungrouped convolution by Winograd with 4×4
+// tiles ("F(3×3,4×4)": the 6×6 input patches of F(4×4,3×3), conv-winograd-f4.ts). With
+// y_t = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d_t B)] A for each 4×4 output tile t, L's gradient on the transformed
+// kernel U = G g Gᵀ is Σ_t (A δ_t Aᵀ) ⊙ (Bᵀ d_t B) (δ_t the tile's 4×4 of dy, zero past the
+// output's edge; d_t its 6×6 input patch, zero outside the plane), and U is linear in g, so
+//   ∂L/∂g = Gᵀ [Σ_t (A δ_t Aᵀ) ⊙ (Bᵀ d_t B)] G     (Gᵀ: 3×6, G: 6×3, A = (Aᵀ)ᵀ: 6×4).
+// The Σ_t runs as 36 GEMMs, one per element ξ = 6i + j of the 6×6 transformed tile, over chunks
+// of tiles:  Z[ξ] += D[ξ] · V[ξ]ᵀ,  [O×C] += [O×T]·[T×C]  (the chunk's T tiles: the long K), 36·O·C
+// multiply-adds per tile of 16 outputs where the direct weight gradient does 144·O·C, 4× fewer
+// (F(2×2,3×3)'s, conv-winograd-dw.ts: 2.25×); then dW[o, c] += Gᵀ Z[·][o][c] G once per channel
+// pair, in f64.
+//
+//   A = | 1  0  0  0 |    A δ Aᵀ: A down each column of δ, then along each row: for a column
+//       | 1  1  1  1 |    (v0, v1, v2, v3), with s = v0 + v2, t = v1 + v3, s' = v0 + 4v2,
+//       | 1 −1  1 −1 |    t' = 2v1 + 8v3:  (v0, s + t, s − t, s' + t', s' − t', v3).
+//       | 1  2  4  8 |
+//       | 1 −2  4 −8 |    Gᵀ Z G: G's columns (¼, −⅙, −⅙, 1/24, 1/24, 0), (0, −⅙, ⅙, 1/12, −1/12, 0),
+//       | 0  0  0  1 |    (0, −⅙, −⅙, ⅙, ⅙, 1) dotted with Z's rows, then with the result's columns.
+//
+// Layouts. The input side is conv-winograd-f4.ts's input transform writing row-major rows of
+// tiles, V[ξ][c][t]; dy's side writes D[ξ][o / 8][t][o % 8], panels of 8 output channels, computing
+// four channels of one tile per vector so that each result is one vector store into its panel row
+// (with four tiles per vector, as the input side, each took four lane stores: 16→16 @32² ran 1.16×
+// slower at batch 16 and 1.5× at 64, 32–128 channels 1.0–1.1×, alternating, median of 9). Each GEMM then runs as Z[ξ]ᵀ [C×O] += V[ξ] [C×T] · D[ξ] [T×O] on gemm-inplace.ts's
+// 4×8 micro-kernel reading both operands in place: four rows of V broadcast along k, a panel of D
+// 8 contiguous floats per k (4 KiB at 128 tiles, held in L1 while V's rows stream past). Z is
+// [ξ][c][o]. Against D row-major [ξ][o][t] with gemm-dot.ts's A·Bᵀ (2×4 dot products, both rows
+// along k), the GEMMs alone ran 1.3–1.7× faster at 16–64 channels (batch 16, on a loaded machine:
+// 50–54 against 31–38 GFLOP/s); at 128 channels both fall with V's planes out of L1: 10–13 GFLOP/s
+// by dot products, 15 with D [ξ][t][o] unpaneled (O floats a row, a line per k), ~20 with panels.
+//
+// Scratch, in floats: Z (36·C·O), then per chunk V (36·C·tbr) and D (36·roundUp(O, 8)·tbr), each
+// plane ξ a cache line after the last (PLANE_SKEW), then WINOGRAD_TMP_FLOATS of transform temporaries.
+import { gemmInPlace } from "./gemm-inplace";
+import { WINOGRAD_TMP_FLOATS, PLANE_SKEW, roundUp } from "./conv-winograd";
+import { inputTransformAlpha6, tileOrigins } from "./conv-winograd-f4";
+
+/** Tiles per chunk: the K of each of the 36 GEMMs. */
+const TILE_CHUNK_DW_F4 = 128;
+
+/** Floats of scratch winogradF4x4WeightGrad needs. */
+export function winogradF4x4WeightGradScratchFloats(N: i32, C: i32, O: i32, OH: i32, OW: i32): f64 {
+  const tiles = <f64>N * Math.ceil(<f64>OH / 4) * Math.ceil(<f64>OW / 4);
+  const cols = Math.ceil(min(tiles, <f64>TILE_CHUNK_DW_F4) / 8) * 8, skew = <f64>(PLANE_SKEW >> 2);
+  return 36 * <f64>O * <f64>C + 36 * (<f64>C * cols + skew) + 36 * (Math.ceil(<f64>O / 8) * 8 * cols + skew) + WINOGRAD_TMP_FLOATS;
+}
+
+/**
+ * dw += ∂L/∂w of y = conv2d(x, w) (w: O×C×3×3, x: N×C×H×W) from dy (N×O×OH×OW) by 4×4 tiles (see
+ * the file comment); PH/PW the padding before the image; scratch: winogradF4x4WeightGradScratchFloats.
+ */
+export function winogradF4x4WeightGrad(
+  x: usize, dy: usize, dw: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
+  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
+): void {
+  const th = (OH + 3) >> 2, tw = (OW + 3) >> 2, perImage = th * tw, T = N * perImage;
+  const Z = scratch, work = Z + (<usize>36 * O * C << 2);
+  for (let t0 = 0; t0 < T; t0 += TILE_CHUNK_DW_F4) {
+    const tb = min(TILE_CHUNK_DW_F4, T - t0), tbr = roundUp(tb, 8);
+    const vStep = (<usize>C * tbr << 2) + PLANE_SKEW, dStep = (<usize>roundUp(O, 8) * tbr << 2) + PLANE_SKEW, zStep = <usize>O * C << 2;
+    const V = work, D = V + <usize>36 * vStep, tmp = D + <usize>36 * dStep;
+    inputTransformAlpha6(4, x, C, H, W, PH, PW, tw, perImage, t0, tb, tbr, V, tmp, 8, tbr, PLANE_SKEW);
+    gradTransformF4x4(dy, O, OH, OW, tw, perImage, t0, tb, tbr, D, dStep, tmp);
+    for (let xi = 0; xi < 36; xi++) {
+      const v = V + <usize>xi * vStep, d = D + <usize>xi * dStep, z = Z + <usize>xi * zStep;
+      for (let o0 = 0; o0 < O; o0 += 8) {
+        gemmInPlace(0, C, min(8, O - o0), tb, v, tbr, d + (<usize>o0 * tbr << 2), 8, z + (<usize>o0 << 2), O, t0 > 0 ? 1 : 0);
+      }
+    }
+  }
+  kernelGradTransformF4x4(Z, O, C, dw);
+}
+
+/**
+ * D[ξ][o / 8][i][o % 8] = (A δ Aᵀ)[ξ] for tiles t0 + i, i < tb, of every output channel o: δ the
+ * tile's 4×4 of dy, zeros past OH×OW; plane ξ at D + ξ·step. Four output channels (lanes) of one
+ * tile at a time, so that each of the 36 results is one vector store into its panel row (o % 8 =
+ * 0..3 or 4..7; lanes past O hold zeros the GEMMs never read); tmp: WINOGRAD_TMP_FLOATS floats.
+ */
+function gradTransformF4x4(dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, D: usize, step: usize, tmp: usize): void {
+  const planeBytes = <usize>OH * OW << 2, rs = <usize>OW << 2;
+  const e = tmp, raw = tmp + 576, origins = tmp + 1152;
+  tileOrigins(4, origins, dy, <usize>O * planeBytes, t0, tb, tbr, tw, perImage, 0, 0);
+  for (let o0 = 0; o0 < O; o0 += 4) {
+    const oc = min(4, O - o0), offset = <usize>o0 * planeBytes;
+    for (let i = 0; i < tb; i++) {
+      const rec = origins + (<usize>i << 4), oy = load<i32>(rec, 4), ox = load<i32>(rec, 8);
+      const p = <usize>load<u32>(rec) + offset + ((<usize>oy * OW + ox) << 2);
+      if (oc == 4 && oy + 4 <= OH && ox + 4 <= OW) {
+        // A whole tile of four channels: each row of δ is four loads, transposed to lanes = channels.
+        for (let r = 0; r < 4; r++) {
+          const q = p + <usize>r * rs;
+          rowTimesAt4(e + <usize>r * 96, v128.load(q), v128.load(q + planeBytes), v128.load(q + 2 * planeBytes), v128.load(q + 3 * planeBytes));
+        }
+      } else {
+        gatherChannels(raw, p, planeBytes, OW, min(4, OH - oy), min(4, OW - ox), oc);
+        for (let r = 0; r < 4; r++) {
+          const z = raw + (<usize>r << 6);
+          storeTimesA(e + <usize>r * 96, 16, v128.load(z), v128.load(z, 16), v128.load(z, 32), v128.load(z, 48));
+        }
+      }
+      // A down the columns of δ Aᵀ (4 rows × 6 vectors at e) → ξ = 6i + j, one vector store each.
+      const dst = D + (((<usize>(o0 >> 3) * tbr + i) * 8 + (o0 & 7)) << 2);
+      for (let j = 0; j < 6; j++) {
+        const c = e + (<usize>j << 4);
+        storeTimesA(dst + <usize>j * step, <usize>6 * step, v128.load(c), v128.load(c, 96), v128.load(c, 192), v128.load(c, 288));
+      }
+    }
+  }
+}
+
+/**
+ * δ[r][j] of `oc` channels (lane c: the plane at p + c·planeBytes, row stride OW floats) into
+ * raw[r][j] (16 vectors), rows from `rows` on, columns from `cols` on and lanes from oc on zero.
+ */
+function gatherChannels(raw: usize, p: usize, planeBytes: usize, OW: i32, rows: i32, cols: i32, oc: i32): void {
+  for (let r = 0; r < 4; r++) {
+    for (let j = 0; j < 4; j++) {
+      const dst = raw + (<usize>(4 * r + j) << 4);
+      v128.store(dst, f32x4.splat(0));
+      if (r >= rows || j >= cols) continue;
+      const src = p + ((<usize>r * OW + j) << 2);
+      for (let c = 0; c < oc; c++) store<f32>(dst + (<usize>c << 2), load<f32>(src + <usize>c * planeBytes));
+    }
+  }
+}
+
+/** A v for four vectors v0..v3 (lanes = tiles) → six vectors at dst, dst + stride, … */
+// @ts-ignore: decorator
+@inline function storeTimesA(dst: usize, stride: usize, v0: v128, v1: v128, v2: v128, v3: v128): void {
+  const s = f32x4.add(v0, v2), t = f32x4.add(v1, v3);
+  const s4 = f32x4.add(v0, f32x4.mul(f32x4.splat(4), v2)), t4 = f32x4.add(f32x4.add(v1, v1), f32x4.mul(f32x4.splat(8), v3));
+  v128.store(dst, v0);
+  v128.store(dst + stride, f32x4.add(s, t));
+  v128.store(dst + 2 * stride, f32x4.sub(s, t));
+  v128.store(dst + 3 * stride, f32x4.add(s4, t4));
+  v128.store(dst + 4 * stride, f32x4.sub(s4, t4));
+  v128.store(dst + 5 * stride, v3);
+}
+
+/** One row of δ for four channels (a_c: channel c's four columns) transposed to lanes = channels, times Aᵀ: six vectors at e. */
+// @ts-ignore: decorator
+@inline function rowTimesAt4(e: usize, a0: v128, a1: v128, a2: v128, a3: v128): void {
+  const lo01 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7);
+  const lo23 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), hi23 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
+  storeTimesA(e, 16,
+    v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5), v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7),
+    v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7));
+}
+
+/** dw[o, c] += Gᵀ Z[·][o][c] G (6×6 → 3×3) for every channel pair, in f64. */
+function kernelGradTransformF4x4(Z: usize, O: i32, C: i32, dw: usize): void {
+  const step = <usize>O * C << 2;
+  for (let o = 0; o < O; o++) {
+    for (let c = 0; c < C; c++) {
+      const z = Z + (<usize>(c * O + o) << 2), dst = dw + (<usize>(o * C + c) * 9 << 2);
+      // Rows i of Z·G (6×3): w[i][b].
+      let w00 = 0.0, w01 = 0.0, w02 = 0.0, w10 = 0.0, w11 = 0.0, w12 = 0.0, w20 = 0.0, w21 = 0.0, w22 = 0.0;
+      let w30 = 0.0, w31 = 0.0, w32 = 0.0, w40 = 0.0, w41 = 0.0, w42 = 0.0, w50 = 0.0, w51 = 0.0, w52 = 0.0;
+      for (let i = 0; i < 6; i++) {
+        const p = z + <usize>(6 * i) * step;
+        const z0 = <f64>load<f32>(p), z1 = <f64>load<f32>(p + step), z2 = <f64>load<f32>(p + 2 * step);
+        const z3 = <f64>load<f32>(p + 3 * step), z4 = <f64>load<f32>(p + 4 * step), z5 = <f64>load<f32>(p + 5 * step);
+        const g0 = gCol0(z0, z1, z2, z3, z4), g1 = gCol1(z1, z2, z3, z4), g2 = gCol2(z1, z2, z3, z4, z5);
+        if (i == 0) { w00 = g0; w01 = g1; w02 = g2; }
+        else if (i == 1) { w10 = g0; w11 = g1; w12 = g2; }
+        else if (i == 2) { w20 = g0; w21 = g1; w22 = g2; }
+        else if (i == 3) { w30 = g0; w31 = g1; w32 = g2; }
+        else if (i == 4) { w40 = g0; w41 = g1; w42 = g2; }
+        else { w50 = g0; w51 = g1; w52 = g2; }
+      }
+      // Gᵀ (Z G): the same combinations down each column b.
+      addTap(dst, 0, gCol0(w00, w10, w20, w30, w40)); addTap(dst, 1, gCol0(w01, w11, w21, w31, w41)); addTap(dst, 2, gCol0(w02, w12, w22, w32, w42));
+      addTap(dst, 3, gCol1(w10, w20, w30, w40)); addTap(dst, 4, gCol1(w11, w21, w31, w41)); addTap(dst, 5, gCol1(w12, w22, w32, w42));
+      addTap(dst, 6, gCol2(w10, w20, w30, w40, w50)); addTap(dst, 7, gCol2(w11, w21, w31, w41, w51)); addTap(dst, 8, gCol2(w12, w22, w32, w42, w52));
+    }
+  }
+}
+
+/** z · G's column 0: ¼ z0 − ⅙ (z1 + z2) + (z3 + z4) / 24. */
+// @ts-ignore: decorator
+@inline function gCol0(z0: f64, z1: f64, z2: f64, z3: f64, z4: f64): f64 { return 0.25 * z0 - (1.0 / 6) * (z1 + z2) + (1.0 / 24) * (z3 + z4); }
+/** z · G's column 1: ⅙ (z2 − z1) + (z3 − z4) / 12. */
+// @ts-ignore: decorator
+@inline function gCol1(z1: f64, z2: f64, z3: f64, z4: f64): f64 { return (1.0 / 6) * (z2 - z1) + (1.0 / 12) * (z3 - z4); }
+/** z · G's column 2: ⅙ (z3 + z4 − z1 − z2) + z5. */
+// @ts-ignore: decorator
+@inline function gCol2(z1: f64, z2: f64, z3: f64, z4: f64, z5: f64): f64 { return (1.0 / 6) * (z3 + z4 - z1 - z2) + z5; }
+
+/** dw tap k += v (rounded to f32 once). */
+// @ts-ignore: decorator
+@inline function addTap(dst: usize, k: i32, v: f64): void {
+  const p = dst + (<usize>k << 2);
+  store<f32>(p, <f32>(<f64>load<f32>(p) + v));
+}
