@@ -18,6 +18,11 @@
 // On small output maps (batch ≥ 2), a pointwise or im2col convolution folds the batch into one
 // GEMM per group instead (conv-batched.ts).
 //
+// Strided convolutions with output rows of a multiple of 8 pixels and overlapping windows run
+// the forward and the weight gradient as implicit GEMMs (conv-strided.ts): the GEMM reads the
+// input through a table of offsets into phase-split planes, with no im2col matrix, and the
+// forward writes y in place.
+//
 // 3×3 stride-1 convolutions of the shapes in conv-winograd-table.ts's table run forward and the
 // input gradient by Winograd F(2×2,3×3) or F(4×4,3×3) instead, the weight gradient by Winograd
 // F(2×2,3×3) (conv-winograd-dw.ts) on the widest of them and on the flat path on the others.
@@ -39,12 +44,14 @@ import { batchedApplies, batchedScratchFloats, batchedForward, batchedBackward }
 import { dwconvApplies, dwconvIs3x3, dwconvLanes, dwconvScratchFloats, dwconvForward, dwconvBackward } from "./conv-depthwise";
 import { winogradTile, winogradTileScratchFloats, winogradTileForward, winogradTileWeightsFloats, winogradTileForwardWeights, winogradTileForwardPass, winogradTileInputGrad, winogradWeightGradChosen } from "./conv-winograd-table";
 import { winogradWeightGrad } from "./conv-winograd-dw";
+import { stridedApplies, stridedScratchFloats, stridedForward, stridedWeightGradScratchFloats, stridedWeightGrad } from "./conv-strided";
 import { countNonFinite } from "./util";
 
 /** conv2dAlgorithm's answers. */
 const ALGO_IM2COL_GEMM = 0, ALGO_POINTWISE_GEMM = 1, ALGO_FLAT = 2, ALGO_FLAT_CHANNEL_LANES = 3;
 const ALGO_DWCONV_3X3 = 4, ALGO_DWCONV = 5, ALGO_DWCONV_CHANNEL_LANES = 6;
 const ALGO_POINTWISE_BATCHED_GEMM = 7, ALGO_IM2COL_BATCHED_GEMM = 8, ALGO_WINOGRAD_F2X2 = 9, ALGO_WINOGRAD_F4X4 = 10;
+const ALGO_IMPLICIT_GEMM = 11, ALGO_IMPLICIT_BATCHED_GEMM = 12;
 
 /**
  * Which lowering conv2dForward and conv2dBackward take for a shape: 0 im2col + GEMM, 1 GEMM on
@@ -52,7 +59,9 @@ const ALGO_POINTWISE_BATCHED_GEMM = 7, ALGO_IM2COL_BATCHED_GEMM = 8, ALGO_WINOGR
  * 4 depthwise 3×3 kernels, 5 depthwise tap-list kernels, 6 depthwise kernels with channels in
  * the lanes (short output rows), 7 pointwise and 8 im2col with the batch folded into one GEMM
  * (small output maps), 9 Winograd F(2×2,3×3) and 10 Winograd F(4×4,3×3) for forward and input
- * gradient (the weight gradient as 2 or 3). A pure function of the shape and the build.
+ * gradient (the weight gradient as 2 or 3), 11 and 12 the implicit GEMMs of conv-strided.ts for
+ * the forward and weight gradient of strided convolutions (the input gradient as 0 and 8). A
+ * pure function of the shape and the build.
  */
 export function conv2dAlgorithm(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
@@ -68,6 +77,7 @@ export function conv2dAlgorithm(
   const tile = winogradTile(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) return tile == 4 ? ALGO_WINOGRAD_F4X4 : ALGO_WINOGRAD_F2X2;
   if (flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) return chanApplies(O / G) ? ALGO_FLAT_CHANNEL_LANES : ALGO_FLAT;
+  if (stridedApplies(KH, KW, SH, SW, OW)) return batchedApplies(N, OH, OW) ? ALGO_IMPLICIT_BATCHED_GEMM : ALGO_IMPLICIT_GEMM;
   return batchedApplies(N, OH, OW) ? ALGO_IM2COL_BATCHED_GEMM : ALGO_IM2COL_GEMM;
 }
 
@@ -82,6 +92,20 @@ export function conv2dColsFloats(
 ): f64 {
   if (dwconvApplies(C, G)) return dwconvScratchFloats(C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
+  const backward = colsFloatsBackward(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, pointwise);
+  // The implicit GEMM's forward (conv-strided.ts) in the same scratch as the backward's lowering.
+  if (!pointwise && stridedApplies(KH, KW, SH, SW, OW)) {
+    const implicit = max(stridedScratchFloats(C, KH, KW, SH, SW, DH, DW, G, OH, OW), stridedWeightGradScratchFloats(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW));
+    return max(backward, implicit);
+  }
+  return backward;
+}
+
+/** conv2dColsFloats of every lowering but the implicit GEMM's forward. */
+function colsFloatsBackward(
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, pointwise: bool,
+): f64 {
   if ((pointwise || !flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) && batchedApplies(N, OH, OW)) {
     return batchedScratchFloats(N, C, O, KH, KW, G, OH, OW);
   }
@@ -203,6 +227,10 @@ export function conv2dForward(
     flatForward(x, w, b, y, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols, 0);
     return;
   }
+  if (!pointwise && stridedApplies(KH, KW, SH, SW, OW)) {
+    stridedForward(x, w, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols);
+    return;
+  }
   if (batchedApplies(N, OH, OW)) {
     batchedForward(x, w, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, pointwise, cols);
     return;
@@ -253,8 +281,18 @@ export function conv2dBackward(
     flatBackward(x, w, dy, dw, db, dx, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols);
     return;
   }
+  // The implicit GEMM's weight gradient, then dx (and db) by im2col's lowering without one (dw = 0).
+  let dwIm2col = dw;
+  if (!pointwise && stridedApplies(KH, KW, SH, SW, OW)) {
+    stridedWeightGrad(x, dy, dw, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols);
+    if (dx == 0) {
+      if (db != 0) biasGradChannels(db, dy, N, O, P);
+      return;
+    }
+    dwIm2col = 0;
+  }
   if (batchedApplies(N, OH, OW)) {
-    batchedBackward(x, w, dy, dw, db, dx, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, pointwise, cols);
+    batchedBackward(x, w, dy, dwIm2col, db, dx, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, pointwise, cols);
     return;
   }
   if (db != 0) biasGradChannels(db, dy, N, O, P);
@@ -265,13 +303,14 @@ export function conv2dBackward(
       const xg = x + (<usize>(n * C + g * Cg) * H * W << 2);
       const dyg = dy + (<usize>(n * O + g * Og) * P << 2);
       const wg = w + (<usize>(g * Og) * K << 2);
-      const dwg = dw + (<usize>(g * Og) * K << 2);
-      let colsG = xg;
-      if (!pointwise) {
-        im2col(xg, Cg, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols);
-        colsG = cols;
+      if (dwIm2col != 0) {
+        let colsG = xg;
+        if (!pointwise) {
+          im2col(xg, Cg, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols);
+          colsG = cols;
+        }
+        gemm(0, 1, Og, K, P, dyg, P, colsG, P, dwIm2col + (<usize>(g * Og) * K << 2), K, 1, gemmScratch);
       }
-      gemm(0, 1, Og, K, P, dyg, P, colsG, P, dwg, K, 1, gemmScratch);
       if (dx == 0) continue;
       const dxg = dx + (<usize>(n * C + g * Cg) * H * W << 2);
       if (pointwise) {

@@ -25,10 +25,14 @@ export function im2col(
         const shift = kw * DW - PW; // iw = ow·SW + shift
         const lo = firstInside(shift, SW, OW);
         const hi = max(lo, endInside(shift, SW, W, OW));
+        // Stride 2 with 4 or more columns inside: every row by shuffles alone (gatherRowStride2).
+        const wide = SW == 2 && hi - lo >= 4;
         for (let oh = 0; oh < OH; oh++) {
           const ih = oh * SH - PH + kh * DH;
           if (ih < 0 || ih >= H || lo == hi) {
             zeroFloats(dst, OW);
+          } else if (wide && (ih < H - 1 || c < C - 1)) {
+            gatherRowStride2(dst, plane + (<usize>ih * W << 2), shift, lo, hi, OW);
           } else {
             const src = plane + (<usize>ih * W << 2);
             zeroFloats(dst, lo);
@@ -57,6 +61,27 @@ export function im2col(
       }
     }
   }
+}
+
+/**
+ * One row of cols at stride 2 (hi − lo ≥ 4): dst[ow] = src[2·ow + shift] for lo ≤ ow < hi, 0
+ * elsewhere in [0, OW). 4 outputs from 8 inputs by one shuffle, at lo, lo + 4, … and a last one
+ * at hi − 4 that may overlap the one before (the same values written twice), so no output runs
+ * one at a time. The 8 floats read at hi − 4 end at most 2 past the row (2·(hi − 1) + shift ≤
+ * W − 1): the caller passes rows that are followed by another row of x (not the last of the
+ * last plane).
+ */
+// @ts-ignore: decorator
+@inline function gatherRowStride2(dst: usize, src: usize, shift: i32, lo: i32, hi: i32, OW: i32): void {
+  for (let i = 0; i < lo; i++) store<f32>(dst + (<usize>i << 2), 0);
+  const last = hi - 4;
+  for (let ow = lo; ; ow += 4) {
+    const at = min(ow, last);
+    const s = src + (<usize>(2 * at + shift) << 2);
+    v128.store(dst + (<usize>at << 2), v128.shuffle<f32>(v128.load(s), v128.load(s, 16), 0, 2, 4, 6));
+    if (at == last) break;
+  }
+  for (let i = hi; i < OW; i++) store<f32>(dst + (<usize>i << 2), 0);
 }
 
 /**
