@@ -45,7 +45,7 @@
 // theirs.
 import { gemmInPlace, gemmInPlaceNCHW } from "./gemm-inplace";
 import { biasChannels, biasGradChannels } from "./bias";
-import { im2col, col2imAdd } from "./im2col";
+import { im2col, col2imAdd, col2imWrites, col2imPoint } from "./im2col";
 
 /**
  * The largest output map (OH·OW) folded, from the harness's zoo (1×1 and stride-2 3×3 shapes
@@ -140,8 +140,10 @@ export function batchedBackward(
     pointwiseBackward1x1(x, w, dy, dw, dx, N, C, O, G);
     return;
   }
-  // col2im adds into dx (windows overlap), so it starts from zero; the pointwise scatter overwrites.
-  if (dx != 0 && !pointwise) memory.fill(dx, 0, <usize>N * C * H * W << 2);
+  // col2im adds into dx (windows overlap), so it starts from zero; the pointwise scatter and
+  // col2imPoint overwrite.
+  const writes = col2imWrites(KH, KW, PH, PW);
+  if (dx != 0 && !pointwise && !writes) memory.fill(dx, 0, <usize>N * C * H * W << 2);
   for (let g = 0; g < G; g++) {
     const wg = w + (<usize>(g * Og) * K << 2);
     gatherPlanes(dy, N, O, g * Og, Og, P, dyAll, ld);
@@ -178,8 +180,9 @@ export function batchedBackward(
         scatterPlanes(cols, cld, nn, C, g * Cg, Cg, P, dxc, 0);
       } else {
         for (let n = 0; n < nn; n++) {
-          col2imAdd(cols + (<usize>(n * P) << 2), Cg, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW,
-            dxc + (<usize>(n * C + g * Cg) * H * W << 2), cld);
+          const dxg = dxc + (<usize>(n * C + g * Cg) * H * W << 2);
+          if (writes) col2imPoint(cols + (<usize>(n * P) << 2), Cg, H, W, SH, SW, OH, OW, dxg, cld);
+          else col2imAdd(cols + (<usize>(n * P) << 2), Cg, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, dxg, cld);
         }
       }
     }

@@ -1,5 +1,6 @@
-// The forward of strided convolutions (column stride SW ≥ 2) as an implicit GEMM: no im2col
-// matrix, no Y_all and no scatter.
+// The forward and the weight gradient of strided convolutions (column stride SW ≥ 2) as
+// implicit GEMMs: no im2col matrix (nor its transpose), and for the forward no Y_all and no
+// scatter.
 //
 // Each image's input is first copied into SW phase-split planes per channel: plane (c, φ) holds
 // the zero-padded input's columns φ, φ + SW, φ + 2·SW, … (Wq of them), on Hp rows. Output pixel
@@ -13,14 +14,20 @@
 // a shuffle at stride 2): about C·H·W floats an image, against K·OH·OW (2.25× that for 3×3
 // stride 2) written and read back by im2col, and Og·OH·OW more by the folded batch's scatter.
 //
+// The weight gradient reads the same planes through the same table (stridedWeightGrad), the
+// input gradient stays im2col's (col2im of Wᵀ·dY).
+//
 // Applies when OW is a multiple of 8 (every tile in one output row) and the windows overlap
-// (KH·KW > SH·SW). Measured against the lowerings it replaces (CPU time, the two builds alternating in
-// one process, median of 9–11, forward; the results are bit for bit the same as the folded
-// batch's, whose GEMM sums k in the same order):
-//   shape (batch)                         replaced               relaxed SIMD   plain SIMD
-//   3×3 32→64 s2 p1 on 16×16 (16, 64)     im2col-batched-gemm    ×1.06–1.15     ×1.01–1.03
-//   3×3 16→32 s2 p1 on 32×32 (16, 64)     im2col-gemm            ×1.20–1.40     ×1.12–1.13
-//   3×3 3→32 s2 p1 on 32×32 (16, 64)      im2col-gemm            ×1.17–1.74     ×1.20–1.22
+// (KH·KW > SH·SW). Measured against the lowerings it replaces (CPU time, the two builds
+// alternating in one process, median of 9–11 under load, ranges over runs and batch 16 / 64;
+// the forward's results are bit for bit those of the folded batch, whose GEMM sums k in the
+// same order):
+//   shape                          replaced              relaxed SIMD          plain SIMD
+//                                                         forward    dW         forward    dW
+//   3×3 32→64 s2 p1 on 16×16       im2col-batched-gemm   ×1.06–1.15 ×1.04–1.11 ×1.01–1.03 ×1.06–1.34
+//   3×3 16→32 s2 p1 on 32×32       im2col-gemm           ×1.20–1.40 ×1.25–1.42 ×1.11–1.27 ×1.30–1.38
+//   3×3 3→32 s2 p1 on 32×32        im2col-gemm           ×1.17–1.74 ×1.29–1.40 ×1.20–1.22 ×1.19–1.20
+// The whole backward (dW and dx) of these: ×1.01–1.02, ×1.10–1.20 and ×1.08–1.14 (relaxed).
 // A 1×1 strided convolution keeps im2col: its phase planes copy all of x where the subsample
 // reads a quarter of it, and with K = C the copy is not paid back (1×1 32→64 s2 on 16×16:
 // ×0.59–0.63; 1×1 16→32 s2 on 32×32: ×0.62). So do other kernels whose windows do not overlap

@@ -37,7 +37,7 @@
 // A null pointer (0) for the bias, its gradient or dx means "none".
 import { gemm } from "./gemm";
 import { biasChannels, biasGradChannels } from "./bias";
-import { im2col, col2imAdd } from "./im2col";
+import { im2col, col2imAdd, col2imWrites, col2imPoint } from "./im2col";
 import { flatApplies, flatScratchFloats, flatForward, flatBackward } from "./conv-flat-pass";
 import { chanApplies } from "./conv-chan";
 import { batchedApplies, batchedScratchFloats, batchedForward, batchedBackward } from "./conv-batched";
@@ -296,8 +296,10 @@ export function conv2dBackward(
     return;
   }
   if (db != 0) biasGradChannels(db, dy, N, O, P);
-  // col2im adds into dx (windows overlap), so it starts from zero; the pointwise GEMM overwrites.
-  if (dx != 0 && !pointwise) memory.fill(dx, 0, <usize>N * C * H * W << 2);
+  // col2im adds into dx (windows overlap), so it starts from zero; the pointwise GEMM and
+  // col2imPoint overwrite.
+  const writes = col2imWrites(KH, KW, PH, PW);
+  if (dx != 0 && !pointwise && !writes) memory.fill(dx, 0, <usize>N * C * H * W << 2);
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < G; g++) {
       const xg = x + (<usize>(n * C + g * Cg) * H * W << 2);
@@ -318,7 +320,8 @@ export function conv2dBackward(
       } else {
         // cols has been consumed by the weight gradient: reuse it for dcols.
         gemm(1, 0, K, P, Og, wg, K, dyg, P, cols, P, 0, gemmScratch);
-        col2imAdd(cols, Cg, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, dxg);
+        if (writes) col2imPoint(cols, Cg, H, W, SH, SW, OH, OW, dxg);
+        else col2imAdd(cols, Cg, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, dxg);
       }
     }
   }

@@ -163,3 +163,48 @@ export function col2imAdd(
   for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
 }
 
+
+/**
+ * Whether col2im of this kernel writes every float of dx exactly once (col2imPoint): a 1×1
+ * kernel without padding before the image, whose windows never overlap.
+ */
+// @ts-ignore: decorator
+@inline export function col2imWrites(KH: i32, KW: i32, PH: i32, PW: i32): bool {
+  return KH == 1 && KW == 1 && PH == 0 && PW == 0;
+}
+
+/**
+ * dx = col2im(cols) for a kernel col2imWrites accepts (a strided 1×1 convolution, ResNet's
+ * projection shortcut): x[c, ih, iw] is cols[c, ih/SH, iw/SW] where ih, iw are multiples of
+ * SH, SW, and 0 elsewhere. Every float of dx is written, so it needs no clearing first; at
+ * stride 2, 4 entries and 4 zeros interleaved by two shuffles. Where col2imAdd read and wrote a
+ * cleared dx, this writes it once (1×1 32→64 s2 on 16×16, see conv-batched.ts).
+ */
+export function col2imPoint(cols: usize, C: i32, H: i32, W: i32, SH: i32, SW: i32, OH: i32, OW: i32, dx: usize, ld: i32 = 0): void {
+  const rowFloats = ld > 0 ? ld : OH * OW;
+  const zero = f32x4.splat(0);
+  for (let c = 0; c < C; c++) {
+    const src = cols + (<usize>c * rowFloats << 2), plane = dx + (<usize>c * H * W << 2);
+    for (let ih = 0; ih < H; ih++) {
+      const row = plane + (<usize>ih * W << 2);
+      const oh = ih / SH;
+      if (ih - oh * SH != 0 || oh >= OH) {
+        zeroFloats(row, W);
+        continue;
+      }
+      const s = src + (<usize>(oh * OW) << 2);
+      let iw = 0;
+      if (SW == 2) {
+        for (; iw + 8 <= W && (iw >> 1) + 4 <= OW; iw += 8) {
+          const v = v128.load(s + (<usize>(iw >> 1) << 2));
+          v128.store(row + (<usize>iw << 2), v128.shuffle<f32>(v, zero, 0, 4, 1, 5));
+          v128.store(row + (<usize>iw << 2), v128.shuffle<f32>(v, zero, 2, 6, 3, 7), 16);
+        }
+      }
+      for (; iw < W; iw++) {
+        const ow = iw / SW;
+        store<f32>(row + (<usize>iw << 2), iw - ow * SW == 0 && ow < OW ? load<f32>(s + (<usize>ow << 2)) : 0);
+      }
+    }
+  }
+}

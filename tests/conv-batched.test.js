@@ -117,6 +117,12 @@ const cases = [
   { N: 2, C: 3, O: 4, H: 6, W: 17, k: 3, opts: { stride: 2, padding: [2, 0] }, expect: IMPB },
   { N: 2, C: 2, O: 5, H: 12, W: 16, k: 5, opts: { stride: 2, padding: 2 }, expect: IMPB },
   { N: 2, C: 3, O: 32, H: 32, W: 32, k: 3, opts: { stride: 2, padding: 1 }, expect: IMP }, // MobileNetV2's stem
+  // 1×1 strided without padding: col2im writes dx once (col2imPoint), 4 entries a shuffle at
+  // stride 2 with a scalar rest on odd widths; stride 3 and [2, 1]; per image and folded.
+  { N: 2, C: 3, O: 4, H: 20, W: 19, k: 1, opts: { stride: 2 }, expect: 'im2col-gemm' },
+  { N: 2, C: 3, O: 4, H: 10, W: 11, k: 1, opts: { stride: 3 }, expect: IM },
+  { N: 3, C: 6, O: 4, H: 9, W: 5, k: 1, opts: { stride: [2, 1], groups: 2 }, expect: IM },
+  { N: 2, C: 3, O: 4, H: 9, W: 9, k: 1, opts: { stride: 2, padding: 1 }, expect: IM }, // padded: col2imAdd
 ];
 
 for (const c of cases) {
