@@ -33,7 +33,8 @@
 // What still keeps some shapes under 70% of the peak (same measurements, batch 16 / 64):
 // - 3×3 32→64 s2 on 16×16: forward ~63%, dX ~55–60%, dW ~58%, while the GEMMs alone run at
 //   76–81%: im2col, col2im and the transpose move K·N·P floats for 64 multiply-adds each (Og =
-//   64), about a fifth of the time.
+//   64), about a fifth of the time. (Its forward now runs conv-strided.ts's implicit GEMM,
+//   ~70%; skipping the im2col of the backward measured ×1.3 on dW, skipping col2im ×1.3 on dX.)
 // - 1×1 32→64 s2 on 16×16: ~50–60%: with K = 32 the subsampling im2col, the scatter of Y_all and
 //   the transpose are a third of the GEMM's work (the GEMM alone: 87% forward).
 // - dW of 1×1 convolutions on 1×1 maps at batch 16 (~52–73%): the reduction is 16 deep, so each
@@ -44,7 +45,7 @@
 // theirs.
 import { gemmInPlace, gemmInPlaceNCHW } from "./gemm-inplace";
 import { biasChannels, biasGradChannels } from "./bias";
-import { im2col, col2imAdd } from "./im2col";
+import { im2col, col2imAdd, col2imWrites, col2imPoint } from "./im2col";
 
 /**
  * The largest output map (OH·OW) folded, from the harness's zoo (1×1 and stride-2 3×3 shapes
@@ -120,7 +121,10 @@ function chunkImages(N: i32, K: i32, P: i32): i32 {
 /** The floats of cols one chunk may hold: 256 KB, half of L2. */
 const CHUNK_FLOATS = 64 * 1024;
 
-/** dw += ∂L/∂w, db += ∂L/∂b (if db ≠ 0), dx = ∂L/∂x (if dx ≠ 0), one GEMM per group and product. */
+/**
+ * dw += ∂L/∂w, db += ∂L/∂b (if db ≠ 0), dx = ∂L/∂x (if dx ≠ 0), one GEMM per group and product.
+ * dw = 0 skips the weight gradient of an im2col convolution (conv-strided.ts has made it).
+ */
 export function batchedBackward(
   x: usize, w: usize, dy: usize, dw: usize, db: usize, dx: usize,
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
@@ -136,8 +140,10 @@ export function batchedBackward(
     pointwiseBackward1x1(x, w, dy, dw, dx, N, C, O, G);
     return;
   }
-  // col2im adds into dx (windows overlap), so it starts from zero; the pointwise scatter overwrites.
-  if (dx != 0 && !pointwise) memory.fill(dx, 0, <usize>N * C * H * W << 2);
+  // col2im adds into dx (windows overlap), so it starts from zero; the pointwise scatter and
+  // col2imPoint overwrite.
+  const writes = col2imWrites(KH, KW, PH, PW);
+  if (dx != 0 && !pointwise && !writes) memory.fill(dx, 0, <usize>N * C * H * W << 2);
   for (let g = 0; g < G; g++) {
     const wg = w + (<usize>(g * Og) * K << 2);
     gatherPlanes(dy, N, O, g * Og, Og, P, dyAll, ld);
@@ -162,7 +168,7 @@ export function batchedBackward(
     const nb = chunkImages(N, K, P), image = <usize>C * H * W << 2;
     for (let n0 = 0; n0 < N; n0 += nb) {
       const nn = min(nb, N - n0), cnp = nn * P, cld = leading(cnp), dyc = dyAll + (<usize>(n0 * P) << 2);
-      if (!pointwise) {
+      if (!pointwise && dw != 0) {
         gatherCols(x + <usize>n0 * image, nn, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, g * Cg, Cg, pointwise, cols, cld);
         transposeFloats(cols, cld, K, cnp, colsT, K);
         gemmInPlace(0, Og, K, cnp, dyc, ld, colsT, K, dwg, K, 1);
@@ -174,8 +180,9 @@ export function batchedBackward(
         scatterPlanes(cols, cld, nn, C, g * Cg, Cg, P, dxc, 0);
       } else {
         for (let n = 0; n < nn; n++) {
-          col2imAdd(cols + (<usize>(n * P) << 2), Cg, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW,
-            dxc + (<usize>(n * C + g * Cg) * H * W << 2), cld);
+          const dxg = dxc + (<usize>(n * C + g * Cg) * H * W << 2);
+          if (writes) col2imPoint(cols + (<usize>(n * P) << 2), Cg, H, W, SH, SW, OH, OW, dxg, cld);
+          else col2imAdd(cols + (<usize>(n * P) << 2), Cg, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, dxg, cld);
         }
       }
     }
@@ -202,7 +209,7 @@ function pointwiseBackward1x1(x: usize, w: usize, dy: usize, dw: usize, dx: usiz
  * dst[c·ds + r] = src[r·ss + c] for r < rows, c < cols (strides in floats): 4×4 blocks by
  * shuffles, the edges one float at a time.
  */
-function transposeFloats(src: usize, ss: i32, rows: i32, cols: i32, dst: usize, ds: i32): void {
+export function transposeFloats(src: usize, ss: i32, rows: i32, cols: i32, dst: usize, ds: i32): void {
   const sb = <usize>ss << 2, db = <usize>ds << 2;
   const r4 = rows & ~3, c4 = cols & ~3;
   for (let r = 0; r < r4; r += 4) {

@@ -18,6 +18,11 @@
 // On small output maps (batch ≥ 2), a pointwise or im2col convolution folds the batch into one
 // GEMM per group instead (conv-batched.ts).
 //
+// Strided convolutions with output rows of a multiple of 8 pixels and overlapping windows run
+// the forward and the weight gradient as implicit GEMMs (conv-strided.ts): the GEMM reads the
+// input through a table of offsets into phase-split planes, with no im2col matrix, and the
+// forward writes y in place.
+//
 // 3×3 stride-1 convolutions of the shapes in conv-winograd-table.ts's table run forward and the
 // input gradient by Winograd F(2×2,3×3) or F(4×4,3×3) instead, and the weight gradient by Winograd
 // with the tiles the table names for it (conv-winograd-dw.ts, conv-winograd-dw-f4.ts); 5×5 ones of
@@ -33,19 +38,20 @@
 // A null pointer (0) for the bias, its gradient or dx means "none".
 import { gemm } from "./gemm";
 import { biasChannels, biasGradChannels } from "./bias";
-import { im2col, col2imAdd } from "./im2col";
+import { im2col, col2imAdd, col2imWrites, col2imPoint } from "./im2col";
 import { flatApplies, flatScratchFloats, flatForward, flatBackward } from "./conv-flat-pass";
 import { chanApplies } from "./conv-chan";
 import { batchedApplies, batchedScratchFloats, batchedForward, batchedBackward } from "./conv-batched";
 import { dwconvApplies, dwconvIs3x3, dwconvLanes, dwconvScratchFloats, dwconvForward, dwconvBackward } from "./conv-depthwise";
 import { winogradTile, winogradTileScratchFloats, winogradTileForward, winogradTileWeightsFloats, winogradTileForwardWeights, winogradTileForwardPass, winogradTileInputGrad, winogradWeightGradTile, winogradTileWeightGrad, WINOGRAD_TILE_5X5 } from "./conv-winograd-table";
+import { stridedApplies, stridedScratchFloats, stridedForward, stridedWeightGradScratchFloats, stridedWeightGrad } from "./conv-strided";
 import { countNonFinite } from "./util";
 
 /** conv2dAlgorithm's answers. */
 const ALGO_IM2COL_GEMM = 0, ALGO_POINTWISE_GEMM = 1, ALGO_FLAT = 2, ALGO_FLAT_CHANNEL_LANES = 3;
 const ALGO_DWCONV_3X3 = 4, ALGO_DWCONV = 5, ALGO_DWCONV_CHANNEL_LANES = 6;
 const ALGO_POINTWISE_BATCHED_GEMM = 7, ALGO_IM2COL_BATCHED_GEMM = 8, ALGO_WINOGRAD_F2X2 = 9, ALGO_WINOGRAD_F4X4 = 10;
-const ALGO_WINOGRAD_F2X2_5X5 = 11;
+const ALGO_WINOGRAD_F2X2_5X5 = 11, ALGO_IMPLICIT_GEMM = 12, ALGO_IMPLICIT_BATCHED_GEMM = 13;
 
 /**
  * Which lowering conv2dForward and conv2dBackward take for a shape: 0 im2col + GEMM, 1 GEMM on
@@ -53,8 +59,9 @@ const ALGO_WINOGRAD_F2X2_5X5 = 11;
  * 4 depthwise 3×3 kernels, 5 depthwise tap-list kernels, 6 depthwise kernels with channels in
  * the lanes (short output rows), 7 pointwise and 8 im2col with the batch folded into one GEMM
  * (small output maps), 9 Winograd F(2×2,3×3), 10 Winograd F(4×4,3×3) and 11 Winograd F(2×2,5×5)
- * for forward and input gradient (the weight gradient as 2 or 3). A pure function of the shape and
- * the build.
+ * for forward and input gradient (the weight gradient as 2 or 3), 12 and 13 the implicit GEMMs of
+ * conv-strided.ts for the forward and weight gradient of strided convolutions (the input gradient
+ * as 0 and 8). A pure function of the shape and the build.
  */
 export function conv2dAlgorithm(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
@@ -70,6 +77,7 @@ export function conv2dAlgorithm(
   const tile = winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) return tile == WINOGRAD_TILE_5X5 ? ALGO_WINOGRAD_F2X2_5X5 : tile == 4 ? ALGO_WINOGRAD_F4X4 : ALGO_WINOGRAD_F2X2;
   if (flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) return chanApplies(O / G) ? ALGO_FLAT_CHANNEL_LANES : ALGO_FLAT;
+  if (stridedApplies(KH, KW, SH, SW, OW)) return batchedApplies(N, OH, OW) ? ALGO_IMPLICIT_BATCHED_GEMM : ALGO_IMPLICIT_GEMM;
   return batchedApplies(N, OH, OW) ? ALGO_IM2COL_BATCHED_GEMM : ALGO_IM2COL_GEMM;
 }
 
@@ -84,6 +92,20 @@ export function conv2dColsFloats(
 ): f64 {
   if (dwconvApplies(C, G)) return dwconvScratchFloats(C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
+  const backward = colsFloatsBackward(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, pointwise);
+  // The implicit GEMM's forward (conv-strided.ts) in the same scratch as the backward's lowering.
+  if (!pointwise && stridedApplies(KH, KW, SH, SW, OW)) {
+    const implicit = max(stridedScratchFloats(C, KH, KW, SH, SW, DH, DW, G, OH, OW), stridedWeightGradScratchFloats(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW));
+    return max(backward, implicit);
+  }
+  return backward;
+}
+
+/** conv2dColsFloats of every lowering but the implicit GEMM's forward. */
+function colsFloatsBackward(
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, pointwise: bool,
+): f64 {
   if ((pointwise || !flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) && batchedApplies(N, OH, OW)) {
     return batchedScratchFloats(N, C, O, KH, KW, G, OH, OW);
   }
@@ -206,6 +228,10 @@ export function conv2dForward(
     flatForward(x, w, b, y, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols, 0);
     return;
   }
+  if (!pointwise && stridedApplies(KH, KW, SH, SW, OW)) {
+    stridedForward(x, w, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols);
+    return;
+  }
   if (batchedApplies(N, OH, OW)) {
     batchedForward(x, w, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, pointwise, cols);
     return;
@@ -257,25 +283,38 @@ export function conv2dBackward(
     flatBackward(x, w, dy, dw, db, dx, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols);
     return;
   }
+  // The implicit GEMM's weight gradient, then dx (and db) by im2col's lowering without one (dw = 0).
+  let dwIm2col = dw;
+  if (!pointwise && stridedApplies(KH, KW, SH, SW, OW)) {
+    stridedWeightGrad(x, dy, dw, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols);
+    if (dx == 0) {
+      if (db != 0) biasGradChannels(db, dy, N, O, P);
+      return;
+    }
+    dwIm2col = 0;
+  }
   if (batchedApplies(N, OH, OW)) {
-    batchedBackward(x, w, dy, dw, db, dx, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, pointwise, cols);
+    batchedBackward(x, w, dy, dwIm2col, db, dx, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, pointwise, cols);
     return;
   }
   if (db != 0) biasGradChannels(db, dy, N, O, P);
-  // col2im adds into dx (windows overlap), so it starts from zero; the pointwise GEMM overwrites.
-  if (dx != 0 && !pointwise) memory.fill(dx, 0, <usize>N * C * H * W << 2);
+  // col2im adds into dx (windows overlap), so it starts from zero; the pointwise GEMM and
+  // col2imPoint overwrite.
+  const writes = col2imWrites(KH, KW, PH, PW);
+  if (dx != 0 && !pointwise && !writes) memory.fill(dx, 0, <usize>N * C * H * W << 2);
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < G; g++) {
       const xg = x + (<usize>(n * C + g * Cg) * H * W << 2);
       const dyg = dy + (<usize>(n * O + g * Og) * P << 2);
       const wg = w + (<usize>(g * Og) * K << 2);
-      const dwg = dw + (<usize>(g * Og) * K << 2);
-      let colsG = xg;
-      if (!pointwise) {
-        im2col(xg, Cg, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols);
-        colsG = cols;
+      if (dwIm2col != 0) {
+        let colsG = xg;
+        if (!pointwise) {
+          im2col(xg, Cg, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols);
+          colsG = cols;
+        }
+        gemm(0, 1, Og, K, P, dyg, P, colsG, P, dwIm2col + (<usize>(g * Og) * K << 2), K, 1, gemmScratch);
       }
-      gemm(0, 1, Og, K, P, dyg, P, colsG, P, dwg, K, 1, gemmScratch);
       if (dx == 0) continue;
       const dxg = dx + (<usize>(n * C + g * Cg) * H * W << 2);
       if (pointwise) {
@@ -283,7 +322,8 @@ export function conv2dBackward(
       } else {
         // cols has been consumed by the weight gradient: reuse it for dcols.
         gemm(1, 0, K, P, Og, wg, K, dyg, P, cols, P, 0, gemmScratch);
-        col2imAdd(cols, Cg, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, dxg);
+        if (writes) col2imPoint(cols, Cg, H, W, SH, SW, OH, OW, dxg);
+        else col2imAdd(cols, Cg, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, dxg);
       }
     }
   }
@@ -299,8 +339,9 @@ export function conv2dBackward(
 /**
  * Which passes of this shape give every image the same bits on any range of the batch as on the
  * whole of it, so that threads may each take a range: 0 none (the batch-folded GEMMs, whose GEMM
- * follows the batch size, and a lowering a single image would not take), 1 the forward (the depthwise kernels, whose backward computes the
- * weight gradient image by image with dx), 3 the forward and the input gradient alone
+ * follows the batch size, and a lowering a single image would not take), 1 the forward (the
+ * depthwise kernels, whose backward computes the weight gradient image by image with dx), 3 the
+ * forward and the input gradient alone
  * (conv2dInputGrad). Measured bit for bit on every lowering (tests/threads.test.js). A pure
  * function of the shape and the build.
  */
@@ -309,7 +350,7 @@ export function conv2dBatchSplits(
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): i32 {
   const algo = conv2dAlgorithm(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW);
-  if (algo == ALGO_POINTWISE_BATCHED_GEMM || algo == ALGO_IM2COL_BATCHED_GEMM) return 0;
+  if (algo == ALGO_POINTWISE_BATCHED_GEMM || algo == ALGO_IM2COL_BATCHED_GEMM || algo == ALGO_IMPLICIT_BATCHED_GEMM) return 0;
   // A lowering chosen by the batch size (F(2×2,5×5) from 64 tiles in the batch) must be the one
   // a single image takes too, so that every range runs it: the thresholds grow with the batch.
   if (conv2dAlgorithm(1, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW) != algo) return 0;
@@ -339,14 +380,18 @@ export function conv2dInputGrad(
     flatBackward(0, w, dy, 0, 0, dx, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols);
     return;
   }
-  if (!pointwise) memory.fill(dx, 0, <usize>N * C * H * W << 2);
+  // As conv2dBackward's im2col lowering (the implicit GEMMs' too) computes dx.
+  const writes = col2imWrites(KH, KW, PH, PW);
+  if (!pointwise && !writes) memory.fill(dx, 0, <usize>N * C * H * W << 2);
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < G; g++) {
       const dyg = dy + (<usize>(n * O + g * Og) * P << 2);
       const wg = w + (<usize>(g * Og) * K << 2);
       const dxg = dx + (<usize>(n * C + g * Cg) * H * W << 2);
       gemm(1, 0, K, P, Og, wg, K, dyg, P, pointwise ? dxg : cols, P, 0, gemmScratch);
-      if (!pointwise) col2imAdd(cols, Cg, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, dxg);
+      if (pointwise) continue;
+      if (writes) col2imPoint(cols, Cg, H, W, SH, SW, OH, OW, dxg);
+      else col2imAdd(cols, Cg, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, dxg);
     }
   }
 }

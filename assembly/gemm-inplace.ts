@@ -255,3 +255,102 @@ function gemm1x4InPlace(K: i32, a: usize, ks: usize, b: usize, bs: usize, c: usi
   if (add) c0 = f32x4.add(c0, v128.load(c));
   v128.store(c, c0);
 }
+
+/**
+ * f32-gemm-4x8 with B's rows through a row table (an implicit GEMM): the 4×8 tile of C at c
+ * (row stride cs bytes) = bias[r] + Σ_k A[r, k]·B_k[0..8), A[r, k] at a + r·rs + 4·k, and B's
+ * row k the 8 floats at b + table[k] (byte offsets, u32); bias = 0: none. conv-strided.ts's
+ * forward reads x's phase-split planes this way instead of an im2col matrix.
+ */
+// @ts-ignore: decorator
+@inline export function gemm4x8Table(K: i32, a: usize, rs: usize, table: usize, b: usize, c: usize, cs: usize, bias: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  let p0 = a, p1 = a + rs, p2 = a + 2 * rs, p3 = a + 3 * rs;
+  const end = table + (<usize>K << 2);
+  for (let t = table; t < end; t += 4) {
+    const row = b + <usize>load<u32>(t);
+    const b0 = v128.load(row), b1 = v128.load(row, 16);
+    const a0 = v128.load32_splat(p0);
+    c00 = madd(a0, b0, c00); c01 = madd(a0, b1, c01);
+    const a1 = v128.load32_splat(p1);
+    c10 = madd(a1, b0, c10); c11 = madd(a1, b1, c11);
+    const a2 = v128.load32_splat(p2);
+    c20 = madd(a2, b0, c20); c21 = madd(a2, b1, c21);
+    const a3 = v128.load32_splat(p3);
+    c30 = madd(a3, b0, c30); c31 = madd(a3, b1, c31);
+    p0 += 4; p1 += 4; p2 += 4; p3 += 4;
+  }
+  if (bias != 0) {
+    const v0 = v128.load32_splat(bias), v1 = v128.load32_splat(bias, 4);
+    const v2 = v128.load32_splat(bias, 8), v3 = v128.load32_splat(bias, 12);
+    c00 = f32x4.add(c00, v0); c01 = f32x4.add(c01, v0);
+    c10 = f32x4.add(c10, v1); c11 = f32x4.add(c11, v1);
+    c20 = f32x4.add(c20, v2); c21 = f32x4.add(c21, v2);
+    c30 = f32x4.add(c30, v3); c31 = f32x4.add(c31, v3);
+  }
+  v128.store(c, c00); v128.store(c, c01, 16);
+  v128.store(c + cs, c10); v128.store(c + cs, c11, 16);
+  v128.store(c + 2 * cs, c20); v128.store(c + 2 * cs, c21, 16);
+  v128.store(c + 3 * cs, c30); v128.store(c + 3 * cs, c31, 16);
+}
+
+/** f32-gemm-1x8 with B's rows through a row table: one row of C past the last 4-row panel (see gemm4x8Table). */
+export function gemm1x8Table(K: i32, a: usize, table: usize, b: usize, c: usize, bias: usize): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
+  const end = table + (<usize>K << 2);
+  for (let t = table; t < end; t += 4) {
+    const row = b + <usize>load<u32>(t);
+    const a0 = v128.load32_splat(a);
+    c0 = madd(a0, v128.load(row), c0); c1 = madd(a0, v128.load(row, 16), c1);
+    a += 4;
+  }
+  if (bias != 0) {
+    const v = v128.load32_splat(bias);
+    c0 = f32x4.add(c0, v); c1 = f32x4.add(c1, v);
+  }
+  v128.store(c, c0); v128.store(c, c1, 16);
+}
+
+/**
+ * f32-gemm-4x8 with A's rows through row pointers over output pixels (the implicit GEMM of a
+ * strided convolution's weight gradient): the 4×8 tile of C at c (row stride cs bytes) +=
+ * Σ_pixels A_r[pixel]·B[pixel, 0..8), for images n < N, output rows oh < OH and columns ow < OW:
+ * A_r[pixel] at a_r + n·image + oh·rowStep + 4·ow, B's row of the pixel the next one of B (row
+ * stride bs bytes, the images' rows one after the other).
+ */
+// @ts-ignore: decorator
+@inline export function gemm4x8Pixels(
+  N: i32, OH: i32, OW: i32, image: usize, rowStep: usize,
+  a0: usize, a1: usize, a2: usize, a3: usize, b: usize, bs: usize, c: usize, cs: usize,
+): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let n = 0; n < N; n++) {
+    const at = <usize>n * image;
+    for (let oh = 0; oh < OH; oh++) {
+      const row = at + <usize>oh * rowStep;
+      let p0 = a0 + row, p1 = a1 + row, p2 = a2 + row, p3 = a3 + row;
+      for (let ow = 0; ow < OW; ow++) {
+        const b0 = v128.load(b), b1 = v128.load(b, 16);
+        const x0 = v128.load32_splat(p0);
+        c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01);
+        const x1 = v128.load32_splat(p1);
+        c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11);
+        const x2 = v128.load32_splat(p2);
+        c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
+        const x3 = v128.load32_splat(p3);
+        c30 = madd(x3, b0, c30); c31 = madd(x3, b1, c31);
+        p0 += 4; p1 += 4; p2 += 4; p3 += 4; b += bs;
+      }
+    }
+  }
+  v128.store(c, f32x4.add(c00, v128.load(c))); v128.store(c, f32x4.add(c01, v128.load(c, 16)), 16);
+  v128.store(c + cs, f32x4.add(c10, v128.load(c + cs))); v128.store(c + cs, f32x4.add(c11, v128.load(c + cs, 16)), 16);
+  v128.store(c + 2 * cs, f32x4.add(c20, v128.load(c + 2 * cs))); v128.store(c + 2 * cs, f32x4.add(c21, v128.load(c + 2 * cs, 16)), 16);
+  v128.store(c + 3 * cs, f32x4.add(c30, v128.load(c + 3 * cs))); v128.store(c + 3 * cs, f32x4.add(c31, v128.load(c + 3 * cs, 16)), 16);
+}

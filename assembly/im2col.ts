@@ -25,10 +25,14 @@ export function im2col(
         const shift = kw * DW - PW; // iw = ow·SW + shift
         const lo = firstInside(shift, SW, OW);
         const hi = max(lo, endInside(shift, SW, W, OW));
+        // Stride 2 with 4 or more columns inside: every row by shuffles alone (gatherRowStride2).
+        const wide = SW == 2 && hi - lo >= 4;
         for (let oh = 0; oh < OH; oh++) {
           const ih = oh * SH - PH + kh * DH;
           if (ih < 0 || ih >= H || lo == hi) {
             zeroFloats(dst, OW);
+          } else if (wide && (ih < H - 1 || c < C - 1)) {
+            gatherRowStride2(dst, plane + (<usize>ih * W << 2), shift, lo, hi, OW);
           } else {
             const src = plane + (<usize>ih * W << 2);
             zeroFloats(dst, lo);
@@ -57,6 +61,27 @@ export function im2col(
       }
     }
   }
+}
+
+/**
+ * One row of cols at stride 2 (hi − lo ≥ 4): dst[ow] = src[2·ow + shift] for lo ≤ ow < hi, 0
+ * elsewhere in [0, OW). 4 outputs from 8 inputs by one shuffle, at lo, lo + 4, … and a last one
+ * at hi − 4 that may overlap the one before (the same values written twice), so no output runs
+ * one at a time. The 8 floats read at hi − 4 end at most 2 past the row (2·(hi − 1) + shift ≤
+ * W − 1): the caller passes rows that are followed by another row of x (not the last of the
+ * last plane).
+ */
+// @ts-ignore: decorator
+@inline function gatherRowStride2(dst: usize, src: usize, shift: i32, lo: i32, hi: i32, OW: i32): void {
+  for (let i = 0; i < lo; i++) store<f32>(dst + (<usize>i << 2), 0);
+  const last = hi - 4;
+  for (let ow = lo; ; ow += 4) {
+    const at = min(ow, last);
+    const s = src + (<usize>(2 * at + shift) << 2);
+    v128.store(dst + (<usize>at << 2), v128.shuffle<f32>(v128.load(s), v128.load(s, 16), 0, 2, 4, 6));
+    if (at == last) break;
+  }
+  for (let i = hi; i < OW; i++) store<f32>(dst + (<usize>i << 2), 0);
 }
 
 /**
@@ -138,3 +163,48 @@ export function col2imAdd(
   for (; i < n; i++) store<f32>(dst + (<usize>i << 2), load<f32>(src + (<usize>i << 2)));
 }
 
+
+/**
+ * Whether col2im of this kernel writes every float of dx exactly once (col2imPoint): a 1×1
+ * kernel without padding before the image, whose windows never overlap.
+ */
+// @ts-ignore: decorator
+@inline export function col2imWrites(KH: i32, KW: i32, PH: i32, PW: i32): bool {
+  return KH == 1 && KW == 1 && PH == 0 && PW == 0;
+}
+
+/**
+ * dx = col2im(cols) for a kernel col2imWrites accepts (a strided 1×1 convolution, ResNet's
+ * projection shortcut): x[c, ih, iw] is cols[c, ih/SH, iw/SW] where ih, iw are multiples of
+ * SH, SW, and 0 elsewhere. Every float of dx is written, so it needs no clearing first; at
+ * stride 2, 4 entries and 4 zeros interleaved by two shuffles. Where col2imAdd read and wrote a
+ * cleared dx, this writes it once (1×1 32→64 s2 on 16×16, see conv-batched.ts).
+ */
+export function col2imPoint(cols: usize, C: i32, H: i32, W: i32, SH: i32, SW: i32, OH: i32, OW: i32, dx: usize, ld: i32 = 0): void {
+  const rowFloats = ld > 0 ? ld : OH * OW;
+  const zero = f32x4.splat(0);
+  for (let c = 0; c < C; c++) {
+    const src = cols + (<usize>c * rowFloats << 2), plane = dx + (<usize>c * H * W << 2);
+    for (let ih = 0; ih < H; ih++) {
+      const row = plane + (<usize>ih * W << 2);
+      const oh = ih / SH;
+      if (ih - oh * SH != 0 || oh >= OH) {
+        zeroFloats(row, W);
+        continue;
+      }
+      const s = src + (<usize>(oh * OW) << 2);
+      let iw = 0;
+      if (SW == 2) {
+        for (; iw + 8 <= W && (iw >> 1) + 4 <= OW; iw += 8) {
+          const v = v128.load(s + (<usize>(iw >> 1) << 2));
+          v128.store(row + (<usize>iw << 2), v128.shuffle<f32>(v, zero, 0, 4, 1, 5));
+          v128.store(row + (<usize>iw << 2), v128.shuffle<f32>(v, zero, 2, 6, 3, 7), 16);
+        }
+      }
+      for (; iw < W; iw++) {
+        const ow = iw / SW;
+        store<f32>(row + (<usize>iw << 2), iw - ow * SW == 0 && ow < OW ? load<f32>(s + (<usize>ow << 2)) : 0);
+      }
+    }
+  }
+}

@@ -1,5 +1,8 @@
 // Convolutions with the batch folded into one GEMM (assembly/conv-batched.ts): pointwise (1×1,
-// stride 1, unpadded) and im2col convolutions whose output map has at most 64 pixels, at batch ≥ 2.
+// stride 1, unpadded) and im2col convolutions whose output map has at most 64 pixels, at batch ≥ 2;
+// and the forward and weight gradient of strided convolutions by the implicit GEMM
+// (assembly/conv-strided.ts: output rows of a multiple of 8 pixels, kernels larger than 1×1), at
+// any batch.
 // Forward, dx, dW and db against the float64 reference on 1×1 convolutions at 1×1, 2×2, 3×3 and
 // 8×8 maps and strided 3×3 / 1×1 ones on 4×4 to 16×16 inputs; batch 2, 3 and 17; channel counts
 // that are not multiples of 4; with and without bias; groups 2 and 3; K above the GEMM's 256-deep
@@ -53,7 +56,7 @@ function checkAgainstReference(c, seed) {
   return algorithm;
 }
 
-const PW = 'pointwise-batched-gemm', IM = 'im2col-batched-gemm';
+const PW = 'pointwise-batched-gemm', IM = 'im2col-batched-gemm', IMP = 'implicit-gemm', IMPB = 'implicit-batched-gemm';
 const cases = [
   // 1×1 on 1×1, 2×2 and 3×3 maps: MobileNetV2's last layers.
   { N: 3, C: 5, O: 7, H: 1, W: 1, k: 1, expect: PW },
@@ -76,19 +79,22 @@ const cases = [
   { N: 3, C: 5, O: 6, H: 7, W: 7, k: 1, opts: { stride: 2 }, expect: IM }, // ResNet's projection shortcut
   { N: 2, C: 3, O: 5, H: 9, W: 9, k: 3, opts: { stride: 2, padding: 1, dilation: 2 }, expect: IM },
   { N: 17, C: 5, O: 6, H: 8, W: 8, k: 3, opts: { stride: 2, padding: 1 }, expect: IM }, // N·P = 272
-  { N: 2, C: 3, O: 5, H: 16, W: 16, k: 3, opts: { stride: 2, padding: 1 }, expect: IM }, // 8×8 out
+  { N: 2, C: 3, O: 5, H: 16, W: 16, k: 3, opts: { stride: 2, padding: 1 }, expect: IMPB }, // 8×8 out: the implicit GEMM's forward
+  { N: 2, C: 3, O: 5, H: 14, W: 14, k: 3, opts: { stride: 2, padding: 1 }, expect: IM }, // 7×7 out
   { N: 2, C: 29, O: 5, H: 4, W: 4, k: 3, opts: { stride: 2, padding: 1 }, expect: IM }, // K = 261
   // Every tile of the in-place GEMM: 4-row panels and a 1-row rest (O = 37, K = 33), 8-column
   // tiles, a 4-column one and single columns (N·P = 15 = 8 + 4 + 3); the in-scope sizes with
   // N·P a multiple of 32 (row stride padded) and K = 288.
   { N: 15, C: 33, O: 37, H: 1, W: 1, k: 1, expect: PW },
   { N: 5, C: 37, O: 33, H: 2, W: 2, k: 1, opts: { bias: false }, expect: PW },
-  { N: 16, C: 32, O: 33, H: 16, W: 16, k: 3, opts: { stride: 2, padding: 1 }, expect: IM },
+  { N: 16, C: 32, O: 33, H: 16, W: 16, k: 3, opts: { stride: 2, padding: 1 }, expect: IMPB },
+  { N: 16, C: 32, O: 33, H: 12, W: 12, k: 3, opts: { stride: 2, padding: 1 }, expect: IM },
   { N: 16, C: 32, O: 64, H: 16, W: 15, k: 1, opts: { stride: 2 }, expect: IM },
   // cols in chunks of images (K·P·images ≤ 64 Ki floats): 3 one-image chunks of a pointwise
   // convolution on 7×7 maps, 2 chunks per group of a strided one.
   { N: 3, C: 700, O: 6, H: 7, W: 7, k: 1, expect: PW },
-  { N: 5, C: 64, O: 10, H: 15, W: 15, k: 3, opts: { stride: 2, padding: 1, groups: 2 }, expect: IM },
+  { N: 5, C: 64, O: 10, H: 15, W: 15, k: 3, opts: { stride: 2, padding: 1, groups: 2 }, expect: IMPB },
+  { N: 5, C: 64, O: 10, H: 13, W: 13, k: 3, opts: { stride: 2, padding: 1, groups: 2 }, expect: IM },
   // Stride 2 on rows long enough for im2col's and col2im's 4-wide shuffles and a scalar rest.
   { N: 2, C: 3, O: 5, H: 11, W: 19, k: 3, opts: { stride: 2, padding: 1 }, expect: IM },
   // Batch 1 and maps past 64 pixels keep the per-image GEMM.
@@ -97,6 +103,26 @@ const cases = [
   { N: 2, C: 5, O: 6, H: 9, W: 8, k: 1, expect: 'pointwise-gemm' },
   { N: 1, C: 5, O: 6, H: 5, W: 5, k: 3, opts: { stride: 2, padding: 1 }, expect: 'im2col-gemm' },
   { N: 2, C: 3, O: 5, H: 17, W: 17, k: 3, opts: { stride: 2, padding: 1 }, expect: 'im2col-gemm' }, // 9×9 out
+  // The implicit GEMM (output rows of 8 or 16 pixels, overlapping windows): batch 1, 2 and 3;
+  // stride 3 and [1, 2]; padding 0 to 2, asymmetric in H and W; dilation; 2×3 and 5×5 kernels; groups (4-row
+  // panels and single rows of W: Og = 7, 5, 9); channels not a multiple of 4; H ≠ W; maps past
+  // 64 pixels (the per-image backward) and within (the folded one).
+  { N: 1, C: 5, O: 7, H: 17, W: 16, k: 3, opts: { stride: 2, padding: 1 }, expect: IMP },
+  { N: 2, C: 17, O: 8, H: 32, W: 31, k: 3, opts: { stride: 2, padding: 1 }, expect: IMP }, // 16×16 out
+  { N: 2, C: 3, O: 6, H: 10, W: 22, k: 5, opts: { stride: 3, padding: 2 }, expect: IMPB },
+  { N: 2, C: 3, O: 6, H: 10, W: 22, k: 3, opts: { stride: 3, padding: 2 }, expect: IM }, // windows that do not overlap
+  { N: 2, C: 3, O: 6, H: 8, W: 16, k: 2, opts: { stride: 2 }, expect: IM },
+  { N: 3, C: 4, O: 9, H: 7, W: 18, k: [2, 3], opts: { stride: [1, 2], padding: [0, 1], dilation: [1, 2] }, expect: IMPB },
+  { N: 1, C: 6, O: 10, H: 9, W: 33, k: 3, opts: { stride: 2, groups: 2, bias: false }, expect: IMP },
+  { N: 2, C: 3, O: 4, H: 6, W: 17, k: 3, opts: { stride: 2, padding: [2, 0] }, expect: IMPB },
+  { N: 2, C: 2, O: 5, H: 12, W: 16, k: 5, opts: { stride: 2, padding: 2 }, expect: IMPB },
+  { N: 2, C: 3, O: 32, H: 32, W: 32, k: 3, opts: { stride: 2, padding: 1 }, expect: IMP }, // MobileNetV2's stem
+  // 1×1 strided without padding: col2im writes dx once (col2imPoint), 4 entries a shuffle at
+  // stride 2 with a scalar rest on odd widths; stride 3 and [2, 1]; per image and folded.
+  { N: 2, C: 3, O: 4, H: 20, W: 19, k: 1, opts: { stride: 2 }, expect: 'im2col-gemm' },
+  { N: 2, C: 3, O: 4, H: 10, W: 11, k: 1, opts: { stride: 3 }, expect: IM },
+  { N: 3, C: 6, O: 4, H: 9, W: 5, k: 1, opts: { stride: [2, 1], groups: 2 }, expect: IM },
+  { N: 2, C: 3, O: 4, H: 9, W: 9, k: 1, opts: { stride: 2, padding: 1 }, expect: IM }, // padded: col2imAdd
 ];
 
 for (const c of cases) {
@@ -105,15 +131,17 @@ for (const c of cases) {
   });
 }
 
-test('the batch is folded exactly for pointwise and im2col shapes with batch ≥ 2 and at most 64 output pixels', () => {
+test('the batch is folded exactly for pointwise and im2col shapes with batch ≥ 2 and at most 64 output pixels; strided ones with output rows of a multiple of 8 pixels take the implicit GEMM forward', () => {
   const at = (C, O, k, opts, shape) => new sn.Conv2d(C, O, k, opts).algorithm(shape);
   // MobileNetV2 ×0.5's last 1×1 convolutions and ResNet-20's strided ones at batch 16 and 64.
   assert.is(at(160, 1280, 1, {}, [64, 160, 1, 1]), PW);
   assert.is(at(288, 48, 1, {}, [16, 288, 2, 2]), PW);
-  assert.is(at(16, 32, 3, { stride: 2, padding: 1 }, [64, 16, 16, 16]), IM);
+  assert.is(at(16, 32, 3, { stride: 2, padding: 1 }, [64, 16, 16, 16]), IMPB);
+  assert.is(at(64, 128, 3, { stride: 2, padding: 1 }, [16, 64, 8, 8]), IM); // 4×4 out: rows under 8 pixels
   assert.is(at(32, 64, 1, { stride: 2 }, [16, 32, 16, 16]), IM);
   // Past the threshold, at batch 1, stride 1 with padding and depthwise: the other lowerings.
-  assert.is(at(16, 32, 3, { stride: 2, padding: 1 }, [64, 16, 32, 32]), 'im2col-gemm');
+  assert.is(at(16, 32, 3, { stride: 2, padding: 1 }, [64, 16, 32, 32]), IMP);
+  assert.is(at(16, 32, 3, { stride: 2, padding: 1 }, [64, 16, 30, 30]), 'im2col-gemm'); // 15×15 out
   assert.is(at(16, 32, 1, { stride: 2 }, [64, 16, 32, 32]), 'im2col-gemm');
   assert.is(at(16, 8, 1, {}, [64, 16, 16, 16]), 'pointwise-gemm');
   assert.is(at(160, 1280, 1, {}, [1, 160, 1, 1]), 'pointwise-gemm');
@@ -128,12 +156,14 @@ test('the batch is folded exactly for pointwise and im2col shapes with batch ≥
 for (const c of [
   { N: 3, C: 6, O: 4, H: 2, W: 2, k: 1, opts: { groups: 2 } },
   { N: 3, C: 3, O: 5, H: 5, W: 5, k: 3, opts: { stride: 2, padding: 1 } },
+  { N: 2, C: 3, O: 4, H: 8, W: 16, k: 3, opts: { stride: 2, padding: 1 } },
+  { N: 1, C: 3, O: 5, H: 5, W: 17, k: 3, opts: { stride: 2, padding: [1, 0] } },
 ]) {
   test(`Conv2d ${JSON.stringify(c)}: gradients match central differences of the float32 forward`, () => {
     const seed = freshSeed(), rand = rng(seed);
     const { layer } = makeLayer(c, rand);
     const shape = [c.N, c.C, c.H, c.W];
-    assert.ok(layer.algorithm(shape).endsWith('batched-gemm'), layer.algorithm(shape));
+    assert.ok(layer.algorithm(shape).endsWith('batched-gemm') || layer.algorithm(shape) === IMP, layer.algorithm(shape));
     assertLayerFiniteDifferences(sn, layer, shape, rand, seed);
     layer.dispose();
   });
@@ -171,6 +201,41 @@ for (const c of [cases[1], cases[8], cases[10], cases[13]]) {
     k.conv2dBackward(xb.ptr, wb.ptr, dyb.ptr, dw.ptr, 0, 0, ...args, scratch.ptr, gemmScratch());
     assertClose(dw.view(), ref.dw.map((v) => 2 * v + 1), tol(P, what('dW, twice')));
     freeAll(xb, wb, bb, dyb, y, dx, dw, db, scratch);
+  });
+}
+
+for (const c of [
+  { N: 2, C: 5, O: 9, H: 9, W: 16, k: 3, opts: { stride: 2, padding: 1 } },
+  { N: 1, C: 6, O: 10, H: 9, W: 33, k: 3, opts: { stride: 2, groups: 2 } },
+]) {
+  test(`the implicit GEMM writes every output float, with and without bias, adds to dW and db, and needs nothing of the scratch: ${JSON.stringify(c)}`, () => {
+    const seed = freshSeed(), rand = rng(seed), k = rt().kernels, what = (s) => `seed ${seed}: ${s}`;
+    const shape = [c.N, c.C, c.H, c.W], opts = refOptions(c), g = convGeometry(shape, c.O, c.k, opts);
+    const args = [c.N, c.C, c.H, c.W, c.O, g.KH, g.KW, g.SH, g.SW, g.PH, g.PW, g.DH, g.DW, opts.groups, g.OH, g.OW];
+    assert.is(new sn.Conv2d(c.C, c.O, c.k, c.opts).algorithm(shape).startsWith('implicit'), true, what('lowering'));
+    const x = randf(c.N * c.C * c.H * c.W, rand), w = randf(c.O * g.cg * g.KH * g.KW, rand), b = randf(c.O, rand);
+    const xb = toWasm(x), wb = toWasm(w), bb = toWasm(b), y = wasmOut(c.N * c.O * g.OH * g.OW);
+    const scratch = wasmOut(k.conv2dColsFloats(...args));
+    for (const bias of [b, null]) {
+      y.view().fill(NaN);
+      scratch.view().fill(NaN);
+      k.conv2dForward(xb.ptr, wb.ptr, bias ? bb.ptr : 0, y.ptr, ...args, scratch.ptr, gemmScratch());
+      assertClose(y.view(), conv2d(x, shape, w, bias, c.O, c.k, opts).y, tol(g.cg * g.KH * g.KW, what(bias ? 'forward' : 'forward without bias')));
+    }
+    // dW and db start at 1 and must be added to; dx starts as NaN and must be written; then
+    // without dx (the weight gradient and db alone) they are added to again.
+    const dy = randf(y.n, rand), dyb = toWasm(dy), dx = wasmOut(x.length), dw = wasmOut(w.length, 1), db = wasmOut(c.O, 1);
+    const ref = conv2dGrad(x, shape, w, dy, c.O, c.k, opts), P = c.N * g.OH * g.OW;
+    scratch.view().fill(NaN);
+    k.conv2dBackward(xb.ptr, wb.ptr, dyb.ptr, dw.ptr, db.ptr, dx.ptr, ...args, scratch.ptr, gemmScratch());
+    assertClose(dx.view(), ref.dx, tol(g.og * g.KH * g.KW, what('dx')));
+    assertClose(dw.view(), ref.dw.map((v) => v + 1), tol(P, what('dW')));
+    assertClose(db.view(), ref.db.map((v) => v + 1), tol(P, what('db')));
+    scratch.view().fill(NaN);
+    k.conv2dBackward(xb.ptr, wb.ptr, dyb.ptr, dw.ptr, db.ptr, 0, ...args, scratch.ptr, gemmScratch());
+    assertClose(dw.view(), ref.dw.map((v) => 2 * v + 1), tol(P, what('dW, twice')));
+    assertClose(db.view(), ref.db.map((v) => 2 * v + 1), tol(P, what('db, twice')));
+    freeAll(xb, wb, bb, y, scratch, dyb, dx, dw, db);
   });
 }
 

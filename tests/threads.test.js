@@ -14,7 +14,7 @@ await sn.ready({ threads: 3 });
 
 const k = rt().kernels;
 const ALGORITHMS = ['im2col-gemm', 'pointwise-gemm', 'flat', 'flat-channel-lanes', 'dwconv-3x3', 'dwconv', 'dwconv-channel-lanes',
-  'pointwise-batched-gemm', 'im2col-batched-gemm', 'winograd-f2x2', 'winograd-f4x4', 'winograd-f2x2-5x5'];
+  'pointwise-batched-gemm', 'im2col-batched-gemm', 'winograd-f2x2', 'winograd-f4x4', 'winograd-f2x2-5x5', 'implicit-gemm', 'implicit-batched-gemm'];
 
 /** A device block holding `values`. */
 function block(values) {
@@ -49,6 +49,9 @@ const SHAPES = [
   [9, 17, 15, 10, 5, 1, 2, 1, 1], // Winograd F(2×2,5×5): 72 tiles an image
   [8, 8, 8, 8, 5, 1, 2, 1, 1], // F(2×2,5×5) from 64 tiles in the batch: 16 an image, so one image runs direct
   [6, 14, 12, 6, 3, 1, 2, 2, 2], // dilated, grouped
+  [3, 32, 16, 5, 3, 2, 1, 1, 1], // implicit GEMM (strided, rows of 8)
+  [7, 9, 16, 9, 3, 2, 1, 1, 1], // implicit GEMM, batch folded
+  [5, 21, 19, 6, 1, 2, 0, 1, 1], // 1×1 stride 2: dx written once
 ];
 
 test('every lowering is covered by the shapes below', () => {
@@ -94,10 +97,10 @@ test('split invariance: on the lowerings conv2dBatchSplits allows, each image ge
     }
   }
   gemm.free();
-  // Everything splits its forward but the two batch-folded lowerings and the lowering one image
+  // Everything splits its forward but the three batch-folded lowerings and the lowering one image
   // would not take; its dx too, but for the three depthwise shapes.
-  assert.is(forwardChecked, 3 * (SHAPES.length - 3));
-  assert.is(inputGradChecked, 3 * (SHAPES.length - 6));
+  assert.is(forwardChecked, 3 * (SHAPES.length - 4));
+  assert.is(inputGradChecked, 3 * (SHAPES.length - 7));
   const args = (N) => [N, 8, 8, 8, 8, 5, 5, 1, 1, 2, 2, 1, 1, 1, 8, 8];
   assert.is(new sn.Conv2d(8, 8, 5, { padding: 2 }).algorithm([5, 8, 8, 8]), 'winograd-f2x2-5x5');
   assert.not.ok(new sn.Conv2d(8, 8, 5, { padding: 2 }).algorithm([1, 8, 8, 8]).startsWith('winograd'));

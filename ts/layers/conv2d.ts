@@ -39,7 +39,7 @@ type Pair = [number, number];
 
 /** The lowerings of assembly/conv.ts, indexed by conv2dAlgorithm's answer. */
 const ALGORITHMS = ['im2col-gemm', 'pointwise-gemm', 'flat', 'flat-channel-lanes', 'dwconv-3x3', 'dwconv', 'dwconv-channel-lanes',
-  'pointwise-batched-gemm', 'im2col-batched-gemm', 'winograd-f2x2', 'winograd-f4x4', 'winograd-f2x2-5x5'] as const;
+  'pointwise-batched-gemm', 'im2col-batched-gemm', 'winograd-f2x2', 'winograd-f4x4', 'winograd-f2x2-5x5', 'implicit-gemm', 'implicit-batched-gemm'] as const;
 
 /** Input and output sizes of one call. */
 interface Geometry { N: number; C: number; H: number; W: number; OH: number; OW: number; }
@@ -239,7 +239,9 @@ export class Conv2d extends Module {
    * (the batch folded into one GEMM on small output maps), 'winograd-f2x2', 'winograd-f4x4' and
    * 'winograd-f2x2-5x5' (forward and input gradient by Winograd F(2×2,3×3), F(4×4,3×3) or
    * F(2×2,5×5); the weight gradient as 'flat' or 'flat-channel-lanes', or, for 3×3, by Winograd
-   * where weightGradTile says).
+   * where weightGradTile says), 'implicit-gemm' and 'implicit-batched-gemm' (strided
+   * convolutions: the forward and the weight gradient by GEMMs reading the input through a table
+   * of offsets, no im2col matrix; the input gradient as 'im2col-gemm' or 'im2col-batched-gemm').
    * Throws as forward() does on a shape it refuses.
    */
   algorithm(inputShape: readonly number[]): string {

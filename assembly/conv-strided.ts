@@ -1,0 +1,206 @@
+// The forward and the weight gradient of strided convolutions (column stride SW ≥ 2) as
+// implicit GEMMs: no im2col matrix (nor its transpose), and for the forward no Y_all and no
+// scatter.
+//
+// Each image's input is first copied into SW phase-split planes per channel: plane (c, φ) holds
+// the zero-padded input's columns φ, φ + SW, φ + 2·SW, … (Wq of them), on Hp rows. Output pixel
+// (oh, ow) of kernel tap (kh, kw) reads padded column ow·SW + q with q = kw·DW: column ow + ⌊q/SW⌋
+// of plane (c, q mod SW), row oh·SH + kh·DH. So along an output row the 8 pixels of a tile read
+// 8 consecutive floats of one plane row, at an offset that depends on the tap only: the GEMM
+//   Y[n] (+)= W · cols(x[n])        [Og, OH·OW] = [Og, K]·[K, OH·OW]
+// runs f32-gemm-4x8 (gemm4x8Table) with B's row k at the tile's base + table[k], and its 4×8
+// tile of C is 4 output channels × 8 pixels of one output row: stored straight into y (onto
+// the bias). The copy is im2col's (a 1 × SW kernel at stride SW over the padded image, 4 floats
+// a shuffle at stride 2): about C·H·W floats an image, against K·OH·OW (2.25× that for 3×3
+// stride 2) written and read back by im2col, and Og·OH·OW more by the folded batch's scatter.
+//
+// The weight gradient reads the same planes through the same table (stridedWeightGrad), the
+// input gradient stays im2col's (col2im of Wᵀ·dY).
+//
+// Applies when OW is a multiple of 8 (every tile in one output row) and the windows overlap
+// (KH·KW > SH·SW). Measured against the lowerings it replaces (CPU time, the two builds
+// alternating in one process, median of 9–11 under load, ranges over runs and batch 16 / 64;
+// the forward's results are bit for bit those of the folded batch, whose GEMM sums k in the
+// same order):
+//   shape                          replaced              relaxed SIMD          plain SIMD
+//                                                         forward    dW         forward    dW
+//   3×3 32→64 s2 p1 on 16×16       im2col-batched-gemm   ×1.06–1.15 ×1.04–1.11 ×1.01–1.03 ×1.06–1.34
+//   3×3 16→32 s2 p1 on 32×32       im2col-gemm           ×1.20–1.40 ×1.25–1.42 ×1.11–1.27 ×1.30–1.38
+//   3×3 3→32 s2 p1 on 32×32        im2col-gemm           ×1.17–1.74 ×1.29–1.40 ×1.20–1.22 ×1.19–1.20
+// The whole backward (dW and dx) of these: ×1.01–1.02, ×1.10–1.20 and ×1.08–1.14 (relaxed).
+// A 1×1 strided convolution keeps im2col: its phase planes copy all of x where the subsample
+// reads a quarter of it, and with K = C the copy is not paid back (1×1 32→64 s2 on 16×16:
+// ×0.59–0.63; 1×1 16→32 s2 on 32×32: ×0.62). So do other kernels whose windows do not overlap
+// (2×2 stride 2, 3×3 stride 3): im2col's matrix is then no larger than x.
+import { gemm4x8Table, gemm1x8Table, gemm4x8Pixels } from "./gemm-inplace";
+import { transposeFloats } from "./conv-batched";
+import { im2col } from "./im2col";
+
+/**
+ * Whether the forward and the weight gradient take the implicit GEMM: column stride ≥ 2, output
+ * rows of a multiple of 8 pixels, and windows that overlap (KH·KW > SH·SW: the im2col matrix,
+ * about C·H·W·KH·KW/(SH·SW) floats, larger than the phase planes' C·H·W).
+ */
+// @ts-ignore: decorator
+@inline export function stridedApplies(KH: i32, KW: i32, SH: i32, SW: i32, OW: i32): bool {
+  return SW >= 2 && OW % 8 == 0 && KH * KW > SH * SW;
+}
+
+/** The padded rows (Hp) an image needs: those the last output row's taps reach. */
+// @ts-ignore: decorator
+@inline function paddedRows(KH: i32, SH: i32, DH: i32, OH: i32): i32 {
+  return (OH - 1) * SH + (KH - 1) * DH + 1;
+}
+
+/** Floats in one phase plane's row (Wq): the padded columns the last output column's taps reach, over SW phases. */
+// @ts-ignore: decorator
+@inline function phaseColumns(KW: i32, SW: i32, DW: i32, OW: i32): i32 {
+  return ((OW - 1) * SW + (KW - 1) * DW + SW) / SW;
+}
+
+/** Floats of scratch stridedForward needs, in f64: the row table (K i32), then one image's phase planes. */
+export function stridedScratchFloats(C: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): f64 {
+  const K = <f64>(C / G) * <f64>KH * <f64>KW;
+  return K + 4 + <f64>C * <f64>SW * <f64>paddedRows(KH, SH, DH, OH) * <f64>phaseColumns(KW, SW, DW, OW);
+}
+
+/** y = conv2d(x, w) + b for a shape stridedApplies accepts, image by image (see the file comment). */
+export function stridedForward(
+  x: usize, w: usize, b: usize, y: usize,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, scratch: usize,
+): void {
+  const Cg = C / G, Og = O / G, K = Cg * KH * KW, P = OH * OW;
+  const Hp = paddedRows(KH, SH, DH, OH), Wq = phaseColumns(KW, SW, DW, OW), plane = Hp * Wq;
+  const table = scratch;
+  // The phase planes start 16-byte aligned after the table.
+  const planes = scratch + ((<usize>K << 2) + 15 & ~15);
+  fillTable(table, Cg, KH, KW, SW, DH, DW, Hp, Wq);
+  const rs = <usize>K << 2, cs = <usize>P << 2;
+  for (let n = 0; n < N; n++) {
+    im2col(x + (<usize>n * C * H * W << 2), C, H, W, 1, SW, 1, SW, PH, PW, 1, 1, Hp, Wq, planes);
+    for (let g = 0; g < G; g++) {
+      const xg = planes + (<usize>(g * Cg * SW) * plane << 2);
+      const wg = w + (<usize>(g * Og) * K << 2);
+      const yg = y + (<usize>(n * O + g * Og) * P << 2);
+      const bg = b != 0 ? b + (<usize>(g * Og) << 2) : 0;
+      let i = 0;
+      for (; i + 4 <= Og; i += 4) {
+        const a = wg + <usize>i * rs, c = yg + <usize>i * cs, bias = bg != 0 ? bg + (<usize>i << 2) : 0;
+        for (let oh = 0; oh < OH; oh++) {
+          const row = xg + (<usize>(oh * SH * Wq) << 2), out = c + (<usize>(oh * OW) << 2);
+          for (let ow = 0; ow < OW; ow += 8) {
+            gemm4x8Table(K, a, rs, table, row + (<usize>ow << 2), out + (<usize>ow << 2), cs, bias);
+          }
+        }
+      }
+      for (; i < Og; i++) {
+        const a = wg + <usize>i * rs, c = yg + <usize>i * cs, bias = bg != 0 ? bg + (<usize>i << 2) : 0;
+        for (let oh = 0; oh < OH; oh++) {
+          const row = xg + (<usize>(oh * SH * Wq) << 2), out = c + (<usize>(oh * OW) << 2);
+          for (let ow = 0; ow < OW; ow += 8) gemm1x8Table(K, a, table, row + (<usize>ow << 2), out + (<usize>ow << 2), bias);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * table[k] = the byte offset of tap k = (c, kh, kw) in an image's phase planes, relative to the
+ * output pixel's own offset (see the file comment).
+ */
+function fillTable(table: usize, Cg: i32, KH: i32, KW: i32, SW: i32, DH: i32, DW: i32, Hp: i32, Wq: i32): void {
+  const plane = Hp * Wq;
+  let t = table;
+  for (let c = 0; c < Cg; c++) {
+    for (let kh = 0; kh < KH; kh++) {
+      for (let kw = 0; kw < KW; kw++) {
+        const q = kw * DW;
+        // Bytes within one image's planes, under 4 GiB: exact in u32.
+        store<u32>(t, <u32>(((c * SW + q % SW) * plane + kh * DH * Wq + q / SW) << 2));
+        t += 4;
+      }
+    }
+  }
+}
+
+/** The floats of phase planes and dYᵀ one chunk of images of the weight gradient may hold: 256 KB. */
+const WEIGHT_GRAD_CHUNK_FLOATS = 64 * 1024;
+
+/** Images per chunk of stridedWeightGrad, for imageFloats of phase planes and dYᵀ an image. */
+function weightGradImages(N: i32, imageFloats: f64): i32 {
+  return <i32>max(1, min(<f64>N, Math.floor(<f64>WEIGHT_GRAD_CHUNK_FLOATS / imageFloats)));
+}
+
+/** Floats of one image's phase planes and dYᵀ (stridedWeightGrad's chunk), in f64. */
+function weightGradImageFloats(C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): f64 {
+  const Og8 = ((O / G) + 7) & ~7;
+  return <f64>C * <f64>SW * <f64>paddedRows(KH, SH, DH, OH) * <f64>phaseColumns(KW, SW, DW, OW) + <f64>OH * <f64>OW * <f64>Og8;
+}
+
+/** Floats of scratch stridedWeightGrad needs, in f64 (see there). */
+export function stridedWeightGradScratchFloats(N: i32, C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): f64 {
+  const K4 = <f64>(((C / G) * KH * KW + 3) & ~3), Og8 = <f64>(((O / G) + 7) & ~7);
+  const image = weightGradImageFloats(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  return K4 + 4 + <f64>G * K4 * Og8 + <f64>weightGradImages(N, image) * image;
+}
+
+/**
+ * dw += ∂L/∂w for a shape stridedApplies accepts, as the implicit GEMM
+ *   dWᵀ[K × Og] += Σ_n cols(x[n]) · dY[n]ᵀ     [K, Og] = [K, OH·OW]·[OH·OW, Og]
+ * whose A is read through the tap table from the phase planes (4 taps broadcast a pixel) and
+ * whose B is dY's planes transposed ([pixel × Og8], Og rounded up to 8 with zero columns):
+ * f32-gemm-4x8 over the pixels of a chunk of images (gemm4x8Pixels), so neither the im2col
+ * matrix nor its transpose is made. dWᵀ (K rounded up to 4, the extra taps reading the planes'
+ * first floats and ignored) is added to dw at the end.
+ * Scratch: the table (K4 i32), dWᵀ of every group, then a chunk's phase planes and dYᵀ.
+ */
+export function stridedWeightGrad(
+  x: usize, dy: usize, dw: usize,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, scratch: usize,
+): void {
+  const Cg = C / G, Og = O / G, K = Cg * KH * KW, K4 = (K + 3) & ~3, Og8 = (Og + 7) & ~7, P = OH * OW;
+  const Hp = paddedRows(KH, SH, DH, OH), Wq = phaseColumns(KW, SW, DW, OW), plane = Hp * Wq;
+  const planeFloats = C * SW * plane, nb = weightGradImages(N, weightGradImageFloats(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW));
+  const table = scratch;
+  const dwT = scratch + ((<usize>K4 << 2) + 15 & ~15);
+  const planes = dwT + (<usize>G * K4 * Og8 << 2);
+  const dyT = planes + (<usize>nb * planeFloats << 2);
+  memory.fill(table, 0, <usize>K4 << 2);
+  fillTable(table, Cg, KH, KW, SW, DH, DW, Hp, Wq);
+  memory.fill(dwT, 0, <usize>G * K4 * Og8 << 2);
+  // The columns of dYᵀ past Og stay zero: the transposes write the first Og of each row.
+  memory.fill(dyT, 0, <usize>nb * P * Og8 << 2);
+  const image = <usize>planeFloats << 2, rowStep = <usize>(SH * Wq) << 2, bs = <usize>Og8 << 2;
+  for (let n0 = 0; n0 < N; n0 += nb) {
+    const nn = min(nb, N - n0);
+    for (let n = 0; n < nn; n++) {
+      im2col(x + (<usize>(n0 + n) * C * H * W << 2), C, H, W, 1, SW, 1, SW, PH, PW, 1, 1, Hp, Wq, planes + <usize>n * image);
+    }
+    for (let g = 0; g < G; g++) {
+      for (let n = 0; n < nn; n++) {
+        transposeFloats(dy + (<usize>((n0 + n) * O + g * Og) * P << 2), P, Og, P, dyT + (<usize>(n * P) * Og8 << 2), Og8);
+      }
+      const xg = planes + (<usize>(g * Cg * SW) * plane << 2), dwg = dwT + (<usize>(g * K4) * Og8 << 2);
+      for (let k = 0; k < K4; k += 4) {
+        const t = table + (<usize>k << 2);
+        const a0 = xg + <usize>load<u32>(t), a1 = xg + <usize>load<u32>(t, 4);
+        const a2 = xg + <usize>load<u32>(t, 8), a3 = xg + <usize>load<u32>(t, 12);
+        for (let o = 0; o < Og8; o += 8) {
+          gemm4x8Pixels(nn, OH, OW, image, rowStep, a0, a1, a2, a3, dyT + (<usize>o << 2), bs, dwg + ((<usize>k * Og8 + o) << 2), bs);
+        }
+      }
+    }
+  }
+  for (let g = 0; g < G; g++) {
+    const dwg = dwT + (<usize>(g * K4) * Og8 << 2);
+    for (let o = 0; o < Og; o++) {
+      const row = dw + (<usize>(g * Og + o) * K << 2);
+      for (let k = 0; k < K; k++) {
+        const p = row + (<usize>k << 2);
+        store<f32>(p, load<f32>(p) + load<f32>(dwg + ((<usize>k * Og8 + o) << 2)));
+      }
+    }
+  }
+}
