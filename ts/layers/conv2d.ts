@@ -2,8 +2,9 @@
 // (zero padding only). The work is done by assembly/conv.ts: depthwise kernels for groups = in_channels,
 // flat padded planes for stride 1, else im2col + GEMM (none for 1×1), per image, or with the batch
 // folded into one GEMM when the output map has at most 64 pixels (assembly/conv-batched.ts).
-// On the lowerings whose stores take an activation (Winograd, the flat path) the output is put off, and a ReLU or ReLU6 after it has it written through the
-// activation in the same stores (DeferredConv; see epilogue.ts).
+// On the lowerings whose stores take an activation (Winograd, the flat path, the per-image GEMMs) the output is put off, and a ReLU or ReLU6 after it has it written through the
+// activation in the same stores (DeferredConv; see epilogue.ts); an eval BatchNorm2d between them adds its
+// affine to those stores (DeferredConvAffine).
 import { gemmScratch, rt } from '../runtime/index.js';
 import { defaultLayerInit } from '../init.js';
 import { Module, Parameter } from '../module.js';
@@ -264,8 +265,8 @@ export class Conv2d extends Module {
  * (conv2dForwardAct) when that activation takes it.
  */
 class DeferredConv extends FusableResult {
-  constructor(private readonly x: Tensor, y: Tensor, private readonly snap: number, private readonly hasBias: boolean,
-    private readonly args: number[], private readonly cols: number) {
+  constructor(readonly x: Tensor, y: Tensor, readonly snap: number, readonly hasBias: boolean,
+    readonly args: number[], readonly cols: number) {
     super([x.block!], y);
   }
 
@@ -273,8 +274,49 @@ class DeferredConv extends FusableResult {
 
   apply(out: number, act: number): number { return this.compute(out, act); }
 
+  override get takesAffine(): boolean { return true; }
+
+  override withAffine(coef: number, y: Tensor, refuse: (count: number) => Error): FusableResult {
+    return new DeferredConvAffine(this, coef, y, refuse);
+  }
+
   private compute(out: number, act: number): number {
-    return rt().kernels.conv2dForwardAct(this.x.ptr, this.snap, +this.hasBias, out, ...this.args, this.cols, act);
+    return rt().kernels.conv2dForwardAct(this.x.ptr, this.snap, +this.hasBias, out, ...this.args, this.cols, act, gemmScratch());
+  }
+}
+
+/**
+ * An eval BatchNorm2d's output put off over a put-off convolution output: the convolution, the
+ * BatchNorm's affine and the activation after it (if one takes it) applied image by image as the
+ * output is stored (conv2dForwardAffine), from the convolution's snapshot and the BatchNorm's
+ * coefficients. Non-finite convolution outputs raise the BatchNorm's own Error.
+ */
+class DeferredConvAffine extends FusableResult {
+  constructor(private readonly conv: DeferredConv, private readonly coef: number, y: Tensor,
+    private readonly refuse: (count: number) => Error) {
+    // The convolution's output block too: its next forward rewrites the snapshot read here.
+    super([conv.x.block!, conv.y.block!], y);
+  }
+
+  protected write(): void {
+    try {
+      this.compute(this.y.address, 0);
+    } catch (err) {
+      // Refused: the output stays unwritten, and tensors over it say why.
+      const b = this.y.block!;
+      b.generation++;
+      b.expiry = 'was never written: its input (the output of the convolution before it) holds NaN or infinite values';
+      throw err;
+    }
+  }
+
+  apply(out: number, act: number): number { return this.compute(out, act); }
+
+  private compute(out: number, act: number): number {
+    const c = this.conv;
+    const r = rt().kernels.conv2dForwardAffine(c.x.ptr, c.snap, +c.hasBias, this.coef, out, ...c.args, c.cols, act, gemmScratch());
+    if (r < 0) throw this.refuse(-r);
+    return r;
   }
 }
 
