@@ -38,12 +38,17 @@
 // and its affine and the activation read and write each image's output while it is in cache
 // instead of the whole batch's from memory. The convolution's output is conv2dForward's bit for
 // bit, and the affine channelAffineAct's (the BatchNorm's own kernel), so the result is the
-// separate layers' bit for bit. The three layers' forward, batch 64, relaxed build, median of 7
-// alternating (.scratch/fuse2-shapes.mjs, 2 shared cores at load 7–9), separate (convolution,
-// check, BatchNorm + ReLU sweep) → fused: ResNet-20 16→16 @32² (F(4×4)) 12.9 → 10.1 ms, 32→32 @16²
-// 11.1 → 7.9 ms, 64→64 @8² (F(2×2)) 9.1 → 8.0 ms; MobileNetV2 ×0.5 8→48 1×1 @16² 0.88 → 0.58 ms,
-// depthwise 96 3×3 @8² 0.82 → 0.62 ms. Eval forward of whole nets (.scratch/fuse2-bench3.mjs,
-// median of 11, load 12): ResNet-20 ×0.93, VGG-style net ×0.89 against fusion without this step.
+// separate layers' bit for bit. Process CPU time (steadier than wall time on 2 cores shared at
+// load 11), batch 64, relaxed build, median of 7 alternating in one process. The three layers'
+// forward (.scratch/fuse2-shapes.mjs), separate (convolution, check, BatchNorm + ReLU sweep) →
+// fused: ResNet-20 16→16 @32² (F(4×4)) 4.45 → 3.79 ms, 32→32 @16² 3.62 → 2.88, 64→64 @8² (F(2×2))
+// 3.75 → 3.33, 16→32 stride 2 (im2col) 5.27 → 4.99; VGG-style 32→32 @32² 12.54 → 10.48 ms;
+// MobileNetV2 ×0.5 8→48 1×1 @16² 1.38 → 0.84 ms, depthwise 96 3×3 @8² 0.62 → 0.52 ms. Whole nets
+// (.scratch/fuse2-bench3.mjs), this step on against fusion without it: eval forward ResNet-20
+// 91.4 → 84.2 ms (×0.92), VGG-style 46.3 → 41.5 ms (×0.90), MobileNetV2 19.2 → 17.3 ms (×0.90)
+// (most of its convolutions fold the batch or use channel lanes, which do not fuse); a training
+// step is unchanged (×0.97–1.03, the spread between runs: a training BatchNorm needs its batch
+// statistics of the convolution's output first).
 import { rt } from '../runtime/index.js';
 import { profiler } from '../autograd/state.js';
 import type { Block, BlockOwner, DeferredResult } from '../runtime/block.js';
