@@ -105,10 +105,12 @@ export function conv2dColsFloats(
  * whose output stores take one: Winograd F(2×2,3×3) and F(4×4,3×3) (as the tiles are transformed
  * out), the flat path (as the padded rows are copied out with the bias, or, with channel
  * lanes, as the accumulators are stored), the per-image GEMM lowerings, im2col and pointwise
- * (gemmAct, as each tile's last k-block is stored), and the depthwise kernels on planes (a sweep
+ * (gemmAct, as each tile's last k-block is stored), the depthwise kernels on planes (a sweep
  * over each image's output right after it, while it is in cache; not the channel-lane kernel of
  * maps of one or two columns, whose images are too small: one call per image made MobileNetV2's
- * 2×2 and 1×1 maps 1.2–1.7× slower). Else 0: the activation after such a convolution stays a sweep of its own. A pure
+ * 2×2 and 1×1 maps 1.2–1.7× slower), and the batch-folded GEMMs (a sweep after them: no pass
+ * saved for an activation alone, one — the BatchNorm's input check — with an eval BatchNorm2d's
+ * affine, conv2dForwardAffine). Else 0: the activation after such a convolution stays a sweep of its own. A pure
  * function of the shape and the build.
  */
 export function conv2dFusesActivation(
@@ -118,7 +120,7 @@ export function conv2dFusesActivation(
   const algo = conv2dAlgorithm(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW);
   return algo == ALGO_WINOGRAD_F2X2 || algo == ALGO_WINOGRAD_F4X4 || algo == ALGO_FLAT || algo == ALGO_FLAT_CHANNEL_LANES ||
     algo == ALGO_IM2COL_GEMM || algo == ALGO_POINTWISE_GEMM ||
-    algo == ALGO_DWCONV_3X3 || algo == ALGO_DWCONV ? 1 : 0;
+    algo == ALGO_DWCONV_3X3 || algo == ALGO_DWCONV || algo == ALGO_POINTWISE_BATCHED_GEMM || algo == ALGO_IM2COL_BATCHED_GEMM ? 1 : 0;
 }
 
 /**
@@ -184,7 +186,8 @@ export function conv2dForwardAct(
  * conv2dFusesActivation accepts: an eval BatchNorm2d's per-channel affine (coef as
  * batchNormCoefficients writes it, over the O channels) and then act (0 none, 1 ReLU, 2 ReLU6)
  * applied to each image's output as soon as it is stored, while it is in cache: one call of the
- * lowering per image (none of the fusing lowerings folds the batch, so N = 1 takes the same one).
+ * lowering per image (the lowering N = 1 takes is the batch's), or for the lowerings that fold
+ * the batch into one GEMM (small maps), one call and then the sweep over the whole output.
  * The convolution's output is conv2dForward's, bit for bit; the affine and act are
  * channelAffineAct's, the BatchNorm's own sweep. Returns −(the count of NaN or infinite convolution outputs) when
  * there are some (the BatchNorm's input check), else how many values after the affine and before
@@ -199,15 +202,18 @@ export function conv2dForwardAffine(
 ): i32 {
   const b = hasBias ? snap + (<usize>snapshotKernelFloats(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW) << 2) : 0;
   const L = OH * OW;
-  const xStep = <usize>C * H * W << 2, yStep = <usize>O * L << 2;
+  // The lowerings that fold the batch into one GEMM run once, then the sweep over the whole batch.
+  const algo = conv2dAlgorithm(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW);
+  const n1 = algo == ALGO_POINTWISE_BATCHED_GEMM || algo == ALGO_IM2COL_BATCHED_GEMM ? N : 1;
+  const xStep = <usize>n1 * C * H * W << 2, yStep = <usize>n1 * O * L << 2;
   let bad = false;
-  for (let i = 0; i < N; i++) {
+  for (let i = 0; i < N / n1; i++) {
     const xi = x + <usize>i * xStep, yi = y + <usize>i * yStep;
-    snapshotForward(xi, snap, b, yi, 1, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols, gemmScratch, 0);
+    snapshotForward(xi, snap, b, yi, n1, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols, gemmScratch, 0);
     // Without an activation the sweep counts nothing: the convolution's output is checked first.
     // With one, a non-finite input to the affine gives a non-finite output, which it counts.
-    if (act == 0 && countNonFinite(yi, O * L) > 0) { bad = true; break; }
-    if (channelAffineActFlag(yi, yi, coef, 1, O, L, act)) { bad = true; break; }
+    if (act == 0 && countNonFinite(yi, n1 * O * L) > 0) { bad = true; break; }
+    if (channelAffineActFlag(yi, yi, coef, n1, O, L, act)) { bad = true; break; }
   }
   if (!bad) return 0;
   // A NaN or infinity before the affine or the activation (the error path): the counts from the
@@ -232,6 +238,12 @@ function snapshotForward(
 ): i32 {
   if (dwconvApplies(C, G)) return dwconvForwardAct(x, snap, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols, act);
   const algo = conv2dAlgorithm(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW);
+  if (algo == ALGO_POINTWISE_BATCHED_GEMM || algo == ALGO_IM2COL_BATCHED_GEMM) {
+    // The whole batch in one GEMM per group, then the activation over it (no sweep saved: the
+    // output is written then swept in place, as before; an eval BatchNorm's affine saves one).
+    batchedForward(x, snap, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, algo == ALGO_POINTWISE_BATCHED_GEMM, cols);
+    return act != 0 && activationFlag(y, y, N * O * OH * OW, act) ? 1 : 0;
+  }
   if (algo == ALGO_IM2COL_GEMM || algo == ALGO_POINTWISE_GEMM) {
     return gemmForward(x, snap, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, algo == ALGO_POINTWISE_GEMM, cols, gemmScratch, act);
   }

@@ -38,6 +38,9 @@ const SHAPES = [
   // at stride 2, the tap lists (5×5, two filters per channel).
   { x: [3, 6, 11, 9], O: 6, k: 3, stride: 2, padding: 1, groups: 6, bias: true, algorithm: 'dwconv-3x3' },
   { x: [2, 5, 9, 7], O: 10, k: 5, padding: 2, groups: 5, bias: false, algorithm: 'dwconv' },
+  // The batch folded into one GEMM per group (the activation swept after it): pointwise, im2col.
+  { x: [5, 9, 3, 5], O: 13, k: 1, padding: 0, bias: true, algorithm: 'pointwise-batched-gemm' },
+  { x: [3, 6, 9, 7], O: 10, k: 3, stride: 2, padding: 1, groups: 2, bias: false, algorithm: 'im2col-batched-gemm' },
 ];
 
 /** The shape's convolution. */
@@ -114,7 +117,7 @@ function run(build, shape, mode, seed) {
   return out.map(bits);
 }
 
-test('a Sequential gives the same bits fused as unfused on both Winograd tiles, both flat kernels, the per-image GEMMs and the depthwise kernels: outputs, dx, every gradient (train and eval)', () => {
+test('a Sequential gives the same bits fused as unfused on both Winograd tiles, both flat kernels, the GEMMs and the depthwise kernels: outputs, dx, every gradient (train and eval)', () => {
   for (const s of SHAPES) {
     for (const act of ['relu', 'relu6']) {
       for (const mode of ['train', 'eval']) {
@@ -126,8 +129,9 @@ test('a Sequential gives the same bits fused as unfused on both Winograd tiles, 
   }
 });
 
-test('which lowerings fuse: all but the batch-folded GEMMs and the depthwise channel-lane kernel, which keep the activation\'s own sweep', () => {
-  const fusing = new Set(['winograd-f2x2', 'winograd-f4x4', 'flat', 'flat-channel-lanes', 'im2col-gemm', 'pointwise-gemm', 'dwconv-3x3']);
+test('which lowerings fuse: all but the depthwise channel-lane kernel, which keeps the activation\'s own sweep', () => {
+  const fusing = new Set(['winograd-f2x2', 'winograd-f4x4', 'flat', 'flat-channel-lanes', 'im2col-gemm', 'pointwise-gemm', 'dwconv-3x3',
+    'im2col-batched-gemm', 'pointwise-batched-gemm']);
   const seen = new Set();
   for (const [C, O, kernel, options, shape] of [
     [33, 35, 3, { padding: 1 }, [2, 33, 7, 9]], [16, 20, 5, { padding: 2 }, [2, 16, 9, 7]], [8, 16, 3, { padding: 1 }, [2, 8, 9, 9]],
