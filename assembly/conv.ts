@@ -30,13 +30,16 @@
 //
 // Which lowering runs is a pure function of the shape and the build: conv2dAlgorithm names it.
 //
-// conv2dForwardAct applies a ReLU or ReLU6 as the output is stored, on the Winograd and flat
-// lowerings (conv2dFusesActivation), from a snapshot of the parameters
+// conv2dForwardAct applies a ReLU or ReLU6 as the output is stored, on the Winograd, flat and
+// per-image GEMM lowerings, and right after each image's output on the depthwise kernels
+// (conv2dFusesActivation), from a snapshot of the parameters
 // (conv2dSnapshot): the layer after the convolution then makes no pass of its own over it.
+// conv2dForwardAffine applies an eval BatchNorm2d's affine too, and the activation after it,
+// image by image as the output is stored.
 //
 // PH/PW are the padding before the image; the padding after it is implied by OH/OW.
 // A null pointer (0) for the bias, its gradient or dx means "none".
-import { gemm } from "./gemm";
+import { gemm, gemmAct } from "./gemm";
 import { biasChannels, biasGradChannels } from "./bias";
 import { im2col, col2imAdd, col2imWrites, col2imPoint } from "./im2col";
 import { flatApplies, flatScratchFloats, flatForward, flatBackward } from "./conv-flat-pass";
@@ -46,6 +49,7 @@ import { dwconvApplies, dwconvIs3x3, dwconvLanes, dwconvScratchFloats, dwconvFor
 import { winogradTile, winogradTileScratchFloats, winogradTileForward, winogradTileWeightsFloats, winogradTileForwardWeights, winogradTileForwardPass, winogradTileInputGrad, winogradWeightGradTile, winogradTileWeightGrad, WINOGRAD_TILE_5X5 } from "./conv-winograd-table";
 import { stridedApplies, stridedScratchFloats, stridedForward, stridedWeightGradScratchFloats, stridedWeightGrad } from "./conv-strided";
 import { countNonFinite } from "./util";
+import { activationFlag, channelAffineAct, channelAffineActFlag } from "./epilogue";
 
 /** conv2dAlgorithm's answers. */
 const ALGO_IM2COL_GEMM = 0, ALGO_POINTWISE_GEMM = 1, ALGO_FLAT = 2, ALGO_FLAT_CHANNEL_LANES = 3;
@@ -122,9 +126,16 @@ function colsFloatsBackward(
 
 /**
  * Whether conv2dForwardAct applies its activation as the output is stored (1), for the lowerings
- * whose output stores take one: Winograd F(2×2,3×3), F(4×4,3×3) and F(2×2,5×5) (as the tiles are transformed
- * out), and the flat path (as the padded rows are copied out with the bias, or, with channel
- * lanes, as the accumulators are stored). Else 0: the activation after such a convolution stays a sweep of its own. A pure
+ * whose output stores take one: Winograd F(2×2,3×3), F(4×4,3×3) and F(2×2,5×5) (as the tiles are
+ * transformed out), the flat path (as the padded rows are copied out with the bias, or, with channel
+ * lanes, as the accumulators are stored), the per-image GEMM lowerings, im2col and pointwise
+ * (gemmAct, as each tile's last k-block is stored), the depthwise kernels on planes (a sweep
+ * over each image's output right after it, while it is in cache; not the channel-lane kernel of
+ * maps of one or two columns, whose images are too small: one call per image made MobileNetV2's
+ * 2×2 and 1×1 maps 1.2–1.7× slower), and the batch-folded GEMMs (a sweep after them: no pass
+ * saved for an activation alone, one — the BatchNorm's input check — with an eval BatchNorm2d's
+ * affine, conv2dForwardAffine). Else 0 (the implicit GEMMs of strided convolutions among them):
+ * the activation after such a convolution stays a sweep of its own. A pure
  * function of the shape and the build.
  */
 export function conv2dFusesActivation(
@@ -132,8 +143,9 @@ export function conv2dFusesActivation(
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): i32 {
   const algo = conv2dAlgorithm(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW);
-  const winograd = algo == ALGO_WINOGRAD_F2X2 || algo == ALGO_WINOGRAD_F4X4 || algo == ALGO_WINOGRAD_F2X2_5X5;
-  return winograd || algo == ALGO_FLAT || algo == ALGO_FLAT_CHANNEL_LANES ? 1 : 0;
+  return algo == ALGO_WINOGRAD_F2X2 || algo == ALGO_WINOGRAD_F4X4 || algo == ALGO_WINOGRAD_F2X2_5X5 || algo == ALGO_FLAT || algo == ALGO_FLAT_CHANNEL_LANES ||
+    algo == ALGO_IM2COL_GEMM || algo == ALGO_POINTWISE_GEMM ||
+    algo == ALGO_DWCONV_3X3 || algo == ALGO_DWCONV || algo == ALGO_POINTWISE_BATCHED_GEMM || algo == ALGO_IM2COL_BATCHED_GEMM ? 1 : 0;
 }
 
 /**
@@ -185,25 +197,112 @@ export function conv2dForwardAct(
   x: usize, snap: usize, hasBias: i32, y: usize,
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
-  cols: usize, act: i32,
+  cols: usize, act: i32, gemmScratch: usize,
 ): i32 {
   const b = hasBias ? snap + (<usize>snapshotKernelFloats(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW) << 2) : 0;
-  if (snapshotForward(x, snap, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols, act) == 0 || act == 0) return 0;
+  if (snapshotForward(x, snap, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols, gemmScratch, act) == 0 || act == 0) return 0;
   // A NaN or infinity before the activation (the error path): the count from the output without it.
-  snapshotForward(x, snap, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols, 0);
+  snapshotForward(x, snap, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols, gemmScratch, 0);
   return countNonFinite(y, N * O * OH * OW);
 }
 
-/** conv2dForwardAct's pass: Winograd's from the transformed kernels, or the flat path's (either kernel) from the copied weights. */
+/**
+ * y = act(affine(conv2d(x, w) + b)) from conv2dSnapshot's snapshot, for a shape
+ * conv2dFusesActivation accepts: an eval BatchNorm2d's per-channel affine (coef as
+ * batchNormCoefficients writes it, over the O channels) and then act (0 none, 1 ReLU, 2 ReLU6)
+ * applied to each image's output as soon as it is stored, while it is in cache: one call of the
+ * lowering per image, or, for the lowerings that fold the batch into one GEMM (small maps) and
+ * for one that a single image would not take, one call and then the sweep over the whole output.
+ * The convolution's output is conv2dForward's, bit for bit; the affine and act are
+ * channelAffineAct's, the BatchNorm's own sweep. Returns −(the count of NaN or infinite convolution outputs) when
+ * there are some (the BatchNorm's input check), else how many values after the affine and before
+ * the activation are (activationChecked's count; 0 without an activation). On the error path y
+ * holds the convolution's output, or the affine's without the activation.
+ */
+export function conv2dForwardAffine(
+  x: usize, snap: usize, hasBias: i32, coef: usize, y: usize,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+  cols: usize, act: i32, gemmScratch: usize,
+): i32 {
+  const b = hasBias ? snap + (<usize>snapshotKernelFloats(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW) << 2) : 0;
+  const L = OH * OW;
+  // The lowerings that fold the batch into one GEMM, and one a single image would not take (the
+  // snapshot holds the kernels transformed for the batch's: F(2×2,5×5) is chosen from 64 tiles in
+  // the batch), run once, then the sweep over the whole batch.
+  const algo = conv2dAlgorithm(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW);
+  const whole = algo == ALGO_POINTWISE_BATCHED_GEMM || algo == ALGO_IM2COL_BATCHED_GEMM ||
+    conv2dAlgorithm(1, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW) != algo;
+  const n1 = whole ? N : 1;
+  const xStep = <usize>n1 * C * H * W << 2, yStep = <usize>n1 * O * L << 2;
+  let bad = false;
+  for (let i = 0; i < N / n1; i++) {
+    const xi = x + <usize>i * xStep, yi = y + <usize>i * yStep;
+    snapshotForward(xi, snap, b, yi, n1, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols, gemmScratch, 0);
+    // Without an activation the sweep counts nothing: the convolution's output is checked first.
+    // With one, a non-finite input to the affine gives a non-finite output, which it counts.
+    if (act == 0 && countNonFinite(yi, n1 * O * L) > 0) { bad = true; break; }
+    if (channelAffineActFlag(yi, yi, coef, n1, O, L, act)) { bad = true; break; }
+  }
+  if (!bad) return 0;
+  // A NaN or infinity before the affine or the activation (the error path): the counts from the
+  // whole output, computed again.
+  snapshotForward(x, snap, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols, gemmScratch, 0);
+  const before = countNonFinite(y, N * O * L);
+  if (before > 0) return -before;
+  if (act == 0) return 0;
+  channelAffineAct(y, y, coef, N, O, L, 0);
+  return countNonFinite(y, N * O * L);
+}
+
+/**
+ * conv2dForwardAct's pass: Winograd's from the transformed kernels, or the flat path's (either
+ * kernel) or the per-image GEMM's (im2col or pointwise) from the copied weights.
+ */
 function snapshotForward(
   x: usize, snap: usize, b: usize, y: usize,
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
-  cols: usize, act: i32,
+  cols: usize, gemmScratch: usize, act: i32,
 ): i32 {
+  if (dwconvApplies(C, G)) return dwconvForwardAct(x, snap, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols, act);
+  const algo = conv2dAlgorithm(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW);
+  if (algo == ALGO_POINTWISE_BATCHED_GEMM || algo == ALGO_IM2COL_BATCHED_GEMM) {
+    // The whole batch in one GEMM per group, then the activation over it (no sweep saved: the
+    // output is written then swept in place, as before; an eval BatchNorm's affine saves one).
+    batchedForward(x, snap, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, algo == ALGO_POINTWISE_BATCHED_GEMM, cols);
+    return act != 0 && activationFlag(y, y, N * O * OH * OW, act) ? 1 : 0;
+  }
+  if (algo == ALGO_IM2COL_GEMM || algo == ALGO_POINTWISE_GEMM) {
+    return gemmForward(x, snap, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, algo == ALGO_POINTWISE_GEMM, cols, gemmScratch, act);
+  }
   const tile = winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) return winogradTileForwardPass(tile, x, snap, b, y, N, C, H, W, O, PH, PW, OH, OW, cols, act);
   return flatForward(x, snap, b, y, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols, act);
+}
+
+/**
+ * The depthwise kernels' forward with an activation: image by image, the activation swept over
+ * each image's output right after the kernel wrote it (in cache). With one, returns 1 when a value
+ * before it was NaN or infinite.
+ */
+function dwconvForwardAct(
+  x: usize, w: usize, b: usize, y: usize,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, OH: i32, OW: i32, cols: usize, act: i32,
+): i32 {
+  if (act == 0) {
+    dwconvForward(x, w, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols);
+    return 0;
+  }
+  const size = O * OH * OW;
+  let bad = 0;
+  for (let n = 0; n < N; n++) {
+    const yn = y + (<usize>n * size << 2);
+    dwconvForward(x + (<usize>n * C * H * W << 2), w, b, yn, 1, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols);
+    if (activationFlag(yn, yn, size, act)) bad = 1;
+  }
+  return bad;
 }
 
 /** y = conv2d(x, w) + b. */
@@ -217,7 +316,6 @@ export function conv2dForward(
     dwconvForward(x, w, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols);
     return;
   }
-  const Cg = C / G, Og = O / G, K = Cg * KH * KW, P = OH * OW;
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
   const tile = pointwise ? 0 : winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) {
@@ -236,9 +334,25 @@ export function conv2dForward(
     batchedForward(x, w, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, pointwise, cols);
     return;
   }
+  gemmForward(x, w, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, pointwise, cols, gemmScratch, 0);
+}
+
+/**
+ * The per-image GEMM lowerings' forward (im2col + GEMM, or GEMM on the input planes when
+ * pointwise): y = act(conv2d(x, w) + b), act applied by gemmAct as each tile's last k-block is
+ * stored. With an activation, returns 1 when a value before it was NaN or infinite.
+ */
+function gemmForward(
+  x: usize, w: usize, b: usize, y: usize,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+  pointwise: bool, cols: usize, gemmScratch: usize, act: i32,
+): i32 {
+  const Cg = C / G, Og = O / G, K = Cg * KH * KW, P = OH * OW;
   // The bias is written first and the GEMM accumulates onto it.
   const accumulate = b != 0 ? 1 : 0;
   if (accumulate) biasChannels(y, b, N, O, P);
+  let bad = 0;
   for (let n = 0; n < N; n++) {
     for (let g = 0; g < G; g++) {
       const xg = x + (<usize>(n * C + g * Cg) * H * W << 2);
@@ -249,9 +363,10 @@ export function conv2dForward(
         im2col(xg, Cg, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols);
         colsG = cols;
       }
-      gemm(0, 0, Og, P, K, wg, K, colsG, P, yg, P, accumulate, gemmScratch);
+      bad |= gemmAct(0, 0, Og, P, K, wg, K, colsG, P, yg, P, accumulate, gemmScratch, act);
     }
   }
+  return bad;
 }
 
 /** dw += ∂L/∂w, db += ∂L/∂b (if db ≠ 0), dx = ∂L/∂x (if dx ≠ 0). */

@@ -45,9 +45,18 @@ export function batchNormCoefficients(
  * y = act((x − mean[c])·scale[c] + shift[c]) over x viewed as [N, C, L], coef as
  * batchNormCoefficients writes it, act 0 (none), 1 (ReLU) or 2 (ReLU6). With an activation,
  * returns how many of the values before it are NaN or infinite (what the activation's input check
- * counts); without, 0 (the next layer checks). x and y may be the same.
+ * counts); without, 0 (the next layer checks). x and y may be the same without an activation
+ * (with one, the count would read the activated values: see channelAffineActFlag).
  */
 export function channelAffineAct(x: usize, y: usize, coef: usize, N: i32, C: i32, L: i32, act: i32): i32 {
+  return channelAffineActFlag(x, y, coef, N, C, L, act) ? countAffineNonFinite(x, coef, N, C, L) : 0;
+}
+
+/**
+ * channelAffineAct's sweep, returning whether a value before the activation was NaN or infinite
+ * (false without an activation) instead of the count; x and y may be the same.
+ */
+export function channelAffineActFlag(x: usize, y: usize, coef: usize, N: i32, C: i32, L: i32, act: i32): bool {
   // One loop per activation, each with a constant act after inlining: no branch per vector.
   if (act == ACT_RELU) return affineSweep(x, y, coef, N, C, L, ACT_RELU);
   if (act == ACT_RELU6) return affineSweep(x, y, coef, N, C, L, ACT_RELU6);
@@ -59,8 +68,49 @@ export function channelAffineAct(x: usize, y: usize, coef: usize, N: i32, C: i32
  * the activation layer's input check and its work in one sweep instead of two.
  */
 export function activationChecked(x: usize, y: usize, n: i32, act: i32): i32 {
+  return activationFlag(x, y, n, act) ? countNonFinite(x, n) : 0;
+}
+
+/**
+ * activationChecked's sweep, returning whether an x was NaN or infinite instead of the count (which
+ * would read the activated values when x and y are the same); x and y may be the same.
+ */
+export function activationFlag(x: usize, y: usize, n: i32, act: i32): bool {
   if (act == ACT_RELU6) return actSweep(x, y, n, ACT_RELU6);
   return actSweep(x, y, n, ACT_RELU);
+}
+
+/**
+ * c[r·ld + j] = act(c[r·ld + j]) in place for r < rows, j < cols, act 1 (ReLU) or 2 (ReLU6): a
+ * GEMM's tile of C activated as it is stored (gemm.ts's gemmAct). Returns 1 when a value before
+ * the activation was NaN or infinite, else 0.
+ */
+export function actRowsChecked(c: usize, ld: i32, rows: i32, cols: i32, act: i32): i32 {
+  if (act == ACT_RELU6) return actRows(c, ld, rows, cols, ACT_RELU6);
+  return actRows(c, ld, rows, cols, ACT_RELU);
+}
+
+// @ts-ignore: decorator
+@inline function actRows(c: usize, ld: i32, rows: i32, cols: i32, act: i32): i32 {
+  let flag = f32x4.splat(0);
+  let flagS = 0;
+  for (let r = 0; r < rows; r++) {
+    const row = c + (<usize>r * ld << 2);
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) {
+      const p = row + (<usize>j << 2);
+      const v = v128.load(p);
+      flag = v128.or(flag, nonFinite(v));
+      v128.store(p, actV(v, act));
+    }
+    for (; j < cols; j++) {
+      const p = row + (<usize>j << 2);
+      const v = load<f32>(p);
+      flagS |= <i32>!isFinite<f32>(v);
+      store<f32>(p, actS(v, act));
+    }
+  }
+  return clean(flag, flagS) ? 0 : 1;
 }
 
 // The input checks cost three one-cycle lane operations per vector in the hot loop: v − v is NaN
@@ -70,7 +120,7 @@ export function activationChecked(x: usize, y: usize, n: i32, act: i32): i32 {
 // the sweep twice as slow as batchNormApply (ResNet-20's 64×16×32×32: 1.12 ms against 0.57 ms).
 
 // @ts-ignore: decorator
-@inline function affineSweep(x: usize, y: usize, coef: usize, N: i32, C: i32, L: i32, act: i32): i32 {
+@inline function affineSweep(x: usize, y: usize, coef: usize, N: i32, C: i32, L: i32, act: i32): bool {
   if (L == 1) return affineRows(x, y, coef, N, C, act);
   const cb = <usize>C << 2;
   let flag = f32x4.splat(0);
@@ -97,8 +147,7 @@ export function activationChecked(x: usize, y: usize, n: i32, act: i32): i32 {
       }
     }
   }
-  if (clean(flag, flagS)) return 0;
-  return countAffineNonFinite(x, coef, N, C, L);
+  return !clean(flag, flagS);
 }
 
 /**
@@ -107,7 +156,7 @@ export function activationChecked(x: usize, y: usize, n: i32, act: i32): i32 {
  * loop would run every value through the scalar tail.
  */
 // @ts-ignore: decorator
-@inline function affineRows(x: usize, y: usize, coef: usize, N: i32, C: i32, act: i32): i32 {
+@inline function affineRows(x: usize, y: usize, coef: usize, N: i32, C: i32, act: i32): bool {
   const cb = <usize>C << 2;
   let flag = f32x4.splat(0);
   let flagS = 0;
@@ -127,8 +176,7 @@ export function activationChecked(x: usize, y: usize, n: i32, act: i32): i32 {
       store<f32>(y + row + o, actS(v, act));
     }
   }
-  if (clean(flag, flagS)) return 0;
-  return countAffineNonFinite(x, coef, N, C, 1);
+  return !clean(flag, flagS);
 }
 
 /** The exact count for affineSweep, when its min or max was not finite: the affine again, counted. */
@@ -153,7 +201,7 @@ function countAffineNonFinite(x: usize, coef: usize, N: i32, C: i32, L: i32): i3
 }
 
 // @ts-ignore: decorator
-@inline function actSweep(x: usize, y: usize, n: i32, act: i32): i32 {
+@inline function actSweep(x: usize, y: usize, n: i32, act: i32): bool {
   let flag = f32x4.splat(0);
   let flagS = 0;
   let i = 0;
@@ -169,7 +217,7 @@ function countAffineNonFinite(x: usize, coef: usize, N: i32, C: i32, L: i32): i3
     flagS |= <i32>!isFinite<f32>(v);
     store<f32>(y + o, actS(v, act));
   }
-  return clean(flag, flagS) ? 0 : countNonFinite(x, n);
+  return !clean(flag, flagS);
 }
 
 /** All ones in the lanes holding NaN or ±infinity (v − v is NaN exactly there). */

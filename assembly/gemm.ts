@@ -11,6 +11,7 @@
 // makes V8 spill, and unrolling the k loop slows it down (see notes on the measured peaks).
 import { madd } from "./simd";
 import { gemmDot } from "./gemm-dot";
+import { actRowsChecked } from "./epilogue";
 
 const MR = 4;
 const NR = 8;
@@ -31,17 +32,33 @@ export function gemm(
   A: usize, lda: i32, B: usize, ldb: i32,
   C: usize, ldc: i32, accumulate: i32, scratch: usize,
 ): void {
-  if (M <= 0 || N <= 0) return;
+  gemmAct(transA, transB, M, N, K, A, lda, B, ldb, C, ldc, accumulate, scratch, 0);
+}
+
+/**
+ * C = act(C (+)= op(A)·op(B)): gemm with an activation (epilogue.ts's codes: 0 none, 1 ReLU,
+ * 2 ReLU6) applied to each tile of C as its last k-block is stored, while the tile is in cache —
+ * the same sums in the same order as gemm, then activationChecked's activation. Returns 1 when a
+ * value before the activation was NaN or infinite (0 without an activation).
+ */
+export function gemmAct(
+  transA: i32, transB: i32, M: i32, N: i32, K: i32,
+  A: usize, lda: i32, B: usize, ldb: i32,
+  C: usize, ldc: i32, accumulate: i32, scratch: usize, act: i32,
+): i32 {
+  if (M <= 0 || N <= 0) return 0;
   // A·Bᵀ with a long K and a small side reads both operands in place as dot products:
   // measured 2–5× faster there (conv weight gradients), slower for big square products.
+  // Its C is small next to A and B (a Linear's output): the activation is a sweep after it.
   if (!transA && transB && K >= 256 && min(M, N) < 128) {
     gemmDot(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
-    return;
+    return act != 0 ? actRowsChecked(C, ldc, M, N, act) : 0;
   }
   if (K <= 0) {
     if (!accumulate) for (let i = 0; i < M; i++) memory.fill(C + (<usize>i * ldc << 2), 0, <usize>N << 2);
-    return;
+    return act != 0 ? actRowsChecked(C, ldc, M, N, act) : 0;
   }
+  let bad = 0;
   const packA = scratch;
   const packB = scratch + (<usize>PACK_A_FLOATS << 2);
   const tile = packB + (<usize>PACK_B_FLOATS << 2);
@@ -50,6 +67,8 @@ export function gemm(
     for (let pc = 0; pc < K; pc += KC) {
       const kc = min(KC, K - pc);
       const add = accumulate | (pc > 0 ? 1 : 0);
+      // The activation on the last k-block's stores only: the sums before it are partial.
+      const last = act != 0 && pc + kc >= K;
       packPanelsB(transB, B, ldb, pc, jc, kc, nc, packB);
       for (let ic = 0; ic < M; ic += MC) {
         const mc = min(MC, M - ic);
@@ -67,11 +86,13 @@ export function gemm(
               microKernel4x8(kc, pa, pb, tile, NR << 2, 0);
               storeEdge(tile, c, ldc, mr, nr, add);
             }
+            if (last) bad |= actRowsChecked(c, ldc, mr, nr, act);
           }
         }
       }
     }
   }
+  return bad;
 }
 
 /** op(A)[ic.., pc..] (mc×kc) → panels of MR rows, each k-major (MR floats per k). */

@@ -89,14 +89,16 @@ export function convInfo(module) {
 
 /**
  * The kind (kindOf) of a model.profile row named `name` ('Conv2d', 'sn.add', 'Conv2d+ReLU') at
- * module path `path` ('2', '2+3'), `modules` the model's namedModules() as a Map. A convolution
- * fused with the activation after it counts as the convolution's kind: PyTorch's activation runs
- * as a pass of its own in a row of its own, so by kind the fusion's saving shows under ReLU. A
- * BatchNorm fused with its activation keeps the fused name as its kind.
+ * module path `path` ('2', '2+3'), `modules` the model's namedModules() as a Map. A convolution or
+ * Linear fused with the layers after it (an activation; in eval a BatchNorm2d and its activation:
+ * 'Conv2d+BatchNorm2d+ReLU') counts as the first layer's kind: PyTorch runs those as passes of
+ * their own in rows of their own, so by kind the fusion's saving shows under BatchNorm2d and ReLU.
+ * A BatchNorm fused with its activation keeps the fused name as its kind.
  */
 export function profileRowKind(name, path, modules) {
   if (/^sn\./.test(name)) return name;
-  if (/^Conv2d\+/.test(name)) return kindOf('Conv2d', convInfo(modules.get(path.split('+')[0])));
+  const first = /^(Conv2d|Linear)\+/.exec(name);
+  if (first) return kindOf(first[1], convInfo(modules.get(path.split('+')[0])));
   return kindOf(name, convInfo(modules.get(path)));
 }
 

@@ -169,7 +169,7 @@ test('kindOf: layer types, and convolutions by kernel, depthwise or grouped, and
   assert.is(kindOf('Conv2d', conv(8, [1, 3], [1, 2], 1)), 'Conv2d 1×3 stride 1×2');
 });
 
-test('profileRowKind: a convolution fused with its activation counts as the convolution\'s kind', () => {
+test('profileRowKind: a convolution or Linear fused with the layers after it counts as its own kind', () => {
   const model = new sn.Sequential(new sn.Conv2d(3, 8, 3, { stride: 2 }), new sn.ReLU(), new sn.BatchNorm2d(8), new sn.ReLU6());
   const modules = new Map(model.namedModules());
   assert.is(profileRowKind('Conv2d+ReLU', '0+1', modules), 'Conv2d 3×3 stride 2');
@@ -177,6 +177,8 @@ test('profileRowKind: a convolution fused with its activation counts as the conv
   assert.is(profileRowKind('Conv2d', '0', modules), 'Conv2d 3×3 stride 2');
   assert.is(profileRowKind('ReLU', '1', modules), 'ReLU');
   assert.is(profileRowKind('BatchNorm2d+ReLU6', '2+3', modules), 'BatchNorm2d+ReLU6');
+  assert.is(profileRowKind('Conv2d+BatchNorm2d+ReLU6', '0+2+3', modules), 'Conv2d 3×3 stride 2');
+  assert.is(profileRowKind('Linear+ReLU', '5+6', new Map([['5', new sn.Linear(2, 3)]])), 'Linear');
   assert.is(profileRowKind('sn.add', 'layer1.0', modules), 'sn.add');
   model.dispose();
 });

@@ -1,7 +1,8 @@
 // A convolution fused with the ReLU / ReLU6 after it (ts/layers/conv2d.ts's DeferredConv,
-// assembly/conv.ts's conv2dForwardAct): the activation applied as the Winograd output tiles are
-// stored gives the bits of the separate layers — outputs, the input gradient, every parameter
-// gradient, in training and eval — on awkward shapes of the three Winograd tiles; the kernel against
+// assembly/conv.ts's conv2dForwardAct): the activation applied as the output is stored (Winograd's
+// output tiles, the flat path's rows, the per-image GEMMs' tiles) gives the bits of the separate
+// layers — outputs, the input gradient, every parameter gradient, in training and eval — on
+// awkward shapes of every fusing lowering; the kernel against
 // conv2dForward + activationChecked with its non-finite count; the unfused lowerings keep the
 // separate pass; errors, a kept output read late, finite differences, profile rows.
 import { test } from 'uvu';
@@ -13,9 +14,10 @@ await sn.ready();
 const k = rt().kernels;
 
 /**
- * Input shapes [N, C, H, W] and convolutions (stride 1) chosen so that each fused lowering runs on
- * odd sizes: Winograd's cut tiles at the right and bottom edges, the flat path's rows of a width
- * no multiple of 4 and channel-lane kernel's odd pixel count, groups, a bias or none.
+ * Input shapes [N, C, H, W] and convolutions (stride 1 unless said) chosen so that each fused
+ * lowering runs on odd sizes: Winograd's cut tiles at the right and bottom edges, the flat path's
+ * rows of a width no multiple of 4 and channel-lane kernel's odd pixel count, the GEMMs' edge
+ * tiles and k-blocks, groups, a bias or none.
  */
 const SHAPES = [
   { x: [2, 33, 7, 9], O: 35, k: 3, padding: 1, bias: true, algorithm: 'winograd-f2x2' },
@@ -28,12 +30,25 @@ const SHAPES = [
   { x: [3, 6, 7, 5], O: 10, k: 3, padding: 1, groups: 2, bias: false, algorithm: 'flat' },
   { x: [2, 6, 9, 7], O: 16, k: 5, padding: 0, bias: true, algorithm: 'flat-channel-lanes' },
   { x: [1, 8, 6, 5], O: 64, k: 3, padding: 1, groups: 2, bias: false, algorithm: 'flat-channel-lanes' },
+  // The per-image GEMMs: edge tiles of the 4×8 micro-kernel, K = 270 and 300 in two k-blocks (the
+  // activation on the last one only), groups.
+  { x: [2, 30, 19, 21], O: 7, k: 3, stride: 2, padding: 1, bias: true, algorithm: 'im2col-gemm' },
+  { x: [3, 6, 21, 19], O: 10, k: 3, stride: 2, padding: 0, groups: 2, bias: false, algorithm: 'im2col-gemm' },
+  { x: [2, 9, 9, 11], O: 13, k: 1, padding: 0, bias: true, algorithm: 'pointwise-gemm' },
+  { x: [1, 300, 9, 8], O: 6, k: 1, padding: 0, groups: 3, bias: false, algorithm: 'pointwise-gemm' },
+  // The depthwise kernels on planes (the activation swept over each image's output after it): 3×3
+  // at stride 2, the tap lists (5×5, two filters per channel).
+  { x: [3, 6, 11, 9], O: 6, k: 3, stride: 2, padding: 1, groups: 6, bias: true, algorithm: 'dwconv-3x3' },
+  { x: [2, 5, 9, 7], O: 10, k: 5, padding: 2, groups: 5, bias: false, algorithm: 'dwconv' },
+  // The batch folded into one GEMM per group (the activation swept after it): pointwise, im2col.
+  { x: [5, 9, 3, 5], O: 13, k: 1, padding: 0, bias: true, algorithm: 'pointwise-batched-gemm' },
+  { x: [3, 6, 9, 7], O: 10, k: 3, stride: 2, padding: 1, groups: 2, bias: false, algorithm: 'im2col-batched-gemm' },
 ];
 
 /** The shape's convolution. */
-const convOf = (s) => new sn.Conv2d(s.x[1], s.O, s.k, { padding: s.padding, bias: s.bias, groups: s.groups ?? 1 });
+const convOf = (s) => new sn.Conv2d(s.x[1], s.O, s.k, { stride: s.stride ?? 1, padding: s.padding, bias: s.bias, groups: s.groups ?? 1 });
 /** The shape's output height and width. */
-const outSize = (s) => [s.x[2] + 2 * s.padding - s.k + 1, s.x[3] + 2 * s.padding - s.k + 1];
+const outSize = (s) => [2, 3].map((d) => Math.floor((s.x[d] + 2 * s.padding - s.k) / (s.stride ?? 1)) + 1);
 
 test('conv2dForwardAct gives conv2dForward + activationChecked bit for bit, and its count of non-finite values', () => {
   const rand = rng(freshSeed());
@@ -42,7 +57,8 @@ test('conv2dForwardAct gives conv2dForward + activationChecked bit for bit, and 
     const conv = convOf(s);
     assert.is(conv.algorithm(s.x), s.algorithm);
     const [OH, OW] = outSize(s), G = s.groups ?? 1;
-    const args = [N, C, H, W, s.O, s.k, s.k, 1, 1, s.padding, s.padding, 1, 1, G, OH, OW];
+    const S = s.stride ?? 1;
+    const args = [N, C, H, W, s.O, s.k, s.k, S, S, s.padding, s.padding, 1, 1, G, OH, OW];
     assert.is(k.conv2dFusesActivation(...args), 1);
     const n = N * s.O * OH * OW;
     const xs = randn(N * C * H * W, rand, 2);
@@ -55,12 +71,12 @@ test('conv2dForwardAct gives conv2dForward + activationChecked bit for bit, and 
       const bias = s.bias ? b.ptr : 0;
       k.conv2dForward(x.ptr, w.ptr, bias, plain.ptr, ...args, cols.ptr, gs.ptr);
       k.conv2dSnapshot(w.ptr, bias, snap.ptr, ...args);
-      assert.is(k.conv2dForwardAct(x.ptr, snap.ptr, +s.bias, viaSnap.ptr, ...args, cols.ptr, 0), 0);
+      assert.is(k.conv2dForwardAct(x.ptr, snap.ptr, +s.bias, viaSnap.ptr, ...args, cols.ptr, 0, gs.ptr), 0);
       assert.equal(bits(viaSnap.view()), bits(plain.view()), `no activation = conv2dForward ${s.x}`);
       const count = k.countNonFinite(plain.ptr, n);
       assert.is(count > 0, poison !== null, `the poisoned input reaches the output (${poison})`);
       for (const code of [1, 2]) {
-        const bad = k.conv2dForwardAct(x.ptr, snap.ptr, +s.bias, act.ptr, ...args, cols.ptr, code);
+        const bad = k.conv2dForwardAct(x.ptr, snap.ptr, +s.bias, act.ptr, ...args, cols.ptr, code, gs.ptr);
         assert.is(bad, count, `count ${s.x} act ${code}`);
         if (bad > 0) continue;
         assert.is(k.activationChecked(plain.ptr, viaSnap.ptr, n, code), 0);
@@ -103,7 +119,7 @@ function run(build, shape, mode, seed) {
   return out.map(bits);
 }
 
-test('a Sequential gives the same bits fused as unfused on the three Winograd tiles and both flat kernels: outputs, dx, every gradient (train and eval)', () => {
+test('a Sequential gives the same bits fused as unfused on the three Winograd tiles, both flat kernels, the GEMMs and the depthwise kernels: outputs, dx, every gradient (train and eval)', () => {
   for (const s of SHAPES) {
     for (const act of ['relu', 'relu6']) {
       for (const mode of ['train', 'eval']) {
@@ -115,13 +131,15 @@ test('a Sequential gives the same bits fused as unfused on the three Winograd ti
   }
 });
 
-test('which lowerings fuse: Winograd and the flat path; the others keep the activation\'s own sweep', () => {
-  const fusing = new Set(['winograd-f2x2', 'winograd-f4x4', 'winograd-f2x2-5x5', 'flat', 'flat-channel-lanes']);
+test('which lowerings fuse: all but the depthwise channel-lane kernel and the implicit GEMMs, which keep the activation\'s own sweep', () => {
+  const fusing = new Set(['winograd-f2x2', 'winograd-f4x4', 'winograd-f2x2-5x5', 'flat', 'flat-channel-lanes', 'im2col-gemm', 'pointwise-gemm', 'dwconv-3x3',
+    'im2col-batched-gemm', 'pointwise-batched-gemm']);
   const seen = new Set();
   for (const [C, O, kernel, options, shape] of [
     [33, 35, 3, { padding: 1 }, [2, 33, 7, 9]], [16, 20, 5, { padding: 2 }, [2, 16, 9, 7]], [8, 16, 3, { padding: 1 }, [2, 8, 9, 9]],
     [8, 8, 3, { stride: 2 }, [2, 8, 9, 9]], [8, 8, 1, {}, [2, 8, 9, 9]], [8, 8, 3, { groups: 8, padding: 1 }, [2, 8, 9, 9]],
-    [32, 32, 3, { padding: 1 }, [2, 32, 16, 16]], [8, 12, 1, {}, [64, 8, 2, 2]], [16, 20, 5, { padding: 2 }, [2, 16, 16, 16]],
+    [32, 32, 3, { padding: 1 }, [2, 32, 16, 16]], [8, 12, 1, {}, [64, 8, 2, 2]], [12, 12, 3, { stride: 2, padding: 1, groups: 12 }, [3, 12, 4, 4]],
+    [16, 20, 5, { padding: 2 }, [2, 16, 16, 16]], [8, 8, 3, { stride: 2, padding: 1 }, [2, 8, 32, 16]],
   ]) {
     const conv = new sn.Conv2d(C, O, kernel, options);
     const algorithm = conv.algorithm(shape);
@@ -131,7 +149,7 @@ test('which lowerings fuse: Winograd and the flat path; the others keep the acti
     seen.add(algorithm);
     conv.dispose();
   }
-  assert.is(seen.size, 9, [...seen].join(', '));
+  assert.is(seen.size, 11, [...seen].join(', '));
 });
 
 test('the fused pair is one profile row naming both; an unfused lowering keeps the ReLU\'s own row', () => {

@@ -20,3 +20,5 @@ export { ProtoWriter } from './io/onnx/protobuf.js';
 export { decodeModel } from './io/onnx/decode.js';
 /** Fusion of a BatchNorm with the ReLU/ReLU6 after it, on (the default) or off, for tests comparing the two. */
 export { setFusion } from './layers/epilogue.js';
+/** Receives layer calls' forward and backward times (a profile); tests check which calls fused into one row. */
+export { setProfiler } from './autograd/state.js';

@@ -324,7 +324,7 @@ export abstract class Module {
   #leafBody(x: Tensor, frame: Frame, reentered = false): Tensor {
     checkTensor(this.label(), 'the input of forward()', x);
     const outShape = this.outputShape(x.shape);
-    const xd = this.stage('input', x, `${this.label()} input`, 'forward()', !this.checksOwnInput());
+    const xd = this.stage('input', x, `${this.label()} input`, 'forward()', !this.checksOwnInput(x));
     // A host input was just copied into this module's buffer: that copy is not an earlier output
     // (nor is this call's own copy of its input, when a subclass's forward calls super.forward).
     const input = x.onDevice && !reentered ? this.ownInput(xd) : xd;
@@ -527,10 +527,11 @@ export abstract class Module {
   }
 
   /**
-   * @internal Whether forwardDevice checks its input for NaN and infinity itself, in a sweep it
-   * makes anyway (ReLU, a training BatchNorm's statistics), so forward() need not sweep it first.
+   * @internal Whether forwardDevice checks its input `x` for NaN and infinity itself, in a sweep it
+   * makes anyway (ReLU, a training BatchNorm's statistics, an eval BatchNorm2d fused into the
+   * convolution before it), so forward() need not sweep it first.
    */
-  checksOwnInput(): boolean { return false; }
+  checksOwnInput(_x: Tensor): boolean { return false; }
 
   /** @internal The profile row of the layer call this one's last call was fused with, or null. */
   fusedWith(): string | null { return null; }

@@ -197,10 +197,11 @@ export class Tensor {
     const b = this.block;
     if (!b || (!b.freed && b.generation === this.generation)) return null;
     const owner = b.owner?.label();
-    if (b.expiry !== null && b.generation === this.generation + 1) return `${subject} ${b.expiry}`;
+    // Released first: a put-off result whose input was released with it was dropped on the way.
     if (b.freed) {
       return `${subject}'s memory was released (${owner ? `${owner} was disposed, or ran on a larger input and replaced this buffer` : 'its module was disposed or re-shaped'})`;
     }
+    if (b.expiry !== null && b.generation === this.generation + 1) return `${subject} ${b.expiry}`;
     return `${subject} was overwritten by a later ${b.lastWrite} of ${owner}`;
   }
 

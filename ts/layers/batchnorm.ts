@@ -8,7 +8,8 @@ import { checkNotEmptyBatch, checkPositiveInt } from './args.js';
 import { boolean, checkOptions, either, finite, nullValue } from '../options.js';
 import { pyBool, pyFloat } from './python-repr.js';
 import { registerLayer, type LayerConfig } from '../registry.js';
-import { DeferredAffine, fusionEnabled } from './epilogue.js';
+import { DeferredAffine, FusableResult, fusableResult, fusionEnabled } from './epilogue.js';
+import { currentFrame, annotateError } from '../autograd/state.js';
 
 /** The options of BatchNorm1d and BatchNorm2d; the defaults are PyTorch's. */
 export interface BatchNormOptions {
@@ -56,6 +57,8 @@ abstract class BatchNorm extends Module {
 
   /** What the last forward needs for backward. */
   private saved: { x: Tensor; mean: Tensor; variance: Tensor; batchStats: boolean; L: number } | null = null;
+  /** The put-off convolution output the last call took into its own put-off output (eval), or null. */
+  private fusedInput: FusableResult | null = null;
 
   /**
    * Batch normalisation (torch.nn.BatchNorm1d / BatchNorm2d) of `numFeatures` channels: input
@@ -125,12 +128,23 @@ abstract class BatchNorm extends Module {
     return [...s];
   }
 
+  /**
+   * @internal The put-off convolution output `x` is, when this call (eval, running statistics)
+   * applies its affine in the convolution's stores instead of sweeping x; else null.
+   */
+  private fusableInput(x: Tensor): FusableResult | null {
+    if (this.training || !this.trackRunningStats || !fusionEnabled()) return null;
+    const d = fusableResult(x);
+    return d?.takesAffine ? d : null;
+  }
+
   /** @internal */
   override forwardDevice(x: Tensor): Tensor {
     const [N, C] = x.shape;
     const L = x.size / (N * C) || 0;
     const k = rt().kernels;
     const batchStats = this.training || !this.trackRunningStats;
+    this.fusedInput = null;
     // Re-issued first: a put-off result of the last call reads the coefficients rewritten below.
     const y = this.output('y', x.shape);
     let mean = this.runningMean!, variance = this.runningVar!;
@@ -144,17 +158,36 @@ abstract class BatchNorm extends Module {
     }
     const coef = this.scratch('coef', 3 * C * 4).ptr;
     k.batchNormCoefficients(mean.ptr, variance.ptr, this.weight?.data.ptr ?? 0, this.bias?.data.ptr ?? 0, coef, C, this.eps, +this.affine);
+    this.saved = { x, mean, variance, batchStats, L };
+    const conv = this.fusableInput(x);
+    if (conv) {
+      // Eval after a put-off convolution: the affine goes into the convolution's stores, and the
+      // input check with it (conv2dForwardAffine), refused with this call's own Error.
+      const frame = currentFrame();
+      const refuse = (bad: number) => {
+        const err = new Error(`${this.label()} input: ${bad} of ${x.size} values are NaN or infinite`);
+        return (frame ? annotateError(err, frame, true) : err) as Error;
+      };
+      y.block!.defer(conv.withAffine(coef, y, refuse));
+      this.fusedInput = conv;
+      return y;
+    }
     const deferred = new DeferredAffine(this, x, y, coef, N, C, L);
     // Put off while its input is a layer's result (re-issued, never written in place): a ReLU or
     // ReLU6 given y computes from x directly (epilogue.ts); anything else reading y writes it first.
     if (fusionEnabled() && x.block?.owner) y.block!.defer(deferred);
     else deferred.run();
-    this.saved = { x, mean, variance, batchStats, L };
     return y;
   }
 
-  /** @internal With batch statistics the statistics sweep checks the input (batchNormStats counts). */
-  override checksOwnInput(): boolean { return this.training || !this.trackRunningStats; }
+  /**
+   * @internal With batch statistics the statistics sweep checks the input (batchNormStats counts);
+   * in eval after a put-off convolution, the fused stores do.
+   */
+  override checksOwnInput(x: Tensor): boolean { return this.training || !this.trackRunningStats || this.fusableInput(x) !== null; }
+
+  /** @internal The profile row of the convolution whose stores took this call's affine, or null. */
+  override fusedWith(): string | null { return this.fusedInput?.row ?? null; }
 
   /** @internal The input kept for backward must still be intact. */
   override checkSaved(): void { this.checkSavedInput(this.saved?.x ?? null); }

@@ -40,15 +40,15 @@ export function rangeColsFloats(args: readonly number[], N: number, threads: num
 
 /**
  * Runs `share(start, count, thread)`'s task for each range of a batch of N over `threads` threads
- * (thread 0 the calling one) and returns the sum of what they return.
+ * (thread 0 the calling one) and returns what each returned, in range order.
  */
-export function overBatch(N: number, threads: number, share: (start: number, count: number, thread: number) => Task): number {
+export function overBatch(N: number, threads: number, share: (start: number, count: number, thread: number) => Task): number[] {
   const tasks = ranges(N, threads).map(([start, count], t) => share(start, count, t));
   const { pool, kernels } = rt();
   // Fewer workers ready than when the shares were planned (setNumThreads in between): the same
   // shares one after another, each in its own scratch.
-  if (!pool || pool.size < tasks.length) return tasks.reduce((sum, t) => sum + kernels[t.kernel](...t.args), 0);
-  return pool.run(tasks).reduce((a, b) => a + b, 0);
+  if (!pool || pool.size < tasks.length) return tasks.map((t) => kernels[t.kernel](...t.args));
+  return pool.run(tasks);
 }
 
 /**

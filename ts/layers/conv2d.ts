@@ -2,8 +2,9 @@
 // (zero padding only). The work is done by assembly/conv.ts: depthwise kernels for groups = in_channels,
 // flat padded planes for stride 1, else im2col + GEMM (none for 1×1), per image, or with the batch
 // folded into one GEMM when the output map has at most 64 pixels (assembly/conv-batched.ts).
-// On the lowerings whose stores take an activation (Winograd, the flat path) the output is put off, and a ReLU or ReLU6 after it has it written through the
-// activation in the same stores (DeferredConv; see epilogue.ts).
+// On the lowerings whose stores take an activation (Winograd, the flat path, the per-image GEMMs) the output is put off, and a ReLU or ReLU6 after it has it written through the
+// activation in the same stores (DeferredConv; see epilogue.ts); an eval BatchNorm2d between them adds its
+// affine to those stores (DeferredConvAffine). Big enough passes run over several threads (conv-threads.ts).
 import { WasmMemoryError, gemmScratch, rt } from '../runtime/index.js';
 import { defaultLayerInit } from '../init.js';
 import { Module, Parameter } from '../module.js';
@@ -320,8 +321,8 @@ export class Conv2d extends Module {
  * (conv2dForwardAct) when that activation takes it.
  */
 class DeferredConv extends FusableResult {
-  constructor(private readonly x: Tensor, y: Tensor, private readonly snap: number, private readonly hasBias: boolean,
-    private readonly args: number[], private readonly cols: number, private readonly threads: number) {
+  constructor(readonly x: Tensor, y: Tensor, readonly snap: number, readonly hasBias: boolean,
+    readonly args: number[], readonly cols: number, readonly threads: number) {
     super([x.block!], y);
   }
 
@@ -329,16 +330,71 @@ class DeferredConv extends FusableResult {
 
   apply(out: number, act: number): number { return this.compute(out, act); }
 
+  override get takesAffine(): boolean { return true; }
+
+  override withAffine(coef: number, y: Tensor, refuse: (count: number) => Error): FusableResult {
+    return new DeferredConvAffine(this, coef, y, refuse);
+  }
+
   /** Writes act(y) to `out`, over the threads the forward was given (the same bits on any count); returns the non-finite count. */
   private compute(out: number, act: number): number {
     const x = this.x.ptr, hasBias = +this.hasBias;
-    if (this.threads === 1) return rt().kernels.conv2dForwardAct(x, this.snap, hasBias, out, ...this.args, this.cols, act);
+    if (this.threads === 1) return rt().kernels.conv2dForwardAct(x, this.snap, hasBias, out, ...this.args, this.cols, act, gemmScratch());
+    return sum(this.overRanges('conv2dForwardAct', (xr, yr) => [xr, this.snap, hasBias, yr], out, (cols, t) => [cols, act, gemmScratch(t)]));
+  }
+
+  /**
+   * `kernel` over the ranges of the batch the forward planned for its threads: its arguments
+   * `head(x, out)` of the range, the range's sizes, then `tail(cols, thread)`; what each returned.
+   */
+  overRanges(kernel: string, head: (x: number, out: number) => number[], out: number, tail: (cols: number, thread: number) => number[]): number[] {
     const [N, C, H, W, O] = this.args, OH = this.args[14], OW = this.args[15];
     const per = rangeColsFloats(this.args, N, this.threads);
     return overBatch(N, this.threads, (start, count, t) => ({
-      kernel: 'conv2dForwardAct',
-      args: [x + start * C * H * W * 4, this.snap, hasBias, out + start * O * OH * OW * 4, ...withBatch(this.args, count), this.cols + t * per * 4, act],
+      kernel,
+      args: [...head(this.x.ptr + start * C * H * W * 4, out + start * O * OH * OW * 4), ...withBatch(this.args, count), ...tail(this.cols + t * per * 4, t)],
     }));
+  }
+}
+
+const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
+
+/**
+ * An eval BatchNorm2d's output put off over a put-off convolution output: the convolution, the
+ * BatchNorm's affine and the activation after it (if one takes it) applied image by image as the
+ * output is stored (conv2dForwardAffine), from the convolution's snapshot and the BatchNorm's
+ * coefficients, over the convolution's threads. Non-finite convolution outputs raise the
+ * BatchNorm's own Error.
+ */
+class DeferredConvAffine extends FusableResult {
+  constructor(private readonly conv: DeferredConv, private readonly coef: number, y: Tensor,
+    private readonly refuse: (count: number) => Error) {
+    // The convolution's output block too: its next forward rewrites the snapshot read here.
+    super([conv.x.block!, conv.y.block!], y);
+  }
+
+  protected write(): void {
+    try {
+      this.compute(this.y.address, 0);
+    } catch (err) {
+      // Refused: the output stays unwritten, and tensors over it say why.
+      const b = this.y.block!;
+      b.generation++;
+      b.expiry = 'was never written: its input (the output of the convolution before it) holds NaN or infinite values';
+      throw err;
+    }
+  }
+
+  apply(out: number, act: number): number { return this.compute(out, act); }
+
+  private compute(out: number, act: number): number {
+    const c = this.conv, k = rt().kernels;
+    // Per range: −(non-finite convolution outputs) when there are some, else the count after the affine.
+    const results = c.threads === 1 ? [k.conv2dForwardAffine(c.x.ptr, c.snap, +c.hasBias, this.coef, out, ...c.args, c.cols, act, gemmScratch())]
+      : c.overRanges('conv2dForwardAffine', (xr, yr) => [xr, c.snap, +c.hasBias, this.coef, yr], out, (cols, t) => [cols, act, gemmScratch(t)]);
+    const refused = sum(results.filter((r) => r < 0));
+    if (refused < 0) throw this.refuse(-refused);
+    return sum(results);
   }
 }
 

@@ -1,6 +1,15 @@
 // Fusion of a layer with the ReLU or ReLU6 after it: a BatchNorm's affine (assembly/epilogue.ts),
-// or a convolution's output stores (assembly/conv.ts's conv2dForwardAct: Winograd's output
-// transforms, the flat path's copy-out or channel-lane stores; ts/layers/conv2d.ts). Every layer still runs its own
+// a convolution's output stores (assembly/conv.ts's conv2dForwardAct: Winograd's output
+// transforms, the flat path's copy-out or channel-lane stores, the per-image GEMMs' tile stores,
+// a sweep over each image's output right after the depthwise kernels; ts/layers/conv2d.ts), or a
+// Linear's GEMM stores (assembly/gemm.ts's gemmAct, where the output has more rows than the
+// weights have columns, so that the weights' snapshot costs less than the sweep it saves;
+// ts/layers/linear.ts). In eval, a BatchNorm2d after such a convolution puts its affine into the
+// convolution's output too (conv2dForwardAffine, DeferredConvAffine: image by image, the affine and
+// the activation swept over each image's output while it is in cache), and a ReLU or ReLU6 after
+// it takes both: Conv2d → BatchNorm2d → ReLU is one pass and one profile row
+// ('3+4+5 Conv2d+BatchNorm2d+ReLU'), its input checks those of the separate layers with their
+// Errors. Every layer still runs its own
 // forward() — its frame, error path, graph node, hooks into the journal — but the first hands its
 // output out unwritten (Block.defer), with what it reads of its parameters taken as a snapshot; an
 // activation given that output has it computed straight into its own buffer, act(v) as each value
@@ -24,6 +33,24 @@
 // best of 7, unfused → fused (.scratch/convfuse-rows.mjs, 2 shared cores at load 5): seed 003's
 // CIFAR net 64→128 @32² (F(4×4)) 82.4 → 73.7 ms, 128→128 @16² 38.0 → 34.6 ms, 128→256 @8²
 // (F(2×2)) 28.0 → 25.9 ms; ConvNetJS's 16→20 5×5 @16² (flat) 6.48 → 6.18 ms.
+//
+// Conv2d → BatchNorm2d (eval) → ReLU: the BatchNorm's input check (a read of the output) is gone,
+// and its affine and the activation read and write each image's output while it is in cache
+// instead of the whole batch's from memory. The convolution's output is conv2dForward's bit for
+// bit, and the affine channelAffineAct's (the BatchNorm's own kernel), so the result is the
+// separate layers' bit for bit. Process CPU time (steadier than wall time on 2 cores shared at
+// load 11), batch 64, relaxed build, median of 7 alternating in one process. The three layers'
+// forward (.scratch/fuse2-shapes.mjs), separate (convolution, check, BatchNorm + ReLU sweep) →
+// fused: ResNet-20 16→16 @32² (F(4×4)) 4.45 → 3.79 ms, 32→32 @16² 3.62 → 2.88, 64→64 @8² (F(2×2))
+// 3.75 → 3.33, 16→32 stride 2 (im2col) 5.27 → 4.99; VGG-style 32→32 @32² 12.54 → 10.48 ms;
+// MobileNetV2 ×0.5 8→48 1×1 @16² 1.38 → 0.84 ms, depthwise 96 3×3 @8² 0.62 → 0.52 ms. Whole nets
+// (.scratch/fuse2-bench3.mjs), this step on against fusion without it: eval forward ResNet-20
+// 91.4 → 84.2 ms (×0.92), VGG-style 46.3 → 41.5 ms (×0.90), MobileNetV2 19.2 → 17.3 ms (×0.90);
+// a training step is unchanged (×0.97–1.03, the spread between runs: a training BatchNorm needs
+// its batch statistics of the convolution's output first). MobileNetV2's convolutions on maps
+// of at most 64 pixels fold the batch into one GEMM: there the affine is one sweep over the
+// batch's output after it, which saves only the BatchNorm's check — 0.49 → 0.39 ms for 16→96 @8²,
+// 0.14 → 0.10 ms for 480→80 @1², ×0.72–1.08 over its 16 such layers, within the whole net's spread.
 import { rt } from '../runtime/index.js';
 import { profiler } from '../autograd/state.js';
 import type { Block, BlockOwner, DeferredResult } from '../runtime/block.js';
@@ -64,6 +91,19 @@ export abstract class FusableResult implements DeferredResult {
 
   /** Writes act(result) to `out` (act ACT_RELU or ACT_RELU6); returns how many values before the activation are NaN or infinite. */
   abstract apply(out: number, act: number): number;
+
+  /** Whether withAffine takes an eval BatchNorm2d's affine into this result's stores (a convolution's). */
+  get takesAffine(): boolean { return false; }
+
+  /**
+   * This result with an eval BatchNorm2d's affine applied as it is stored, as the BatchNorm's own
+   * put-off output `y`: coef as batchNormCoefficients writes it (a snapshot in the BatchNorm's
+   * scratch); `refuse(count)` is the BatchNorm's Error for `count` non-finite values in its input
+   * (this result), thrown when the fused result is computed. Only where takesAffine says so.
+   */
+  withAffine(_coef: number, _y: Tensor, _refuse: (count: number) => Error): FusableResult {
+    throw new Error('simdnet: this result takes no affine');
+  }
   /** Writes the result to its own output. */
   protected abstract write(): void;
 

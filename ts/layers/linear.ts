@@ -1,11 +1,17 @@
 // Linear: y = x·Wᵀ + b over the last dimension, W shaped [out, in] as in PyTorch.
-import { gemm, rt } from '../runtime/index.js';
+// Where the output has more rows than the weights have columns (rows > in_features), the output
+// is put off and a ReLU or ReLU6 after it has the GEMM store act(y) in its own buffer, as each
+// tile's last k-block is stored (DeferredLinear; epilogue.ts). The put-off output reads a snapshot
+// of the weights (an optimizer step before it is read changes nothing): a copy of in·out floats,
+// which costs less than the activation's sweep over rows·out only when rows > in.
+import { gemm, gemmScratch, rt } from '../runtime/index.js';
 import { defaultLayerInit } from '../init.js';
 import { Module, Parameter } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { checkPositiveInt } from './args.js';
 import { boolean, checkOptions } from '../options.js';
 import { registerLayer } from '../registry.js';
+import { FusableResult, fusionEnabled } from './epilogue.js';
 
 /** The options of Linear. */
 export interface LinearOptions {
@@ -78,10 +84,21 @@ export class Linear extends Module {
   override forwardDevice(x: Tensor): Tensor {
     const rows = x.size / this.inFeatures;
     const y = this.output('y', this.outputShape(x.shape));
+    this.x = x;
+    // Put off while its input is a layer's result (re-issued, never written in place) and the
+    // weights' snapshot is smaller than the output whose sweep fusing saves.
+    if (fusionEnabled() && x.block?.owner && rows > this.inFeatures) {
+      const w = this.weight.data, bytes = w.size * 4;
+      const snap = this.scratch('snapshot', bytes + this.outFeatures * 4).ptr;
+      const heap = new Uint8Array(rt().memory.buffer);
+      heap.copyWithin(snap, w.ptr, w.ptr + bytes);
+      if (this.bias) heap.copyWithin(snap + bytes, this.bias.data.ptr, this.bias.data.ptr + this.outFeatures * 4);
+      y.block!.defer(new DeferredLinear(x, y, snap, this.bias !== null, rows, this.inFeatures, this.outFeatures));
+      return y;
+    }
     if (this.bias) rt().kernels.biasRows(y.ptr, this.bias.data.ptr, rows, this.outFeatures);
     gemm(false, true, rows, this.outFeatures, this.inFeatures,
       x.ptr, this.inFeatures, this.weight.data.ptr, this.inFeatures, y.ptr, this.outFeatures, this.bias !== null);
-    this.x = x;
     return y;
   }
 
@@ -100,6 +117,33 @@ export class Linear extends Module {
     const dx = this.output('dx', x.shape, 'backward()');
     gemm(false, false, rows, nIn, nOut, dy.ptr, nOut, this.weight.data.ptr, nIn, dx.ptr, nIn, false);
     return dx;
+  }
+}
+
+/**
+ * A Linear's output put off, with a snapshot of its weights then bias: written when read, or with
+ * the activation after it applied by the GEMM's stores (gemmAct) when that activation takes it —
+ * the bias written first and the products added onto it, as forwardDevice does, then act.
+ */
+class DeferredLinear extends FusableResult {
+  constructor(private readonly x: Tensor, y: Tensor, private readonly snap: number, private readonly hasBias: boolean,
+    private readonly rows: number, private readonly nIn: number, private readonly nOut: number) {
+    super([x.block!], y);
+  }
+
+  protected write(): void { this.compute(this.y.address, 0); }
+
+  apply(out: number, act: number): number {
+    if (this.compute(out, act) === 0) return 0;
+    // A NaN or infinity before the activation (the error path): the count from the output without it.
+    this.compute(out, 0);
+    return rt().kernels.countNonFinite(out, this.rows * this.nOut);
+  }
+
+  private compute(out: number, act: number): number {
+    const { rows, nIn, nOut, snap } = this, k = rt().kernels;
+    if (this.hasBias) k.biasRows(out, snap + nIn * nOut * 4, rows, nOut);
+    return k.gemmAct(0, 1, rows, nOut, nIn, this.x.ptr, nIn, snap, nIn, out, nOut, +this.hasBias, gemmScratch(), act);
   }
 }
 
