@@ -101,6 +101,33 @@ export { rt };
 /** The bits of float32 values, so that equality is exact (NaN and −0 included). */
 export const bits = (a) => Array.from(new Uint32Array(Float32Array.from(a).buffer));
 
+/**
+ * Two SGD steps (momentum 0.9) of the model `build()` makes from `seed`, in `mode` ('train' or
+ * 'eval'), on random inputs of `shape` and random output gradients through model.backward: the
+ * bits of each step's output and dx, then of every parameter's gradient and value — what the
+ * fusion tests compare with fusion off and on (bothWays).
+ */
+export function twoStepBits(sn, build, shape, mode, seed) {
+  sn.manualSeed(seed);
+  const model = build();
+  const rand = rng(seed);
+  model.train(mode === 'train');
+  const opt = new sn.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
+  const out = [];
+  for (let step = 0; step < 2; step++) {
+    opt.zeroGrad();
+    const x = sn.tensor(Float32Array.from(randn(shape.reduce((a, b) => a * b, 1), rand, 2)), shape);
+    const y = model.forward(x);
+    out.push(y.toArray());
+    const dx = model.backward(sn.tensor(Float32Array.from(randn(y.size, rand)), y.shape));
+    out.push(dx.toArray());
+    opt.step();
+  }
+  for (const p of model.parameters()) out.push(p.grad.toArray(), p.data.toArray());
+  model.dispose();
+  return out.map(bits);
+}
+
 /** Runs fn with the fusion of layers into one pass off, then on: [off, on]. */
 export function bothWays(fn) {
   const was = setFusion(false);

@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
-import { rng, freshSeed, randn, toWasm, wasmOut, freeAll, assertClose, numericGrad, rt, bits, bothWays } from './helpers.js';
+import { rng, freshSeed, randn, toWasm, wasmOut, freeAll, assertClose, numericGrad, rt, bits, bothWays, twoStepBits } from './helpers.js';
 
 await sn.ready();
 const k = rt().kernels;
@@ -67,34 +67,12 @@ function net(s, act) {
     act === 'relu6' ? new sn.ReLU6() : new sn.ReLU(), new sn.Linear(s.out, 3));
 }
 
-/** Outputs and input gradients of two steps of `mode` (SGD between), then every parameter and its gradient. */
-function run(build, shape, mode, seed) {
-  sn.manualSeed(seed);
-  const model = build();
-  const rand = rng(seed);
-  model.train(mode === 'train');
-  const opt = new sn.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 });
-  const out = [];
-  for (let step = 0; step < 2; step++) {
-    opt.zeroGrad();
-    const x = sn.tensor(Float32Array.from(randn(shape.reduce((a, b) => a * b, 1), rand, 2)), shape);
-    const y = model.forward(x);
-    out.push(y.toArray());
-    const dx = model.backward(sn.tensor(Float32Array.from(randn(y.size, rand)), y.shape));
-    out.push(dx.toArray());
-    opt.step();
-  }
-  for (const p of model.parameters()) out.push(p.grad.toArray(), p.data.toArray());
-  model.dispose();
-  return out.map(bits);
-}
-
 test('a Sequential gives the same bits fused as unfused: outputs, dx, every gradient (train and eval, ReLU and ReLU6)', () => {
   for (const s of SHAPES) {
     for (const act of ['relu', 'relu6']) {
       for (const mode of ['train', 'eval']) {
         const seed = freshSeed();
-        const [off, on] = bothWays(() => run(() => net(s, act), s.x, mode, seed));
+        const [off, on] = bothWays(() => twoStepBits(sn, () => net(s, act), s.x, mode, seed));
         assert.equal(on, off, `seed ${seed}, ${s.x}, ${act}, ${mode}`);
       }
     }
