@@ -57,7 +57,10 @@ function runKernels(c, seed) {
     const y = Float64Array.from(ys.view()), dx = Float64Array.from(dxs.view());
     const fwd = errors(y, ref, scale), back = errors(dx, refDx, scaleDx);
     checkErrors(fwd, what('forward'), BOUND);
-    checkErrors(errors(Float64Array.from(relus.view()), ref.map((v) => Math.max(v, 0)), scale), what('forward + ReLU'), BOUND);
+    // Per element only: after the ReLU few outputs may be left, and ‖a − b‖ / ‖b‖ over them is ill-conditioned
+    // (1.4e-5 on a 2×1 plane of 3 → 5 channels); the line below ties the fused ReLU to the forward's bits anyway.
+    const relu = errors(Float64Array.from(relus.view()), ref.map((v) => Math.max(v, 0)), scale);
+    assert.ok(relu.maxScaled <= BOUND, `${what('forward + ReLU')}: max |a − b| / (|b| + Σ|w||x|) = ${relu.maxScaled} > ${BOUND}`);
     assert.equal([...relus.view()], [...ys.view()].map((v) => Math.max(v, 0)), what('ReLU fused = ReLU after'));
     checkErrors(back, what('dx'), BOUND);
     return { fwd, back, x, w, b, dy, g };
