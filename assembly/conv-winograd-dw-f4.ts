@@ -31,17 +31,42 @@
 //
 // Scratch, in floats: Z (36·C·O), then per chunk V (36·C·tbr) and D (36·roundUp(O, 8)·tbr), each
 // plane ξ a cache line after the last (PLANE_SKEW), then WINOGRAD_TMP_FLOATS of transform temporaries.
+//
+// 5×5 kernels, "F(5×5,2×2)" (winogradF2x2K5WeightGrad): the same structure on F(2×2,5×5)'s tiles
+// (conv-winograd-f2x2-5x5.ts). There y_t = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d_t B)] A for each 2×2 output tile t
+// with the same Bᵀ (6×6), G: 6×5 and Aᵀ: 2×6, so by the same argument
+//   ∂L/∂g = Gᵀ [Σ_t (A δ_t Aᵀ) ⊙ (Bᵀ d_t B)] G     (Gᵀ: 5×6, G: 6×5, A: 6×2, δ_t the tile's 2×2 of dy):
+// ∂L/∂U = Σ_t ∂L/∂(U ⊙ V_t) ⊙ V_t, ∂L/∂(U ⊙ V_t) = A δ_t Aᵀ (the output transform's adjoint), and
+// U = G g Gᵀ gives ∂L/∂g = Gᵀ (∂L/∂U) G. The input side is the same 6×6 transform with a tile step
+// of 2 (inputTransformAlpha6 with m = 2, as the 5×5 forward's), the 36 GEMMs and layouts the same;
+// 36·O·C multiply-adds per 2×2 outputs where the direct weight gradient does 100·O·C, 2.78× fewer.
+//
+//   A = | 1  0 |    A δ Aᵀ: for a column (v0, v1) of δ: (v0, v0 + v1, v0 − v1, v0 + 2v1, v0 − 2v1, v1).
+//       | 1  1 |
+//       | 1 −1 |    Gᵀ Z G: G's columns (¼, −⅙, −⅙, 1/24, 1/24, 0), (0, −⅙, ⅙, 1/12, −1/12, 0),
+//       | 1  2 |    (0, −⅙, −⅙, ⅙, ⅙, 0), (0, −⅙, ⅙, ⅓, −⅓, 0), (0, −⅙, −⅙, ⅔, ⅔, 1) (gCol5),
+//       | 1 −2 |    dotted with Z's rows, then with the result's columns, in f64.
+//       | 0  1 |
+// Checked against the float64 reference (tests/conv-winograd-dw.test.js) before it was timed: per
+// weight within 1e-5 · Σ|dy||x|. Which shapes take it: conv-winograd-table.ts (all whose forward
+// runs F(2×2,5×5); 1.3–2.6× the direct flat path's speed at batch 16 and 64 there).
 import { gemmInPlace } from "./gemm-inplace";
 import { WINOGRAD_TMP_FLOATS, PLANE_SKEW, roundUp } from "./conv-winograd";
 import { inputTransformAlpha6, tileOrigins } from "./conv-winograd-f4";
 
 /** Tiles per chunk: the K of each of the 36 GEMMs. */
-const TILE_CHUNK_DW_F4 = 128;
+const TILE_CHUNK_DW_ALPHA6 = 128;
 
 /** Floats of scratch winogradF4x4WeightGrad needs. */
-export function winogradF4x4WeightGradScratchFloats(N: i32, C: i32, O: i32, OH: i32, OW: i32): f64 {
-  const tiles = <f64>N * Math.ceil(<f64>OH / 4) * Math.ceil(<f64>OW / 4);
-  const cols = Math.ceil(min(tiles, <f64>TILE_CHUNK_DW_F4) / 8) * 8, skew = <f64>(PLANE_SKEW >> 2);
+export function winogradF4x4WeightGradScratchFloats(N: i32, C: i32, O: i32, OH: i32, OW: i32): f64 { return alpha6WeightGradScratchFloats(4, N, C, O, OH, OW); }
+
+/** Floats of scratch winogradF2x2K5WeightGrad needs. */
+export function winogradF2x2K5WeightGradScratchFloats(N: i32, C: i32, O: i32, OH: i32, OW: i32): f64 { return alpha6WeightGradScratchFloats(2, N, C, O, OH, OW); }
+
+/** Floats of scratch of the weight gradient by m×m tiles of dy (4: 3×3 kernels, 2: 5×5). */
+function alpha6WeightGradScratchFloats(m: i32, N: i32, C: i32, O: i32, OH: i32, OW: i32): f64 {
+  const tiles = <f64>N * Math.ceil(<f64>OH / m) * Math.ceil(<f64>OW / m);
+  const cols = Math.ceil(min(tiles, <f64>TILE_CHUNK_DW_ALPHA6) / 8) * 8, skew = <f64>(PLANE_SKEW >> 2);
   return 36 * <f64>O * <f64>C + 36 * (<f64>C * cols + skew) + 36 * (Math.ceil(<f64>O / 8) * 8 * cols + skew) + WINOGRAD_TMP_FLOATS;
 }
 
@@ -53,14 +78,34 @@ export function winogradF4x4WeightGrad(
   x: usize, dy: usize, dw: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
-  const th = (OH + 3) >> 2, tw = (OW + 3) >> 2, perImage = th * tw, T = N * perImage;
+  winogradAlpha6WeightGrad(4, x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, scratch);
+}
+
+/**
+ * dw += ∂L/∂w of y = conv2d(x, w) (w: O×C×5×5) from dy by 2×2 tiles of dy, F(5×5,2×2) (see the file
+ * comment); arguments as winogradF4x4WeightGrad's; scratch: winogradF2x2K5WeightGradScratchFloats.
+ */
+export function winogradF2x2K5WeightGrad(
+  x: usize, dy: usize, dw: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
+  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
+): void {
+  winogradAlpha6WeightGrad(2, x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, scratch);
+}
+
+/** The weight gradient by m×m tiles of dy and 6×6 input patches: m = 4 for 3×3 kernels, 2 for 5×5. */
+function winogradAlpha6WeightGrad(
+  m: i32, x: usize, dy: usize, dw: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
+  PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
+): void {
+  const th = (OH + m - 1) / m, tw = (OW + m - 1) / m, perImage = th * tw, T = N * perImage;
   const Z = scratch, work = Z + (<usize>36 * O * C << 2);
-  for (let t0 = 0; t0 < T; t0 += TILE_CHUNK_DW_F4) {
-    const tb = min(TILE_CHUNK_DW_F4, T - t0), tbr = roundUp(tb, 8);
+  for (let t0 = 0; t0 < T; t0 += TILE_CHUNK_DW_ALPHA6) {
+    const tb = min(TILE_CHUNK_DW_ALPHA6, T - t0), tbr = roundUp(tb, 8);
     const vStep = (<usize>C * tbr << 2) + PLANE_SKEW, dStep = (<usize>roundUp(O, 8) * tbr << 2) + PLANE_SKEW, zStep = <usize>O * C << 2;
     const V = work, D = V + <usize>36 * vStep, tmp = D + <usize>36 * dStep;
-    inputTransformAlpha6(4, x, C, H, W, PH, PW, tw, perImage, t0, tb, tbr, V, tmp, 8, tbr, PLANE_SKEW);
-    gradTransformF4x4(dy, O, OH, OW, tw, perImage, t0, tb, tbr, D, dStep, tmp);
+    inputTransformAlpha6(m, x, C, H, W, PH, PW, tw, perImage, t0, tb, tbr, V, tmp, 8, tbr, PLANE_SKEW);
+    if (m == 4) gradTransformF4x4(dy, O, OH, OW, tw, perImage, t0, tb, tbr, D, dStep, tmp);
+    else gradTransformF2x2(dy, O, OH, OW, tw, perImage, t0, tb, tbr, D, dStep, tmp);
     for (let xi = 0; xi < 36; xi++) {
       const v = V + <usize>xi * vStep, d = D + <usize>xi * dStep, z = Z + <usize>xi * zStep;
       for (let o0 = 0; o0 < O; o0 += 8) {
@@ -68,7 +113,8 @@ export function winogradF4x4WeightGrad(
       }
     }
   }
-  kernelGradTransformF4x4(Z, O, C, dw);
+  if (m == 4) kernelGradTransformF4x4(Z, O, C, dw);
+  else kernelGradTransformK5(Z, O, C, dw, work);
 }
 
 /**
@@ -93,7 +139,7 @@ function gradTransformF4x4(dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImag
           rowTimesAt4(e + <usize>r * 96, v128.load(q), v128.load(q + planeBytes), v128.load(q + 2 * planeBytes), v128.load(q + 3 * planeBytes));
         }
       } else {
-        gatherChannels(raw, p, planeBytes, OW, min(4, OH - oy), min(4, OW - ox), oc);
+        gatherChannels(4, raw, p, planeBytes, OW, min(4, OH - oy), min(4, OW - ox), oc);
         for (let r = 0; r < 4; r++) {
           const z = raw + (<usize>r << 6);
           storeTimesA(e + <usize>r * 96, 16, v128.load(z), v128.load(z, 16), v128.load(z, 32), v128.load(z, 48));
@@ -110,13 +156,13 @@ function gradTransformF4x4(dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImag
 }
 
 /**
- * δ[r][j] of `oc` channels (lane c: the plane at p + c·planeBytes, row stride OW floats) into
- * raw[r][j] (16 vectors), rows from `rows` on, columns from `cols` on and lanes from oc on zero.
+ * δ[r][j] (n×n) of `oc` channels (lane c: the plane at p + c·planeBytes, row stride OW floats) into
+ * raw[r][j] (n² vectors), rows from `rows` on, columns from `cols` on and lanes from oc on zero.
  */
-function gatherChannels(raw: usize, p: usize, planeBytes: usize, OW: i32, rows: i32, cols: i32, oc: i32): void {
-  for (let r = 0; r < 4; r++) {
-    for (let j = 0; j < 4; j++) {
-      const dst = raw + (<usize>(4 * r + j) << 4);
+function gatherChannels(n: i32, raw: usize, p: usize, planeBytes: usize, OW: i32, rows: i32, cols: i32, oc: i32): void {
+  for (let r = 0; r < n; r++) {
+    for (let j = 0; j < n; j++) {
+      const dst = raw + (<usize>(n * r + j) << 4);
       v128.store(dst, f32x4.splat(0));
       if (r >= rows || j >= cols) continue;
       const src = p + ((<usize>r * OW + j) << 2);
@@ -192,4 +238,92 @@ function kernelGradTransformF4x4(Z: usize, O: i32, C: i32, dw: usize): void {
 @inline function addTap(dst: usize, k: i32, v: f64): void {
   const p = dst + (<usize>k << 2);
   store<f32>(p, <f32>(<f64>load<f32>(p) + v));
+}
+
+/**
+ * D[ξ][o / 8][i][o % 8] = (A δ Aᵀ)[ξ] for tiles t0 + i, i < tb, of every output channel o, δ the
+ * tile's 2×2 of dy (zeros past OH×OW) and A F(2×2,5×5)'s 6×2 (see the file comment): as
+ * gradTransformF4x4, four output channels (lanes) of one tile at a time.
+ */
+function gradTransformF2x2(dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, D: usize, step: usize, tmp: usize): void {
+  const planeBytes = <usize>OH * OW << 2, rs = <usize>OW << 2;
+  const e = tmp, raw = tmp + 192, origins = tmp + 1152;
+  tileOrigins(2, origins, dy, <usize>O * planeBytes, t0, tb, tbr, tw, perImage, 0, 0);
+  for (let o0 = 0; o0 < O; o0 += 4) {
+    const oc = min(4, O - o0), offset = <usize>o0 * planeBytes;
+    for (let i = 0; i < tb; i++) {
+      const rec = origins + (<usize>i << 4), oy = load<i32>(rec, 4), ox = load<i32>(rec, 8);
+      const p = <usize>load<u32>(rec) + offset + ((<usize>oy * OW + ox) << 2);
+      if (oc == 4 && oy + 2 <= OH && ox + 2 <= OW) {
+        // A whole tile of four channels: each row of δ is four 2-float loads, transposed to lanes = channels.
+        for (let r = 0; r < 2; r++) {
+          const q = p + <usize>r * rs;
+          const lo01 = v128.shuffle<f32>(v128.load64_zero(q), v128.load64_zero(q + planeBytes), 0, 4, 1, 5);
+          const lo23 = v128.shuffle<f32>(v128.load64_zero(q + 2 * planeBytes), v128.load64_zero(q + 3 * planeBytes), 0, 4, 1, 5);
+          storeTimesA2(e + <usize>r * 96, 16, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5), v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7));
+        }
+      } else {
+        gatherChannels(2, raw, p, planeBytes, OW, min(2, OH - oy), min(2, OW - ox), oc);
+        for (let r = 0; r < 2; r++) {
+          const z = raw + (<usize>r << 5);
+          storeTimesA2(e + <usize>r * 96, 16, v128.load(z), v128.load(z, 16));
+        }
+      }
+      // A down the columns of δ Aᵀ (2 rows × 6 vectors at e) → ξ = 6i + j, one vector store each.
+      const dst = D + (((<usize>(o0 >> 3) * tbr + i) * 8 + (o0 & 7)) << 2);
+      for (let j = 0; j < 6; j++) {
+        const c = e + (<usize>j << 4);
+        storeTimesA2(dst + <usize>j * step, <usize>6 * step, v128.load(c), v128.load(c, 96));
+      }
+    }
+  }
+}
+
+/** F(2×2,5×5)'s A (6×2) times (v0, v1) for two vectors (lanes = channels) → six vectors at dst, dst + stride, … */
+// @ts-ignore: decorator
+@inline function storeTimesA2(dst: usize, stride: usize, v0: v128, v1: v128): void {
+  const v2 = f32x4.add(v1, v1);
+  v128.store(dst, v0);
+  v128.store(dst + stride, f32x4.add(v0, v1));
+  v128.store(dst + 2 * stride, f32x4.sub(v0, v1));
+  v128.store(dst + 3 * stride, f32x4.add(v0, v2));
+  v128.store(dst + 4 * stride, f32x4.sub(v0, v2));
+  v128.store(dst + 5 * stride, v1);
+}
+
+/** dw[o, c] += Gᵀ Z[·][o][c] G (6×6 → 5×5, G F(2×2,5×5)'s 6×5) for every channel pair, in f64; t: 30 f64 of temporaries. */
+function kernelGradTransformK5(Z: usize, O: i32, C: i32, dw: usize, t: usize): void {
+  const step = <usize>O * C << 2;
+  for (let o = 0; o < O; o++) {
+    for (let c = 0; c < C; c++) {
+      const z = Z + (<usize>(c * O + o) << 2), dst = dw + (<usize>(o * C + c) * 25 << 2);
+      // Rows i of Z·G (6×5) into t[i][b].
+      for (let i = 0; i < 6; i++) {
+        const p = z + <usize>(6 * i) * step;
+        const z0 = <f64>load<f32>(p), z1 = <f64>load<f32>(p + step), z2 = <f64>load<f32>(p + 2 * step);
+        const z3 = <f64>load<f32>(p + 3 * step), z4 = <f64>load<f32>(p + 4 * step), z5 = <f64>load<f32>(p + 5 * step);
+        for (let b = 0; b < 5; b++) store<f64>(t + (<usize>(5 * i + b) << 3), gCol5(b, z0, z1, z2, z3, z4, z5));
+      }
+      // Gᵀ (Z G): the same combinations down each column b.
+      for (let a = 0; a < 5; a++) {
+        for (let b = 0; b < 5; b++) {
+          const q = t + (<usize>b << 3);
+          const v = gCol5(a, load<f64>(q), load<f64>(q, 40), load<f64>(q, 80), load<f64>(q, 120), load<f64>(q, 160), load<f64>(q, 200));
+          addTap(dst, 5 * a + b, v);
+        }
+      }
+    }
+  }
+}
+
+/** z · column b of F(2×2,5×5)'s G (see the file comment). */
+// @ts-ignore: decorator
+@inline function gCol5(b: i32, z0: f64, z1: f64, z2: f64, z3: f64, z4: f64, z5: f64): f64 {
+  switch (b) {
+    case 0: return 0.25 * z0 - (1.0 / 6) * (z1 + z2) + (1.0 / 24) * (z3 + z4);
+    case 1: return (1.0 / 6) * (z2 - z1) + (1.0 / 12) * (z3 - z4);
+    case 2: return (1.0 / 6) * (z3 + z4 - z1 - z2);
+    case 3: return (1.0 / 6) * (z2 - z1) + (1.0 / 3) * (z3 - z4);
+    default: return (2.0 / 3) * (z3 + z4) - (1.0 / 6) * (z1 + z2) + z5;
+  }
 }

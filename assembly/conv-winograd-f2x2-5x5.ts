@@ -22,8 +22,9 @@
 // @8², batch 64), whose last two take it, a training step (SGD with momentum) with the table on
 // took 0.80× (relaxed SIMD) and 0.72× (plain) the time of the same build with it off: medians of
 // 7 alternating rounds of 11 steps each on a 2-core machine shared with other test suites (the
-// rounds' ratios spread 0.4–1.1). The weight gradient (direct, flat path) and the 3→16 layer, whose
-// 3 input channels make the 36 GEMMs too short to win, are the rest of its convolution time.
+// rounds' ratios spread 0.4–1.1). The weight gradient (then direct, flat path; now F(5×5,2×2),
+// conv-winograd-dw-f4.ts, on the same shapes) and the 3→16 layer, whose 3 input channels make the
+// 36 GEMMs too short to win, were the rest of its convolution time.
 import { PLANE_SKEW, zeroPanelRows, roundUp, packedA } from "./conv-winograd";
 import { winogradAlpha6Pass, winogradAlpha6ScratchFloats } from "./conv-winograd-f4";
 

@@ -1,8 +1,8 @@
 // Which Winograd tile, if any, runs a 3×3 or 5×5 stride-1 convolution: the table conv2dAlgorithm
 // reads (a pure function of the shape and the build), and the dispatch to the chosen tile's kernels
 // (F(2×2,3×3) in conv-winograd.ts, F(4×4,3×3) in conv-winograd-f4.ts, F(2×2,5×5) in
-// conv-winograd-f2x2-5x5.ts), and which tile, if any, runs a 3×3's weight gradient
-// (conv-winograd-dw.ts, conv-winograd-dw-f4.ts).
+// conv-winograd-f2x2-5x5.ts), and which tile, if any, runs the weight gradient
+// (conv-winograd-dw.ts, conv-winograd-dw-f4.ts: 3×3 by 2×2 or 4×4 tiles, 5×5 by 2×2).
 import {
   winogradScratchFloats, winogradForward, winogradInputGrad, winogradWeightsFloats, winogradForwardWeights, winogradForwardPass,
 } from "./conv-winograd";
@@ -15,7 +15,7 @@ import {
   winogradF2x2K5ForwardPass,
 } from "./conv-winograd-f2x2-5x5";
 import { winogradWeightGradScratchFloats, winogradWeightGrad } from "./conv-winograd-dw";
-import { winogradF4x4WeightGradScratchFloats, winogradF4x4WeightGrad } from "./conv-winograd-dw-f4";
+import { winogradF4x4WeightGradScratchFloats, winogradF4x4WeightGrad, winogradF2x2K5WeightGradScratchFloats, winogradF2x2K5WeightGrad } from "./conv-winograd-dw-f4";
 
 /** winogradTile's answer for F(2×2,5×5) (its output tile is 2×2 as F(2×2,3×3)'s; 5 names the kernel). */
 export const WINOGRAD_TILE_5X5: i32 = 5;
@@ -122,11 +122,13 @@ const WINOGRAD_F4X4_MIN_SIZE: i32 = ASC_FEATURE_RELAXED_SIMD ? 16 : 16;
 /**
  * The output tile m (2 or 4) of the Winograd by which conv2dBackward computes the weight gradient
  * (conv-winograd-dw.ts for 2×2 tiles, conv-winograd-dw-f4.ts for 4×4) of a shape whose forward
- * runs F(tile×tile,3×3) (tile ≠ 0), or 0 for the direct flat path. Not necessarily the forward's
- * tile. A pure function of the shape and the build.
+ * runs F(tile×tile,3×3) (tile ≠ 0), WINOGRAD_TILE_5X5 for F(5×5,2×2) (conv-winograd-dw-f4.ts's
+ * winogradF2x2K5WeightGrad) where it runs F(2×2,5×5), or 0 for the direct flat path. Not
+ * necessarily the forward's tile. A pure function of the shape and the build.
  */
 export function winogradWeightGradTile(tile: i32, N: i32, C: i32, O: i32, OH: i32, OW: i32): i32 {
-  // 3×3 only: F(2×2,5×5)'s weight gradient stays on the direct flat path.
+  // 5×5: F(5×5,2×2) wherever the forward runs F(2×2,5×5) (measurements below winograd5x5Chosen).
+  if (tile == WINOGRAD_TILE_5X5) return WINOGRAD_TILE_5X5;
   if (tile != 2 && tile != 4) return 0;
   const tiles4 = <f64>N * <f64>((OH + 3) >> 2) * <f64>((OW + 3) >> 2), narrow = min(C, O);
   // Outputs over the positions the 4×4 tiles compute: below ½ (5×5 planes: 25 of 64) they waste too much.
@@ -184,14 +186,16 @@ const WINOGRAD_DW_F4_WIDEST_MIN_TILES: f64 = 256;
 const WINOGRAD_DW_F2_MIN_CHANNELS: i32 = 128;
 
 /**
- * The tile m (2 or 4) of the Winograd by which conv2dBackward computes this convolution's weight
- * gradient, else 0 (the lowering conv2dAlgorithm names runs it). A pure function of the shape and the build.
+ * The tile m (2 or 4) of dy by whose Winograd conv2dBackward computes this convolution's weight
+ * gradient (2 for a 5×5's F(5×5,2×2)), else 0 (the lowering conv2dAlgorithm names runs it). A pure
+ * function of the shape and the build.
  */
 export function conv2dWinogradWeightGrad(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): i32 {
-  return winogradWeightGradTile(winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW), N, C, O, OH, OW);
+  const dwTile = winogradWeightGradTile(winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW), N, C, O, OH, OW);
+  return dwTile == WINOGRAD_TILE_5X5 ? 2 : dwTile;
 }
 
 /** Floats of scratch the chosen tile's forward, input gradient and (if chosen) weight gradient need. */
@@ -199,6 +203,7 @@ export function winogradTileScratchFloats(tile: i32, N: i32, C: i32, H: i32, W: 
   const passes = tile == WINOGRAD_TILE_5X5 ? winogradF2x2K5ScratchFloats(N, C, H, W, O, OH, OW)
     : tile == 4 ? winogradF4x4ScratchFloats(N, C, H, W, O, OH, OW) : winogradScratchFloats(N, C, H, W, O, OH, OW);
   const dwTile = winogradWeightGradTile(tile, N, C, O, OH, OW);
+  if (dwTile == WINOGRAD_TILE_5X5) return max(passes, winogradF2x2K5WeightGradScratchFloats(N, C, O, OH, OW));
   if (dwTile == 4) return max(passes, winogradF4x4WeightGradScratchFloats(N, C, O, OH, OW));
   return dwTile == 2 ? max(passes, winogradWeightGradScratchFloats(N, C, O, OH, OW)) : passes;
 }
@@ -208,7 +213,8 @@ export function winogradTileWeightGrad(
   dwTile: i32, x: usize, dy: usize, dw: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
-  if (dwTile == 4) winogradF4x4WeightGrad(x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, scratch);
+  if (dwTile == WINOGRAD_TILE_5X5) winogradF2x2K5WeightGrad(x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, scratch);
+  else if (dwTile == 4) winogradF4x4WeightGrad(x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, scratch);
   else winogradWeightGrad(x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, scratch);
 }
 
@@ -260,7 +266,7 @@ export function winogradTileInputGrad(
 
 /**
  * Whether a 5×5 stride-1 convolution of a batch of N, C → O channels with OH×OW outputs runs
- * forward and input gradient by F(2×2,5×5) (the weight gradient stays on the flat path). See the
+ * forward and input gradient by F(2×2,5×5), and its weight gradient by F(5×5,2×2). See the
  * measurements below.
  */
 export function winograd5x5Chosen(N: i32, C: i32, O: i32, OH: i32, OW: i32): bool {
@@ -307,6 +313,26 @@ export function winograd5x5Chosen(N: i32, C: i32, O: i32, OH: i32, OW: i32): boo
 // from 64 Winograd wins on 16 channels and more and is about even on 8 (0.84–1.19). Output widths of no multiple of 8 (10, 12, 14) were about even
 // (0.66–1.2 relaxed, 0.87–1.84 plain, batch 16 and 64): their groups of four tiles cross tile rows
 // and are gathered lane by lane; they keep Winograd with the rest.
+//
+// The weight gradient, F(5×5,2×2) (winogradF2x2K5WeightGrad) against the direct flat path
+// (flatBackward with dx and db off), the raw kernels alternately in one process, median of 7 ratios,
+// padding 2, a 2-core machine shared with another engineer's work (load average ~3); direct ms ÷
+// Winograd ms, relaxed | plain:
+//                    batch 1       batch 4       batch 16      batch 64
+//   16→20 @16²       1.38 | 1.50   1.75 | 1.89   1.81 | 1.79   1.88 | 1.83
+//   20→20 @8²        (16 tiles)    2.03 | 2.14   2.55 | 2.65   2.42 | 2.19
+//   8→8   @16²       1.10 | 1.26   1.33 | 1.51   1.38 | 1.59   1.34 | 1.30
+//   8→8   @8²        (16 tiles)    1.48 | 1.66   –             –
+//   32→32 @16²       1.13 | 1.26   1.54 | 1.69   1.77 | 1.83   1.81 | 1.88
+//   64→64 @16²       –             1.28 | 1.79   1.93 | 2.51   –
+//   64→64 @8²        (16 tiles)    1.02 | 1.17   –             –
+//   128→128 @8²      (16 tiles)    0.96 | 1.10   1.56 | 1.78   –
+//   128→128 @16²     –             1.52 | 1.74   1.96 | 2.22   –
+// ("(16 tiles)": below the 64 tiles from which the forward takes F(2×2,5×5), so not asked; 64→64 and
+// 128→128 @8² at batch 1 measured 0.49 | 0.59.) Wherever the forward runs F(2×2,5×5) the weight
+// gradient wins or is even (the one loss, 0.96 at 128→128 @8² batch 4 relaxed, within the noise),
+// 1.8–2.6× on ConvNetJS's 16→20 and 20→20 at batch 16 and 64: winogradWeightGradTile sends all of
+// those shapes to it, both builds alike.
 const WINOGRAD_5X5_MIN_CHANNELS: i32 = ASC_FEATURE_RELAXED_SIMD ? 8 : 8;
 const WINOGRAD_5X5_MIN_SIZE: i32 = ASC_FEATURE_RELAXED_SIMD ? 8 : 8;
 const WINOGRAD_5X5_MIN_TILES: i64 = ASC_FEATURE_RELAXED_SIMD ? 64 : 64;

@@ -338,7 +338,9 @@ export function zooSection(r) {
         }).join(' / '),
       ];
       const dwTile = c.simdnet?.weightGradTile ?? 2;
-      const algorithm = (c.simdnet?.algorithm ?? '') + (c.simdnet?.winogradPasses?.includes('weightGrad') ? ` (dW: F(${dwTile}×${dwTile}))` : '');
+      // 5×5 kernels: the weight gradient F(5×5,2×2) (2×2 tiles of dy); 3×3: F(m×m) by m×m tiles.
+      const dwName = c.simdnet?.algorithm === 'winograd-f2x2-5x5' ? `F(5×5,${dwTile}×${dwTile})` : `F(${dwTile}×${dwTile})`;
+      const algorithm = (c.simdnet?.algorithm ?? '') + (c.simdnet?.winogradPasses?.includes('weightGrad') ? ` (dW: ${dwName})` : '');
       return [...head, algorithm, ...sn, ...direct, ...wino, ...theirs, ...also];
     });
     const headRow = ['shape', 'batch', 'GFLOP', 'algorithm', 'fwd ms', 'GFLOP/s', '%', 'dX ms', 'GFLOP/s', '%', 'dW ms', 'GFLOP/s', '%',

@@ -469,6 +469,9 @@ test('percentOfPeak: F(2×2,5×5)\'s 36 GEMMs execute 36/100 of direct\'s FLOPs 
   const p = percentOfPeak({ gflops: g, winogradPasses: ['forward', 'inputGrad'], winogradTile: 2 }, shape, 2, 50);
   assert.ok(Math.abs(p.forward - 80 * 0.36) < 1e-9 && Math.abs(p.inputGrad - 80 * 0.36) < 1e-9, JSON.stringify(p));
   assert.is(p.weightGrad, 80);
+  // dW by F(5×5,2×2): the layer's weightGradTile (2) and the kernel size give the same 36 GEMMs.
+  const q = percentOfPeak({ gflops: g, winogradPasses: ['forward', 'inputGrad', 'weightGrad'], winogradTile: 2, weightGradTile: 2 }, shape, 2, 50);
+  assert.ok(Math.abs(q.weightGrad - 80 * 0.36) < 1e-9 && Math.abs(q.backward - 80 * 0.36) < 1e-9, JSON.stringify(q));
 });
 
 // A zoo result as runZoo makes it (two shapes, two batches, one trimmed, PyTorch beside), rendered.
@@ -532,6 +535,19 @@ test('the zoo beside the direct kernels: where the layer runs Winograd, the dire
   assert.equal(rows[0].slice(12, 15), ['40', '3.000 / 5.000 / 8.000', '75 / 60 / 41']);
   assert.equal(rows[1].length, rows[0].length, 'a trimmed row keeps the columns');
   assert.equal(rows[2].slice(13, 15), ['', ''], 'no direct figures where the layer runs the direct path itself');
+});
+
+test('the zoo\'s algorithm column names the weight gradient\'s Winograd: F(m×m) for 3×3, F(5×5,2×2) for 5×5', () => {
+  const r = zooResult();
+  const c = r.zoo.cases[0], s = r.zoo.shapes[0];
+  Object.assign(c.simdnet, { algorithm: 'winograd-f4x4', winogradPasses: ['forward', 'inputGrad', 'weightGrad'], winogradTile: 4, weightGradTile: 4 });
+  const algorithmOf = () => zooSection(r).split('\n').filter((l) => l.includes('|')).slice(1)[0].split('|').map((x) => x.trim())[3];
+  assert.is(algorithmOf(), 'winograd-f4x4 (dW: F(4×4))');
+  Object.assign(s, { label: '5×5 16→20 p2 @8×8', config: { ...s.config, kernelSize: [5, 5], padding: [2, 2] } });
+  Object.assign(c.simdnet, { algorithm: 'winograd-f2x2-5x5', winogradTile: 2, weightGradTile: 2 });
+  assert.is(algorithmOf(), 'winograd-f2x2-5x5 (dW: F(5×5,2×2))');
+  c.simdnet.winogradPasses = ['forward', 'inputGrad'];
+  assert.is(algorithmOf(), 'winograd-f2x2-5x5', 'no dW figure where it runs directly');
 });
 
 test('--zoo --quick --only simdnet: a row per shape and batch with ms, GFLOP/s and % of the peak', () => {

@@ -1,6 +1,7 @@
 // The weight gradient of 3×3, stride-1, ungrouped convolutions by Winograd: 2×2 tiles
 // (assembly/conv-winograd-dw.ts, 16 GEMMs) and 4×4 tiles (assembly/conv-winograd-dw-f4.ts, the 6×6
-// patches of F(4×4,3×3), 36 GEMMs), the raw kernels against the float64 reference on awkward shapes
+// patches of F(4×4,3×3), 36 GEMMs), and of 5×5 ones by 2×2 tiles (F(5×5,2×2), the same file and
+// 6×6 patches; shapes below), the raw kernels against the float64 reference on awkward shapes
 // (batch 1 and 3; 1, 3, 5, 17, 32 and 33 channels each way; planes of 1, 2, 3, 5, 7, 13 and 32 rows
 // and columns, H ≠ W, smaller than a tile; padding 0, 1, 2 and asymmetric; chunks of tiles across
 // images), added onto random values d0 as the layer accumulates, on both builds.
@@ -22,6 +23,16 @@
 // the direct path's and ~6× PyTorch's default (oneDNN direct) path; PyTorch's own Winograd paths
 // (oneDNN's F(4×4,3×3) with these points, NNPACK's F(6×6,3×3)) lose one to two decimal digits
 // against direct (Barabasz et al., ACM TOMS 2020), so 4×4 tiles here stay within what those give.
+// - 5×5 kernels by 2×2 tiles of dy, F(5×5,2×2) (the 6×6 patches of F(2×2,5×5)): bound 1e-5, on
+//   each channel pair's largest Σ|dy||x| (winograd-errors.js's pairMax) rather than the weight's
+//   own: the back-transform mixes the pair's 36 sums into all 25 taps, and on planes narrower than
+//   the kernel (1 column, padding 3) a tap can meet only padding, with no terms of its own, yet
+//   round against its neighbours' (1.6e-4 on its own scale). Measured (both builds, eight runs of
+//   fresh seeds): max 3.6e-6..5.3e-6, ‖a − b‖/‖b‖ up to 2.5e-6. Against the direct path on the
+//   same data (shapes Conv2d runs directly), Σ‖a − b‖/‖b‖ 15–17× the direct path's: G's rows scale
+//   by up to 16/24 and Bᵀ's by 5, as in the forward F(2×2,5×5) (5.2–5.9× its direct path's), and
+//   the direct weight gradient's own error is small (f32 vector sums over whole planes); asserted
+//   ≤ 25×, about 1.2 decimal digits, within the one to two that PyTorch's Winograd paths lose.
 //
 // Through the layer (Conv2d.weightGradTile names the tile the table picks): tests/conv-winograd.test.js
 // checks the table's shapes against the float64 reference, and central differences below check the
@@ -33,6 +44,7 @@ import * as sn from 'simdnet';
 import { rt } from 'simdnet/internal';
 import { rng, freshSeed, toWasm, wasmOut, freeAll, randf, randn, numericGrad, assertClose } from './helpers.js';
 import { conv2dGrad, convGeometry } from './reference.js';
+import { pairMax } from './winograd-errors.js';
 
 await sn.ready();
 
@@ -41,6 +53,8 @@ const TILES = {
   f2x2: { m: 2, bound: 1e-5, run: 'winogradWeightGrad', scratch: 'winogradWeightGradScratchFloats' },
   f4x4: { m: 4, bound: 1e-5, run: 'winogradF4x4WeightGrad', scratch: 'winogradF4x4WeightGradScratchFloats' },
 };
+/** The 5×5 kernels' weight gradient by 2×2 tiles of dy, F(5×5,2×2) (see the header). */
+const TILE_5X5 = { m: 2, k: 5, bound: 1e-5, pairScale: true, run: 'winogradF2x2K5WeightGrad', scratch: 'winogradF2x2K5WeightGradScratchFloats' };
 const abs = (a) => a.map(Math.abs);
 
 /** max_i |a − b| / scale_i and ‖a − b‖ / ‖b‖. */
@@ -68,17 +82,19 @@ function runWeightGrad(c, seed, tile, fromZero = false) {
   const rand = rng(seed);
   const { N, C, O, H, W } = c, pad = c.pad, padAfter = c.padAfter ?? c.pad;
   const shape = [N, C, H, W], opts = { pad, padAfter };
-  const g = convGeometry(shape, O, 3, opts);
+  const k = tile.k ?? 3, taps = k * k;
+  const g = convGeometry(shape, O, k, opts);
   const x = randf(N * C * H * W, rand), dy = randf(N * O * g.OH * g.OW, rand);
-  const d0 = fromZero ? new Float64Array(O * C * 9) : randf(O * C * 9, rand);
-  const w = new Float64Array(O * C * 9); // dW does not depend on w
-  const ref = conv2dGrad(x, shape, w, dy, O, 3, opts).dw.map((v, i) => v + d0[i]);
-  const scale = conv2dGrad(abs(x), shape, w, abs(dy), O, 3, opts).dw.map((v, i) => v + Math.abs(d0[i]));
-  const k = rt().kernels;
+  const d0 = fromZero ? new Float64Array(O * C * taps) : randf(O * C * taps, rand);
+  const w = new Float64Array(O * C * taps); // dW does not depend on w
+  const ref = conv2dGrad(x, shape, w, dy, O, k, opts).dw.map((v, i) => v + d0[i]);
+  const terms = conv2dGrad(abs(x), shape, w, abs(dy), O, k, opts).dw;
+  const scale = (tile.pairScale ? pairMax(terms, taps) : terms).map((v, i) => v + Math.abs(d0[i]));
+  const kernels = rt().kernels;
   const xs = toWasm(x), dys = toWasm(dy), dws = toWasm(d0);
-  const scratch = wasmOut(k[tile.scratch](N, C, O, g.OH, g.OW));
+  const scratch = wasmOut(kernels[tile.scratch](N, C, O, g.OH, g.OW));
   try {
-    k[tile.run](xs.ptr, dys.ptr, dws.ptr, N, C, H, W, O, pad, pad, g.OH, g.OW, scratch.ptr);
+    kernels[tile.run](xs.ptr, dys.ptr, dws.ptr, N, C, H, W, O, pad, pad, g.OH, g.OW, scratch.ptr);
     return { e: errors(Float64Array.from(dws.view()), ref, scale), x, dy, d0 };
   } finally {
     freeAll(xs, dys, dws, scratch);
@@ -148,6 +164,57 @@ test('Winograd weight gradients: their errors stay within 3× (2×2 tiles) and 1
   assert.ok(n >= 20, `${n} shapes compared`);
   assert.ok(sum.f2x2 <= 3 * sum.direct, `2×2 tiles: Σ‖a − b‖/‖b‖ = ${sum.f2x2}, direct ${sum.direct}`);
   assert.ok(sum.f4x4 <= 10 * sum.direct, `4×4 tiles: Σ‖a − b‖/‖b‖ = ${sum.f4x4}, direct ${sum.direct}`);
+});
+
+// 5×5 kernels by 2×2 tiles of dy: channels each way (not multiples of 4 or 8, and 1), sizes and
+// paddings 0–4 rotating (H ≠ W, planes smaller than a tile, outputs of odd count), batch 1 and 3,
+// more tiles than one chunk (128) across images, asymmetric padding.
+const cases5 = [];
+i = 0;
+for (const C of [1, 3, 8, 17, 20]) {
+  for (const O of [1, 5, 9, 20, 33]) {
+    const H = [1, 2, 5, 7, 13, 16][i % 6], W = [3, 16, 9, 1, 6, 13, 5][i % 7], pad = i % 5;
+    if (H + 2 * pad >= 5 && W + 2 * pad >= 5) cases5.push({ N: 1 + 2 * (i % 2), C, O, H, W, pad });
+    i++;
+  }
+}
+cases5.push(
+  { N: 3, C: 16, O: 20, H: 16, W: 16, pad: 2 },
+  { N: 5, C: 6, O: 7, H: 11, W: 9, pad: 1 },
+  { N: 2, C: 9, O: 8, H: 12, W: 13, pad: 0 },
+  { N: 3, C: 5, O: 3, H: 7, W: 10, pad: 2, padAfter: 0 },
+  { N: 1, C: 4, O: 6, H: 6, W: 5, pad: 4, padAfter: 1 },
+);
+
+test(`Winograd weight gradient of 5×5 kernels, F(5×5,2×2): adds dW within the stated bound of the float64 reference over ${cases5.length} shapes`, () => {
+  let worst = { maxScaled: 0, rel: 0 };
+  for (const c of cases5) {
+    const seed = freshSeed(), { e } = runWeightGrad(c, seed, TILE_5X5);
+    checkErrors(e, `seed ${seed}: ${JSON.stringify(c)}: dW by F(5×5,2×2)`, TILE_5X5.bound);
+    worst = { maxScaled: Math.max(worst.maxScaled, e.maxScaled), rel: Math.max(worst.rel, e.rel) };
+  }
+  assert.ok(worst.rel > 0, 'F(5×5,2×2): some error at all');
+});
+
+test('Winograd weight gradient of 5×5 kernels: its errors stay within 25× the direct path\'s on the same data (summed over shapes)', () => {
+  let sum5 = 0, direct = 0, n = 0;
+  for (const c of cases5) {
+    if (c.padAfter !== undefined) continue; // Conv2d pads symmetrically
+    const layer = new sn.Conv2d(c.C, c.O, 5, { padding: c.pad, bias: false });
+    const shape = [c.N, c.C, c.H, c.W];
+    if (layer.weightGradTile(shape) !== 0) { layer.dispose(); continue; }
+    const seed = freshSeed(), r = runWeightGrad(c, seed, TILE_5X5, true);
+    sum5 += r.e.rel;
+    const opts = { pad: c.pad }, g = convGeometry(shape, c.O, 5, opts);
+    layer.forward(sn.tensor(Float32Array.from(r.x), shape));
+    layer.backward(sn.tensor(Float32Array.from(r.dy), [c.N, c.O, g.OH, g.OW]));
+    const ref = conv2dGrad(r.x, shape, new Float64Array(c.O * c.C * 25), r.dy, c.O, 5, opts).dw;
+    direct += errors(layer.weight.grad.toArray(), ref, new Float64Array(ref.length).fill(1)).rel;
+    layer.dispose();
+    n++;
+  }
+  assert.ok(n >= 15, `${n} shapes compared`);
+  assert.ok(sum5 <= 25 * direct, `F(5×5,2×2): Σ‖a − b‖/‖b‖ = ${sum5}, direct ${direct}`);
 });
 
 test('Conv2d whose weight gradient takes 4×4 tiles (16→17 @64×63, batch 2): dW and db match central differences of the float32 forward', () => {

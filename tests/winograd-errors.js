@@ -29,6 +29,18 @@ export function tileScale(terms, OH, OW, m = 2) {
   return out;
 }
 
+/**
+ * The magnitude a weight's gradient by Winograd rounds against: the largest Σ|dy||x| (`terms`, per
+ * weight, [O, C, taps]) of its channel pair's `taps` weights — the back-transform Gᵀ Z G mixes all
+ * of the pair's transformed sums into each weight, so one whose own terms are few (a 5×5 tap that
+ * meets only padding on a 1-wide plane) still rounds against its neighbours'.
+ */
+export function pairMax(terms, taps) {
+  const out = new Float64Array(terms.length);
+  for (let p = 0; p < terms.length; p += taps) out.fill(Math.max(...terms.subarray(p, p + taps)), p, p + taps);
+  return out;
+}
+
 /** Planes of H×W zero-extended after their last row and column to H2×W2. */
 export function extendPlanes(a, planes, H, W, H2, W2) {
   const out = new Float64Array(planes * H2 * W2);

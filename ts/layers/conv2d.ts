@@ -239,8 +239,8 @@ export class Conv2d extends Module {
    * 'dwconv-3x3', 'dwconv', 'dwconv-channel-lanes', 'pointwise-batched-gemm', 'im2col-batched-gemm'
    * (the batch folded into one GEMM on small output maps), 'winograd-f2x2', 'winograd-f4x4' and
    * 'winograd-f2x2-5x5' (forward and input gradient by Winograd F(2×2,3×3), F(4×4,3×3) or
-   * F(2×2,5×5); the weight gradient as 'flat' or 'flat-channel-lanes', or, for 3×3, by Winograd
-   * where weightGradTile says), 'implicit-gemm' and 'implicit-batched-gemm' (strided
+   * F(2×2,5×5); the weight gradient as 'flat' or 'flat-channel-lanes', or by Winograd where
+   * weightGradTile says), 'implicit-gemm' and 'implicit-batched-gemm' (strided
    * convolutions: the forward and the weight gradient by GEMMs reading the input through a table
    * of offsets, no im2col matrix; the input gradient as 'im2col-gemm' or 'im2col-batched-gemm').
    * Throws as forward() does on a shape it refuses.
@@ -250,10 +250,11 @@ export class Conv2d extends Module {
   }
 
   /**
-   * @internal The output tile m of the Winograd (2×2 or 4×4; the 3×3 gradient of m×m tiles of dy over
-   * (m+2)×(m+2) input patches) by which backward computes the weight gradient for an input of this
-   * shape, or 0 where it runs as algorithm() says. Nonzero only on some 'winograd-*' shapes, and not
-   * necessarily the forward's tile. A pure function of the shapes.
+   * @internal The output tile m of the Winograd (2×2 or 4×4; the gradient of m×m tiles of dy over
+   * (m+k−1)×(m+k−1) input patches, k the kernel size: 3×3 by 2×2 or 4×4, 5×5 by 2×2, F(5×5,2×2))
+   * by which backward computes the weight gradient for an input of this shape, or 0 where it runs
+   * as algorithm() says. Nonzero only on some 'winograd-*' shapes, and not necessarily the
+   * forward's tile. A pure function of the shapes.
    */
   weightGradTile(inputShape: readonly number[]): number {
     return rt().kernels.conv2dWinogradWeightGrad(...this.kernelArgs(this.geometryOf(inputShape)));
