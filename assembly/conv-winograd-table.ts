@@ -143,7 +143,7 @@ export function winogradWeightGradTile(tile: i32, N: i32, C: i32, O: i32, OH: i3
 // The weight gradient: the direct flat path's ms ÷ Winograd's, 2×2 tiles (winogradWeightGrad as it
 // was, its GEMMs on gemm.ts) | 4×4 tiles (winogradF4x4WeightGrad), the raw kernels and
 // conv2dBackward's flat path (dx and db off, on a build whose table sent no dW to Winograd) timed
-// alternately in one process, median of 7, padding 1; a 2-core EPYC with three other engineers'
+// alternately in one process, median of 7, padding 1; a 2-core EPYC with other
 // builds and tests running (load average 6–10), so single ratios swing by ±20% and more at under a
 // millisecond:
 //                              relaxed SIMD                  plain SIMD
@@ -316,7 +316,7 @@ export function winograd5x5Chosen(N: i32, C: i32, O: i32, OH: i32, OW: i32): boo
 //
 // The weight gradient, F(5×5,2×2) (winogradF2x2K5WeightGrad) against the direct flat path
 // (flatBackward with dx and db off), the raw kernels alternately in one process, median of 7 ratios,
-// padding 2, a 2-core machine shared with another engineer's work (load average ~3); direct ms ÷
+// padding 2, a 2-core machine shared with other work (load average ~3); direct ms ÷
 // Winograd ms, relaxed | plain:
 //                    batch 1       batch 4       batch 16      batch 64
 //   16→20 @16²       1.38 | 1.50   1.75 | 1.89   1.81 | 1.79   1.88 | 1.83
