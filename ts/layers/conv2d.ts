@@ -13,7 +13,7 @@ import { Size2, checkKernelRange, checkNotEmptyBatch, checkPositiveInt, formatPa
 import { anything, boolean, checkOptions, describe } from '../options.js';
 import { registerLayer } from '../registry.js';
 import { FusableResult, fusionEnabled } from './epilogue.js';
-import { MIN_SPLIT_FLOPS, SPLITS_FORWARD, SPLITS_INPUT_GRAD, overBatch, passThreads, rangeColsFloats, splitBackward, withBatch } from './conv-threads.js';
+import { SPLITS_FORWARD, SPLITS_INPUT_GRAD, overBatch, passThreads, rangeColsFloats, splitBackward, withBatch } from './conv-threads.js';
 
 /** The options of Conv2d; the defaults are PyTorch's. */
 export interface Conv2dOptions {
@@ -176,7 +176,9 @@ export class Conv2d extends Module {
     const y = this.output('y', [g.N, this.outChannels, g.OH, g.OW]);
     const args = this.kernelArgs(g);
     let threads = this.threadsFor(args, SPLITS_FORWARD);
-    const split = threads > 1 ? this.threadScratch(rangeColsFloats(args, g.N, threads) * threads) : 0;
+    // Each thread's stretch of the im2col scratch.
+    const per = threads > 1 ? rangeColsFloats(args, g.N, threads) : 0;
+    const split = threads > 1 ? this.threadScratch(per * threads) : 0;
     if (!split) threads = 1;
     const cols = split || this.cols(g);
     this.x = x;
@@ -191,7 +193,7 @@ export class Conv2d extends Module {
       // the kernels transformed, the forward's first step anyway, and the bias.
       const snap = this.scratch('snapshot', k.conv2dSnapshotFloats(...args) * 4).ptr;
       k.conv2dSnapshot(this.weight.data.ptr, this.bias ? this.bias.data.ptr : 0, snap, ...args);
-      y.block!.defer(new DeferredConv(x, y, snap, this.bias !== null, args, cols, threads));
+      y.block!.defer(new DeferredConv(x, y, snap, this.bias !== null, args, cols, threads, per));
       return y;
     }
     const w = this.weight.data.ptr, b = this.bias ? this.bias.data.ptr : 0;
@@ -199,7 +201,7 @@ export class Conv2d extends Module {
       k.conv2dForward(x.ptr, w, b, y.ptr, ...args, cols, gemmScratch());
       return y;
     }
-    const per = rangeColsFloats(args, g.N, threads), xImage = g.C * g.H * g.W * 4, yImage = this.outChannels * g.OH * g.OW * 4;
+    const xImage = g.C * g.H * g.W * 4, yImage = this.outChannels * g.OH * g.OW * 4;
     overBatch(g.N, threads, (start, count, t) => ({
       kernel: 'conv2dForward',
       args: [x.ptr + start * xImage, w, b, y.ptr + start * yImage, ...withBatch(args, count), cols + t * per * 4, gemmScratch(t)],
@@ -226,11 +228,9 @@ export class Conv2d extends Module {
    * the workers ready, never of the result, which is the same on any count.
    */
   private threadsFor(args: readonly number[], pass: number): number {
-    if (!rt().pool) return 1;
     const [N, C, , , O, KH, KW] = args, G = args[13], OH = args[14], OW = args[15];
-    const flops = 2 * N * O * OH * OW * (C / G) * KH * KW;
-    if (flops < MIN_SPLIT_FLOPS || (rt().kernels.conv2dBatchSplits(...args) & pass) === 0) return 1;
-    return passThreads(N, flops);
+    const threads = passThreads(N, 2 * N * O * OH * OW * (C / G) * KH * KW);
+    return threads > 1 && (rt().kernels.conv2dBatchSplits(...args) & pass) !== 0 ? threads : 1;
   }
 
   /**
@@ -275,7 +275,9 @@ export class Conv2d extends Module {
     const w = this.weight.data.ptr, dw = this.weight.grad.ptr, db = this.bias ? this.bias.grad.ptr : 0;
     // Two threads at least: the weight gradient on this one, the input gradient on the others.
     const threads = dx ? this.threadsFor(args, SPLITS_INPUT_GRAD) : 1;
-    const full = Math.ceil(rt().kernels.conv2dColsFloats(...args) / 16) * 16, per = threads > 1 ? rangeColsFloats(args, g.N, threads - 1) : 0;
+    // Split: the weight gradient's scratch (the whole batch's), then each worker's stretch.
+    const full = threads > 1 ? Math.ceil(rt().kernels.conv2dColsFloats(...args) / 16) * 16 : 0;
+    const per = threads > 1 ? rangeColsFloats(args, g.N, threads - 1) : 0;
     const cols = threads > 1 ? this.threadScratch(full + per * (threads - 1)) : 0;
     if (!cols) {
       rt().kernels.conv2dBackward(x.ptr, w, dy.ptr, dw, db, dx ? dx.ptr : 0, ...args, this.cols(g), gemmScratch());
@@ -323,7 +325,9 @@ export class Conv2d extends Module {
  */
 class DeferredConv extends FusableResult {
   constructor(readonly x: Tensor, y: Tensor, readonly snap: number, readonly hasBias: boolean,
-    readonly args: number[], readonly cols: number, readonly threads: number) {
+    readonly args: number[], readonly cols: number, readonly threads: number,
+    /** Floats of `cols` each thread's range takes (rangeColsFloats), when threads > 1. */
+    readonly per: number) {
     super([x.block!], y);
   }
 
@@ -349,8 +353,7 @@ class DeferredConv extends FusableResult {
    * `head(x, out)` of the range, the range's sizes, then `tail(cols, thread)`; what each returned.
    */
   overRanges(kernel: string, head: (x: number, out: number) => number[], out: number, tail: (cols: number, thread: number) => number[]): number[] {
-    const [N, C, H, W, O] = this.args, OH = this.args[14], OW = this.args[15];
-    const per = rangeColsFloats(this.args, N, this.threads);
+    const [N, C, H, W, O] = this.args, OH = this.args[14], OW = this.args[15], per = this.per;
     return overBatch(N, this.threads, (start, count, t) => ({
       kernel,
       args: [...head(this.x.ptr + start * C * H * W * 4, out + start * O * OH * OW * 4), ...withBatch(this.args, count), ...tail(this.cols + t * per * 4, t)],
