@@ -33,8 +33,8 @@
 // What still keeps some shapes under 70% of the peak (same measurements, batch 16 / 64):
 // - 3×3 32→64 s2 on 16×16: forward ~63%, dX ~55–60%, dW ~58%, while the GEMMs alone run at
 //   76–81%: im2col, col2im and the transpose move K·N·P floats for 64 multiply-adds each (Og =
-//   64), about a fifth of the time. (Its forward now runs conv-strided.ts's implicit GEMM,
-//   ~70%; skipping the im2col of the backward measured ×1.3 on dW, skipping col2im ×1.3 on dX.)
+//   64), about a fifth of the time. (Its forward and dW now run conv-strided.ts's implicit
+//   GEMMs, ~70%, and its dX conv-strided-dx.ts's phases, 69–74%, none of them folded.)
 // - 1×1 32→64 s2 on 16×16: ~50–60%: with K = 32 the subsampling im2col, the scatter of Y_all and
 //   the transpose are a third of the GEMM's work (the GEMM alone: 87% forward).
 // - dW of 1×1 convolutions on 1×1 maps at batch 16 (~52–73%): the reduction is 16 deep, so each

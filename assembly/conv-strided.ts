@@ -14,8 +14,9 @@
 // a shuffle at stride 2): about C·H·W floats an image, against K·OH·OW (2.25× that for 3×3
 // stride 2) written and read back by im2col, and Og·OH·OW more by the folded batch's scatter.
 //
-// The weight gradient reads the same planes through the same table (stridedWeightGrad), the
-// input gradient stays im2col's (col2im of Wᵀ·dY).
+// The weight gradient reads the same planes through the same table (stridedWeightGrad). The
+// input gradient runs by output phase where conv-strided-dx.ts's rule takes the shape, else by
+// im2col's lowering (col2im of Wᵀ·dY).
 //
 // Applies when OW is a multiple of 8 (every tile in one output row) and the windows overlap
 // (KH·KW > SH·SW). Measured against the lowerings it replaces (CPU time, the two builds

@@ -21,7 +21,9 @@
 // Strided convolutions with output rows of a multiple of 8 pixels and overlapping windows run
 // the forward and the weight gradient as implicit GEMMs (conv-strided.ts): the GEMM reads the
 // input through a table of offsets into phase-split planes, with no im2col matrix, and the
-// forward writes y in place.
+// forward writes y in place. Those with at least 4 channels a group and input rows of a
+// multiple of 8 pixels per column phase run the input gradient by output phase too
+// (conv-strided-dx.ts): SH·SW implicit GEMMs over dy, no col2im, each float of dx written once.
 //
 // 3×3 stride-1 convolutions of the shapes in conv-winograd-table.ts's table run forward and the
 // input gradient by Winograd F(2×2,3×3) or F(4×4,3×3) instead, and the weight gradient by Winograd
@@ -48,6 +50,7 @@ import { batchedApplies, batchedScratchFloats, batchedForward, batchedBackward }
 import { dwconvApplies, dwconvIs3x3, dwconvLanes, dwconvScratchFloats, dwconvForward, dwconvBackward } from "./conv-depthwise";
 import { winogradTile, winogradTileScratchFloats, winogradTileForward, winogradTileWeightsFloats, winogradTileForwardWeights, winogradTileForwardPass, winogradTileInputGrad, winogradWeightGradTile, winogradTileWeightGrad, WINOGRAD_TILE_5X5 } from "./conv-winograd-table";
 import { stridedApplies, stridedScratchFloats, stridedForward, stridedWeightGradScratchFloats, stridedWeightGrad } from "./conv-strided";
+import { stridedDxApplies, stridedInputGradScratchFloats, stridedInputGrad } from "./conv-strided-dx";
 import { countNonFinite } from "./util";
 import { activationFlag, channelAffineAct, channelAffineActFlag } from "./epilogue";
 
@@ -65,7 +68,8 @@ const ALGO_WINOGRAD_F2X2_5X5 = 11, ALGO_IMPLICIT_GEMM = 12, ALGO_IMPLICIT_BATCHE
  * (small output maps), 9 Winograd F(2×2,3×3), 10 Winograd F(4×4,3×3) and 11 Winograd F(2×2,5×5)
  * for forward and input gradient (the weight gradient as 2 or 3), 12 and 13 the implicit GEMMs of
  * conv-strided.ts for the forward and weight gradient of strided convolutions (the input gradient
- * as 0 and 8). A pure function of the shape and the build.
+ * of 12 by output phase where conv-strided-dx.ts's stridedDxApplies says, else as 0; of 13 as 8:
+ * a small map whose dx does not run by phase). A pure function of the shape and the build.
  */
 export function conv2dAlgorithm(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
@@ -81,7 +85,10 @@ export function conv2dAlgorithm(
   const tile = winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) return tile == WINOGRAD_TILE_5X5 ? ALGO_WINOGRAD_F2X2_5X5 : tile == 4 ? ALGO_WINOGRAD_F4X4 : ALGO_WINOGRAD_F2X2;
   if (flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) return chanApplies(O / G) ? ALGO_FLAT_CHANNEL_LANES : ALGO_FLAT;
-  if (stridedApplies(KH, KW, SH, SW, OW)) return batchedApplies(N, OH, OW) ? ALGO_IMPLICIT_BATCHED_GEMM : ALGO_IMPLICIT_GEMM;
+  if (stridedApplies(KH, KW, SH, SW, OW)) {
+    const folded = batchedApplies(N, OH, OW) && !stridedDxApplies(C, W, KH, KW, SH, SW, PH, PW, DH, DW, G, OW);
+    return folded ? ALGO_IMPLICIT_BATCHED_GEMM : ALGO_IMPLICIT_GEMM;
+  }
   return batchedApplies(N, OH, OW) ? ALGO_IM2COL_BATCHED_GEMM : ALGO_IM2COL_GEMM;
 }
 
@@ -96,13 +103,16 @@ export function conv2dColsFloats(
 ): f64 {
   if (dwconvApplies(C, G)) return dwconvScratchFloats(C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
-  const backward = colsFloatsBackward(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, pointwise);
-  // The implicit GEMM's forward (conv-strided.ts) in the same scratch as the backward's lowering.
+  // The implicit GEMMs (conv-strided.ts): the forward and weight gradient in the same scratch as
+  // dx's lowering, by phase (conv-strided-dx.ts) or im2col's.
   if (!pointwise && stridedApplies(KH, KW, SH, SW, OW)) {
     const implicit = max(stridedScratchFloats(C, KH, KW, SH, SW, DH, DW, G, OH, OW), stridedWeightGradScratchFloats(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW));
-    return max(backward, implicit);
+    const dx = stridedDxApplies(C, W, KH, KW, SH, SW, PH, PW, DH, DW, G, OW)
+      ? stridedInputGradScratchFloats(C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW)
+      : colsFloatsBackward(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, pointwise);
+    return max(dx, implicit);
   }
-  return backward;
+  return colsFloatsBackward(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, pointwise);
 }
 
 /** conv2dColsFloats of every lowering but the implicit GEMM's forward. */
@@ -398,6 +408,12 @@ export function conv2dBackward(
     flatBackward(x, w, dy, dw, db, dx, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols);
     return;
   }
+  // dx by phase (conv-strided-dx.ts) after the weight and bias gradients of the lowering below.
+  if (dx != 0 && stridedDxApplies(C, W, KH, KW, SH, SW, PH, PW, DH, DW, G, OW)) {
+    conv2dBackward(x, w, dy, dw, db, 0, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols, gemmScratch);
+    stridedInputGrad(w, dy, dx, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols);
+    return;
+  }
   // The implicit GEMM's weight gradient, then dx (and db) by im2col's lowering without one (dw = 0).
   let dwIm2col = dw;
   if (!pointwise && stridedApplies(KH, KW, SH, SW, OW)) {
@@ -493,6 +509,10 @@ export function conv2dInputGrad(
   }
   if (!pointwise && flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) {
     flatBackward(0, w, dy, 0, 0, dx, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, cols);
+    return;
+  }
+  if (stridedDxApplies(C, W, KH, KW, SH, SW, PH, PW, DH, DW, G, OW)) {
+    stridedInputGrad(w, dy, dx, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols);
     return;
   }
   // As conv2dBackward's im2col lowering (the implicit GEMMs' too) computes dx.

@@ -2,7 +2,7 @@
 // stride 1, unpadded) and im2col convolutions whose output map has at most 64 pixels, at batch ≥ 2;
 // and the forward and weight gradient of strided convolutions by the implicit GEMM
 // (assembly/conv-strided.ts: output rows of a multiple of 8 pixels, kernels larger than 1×1), at
-// any batch.
+// any batch, with the input gradient by output phase (assembly/conv-strided-dx.ts) where it applies.
 // Forward, dx, dW and db against the float64 reference on 1×1 convolutions at 1×1, 2×2, 3×3 and
 // 8×8 maps and strided 3×3 / 1×1 ones on 4×4 to 16×16 inputs; batch 2, 3 and 17; channel counts
 // that are not multiples of 4; with and without bias; groups 2 and 3; K above the GEMM's 256-deep
@@ -15,7 +15,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
 import { rt, gemmScratch } from 'simdnet/internal';
-import { rng, freshSeed, toWasm, wasmOut, freeAll, assertClose, randf, assertLayerFiniteDifferences } from './helpers.js';
+import { rng, freshSeed, toWasm, wasmOut, freeAll, assertClose, randf, assertLayerFiniteDifferences, bits } from './helpers.js';
 import { conv2d, conv2dGrad, convGeometry } from './reference.js';
 
 await sn.ready();
@@ -87,13 +87,13 @@ const cases = [
   // N·P a multiple of 32 (row stride padded) and K = 288.
   { N: 15, C: 33, O: 37, H: 1, W: 1, k: 1, expect: PW },
   { N: 5, C: 37, O: 33, H: 2, W: 2, k: 1, opts: { bias: false }, expect: PW },
-  { N: 16, C: 32, O: 33, H: 16, W: 16, k: 3, opts: { stride: 2, padding: 1 }, expect: IMPB },
+  { N: 16, C: 32, O: 33, H: 17, W: 17, k: 3, opts: { stride: 2 }, expect: IMPB },
   { N: 16, C: 32, O: 33, H: 12, W: 12, k: 3, opts: { stride: 2, padding: 1 }, expect: IM },
   { N: 16, C: 32, O: 64, H: 16, W: 15, k: 1, opts: { stride: 2 }, expect: IM },
   // cols in chunks of images (K·P·images ≤ 64 Ki floats): 3 one-image chunks of a pointwise
   // convolution on 7×7 maps, 2 chunks per group of a strided one.
   { N: 3, C: 700, O: 6, H: 7, W: 7, k: 1, expect: PW },
-  { N: 5, C: 64, O: 10, H: 15, W: 15, k: 3, opts: { stride: 2, padding: 1, groups: 2 }, expect: IMPB },
+  { N: 5, C: 64, O: 10, H: 17, W: 17, k: 3, opts: { stride: 2, groups: 2 }, expect: IMPB },
   { N: 5, C: 64, O: 10, H: 13, W: 13, k: 3, opts: { stride: 2, padding: 1, groups: 2 }, expect: IM },
   // Stride 2 on rows long enough for im2col's and col2im's 4-wide shuffles and a scalar rest.
   { N: 2, C: 3, O: 5, H: 11, W: 19, k: 3, opts: { stride: 2, padding: 1 }, expect: IM },
@@ -117,6 +117,20 @@ const cases = [
   { N: 2, C: 3, O: 4, H: 6, W: 17, k: 3, opts: { stride: 2, padding: [2, 0] }, expect: IMPB },
   { N: 2, C: 2, O: 5, H: 12, W: 16, k: 5, opts: { stride: 2, padding: 2 }, expect: IMPB },
   { N: 2, C: 3, O: 32, H: 32, W: 32, k: 3, opts: { stride: 2, padding: 1 }, expect: IMP }, // MobileNetV2's stem
+  // Its input gradient by output phase (assembly/conv-strided-dx.ts: Cg ≥ 4, phase rows of a
+  // multiple of 8 pixels, every phase tapped), the batch never folded: ResNet-20's 3×3 s2 at
+  // batch 16 with Og = 33 (4-row panels and a rest of K = 33·taps); groups of 32 channels;
+  // channels in 4-row panels and a rest (Cg = 5, 6); padding [0, 1] (a dy row before the image:
+  // negative shifts); dilation 3 along W; stride 3 with a 5×5 kernel; H odd, H ≠ W; outputs of
+  // one row, whose odd input rows of phase 1 are absent (H = 1) or one (H = 2).
+  { N: 16, C: 32, O: 33, H: 16, W: 16, k: 3, opts: { stride: 2, padding: 1 }, expect: IMP },
+  { N: 5, C: 64, O: 10, H: 15, W: 15, k: 3, opts: { stride: 2, padding: 1, groups: 2 }, expect: IMP },
+  { N: 2, C: 6, O: 5, H: 9, W: 16, k: 3, opts: { stride: 2, padding: [1, 3], dilation: [1, 3] }, expect: IMP },
+  { N: 2, C: 4, O: 6, H: 11, W: 16, k: 3, opts: { stride: 2, padding: [0, 1], bias: false }, expect: IMP },
+  { N: 1, C: 4, O: 6, H: 10, W: 24, k: 5, opts: { stride: 3, padding: 2 }, expect: IMP },
+  { N: 2, C: 5, O: 3, H: 1, W: 16, k: 3, opts: { stride: 2, padding: 1 }, expect: IMP },
+  { N: 3, C: 7, O: 4, H: 2, W: 31, k: 3, opts: { stride: 2, padding: 1 }, expect: IMP },
+  { N: 2, C: 4, O: 9, H: 13, W: 32, k: 4, opts: { stride: 2, padding: 1 }, expect: IMP },
   // 1×1 strided without padding: col2im writes dx once (col2imPoint), 4 entries a shuffle at
   // stride 2 with a scalar rest on odd widths; stride 3 and [2, 1]; per image and folded.
   { N: 2, C: 3, O: 4, H: 20, W: 19, k: 1, opts: { stride: 2 }, expect: 'im2col-gemm' },
@@ -136,7 +150,11 @@ test('the batch is folded exactly for pointwise and im2col shapes with batch ≥
   // MobileNetV2 ×0.5's last 1×1 convolutions and ResNet-20's strided ones at batch 16 and 64.
   assert.is(at(160, 1280, 1, {}, [64, 160, 1, 1]), PW);
   assert.is(at(288, 48, 1, {}, [16, 288, 2, 2]), PW);
-  assert.is(at(16, 32, 3, { stride: 2, padding: 1 }, [64, 16, 16, 16]), IMPB);
+  // ResNet-20's 3×3 16→32 and 32→64 s2 on 16×16: dx by phase, per image.
+  assert.is(at(16, 32, 3, { stride: 2, padding: 1 }, [64, 16, 16, 16]), IMP);
+  assert.is(at(32, 64, 3, { stride: 2, padding: 1 }, [16, 32, 16, 16]), IMP);
+  assert.is(at(16, 32, 3, { stride: 2 }, [64, 16, 17, 17]), IMPB); // phase rows of 9 pixels
+  assert.is(at(3, 32, 3, { stride: 2, padding: 1 }, [64, 3, 16, 16]), IMPB); // Cg = 3
   assert.is(at(64, 128, 3, { stride: 2, padding: 1 }, [16, 64, 8, 8]), IM); // 4×4 out: rows under 8 pixels
   assert.is(at(32, 64, 1, { stride: 2 }, [16, 32, 16, 16]), IM);
   // Past the threshold, at batch 1, stride 1 with padding and depthwise: the other lowerings.
@@ -158,6 +176,7 @@ for (const c of [
   { N: 3, C: 3, O: 5, H: 5, W: 5, k: 3, opts: { stride: 2, padding: 1 } },
   { N: 2, C: 3, O: 4, H: 8, W: 16, k: 3, opts: { stride: 2, padding: 1 } },
   { N: 1, C: 3, O: 5, H: 5, W: 17, k: 3, opts: { stride: 2, padding: [1, 0] } },
+  { N: 2, C: 5, O: 3, H: 7, W: 16, k: 3, opts: { stride: 2, padding: 1 } }, // dx by phase
 ]) {
   test(`Conv2d ${JSON.stringify(c)}: gradients match central differences of the float32 forward`, () => {
     const seed = freshSeed(), rand = rng(seed);
@@ -207,6 +226,7 @@ for (const c of [cases[1], cases[8], cases[10], cases[13]]) {
 for (const c of [
   { N: 2, C: 5, O: 9, H: 9, W: 16, k: 3, opts: { stride: 2, padding: 1 } },
   { N: 1, C: 6, O: 10, H: 9, W: 33, k: 3, opts: { stride: 2, groups: 2 } },
+  { N: 3, C: 10, O: 6, H: 8, W: 16, k: 3, opts: { stride: 2, padding: 1, groups: 2 } }, // dx by phase, Cg = 5
 ]) {
   test(`the implicit GEMM writes every output float, with and without bias, adds to dW and db, and needs nothing of the scratch: ${JSON.stringify(c)}`, () => {
     const seed = freshSeed(), rand = rng(seed), k = rt().kernels, what = (s) => `seed ${seed}: ${s}`;
@@ -231,6 +251,14 @@ for (const c of [
     assertClose(dx.view(), ref.dx, tol(g.og * g.KH * g.KW, what('dx')));
     assertClose(dw.view(), ref.dw.map((v) => v + 1), tol(P, what('dW')));
     assertClose(db.view(), ref.db.map((v) => v + 1), tol(P, what('db')));
+    // dx alone (a thread's range of the batch) into NaN: the same bits.
+    const dx2 = wasmOut(x.length);
+    dx2.view().fill(NaN);
+    scratch.view().fill(NaN);
+    k.conv2dInputGrad(wb.ptr, dyb.ptr, dx2.ptr, ...args, scratch.ptr, gemmScratch());
+    const whole = bits(dx.view()), differ = bits(dx2.view()).filter((v, i) => v !== whole[i]).length;
+    assert.is(differ, 0, what('dx alone: floats that differ from the backward\'s'));
+    freeAll(dx2);
     scratch.view().fill(NaN);
     k.conv2dBackward(xb.ptr, wb.ptr, dyb.ptr, dw.ptr, db.ptr, 0, ...args, scratch.ptr, gemmScratch());
     assertClose(dw.view(), ref.dw.map((v) => 2 * v + 1), tol(P, what('dW, twice')));

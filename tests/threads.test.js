@@ -50,7 +50,9 @@ const SHAPES = [
   [8, 8, 8, 8, 5, 1, 2, 1, 1], // F(2×2,5×5) from 64 tiles in the batch: 16 an image, so one image runs direct
   [6, 14, 12, 6, 3, 1, 2, 2, 2], // dilated, grouped
   [3, 32, 16, 5, 3, 2, 1, 1, 1], // implicit GEMM (strided, rows of 8)
-  [7, 9, 16, 9, 3, 2, 1, 1, 1], // implicit GEMM, batch folded
+  [3, 9, 16, 9, 3, 2, 1, 1, 1], // implicit GEMM, batch folded (dx by im2col: Cg = 3)
+  [6, 9, 16, 7, 3, 2, 1, 1, 1], // implicit GEMM, dx by phase on a map the batch would fold
+  [8, 7, 16, 6, 3, 2, 1, 2, 1], // implicit GEMM, dx by phase, groups of 4 channels
   [5, 21, 19, 6, 1, 2, 0, 1, 1], // 1×1 stride 2: dx written once
 ];
 

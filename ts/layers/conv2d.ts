@@ -242,7 +242,9 @@ export class Conv2d extends Module {
    * F(2×2,5×5); the weight gradient as 'flat' or 'flat-channel-lanes', or by Winograd where
    * weightGradTile says), 'implicit-gemm' and 'implicit-batched-gemm' (strided
    * convolutions: the forward and the weight gradient by GEMMs reading the input through a table
-   * of offsets, no im2col matrix; the input gradient as 'im2col-gemm' or 'im2col-batched-gemm').
+   * of offsets, no im2col matrix; the input gradient of 'implicit-gemm' by output phase, each
+   * phase an implicit GEMM over dy, where the shape has 4 channels a group and phase rows of a
+   * multiple of 8 pixels, else as 'im2col-gemm'; of 'implicit-batched-gemm' as 'im2col-batched-gemm').
    * Throws as forward() does on a shape it refuses.
    */
   algorithm(inputShape: readonly number[]): string {

@@ -1,0 +1,292 @@
+// The input gradient of strided convolutions by output phase: no im2col-shaped matrix, no
+// col2im, each float of dx written once.
+//
+// dx[c, ih, iw] = Σ_{o, kh, kw} w[o, c, kh, kw] · dy[o, oh, ow] over ih = oh·SH − PH + kh·DH and
+// iw = ow·SW − PW + kw·DW. Rows ih = i·SH + py of one phase py receive only from the taps kh with
+// kh·DH ≡ py + PH (mod SH), each from dy's row i + d(kh), d(kh) = (py + PH − kh·DH) / SH; the
+// same along the columns. So dx's SH·SW phases are SH·SW stride-1 correlations of dy with
+// sub-kernels, each an implicit GEMM
+//   dx_phase[Cg, Hph·Wph] = Wᵀ_phase · dy_taps    [Cg, Hph·Wph] = [Cg, Og·taps]·[Og·taps, Hph·Wph]
+// run by f32-gemm-4x8 with B's rows through a tap table (gemm4x8Table, as the forward's): along a
+// row of the phase 8 pixels read 8 consecutive floats of dy's zero-padded copy, at an offset
+// that depends on the tap only. Each phase's 4×8 tiles go to a phase plane (rows rounded up to
+// 8 floats), and one pass interleaves the planes into dx (stride 2: two shuffles per 8 floats).
+// Every multiply-add of the pass is one of Wᵀ·dY's, as in the im2col lowering, but nothing is
+// written and read back K·OH·OW floats wide, and dx needs no clearing first.
+//
+// Per image and group: the padded copy of dy (Og planes of Hq × Wq), SH·SW phase planes of Cg
+// channels, then the interleave; the tables and the weights regrouped per phase ([Cg × Og·taps]
+// row-major) are made once per group.
+import { gemm4x8Table, gemm1x8Table } from "./gemm-inplace";
+import { stridedApplies } from "./conv-strided";
+
+/** ⌊a / b⌋ for b > 0 and any a. */
+// @ts-ignore: decorator
+@inline function floorDiv(a: i32, b: i32): i32 {
+  return a >= 0 ? a / b : -((b - 1 - a) / b);
+}
+
+/** Whether tap k of an axis (stride S, padding before Pd, dilation D) sends into phase p: k·D ≡ p + Pd (mod S). */
+// @ts-ignore: decorator
+@inline function tapInPhase(p: i32, Pd: i32, k: i32, D: i32, S: i32): bool {
+  const r = (p + Pd - k * D) % S;
+  return r == 0;
+}
+
+/** The dy row (or column) offset d of tap k in phase p: the phase's row i reads dy's row i + d. */
+// @ts-ignore: decorator
+@inline function tapShift(p: i32, Pd: i32, k: i32, D: i32, S: i32): i32 {
+  return floorDiv(p + Pd - k * D, S);
+}
+
+/** Rows (or columns) of dx in phase p: those of [0, n) congruent to p mod S. */
+// @ts-ignore: decorator
+@inline function phaseLength(p: i32, n: i32, S: i32): i32 {
+  return p < n ? (n - p + S - 1) / S : 0;
+}
+
+/**
+ * dy's padded copy along one axis (n rows of dy): the rows before dy (lo, the low 32 bits) and
+ * the copy's length (len, the high 32 bits), so that every tap of every phase reads rows
+ * lo + i + d inside [0, len) for 0 ≤ i < span (the longest phase, rounded up to whole tiles).
+ */
+function paddedAxis(S: i32, Pd: i32, Kk: i32, D: i32, span: i32, n: i32): i64 {
+  let dmin = 0, dmax = 0, any = false;
+  for (let p = 0; p < S; p++) {
+    for (let k = 0; k < Kk; k++) {
+      if (!tapInPhase(p, Pd, k, D, S)) continue;
+      const d = tapShift(p, Pd, k, D, S);
+      if (!any) { dmin = d; dmax = d; any = true; } else { dmin = min(dmin, d); dmax = max(dmax, d); }
+    }
+  }
+  const lo = max(0, -dmin);
+  const len = max(lo + n, lo + span - 1 + dmax + 1);
+  return <i64>lo | (<i64>len << 32);
+}
+
+/** Floats of scratch stridedInputGrad needs, in f64 (see there). */
+export function stridedInputGradScratchFloats(
+  C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+): f64 {
+  const Cg = C / G, Og = O / G, taps = <f64>Og * <f64>KH * <f64>KW;
+  const Hph = phaseLength(0, H, SH), Wph8 = (phaseLength(0, W, SW) + 7) & ~7;
+  const rows = paddedAxis(SH, PH, KH, DH, Hph, OH), cols = paddedAxis(SW, PW, KW, DW, Wph8, OW);
+  const Hq = <f64><i32>(rows >> 32), Wq = <f64><i32>(cols >> 32);
+  // Table, regrouped weights, dy's copy, the phase planes, and 4 floats of alignment after each.
+  return taps + 4 + <f64>Cg * taps + 4 + <f64>Og * Hq * Wq + 4 + <f64>Cg * <f64>(SH * SW) * <f64>Hph * <f64>Wph8;
+}
+
+/** Rounds a byte address up to 16. */
+// @ts-ignore: decorator
+@inline function align16(p: usize): usize {
+  return (p + 15) & ~(<usize>15);
+}
+
+/**
+ * dx = ∂L/∂x of a convolution with stride SH or SW ≥ 2 by output phase (see the file comment):
+ * every float of dx written once, the same bits for an image whatever the batch around it.
+ * Scratch (stridedInputGradScratchFloats): the tap tables of all phases (Og·KH·KW u32), the
+ * weights regrouped per phase, one image's padded dy (Og planes), its phase planes (Cg·SH·SW).
+ */
+export function stridedInputGrad(
+  w: usize, dy: usize, dx: usize,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, scratch: usize,
+): void {
+  const Cg = C / G, Og = O / G, KK = KH * KW, taps = Og * KK;
+  const Hph = phaseLength(0, H, SH), Wph8 = (phaseLength(0, W, SW) + 7) & ~7;
+  const rows = paddedAxis(SH, PH, KH, DH, Hph, OH), cols = paddedAxis(SW, PW, KW, DW, Wph8, OW);
+  const top = <i32>rows, Hq = <i32>(rows >> 32), left = <i32>cols, Wq = <i32>(cols >> 32);
+  const table = scratch;
+  const wp = align16(table + (<usize>taps << 2));
+  const dyp = align16(wp + (<usize>Cg * taps << 2));
+  const planes = align16(dyp + (<usize>Og * Hq * Wq << 2));
+  const plane = Hph * Wph8;
+  fillPhaseTables(table, Og, KH, KW, SH, SW, PH, PW, DH, DW, Hq, Wq, top, left);
+  // The rows and columns of dy's copy outside dy stay zero: cleared once, dy copied over the rest.
+  memory.fill(dyp, 0, <usize>Og * Hq * Wq << 2);
+  for (let g = 0; g < G; g++) {
+    regroupWeights(w + (<usize>(g * Og) * Cg * KK << 2), wp, Cg, Og, KH, KW, SH, SW, PH, PW, DH, DW);
+    for (let n = 0; n < N; n++) {
+      padPlanes(dy + (<usize>(n * O + g * Og) * OH * OW << 2), Og, OH, OW, dyp, Hq, Wq, top, left);
+      let t = table, a = wp;
+      for (let py = 0; py < SH; py++) {
+        let th = 0;
+        for (let kh = 0; kh < KH; kh++) if (tapInPhase(py, PH, kh, DH, SH)) th++;
+        for (let px = 0; px < SW; px++) {
+          let tw = 0;
+          for (let kw = 0; kw < KW; kw++) if (tapInPhase(px, PW, kw, DW, SW)) tw++;
+          const Kp = Og * th * tw;
+          const out = planes + (<usize>(py * SW + px) * plane << 2);
+          phaseGemm(Kp, a, t, dyp, Wq, out, Wph8, <usize>SH * SW * plane << 2, Cg, phaseLength(py, H, SH), Wph8);
+          t += <usize>Kp << 2;
+          a += <usize>Cg * Kp << 2;
+        }
+      }
+      interleavePhases(planes, Hph, Wph8, dx + (<usize>(n * C + g * Cg) * H * W << 2), Cg, H, W, SH, SW);
+    }
+  }
+}
+
+/**
+ * One phase's implicit GEMM: out[c, i, j] = Σ_k A[c, k]·B_k[i, j] for c < M, i < rows, j < cols
+ * (a multiple of 8), A row-major [M × K], B_k's row i the floats at dyp + 4·(i·Wq) + table[k];
+ * out's rows of ld floats, its channels cs bytes apart. K = 0 (a phase no tap reaches) writes zeros.
+ */
+function phaseGemm(K: i32, a: usize, table: usize, dyp: usize, Wq: i32, out: usize, ld: i32, cs: usize, M: i32, rows: i32, cols: i32): void {
+  const rs = <usize>K << 2;
+  let c = 0;
+  for (; c + 4 <= M; c += 4) {
+    const ac = a + <usize>c * rs, oc = out + <usize>c * cs;
+    for (let i = 0; i < rows; i++) {
+      const b = dyp + (<usize>(i * Wq) << 2), o = oc + (<usize>(i * ld) << 2);
+      for (let j = 0; j < cols; j += 8) gemm4x8Table(K, ac, rs, table, b + (<usize>j << 2), o + (<usize>j << 2), cs, 0);
+    }
+  }
+  for (; c < M; c++) {
+    const ac = a + <usize>c * rs, oc = out + <usize>c * cs;
+    for (let i = 0; i < rows; i++) {
+      const b = dyp + (<usize>(i * Wq) << 2), o = oc + (<usize>(i * ld) << 2);
+      for (let j = 0; j < cols; j += 8) gemm1x8Table(K, ac, table, b + (<usize>j << 2), o + (<usize>j << 2), 0);
+    }
+  }
+}
+
+/**
+ * The tap tables of every phase, one after the other (py, then px): for phase (py, px), its
+ * taps (o, kh, kw) in that order, o < Og, kh and kw those of the phase; entry = the byte offset
+ * in dy's padded copy of the tap's row for the phase's pixel (0, 0).
+ */
+function fillPhaseTables(
+  table: usize, Og: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32,
+  Hq: i32, Wq: i32, top: i32, left: i32,
+): void {
+  let t = table;
+  for (let py = 0; py < SH; py++) {
+    for (let px = 0; px < SW; px++) {
+      for (let o = 0; o < Og; o++) {
+        for (let kh = 0; kh < KH; kh++) {
+          if (!tapInPhase(py, PH, kh, DH, SH)) continue;
+          const r = top + tapShift(py, PH, kh, DH, SH);
+          for (let kw = 0; kw < KW; kw++) {
+            if (!tapInPhase(px, PW, kw, DW, SW)) continue;
+            const q = left + tapShift(px, PW, kw, DW, SW);
+            // Bytes within one image's copy, under 4 GiB: exact in u32.
+            store<u32>(t, <u32>(((o * Hq + r) * Wq + q) << 2));
+            t += 4;
+          }
+        }
+      }
+    }
+  }
+}
+
+/** The weights of one group regrouped per phase, in fillPhaseTables' order: phase (py, px)'s [Cg × Og·taps] row-major. */
+function regroupWeights(
+  w: usize, wp: usize, Cg: i32, Og: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32,
+): void {
+  const KK = KH * KW;
+  let a = wp;
+  for (let py = 0; py < SH; py++) {
+    for (let px = 0; px < SW; px++) {
+      let th = 0, tw = 0;
+      for (let kh = 0; kh < KH; kh++) if (tapInPhase(py, PH, kh, DH, SH)) th++;
+      for (let kw = 0; kw < KW; kw++) if (tapInPhase(px, PW, kw, DW, SW)) tw++;
+      const Kp = Og * th * tw;
+      for (let c = 0; c < Cg; c++) {
+        let d = a + (<usize>c * Kp << 2);
+        for (let o = 0; o < Og; o++) {
+          const src = w + (<usize>(o * Cg + c) * KK << 2);
+          for (let kh = 0; kh < KH; kh++) {
+            if (!tapInPhase(py, PH, kh, DH, SH)) continue;
+            for (let kw = 0; kw < KW; kw++) {
+              if (!tapInPhase(px, PW, kw, DW, SW)) continue;
+              store<f32>(d, load<f32>(src + (<usize>(kh * KW + kw) << 2)));
+              d += 4;
+            }
+          }
+        }
+      }
+      a += <usize>Cg * Kp << 2;
+    }
+  }
+}
+
+/** dy's planes [Og × OH × OW] copied into the padded copy [Og × Hq × Wq] at row top, column left (the rows it can hold). */
+function padPlanes(dy: usize, Og: i32, OH: i32, OW: i32, dyp: usize, Hq: i32, Wq: i32, top: i32, left: i32): void {
+  const rows = min(OH, Hq - top), cols = min(OW, Wq - left);
+  for (let o = 0; o < Og; o++) {
+    for (let r = 0; r < rows; r++) {
+      const s = dy + (<usize>((o * OH + r) * OW) << 2), d = dyp + (<usize>((o * Hq + top + r) * Wq + left) << 2);
+      let j = 0;
+      for (; j + 4 <= cols; j += 4) v128.store(d + (<usize>j << 2), v128.load(s + (<usize>j << 2)));
+      for (; j < cols; j++) store<f32>(d + (<usize>j << 2), load<f32>(s + (<usize>j << 2)));
+    }
+  }
+}
+
+/**
+ * dx[c, ih, iw] = the phase planes' [c, ih mod SH, iw mod SW][ih / SH, iw / SW] (planes of
+ * Hph × ld floats, phase (py, px) of channel c the (c·SH·SW + py·SW + px)th). At SW = 2, 8
+ * floats of dx from 4 of each column phase by two shuffles.
+ */
+function interleavePhases(planes: usize, Hph: i32, ld: i32, dx: usize, Cg: i32, H: i32, W: i32, SH: i32, SW: i32): void {
+  const plane = <usize>Hph * ld << 2;
+  for (let c = 0; c < Cg; c++) {
+    const pc = planes + <usize>(c * SH * SW) * plane;
+    for (let ih = 0; ih < H; ih++) {
+      const py = ih % SH, i = ih / SH;
+      const src = pc + <usize>(py * SW) * plane + (<usize>(i * ld) << 2);
+      const row = dx + (<usize>((c * H + ih) * W) << 2);
+      let iw = 0;
+      if (SW == 2) {
+        const s1 = src + plane;
+        for (; iw + 8 <= W; iw += 8) {
+          const v0 = v128.load(src + (<usize>iw << 1)), v1 = v128.load(s1 + (<usize>iw << 1));
+          v128.store(row + (<usize>iw << 2), v128.shuffle<f32>(v0, v1, 0, 4, 1, 5));
+          v128.store(row + (<usize>iw << 2), v128.shuffle<f32>(v0, v1, 2, 6, 3, 7), 16);
+        }
+      } else if (SW == 1) {
+        for (; iw + 4 <= W; iw += 4) v128.store(row + (<usize>iw << 2), v128.load(src + (<usize>iw << 2)));
+      }
+      for (; iw < W; iw++) {
+        const px = iw % SW, j = iw / SW;
+        store<f32>(row + (<usize>iw << 2), load<f32>(src + <usize>px * plane + (<usize>j << 2)));
+      }
+    }
+  }
+}
+
+/** Whether every phase of an axis (stride S, padding before Pd, KK taps at dilation D) receives some tap. */
+function everyPhaseTapped(S: i32, Pd: i32, KK: i32, D: i32): bool {
+  for (let p = 0; p < S; p++) {
+    let any = false;
+    for (let k = 0; k < KK; k++) if (tapInPhase(p, Pd, k, D, S)) any = true;
+    if (!any) return false;
+  }
+  return true;
+}
+
+/**
+ * Whether the input gradient of a shape stridedApplies accepts (conv-strided.ts) runs by phase
+ * (stridedInputGrad) rather than by im2col's GEMM and col2im: a 4-row panel of input channels
+ * (Cg ≥ 4), phase rows of a multiple of 8 pixels (no tile past them) and no phase left without
+ * a tap. A pure function of the shape. Measured against the im2col lowering it replaces (dx
+ * alone, conv2dInputGrad; CPU time, the two alternating in one process, median of 7, batch 16
+ * and 64, ranges over runs; % of the FMA peak measured in the same run, relaxed build):
+ *   shape                          replaced              relaxed SIMD          plain SIMD
+ *   3×3 32→64 s2 p1 on 16×16       im2col-batched-gemm   ×1.14–1.25, 69–74%    ×1.06–1.20
+ *   3×3 16→32 s2 p1 on 32×32       im2col-gemm           ×1.15–1.27, 69–76%    ×1.16–1.30
+ *   5×5 16→32 s2 p2 on 32×32       im2col-gemm           ×1.29–1.35, 80%
+ *   3×3 5/6/8→16 s2 p1, 16² / 32²  either                ×1.12–1.47
+ * and where it lost, left out by the rule: Cg = 3 (3×3 3→32 s2 on 32×32: 1-row panels only)
+ * ×0.49–0.53; phase rows of 4 (3×3 64→128 s2 on 8×8) ×0.71–0.84 and of 17 (3×3 16→32 s2 p0 on
+ * 33×33, tiles to 24) ×0.80–0.84; 1×1 stride 2 (three phases of zeros) ×0.68–0.77. A 2×2 kernel
+ * at stride 2 (no overlap: not stridedApplies, its forward is im2col's) measured ×1.12–1.25 on
+ * 32→32 at 16×16, and stays with im2col's lowering with the rest of its passes.
+ */
+export function stridedDxApplies(C: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32, PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OW: i32): bool {
+  return stridedApplies(KH, KW, SH, SW, OW) && C / G >= 4 && phaseLength(0, W, SW) % 8 == 0 &&
+    everyPhaseTapped(SH, PH, KH, DH) && everyPhaseTapped(SW, PW, KW, DW);
+}
