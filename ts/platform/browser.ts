@@ -2,7 +2,7 @@
 // `default` condition of the package's `#platform` import: everything outside Node. It imports
 // nothing from Node; the file functions refuse, and the public functions that need them say
 // what to use in a page instead before they get here.
-import type { Platform, WorkerHandle } from './platform.js';
+import type { MessageWorker, Platform, Port, WorkerHandle } from './platform.js';
 
 function nodeOnly(what: string): never {
   throw new Error(`simdnet: ${what} needs Node (files on disk); this is a browser build of simdnet`);
@@ -35,6 +35,34 @@ export const platform: Platform = {
       post: (message) => worker.postMessage(message),
       onError: (f) => { worker.addEventListener('error', (e) => f(new Error(e.message || 'the worker failed to start'))); },
       terminate: () => worker.terminate(),
+    };
+  },
+  async startTrainingWorker(): Promise<MessageWorker> {
+    // A chunk of its own in bundlers that split dynamic imports: fetched only by a page that trains in a worker.
+    const { default: source } = await import('../runtime/embedded/worker.js');
+    const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+    let worker: Worker;
+    try {
+      worker = new Worker(url);
+    } finally {
+      URL.revokeObjectURL(url);
+    }
+    return {
+      post: (message, transfer = []) => worker.postMessage(message, transfer),
+      onMessage: (f) => { worker.addEventListener('message', (e) => f(e.data)); },
+      onError: (f) => {
+        worker.addEventListener('error', (e) => f(new Error(e.message || 'the training worker failed to start')));
+        worker.addEventListener('messageerror', () => f(new Error('a message from the training worker could not be read')));
+      },
+      terminate: () => worker.terminate(),
+    };
+  },
+  parentPort(): Port | null {
+    const scope = globalThis as unknown as { WorkerGlobalScope?: new () => unknown; postMessage(m: unknown, t: Transferable[]): void; addEventListener(type: 'message', f: (e: MessageEvent) => void): void };
+    if (typeof scope.WorkerGlobalScope !== 'function' || !(globalThis instanceof scope.WorkerGlobalScope)) return null;
+    return {
+      post: (message, transfer = []) => scope.postMessage(message, transfer),
+      onMessage: (f) => scope.addEventListener('message', (e) => f(e.data)),
     };
   },
 };

@@ -5,8 +5,8 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
-import { Worker } from 'node:worker_threads';
-import type { OpenFile, Platform, WorkerHandle } from './platform.js';
+import { Worker, parentPort, isMainThread, workerData } from 'node:worker_threads';
+import type { MessageWorker, OpenFile, Platform, Port, WorkerHandle } from './platform.js';
 
 export const platform: Platform = {
   node: true,
@@ -82,6 +82,31 @@ export const platform: Platform = {
       post: (message) => worker.postMessage(message),
       onError: (f) => { worker.on('error', f); },
       terminate: () => { void worker.terminate(); },
+    };
+  },
+
+  async startTrainingWorker(): Promise<MessageWorker> {
+    // workerData marks it as simdnet's training worker (parentPort() answers only there).
+    // The process's flags, but not --input-type, which a worker started from a file refuses (`node --input-type=module -e …`).
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    const worker = new Worker(new URL('../worker/entry.js', import.meta.url), { workerData: { simdnetTrainingWorker: true }, execArgv });
+    return {
+      post: (message, transfer = []) => worker.postMessage(message, transfer as never[]),
+      onMessage: (f) => { worker.on('message', f); },
+      onError: (f) => {
+        worker.on('error', f);
+        worker.on('exit', (code) => f(new Error(`the training worker exited (code ${code})`)));
+      },
+      terminate: () => { void worker.terminate(); },
+    };
+  },
+
+  parentPort(): Port | null {
+    const port = parentPort;
+    if (isMainThread || !port || !(workerData as { simdnetTrainingWorker?: boolean } | null)?.simdnetTrainingWorker) return null;
+    return {
+      post: (message, transfer = []) => port.postMessage(message, transfer as never[]),
+      onMessage: (f) => { port.on('message', f); },
     };
   },
 };

@@ -34,6 +34,31 @@ export interface Platform {
    * keeps the process alive; a page: a Web Worker from a Blob URL, so no file needs finding).
    */
   startWorker(source: string): WorkerHandle;
+  /**
+   * Starts simdnet's training worker (ts/worker/entry.ts), which talks back by messages. Node: a
+   * worker thread running dist/worker/entry.js (not unref'ed: a script waits for its training);
+   * a page: the worker bundled into a string at build time (ts/runtime/embedded/worker.ts),
+   * started from a Blob URL, so no bundler has to find a worker file.
+   */
+  startTrainingWorker(): Promise<MessageWorker>;
+  /** The channel to the page that started this training worker, or null when this is no such worker. */
+  parentPort(): Port | null;
+}
+
+/** Either end of a message channel: the page's handle on a training worker, or the worker's on its page. */
+export interface Port {
+  /** Posts a message, moving the `transfer` buffers instead of copying them. */
+  post(message: unknown, transfer?: Transferable[]): void;
+  /** Calls `f` with every message that comes. */
+  onMessage(f: (message: unknown) => void): void;
+}
+
+/** A training worker, from {@link Platform.startTrainingWorker}. */
+export interface MessageWorker extends Port {
+  /** Calls `f` once when the worker fails outside its own error handling (a script error, a crash, an exit). */
+  onError(f: (err: Error) => void): void;
+  /** Stops the worker. */
+  terminate(): void;
 }
 
 /** A worker started by {@link Platform.startWorker}. */

@@ -80,6 +80,8 @@ export interface Runtime {
   pool: ThreadPool | null;
   /** Why the kernels run on one thread whatever is asked, or null. */
   fallbackReason: string | null;
+  /** The compiled kernel module (its memory import shared when `pool` is not null): a training worker instantiates it again. */
+  module: WebAssembly.Module;
 }
 
 let runtime: Runtime | null = null;
@@ -276,6 +278,16 @@ async function instantiate(options: ReadyOptions, wantRelaxed: boolean): Promise
   const shared = fallbackReason === null;
   const module = compiled ?? (given ? await compileGiven(bytes!, given) : await WebAssembly.compile(bytes!));
   if (given) checkKernelModule(module, given);
+  return start(module, shared, fallbackReason, given, build, options.threads);
+}
+
+/**
+ * Instantiates the kernel module on a memory of simdnet's (shared when `shared`, as the module's
+ * import then declares), checks that it is simdnet's (and the build named, if any), and starts
+ * the thread pool.
+ */
+async function start(module: WebAssembly.Module, shared: boolean, fallbackReason: string | null, given: string | null,
+  build: BuildName | null, threads: number | undefined): Promise<Runtime> {
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared });
   let instance: WebAssembly.Instance;
   try {
@@ -298,10 +310,24 @@ async function instantiate(options: ReadyOptions, wantRelaxed: boolean): Promise
       `not the ${BUILDS[build].name} one (${BUILDS[build].file}); pass it as wasm.${other}`);
   }
   const pool = shared ? new ThreadPool(module, memory, kernels, KERNEL_EXPORTS) : null;
-  pool?.resize(options.threads ?? defaultThreads());
+  pool?.resize(threads ?? defaultThreads());
   await pool?.whenStarted();
   // Asked of the module itself, so it is right for bytes or a module passed in as well.
-  return { memory, kernels, heap: new Heap(memory, base), relaxedSimd: kind === 1, pool, fallbackReason };
+  return { memory, kernels, heap: new Heap(memory, base), relaxedSimd: kind === 1, pool, fallbackReason, module };
+}
+
+/**
+ * Loads the kernels of a training worker from the page's compiled module (`Runtime.module`,
+ * posted to the worker): the same build, so training there gives the page's numbers bit for
+ * bit, and a shared memory with `threads` threads when the page's module imports one. Nothing
+ * is fetched or compiled again. The first load of this context, as ready() is.
+ */
+export function readyFromModule(module: WebAssembly.Module, shared: boolean, threads: number): Promise<Runtime> {
+  if (chosen) return Promise.reject(new Error('simdnet: the kernels of this worker are already loaded'));
+  const fallbackReason = shared ? null : 'the page\'s kernels run on one thread (its memory is not shared)';
+  chosen = { relaxedSimd: true, wasm: module, wasmPath: undefined };
+  loading = start(module, shared, fallbackReason, null, null, threads).then((r) => (runtime = r), (err) => { loading = null; chosen = null; throw err; });
+  return loading;
 }
 
 /** Throws unless n is a whole number of threads from 1 to MAX_THREADS. */

@@ -455,16 +455,17 @@ const inTraining = new WeakMap<Module, Module>();
 /**
  * Marks the model and every module in it as being trained, or throws when a running fit already
  * trains one of them: two fits stepping the same weights would interleave their steps (and share
- * the layers' activation buffers) in an order that depends on timing. Returns the release.
+ * the layers' activation buffers) in an order that depends on timing; a worker's fit would
+ * overwrite the weights when it ends (sn.worker.fit claims its model too). Returns the release.
  */
-function claimForTraining(model: Module): () => void {
+export function claimForTraining(model: Module, where = 'fit'): () => void {
   const named = namedModulesOf(model);
   for (const [path, m] of named) {
     const owner = inTraining.get(m);
     if (owner === undefined) continue;
     const what = path === '' ? (owner === model ? 'this model is' : 'this model is part of a model that is')
       : `layer ${path} (${m.label()}) is`;
-    throw new Error(`fit: ${what} already being trained by another fit() that has not finished; ` +
+    throw new Error(`${where}: ${what} already being trained by another fit() that has not finished; ` +
       'await that one before starting another (two fits would interleave their steps on the same weights)');
   }
   for (const [, m] of named) inTraining.set(m, model);

@@ -1,0 +1,48 @@
+// sn.worker.fit in a page, for tests/worker-chromium.test.js: every kernel call of the page's own
+// wasm instance is counted (WebAssembly.instantiate is wrapped before the library loads), and
+// long tasks are recorded, while a model trains in the worker; then the same training runs with
+// sn.fit on the page, which the counter must see, and both weights are hashed.
+import { workerTraining, stateHash } from './worker-train.js';
+
+let kernelCalls = 0;
+const instantiate = WebAssembly.instantiate;
+WebAssembly.instantiate = async function (source, imports) {
+  const result = await instantiate.call(WebAssembly, source, imports);
+  const instance = result instanceof WebAssembly.Instance ? result : result.instance;
+  const exports = {};
+  for (const [name, value] of Object.entries(instance.exports)) {
+    exports[name] = typeof value === 'function' ? (...args) => { kernelCalls++; return value(...args); } : value;
+  }
+  const counted = { exports };
+  return result instanceof WebAssembly.Instance ? counted : { module: result.module, instance: counted };
+};
+
+const longTasks = [];
+new PerformanceObserver((list) => { for (const e of list.getEntries()) longTasks.push(Math.round(e.duration)); }).observe({ type: 'longtask' });
+
+const result = {};
+try {
+  const sn = await import('../../dist/simdnet.browser.js');
+  result.isolated = self.crossOriginIsolated;
+  result.page = await sn.ready();
+  const w = workerTraining(sn);
+  const job = sn.worker.fit(w.model, w.x, w.labels, w.options);
+  const started = kernelCalls;
+  let lastEvent = started;
+  const events = [];
+  job.on('batch', (logs) => { events.push(['batch', logs.epoch, logs.batch]); lastEvent = kernelCalls; });
+  job.on('epoch', (logs) => { events.push(['epoch', logs.epoch]); lastEvent = kernelCalls; });
+  const tasksBefore = longTasks.length;
+  const history = await job.done;
+  result.worker = {
+    hash: stateHash(w.model), batchLoss: history.batchLoss, events, info: job.workerInfo,
+    kernelCallsDuring: lastEvent - started, longTasks: longTasks.slice(tasksBefore),
+  };
+  const p = workerTraining(sn);
+  const before = kernelCalls;
+  const pageHistory = await sn.fit(p.model, p.x, p.labels, { ...p.options, verbose: 0 });
+  result.fit = { hash: stateHash(p.model), batchLoss: pageHistory.batchLoss, kernelCalls: kernelCalls - before };
+} catch (err) {
+  result.error = `${err.message}\n${err.stack}`;
+}
+window.simdnetResult = result;
