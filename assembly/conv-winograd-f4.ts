@@ -25,19 +25,39 @@
 // a parameter: F(2×2,5×5) (conv-winograd-f2x2-5x5.ts) has the same α = 6 and Bᵀ and runs them
 // with m = 2 (its own Aᵀ in timesAt2).
 //
-// Measured cost of the phases per pass, batch 64 (ms; 16→16 @32² | 32→32 @16² | 128→128 @16²):
-// kernel transform 0.02 | 0.06 | 0.9, input transform 1.3 | 0.7 | 3.8, 36 GEMMs 1.5 | 1.4 | 22.7,
-// output transform 0.82 | 0.45 | 1.9: the transforms are half the pass at 16–32 channels, the
-// GEMMs (near the 4×8 micro-kernel's rate even at K = 16) three quarters at 128. Of the input
-// transform the row phase is three quarters, and as much without its transposes: its loads of
-// x, mostly from beyond L2 at batch 64.
+// Where a pass's time goes: the phases alone, alternately in one process with the FMA peak loop
+// (bench/peak.js, 58 GFLOP/s), median of 7, batch 16 (64 alike), shares of the whole pass, and
+// the 36 GEMMs' executed FLOPs as % of the peak, before this file's transforms were reworked:
+//                     kernel transform  input transform  36 GEMMs     output transform  pass
+//   32 → 32 @32²      2%                21%              55% (92%)    12%               51%
+//   32 → 64 @16²      9%                12%              63% (91%)    13%               57%
+//   64 → 64 @16²      10%               13%              67% (92%)     7%               61%
+//   128 → 128 @16²    11%                7%              71% (91%)     4%               65%
+// The GEMMs run near the 4×8 micro-kernel's rate even at K = 32; what keeps a pass under 70% of
+// the peak is the transforms. Then: the kernel transform vectorised over two rows of a panel and
+// factored (G = D G'), 2.2–2.6× faster alone; the input transform Bᵀ first down columns of vectors
+// (no transpose before it), with multiply-adds, writing V panel by panel instead of channel by
+// channel over all tiles (1.15–1.5× alone, about even at 32 → 32 @32² batch 64); the output
+// transform's rows stored from registers; chunks of 64 tiles. Whole passes, old ÷ new ms (forward |
+// input gradient, alternating, median of 15, on a machine shared with other builds and tests):
+// 32 → 32 @32² 1.18 | 1.10 (batch 16), 1.10 | 1.13 (64); 32 → 64 @16² 1.08 | 1.20, 1.05 | 0.86;
+// 64 → 64 @16² 1.05 | 1.02, 1.06 | 1.05; 64 → 128 @32² 1.15 | 1.33, 1.02 | 1.07; 128 → 128 @16²
+// 1.06 | 1.24, 1.12 | 1.09.
 import { actS, actV, nonFinite } from "./epilogue";
+import { madd } from "./simd";
 import {
-  WINOGRAD_TMP_FLOATS, PLANE_SKEW, winogradPassFloats, winogradGemms, zeroPanelRows, roundUp, packedA, tap, rowChecked,
+  WINOGRAD_TMP_FLOATS, PLANE_SKEW, winogradPassFloats, winogradGemms, zeroPanelRows, roundUp, packedA, rowChecked,
 } from "./conv-winograd";
 
-/** Tiles per chunk: the N of each of the 36 GEMMs (64 output pixels each: 256 tiles measured no faster). */
-const TILE_CHUNK_F4 = 128;
+/**
+ * Tiles per chunk: the N of each of the 36 GEMMs. F(4×4,3×3): 64 tiles (V and M of a chunk 590 KiB
+ * at 32 → 32 channels, in L2 with room), 2–7% faster than 128 with the transforms as they are now
+ * (32–128 channels @16² and 32², batch 16 and 64, the three phases alternately, median of 7; 32
+ * about even, 256 slower). F(2×2,5×5) keeps 128 (64 not measured there). Which tiles share a chunk
+ * changes no result: every value of a tile is computed from that tile's data alone.
+ */
+// @ts-ignore: decorator
+@inline function tileChunk(m: i32): i32 { return m == 4 ? 64 : 128; }
 
 /** Floats of scratch for forward and input gradient of a conv of C → O channels by F(4×4,3×3). */
 export function winogradF4x4ScratchFloats(N: i32, C: i32, H: i32, W: i32, O: i32, OH: i32, OW: i32): f64 {
@@ -46,7 +66,7 @@ export function winogradF4x4ScratchFloats(N: i32, C: i32, H: i32, W: i32, O: i32
 
 /** Floats of scratch for forward and input gradient of a conv of C → O channels by winogradAlpha6Pass with m×m tiles. */
 export function winogradAlpha6ScratchFloats(m: i32, N: i32, C: i32, H: i32, W: i32, O: i32, OH: i32, OW: i32): f64 {
-  return max(winogradPassFloats(m, TILE_CHUNK_F4, N, C, O, OH, OW, 7 - m), winogradPassFloats(m, TILE_CHUNK_F4, N, O, C, H, W, 7 - m));
+  return max(winogradPassFloats(m, tileChunk(m), N, C, O, OH, OW, 7 - m), winogradPassFloats(m, tileChunk(m), N, O, C, H, W, 7 - m));
 }
 
 /**
@@ -96,8 +116,9 @@ export function winogradAlpha6Pass(
   let bad = 0;
   const th = (OH + m - 1) / m, tw = (OW + m - 1) / m, perImage = th * tw, T = N * perImage;
   const rows = roundUp(Cout, 4);
-  for (let t0 = 0; t0 < T; t0 += TILE_CHUNK_F4) {
-    const tb = min(TILE_CHUNK_F4, T - t0), tbr = roundUp(tb, 8);
+  const chunk = tileChunk(m);
+  for (let t0 = 0; t0 < T; t0 += chunk) {
+    const tb = min(chunk, T - t0), tbr = roundUp(tb, 8);
     const V = work, M = V + <usize>36 * ((<usize>Cin * tbr << 2) + PLANE_SKEW), tmp = M + <usize>36 * ((<usize>rows * tbr << 2) + PLANE_SKEW);
     inputTransformAlpha6(m, x, Cin, Hin, Win, PH, PW, tw, perImage, t0, tb, tbr, V, tmp, Cin * 8, 8, PLANE_SKEW);
     winogradGemms(36, U, V, M, Cin, rows, tbr, PLANE_SKEW);
@@ -108,118 +129,134 @@ export function winogradAlpha6Pass(
 
 /**
  * U[ξ][r][c] = (G g Gᵀ)[ξ] with g = w[r, c] or, when `rotate`, w[c, r] rotated 180° (see
- * conv-winograd.ts's weightTransform). In f64, rounded once.
+ * conv-winograd.ts's weightTransform). In f64, rounded once, as G = D G' with G' of small integers
+ * (rows (1,0,0), (1,1,1), (1,−1,1), (1,2,4), (1,−2,4), (0,0,1)) and D = diag(¼, −⅙, −⅙, 1/24,
+ * 1/24, 1): U = (G' g G'ᵀ) ⊙ d dᵀ, 8 additions and doublings per row of G' g where G's rows took
+ * 17 operations, then one product by d_i d_j. Two rows r of a panel of U (two adjacent floats of
+ * each of its 36 planes) run together as f64x2 lanes, one 8-byte store per ξ. Alone, alternating,
+ * median of 9: 2.2–2.6× faster than G's rows one kernel at a time at 32–128 channels (which were
+ * 10% of a forward pass at 64–128 channels @16², batch 16); U's floats as before but for 80 of
+ * ~10⁶ one unit in the last place apart (f64 products rounded in another order).
  */
 export function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: usize): void {
   const rows = rotate ? C : O, cols = rotate ? O : C, plane = <usize>roundUp(rows, 4) * cols;
-  zeroPanelRows(U, rows, cols, 36, PLANE_SKEW);
-  for (let o = 0; o < O; o++) {
-    for (let c = 0; c < C; c++) {
-      const src = w + (<usize>(o * C + c) * 9 << 2);
-      const dst = rotate ? packedA(c, o, cols) : packedA(o, c, cols);
-      // G g, column by column (6×3), then each of its rows times Gᵀ.
-      const g00 = tap(src, rotate, 0), g01 = tap(src, rotate, 1), g02 = tap(src, rotate, 2);
-      const g10 = tap(src, rotate, 3), g11 = tap(src, rotate, 4), g12 = tap(src, rotate, 5);
-      const g20 = tap(src, rotate, 6), g21 = tap(src, rotate, 7), g22 = tap(src, rotate, 8);
-      const step = (plane << 2) + PLANE_SKEW;
-      let base = U + (dst << 2);
+  const step = (plane << 2) + PLANE_SKEW;
+  for (let r0 = 0; r0 < rows; r0 += 2) {
+    for (let k = 0; k < cols; k++) {
+      // The 3×3 kernels of rows r0, r0 + 1 and column k: w[r, k] or, rotated, w[k, r]; a row past the last reads as zeros.
+      const first = rotate ? w + (<usize>(k * C + r0) * 9 << 2) : w + (<usize>(r0 * C + k) * 9 << 2);
+      const next: usize = rotate ? 36 : <usize>C * 36, two = r0 + 1 < rows;
+      const g0 = tapPair(first, next, two, rotate, 0), g1 = tapPair(first, next, two, rotate, 1), g2 = tapPair(first, next, two, rotate, 2);
+      const g3 = tapPair(first, next, two, rotate, 3), g4 = tapPair(first, next, two, rotate, 4), g5 = tapPair(first, next, two, rotate, 5);
+      const g6 = tapPair(first, next, two, rotate, 6), g7 = tapPair(first, next, two, rotate, 7), g8 = tapPair(first, next, two, rotate, 8);
+      const base = U + (packedA(r0, k, cols) << 2);
       for (let i = 0; i < 6; i++) {
-        const r0 = gRow(i, g00, g10, g20), r1 = gRow(i, g01, g11, g21), r2 = gRow(i, g02, g12, g22);
-        for (let j = 0; j < 6; j++) {
-          store<f32>(base, <f32>gRow(j, r0, r1, r2));
-          base += step;
-        }
+        // Row i of G' g (G'_i dotted with g's three columns), times G'ᵀ, scaled, rounded, stored.
+        storeRowTimesGt(gPrimeRow(i, g0, g3, g6), gPrimeRow(i, g1, g4, g7), gPrimeRow(i, g2, g5, g8), i, base + <usize>(6 * i) * step, step);
       }
     }
   }
+  zeroPanelRows(U, rows, cols, 36, PLANE_SKEW); // +0, not the −0 that 0·(−⅙) leaves in rows past the last
 }
 
-/**
- * Row i of G times the column (a, b, c), by f64 reciprocals: its divisions (~100 per weight pair)
- * made the kernel transform 1.5 of 9 ms of a pass at 128 → 128 channels @16², batch 16 (now 0.9).
- * The products round in f64 a few units of 1e-16 otherwise, below U's one f32 rounding.
- */
+/** d_i d_j for ξ = 6i + j, d = (¼, −⅙, −⅙, 1/24, 1/24, 1): G = diag(d) G'. */
+const KT_SCALE: StaticArray<f64> = [
+  1.0 / 16, -1.0 / 24, -1.0 / 24, 1.0 / 96, 1.0 / 96, 0.25,
+  -1.0 / 24, 1.0 / 36, 1.0 / 36, -1.0 / 144, -1.0 / 144, -1.0 / 6,
+  -1.0 / 24, 1.0 / 36, 1.0 / 36, -1.0 / 144, -1.0 / 144, -1.0 / 6,
+  1.0 / 96, -1.0 / 144, -1.0 / 144, 1.0 / 576, 1.0 / 576, 1.0 / 24,
+  1.0 / 96, -1.0 / 144, -1.0 / 144, 1.0 / 576, 1.0 / 576, 1.0 / 24,
+  0.25, -1.0 / 6, -1.0 / 6, 1.0 / 24, 1.0 / 24, 1,
+];
+
+/** Row i of G' times the column (a, b, c) of two f64 lanes: a, a + b + c, a − b + c, a + 2b + 4c, a − 2b + 4c, c. */
 // @ts-ignore: decorator
-@inline function gRow(i: i32, a: f64, b: f64, c: f64): f64 {
+@inline function gPrimeRow(i: i32, a: v128, b: v128, c: v128): v128 {
   switch (i) {
-    case 0: return a * 0.25;
-    case 1: return (a + b + c) * (-1.0 / 6);
-    case 2: return (a - b + c) * (-1.0 / 6);
-    case 3: return (a + 2 * b + 4 * c) * (1.0 / 24);
-    case 4: return (a - 2 * b + 4 * c) * (1.0 / 24);
+    case 0: return a;
+    case 1: return f64x2.add(f64x2.add(a, c), b);
+    case 2: return f64x2.sub(f64x2.add(a, c), b);
+    case 3: return f64x2.add(f64x2.add(a, f64x2.mul(f64x2.splat(4), c)), f64x2.add(b, b));
+    case 4: return f64x2.sub(f64x2.add(a, f64x2.mul(f64x2.splat(4), c)), f64x2.add(b, b));
     default: return c;
   }
 }
 
-/** Bᵀ z for six vectors z0..z5 (lanes = tiles) → dst, dst + stride, …, dst + 5·stride. */
+/**
+ * (a, b, c) (row i of G' g, two f64 lanes) times G'ᵀ, each product j scaled by d_i d_j, rounded to f32:
+ * two floats at dst + j·stride.
+ */
+// @ts-ignore: decorator
+@inline function storeRowTimesGt(a: v128, b: v128, c: v128, i: i32, dst: usize, stride: usize): void {
+  const t = f64x2.add(a, c), u = f64x2.add(a, f64x2.mul(f64x2.splat(4), c)), v = f64x2.add(b, b), s = <usize>(6 * i) << 3;
+  storeScaled(a, s, dst);
+  storeScaled(f64x2.add(t, b), s + 8, dst + stride);
+  storeScaled(f64x2.sub(t, b), s + 16, dst + 2 * stride);
+  storeScaled(f64x2.add(u, v), s + 24, dst + 3 * stride);
+  storeScaled(f64x2.sub(u, v), s + 32, dst + 4 * stride);
+  storeScaled(c, s + 40, dst + 5 * stride);
+}
+
+/** v times KT_SCALE's entry at byte `at`, rounded to two f32 at dst. */
+// @ts-ignore: decorator
+@inline function storeScaled(v: v128, at: usize, dst: usize): void {
+  const scaled = f64x2.mul(v, v128.load64_splat(changetype<usize>(KT_SCALE) + at));
+  v128.store64_lane(dst, f32x4.demote_f64x2_zero(scaled), 0);
+}
+
+/**
+ * Tap i of the 3×3 kernels of two panel rows (kernel l at first + l·next bytes; its 180° rotation
+ * when `rotate`; the second zero unless `two`) as an f64x2.
+ */
+// @ts-ignore: decorator
+@inline function tapPair(first: usize, next: usize, two: bool, rotate: bool, i: i32): v128 {
+  const at = <usize>(rotate ? 8 - i : i) << 2;
+  const b = two ? <f64>load<f32>(first + next + at) : 0;
+  return f64x2.replace_lane(f64x2.splat(<f64>load<f32>(first + at)), 1, b);
+}
+
+/**
+ * Bᵀ z for six vectors z0..z5 (lanes = tiles) → dst, dst + stride, …, dst + 5·stride: 12 operations,
+ * five of them multiply-adds (fused in the relaxed build; in the plain one the same values as
+ * 4·(z0 − z2) + (z4 − z2), …, term by term).
+ */
 // @ts-ignore: decorator
 @inline function storeTimesBt(dst: usize, stride: usize, z0: v128, z1: v128, z2: v128, z3: v128, z4: v128, z5: v128): void {
-  const four = f32x4.splat(4), two = f32x4.splat(2);
-  const p = f32x4.sub(z4, f32x4.mul(four, z2)), q = f32x4.sub(z3, f32x4.mul(four, z1));
-  const r = f32x4.sub(z4, z2), s = f32x4.mul(two, f32x4.sub(z3, z1));
-  v128.store(dst, f32x4.add(f32x4.mul(four, f32x4.sub(z0, z2)), r));
+  const minus4 = f32x4.splat(-4);
+  const p = madd(minus4, z2, z4), q = madd(minus4, z1, z3), r = f32x4.sub(z4, z2), s = f32x4.sub(z3, z1);
+  v128.store(dst, madd(f32x4.splat(4), f32x4.sub(z0, z2), r));
   v128.store(dst + stride, f32x4.add(p, q));
   v128.store(dst + 2 * stride, f32x4.sub(p, q));
-  v128.store(dst + 3 * stride, f32x4.add(r, s));
-  v128.store(dst + 4 * stride, f32x4.sub(r, s));
-  v128.store(dst + 5 * stride, f32x4.add(f32x4.mul(four, f32x4.sub(z1, z3)), f32x4.sub(z5, z3)));
+  v128.store(dst + 3 * stride, madd(f32x4.splat(2), s, r));
+  v128.store(dst + 4 * stride, madd(f32x4.splat(-2), s, r));
+  v128.store(dst + 5 * stride, madd(minus4, s, f32x4.sub(z5, z3)));
 }
 
 /**
- * Row `row` of four horizontally adjacent tiles m apart, columns c0 + m·lane + j (j < 6), zeros
- * outside the plane, times B: six vectors at e (16 bytes apart).
+ * Columns 4k + j of a0..a4 (row i of Bᵀ d for four tiles side by side, lane k = tile k) times B:
+ * V[6i + j] for j < 6 at dst + j·stride.
  */
 // @ts-ignore: decorator
-@inline function rowTimesB4(m: i32, plane: usize, row: i32, c0: i32, Hin: i32, Win: i32, e: usize): void {
-  if (row < 0 || row >= Hin) {
-    // A padding row: its product is zero, no loads or transpose (2 of 24 rows of a 16×16 plane).
-    const zero = f32x4.splat(0);
-    for (let j = 0; j < 6; j++) v128.store(e + (<usize>j << 4), zero);
-    return;
-  }
-  const a0 = rowChecked(plane, row, c0, Hin, Win), a1 = rowChecked(plane, row, c0 + 4, Hin, Win);
-  const a2 = rowChecked(plane, row, c0 + 8, Hin, Win);
-  if (m == 2) { transposeTimesB2(a0, a1, a2, e); return; }
-  const a3 = rowChecked(plane, row, c0 + 12, Hin, Win), a4 = rowChecked(plane, row, c0 + 16, Hin, Win);
-  transposeTimesB(a0, a1, a2, a3, a4, e);
-}
-
-/**
- * rowTimesB4 for a row inside the plane whose 4(m + 1) floats from column c0 may all be loaded (the
- * caller checked they lie in memory): whole-vector loads, the columns outside the row zeroed by
- * masks m0..m4 (all ones inside). The checked loads cost four branches and scalar loads per vector
- * at the plane's edges, which on a 16-wide plane are two of the five vectors of every row.
- */
-// @ts-ignore: decorator
-@inline function rowTimesB4Masked(m: i32, p: usize, m0: v128, m1: v128, m2: v128, m3: v128, m4: v128, e: usize): void {
-  const a0 = v128.and(v128.load(p), m0), a1 = v128.and(v128.load(p, 16), m1), a2 = v128.and(v128.load(p, 32), m2);
-  if (m == 2) { transposeTimesB2(a0, a1, a2, e); return; }
-  const a3 = v128.and(v128.load(p, 48), m3), a4 = v128.and(v128.load(p, 64), m4);
-  transposeTimesB(a0, a1, a2, a3, a4, e);
-}
-
-/** Columns 4k + j of a0..a4 (the row of four tiles, lane k = tile k) times B: six vectors at e. */
-// @ts-ignore: decorator
-@inline function transposeTimesB(a0: v128, a1: v128, a2: v128, a3: v128, a4: v128, e: usize): void {
+@inline function transposeTimesB(a0: v128, a1: v128, a2: v128, a3: v128, a4: v128, dst: usize, stride: usize): void {
   // Transpose a0..a3: dj lane k = column 4k + j; columns 4 and 5 take a4's first two.
   const lo01 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7);
   const lo23 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), hi23 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
   const d0 = v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5), d1 = v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7);
   const d2 = v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), d3 = v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7);
   const d4 = v128.shuffle<f32>(d0, a4, 1, 2, 3, 4), d5 = v128.shuffle<f32>(d1, a4, 1, 2, 3, 5);
-  storeTimesBt(e, 16, d0, d1, d2, d3, d4, d5);
+  storeTimesBt(dst, stride, d0, d1, d2, d3, d4, d5);
 }
 
 /**
- * Columns 2k + j of a0..a2 (a row of four tiles 2 apart, F(2×2,5×5)'s, lane k = tile k) times B:
- * six vectors at e.
+ * Columns 2k + j of a0..a2 (row i of Bᵀ d for four tiles 2 apart, F(2×2,5×5)'s, lane k = tile k)
+ * times B: V[6i + j] for j < 6 at dst + j·stride.
  */
 // @ts-ignore: decorator
-@inline function transposeTimesB2(a0: v128, a1: v128, a2: v128, e: usize): void {
+@inline function transposeTimesB2(a0: v128, a1: v128, a2: v128, dst: usize, stride: usize): void {
   const d0 = v128.shuffle<f32>(a0, a1, 0, 2, 4, 6), d1 = v128.shuffle<f32>(a0, a1, 1, 3, 5, 7);
   const d2 = v128.shuffle<f32>(d0, a2, 1, 2, 3, 4), d3 = v128.shuffle<f32>(d1, a2, 1, 2, 3, 5);
   const d4 = v128.shuffle<f32>(d2, a2, 1, 2, 3, 6), d5 = v128.shuffle<f32>(d3, a2, 1, 2, 3, 7);
-  storeTimesBt(e, 16, d0, d1, d2, d3, d4, d5);
+  storeTimesBt(dst, stride, d0, d1, d2, d3, d4, d5);
 }
 
 /** Lanes of the columns c..c+3 inside 0..Win−1: all ones, else zero. */
@@ -229,34 +266,60 @@ export function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: u
   return v128.and(i32x4.ge_s(cols, i32x4.splat(0)), i32x4.lt_s(cols, i32x4.splat(Win)));
 }
 
+/** Row r0 + k of a plane at p (the address of row r0's first wanted column, rows rs bytes apart): zeros outside rows 0..Hin−1. */
+// @ts-ignore: decorator
+@inline function stripRow(p: usize, rs: usize, k: i32, r0: i32, Hin: i32): v128 {
+  const row = r0 + k;
+  return row >= 0 && row < Hin ? v128.load(p + <usize>k * rs) : f32x4.splat(0);
+}
+
 /**
- * The six rows r0.. of four tiles side by side, m apart (columns c0..c0 + 4m + 3) times B into e:
- * masked whole loads when every row inside the plane lies in memory over those columns, else checked.
+ * Bᵀ d for four tiles side by side, m apart: the six rows from r0 over columns c0..c0 + 4m + 3 (m + 1
+ * vectors, zeros outside the plane), Bᵀ down each column: row i of the result, vector v (columns
+ * c0 + 4v..), at e + 96i + 16v. Whole-vector loads when every row inside the plane lies in memory
+ * over those columns, the columns outside a row zeroed by a mask on the vectors that have some, the
+ * row checks only on the tile rows that have rows outside; else checked loads.
  */
 // @ts-ignore: decorator
-@inline function rowsTimesB4(m: i32, plane: usize, r0: i32, c0: i32, Hin: i32, Win: i32, e: usize): void {
+@inline function stripTimesBt(m: i32, plane: usize, r0: i32, c0: i32, Hin: i32, Win: i32, e: usize): void {
   const rFirst = max(r0, 0), rLast = min(r0 + 5, Hin - 1);
   const first = <i64>plane + (<i64>rFirst * Win + c0) * 4, last = <i64>plane + (<i64>rLast * Win + c0 + 4 * m + 4) * 4;
   if (first >= 0 && last <= (<i64>memory.size() << 16)) {
-    const m0 = columnMask(c0, Win), m1 = columnMask(c0 + 4, Win), m2 = columnMask(c0 + 8, Win);
-    const m3 = columnMask(c0 + 12, Win), m4 = columnMask(c0 + 16, Win);
-    for (let k = 0; k < 6; k++) {
-      const row = r0 + k, ek = e + <usize>k * 96;
-      if (row < 0 || row >= Hin) rowTimesB4(m, plane, row, c0, Hin, Win, ek); // zeros
-      else rowTimesB4Masked(m, <usize>(<i64>plane + (<i64>row * Win + c0) * 4), m0, m1, m2, m3, m4, ek);
+    const rs = <usize>Win << 2, inside = r0 >= 0 && r0 + 6 <= Hin;
+    for (let v = 0; v <= m; v++) {
+      const c = c0 + 4 * v;
+      const p = plane + <usize>((r0 * Win + c) << 2); // wraps for rows above the plane, which are not loaded
+      let z0: v128, z1: v128, z2: v128, z3: v128, z4: v128, z5: v128;
+      if (inside) {
+        z0 = v128.load(p); z1 = v128.load(p + rs); z2 = v128.load(p + 2 * rs);
+        z3 = v128.load(p + 3 * rs); z4 = v128.load(p + 4 * rs); z5 = v128.load(p + 5 * rs);
+      } else {
+        z0 = stripRow(p, rs, 0, r0, Hin); z1 = stripRow(p, rs, 1, r0, Hin); z2 = stripRow(p, rs, 2, r0, Hin);
+        z3 = stripRow(p, rs, 3, r0, Hin); z4 = stripRow(p, rs, 4, r0, Hin); z5 = stripRow(p, rs, 5, r0, Hin);
+      }
+      if (c < 0 || c + 4 > Win) {
+        const mask = columnMask(c, Win);
+        z0 = v128.and(z0, mask); z1 = v128.and(z1, mask); z2 = v128.and(z2, mask);
+        z3 = v128.and(z3, mask); z4 = v128.and(z4, mask); z5 = v128.and(z5, mask);
+      }
+      storeTimesBt(e + (<usize>v << 4), 96, z0, z1, z2, z3, z4, z5);
     }
   } else {
-    for (let k = 0; k < 6; k++) rowTimesB4(m, plane, r0 + k, c0, Hin, Win, e + <usize>k * 96);
+    for (let v = 0; v <= m; v++) {
+      const c = c0 + 4 * v;
+      storeTimesBt(e + (<usize>v << 4), 96, rowChecked(plane, r0, c, Hin, Win), rowChecked(plane, r0 + 1, c, Hin, Win), rowChecked(plane, r0 + 2, c, Hin, Win),
+        rowChecked(plane, r0 + 3, c, Hin, Win), rowChecked(plane, r0 + 4, c, Hin, Win), rowChecked(plane, r0 + 5, c, Hin, Win));
+    }
   }
 }
 
-/** Bᵀ applied down the columns of e (6×6 vectors, row-major) → V[6i + j] at dst + (6i + j)·step. */
+/** Each row i of Bᵀ d (m + 1 vectors at e + 96i, lanes = columns) transposed to lanes = tiles, times B → V[6i + j] at dst + (6i + j)·step. */
 // @ts-ignore: decorator
-@inline function columnsTimesBt(e: usize, dst: usize, step: usize): void {
-  for (let j = 0; j < 6; j++) {
-    const c = e + (<usize>j << 4);
-    storeTimesBt(dst + <usize>j * step, <usize>6 * step,
-      v128.load(c), v128.load(c, 96), v128.load(c, 192), v128.load(c, 288), v128.load(c, 384), v128.load(c, 480));
+@inline function stripRowsTimesB(m: i32, e: usize, dst: usize, step: usize): void {
+  for (let i = 0; i < 6; i++) {
+    const r = e + <usize>i * 96, out = dst + <usize>(6 * i) * step;
+    if (m == 2) transposeTimesB2(v128.load(r), v128.load(r, 16), v128.load(r, 32), out, step);
+    else transposeTimesB(v128.load(r), v128.load(r, 16), v128.load(r, 32), v128.load(r, 48), v128.load(r, 64), out, step);
   }
 }
 
@@ -265,8 +328,13 @@ export function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: u
  * (d: the 6×6 patch from row m·ty − PH, column m·tx − PW), at float ξ·Cin·tbr + (i / 8)·panel +
  * i % 8 + c·row of V, each plane ξ `skew` bytes after the last: panel = Cin·8, row = 8 gives the
  * micro-kernel's B panels V[ξ][i / 8][c][i % 8]; panel = 8, row = tbr the row-major V[ξ][c][i]
- * (the weight gradient's, conv-winograd-dw-f4.ts). tmp: WINOGRAD_TMP_FLOATS floats. Channel by
- * channel, each plane read from top to bottom.
+ * (the weight gradient's, conv-winograd-dw-f4.ts). tmp: WINOGRAD_TMP_FLOATS floats.
+ *
+ * Into the B panels, panel by panel and within one channel by channel: each plane ξ of V is then
+ * written from start to end, a cache line every two channels. Channel by channel over all tiles
+ * (the order of the row-major layout, whose rows it writes from start to end) wrote each line of
+ * the panels in two halves a channel apart, 36 planes × 8 KiB apart at 32 channels and 128 tiles:
+ * L1 lost the lines in between.
  */
 export function inputTransformAlpha6(
   m: i32, x: usize, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, V: usize, tmp: usize,
@@ -275,28 +343,48 @@ export function inputTransformAlpha6(
   const planeBytes = <usize>Hin * Win << 2, step = (<usize>Cin * tbr << 2) + skew;
   const e = tmp, raw = tmp + 576, origins = raw + 576;
   tileOrigins(m, origins, x, <usize>Cin * planeBytes, t0, tb, tbr, tw, perImage, PH, PW);
-  for (let c = 0; c < Cin; c++) {
-    const offset = <usize>c * planeBytes;
-    for (let i = 0; i < tbr; i += 4) {
-      const dst = V + ((<usize>(i >> 3) * panel + (i & 7) + <usize>c * row) << 2), o = origins + (<usize>i << 4);
-      if (i >= tb) {
-        // The columns that round the last panel up to 8 tiles: zeros, not whatever the scratch held.
-        for (let xi = 0; xi < 36; xi++) v128.store(dst + <usize>xi * step, f32x4.splat(0));
-        continue;
+  if (row == 8) {
+    for (let i8 = 0; i8 < tbr; i8 += 8) {
+      for (let c = 0; c < Cin; c++) {
+        for (let i = i8; i < i8 + 8; i += 4) transformFourTiles(m, i, c, Hin, Win, tb, planeBytes, origins, V + ((<usize>(i >> 3) * panel + (i & 7) + <usize>c * row) << 2), step, e, raw);
       }
-      if (fourInARow(o, m)) {
-        // Four tiles of one tile row: each input row is m + 1 vector loads and a transpose.
-        const plane = <usize>load<u32>(o) + offset, r0 = load<i32>(o, 4), c0 = load<i32>(o, 8);
-        rowsTimesB4(m, plane, r0, c0, Hin, Win, e);
-      } else {
-        // Tiles across a row or image boundary, or fewer than four: gathered lane by lane.
-        for (let k = 0; k < 4; k++) gatherPatch(raw + (<usize>k << 2), o + (<usize>k << 4), offset, Hin, Win);
-        for (let k = 0; k < 6; k++) {
-          const z = raw + <usize>k * 96;
-          storeTimesBt(e + <usize>k * 96, 16, v128.load(z), v128.load(z, 16), v128.load(z, 32), v128.load(z, 48), v128.load(z, 64), v128.load(z, 80));
-        }
-      }
-      columnsTimesBt(e, dst, step);
+    }
+  } else {
+    for (let c = 0; c < Cin; c++) {
+      for (let i = 0; i < tbr; i += 4) transformFourTiles(m, i, c, Hin, Win, tb, planeBytes, origins, V + ((<usize>(i >> 3) * panel + (i & 7) + <usize>c * row) << 2), step, e, raw);
+    }
+  }
+}
+
+/**
+ * inputTransformAlpha6's tiles i..i+3 of channel c (tile records at origins) → V[ξ] at dst + ξ·step;
+ * e, raw: 36 vectors each.
+ */
+// @ts-ignore: decorator
+@inline function transformFourTiles(
+  m: i32, i: i32, c: i32, Hin: i32, Win: i32, tb: i32, planeBytes: usize, origins: usize, dst: usize, step: usize, e: usize, raw: usize,
+): void {
+  const offset = <usize>c * planeBytes, o = origins + (<usize>i << 4);
+  if (i >= tb) {
+    // The columns that round the last panel up to 8 tiles: zeros, not whatever the scratch held.
+    for (let xi = 0; xi < 36; xi++) v128.store(dst + <usize>xi * step, f32x4.splat(0));
+  } else if (fourInARow(o, m)) {
+    // Four tiles of one tile row: Bᵀ down m + 1 columns of vectors, then each row of the result
+    // transposed and times B, straight into V.
+    const plane = <usize>load<u32>(o) + offset, r0 = load<i32>(o, 4), c0 = load<i32>(o, 8);
+    stripTimesBt(m, plane, r0, c0, Hin, Win, e);
+    stripRowsTimesB(m, e, dst, step);
+  } else {
+    // Tiles across a row or image boundary, or fewer than four: gathered lane by lane, then the
+    // same operations in the same order per value (Bᵀ down each column, then each row times B).
+    for (let k = 0; k < 4; k++) gatherPatch(raw + (<usize>k << 2), o + (<usize>k << 4), offset, Hin, Win);
+    for (let j = 0; j < 6; j++) {
+      const z = raw + (<usize>j << 4);
+      storeTimesBt(e + (<usize>j << 4), 96, v128.load(z), v128.load(z, 96), v128.load(z, 192), v128.load(z, 288), v128.load(z, 384), v128.load(z, 480));
+    }
+    for (let r = 0; r < 6; r++) {
+      const z = e + <usize>r * 96;
+      storeTimesBt(dst + <usize>(6 * r) * step, step, v128.load(z), v128.load(z, 16), v128.load(z, 32), v128.load(z, 48), v128.load(z, 64), v128.load(z, 80));
     }
   }
 }
@@ -335,31 +423,40 @@ function gatherPatch(dst: usize, o: usize, offset: usize, Hin: i32, Win: i32): v
   }
 }
 
-/** Aᵀ z for six vectors: y0..y3 (lanes = tiles), plus `bias`. */
+/** Aᵀ z for six vectors: y0..y3 (lanes = tiles), plus `bias` when `biased` (multiply-adds as storeTimesBt's). */
 // @ts-ignore: decorator
-@inline function timesAt(z0: v128, z1: v128, z2: v128, z3: v128, z4: v128, z5: v128, bias: v128, dst: usize, stride: usize): void {
+@inline function timesAt(z0: v128, z1: v128, z2: v128, z3: v128, z4: v128, z5: v128, biased: bool, bias: v128, dst: usize, stride: usize): void {
   const a = f32x4.add(z1, z2), b = f32x4.sub(z1, z2), c = f32x4.add(z3, z4), d = f32x4.sub(z3, z4);
-  v128.store(dst, f32x4.add(f32x4.add(f32x4.add(z0, a), c), bias));
-  v128.store(dst + stride, f32x4.add(f32x4.add(b, f32x4.mul(f32x4.splat(2), d)), bias));
-  v128.store(dst + 2 * stride, f32x4.add(f32x4.add(a, f32x4.mul(f32x4.splat(4), c)), bias));
-  v128.store(dst + 3 * stride, f32x4.add(f32x4.add(f32x4.add(b, f32x4.mul(f32x4.splat(8), d)), z5), bias));
+  let y0 = f32x4.add(f32x4.add(z0, a), c), y1 = madd(f32x4.splat(2), d, b);
+  let y2 = madd(f32x4.splat(4), c, a), y3 = f32x4.add(madd(f32x4.splat(8), d, b), z5);
+  if (biased) { y0 = f32x4.add(y0, bias); y1 = f32x4.add(y1, bias); y2 = f32x4.add(y2, bias); y3 = f32x4.add(y3, bias); }
+  v128.store(dst, y0);
+  v128.store(dst + stride, y1);
+  v128.store(dst + 2 * stride, y2);
+  v128.store(dst + 3 * stride, y3);
+}
+
+/** Aᵀ M of four tiles (lanes) of one output channel, M[ξ] at src + ξ·step: 24 vectors, row k at q + 96k. */
+// @ts-ignore: decorator
+@inline function columnsTimesAt(src: usize, step: usize, q: usize): void {
+  for (let j = 0; j < 6; j++) {
+    const c = src + <usize>j * step, s6 = <usize>6 * step;
+    timesAt(v128.load(c), v128.load(c + s6), v128.load(c + 2 * s6), v128.load(c + 3 * s6), v128.load(c + 4 * s6), v128.load(c + 5 * s6),
+      false, f32x4.splat(0), q + (<usize>j << 4), 96);
+  }
 }
 
 /**
  * Aᵀ M A (+ bias) of four tiles (lanes) of one output channel, M[ξ] at src + ξ·step: 16 vectors
- * y[k][l] (output row k, column l) at y + 16·(4k + l); q holds 24 vectors of Aᵀ M.
+ * y[k][l] (output row k, column l) at y + 16·(4k + l); q holds 24 vectors of Aᵀ M. The same
+ * operations in the same order as columnsTimesAt then storeRowOf4Tiles.
  */
 // @ts-ignore: decorator
 @inline function tileOutput4(src: usize, step: usize, bias: v128, q: usize, y: usize): void {
-  const zero = f32x4.splat(0);
-  for (let j = 0; j < 6; j++) {
-    const c = src + <usize>j * step, s6 = <usize>6 * step;
-    timesAt(v128.load(c), v128.load(c + s6), v128.load(c + 2 * s6), v128.load(c + 3 * s6), v128.load(c + 4 * s6), v128.load(c + 5 * s6),
-      zero, q + (<usize>j << 4), 96);
-  }
+  columnsTimesAt(src, step, q);
   for (let k = 0; k < 4; k++) {
     const r = q + <usize>k * 96;
-    timesAt(v128.load(r), v128.load(r, 16), v128.load(r, 32), v128.load(r, 48), v128.load(r, 64), v128.load(r, 80), bias, y + (<usize>k << 6), 16);
+    timesAt(v128.load(r), v128.load(r, 16), v128.load(r, 32), v128.load(r, 48), v128.load(r, 64), v128.load(r, 80), true, bias, y + (<usize>k << 6), 16);
   }
 }
 
@@ -410,18 +507,22 @@ export function outputTransformAlpha6(
   for (let o = 0; o < Cout; o++) {
     const bias = f32x4.splat(b != 0 ? load<f32>(b + (<usize>o << 2)) : 0), offset = <usize>o * planeBytes;
     for (let i = 0; i < tb; i += 4) {
-      const rec = origins + (<usize>i << 4);
-      if (m == 2) tileOutput2(M + ((<usize>o * tbr + i) << 2), step, bias, q, y);
-      else tileOutput4(M + ((<usize>o * tbr + i) << 2), step, bias, q, y);
+      const rec = origins + (<usize>i << 4), src = M + ((<usize>o * tbr + i) << 2);
       const oy = load<i32>(rec, 4), ox = load<i32>(rec, 8);
-      if (fourInARow(rec, m) && oy + m <= OH && ox + 4 * m <= OW) {
-        // Four whole tiles side by side: each output row is 4m contiguous floats.
-        const dst = <usize>load<u32>(rec) + offset + ((<usize>oy * OW + ox) << 2);
-        if (m == 2) {
-          for (let k = 0; k < 2; k++) flag = v128.or(flag, storeRowOf4Tiles2(y + (<usize>k << 5), dst + <usize>k * rs, act));
-        } else {
-          for (let k = 0; k < 4; k++) flag = v128.or(flag, storeRowOf4Tiles(y + (<usize>k << 6), dst + <usize>k * rs, act));
-        }
+      const whole = fourInARow(rec, m) && oy + m <= OH && ox + 4 * m <= OW;
+      // Four whole tiles side by side: each output row is 4m contiguous floats.
+      const dst = <usize>load<u32>(rec) + offset + ((<usize>oy * OW + ox) << 2);
+      if (m == 4 && whole) {
+        // Aᵀ M down the columns into q, then each row of the result times A, transposed and stored
+        // from registers (through y and back cost 32 of ~260 operations per four tiles).
+        columnsTimesAt(src, step, q);
+        for (let k = 0; k < 4; k++) flag = v128.or(flag, storeRowOf4Tiles(q + <usize>k * 96, bias, dst + <usize>k * rs, act));
+        continue;
+      }
+      if (m == 2) tileOutput2(src, step, bias, q, y);
+      else tileOutput4(src, step, bias, q, y);
+      if (whole) {
+        for (let k = 0; k < 2; k++) flag = v128.or(flag, storeRowOf4Tiles2(y + (<usize>k << 5), dst + <usize>k * rs, act));
       } else {
         for (let k = 0; k < 4; k++) bad |= scatterTile(m, y + (<usize>k << 2), rec + (<usize>k << 4), offset, OH, OW, act);
       }
@@ -431,12 +532,16 @@ export function outputTransformAlpha6(
 }
 
 /**
- * act(y[k][0..3]) (four vectors, lane = tile) → four tiles' row k, 16 contiguous floats at dst;
- * returns the lanes NaN or infinite before the activation (with one; else none).
+ * Row k of Aᵀ M (six vectors at qk, lane = tile) times A (+ bias), act → four tiles' row k, 16
+ * contiguous floats at dst; returns the lanes NaN or infinite before the activation (with one; else none).
  */
 // @ts-ignore: decorator
-@inline function storeRowOf4Tiles(yk: usize, dst: usize, act: i32): v128 {
-  let y0 = v128.load(yk), y1 = v128.load(yk, 16), y2 = v128.load(yk, 32), y3 = v128.load(yk, 48);
+@inline function storeRowOf4Tiles(qk: usize, bias: v128, dst: usize, act: i32): v128 {
+  const z0 = v128.load(qk), z1 = v128.load(qk, 16), z2 = v128.load(qk, 32), z3 = v128.load(qk, 48), z4 = v128.load(qk, 64), z5 = v128.load(qk, 80);
+  // timesAt's operations, biased.
+  const a = f32x4.add(z1, z2), b = f32x4.sub(z1, z2), c = f32x4.add(z3, z4), d = f32x4.sub(z3, z4);
+  let y0 = f32x4.add(f32x4.add(f32x4.add(z0, a), c), bias), y1 = f32x4.add(madd(f32x4.splat(2), d, b), bias);
+  let y2 = f32x4.add(madd(f32x4.splat(4), c, a), bias), y3 = f32x4.add(f32x4.add(madd(f32x4.splat(8), d, b), z5), bias);
   let flag = f32x4.splat(0);
   if (act != 0) {
     flag = v128.or(v128.or(nonFinite(y0), nonFinite(y1)), v128.or(nonFinite(y2), nonFinite(y3)));

@@ -179,6 +179,22 @@ export function winogradWeightGradTile(tile: i32, N: i32, C: i32, O: i32, OH: i3
 // (36·C·O floats read and written per chunk, and back-transformed). Narrower shapes with fewer tiles
 // stay direct (16→16 @8², 32→32 @7² and 4² at batch 16, 32→32 @4² at batch 64), and so do 5×5
 // planes (4×4 tiles compute 64 positions for 25 outputs) below 128 channels. Both builds alike.
+//
+// Checked again on 8×8 planes after the F(4×4,3×3) transforms were reworked (conv-winograd-f4.ts;
+// the weight gradient shares its input transform) and the 4×4 tiles' back-transform of Z read Z
+// along its rows (conv-winograd-dw-f4.ts): the raw kernels alternately, median of 15, on a 2-core
+// machine loaded by three other test suites (load average 6), relaxed; direct ms ÷ 4×4 ms | 2×2 ms
+// ÷ 4×4 ms, and the GEMM FLOPs each executes as % of the FMA peak loop of the same run, 4×4 | 2×2:
+//   64→128 @8²    batch 16  1.48 | 0.96  31% | 57%     batch 64  2.01 | 1.19  35% | 68%
+//   64→64  @8²    batch 16  1.37 | 0.95  29% | 51%     batch 64  1.61 | 1.04  36% | 60%
+//   128→256 @8²   batch 16  1.53 | 1.06  36% | 60%     batch 64  2.21 | 1.39  49% | 64%
+// (the run before, without the back-transform's change: 1.43 | 1.21, 1.72 | 1.02, 1.01 | 1.07,
+// 1.28 | 1.08, 1.32 | 0.97, 1.98 | 1.24). Either tile beats the direct path by 1.3–2.2×; between
+// them the table's choice is within ±6% of the faster at batch 16 (2×2 at 128→256, 4×4 below 128
+// channels), which these runs do not resolve, and the faster by 1.04–1.39× at batch 64. Far below
+// 70% of the peak on the FLOPs they execute: with 64–256 tiles the 36 GEMMs have a short K and
+// read and write all of Z (36·C·O floats, 1.2 MiB at 64→128) per chunk, and the transforms of x,
+// dy and Z weigh against so few tiles. The thresholds are not changed.
 const WINOGRAD_DW_F4_MIN_TILE_CHANNELS: f64 = ASC_FEATURE_RELAXED_SIMD ? 256 * 32 : 256 * 32;
 const WINOGRAD_DW_F4_WIDE_MIN_TILES: f64 = 64;
 const WINOGRAD_DW_F4_WIDE_CHANNELS: i32 = 64;
