@@ -9,14 +9,18 @@
 //   dx_phase[Cg, Hph·Wph] = Wᵀ_phase · dy_taps    [Cg, Hph·Wph] = [Cg, Og·taps]·[Og·taps, Hph·Wph]
 // run by f32-gemm-4x8 with B's rows through a tap table (gemm4x8Table, as the forward's): along a
 // row of the phase 8 pixels read 8 consecutive floats of dy's zero-padded copy, at an offset
-// that depends on the tap only. Each phase's 4×8 tiles go to a phase plane (rows rounded up to
-// 8 floats), and one pass interleaves the planes into dx (stride 2: two shuffles per 8 floats).
-// Every multiply-add of the pass is one of Wᵀ·dY's, as in the im2col lowering, but nothing is
-// written and read back K·OH·OW floats wide, and dx needs no clearing first.
+// that depends on the tap only. At column stride 2 the 4×8 tiles of the two column phases of a
+// row go to a buffer and straight on into dx's 16 columns (four shuffles per row of 16); at
+// other strides each phase's tiles go to a phase plane (rows rounded up to 8 floats) and one pass
+// interleaves the planes into dx. Every multiply-add of the pass is one of Wᵀ·dY's, as in the
+// im2col lowering, but nothing is written and read back K·OH·OW floats wide, and dx needs no
+// clearing first.
 //
-// Per image and group: the padded copy of dy (Og planes of Hq × Wq), SH·SW phase planes of Cg
-// channels, then the interleave; the tables and the weights regrouped per phase ([Cg × Og·taps]
-// row-major) are made once per group.
+// Per image and group: the padded copy of dy (Og planes of Hq × Wq), then the phases; the
+// tables and the weights regrouped per phase ([Cg × Og·taps] row-major) are made once per group.
+// Where the time goes (relaxed build, batch 64, 3×3 s2 p1): the GEMMs run at 77–79% of the FMA
+// peak; the copy of dy and the tables take 5–6% of the pass; the pass of the phase planes over
+// dx took 8–13% more before column stride 2 wrote dx from the tiles (×1.07–1.12 both builds).
 import { gemm4x8Table, gemm1x8Table } from "./gemm-inplace";
 import { stridedApplies } from "./conv-strided";
 
@@ -73,8 +77,10 @@ export function stridedInputGradScratchFloats(
   const Hph = phaseLength(0, H, SH), Wph8 = (phaseLength(0, W, SW) + 7) & ~7;
   const rows = paddedAxis(SH, PH, KH, DH, Hph, OH), cols = paddedAxis(SW, PW, KW, DW, Wph8, OW);
   const Hq = <f64><i32>(rows >> 32), Wq = <f64><i32>(cols >> 32);
-  // Table, regrouped weights, dy's copy, the phase planes, and 4 floats of alignment after each.
-  return taps + 4 + <f64>Cg * taps + 4 + <f64>Og * Hq * Wq + 4 + <f64>Cg * <f64>(SH * SW) * <f64>Hph * <f64>Wph8;
+  // Table, regrouped weights, dy's copy (4 floats of alignment after each), two 4×8 tiles, and
+  // the phase planes (SW ≠ 2).
+  const planes = SW == 2 ? 0 : <f64>Cg * <f64>(SH * SW) * <f64>Hph * <f64>Wph8;
+  return taps + 4 + <f64>Cg * taps + 4 + <f64>Og * Hq * Wq + 4 + 64 + planes;
 }
 
 /** Rounds a byte address up to 16. */
@@ -87,7 +93,8 @@ export function stridedInputGradScratchFloats(
  * dx = ∂L/∂x of a convolution with stride SH or SW ≥ 2 by output phase (see the file comment):
  * every float of dx written once, the same bits for an image whatever the batch around it.
  * Scratch (stridedInputGradScratchFloats): the tap tables of all phases (Og·KH·KW u32), the
- * weights regrouped per phase, one image's padded dy (Og planes), its phase planes (Cg·SH·SW).
+ * weights regrouped per phase, one image's padded dy (Og planes), two 4×8 tiles, its phase planes
+ * (Cg·SH·SW; column strides other than 2).
  */
 export function stridedInputGrad(
   w: usize, dy: usize, dx: usize,
@@ -101,7 +108,8 @@ export function stridedInputGrad(
   const table = scratch;
   const wp = align16(table + (<usize>taps << 2));
   const dyp = align16(wp + (<usize>Cg * taps << 2));
-  const planes = align16(dyp + (<usize>Og * Hq * Wq << 2));
+  const buf = align16(dyp + (<usize>Og * Hq * Wq << 2));
+  const planes = buf + 256;
   const plane = Hph * Wph8;
   fillPhaseTables(table, Og, KH, KW, SH, SW, PH, PW, DH, DW, Hq, Wq, top, left);
   // The rows and columns of dy's copy outside dy stay zero: cleared once, dy copied over the rest.
@@ -110,10 +118,21 @@ export function stridedInputGrad(
     regroupWeights(w + (<usize>(g * Og) * Cg * KK << 2), wp, Cg, Og, KH, KW, SH, SW, PH, PW, DH, DW);
     for (let n = 0; n < N; n++) {
       padPlanes(dy + (<usize>(n * O + g * Og) * OH * OW << 2), Og, OH, OW, dyp, Hq, Wq, top, left);
+      const dxg = dx + (<usize>(n * C + g * Cg) * H * W << 2);
       let t = table, a = wp;
       for (let py = 0; py < SH; py++) {
         let th = 0;
         for (let kh = 0; kh < KH; kh++) if (tapInPhase(py, PH, kh, DH, SH)) th++;
+        if (SW == 2) {
+          // Both column phases of the row phase, straight into dx's rows py, py + SH, ….
+          const K0 = Og * th * tapsInPhase(0, PW, KW, DW, 2), K1 = Og * th * tapsInPhase(1, PW, KW, DW, 2);
+          const t1 = t + (<usize>K0 << 2), a1 = a + (<usize>Cg * K0 << 2);
+          phasePairGemm(K0, a, t, K1, a1, t1, dyp, Wq, dxg + (<usize>(py * W) << 2), <usize>(SH * W) << 2, <usize>(H * W) << 2,
+            Cg, phaseLength(py, H, SH), Wph8, W, buf);
+          t = t1 + (<usize>K1 << 2);
+          a = a1 + (<usize>Cg * K1 << 2);
+          continue;
+        }
         for (let px = 0; px < SW; px++) {
           let tw = 0;
           for (let kw = 0; kw < KW; kw++) if (tapInPhase(px, PW, kw, DW, SW)) tw++;
@@ -124,7 +143,71 @@ export function stridedInputGrad(
           a += <usize>Cg * Kp << 2;
         }
       }
-      interleavePhases(planes, Hph, Wph8, dx + (<usize>(n * C + g * Cg) * H * W << 2), Cg, H, W, SH, SW);
+      if (SW != 2) interleavePhases(planes, Hph, Wph8, dxg, Cg, H, W, SH, SW);
+    }
+  }
+}
+
+/** Taps of an axis (stride S, padding before Pd, KK taps at dilation D) in phase p. */
+function tapsInPhase(p: i32, Pd: i32, KK: i32, D: i32, S: i32): i32 {
+  let n = 0;
+  for (let k = 0; k < KK; k++) if (tapInPhase(p, Pd, k, D, S)) n++;
+  return n;
+}
+
+/**
+ * The two column phases of one row phase at SW = 2, written straight into dx: for each 4
+ * channels, phase row i and 8 columns j.., phase 0's tile (K0 taps, a0, t0) and phase 1's (K1,
+ * a1, t1) go to buf, then interleave into dx's columns 2j.. of row i (at dx + i·rowStep, the
+ * channels cs bytes apart), no further than W. Saves the phase planes' pass over dx (at 16→32
+ * on 32×32 it took 13% of dx's time).
+ */
+function phasePairGemm(
+  K0: i32, a0: usize, t0: usize, K1: i32, a1: usize, t1: usize, dyp: usize, Wq: i32,
+  dx: usize, rowStep: usize, cs: usize, M: i32, rows: i32, cols: i32, W: i32, buf: usize,
+): void {
+  const rs0 = <usize>K0 << 2, rs1 = <usize>K1 << 2;
+  let c = 0;
+  for (; c + 4 <= M; c += 4) {
+    const p0 = a0 + <usize>c * rs0, p1 = a1 + <usize>c * rs1, dc = dx + <usize>c * cs;
+    for (let i = 0; i < rows; i++) {
+      const b = dyp + (<usize>(i * Wq) << 2), d = dc + <usize>i * rowStep;
+      for (let j = 0; j < cols; j += 8) {
+        gemm4x8Table(K0, p0, rs0, t0, b + (<usize>j << 2), buf, 32, 0);
+        gemm4x8Table(K1, p1, rs1, t1, b + (<usize>j << 2), buf + 128, 32, 0);
+        interleaveTile(buf, 4, d + (<usize>j << 3), cs, min(16, W - 2 * j));
+      }
+    }
+  }
+  for (; c < M; c++) {
+    const p0 = a0 + <usize>c * rs0, p1 = a1 + <usize>c * rs1, dc = dx + <usize>c * cs;
+    for (let i = 0; i < rows; i++) {
+      const b = dyp + (<usize>(i * Wq) << 2), d = dc + <usize>i * rowStep;
+      for (let j = 0; j < cols; j += 8) {
+        gemm1x8Table(K0, p0, t0, b + (<usize>j << 2), buf, 0);
+        gemm1x8Table(K1, p1, t1, b + (<usize>j << 2), buf + 128, 0);
+        interleaveTile(buf, 1, d + (<usize>j << 3), cs, min(16, W - 2 * j));
+      }
+    }
+  }
+}
+
+/**
+ * R rows of dx at d (cs bytes apart), n ≤ 16 floats each: dx[2q] = buf[r][q] and dx[2q + 1] =
+ * buf[4 + r][q] (two 4×8 tiles, rows of 8 floats). All 16 by four shuffles.
+ */
+// @ts-ignore: decorator
+@inline function interleaveTile(buf: usize, R: i32, d: usize, cs: usize, n: i32): void {
+  for (let r = 0; r < R; r++) {
+    const e = buf + (<usize>r << 5), o = e + 128, dr = d + <usize>r * cs;
+    if (n == 16) {
+      const e0 = v128.load(e), e1 = v128.load(e, 16), o0 = v128.load(o), o1 = v128.load(o, 16);
+      v128.store(dr, v128.shuffle<f32>(e0, o0, 0, 4, 1, 5));
+      v128.store(dr, v128.shuffle<f32>(e0, o0, 2, 6, 3, 7), 16);
+      v128.store(dr, v128.shuffle<f32>(e1, o1, 0, 4, 1, 5), 32);
+      v128.store(dr, v128.shuffle<f32>(e1, o1, 2, 6, 3, 7), 48);
+    } else {
+      for (let q = 0; q < n; q++) store<f32>(dr + (<usize>q << 2), load<f32>(((q & 1) != 0 ? o : e) + (<usize>(q >> 1) << 2)));
     }
   }
 }
@@ -276,11 +359,13 @@ function everyPhaseTapped(S: i32, Pd: i32, KK: i32, D: i32): bool {
  * alone, conv2dInputGrad; CPU time, the two alternating in one process, median of 7, batch 16
  * and 64, ranges over runs; % of the FMA peak measured in the same run, relaxed build):
  *   shape                          replaced              relaxed SIMD          plain SIMD
- *   3×3 32→64 s2 p1 on 16×16       im2col-batched-gemm   ×1.14–1.25, 69–74%    ×1.06–1.20
- *   3×3 16→32 s2 p1 on 32×32       im2col-gemm           ×1.15–1.27, 69–76%    ×1.16–1.30
+ *   3×3 32→64 s2 p1 on 16×16       im2col-batched-gemm   ×1.21–1.38, 72–79%    ×1.15–1.23
+ *   3×3 16→32 s2 p1 on 32×32       im2col-gemm           ×1.30–1.46, 75–76%    ×1.23–1.27
  *   5×5 16→32 s2 p2 on 32×32       im2col-gemm           ×1.29–1.35, 80%
  *   3×3 5/6/8→16 s2 p1, 16² / 32²  either                ×1.12–1.47
- * and where it lost, left out by the rule: Cg = 3 (3×3 3→32 s2 on 32×32: 1-row panels only)
+ * (the last two rows with dx through phase planes, before the tiles wrote it directly:
+ * ×1.07–1.12 more);
+ * where it lost, left out by the rule (measured with phase planes): Cg = 3 (3×3 3→32 s2 on 32×32: 1-row panels only)
  * ×0.49–0.53; phase rows of 4 (3×3 64→128 s2 on 8×8) ×0.71–0.84 and of 17 (3×3 16→32 s2 p0 on
  * 33×33, tiles to 24) ×0.80–0.84; 1×1 stride 2 (three phases of zeros) ×0.68–0.77. A 2×2 kernel
  * at stride 2 (no overlap: not stridedApplies, its forward is im2col's) measured ×1.12–1.25 on

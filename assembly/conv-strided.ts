@@ -10,9 +10,11 @@
 //   Y[n] (+)= W · cols(x[n])        [Og, OH·OW] = [Og, K]·[K, OH·OW]
 // runs f32-gemm-4x8 (gemm4x8Table) with B's row k at the tile's base + table[k], and its 4×8
 // tile of C is 4 output channels × 8 pixels of one output row: stored straight into y (onto
-// the bias). The copy is im2col's (a 1 × SW kernel at stride SW over the padded image, 4 floats
-// a shuffle at stride 2): about C·H·W floats an image, against K·OH·OW (2.25× that for 3×3
-// stride 2) written and read back by im2col, and Og·OH·OW more by the folded batch's scatter.
+// the bias). The copy is im2col's (a 1 × SW kernel at stride SW over the padded image; at
+// stride 2 phaseSplit2's single pass over each row, 8 floats to both phases by two shuffles:
+// forward ×1.01–1.04, dW ×1.01–1.04 against im2col's pass per phase): about C·H·W floats an
+// image, against K·OH·OW (2.25× that for 3×3 stride 2) written and read back by im2col, and
+// Og·OH·OW more by the folded batch's scatter.
 //
 // The weight gradient reads the same planes through the same table (stridedWeightGrad). The
 // input gradient runs by output phase where conv-strided-dx.ts's rule takes the shape, else by
@@ -35,7 +37,7 @@
 // (2×2 stride 2, 3×3 stride 3): im2col's matrix is then no larger than x.
 import { gemm4x8Table, gemm1x8Table, gemm4x8Pixels } from "./gemm-inplace";
 import { transposeFloats } from "./conv-batched";
-import { im2col } from "./im2col";
+import { im2col, phaseSplit2 } from "./im2col";
 
 /**
  * Whether the forward and the weight gradient take the implicit GEMM: column stride ≥ 2, output
@@ -79,7 +81,7 @@ export function stridedForward(
   fillTable(table, Cg, KH, KW, SW, DH, DW, Hp, Wq);
   const rs = <usize>K << 2, cs = <usize>P << 2;
   for (let n = 0; n < N; n++) {
-    im2col(x + (<usize>n * C * H * W << 2), C, H, W, 1, SW, 1, SW, PH, PW, 1, 1, Hp, Wq, planes);
+    splitPhases(x + (<usize>n * C * H * W << 2), C, H, W, SW, PH, PW, Hp, Wq, planes);
     for (let g = 0; g < G; g++) {
       const xg = planes + (<usize>(g * Cg * SW) * plane << 2);
       const wg = w + (<usize>(g * Og) * K << 2);
@@ -104,6 +106,12 @@ export function stridedForward(
       }
     }
   }
+}
+
+/** One image's phase planes: im2col of a 1 × SW kernel at stride SW (phaseSplit2's one pass at SW = 2). */
+function splitPhases(x: usize, C: i32, H: i32, W: i32, SW: i32, PH: i32, PW: i32, Hp: i32, Wq: i32, planes: usize): void {
+  if (SW == 2) phaseSplit2(x, C, H, W, PH, PW, Hp, Wq, planes);
+  else im2col(x, C, H, W, 1, SW, 1, SW, PH, PW, 1, 1, Hp, Wq, planes);
 }
 
 /**
@@ -177,7 +185,7 @@ export function stridedWeightGrad(
   for (let n0 = 0; n0 < N; n0 += nb) {
     const nn = min(nb, N - n0);
     for (let n = 0; n < nn; n++) {
-      im2col(x + (<usize>(n0 + n) * C * H * W << 2), C, H, W, 1, SW, 1, SW, PH, PW, 1, 1, Hp, Wq, planes + <usize>n * image);
+      splitPhases(x + (<usize>(n0 + n) * C * H * W << 2), C, H, W, SW, PH, PW, Hp, Wq, planes + <usize>n * image);
     }
     for (let g = 0; g < G; g++) {
       for (let n = 0; n < nn; n++) {
