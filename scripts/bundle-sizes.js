@@ -2,6 +2,8 @@
 // in bytes and gzipped (zlib's default level, as web servers use). The app is the bundler test's
 // (tests/bundler-app/index.js: a small CNN trained with fit and Adam; its own code is under 1 KB),
 // built as that test builds it, plus esbuild with --minify. Prints a Markdown table for the README.
+// The training worker's script (sn.worker.fit's, a string in the package) is counted apart: Vite
+// and webpack split it into a chunk this app never fetches; esbuild without --splitting inlines it.
 // Needs `npm run build` first.
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -19,6 +21,8 @@ const sizes = (texts) => {
 };
 /** The embedded builds are base64 strings starting with the wasm magic, AGFzbQ ("\0asm"). */
 const WASM_STRING = /(["'`])AGFzbQ[A-Za-z0-9+/=]+\1/g;
+/** The training worker's script (sn.worker) is a string starting with the banner scripts/embed-worker.js gives it. */
+const WORKER_STRING = /(["'`])\/\*simdnet training worker\*\/(?:\\[\s\S]|(?!\1)[^\\])*\1/g;
 
 const tmp = await mkdtemp(join(tmpdir(), 'simdnet-sizes-'));
 try {
@@ -36,18 +40,24 @@ try {
     }
     const js = [];
     for (const f of (await filesUnder(outDir)).filter((f) => f.endsWith('.js'))) js.push(await readFile(join(outDir, f), 'utf8'));
-    // The code and the embedded builds apart: the builds are the long base64 strings.
-    const code = sizes(js.map((t) => t.replace(WASM_STRING, '""')));
+    // The code, the embedded builds and the training worker apart: the builds are the long base64 strings.
+    const code = sizes(js.map((t) => t.replace(WASM_STRING, '""').replace(WORKER_STRING, '""')));
+    const workers = js.flatMap((t) => t.match(WORKER_STRING) ?? []);
+    if (workers.length !== 1) throw new Error(`${bundler}: expected the training worker's script once in the bundle, found it ${workers.length} times`);
+    const worker = sizes(workers);
+    // Vite and webpack put it in a chunk of its own, fetched only when a page calls sn.worker.fit (this app does not).
+    const workerSplit = js.some((t) => t.match(WORKER_STRING)?.length === 1 && t.replace(WORKER_STRING, '').length < 1024);
     const builds = js.flatMap((t) => t.match(WASM_STRING) ?? []).map((t) => sizes([t])).sort((a, b) => b.gz - a.gz || b.raw - a.raw);
     // Vite and webpack put each build in a chunk of its own, fetched only when picked; esbuild (no splitting) inlines both.
     const split = js.filter((t) => t.match(WASM_STRING)?.length === 1 && t.replace(WASM_STRING, '').length < 1024).length === builds.length;
-    const fetched = split ? { raw: code.raw + builds[0].raw, gz: code.gz + builds[0].gz } : sizes(js); // the larger build, when split
+    const fetched = { raw: code.raw + (split ? builds[0].raw : builds.reduce((n, b) => n + b.raw, 0)) + (workerSplit ? 0 : worker.raw),
+      gz: code.gz + (split ? builds[0].gz : builds.reduce((n, b) => n + b.gz, 0)) + (workerSplit ? 0 : worker.gz) }; // the larger build, when split
     rows.push([bundler, code.text, `${builds.length} × ≤ ${builds[0].text}${split ? ', one fetched' : ', both inline'}`,
-      `${kb(fetched.raw)} (${kb(fetched.gz)})`]);
+      `${worker.text}${workerSplit ? ', a chunk of its own' : ', inline'}`, `${kb(fetched.raw)} (${kb(fetched.gz)})`]);
   }
   const files = ['simdnet.wasm', 'simdnet-relaxed.wasm'].map((f) => readFileSync(join(ROOT, 'build', f)));
-  console.log('| bundler | simdnet\'s JavaScript | wasm builds (base64 in JS) | a page fetches |');
-  console.log('| --- | --- | --- | --- |');
+  console.log('| bundler | simdnet\'s JavaScript | wasm builds (base64 in JS) | training worker (sn.worker) | a page fetches |');
+  console.log('| --- | --- | --- | --- | --- |');
   for (const r of rows) console.log(`| ${r.join(' | ')} |`);
   console.log(`\nFor comparison, the .wasm files: ${files.map((b) => `${kb(b.length)} (${kb(gzipSync(b).length)})`).join(' and ')}.`);
 } finally {

@@ -36,6 +36,8 @@ const out = await build({
   ignoreAnnotations: true,
   logLevel: 'warning',
   plugins: [sources],
+  // Lets scripts/bundle-sizes.js find the script inside a bundle, as the wasm builds by their "AGFzbQ".
+  banner: { js: '/*simdnet training worker*/' },
 });
 const code = out.outputFiles[0].text;
 mkdirSync(`${ROOT}ts/runtime/embedded`, { recursive: true });

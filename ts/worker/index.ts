@@ -189,14 +189,21 @@ export class TrainingJob {
  * ```
  */
 export function fit(model: Module, x: Tensor, y: Target, options: WorkerFitOptions = {}): TrainingJob {
-  const plan = prepare(model, x, y, options);
+  checkModel(WHERE, model);
+  // Claimed before the seed is drawn, so that a refusal leaves the global generator as it was.
   const release = claimForTraining(model, WHERE);
+  let plan: ReturnType<typeof prepare>;
+  try {
+    plan = prepare(model, x, y, options);
+  } catch (err) {
+    release();
+    throw err;
+  }
   return new TrainingJob((job) => run(job, model, plan, options.signal).finally(release));
 }
 
 /** Everything checked and turned into the start message (with its transfer list). */
 function prepare(model: Module, x: Tensor, y: Target, options: WorkerFitOptions): { message: StartMessage; transfer: ArrayBuffer[] } {
-  checkModel(WHERE, model);
   const runtime = rt();
   if (typeof options === 'object' && options !== null) {
     for (const [key, instead] of Object.entries(NOT_IN_A_WORKER)) {
@@ -241,9 +248,11 @@ function refuseFunctions(v: unknown, path: string, depth = 0): void {
 /** x and y checked as fit checks them, as fresh arrays the message may move. */
 function dataMessage(where: string, x: Tensor, y: Target): DataMessage {
   const d = checkData(where, x, y);
+  // A tensor on the device comes out as a copy already; a host one is its own array, which stays the caller's.
   return {
-    x: d.x.slice(), xShape: [...x.shape], labels: d.labels ? d.labels.slice() : null,
-    targets: d.targets ? d.targets.slice() : null, targetShape: d.targets ? [(y as Tensor).shape[0], ...d.targetShape] : [],
+    x: x.onDevice ? d.x : d.x.slice(), xShape: [...x.shape], labels: d.labels ? d.labels.slice() : null,
+    targets: d.targets ? ((y as Tensor).onDevice ? d.targets : d.targets.slice()) : null,
+    targetShape: d.targets ? [(y as Tensor).shape[0], ...d.targetShape] : [],
   };
 }
 
