@@ -15,5 +15,8 @@ await build({
   // wasm builds are inside (base64); ready() decodes the one it picks.
   minify: false,
   sourcemap: true,
+  // package.json's sideEffects names dist/ files; from ts/ every module would count as free of
+  // them, and esbuild would drop the bare imports that register the layers (ts/layers/builtin.ts).
+  ignoreAnnotations: true,
   logLevel: 'warning',
 });
