@@ -1,9 +1,10 @@
 // The kernels' shared-memory variant, made from their bytes at load time. `asc --sharedMemory
 // --enable threads` writes exactly the same module as the plain build but for one byte: the
 // limits flag of the imported memory (0x01, "has a maximum" → 0x03, "shared, has a maximum").
-// The kernels hold no data segments and use no atomics, so setting that bit here gives that
+// The kernels use no atomics, and asc keeps their one data segment (a read-only table of
+// constants below heapBase) active in its shared build too, so setting that bit here gives that
 // build without shipping two more files: every instance (one per thread) then runs on one
-// SharedArrayBuffer-backed memory.
+// SharedArrayBuffer-backed memory, each writing the same constants when it starts.
 
 /**
  * A copy of a kernel module's bytes whose imported memory is declared shared, or null when the
