@@ -103,4 +103,23 @@ test('the demo trains LeNet-5, classifies a drawn digit and saves a loadable mod
   assert.equal(problems, [], problems.join('\n'));
 });
 
+test('?train=main trains on the page\'s main thread instead (scripts/browser-tasks.js compares the two)', async () => {
+  const { out, problems } = await inChromium('the demo test, main thread', { stepTimeoutMs: STEP_TIMEOUT_MS, testTimeoutMs: TEST_TIMEOUT_MS, isolated: true }, async (page, origin) => {
+    await page.goto(`${origin}/demo/?limit=1000&epochs=1&autostart=1&train=main`);
+    await page.waitForFunction(() => ['done', 'aborted', 'error'].includes(document.querySelector('#status').dataset.state));
+    return page.evaluate(() => ({
+      state: document.querySelector('#status').dataset.state, status: document.querySelector('#status').textContent,
+      trainedIn: document.body.dataset.trainedIn, backend: document.querySelector('#backend').textContent,
+      progress: document.querySelector('#progress').textContent, marks: performance.getEntriesByType('mark').map((m) => m.name),
+    }));
+  });
+  const report = JSON.stringify(out, null, 1);
+  assert.is(out.state, 'done', report);
+  assert.is(out.trainedIn, 'main', report);
+  assert.match(out.backend, /Trained on the page's main thread on \d+ threads?\./, report);
+  assert.match(out.progress, /batch 15\/15 · loss [\d.]+ · accuracy [\d.]+% · [\d,]+ img\/s/, report);
+  assert.equal(out.marks, ['train-start', 'train-end'], report);
+  assert.equal(problems, [], problems.join('\n'));
+});
+
 test.run();
