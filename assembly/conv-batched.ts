@@ -36,7 +36,12 @@
 //   64), about a fifth of the time. (Its forward and dW now run conv-strided.ts's implicit
 //   GEMMs, ~70%, and its dX conv-strided-dx.ts's phases, 69–74%, none of them folded.)
 // - 1×1 32→64 s2 on 16×16: ~50–60%: with K = 32 the subsampling im2col, the scatter of Y_all and
-//   the transpose are a third of the GEMM's work (the GEMM alone: 87% forward).
+//   the transpose are a third of the GEMM's work (the GEMM alone: 87% forward). Subsampling x
+//   once into [N, C, OH, OW] and running the pointwise lowering's in-place GEMMs on it
+//   (gemmInPlaceNCHW: no Y_all, no scatter of y; dx by col2imPoint from Wᵀ·dy) measured forward
+//   ×0.87–1.05 and dX ×0.92–1.13 against this and the per-image lowering of 1×1 16→32 s2 on
+//   32×32 (batch 16 and 64): not taken. Nor dx by output phase (conv-strided-dx.ts): three of
+//   the four phases are zeros, ×0.68–0.77.
 // - dW of 1×1 convolutions on 1×1 maps at batch 16 (~52–73%): the reduction is 16 deep, so each
 //   4×8 tile of dW costs 24 loads, adds and stores of its accumulation for 128 multiply-adds.
 //
