@@ -178,11 +178,38 @@ test('a script using threads exits by itself (the workers never keep Node alive)
   const root = new URL('..', import.meta.url).pathname;
   const script = `import * as sn from 'simdnet';
     const info = await sn.ready({ threads: 2 });
-    const conv = new sn.Conv2d(8, 8, 3, { padding: 1 });
-    const y = conv.forward(sn.tensor(new Float32Array(16 * 8 * 32 * 32).fill(1), [16, 8, 32, 32]));
-    console.log(JSON.stringify({ threads: info.threads, y: y.toArray().length }));`;
+    const conv = new sn.Conv2d(16, 16, 3, { padding: 1 });
+    const y = conv.forward(sn.tensor(new Float32Array(16 * 16 * 32 * 32).fill(1), [16, 16, 32, 32]));
+    console.log(JSON.stringify({ threads: info.threads, y: y.toArray().length, split: sn.backendInfo().splitCalls > 0 }));`;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: root, timeout: 60000 });
-  assert.equal(JSON.parse(out), { threads: 2, y: 16 * 8 * 32 * 32 });
+  // split: the workers ran under node --input-type=module too (they inherit the option, which must not make their script a module).
+  assert.equal(JSON.parse(out), { threads: 2, y: 16 * 16 * 32 * 32, split: true });
+});
+
+test('a worker stopped behind the pool\'s back: the call does not hang, its share runs on the calling thread, the same bits', () => {
+  const root = new URL('..', import.meta.url).pathname;
+  const script = `import * as sn from 'simdnet';
+    import { rt } from 'simdnet/internal';
+    await sn.ready({ threads: 3 });
+    const x = sn.tensor(Float32Array.from({ length: 16 * 16 * 32 * 32 }, (_, i) => Math.sin(i)), [16, 16, 32, 32]);
+    const conv = new sn.Conv2d(16, 16, 3, { padding: 1 });
+    const bits = (t) => Array.from(new Uint32Array(t.toArray().buffer)).join();
+    sn.setNumThreads(1);
+    const one = bits(conv.forward(x));
+    sn.setNumThreads(3);
+    const pool = rt().pool;
+    pool.pickupTimeoutMs = 200;
+    pool.workerHandle(0).terminate();
+    await new Promise((r) => setTimeout(r, 300));
+    const runs = pool.runs;
+    const three = bits(conv.forward(x));
+    const again = bits(conv.forward(x));
+    console.log(JSON.stringify({ same: three === one && again === one, split: pool.runs > runs, size: pool.size, reason: sn.backendInfo().fallbackReason }));`;
+  const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: root, timeout: 60000 }));
+  assert.ok(out.same, 'the same bits as on one thread');
+  assert.ok(out.split, `the calls still split: ${JSON.stringify(out)}`);
+  assert.is(out.size, 2, 'the stopped worker is counted out');
+  assert.match(out.reason, /a worker thread did not take its share within 200 ms \(stopped or crashed\)/);
 });
 
 test('a compiled WebAssembly.Module given to ready() runs on one thread and says why', () => {
