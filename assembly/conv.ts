@@ -46,6 +46,8 @@ import { biasChannels, biasGradChannels } from "./bias";
 import { im2col, col2imAdd, col2imWrites, col2imPoint } from "./im2col";
 import { flatApplies, flatScratchFloats, flatForward, flatBackward } from "./conv-flat-pass";
 import { chanApplies } from "./conv-chan";
+import { winogradWeightGradScratchFloats } from "./conv-winograd-dw";
+import { winogradF4x4WeightGradScratchFloats } from "./conv-winograd-dw-f4";
 import { batchedApplies, batchedScratchFloats, batchedForward, batchedBackward } from "./conv-batched";
 import { dwconvApplies, dwconvIs3x3, dwconvLanes, dwconvScratchFloats, dwconvForward, dwconvBackward } from "./conv-depthwise";
 import { winogradTile, winogradTileScratchFloats, winogradTileForward, winogradTileWeightsFloats, winogradTileForwardWeights, winogradTileForwardPass, winogradTileInputGrad, winogradWeightGradTile, winogradTileWeightGrad, WINOGRAD_TILE_5X5 } from "./conv-winograd-table";
@@ -528,5 +530,98 @@ export function conv2dInputGrad(
       if (writes) col2imPoint(cols, Cg, H, W, SH, SW, OH, OW, dxg);
       else col2imAdd(cols, Cg, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, dxg);
     }
+  }
+}
+
+/**
+ * Which weight-gradient kernels conv2dBackward runs for a shape of O output channels, on a range
+ * of Oc of them (conv2dWeightGradRange): 100 + the tile of the Winograd weight gradient, 1 or 2
+ * the flat pass (2 with channel lanes, which follow Oc), 3 the implicit GEMM, 4 the batch-folded
+ * GEMM, 5 im2col; -1 for the depthwise and grouped convolutions and F(5×5,2×2), not split by
+ * output channels.
+ * The Winograd tiles are those chosen for all O channels.
+ */
+function weightGradPath(
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, Oc: i32,
+): i32 {
+  if (G != 1 || dwconvApplies(C, G)) return -1;
+  const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
+  const tile = pointwise ? 0 : winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  if (tile != 0) {
+    const dwTile = winogradWeightGradTile(tile, N, C, O, OH, OW);
+    // F(5×5,2×2)'s weight gradient sums some channels of a range of 4 in another order than the
+    // whole's (12 channels as 3 × 4: 195 of 2700 values differ): not split.
+    if (dwTile == WINOGRAD_TILE_5X5) return -1;
+    if (dwTile != 0) return 100 + dwTile;
+  }
+  if (tile != 0 || (!pointwise && flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW))) return chanApplies(Oc) ? 2 : 1;
+  // conv2dBackward on Oc channels must not take a Winograd the whole O does not.
+  if (!pointwise && winogradTile(N, C, Oc, KH, KW, SH, SW, DH, DW, G, OH, OW) != 0) return -2;
+  if (!pointwise && stridedApplies(KH, KW, SH, SW, OW)) return 3;
+  return batchedApplies(N, OH, OW) ? 4 : 5;
+}
+
+/**
+ * Whether the weight gradient of Oc output channels alone (conv2dWeightGradRange) runs the same
+ * kernels as the whole convolution's, for threads that each take a range of the output channels:
+ * 1 if so, else 0. The bits are then the same: each output channel's sums run over the whole
+ * batch in one order whatever the channels beside it (tests/threads.test.js checks every path on
+ * ranges of 4 and 16 channels). A pure function of the shape and the build.
+ */
+export function conv2dWeightGradSplits(
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, Oc: i32,
+): i32 {
+  const whole = weightGradPath(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, O);
+  // Whole blocks of 4 channels: the GEMMs take another path on one row, and F(5×5,2×2)'s weight
+  // gradient, four channels a vector, sums a range's last channels in another order.
+  if (Oc % 4 != 0) return 0;
+  return whole >= 0 && weightGradPath(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, Oc) == whole ? 1 : 0;
+}
+
+/**
+ * Floats of cols scratch conv2dWeightGradRange needs for a range of Oc output channels (dySlice
+ * apart): the scratch of the kernels it runs, which may be a Winograd a convolution of Oc
+ * channels alone would not take. In f64, as conv2dColsFloats.
+ */
+export function conv2dWeightGradRangeFloats(
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, Oc: i32,
+): f64 {
+  const path = weightGradPath(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, Oc);
+  const cols = conv2dColsFloats(N, C, H, W, Oc, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW);
+  if (path == 104) return max(cols, winogradF4x4WeightGradScratchFloats(N, C, Oc, OH, OW));
+  if (path == 102) return max(cols, winogradWeightGradScratchFloats(N, C, Oc, OH, OW));
+  return path == 1 || path == 2 ? max(cols, flatScratchFloats(C, H, W, Oc, KH, KW, PH, PW, DH, DW, G, OH, OW)) : cols;
+}
+
+/**
+ * dW = ∂L/∂w and db of output channels [o0, o0 + Oc) alone, the same bits as conv2dBackward's
+ * (when conv2dWeightGradSplits allows Oc): those channels' planes of dy are gathered into
+ * `dySlice` (N·Oc·OH·OW floats), then the whole convolution's weight-gradient kernels run on Oc
+ * channels, into dw's (and db's) rows o0…: each output channel's sums run over the whole batch
+ * in the same order, so threads taking disjoint ranges need no partial sums. `cols` is scratch
+ * for a convolution of Oc channels.
+ */
+export function conv2dWeightGradRange(
+  x: usize, w: usize, dy: usize, dw: usize, db: usize, o0: i32, Oc: i32, dySlice: usize,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+  cols: usize, gemmScratch: usize,
+): void {
+  const P = OH * OW, K = <usize>C * KH * KW;
+  for (let n = 0; n < N; n++) {
+    memory.copy(dySlice + (<usize>(n * Oc) * P << 2), dy + (<usize>(n * O + o0) * P << 2), <usize>(Oc * P) << 2);
+  }
+  const wr = w + (<usize>o0 * K << 2), dwr = dw + (<usize>o0 * K << 2), dbr = db != 0 ? db + (<usize>o0 << 2) : 0;
+  const path = weightGradPath(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, Oc);
+  if (path > 100) {
+    if (dbr != 0) biasGradChannels(dbr, dySlice, N, Oc, P);
+    winogradTileWeightGrad(path - 100, x, dySlice, dwr, N, C, H, W, Oc, PH, PW, OH, OW, cols);
+  } else if (path == 1 || path == 2) {
+    flatBackward(x, wr, dySlice, dwr, dbr, 0, N, C, H, W, Oc, KH, KW, PH, PW, DH, DW, G, OH, OW, cols);
+  } else {
+    conv2dBackward(x, wr, dySlice, dwr, dbr, 0, N, C, H, W, Oc, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols, gemmScratch);
   }
 }

@@ -7,6 +7,7 @@ import * as sn from 'simdnet';
 import { enableRelaxedSimd, machine } from './env.js';
 import { measurePeak, mergePeaks, peakLoop } from './peak.js';
 import { measureGemm } from './gemm.js';
+import { measureThreads } from './threads.js';
 import { simdnetProfile, simdnetThroughput, profileSummary, simdnetNetThroughput, simdnetNetProfile, simdnetManualLoop } from './simdnet.js';
 import { NETS, NET_NAMES, DEFAULT_NETS, ZOO_NETS } from './nets.js';
 import { zooShapes, zooCases, simdnetCase, percentOfPeak, QUICK_TRIM_FLOPS } from './zoo.js';
@@ -45,7 +46,10 @@ Options:
                      one layer at a time: forward, input and weight gradient ms, GFLOP/s and % of the
                      peak, beside PyTorch's (--only simdnet,pytorch); --quick trims batch 64 of the
                      shapes above 1 GFLOP
-  --zoo-nets LIST    the networks whose convolutions the zoo takes (default: all of them)
+  --threads          instead of the above: the zoo's networks' training steps at batch 64 on 1, 2
+                     and all threads (sn.setNumThreads), img/s and the ratio to 1 thread timed
+                     alternately in the same run, and GEMM 512³ split by row panels over them
+  --zoo-nets LIST    the networks whose convolutions the zoo takes, or --threads trains (default: all of them)
   --zoo-batches LIST the zoo's batch sizes (1,16,64)
   --plain-simd       keep relaxed SIMD off where the engine needs a flag for it
   --python EXE       the Python with torch (default: python3 on PATH, then /usr/bin/python3)
@@ -58,15 +62,18 @@ function parse(argv) {
   const { values } = parseArgs({ args: argv, strict: true, options: {
     quick: { type: 'boolean' }, json: { type: 'string' }, only: { type: 'string' }, batches: { type: 'string' },
     nets: { type: 'string' }, 'net-batches': { type: 'string' }, 'manual-batches': { type: 'string' }, targets: { type: 'boolean' },
-    zoo: { type: 'boolean' }, 'zoo-nets': { type: 'string' }, 'zoo-batches': { type: 'string' },
+    zoo: { type: 'boolean' }, 'zoo-nets': { type: 'string' }, 'zoo-batches': { type: 'string' }, threads: { type: 'boolean' },
     'plain-simd': { type: 'boolean' }, python: { type: 'string' }, help: { type: 'boolean', short: 'h' },
   } });
-  const zoo = !!values.zoo, targets = !!values.targets;
+  const zoo = !!values.zoo, targets = !!values.targets, threads = !!values.threads;
   if (zoo && targets) throw new Error('--targets: not with --zoo (--targets times the zoo\'s shapes of the targets itself)');
-  for (const o of zoo ? ['nets', 'batches', 'net-batches', 'manual-batches'] : targets ? ['nets', 'batches', 'net-batches', 'zoo-nets'] : ['zoo-nets', 'zoo-batches']) {
+  if (threads && (zoo || targets)) throw new Error(`--threads: not with --${zoo ? 'zoo' : 'targets'} (--threads times the zoo's networks at 1, 2 and all threads by itself)`);
+  for (const o of zoo ? ['nets', 'batches', 'net-batches', 'manual-batches'] : targets ? ['nets', 'batches', 'net-batches', 'zoo-nets']
+    : threads ? ['nets', 'batches', 'net-batches', 'manual-batches', 'zoo-batches', 'only'] : ['zoo-nets', 'zoo-batches']) {
     if (values[o] === undefined) continue;
     throw new Error(`--${o}: ${zoo ? 'not with --zoo, which times single convolutions (--zoo-nets, --zoo-batches)'
-      : targets ? 'not with --targets, which runs the networks and batch sizes of the targets\' table' : 'only with --zoo or --targets'}`);
+      : threads ? 'not with --threads, which trains the zoo\'s networks (--zoo-nets) at batch 64 on simdnet alone'
+      : targets ? 'not with --targets, which runs the networks and batch sizes of the targets\' table' : `only with --zoo or --targets${o === 'zoo-nets' ? ' (or --threads)' : ''}`}`);
   }
   const only = (values.only ?? (zoo ? 'simdnet,pytorch' : targets ? 'simdnet,pytorch,convnetjs' : PARTS.join(','))).split(',').filter(Boolean).flatMap((p) => (p === 'tfjs' ? ['tfjs-wasm', 'tfjs-cpu'] : [p]));
   const bad = only.find((p) => !PARTS.includes(p));
@@ -83,7 +90,7 @@ function parse(argv) {
   const zooBatches = batchList('--zoo-batches', values['zoo-batches'], (targets ? TARGET_ZOO_BATCHES : [1, 16, 64]).join(','));
   return {
     help: !!values.help, quick: !!values.quick || targets, json: values.json, only, onlyGiven: values.only !== undefined, nets, batches, netBatches,
-    netBatchesFor, manualBatches, targets, zoo, zooNets, zooBatches, plainSimd: !!values['plain-simd'], python: values.python,
+    netBatchesFor, manualBatches, targets, zoo, threads, zooNets, zooBatches, plainSimd: !!values['plain-simd'], python: values.python,
   };
 }
 
@@ -105,6 +112,7 @@ function batchList(option, given, fallback) {
 /** Runs the benchmark; returns every figure (the JSON) and prints the report as it goes to `log`. */
 export async function runBench(options, { progress = () => {} } = {}) {
   if (options.zoo) return runZoo(options, { progress });
+  if (options.threads) return runThreads(options, { progress });
   const { quick, only, nets, netBatches, targets = false } = options;
   const netBatchesFor = options.netBatchesFor ?? {};
   const batchesOf = (key) => netBatchesFor[key] ?? netBatches;
@@ -271,6 +279,19 @@ function zooPercentages(r, run) {
  * The shape zoo: the distinct convolutions of the networks asked for, at each batch, timed by
  * simdnet between two measurements of the peak (the better kept), then by PyTorch.
  */
+/** --threads: the zoo's networks (--zoo-nets) trained at 1, 2 and all threads, and GEMM 512³ over them. */
+async function runThreads(options, { progress }) {
+  const { quick, zooNets } = options;
+  const relaxed = enableRelaxedSimd(options.plainSimd);
+  const runtime = await sn.ready({ relaxedSimd: !options.plainSimd, threads: 1 });
+  const r = {
+    machine: machine(relaxed, runtime), options: { quick, threads: true, zooNets, plainSimd: options.plainSimd },
+    frameworks: {}, ratios: [], nets: {}, notes: [],
+  };
+  r.threads = await measureThreads({ quick, nets: zooNets, progress });
+  return r;
+}
+
 async function runZoo(options, { progress }) {
   const { quick, only, zooNets, zooBatches } = options;
   const relaxed = enableRelaxedSimd(options.plainSimd);

@@ -84,7 +84,7 @@ export function header(r) {
     `simdnet benchmark, ${m.date}${r.options.quick ? ' (--quick)' : ''}`,
     `Node ${m.node} (V8 ${m.v8}), ${m.platform}; CPU ${m.cpu}, ${m.cores} cores, load average ${m.loadAverage.map((v) => v.toFixed(2)).join(' ')} at start`,
     `wasm SIMD: ${m.wasmSimd ? 'yes' : 'no'}; relaxed SIMD: ${relaxed}`,
-    `simdnet build loaded: ${m.simdnetBuild}; every figure on ${m.threads} thread`,
+    `simdnet build loaded: ${m.simdnetBuild}; every figure on ${r.threads ? 'the thread counts shown' : `${m.threads} thread`}`,
     'Each figure: median of repeated timings after warm-up, [min–max] over the samples.',
   ].join('\n');
 }
@@ -392,6 +392,17 @@ const WINO_PASSES = ['forward', 'inputGrad', 'weightGrad'];
 /** How many of simdnet's slowest per-module rows a network's section lists (the JSON has them all). */
 export const SLOWEST = 15;
 
+/** The threads column: per network and for GEMM 512³, each thread count's rate and its ratio to 1 thread in the same run. */
+export function threadsSection(t) {
+  const cells = (rows, f) => rows.flatMap((row) => [`${f(row.rate)} [×${row.ratio.toFixed(2)}]`]);
+  const head = ['', ...t.counts.map((n) => `${n} thread${n > 1 ? 's' : ''}`)];
+  const rows = [
+    ['GEMM 512³ (row panels), GFLOP/s', ...cells(t.gemm, fixed(1))],
+    ...t.nets.map((n) => [`${n.label}, img/s`, ...cells(n.rows, int)]),
+  ];
+  return `## Threads: training steps at batch ${t.batch} on 1, 2 and all threads (img/s [× 1 thread], timed alternately in one run)\n${table(head, rows)}`;
+}
+
 export function report(r) {
   const parts = [header(r)];
   if (r.peak) parts.push(peakSection(r.peak));
@@ -413,6 +424,7 @@ export function report(r) {
   if (r.manual) parts.push(manualSection(r.manual));
   for (const n of Object.values(r.nets ?? {})) parts.push(netSection(n));
   if (r.zoo) parts.push(zooSection(r));
+  if (r.threads) parts.push(threadsSection(r.threads));
   const ratios = ratioSection(r.ratios);
   if (ratios) parts.push(ratios);
   if (r.notes.length) parts.push(`## Notes\n${r.notes.map((n) => `- ${n}`).join('\n')}`);

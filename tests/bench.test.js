@@ -377,6 +377,32 @@ test('bad zoo options: a usage error naming the option', () => {
   assert.match(help.stdout, /lenet5, vgg-cifar, resnet20, mobilenetv2, convnetjs-cifar, seed003-cifar/);
 });
 
+test('--threads: the zoo\'s networks and GEMM 512³ at 1, 2 and all threads, each with its ratio to 1 thread; bad options refused', () => {
+  const json = join(dir, 'threads.json');
+  const r = run(harness, '--threads', '--quick', '--zoo-nets', 'lenet5', '--json', json);
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /## Threads: training steps at batch 64 on 1, 2 and all threads/);
+  assert.match(r.stdout, /\nGEMM 512³ \(row panels\), GFLOP\/s \| +[\d.]+ \[×1\.00\] \| +[\d.]+ \[×[\d.]+\]/);
+  assert.match(r.stdout, /\nLeNet-5, img\/s +\| +[\d,]+ \[×1\.00\] \| +[\d,]+ \[×[\d.]+\]/);
+  const out = JSON.parse(readFileSync(json, 'utf8'));
+  assert.equal(out.threads.counts.slice(0, 2), [1, 2]);
+  for (const rows of [out.threads.gemm, ...out.threads.nets.map((n) => n.rows)]) {
+    assert.equal(rows.map((row) => row.threads), out.threads.counts);
+    for (const row of rows) assert.ok(row.rate > 0 && row.ratio > 0 && Number.isFinite(row.rate) && row.ms.median > 0);
+    assert.is(rows[0].ratio, 1);
+  }
+  assert.equal(out.threads.nets.map((n) => n.key), ['lenet5']);
+  for (const [args, message] of [
+    [['--threads', '--zoo'], /--threads: not with --zoo/],
+    [['--threads', '--nets', 'resnet20'], /--nets: not with --threads/],
+    [['--threads', '--zoo-nets', 'resnet18'], /--zoo-nets: unknown network 'resnet18'/],
+  ]) {
+    const bad = run(harness, ...args);
+    assert.is(bad.status, 2, args.join(' '));
+    assert.match(bad.stderr, message);
+  }
+});
+
 test('the zoo reads each network\'s convolutions off the built network: input size, channels, kernel, stride, padding, groups', () => {
   const labels = (key) => zooShapes([key]).map((s) => `${s.label}${s.uses[key] > 1 ? ` ×${s.uses[key]}` : ''}`);
   assert.equal(labels('lenet5'), ['5×5 1→6 p2 @28×28', '5×5 6→16 @14×14']);

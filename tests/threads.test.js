@@ -6,7 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
-import { rt, Block, f32 } from 'simdnet/internal';
+import { rt, Block, f32, channelRanges, splitCounts } from 'simdnet/internal';
 import { execFileSync } from 'node:child_process';
 import { rng, randn, bits } from './helpers.js';
 
@@ -109,6 +109,73 @@ test('split invariance: on the lowerings conv2dBatchSplits allows, each image ge
   assert.is(k.conv2dBatchSplits(...args(5)), 0, 'a batch whose ranges could take another lowering is not split');
 });
 
+// [C, H, W, O, kernel, stride, padding]: every lowering but the depthwise and grouped ones and
+// F(2×2,5×5) (not split by output channels), O a multiple of 4 (what splits).
+const WEIGHT_GRAD_SHAPES = [
+  [3, 21, 19, 8, 3, 2, 1], // im2col-gemm
+  [6, 9, 8, 12, 1, 1, 0], // pointwise-gemm
+  [5, 12, 9, 8, 5, 1, 2], // flat
+  [3, 17, 15, 32, 3, 1, 1], // flat (channel lanes)
+  [20, 4, 3, 36, 1, 1, 0], // pointwise, batch folded
+  [7, 9, 9, 12, 3, 2, 1], // im2col, batch folded
+  [32, 9, 7, 48, 3, 1, 1], // Winograd F(2×2)
+  [17, 18, 17, 20, 3, 1, 1], // Winograd F(4×4)
+  [32, 16, 16, 64, 3, 1, 1], // Winograd F(4×4), 4×4-tile weight gradient
+  [3, 32, 16, 8, 3, 2, 1], // implicit GEMM
+  [7, 9, 16, 12, 3, 2, 1], // implicit GEMM, batch folded
+];
+
+test('weight gradient by output channels: each range of 2 or 3 threads gets the whole convolution\'s bits', () => {
+  const rand = rng(73);
+  const gemm = new Block(k.gemmScratchFloats() * 4);
+  const algorithms = new Set();
+  let checked = 0;
+  for (const [C, H, W, O, K, S, P] of WEIGHT_GRAD_SHAPES) {
+    const N = 5, OH = Math.floor((H + 2 * P - K) / S) + 1, OW = Math.floor((W + 2 * P - K) / S) + 1;
+    const args = [N, C, H, W, O, K, K, S, S, P, P, 1, 1, 1, OH, OW];
+    const ws = O * C * K * K;
+    const x = block(randn(N * C * H * W, rand)), w = block(randn(ws, rand)), dy = block(randn(N * O * OH * OW, rand));
+    const dw1 = block(randn(ws, rand)), db1 = block(randn(O, rand));
+    const dw2 = block(new Float32Array(ws)), db2 = block(new Float32Array(O));
+    const cols = new Block(k.conv2dColsFloats(...args) * 4 + 64);
+    const start = [view(dw1, ws), view(db1, O)];
+    const algorithm = new sn.Conv2d(C, O, K, { stride: S, padding: P }).algorithm([N, C, H, W]);
+    const what = `${C}→${O} k${K} s${S} @${H}×${W} (${algorithm})`;
+    try {
+      // The gradients accumulate: both start from the same values.
+      k.conv2dBackward(x.ptr, w.ptr, dy.ptr, dw1.ptr, db1.ptr, 0, ...args, cols.ptr, gemm.ptr);
+      for (const threads of [2, 3]) {
+        const channels = channelRanges(O, threads);
+        assert.ok(channels.length > 1 && channels.every(([, Oc]) => k.conv2dWeightGradSplits(...args, Oc) === 1), `${what}: splits over ${threads}`);
+        new Uint32Array(rt().memory.buffer, dw2.ptr, ws).set(start[0]);
+        new Uint32Array(rt().memory.buffer, db2.ptr, O).set(start[1]);
+        for (const [o0, Oc] of channels) {
+          const slice = new Block(N * Oc * OH * OW * 4), scratch = new Block(k.conv2dWeightGradRangeFloats(...args, Oc) * 4 + 64);
+          k.conv2dWeightGradRange(x.ptr, w.ptr, dy.ptr, dw2.ptr, db2.ptr, o0, Oc, slice.ptr, ...args, scratch.ptr, gemm.ptr);
+          slice.free();
+          scratch.free();
+        }
+        sameBits(view(dw2, ws), view(dw1, ws), `${what}: dW over ${threads} ranges`);
+        sameBits(view(db2, O), view(db1, O), `${what}: db over ${threads} ranges`);
+        checked++;
+      }
+      algorithms.add(algorithm);
+    } finally {
+      for (const b of [x, w, dy, dw1, db1, dw2, db2, cols]) b.free();
+    }
+  }
+  assert.is(checked, 2 * WEIGHT_GRAD_SHAPES.length);
+  assert.is(algorithms.size, 10, 'every lowering but the depthwise ones and F(2×2,5×5)');
+  // Ranges of channels not a multiple of 4, grouped and depthwise convolutions and F(5×5,2×2)'s
+  // weight gradient (12 channels as 3 × 4 ranges: 195 of 2700 values differ) stay whole.
+  assert.is(new sn.Conv2d(9, 12, 5, { padding: 2 }).algorithm([5, 9, 17, 15]), 'winograd-f2x2-5x5');
+  assert.ok(new sn.Conv2d(9, 12, 5, { padding: 2 }).weightGradByWinograd([5, 9, 17, 15]));
+  assert.is(k.conv2dWeightGradSplits(5, 9, 17, 15, 12, 5, 5, 1, 1, 2, 2, 1, 1, 1, 17, 15, 4), 0);
+  assert.is(k.conv2dWeightGradSplits(5, 5, 12, 9, 10, 5, 5, 1, 1, 2, 2, 1, 1, 1, 12, 9, 6), 0);
+  assert.is(k.conv2dWeightGradSplits(5, 8, 12, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 2, 12, 9, 4), 0);
+  assert.is(k.conv2dWeightGradSplits(5, 8, 12, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 12, 9, 4), 0);
+});
+
 /** The model's parameters after `steps` SGD steps from seed 1 on `threads` threads, as bits, and the pool's runs meanwhile. */
 async function train(threads, make, input, steps = 2) {
   sn.setNumThreads(threads);
@@ -121,6 +188,7 @@ async function train(threads, make, input, steps = 2) {
   const x = sn.tensor(randn(input.reduce((a, b) => a * b, 1), rand), input);
   const labels = Array.from({ length: input[0] }, (_, i) => i % 10);
   const runs = rt().pool.runs;
+  const channelSplits = splitCounts.weightGradByChannels;
   try {
     for (let s = 0; s < steps; s++) {
       lossFn.forward(model.forward(x), labels).backward();
@@ -129,14 +197,22 @@ async function train(threads, make, input, steps = 2) {
     }
     model.eval();
     const out = model.forward(x).toArray();
-    return { weights: model.parameters().flatMap((p) => bits(p.data.toArray())), out: bits(out), runs: rt().pool.runs - runs };
+    return { weights: model.parameters().flatMap((p) => bits(p.data.toArray())), out: bits(out), runs: rt().pool.runs - runs, channelSplits: splitCounts.weightGradByChannels - channelSplits };
   } finally {
     opt.dispose();
     model.dispose();
   }
 }
 
+/** A VGG-style net: BatchNorm2d, max-pools, Linear; its first convolution (3→32, no dx) splits its weight gradient by output channels at batch 16. */
+function vggStyle() {
+  const block = (i, o) => [new sn.Conv2d(i, o, 3, { padding: 1 }), new sn.BatchNorm2d(o), new sn.ReLU()];
+  return new sn.Sequential(...block(3, 32), new sn.MaxPool2d(2), ...block(32, 64), new sn.MaxPool2d(2),
+    new sn.AvgPool2d(2), new sn.Flatten(), new sn.Linear(64 * 4 * 4, 10));
+}
+
 for (const [name, make, input] of [
+  ['VGG-style', vggStyle, [16, 3, 32, 32]],
   ['ResNet-20', () => sn.models.resnet20(), [6, 3, 32, 32]],
   ['MobileNetV2 ×0.5', () => sn.models.mobilenetV2({ widthMult: 0.5, numClasses: 10 }), [128, 3, 32, 32]],
   ['LeNet-5', () => sn.models.lenet5(), [129, 1, 28, 28]],
@@ -147,11 +223,35 @@ for (const [name, make, input] of [
     for (const threads of [2, 3]) {
       const many = await train(threads, make, input);
       assert.ok(many.runs > 0, `${threads} threads: some kernels ran on workers`);
+      if (name !== 'LeNet-5') assert.ok(many.channelSplits > 0, `${threads} threads: weight gradients split by output channels`);
       sameBits(many.weights, one.weights, `${threads} threads: weights`);
       sameBits(many.out, one.out, `${threads} threads: eval outputs`);
     }
   });
 }
+
+test('training on 3 threads allocates no wasm memory once shapes are stable', async () => {
+  sn.setNumThreads(3);
+  await rt().pool.whenStarted();
+  sn.manualSeed(3);
+  const model = vggStyle();
+  const opt = new sn.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+  const lossFn = new sn.CrossEntropyLoss();
+  const x = sn.tensor(randn(16 * 3 * 32 * 32, rng(8)), [16, 3, 32, 32]);
+  const labels = Array.from({ length: 16 }, (_, i) => i % 10);
+  const step = () => { lossFn.forward(model.forward(x), labels).backward(); opt.step(); opt.zeroGrad(); };
+  try {
+    step(); step();
+    const inUse = rt().heap.bytesInUse, reserved = rt().heap.bytesReserved, runs = rt().pool.runs;
+    for (let i = 0; i < 20; i++) step();
+    assert.ok(rt().pool.runs > runs, 'the steps ran on the workers');
+    assert.is(rt().heap.bytesInUse, inUse);
+    assert.is(rt().heap.bytesReserved, reserved);
+  } finally {
+    opt.dispose();
+    model.dispose();
+  }
+});
 
 test('backendInfo: threads, shared memory; setNumThreads / getNumThreads; bad counts refused', async () => {
   sn.setNumThreads(2);
@@ -180,11 +280,38 @@ test('a script using threads exits by itself (the workers never keep Node alive)
   const root = new URL('..', import.meta.url).pathname;
   const script = `import * as sn from 'simdnet';
     const info = await sn.ready({ threads: 2 });
-    const conv = new sn.Conv2d(8, 8, 3, { padding: 1 });
-    const y = conv.forward(sn.tensor(new Float32Array(16 * 8 * 32 * 32).fill(1), [16, 8, 32, 32]));
-    console.log(JSON.stringify({ threads: info.threads, y: y.toArray().length }));`;
+    const conv = new sn.Conv2d(16, 16, 3, { padding: 1 });
+    const y = conv.forward(sn.tensor(new Float32Array(16 * 16 * 32 * 32).fill(1), [16, 16, 32, 32]));
+    console.log(JSON.stringify({ threads: info.threads, y: y.toArray().length, split: sn.backendInfo().splitCalls > 0 }));`;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: root, timeout: 60000 });
-  assert.equal(JSON.parse(out), { threads: 2, y: 16 * 8 * 32 * 32 });
+  // split: the workers ran under node --input-type=module too (they inherit the option, which must not make their script a module).
+  assert.equal(JSON.parse(out), { threads: 2, y: 16 * 16 * 32 * 32, split: true });
+});
+
+test('a worker stopped behind the pool\'s back: the call does not hang, its share runs on the calling thread, the same bits', () => {
+  const root = new URL('..', import.meta.url).pathname;
+  const script = `import * as sn from 'simdnet';
+    import { rt } from 'simdnet/internal';
+    await sn.ready({ threads: 3 });
+    const x = sn.tensor(Float32Array.from({ length: 16 * 16 * 32 * 32 }, (_, i) => Math.sin(i)), [16, 16, 32, 32]);
+    const conv = new sn.Conv2d(16, 16, 3, { padding: 1 });
+    const bits = (t) => Array.from(new Uint32Array(t.toArray().buffer)).join();
+    sn.setNumThreads(1);
+    const one = bits(conv.forward(x));
+    sn.setNumThreads(3);
+    const pool = rt().pool;
+    pool.pickupTimeoutMs = 200;
+    pool.workerHandle(0).terminate();
+    await new Promise((r) => setTimeout(r, 300));
+    const runs = pool.runs;
+    const three = bits(conv.forward(x));
+    const again = bits(conv.forward(x));
+    console.log(JSON.stringify({ same: three === one && again === one, split: pool.runs > runs, size: pool.size, reason: sn.backendInfo().fallbackReason }));`;
+  const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: root, timeout: 60000 }));
+  assert.ok(out.same, 'the same bits as on one thread');
+  assert.ok(out.split, `the calls still split: ${JSON.stringify(out)}`);
+  assert.is(out.size, 2, 'the stopped worker is counted out');
+  assert.match(out.reason, /a worker thread did not take its share within 200 ms \(stopped or crashed\)/);
 });
 
 test('a compiled WebAssembly.Module given to ready() runs on one thread and says why', () => {

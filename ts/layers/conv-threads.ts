@@ -2,9 +2,12 @@
 // gradient split the batch into ranges, one per thread, on the lowerings where each image gets
 // the same bits whatever range it runs in (conv2dBatchSplits: all but the batch-folded GEMMs; the
 // input gradient alone not on the depthwise kernels, whose backward interleaves it with the
-// weight gradient). The weight gradient of the whole batch runs on the calling thread meanwhile,
-// as on one thread. So no result depends on the thread count, and a worker still starting up
-// just takes no range.
+// weight gradient). The weight gradient splits by output channels (conv2dWeightGradSplits: each
+// thread the rows of dw of its range, summed over the whole batch, so no partial sums): the
+// backward runs the weight gradient's ranges, then dx's, each pass over every thread. Where the
+// weight gradient does not split (grouped, depthwise, F(5×5,2×2), ranges that would change the
+// kernels) it runs whole on the calling thread while the workers compute dx. So no result depends
+// on the thread count, and a worker still starting up just takes no range.
 import { gemmScratch, rt } from '../runtime/index.js';
 import { ranges, type Task } from '../runtime/threads.js';
 
@@ -49,6 +52,68 @@ export function overBatch(N: number, threads: number, share: (start: number, cou
   // shares one after another, each in its own scratch.
   if (!pool || pool.size < tasks.length) return tasks.map((t) => kernels[t.kernel](...t.args));
   return pool.run(tasks);
+}
+
+/**
+ * Output-channel ranges [o0, Oc] for `threads` threads, in whole blocks of 16 channels when O is
+ * a multiple of 16 (the flat pass's channel-lane kernels run on O mod 16 = 0), else of 4.
+ */
+export function channelRanges(O: number, threads: number): [number, number][] {
+  const unit = O % 16 === 0 ? 16 : 4;
+  return ranges(Math.ceil(O / unit), threads).map(([s, c]): [number, number] => [s * unit, Math.min(c * unit, O - s * unit)]);
+}
+
+/**
+ * The output-channel ranges the weight gradient of a convolution of `flops` FLOPs may be split
+ * into over the threads ready now, or null where it stays on one thread: a small pass, grouped
+ * and depthwise convolutions, and shapes where a range would run other kernels than the whole
+ * (conv2dWeightGradSplits), so that each range's bits are the whole's.
+ */
+export function weightGradRanges(args: readonly number[], flops: number): [number, number][] | null {
+  const { pool, kernels } = rt();
+  if (!pool || pool.size < 2 || flops < MIN_SPLIT_FLOPS) return null;
+  const out = channelRanges(args[4], pool.size);
+  if (out.length < 2) return null;
+  return out.every(([, Oc]) => kernels.conv2dWeightGradSplits(...args, Oc) === 1) ? out : null;
+}
+
+/** Floats of scratch a weight-gradient range of Oc channels takes: dy's planes of its channels, then the convolution's cols. */
+export function weightGradRangeFloats(args: readonly number[], Oc: number): number {
+  const [N, , , , , , , , , , , , , , OH, OW] = args;
+  const slice = Math.ceil((N * Oc * OH * OW) / 16) * 16;
+  return slice + Math.ceil(rt().kernels.conv2dWeightGradRangeFloats(...args, Oc) / 16) * 16;
+}
+
+/** Calls split so far, per kind of split (a test reads them to know a split ran). */
+export const splitCounts = { weightGradByChannels: 0 };
+
+/**
+ * The weight (and bias) gradient split by output channels: each thread the rows of dw (and db) of
+ * its range, summed over the whole batch (conv2dWeightGradRange, in its own `per` floats of
+ * `scratch`: no partial sums, the same bits as one thread).
+ */
+export function splitWeightGrad(
+  x: number, w: number, dy: number, dw: number, db: number, args: readonly number[],
+  channels: readonly [number, number][], scratch: number, per: number,
+): void {
+  const [N, , , , , , , , , , , , , , OH, OW] = args;
+  const tasks = channels.map(([o0, Oc], t): Task => {
+    const at = scratch + t * per * 4, slice = Math.ceil((N * Oc * OH * OW) / 16) * 16;
+    return { kernel: 'conv2dWeightGradRange', args: [x, w, dy, dw, db, o0, Oc, at, ...args, at + slice * 4, gemmScratch(t)] };
+  });
+  const { pool, kernels } = rt();
+  splitCounts.weightGradByChannels++;
+  if (!pool || pool.size < tasks.length) for (const t of tasks) kernels[t.kernel](...t.args);
+  else pool.run(tasks);
+}
+
+/** The input gradient alone by ranges of the batch over `threads` threads (conv2dInputGrad, each range in its own `per` floats of `scratch`). */
+export function splitInputGrad(w: number, dy: number, dx: number, args: readonly number[], threads: number, scratch: number, per: number): void {
+  const [, C, H, W, O] = args, OH = args[14], OW = args[15];
+  overBatch(args[0], threads, (start, count, t) => ({
+    kernel: 'conv2dInputGrad',
+    args: [w, dy + start * O * OH * OW * 4, dx + start * C * H * W * 4, ...withBatch(args, count), scratch + t * per * 4, gemmScratch(t)],
+  }));
 }
 
 /**

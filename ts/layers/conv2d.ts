@@ -13,7 +13,10 @@ import { Size2, checkKernelRange, checkNotEmptyBatch, checkPositiveInt, formatPa
 import { anything, boolean, checkOptions, describe } from '../options.js';
 import { registerLayer } from '../registry.js';
 import { FusableResult, fusionEnabled } from './epilogue.js';
-import { SPLITS_FORWARD, SPLITS_INPUT_GRAD, overBatch, passThreads, rangeColsFloats, splitBackward, withBatch } from './conv-threads.js';
+import {
+  SPLITS_FORWARD, SPLITS_INPUT_GRAD, overBatch, passThreads, rangeColsFloats, splitBackward, splitInputGrad, splitWeightGrad, weightGradRangeFloats,
+  weightGradRanges, withBatch,
+} from './conv-threads.js';
 
 /** The options of Conv2d; the defaults are PyTorch's. */
 export interface Conv2dOptions {
@@ -275,6 +278,7 @@ export class Conv2d extends Module {
     const x = this.x!, g = this.geometry!, args = this.kernelArgs(g);
     const dx = needInputGrad ? this.output('dx', x.shape, 'backward()') : null;
     const w = this.weight.data.ptr, dw = this.weight.grad.ptr, db = this.bias ? this.bias.grad.ptr : 0;
+    if (this.backwardByChannels(x, dy, dx, args)) return dx;
     // Two threads at least: the weight gradient on this one, the input gradient on the others.
     const threads = dx ? this.threadsFor(args, SPLITS_INPUT_GRAD) : 1;
     // Split: the weight gradient's scratch (the whole batch's), then each worker's stretch.
@@ -287,6 +291,27 @@ export class Conv2d extends Module {
     }
     splitBackward(x.ptr, w, dy.ptr, dw, db, dx!.ptr, args, threads, cols, cols + full * 4, per);
     return dx;
+  }
+
+  /**
+   * The backward over every thread in two passes, when the weight gradient splits by output
+   * channels (weightGradRanges) and dx, if wanted, by ranges of the batch: the weight gradient's
+   * ranges, then dx's, each pass balanced over the threads (conv1 of a net, with no dx, too).
+   * False, having done nothing, where it does not apply (or the scratch does not fit).
+   */
+  private backwardByChannels(x: Tensor, dy: Tensor, dx: Tensor | null, args: readonly number[]): boolean {
+    const [N, C, , , O, KH, KW] = args, G = args[13], OH = args[14], OW = args[15];
+    const channels = weightGradRanges(args, 2 * N * O * OH * OW * (C / G) * KH * KW);
+    if (!channels || (dx && (rt().kernels.conv2dBatchSplits(...args) & SPLITS_INPUT_GRAD) === 0)) return false;
+    const dxThreads = dx ? this.threadsFor(args, SPLITS_INPUT_GRAD) : 0;
+    const wgPer = weightGradRangeFloats(args, channels[0][1]);
+    const dxPer = dx ? rangeColsFloats(args, N, dxThreads) : 0;
+    const scratch = this.threadScratch(Math.max(wgPer * channels.length, dxPer * dxThreads));
+    if (!scratch) return false;
+    const w = this.weight.data.ptr;
+    splitWeightGrad(x.ptr, w, dy.ptr, this.weight.grad.ptr, this.bias ? this.bias.grad.ptr : 0, args, channels, scratch, wgPer);
+    if (dx) splitInputGrad(w, dy.ptr, dx.ptr, args, dxThreads, scratch, dxPer);
+    return true;
   }
 
   /** Checks an input shape and derives the output size; throws before anything is touched. */

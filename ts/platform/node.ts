@@ -75,7 +75,10 @@ export const platform: Platform = {
   sharedMemoryUnavailable: () => (typeof SharedArrayBuffer === 'function' ? null : 'this Node has no SharedArrayBuffer'),
 
   startWorker(source: string): WorkerHandle {
-    const worker = new Worker(source, { eval: true });
+    // The worker inherits the process's options, but --input-type=module (node -e with an
+    // import) would make its script a module, where the script's require is missing.
+    const execArgv = process.execArgv.filter((a, i, all) => !a.startsWith('--input-type') && all[i - 1] !== '--input-type');
+    const worker = new Worker(source, { eval: true, execArgv });
     // A waiting worker must not keep a script from exiting when its work is done.
     worker.unref();
     return {

@@ -26,6 +26,8 @@ const GENERATION = 0, PENDING = 1, FAILED = 2, HEADER_INTS = 16;
 const SLOT_FLOATS = 32;
 /** Polls of the generation before a worker sleeps: a wake-up from Atomics.wait costs 60–90 µs here, a spin of this length about 20 µs. */
 const SPIN = 20000;
+/** How often (ms) the calling thread looks at the workers while it waits for their shares. */
+const POLL_MS = 50;
 
 /**
  * The worker's script, run as given (Node: worker_threads with eval; a page: a Blob URL): it
@@ -49,7 +51,8 @@ const WORKER_SOURCE = `(() => {
       seen = g;
       // Stopped (its slot cleared or handed to a successor): leave.
       if (Atomics.load(ctl, ready) !== token) return;
-      if (Atomics.load(ctl, stamp) !== g) continue;
+      // Claimed: the calling thread takes back a share nobody picked up in time (run()).
+      if (Atomics.compareExchange(ctl, stamp, g, -g) !== g) continue;
       try { slot[0] = fns[slot[0]].apply(null, slot.subarray(2, 2 + slot[1])) ?? 0; } catch (e) { Atomics.add(ctl, ${FAILED}, 1); }
       if (Atomics.sub(ctl, ${PENDING}, 1) === 1) Atomics.notify(ctl, ${PENDING});
     }
@@ -75,6 +78,17 @@ export class ThreadPool {
   #wanted = 1;
   /** Set when a worker failed to start: the pool stops growing and says why. */
   #failure: string | null = null;
+  /**
+   * How long (ms) a worker may leave its share untaken before the calling thread takes it back,
+   * runs it itself and stops counting on that worker (it died, was terminated or crashed). A live
+   * worker takes its share within microseconds (spinning) or a wake-up (60–90 µs).
+   */
+  pickupTimeoutMs = 5000;
+  /**
+   * How long (ms) a call may wait for shares taken but not finished before it throws rather than
+   * wait forever on a worker stopped in the middle of one.
+   */
+  finishTimeoutMs = 120000;
   /** The calling thread may block (Atomics.wait): not the main thread of a page. */
   readonly #mayBlock = typeof (globalThis as { document?: unknown }).document === 'undefined';
 
@@ -143,14 +157,58 @@ export class ThreadPool {
     } catch (err) {
       failure = err;
     }
-    for (let p = Atomics.load(this.#ctl, PENDING); p !== 0; p = Atomics.load(this.#ctl, PENDING)) {
-      if (this.#mayBlock) Atomics.wait(this.#ctl, PENDING, p);
-    }
+    failure ??= this.#wait(g, tasks, ready);
     if (failure) throw failure;
     const failed = Atomics.exchange(this.#ctl, FAILED, 0);
     if (failed) throw new Error(`simdnet: a kernel failed on ${failed} worker thread${failed > 1 ? 's' : ''}`);
     return tasks.map((t, i) => (i === 0 ? own : t ? this.#slots[ready[i - 1] * SLOT_FLOATS] : 0));
   }
+
+  /**
+   * Waits for the workers' shares of generation `g`; a share left untaken past pickupTimeoutMs is
+   * taken back and run here (the worker is then counted out), and one taken but unfinished past
+   * finishTimeoutMs gives an Error, returned (not thrown: what the calling thread's own share threw
+   * comes first).
+   */
+  #wait(g: number, tasks: readonly (Task | null)[], ready: readonly number[]): unknown {
+    const start = Date.now();
+    let reclaimed = false, spins = 0;
+    for (let p = Atomics.load(this.#ctl, PENDING); p !== 0; p = Atomics.load(this.#ctl, PENDING)) {
+      if (this.#mayBlock) Atomics.wait(this.#ctl, PENDING, p, POLL_MS);
+      else if (++spins % 4096 !== 0) continue;
+      const waited = Date.now() - start;
+      if (!reclaimed && waited > this.pickupTimeoutMs) {
+        reclaimed = true;
+        const err = this.#reclaim(g, tasks, ready);
+        if (err) return err;
+      } else if (waited > this.finishTimeoutMs) {
+        return new Error(`simdnet: a worker thread took its share of a kernel call and did not finish it in ${this.finishTimeoutMs} ms (stopped or crashed)`);
+      }
+    }
+    return null;
+  }
+
+  /** Takes back and runs here every share of generation `g` no worker has taken; counts those workers out. */
+  #reclaim(g: number, tasks: readonly (Task | null)[], ready: readonly number[]): unknown {
+    let failure: unknown = null;
+    for (let i = 1; i < tasks.length; i++) {
+      const t = tasks[i], w = ready[i - 1];
+      if (!t || Atomics.compareExchange(this.#ctl, HEADER_INTS + 2 * w + 1, g, 0) !== g) continue;
+      // Counted out: its ready mark cleared, so no later call hands it a share (and should it wake, it leaves).
+      Atomics.store(this.#ctl, HEADER_INTS + 2 * w, 0);
+      this.#failure ??= `a worker thread did not take its share within ${this.pickupTimeoutMs} ms (stopped or crashed): its work runs on the other threads`;
+      try {
+        this.#slots[w * SLOT_FLOATS] = this.kernels[t.kernel](...t.args) ?? 0;
+      } catch (err) {
+        failure ??= err;
+      }
+      Atomics.sub(this.#ctl, PENDING, 1);
+    }
+    return failure;
+  }
+
+  /** @internal A worker's handle, for tests that stop one behind the pool's back. */
+  workerHandle(i: number): WorkerHandle { return this.#workers[i]; }
 
   /**
    * Resolves once every worker asked for has loaded the kernels (or one failed to start, or

@@ -1,0 +1,111 @@
+// The threads column: every network of the shape zoo trained at 1, 2 and all threads
+// (sn.setNumThreads), and a 512³ GEMM split by row panels over the thread pool. The thread counts
+// are timed alternately, sample by sample, in one process, so a change of load on a shared machine
+// falls on all of them alike; each ratio is to 1 thread in the same run.
+import { availableParallelism } from 'node:os';
+import * as sn from 'simdnet';
+import { rt, Block, f32, gemmScratch } from 'simdnet/internal';
+import { ZOO_NETS } from './nets.js';
+import { summarize } from './stats.js';
+
+/** The thread counts timed: 1, 2 and all the cores (at most 8, ready()'s default), each once. */
+export function threadCounts() {
+  return [...new Set([1, 2, Math.max(1, Math.min(8, availableParallelism()))])];
+}
+
+/**
+ * Runs `step(threads)` for each count in turn, `samples` rounds (after a warm-up round), and
+ * returns per count the summary of ms per call, each sample the mean of `reps` calls.
+ */
+async function alternate(counts, step, { samples, reps }) {
+  const times = new Map(counts.map((t) => [t, []]));
+  for (let s = -1; s < samples; s++) {
+    for (const t of counts) {
+      await sn.ready({ threads: t });
+      const start = performance.now();
+      for (let r = 0; r < reps; r++) step(t);
+      if (s >= 0) times.get(t).push((performance.now() - start) / reps);
+    }
+  }
+  return counts.map((t) => ({ threads: t, ms: summarize(times.get(t)) }));
+}
+
+/** Adds img/s (or GFLOP/s) and the ratio to 1 thread to each of alternate()'s rows. */
+function withRatios(rows, perMs) {
+  const one = rows.find((r) => r.threads === 1).ms.median;
+  return rows.map((r) => ({ ...r, rate: perMs / r.ms.median, ratio: one / r.ms.median }));
+}
+
+/** One network's training step (SGD with momentum, cross-entropy) at each thread count. */
+async function netThreads(key, batch, counts, timing) {
+  const net = ZOO_NETS[key];
+  sn.manualSeed(0);
+  const model = net.build();
+  const opt = new sn.SGD(model.parameters(), { lr: 0.01, momentum: 0.9 });
+  const lossFn = new sn.CrossEntropyLoss();
+  const n = batch * net.input.reduce((a, b) => a * b, 1);
+  const x = sn.tensor(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)), [batch, ...net.input]);
+  const labels = Int32Array.from({ length: batch }, (_, i) => i % 10);
+  try {
+    model.train();
+    const rows = await alternate(counts, () => {
+      lossFn.forward(model.forward(x), labels).backward();
+      opt.step();
+      opt.zeroGrad();
+    }, timing);
+    return { key, label: net.label, batch, rows: withRatios(rows, batch * 1000) };
+  } finally {
+    opt.dispose();
+    model.dispose();
+  }
+}
+
+/**
+ * C = A·B at 512³ with C's rows split into one panel per thread (multiples of 8 rows), each
+ * panel's GEMM on its own thread with its own packing scratch: what the thread pool gives a GEMM
+ * split by panels (the library's gemm() itself runs on one thread).
+ */
+async function gemmThreads(counts, timing) {
+  const M = 512, N = 512, K = 512;
+  const blocks = [M * K, K * N, M * N].map((size, i) => {
+    const b = new Block(size * 4);
+    const v = f32(b.ptr, size);
+    for (let j = 0; j < size; j++) v[j] = Math.sin(j * 0.1 + i);
+    return b;
+  });
+  const [A, B, C] = blocks.map((b) => b.ptr);
+  try {
+    const rows = await alternate(counts, (threads) => {
+      const { pool, kernels } = rt();
+      const panels = [];
+      for (let t = 0, start = 0; t < threads; t++) {
+        const end = t === threads - 1 ? M : Math.min(M, start + Math.ceil(M / threads / 8) * 8);
+        panels.push({ kernel: 'gemm', args: [0, 0, end - start, N, K, A + start * K * 4, K, B, N, C + start * N * 4, N, 0, gemmScratch(t)] });
+        start = end;
+      }
+      if (threads === 1 || !pool || pool.size < threads) for (const p of panels) kernels.gemm(...p.args);
+      else pool.run(panels);
+    }, timing);
+    return withRatios(rows, (2 * M * N * K) / 1e6);
+  } finally {
+    for (const b of blocks) b.free();
+  }
+}
+
+/**
+ * The threads section: { counts, nets: [{ key, label, batch, rows }], gemm: rows }, each row
+ * { threads, ms, rate (img/s, GFLOP/s for the GEMM), ratio to 1 thread }.
+ */
+export async function measureThreads({ quick = false, nets = Object.keys(ZOO_NETS), batch = 64, progress = () => {} } = {}) {
+  const counts = threadCounts();
+  const timing = { samples: quick ? 5 : 7, reps: quick ? 1 : 2 };
+  const out = { counts, batch, nets: [], gemm: null };
+  progress('threads: GEMM 512³');
+  out.gemm = await gemmThreads(counts, { samples: timing.samples, reps: 10 });
+  for (const key of nets) {
+    progress(`threads: ${ZOO_NETS[key].label}, batch ${batch}`);
+    out.nets.push(await netThreads(key, batch, counts, timing));
+  }
+  await sn.ready({ threads: 1 });
+  return out;
+}
