@@ -75,10 +75,7 @@ export const platform: Platform = {
   sharedMemoryUnavailable: () => (typeof SharedArrayBuffer === 'function' ? null : 'this Node has no SharedArrayBuffer'),
 
   startWorker(source: string): WorkerHandle {
-    // The worker inherits the process's options, but --input-type=module (node -e with an
-    // import) would make its script a module, where the script's require is missing.
-    const execArgv = process.execArgv.filter((a, i, all) => !a.startsWith('--input-type') && all[i - 1] !== '--input-type');
-    const worker = new Worker(source, { eval: true, execArgv });
+    const worker = new Worker(source, { eval: true, execArgv: workerExecArgv() });
     // A waiting worker must not keep a script from exiting when its work is done.
     worker.unref();
     return {
@@ -90,9 +87,7 @@ export const platform: Platform = {
 
   async startTrainingWorker(): Promise<MessageWorker> {
     // workerData marks it as simdnet's training worker (parentPort() answers only there).
-    // The process's flags, but not --input-type, which a worker started from a file refuses (`node --input-type=module -e …`).
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-    const worker = new Worker(new URL('../worker/entry.js', import.meta.url), { workerData: { simdnetTrainingWorker: true }, execArgv });
+    const worker = new Worker(new URL('../worker/entry.js', import.meta.url), { workerData: { simdnetTrainingWorker: true }, execArgv: workerExecArgv() });
     return {
       post: (message, transfer = []) => worker.postMessage(message, transfer as never[]),
       onMessage: (f) => { worker.on('message', f); },
@@ -113,3 +108,12 @@ export const platform: Platform = {
     };
   },
 };
+
+/**
+ * The process's options for a worker, less --input-type (`node --input-type=module -e …`): it would
+ * make the kernel worker's evaluated script a module, where its require is missing, and a worker
+ * started from a file refuses it.
+ */
+function workerExecArgv(): string[] {
+  return process.execArgv.filter((a, i, all) => !a.startsWith('--input-type') && all[i - 1] !== '--input-type');
+}
