@@ -48,7 +48,8 @@ Options:
                      shapes above 1 GFLOP
   --threads          instead of the above: the zoo's networks' training steps at batch 64 on 1, 2
                      and all threads (sn.setNumThreads), img/s and the ratio to 1 thread timed
-                     alternately in the same run, and GEMM 512³ split by row panels over them
+                     alternately in the same run, and GEMM 512³ split by row panels over them;
+                     then PyTorch's training steps on the same thread counts
   --zoo-nets LIST    the networks whose convolutions the zoo takes, or --threads trains (default: all of them)
   --zoo-batches LIST the zoo's batch sizes (1,16,64)
   --plain-simd       keep relaxed SIMD off where the engine needs a flag for it
@@ -288,7 +289,7 @@ async function runThreads(options, { progress }) {
     machine: machine(relaxed, runtime), options: { quick, threads: true, zooNets, plainSimd: options.plainSimd },
     frameworks: {}, ratios: [], nets: {}, notes: [],
   };
-  r.threads = await measureThreads({ quick, nets: zooNets, progress });
+  r.threads = await measureThreads({ quick, nets: zooNets, python: options.python, progress });
   return r;
 }
 

@@ -24,7 +24,7 @@ export function findTorchPython(python) {
 }
 
 /** Runs the script; resolves to its JSON, or to { error } when it fails. */
-export function runPytorch(python, { batches, profileBatches, quick, nets = [], netBatches = [], netBatchesFor = {}, manualBatches = [], zoo = null }) {
+export function runPytorch(python, { batches, profileBatches, quick, nets = [], netBatches = [], netBatchesFor = {}, manualBatches = [], zoo = null, threads = 1, netProfile = true }) {
   const args = [SCRIPT, '--batches', batches.join(','), '--profile-batches', profileBatches.join(',')];
   if (nets.length) args.push('--nets', nets.join(','), '--net-batches', netBatches.join(','));
   const overrides = Object.entries(netBatchesFor).filter(([k]) => nets.includes(k));
@@ -32,9 +32,12 @@ export function runPytorch(python, { batches, profileBatches, quick, nets = [], 
   if (manualBatches.length) args.push('--manual-batches', manualBatches.join(','));
   if (zoo) args.push('--zoo', zoo);
   if (quick) args.push('--quick');
+  if (threads !== 1) args.push('--threads', String(threads));
+  if (!netProfile) args.push('--no-net-profile');
   return new Promise((resolve) => {
-    // One thread for the BLAS and OpenMP pools too, whatever torch.set_num_threads manages.
-    const env = { ...process.env, OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
+    // The BLAS and OpenMP pools get the same count, whatever torch.set_num_threads manages.
+    const n = String(threads);
+    const env = { ...process.env, OMP_NUM_THREADS: n, MKL_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n };
     const child = spawn(python, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '', err = '';
     child.stdout.on('data', (d) => { out += d; });
@@ -103,4 +106,26 @@ export async function runPytorchZoo({ python, shapes, cases, quick }) {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * PyTorch's training img/s (SGD with momentum, cross-entropy) of each network of `nets` at `batch`
+ * on each thread count of `counts`, one script run per count: { label, nets: { key: [{ threads,
+ * rate } | { threads, error }] } }, or { label, error }.
+ */
+export async function runPytorchThreads({ python, nets, batch, counts, quick }) {
+  const found = findTorchPython(python);
+  if (found.error) return { label: 'PyTorch', error: found.error };
+  const out = Object.fromEntries(nets.map((key) => [key, []]));
+  let label = `PyTorch ${found.torch}`;
+  for (const threads of counts) {
+    const d = await runPytorch(found.python, { batches: [], profileBatches: [], quick, nets, netBatches: [batch], threads, netProfile: false });
+    if (d.error) return { label, error: d.error };
+    label = labelOf(d).replace(/ \(\d+ threads?, /, ' (');
+    for (const key of nets) {
+      const row = d.nets[key]?.throughput?.[0];
+      out[key].push(row?.train ? { threads, rate: row.train.imgPerSec.median } : { threads, error: row?.error ?? d.nets[key]?.error ?? 'no figures' });
+    }
+  }
+  return { label, nets: out };
 }

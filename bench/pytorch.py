@@ -105,8 +105,10 @@ def seed003_cifar():
                          nn.Flatten(), nn.Linear(4096, 256), nn.ReLU(), nn.Linear(256, 64), nn.ReLU(), nn.Linear(64, 10))
 
 
-# The networks of bench/nets.js under the same keys: (builder, input shape [C, H, W], classes).
+# The networks of bench/nets.js under the same keys, and LeNet-5 (bench/nets.js ZOO_NETS, for
+# --threads): (builder, input shape [C, H, W], classes).
 NETS = {
+    "lenet5": (lenet5, (1, 28, 28), 10),
     "resnet20": (lambda: CifarResNet(3), (3, 32, 32), 10),
     "mobilenetv2": (mobilenet_v2_half, (3, 32, 32), 10),
     "vgg-cifar": (vgg_cifar, (3, 32, 32), 10),
@@ -459,8 +461,10 @@ def main():
     ap.add_argument("--manual-batches", default="", help="LeNet-5's hand-written SGD loop at these batch sizes")
     ap.add_argument("--zoo", default="", help="a JSON file of convolution cases (bench/zoo.js)")
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (the caller sets OMP/MKL/OpenBLAS threads alike)")
+    ap.add_argument("--no-net-profile", action="store_true", help="the networks' throughput only, without their per-module profile")
     a = ap.parse_args()
-    torch.set_num_threads(1)
+    torch.set_num_threads(a.threads)
     try:
         torch.set_num_interop_threads(1)
     except RuntimeError:
@@ -491,10 +495,9 @@ def main():
         key_batches = batches_for.get(key, net_batches)
         net_profile_batch = a.net_profile_batch or max(key_batches, default=0)
         try:
-            result["nets"][key] = {
-                "throughput": [net_throughput(key, b, a.quick) for b in key_batches],
-                "profile": {"batch": net_profile_batch, "runs": net_profile(key, net_profile_batch, a.quick)},
-            }
+            result["nets"][key] = {"throughput": [net_throughput(key, b, a.quick) for b in key_batches]}
+            if not a.no_net_profile:
+                result["nets"][key]["profile"] = {"batch": net_profile_batch, "runs": net_profile(key, net_profile_batch, a.quick)}
         except ImportError as e:  # torchvision missing: that network only
             result["nets"][key] = {"error": f"{type(e).__name__}: {e}"}
     json.dump(result, sys.stdout)

@@ -395,12 +395,17 @@ export const SLOWEST = 15;
 /** The threads column: per network and for GEMM 512³, each thread count's rate and its ratio to 1 thread in the same run. */
 export function threadsSection(t) {
   const cells = (rows, f) => rows.flatMap((row) => [`${f(row.rate)} [×${row.ratio.toFixed(2)}]`]);
-  const head = ['', ...t.counts.map((n) => `${n} thread${n > 1 ? 's' : ''}`)];
+  const threadsOf = (n) => `${n} thread${n > 1 ? 's' : ''}`;
+  const pt = t.pytorch && !t.pytorch.error;
+  const head = ['', ...t.counts.map(threadsOf), ...(pt ? [...t.counts.map((n) => `PyTorch ${threadsOf(n)}`), `simdnet ${threadsOf(t.counts.at(-1))} ÷ PyTorch's best`] : [])];
+  const pytorchCells = (n) => (pt ? [...(n.pytorch ?? []).map((r) => (r.rate > 0 ? int(r.rate) : 'error')), n.vsPytorchBest ? `×${n.vsPytorchBest.toFixed(2)}` : ''] : []);
   const rows = [
-    ['GEMM 512³ (row panels), GFLOP/s', ...cells(t.gemm, fixed(1))],
-    ...t.nets.map((n) => [`${n.label}, img/s`, ...cells(n.rows, int)]),
+    ['GEMM 512³ (row panels), GFLOP/s', ...cells(t.gemm, fixed(1)), ...(pt ? t.counts.map(() => '').concat('') : [])],
+    ...t.nets.map((n) => [`${n.label}, img/s`, ...cells(n.rows, int), ...pytorchCells(n)]),
   ];
-  return `## Threads: training steps at batch ${t.batch} on 1, 2 and all threads (img/s [× 1 thread], timed alternately in one run)\n${table(head, rows)}`;
+  const note = !t.pytorch ? '' : pt ? `\n${t.pytorch.label}: torch.set_num_threads and the OMP/MKL/OpenBLAS threads at each count, the same training step (SGD with momentum 0.9, cross-entropy), timed after simdnet's.`
+    : `\nPyTorch skipped: ${t.pytorch.error}`;
+  return `## Threads: training steps at batch ${t.batch} on 1, 2 and all threads (img/s [× 1 thread], timed alternately in one run)\n${table(head, rows)}${note}`;
 }
 
 export function report(r) {

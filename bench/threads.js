@@ -7,6 +7,7 @@ import * as sn from 'simdnet';
 import { rt, Block, f32, gemmScratch } from 'simdnet/internal';
 import { ZOO_NETS } from './nets.js';
 import { summarize } from './stats.js';
+import { runPytorchThreads } from './pytorch.js';
 
 /** The thread counts timed: 1, 2 and all the cores (at most 8, ready()'s default), each once. */
 export function threadCounts() {
@@ -93,10 +94,13 @@ async function gemmThreads(counts, timing) {
 }
 
 /**
- * The threads section: { counts, nets: [{ key, label, batch, rows }], gemm: rows }, each row
- * { threads, ms, rate (img/s, GFLOP/s for the GEMM), ratio to 1 thread }.
+ * The threads section: { counts, nets: [{ key, label, batch, rows, pytorch? }], gemm: rows,
+ * pytorch: { label } | { label, error } }, each row { threads, ms, rate (img/s, GFLOP/s for the
+ * GEMM), ratio to 1 thread }; a network's `pytorch` is PyTorch's [{ threads, rate } | { threads,
+ * error }] on the same thread counts (bench/pytorch.py, after simdnet's), and `vsPytorchBest`
+ * simdnet's img/s on all threads (its default) over PyTorch's best.
  */
-export async function measureThreads({ quick = false, nets = Object.keys(ZOO_NETS), batch = 64, progress = () => {} } = {}) {
+export async function measureThreads({ quick = false, nets = Object.keys(ZOO_NETS), batch = 64, python, progress = () => {} } = {}) {
   const counts = threadCounts();
   const timing = { samples: quick ? 5 : 7, reps: quick ? 1 : 2 };
   const out = { counts, batch, nets: [], gemm: null };
@@ -107,5 +111,15 @@ export async function measureThreads({ quick = false, nets = Object.keys(ZOO_NET
     out.nets.push(await netThreads(key, batch, counts, timing));
   }
   await sn.ready({ threads: 1 });
+  progress('threads: PyTorch (a Python subprocess per thread count)');
+  const pt = await runPytorchThreads({ python, nets, batch, counts, quick });
+  out.pytorch = pt.error ? { label: pt.label, error: pt.error } : { label: pt.label };
+  if (!pt.error) {
+    for (const n of out.nets) {
+      n.pytorch = pt.nets[n.key];
+      const best = Math.max(...n.pytorch.filter((r) => r.rate > 0).map((r) => r.rate));
+      if (Number.isFinite(best)) n.vsPytorchBest = n.rows.at(-1).rate / best;
+    }
+  }
   return out;
 }

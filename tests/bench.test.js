@@ -392,6 +392,16 @@ test('--threads: the zoo\'s networks and GEMM 512³ at 1, 2 and all threads, eac
     assert.is(rows[0].ratio, 1);
   }
   assert.equal(out.threads.nets.map((n) => n.key), ['lenet5']);
+  // PyTorch on the same thread counts where torch is found, else a line saying why not.
+  if (out.threads.pytorch.error) assert.match(r.stdout, /\nPyTorch skipped: /);
+  else {
+    const [lenet] = out.threads.nets;
+    assert.equal(lenet.pytorch.map((row) => row.threads), out.threads.counts);
+    for (const row of lenet.pytorch) assert.ok(row.rate > 0, JSON.stringify(row));
+    const best = Math.max(...lenet.pytorch.map((row) => row.rate));
+    assert.ok(Math.abs(lenet.vsPytorchBest - lenet.rows.at(-1).rate / best) < 1e-9);
+    assert.match(r.stdout, /PyTorch 1 thread \| PyTorch 2 threads \| simdnet \d+ threads? ÷ PyTorch's best/);
+  }
   for (const [args, message] of [
     [['--threads', '--zoo'], /--threads: not with --zoo/],
     [['--threads', '--nets', 'resnet20'], /--nets: not with --threads/],
