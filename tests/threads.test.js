@@ -122,7 +122,7 @@ const WEIGHT_GRAD_SHAPES = [
   [17, 18, 17, 20, 3, 1, 1], // Winograd F(4×4)
   [32, 16, 16, 64, 3, 1, 1], // Winograd F(4×4), 4×4-tile weight gradient
   [3, 32, 16, 8, 3, 2, 1], // implicit GEMM
-  [7, 9, 16, 12, 3, 2, 1], // implicit GEMM, batch folded
+  [3, 9, 16, 12, 3, 2, 1], // implicit GEMM, batch folded (3 channels: dx by im2col)
 ];
 
 test('weight gradient by output channels: each range of 2 or 3 threads gets the whole convolution\'s bits', () => {
