@@ -30,9 +30,18 @@ export function batchNormStats(x: usize, mean: usize, variance: usize, N: i32, C
     for (let c = 0; c < C; c++) { store<f32>(mean + (<usize>c << 2), NaN); store<f32>(variance + (<usize>c << 2), NaN); }
     return 0;
   }
+  return batchNormStatsRange(x, mean, variance, N, C, L, 0, C);
+}
+
+/**
+ * batchNormStats for the Cc channels from c0 (N, L > 0): each channel's sums as the whole pass's,
+ * so a split by channel ranges over threads gives the same bits; returns how many values of those
+ * channels are NaN or infinite.
+ */
+export function batchNormStatsRange(x: usize, mean: usize, variance: usize, N: i32, C: i32, L: i32, c0: i32, Cc: i32): i32 {
   const count = <f64>N * L;
   let finite = true;
-  for (let c = 0; c < C; c++) {
+  for (let c = c0; c < c0 + Cc; c++) {
     const shift: f32 = planeSum(plane(x, 0, c, C, L), L) / <f32>L;
     const k: f32 = isFinite<f32>(shift) ? shift : 0;
     const kV = f32x4.splat(k);
@@ -62,7 +71,11 @@ export function batchNormStats(x: usize, mean: usize, variance: usize, N: i32, C
     store<f32>(mean + (<usize>c << 2), <f32>(<f64>k + dm));
     store<f32>(variance + (<usize>c << 2), <f32>max<f64>(s2 / count - dm * dm, 0));
   }
-  return finite ? 0 : countNonFinite(x, N * C * L);
+  if (finite) return 0;
+  if (c0 == 0 && Cc == C) return countNonFinite(x, N * C * L);
+  let bad = 0;
+  for (let n = 0; n < N; n++) for (let c = c0; c < c0 + Cc; c++) bad += countNonFinite(plane(x, n, c, C, L), L);
+  return bad;
 }
 
 /**
@@ -91,8 +104,17 @@ export function batchNormBackward(
   weight: usize, dweight: usize, dbias: usize,
   N: i32, C: i32, L: i32, eps: f32, affine: i32, batchStats: i32,
 ): void {
+  batchNormBackwardRange(x, dy, dx, mean, variance, weight, dweight, dbias, N, C, L, eps, affine, batchStats, 0, C);
+}
+
+/** batchNormBackward for the Cc channels from c0 (each channel's sums as the whole pass's: a split by channels gives the same bits). */
+export function batchNormBackwardRange(
+  x: usize, dy: usize, dx: usize, mean: usize, variance: usize,
+  weight: usize, dweight: usize, dbias: usize,
+  N: i32, C: i32, L: i32, eps: f32, affine: i32, batchStats: i32, c0: i32, Cc: i32,
+): void {
   const count = <f64>N * L;
-  for (let c = 0; c < C; c++) {
+  for (let c = c0; c < c0 + Cc; c++) {
     const o = <usize>c << 2;
     const m = load<f32>(mean + o);
     const inv = invStd(load<f32>(variance + o), eps);

@@ -2,11 +2,12 @@
 // The split is by ranges of the batch, so the property under it is checked first, kernel by
 // kernel: on every lowering conv2dBatchSplits allows, each image's forward (and input gradient
 // alone) is bit for bit the same on any range of the batch. Then whole models train to the same
-// weights on 1, 2 and 3 threads, the API refuses bad counts, and a script exits by itself.
+// weights on 1, 2 and 3 threads (BatchNorm2d's sweeps split too, checked alone on awkward shapes),
+// the API refuses bad counts, and a script exits by itself.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
-import { rt, Block, f32, channelRanges, splitCounts } from 'simdnet/internal';
+import { rt, Block, f32, channelRanges, splitCounts, batchNormSplits, splitLimits } from 'simdnet/internal';
 import { execFileSync } from 'node:child_process';
 import { rng, randn, bits } from './helpers.js';
 
@@ -176,7 +177,95 @@ test('weight gradient by output channels: each range of 2 or 3 threads gets the 
   assert.is(k.conv2dWeightGradSplits(5, 8, 12, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 12, 9, 4), 0);
 });
 
-/** The model's parameters after `steps` SGD steps from seed 1 on `threads` threads, as bits, and the pool's runs meanwhile. */
+/**
+ * One training step then an eval forward of Conv2d 1×1 → BatchNorm2d → act (the act fused into
+ * the BatchNorm's sweep) and of a BatchNorm2d alone on a caller's tensor, on `threads` threads with
+ * every BatchNorm sweep split: outputs, input and parameter gradients, running statistics as bits,
+ * and the splits run.
+ */
+async function batchNormPass(threads, [N, C, H, W], Act) {
+  sn.setNumThreads(threads);
+  await rt().pool.whenStarted();
+  const before = { ...batchNormSplits };
+  sn.manualSeed(3);
+  const rand = rng(11);
+  const bn = new sn.BatchNorm2d(C), alone = new sn.BatchNorm2d(C, { momentum: null });
+  const fused = new sn.Sequential(new sn.Conv2d(C, C, 1, { bias: false }), bn, new Act());
+  for (const p of [...bn.parameters(), ...alone.parameters()]) p.data.view().set(randn(C, rand));
+  const x = sn.tensor(randn(N * C * H * W, rand).map((v, i) => v + (i % 7)), [N, C, H, W]);
+  const dy = sn.tensor(randn(N * C * H * W, rand), [N, C, H, W]);
+  const out = {};
+  try {
+    for (const [name, m] of [['fused', fused], ['alone', alone]]) {
+      m.train();
+      out[`${name} y`] = bits(m.forward(x).toArray());
+      out[`${name} dx`] = bits(m.backward(dy).toArray());
+      for (const [pn, p] of m.namedParameters()) out[`${name} d${pn}`] = bits(p.grad.toArray());
+      for (const [bn, b] of m.namedBuffers()) if (!bn.endsWith('tracked')) out[`${name} ${bn}`] = bits(b.toArray());
+      m.eval();
+      out[`${name} eval y`] = bits(m.forward(x).toArray());
+    }
+  } finally {
+    fused.dispose();
+    alone.dispose();
+  }
+  const splits = Object.fromEntries(Object.keys(before).map((key) => [key, batchNormSplits[key] - before[key]]));
+  return { out, splits };
+}
+
+test('BatchNorm2d (+ fused ReLU / ReLU6) split by channels gives the same bits on 1, 2 and 3 threads', async () => {
+  const limit = splitLimits.minBytes;
+  splitLimits.minBytes = 0;
+  try {
+    // Channels not a multiple of 4, batches of 1 and 3, odd planes, planes of one value.
+    for (const shape of [[3, 7, 5, 3], [1, 5, 9, 7], [3, 6, 1, 1], [2, 13, 11, 1]]) {
+      for (const Act of [sn.ReLU, sn.ReLU6]) {
+        const what = `${shape.join('×')} ${Act.name}`;
+        const one = await batchNormPass(1, shape, Act);
+        assert.equal(one.splits, { stats: 0, affine: 0, backward: 0 }, `${what}: one thread splits nothing`);
+        for (const threads of [2, 3]) {
+          const many = await batchNormPass(threads, shape, Act);
+          assert.equal(Object.keys(many.out), Object.keys(one.out));
+          for (const key of Object.keys(one.out)) sameBits(many.out[key], one.out[key], `${what}, ${threads} threads: ${key}`);
+          // Statistics and backward by channels (twice each: the fused net's and the lone layer's
+          // training passes); the affine sweep by ranges of the batch (not for one image), but for the
+          // fused net's eval, whose affine the convolution's stores take.
+          assert.is(many.splits.stats, 2, `${what}, ${threads} threads: statistics split`);
+          assert.is(many.splits.backward, 2, `${what}, ${threads} threads: backward split`);
+          assert.is(many.splits.affine, shape[0] > 1 ? 3 : 0, `${what}, ${threads} threads: affine sweeps split`);
+        }
+      }
+    }
+  } finally {
+    splitLimits.minBytes = limit;
+  }
+});
+
+test('BatchNorm2d split over threads counts NaN and infinite inputs as on one thread', async () => {
+  const limit = splitLimits.minBytes;
+  splitLimits.minBytes = 0;
+  const messages = [];
+  try {
+    for (const threads of [1, 2, 3]) {
+      sn.setNumThreads(threads);
+      await rt().pool.whenStarted();
+      const bn = new sn.BatchNorm2d(7);
+      const x = randn(3 * 7 * 5 * 3, rng(2));
+      for (const i of [0, 16, 17, 200, 314]) x[i] = i % 2 ? Infinity : NaN;
+      try {
+        assert.throws(() => bn.forward(sn.tensor(x, [3, 7, 5, 3])), (err) => { messages.push(err.message); return true; });
+      } finally {
+        bn.dispose();
+      }
+    }
+  } finally {
+    splitLimits.minBytes = limit;
+  }
+  assert.match(messages[0], /5 of 315 values are NaN or infinite/);
+  assert.equal(messages, [messages[0], messages[0], messages[0]]);
+});
+
+/** The model's parameters after `steps` SGD steps from seed 1 on `threads` threads, as bits, and the pool's runs and splits meanwhile. */
 async function train(threads, make, input, steps = 2) {
   sn.setNumThreads(threads);
   await rt().pool.whenStarted();
@@ -188,7 +277,7 @@ async function train(threads, make, input, steps = 2) {
   const x = sn.tensor(randn(input.reduce((a, b) => a * b, 1), rand), input);
   const labels = Array.from({ length: input[0] }, (_, i) => i % 10);
   const runs = rt().pool.runs;
-  const channelSplits = splitCounts.weightGradByChannels;
+  const channelSplits = splitCounts.weightGradByChannels, bnSplits = batchNormSplits.backward;
   try {
     for (let s = 0; s < steps; s++) {
       lossFn.forward(model.forward(x), labels).backward();
@@ -197,7 +286,8 @@ async function train(threads, make, input, steps = 2) {
     }
     model.eval();
     const out = model.forward(x).toArray();
-    return { weights: model.parameters().flatMap((p) => bits(p.data.toArray())), out: bits(out), runs: rt().pool.runs - runs, channelSplits: splitCounts.weightGradByChannels - channelSplits };
+    return { weights: model.parameters().flatMap((p) => bits(p.data.toArray())), out: bits(out), runs: rt().pool.runs - runs, channelSplits: splitCounts.weightGradByChannels - channelSplits,
+      bnSplits: batchNormSplits.backward - bnSplits };
   } finally {
     opt.dispose();
     model.dispose();
@@ -224,6 +314,8 @@ for (const [name, make, input] of [
       const many = await train(threads, make, input);
       assert.ok(many.runs > 0, `${threads} threads: some kernels ran on workers`);
       if (name !== 'LeNet-5') assert.ok(many.channelSplits > 0, `${threads} threads: weight gradients split by output channels`);
+      // Its first BatchNorm2d's backward reads and writes 10 MB at batch 16: over splitLimits.minBytes.
+      if (name === 'VGG-style') assert.ok(many.bnSplits > 0, `${threads} threads: BatchNorm2d backward split by channels`);
       sameBits(many.weights, one.weights, `${threads} threads: weights`);
       sameBits(many.out, one.out, `${threads} threads: eval outputs`);
     }

@@ -24,3 +24,6 @@ export { setFusion } from './layers/epilogue.js';
 export { setProfiler } from './autograd/state.js';
 /** The output-channel ranges a convolution's weight gradient splits into over threads (tests check each range's bits), and how often it did. */
 export { channelRanges, splitCounts } from './layers/conv-threads.js';
+/** How often BatchNorm's sweeps split over threads, and the size below which they do not (tests lower it). */
+export { batchNormSplits } from './layers/epilogue.js';
+export { splitLimits } from './runtime/split.js';

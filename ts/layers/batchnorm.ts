@@ -1,5 +1,10 @@
 // BatchNorm1d / BatchNorm2d: per-channel normalisation of [N, C, *] by the batch statistics
 // in training (updating the running ones) and by the running statistics in eval, as PyTorch.
+// On several threads (runtime/split.ts), passes of splitLimits.minBytes or more split: the
+// statistics and the backward by ranges of channels (each channel's sums as on one thread), the
+// normalising sweep (and the ReLU / ReLU6 fused into it, DeferredAffine) by ranges of the batch
+// (value by value); the running statistics are updated on the calling thread after the split
+// statistics. So every result has one thread's bits.
 import { rt } from '../runtime/index.js';
 import { Module, Parameter } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
@@ -8,7 +13,8 @@ import { checkNotEmptyBatch, checkPositiveInt } from './args.js';
 import { boolean, checkOptions, either, finite, nullValue } from '../options.js';
 import { pyBool, pyFloat } from './python-repr.js';
 import { registerLayer, type LayerConfig } from '../registry.js';
-import { DeferredAffine, FusableResult, fusableResult, fusionEnabled } from './epilogue.js';
+import { DeferredAffine, FusableResult, batchNormSplits, fusableResult, fusionEnabled } from './epilogue.js';
+import { splitLimits, overRanges, splitThreads } from '../runtime/split.js';
 import { currentFrame, annotateError } from '../autograd/state.js';
 
 /** The options of BatchNorm1d and BatchNorm2d; the defaults are PyTorch's. */
@@ -152,7 +158,7 @@ abstract class BatchNorm extends Module {
       mean = this.output('mean', [C]);
       variance = this.output('variance', [C]);
       // One sweep for the statistics and the input check (checksOwnInput), before any state changes.
-      const bad = k.batchNormStats(x.ptr, mean.ptr, variance.ptr, N, C, L);
+      const bad = batchStatsSplit(x, mean, variance, N, C, L);
       if (bad > 0) throw new Error(`${this.label()} input: ${bad} of ${x.size} values are NaN or infinite`);
       if (this.training && this.trackRunningStats) this.updateRunningStats(mean, variance, N * L);
     }
@@ -198,9 +204,17 @@ abstract class BatchNorm extends Module {
     const { x, mean, variance, batchStats, L } = this.saved!;
     const [N, C] = x.shape;
     const dx = needInputGrad ? this.output('dx', x.shape, 'backward()') : null;
-    rt().kernels.batchNormBackward(x.ptr, dy.ptr, dx?.ptr ?? 0, mean.ptr, variance.ptr,
+    const args = [x.ptr, dy.ptr, dx?.ptr ?? 0, mean.ptr, variance.ptr,
       this.weight?.data.ptr ?? 0, this.weight?.grad.ptr ?? 0, this.bias?.grad.ptr ?? 0,
-      N, C, L, this.eps, +this.affine, +batchStats);
+      N, C, L, this.eps, +this.affine, +batchStats];
+    // Reads x and dy twice, writes dx: 20 bytes a value.
+    const threads = splitThreads(C, 20 * x.size, splitLimits.minBytes);
+    if (threads === 1) {
+      rt().kernels.batchNormBackward(...args);
+    } else {
+      batchNormSplits.backward++;
+      overRanges(C, threads, (c0, Cc) => ({ kernel: 'batchNormBackwardRange', args: [...args, c0, Cc] }));
+    }
     return dx;
   }
 
@@ -236,6 +250,19 @@ abstract class BatchNorm extends Module {
     this.runningVar!.view().set(this.undoStats.subarray(C));
     (this.numBatchesTracked!.host as BigInt64Array)[0] = this.undoTracked;
   }
+}
+
+/**
+ * batchNormStats of x [N, C, L] into mean and variance, split by channel ranges over the threads
+ * when the sweep is big enough (each channel's sums as on one thread: the same bits); returns how
+ * many values are NaN or infinite.
+ */
+function batchStatsSplit(x: Tensor, mean: Tensor, variance: Tensor, N: number, C: number, L: number): number {
+  const threads = N * L === 0 ? 1 : splitThreads(C, 4 * x.size, splitLimits.minBytes);
+  if (threads === 1) return rt().kernels.batchNormStats(x.ptr, mean.ptr, variance.ptr, N, C, L);
+  batchNormSplits.stats++;
+  const bad = overRanges(C, threads, (c0, Cc) => ({ kernel: 'batchNormStatsRange', args: [x.ptr, mean.ptr, variance.ptr, N, C, L, c0, Cc] }));
+  return bad.reduce((a, b) => a + b, 0);
 }
 
 /**

@@ -10,6 +10,7 @@
 // on the thread count, and a worker still starting up just takes no range.
 import { gemmScratch, rt } from '../runtime/index.js';
 import { ranges, type Task } from '../runtime/threads.js';
+import { overRanges, runTasks, splitThreads } from '../runtime/split.js';
 
 /**
  * Below this many FLOPs a pass stays on one thread: a hand-off measured 25 µs with the workers
@@ -22,9 +23,7 @@ export const SPLITS_FORWARD = 1, SPLITS_INPUT_GRAD = 2;
 
 /** The threads a pass of `flops` FLOPs over a batch of N may take now: 1 without workers, for one image, or for a small pass. */
 export function passThreads(N: number, flops: number): number {
-  const pool = rt().pool;
-  if (!pool || N < 2 || flops < MIN_SPLIT_FLOPS) return 1;
-  return Math.min(pool.size, N);
+  return splitThreads(N, flops, MIN_SPLIT_FLOPS);
 }
 
 /** A convolution's size arguments (conv2dForward's order) for `count` images. */
@@ -46,12 +45,7 @@ export function rangeColsFloats(args: readonly number[], N: number, threads: num
  * (thread 0 the calling one) and returns what each returned, in range order.
  */
 export function overBatch(N: number, threads: number, share: (start: number, count: number, thread: number) => Task): number[] {
-  const tasks = ranges(N, threads).map(([start, count], t) => share(start, count, t));
-  const { pool, kernels } = rt();
-  // Fewer workers ready than when the shares were planned (setNumThreads in between): the same
-  // shares one after another, each in its own scratch.
-  if (!pool || pool.size < tasks.length) return tasks.map((t) => kernels[t.kernel](...t.args));
-  return pool.run(tasks);
+  return overRanges(N, threads, share);
 }
 
 /**
@@ -101,10 +95,8 @@ export function splitWeightGrad(
     const at = scratch + t * per * 4, slice = Math.ceil((N * Oc * OH * OW) / 16) * 16;
     return { kernel: 'conv2dWeightGradRange', args: [x, w, dy, dw, db, o0, Oc, at, ...args, at + slice * 4, gemmScratch(t)] };
   });
-  const { pool, kernels } = rt();
   splitCounts.weightGradByChannels++;
-  if (!pool || pool.size < tasks.length) for (const t of tasks) kernels[t.kernel](...t.args);
-  else pool.run(tasks);
+  runTasks(tasks);
 }
 
 /** The input gradient alone by ranges of the batch over `threads` threads (conv2dInputGrad, each range in its own `per` floats of `scratch`). */

@@ -1,0 +1,45 @@
+// A kernel's pass split into ranges over the threads of the pool (threads.ts): how many threads a
+// pass may take, and running one task per range, on the workers when they are there. Shared by
+// the convolutions (layers/conv-threads.ts) and BatchNorm (layers/batchnorm.ts).
+import { rt } from './wasm.js';
+import { ranges, type Task } from './threads.js';
+
+/**
+ * Below `minBytes` read and written a memory-bound pass (BatchNorm's sweeps) stays on one thread.
+ * One thread sweeps 8–18 GB/s here, so 4 MB takes 0.25–0.5 ms, against a hand-off of 25–90 µs.
+ * Split over 2 threads vs whole, alternately in one process on this 2-core machine while loaded
+ * by other work (load 3–4): the statistics of 0.5 / 2 / 8 MB inputs ×0.35 / ×0.55 / ×0.87, the
+ * backward of 0.5 / 2 / 8 MB ×0.50 / ×0.74 / ×0.92 (slower everywhere without a free core); in a
+ * quieter run the VGG-style net's training step at batch 64 went from ×1.34 to ×1.50 of one thread
+ * with every pass of 4 MB or more split. Tests lower it to split small shapes.
+ */
+export const splitLimits = { minBytes: 4 << 20 };
+
+/**
+ * The threads a pass over `units` independent parts (images, channels) may take now: 1 without
+ * workers, for one part, or while `work` (FLOPs, bytes: whatever `min` counts) is below `min`.
+ */
+export function splitThreads(units: number, work: number, min: number): number {
+  const pool = rt().pool;
+  if (!pool || units < 2 || work < min) return 1;
+  return Math.min(pool.size, units);
+}
+
+/**
+ * Runs `share(start, count, thread)`'s task for each range of [0, n) over `threads` threads
+ * (thread 0 the calling one) and returns what each returned, in range order.
+ */
+export function overRanges(n: number, threads: number, share: (start: number, count: number, thread: number) => Task): number[] {
+  return runTasks(ranges(n, threads).map(([start, count], t) => share(start, count, t)));
+}
+
+/**
+ * Runs tasks[0] on the calling thread and the others on the workers, all at once, and returns
+ * what each returned. With fewer workers ready than when the tasks were planned (setNumThreads in
+ * between), the same tasks run one after another here, so the result does not change.
+ */
+export function runTasks(tasks: readonly Task[]): number[] {
+  const { pool, kernels } = rt();
+  if (!pool || pool.size < tasks.length) return tasks.map((t) => kernels[t.kernel](...t.args));
+  return pool.run(tasks);
+}
