@@ -195,6 +195,35 @@ export function batchedBackward(
 }
 
 /**
+ * dx = ∂L/∂x of a pointwise convolution (G = 1) for input channels [c0, c0 + Cc) alone, the same
+ * bits as batchedBackward's when c0 and Cc are multiples of 8 (or the range ends at C): its rows
+ * of Wᵀ·dY (its columns of dy·W on 1×1 maps) run in the whole's micro-kernel tiles, each value
+ * summed over the O channels in the same order, so threads taking disjoint ranges get the whole's dx.
+ */
+export function batchedPointwiseInputGradRange(
+  w: usize, dy: usize, dx: usize, c0: i32, Cc: i32, N: i32, C: i32, O: i32, P: i32, scratch: usize,
+): void {
+  if (P == 1) {
+    gemmInPlace(0, N, Cc, O, dy, O, w + (<usize>c0 << 2), C, dx + (<usize>c0 << 2), C, 0);
+    return;
+  }
+  const wr = w + (<usize>c0 << 2);
+  if (P % 4 == 0) {
+    gemmInPlaceNCHW(1, Cc, N, P, O, wr, C, dy, O * P, dx + (<usize>c0 * P << 2), C * P, 0);
+    return;
+  }
+  // As batchedBackward: dY_all gathered, then by chunks of images (the whole's chunks: K = C).
+  const ld = leading(N * P), cols = scratch, dyAll = scratch + (<usize>C * ld << 2);
+  gatherPlanes(dy, N, O, 0, O, P, dyAll, ld);
+  const nb = chunkImages(N, C, P);
+  for (let n0 = 0; n0 < N; n0 += nb) {
+    const nn = min(nb, N - n0), cld = leading(nn * P);
+    gemmInPlace(1, Cc, nn * P, O, wr, C, dyAll + (<usize>(n0 * P) << 2), ld, cols, cld, 0);
+    scatterPlanes(cols, cld, nn, C, c0, Cc, P, dx + (<usize>n0 * C * P << 2), 0);
+  }
+}
+
+/**
  * dw += ∂L/∂w, dx = ∂L/∂x (if dx ≠ 0) of a 1×1 convolution on 1×1 maps: x, dy and dx are the
  * [N × C], [N × O] and [N × C] matrices of a linear layer, so per group
  *   dW[Og × Cg] += dyᵀ · x      dx[N × Cg] = dy · W

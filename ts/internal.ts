@@ -23,4 +23,4 @@ export { setFusion } from './layers/epilogue.js';
 /** Receives layer calls' forward and backward times (a profile); tests check which calls fused into one row. */
 export { setProfiler } from './autograd/state.js';
 /** The output-channel ranges a convolution's weight gradient splits into over threads (tests check each range's bits), and how often it did. */
-export { channelRanges, splitCounts } from './layers/conv-threads.js';
+export { channelRanges, inputChannelRanges, splitCounts } from './layers/conv-threads.js';

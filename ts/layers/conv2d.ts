@@ -14,7 +14,7 @@ import { anything, boolean, checkOptions, describe } from '../options.js';
 import { registerLayer } from '../registry.js';
 import { FusableResult, fusionEnabled } from './epilogue.js';
 import {
-  SPLITS_FORWARD, SPLITS_INPUT_GRAD, overBatch, passThreads, rangeColsFloats, splitBackward, splitInputGrad, splitWeightGrad, weightGradRangeFloats,
+  SPLITS_FORWARD, SPLITS_INPUT_GRAD, depthwiseRanges, inputChannelRanges, overBatch, passThreads, rangeColsFloats, splitBackward, splitDepthwiseBackward, splitInputGrad, splitInputGradByChannels, splitWeightGrad, weightGradRangeFloats,
   weightGradRanges, withBatch,
 } from './conv-threads.js';
 
@@ -278,7 +278,7 @@ export class Conv2d extends Module {
     const x = this.x!, g = this.geometry!, args = this.kernelArgs(g);
     const dx = needInputGrad ? this.output('dx', x.shape, 'backward()') : null;
     const w = this.weight.data.ptr, dw = this.weight.grad.ptr, db = this.bias ? this.bias.grad.ptr : 0;
-    if (this.backwardByChannels(x, dy, dx, args)) return dx;
+    if (this.backwardDepthwise(x, dy, dx, args) || this.backwardByChannels(x, dy, dx, args)) return dx;
     // Two threads at least: the weight gradient on this one, the input gradient on the others.
     const threads = dx ? this.threadsFor(args, SPLITS_INPUT_GRAD) : 1;
     // Split: the weight gradient's scratch (the whole batch's), then each worker's stretch.
@@ -302,15 +302,37 @@ export class Conv2d extends Module {
   private backwardByChannels(x: Tensor, dy: Tensor, dx: Tensor | null, args: readonly number[]): boolean {
     const [N, C, , , O, KH, KW] = args, G = args[13], OH = args[14], OW = args[15];
     const channels = weightGradRanges(args, 2 * N * O * OH * OW * (C / G) * KH * KW);
-    if (!channels || (dx && (rt().kernels.conv2dBatchSplits(...args) & SPLITS_INPUT_GRAD) === 0)) return false;
-    const dxThreads = dx ? this.threadsFor(args, SPLITS_INPUT_GRAD) : 0;
+    if (!channels) return false;
+    const k = rt().kernels;
+    // dx by ranges of the batch, else (the batch-folded pointwise GEMM) by ranges of input channels.
+    const byBatch = (k.conv2dBatchSplits(...args) & SPLITS_INPUT_GRAD) !== 0;
+    const dxChannels = dx && !byBatch && k.conv2dInputGradChannelSplits(...args) === 1 ? inputChannelRanges(C, channels.length) : null;
+    if (dx && !byBatch && !dxChannels) return false;
+    const dxThreads = dx ? (dxChannels ? dxChannels.length : this.threadsFor(args, SPLITS_INPUT_GRAD)) : 0;
     const wgPer = weightGradRangeFloats(args, channels[0][1]);
-    const dxPer = dx ? rangeColsFloats(args, N, dxThreads) : 0;
+    const dxPer = !dx ? 0 : dxChannels ? Math.ceil(k.conv2dColsFloats(...args) / 16) * 16 : rangeColsFloats(args, N, dxThreads);
     const scratch = this.threadScratch(Math.max(wgPer * channels.length, dxPer * dxThreads));
     if (!scratch) return false;
     const w = this.weight.data.ptr;
     splitWeightGrad(x.ptr, w, dy.ptr, this.weight.grad.ptr, this.bias ? this.bias.grad.ptr : 0, args, channels, scratch, wgPer);
-    if (dx) splitInputGrad(w, dy.ptr, dx.ptr, args, dxThreads, scratch, dxPer);
+    if (dx && dxChannels) splitInputGradByChannels(w, dy.ptr, dx.ptr, args, dxChannels, scratch, dxPer);
+    else if (dx) splitInputGrad(w, dy.ptr, dx.ptr, args, dxThreads, scratch, dxPer);
+    return true;
+  }
+
+  /**
+   * A depthwise convolution's backward over every thread by ranges of its channels
+   * (depthwiseRanges); false, having done nothing, where it does not apply or the scratch does not fit.
+   */
+  private backwardDepthwise(x: Tensor, dy: Tensor, dx: Tensor | null, args: readonly number[]): boolean {
+    const [N, C, , , O, KH, KW] = args, G = args[13], OH = args[14], OW = args[15];
+    const channels = depthwiseRanges(args, 2 * N * O * OH * OW * (C / G) * KH * KW);
+    if (!channels) return false;
+    const per = Math.ceil(rt().kernels.conv2dColsFloats(...args) / 16) * 16;
+    const scratch = this.threadScratch(per * channels.length);
+    if (!scratch) return false;
+    splitDepthwiseBackward(x.ptr, this.weight.data.ptr, dy.ptr, this.weight.grad.ptr, this.bias ? this.bias.grad.ptr : 0,
+      dx ? dx.ptr : 0, args, channels, scratch, per);
     return true;
   }
 
