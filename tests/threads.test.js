@@ -266,6 +266,50 @@ test('batch-folded pointwise dx by input channels: each range of 2 or 3 threads 
   assert.is(k.conv2dInputGradChannelSplits(3, 20, 2, 2, 36, 1, 1, 1, 1, 0, 0, 1, 1, 2, 2, 2), 0);
 });
 
+// [N, C, H, W, O, kernel, stride, padding]: convolutions whose batch folds into one GEMM, O not always a multiple of 4.
+const FOLDED_SHAPES = [[3, 20, 1, 1, 36, 1, 1, 0], [2, 13, 2, 2, 10, 1, 1, 0], [5, 27, 3, 3, 17, 1, 1, 0], [3, 7, 9, 9, 12, 3, 2, 1], [64, 48, 2, 2, 24, 1, 1, 0]];
+
+test('batch-folded forward by output channels: each range of 2 or 3 threads gets the whole convolution\'s bits, with and without ReLU6', () => {
+  const rand = rng(101);
+  const gemm = new Block(k.gemmScratchFloats() * 4);
+  let checked = 0;
+  try {
+    for (const [N, C, H, W, O, K, S, P] of FOLDED_SHAPES) {
+      const OH = Math.floor((H + 2 * P - K) / S) + 1, OW = Math.floor((W + 2 * P - K) / S) + 1;
+      const args = [N, C, H, W, O, K, K, S, S, P, P, 1, 1, 1, OH, OW];
+      const what = `${N}×${C}→${O} k${K} s${S} @${H}×${W}`;
+      assert.ok(new sn.Conv2d(C, O, K, { stride: S, padding: P }).algorithm([N, C, H, W]).endsWith('batched-gemm'), what);
+      assert.is(k.conv2dForwardChannelSplits(...args), 1, `${what}: splits by output channels`);
+      const ys = N * O * OH * OW;
+      const x = block(randn(N * C * H * W, rand)), w = block(randn(O * C * K * K, rand)), b = block(randn(O, rand));
+      const snap = new Block(k.conv2dSnapshotFloats(...args) * 4), y1 = block(new Float32Array(ys)), y2 = block(new Float32Array(ys));
+      const cols = new Block(k.conv2dColsFloats(...args) * 4 + 64);
+      try {
+        k.conv2dSnapshot(w.ptr, b.ptr, snap.ptr, ...args);
+        for (const act of [0, 2]) {
+          assert.is(k.conv2dForwardAct(x.ptr, snap.ptr, 1, y1.ptr, ...args, cols.ptr, act, gemm.ptr), 0);
+          for (const threads of [2, 3]) {
+            const parts = channelRanges(O, threads);
+            assert.ok(parts.length > 1, `${what}: ${threads} ranges`);
+            f32(y2.ptr, ys).fill(NaN);
+            for (const [o0, Oc] of parts) assert.is(k.conv2dForwardActChannels(x.ptr, snap.ptr, 1, y2.ptr, o0, Oc, ...args, cols.ptr, act), 0);
+            sameBits(view(y2, ys), view(y1, ys), `${what}: act ${act}, y over ${parts.length} ranges`);
+            checked++;
+          }
+        }
+      } finally {
+        for (const t of [x, w, b, snap, y1, y2, cols]) t.free();
+      }
+    }
+  } finally {
+    gemm.free();
+  }
+  assert.is(checked, 4 * FOLDED_SHAPES.length);
+  // One image, and grouped convolutions, stay whole.
+  assert.is(k.conv2dForwardChannelSplits(1, 20, 1, 1, 36, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1), 0);
+  assert.is(k.conv2dForwardChannelSplits(3, 20, 2, 2, 36, 1, 1, 1, 1, 0, 0, 1, 1, 2, 2, 2), 0);
+});
+
 /** The model's parameters after `steps` SGD steps from seed 1 on `threads` threads, as bits, and the pool's runs meanwhile. */
 async function train(threads, make, input, steps = 2) {
   sn.setNumThreads(threads);
@@ -279,7 +323,7 @@ async function train(threads, make, input, steps = 2) {
   const labels = Array.from({ length: input[0] }, (_, i) => i % 10);
   const runs = rt().pool.runs;
   const channelSplits = splitCounts.weightGradByChannels, depthwiseSplits = splitCounts.depthwiseBackwardByChannels;
-  const dxSplits = splitCounts.inputGradByChannels;
+  const dxSplits = splitCounts.inputGradByChannels, forwardSplits = splitCounts.forwardByChannels;
   try {
     for (let s = 0; s < steps; s++) {
       lossFn.forward(model.forward(x), labels).backward();
@@ -289,7 +333,8 @@ async function train(threads, make, input, steps = 2) {
     model.eval();
     const out = model.forward(x).toArray();
     return { weights: model.parameters().flatMap((p) => bits(p.data.toArray())), out: bits(out), runs: rt().pool.runs - runs, channelSplits: splitCounts.weightGradByChannels - channelSplits,
-      depthwiseSplits: splitCounts.depthwiseBackwardByChannels - depthwiseSplits, dxSplits: splitCounts.inputGradByChannels - dxSplits };
+      depthwiseSplits: splitCounts.depthwiseBackwardByChannels - depthwiseSplits, dxSplits: splitCounts.inputGradByChannels - dxSplits,
+      forwardSplits: splitCounts.forwardByChannels - forwardSplits };
   } finally {
     opt.dispose();
     model.dispose();
@@ -319,6 +364,7 @@ for (const [name, make, input] of [
       if (name.startsWith('MobileNetV2')) {
         assert.ok(many.depthwiseSplits > 0, `${threads} threads: depthwise backward split by channels`);
         assert.ok(many.dxSplits > 0, `${threads} threads: batch-folded pointwise dx split by input channels`);
+        assert.ok(many.forwardSplits > 0, `${threads} threads: batch-folded forwards split by output channels`);
       }
       sameBits(many.weights, one.weights, `${threads} threads: weights`);
       sameBits(many.out, one.out, `${threads} threads: eval outputs`);

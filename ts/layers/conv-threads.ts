@@ -110,8 +110,27 @@ export function splitInputGradByChannels(
   else pool.run(tasks);
 }
 
+/**
+ * The output-channel ranges the forward of a batch-folded GEMM (conv2dForwardChannelSplits) of
+ * `flops` FLOPs may be split into over the threads ready now, or null where it stays on one
+ * thread: its GEMM's result follows the batch, so it splits by rows (output channels) instead.
+ */
+export function forwardChannelRanges(args: readonly number[], flops: number): [number, number][] | null {
+  const { pool, kernels } = rt();
+  if (!pool || pool.size < 2 || flops < MIN_SPLIT_FLOPS || kernels.conv2dForwardChannelSplits(...args) !== 1) return null;
+  const out = channelRanges(args[4], pool.size);
+  return out.length < 2 ? null : out;
+}
+
+/** Runs `tasks` over the pool (the first on the calling thread), or one after another when fewer workers are ready; what each returned. */
+export function runShares(tasks: Task[]): number[] {
+  const { pool, kernels } = rt();
+  if (!pool || pool.size < tasks.length) return tasks.map((t) => kernels[t.kernel](...t.args));
+  return pool.run(tasks);
+}
+
 /** Calls split so far, per kind of split (a test reads them to know a split ran). */
-export const splitCounts = { weightGradByChannels: 0, depthwiseBackwardByChannels: 0, inputGradByChannels: 0 };
+export const splitCounts = { weightGradByChannels: 0, depthwiseBackwardByChannels: 0, inputGradByChannels: 0, forwardByChannels: 0 };
 
 /**
  * The input-channel ranges a depthwise convolution's backward of `flops` FLOPs may be split into

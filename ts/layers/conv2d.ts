@@ -13,8 +13,9 @@ import { Size2, checkKernelRange, checkNotEmptyBatch, checkPositiveInt, formatPa
 import { anything, boolean, checkOptions, describe } from '../options.js';
 import { registerLayer } from '../registry.js';
 import { FusableResult, fusionEnabled } from './epilogue.js';
+import type { Task } from '../runtime/threads.js';
 import {
-  SPLITS_FORWARD, SPLITS_INPUT_GRAD, depthwiseRanges, inputChannelRanges, overBatch, passThreads, rangeColsFloats, splitBackward, splitDepthwiseBackward, splitInputGrad, splitInputGradByChannels, splitWeightGrad, weightGradRangeFloats,
+  SPLITS_FORWARD, SPLITS_INPUT_GRAD, depthwiseRanges, forwardChannelRanges, inputChannelRanges, overBatch, passThreads, rangeColsFloats, splitBackward, splitDepthwiseBackward, splitInputGrad, runShares, splitCounts, splitInputGradByChannels, splitWeightGrad, weightGradRangeFloats,
   weightGradRanges, withBatch,
 } from './conv-threads.js';
 
@@ -183,7 +184,14 @@ export class Conv2d extends Module {
     const per = threads > 1 ? rangeColsFloats(args, g.N, threads) : 0;
     const split = threads > 1 ? this.threadScratch(per * threads) : 0;
     if (!split) threads = 1;
-    const cols = split || this.cols(g);
+    // A batch-folded GEMM, whose forward does not split by the batch: by output channels (the
+    // put-off forward below), each range in its own stretch of the scratch.
+    const { N, C, OH, OW } = g, KH = this.kernelSize[0], KW = this.kernelSize[1];
+    let channels = threads === 1 ? forwardChannelRanges(args, 2 * N * this.outChannels * OH * OW * (C / this.groups) * KH * KW) : null;
+    const chPer = channels ? Math.ceil(rt().kernels.conv2dColsFloats(...args) / 16) * 16 : 0;
+    const chScratch = channels ? this.threadScratch(chPer * channels.length) : 0;
+    if (!chScratch) channels = null;
+    const cols = split || chScratch || this.cols(g);
     this.x = x;
     this.geometry = g;
     const k = rt().kernels;
@@ -196,7 +204,7 @@ export class Conv2d extends Module {
       // the kernels transformed, the forward's first step anyway, and the bias.
       const snap = this.scratch('snapshot', k.conv2dSnapshotFloats(...args) * 4).ptr;
       k.conv2dSnapshot(this.weight.data.ptr, this.bias ? this.bias.data.ptr : 0, snap, ...args);
-      y.block!.defer(new DeferredConv(x, y, snap, this.bias !== null, args, cols, threads, per));
+      y.block!.defer(new DeferredConv(x, y, snap, this.bias !== null, args, cols, threads, channels ? chPer : per, channels));
       return y;
     }
     const w = this.weight.data.ptr, b = this.bias ? this.bias.data.ptr : 0;
@@ -375,8 +383,10 @@ export class Conv2d extends Module {
 class DeferredConv extends FusableResult {
   constructor(readonly x: Tensor, y: Tensor, readonly snap: number, readonly hasBias: boolean,
     readonly args: number[], readonly cols: number, readonly threads: number,
-    /** Floats of `cols` each thread's range takes (rangeColsFloats), when threads > 1. */
-    readonly per: number) {
+    /** Floats of `cols` each thread's range takes (rangeColsFloats), when threads > 1 or channels are given. */
+    readonly per: number,
+    /** Output-channel ranges, one a thread, for a batch-folded GEMM (forwardChannelRanges), or null. */
+    readonly channels: readonly [number, number][] | null = null) {
     super([x.block!], y);
   }
 
@@ -393,8 +403,22 @@ class DeferredConv extends FusableResult {
   /** Writes act(y) to `out`, over the threads the forward was given (the same bits on any count); returns the non-finite count. */
   private compute(out: number, act: number): number {
     const x = this.x.ptr, hasBias = +this.hasBias;
+    if (this.channels) return this.overChannels(out, act);
     if (this.threads === 1) return rt().kernels.conv2dForwardAct(x, this.snap, hasBias, out, ...this.args, this.cols, act, gemmScratch());
     return sum(this.overRanges('conv2dForwardAct', (xr, yr) => [xr, this.snap, hasBias, yr], out, (cols, t) => [cols, act, gemmScratch(t)]));
+  }
+
+  /**
+   * act(y) written by ranges of output channels over the threads (conv2dForwardActChannels); on
+   * the error path (a NaN or infinity before the activation) the whole's output and count, on one thread.
+   */
+  private overChannels(out: number, act: number): number {
+    const x = this.x.ptr, hasBias = +this.hasBias;
+    splitCounts.forwardByChannels++;
+    const bad = sum(runShares(this.channels!.map(([o0, Oc], t): Task => ({
+      kernel: 'conv2dForwardActChannels', args: [x, this.snap, hasBias, out, o0, Oc, ...this.args, this.cols + t * this.per * 4, act],
+    }))));
+    return bad > 0 ? rt().kernels.conv2dForwardAct(x, this.snap, hasBias, out, ...this.args, this.cols, act, gemmScratch()) : 0;
   }
 
   /**
