@@ -28,7 +28,12 @@ export function biasChannels(y: usize, b: usize, n: i32, channels: i32, hw: i32)
 
 /** db[c] += Σ_{n, hw} dy[n, c, hw]. Summed in f32x4 lanes per plane, then across lanes. */
 export function biasGradChannels(db: usize, dy: usize, n: i32, channels: i32, hw: i32): void {
-  for (let c = 0; c < channels; c++) {
+  biasGradChannelRange(db, dy, n, channels, 0, channels, hw);
+}
+
+/** biasGradChannels for channels [c0, c1) alone: each channel's sum the same bits as the whole's. */
+export function biasGradChannelRange(db: usize, dy: usize, n: i32, channels: i32, c0: i32, c1: i32, hw: i32): void {
+  for (let c = c0; c < c1; c++) {
     let total: f32 = 0;
     for (let i = 0; i < n; i++) {
       const plane = dy + ((<usize>(i * channels + c) * hw) << 2);

@@ -115,6 +115,35 @@ export function batchedForward(
 }
 
 /**
+ * batchedForward (G = 1) for output channels [o0, o0 + Oc) alone, into their planes of y (O
+ * channels): the same bits as the whole's when o0 and Oc are multiples of 4 (or the range ends
+ * at O), the GEMM's row tiles then being the whole's and each value summed over K in the same
+ * order. Each range gathers the whole cols_all itself (`scratch` as batchedScratchFloats').
+ */
+export function batchedForwardRange(
+  x: usize, w: usize, b: usize, y: usize, o0: i32, Oc: i32,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, OH: i32, OW: i32, pointwise: bool,
+  scratch: usize,
+): void {
+  const K = C * KH * KW, P = OH * OW, ld = leading(N * P);
+  const wr = w + (<usize>o0 * K << 2), br = b != 0 ? b + (<usize>o0 << 2) : 0;
+  if (pointwise && P % 4 == 0) {
+    if (br != 0) for (let n = 0; n < N; n++) biasChannels(y + (<usize>(n * O + o0) * P << 2), br, 1, Oc, P);
+    gemmInPlaceNCHW(0, Oc, N, P, C, wr, C, x, C * P, y + (<usize>o0 * P << 2), O * P, br != 0 ? 1 : 0);
+    return;
+  }
+  const cols = scratch, out = scratch + (<usize>K * ld << 2);
+  const nb = chunkImages(N, K, P), image = <usize>C * H * W << 2;
+  for (let n0 = 0; n0 < N; n0 += nb) {
+    const nn = min(nb, N - n0), cld = leading(nn * P);
+    gatherCols(x + <usize>n0 * image, nn, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, 0, C, pointwise, cols, cld);
+    gemmInPlace(0, Oc, nn * P, K, wr, K, cols, cld, out + (<usize>(n0 * P) << 2), ld, 0);
+  }
+  scatterPlanes(out, ld, N, O, o0, Oc, P, y, br);
+}
+
+/**
  * Images per chunk of cols_all: as many as keep K × chunk·P floats within CHUNK_FLOATS, so
  * that im2col writes and the GEMM then reads cols in L2. Unchunked, 3×3 32→64 s2 on 16×16 at
  * batch 16 wrote 1.2 MB of cols per call and im2col took a third of the forward.
@@ -191,6 +220,35 @@ export function batchedBackward(
         }
       }
     }
+  }
+}
+
+/**
+ * dx = ∂L/∂x of a pointwise convolution (G = 1) for input channels [c0, c0 + Cc) alone, the same
+ * bits as batchedBackward's when c0 and Cc are multiples of 8 (or the range ends at C): its rows
+ * of Wᵀ·dY (its columns of dy·W on 1×1 maps) run in the whole's micro-kernel tiles, each value
+ * summed over the O channels in the same order, so threads taking disjoint ranges get the whole's dx.
+ */
+export function batchedPointwiseInputGradRange(
+  w: usize, dy: usize, dx: usize, c0: i32, Cc: i32, N: i32, C: i32, O: i32, P: i32, scratch: usize,
+): void {
+  if (P == 1) {
+    gemmInPlace(0, N, Cc, O, dy, O, w + (<usize>c0 << 2), C, dx + (<usize>c0 << 2), C, 0);
+    return;
+  }
+  const wr = w + (<usize>c0 << 2);
+  if (P % 4 == 0) {
+    gemmInPlaceNCHW(1, Cc, N, P, O, wr, C, dy, O * P, dx + (<usize>c0 * P << 2), C * P, 0);
+    return;
+  }
+  // As batchedBackward: dY_all gathered, then by chunks of images (the whole's chunks: K = C).
+  const ld = leading(N * P), cols = scratch, dyAll = scratch + (<usize>C * ld << 2);
+  gatherPlanes(dy, N, O, 0, O, P, dyAll, ld);
+  const nb = chunkImages(N, C, P);
+  for (let n0 = 0; n0 < N; n0 += nb) {
+    const nn = min(nb, N - n0), cld = leading(nn * P);
+    gemmInPlace(1, Cc, nn * P, O, wr, C, dyAll + (<usize>(n0 * P) << 2), ld, cols, cld, 0);
+    scatterPlanes(cols, cld, nn, C, c0, Cc, P, dx + (<usize>n0 * C * P << 2), 0);
   }
 }
 

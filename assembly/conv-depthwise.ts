@@ -32,7 +32,7 @@
 // columns): dwconv3x3s1Plane2x4 computes a plane of a stride-1 3×3 kernel, two rows and four
 // columns at a time; dwconvTapsRow1x16 one row of any tap list, sixteen columns at a time.
 import { madd, hsum } from "./simd";
-import { biasGradChannels } from "./bias";
+import { biasGradChannelRange } from "./bias";
 import { dwconvLanesApply, dwconvLanesScratchFloats, dwconvLanesForward, dwconvLanesBackward } from "./conv-depthwise-c4";
 
 /** Whether conv2dForward/conv2dBackward take the depthwise kernels: one input channel per group. */
@@ -147,12 +147,17 @@ export function dwconvForward(
   }
 }
 
-/** dw += ∂L/∂w; db += ∂L/∂b if db ≠ 0; dx = ∂L/∂x if dx ≠ 0. */
+/**
+ * dw += ∂L/∂w; db += ∂L/∂b if db ≠ 0; dx = ∂L/∂x if dx ≠ 0. On planes (not channel lanes), input
+ * channels [c0, c1) alone (all by default) and their outputs: each channel's passes run as in the
+ * whole, so threads taking disjoint ranges get the whole's bits.
+ */
 export function dwconvBackward(
   x: usize, w: usize, dy: usize, dw: usize, db: usize, dx: usize,
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
-  PH: i32, PW: i32, DH: i32, DW: i32, OH: i32, OW: i32, scratch: usize,
+  PH: i32, PW: i32, DH: i32, DW: i32, OH: i32, OW: i32, scratch: usize, c0: i32 = 0, c1: i32 = -1,
 ): void {
+  if (c1 < 0) c1 = C;
   if (dwconvLanes(C, O, OW)) {
     dwconvLanesBackward(x, w, dy, dw, db, dx, N, C, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, scratch);
     return;
@@ -171,7 +176,7 @@ export function dwconvBackward(
   const rowbuf = scratch + (<usize><i32>tableFloats(k, KH, KW, SH, SW) << 2);
   const xph = rowbuf + (<usize>SW * Qv << 2);
   const dypad = xph + (<usize>SW * planeX << 2);
-  if (db != 0) biasGradChannels(db, dy, N, O, P);
+  if (db != 0) biasGradChannelRange(db, dy, N, O, c0 * k, c1 * k, P);
   tapOffsets(offs, KH, KW, SW, DH, DW, Wx, planeX);
   memory.fill(xph, 0, <usize>SW * planeX << 2);
   if (dx != 0) memory.fill(dypad, 0, <usize>k * planeQ << 2);
@@ -186,7 +191,7 @@ export function dwconvBackward(
     dxPhaseTaps(k, KH, KW, SH, SW, PH, PW, DH, DW, T, L, Wq, planeQ, dxOffs, dxIdx, starts);
   }
   for (let n = 0; n < N; n++) {
-    for (let c = 0; c < C; c++) {
+    for (let c = c0; c < c1; c++) {
       packColumnPhases(x + (<usize>(n * C + c) * H * W << 2), H, W, PH, PW, SW, xph, Hx, Wx, planeX);
       for (let m = 0; m < k; m++) {
         const o = c * k + m;

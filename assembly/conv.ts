@@ -48,7 +48,7 @@ import { flatApplies, flatScratchFloats, flatForward, flatBackward } from "./con
 import { chanApplies } from "./conv-chan";
 import { winogradWeightGradScratchFloats } from "./conv-winograd-dw";
 import { winogradF4x4WeightGradScratchFloats } from "./conv-winograd-dw-f4";
-import { batchedApplies, batchedScratchFloats, batchedForward, batchedBackward } from "./conv-batched";
+import { batchedApplies, batchedScratchFloats, batchedForward, batchedBackward, batchedForwardRange, batchedPointwiseInputGradRange } from "./conv-batched";
 import { dwconvApplies, dwconvIs3x3, dwconvLanes, dwconvScratchFloats, dwconvForward, dwconvBackward } from "./conv-depthwise";
 import { winogradTile, winogradTileScratchFloats, winogradTileForward, winogradTileWeightsFloats, winogradTileForwardWeights, winogradTileForwardPass, winogradTileInputGrad, winogradWeightGradTile, winogradTileWeightGrad, WINOGRAD_TILE_5X5 } from "./conv-winograd-table";
 import { stridedApplies, stridedScratchFloats, stridedForward, stridedWeightGradScratchFloats, stridedWeightGrad } from "./conv-strided";
@@ -624,4 +624,98 @@ export function conv2dWeightGradRange(
   } else {
     conv2dBackward(x, wr, dySlice, dwr, dbr, 0, N, C, H, W, Oc, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols, gemmScratch);
   }
+}
+
+/**
+ * Whether the backward of this shape splits by ranges of input channels (conv2dDepthwiseBackwardRange):
+ * 1 for the depthwise kernels on planes, whose passes (dw, db, dx) run channel by channel, else
+ * 0 (the channel-lane kernels among them). A pure function of the shape and the build.
+ */
+export function conv2dDepthwiseSplits(
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+): i32 {
+  return dwconvApplies(C, G) && !dwconvLanes(C, O, OW) ? 1 : 0;
+}
+
+/**
+ * conv2dBackward of a depthwise convolution (conv2dDepthwiseSplits gives 1) for input channels
+ * [c0, c0 + Cc) and their output channels alone, over the whole batch: dw, db (if ≠ 0) and dx
+ * (if ≠ 0) of those channels, the same bits as the whole's. `cols` is one thread's scratch
+ * (conv2dColsFloats).
+ */
+export function conv2dDepthwiseBackwardRange(
+  x: usize, w: usize, dy: usize, dw: usize, db: usize, dx: usize, c0: i32, Cc: i32,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, cols: usize,
+): void {
+  dwconvBackward(x, w, dy, dw, db, dx, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols, c0, c0 + Cc);
+}
+
+/**
+ * Whether dx of this shape splits by ranges of input channels (conv2dInputGradChannels), for the
+ * lowering whose dx does not split by the batch: 1 for the batch-folded pointwise GEMM without
+ * groups, else 0. A pure function of the shape and the build.
+ */
+export function conv2dInputGradChannelSplits(
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+): i32 {
+  return G == 1 && conv2dAlgorithm(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW) == ALGO_POINTWISE_BATCHED_GEMM ? 1 : 0;
+}
+
+/**
+ * dx = ∂L/∂x of input channels [c0, c0 + Cc) alone over the whole batch, the same bits as
+ * conv2dBackward's, for a shape conv2dInputGradChannelSplits gives 1 and c0, Cc multiples of 8
+ * (or a range ending at C). `cols` is one thread's scratch (conv2dColsFloats).
+ */
+export function conv2dInputGradChannels(
+  w: usize, dy: usize, dx: usize, c0: i32, Cc: i32,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, cols: usize,
+): void {
+  batchedPointwiseInputGradRange(w, dy, dx, c0, Cc, N, C, O, OH * OW, cols);
+}
+
+/**
+ * Whether conv2dForwardActChannels applies to this shape, for the lowerings whose forward does not
+ * split by the batch: 1 for the batch-folded GEMMs (pointwise and im2col) without groups, else 0.
+ * A pure function of the shape and the build.
+ */
+export function conv2dForwardChannelSplits(
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+): i32 {
+  const algo = conv2dAlgorithm(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW);
+  return G == 1 && (algo == ALGO_POINTWISE_BATCHED_GEMM || algo == ALGO_IM2COL_BATCHED_GEMM) ? 1 : 0;
+}
+
+/**
+ * conv2dForwardAct for output channels [o0, o0 + Oc) alone over the whole batch (o0, Oc multiples
+ * of 4, or a range ending at O), for a shape conv2dForwardChannelSplits gives 1: those channels'
+ * planes of y are act(conv2d(x, w) + b), the same bits as the whole's. Returns how many of them
+ * are NaN or infinite before the activation (0 without one); when some are, those planes hold
+ * the output without it. `cols` is one thread's scratch (conv2dColsFloats).
+ */
+export function conv2dForwardActChannels(
+  x: usize, snap: usize, hasBias: i32, y: usize, o0: i32, Oc: i32,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+  cols: usize, act: i32,
+): i32 {
+  const b = hasBias ? snap + (<usize>snapshotKernelFloats(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW) << 2) : 0;
+  const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW), P = OH * OW;
+  batchedForwardRange(x, snap, b, y, o0, Oc, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, pointwise, cols);
+  if (act == 0) return 0;
+  let bad = false;
+  for (let n = 0; n < N; n++) {
+    const yn = y + (<usize>(n * O + o0) * P << 2);
+    if (activationFlag(yn, yn, Oc * P, act)) bad = true;
+  }
+  if (!bad) return 0;
+  // A NaN or infinity before the activation (the error path): the count from the output without it.
+  batchedForwardRange(x, snap, b, y, o0, Oc, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, pointwise, cols);
+  let count = 0;
+  for (let n = 0; n < N; n++) count += countNonFinite(y + (<usize>(n * O + o0) * P << 2), Oc * P);
+  return count;
 }

@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
-import { rt, Block, f32, channelRanges, splitCounts, batchNormSplits, splitLimits } from 'simdnet/internal';
+import { rt, Block, f32, channelRanges, inputChannelRanges, splitCounts, batchNormSplits, splitLimits } from 'simdnet/internal';
 import { execFileSync } from 'node:child_process';
 import { rng, randn, bits } from './helpers.js';
 
@@ -265,6 +265,140 @@ test('BatchNorm2d split over threads counts NaN and infinite inputs as on one th
   assert.equal(messages, [messages[0], messages[0], messages[0]]);
 });
 
+// [N, C, H, W, multiplier, kernel, stride, padding, dilation]: depthwise shapes on planes, awkward sizes.
+const DEPTHWISE_SHAPES = [
+  [3, 7, 11, 10, 1, 3, 1, 1, 1], // 3×3 stride 1
+  [1, 5, 9, 9, 1, 3, 2, 1, 1], // 3×3 stride 2, one image
+  [3, 6, 8, 7, 2, 5, 2, 2, 1], // 5×5 stride 2, multiplier 2
+  [2, 9, 4, 4, 1, 3, 1, 2, 2], // dilated, small map
+  [3, 11, 3, 3, 1, 3, 1, 1, 1], // 3×3 map
+];
+
+test('depthwise backward by input channels: each range of 2 or 3 threads gets the whole convolution\'s dw, db and dx', () => {
+  const rand = rng(91);
+  const gemm = new Block(k.gemmScratchFloats() * 4);
+  let checked = 0;
+  try {
+    for (const [N, C, H, W, m, K, S, P, D] of DEPTHWISE_SHAPES) {
+      const O = C * m, span = D * (K - 1) + 1, OH = Math.floor((H + 2 * P - span) / S) + 1, OW = Math.floor((W + 2 * P - span) / S) + 1;
+      const args = [N, C, H, W, O, K, K, S, S, P, P, D, D, C, OH, OW];
+      const what = `${N}×${C}→${O} k${K} s${S} d${D} @${H}×${W}`;
+      assert.is(k.conv2dDepthwiseSplits(...args), 1, `${what}: splits by channels`);
+      const ws = O * K * K, xs = N * C * H * W;
+      const x = block(randn(xs, rand)), w = block(randn(ws, rand)), dy = block(randn(N * O * OH * OW, rand));
+      const dw1 = block(randn(ws, rand)), db1 = block(randn(O, rand)), dx1 = block(new Float32Array(xs));
+      const dw2 = block(new Float32Array(ws)), db2 = block(new Float32Array(O)), dx2 = block(new Float32Array(xs));
+      const cols = new Block(k.conv2dColsFloats(...args) * 4 + 64);
+      const start = [view(dw1, ws), view(db1, O)];
+      try {
+        k.conv2dBackward(x.ptr, w.ptr, dy.ptr, dw1.ptr, db1.ptr, dx1.ptr, ...args, cols.ptr, gemm.ptr);
+        for (const parts of [[[0, 1], [1, C - 1]], [[0, 2], [2, C - 4], [C - 2, 2]]]) {
+          new Uint32Array(rt().memory.buffer, dw2.ptr, ws).set(start[0]);
+          new Uint32Array(rt().memory.buffer, db2.ptr, O).set(start[1]);
+          f32(dx2.ptr, xs).fill(NaN);
+          for (const [c0, Cc] of parts) k.conv2dDepthwiseBackwardRange(x.ptr, w.ptr, dy.ptr, dw2.ptr, db2.ptr, dx2.ptr, c0, Cc, ...args, cols.ptr);
+          sameBits(view(dw2, ws), view(dw1, ws), `${what}: dW over ${parts.length} ranges`);
+          sameBits(view(db2, O), view(db1, O), `${what}: db over ${parts.length} ranges`);
+          sameBits(view(dx2, xs), view(dx1, xs), `${what}: dx over ${parts.length} ranges`);
+          checked++;
+        }
+      } finally {
+        for (const b of [x, w, dy, dw1, db1, dx1, dw2, db2, dx2, cols]) b.free();
+      }
+    }
+  } finally {
+    gemm.free();
+  }
+  assert.is(checked, 2 * DEPTHWISE_SHAPES.length);
+  // The channel-lane kernels (output rows of at most two columns) and non-depthwise shapes stay whole.
+  assert.is(k.conv2dDepthwiseSplits(3, 12, 5, 2, 12, 3, 3, 1, 1, 1, 1, 1, 1, 12, 5, 2), 0);
+  assert.is(k.conv2dDepthwiseSplits(3, 8, 9, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 4, 9, 9), 0);
+});
+
+// [N, C, H, W, O]: 1×1 convolutions whose batch folds into one GEMM, on 1×1, 2×2 and 3×3 maps.
+const FOLDED_POINTWISE_SHAPES = [[3, 20, 1, 1, 36], [2, 13, 2, 2, 6], [5, 27, 3, 3, 10], [3, 9, 4, 4, 17], [64, 48, 2, 2, 24]];
+
+test('batch-folded pointwise dx by input channels: each range of 2 or 3 threads gets the whole convolution\'s bits', () => {
+  const rand = rng(97);
+  const gemm = new Block(k.gemmScratchFloats() * 4);
+  let checked = 0;
+  try {
+    for (const [N, C, H, W, O] of FOLDED_POINTWISE_SHAPES) {
+      const args = [N, C, H, W, O, 1, 1, 1, 1, 0, 0, 1, 1, 1, H, W];
+      const what = `${N}×${C}→${O} 1×1 @${H}×${W}`;
+      assert.is(new sn.Conv2d(C, O, 1).algorithm([N, C, H, W]), 'pointwise-batched-gemm', what);
+      assert.is(k.conv2dInputGradChannelSplits(...args), 1, `${what}: splits by input channels`);
+      const xs = N * C * H * W;
+      const x = block(randn(xs, rand)), w = block(randn(O * C, rand)), dy = block(randn(N * O * H * W, rand));
+      const dw = block(new Float32Array(O * C)), dx1 = block(new Float32Array(xs)), dx2 = block(new Float32Array(xs));
+      const cols = new Block(k.conv2dColsFloats(...args) * 4 + 64);
+      try {
+        k.conv2dBackward(x.ptr, w.ptr, dy.ptr, dw.ptr, 0, dx1.ptr, ...args, cols.ptr, gemm.ptr);
+        for (const threads of [2, 3]) {
+          const parts = inputChannelRanges(C, threads);
+          assert.ok(parts.length > 1, `${what}: ${threads} ranges`);
+          f32(dx2.ptr, xs).fill(NaN);
+          for (const [c0, Cc] of parts) k.conv2dInputGradChannels(w.ptr, dy.ptr, dx2.ptr, c0, Cc, ...args, cols.ptr);
+          sameBits(view(dx2, xs), view(dx1, xs), `${what}: dx over ${parts.length} ranges`);
+          checked++;
+        }
+      } finally {
+        for (const b of [x, w, dy, dw, dx1, dx2, cols]) b.free();
+      }
+    }
+  } finally {
+    gemm.free();
+  }
+  assert.is(checked, 2 * FOLDED_POINTWISE_SHAPES.length);
+  // One image runs the per-image GEMM, whose dx splits by the batch; grouped 1×1 convolutions stay whole.
+  assert.is(k.conv2dInputGradChannelSplits(1, 20, 1, 1, 36, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1), 0);
+  assert.is(k.conv2dInputGradChannelSplits(3, 20, 2, 2, 36, 1, 1, 1, 1, 0, 0, 1, 1, 2, 2, 2), 0);
+});
+
+// [N, C, H, W, O, kernel, stride, padding]: convolutions whose batch folds into one GEMM, O not always a multiple of 4.
+const FOLDED_SHAPES = [[3, 20, 1, 1, 36, 1, 1, 0], [2, 13, 2, 2, 10, 1, 1, 0], [5, 27, 3, 3, 17, 1, 1, 0], [3, 7, 9, 9, 12, 3, 2, 1], [64, 48, 2, 2, 24, 1, 1, 0]];
+
+test('batch-folded forward by output channels: each range of 2 or 3 threads gets the whole convolution\'s bits, with and without ReLU6', () => {
+  const rand = rng(101);
+  const gemm = new Block(k.gemmScratchFloats() * 4);
+  let checked = 0;
+  try {
+    for (const [N, C, H, W, O, K, S, P] of FOLDED_SHAPES) {
+      const OH = Math.floor((H + 2 * P - K) / S) + 1, OW = Math.floor((W + 2 * P - K) / S) + 1;
+      const args = [N, C, H, W, O, K, K, S, S, P, P, 1, 1, 1, OH, OW];
+      const what = `${N}×${C}→${O} k${K} s${S} @${H}×${W}`;
+      assert.ok(new sn.Conv2d(C, O, K, { stride: S, padding: P }).algorithm([N, C, H, W]).endsWith('batched-gemm'), what);
+      assert.is(k.conv2dForwardChannelSplits(...args), 1, `${what}: splits by output channels`);
+      const ys = N * O * OH * OW;
+      const x = block(randn(N * C * H * W, rand)), w = block(randn(O * C * K * K, rand)), b = block(randn(O, rand));
+      const snap = new Block(k.conv2dSnapshotFloats(...args) * 4), y1 = block(new Float32Array(ys)), y2 = block(new Float32Array(ys));
+      const cols = new Block(k.conv2dColsFloats(...args) * 4 + 64);
+      try {
+        k.conv2dSnapshot(w.ptr, b.ptr, snap.ptr, ...args);
+        for (const act of [0, 2]) {
+          assert.is(k.conv2dForwardAct(x.ptr, snap.ptr, 1, y1.ptr, ...args, cols.ptr, act, gemm.ptr), 0);
+          for (const threads of [2, 3]) {
+            const parts = channelRanges(O, threads);
+            assert.ok(parts.length > 1, `${what}: ${threads} ranges`);
+            f32(y2.ptr, ys).fill(NaN);
+            for (const [o0, Oc] of parts) assert.is(k.conv2dForwardActChannels(x.ptr, snap.ptr, 1, y2.ptr, o0, Oc, ...args, cols.ptr, act), 0);
+            sameBits(view(y2, ys), view(y1, ys), `${what}: act ${act}, y over ${parts.length} ranges`);
+            checked++;
+          }
+        }
+      } finally {
+        for (const t of [x, w, b, snap, y1, y2, cols]) t.free();
+      }
+    }
+  } finally {
+    gemm.free();
+  }
+  assert.is(checked, 4 * FOLDED_SHAPES.length);
+  // One image, and grouped convolutions, stay whole.
+  assert.is(k.conv2dForwardChannelSplits(1, 20, 1, 1, 36, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 1), 0);
+  assert.is(k.conv2dForwardChannelSplits(3, 20, 2, 2, 36, 1, 1, 1, 1, 0, 0, 1, 1, 2, 2, 2), 0);
+});
+
 /** The model's parameters after `steps` SGD steps from seed 1 on `threads` threads, as bits, and the pool's runs and splits meanwhile. */
 async function train(threads, make, input, steps = 2) {
   sn.setNumThreads(threads);
@@ -277,7 +411,9 @@ async function train(threads, make, input, steps = 2) {
   const x = sn.tensor(randn(input.reduce((a, b) => a * b, 1), rand), input);
   const labels = Array.from({ length: input[0] }, (_, i) => i % 10);
   const runs = rt().pool.runs;
-  const channelSplits = splitCounts.weightGradByChannels, bnSplits = batchNormSplits.backward;
+  const channelSplits = splitCounts.weightGradByChannels, depthwiseSplits = splitCounts.depthwiseBackwardByChannels;
+  const bnSplits = batchNormSplits.backward;
+  const dxSplits = splitCounts.inputGradByChannels, forwardSplits = splitCounts.forwardByChannels;
   try {
     for (let s = 0; s < steps; s++) {
       lossFn.forward(model.forward(x), labels).backward();
@@ -287,7 +423,9 @@ async function train(threads, make, input, steps = 2) {
     model.eval();
     const out = model.forward(x).toArray();
     return { weights: model.parameters().flatMap((p) => bits(p.data.toArray())), out: bits(out), runs: rt().pool.runs - runs, channelSplits: splitCounts.weightGradByChannels - channelSplits,
-      bnSplits: batchNormSplits.backward - bnSplits };
+      bnSplits: batchNormSplits.backward - bnSplits,
+      depthwiseSplits: splitCounts.depthwiseBackwardByChannels - depthwiseSplits, dxSplits: splitCounts.inputGradByChannels - dxSplits,
+      forwardSplits: splitCounts.forwardByChannels - forwardSplits };
   } finally {
     opt.dispose();
     model.dispose();
@@ -316,6 +454,11 @@ for (const [name, make, input] of [
       if (name !== 'LeNet-5') assert.ok(many.channelSplits > 0, `${threads} threads: weight gradients split by output channels`);
       // Its first BatchNorm2d's backward reads and writes 10 MB at batch 16: over splitLimits.minBytes.
       if (name === 'VGG-style') assert.ok(many.bnSplits > 0, `${threads} threads: BatchNorm2d backward split by channels`);
+      if (name.startsWith('MobileNetV2')) {
+        assert.ok(many.depthwiseSplits > 0, `${threads} threads: depthwise backward split by channels`);
+        assert.ok(many.dxSplits > 0, `${threads} threads: batch-folded pointwise dx split by input channels`);
+        assert.ok(many.forwardSplits > 0, `${threads} threads: batch-folded forwards split by output channels`);
+      }
       sameBits(many.weights, one.weights, `${threads} threads: weights`);
       sameBits(many.out, one.out, `${threads} threads: eval outputs`);
     }

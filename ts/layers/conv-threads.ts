@@ -18,6 +18,13 @@ import { overRanges, runTasks, splitThreads } from '../runtime/split.js';
  */
 export const MIN_SPLIT_FLOPS = 2e7;
 
+/**
+ * MIN_SPLIT_FLOPS for a depthwise convolution's backward: the same time, ~0.4 ms, in fewer FLOPs.
+ * Measured on MobileNetV2's depthwise shapes at batch 64 (forward and backward, one thread):
+ * ~12 GFLOP/s against ~42 for its batch-folded pointwise GEMMs, so 2·10⁷ / 3.5 ≈ 6·10⁶.
+ */
+export const MIN_DEPTHWISE_SPLIT_FLOPS = 6e6;
+
 /** conv2dBatchSplits' answers: the forward may be split by the batch; so may the input gradient alone. */
 export const SPLITS_FORWARD = 1, SPLITS_INPUT_GRAD = 2;
 
@@ -78,8 +85,69 @@ export function weightGradRangeFloats(args: readonly number[], Oc: number): numb
   return slice + Math.ceil(rt().kernels.conv2dWeightGradRangeFloats(...args, Oc) / 16) * 16;
 }
 
+/**
+ * Input-channel ranges [c0, Cc] for `threads` threads, in whole blocks of 8 channels: the GEMM
+ * tiles of a batch-folded pointwise dx (rows of Wᵀ·dY, columns of dy·W) are then the whole's.
+ */
+export function inputChannelRanges(C: number, threads: number): [number, number][] {
+  return ranges(Math.ceil(C / 8), threads).map(([s, c]): [number, number] => [s * 8, Math.min(c * 8, C - s * 8)]);
+}
+
+/** The input gradient alone by ranges of input channels over the whole batch (conv2dInputGradChannels, each range in its own `per` floats of `scratch`). */
+export function splitInputGradByChannels(
+  w: number, dy: number, dx: number, args: readonly number[], channels: readonly [number, number][], scratch: number, per: number,
+): void {
+  const tasks = channels.map(([c0, Cc], t): Task => ({ kernel: 'conv2dInputGradChannels', args: [w, dy, dx, c0, Cc, ...args, scratch + t * per * 4] }));
+  const { pool, kernels } = rt();
+  splitCounts.inputGradByChannels++;
+  if (!pool || pool.size < tasks.length) for (const t of tasks) kernels[t.kernel](...t.args);
+  else pool.run(tasks);
+}
+
+/**
+ * The output-channel ranges the forward of a batch-folded GEMM (conv2dForwardChannelSplits) of
+ * `flops` FLOPs may be split into over the threads ready now, or null where it stays on one
+ * thread: its GEMM's result follows the batch, so it splits by rows (output channels) instead.
+ */
+export function forwardChannelRanges(args: readonly number[], flops: number): [number, number][] | null {
+  const { pool, kernels } = rt();
+  if (!pool || pool.size < 2 || flops < MIN_SPLIT_FLOPS || kernels.conv2dForwardChannelSplits(...args) !== 1) return null;
+  const out = channelRanges(args[4], pool.size);
+  return out.length < 2 ? null : out;
+}
+
 /** Calls split so far, per kind of split (a test reads them to know a split ran). */
-export const splitCounts = { weightGradByChannels: 0 };
+export const splitCounts = { weightGradByChannels: 0, depthwiseBackwardByChannels: 0, inputGradByChannels: 0, forwardByChannels: 0 };
+
+/**
+ * The input-channel ranges a depthwise convolution's backward of `flops` FLOPs may be split into
+ * over the threads ready now (conv2dDepthwiseSplits: the kernels on planes, channel by channel),
+ * or null where it stays on one thread. Any batch, one image too: the ranges are of channels.
+ */
+export function depthwiseRanges(args: readonly number[], flops: number): [number, number][] | null {
+  const { pool, kernels } = rt();
+  if (!pool || pool.size < 2 || flops < MIN_DEPTHWISE_SPLIT_FLOPS || kernels.conv2dDepthwiseSplits(...args) !== 1) return null;
+  const out = ranges(args[1], pool.size);
+  return out.length < 2 ? null : out;
+}
+
+/**
+ * A depthwise convolution's backward split by input channels: each thread dw, db and dx of its
+ * channels over the whole batch (conv2dDepthwiseBackwardRange, in its own `per` floats of
+ * `scratch`), the same bits as one thread.
+ */
+export function splitDepthwiseBackward(
+  x: number, w: number, dy: number, dw: number, db: number, dx: number, args: readonly number[],
+  channels: readonly [number, number][], scratch: number, per: number,
+): void {
+  const tasks = channels.map(([c0, Cc], t): Task => ({
+    kernel: 'conv2dDepthwiseBackwardRange', args: [x, w, dy, dw, db, dx, c0, Cc, ...args, scratch + t * per * 4],
+  }));
+  const { pool, kernels } = rt();
+  splitCounts.depthwiseBackwardByChannels++;
+  if (!pool || pool.size < tasks.length) for (const t of tasks) kernels[t.kernel](...t.args);
+  else pool.run(tasks);
+}
 
 /**
  * The weight (and bias) gradient split by output channels: each thread the rows of dw (and db) of

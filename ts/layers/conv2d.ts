@@ -13,10 +13,12 @@ import { Size2, checkKernelRange, checkNotEmptyBatch, checkPositiveInt, formatPa
 import { anything, boolean, checkOptions, describe } from '../options.js';
 import { registerLayer } from '../registry.js';
 import { FusableResult, fusionEnabled } from './epilogue.js';
+import type { Task } from '../runtime/threads.js';
 import {
-  SPLITS_FORWARD, SPLITS_INPUT_GRAD, overBatch, passThreads, rangeColsFloats, splitBackward, splitInputGrad, splitWeightGrad, weightGradRangeFloats,
+  SPLITS_FORWARD, SPLITS_INPUT_GRAD, depthwiseRanges, forwardChannelRanges, inputChannelRanges, overBatch, passThreads, rangeColsFloats, splitBackward, splitDepthwiseBackward, splitInputGrad, splitCounts, splitInputGradByChannels, splitWeightGrad, weightGradRangeFloats,
   weightGradRanges, withBatch,
 } from './conv-threads.js';
+import { runTasks } from '../runtime/split.js';
 
 /** The options of Conv2d; the defaults are PyTorch's. */
 export interface Conv2dOptions {
@@ -183,7 +185,14 @@ export class Conv2d extends Module {
     const per = threads > 1 ? rangeColsFloats(args, g.N, threads) : 0;
     const split = threads > 1 ? this.threadScratch(per * threads) : 0;
     if (!split) threads = 1;
-    const cols = split || this.cols(g);
+    // A batch-folded GEMM, whose forward does not split by the batch: by output channels (the
+    // put-off forward below), each range in its own stretch of the scratch.
+    const { N, C, OH, OW } = g, KH = this.kernelSize[0], KW = this.kernelSize[1];
+    let channels = threads === 1 ? forwardChannelRanges(args, 2 * N * this.outChannels * OH * OW * (C / this.groups) * KH * KW) : null;
+    const chPer = channels ? Math.ceil(rt().kernels.conv2dColsFloats(...args) / 16) * 16 : 0;
+    const chScratch = channels ? this.threadScratch(chPer * channels.length) : 0;
+    if (!chScratch) channels = null;
+    const cols = split || chScratch || this.cols(g);
     this.x = x;
     this.geometry = g;
     const k = rt().kernels;
@@ -196,7 +205,7 @@ export class Conv2d extends Module {
       // the kernels transformed, the forward's first step anyway, and the bias.
       const snap = this.scratch('snapshot', k.conv2dSnapshotFloats(...args) * 4).ptr;
       k.conv2dSnapshot(this.weight.data.ptr, this.bias ? this.bias.data.ptr : 0, snap, ...args);
-      y.block!.defer(new DeferredConv(x, y, snap, this.bias !== null, args, cols, threads, per));
+      y.block!.defer(new DeferredConv(x, y, snap, this.bias !== null, args, cols, threads, channels ? chPer : per, channels));
       return y;
     }
     const w = this.weight.data.ptr, b = this.bias ? this.bias.data.ptr : 0;
@@ -278,7 +287,7 @@ export class Conv2d extends Module {
     const x = this.x!, g = this.geometry!, args = this.kernelArgs(g);
     const dx = needInputGrad ? this.output('dx', x.shape, 'backward()') : null;
     const w = this.weight.data.ptr, dw = this.weight.grad.ptr, db = this.bias ? this.bias.grad.ptr : 0;
-    if (this.backwardByChannels(x, dy, dx, args)) return dx;
+    if (this.backwardDepthwise(x, dy, dx, args) || this.backwardByChannels(x, dy, dx, args)) return dx;
     // Two threads at least: the weight gradient on this one, the input gradient on the others.
     const threads = dx ? this.threadsFor(args, SPLITS_INPUT_GRAD) : 1;
     // Split: the weight gradient's scratch (the whole batch's), then each worker's stretch.
@@ -302,15 +311,37 @@ export class Conv2d extends Module {
   private backwardByChannels(x: Tensor, dy: Tensor, dx: Tensor | null, args: readonly number[]): boolean {
     const [N, C, , , O, KH, KW] = args, G = args[13], OH = args[14], OW = args[15];
     const channels = weightGradRanges(args, 2 * N * O * OH * OW * (C / G) * KH * KW);
-    if (!channels || (dx && (rt().kernels.conv2dBatchSplits(...args) & SPLITS_INPUT_GRAD) === 0)) return false;
-    const dxThreads = dx ? this.threadsFor(args, SPLITS_INPUT_GRAD) : 0;
+    if (!channels) return false;
+    const k = rt().kernels;
+    // dx by ranges of the batch, else (the batch-folded pointwise GEMM) by ranges of input channels.
+    const byBatch = (k.conv2dBatchSplits(...args) & SPLITS_INPUT_GRAD) !== 0;
+    const dxChannels = dx && !byBatch && k.conv2dInputGradChannelSplits(...args) === 1 ? inputChannelRanges(C, channels.length) : null;
+    if (dx && !byBatch && !dxChannels) return false;
+    const dxThreads = dx ? (dxChannels ? dxChannels.length : this.threadsFor(args, SPLITS_INPUT_GRAD)) : 0;
     const wgPer = weightGradRangeFloats(args, channels[0][1]);
-    const dxPer = dx ? rangeColsFloats(args, N, dxThreads) : 0;
+    const dxPer = !dx ? 0 : dxChannels ? Math.ceil(k.conv2dColsFloats(...args) / 16) * 16 : rangeColsFloats(args, N, dxThreads);
     const scratch = this.threadScratch(Math.max(wgPer * channels.length, dxPer * dxThreads));
     if (!scratch) return false;
     const w = this.weight.data.ptr;
     splitWeightGrad(x.ptr, w, dy.ptr, this.weight.grad.ptr, this.bias ? this.bias.grad.ptr : 0, args, channels, scratch, wgPer);
-    if (dx) splitInputGrad(w, dy.ptr, dx.ptr, args, dxThreads, scratch, dxPer);
+    if (dx && dxChannels) splitInputGradByChannels(w, dy.ptr, dx.ptr, args, dxChannels, scratch, dxPer);
+    else if (dx) splitInputGrad(w, dy.ptr, dx.ptr, args, dxThreads, scratch, dxPer);
+    return true;
+  }
+
+  /**
+   * A depthwise convolution's backward over every thread by ranges of its channels
+   * (depthwiseRanges); false, having done nothing, where it does not apply or the scratch does not fit.
+   */
+  private backwardDepthwise(x: Tensor, dy: Tensor, dx: Tensor | null, args: readonly number[]): boolean {
+    const [N, C, , , O, KH, KW] = args, G = args[13], OH = args[14], OW = args[15];
+    const channels = depthwiseRanges(args, 2 * N * O * OH * OW * (C / G) * KH * KW);
+    if (!channels) return false;
+    const per = Math.ceil(rt().kernels.conv2dColsFloats(...args) / 16) * 16;
+    const scratch = this.threadScratch(per * channels.length);
+    if (!scratch) return false;
+    splitDepthwiseBackward(x.ptr, this.weight.data.ptr, dy.ptr, this.weight.grad.ptr, this.bias ? this.bias.grad.ptr : 0,
+      dx ? dx.ptr : 0, args, channels, scratch, per);
     return true;
   }
 
@@ -353,8 +384,10 @@ export class Conv2d extends Module {
 class DeferredConv extends FusableResult {
   constructor(readonly x: Tensor, y: Tensor, readonly snap: number, readonly hasBias: boolean,
     readonly args: number[], readonly cols: number, readonly threads: number,
-    /** Floats of `cols` each thread's range takes (rangeColsFloats), when threads > 1. */
-    readonly per: number) {
+    /** Floats of `cols` each thread's range takes (rangeColsFloats), when threads > 1 or channels are given. */
+    readonly per: number,
+    /** Output-channel ranges, one a thread, for a batch-folded GEMM (forwardChannelRanges), or null. */
+    readonly channels: readonly [number, number][] | null = null) {
     super([x.block!], y);
   }
 
@@ -371,8 +404,22 @@ class DeferredConv extends FusableResult {
   /** Writes act(y) to `out`, over the threads the forward was given (the same bits on any count); returns the non-finite count. */
   private compute(out: number, act: number): number {
     const x = this.x.ptr, hasBias = +this.hasBias;
+    if (this.channels) return this.overChannels(out, act);
     if (this.threads === 1) return rt().kernels.conv2dForwardAct(x, this.snap, hasBias, out, ...this.args, this.cols, act, gemmScratch());
     return sum(this.overRanges('conv2dForwardAct', (xr, yr) => [xr, this.snap, hasBias, yr], out, (cols, t) => [cols, act, gemmScratch(t)]));
+  }
+
+  /**
+   * act(y) written by ranges of output channels over the threads (conv2dForwardActChannels); on
+   * the error path (a NaN or infinity before the activation) the whole's output and count, on one thread.
+   */
+  private overChannels(out: number, act: number): number {
+    const x = this.x.ptr, hasBias = +this.hasBias;
+    splitCounts.forwardByChannels++;
+    const bad = sum(runTasks(this.channels!.map(([o0, Oc], t): Task => ({
+      kernel: 'conv2dForwardActChannels', args: [x, this.snap, hasBias, out, o0, Oc, ...this.args, this.cols + t * this.per * 4, act],
+    }))));
+    return bad > 0 ? rt().kernels.conv2dForwardAct(x, this.snap, hasBias, out, ...this.args, this.cols, act, gemmScratch()) : 0;
   }
 
   /**

@@ -98,7 +98,7 @@ const MAX_PAGES = 65536;   // 4 GiB, the wasm32 limit; must not exceed the build
  */
 export const KERNEL_EXPORTS: readonly string[] = [
   'heapBase', 'relaxedSimdBuild', 'gemmScratchFloats', 'gemm', 'gemmDot', 'countNonFinite', 'fill', 'addInto', 'addFloats',
-  'biasRows', 'biasGradRows', 'biasChannels', 'biasGradChannels', 'conv2dColsFloats', 'conv2dAlgorithm', 'conv2dWinogradWeightGrad', 'conv2dFusesActivation', 'conv2dSnapshotFloats', 'conv2dSnapshot', 'conv2dForwardAct', 'conv2dForwardAffine', 'gemmAct', 'conv2dForward', 'conv2dBackward', 'conv2dBatchSplits', 'conv2dInputGrad', 'conv2dWeightGradSplits', 'conv2dWeightGradRange', 'conv2dWeightGradRangeFloats',
+  'biasRows', 'biasGradRows', 'biasChannels', 'biasGradChannels', 'biasGradChannelRange', 'conv2dColsFloats', 'conv2dAlgorithm', 'conv2dWinogradWeightGrad', 'conv2dFusesActivation', 'conv2dSnapshotFloats', 'conv2dSnapshot', 'conv2dForwardAct', 'conv2dForwardAffine', 'gemmAct', 'conv2dForward', 'conv2dBackward', 'conv2dBatchSplits', 'conv2dInputGrad', 'conv2dWeightGradSplits', 'conv2dWeightGradRange', 'conv2dWeightGradRangeFloats', 'conv2dDepthwiseSplits', 'conv2dDepthwiseBackwardRange', 'conv2dInputGradChannelSplits', 'conv2dInputGradChannels', 'conv2dForwardChannelSplits', 'conv2dForwardActChannels',
   'winogradScratchFloats', 'winogradForward', 'winogradInputGrad',
   'winogradF4x4ScratchFloats', 'winogradF4x4Forward', 'winogradF4x4InputGrad', 'winogradWeightGradScratchFloats', 'winogradWeightGrad',
   'winogradF2x2K5ScratchFloats', 'winogradF2x2K5Forward', 'winogradF2x2K5InputGrad', 'flatScratchFloats', 'flatForward', 'flatBackward',
