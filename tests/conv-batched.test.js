@@ -15,7 +15,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
 import { rt, gemmScratch } from 'simdnet/internal';
-import { rng, freshSeed, toWasm, wasmOut, freeAll, assertClose, randf, assertLayerFiniteDifferences, bits } from './helpers.js';
+import { rng, freshSeed, toWasm, wasmOut, freeAll, assertClose, randf, assertLayerFiniteDifferences, bits, randomConv2d } from './helpers.js';
 import { conv2d, conv2dGrad, convGeometry } from './reference.js';
 
 await sn.ready();
@@ -27,14 +27,7 @@ const refOptions = (c) => ({ stride: c.opts?.stride ?? 1, pad: c.opts?.padding ?
 const tol = (terms, what) => ({ rtol: 1e-4, atol: 2e-5 * Math.sqrt(terms) + 1e-5, what });
 
 /** The case's layer with random float32 weights and bias. */
-function makeLayer(c, rand) {
-  const layer = new sn.Conv2d(c.C, c.O, c.k, c.opts ?? {});
-  const w = randf(layer.weight.size, rand);
-  layer.weight.data.view().set(w);
-  const b = layer.bias ? randf(c.O, rand) : null;
-  if (b) layer.bias.data.view().set(b);
-  return { layer, w, b };
-}
+const makeLayer = (c, rand) => randomConv2d(sn, c.C, c.O, c.k, c.opts ?? {}, rand);
 
 /** Forward, dx, dW and db of case c through the layer against the float64 reference; returns the algorithm taken. */
 function checkAgainstReference(c, seed) {

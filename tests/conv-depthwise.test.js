@@ -13,7 +13,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
 import { rt } from 'simdnet/internal';
-import { rng, freshSeed, toWasm, wasmOut, freeAll, assertClose, randf, assertLayerFiniteDifferences } from './helpers.js';
+import { rng, freshSeed, toWasm, wasmOut, freeAll, assertClose, randf, assertLayerFiniteDifferences, randomConv2d } from './helpers.js';
 import { conv2d, conv2dGrad, convGeometry } from './reference.js';
 
 await sn.ready();
@@ -37,12 +37,7 @@ const tol = (terms, what) => ({ rtol: 1e-4, atol: 2e-5 * Math.sqrt(terms) + 1e-5
 /** The case's layer with random float32 weights and bias. */
 function makeLayer(c, rand) {
   const O = c.C * (c.mult ?? 1);
-  const layer = new sn.Conv2d(c.C, O, c.k, { ...c.opts, groups: c.C });
-  const w = randf(layer.weight.size, rand);
-  layer.weight.data.view().set(w);
-  const b = layer.bias ? randf(O, rand) : null;
-  if (b) layer.bias.data.view().set(b);
-  return { layer, w, b, O };
+  return { ...randomConv2d(sn, c.C, O, c.k, { ...c.opts, groups: c.C }, rand), O };
 }
 
 /** Forward, dx, dW and db of case c against the float64 reference; returns the algorithm taken and OW. */

@@ -25,7 +25,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
 import { rt } from 'simdnet/internal';
-import { rng, freshSeed, toWasm, wasmOut, freeAll, assertClose, randf, assertLayerFiniteDifferences } from './helpers.js';
+import { rng, freshSeed, toWasm, wasmOut, freeAll, assertClose, randf, assertLayerFiniteDifferences, randomConv2d } from './helpers.js';
 import { conv2d, conv2dGrad, convGeometry } from './reference.js';
 import { abs, scales, errors, checkErrors, pairMax } from './winograd-errors.js';
 
@@ -151,16 +151,6 @@ test('Winograd F(2×2,5×5) overwrites its outputs whatever they held, and reads
 
 // ---- through the layer: the table's shapes ----
 
-/** A 5×5 Conv2d with random float32 weights and bias. */
-function makeLayer(C, O, opts, rand) {
-  const layer = new sn.Conv2d(C, O, 5, opts);
-  const w = randf(layer.weight.size, rand);
-  layer.weight.data.view().set(w);
-  const b = layer.bias ? randf(O, rand) : null;
-  if (b) layer.bias.data.view().set(b);
-  return { layer, w, b };
-}
-
 for (const c of [
   { N: 2, C: 16, O: 20, H: 16, W: 16, opts: { padding: 2 } },
   { N: 2, C: 9, O: 13, H: 11, W: 17, opts: { padding: 'same' } },
@@ -170,7 +160,7 @@ for (const c of [
 ]) {
   test(`Conv2d ${JSON.stringify(c)} takes ${ALGORITHM}; forward, dx, dW and db match the float64 reference`, () => {
     const seed = freshSeed(), rand = rng(seed), what = (s) => `seed ${seed}: ${s}`;
-    const { layer, w, b } = makeLayer(c.C, c.O, c.opts, rand);
+    const { layer, w, b } = randomConv2d(sn, c.C, c.O, 5, c.opts, rand);
     const shape = [c.N, c.C, c.H, c.W], pad = c.opts.padding === 'same' ? 2 : c.opts.padding, opts = { pad };
     assert.is(layer.algorithm(shape), ALGORITHM);
     assert.is(layer.weightGradTile(shape), 2); // F(5×5,2×2)
@@ -195,7 +185,7 @@ for (const c of [
 for (const [C, O, H, W, padding] of [[8, 8, 16, 16, 2], [16, 20, 16, 15, 2], [9, 8, 19, 17, 1]]) {
   test(`Conv2d on a ${ALGORITHM} shape (${C}→${O} @${H}×${W}, padding ${padding}): gradients match central differences of the float32 forward`, () => {
     const seed = freshSeed(), rand = rng(seed);
-    const { layer } = makeLayer(C, O, { padding }, rand);
+    const { layer } = randomConv2d(sn, C, O, 5, { padding }, rand);
     const shape = [1, C, H, W];
     assert.is(layer.algorithm(shape), ALGORITHM);
     assert.is(layer.weightGradTile(shape), 2); // dW by F(5×5,2×2)

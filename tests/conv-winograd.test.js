@@ -36,7 +36,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
 import { rt } from 'simdnet/internal';
-import { rng, freshSeed, toWasm, wasmOut, freeAll, assertClose, randf, assertLayerFiniteDifferences } from './helpers.js';
+import { rng, freshSeed, toWasm, wasmOut, freeAll, assertClose, randf, assertLayerFiniteDifferences, randomConv2d } from './helpers.js';
 import { conv2d, conv2dGrad, convGeometry } from './reference.js';
 import { abs, scales, errors, checkErrors as checkErrorsAt } from './winograd-errors.js';
 import { convShapesOf, outputSize } from '../bench/zoo.js';
@@ -167,16 +167,6 @@ test('Winograd kernels overwrite their outputs whatever they held, and read noth
 
 // ---- through the layer: the table's shapes ----
 
-/** A Conv2d with random float32 weights and bias. */
-function makeLayer(C, O, opts, rand) {
-  const layer = new sn.Conv2d(C, O, 3, opts);
-  const w = randf(layer.weight.size, rand);
-  layer.weight.data.view().set(w);
-  const b = layer.bias ? randf(O, rand) : null;
-  if (b) layer.bias.data.view().set(b);
-  return { layer, w, b };
-}
-
 for (const c of [
   { N: 2, C: 64, O: 64, H: 8, W: 8, opts: { padding: 1 }, algorithm: 'winograd-f2x2' },
   { N: 1, C: 65, O: 64, H: 7, W: 13, opts: { padding: 'same' }, algorithm: 'winograd-f2x2' },
@@ -199,7 +189,7 @@ for (const c of [
   test(`Conv2d ${JSON.stringify(c)} takes ${c.algorithm}; forward, dx, dW and db match the float64 reference`, () => {
     const seed = freshSeed(), rand = rng(seed), what = (s) => `seed ${seed}: ${s}`;
     const tile = Object.values(TILES).find((t) => t.algorithm === c.algorithm);
-    const { layer, w, b } = makeLayer(c.C, c.O, c.opts, rand);
+    const { layer, w, b } = randomConv2d(sn, c.C, c.O, 3, c.opts, rand);
     const shape = [c.N, c.C, c.H, c.W], pad = c.opts.padding === 'same' ? 1 : c.opts.padding, opts = { pad };
     assert.is(layer.algorithm(shape), c.algorithm);
     assert.is(layer.weightGradTile(shape), c.dwTile ?? 0);
@@ -231,7 +221,7 @@ for (const [algorithm, C, O, H, W, dwTile, atol] of [
   test(`Conv2d on a ${algorithm} shape (${C}→${O}${dwTile ? `, dW by ${dwTile}×${dwTile} tiles` : ''}): gradients match central differences of the float32 forward`, () => {
     const seed = freshSeed(), rand = rng(seed);
     const N = 1;
-    const { layer } = makeLayer(C, O, { padding: 1 }, rand);
+    const { layer } = randomConv2d(sn, C, O, 3, { padding: 1 }, rand);
     const shape = [N, C, H, W];
     assert.is(layer.algorithm(shape), algorithm);
     assert.is(layer.weightGradTile(shape), dwTile);

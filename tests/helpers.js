@@ -98,6 +98,16 @@ export function assertLayerFiniteDifferences(sn, layer, shape, rand, seed, { ato
 
 export { rt };
 
+/** A Conv2d(C, O, k, opts) with random float32 weights, then bias (drawn in that order from `rand`), and the values set. */
+export function randomConv2d(sn, C, O, k, opts, rand) {
+  const layer = new sn.Conv2d(C, O, k, opts);
+  const w = randf(layer.weight.size, rand);
+  layer.weight.data.view().set(w);
+  const b = layer.bias ? randf(O, rand) : null;
+  if (b) layer.bias.data.view().set(b);
+  return { layer, w, b };
+}
+
 /** The bits of float32 values, so that equality is exact (NaN and −0 included). */
 export const bits = (a) => Array.from(new Uint32Array(Float32Array.from(a).buffer));
 
