@@ -259,6 +259,21 @@ const KT_SCALE: StaticArray<f64> = [
   storeTimesBt(dst, stride, d0, d1, d2, d3, d4, d5);
 }
 
+/**
+ * Row i of Bᵀ d of four tiles anywhere (tile k: columns 0..3 in a_k, 4..5 in the first two lanes
+ * of b_k) transposed to lanes = tiles, times B: V[6i + j] for j < 6 at dst + j·stride.
+ */
+// @ts-ignore: decorator
+@inline function fourTilesTimesB(a0: v128, a1: v128, a2: v128, a3: v128, b0: v128, b1: v128, b2: v128, b3: v128, dst: usize, stride: usize): void {
+  const lo01 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7);
+  const lo23 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), hi23 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
+  const e01 = v128.shuffle<f32>(b0, b1, 0, 4, 1, 5), e23 = v128.shuffle<f32>(b2, b3, 0, 4, 1, 5);
+  storeTimesBt(dst, stride,
+    v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5), v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7),
+    v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7),
+    v128.shuffle<f32>(e01, e23, 0, 1, 4, 5), v128.shuffle<f32>(e01, e23, 2, 3, 6, 7));
+}
+
 /** Lanes of the columns c..c+3 inside 0..Win−1: all ones, else zero. */
 // @ts-ignore: decorator
 @inline function columnMask(c: i32, Win: i32): v128 {
@@ -276,12 +291,12 @@ const KT_SCALE: StaticArray<f64> = [
 /**
  * Bᵀ d for four tiles side by side, m apart: the six rows from r0 over columns c0..c0 + 4m + 3 (m + 1
  * vectors, zeros outside the plane), Bᵀ down each column: row i of the result, vector v (columns
- * c0 + 4v..), at e + 96i + 16v. Whole-vector loads when every row inside the plane lies in memory
+ * c0 + 4v..), at e + i·rowBytes + 16v. With m = 1, one tile's eight columns (two vectors). Whole-vector loads when every row inside the plane lies in memory
  * over those columns, the columns outside a row zeroed by a mask on the vectors that have some, the
  * row checks only on the tile rows that have rows outside; else checked loads.
  */
 // @ts-ignore: decorator
-@inline function stripTimesBt(m: i32, plane: usize, r0: i32, c0: i32, Hin: i32, Win: i32, e: usize): void {
+@inline function stripTimesBt(m: i32, plane: usize, r0: i32, c0: i32, Hin: i32, Win: i32, e: usize, rowBytes: usize): void {
   const rFirst = max(r0, 0), rLast = min(r0 + 5, Hin - 1);
   const first = <i64>plane + (<i64>rFirst * Win + c0) * 4, last = <i64>plane + (<i64>rLast * Win + c0 + 4 * m + 4) * 4;
   if (first >= 0 && last <= (<i64>memory.size() << 16)) {
@@ -302,12 +317,12 @@ const KT_SCALE: StaticArray<f64> = [
         z0 = v128.and(z0, mask); z1 = v128.and(z1, mask); z2 = v128.and(z2, mask);
         z3 = v128.and(z3, mask); z4 = v128.and(z4, mask); z5 = v128.and(z5, mask);
       }
-      storeTimesBt(e + (<usize>v << 4), 96, z0, z1, z2, z3, z4, z5);
+      storeTimesBt(e + (<usize>v << 4), rowBytes, z0, z1, z2, z3, z4, z5);
     }
   } else {
     for (let v = 0; v <= m; v++) {
       const c = c0 + 4 * v;
-      storeTimesBt(e + (<usize>v << 4), 96, rowChecked(plane, r0, c, Hin, Win), rowChecked(plane, r0 + 1, c, Hin, Win), rowChecked(plane, r0 + 2, c, Hin, Win),
+      storeTimesBt(e + (<usize>v << 4), rowBytes, rowChecked(plane, r0, c, Hin, Win), rowChecked(plane, r0 + 1, c, Hin, Win), rowChecked(plane, r0 + 2, c, Hin, Win),
         rowChecked(plane, r0 + 3, c, Hin, Win), rowChecked(plane, r0 + 4, c, Hin, Win), rowChecked(plane, r0 + 5, c, Hin, Win));
     }
   }
@@ -372,10 +387,25 @@ export function inputTransformAlpha6(
     // Four tiles of one tile row: Bᵀ down m + 1 columns of vectors, then each row of the result
     // transposed and times B, straight into V.
     const plane = <usize>load<u32>(o) + offset, r0 = load<i32>(o, 4), c0 = load<i32>(o, 8);
-    stripTimesBt(m, plane, r0, c0, Hin, Win, e);
+    stripTimesBt(m, plane, r0, c0, Hin, Win, e, 96);
     stripRowsTimesB(m, e, dst, step);
+  } else if (i + 4 <= tb) {
+    // Four tiles anywhere (planes of fewer than four tiles a row, or a tile row or image ending
+    // among them): each tile's Bᵀ down its eight columns as two vectors (tile k's row i of Bᵀ d at
+    // e + 128i + 32k), then each row transposed to lanes = tiles and times B. The same operations
+    // in the same order per value as the lane-by-lane gather below (zeros outside the plane are
+    // +0 either way), so a tile's V does not depend on which path took it. e spans e and raw here.
+    for (let k = 0; k < 4; k++) {
+      const rec = o + (<usize>k << 4);
+      stripTimesBt(1, <usize>load<u32>(rec) + offset, load<i32>(rec, 4), load<i32>(rec, 8), Hin, Win, e + (<usize>k << 5), 128);
+    }
+    for (let r = 0; r < 6; r++) {
+      const z = e + <usize>r * 128;
+      fourTilesTimesB(v128.load(z), v128.load(z, 32), v128.load(z, 64), v128.load(z, 96),
+        v128.load(z, 16), v128.load(z, 48), v128.load(z, 80), v128.load(z, 112), dst + <usize>(6 * r) * step, step);
+    }
   } else {
-    // Tiles across a row or image boundary, or fewer than four: gathered lane by lane, then the
+    // Fewer than four tiles (the chunk's last): gathered lane by lane, then the
     // same operations in the same order per value (Bᵀ down each column, then each row times B).
     for (let k = 0; k < 4; k++) gatherPatch(raw + (<usize>k << 2), o + (<usize>k << 4), offset, Hin, Win);
     for (let j = 0; j < 6; j++) {
@@ -516,7 +546,21 @@ export function outputTransformAlpha6(
         // Aᵀ M down the columns into q, then each row of the result times A, transposed and stored
         // from registers (through y and back cost 32 of ~260 operations per four tiles).
         columnsTimesAt(src, step, q);
-        for (let k = 0; k < 4; k++) flag = v128.or(flag, storeRowOf4Tiles(q + <usize>k * 96, bias, dst + <usize>k * rs, act));
+        for (let k = 0; k < 4; k++) {
+          const d = dst + <usize>k * rs;
+          flag = v128.or(flag, storeRowOf4Tiles(q + <usize>k * 96, bias, d, d + 16, d + 32, d + 48, act));
+        }
+        continue;
+      }
+      if (m == 4 && fourWhole(rec, OH, OW)) {
+        // Four whole tiles anywhere (planes of fewer than four tiles a row, or a tile row or image
+        // ending among them): the same, each tile's row to its own place.
+        columnsTimesAt(src, step, q);
+        const d0 = tileCorner(rec, offset, OW), d1 = tileCorner(rec + 16, offset, OW), d2 = tileCorner(rec + 32, offset, OW), d3 = tileCorner(rec + 48, offset, OW);
+        for (let k = 0; k < 4; k++) {
+          const r = <usize>k * rs;
+          flag = v128.or(flag, storeRowOf4Tiles(q + <usize>k * 96, bias, d0 + r, d1 + r, d2 + r, d3 + r, act));
+        }
         continue;
       }
       if (m == 2) tileOutput2(src, step, bias, q, y);
@@ -531,12 +575,29 @@ export function outputTransformAlpha6(
   return bad | <i32>v128.any_true(flag);
 }
 
+/** Whether the four tile records at rec are live and their 4×4 tiles lie inside OH×OW. */
+// @ts-ignore: decorator
+@inline function fourWhole(rec: usize, OH: i32, OW: i32): bool {
+  let whole = true;
+  for (let k = 0; k < 4; k++) {
+    const r = rec + (<usize>k << 4);
+    whole = whole && load<i32>(r, 12) != 0 && load<i32>(r, 4) + 4 <= OH && load<i32>(r, 8) + 4 <= OW;
+  }
+  return whole;
+}
+
+/** The address of the output corner of the tile record at rec, plane `offset` bytes into its image. */
+// @ts-ignore: decorator
+@inline function tileCorner(rec: usize, offset: usize, OW: i32): usize {
+  return <usize>load<u32>(rec) + offset + ((<usize>load<i32>(rec, 4) * OW + load<i32>(rec, 8)) << 2);
+}
+
 /**
- * Row k of Aᵀ M (six vectors at qk, lane = tile) times A (+ bias), act → four tiles' row k, 16
- * contiguous floats at dst; returns the lanes NaN or infinite before the activation (with one; else none).
+ * Row k of Aᵀ M (six vectors at qk, lane = tile) times A (+ bias), act → row k of tile l, four
+ * floats at d_l; returns the lanes NaN or infinite before the activation (with one; else none).
  */
 // @ts-ignore: decorator
-@inline function storeRowOf4Tiles(qk: usize, bias: v128, dst: usize, act: i32): v128 {
+@inline function storeRowOf4Tiles(qk: usize, bias: v128, d0: usize, d1: usize, d2: usize, d3: usize, act: i32): v128 {
   const z0 = v128.load(qk), z1 = v128.load(qk, 16), z2 = v128.load(qk, 32), z3 = v128.load(qk, 48), z4 = v128.load(qk, 64), z5 = v128.load(qk, 80);
   // timesAt's operations, biased.
   const a = f32x4.add(z1, z2), b = f32x4.sub(z1, z2), c = f32x4.add(z3, z4), d = f32x4.sub(z3, z4);
@@ -549,10 +610,10 @@ export function outputTransformAlpha6(
   }
   const lo01 = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
   const lo23 = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5), hi23 = v128.shuffle<f32>(y2, y3, 2, 6, 3, 7);
-  v128.store(dst, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
-  v128.store(dst, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7), 16);
-  v128.store(dst, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), 32);
-  v128.store(dst, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7), 48);
+  v128.store(d0, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
+  v128.store(d1, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7));
+  v128.store(d2, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5));
+  v128.store(d3, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7));
   return flag;
 }
 
