@@ -132,27 +132,36 @@ export function winogradAlpha6Pass(
  * conv-winograd.ts's weightTransform). In f64, rounded once, as G = D G' with G' of small integers
  * (rows (1,0,0), (1,1,1), (1,−1,1), (1,2,4), (1,−2,4), (0,0,1)) and D = diag(¼, −⅙, −⅙, 1/24,
  * 1/24, 1): U = (G' g G'ᵀ) ⊙ d dᵀ, 8 additions and doublings per row of G' g where G's rows took
- * 17 operations, then one product by d_i d_j. Two rows r of a panel of U (two adjacent floats of
- * each of its 36 planes) run together as f64x2 lanes, one 8-byte store per ξ. Alone, alternating,
- * median of 9: 2.2–2.6× faster than G's rows one kernel at a time at 32–128 channels (which were
- * 10% of a forward pass at 64–128 channels @16², batch 16); U's floats as before but for 80 of
- * ~10⁶ one unit in the last place apart (f64 products rounded in another order).
+ * 17 operations, then one product by d_i d_j. Rows r of a panel of U run two at a time as f64x2
+ * lanes: alone, alternating, median of 9, 2.2–2.6× faster than G's rows one kernel at a time at
+ * 32–128 channels (which were 10% of a forward pass at 64–128 channels @16², batch 16); U's floats
+ * as before but for 80 of ~10⁶ one unit in the last place apart (f64 products rounded in another
+ * order). Then all four rows of a panel at once, one 16-byte store per ξ where two 8-byte stores
+ * wrote each line of U's 36 planes in two halves a panel-row apart in time: the same bits, the
+ * forward at batch 1 (mostly this transform; U is 9.4 MB at 256 → 256) 1.12–1.22× faster at
+ * 64 → 64 @8² and 128 → 256 @8² (old and new builds alternately, median of 15, load 4–6). At
+ * small batches it is still a large share of a pass: ~30% of a 128 → 256 @8² forward at batch 16.
  */
 export function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: usize): void {
   const rows = rotate ? C : O, cols = rotate ? O : C, plane = <usize>roundUp(rows, 4) * cols;
   const step = (plane << 2) + PLANE_SKEW;
-  for (let r0 = 0; r0 < rows; r0 += 2) {
+  for (let r0 = 0; r0 < rows; r0 += 4) {
+    const nA = min(2, rows - r0), nB = max(0, min(2, rows - r0 - 2));
     for (let k = 0; k < cols; k++) {
-      // The 3×3 kernels of rows r0, r0 + 1 and column k: w[r, k] or, rotated, w[k, r]; a row past the last reads as zeros.
-      const first = rotate ? w + (<usize>(k * C + r0) * 9 << 2) : w + (<usize>(r0 * C + k) * 9 << 2);
-      const next: usize = rotate ? 36 : <usize>C * 36, two = r0 + 1 < rows;
-      const g0 = tapPair(first, next, two, rotate, 0), g1 = tapPair(first, next, two, rotate, 1), g2 = tapPair(first, next, two, rotate, 2);
-      const g3 = tapPair(first, next, two, rotate, 3), g4 = tapPair(first, next, two, rotate, 4), g5 = tapPair(first, next, two, rotate, 5);
-      const g6 = tapPair(first, next, two, rotate, 6), g7 = tapPair(first, next, two, rotate, 7), g8 = tapPair(first, next, two, rotate, 8);
+      // The 3×3 kernels of rows r0..r0 + 3 and column k: w[r, k] or, rotated, w[k, r]; rows past the last read as zeros.
+      const a = rotate ? w + (<usize>(k * C + r0) * 9 << 2) : w + (<usize>(r0 * C + k) * 9 << 2);
+      const next: usize = rotate ? 36 : <usize>C * 36, b = a + 2 * next;
+      const a0 = tapPair(a, next, nA, rotate, 0), a1 = tapPair(a, next, nA, rotate, 1), a2 = tapPair(a, next, nA, rotate, 2);
+      const a3 = tapPair(a, next, nA, rotate, 3), a4 = tapPair(a, next, nA, rotate, 4), a5 = tapPair(a, next, nA, rotate, 5);
+      const a6 = tapPair(a, next, nA, rotate, 6), a7 = tapPair(a, next, nA, rotate, 7), a8 = tapPair(a, next, nA, rotate, 8);
+      const b0 = tapPair(b, next, nB, rotate, 0), b1 = tapPair(b, next, nB, rotate, 1), b2 = tapPair(b, next, nB, rotate, 2);
+      const b3 = tapPair(b, next, nB, rotate, 3), b4 = tapPair(b, next, nB, rotate, 4), b5 = tapPair(b, next, nB, rotate, 5);
+      const b6 = tapPair(b, next, nB, rotate, 6), b7 = tapPair(b, next, nB, rotate, 7), b8 = tapPair(b, next, nB, rotate, 8);
       const base = U + (packedA(r0, k, cols) << 2);
       for (let i = 0; i < 6; i++) {
         // Row i of G' g (G'_i dotted with g's three columns), times G'ᵀ, scaled, rounded, stored.
-        storeRowTimesGt(gPrimeRow(i, g0, g3, g6), gPrimeRow(i, g1, g4, g7), gPrimeRow(i, g2, g5, g8), i, base + <usize>(6 * i) * step, step);
+        storeRowTimesGt(gPrimeRow(i, a0, a3, a6), gPrimeRow(i, a1, a4, a7), gPrimeRow(i, a2, a5, a8),
+          gPrimeRow(i, b0, b3, b6), gPrimeRow(i, b1, b4, b7), gPrimeRow(i, b2, b5, b8), i, base + <usize>(6 * i) * step, step);
       }
     }
   }
@@ -183,36 +192,39 @@ const KT_SCALE: StaticArray<f64> = [
 }
 
 /**
- * (a, b, c) (row i of G' g, two f64 lanes) times G'ᵀ, each product j scaled by d_i d_j, rounded to f32:
- * two floats at dst + j·stride.
+ * (a, b, c) (row i of G' g for panel rows r0, r0 + 1 as two f64 lanes) and (d, e, f) (rows r0 + 2,
+ * r0 + 3) times G'ᵀ, each product j scaled by d_i d_j, rounded to f32: four floats (the panel's
+ * four rows) at dst + j·stride.
  */
 // @ts-ignore: decorator
-@inline function storeRowTimesGt(a: v128, b: v128, c: v128, i: i32, dst: usize, stride: usize): void {
+@inline function storeRowTimesGt(a: v128, b: v128, c: v128, d: v128, e: v128, f: v128, i: i32, dst: usize, stride: usize): void {
   const t = f64x2.add(a, c), u = f64x2.add(a, f64x2.mul(f64x2.splat(4), c)), v = f64x2.add(b, b), s = <usize>(6 * i) << 3;
-  storeScaled(a, s, dst);
-  storeScaled(f64x2.add(t, b), s + 8, dst + stride);
-  storeScaled(f64x2.sub(t, b), s + 16, dst + 2 * stride);
-  storeScaled(f64x2.add(u, v), s + 24, dst + 3 * stride);
-  storeScaled(f64x2.sub(u, v), s + 32, dst + 4 * stride);
-  storeScaled(c, s + 40, dst + 5 * stride);
+  const t2 = f64x2.add(d, f), u2 = f64x2.add(d, f64x2.mul(f64x2.splat(4), f)), v2 = f64x2.add(e, e);
+  storeScaled(a, d, s, dst);
+  storeScaled(f64x2.add(t, b), f64x2.add(t2, e), s + 8, dst + stride);
+  storeScaled(f64x2.sub(t, b), f64x2.sub(t2, e), s + 16, dst + 2 * stride);
+  storeScaled(f64x2.add(u, v), f64x2.add(u2, v2), s + 24, dst + 3 * stride);
+  storeScaled(f64x2.sub(u, v), f64x2.sub(u2, v2), s + 32, dst + 4 * stride);
+  storeScaled(c, f, s + 40, dst + 5 * stride);
 }
 
-/** v times KT_SCALE's entry at byte `at`, rounded to two f32 at dst. */
+/** lo and hi (two f64 lanes each) times KT_SCALE's entry at byte `at`, rounded to four f32 at dst. */
 // @ts-ignore: decorator
-@inline function storeScaled(v: v128, at: usize, dst: usize): void {
-  const scaled = f64x2.mul(v, v128.load64_splat(changetype<usize>(KT_SCALE) + at));
-  v128.store64_lane(dst, f32x4.demote_f64x2_zero(scaled), 0);
+@inline function storeScaled(lo: v128, hi: v128, at: usize, dst: usize): void {
+  const scale = v128.load64_splat(changetype<usize>(KT_SCALE) + at);
+  const l = f32x4.demote_f64x2_zero(f64x2.mul(lo, scale)), h = f32x4.demote_f64x2_zero(f64x2.mul(hi, scale));
+  v128.store(dst, v128.shuffle<f32>(l, h, 0, 1, 4, 5));
 }
 
 /**
  * Tap i of the 3×3 kernels of two panel rows (kernel l at first + l·next bytes; its 180° rotation
- * when `rotate`; the second zero unless `two`) as an f64x2.
+ * when `rotate`) as an f64x2: the first `n` lanes (0, 1 or 2) loaded, the others zero.
  */
 // @ts-ignore: decorator
-@inline function tapPair(first: usize, next: usize, two: bool, rotate: bool, i: i32): v128 {
+@inline function tapPair(first: usize, next: usize, n: i32, rotate: bool, i: i32): v128 {
   const at = <usize>(rotate ? 8 - i : i) << 2;
-  const b = two ? <f64>load<f32>(first + next + at) : 0;
-  return f64x2.replace_lane(f64x2.splat(<f64>load<f32>(first + at)), 1, b);
+  const a = n > 0 ? <f64>load<f32>(first + at) : 0, b = n > 1 ? <f64>load<f32>(first + next + at) : 0;
+  return f64x2.replace_lane(f64x2.splat(a), 1, b);
 }
 
 /**
