@@ -132,27 +132,36 @@ export function winogradAlpha6Pass(
  * conv-winograd.ts's weightTransform). In f64, rounded once, as G = D G' with G' of small integers
  * (rows (1,0,0), (1,1,1), (1,−1,1), (1,2,4), (1,−2,4), (0,0,1)) and D = diag(¼, −⅙, −⅙, 1/24,
  * 1/24, 1): U = (G' g G'ᵀ) ⊙ d dᵀ, 8 additions and doublings per row of G' g where G's rows took
- * 17 operations, then one product by d_i d_j. Two rows r of a panel of U (two adjacent floats of
- * each of its 36 planes) run together as f64x2 lanes, one 8-byte store per ξ. Alone, alternating,
- * median of 9: 2.2–2.6× faster than G's rows one kernel at a time at 32–128 channels (which were
- * 10% of a forward pass at 64–128 channels @16², batch 16); U's floats as before but for 80 of
- * ~10⁶ one unit in the last place apart (f64 products rounded in another order).
+ * 17 operations, then one product by d_i d_j. Rows r of a panel of U run two at a time as f64x2
+ * lanes: alone, alternating, median of 9, 2.2–2.6× faster than G's rows one kernel at a time at
+ * 32–128 channels (which were 10% of a forward pass at 64–128 channels @16², batch 16); U's floats
+ * as before but for 80 of ~10⁶ one unit in the last place apart (f64 products rounded in another
+ * order). Then all four rows of a panel at once, one 16-byte store per ξ where two 8-byte stores
+ * wrote each line of U's 36 planes in two halves a panel-row apart in time: the same bits, the
+ * forward at batch 1 (mostly this transform; U is 9.4 MB at 256 → 256) 1.12–1.22× faster at
+ * 64 → 64 @8² and 128 → 256 @8² (old and new builds alternately, median of 15, load 4–6). At
+ * small batches it is still a large share of a pass: ~30% of a 128 → 256 @8² forward at batch 16.
  */
 export function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: usize): void {
   const rows = rotate ? C : O, cols = rotate ? O : C, plane = <usize>roundUp(rows, 4) * cols;
   const step = (plane << 2) + PLANE_SKEW;
-  for (let r0 = 0; r0 < rows; r0 += 2) {
+  for (let r0 = 0; r0 < rows; r0 += 4) {
+    const nA = min(2, rows - r0), nB = max(0, min(2, rows - r0 - 2));
     for (let k = 0; k < cols; k++) {
-      // The 3×3 kernels of rows r0, r0 + 1 and column k: w[r, k] or, rotated, w[k, r]; a row past the last reads as zeros.
-      const first = rotate ? w + (<usize>(k * C + r0) * 9 << 2) : w + (<usize>(r0 * C + k) * 9 << 2);
-      const next: usize = rotate ? 36 : <usize>C * 36, two = r0 + 1 < rows;
-      const g0 = tapPair(first, next, two, rotate, 0), g1 = tapPair(first, next, two, rotate, 1), g2 = tapPair(first, next, two, rotate, 2);
-      const g3 = tapPair(first, next, two, rotate, 3), g4 = tapPair(first, next, two, rotate, 4), g5 = tapPair(first, next, two, rotate, 5);
-      const g6 = tapPair(first, next, two, rotate, 6), g7 = tapPair(first, next, two, rotate, 7), g8 = tapPair(first, next, two, rotate, 8);
+      // The 3×3 kernels of rows r0..r0 + 3 and column k: w[r, k] or, rotated, w[k, r]; rows past the last read as zeros.
+      const a = rotate ? w + (<usize>(k * C + r0) * 9 << 2) : w + (<usize>(r0 * C + k) * 9 << 2);
+      const next: usize = rotate ? 36 : <usize>C * 36, b = a + 2 * next;
+      const a0 = tapPair(a, next, nA, rotate, 0), a1 = tapPair(a, next, nA, rotate, 1), a2 = tapPair(a, next, nA, rotate, 2);
+      const a3 = tapPair(a, next, nA, rotate, 3), a4 = tapPair(a, next, nA, rotate, 4), a5 = tapPair(a, next, nA, rotate, 5);
+      const a6 = tapPair(a, next, nA, rotate, 6), a7 = tapPair(a, next, nA, rotate, 7), a8 = tapPair(a, next, nA, rotate, 8);
+      const b0 = tapPair(b, next, nB, rotate, 0), b1 = tapPair(b, next, nB, rotate, 1), b2 = tapPair(b, next, nB, rotate, 2);
+      const b3 = tapPair(b, next, nB, rotate, 3), b4 = tapPair(b, next, nB, rotate, 4), b5 = tapPair(b, next, nB, rotate, 5);
+      const b6 = tapPair(b, next, nB, rotate, 6), b7 = tapPair(b, next, nB, rotate, 7), b8 = tapPair(b, next, nB, rotate, 8);
       const base = U + (packedA(r0, k, cols) << 2);
       for (let i = 0; i < 6; i++) {
         // Row i of G' g (G'_i dotted with g's three columns), times G'ᵀ, scaled, rounded, stored.
-        storeRowTimesGt(gPrimeRow(i, g0, g3, g6), gPrimeRow(i, g1, g4, g7), gPrimeRow(i, g2, g5, g8), i, base + <usize>(6 * i) * step, step);
+        storeRowTimesGt(gPrimeRow(i, a0, a3, a6), gPrimeRow(i, a1, a4, a7), gPrimeRow(i, a2, a5, a8),
+          gPrimeRow(i, b0, b3, b6), gPrimeRow(i, b1, b4, b7), gPrimeRow(i, b2, b5, b8), i, base + <usize>(6 * i) * step, step);
       }
     }
   }
@@ -183,36 +192,39 @@ const KT_SCALE: StaticArray<f64> = [
 }
 
 /**
- * (a, b, c) (row i of G' g, two f64 lanes) times G'ᵀ, each product j scaled by d_i d_j, rounded to f32:
- * two floats at dst + j·stride.
+ * (a, b, c) (row i of G' g for panel rows r0, r0 + 1 as two f64 lanes) and (d, e, f) (rows r0 + 2,
+ * r0 + 3) times G'ᵀ, each product j scaled by d_i d_j, rounded to f32: four floats (the panel's
+ * four rows) at dst + j·stride.
  */
 // @ts-ignore: decorator
-@inline function storeRowTimesGt(a: v128, b: v128, c: v128, i: i32, dst: usize, stride: usize): void {
+@inline function storeRowTimesGt(a: v128, b: v128, c: v128, d: v128, e: v128, f: v128, i: i32, dst: usize, stride: usize): void {
   const t = f64x2.add(a, c), u = f64x2.add(a, f64x2.mul(f64x2.splat(4), c)), v = f64x2.add(b, b), s = <usize>(6 * i) << 3;
-  storeScaled(a, s, dst);
-  storeScaled(f64x2.add(t, b), s + 8, dst + stride);
-  storeScaled(f64x2.sub(t, b), s + 16, dst + 2 * stride);
-  storeScaled(f64x2.add(u, v), s + 24, dst + 3 * stride);
-  storeScaled(f64x2.sub(u, v), s + 32, dst + 4 * stride);
-  storeScaled(c, s + 40, dst + 5 * stride);
+  const t2 = f64x2.add(d, f), u2 = f64x2.add(d, f64x2.mul(f64x2.splat(4), f)), v2 = f64x2.add(e, e);
+  storeScaled(a, d, s, dst);
+  storeScaled(f64x2.add(t, b), f64x2.add(t2, e), s + 8, dst + stride);
+  storeScaled(f64x2.sub(t, b), f64x2.sub(t2, e), s + 16, dst + 2 * stride);
+  storeScaled(f64x2.add(u, v), f64x2.add(u2, v2), s + 24, dst + 3 * stride);
+  storeScaled(f64x2.sub(u, v), f64x2.sub(u2, v2), s + 32, dst + 4 * stride);
+  storeScaled(c, f, s + 40, dst + 5 * stride);
 }
 
-/** v times KT_SCALE's entry at byte `at`, rounded to two f32 at dst. */
+/** lo and hi (two f64 lanes each) times KT_SCALE's entry at byte `at`, rounded to four f32 at dst. */
 // @ts-ignore: decorator
-@inline function storeScaled(v: v128, at: usize, dst: usize): void {
-  const scaled = f64x2.mul(v, v128.load64_splat(changetype<usize>(KT_SCALE) + at));
-  v128.store64_lane(dst, f32x4.demote_f64x2_zero(scaled), 0);
+@inline function storeScaled(lo: v128, hi: v128, at: usize, dst: usize): void {
+  const scale = v128.load64_splat(changetype<usize>(KT_SCALE) + at);
+  const l = f32x4.demote_f64x2_zero(f64x2.mul(lo, scale)), h = f32x4.demote_f64x2_zero(f64x2.mul(hi, scale));
+  v128.store(dst, v128.shuffle<f32>(l, h, 0, 1, 4, 5));
 }
 
 /**
  * Tap i of the 3×3 kernels of two panel rows (kernel l at first + l·next bytes; its 180° rotation
- * when `rotate`; the second zero unless `two`) as an f64x2.
+ * when `rotate`) as an f64x2: the first `n` lanes (0, 1 or 2) loaded, the others zero.
  */
 // @ts-ignore: decorator
-@inline function tapPair(first: usize, next: usize, two: bool, rotate: bool, i: i32): v128 {
+@inline function tapPair(first: usize, next: usize, n: i32, rotate: bool, i: i32): v128 {
   const at = <usize>(rotate ? 8 - i : i) << 2;
-  const b = two ? <f64>load<f32>(first + next + at) : 0;
-  return f64x2.replace_lane(f64x2.splat(<f64>load<f32>(first + at)), 1, b);
+  const a = n > 0 ? <f64>load<f32>(first + at) : 0, b = n > 1 ? <f64>load<f32>(first + next + at) : 0;
+  return f64x2.replace_lane(f64x2.splat(a), 1, b);
 }
 
 /**
@@ -259,6 +271,21 @@ const KT_SCALE: StaticArray<f64> = [
   storeTimesBt(dst, stride, d0, d1, d2, d3, d4, d5);
 }
 
+/**
+ * Row i of Bᵀ d of four tiles anywhere (tile k: columns 0..3 in a_k, 4..5 in the first two lanes
+ * of b_k) transposed to lanes = tiles, times B: V[6i + j] for j < 6 at dst + j·stride.
+ */
+// @ts-ignore: decorator
+@inline function fourTilesTimesB(a0: v128, a1: v128, a2: v128, a3: v128, b0: v128, b1: v128, b2: v128, b3: v128, dst: usize, stride: usize): void {
+  const lo01 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7);
+  const lo23 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5), hi23 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
+  const e01 = v128.shuffle<f32>(b0, b1, 0, 4, 1, 5), e23 = v128.shuffle<f32>(b2, b3, 0, 4, 1, 5);
+  storeTimesBt(dst, stride,
+    v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5), v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7),
+    v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7),
+    v128.shuffle<f32>(e01, e23, 0, 1, 4, 5), v128.shuffle<f32>(e01, e23, 2, 3, 6, 7));
+}
+
 /** Lanes of the columns c..c+3 inside 0..Win−1: all ones, else zero. */
 // @ts-ignore: decorator
 @inline function columnMask(c: i32, Win: i32): v128 {
@@ -276,12 +303,12 @@ const KT_SCALE: StaticArray<f64> = [
 /**
  * Bᵀ d for four tiles side by side, m apart: the six rows from r0 over columns c0..c0 + 4m + 3 (m + 1
  * vectors, zeros outside the plane), Bᵀ down each column: row i of the result, vector v (columns
- * c0 + 4v..), at e + 96i + 16v. Whole-vector loads when every row inside the plane lies in memory
+ * c0 + 4v..), at e + i·rowBytes + 16v. With m = 1, one tile's eight columns (two vectors). Whole-vector loads when every row inside the plane lies in memory
  * over those columns, the columns outside a row zeroed by a mask on the vectors that have some, the
  * row checks only on the tile rows that have rows outside; else checked loads.
  */
 // @ts-ignore: decorator
-@inline function stripTimesBt(m: i32, plane: usize, r0: i32, c0: i32, Hin: i32, Win: i32, e: usize): void {
+@inline function stripTimesBt(m: i32, plane: usize, r0: i32, c0: i32, Hin: i32, Win: i32, e: usize, rowBytes: usize): void {
   const rFirst = max(r0, 0), rLast = min(r0 + 5, Hin - 1);
   const first = <i64>plane + (<i64>rFirst * Win + c0) * 4, last = <i64>plane + (<i64>rLast * Win + c0 + 4 * m + 4) * 4;
   if (first >= 0 && last <= (<i64>memory.size() << 16)) {
@@ -302,12 +329,12 @@ const KT_SCALE: StaticArray<f64> = [
         z0 = v128.and(z0, mask); z1 = v128.and(z1, mask); z2 = v128.and(z2, mask);
         z3 = v128.and(z3, mask); z4 = v128.and(z4, mask); z5 = v128.and(z5, mask);
       }
-      storeTimesBt(e + (<usize>v << 4), 96, z0, z1, z2, z3, z4, z5);
+      storeTimesBt(e + (<usize>v << 4), rowBytes, z0, z1, z2, z3, z4, z5);
     }
   } else {
     for (let v = 0; v <= m; v++) {
       const c = c0 + 4 * v;
-      storeTimesBt(e + (<usize>v << 4), 96, rowChecked(plane, r0, c, Hin, Win), rowChecked(plane, r0 + 1, c, Hin, Win), rowChecked(plane, r0 + 2, c, Hin, Win),
+      storeTimesBt(e + (<usize>v << 4), rowBytes, rowChecked(plane, r0, c, Hin, Win), rowChecked(plane, r0 + 1, c, Hin, Win), rowChecked(plane, r0 + 2, c, Hin, Win),
         rowChecked(plane, r0 + 3, c, Hin, Win), rowChecked(plane, r0 + 4, c, Hin, Win), rowChecked(plane, r0 + 5, c, Hin, Win));
     }
   }
@@ -372,10 +399,25 @@ export function inputTransformAlpha6(
     // Four tiles of one tile row: Bᵀ down m + 1 columns of vectors, then each row of the result
     // transposed and times B, straight into V.
     const plane = <usize>load<u32>(o) + offset, r0 = load<i32>(o, 4), c0 = load<i32>(o, 8);
-    stripTimesBt(m, plane, r0, c0, Hin, Win, e);
+    stripTimesBt(m, plane, r0, c0, Hin, Win, e, 96);
     stripRowsTimesB(m, e, dst, step);
+  } else if (i + 4 <= tb) {
+    // Four tiles anywhere (planes of fewer than four tiles a row, or a tile row or image ending
+    // among them): each tile's Bᵀ down its eight columns as two vectors (tile k's row i of Bᵀ d at
+    // e + 128i + 32k), then each row transposed to lanes = tiles and times B. The same operations
+    // in the same order per value as the lane-by-lane gather below (zeros outside the plane are
+    // +0 either way), so a tile's V does not depend on which path took it. e spans e and raw here.
+    for (let k = 0; k < 4; k++) {
+      const rec = o + (<usize>k << 4);
+      stripTimesBt(1, <usize>load<u32>(rec) + offset, load<i32>(rec, 4), load<i32>(rec, 8), Hin, Win, e + (<usize>k << 5), 128);
+    }
+    for (let r = 0; r < 6; r++) {
+      const z = e + <usize>r * 128;
+      fourTilesTimesB(v128.load(z), v128.load(z, 32), v128.load(z, 64), v128.load(z, 96),
+        v128.load(z, 16), v128.load(z, 48), v128.load(z, 80), v128.load(z, 112), dst + <usize>(6 * r) * step, step);
+    }
   } else {
-    // Tiles across a row or image boundary, or fewer than four: gathered lane by lane, then the
+    // Fewer than four tiles (the chunk's last): gathered lane by lane, then the
     // same operations in the same order per value (Bᵀ down each column, then each row times B).
     for (let k = 0; k < 4; k++) gatherPatch(raw + (<usize>k << 2), o + (<usize>k << 4), offset, Hin, Win);
     for (let j = 0; j < 6; j++) {
@@ -516,7 +558,21 @@ export function outputTransformAlpha6(
         // Aᵀ M down the columns into q, then each row of the result times A, transposed and stored
         // from registers (through y and back cost 32 of ~260 operations per four tiles).
         columnsTimesAt(src, step, q);
-        for (let k = 0; k < 4; k++) flag = v128.or(flag, storeRowOf4Tiles(q + <usize>k * 96, bias, dst + <usize>k * rs, act));
+        for (let k = 0; k < 4; k++) {
+          const d = dst + <usize>k * rs;
+          flag = v128.or(flag, storeRowOf4Tiles(q + <usize>k * 96, bias, d, d + 16, d + 32, d + 48, act));
+        }
+        continue;
+      }
+      if (m == 4 && fourWhole(rec, OH, OW)) {
+        // Four whole tiles anywhere (planes of fewer than four tiles a row, or a tile row or image
+        // ending among them): the same, each tile's row to its own place.
+        columnsTimesAt(src, step, q);
+        const d0 = tileCorner(rec, offset, OW), d1 = tileCorner(rec + 16, offset, OW), d2 = tileCorner(rec + 32, offset, OW), d3 = tileCorner(rec + 48, offset, OW);
+        for (let k = 0; k < 4; k++) {
+          const r = <usize>k * rs;
+          flag = v128.or(flag, storeRowOf4Tiles(q + <usize>k * 96, bias, d0 + r, d1 + r, d2 + r, d3 + r, act));
+        }
         continue;
       }
       if (m == 2) tileOutput2(src, step, bias, q, y);
@@ -531,12 +587,29 @@ export function outputTransformAlpha6(
   return bad | <i32>v128.any_true(flag);
 }
 
+/** Whether the four tile records at rec are live and their 4×4 tiles lie inside OH×OW. */
+// @ts-ignore: decorator
+@inline function fourWhole(rec: usize, OH: i32, OW: i32): bool {
+  let whole = true;
+  for (let k = 0; k < 4; k++) {
+    const r = rec + (<usize>k << 4);
+    whole = whole && load<i32>(r, 12) != 0 && load<i32>(r, 4) + 4 <= OH && load<i32>(r, 8) + 4 <= OW;
+  }
+  return whole;
+}
+
+/** The address of the output corner of the tile record at rec, plane `offset` bytes into its image. */
+// @ts-ignore: decorator
+@inline function tileCorner(rec: usize, offset: usize, OW: i32): usize {
+  return <usize>load<u32>(rec) + offset + ((<usize>load<i32>(rec, 4) * OW + load<i32>(rec, 8)) << 2);
+}
+
 /**
- * Row k of Aᵀ M (six vectors at qk, lane = tile) times A (+ bias), act → four tiles' row k, 16
- * contiguous floats at dst; returns the lanes NaN or infinite before the activation (with one; else none).
+ * Row k of Aᵀ M (six vectors at qk, lane = tile) times A (+ bias), act → row k of tile l, four
+ * floats at d_l; returns the lanes NaN or infinite before the activation (with one; else none).
  */
 // @ts-ignore: decorator
-@inline function storeRowOf4Tiles(qk: usize, bias: v128, dst: usize, act: i32): v128 {
+@inline function storeRowOf4Tiles(qk: usize, bias: v128, d0: usize, d1: usize, d2: usize, d3: usize, act: i32): v128 {
   const z0 = v128.load(qk), z1 = v128.load(qk, 16), z2 = v128.load(qk, 32), z3 = v128.load(qk, 48), z4 = v128.load(qk, 64), z5 = v128.load(qk, 80);
   // timesAt's operations, biased.
   const a = f32x4.add(z1, z2), b = f32x4.sub(z1, z2), c = f32x4.add(z3, z4), d = f32x4.sub(z3, z4);
@@ -549,10 +622,10 @@ export function outputTransformAlpha6(
   }
   const lo01 = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
   const lo23 = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5), hi23 = v128.shuffle<f32>(y2, y3, 2, 6, 3, 7);
-  v128.store(dst, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
-  v128.store(dst, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7), 16);
-  v128.store(dst, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), 32);
-  v128.store(dst, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7), 48);
+  v128.store(d0, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
+  v128.store(d1, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7));
+  v128.store(d2, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5));
+  v128.store(d3, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7));
   return flag;
 }
 

@@ -40,7 +40,7 @@ export function winogradTile(N: i32, C: i32, O: i32, KH: i32, KW: i32, SH: i32, 
   if (C < WINOGRAD_MIN_CHANNELS || O < WINOGRAD_MIN_CHANNELS) return 0;
   const minSize = C < WINOGRAD_WIDE_CHANNELS || O < WINOGRAD_WIDE_CHANNELS ? WINOGRAD_NARROW_MIN_SIZE : WINOGRAD_MIN_SIZE;
   if (OH < minSize || OW < minSize) return 0;
-  return OH >= WINOGRAD_F4X4_MIN_SIZE && OW >= WINOGRAD_F4X4_MIN_SIZE ? 4 : 2;
+  return f4x4Pays(OH, OW) ? 4 : 2;
 }
 
 // The table, from `npm run bench -- --zoo --quick --only simdnet --zoo-nets
@@ -113,11 +113,38 @@ const WINOGRAD_NARROW_MIN_SIZE: i32 = 8;
 //   ("–": not measured, or the dX difference came out at zero or below)
 // The zoo's ratios swing with the load (3→32 @32²: 0.24 and 3.17 in the two builds); the
 // alternating ones are steadier: there F(4×4) won 32 of 34 comparisons on outputs of 16×16 and
-// more, and lost 19 of 20 on 8×8 and less. From 16×16 on its
-// transforms run four tiles of a tile row per vector, which planes of 16 columns fill; below that a
-// tile row has fewer than four tiles, every tile is gathered lane by lane, and the 36 GEMMs of short
-// rows lose to F(2×2)'s 16. At 12×12 they are even; F(2×2) keeps it (the better accuracy).
-const WINOGRAD_F4X4_MIN_SIZE: i32 = ASC_FEATURE_RELAXED_SIMD ? 16 : 16;
+// more, and lost 19 of 20 on 8×8 and less — where its transforms then gathered every tile lane by
+// lane (a tile row of fewer than four tiles).
+//
+// Since they take four tiles a vector wherever the tiles lie, small planes follow the multiplies.
+// F(4×4) executes 36·⌈OH/4⌉·⌈OW/4⌉ products per channel pair, F(2×2) 16·⌈OH/2⌉·⌈OW/2⌉; their ratio
+// is 0.56 on 4×4, 7×7, 8×8, 11×11 and 12×12 outputs, 0.73 on 13×13 and 14×14, 0.81 on 9×9 and
+// 10×10, 1.0 on 5×5 and 6×6. The raw kernels alternately, median of 7–9, padding 1, a 2-core EPYC
+// with two test suites running (load 3–4); F(2×2) ms ÷ F(4×4) ms, forward | dx, batch 16 / 64:
+//                    relaxed                                 plain
+//   64→64   @8²      1.41 | 6.8*, 1.29 | 1.48                1.05 | 1.34, 1.45 | 1.46
+//   64→128  @8²      1.42 | 1.43, 1.39 | 1.48                –
+//   128→256 @8²      1.24 | 1.54, 1.52 | 1.72                1.40 | 1.49, 1.63 | 1.52
+//   16→16   @8²      1.25 | 1.25, 1.33 | 1.32                1.29 | 1.48, 1.33 | 1.43
+//   128→128 @4²      1.16 | 1.20, 2.02 | 1.82                1.28 | 1.27, 1.55 | 1.58
+//   256→256 @4²      0.96 | 1.05, 1.48 | 1.48                –
+//   64→64   @7²      1.35 | 1.35, 1.49 | 1.45                –
+//   64→64   @12²     2.11 | 1.96, 1.56 | 1.23                2.74 | 1.70, 1.75 | 2.29
+//   64→64   @13²     1.21 | 1.21, 1.29 | 1.32                1.20 | 1.28, 1.51 | 1.30
+//   64→64   @9²      1.05 | 1.08, 1.06 | 1.12                –
+//   64→64   @10²     1.02 | 1.03, 1.06 | 1.09                1.04 | 1.11, 1.05 | 1.12
+//   32→32   @10²     0.93 | 0.96, 0.97 | 0.95                –
+//   64→64   @6²      0.89 | 0.89, 1.17 | 0.96                0.90 | 0.90, 0.92 | 0.94
+//   128→128 @6²      0.88 | 0.88, 0.94 | 0.94                –
+//   64→64   @5²      0.72 | 0.91, 0.96 | 0.96                –
+//   (* F(2×2)'s dx disturbed in that sample)
+// So F(4×4) where it executes at most ¾ of F(2×2)'s products: on 9×9 and 10×10 the two are even
+// (F(2×2) keeps them, the better accuracy), on 5×5 and 6×6 F(2×2) wins.
+/** Whether F(4×4,3×3) runs an OH×OW output rather than F(2×2,3×3): 36·t4 ≤ ¾ · 16·t2, t the tiles. */
+function f4x4Pays(OH: i32, OW: i32): bool {
+  const t4 = <i64>((OH + 3) >> 2) * <i64>((OW + 3) >> 2), t2 = <i64>((OH + 1) >> 1) * <i64>((OW + 1) >> 1);
+  return 3 * t4 <= t2;
+}
 
 /**
  * The output tile m (2 or 4) of the Winograd by which conv2dBackward computes the weight gradient

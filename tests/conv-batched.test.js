@@ -157,7 +157,8 @@ test('the batch is folded exactly for pointwise and im2col shapes with batch ≥
   assert.is(at(16, 32, 1, { stride: 2 }, [64, 16, 32, 32]), 'im2col-gemm');
   assert.is(at(16, 8, 1, {}, [64, 16, 16, 16]), 'pointwise-gemm');
   assert.is(at(160, 1280, 1, {}, [1, 160, 1, 1]), 'pointwise-gemm');
-  assert.is(at(64, 64, 3, { padding: 1 }, [64, 64, 4, 4]), 'winograd-f2x2');
+  assert.is(at(64, 64, 3, { padding: 1 }, [64, 64, 4, 4]), 'winograd-f4x4');
+  assert.is(at(64, 64, 3, { padding: 1 }, [64, 64, 5, 5]), 'winograd-f2x2');
   assert.is(at(16, 16, 3, { padding: 1 }, [64, 16, 4, 4]), 'flat-channel-lanes');
   assert.is(at(8, 8, 3, { padding: 1, groups: 4 }, [16, 8, 2, 2]), 'flat');
   assert.is(at(96, 96, 3, { padding: 1, stride: 2, groups: 96 }, [64, 96, 4, 4]), 'dwconv-channel-lanes');

@@ -17,8 +17,8 @@ const k = rt().kernels;
 
 /** Input shapes and convolutions of every fusing lowering, on odd sizes (see conv-fusion.test.js). */
 const SHAPES = [
-  { x: [2, 33, 7, 9], O: 35, k: 3, padding: 1, bias: true, algorithm: 'winograd-f2x2' },
-  { x: [3, 32, 9, 6], O: 32, k: 3, padding: 0, bias: false, algorithm: 'winograd-f2x2' },
+  { x: [2, 33, 7, 9], O: 35, k: 3, padding: 1, bias: true, algorithm: 'winograd-f4x4' },
+  { x: [3, 32, 7, 8], O: 32, k: 3, padding: 0, bias: false, algorithm: 'winograd-f2x2' },
   { x: [2, 32, 17, 19], O: 33, k: 3, padding: 1, bias: true, algorithm: 'winograd-f4x4' },
   { x: [2, 16, 9, 7], O: 20, k: 5, padding: 2, bias: true, algorithm: 'flat' },
   { x: [3, 6, 7, 5], O: 10, k: 3, padding: 1, groups: 2, bias: false, algorithm: 'flat' },

@@ -165,15 +165,48 @@ test('Winograd kernels overwrite their outputs whatever they held, and read noth
   }
 });
 
+test('Winograd F(4×4,3×3): an image\'s forward and dx are the same bits alone as among others (four tiles a vector whichever way they lie)', () => {
+  // The transforms take four tiles a vector: four of one tile row from strips, four anywhere (planes
+  // of fewer than four tiles a row, tile rows and images ending among them) tile by tile, the
+  // chunk's last few lane by lane. Which way a tile goes depends on its neighbours in the batch;
+  // its values must not. Planes of 2, 3 and 5 tiles a row, batches whose images start mid-vector.
+  const k = rt().kernels, tile = TILES.f4x4;
+  for (const [N, C, O, H, W, pad] of [[3, 5, 6, 12, 12, 1], [5, 4, 3, 8, 8, 1], [3, 3, 5, 7, 18, 0], [2, 6, 4, 9, 5, 2]]) {
+    const seed = freshSeed(), rand = rng(seed);
+    const g = convGeometry([N, C, H, W], O, 3, { pad });
+    const x = randf(N * C * H * W, rand), w = randf(O * C * 9, rand), b = randf(O, rand), dy = randf(N * O * g.OH * g.OW, rand);
+    const run = (n, x, dy) => {
+      const xs = toWasm(x), ws = toWasm(w), bs = toWasm(b), dys = toWasm(dy), ys = wasmOut(n * O * g.OH * g.OW), dxs = wasmOut(n * C * H * W);
+      const scratch = wasmOut(k[tile.scratch](n, C, H, W, O, g.OH, g.OW));
+      k[tile.forward](xs.ptr, ws.ptr, bs.ptr, ys.ptr, n, C, H, W, O, pad, pad, g.OH, g.OW, scratch.ptr);
+      k[tile.inputGrad](ws.ptr, dys.ptr, dxs.ptr, n, C, H, W, O, pad, pad, g.OH, g.OW, scratch.ptr);
+      const out = { y: new Uint32Array(Float32Array.from(ys.view()).buffer), dx: new Uint32Array(Float32Array.from(dxs.view()).buffer) };
+      freeAll(xs, ws, bs, dys, ys, dxs, scratch);
+      return out;
+    };
+    const all = run(N, x, dy), xi = C * H * W, yi = O * g.OH * g.OW; // bits, as u32
+    for (let n = 0; n < N; n++) {
+      const one = run(1, x.subarray(n * xi, (n + 1) * xi), dy.subarray(n * yi, (n + 1) * yi));
+      const what = `seed ${seed}: ${N}×${C}×${H}×${W} → ${O}, pad ${pad}, image ${n}`;
+      assert.equal(one.y, all.y.subarray(n * yi, (n + 1) * yi), `${what}: forward`);
+      assert.equal(one.dx, all.dx.subarray(n * xi, (n + 1) * xi), `${what}: dx`);
+    }
+  }
+});
+
 // ---- through the layer: the table's shapes ----
 
 for (const c of [
-  { N: 2, C: 64, O: 64, H: 8, W: 8, opts: { padding: 1 }, algorithm: 'winograd-f2x2' },
-  { N: 1, C: 65, O: 64, H: 7, W: 13, opts: { padding: 'same' }, algorithm: 'winograd-f2x2' },
-  { N: 3, C: 64, O: 96, H: 9, W: 6, opts: { padding: 0, bias: false }, algorithm: 'winograd-f2x2' },
-  { N: 1, C: 64, O: 72, H: 5, W: 5, opts: { padding: 2 }, algorithm: 'winograd-f2x2' },
-  { N: 2, C: 32, O: 33, H: 13, W: 11, opts: { padding: 1 }, algorithm: 'winograd-f2x2' },
-  // F(4×4): planes of 16 and more, tile rows of four tiles and fewer, tiles across images
+  // F(2×2): outputs where F(4×4) would execute more than ¾ of its products (5×5, 6×6, 9×9, 10×10)
+  { N: 1, C: 65, O: 64, H: 6, W: 10, opts: { padding: 'same' }, algorithm: 'winograd-f2x2' },
+  { N: 3, C: 64, O: 96, H: 11, W: 7, opts: { padding: 0, bias: false }, algorithm: 'winograd-f2x2' },
+  { N: 1, C: 64, O: 72, H: 3, W: 4, opts: { padding: 2 }, algorithm: 'winograd-f2x2' },
+  // F(4×4): small planes (tile rows of two and three tiles, images ending mid-vector), planes of 16
+  // and more, tile rows of four tiles and fewer, tiles across images
+  { N: 2, C: 64, O: 64, H: 8, W: 8, opts: { padding: 1 }, algorithm: 'winograd-f4x4' },
+  { N: 3, C: 65, O: 64, H: 7, W: 13, opts: { padding: 'same' }, algorithm: 'winograd-f4x4' },
+  { N: 2, C: 32, O: 33, H: 13, W: 11, opts: { padding: 1 }, algorithm: 'winograd-f4x4' },
+  { N: 5, C: 32, O: 32, H: 4, W: 4, opts: { padding: 1 }, algorithm: 'winograd-f4x4' },
   { N: 2, C: 32, O: 33, H: 17, W: 19, opts: { padding: 1 }, algorithm: 'winograd-f4x4' },
   { N: 1, C: 33, O: 40, H: 18, W: 16, opts: { padding: 2 }, algorithm: 'winograd-f4x4' },
   { N: 3, C: 36, O: 32, H: 16, W: 16, opts: { padding: 'same', bias: false }, algorithm: 'winograd-f4x4' },
@@ -181,7 +214,7 @@ for (const c of [
   // the weight gradient by Winograd too: 4×4 tiles with ≥ 64 channels each way from 64 tiles, with
   // 16 from 512 (whatever the forward's tile); 2×2 tiles on fewer than 256 with ≥ 128 channels each way
   { N: 4, C: 64, O: 64, H: 16, W: 16, opts: { padding: 1 }, algorithm: 'winograd-f4x4', dwTile: 4 },
-  { N: 16, C: 64, O: 72, H: 8, W: 7, opts: { padding: 1, bias: false }, algorithm: 'winograd-f2x2', dwTile: 4 },
+  { N: 16, C: 64, O: 72, H: 8, W: 7, opts: { padding: 1, bias: false }, algorithm: 'winograd-f4x4', dwTile: 4 },
   { N: 2, C: 16, O: 17, H: 64, W: 63, opts: { padding: 1 }, algorithm: 'winograd-f4x4', dwTile: 4 },
   { N: 2, C: 128, O: 128, H: 5, W: 6, opts: { padding: 'same' }, algorithm: 'winograd-f2x2', dwTile: 2 },
   { N: 1, C: 128, O: 64, H: 17, W: 16, opts: { padding: 1, bias: false }, algorithm: 'winograd-f4x4' },
@@ -212,11 +245,12 @@ for (const c of [
 }
 
 // Central differences (eps 1e-2) of the float32 forward divide its rounding by 2·eps: F(4×4)'s,
-// ~3× F(2×2)'s per unit of a 4× larger tile sum, over 16×16 planes (the smallest the table sends
-// it), put their noise near 1e-2 (one run of many: 0.0124 off at 0.135), so atol 3e-2 there; the
-// float64 tests above pin the same gradients to 1e-5.
+// ~3× F(2×2)'s per unit of a 4× larger tile sum, over 16×16 planes, put their noise near 1e-2 (one
+// run of many: 0.0124 off at 0.135), so atol 3e-2 there; the float64 tests above pin the same
+// gradients to 1e-5.
 for (const [algorithm, C, O, H, W, dwTile, atol] of [
-  ['winograd-f2x2', 64, 64, 4, 5, 0, 1e-2], ['winograd-f4x4', 32, 32, 16, 17, 0, 3e-2], ['winograd-f2x2', 128, 128, 4, 5, 2, 1e-2],
+  ['winograd-f2x2', 64, 64, 5, 6, 0, 1e-2], ['winograd-f4x4', 32, 32, 16, 17, 0, 3e-2], ['winograd-f4x4', 32, 32, 7, 8, 0, 3e-2],
+  ['winograd-f2x2', 128, 128, 5, 6, 2, 1e-2],
 ]) {
   test(`Conv2d on a ${algorithm} shape (${C}→${O}${dwTile ? `, dW by ${dwTile}×${dwTile} tiles` : ''}): gradients match central differences of the float32 forward`, () => {
     const seed = freshSeed(), rand = rng(seed);
@@ -230,7 +264,7 @@ for (const [algorithm, C, O, H, W, dwTile, atol] of [
   });
 }
 
-test('the table: the zoo\'s 3×3 stride-1 convolutions with ≥ 16 channels each way take Winograd — F(4×4) on outputs of 16×16 and more, F(2×2) on smaller ones (from 4×4 with ≥ 32 channels each way, else from 8×8), the weight gradient by 4×4 tiles where they are many enough for the channels and cover the plane, else by 2×2 tiles with ≥ 128 channels each way — narrower ones the direct path', () => {
+test('the table: the zoo\'s 3×3 stride-1 convolutions with ≥ 16 channels each way take Winograd — F(4×4) where it executes at most ¾ of F(2×2)\'s products, else F(2×2) (from 4×4 with ≥ 32 channels each way, else from 8×8), the weight gradient by 4×4 tiles where they are many enough for the channels and cover the plane, else by 2×2 tiles with ≥ 128 channels each way — narrower ones the direct path', () => {
   const wino = { 'winograd-f2x2': 0, 'winograd-f4x4': 0, dW4: 0, dW2: 0 };
   for (const key of ['vgg-cifar', 'seed003-cifar', 'resnet20']) {
     for (const s of convShapesOf(key)) {
@@ -241,7 +275,8 @@ test('the table: the zoo\'s 3×3 stride-1 convolutions with ≥ 16 channels each
       const [OH, OW] = outputSize(s);
       const minSize = s.C >= 32 && c.outChannels >= 32 ? 4 : 8;
       const chosen = eligible && s.C >= 16 && c.outChannels >= 16 && OH >= minSize && OW >= minSize;
-      const expected = !chosen ? null : OH >= 16 && OW >= 16 ? 'winograd-f4x4' : 'winograd-f2x2';
+      const products4 = 36 * Math.ceil(OH / 4) * Math.ceil(OW / 4), products2 = 16 * Math.ceil(OH / 2) * Math.ceil(OW / 2);
+      const expected = !chosen ? null : products4 <= 0.75 * products2 ? 'winograd-f4x4' : 'winograd-f2x2';
       assert.is(algo.startsWith('winograd') ? algo : null, expected, `${key} ${s.path}: ${s.C}→${c.outChannels} @${s.H}×${s.W}: ${algo}`);
       // 4×4 tiles of the batch of 16: from 256 with ≥ 128 channels each way, from 64 with ≥ 64, else
       // from 256 × 32 / channels; ≥ half their positions outputs.
@@ -254,7 +289,9 @@ test('the table: the zoo\'s 3×3 stride-1 convolutions with ≥ 16 channels each
       layer.dispose();
     }
   }
-  assert.ok(wino['winograd-f2x2'] >= 3 && wino['winograd-f4x4'] >= 3 && wino.dW4 >= 3, `zoo convolutions taking each tile and Winograd's dW: ${JSON.stringify(wino)}`);
+  // The zoo's outputs are 32², 16², 8² (and 4²): F(4×4) on all of them. F(2×2)'s shapes (5×5, 6×6,
+  // 9×9, 10×10 outputs) are the layer cases above.
+  assert.ok(wino['winograd-f4x4'] >= 3 && wino.dW4 >= 3, `zoo convolutions taking F(4×4) and Winograd's dW: ${JSON.stringify(wino)}`);
 });
 
 test.run();

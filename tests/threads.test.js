@@ -45,7 +45,8 @@ const SHAPES = [
   [12, 5, 2, 12, 3, 1, 1, 12, 1], // depthwise, channel lanes
   [20, 4, 3, 36, 1, 1, 0, 1, 1], // pointwise, batch folded
   [7, 9, 9, 9, 3, 2, 1, 1, 1], // im2col, batch folded
-  [32, 9, 7, 33, 3, 1, 1, 1, 1], // Winograd F(2×2)
+  [32, 9, 10, 33, 3, 1, 1, 1, 1], // Winograd F(2×2)
+  [32, 7, 9, 33, 3, 1, 1, 1, 1], // Winograd F(4×4) on a small plane: tile rows of 3, four-tile vectors across rows and images
   [17, 18, 17, 19, 3, 1, 1, 1, 1], // Winograd F(4×4)
   [9, 17, 15, 10, 5, 1, 2, 1, 1], // Winograd F(2×2,5×5): 72 tiles an image
   [8, 8, 8, 8, 5, 1, 2, 1, 1], // F(2×2,5×5) from 64 tiles in the batch: 16 an image, so one image runs direct
@@ -119,7 +120,8 @@ const WEIGHT_GRAD_SHAPES = [
   [3, 17, 15, 32, 3, 1, 1], // flat (channel lanes)
   [20, 4, 3, 36, 1, 1, 0], // pointwise, batch folded
   [7, 9, 9, 12, 3, 2, 1], // im2col, batch folded
-  [32, 9, 7, 48, 3, 1, 1], // Winograd F(2×2)
+  [32, 9, 10, 48, 3, 1, 1], // Winograd F(2×2)
+  [32, 7, 9, 48, 3, 1, 1], // Winograd F(4×4) on a small plane
   [17, 18, 17, 20, 3, 1, 1], // Winograd F(4×4)
   [32, 16, 16, 64, 3, 1, 1], // Winograd F(4×4), 4×4-tile weight gradient
   [3, 32, 16, 8, 3, 2, 1], // implicit GEMM

@@ -252,7 +252,7 @@ export abstract class Module {
     if (user === null && running?.module === this) {
       if (!isDryRun()) return this.#leafBody(args[0] as Tensor, running, true);
       const x = args[0];
-      checkTensor(this.label(), 'the input of forward()', x);
+      checkTensor(() => this.label(), 'the input of forward()', x);
       const y = Tensor.meta(this.outputShape(x.shape));
       layerTracer?.(running, this, x, y);
       return y;
@@ -291,7 +291,7 @@ export abstract class Module {
         return out;
       }
       const x = args[0];
-      checkTensor(this.label(), 'the input of forward()', x);
+      checkTensor(() => this.label(), 'the input of forward()', x);
       if (x.dtype !== 'float32') throw new Error(`${this.label()} input: expected a float32 tensor, got ${x.dtype}`);
       const y = Tensor.meta(this.outputShape(x.shape));
       layerTracer?.(frame, this, x, y);
@@ -322,9 +322,9 @@ export abstract class Module {
 
   /** A layer's call: input checked and staged, forwardDevice, and the node that back-propagates it. */
   #leafBody(x: Tensor, frame: Frame, reentered = false): Tensor {
-    checkTensor(this.label(), 'the input of forward()', x);
+    checkTensor(() => this.label(), 'the input of forward()', x);
     const outShape = this.outputShape(x.shape);
-    const xd = this.stage('input', x, `${this.label()} input`, 'forward()', !this.checksOwnInput(x));
+    const xd = this.stage('input', x, () => `${this.label()} input`, 'forward()', !this.checksOwnInput(x));
     // A host input was just copied into this module's buffer: that copy is not an earlier output
     // (nor is this call's own copy of its input, when a subclass's forward calls super.forward).
     const input = x.onDevice && !reentered ? this.ownInput(xd) : xd;
@@ -376,7 +376,7 @@ export abstract class Module {
       if (!(a instanceof Tensor)) return a;
       let t = a;
       if (a.dtype === 'float32') {
-        if (!a.onDevice) t = this.stage(`input${i}`, a, `${this.label()} input`);
+        if (!a.onDevice) t = this.stage(`input${i}`, a, () => `${this.label()} input`);
         else {
           if (a.staleness()) a.assertLive(`${this.label()} input`);
           t = this.ownInput(a);
@@ -434,7 +434,7 @@ export abstract class Module {
   /** @internal Whether m (a module, or the op site whose buffer a tensor is) is this module or one inside it. */
   encloses(m: unknown): boolean {
     const owner = m instanceof Module ? m : (m as { host?: unknown } | null)?.host;
-    return owner === this || (owner instanceof Module && this.modules().includes(owner));
+    return owner === this || (owner instanceof Module && this.#some((x) => x === owner));
   }
 
   /** x copied into the block `key`, kept for that (reused, grown only for a larger input). */
@@ -500,7 +500,7 @@ export abstract class Module {
    *   overwritten since.
    */
   backward(dy: Tensor): Tensor {
-    checkTensor(this.label(), 'the gradient given to backward()', dy);
+    checkTensor(() => this.label(), 'the gradient given to backward()', dy);
     this.checkBackward();
     if (!sameShape(dy.shape, this.lastOutShape!)) {
       throw new Error(`${this.label()}: backward() expected a gradient of shape ${formatShape(this.lastOutShape!)}, got ${formatShape(dy.shape)}`);
@@ -512,7 +512,7 @@ export abstract class Module {
       throw new Error(`${this.label()}: backward(): its last forward() recorded nothing to back-propagate through ` +
         '(it ran inside sn.noGrad()); run forward() again with gradients enabled');
     }
-    let g = this.stage('gradOutput', dy, `${this.label()} output gradient`, 'backward()');
+    let g = this.stage('gradOutput', dy, () => `${this.label()} output gradient`, 'backward()');
     // Its own earlier dx (lin.backward(lin.backward(dy))) would be read while being overwritten.
     if (dy.onDevice && this.backwardWritesInto(dy)) g = this.copyOut(dy, 'gradOutputCopy', 'backward()');
     if (leaf) return this.backwardDevice(g, true)!;
@@ -615,6 +615,29 @@ export abstract class Module {
 
   /** This module and every module inside it, each once, parents first (PyTorch's modules()). */
   modules(): Module[] { return this.namedModules().map(([, m]) => m); }
+
+  /**
+   * Whether `test` holds for this module or one inside it: namedModules()'s walk (each module once,
+   * the same depth bound) without the paths, stopping at the first. The checks every call makes
+   * use it: building the paths was a few percent of a small network's training step.
+   */
+  #some(test: (m: Module) => boolean): boolean {
+    const seen = new Set<Module>();
+    const stack: [Module, number][] = [[this, 0]];
+    while (stack.length) {
+      const [m, depth] = stack.pop()!;
+      if (seen.has(m)) continue;
+      if (depth > MAX_MODULE_DEPTH) this.namedModules(); // throws, naming the path
+      seen.add(m);
+      if (test(m)) return true;
+      const kids = m.children();
+      for (let i = kids.length - 1; i >= 0; i--) stack.push([kids[i][1], depth + 1]);
+    }
+    return false;
+  }
+
+  /** @internal Whether this module or one inside it holds a parameter (parameters().length > 0, without the names). */
+  hasParameters(): boolean { return this.#some((m) => m.#ownParameters().length > 0); }
 
   /**
    * This module's own parameters (not its children's) with their names: those registered by name
@@ -826,9 +849,10 @@ export abstract class Module {
    * memory that may belong to another model by now.
    */
   private checkNotDisposed(): void {
-    for (const m of this.modules()) {
+    this.#some((m) => {
       if (m.disposed) throw new Error(`${m.label()}: this module was disposed (dispose() released its memory), so it cannot run`);
-    }
+      return false;
+    });
   }
 
   /** The number of learnable values (the sizes of every parameter, added up). */
@@ -1105,8 +1129,10 @@ export abstract class Module {
    * non-finite values are refused with an Error naming `what` (unless `check` is false: the
    * layer counts them in its own sweep and refuses them with the same message).
    */
-  protected stage(key: string, x: Tensor, what: string, call = 'forward()', check = true): Tensor {
-    if (x.dtype !== 'float32') throw new Error(`${what}: expected a float32 tensor, got ${x.dtype}`);
+  protected stage(key: string, x: Tensor, named: string | (() => string), call = 'forward()', check = true): Tensor {
+    // The name is only worded for an Error: a label costs more than a small layer's checks.
+    const what = typeof named === 'function' ? named : () => named;
+    if (x.dtype !== 'float32') throw new Error(`${what()}: expected a float32 tensor, got ${x.dtype}`);
     let d = x;
     if (x.onDevice) {
       x.assertLive(what);
@@ -1115,7 +1141,7 @@ export abstract class Module {
       d.view().set(x.view());
     }
     const bad = check ? rt().kernels.countNonFinite(d.ptr, d.size) : 0;
-    if (bad > 0) throw new Error(`${what}: ${bad} of ${d.size} values are NaN or infinite`);
+    if (bad > 0) throw new Error(`${what()}: ${bad} of ${d.size} values are NaN or infinite`);
     return d;
   }
 }
@@ -1125,7 +1151,7 @@ class LeafNode extends GradNode {
   readonly #ownParams: boolean;
   constructor(private readonly layer: Module, private readonly call: number, private readonly frame: Frame, boundary: BoundaryNode) {
     super([boundary]);
-    this.#ownParams = layer.parameters().length > 0;
+    this.#ownParams = layer.hasParameters();
   }
   get ownParams(): boolean { return this.#ownParams; }
   check(): void {

@@ -143,7 +143,7 @@ export class Sequential extends Module {
    * bookkeeping every forward() has: see Module.forward).
    */
   override forward(x: Tensor): Tensor {
-    checkTensor(this.label(), 'the input of forward()', x);
+    checkTensor(() => this.label(), 'the input of forward()', x);
     if (x.dtype !== 'float32') throw new Error(`${this.label()} input: expected a float32 tensor, got ${x.dtype}`);
     let h = x;
     for (const layer of this.layers) h = layer.forward(h);

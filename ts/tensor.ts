@@ -214,10 +214,10 @@ export class Tensor {
   }
 
   /** @internal Throws unless the data is still this tensor's; `where` prefixes the message (who refuses it). */
-  assertLive(where = 'simdnet'): void {
+  assertLive(where: string | (() => string) = 'simdnet'): void {
     this.assertValues();
     const stale = this.staleness();
-    if (stale) throw new Error(`${where}: ${stale}; copy results you want to keep with toArray()`);
+    if (stale) throw new Error(`${typeof where === 'function' ? where() : where}: ${stale}; copy results you want to keep with toArray()`);
   }
 
   /** A short description: `Tensor(float32, [2, 10], wasm)` (the values are not printed). */
@@ -309,8 +309,9 @@ function toFloat32(data: unknown): Float32Array {
  * Throws unless v is a Tensor, naming what it is instead; plain numbers get a hint, since
  * sn.tensor(data, shape) is the usual missing step.
  */
-export function checkTensor(where: string, name: string, v: unknown, expectedShape = ''): asserts v is Tensor {
+export function checkTensor(where: string | (() => string), name: string, v: unknown, expectedShape = ''): asserts v is Tensor {
   if (v instanceof Tensor) return;
+  if (typeof where === 'function') where = where();
   const numbers = Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
   const hint = numbers ? '; wrap it with sn.tensor(data, shape)' : '';
   throw new Error(`${where}: ${name} must be a Tensor${expectedShape ? ` of shape ${expectedShape}` : ''}, got ${describe(v)}${hint}`);
