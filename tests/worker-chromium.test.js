@@ -53,7 +53,8 @@ function assertSynced(synced, node) {
   const report = JSON.stringify(synced);
   assert.ok(synced.syncs.length >= 2, report);
   synced.syncs.forEach((s, i) => {
-    assert.ok(s.steps >= 1 && s.steps <= 4 && (i === 0 || s.steps > synced.syncs[i - 1].steps), report);
+    // Later each time, but for one answered by done after the worker answered one at its last step.
+    assert.ok(s.steps >= 1 && s.steps <= 4 && (i === 0 || s.steps > synced.syncs[i - 1].steps || s.steps === 4), report);
     assert.is(s.hash, synced.fitHashes[s.steps - 1], `the weights synced after step ${s.steps} are not fit's: ${report}`);
   });
   assert.is(synced.kernelCallsDuring, 0, `syncing ran the page's kernels: ${report}`);

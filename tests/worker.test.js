@@ -236,7 +236,8 @@ test('sync(): synced many times, the model holds the worker\'s weights of that s
   assert.ok(synced.length >= 2, `${synced.length} syncs`);
   synced.forEach((s, i) => {
     assert.ok(s.steps >= 1 && s.steps <= total, `sync ${i}: step ${s.steps}`);
-    if (i > 0) assert.ok(s.steps > synced[i - 1].steps, `sync ${i}: step ${s.steps} after ${synced[i - 1].steps}`);
+    // Later each time, but for one answered by done after the worker answered one at its last step.
+    if (i > 0) assert.ok(s.steps > synced[i - 1].steps || s.steps === total, `sync ${i}: step ${s.steps} after ${synced[i - 1].steps}`);
     assert.is(s.epoch, Math.ceil(s.steps / 12));
     assert.is(s.batch, (s.steps - 1) % 12);
   });
@@ -268,6 +269,15 @@ test('sync(): a call while one is in flight gets the same promise; one in flight
   await sn.fit(b, x, y, { epochs: 2, batchSize: 16, seed: 3, verbose: 0 });
   assert.equal(history.batchLoss.length, 12);
   sameState(a, b, 'final weights after a sync pending at the end');
+  // A sync in flight when abort() is called: answered by the worker's last batch or by done, never refused.
+  const aborting = sn.worker.fit(a, x, y, { epochs: 20, batchSize: 8, seed: 3 });
+  await aborting.sync();
+  const inFlight = aborting.sync();
+  aborting.abort();
+  const stopped = await aborting.done;
+  assert.is(stopped.stopReason, 'abort');
+  const at = await inFlight;
+  assert.ok(at.steps >= 1 && at.steps <= stopped.batchLoss.length, `${JSON.stringify(at)} of ${stopped.batchLoss.length} steps`);
   a.dispose(); b.dispose();
 });
 
