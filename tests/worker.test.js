@@ -217,8 +217,14 @@ async function statesAtSteps(model, options, at) {
   return { states, history };
 }
 
-test('sync(): synced many times, the model holds the worker\'s weights of that step each time, and training ends on fit\'s weights', async () => {
-  const a = smallCnn(), b = smallCnn();
+test('sync(): synced many times, the model holds the worker\'s state of that step each time, and training ends on fit\'s weights', async () => {
+  // With BatchNorm2d: its running statistics and batch count are synced with the weights.
+  const build = () => {
+    sn.manualSeed(1);
+    return new sn.Sequential(new sn.Conv2d(1, 4, 3, { padding: 1 }), new sn.BatchNorm2d(4), new sn.ReLU(), new sn.MaxPool2d(2),
+      new sn.Dropout(0.1), new sn.Flatten(), new sn.Linear(64, 4));
+  };
+  const a = build(), b = build();
   const options = { epochs: 40, batchSize: 8, seed: 4 }; // 480 steps, long enough for many syncs
   const job = sn.worker.fit(a, x, y, options);
   let training = true;
@@ -308,6 +314,14 @@ test('sync(): refused with an Error after done, after abort() and after a failur
   await throwing.done.catch(() => {});
   assert.match((await pending)?.message, /^TrainingJob\.sync: the training failed before the weights came: listener failed/);
   a.dispose();
+
+  // A model disposed while its job runs: the weights have nowhere to go, and the sync says why.
+  const gone = smallCnn();
+  const orphan = sn.worker.fit(gone, x, y, { epochs: 5, seed: 1 });
+  gone.dispose();
+  const notLoaded = await orphan.sync().then(() => null, (e) => e);
+  assert.match(notLoaded?.message, /^TrainingJob\.sync: the weights after 1 step could not be loaded into the model: the synced weights: .*memory was released/);
+  await orphan.done.then(() => assert.unreachable('done into a disposed model'), (e) => assert.match(e.message, /memory was released/));
 });
 
 test('job.on refuses an unknown event or a listener that is not a function', async () => {

@@ -64,18 +64,12 @@ async function train(m: StartMessage, signal: AbortSignal, sync: { wanted: boole
 }
 
 /**
- * Answers a sync: the model as a file, or why it cannot be one (a non-finite weight), which
- * rejects that sync on the page and leaves the training to go on as it would.
+ * Answers a sync with the model as a file. fit's step guard stops training at the first non-finite
+ * weight, so at a batch's end the file can always be written.
  */
 function sendWeights(model: sn.Module, point: SyncPoint, send: (m: WorkerMessage, transfer?: Transferable[]) => void): void {
-  let bytes: Uint8Array;
-  try {
-    bytes = sn.io.modelToSafetensors(model);
-  } catch (err) {
-    send({ type: 'sync', model: null, error: String((err as Error)?.message ?? err), point });
-    return;
-  }
-  send({ type: 'sync', model: bytes, error: null, point }, [bytes.buffer]);
+  const bytes = sn.io.modelToSafetensors(model);
+  send({ type: 'sync', model: bytes, point }, [bytes.buffer]);
 }
 
 /** x as a Tensor and y as labels or a Tensor target. */

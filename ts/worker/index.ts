@@ -225,15 +225,14 @@ export class TrainingJob {
    * @internal The worker's answer to a sync: `load` loads its weights into the model; the pending
    * sync resolves with `point`, or rejects with why the weights could not be loaded.
    */
-  answerSync(point: SyncPoint, error: string | null, load: () => void): void {
+  answerSync(point: SyncPoint, load: () => void): void {
     const pending = this.#pending;
     if (pending === null || this.#ended !== null) return; // none asked, or done has settled it already
     this.#pending = null;
     try {
-      if (error !== null) throw new Error(error);
       load();
     } catch (err) {
-      pending.reject(new Error(`TrainingJob.sync: the weights after ${point.steps} steps could not be loaded into the model: ${(err as Error).message}`, { cause: err }));
+      pending.reject(new Error(`TrainingJob.sync: the weights after ${point.steps} step${point.steps === 1 ? '' : 's'} could not be loaded into the model: ${(err as Error).message}`, { cause: err }));
       return;
     }
     pending.resolve(point);
@@ -393,7 +392,7 @@ type Done = Extract<WorkerMessage, { type: 'done' }>;
 
 function relay(job: TrainingJob, model: Module, m: WorkerMessage, resolve: (o: Done) => void, reject: (e: Error) => void): void {
   if (m.type === 'sync') {
-    job.answerSync(m.point, m.error, () => loadSafetensorsInto(model, m.model!, `the weights the worker had after ${m.point.steps} steps`));
+    job.answerSync(m.point, () => loadSafetensorsInto(model, m.model, 'the synced weights'));
     return;
   }
   const thrown = m.type === 'batch' ? job.emit('batch', m.logs) : m.type === 'epoch' ? job.emit('epoch', m.logs) : null;

@@ -87,7 +87,6 @@ export interface WorkerBatchLogs extends BatchLogs {
 export type WorkerMessage =
   | { type: 'batch'; logs: WorkerBatchLogs }
   | { type: 'epoch'; logs: EpochLogs }
-  | { type: 'sync'; model: Uint8Array; error: null; point: SyncPoint }
-  | { type: 'sync'; model: null; error: string; point: SyncPoint }
+  | { type: 'sync'; model: Uint8Array; point: SyncPoint }
   | { type: 'done'; history: FitHistory; model: Uint8Array; info: BackendInfo }
   | { type: 'error'; name: string; message: string };
