@@ -1,5 +1,6 @@
 // The demo page: train LeNet-5 on MNIST, watch it learn, draw a digit and see what it thinks.
-// Training runs in a Web Worker (sn.worker.fit): the page's main thread only draws the progress.
+// Training runs in a Web Worker (sn.worker.fit): the page's main thread only draws the progress,
+// and re-classifies the drawn digit with the worker's weights so far (job.sync()) a few times a second.
 // Query parameters (for quick runs and tests): limit (training images), epochs, seed, autostart=1,
 // data (URL base of the four MNIST IDX files), train=main (train on the main thread instead, as
 // scripts/browser-tasks.js does to compare).
@@ -62,13 +63,19 @@ async function train() {
     const { model: trained, history, threads } = await trainLenet(trainSet, {
       epochs, seed: SEED, signal: controller.signal, inWorker: IN_WORKER,
       onModel: useModel,
+      onSync(at) {
+        // The worker's weights after `at.steps` steps are in `model` now: the drawn digit is read again with them.
+        $('weights-from').textContent = `with the weights after ${at.steps} steps, from the worker`;
+        $('weights-from').dataset.steps = String(at.steps);
+        classify();
+      },
       onBatch(p) {
         $('progress').textContent = `epoch ${p.epoch}/${p.epochs} · batch ${p.batch}/${p.batches} · loss ${p.loss.toFixed(3)}` +
           ` · accuracy ${pct(p.accuracy)} · ${Math.round(p.imagesPerSecond).toLocaleString('en-US')} img/s`;
         if (performance.now() - lastDraw > REDRAW_MS || p.batch === p.batches) {
           $('batch-loss').innerHTML = batchLossSvg(p.batchLosses, p.batches);
           lastDraw = performance.now();
-          // The drawn digit's prediction changes as the model learns (in a worker, the weights come at the end).
+          // The drawn digit's prediction changes as the model learns (in a worker, onSync reads it again).
           if (!IN_WORKER) classify();
         }
       },
@@ -86,6 +93,8 @@ async function train() {
     console.error(err); // the stack, for whoever opens the console
   } finally {
     controller = null;
+    $('weights-from').textContent = ''; // the model holds its final weights (or is gone)
+    delete $('weights-from').dataset.steps;
     busy(false);
   }
 }

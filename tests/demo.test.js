@@ -1,7 +1,8 @@
 // The demo page (demo/) in headless Chromium, served cross-origin isolated as scripts/demo.js
 // serves it: it trains LeNet-5 on a slice of MNIST in a Web Worker, shows the
 // test accuracy and curves, classifies a digit drawn with the mouse, and saves a model that the
-// page loads back. Uses Debian's Chromium (apt-get install -y chromium), as tests/browser.test.js.
+// page loads back; while it trains, a digit drawn before is read again with the weights synced
+// from the worker. Uses Debian's Chromium (apt-get install -y chromium), as tests/browser.test.js.
 // SIMDNET_DEMO_SCREENSHOT=/tmp/demo.png writes a picture of the finished page, to look at.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -100,6 +101,52 @@ test('the demo trains LeNet-5, classifies a drawn digit and saves a loadable mod
   assert.is(reloaded.digit, drawn.digit, report);
   reloaded.probs.forEach((p, k) => assert.ok(Math.abs(p - drawn.probs[k]) <= 1e-6, `class ${k}: ${p} after loading, ${drawn.probs[k]} before`));
 
+  assert.equal(problems, [], problems.join('\n'));
+});
+
+// Reading the digit runs predict() with the page's kernels while the worker trains; that no kernel
+// runs on the page for the training itself, syncs included, is counted in tests/worker-chromium.test.js.
+test('training in the worker, a digit drawn before Train is read again with the synced weights as the model learns', async () => {
+  const { out, problems } = await inChromium('the demo test, synced', { stepTimeoutMs: STEP_TIMEOUT_MS, testTimeoutMs: TEST_TIMEOUT_MS, isolated: true }, async (page, origin) => {
+    await page.goto(`${origin}/demo/?limit=5000&epochs=1`);
+    await page.waitForFunction(() => document.querySelector('#status').dataset.state === 'ready');
+    await stroke(page, [[0.55, 0.2], [0.53, 0.5], [0.52, 0.75]]);
+    // Each time the page shows which sync it classified with: the status then and the panel.
+    await page.evaluate(() => {
+      window.synced = [];
+      const note = document.querySelector('#weights-from');
+      new MutationObserver(() => {
+        if (note.dataset.steps === undefined) return;
+        window.synced.push({
+          steps: Number(note.dataset.steps), text: note.textContent, state: document.querySelector('#status').dataset.state,
+          digit: document.querySelector('#prediction').dataset.digit, probs: [...document.querySelectorAll('#bars .bar')].map((b) => Number(b.dataset.p)),
+        });
+      }).observe(note, { attributes: true, attributeFilter: ['data-steps'] });
+    });
+    await page.click('#train');
+    await page.waitForFunction(() => ['done', 'aborted', 'error'].includes(document.querySelector('#status').dataset.state));
+    return page.evaluate(() => ({
+      state: document.querySelector('#status').dataset.state, status: document.querySelector('#status').textContent,
+      trainedIn: document.body.dataset.trainedIn, synced: window.synced, note: document.querySelector('#weights-from').textContent,
+      final: [...document.querySelectorAll('#bars .bar')].map((b) => Number(b.dataset.p)),
+    }));
+  });
+  const report = JSON.stringify(out, null, 1);
+  assert.is(out.state, 'done', report);
+  assert.is(out.trainedIn, 'worker', report);
+  // The first sync is asked for with the start, so the worker answers it after its first step.
+  assert.ok(out.synced.length >= 1, report);
+  assert.is(out.synced[0].steps, 1, report);
+  out.synced.forEach((s, i) => {
+    assert.is(s.state, 'training', `sync ${i} was shown after training: ${report}`);
+    assert.ok(s.steps <= 71 && (i === 0 || s.steps > out.synced[i - 1].steps), report);
+    assert.is(s.text, `with the weights after ${s.steps} steps, from the worker`, report);
+    assert.is(s.probs.length, 10, report);
+    assert.is(s.probs.indexOf(Math.max(...s.probs)), Number(s.digit), report);
+  });
+  // The prediction changed as the model learnt: after one step it is not the trained model's.
+  assert.ok(out.synced[0].probs.some((p, k) => Math.abs(p - out.final[k]) > 1e-3), report);
+  assert.is(out.note, '', report);
   assert.equal(problems, [], problems.join('\n'));
 });
 

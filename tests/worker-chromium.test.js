@@ -2,7 +2,9 @@
 // in the worker (every call of the page's wasm instance is counted, and the same training with
 // sn.fit on the page is counted as a check that the counter sees them); the weights come back the
 // same as sn.fit's on the page and as Node's, bit for bit; cross-origin isolated, the worker runs
-// its kernels on threads of its own; without the isolation, on one.
+// its kernels on threads of its own; without the isolation, on one. Synced as often as it answers,
+// the page's model holds fit's weights of each step synced, loading them runs no page kernel, and
+// the training ends on the same weights; sync() after done or abort() is refused.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
@@ -42,7 +44,24 @@ function assertTrainedInWorker(out, node) {
   assert.equal(out.worker.batchLoss, out.fit.batchLoss);
   assert.is(out.worker.hash, out.fit.hash, `worker against fit on the page: ${report}`);
   assert.is(out.worker.hash, node, `worker in Chromium against Node: ${report}`);
+  assertSynced(out.synced, node);
   console.log(`  long tasks on the page while the worker trained (${out.isolated ? 'isolated' : 'not isolated'}): ${JSON.stringify(out.worker.longTasks)} ms`);
+}
+
+/** Synced after every answer: the page's model held fit's weights of each step synced, no page kernel ran, and the end is fit's. */
+function assertSynced(synced, node) {
+  const report = JSON.stringify(synced);
+  assert.ok(synced.syncs.length >= 2, report);
+  synced.syncs.forEach((s, i) => {
+    // Later each time, but for one answered by done after the worker answered one at its last step.
+    assert.ok(s.steps >= 1 && s.steps <= 4 && (i === 0 || s.steps > synced.syncs[i - 1].steps || s.steps === 4), report);
+    assert.is(s.hash, synced.fitHashes[s.steps - 1], `the weights synced after step ${s.steps} are not fit's: ${report}`);
+  });
+  assert.is(synced.kernelCallsDuring, 0, `syncing ran the page's kernels: ${report}`);
+  assert.is(synced.hash, node, `synced run against Node: ${report}`);
+  assert.match(synced.afterDone, /^TrainingJob\.sync: the training has finished \(stopReason null\)/, report);
+  assert.match(synced.afterAbort, /^TrainingJob\.sync: the training was aborted/, report);
+  assert.is(synced.abortedStop, 'abort', report);
 }
 
 test('cross-origin isolated: no kernel on the page while it trains, threads in the worker, the weights of fit and of Node', async () => {

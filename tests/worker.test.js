@@ -206,6 +206,124 @@ test('bad arguments: a clear Error naming what is wrong, before anything starts'
   custom.dispose(); a.dispose();
 });
 
+/** fit on the page with the worker's options, and the model's state bits after each step listed in `at`. */
+async function statesAtSteps(model, options, at) {
+  const states = new Map(), wanted = new Set(at);
+  let steps = 0;
+  const history = await sn.fit(model, x, y, {
+    ...options, verbose: 0,
+    callbacks: { onBatchEnd() { if (wanted.has(++steps)) states.set(steps, stateBits(model)); } },
+  });
+  return { states, history };
+}
+
+test('sync(): synced many times, the model holds the worker\'s state of that step each time, and training ends on fit\'s weights', async () => {
+  // With BatchNorm2d: its running statistics and batch count are synced with the weights.
+  const build = () => {
+    sn.manualSeed(1);
+    return new sn.Sequential(new sn.Conv2d(1, 4, 3, { padding: 1 }), new sn.BatchNorm2d(4), new sn.ReLU(), new sn.MaxPool2d(2),
+      new sn.Dropout(0.1), new sn.Flatten(), new sn.Linear(64, 4));
+  };
+  const a = build(), b = build();
+  const options = { epochs: 40, batchSize: 8, seed: 4 }; // 480 steps, long enough for many syncs
+  const job = sn.worker.fit(a, x, y, options);
+  let training = true;
+  job.done.then(() => { training = false; }, () => { training = false; });
+  const synced = [];
+  while (training) {
+    const at = await job.sync().catch((err) => (training ? Promise.reject(err) : null));
+    if (at) synced.push({ ...at, bits: stateBits(a), predicted: a.predict(x).toArray() });
+  }
+  const history = await job.done;
+  const total = history.batchLoss.length;
+  assert.is(total, 480);
+  // The first sync was asked before the worker started: it is answered at the end of the first step.
+  assert.equal([synced[0].steps, synced[0].epoch, synced[0].batch], [1, 1, 0]);
+  assert.ok(synced.length >= 2, `${synced.length} syncs`);
+  synced.forEach((s, i) => {
+    assert.ok(s.steps >= 1 && s.steps <= total, `sync ${i}: step ${s.steps}`);
+    // Later each time, but for one answered by done after the worker answered one at its last step.
+    if (i > 0) assert.ok(s.steps > synced[i - 1].steps || s.steps === total, `sync ${i}: step ${s.steps} after ${synced[i - 1].steps}`);
+    assert.is(s.epoch, Math.ceil(s.steps / 12));
+    assert.is(s.batch, (s.steps - 1) % 12);
+  });
+  const { states, history: expected } = await statesAtSteps(b, options, synced.map((s) => s.steps));
+  for (const s of synced) {
+    const want = states.get(s.steps);
+    const differ = s.bits.filter((v, i) => v !== want[i]).length;
+    assert.is(differ, 0, `after step ${s.steps}: ${differ} values differ from fit's`);
+  }
+  assert.equal(history.batchLoss, expected.batchLoss);
+  sameState(a, b, 'synced worker against fit');
+  // predict() between syncs used the synced weights: the first sync's outputs are not the last's.
+  assert.not.equal(synced[0].predicted, a.predict(x).toArray());
+  a.dispose(); b.dispose();
+});
+
+test('sync(): a call while one is in flight gets the same promise; one in flight when training ends resolves with the final weights', async () => {
+  const a = smallCnn(), b = smallCnn();
+  const job = sn.worker.fit(a, x, y, { epochs: 2, batchSize: 16, seed: 3 });
+  const first = job.sync();
+  assert.is(job.sync(), first);
+  let last = null;
+  // Asked after the last batch's event: the worker runs no batch after it, so done answers it.
+  job.on('batch', (logs) => { if (logs.epoch === 2 && logs.batch === logs.batches - 1) last = job.sync(); });
+  assert.is((await first).steps, 1);
+  const history = await job.done;
+  assert.ok(last !== null, 'the last batch came');
+  assert.equal(await last, { steps: 12, epoch: 2, batch: 5 });
+  await sn.fit(b, x, y, { epochs: 2, batchSize: 16, seed: 3, verbose: 0 });
+  assert.equal(history.batchLoss.length, 12);
+  sameState(a, b, 'final weights after a sync pending at the end');
+  // A sync in flight when abort() is called: answered by the worker's last batch or by done, never refused.
+  const aborting = sn.worker.fit(a, x, y, { epochs: 20, batchSize: 8, seed: 3 });
+  await aborting.sync();
+  const inFlight = aborting.sync();
+  aborting.abort();
+  const stopped = await aborting.done;
+  assert.is(stopped.stopReason, 'abort');
+  const at = await inFlight;
+  assert.ok(at.steps >= 1 && at.steps <= stopped.batchLoss.length, `${JSON.stringify(at)} of ${stopped.batchLoss.length} steps`);
+  a.dispose(); b.dispose();
+});
+
+test('sync(): refused with an Error after done, after abort() and after a failure; one in flight when training fails rejects', async () => {
+  const a = smallCnn();
+  const done = sn.worker.fit(a, x, y, { seed: 1 });
+  await done.done;
+  const afterDone = await done.sync().then(() => null, (e) => e);
+  assert.instance(afterDone, Error);
+  assert.match(afterDone.message, /^TrainingJob\.sync: the training has finished \(stopReason null\); the model holds its final weights/);
+
+  const aborted = sn.worker.fit(a, x, y, { epochs: 20, seed: 1 });
+  aborted.abort();
+  const afterAbort = await aborted.sync().then(() => null, (e) => e);
+  assert.match(afterAbort?.message, /^TrainingJob\.sync: the training was aborted; job\.done resolves once the model holds the weights of the last batch run/);
+  assert.is((await aborted.done).stopReason, 'abort');
+
+  const bad = Int32Array.from(y, (v, i) => (i === 50 ? 9 : v));
+  const failing = sn.worker.fit(a, x, bad, { seed: 1 });
+  const inFlight = failing.sync().then(() => null, (e) => e);
+  await failing.done.then(() => assert.unreachable('a label 9 for 4 classes'), () => {});
+  assert.match((await inFlight)?.message, /^TrainingJob\.sync: the training failed before the weights came: worker\.fit: in the worker: fit: .*9/);
+  assert.match((await failing.sync().then(() => null, (e) => e))?.message, /^TrainingJob\.sync: the training failed \(worker\.fit: in the worker: fit: .*9/);
+
+  const throwing = sn.worker.fit(a, x, y, { epochs: 5, seed: 1 });
+  let pending = null;
+  throwing.on('batch', () => { pending = throwing.sync().then(() => null, (e) => e); throw new Error('listener failed'); });
+  await throwing.done.catch(() => {});
+  assert.match((await pending)?.message, /^TrainingJob\.sync: the training failed before the weights came: listener failed/);
+  a.dispose();
+
+  // A model disposed while its job runs: the weights have nowhere to go, and the sync says why.
+  const gone = smallCnn();
+  const orphan = sn.worker.fit(gone, x, y, { epochs: 5, seed: 1 });
+  gone.dispose();
+  const notLoaded = await orphan.sync().then(() => null, (e) => e);
+  assert.match(notLoaded?.message, /^TrainingJob\.sync: the weights after 1 step could not be loaded into the model: the synced weights: .*memory was released/);
+  await orphan.done.then(() => assert.unreachable('done into a disposed model'), (e) => assert.match(e.message, /memory was released/));
+});
+
 test('job.on refuses an unknown event or a listener that is not a function', async () => {
   const a = smallCnn();
   const job = sn.worker.fit(a, x, y, { seed: 1 });

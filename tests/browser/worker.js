@@ -42,7 +42,39 @@ try {
   const before = kernelCalls;
   const pageHistory = await sn.fit(p.model, p.x, p.labels, { ...p.options, verbose: 0 });
   result.fit = { hash: stateHash(p.model), batchLoss: pageHistory.batchLoss, kernelCalls: kernelCalls - before };
+  result.synced = await syncedTraining(sn);
 } catch (err) {
   result.error = `${err.message}\n${err.stack}`;
 }
 window.simdnetResult = result;
+
+/**
+ * The same training in the worker, synced again as soon as each sync resolves: the hash of the
+ * page's model after each sync, the page's kernel calls from the start to the end of done (loading
+ * weights runs none), the final hash, and the same run's hash after each step of sn.fit on the
+ * page; then the messages of a sync after done and after abort().
+ */
+async function syncedTraining(sn) {
+  const w = workerTraining(sn);
+  const job = sn.worker.fit(w.model, w.x, w.labels, w.options);
+  const start = kernelCalls;
+  let training = true;
+  job.done.then(() => { training = false; }, () => { training = false; });
+  const syncs = [];
+  while (training) {
+    const at = await job.sync().catch((err) => (training ? Promise.reject(err) : null));
+    if (at) syncs.push({ ...at, hash: stateHash(w.model) });
+  }
+  await job.done;
+  const out = { syncs, kernelCallsDuring: kernelCalls - start, hash: stateHash(w.model) };
+  const p = workerTraining(sn);
+  out.fitHashes = [];
+  await sn.fit(p.model, p.x, p.labels, { ...p.options, verbose: 0, callbacks: { onBatchEnd() { out.fitHashes.push(stateHash(p.model)); } } });
+  out.afterDone = await job.sync().then(() => 'resolved', (e) => e.message);
+  const a = workerTraining(sn);
+  const aborted = sn.worker.fit(a.model, a.x, a.labels, a.options);
+  aborted.abort();
+  out.afterAbort = await aborted.sync().then(() => 'resolved', (e) => e.message);
+  out.abortedStop = (await aborted.done).stopReason;
+  return out;
+}

@@ -17,9 +17,9 @@ import { checkThreadCount } from '../runtime/wasm.js';
 import { describe } from '../describe.js';
 import type { BackendInfo } from '../runtime/info.js';
 import { checkLossSpec, checkOptimizerSpec } from './specs.js';
-import type { DataMessage, LossSpec, OptimizerSpec, StartMessage, WorkerBatchLogs, WorkerMessage } from './protocol.js';
+import type { AbortMessage, DataMessage, LossSpec, OptimizerSpec, StartMessage, SyncPoint, SyncRequest, WorkerBatchLogs, WorkerMessage } from './protocol.js';
 
-export type { LossSpec, OptimizerSpec, WorkerBatchLogs } from './protocol.js';
+export type { LossSpec, OptimizerSpec, SyncPoint, WorkerBatchLogs } from './protocol.js';
 
 const WHERE = 'worker.fit';
 
@@ -86,8 +86,8 @@ const NOT_IN_A_WORKER: Record<string, string> = {
 };
 
 /**
- * A training run in a worker, from {@link fit}: its progress as events, `abort()`, and `done`,
- * the history once the trained weights are back in the caller's model.
+ * A training run in a worker, from {@link fit}: its progress as events, `sync()` for the weights
+ * so far, `abort()`, and `done`, the history once the trained weights are back in the caller's model.
  *
  * @example
  * ```js
@@ -101,7 +101,7 @@ export class TrainingJob {
   /**
    * Resolves to fit's history once the worker's trained weights are loaded into the model (also
    * after abort(): `stopReason` 'abort', the weights as of the last finished batch); rejects with
-   * the worker's Error when training fails there, the model unchanged.
+   * the worker's Error when training fails there, the model as it was (or as the last sync() left it).
    */
   readonly done: Promise<FitHistory>;
   readonly #listeners: { [K in keyof TrainingEvents]: ((logs: TrainingEvents[K]) => void)[] } = { batch: [], epoch: [] };
@@ -110,12 +110,30 @@ export class TrainingJob {
    * memory, split calls), or null before.
    */
   workerInfo: BackendInfo | null = null;
-  #abort: () => void = () => {};
+  #post: ((m: AbortMessage | SyncRequest) => void) | null = null;
   #aborted = false;
+  /** The sync asked for and not answered yet: every sync() meanwhile gets its promise. */
+  #pending: { promise: Promise<SyncPoint>; resolve: (p: SyncPoint) => void; reject: (e: Error) => void } | null = null;
+  /** Set once done has settled: why sync() is refused from then on. */
+  #ended: string | null = null;
+  /** The last batch the page heard of, for the sync point of the final weights. */
+  #last: { epoch: number; batch: number } | null = null;
 
   /** @internal Made by worker.fit(). */
   constructor(start: (job: TrainingJob) => Promise<FitHistory>) {
-    this.done = start(this);
+    // Settled here, before done itself, so that code after `await job.done` finds a pending
+    // sync resolved with the final weights and sync() refused.
+    this.done = start(this).then((history) => {
+      this.#ended = `the training has finished (stopReason ${describe(history.stopReason)}); the model holds its final weights since job.done resolved`;
+      this.#pending?.resolve({ steps: history.batchLoss.length, epoch: this.#last?.epoch ?? null, batch: this.#last?.batch ?? null });
+      this.#pending = null;
+      return history;
+    }, (err: Error) => {
+      this.#ended = `the training failed (${err?.message ?? describe(err)})`;
+      this.#pending?.reject(new Error(`TrainingJob.sync: the training failed before the weights came: ${err?.message ?? describe(err)}`, { cause: err }));
+      this.#pending = null;
+      throw err;
+    });
   }
 
   /**
@@ -134,11 +152,57 @@ export class TrainingJob {
   /** Stops training after the current batch; `done` then resolves with stopReason 'abort'. */
   abort(): void {
     this.#aborted = true;
-    this.#abort();
+    this.#post?.({ type: 'abort' });
+  }
+
+  /**
+   * Loads the weights the worker has now into the caller's model, while it trains: resolves at
+   * the end of the worker's next batch, once the model holds the state (weights and buffers such
+   * as BatchNorm's running statistics) the worker's model had then, with where that was
+   * (`{ steps, epoch, batch }`: after `steps` training steps, the last one batch `batch`, from 0,
+   * of epoch `epoch`, from 1). The state crosses as a safetensors file whose buffer is moved, not
+   * copied, and is loaded in one synchronous step after every tensor of it was checked: a
+   * `predict()` between syncs sees the weights of one batch, never a mix, and a failed load leaves
+   * the model as it was. (An `evaluate()` over a Dataset awaits between its batches: a sync
+   * answered meanwhile would change the weights under it, so let the syncs rest while it runs.) The worker's training is not disturbed: it only reads its weights, and
+   * ends on the weights it would reach unsynced, bit for bit.
+   *
+   * Pull, not push: the weights come only when asked, so a page that asks at its own pace (after
+   * it has drawn with the last ones) never has a backlog of copies. A call while one is in flight
+   * gets the same promise (one transfer, the same weights). A sync still in flight when training
+   * ends resolves once `done` has loaded the final weights (rejects if training failed). A call
+   * after `done` settled, or after `abort()`, rejects with an Error: the weights then come with
+   * `done`. The model must not be disposed while the job runs.
+   *
+   * @example
+   * ```js
+   * const job = sn.worker.fit(model, x, labels, { epochs: 5, batchSize: 64 });
+   * let training = true;
+   * job.done.then(() => { training = false; }, () => { training = false; });
+   * while (training) {
+   *   const at = await job.sync().catch(() => null);  // null once training has ended
+   *   if (at) label.textContent = `after ${at.steps} steps: ${model.predictClasses(drawing)[0]}`;
+   *   await new Promise((ok) => setTimeout(ok, 400));   // at most every 400 ms, never piling up
+   * }
+   * await job.done; // the final weights
+   * ```
+   */
+  sync(): Promise<SyncPoint> {
+    if (this.#ended !== null) return Promise.reject(new Error(`TrainingJob.sync: ${this.#ended}`));
+    if (this.#aborted) {
+      return Promise.reject(new Error('TrainingJob.sync: the training was aborted; job.done resolves once the model holds the weights of the last batch run'));
+    }
+    if (this.#pending) return this.#pending.promise;
+    let resolve!: (p: SyncPoint) => void, reject!: (e: Error) => void;
+    const promise = new Promise<SyncPoint>((ok, fail) => { resolve = ok; reject = fail; });
+    this.#pending = { promise, resolve, reject };
+    this.#post?.({ type: 'sync' });
+    return promise;
   }
 
   /** @internal Calls the listeners; returns what one threw (training then stops with it, as with a fit callback), or null. */
   emit<K extends keyof TrainingEvents>(event: K, logs: TrainingEvents[K]): unknown {
+    if (event === 'batch') this.#last = logs as WorkerBatchLogs;
     try {
       for (const f of this.#listeners[event]) f(logs);
       return null;
@@ -147,10 +211,31 @@ export class TrainingJob {
     }
   }
 
-  /** @internal How abort() reaches the worker, once it runs; an abort asked for before is passed on at once. */
-  setAbort(f: () => void): void {
-    this.#abort = f;
-    if (this.#aborted) f();
+  /**
+   * @internal How abort() and sync() reach the worker, once it runs: an abort or a sync asked
+   * for before is passed on at once.
+   */
+  connect(post: (m: AbortMessage | SyncRequest) => void): void {
+    this.#post = post;
+    if (this.#pending) post({ type: 'sync' });
+    if (this.#aborted) post({ type: 'abort' });
+  }
+
+  /**
+   * @internal The worker's answer to a sync: `load` loads its weights into the model; the pending
+   * sync resolves with `point`, or rejects with why the weights could not be loaded.
+   */
+  answerSync(point: SyncPoint, load: () => void): void {
+    const pending = this.#pending;
+    if (pending === null || this.#ended !== null) return; // none asked, or done has settled it already
+    this.#pending = null;
+    try {
+      load();
+    } catch (err) {
+      pending.reject(new Error(`TrainingJob.sync: the weights after ${point.steps} step${point.steps === 1 ? '' : 's'} could not be loaded into the model: ${(err as Error).message}`, { cause: err }));
+      return;
+    }
+    pending.resolve(point);
   }
 }
 
@@ -158,7 +243,7 @@ export class TrainingJob {
  * Trains `model` as fit(model, x, y, options) does, in a Web Worker (Node: a worker thread), and
  * returns at once with the job: progress comes as its events, and `job.done` resolves to fit's
  * history once the trained weights are loaded back into `model` (put in eval mode, as fit leaves
- * it). Every argument is checked here first (an Error names what is wrong and nothing starts);
+ * it); `await job.sync()` loads the weights so far into `model` while it trains. Every argument is checked here first (an Error names what is wrong and nothing starts);
  * an Error in the worker (a batch that does not fit the model, memory running out) rejects
  * `job.done` with the worker's message, `model` unchanged. While the job runs the model is
  * claimed: fit on it is refused, as for a second fit.
@@ -285,11 +370,13 @@ async function run(job: TrainingJob, model: Module, plan: { message: StartMessag
   try {
     const outcome = await new Promise<Done>((resolve, reject) => {
       worker.onError((err) => reject(new Error(`${WHERE}: the training worker failed: ${err.message}`, { cause: err })));
-      worker.onMessage((m) => relay(job, m as WorkerMessage, resolve, reject));
-      worker.post(plan.message, plan.transfer);
-      const abort = () => worker.post({ type: 'abort' });
-      job.setAbort(abort);
+      worker.onMessage((m) => relay(job, model, m as WorkerMessage, resolve, reject));
+      // An abort or a sync asked for already goes before the start: the worker takes them in
+      // order, so it sees them before its first batch (after the start it reads messages only
+      // when fit yields, every 50 ms, and a short run in a page may end before that).
       if (signal?.aborted) job.abort();
+      job.connect((m) => worker.post(m));
+      worker.post(plan.message, plan.transfer);
       signal?.addEventListener('abort', () => job.abort(), { once: true });
     });
     loadSafetensorsInto(model, outcome.model, 'the model trained by the worker');
@@ -303,7 +390,11 @@ async function run(job: TrainingJob, model: Module, plan: { message: StartMessag
 
 type Done = Extract<WorkerMessage, { type: 'done' }>;
 
-function relay(job: TrainingJob, m: WorkerMessage, resolve: (o: Done) => void, reject: (e: Error) => void): void {
+function relay(job: TrainingJob, model: Module, m: WorkerMessage, resolve: (o: Done) => void, reject: (e: Error) => void): void {
+  if (m.type === 'sync') {
+    job.answerSync(m.point, () => loadSafetensorsInto(model, m.model, 'the synced weights'));
+    return;
+  }
   const thrown = m.type === 'batch' ? job.emit('batch', m.logs) : m.type === 'epoch' ? job.emit('epoch', m.logs) : null;
   if (thrown !== null) reject(thrown as Error);
   else if (m.type === 'done') resolve(m);

@@ -62,6 +62,21 @@ export interface AbortMessage {
   type: 'abort';
 }
 
+/** Page → worker: send the weights as they are at the end of the next batch (one answer however often asked before it). */
+export interface SyncRequest {
+  type: 'sync';
+}
+
+/** Where a run was when its weights were taken: after `steps` training steps, the last one batch `batch` of epoch `epoch`. */
+export interface SyncPoint {
+  /** Training steps (batches) run so far. */
+  steps: number;
+  /** The epoch of the last step (from 1, as BatchLogs'), or null before the first. */
+  epoch: number | null;
+  /** The last step's batch within its epoch (from 0, as BatchLogs'), or null before the first. */
+  batch: number | null;
+}
+
 /** What a training worker reports after each batch: fit's BatchLogs and the epoch's throughput so far. */
 export interface WorkerBatchLogs extends BatchLogs {
   /** Training images per second over the epoch so far. */
@@ -72,5 +87,6 @@ export interface WorkerBatchLogs extends BatchLogs {
 export type WorkerMessage =
   | { type: 'batch'; logs: WorkerBatchLogs }
   | { type: 'epoch'; logs: EpochLogs }
+  | { type: 'sync'; model: Uint8Array; point: SyncPoint }
   | { type: 'done'; history: FitHistory; model: Uint8Array; info: BackendInfo }
   | { type: 'error'; name: string; message: string };
