@@ -22,6 +22,26 @@ const PACK_A_FLOATS = MC * KC;
 const PACK_B_FLOATS = KC * NC;
 const TILE_FLOATS = MR * NR;
 
+/**
+ * Whether gemmAct reads A and B in place as dot products (gemmDot): A·Bᵀ with a long K and a
+ * small side, measured 2–5× faster there (conv weight gradients), slower for big square products.
+ */
+function byDots(transA: i32, transB: i32, M: i32, N: i32, K: i32): bool {
+  return !transA && transB && K >= 256 && min(M, N) < 128;
+}
+
+/**
+ * 1 when gemm/gemmAct over rows [r0, r0 + Mi) of C alone (A's rows, or columns with transA, and
+ * C's rows from r0) gives each of those rows the bits the whole M-row product gives it, else 0.
+ * So it is when the range takes the same path and starts on a whole micro-tile (MR = 4 rows,
+ * twice gemmDot's row pair) and ends on one or at M: every value then sums the same products
+ * in the same order, in a tile of the same kind. Lets the threads split a product by rows.
+ */
+export function gemmRowsSplit(transA: i32, transB: i32, M: i32, N: i32, K: i32, r0: i32, Mi: i32): i32 {
+  if (r0 < 0 || Mi <= 0 || r0 + Mi > M || r0 % MR != 0 || (r0 + Mi < M && Mi % MR != 0)) return 0;
+  return byDots(transA, transB, M, N, K) == byDots(transA, transB, Mi, N, K) ? 1 : 0;
+}
+
 /** Floats of scratch that gemm needs. */
 export function gemmScratchFloats(): i32 {
   return PACK_A_FLOATS + PACK_B_FLOATS + TILE_FLOATS;
@@ -47,10 +67,8 @@ export function gemmAct(
   C: usize, ldc: i32, accumulate: i32, scratch: usize, act: i32,
 ): i32 {
   if (M <= 0 || N <= 0) return 0;
-  // A·Bᵀ with a long K and a small side reads both operands in place as dot products:
-  // measured 2–5× faster there (conv weight gradients), slower for big square products.
   // Its C is small next to A and B (a Linear's output): the activation is a sweep after it.
-  if (!transA && transB && K >= 256 && min(M, N) < 128) {
+  if (byDots(transA, transB, M, N, K)) {
     gemmDot(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
     return act != 0 ? actRowsChecked(C, ldc, M, N, act) : 0;
   }

@@ -1,7 +1,7 @@
 // The kernel table: every export here is a plain function over byte offsets into the
 // imported memory. Nothing allocates; scratch comes from the caller.
 export { heapBase, relaxedSimdBuild } from "./memory";
-export { gemmScratchFloats, gemm, gemmAct } from "./gemm"; // not its micro-kernel, which conv-winograd.ts inlines
+export { gemmScratchFloats, gemm, gemmAct, gemmRowsSplit } from "./gemm"; // not its micro-kernel, which conv-winograd.ts inlines
 export * from "./util";
 export * from "./bias";
 export * from "./conv";

@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
-import { rt, Block, f32, channelRanges, inputChannelRanges, splitCounts, batchNormSplits, splitLimits } from 'simdnet/internal';
+import { rt, Block, f32, channelRanges, inputChannelRanges, splitCounts, batchNormSplits, splitLimits, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
 import { execFileSync } from 'node:child_process';
 import { rng, randn, bits } from './helpers.js';
 
@@ -109,6 +109,45 @@ test('split invariance: on the lowerings conv2dBatchSplits allows, each image ge
   assert.is(new sn.Conv2d(8, 8, 5, { padding: 2 }).algorithm([5, 8, 8, 8]), 'winograd-f2x2-5x5');
   assert.not.ok(new sn.Conv2d(8, 8, 5, { padding: 2 }).algorithm([1, 8, 8, 8]).startsWith('winograd'));
   assert.is(k.conv2dBatchSplits(...args(5)), 0, 'a batch whose ranges could take another lowering is not split');
+});
+
+// [M, N, K]: a Linear's three GEMMs (forward x·Wᵀ, dW = dyᵀ·x, dx = dy·W) on awkward sizes, both
+// paths (blocked; dot products for A·Bᵀ with K ≥ 256), rows not a multiple of 4.
+const ROW_SHAPES = [[13, 17, 19], [64, 120, 400], [71, 10, 84], [129, 84, 120], [6, 25, 1201], [130, 9, 300]];
+
+test('GEMM by ranges of rows (Linear) on 2 and 3 threads: the whole product\'s bits, with and without ReLU, NaN counted', async () => {
+  const limit = splitLimits.minGemmFlops;
+  splitLimits.minGemmFlops = 0;
+  const rand = rng(79);
+  try {
+    for (const [M, N, K] of ROW_SHAPES) for (const [tA, tB] of [[0, 1], [1, 0], [0, 0], [1, 1]]) for (const act of [0, 1]) {
+      const lda = (tA ? M : K) + 1, ldb = (tB ? K : N) + 2, ldc = N + 3;
+      const A = randn((tA ? K : M) * lda, rand), B = randn((tB ? N : K) * ldb, rand), C0 = randn(M * ldc, rand);
+      if (act) A[(tA ? (K - 1) * lda + M - 1 : (M - 1) * lda + K - 1)] = NaN; // the last row's last value
+      const a = block(A), b = block(B), whole = block(C0);
+      const what = `M=${M} N=${N} K=${K} transA=${tA} transB=${tB} act=${act}`;
+      try {
+        const bad = k.gemmAct(tA, tB, M, N, K, a.ptr, lda, b.ptr, ldb, whole.ptr, ldc, 1, gemmScratch(), act);
+        assert.is(bad, act, `${what}: NaN seen on one thread`);
+        for (const threads of [2, 3]) {
+          sn.setNumThreads(threads);
+          await rt().pool.whenStarted();
+          const c = block(C0), splits = gemmSplits.rows;
+          try {
+            assert.is(gemmRows(tA, tB, M, N, K, a.ptr, lda, b.ptr, ldb, c.ptr, ldc, 1, act), bad, `${what}: NaN seen on ${threads} threads`);
+            assert.is(gemmSplits.rows - splits, 1, `${what}: split over ${threads} threads`);
+            sameBits(view(c, M * ldc), view(whole, M * ldc), `${what}: ${threads} threads`);
+          } finally {
+            c.free();
+          }
+        }
+      } finally {
+        for (const blk of [a, b, whole]) blk.free();
+      }
+    }
+  } finally {
+    splitLimits.minGemmFlops = limit;
+  }
 });
 
 // [C, H, W, O, kernel, stride, padding]: every lowering but the depthwise and grouped ones and
@@ -415,7 +454,7 @@ async function train(threads, make, input, steps = 2) {
   const runs = rt().pool.runs;
   const channelSplits = splitCounts.weightGradByChannels, depthwiseSplits = splitCounts.depthwiseBackwardByChannels;
   const bnSplits = batchNormSplits.backward;
-  const dxSplits = splitCounts.inputGradByChannels, forwardSplits = splitCounts.forwardByChannels;
+  const dxSplits = splitCounts.inputGradByChannels, forwardSplits = splitCounts.forwardByChannels, rowSplits = gemmSplits.rows;
   try {
     for (let s = 0; s < steps; s++) {
       lossFn.forward(model.forward(x), labels).backward();
@@ -427,7 +466,7 @@ async function train(threads, make, input, steps = 2) {
     return { weights: model.parameters().flatMap((p) => bits(p.data.toArray())), out: bits(out), runs: rt().pool.runs - runs, channelSplits: splitCounts.weightGradByChannels - channelSplits,
       bnSplits: batchNormSplits.backward - bnSplits,
       depthwiseSplits: splitCounts.depthwiseBackwardByChannels - depthwiseSplits, dxSplits: splitCounts.inputGradByChannels - dxSplits,
-      forwardSplits: splitCounts.forwardByChannels - forwardSplits };
+      forwardSplits: splitCounts.forwardByChannels - forwardSplits, rowSplits: gemmSplits.rows - rowSplits };
   } finally {
     opt.dispose();
     model.dispose();
@@ -453,6 +492,8 @@ for (const [name, make, input] of [
     for (const threads of [2, 3]) {
       const many = await train(threads, make, input);
       assert.ok(many.runs > 0, `${threads} threads: some kernels ran on workers`);
+      // Its first Linear's forward is 2·129·120·400 ≈ 1.2·10⁷ FLOPs: over splitLimits.minGemmFlops.
+      if (name === 'LeNet-5') assert.ok(many.rowSplits > 0, `${threads} threads: Linear's GEMMs split by rows`);
       if (name !== 'LeNet-5') assert.ok(many.channelSplits > 0, `${threads} threads: weight gradients split by output channels`);
       // Its first BatchNorm2d's backward reads and writes 10 MB at batch 16: over splitLimits.minBytes.
       if (name === 'VGG-style') assert.ok(many.bnSplits > 0, `${threads} threads: BatchNorm2d backward split by channels`);

@@ -27,3 +27,4 @@ export { channelRanges, inputChannelRanges, splitCounts } from './layers/conv-th
 /** How often BatchNorm's sweeps split over threads, and the size below which they do not (tests lower it). */
 export { batchNormSplits } from './layers/epilogue.js';
 export { splitLimits } from './runtime/split.js';
+export { gemmRows, gemmSplits } from './layers/gemm-threads.js';

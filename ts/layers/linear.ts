@@ -4,7 +4,7 @@
 // tile's last k-block is stored (DeferredLinear; epilogue.ts). The put-off output reads a snapshot
 // of the weights (an optimizer step before it is read changes nothing): a copy of in·out floats,
 // which costs less than the activation's sweep over rows·out only when rows > in.
-import { gemm, gemmScratch, rt } from '../runtime/index.js';
+import { rt } from '../runtime/index.js';
 import { defaultLayerInit } from '../init.js';
 import { Module, Parameter } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
@@ -12,6 +12,7 @@ import { checkPositiveInt } from './args.js';
 import { boolean, checkOptions } from '../options.js';
 import { registerLayer } from '../registry.js';
 import { FusableResult, fusionEnabled } from './epilogue.js';
+import { gemmRows } from './gemm-threads.js';
 
 /** The options of Linear. */
 export interface LinearOptions {
@@ -97,8 +98,8 @@ export class Linear extends Module {
       return y;
     }
     if (this.bias) rt().kernels.biasRows(y.ptr, this.bias.data.ptr, rows, this.outFeatures);
-    gemm(false, true, rows, this.outFeatures, this.inFeatures,
-      x.ptr, this.inFeatures, this.weight.data.ptr, this.inFeatures, y.ptr, this.outFeatures, this.bias !== null);
+    gemmRows(0, 1, rows, this.outFeatures, this.inFeatures,
+      x.ptr, this.inFeatures, this.weight.data.ptr, this.inFeatures, y.ptr, this.outFeatures, +(this.bias !== null));
     return y;
   }
 
@@ -110,12 +111,13 @@ export class Linear extends Module {
     const x = this.x!;
     const rows = x.size / this.inFeatures;
     const { inFeatures: nIn, outFeatures: nOut } = this;
-    // dW += dyᵀ·x ; db += Σ_rows dy ; dx = dy·W
-    gemm(true, false, nOut, nIn, rows, dy.ptr, nOut, x.ptr, nIn, this.weight.grad.ptr, nIn, true);
+    // dW += dyᵀ·x ; db += Σ_rows dy ; dx = dy·W. On several threads (gemm-threads.ts) dW by
+    // ranges of its rows (output features, each summed over the whole batch), dx by rows of the batch.
+    gemmRows(1, 0, nOut, nIn, rows, dy.ptr, nOut, x.ptr, nIn, this.weight.grad.ptr, nIn, 1);
     if (this.bias) rt().kernels.biasGradRows(this.bias.grad.ptr, dy.ptr, rows, nOut);
     if (!needInputGrad) return null;
     const dx = this.output('dx', x.shape, 'backward()');
-    gemm(false, false, rows, nIn, nOut, dy.ptr, nOut, this.weight.data.ptr, nIn, dx.ptr, nIn, false);
+    gemmRows(0, 0, rows, nIn, nOut, dy.ptr, nOut, this.weight.data.ptr, nIn, dx.ptr, nIn, 0);
     return dx;
   }
 }
@@ -143,7 +145,7 @@ class DeferredLinear extends FusableResult {
   private compute(out: number, act: number): number {
     const { rows, nIn, nOut, snap } = this, k = rt().kernels;
     if (this.hasBias) k.biasRows(out, snap + nIn * nOut * 4, rows, nOut);
-    return k.gemmAct(0, 1, rows, nOut, nIn, this.x.ptr, nIn, snap, nIn, out, nOut, +this.hasBias, gemmScratch(), act);
+    return gemmRows(0, 1, rows, nOut, nIn, this.x.ptr, nIn, snap, nIn, out, nOut, +this.hasBias, act);
   }
 }
 

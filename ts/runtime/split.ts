@@ -13,7 +13,18 @@ import { ranges, type Task } from './threads.js';
  * quieter run the VGG-style net's training step at batch 64 went from ×1.34 to ×1.50 of one thread
  * with every pass of 4 MB or more split. Tests lower it to split small shapes.
  */
-export const splitLimits = { minBytes: 4 << 20 };
+export const splitLimits = {
+  minBytes: 4 << 20,
+  /**
+   * Below this many FLOPs a GEMM split by rows (layers/gemm-threads.ts: Linear) stays on one
+   * thread. A Linear's forward / dW / dx over 2 threads vs whole, alternately in one process,
+   * median of 15 rounds, while the machine was otherwise idle: 6 MFLOPs (LeNet-5's 400→120 at
+   * batch 64) ×0.98–1.23 / ×0.87–1.21 / ×0.88–1.04; 9–13 MFLOPs (400→120 at 96 and 128 rows,
+   * 784→128 at 64) ×1.12–1.85 / ×1.07–1.60 / ×0.98–1.41; 25 MFLOPs (400→120 at 256, 784→256 at
+   * 64) ×1.79–1.94 / ×1.67–1.93 / ×1.70–1.75. Tests lower it to split small shapes.
+   */
+  minGemmFlops: 1e7,
+};
 
 /**
  * The threads a pass over `units` independent parts (images, channels) may take now: 1 without
