@@ -160,10 +160,7 @@ export function winogradWeightGradTile(tile: i32, N: i32, C: i32, O: i32, OH: i3
   const tiles4 = <f64>N * <f64>((OH + 3) >> 2) * <f64>((OW + 3) >> 2), narrow = min(C, O);
   // Outputs over the positions the 4×4 tiles compute: below ½ (5×5 planes: 25 of 64) they waste too much.
   const covered = 2 * <f64>N * <f64>OH * <f64>OW >= 16 * tiles4;
-  const enough = narrow >= WINOGRAD_DW_F2_MIN_CHANNELS ? tiles4 >= WINOGRAD_DW_F4_WIDEST_MIN_TILES
-    : narrow >= WINOGRAD_DW_F4_WIDE_CHANNELS ? tiles4 >= WINOGRAD_DW_F4_WIDE_MIN_TILES
-    : tiles4 * <f64>narrow >= WINOGRAD_DW_F4_MIN_TILE_CHANNELS;
-  if (covered && enough) return 4;
+  if (covered && tiles4 >= WINOGRAD_DW_F4_MIN_TILES) return 4;
   return narrow >= WINOGRAD_DW_F2_MIN_CHANNELS ? 2 : 0;
 }
 
@@ -199,13 +196,12 @@ export function winogradWeightGradTile(tile: i32, N: i32, C: i32, O: i32, OH: i3
 //             128→256 @8² 0.76 | 0.90
 //   batch 64: 128→128 @16² 1.45 | 1.48, @8² 1.05 | 1.04, @4² 0.51 | 0.82; 256→256 @4² 0.92 | 0.90;
 //             128→256 @8² 1.20 | 1.20
-// 4×4 tiles win wherever there are enough of them for the channels, 1.0–3.5× over direct: from 64
+// 4×4 tiles won wherever there were enough of them for the channels, 1.0–3.5× over direct: from 64
 // tiles of 4×4 (batch 16 of 8×8 planes) with 64 to 127 channels each way, from 256 with more (where
-// 2×2 tiles, 4× as many, win below), and from 256 × 32 / channels narrower (16 channels: 512 tiles,
-// batch 8 of 32×32); their GEMMs (K = the tiles) are then long enough for the 36 planes of Z
-// (36·C·O floats read and written per chunk, and back-transformed). Narrower shapes with fewer tiles
-// stay direct (16→16 @8², 32→32 @7² and 4² at batch 16, 32→32 @4² at batch 64), and so do 5×5
-// planes (4×4 tiles compute 64 positions for 25 outputs) below 128 channels. Both builds alike.
+// 2×2 tiles, 4× as many, won below), and from 256 × 32 / channels narrower (16 channels: 512 tiles,
+// batch 8 of 32×32). Narrower shapes with fewer tiles stayed direct (16→16 @8², 32→32 @7² and 4² at
+// batch 16, 32→32 @4² at batch 64), and so did 5×5 planes (4×4 tiles compute 64 positions for 25
+// outputs) below 128 channels. Both builds alike.
 //
 // Checked again on 8×8 planes after the F(4×4,3×3) transforms were reworked (conv-winograd-f4.ts;
 // the weight gradient shares its input transform) and the 4×4 tiles' back-transform of Z read Z
@@ -216,16 +212,34 @@ export function winogradWeightGradTile(tile: i32, N: i32, C: i32, O: i32, OH: i3
 //   64→64  @8²    batch 16  1.37 | 0.95  29% | 51%     batch 64  1.61 | 1.04  36% | 60%
 //   128→256 @8²   batch 16  1.53 | 1.06  36% | 60%     batch 64  2.21 | 1.39  49% | 64%
 // (the run before, without the back-transform's change: 1.43 | 1.21, 1.72 | 1.02, 1.01 | 1.07,
-// 1.28 | 1.08, 1.32 | 0.97, 1.98 | 1.24). Either tile beats the direct path by 1.3–2.2×; between
-// them the table's choice is within ±6% of the faster at batch 16 (2×2 at 128→256, 4×4 below 128
-// channels), which these runs do not resolve, and the faster by 1.04–1.39× at batch 64. Far below
-// 70% of the peak on the FLOPs they execute: with 64–256 tiles the 36 GEMMs have a short K and
-// read and write all of Z (36·C·O floats, 1.2 MiB at 64→128) per chunk, and the transforms of x,
-// dy and Z weigh against so few tiles. The thresholds are not changed.
-const WINOGRAD_DW_F4_MIN_TILE_CHANNELS: f64 = ASC_FEATURE_RELAXED_SIMD ? 256 * 32 : 256 * 32;
-const WINOGRAD_DW_F4_WIDE_MIN_TILES: f64 = 64;
-const WINOGRAD_DW_F4_WIDE_CHANNELS: i32 = 64;
-const WINOGRAD_DW_F4_WIDEST_MIN_TILES: f64 = 256;
+// 1.28 | 1.08, 1.32 | 0.97, 1.98 | 1.24).
+//
+// Those small planes' measurements were taken while the input transform still gathered their tiles
+// lane by lane (planes of fewer than four tiles a row; conv-winograd-f4.ts now takes four tiles a
+// vector wherever they lie). Measured again after, the raw kernels alternately, median of 11,
+// padding 1, relaxed, on the 2-core EPYC with nothing else of ours running (load 0.2): direct ms ÷
+// 4×4 ms | 2×2 ms ÷ 4×4 ms, by the number of 4×4 tiles in the batch:
+//   4 tiles      64→64 @8² b1 0.25 | 0.53, 128→128 @8² b1 0.27 | 0.56
+//   16 tiles     32→32 @4² b16 1.11 | 1.04, 64→64 @4² b16 1.08 | 0.94, 128→128 @4² b16 0.81 | 0.72,
+//                256→256 @4² b16 0.90 | 0.82, 16→16 @16² b1 1.00 | 1.00, 32→32 @16² b1 0.68 | 0.74,
+//                64→64 @16² b1 0.71 | 0.70, 128→128 @16² b1 0.70 | 0.73, 64→64 @8² b4 0.71 | 0.70,
+//                128→128 @8² b4 0.74 | 0.72
+//   32 tiles     16→16 @16² b2 1.46 | 1.33, 32→32 @16² b2 1.08 | 0.97
+//   64 tiles     16→16 @8² b16 1.44 | 1.32, 32→32 @8² b16 1.48 | 1.22, 64→64 @8² b16 1.80 | 1.32,
+//                128→128 @8² b16 1.63 | 1.18, 128→256 @8² b16 1.72 | 1.18, 32→32 @4² b64 1.96 | 1.42,
+//                64→64 @4² b64 1.98 | 1.36, 128→128 @4² b64 1.88 | 1.28, 256→256 @4² b64 2.03 | 1.24,
+//                16→16 @32² b1 1.74 | 1.55, 32→32 @32² b1 1.53 | 1.20, 16→16 @16² b4 1.76 | 1.57,
+//                32→32 @16² b4 1.56 | 1.27, 64→64 @16² b4 1.64 | 1.16, 128→128 @16² b4 1.64 | 1.17
+//   128–256 t.   16→16 @32² b2, b4 1.92, 2.05 | 1.68, 1.76; 32→32 @32² b2, b4 1.89, 2.17 | 1.40, 1.57;
+//                16→16 @8² b64 1.81 | 1.55, 32→32 @8² b64 1.99 | 1.47, 64→64 @8² b64 2.18 | 1.43,
+//                128→128 @8² b64 2.38 | 1.38, 128→256 @8² b64 2.42 | 1.43
+// Plain SIMD alike: 16→16 @8² b16 1.80 | 1.40, 32→32 @8² b16 1.72 | 1.22, 128→128 @8² b16 1.98 | 1.20,
+// 16→16 @32² b1, b2, b4 1.85, 2.03, 2.14 | 1.55, 1.70, 1.74, 32→32 @16² b4 1.75 | 1.27 (64 tiles and
+// more); 128→128 @4² b16 0.96 | 0.78, 32→32 @16² b1 0.79 | 0.78 (16 tiles), b2 1.25 | 1.01 (32).
+// So 4×4 tiles from 64 of them at every width (their GEMMs' K, the tiles of a chunk, is then long
+// enough for all 36 planes of Z), whatever the channels; with fewer, 2×2 tiles from 128 channels
+// each way (1.1× direct at 128 and 256 on 4×4 planes, about even elsewhere), else direct.
+const WINOGRAD_DW_F4_MIN_TILES: f64 = 64;
 const WINOGRAD_DW_F2_MIN_CHANNELS: i32 = 128;
 
 /**

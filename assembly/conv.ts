@@ -563,20 +563,24 @@ function weightGradPath(
 }
 
 /**
- * Whether the weight gradient of Oc output channels alone (conv2dWeightGradRange) runs the same
- * kernels as the whole convolution's, for threads that each take a range of the output channels:
- * 1 if so, else 0. The bits are then the same: each output channel's sums run over the whole
+ * Whether the weight gradient of output channels [o0, o0 + Oc) alone (conv2dWeightGradRange) runs
+ * the same kernels as the whole convolution's, for threads that each take a range of the output
+ * channels: 1 if so, else 0. The bits are then the same: each output channel's sums run over the whole
  * batch in one order whatever the channels beside it (tests/threads.test.js checks every path on
  * ranges of 4 and 16 channels). A pure function of the shape and the build.
  */
 export function conv2dWeightGradSplits(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
-  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, Oc: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, o0: i32, Oc: i32,
 ): i32 {
   const whole = weightGradPath(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, O);
   // Whole blocks of 4 channels: the GEMMs take another path on one row, and F(5×5,2×2)'s weight
   // gradient, four channels a vector, sums a range's last channels in another order.
   if (Oc % 4 != 0) return 0;
+  // The Winograd weight gradients' GEMMs run panels of 8 output channels, and an edge panel of
+  // fewer sums in another order: a range of whole panels, ending in the whole's edge panel if any
+  // (channels 0–11 of 20 gave 69 of 3060 values other bits).
+  if ((whole == 102 || whole == 104) && (o0 % 8 != 0 || (Oc % 8 != 0 && o0 + Oc != O))) return 0;
   return whole >= 0 && weightGradPath(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, Oc) == whole ? 1 : 0;
 }
 

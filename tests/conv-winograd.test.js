@@ -211,8 +211,8 @@ for (const c of [
   { N: 1, C: 33, O: 40, H: 18, W: 16, opts: { padding: 2 }, algorithm: 'winograd-f4x4' },
   { N: 3, C: 36, O: 32, H: 16, W: 16, opts: { padding: 'same', bias: false }, algorithm: 'winograd-f4x4' },
   { N: 1, C: 32, O: 32, H: 18, W: 34, opts: { padding: 0 }, algorithm: 'winograd-f4x4' },
-  // the weight gradient by Winograd too: 4×4 tiles with ≥ 64 channels each way from 64 tiles, with
-  // 16 from 512 (whatever the forward's tile); 2×2 tiles on fewer than 256 with ≥ 128 channels each way
+  // the weight gradient by Winograd too: 4×4 tiles from 64 of them (whatever the forward's tile);
+  // 2×2 tiles on fewer with ≥ 128 channels each way
   { N: 4, C: 64, O: 64, H: 16, W: 16, opts: { padding: 1 }, algorithm: 'winograd-f4x4', dwTile: 4 },
   { N: 16, C: 64, O: 72, H: 8, W: 7, opts: { padding: 1, bias: false }, algorithm: 'winograd-f4x4', dwTile: 4 },
   { N: 2, C: 16, O: 17, H: 64, W: 63, opts: { padding: 1 }, algorithm: 'winograd-f4x4', dwTile: 4 },
@@ -264,7 +264,7 @@ for (const [algorithm, C, O, H, W, dwTile, atol] of [
   });
 }
 
-test('the table: the zoo\'s 3×3 stride-1 convolutions with ≥ 16 channels each way take Winograd — F(4×4) where it executes at most ¾ of F(2×2)\'s products, else F(2×2) (from 4×4 with ≥ 32 channels each way, else from 8×8), the weight gradient by 4×4 tiles where they are many enough for the channels and cover the plane, else by 2×2 tiles with ≥ 128 channels each way — narrower ones the direct path', () => {
+test('the table: the zoo\'s 3×3 stride-1 convolutions with ≥ 16 channels each way take Winograd — F(4×4) where it executes at most ¾ of F(2×2)\'s products, else F(2×2) (from 4×4 with ≥ 32 channels each way, else from 8×8), the weight gradient by 4×4 tiles where there are 64 or more and they cover the plane, else by 2×2 tiles with ≥ 128 channels each way — narrower ones the direct path', () => {
   const wino = { 'winograd-f2x2': 0, 'winograd-f4x4': 0, dW4: 0, dW2: 0 };
   for (const key of ['vgg-cifar', 'seed003-cifar', 'resnet20']) {
     for (const s of convShapesOf(key)) {
@@ -278,10 +278,9 @@ test('the table: the zoo\'s 3×3 stride-1 convolutions with ≥ 16 channels each
       const products4 = 36 * Math.ceil(OH / 4) * Math.ceil(OW / 4), products2 = 16 * Math.ceil(OH / 2) * Math.ceil(OW / 2);
       const expected = !chosen ? null : products4 <= 0.75 * products2 ? 'winograd-f4x4' : 'winograd-f2x2';
       assert.is(algo.startsWith('winograd') ? algo : null, expected, `${key} ${s.path}: ${s.C}→${c.outChannels} @${s.H}×${s.W}: ${algo}`);
-      // 4×4 tiles of the batch of 16: from 256 with ≥ 128 channels each way, from 64 with ≥ 64, else
-      // from 256 × 32 / channels; ≥ half their positions outputs.
+      // 4×4 tiles of the batch of 16: from 64 of them, ≥ half their positions outputs.
       const tiles4 = 16 * Math.ceil(OH / 4) * Math.ceil(OW / 4), narrow = Math.min(s.C, c.outChannels);
-      const f4 = 2 * 16 * OH * OW >= 16 * tiles4 && (narrow >= 128 ? tiles4 >= 256 : narrow >= 64 ? tiles4 >= 64 : tiles4 * narrow >= 256 * 32);
+      const f4 = 2 * 16 * OH * OW >= 16 * tiles4 && tiles4 >= 64;
       const dwTile = expected === null ? 0 : f4 ? 4 : narrow >= 128 ? 2 : 0;
       assert.is(layer.weightGradTile([16, s.C, s.H, s.W]), dwTile, `${key} ${s.path}: dW tile`);
       if (expected) wino[expected]++;

@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
-import { rt, Block, f32, channelRanges, inputChannelRanges, splitCounts, batchNormSplits, splitLimits, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
+import { rt, Block, f32, channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts, batchNormSplits, splitLimits, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
 import { execFileSync } from 'node:child_process';
 import { rng, randn, bits } from './helpers.js';
 
@@ -187,8 +187,8 @@ test('weight gradient by output channels: each range of 2 or 3 threads gets the 
       // The gradients accumulate: both start from the same values.
       k.conv2dBackward(x.ptr, w.ptr, dy.ptr, dw1.ptr, db1.ptr, 0, ...args, cols.ptr, gemm.ptr);
       for (const threads of [2, 3]) {
-        const channels = channelRanges(O, threads);
-        assert.ok(channels.length > 1 && channels.every(([, Oc]) => k.conv2dWeightGradSplits(...args, Oc) === 1), `${what}: splits over ${threads}`);
+        const channels = weightGradChannelRanges(args, threads);
+        assert.ok(channels.length > 1 && channels.every(([o0, Oc]) => k.conv2dWeightGradSplits(...args, o0, Oc) === 1), `${what}: splits over ${threads}`);
         new Uint32Array(rt().memory.buffer, dw2.ptr, ws).set(start[0]);
         new Uint32Array(rt().memory.buffer, db2.ptr, O).set(start[1]);
         for (const [o0, Oc] of channels) {
@@ -212,10 +212,19 @@ test('weight gradient by output channels: each range of 2 or 3 threads gets the 
   // weight gradient (12 channels as 3 × 4 ranges: 195 of 2700 values differ) stay whole.
   assert.is(new sn.Conv2d(9, 12, 5, { padding: 2 }).algorithm([5, 9, 17, 15]), 'winograd-f2x2-5x5');
   assert.ok(new sn.Conv2d(9, 12, 5, { padding: 2 }).weightGradByWinograd([5, 9, 17, 15]));
-  assert.is(k.conv2dWeightGradSplits(5, 9, 17, 15, 12, 5, 5, 1, 1, 2, 2, 1, 1, 1, 17, 15, 4), 0);
-  assert.is(k.conv2dWeightGradSplits(5, 5, 12, 9, 10, 5, 5, 1, 1, 2, 2, 1, 1, 1, 12, 9, 6), 0);
-  assert.is(k.conv2dWeightGradSplits(5, 8, 12, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 2, 12, 9, 4), 0);
-  assert.is(k.conv2dWeightGradSplits(5, 8, 12, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 12, 9, 4), 0);
+  assert.is(k.conv2dWeightGradSplits(5, 9, 17, 15, 12, 5, 5, 1, 1, 2, 2, 1, 1, 1, 17, 15, 0, 4), 0);
+  // The 3×3 Winograd weight gradients split in whole panels of 8 channels, the last range ending on
+  // the whole's edge panel (17 → 20 by 4×4 tiles: ranges 16 + 4, not 12 + 8, which gave other bits).
+  const wino = [5, 17, 18, 17, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 18, 17];
+  assert.is(k.conv2dWinogradWeightGrad(...wino), 4);
+  assert.equal(weightGradChannelRanges(wino, 2), [[0, 16], [16, 4]]);
+  assert.is(k.conv2dWeightGradSplits(...wino, 0, 12), 0);
+  assert.is(k.conv2dWeightGradSplits(...wino, 12, 8), 0);
+  assert.is(k.conv2dWeightGradSplits(...wino, 8, 8), 1);
+  assert.is(k.conv2dWeightGradSplits(...wino, 16, 4), 1);
+  assert.is(k.conv2dWeightGradSplits(5, 5, 12, 9, 10, 5, 5, 1, 1, 2, 2, 1, 1, 1, 12, 9, 0, 6), 0);
+  assert.is(k.conv2dWeightGradSplits(5, 8, 12, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 2, 12, 9, 0, 4), 0);
+  assert.is(k.conv2dWeightGradSplits(5, 8, 12, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 12, 9, 0, 4), 0);
 });
 
 /**

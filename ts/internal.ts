@@ -23,7 +23,7 @@ export { setFusion } from './layers/epilogue.js';
 /** Receives layer calls' forward and backward times (a profile); tests check which calls fused into one row. */
 export { setProfiler } from './autograd/state.js';
 /** The output-channel ranges a convolution's weight gradient splits into over threads (tests check each range's bits), and how often it did. */
-export { channelRanges, inputChannelRanges, splitCounts } from './layers/conv-threads.js';
+export { channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts } from './layers/conv-threads.js';
 /** How often BatchNorm's sweeps split over threads, and the size below which they do not (tests lower it). */
 export { batchNormSplits } from './layers/epilogue.js';
 export { splitLimits } from './runtime/split.js';

@@ -59,8 +59,7 @@ export function overBatch(N: number, threads: number, share: (start: number, cou
  * Output-channel ranges [o0, Oc] for `threads` threads, in whole blocks of 16 channels when O is
  * a multiple of 16 (the flat pass's channel-lane kernels run on O mod 16 = 0), else of 4.
  */
-export function channelRanges(O: number, threads: number): [number, number][] {
-  const unit = O % 16 === 0 ? 16 : 4;
+export function channelRanges(O: number, threads: number, unit = O % 16 === 0 ? 16 : 4): [number, number][] {
   return ranges(Math.ceil(O / unit), threads).map(([s, c]): [number, number] => [s * unit, Math.min(c * unit, O - s * unit)]);
 }
 
@@ -73,9 +72,19 @@ export function channelRanges(O: number, threads: number): [number, number][] {
 export function weightGradRanges(args: readonly number[], flops: number): [number, number][] | null {
   const { pool, kernels } = rt();
   if (!pool || pool.size < 2 || flops < MIN_SPLIT_FLOPS) return null;
-  const out = channelRanges(args[4], pool.size);
+  const out = weightGradChannelRanges(args, pool.size);
   if (out.length < 2) return null;
-  return out.every(([, Oc]) => kernels.conv2dWeightGradSplits(...args, Oc) === 1) ? out : null;
+  return out.every(([o0, Oc]) => kernels.conv2dWeightGradSplits(...args, o0, Oc) === 1) ? out : null;
+}
+
+/**
+ * channelRanges for the weight gradient of the convolution `args`: by Winograd (its GEMMs' panels
+ * of 8 output channels, whose edge panel of fewer sums in another order) in whole panels of 8,
+ * the last range ending on the whole's edge panel.
+ */
+export function weightGradChannelRanges(args: readonly number[], threads: number): [number, number][] {
+  const O = args[4];
+  return channelRanges(O, threads, O % 16 === 0 ? 16 : rt().kernels.conv2dWinogradWeightGrad(...args) !== 0 ? 8 : 4);
 }
 
 /** Floats of scratch a weight-gradient range of Oc channels takes: dy's planes of its channels, then the convolution's cols. */
