@@ -167,6 +167,34 @@ const WEIGHT_GRAD_SHAPES = [
   [3, 9, 16, 12, 3, 2, 1], // implicit GEMM, batch folded (3 channels: dx by im2col)
 ];
 
+test('a first layer\'s weight gradient split into ranges of unequal size (8 + 12 of 20 channels, by 4×4 tiles): nothing written past its scratch, the same bits as one thread', () => {
+  const heap = rt().heap;
+  heap.guardAllocations(64);
+  try {
+    const run = (threads) => {
+      sn.setNumThreads(threads);
+      sn.manualSeed(3);
+      const conv = new sn.Conv2d(17, 20, 3, { padding: 1 }), model = new sn.Sequential(conv), shape = [16, 17, 18, 17];
+      // The model's first layer: no input gradient, so the scratch holds the weight gradient's ranges alone.
+      const y = model.forward(sn.tensor(Float32Array.from({ length: 16 * 17 * 18 * 17 }, (_, i) => Math.sin(i)), shape));
+      const before = splitCounts.weightGradByChannels;
+      new sn.MSELoss().forward(y, sn.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.cos(i)), y.shape)).backward();
+      const out = { dw: bits(conv.weight.grad.toArray()), db: bits(conv.bias.grad.toArray()), splits: splitCounts.weightGradByChannels - before, tile: conv.weightGradTile(shape) };
+      model.dispose();
+      return out;
+    };
+    const one = run(1), two = run(2);
+    heap.checkGuards();
+    assert.is(two.tile, 4);
+    assert.is(two.splits, 1, 'split by output channels on 2 threads');
+    assert.equal(two.dw, one.dw);
+    assert.equal(two.db, one.db);
+  } finally {
+    heap.guardAllocations(0);
+    sn.setNumThreads(3);
+  }
+});
+
 test('weight gradient by output channels: each range of 2 or 3 threads gets the whole convolution\'s bits', () => {
   const rand = rng(73);
   const gemm = new Block(k.gemmScratchFloats() * 4);
@@ -214,14 +242,15 @@ test('weight gradient by output channels: each range of 2 or 3 threads gets the 
   assert.ok(new sn.Conv2d(9, 12, 5, { padding: 2 }).weightGradByWinograd([5, 9, 17, 15]));
   assert.is(k.conv2dWeightGradSplits(5, 9, 17, 15, 12, 5, 5, 1, 1, 2, 2, 1, 1, 1, 17, 15, 0, 4), 0);
   // The 3×3 Winograd weight gradients split in whole panels of 8 channels, the last range ending on
-  // the whole's edge panel (17 → 20 by 4×4 tiles: ranges 16 + 4, not 12 + 8, which gave other bits).
+  // the whole's edge panel (17 → 20 by 4×4 tiles: ranges 8 + 12, not 12 + 8, which gave other bits).
   const wino = [5, 17, 18, 17, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 18, 17];
   assert.is(k.conv2dWinogradWeightGrad(...wino), 4);
-  assert.equal(weightGradChannelRanges(wino, 2), [[0, 16], [16, 4]]);
+  assert.equal(weightGradChannelRanges(wino, 2), [[0, 8], [8, 12]]);
   assert.is(k.conv2dWeightGradSplits(...wino, 0, 12), 0);
   assert.is(k.conv2dWeightGradSplits(...wino, 12, 8), 0);
   assert.is(k.conv2dWeightGradSplits(...wino, 8, 8), 1);
   assert.is(k.conv2dWeightGradSplits(...wino, 16, 4), 1);
+  assert.is(k.conv2dWeightGradSplits(...wino, 8, 12), 1);
   assert.is(k.conv2dWeightGradSplits(5, 5, 12, 9, 10, 5, 5, 1, 1, 2, 2, 1, 1, 1, 12, 9, 0, 6), 0);
   assert.is(k.conv2dWeightGradSplits(5, 8, 12, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 2, 12, 9, 0, 4), 0);
   assert.is(k.conv2dWeightGradSplits(5, 8, 12, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 12, 9, 0, 4), 0);

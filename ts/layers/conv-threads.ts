@@ -57,10 +57,16 @@ export function overBatch(N: number, threads: number, share: (start: number, cou
 
 /**
  * Output-channel ranges [o0, Oc] for `threads` threads, in whole blocks of 16 channels when O is
- * a multiple of 16 (the flat pass's channel-lane kernels run on O mod 16 = 0), else of 4.
+ * a multiple of 16 (the flat pass's channel-lane kernels run on O mod 16 = 0), else of 4 (or
+ * `unit`). Where the last block is short, the ranges with an extra block come last, so that it
+ * evens them out: 20 channels in blocks of 8 as 8 + 12, not 16 + 4.
  */
 export function channelRanges(O: number, threads: number, unit = O % 16 === 0 ? 16 : 4): [number, number][] {
-  return ranges(Math.ceil(O / unit), threads).map(([s, c]): [number, number] => [s * unit, Math.min(c * unit, O - s * unit)]);
+  const blocks = Math.ceil(O / unit), counts = ranges(blocks, threads).map(([, c]) => c);
+  if (O % unit !== 0) counts.reverse();
+  const out: [number, number][] = [];
+  for (let i = 0, start = 0; i < counts.length; start += counts[i++]) out.push([start * unit, Math.min(counts[i] * unit, O - start * unit)]);
+  return out;
 }
 
 /**

@@ -318,7 +318,7 @@ export class Conv2d extends Module {
     const dxChannels = dx && !byBatch && k.conv2dInputGradChannelSplits(...args) === 1 ? inputChannelRanges(C, channels.length) : null;
     if (dx && !byBatch && !dxChannels) return false;
     const dxThreads = dx ? (dxChannels ? dxChannels.length : this.threadsFor(args, SPLITS_INPUT_GRAD)) : 0;
-    const wgPer = weightGradRangeFloats(args, channels[0][1]);
+    const wgPer = weightGradRangeFloats(args, Math.max(...channels.map(([, Oc]) => Oc)));
     const dxPer = !dx ? 0 : dxChannels ? Math.ceil(k.conv2dColsFloats(...args) / 16) * 16 : rangeColsFloats(args, N, dxThreads);
     const scratch = this.threadScratch(Math.max(wgPer * channels.length, dxPer * dxThreads));
     if (!scratch) return false;
