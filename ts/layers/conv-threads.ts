@@ -9,7 +9,7 @@
 // kernels) it runs whole on the calling thread while the workers compute dx. So no result depends
 // on the thread count, and a worker still starting up just takes no range.
 import { gemmScratch, rt } from '../runtime/index.js';
-import { ranges, type Task } from '../runtime/threads.js';
+import { blockRanges, ranges, type Task } from '../runtime/threads.js';
 import { overRanges, runTasks, splitThreads } from '../runtime/split.js';
 
 /**
@@ -58,15 +58,10 @@ export function overBatch(N: number, threads: number, share: (start: number, cou
 /**
  * Output-channel ranges [o0, Oc] for `threads` threads, in whole blocks of 16 channels when O is
  * a multiple of 16 (the flat pass's channel-lane kernels run on O mod 16 = 0), else of 4 (or
- * `unit`). Where the last block is short, the ranges with an extra block come last, so that it
- * evens them out: 20 channels in blocks of 8 as 8 + 12, not 16 + 4.
+ * `unit`), the short last block evening them out (blockRanges).
  */
 export function channelRanges(O: number, threads: number, unit = O % 16 === 0 ? 16 : 4): [number, number][] {
-  const blocks = Math.ceil(O / unit), counts = ranges(blocks, threads).map(([, c]) => c);
-  if (O % unit !== 0) counts.reverse();
-  const out: [number, number][] = [];
-  for (let i = 0, start = 0; i < counts.length; start += counts[i++]) out.push([start * unit, Math.min(counts[i] * unit, O - start * unit)]);
-  return out;
+  return blockRanges(O, threads, unit);
 }
 
 /**
@@ -105,7 +100,7 @@ export function weightGradRangeFloats(args: readonly number[], Oc: number): numb
  * tiles of a batch-folded pointwise dx (rows of Wᵀ·dY, columns of dy·W) are then the whole's.
  */
 export function inputChannelRanges(C: number, threads: number): [number, number][] {
-  return ranges(Math.ceil(C / 8), threads).map(([s, c]): [number, number] => [s * 8, Math.min(c * 8, C - s * 8)]);
+  return blockRanges(C, threads, 8);
 }
 
 /** The input gradient alone by ranges of input channels over the whole batch (conv2dInputGradChannels, each range in its own `per` floats of `scratch`). */

@@ -3,7 +3,7 @@
 // Each range is a whole GEMM over all of K on its rows alone, the same bits as the whole product
 // (gemmRowsSplit), so no partial sums cross threads and nothing depends on the thread count.
 import { gemmScratch, rt } from '../runtime/index.js';
-import { ranges } from '../runtime/threads.js';
+import { blockRanges } from '../runtime/threads.js';
 import { overRanges, splitLimits, splitThreads } from '../runtime/split.js';
 
 /** Rows of C a range is made of: gemm's micro-tile height, which gemmRowsSplit asks ranges to start on. */
@@ -21,7 +21,7 @@ export function gemmRowRanges(transA: number, transB: number, M: number, N: numb
   const units = Math.ceil(M / ROW_UNIT);
   const threads = splitThreads(units, 2 * M * N * K, splitLimits.minGemmFlops);
   if (threads < 2) return null;
-  const rows = ranges(units, threads).map(([s, c]): [number, number] => [s * ROW_UNIT, Math.min(c * ROW_UNIT, M - s * ROW_UNIT)]);
+  const rows = blockRanges(M, threads, ROW_UNIT);
   const k = rt().kernels;
   return rows.every(([r0, Mi]) => k.gemmRowsSplit(transA, transB, M, N, K, r0, Mi) === 1) ? rows : null;
 }

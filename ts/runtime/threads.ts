@@ -273,3 +273,17 @@ export function ranges(n: number, parts: number): [number, number][] {
   }
   return out;
 }
+
+/**
+ * ranges() of [0, n) in whole blocks of `unit` (channels, GEMM rows), [start, count] each, every
+ * range starting on a block and the last ending at n. Where the last block is short, the ranges
+ * with an extra block come last, so that it evens them out: 20 in blocks of 8 over 2 as 8 + 12,
+ * not 16 + 4.
+ */
+export function blockRanges(n: number, parts: number, unit: number): [number, number][] {
+  const counts = ranges(Math.ceil(n / unit), parts).map(([, c]) => c);
+  if (n % unit !== 0) counts.reverse();
+  const out: [number, number][] = [];
+  for (let i = 0, start = 0; i < counts.length; start += counts[i++]) out.push([start * unit, Math.min(counts[i] * unit, n - start * unit)]);
+  return out;
+}
