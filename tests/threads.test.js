@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
-import { rt, Block, f32, channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts, batchNormSplits, splitLimits, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
+import { rt, Block, f32, channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts, batchNormSplits, poolSplits, splitLimits, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
 import { execFileSync } from 'node:child_process';
 import { rng, randn, bits } from './helpers.js';
 
@@ -312,6 +312,48 @@ test('BatchNorm2d (+ fused ReLU / ReLU6) split by channels gives the same bits o
           assert.is(many.splits.stats, 2, `${what}, ${threads} threads: statistics split`);
           assert.is(many.splits.backward, 2, `${what}, ${threads} threads: backward split`);
           assert.is(many.splits.affine, shape[0] > 1 ? 3 : 0, `${what}, ${threads} threads: affine sweeps split`);
+        }
+      }
+    }
+  } finally {
+    splitLimits.minBytes = limit;
+  }
+});
+
+/** Forward and backward of a pooling layer on `threads` threads: output and input gradient as bits, and the splits run. */
+async function poolPass(threads, make, shape) {
+  sn.setNumThreads(threads);
+  await rt().pool.whenStarted();
+  const before = poolSplits.count, rand = rng(17), pool = make();
+  // Ties inside windows (values rounded to halves) exercise argmax's first-position rule per range.
+  const x = sn.tensor(randn(shape.reduce((a, b) => a * b, 1), rand).map((v) => Math.round(2 * v) / 2), shape);
+  const y = pool.forward(x);
+  const dx = pool.backward(sn.tensor(randn(y.size, rand), y.shape));
+  return { y: bits(y.toArray()), dx: bits(dx.toArray()), splits: poolSplits.count - before };
+}
+
+test('MaxPool2d and AvgPool2d split by ranges of planes give the same bits on 1, 2 and 3 threads', async () => {
+  const limit = splitLimits.minBytes;
+  splitLimits.minBytes = 0;
+  try {
+    const layers = [
+      ['MaxPool2d(2)', () => new sn.MaxPool2d(2)],
+      ['MaxPool2d(3, stride 2, padding 1, ceil)', () => new sn.MaxPool2d(3, { stride: 2, padding: 1, ceilMode: true })],
+      ['MaxPool2d(2, dilation 2)', () => new sn.MaxPool2d(2, { dilation: 2 })],
+      ['AvgPool2d(2)', () => new sn.AvgPool2d(2)],
+      ['AvgPool2d(3, stride 2, padding 1, countIncludePad false)', () => new sn.AvgPool2d(3, { stride: 2, padding: 1, countIncludePad: false })],
+    ];
+    // Plane counts that do not divide evenly, one plane, odd sizes.
+    for (const shape of [[3, 7, 9, 11], [1, 1, 8, 8], [2, 5, 6, 7]]) {
+      for (const [name, make] of layers) {
+        const what = `${name} on ${shape.join('×')}`;
+        const one = await poolPass(1, make, shape);
+        assert.is(one.splits, 0, `${what}: one thread splits nothing`);
+        for (const threads of [2, 3]) {
+          const many = await poolPass(threads, make, shape);
+          sameBits(many.y, one.y, `${what}, ${threads} threads: y`);
+          sameBits(many.dx, one.dx, `${what}, ${threads} threads: dx`);
+          assert.is(many.splits, shape[0] * shape[1] > 1 ? 2 : 0, `${what}, ${threads} threads: forward and backward split`);
         }
       }
     }

@@ -26,5 +26,7 @@ export { setProfiler } from './autograd/state.js';
 export { channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts } from './layers/conv-threads.js';
 /** How often BatchNorm's sweeps split over threads, and the size below which they do not (tests lower it). */
 export { batchNormSplits } from './layers/epilogue.js';
+/** How often the pooling layers' kernels split over threads (by ranges of planes). */
+export { poolSplits } from './layers/pooling.js';
 export { splitLimits } from './runtime/split.js';
 export { gemmRows, gemmSplits } from './layers/gemm-threads.js';

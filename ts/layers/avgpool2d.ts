@@ -1,11 +1,10 @@
 // AvgPool2d: the mean of each window of an NCHW input, as torch.nn.AvgPool2d, with PyTorch's
 // divisor: divisorOverride if given, else the window clipped to the padded input
 // (countIncludePad) or to the input alone.
-import { rt } from '../runtime/index.js';
 import { Module } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { INT32_MAX, Size2, copySize2, formatSize2, toPair } from './args.js';
-import { checkNCHW, checkPadding, checkPoolRange, pooledSize } from './pooling.js';
+import { checkNCHW, checkPadding, checkPoolRange, overPlanes, pooledSize } from './pooling.js';
 import { anything, boolean, checkOptions, described, integer } from '../options.js';
 import { registerLayer } from '../registry.js';
 
@@ -111,7 +110,8 @@ export class AvgPool2d extends Module {
   override forwardDevice(x: Tensor): Tensor {
     const [n, c, h, w] = x.shape;
     const y = this.output('y', this.outputShape(x.shape));
-    rt().kernels.avgPool2dForward(x.ptr, y.ptr, n * c, h, w, y.shape[2], y.shape[3], ...this.geometry());
+    const [, , oh, ow] = y.shape, xp = x.ptr, yp = y.ptr, geometry = this.geometry();
+    overPlanes('avgPool2dForward', n * c, h * w + oh * ow, (p0, count) => [xp + 4 * p0 * h * w, yp + 4 * p0 * oh * ow, count, h, w, oh, ow, ...geometry]);
     this.inShape = x.shape;
     return y;
   }
@@ -121,7 +121,8 @@ export class AvgPool2d extends Module {
     if (!needInputGrad) return null;
     const [n, c, h, w] = this.inShape;
     const dx = this.output('dx', this.inShape, 'backward()');
-    rt().kernels.avgPool2dBackward(dy.ptr, dx.ptr, n * c, h, w, dy.shape[2], dy.shape[3], ...this.geometry());
+    const [, , oh, ow] = dy.shape, dyp = dy.ptr, dxp = dx.ptr, geometry = this.geometry();
+    overPlanes('avgPool2dBackward', n * c, h * w + oh * ow, (p0, count) => [dyp + 4 * p0 * oh * ow, dxp + 4 * p0 * h * w, count, h, w, oh, ow, ...geometry]);
     return dx;
   }
 

@@ -1,11 +1,10 @@
 // MaxPool2d: the maximum of each (dilated) window of an NCHW input, as torch.nn.MaxPool2d.
 // Forward keeps the argmax of every window; backward routes each output gradient to it and
 // adds up where overlapping windows (stride < kernel) picked the same input.
-import { rt } from '../runtime/index.js';
 import { Module } from '../module.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { Size2, copySize2, formatSize2, toPair } from './args.js';
-import { checkNCHW, checkPadding, checkPoolRange, pooledSize, windowsTouchInput } from './pooling.js';
+import { checkNCHW, checkPadding, checkPoolRange, overPlanes, pooledSize, windowsTouchInput } from './pooling.js';
 import { pyBool } from './python-repr.js';
 import { anything, boolean, checkOptions } from '../options.js';
 import { registerLayer } from '../registry.js';
@@ -109,9 +108,10 @@ export class MaxPool2d extends Module {
     const [n, c, h, w] = x.shape;
     const y = this.output('y', this.outputShape(x.shape));
     const [, , oh, ow] = y.shape;
-    const argmax = this.scratch('argmax', y.size * 4);
-    rt().kernels.maxPool2dForward(x.ptr, y.ptr, argmax.ptr, n * c, h, w, oh, ow,
-      ...this.kernel, ...this.stride, ...this.padding, ...this.dilation);
+    const argmax = this.scratch('argmax', y.size * 4).ptr, xp = x.ptr, yp = y.ptr;
+    const geometry = [...this.kernel, ...this.stride, ...this.padding, ...this.dilation];
+    overPlanes('maxPool2dForward', n * c, h * w + 2 * oh * ow, (p0, count) =>
+      [xp + 4 * p0 * h * w, yp + 4 * p0 * oh * ow, argmax + 4 * p0 * oh * ow, count, h, w, oh, ow, ...geometry]);
     this.inShape = x.shape;
     return y;
   }
@@ -122,9 +122,10 @@ export class MaxPool2d extends Module {
     const [n, c, h, w] = this.inShape;
     const [, , oh, ow] = dy.shape;
     const dx = this.output('dx', this.inShape, 'backward()');
-    const argmax = this.scratch('argmax', dy.size * 4).ptr;
-    if (this.isPlain2x2(h, w, oh, ow)) rt().kernels.maxPool2x2Backward(dy.ptr, argmax, dx.ptr, n * c, h, w, oh, ow);
-    else rt().kernels.maxPool2dBackward(dy.ptr, argmax, dx.ptr, n * c, h * w, oh * ow);
+    const argmax = this.scratch('argmax', dy.size * 4).ptr, dyp = dy.ptr, dxp = dx.ptr;
+    const at = (p0: number) => [dyp + 4 * p0 * oh * ow, argmax + 4 * p0 * oh * ow, dxp + 4 * p0 * h * w];
+    if (this.isPlain2x2(h, w, oh, ow)) overPlanes('maxPool2x2Backward', n * c, h * w + 2 * oh * ow, (p0, count) => [...at(p0), count, h, w, oh, ow]);
+    else overPlanes('maxPool2dBackward', n * c, h * w + 2 * oh * ow, (p0, count) => [...at(p0), count, h * w, oh * ow]);
     return dx;
   }
 

@@ -1,6 +1,30 @@
-// Shared by the pooling layers: PyTorch's output-size rule and NCHW checks.
+// Shared by the pooling layers: PyTorch's output-size rule, NCHW checks, and the split of their
+// kernels over threads.
 import { formatShape } from '../tensor.js';
 import { checkKernelRange, checkNotEmptyBatch } from './args.js';
+import { rt } from '../runtime/index.js';
+import { overRanges, splitLimits, splitThreads } from '../runtime/split.js';
+
+/** Pooling passes split over threads so far (a test reads it to know a split ran). */
+export const poolSplits = { count: 0 };
+
+/**
+ * Runs a pooling kernel over `planes` N·C planes of `inPlane` floats in and `outPlane` out (plus
+ * `extra` more floats a plane, e.g. max-pooling's argmax): `args(p0, count)` gives the kernel's
+ * arguments for planes p0..p0 + count. The kernels work plane by plane (argmax indices are within
+ * a plane), so ranges of planes over threads write one call's bits. A pass moving less than
+ * splitLimits.minBytes stays on one thread: the VGG-style net's pools at batch 64 read and write
+ * 2–12 MB, 0.2–0.9 ms a pass on one thread.
+ */
+export function overPlanes(kernel: string, planes: number, floatsPerPlane: number, args: (p0: number, count: number) => number[]): void {
+  const threads = splitThreads(planes, 4 * planes * floatsPerPlane, splitLimits.minBytes);
+  if (threads === 1) {
+    rt().kernels[kernel](...args(0, planes));
+    return;
+  }
+  poolSplits.count++;
+  overRanges(planes, threads, (p0, count) => ({ kernel, args: args(p0, count) }));
+}
 
 /** PyTorch refuses padding larger than half the kernel: a window could then be all padding. */
 export function checkPadding(layer: string, kernel: [number, number], padding: [number, number]): void {
