@@ -157,11 +157,11 @@ export function winogradWeightGradTile(tile: i32, N: i32, C: i32, O: i32, OH: i3
   // 5×5: F(5×5,2×2) wherever the forward runs F(2×2,5×5) (measurements below winograd5x5Chosen).
   if (tile == WINOGRAD_TILE_5X5) return WINOGRAD_TILE_5X5;
   if (tile != 2 && tile != 4) return 0;
-  const tiles4 = <f64>N * <f64>((OH + 3) >> 2) * <f64>((OW + 3) >> 2), narrow = min(C, O);
+  const tiles4 = <f64>N * <f64>((OH + 3) >> 2) * <f64>((OW + 3) >> 2), outputs = <f64>N * <f64>OH * <f64>OW;
   // Outputs over the positions the 4×4 tiles compute: below ½ (5×5 planes: 25 of 64) they waste too much.
-  const covered = 2 * <f64>N * <f64>OH * <f64>OW >= 16 * tiles4;
-  if (covered && tiles4 >= WINOGRAD_DW_F4_MIN_TILES) return 4;
-  return narrow >= WINOGRAD_DW_F2_MIN_CHANNELS ? 2 : 0;
+  const covered = 2 * outputs >= 16 * tiles4;
+  if (covered && outputs >= WINOGRAD_DW_F4_MIN_OUTPUTS) return 4;
+  return outputs >= WINOGRAD_DW_F2_MIN_OUTPUTS ? 2 : 0;
 }
 
 // The weight gradient: the direct flat path's ms ÷ Winograd's, 2×2 tiles (winogradWeightGrad as it
@@ -239,8 +239,36 @@ export function winogradWeightGradTile(tile: i32, N: i32, C: i32, O: i32, OH: i3
 // So 4×4 tiles from 64 of them at every width (their GEMMs' K, the tiles of a chunk, is then long
 // enough for all 36 planes of Z), whatever the channels; with fewer, 2×2 tiles from 128 channels
 // each way (1.1× direct at 128 and 256 on 4×4 planes, about even elsewhere), else direct.
-const WINOGRAD_DW_F4_MIN_TILES: f64 = 64;
-const WINOGRAD_DW_F2_MIN_CHANNELS: i32 = 128;
+//
+// Then the back-transform of Z (a fixed cost per channel pair, most of a small batch's weight
+// gradient) ran two output channels a lane pair in f64x2 (conv-winograd-dw.ts, -dw-f4.ts): 1.4–1.9×
+// faster at batch 1–4. Measured again as above (median of 11, load 0.2), direct ms ÷ 4×4 ms | 2×2 ms
+// ÷ 4×4 ms, relaxed; plain alike:
+//   4 tiles      32→32 @8² b1 0.44 | 0.57, 64→64 0.44 | 0.55, 128→128 0.46 | 0.53 (direct wins;
+//                2×2 tiles, 16 of them, 0.75–0.84× direct)
+//   8 tiles      @8² b2: 16→16 0.92 | 0.85, 32→32 0.65 | 0.67, 64→64 0.66 | 0.63, 128→128 0.68 |
+//                0.59 (2×2 tiles, 32, 0.97–1.16× direct; plain 1.08–1.27×); 256→256 @4² b8 (32
+//                2×2 tiles) 0.87 | 0.62: 2×2 1.40× direct
+//   16 tiles     @8² b4: 16→16 1.23 | 1.09, 32→32 0.99 | 0.85, 64→64 1.04 | 0.80, 128→128 1.09 | 0.75
+//                (2×2 tiles, 64, 1.17–1.44× direct); @16² b1: 16→16 1.30 | 1.17, 32→32 1.02 | 0.87;
+//                256→256 @4² b4 (16 2×2 tiles) 0.57 | 0.51: 2×2 1.14× direct, 1.20× plain
+//   32 tiles     @8² b8: 16→16 1.50 | 1.30, 32→32 1.42 | 1.08, 64→64 1.52 | 1.05, 128→128 1.63 | 1.02;
+//                @16² b2: 16→16 1.63 | 1.44, 32→32 1.46 | 1.12
+//   64–512 t.    1.90–2.40 | 1.44–1.85
+// Planes whose tiles hang over their edge waste part of each tile, so the rule counts outputs, not
+// tiles: direct ms ÷ 4×4 ms | 2×2 ms ÷ 4×4 ms, relaxed, same run, by outputs N·OH·OW:
+//   7×7    b2 (98) 0.54 | 0.62 (direct 1.14× 2×2), b4 (196) 0.83 | 0.79 (2×2 1.05× direct),
+//          b8 (392) 1.19 | 1.04; 256→256 @7² b4 0.94 | 0.79, b8 1.34 | 1.06
+//   5×5    64→64 b4 (100) 0.50 | 0.61 (direct 1.21× 2×2), b8 (200) 0.70 | 0.72 (direct 1.03×)
+//   6×6    128→128 b2 (72) 0.45 | 0.50 (direct 1.12× 2×2), b4 (144) 0.66 | 0.57 (2×2 1.16×),
+//          b8 (288) 0.95 | 0.67 (2×2 1.41×, 4×4 0.95×)
+//   13×13  64→64 b1 (169) 0.74 | 0.72, b2 (338) 1.08 | 0.92, b4 (676) 1.42 | 1.13; 14×14 alike
+// So 4×4 tiles from 512 outputs (32 tiles of a plane that 4×4 tiles fit; 4×4 tiles also need half
+// their positions to be outputs), else 2×2 tiles from 128 outputs (32 tiles of a plane that 2×2
+// tiles fit), whatever the channels; else direct. 256→256 @4² b4 (64 outputs) stays direct though
+// 2×2 tiles measured 1.14× there (1.20× plain): 8×8 planes at 64 outputs lost 0.8×.
+const WINOGRAD_DW_F4_MIN_OUTPUTS: f64 = 512;
+const WINOGRAD_DW_F2_MIN_OUTPUTS: f64 = 128;
 
 /**
  * The tile m (2 or 4) of dy by whose Winograd conv2dBackward computes this convolution's weight
