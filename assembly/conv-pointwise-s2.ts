@@ -6,8 +6,8 @@
 //   input gradient   dx[:, ::2, ::2] = Wᵀ · dY        [Cg, OH·OW] = [Cg, Og]·[Og, OH·OW], zeros elsewhere
 //   weight gradient  dW += dY · xsᵀ                   [Og, Cg]    = [Og, OH·OW]·[OH·OW, Cg]
 // with xs = x[:, ::2, ::2]. The forward subsamples one image's x into xs (C·OH·OW floats, in L1)
-// and runs f32-gemm-4x8 through a row table (gemm4x8Table, as conv-strided.ts), its tiles stored
-// straight into y with the bias. The input gradient runs f32-gemm-4x8 on W and dy in place and
+// and runs f32-gemm-4x8 on W and xs (gemm4x8InPlace), its tiles stored straight into y with the
+// bias added in registers. The input gradient runs f32-gemm-4x8 on W and dy in place and
 // stores each tile spread over an even row of dx, zeros between, zeroing the odd row after it
 // (gemm4x8Spread): every float of dx written once, in order. The weight gradient broadcasts dy
 // from its rows in place against xsᵀ, subsampled and transposed in one pass (gemm4x8Pixels over
@@ -18,22 +18,27 @@
 // median of 9–11, two or three runs, batch 16 and 64; % of the FMA peak measured in the same run,
 // relaxed ~58.5 GFLOP/s, plain ~41):
 //   shape                      build     forward             dW                  dX
-//   1×1 16→32 s2 on 32×32      relaxed   ×1.22–1.53 51–63%   ×1.12–1.26 47–59%   ×1.18–1.47 52–68%
-//   1×1 32→64 s2 on 16×16      relaxed   ×1.18–1.23 70–74%   ×1.06–1.10 57–59%   ×1.33–1.40 74–81%
-//   1×1 16→32 s2 on 32×32      plain     ×1.06–1.35 53–72%   ×1.15–1.20 61–67%   ×1.16–1.32 62–75%
-//   1×1 32→64 s2 on 16×16      plain     ×1.16–1.24 79–84%   ×0.99–1.00 62–65%   ×1.36–1.43 84–91%
+//   1×1 16→32 s2 on 32×32      relaxed   ×1.32–1.50 57–66%   ×1.25–1.27 54–59%   ×1.21–1.47 53–68%
+//   1×1 32→64 s2 on 16×16      relaxed   ×1.23–1.28 72–76%   ×1.06–1.14 57–60%   ×1.32–1.45 72–82%
+//   1×1 16→32 s2 on 32×32      plain     ×1.17–1.35 55–75%   ×1.11–1.20 60–67%   ×1.00–1.34 51–75%
+//   1×1 32→64 s2 on 16×16      plain     ×1.22–1.24 79–83%   ×0.96–1.00 61–65%   ×1.20–1.43 75–92%
+//
 // Tried and not taken (same measurements): the forward's B rows read from x in place, four loads
 // and two even-lane shuffles a k in the micro-kernel (×0.67–0.83: the shuffles, repeated for
 // every panel of 4 output channels, cost more than one subsampling pass); the forward as bias
-// then gemmInPlace on xs (×1.16–1.30, where the table kernel, the bias added in registers,
-// gave ×1.21–1.37 in the same runs); the weight gradient as x broadcast in place against dYᵀ (×0.97–1.03: its transposes
-// are of Og rows, twice xs's Cg here), as dot products of dy's and xs's rows (gemmDot ×0.85;
-// 3×4 accumulators ×0.67–0.87, spilled), and with xs subsampled then transposed in two passes
-// (×1.00–1.15, the fused pass ×1.07–1.24); dx with its odd rows zeroed in a pass before
-// (×0.89–0.97 against zeroing each odd row right after its even one).
-// What keeps the weight gradient under 70%: gemm4x8Pixels alone, without the subsampling and
-// transposes, measured 64–66%; those cost about a tenth more.
-import { gemm4x8Table, gemm1x8Table, gemm4x8Spread, gemm1x8Spread, gemm4x8Pixels } from "./gemm-inplace";
+// then gemmInPlace on xs (×1.16–1.30, where adding the bias in registers gave ×1.21–1.37 in the
+// same runs); xs read through a row table (gemm4x8Table, as conv-strided.ts: ×0.89–0.96 against
+// its constant row stride); the weight gradient as x broadcast in place against dYᵀ (×0.86–1.03:
+// its transposes are of Og rows, twice xs's Cg here), as dot products of dy's and xs's rows
+// (gemmDot ×0.85–1.10; 3×4 accumulators ×0.67–0.87, spilled), and with xs subsampled then transposed
+// in two passes (×1.00–1.15, the fused pass ×1.07–1.24); dx with its odd rows zeroed in a pass
+// before (×0.89–0.97 against zeroing each odd row right after its even one).
+//
+// What keeps some passes under 70%: the weight gradient's gemm4x8Pixels alone, without the
+// subsampling and transposes, measured 64–66%, and those cost about a tenth more; 16→32's
+// forward sums only Cg = 16 products per 4×8 tile before its stores; its dx at batch 64 writes
+// 4 MB a call and varies most between runs.
+import { gemm4x8InPlace, gemm1x8InPlace, gemm4x8Spread, gemm1x8Spread, gemm4x8Pixels } from "./gemm-inplace";
 
 /**
  * Whether a convolution takes this file's kernels: a 1×1 kernel at stride 2, no padding, output
@@ -59,22 +64,20 @@ function chunkImages(N: i32, C: i32, H: i32, W: i32): i32 {
 /** Floats of scratch pointwiseS2Forward and pointwiseS2WeightGrad need, in f64 (the input gradient needs none). */
 export function pointwiseS2ScratchFloats(N: i32, C: i32, H: i32, W: i32, O: i32, G: i32, OH: i32, OW: i32): f64 {
   const Og4 = <f64>(((O / G) + 3) & ~3), Cg8 = <f64>(((C / G) + 7) & ~7), P = <f64>OH * <f64>OW;
-  const forward = <f64>C * P + <f64>(C / G) + 4;
+  const forward = <f64>C * P;
   const weightGrad = <f64>G * Og4 * Cg8 + <f64>chunkImages(N, C, H, W) * P * Cg8;
   return max(forward, weightGrad);
 }
 
 /**
- * y = conv2d(x, w) + b (b = 0: none) for a shape pointwiseS2Applies accepts, image by image.
- * Scratch: the row table (Cg u32), then one image's xs [C × OH·OW], 16-byte aligned.
+ * y = conv2d(x, w) + b (b = 0: none) for a shape pointwiseS2Applies accepts, image by image:
+ * f32-gemm-4x8 on W and xs in place, the bias added in registers. Scratch: one image's xs [C × OH·OW].
  */
 export function pointwiseS2Forward(
   x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32, G: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
   const Cg = C / G, Og = O / G, P = OH * OW;
-  const rs = <usize>Cg << 2, cs = <usize>P << 2;
-  const table = scratch, xs = scratch + ((<usize>Cg << 2) + 15 & ~15);
-  for (let k = 0; k < Cg; k++) store<u32>(table + (<usize>k << 2), <u32>(k * P) << 2);
+  const rs = <usize>Cg << 2, cs = <usize>P << 2, xs = scratch;
   for (let n = 0; n < N; n++) {
     subsample(x + (<usize>n * C * H * W << 2), C, H, W, OH, OW, xs);
     for (let g = 0; g < G; g++) {
@@ -83,11 +86,11 @@ export function pointwiseS2Forward(
       let i = 0;
       for (; i + 4 <= Og; i += 4) {
         const a = wg + <usize>i * rs, c = yg + <usize>i * cs, bias = bg != 0 ? bg + (<usize>i << 2) : 0;
-        for (let p = 0; p < P; p += 8) gemm4x8Table(Cg, a, rs, table, xg + (<usize>p << 2), c + (<usize>p << 2), cs, bias);
+        for (let p = 0; p < P; p += 8) gemm4x8InPlace(Cg, a, rs, 4, xg + (<usize>p << 2), cs, c + (<usize>p << 2), cs, 0, bias);
       }
       for (; i < Og; i++) {
         const a = wg + <usize>i * rs, c = yg + <usize>i * cs, bias = bg != 0 ? bg + (<usize>i << 2) : 0;
-        for (let p = 0; p < P; p += 8) gemm1x8Table(Cg, a, table, xg + (<usize>p << 2), c + (<usize>p << 2), bias);
+        for (let p = 0; p < P; p += 8) gemm1x8InPlace(Cg, a, 4, xg + (<usize>p << 2), cs, c + (<usize>p << 2), 0, bias);
       }
     }
   }

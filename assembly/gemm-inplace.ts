@@ -69,10 +69,12 @@ export function gemmInPlace(
 
 /**
  * f32-gemm-4x8, operands in place: the 4×8 tile of C at c (row stride cs bytes) (+)= Σ_k
- * A[r, k]·B[k, 0..8), A[r, k] at a + r·rs + k·ks, B's row k at b + k·bs.
+ * A[r, k]·B[k, 0..8) (+ bias[r] when bias ≠ 0, added to the sums in registers: the 1×1
+ * stride-2 forward stores its tiles onto the bias this way, no pass of its own, no load of C),
+ * A[r, k] at a + r·rs + k·ks, B's row k at b + k·bs.
  */
 // @ts-ignore: decorator
-@inline function gemm4x8InPlace(K: i32, a: usize, rs: usize, ks: usize, b: usize, bs: usize, c: usize, cs: usize, add: i32): void {
+@inline export function gemm4x8InPlace(K: i32, a: usize, rs: usize, ks: usize, b: usize, bs: usize, c: usize, cs: usize, add: i32, bias: usize = 0): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -106,6 +108,14 @@ export function gemmInPlace(
       p0 += ks; p1 += ks; p2 += ks; p3 += ks; b += bs;
     }
   }
+  if (bias != 0) {
+    const v0 = v128.load32_splat(bias), v1 = v128.load32_splat(bias, 4);
+    const v2 = v128.load32_splat(bias, 8), v3 = v128.load32_splat(bias, 12);
+    c00 = f32x4.add(c00, v0); c01 = f32x4.add(c01, v0);
+    c10 = f32x4.add(c10, v1); c11 = f32x4.add(c11, v1);
+    c20 = f32x4.add(c20, v2); c21 = f32x4.add(c21, v2);
+    c30 = f32x4.add(c30, v3); c31 = f32x4.add(c31, v3);
+  }
   if (add) {
     c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
     c10 = f32x4.add(c10, v128.load(c + cs)); c11 = f32x4.add(c11, v128.load(c + cs, 16));
@@ -137,13 +147,17 @@ function gemm4x4InPlace(K: i32, a: usize, rs: usize, ks: usize, b: usize, bs: us
   v128.store(c, c0); v128.store(c + cs, c1); v128.store(c + 2 * cs, c2); v128.store(c + 3 * cs, c3);
 }
 
-/** f32-gemm-1x8, operands in place: one row of C past the last 4-row panel. */
-function gemm1x8InPlace(K: i32, a: usize, ks: usize, b: usize, bs: usize, c: usize, add: i32): void {
+/** f32-gemm-1x8, operands in place: one row of C past the last 4-row panel (bias as gemm4x8InPlace's). */
+export function gemm1x8InPlace(K: i32, a: usize, ks: usize, b: usize, bs: usize, c: usize, add: i32, bias: usize = 0): void {
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
   for (let k = 0; k < K; k++) {
     const a0 = v128.load32_splat(a);
     c0 = madd(a0, v128.load(b), c0); c1 = madd(a0, v128.load(b, 16), c1);
     a += ks; b += bs;
+  }
+  if (bias != 0) {
+    const v = v128.load32_splat(bias);
+    c0 = f32x4.add(c0, v); c1 = f32x4.add(c1, v);
   }
   if (add) { c0 = f32x4.add(c0, v128.load(c)); c1 = f32x4.add(c1, v128.load(c, 16)); }
   v128.store(c, c0); v128.store(c, c1, 16);
