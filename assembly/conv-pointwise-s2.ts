@@ -10,18 +10,19 @@
 // bias added in registers. The input gradient runs f32-gemm-4x8 on W and dy in place and
 // stores each tile spread over an even row of dx, zeros between, zeroing the odd row after it
 // (gemm4x8Spread): every float of dx written once, in order. The weight gradient broadcasts dy
-// from its rows in place against xsᵀ, subsampled and transposed in one pass (gemm4x8Pixels over
-// the pixels of a chunk of images).
+// from its planes in place against xsᵀ, subsampled and transposed in one pass (gemm4x8Pixels over
+// the pixels of a chunk of images, each image's P pixels one run: dy's plane and xsᵀ's rows are
+// contiguous).
 //
 // Measured through the layer against the lowerings this replaces (im2col-gemm for 16→32 on
 // 32×32, im2col-batched-gemm for 32→64 on 16×16; CPU time, the two alternating in one process,
 // median of 9–11, two or three runs, batch 16 and 64; % of the FMA peak measured in the same run,
 // relaxed ~58.5 GFLOP/s, plain ~41):
 //   shape                      build     forward             dW                  dX
-//   1×1 16→32 s2 on 32×32      relaxed   ×1.32–1.50 57–66%   ×1.25–1.27 54–59%   ×1.21–1.47 53–68%
-//   1×1 32→64 s2 on 16×16      relaxed   ×1.23–1.28 72–76%   ×1.06–1.14 57–60%   ×1.32–1.45 72–82%
-//   1×1 16→32 s2 on 32×32      plain     ×1.17–1.35 55–75%   ×1.11–1.20 60–67%   ×1.00–1.34 51–75%
-//   1×1 32→64 s2 on 16×16      plain     ×1.22–1.24 79–83%   ×0.96–1.00 61–65%   ×1.20–1.43 75–92%
+//   1×1 16→32 s2 on 32×32      relaxed   ×1.32–1.58 57–67%   ×1.24–1.29 57–61%   ×1.21–1.45 53–68%
+//   1×1 32→64 s2 on 16×16      relaxed   ×1.23–1.29 72–76%   ×1.25–1.26 67–70%   ×1.32–1.45 72–83%
+//   1×1 16→32 s2 on 32×32      plain     ×1.17–1.48 55–75%   ×1.24–1.32 65–73%   ×1.00–1.34 51–77%
+//   1×1 32→64 s2 on 16×16      plain     ×1.22–1.28 80–84%   ×1.15–1.19 75–76%   ×1.20–1.43 75–93%
 //
 // Tried and not taken (same measurements): the forward's B rows read from x in place, four loads
 // and two even-lane shuffles a k in the micro-kernel (×0.67–0.83: the shuffles, repeated for
@@ -31,13 +32,14 @@
 // its constant row stride); the weight gradient as x broadcast in place against dYᵀ (×0.86–1.03:
 // its transposes are of Og rows, twice xs's Cg here), as dot products of dy's and xs's rows
 // (gemmDot ×0.85–1.10; 3×4 accumulators ×0.67–0.87, spilled), and with xs subsampled then transposed
-// in two passes (×1.00–1.15, the fused pass ×1.07–1.24); dx with its odd rows zeroed in a pass
-// before (×0.89–0.97 against zeroing each odd row right after its even one).
+// in two passes (×1.00–1.15, the fused pass ×1.07–1.24), and with its pixel loop run row by row,
+// 8 or 16 pixels at a time (32→64 ×0.94–0.95 in the same run, 16→32 ×0.99–1.03); dx with its odd
+// rows zeroed in a pass before (×0.89–0.97 against zeroing each odd row right after its even one).
 //
-// What keeps some passes under 70%: the weight gradient's gemm4x8Pixels alone, without the
-// subsampling and transposes, measured 64–66%, and those cost about a tenth more; 16→32's
-// forward sums only Cg = 16 products per 4×8 tile before its stores; its dx at batch 64 writes
-// 4 MB a call and varies most between runs.
+// What keeps some passes under 70%: 16→32 has Cg = 16, so its forward sums only 16 products per
+// 4×8 tile before the stores, and its weight gradient's subsampling and transposes are a larger
+// share (measured without them, before the pixel loop was one run: 64–66% against 53–56%); its
+// dx at batch 64 writes 4 MB a call and varies most between runs.
 import { gemm4x8InPlace, gemm1x8InPlace, gemm4x8Spread, gemm1x8Spread, gemm4x8Pixels } from "./gemm-inplace";
 
 /**
@@ -152,8 +154,8 @@ export function pointwiseS2InputGrad(
 /**
  * dw += ∂L/∂w for a shape pointwiseS2Applies accepts, as
  *   dW[Og × Cg] += Σ_n dY[n] · xs[n]ᵀ     [Og, OH·OW]·[OH·OW, Cg]
- * f32-gemm-4x8 over the pixels of a chunk of images (gemm4x8Pixels): A is dy broadcast from 4
- * of its planes in place, B is xsᵀ ([pixel × Cg8], Cg rounded up to 8 with zero columns), made
+ * f32-gemm-4x8 over the pixels of a chunk of images (gemm4x8Pixels, an image's P pixels one
+ * run): A is dy broadcast from 4 of its planes in place, B is xsᵀ ([pixel × Cg8], Cg rounded up to 8 with zero columns), made
  * by subsampleTransposed. The sums go to dW8 [Og4 × Cg8] (the rows past Og reading plane 0 and
  * ignored), added to dw at the end. Scratch: dW8 of every group, then a chunk's xsᵀ.
  */
@@ -166,7 +168,7 @@ export function pointwiseS2WeightGrad(
   memory.fill(dw8, 0, <usize>G * Og4 * Cg8 << 2);
   // The columns of xsᵀ past Cg stay zero: the passes write the first Cg of each row.
   memory.fill(xsT, 0, <usize>nb * P * Cg8 << 2);
-  const dyImage = <usize>(O * P) << 2, rs = <usize>P << 2, rowStep = <usize>OW << 2, bs = <usize>Cg8 << 2;
+  const dyImage = <usize>(O * P) << 2, rs = <usize>P << 2, bs = <usize>Cg8 << 2;
   for (let n0 = 0; n0 < N; n0 += nb) {
     const nn = min(nb, N - n0);
     for (let g = 0; g < G; g++) {
@@ -178,7 +180,7 @@ export function pointwiseS2WeightGrad(
         const a0 = d + <usize>o * rs;
         const a1 = o + 1 < Og ? a0 + rs : d, a2 = o + 2 < Og ? a0 + 2 * rs : d, a3 = o + 3 < Og ? a0 + 3 * rs : d;
         for (let c = 0; c < Cg8; c += 8) {
-          gemm4x8Pixels(nn, OH, OW, dyImage, rowStep, 4, a0, a1, a2, a3, xsT + (<usize>c << 2), bs, dwg + ((<usize>o * Cg8 + c) << 2), bs);
+          gemm4x8Pixels(nn, 1, P, dyImage, 0, 4, a0, a1, a2, a3, xsT + (<usize>c << 2), bs, dwg + ((<usize>o * Cg8 + c) << 2), bs);
         }
       }
     }
