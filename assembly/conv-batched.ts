@@ -41,7 +41,8 @@
 //   (gemmInPlaceNCHW: no Y_all, no scatter of y; dx by col2imPoint from Wᵀ·dy) measured forward
 //   ×0.87–1.05 and dX ×0.92–1.13 against this and the per-image lowering of 1×1 16→32 s2 on
 //   32×32 (batch 16 and 64): not taken. Nor dx by output phase (conv-strided-dx.ts): three of
-//   the four phases are zeros, ×0.68–0.77.
+//   the four phases are zeros, ×0.68–0.77. (Both shapes now run conv-pointwise-s2.ts: the
+//   forward on one image subsampled at a time, in L1; dx written in place; dW against xsᵀ.)
 // - dW of 1×1 convolutions on 1×1 maps at batch 16 (~52–73%): the reduction is 16 deep, so each
 //   4×8 tile of dW costs 24 loads, adds and stores of its accumulation for 128 multiply-adds.
 //

@@ -31,9 +31,10 @@
 //   3×3 16→32 s2 p1 on 32×32       im2col-gemm           ×1.20–1.40 ×1.25–1.42 ×1.11–1.27 ×1.30–1.38
 //   3×3 3→32 s2 p1 on 32×32        im2col-gemm           ×1.17–1.74 ×1.29–1.40 ×1.20–1.22 ×1.19–1.20
 // The whole backward (dW and dx) of these: ×1.01–1.02, ×1.10–1.20 and ×1.08–1.14 (relaxed).
-// A 1×1 strided convolution keeps im2col: its phase planes copy all of x where the subsample
-// reads a quarter of it, and with K = C the copy is not paid back (1×1 32→64 s2 on 16×16:
-// ×0.59–0.63; 1×1 16→32 s2 on 32×32: ×0.62). So do other kernels whose windows do not overlap
+// A 1×1 strided convolution does not come here: its phase planes copy all of x where the
+// subsample reads a quarter of it, and with K = C the copy is not paid back (1×1 32→64 s2 on
+// 16×16: ×0.59–0.63; 1×1 16→32 s2 on 32×32: ×0.62). Those at stride 2 with output rows of a
+// multiple of 8 take conv-pointwise-s2.ts; others im2col's lowering. So do other kernels whose windows do not overlap
 // (2×2 stride 2, 3×3 stride 3): im2col's matrix is then no larger than x.
 import { gemm4x8Table, gemm1x8Table, gemm4x8Pixels } from "./gemm-inplace";
 import { transposeFloats } from "./conv-batched";
@@ -197,7 +198,7 @@ export function stridedWeightGrad(
         const a0 = xg + <usize>load<u32>(t), a1 = xg + <usize>load<u32>(t, 4);
         const a2 = xg + <usize>load<u32>(t, 8), a3 = xg + <usize>load<u32>(t, 12);
         for (let o = 0; o < Og8; o += 8) {
-          gemm4x8Pixels(nn, OH, OW, image, rowStep, a0, a1, a2, a3, dyT + (<usize>o << 2), bs, dwg + ((<usize>k * Og8 + o) << 2), bs);
+          gemm4x8Pixels(nn, OH, OW, image, rowStep, 4, a0, a1, a2, a3, dyT + (<usize>o << 2), bs, dwg + ((<usize>k * Og8 + o) << 2), bs);
         }
       }
     }

@@ -25,6 +25,10 @@
 // multiple of 8 pixels per column phase run the input gradient by output phase too
 // (conv-strided-dx.ts): SH·SW implicit GEMMs over dy, no col2im, each float of dx written once.
 //
+// 1×1 convolutions at stride 2 without padding, with output rows of a multiple of 8 pixels and
+// even input rows (ResNet's projection shortcuts), take conv-pointwise-s2.ts's kernels in every
+// pass: x read through one subsampled image at a time, dx and dW with no cols matrix.
+//
 // 3×3 stride-1 convolutions of the shapes in conv-winograd-table.ts's table run forward and the
 // input gradient by Winograd F(2×2,3×3) or F(4×4,3×3) instead, and the weight gradient by Winograd
 // with the tiles the table names for it (conv-winograd-dw.ts, conv-winograd-dw-f4.ts); 5×5 ones of
@@ -53,6 +57,7 @@ import { dwconvApplies, dwconvIs3x3, dwconvLanes, dwconvScratchFloats, dwconvFor
 import { winogradTile, winogradTileScratchFloats, winogradTileForward, winogradTileWeightsFloats, winogradTileForwardWeights, winogradTileForwardPass, winogradTileInputGrad, winogradWeightGradTile, winogradTileWeightGrad, WINOGRAD_TILE_5X5 } from "./conv-winograd-table";
 import { stridedApplies, stridedScratchFloats, stridedForward, stridedWeightGradScratchFloats, stridedWeightGrad } from "./conv-strided";
 import { stridedDxApplies, stridedInputGradScratchFloats, stridedInputGrad } from "./conv-strided-dx";
+import { pointwiseS2Applies, pointwiseS2ScratchFloats, pointwiseS2Forward, pointwiseS2InputGrad, pointwiseS2WeightGrad } from "./conv-pointwise-s2";
 import { countNonFinite } from "./util";
 import { activationFlag, channelAffineAct, channelAffineActFlag } from "./epilogue";
 
@@ -60,7 +65,7 @@ import { activationFlag, channelAffineAct, channelAffineActFlag } from "./epilog
 const ALGO_IM2COL_GEMM = 0, ALGO_POINTWISE_GEMM = 1, ALGO_FLAT = 2, ALGO_FLAT_CHANNEL_LANES = 3;
 const ALGO_DWCONV_3X3 = 4, ALGO_DWCONV = 5, ALGO_DWCONV_CHANNEL_LANES = 6;
 const ALGO_POINTWISE_BATCHED_GEMM = 7, ALGO_IM2COL_BATCHED_GEMM = 8, ALGO_WINOGRAD_F2X2 = 9, ALGO_WINOGRAD_F4X4 = 10;
-const ALGO_WINOGRAD_F2X2_5X5 = 11, ALGO_IMPLICIT_GEMM = 12, ALGO_IMPLICIT_BATCHED_GEMM = 13;
+const ALGO_WINOGRAD_F2X2_5X5 = 11, ALGO_IMPLICIT_GEMM = 12, ALGO_IMPLICIT_BATCHED_GEMM = 13, ALGO_POINTWISE_S2 = 14;
 
 /**
  * Which lowering conv2dForward and conv2dBackward take for a shape: 0 im2col + GEMM, 1 GEMM on
@@ -71,7 +76,8 @@ const ALGO_WINOGRAD_F2X2_5X5 = 11, ALGO_IMPLICIT_GEMM = 12, ALGO_IMPLICIT_BATCHE
  * for forward and input gradient (the weight gradient as 2 or 3), 12 and 13 the implicit GEMMs of
  * conv-strided.ts for the forward and weight gradient of strided convolutions (the input gradient
  * of 12 by output phase where conv-strided-dx.ts's stridedDxApplies says, else as 0; of 13 as 8:
- * a small map whose dx does not run by phase). A pure function of the shape and the build.
+ * a small map whose dx does not run by phase), 14 the 1×1 stride-2 kernels of conv-pointwise-s2.ts
+ * (every pass). A pure function of the shape and the build.
  */
 export function conv2dAlgorithm(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
@@ -84,6 +90,7 @@ export function conv2dAlgorithm(
   if (isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW)) {
     return batchedApplies(N, OH, OW) ? ALGO_POINTWISE_BATCHED_GEMM : ALGO_POINTWISE_GEMM;
   }
+  if (pointwiseS2Applies(W, KH, KW, SH, SW, PH, PW, OW)) return ALGO_POINTWISE_S2;
   const tile = winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) return tile == WINOGRAD_TILE_5X5 ? ALGO_WINOGRAD_F2X2_5X5 : tile == 4 ? ALGO_WINOGRAD_F4X4 : ALGO_WINOGRAD_F2X2;
   if (flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) return chanApplies(O / G) ? ALGO_FLAT_CHANNEL_LANES : ALGO_FLAT;
@@ -104,6 +111,7 @@ export function conv2dColsFloats(
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): f64 {
   if (dwconvApplies(C, G)) return dwconvScratchFloats(C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
+  if (pointwiseS2Applies(W, KH, KW, SH, SW, PH, PW, OW)) return pointwiseS2ScratchFloats(N, C, H, W, O, G, OH, OW);
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
   // The implicit GEMMs (conv-strided.ts): the forward and weight gradient in the same scratch as
   // dx's lowering, by phase (conv-strided-dx.ts) or im2col's.
@@ -144,7 +152,8 @@ function colsFloatsBackward(
  * (gemmAct, as each tile's last k-block is stored), the depthwise kernels on planes (a sweep
  * over each image's output right after it, while it is in cache; not the channel-lane kernel of
  * maps of one or two columns, whose images are too small: one call per image made MobileNetV2's
- * 2×2 and 1×1 maps 1.2–1.7× slower), and the batch-folded GEMMs (a sweep after them: no pass
+ * 2×2 and 1×1 maps 1.2–1.7× slower), the 1×1 stride-2 kernels (a sweep over each image's
+ * output right after it, as the depthwise ones), and the batch-folded GEMMs (a sweep after them: no pass
  * saved for an activation alone, one — the BatchNorm's input check — with an eval BatchNorm2d's
  * affine, conv2dForwardAffine). Else 0 (the implicit GEMMs of strided convolutions among them):
  * the activation after such a convolution stays a sweep of its own. A pure
@@ -157,7 +166,8 @@ export function conv2dFusesActivation(
   const algo = conv2dAlgorithm(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW);
   return algo == ALGO_WINOGRAD_F2X2 || algo == ALGO_WINOGRAD_F4X4 || algo == ALGO_WINOGRAD_F2X2_5X5 || algo == ALGO_FLAT || algo == ALGO_FLAT_CHANNEL_LANES ||
     algo == ALGO_IM2COL_GEMM || algo == ALGO_POINTWISE_GEMM ||
-    algo == ALGO_DWCONV_3X3 || algo == ALGO_DWCONV || algo == ALGO_POINTWISE_BATCHED_GEMM || algo == ALGO_IM2COL_BATCHED_GEMM ? 1 : 0;
+    algo == ALGO_DWCONV_3X3 || algo == ALGO_DWCONV || algo == ALGO_POINTWISE_BATCHED_GEMM || algo == ALGO_IM2COL_BATCHED_GEMM ||
+    algo == ALGO_POINTWISE_S2 ? 1 : 0;
 }
 
 /**
@@ -285,6 +295,7 @@ function snapshotForward(
     batchedForward(x, snap, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, algo == ALGO_POINTWISE_BATCHED_GEMM, cols);
     return act != 0 && activationFlag(y, y, N * O * OH * OW, act) ? 1 : 0;
   }
+  if (algo == ALGO_POINTWISE_S2) return pointwiseS2ForwardAct(x, snap, b, y, N, C, H, W, O, G, OH, OW, cols, act);
   if (algo == ALGO_IM2COL_GEMM || algo == ALGO_POINTWISE_GEMM) {
     return gemmForward(x, snap, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, algo == ALGO_POINTWISE_GEMM, cols, gemmScratch, act);
   }
@@ -317,6 +328,29 @@ function dwconvForwardAct(
   return bad;
 }
 
+/**
+ * The 1×1 stride-2 kernels' forward with an activation: image by image, the activation swept
+ * over each image's output right after it is written (in cache). With one, returns 1 when a
+ * value before it was NaN or infinite.
+ */
+function pointwiseS2ForwardAct(
+  x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32, G: i32, OH: i32, OW: i32,
+  cols: usize, act: i32,
+): i32 {
+  if (act == 0) {
+    pointwiseS2Forward(x, w, b, y, N, C, H, W, O, G, OH, OW, cols);
+    return 0;
+  }
+  const size = O * OH * OW;
+  let bad = 0;
+  for (let n = 0; n < N; n++) {
+    const yn = y + (<usize>n * size << 2);
+    pointwiseS2Forward(x + (<usize>n * C * H * W << 2), w, b, yn, 1, C, H, W, O, G, OH, OW, cols);
+    if (activationFlag(yn, yn, size, act)) bad = 1;
+  }
+  return bad;
+}
+
 /** y = conv2d(x, w) + b. */
 export function conv2dForward(
   x: usize, w: usize, b: usize, y: usize,
@@ -326,6 +360,10 @@ export function conv2dForward(
 ): void {
   if (dwconvApplies(C, G)) {
     dwconvForward(x, w, b, y, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols);
+    return;
+  }
+  if (pointwiseS2Applies(W, KH, KW, SH, SW, PH, PW, OW)) {
+    pointwiseS2Forward(x, w, b, y, N, C, H, W, O, G, OH, OW, cols);
     return;
   }
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
@@ -393,6 +431,12 @@ export function conv2dBackward(
     return;
   }
   const Cg = C / G, Og = O / G, K = Cg * KH * KW, P = OH * OW;
+  if (pointwiseS2Applies(W, KH, KW, SH, SW, PH, PW, OW)) {
+    if (db != 0) biasGradChannels(db, dy, N, O, P);
+    if (dw != 0) pointwiseS2WeightGrad(x, dy, dw, N, C, H, W, O, G, OH, OW, cols);
+    if (dx != 0) pointwiseS2InputGrad(w, dy, dx, N, C, H, W, O, G, OH, OW);
+    return;
+  }
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
   const tile = pointwise ? 0 : winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) {
@@ -503,6 +547,10 @@ export function conv2dInputGrad(
   cols: usize, gemmScratch: usize,
 ): void {
   const Cg = C / G, Og = O / G, K = Cg * KH * KW, P = OH * OW;
+  if (pointwiseS2Applies(W, KH, KW, SH, SW, PH, PW, OW)) {
+    pointwiseS2InputGrad(w, dy, dx, N, C, H, W, O, G, OH, OW);
+    return;
+  }
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
   const tile = pointwise ? 0 : winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) {
@@ -537,7 +585,7 @@ export function conv2dInputGrad(
  * Which weight-gradient kernels conv2dBackward runs for a shape of O output channels, on a range
  * of Oc of them (conv2dWeightGradRange): 100 + the tile of the Winograd weight gradient, 1 or 2
  * the flat pass (2 with channel lanes, which follow Oc), 3 the implicit GEMM, 4 the batch-folded
- * GEMM, 5 im2col; -1 for the depthwise and grouped convolutions and F(5×5,2×2), not split by
+ * GEMM, 5 im2col, 6 the 1×1 stride-2 kernels (chunks of images from x's size alone, whatever Oc); -1 for the depthwise and grouped convolutions and F(5×5,2×2), not split by
  * output channels.
  * The Winograd tiles are those chosen for all O channels.
  */
@@ -546,6 +594,7 @@ function weightGradPath(
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, Oc: i32,
 ): i32 {
   if (G != 1 || dwconvApplies(C, G)) return -1;
+  if (pointwiseS2Applies(W, KH, KW, SH, SW, PH, PW, OW)) return 6;
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
   const tile = pointwise ? 0 : winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) {

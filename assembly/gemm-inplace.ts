@@ -69,10 +69,12 @@ export function gemmInPlace(
 
 /**
  * f32-gemm-4x8, operands in place: the 4×8 tile of C at c (row stride cs bytes) (+)= Σ_k
- * A[r, k]·B[k, 0..8), A[r, k] at a + r·rs + k·ks, B's row k at b + k·bs.
+ * A[r, k]·B[k, 0..8) (+ bias[r] when bias ≠ 0, added to the sums in registers: the 1×1
+ * stride-2 forward stores its tiles onto the bias this way, no pass of its own, no load of C),
+ * A[r, k] at a + r·rs + k·ks, B's row k at b + k·bs.
  */
 // @ts-ignore: decorator
-@inline function gemm4x8InPlace(K: i32, a: usize, rs: usize, ks: usize, b: usize, bs: usize, c: usize, cs: usize, add: i32): void {
+@inline export function gemm4x8InPlace(K: i32, a: usize, rs: usize, ks: usize, b: usize, bs: usize, c: usize, cs: usize, add: i32, bias: usize = 0): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
@@ -106,6 +108,14 @@ export function gemmInPlace(
       p0 += ks; p1 += ks; p2 += ks; p3 += ks; b += bs;
     }
   }
+  if (bias != 0) {
+    const v0 = v128.load32_splat(bias), v1 = v128.load32_splat(bias, 4);
+    const v2 = v128.load32_splat(bias, 8), v3 = v128.load32_splat(bias, 12);
+    c00 = f32x4.add(c00, v0); c01 = f32x4.add(c01, v0);
+    c10 = f32x4.add(c10, v1); c11 = f32x4.add(c11, v1);
+    c20 = f32x4.add(c20, v2); c21 = f32x4.add(c21, v2);
+    c30 = f32x4.add(c30, v3); c31 = f32x4.add(c31, v3);
+  }
   if (add) {
     c00 = f32x4.add(c00, v128.load(c)); c01 = f32x4.add(c01, v128.load(c, 16));
     c10 = f32x4.add(c10, v128.load(c + cs)); c11 = f32x4.add(c11, v128.load(c + cs, 16));
@@ -137,13 +147,17 @@ function gemm4x4InPlace(K: i32, a: usize, rs: usize, ks: usize, b: usize, bs: us
   v128.store(c, c0); v128.store(c + cs, c1); v128.store(c + 2 * cs, c2); v128.store(c + 3 * cs, c3);
 }
 
-/** f32-gemm-1x8, operands in place: one row of C past the last 4-row panel. */
-function gemm1x8InPlace(K: i32, a: usize, ks: usize, b: usize, bs: usize, c: usize, add: i32): void {
+/** f32-gemm-1x8, operands in place: one row of C past the last 4-row panel (bias as gemm4x8InPlace's). */
+export function gemm1x8InPlace(K: i32, a: usize, ks: usize, b: usize, bs: usize, c: usize, add: i32, bias: usize = 0): void {
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
   for (let k = 0; k < K; k++) {
     const a0 = v128.load32_splat(a);
     c0 = madd(a0, v128.load(b), c0); c1 = madd(a0, v128.load(b, 16), c1);
     a += ks; b += bs;
+  }
+  if (bias != 0) {
+    const v = v128.load32_splat(bias);
+    c0 = f32x4.add(c0, v); c1 = f32x4.add(c1, v);
   }
   if (add) { c0 = f32x4.add(c0, v128.load(c)); c1 = f32x4.add(c1, v128.load(c, 16)); }
   v128.store(c, c0); v128.store(c, c1, 16);
@@ -316,14 +330,15 @@ export function gemm1x8Table(K: i32, a: usize, table: usize, b: usize, c: usize,
 
 /**
  * f32-gemm-4x8 with A's rows through row pointers over output pixels (the implicit GEMM of a
- * strided convolution's weight gradient): the 4×8 tile of C at c (row stride cs bytes) +=
+ * strided convolution's weight gradient, A the phase planes; of a 1×1 stride-2 one, A dy's
+ * planes and B the subsampled xᵀ): the 4×8 tile of C at c (row stride cs bytes) +=
  * Σ_pixels A_r[pixel]·B[pixel, 0..8), for images n < N, output rows oh < OH and columns ow < OW:
- * A_r[pixel] at a_r + n·image + oh·rowStep + 4·ow, B's row of the pixel the next one of B (row
+ * A_r[pixel] at a_r + n·image + oh·rowStep + ow·colStep (bytes), B's row of the pixel the next one of B (row
  * stride bs bytes, the images' rows one after the other).
  */
 // @ts-ignore: decorator
 @inline export function gemm4x8Pixels(
-  N: i32, OH: i32, OW: i32, image: usize, rowStep: usize,
+  N: i32, OH: i32, OW: i32, image: usize, rowStep: usize, colStep: usize,
   a0: usize, a1: usize, a2: usize, a3: usize, b: usize, bs: usize, c: usize, cs: usize,
 ): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
@@ -345,7 +360,7 @@ export function gemm1x8Table(K: i32, a: usize, table: usize, b: usize, c: usize,
         c20 = madd(x2, b0, c20); c21 = madd(x2, b1, c21);
         const x3 = v128.load32_splat(p3);
         c30 = madd(x3, b0, c30); c31 = madd(x3, b1, c31);
-        p0 += 4; p1 += 4; p2 += 4; p3 += 4; b += bs;
+        p0 += colStep; p1 += colStep; p2 += colStep; p3 += colStep; b += bs;
       }
     }
   }
@@ -353,4 +368,59 @@ export function gemm1x8Table(K: i32, a: usize, table: usize, b: usize, c: usize,
   v128.store(c + cs, f32x4.add(c10, v128.load(c + cs))); v128.store(c + cs, f32x4.add(c11, v128.load(c + cs, 16)), 16);
   v128.store(c + 2 * cs, f32x4.add(c20, v128.load(c + 2 * cs))); v128.store(c + 2 * cs, f32x4.add(c21, v128.load(c + 2 * cs, 16)), 16);
   v128.store(c + 3 * cs, f32x4.add(c30, v128.load(c + 3 * cs))); v128.store(c + 3 * cs, f32x4.add(c31, v128.load(c + 3 * cs, 16)), 16);
+}
+
+/**
+ * f32-gemm-4x8 with A transposed (its 4 values of a k adjacent, k steps ks bytes apart) whose
+ * tile of C is stored spread over the even columns, zeros between: row r of the tile goes to the
+ * 16 floats at c + r·cs as C[r, 0], 0, C[r, 1], 0, …, and when zeroNext ≠ 0 the 16 floats at
+ * c + r·cs + zeroNext are zeroed (a 1×1 stride-2 convolution's input gradient, written into an
+ * even row of dx and the odd row after it in place). B's row k the 8 floats at b + k·bs.
+ */
+// @ts-ignore: decorator
+@inline export function gemm4x8Spread(K: i32, a: usize, ks: usize, b: usize, bs: usize, c: usize, cs: usize, zeroNext: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let k = 0; k < K; k++) {
+    const b0 = v128.load(b), b1 = v128.load(b, 16);
+    const a0 = v128.load32_splat(a);
+    c00 = madd(a0, b0, c00); c01 = madd(a0, b1, c01);
+    const a1 = v128.load32_splat(a, 4);
+    c10 = madd(a1, b0, c10); c11 = madd(a1, b1, c11);
+    const a2 = v128.load32_splat(a, 8);
+    c20 = madd(a2, b0, c20); c21 = madd(a2, b1, c21);
+    const a3 = v128.load32_splat(a, 12);
+    c30 = madd(a3, b0, c30); c31 = madd(a3, b1, c31);
+    a += ks; b += bs;
+  }
+  storeSpread(c, c00, c01); storeSpread(c + cs, c10, c11);
+  storeSpread(c + 2 * cs, c20, c21); storeSpread(c + 3 * cs, c30, c31);
+  if (zeroNext != 0) {
+    const z = f32x4.splat(0);
+    for (let r = 0; r < 4; r++) {
+      const d = c + <usize>r * cs + zeroNext;
+      v128.store(d, z); v128.store(d, z, 16); v128.store(d, z, 32); v128.store(d, z, 48);
+    }
+  }
+}
+
+/** f32-gemm-1x8 stored spread over the even columns (see gemm4x8Spread): one row past the last 4-row panel. */
+export function gemm1x8Spread(K: i32, a: usize, ks: usize, b: usize, bs: usize, c: usize): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0);
+  for (let k = 0; k < K; k++) {
+    const a0 = v128.load32_splat(a);
+    c0 = madd(a0, v128.load(b), c0); c1 = madd(a0, v128.load(b, 16), c1);
+    a += ks; b += bs;
+  }
+  storeSpread(c, c0, c1);
+}
+
+/** The 8 floats of lo, hi stored as 16 at c, each followed by a zero. */
+// @ts-ignore: decorator
+@inline function storeSpread(c: usize, lo: v128, hi: v128): void {
+  const z = f32x4.splat(0);
+  v128.store(c, v128.shuffle<f32>(lo, z, 0, 4, 1, 5)); v128.store(c, v128.shuffle<f32>(lo, z, 2, 6, 3, 7), 16);
+  v128.store(c, v128.shuffle<f32>(hi, z, 0, 4, 1, 5), 32); v128.store(c, v128.shuffle<f32>(hi, z, 2, 6, 3, 7), 48);
 }

@@ -150,11 +150,13 @@ test('the batch is folded exactly for pointwise and im2col shapes with batch ≥
   assert.is(at(16, 32, 3, { stride: 2 }, [64, 16, 17, 17]), IMPB); // phase rows of 9 pixels
   assert.is(at(3, 32, 3, { stride: 2, padding: 1 }, [64, 3, 16, 16]), IMPB); // Cg = 3
   assert.is(at(64, 128, 3, { stride: 2, padding: 1 }, [16, 64, 8, 8]), IM); // 4×4 out: rows under 8 pixels
-  assert.is(at(32, 64, 1, { stride: 2 }, [16, 32, 16, 16]), IM);
+  assert.is(at(32, 64, 1, { stride: 2 }, [16, 32, 16, 16]), 'strided-pointwise-gemm'); // its own kernels (conv-pointwise-s2.test.js)
+  assert.is(at(32, 64, 1, { stride: 2 }, [16, 32, 16, 15]), IM); // W odd: not read in place
   // Past the threshold, at batch 1, stride 1 with padding and depthwise: the other lowerings.
   assert.is(at(16, 32, 3, { stride: 2, padding: 1 }, [64, 16, 32, 32]), IMP);
   assert.is(at(16, 32, 3, { stride: 2, padding: 1 }, [64, 16, 30, 30]), 'im2col-gemm'); // 15×15 out
-  assert.is(at(16, 32, 1, { stride: 2 }, [64, 16, 32, 32]), 'im2col-gemm');
+  assert.is(at(16, 32, 1, { stride: 2 }, [64, 16, 32, 32]), 'strided-pointwise-gemm');
+  assert.is(at(16, 32, 1, { stride: 2 }, [64, 16, 30, 30]), 'im2col-gemm'); // 15×15 out
   assert.is(at(16, 8, 1, {}, [64, 16, 16, 16]), 'pointwise-gemm');
   assert.is(at(160, 1280, 1, {}, [1, 160, 1, 1]), 'pointwise-gemm');
   assert.is(at(64, 64, 3, { padding: 1 }, [64, 64, 4, 4]), 'winograd-f4x4');

@@ -43,6 +43,10 @@ const SHAPES = [
   // The batch folded into one GEMM per group (the activation swept after it): pointwise, im2col.
   { x: [5, 9, 3, 5], O: 13, k: 1, padding: 0, bias: true, algorithm: 'pointwise-batched-gemm' },
   { x: [3, 6, 9, 7], O: 10, k: 3, stride: 2, padding: 1, groups: 2, bias: false, algorithm: 'im2col-batched-gemm' },
+  // 1×1 stride 2 (the activation swept over each image's output after it): 4-row panels and a
+  // rest of W (O = 10, Og = 3), an odd H, groups.
+  { x: [2, 13, 17, 32], O: 10, k: 1, stride: 2, padding: 0, bias: true, algorithm: 'strided-pointwise-gemm' },
+  { x: [3, 6, 16, 16], O: 9, k: 1, stride: 2, padding: 0, groups: 3, bias: false, algorithm: 'strided-pointwise-gemm' },
 ];
 
 /** The shape's convolution. */
@@ -111,13 +115,14 @@ test('a Sequential gives the same bits fused as unfused on the three Winograd ti
 
 test('which lowerings fuse: all but the depthwise channel-lane kernel and the implicit GEMMs, which keep the activation\'s own sweep', () => {
   const fusing = new Set(['winograd-f2x2', 'winograd-f4x4', 'winograd-f2x2-5x5', 'flat', 'flat-channel-lanes', 'im2col-gemm', 'pointwise-gemm', 'dwconv-3x3',
-    'im2col-batched-gemm', 'pointwise-batched-gemm']);
+    'im2col-batched-gemm', 'pointwise-batched-gemm', 'strided-pointwise-gemm']);
   const seen = new Set();
   for (const [C, O, kernel, options, shape] of [
     [33, 35, 3, { padding: 1 }, [2, 33, 7, 9]], [16, 20, 5, { padding: 2 }, [2, 16, 9, 7]], [8, 16, 3, { padding: 1 }, [2, 8, 9, 9]],
     [8, 8, 3, { stride: 2 }, [2, 8, 9, 9]], [8, 8, 1, {}, [2, 8, 9, 9]], [8, 8, 3, { groups: 8, padding: 1 }, [2, 8, 9, 9]],
     [32, 32, 3, { padding: 1 }, [2, 32, 16, 16]], [8, 12, 1, {}, [64, 8, 2, 2]], [12, 12, 3, { stride: 2, padding: 1, groups: 12 }, [3, 12, 4, 4]],
     [16, 20, 5, { padding: 2 }, [2, 16, 16, 16]], [8, 8, 3, { stride: 2, padding: 1 }, [2, 8, 32, 16]], [32, 32, 3, { padding: 1 }, [2, 32, 5, 6]],
+    [8, 16, 1, { stride: 2 }, [2, 8, 16, 16]],
   ]) {
     const conv = new sn.Conv2d(C, O, kernel, options);
     const algorithm = conv.algorithm(shape);
@@ -127,7 +132,7 @@ test('which lowerings fuse: all but the depthwise channel-lane kernel and the im
     seen.add(algorithm);
     conv.dispose();
   }
-  assert.is(seen.size, 11, [...seen].join(', '));
+  assert.is(seen.size, 12, [...seen].join(', '));
 });
 
 test('the fused pair is one profile row naming both; an unfused lowering keeps the ReLU\'s own row', () => {

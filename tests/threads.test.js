@@ -15,7 +15,8 @@ await sn.ready({ threads: 3 });
 
 const k = rt().kernels;
 const ALGORITHMS = ['im2col-gemm', 'pointwise-gemm', 'flat', 'flat-channel-lanes', 'dwconv-3x3', 'dwconv', 'dwconv-channel-lanes',
-  'pointwise-batched-gemm', 'im2col-batched-gemm', 'winograd-f2x2', 'winograd-f4x4', 'winograd-f2x2-5x5', 'implicit-gemm', 'implicit-batched-gemm'];
+  'pointwise-batched-gemm', 'im2col-batched-gemm', 'winograd-f2x2', 'winograd-f4x4', 'winograd-f2x2-5x5', 'implicit-gemm', 'implicit-batched-gemm',
+  'strided-pointwise-gemm'];
 
 /** A device block holding `values`. */
 function block(values) {
@@ -56,6 +57,7 @@ const SHAPES = [
   [6, 9, 16, 7, 3, 2, 1, 1, 1], // implicit GEMM, dx by phase on a map the batch would fold
   [8, 7, 16, 6, 3, 2, 1, 2, 1], // implicit GEMM, dx by phase, groups of 4 channels
   [5, 21, 19, 6, 1, 2, 0, 1, 1], // 1×1 stride 2: dx written once
+  [7, 9, 32, 10, 1, 2, 0, 1, 1], // 1×1 stride 2 read in place (rows of 16 pixels, an odd H)
 ];
 
 test('every lowering is covered by the shapes below', () => {
@@ -165,6 +167,7 @@ const WEIGHT_GRAD_SHAPES = [
   [32, 16, 16, 64, 3, 1, 1], // Winograd F(4×4), 4×4-tile weight gradient
   [3, 32, 16, 8, 3, 2, 1], // implicit GEMM
   [3, 9, 16, 12, 3, 2, 1], // implicit GEMM, batch folded (3 channels: dx by im2col)
+  [7, 9, 32, 20, 1, 2, 0], // 1×1 stride 2 read in place
 ];
 
 test('a first layer\'s weight gradient split into ranges of unequal size (8 + 12 of 20 channels, by 4×4 tiles): nothing written past its scratch, the same bits as one thread', () => {
@@ -235,7 +238,7 @@ test('weight gradient by output channels: each range of 2 or 3 threads gets the 
     }
   }
   assert.is(checked, 2 * WEIGHT_GRAD_SHAPES.length);
-  assert.is(algorithms.size, 10, 'every lowering but the depthwise ones and F(2×2,5×5)');
+  assert.is(algorithms.size, 11, 'every lowering but the depthwise ones and F(2×2,5×5)');
   // Ranges of channels not a multiple of 4, grouped and depthwise convolutions and F(5×5,2×2)'s
   // weight gradient (12 channels as 3 × 4 ranges: 195 of 2700 values differ) stay whole.
   assert.is(new sn.Conv2d(9, 12, 5, { padding: 2 }).algorithm([5, 9, 17, 15]), 'winograd-f2x2-5x5');

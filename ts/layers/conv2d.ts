@@ -1,7 +1,8 @@
 // Conv2d: 2-D cross-correlation over NCHW input with OIHW weights, as torch.nn.Conv2d
 // (zero padding only). The work is done by assembly/conv.ts: depthwise kernels for groups = in_channels,
 // flat padded planes for stride 1, else im2col + GEMM (none for 1×1), per image, or with the batch
-// folded into one GEMM when the output map has at most 64 pixels (assembly/conv-batched.ts).
+// folded into one GEMM when the output map has at most 64 pixels (assembly/conv-batched.ts); 1×1
+// stride-2 convolutions by their own kernels reading x and writing dx in place (assembly/conv-pointwise-s2.ts).
 // On the lowerings whose stores take an activation (Winograd, the flat path, the per-image GEMMs) the output is put off, and a ReLU or ReLU6 after it has it written through the
 // activation in the same stores (DeferredConv; see epilogue.ts); an eval BatchNorm2d between them adds its
 // affine to those stores (DeferredConvAffine). Big enough passes run over several threads (conv-threads.ts).
@@ -45,7 +46,7 @@ type Pair = [number, number];
 
 /** The lowerings of assembly/conv.ts, indexed by conv2dAlgorithm's answer. */
 const ALGORITHMS = ['im2col-gemm', 'pointwise-gemm', 'flat', 'flat-channel-lanes', 'dwconv-3x3', 'dwconv', 'dwconv-channel-lanes',
-  'pointwise-batched-gemm', 'im2col-batched-gemm', 'winograd-f2x2', 'winograd-f4x4', 'winograd-f2x2-5x5', 'implicit-gemm', 'implicit-batched-gemm'] as const;
+  'pointwise-batched-gemm', 'im2col-batched-gemm', 'winograd-f2x2', 'winograd-f4x4', 'winograd-f2x2-5x5', 'implicit-gemm', 'implicit-batched-gemm', 'strided-pointwise-gemm'] as const;
 
 /** Input and output sizes of one call. */
 interface Geometry { N: number; C: number; H: number; W: number; OH: number; OW: number; }
@@ -256,8 +257,10 @@ export class Conv2d extends Module {
    * convolutions: the forward and the weight gradient by GEMMs reading the input through a table
    * of offsets, no im2col matrix; the input gradient of 'implicit-gemm' by output phase, each
    * phase an implicit GEMM over dy, where the shape has 4 channels a group and phase rows of a
-   * multiple of 8 pixels, else as 'im2col-gemm'; of 'implicit-batched-gemm' as 'im2col-batched-gemm').
-   * Throws as forward() does on a shape it refuses.
+   * multiple of 8 pixels, else as 'im2col-gemm'; of 'implicit-batched-gemm' as 'im2col-batched-gemm'),
+   * 'strided-pointwise-gemm' (1×1 kernels at stride 2 without padding, output rows of a multiple
+   * of 8 pixels and W = 2·W_out: every pass by GEMMs reading x at stride 2 and writing dx's even
+   * columns in place, no im2col matrix). Throws as forward() does on a shape it refuses.
    */
   algorithm(inputShape: readonly number[]): string {
     return ALGORITHMS[rt().kernels.conv2dAlgorithm(...this.kernelArgs(this.geometryOf(inputShape)))];
