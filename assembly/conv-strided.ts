@@ -137,22 +137,31 @@ function fillTable(table: usize, Cg: i32, KH: i32, KW: i32, SW: i32, DH: i32, DW
 /** The floats of phase planes and dYᵀ one chunk of images of the weight gradient may hold: 256 KB. */
 const WEIGHT_GRAD_CHUNK_FLOATS = 64 * 1024;
 
-/** Images per chunk of stridedWeightGrad, for imageFloats of phase planes and dYᵀ an image. */
-function weightGradImages(N: i32, imageFloats: f64): i32 {
-  return <i32>max(1, min(<f64>N, Math.floor(<f64>WEIGHT_GRAD_CHUNK_FLOATS / imageFloats)));
+/**
+ * Images per chunk of stridedWeightGrad: as many as WEIGHT_GRAD_CHUNK_FLOATS of phase planes hold
+ * (planeFloats an image). Not counting dYᵀ, whose size follows the output channels: a range of
+ * them (the split over threads) must sum its pixels in the whole's chunks to get the whole's bits.
+ */
+function weightGradImages(N: i32, planeFloats: f64): i32 {
+  return <i32>max(1, min(<f64>N, Math.floor(<f64>WEIGHT_GRAD_CHUNK_FLOATS / planeFloats)));
+}
+
+/** Floats of one image's phase planes, in f64. */
+function weightGradPlaneFloats(C: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, OH: i32, OW: i32): f64 {
+  return <f64>C * <f64>SW * <f64>paddedRows(KH, SH, DH, OH) * <f64>phaseColumns(KW, SW, DW, OW);
 }
 
 /** Floats of one image's phase planes and dYᵀ (stridedWeightGrad's chunk), in f64. */
 function weightGradImageFloats(C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): f64 {
   const Og8 = ((O / G) + 7) & ~7;
-  return <f64>C * <f64>SW * <f64>paddedRows(KH, SH, DH, OH) * <f64>phaseColumns(KW, SW, DW, OW) + <f64>OH * <f64>OW * <f64>Og8;
+  return weightGradPlaneFloats(C, KH, KW, SH, SW, DH, DW, OH, OW) + <f64>OH * <f64>OW * <f64>Og8;
 }
 
 /** Floats of scratch stridedWeightGrad needs, in f64 (see there). */
 export function stridedWeightGradScratchFloats(N: i32, C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): f64 {
   const K4 = <f64>(((C / G) * KH * KW + 3) & ~3), Og8 = <f64>(((O / G) + 7) & ~7);
   const image = weightGradImageFloats(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
-  return K4 + 4 + <f64>G * K4 * Og8 + <f64>weightGradImages(N, image) * image;
+  return K4 + 4 + <f64>G * K4 * Og8 + <f64>weightGradImages(N, weightGradPlaneFloats(C, KH, KW, SH, SW, DH, DW, OH, OW)) * image;
 }
 
 /**
@@ -172,7 +181,7 @@ export function stridedWeightGrad(
 ): void {
   const Cg = C / G, Og = O / G, K = Cg * KH * KW, K4 = (K + 3) & ~3, Og8 = (Og + 7) & ~7, P = OH * OW;
   const Hp = paddedRows(KH, SH, DH, OH), Wq = phaseColumns(KW, SW, DW, OW), plane = Hp * Wq;
-  const planeFloats = C * SW * plane, nb = weightGradImages(N, weightGradImageFloats(C, O, KH, KW, SH, SW, DH, DW, G, OH, OW));
+  const planeFloats = C * SW * plane, nb = weightGradImages(N, <f64>planeFloats);
   const table = scratch;
   const dwT = scratch + ((<usize>K4 << 2) + 15 & ~15);
   const planes = dwT + (<usize>G * K4 * Og8 << 2);
