@@ -8,6 +8,19 @@
 // 1.2 to 0.47 ms and conv2 from 1.7 to 1.0 ms against im2col + GEMM, whose many short row
 // copies cost as much as the multiply itself.
 //
+// Tried against it on conv1 (1 → 6, relaxed SIMD, one thread, medians of 15 alternating in one
+// process) and not kept: a kernel for few input channels with lanes along dense output rows (no
+// discarded columns), R output rows × NO output channels in registers, each tap's input vectors
+// loaded once from a padded copy of the image and FMA'd into every channel's accumulator with
+// its splatted weight. Forward at batch 64 (10, 1 alike): 2 rows × 3 channels ×1.02–1.04, 3 × 3
+// ×1.01–1.06, 1 row × 8 columns × 4 channels ×0.85, the 5-tap loop unrolled ×0.57, and 2 × 6
+// (12 accumulators) ×0.69 in Node (V8 11.3 issues a tap's loads before its FMAs: 12
+// accumulators + 2 inputs + 6 splats spill) but ×1.06–1.12 in Chromium 156. Its weight
+// gradient (dy reordered pixel-block-major, 3 channels × 2 taps) ran ×0.88 of
+// conv-flat-dense.ts's. Every tile that stays in registers loads 6 vectors per 8 FMAs, as the
+// 2×16 below does, so the 4 discarded columns of 32 are all there is to win, and a 4-column
+// tile's own overheads take most of it: ~0.02 ms of a 5.3 ms LeNet-5 step at batch 64.
+//
 // A "tap offset" k = (c·KH + i)·KW + j reads src[c·plane + q + i·rowStep + j·colStep].
 import { madd } from "./simd";
 
