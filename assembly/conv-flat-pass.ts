@@ -38,9 +38,10 @@ function sizes(C: i32, H: i32, O: i32, KH: i32, KW: i32, DH: i32, DW: i32, G: i3
   acc = o * (c / g) * taps * 4;
   wt = (c + g) * (o / g) * taps; // chanPairWeights pads an odd channel count per group
   // The channel-lane kernels put transposed weights where the flat output goes, and the
-  // pixel-major dy (plain, then framed for dx) after dx's output.
-  fwdFloats = xpad + max(o * q, wt);
-  bwdFloats = xpad + dypad + acc + wt + c * qdx + o * oh * ow + g * chanFrameFloats(oh, ow, o / g);
+  // pixel-major dy (plain, then framed for dx) after dx's output. flatConvRows's interleaved
+  // pair of weight rows (2·K floats) follows the flat output, and for dx everything else.
+  fwdFloats = xpad + max(o * q + 2 * (c / g) * taps, wt);
+  bwdFloats = xpad + dypad + acc + wt + c * qdx + o * oh * ow + g * chanFrameFloats(oh, ow, o / g) + 2 * (o / g) * taps;
 }
 
 /** sizes(), then the i32 copies the kernels use (valid once the caller accepted the size). */
@@ -74,7 +75,7 @@ export function flatForward(
 ): i32 {
   layout(C, H, O, KH, KW, DH, DW, G, OH, OW);
   const Cg = C / G, Og = O / G, Kg = Cg * KH * KW;
-  const xpad = scratch, out = scratch + (<usize>xpadFloats << 2);
+  const xpad = scratch, out = scratch + (<usize>xpadFloats << 2), pack = out + (<usize>(O * Q) << 2);
   if (chanApplies(Og)) return chanForward(x, w, b, y, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, xpad, out, act);
   let bad = 0;
   memory.fill(xpad, 0, <usize>xpadFloats << 2);
@@ -82,7 +83,7 @@ export function flatForward(
     padPlanes(x + (<usize>n * C * H * W << 2), C, H, W, xpad + (<usize>(PH * Wp + PW) << 2), planeX, Wp);
     for (let g = 0; g < G; g++) {
       flatConvRows(Og, Q, w + (<usize>g * Og * Kg << 2), Kg, xpad + (<usize>g * Cg * planeX << 2), Cg, planeX,
-        KH, KW, DH * Wp, DW, out + (<usize>g * Og * Q << 2), Q, PH * Wp + PW, (PH + H - 1) * Wp + PW + W);
+        KH, KW, DH * Wp, DW, out + (<usize>g * Og * Q << 2), Q, PH * Wp + PW, (PH + H - 1) * Wp + PW + W, pack);
     }
     bad |= unpadPlanes(out, O, Q, Wp, y + (<usize>n * O * OH * OW << 2), OH, OW, b, act);
   }
@@ -143,6 +144,7 @@ export function flatBackward(
   const chan = chanApplies(Og), P = OH * OW;
   const dyT = dxout + (<usize>C * Qdx << 2);
   const dyp = dyT + (<usize>O * P << 2), frame = <i32>chanFrameFloats(OH, OW, Og);
+  const pack = dyp + (<usize>(G * frame) << 2);
   const direct = chan && readsInPlace(H, W, PH, PW, OH, OW, KH, KW, DH, DW);
   if (db != 0 && dw != 0) biasGradChannels(db, dy, N, O, P);
   if (!direct && dw != 0) memory.fill(xpad, 0, <usize>xpadFloats << 2);
@@ -187,7 +189,7 @@ export function flatBackward(
     if (dx == 0 || chan) continue;
     for (let g = 0; g < G; g++) {
       flatConvRows(Cg, Qdx, wt + (<usize>g * Cg * Kt << 2), Kt, dypad + (<usize>(g * Og * planeY + PH * Wp) << 2), Og, planeY,
-        KH, KW, DH * Wp, DW, dxout + (<usize>g * Cg * Qdx << 2), Qdx, pre - PH * Wp, pre - PH * Wp + (OH - 1) * Wp + OW);
+        KH, KW, DH * Wp, DW, dxout + (<usize>g * Cg * Qdx << 2), Qdx, pre - PH * Wp, pre - PH * Wp + (OH - 1) * Wp + OW, pack);
     }
     unpadPlanes(dxout + (<usize>PW << 2), C, Qdx, Wp, dx + (<usize>n * C * H * W << 2), H, W, 0, 0);
   }

@@ -8,6 +8,19 @@
 // 1.2 to 0.47 ms and conv2 from 1.7 to 1.0 ms against im2col + GEMM, whose many short row
 // copies cost as much as the multiply itself.
 //
+// Tried against it on conv1 (1 → 6, relaxed SIMD, one thread, medians of 15 alternating in one
+// process, before its weight rows were interleaved, below) and not kept: a kernel for few input
+// channels with lanes along dense output rows (no discarded columns), R output rows × NO output
+// channels in registers, each tap's input vectors loaded once from a padded copy of the image and
+// FMA'd into every channel's accumulator with its splatted weight. Forward at batch 64 (10, 1
+// alike): 2 rows × 3 channels ×1.02–1.04, 3 × 3 ×1.01–1.06, 1 row × 8 columns × 4 channels ×0.85,
+// the 5-tap loop unrolled ×0.57, and 2 × 6 (12 accumulators) ×0.69 in Node (V8 11.3 issues a tap's
+// loads before its FMAs: 12 accumulators + 2 inputs + 6 splats spill) but ×1.06–1.12 in Chromium
+// 156. Its weight gradient (dy reordered pixel-block-major, 3 channels × 2 taps) ran ×0.88 of
+// conv-flat-dense.ts's. Every tile that stays in registers loads 6 vectors per 8 FMAs, as the 2×16
+// below does, so the 4 discarded columns of 32 are all there is to win, and a 4-column tile's own
+// overheads take most of it: ~0.02 ms of a 5.3 ms LeNet-5 step at batch 64.
+//
 // A "tap offset" k = (c·KH + i)·KW + j reads src[c·plane + q + i·rowStep + j·colStep].
 import { madd } from "./simd";
 
@@ -15,7 +28,11 @@ import { madd } from "./simd";
  * out[m·ldo + q] = Σ_k A[m·lda + k] · src(k, q), for m < M and q < Q, Q a multiple of 16
  * (the caller's buffers hold the over-read). 2×16 tiles: 8 f32x4 accumulators, the most
  * V8 11.3 keeps in registers; 2 rows divide LeNet's 6 and 16 channels. An odd last row
- * is computed twice and stored once.
+ * is computed twice and stored once. Each pair of rows of A is first interleaved into `pack`
+ * (2·K floats, K = CH·KH·KW), so that both splats load from one pointer at constant offsets:
+ * one pointer increment less a tap: ×1.04–1.10 on LeNet's conv1 forward at batch 64 and 10,
+ * ×1.02–1.06 on other flat shapes' forward and dx (relaxed SIMD; plain SIMD ×1.00–1.05), the
+ * same bits.
  *
  * Every channel plane of src is zero outside the floats [lo, hi) from its start: kernel rows
  * whose reads all fall outside are skipped (their products are exact zeros). For dx, a full
@@ -24,14 +41,19 @@ import { madd } from "./simd";
  */
 export function flatConvRows(
   M: i32, Q: i32, A: usize, lda: i32, src: usize, CH: i32, plane: i32,
-  KH: i32, KW: i32, rowStep: i32, colStep: i32, out: usize, ldo: i32, lo: i32, hi: i32,
+  KH: i32, KW: i32, rowStep: i32, colStep: i32, out: usize, ldo: i32, lo: i32, hi: i32, pack: usize,
 ): void {
   const planeBytes = <usize>plane << 2, rowBytes = <usize>rowStep << 2, colBytes = <usize>colStep << 2;
   const taps = KH * KW, reach = (KW - 1) * colStep + 16;
+  const K = CH * taps;
   for (let m = 0; m < M; m += 2) {
     const two = m + 1 < M;
     const a0 = A + (<usize>m * lda << 2);
     const a1 = two ? a0 + (<usize>lda << 2) : a0;
+    for (let k = 0; k < K; k++) {
+      store<f32>(pack + (<usize>k << 3), load<f32>(a0 + (<usize>k << 2)));
+      store<f32>(pack + (<usize>k << 3), load<f32>(a1 + (<usize>k << 2)), 4);
+    }
     const o0 = out + (<usize>m * ldo << 2), o1 = o0 + (<usize>ldo << 2);
     for (let q = 0; q < Q; q += 16) {
       // Kernel rows [i0, i1) read something inside [lo, hi).
@@ -39,10 +61,10 @@ export function flatConvRows(
       while (i0 < KH && q + i0 * rowStep + reach <= lo) i0++;
       let i1 = i0;
       while (i1 < KH && q + i1 * rowStep < hi) i1++;
-      const skip = <usize>(taps - (i1 - i0) * KW) << 2, first = <usize>(i0 * KW) << 2;
+      const skip = <usize>(taps - (i1 - i0) * KW) << 3, first = <usize>(i0 * KW) << 3;
       let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
       let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
-      let pa0 = a0 + first, pa1 = a1 + first;
+      let pa = pack + first;
       let chan = src + (<usize>(q + i0 * rowStep) << 2);
       for (let c = 0; c < CH; c++) {
         let row = chan;
@@ -50,16 +72,16 @@ export function flatConvRows(
           let p = row;
           for (let j = 0; j < KW; j++) {
             const b0 = v128.load(p), b1 = v128.load(p, 16), b2 = v128.load(p, 32), b3 = v128.load(p, 48);
-            const x0 = v128.load32_splat(pa0);
+            const x0 = v128.load32_splat(pa);
             c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01); c02 = madd(x0, b2, c02); c03 = madd(x0, b3, c03);
-            const x1 = v128.load32_splat(pa1);
+            const x1 = v128.load32_splat(pa, 4);
             c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11); c12 = madd(x1, b2, c12); c13 = madd(x1, b3, c13);
-            pa0 += 4; pa1 += 4; p += colBytes;
+            pa += 8; p += colBytes;
           }
           row += rowBytes;
         }
         chan += planeBytes;
-        pa0 += skip; pa1 += skip;
+        pa += skip;
       }
       const d0 = o0 + (<usize>q << 2);
       v128.store(d0, c00); v128.store(d0, c01, 16); v128.store(d0, c02, 32); v128.store(d0, c03, 48);
