@@ -206,48 +206,27 @@ function gatherChannels(n: i32, raw: usize, p: usize, planeBytes: usize, OW: i32
  * on 8×8 ×1.25 at batch 16 and ×1.07 at 64 (one process each, alternating, three rounds).
  */
 function kernelGradTransformF4x4(Z: usize, O: i32, C: i32, dw: usize): void {
-  const step = <usize>O * C << 2, O2 = O & ~1;
+  const step = <usize>O * C << 2;
   for (let c = 0; c < C; c++) {
-    for (let o = 0; o < O2; o += 2) kernelGradPairsF4x4(Z + (<usize>(c * O + o) << 2), step, dw + (<usize>(o * C + c) * 9 << 2), <usize>C * 9);
-    if (O2 < O) kernelGradPairF4x4(Z + (<usize>(c * O + O2) << 2), step, dw + (<usize>(O2 * C + c) * 9 << 2));
+    for (let o = 0; o < O; o += 2) {
+      kernelGradPairsF4x4(Z + (<usize>(c * O + o) << 2), step, dw + (<usize>(o * C + c) * 9 << 2), <usize>C * 9, o + 1 < O);
+    }
   }
-}
-
-/** kernelGradTransformF4x4 for one channel pair: z its Z[0][c][o], dst its dw[o][c]. */
-function kernelGradPairF4x4(z: usize, step: usize, dst: usize): void {
-  // Rows i of Z·G (6×3): w[i][b].
-  let w00 = 0.0, w01 = 0.0, w02 = 0.0, w10 = 0.0, w11 = 0.0, w12 = 0.0, w20 = 0.0, w21 = 0.0, w22 = 0.0;
-  let w30 = 0.0, w31 = 0.0, w32 = 0.0, w40 = 0.0, w41 = 0.0, w42 = 0.0, w50 = 0.0, w51 = 0.0, w52 = 0.0;
-  for (let i = 0; i < 6; i++) {
-    const p = z + <usize>(6 * i) * step;
-    const z0 = <f64>load<f32>(p), z1 = <f64>load<f32>(p + step), z2 = <f64>load<f32>(p + 2 * step);
-    const z3 = <f64>load<f32>(p + 3 * step), z4 = <f64>load<f32>(p + 4 * step), z5 = <f64>load<f32>(p + 5 * step);
-    const g0 = gCol0(z0, z1, z2, z3, z4), g1 = gCol1(z1, z2, z3, z4), g2 = gCol2(z1, z2, z3, z4, z5);
-    if (i == 0) { w00 = g0; w01 = g1; w02 = g2; }
-    else if (i == 1) { w10 = g0; w11 = g1; w12 = g2; }
-    else if (i == 2) { w20 = g0; w21 = g1; w22 = g2; }
-    else if (i == 3) { w30 = g0; w31 = g1; w32 = g2; }
-    else if (i == 4) { w40 = g0; w41 = g1; w42 = g2; }
-    else { w50 = g0; w51 = g1; w52 = g2; }
-  }
-  // Gᵀ (Z G): the same combinations down each column b.
-  addTap(dst, 0, gCol0(w00, w10, w20, w30, w40)); addTap(dst, 1, gCol0(w01, w11, w21, w31, w41)); addTap(dst, 2, gCol0(w02, w12, w22, w32, w42));
-  addTap(dst, 3, gCol1(w10, w20, w30, w40)); addTap(dst, 4, gCol1(w11, w21, w31, w41)); addTap(dst, 5, gCol1(w12, w22, w32, w42));
-  addTap(dst, 6, gCol2(w10, w20, w30, w40, w50)); addTap(dst, 7, gCol2(w11, w21, w31, w41, w51)); addTap(dst, 8, gCol2(w12, w22, w32, w42, w52));
 }
 
 /**
- * kernelGradPairF4x4 for output channels o and o + 1 at once, one per f64x2 lane: the same f64
- * operations in the same order, so the same bits. z: Z[0][c][o]; dst: dw[o][c], dw[o + 1][c]
- * `next` floats on.
+ * Gᵀ Z G for channel pairs (o, c) and, when `both`, (o + 1, c), one per f64x2 lane: the same f64
+ * operations in the same order for each, so the same bits as one pair at a time. z: Z[0][c][o];
+ * dst: dw[o][c], dw[o + 1][c] `next` floats on.
  */
-function kernelGradPairsF4x4(z: usize, step: usize, dst: usize, next: usize): void {
+function kernelGradPairsF4x4(z: usize, step: usize, dst: usize, next: usize, both: bool): void {
+  // Rows i of Z·G (6×3): w[i][b].
   let w00 = f64x2.splat(0), w01 = w00, w02 = w00, w10 = w00, w11 = w00, w12 = w00, w20 = w00, w21 = w00, w22 = w00;
   let w30 = w00, w31 = w00, w32 = w00, w40 = w00, w41 = w00, w42 = w00, w50 = w00, w51 = w00, w52 = w00;
   for (let i = 0; i < 6; i++) {
     const p = z + <usize>(6 * i) * step;
-    const z0 = pairAt(p), z1 = pairAt(p + step), z2 = pairAt(p + 2 * step);
-    const z3 = pairAt(p + 3 * step), z4 = pairAt(p + 4 * step), z5 = pairAt(p + 5 * step);
+    const z0 = pairAt(p, both), z1 = pairAt(p + step, both), z2 = pairAt(p + 2 * step, both);
+    const z3 = pairAt(p + 3 * step, both), z4 = pairAt(p + 4 * step, both), z5 = pairAt(p + 5 * step, both);
     const g0 = gCol0x2(z0, z1, z2, z3, z4), g1 = gCol1x2(z1, z2, z3, z4), g2 = gCol2x2(z1, z2, z3, z4, z5);
     if (i == 0) { w00 = g0; w01 = g1; w02 = g2; }
     else if (i == 1) { w10 = g0; w11 = g1; w12 = g2; }
@@ -256,48 +235,39 @@ function kernelGradPairsF4x4(z: usize, step: usize, dst: usize, next: usize): vo
     else if (i == 4) { w40 = g0; w41 = g1; w42 = g2; }
     else { w50 = g0; w51 = g1; w52 = g2; }
   }
-  const dst1 = dst + (next << 2);
+  // Gᵀ (Z G): the same combinations down each column b.
+  const dst1 = both ? dst + (next << 2) : 0;
   addTaps(dst, dst1, 0, gCol0x2(w00, w10, w20, w30, w40)); addTaps(dst, dst1, 1, gCol0x2(w01, w11, w21, w31, w41)); addTaps(dst, dst1, 2, gCol0x2(w02, w12, w22, w32, w42));
   addTaps(dst, dst1, 3, gCol1x2(w10, w20, w30, w40)); addTaps(dst, dst1, 4, gCol1x2(w11, w21, w31, w41)); addTaps(dst, dst1, 5, gCol1x2(w12, w22, w32, w42));
   addTaps(dst, dst1, 6, gCol2x2(w10, w20, w30, w40, w50)); addTaps(dst, dst1, 7, gCol2x2(w11, w21, w31, w41, w51)); addTaps(dst, dst1, 8, gCol2x2(w12, w22, w32, w42, w52));
 }
 
-/** Two consecutive floats at p, widened to f64x2. */
+/** The float at p and, when `both`, the one after it (else 0), widened to f64x2. */
 // @ts-ignore: decorator
-@inline function pairAt(p: usize): v128 { return f64x2.promote_low_f32x4(v128.load64_zero(p)); }
+@inline function pairAt(p: usize, both: bool): v128 { return f64x2.promote_low_f32x4(both ? v128.load64_zero(p) : v128.load32_zero(p)); }
 
-/** gCol0 lane by lane. */
+/** z · G's column 0, lane by lane: ¼ z0 − ⅙ (z1 + z2) + (z3 + z4) / 24. */
 // @ts-ignore: decorator
 @inline function gCol0x2(z0: v128, z1: v128, z2: v128, z3: v128, z4: v128): v128 {
   return f64x2.add(f64x2.sub(f64x2.mul(f64x2.splat(0.25), z0), f64x2.mul(f64x2.splat(1.0 / 6), f64x2.add(z1, z2))), f64x2.mul(f64x2.splat(1.0 / 24), f64x2.add(z3, z4)));
 }
-/** gCol1 lane by lane. */
+/** z · G's column 1, lane by lane: ⅙ (z2 − z1) + (z3 − z4) / 12. */
 // @ts-ignore: decorator
 @inline function gCol1x2(z1: v128, z2: v128, z3: v128, z4: v128): v128 {
   return f64x2.add(f64x2.mul(f64x2.splat(1.0 / 6), f64x2.sub(z2, z1)), f64x2.mul(f64x2.splat(1.0 / 12), f64x2.sub(z3, z4)));
 }
-/** gCol2 lane by lane. */
+/** z · G's column 2, lane by lane: ⅙ (z3 + z4 − z1 − z2) + z5. */
 // @ts-ignore: decorator
 @inline function gCol2x2(z1: v128, z2: v128, z3: v128, z4: v128, z5: v128): v128 {
   return f64x2.add(f64x2.mul(f64x2.splat(1.0 / 6), f64x2.sub(f64x2.sub(f64x2.add(z3, z4), z1), z2)), z5);
 }
 
-/** addTap for both lanes: lane 0 into dst0's tap k, lane 1 into dst1's. */
+/** addTap for both lanes: lane 0 into dst0's tap k, lane 1 into dst1's (none where dst1 is 0). */
 // @ts-ignore: decorator
 @inline function addTaps(dst0: usize, dst1: usize, k: i32, v: v128): void {
   addTap(dst0, k, f64x2.extract_lane(v, 0));
-  addTap(dst1, k, f64x2.extract_lane(v, 1));
+  if (dst1 != 0) addTap(dst1, k, f64x2.extract_lane(v, 1));
 }
-
-/** z · G's column 0: ¼ z0 − ⅙ (z1 + z2) + (z3 + z4) / 24. */
-// @ts-ignore: decorator
-@inline function gCol0(z0: f64, z1: f64, z2: f64, z3: f64, z4: f64): f64 { return 0.25 * z0 - (1.0 / 6) * (z1 + z2) + (1.0 / 24) * (z3 + z4); }
-/** z · G's column 1: ⅙ (z2 − z1) + (z3 − z4) / 12. */
-// @ts-ignore: decorator
-@inline function gCol1(z1: f64, z2: f64, z3: f64, z4: f64): f64 { return (1.0 / 6) * (z2 - z1) + (1.0 / 12) * (z3 - z4); }
-/** z · G's column 2: ⅙ (z3 + z4 − z1 − z2) + z5. */
-// @ts-ignore: decorator
-@inline function gCol2(z1: f64, z2: f64, z3: f64, z4: f64, z5: f64): f64 { return (1.0 / 6) * (z3 + z4 - z1 - z2) + z5; }
 
 /** dw tap k += v (rounded to f32 once). */
 // @ts-ignore: decorator

@@ -141,61 +141,48 @@ function gradTransform(dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImage: i
 /**
  * dw[o, c] += Gᵀ Z[·][c][o] G (4×4 → 3×3): Gᵀ rows (1, ½, ½, 0), (0, ½, −½, 0), (0, ½, ½, 1).
  * Two output channels at once, one per f64x2 lane (Z is [ξ][c][o]: a pair's floats side by side),
- * the same f64 operations in the same order as one pair at a time (kernelGradPair), so the same
+ * the same f64 operations in the same order as the scalar loop they replaced, so the same
  * bits: the whole weight gradient of 128→256 on 8×8 at batch 1 and 4 ran ×1.85 and ×1.42 faster
  * (one process each, alternating, three rounds), where this transform is most of it.
  */
 function kernelGradTransform(Z: usize, O: i32, C: i32, dw: usize): void {
-  const step = <usize>O * C << 2, O2 = O & ~1;
+  const step = <usize>O * C << 2;
   for (let c = 0; c < C; c++) {
-    for (let o = 0; o < O2; o += 2) kernelGradPairs(Z + (<usize>(c * O + o) << 2), step, dw + (<usize>(o * C + c) * 9 << 2), <usize>C * 36);
-    if (O2 < O) kernelGradPair(Z + (<usize>(c * O + O2) << 2), step, dw + (<usize>(O2 * C + c) * 9 << 2));
+    for (let o = 0; o < O; o += 2) kernelGradPairs(Z + (<usize>(c * O + o) << 2), step, dw + (<usize>(o * C + c) * 9 << 2), <usize>C * 36, o + 1 < O);
   }
 }
 
-/** kernelGradTransform for one channel pair: z its Z[0][c][o], dst its dw[o][c]. */
-function kernelGradPair(z: usize, step: usize, dst: usize): void {
-  // Z's rows k times G: (z0 + ½(z1 + z2), ½(z1 − z2), ½(z1 + z2) + z3).
+/**
+ * Gᵀ Z G for channel pairs (o, c) and, when `both`, (o + 1, c) (lanes 0 and 1): dst their
+ * dw[o][c], the second `nextBytes` on. Z's rows k times G: (z0 + ½(z1 + z2), ½(z1 − z2),
+ * ½(z1 + z2) + z3), then the same down the columns, in f64, each tap rounded to f32 once.
+ */
+function kernelGradPairs(z: usize, step: usize, dst: usize, nextBytes: usize, both: bool): void {
   for (let j = 0; j < 3; j++) {
-    const r0 = gColumn(z, step, 0, j), r1 = gColumn(z, step, 1, j), r2 = gColumn(z, step, 2, j), r3 = gColumn(z, step, 3, j);
-    const s = 0.5 * (r1 + r2), d = 0.5 * (r1 - r2);
-    const p = dst + (<usize>j << 2);
-    store<f32>(p, load<f32>(p) + <f32>(r0 + s));
-    store<f32>(p, load<f32>(p, 12) + <f32>d, 12);
-    store<f32>(p, load<f32>(p, 24) + <f32>(s + r3), 24);
-  }
-}
-
-/** kernelGradPair for output channels o and o + 1 (lanes 0 and 1): dst their dw[o][c], the second `nextBytes` on. */
-function kernelGradPairs(z: usize, step: usize, dst: usize, nextBytes: usize): void {
-  for (let j = 0; j < 3; j++) {
-    const r0 = gColumnX2(z, step, 0, j), r1 = gColumnX2(z, step, 1, j), r2 = gColumnX2(z, step, 2, j), r3 = gColumnX2(z, step, 3, j);
+    const r0 = gColumnX2(z, step, 0, j, both), r1 = gColumnX2(z, step, 1, j, both), r2 = gColumnX2(z, step, 2, j, both), r3 = gColumnX2(z, step, 3, j, both);
     const half = f64x2.splat(0.5), s = f64x2.mul(half, f64x2.add(r1, r2)), d = f64x2.mul(half, f64x2.sub(r1, r2));
     const top = f64x2.add(r0, s), bottom = f64x2.add(s, r3);
     const p = dst + (<usize>j << 2), q = p + nextBytes;
     store<f32>(p, load<f32>(p) + <f32>f64x2.extract_lane(top, 0));
-    store<f32>(q, load<f32>(q) + <f32>f64x2.extract_lane(top, 1));
     store<f32>(p, load<f32>(p, 12) + <f32>f64x2.extract_lane(d, 0), 12);
-    store<f32>(q, load<f32>(q, 12) + <f32>f64x2.extract_lane(d, 1), 12);
     store<f32>(p, load<f32>(p, 24) + <f32>f64x2.extract_lane(bottom, 0), 24);
+    if (!both) continue;
+    store<f32>(q, load<f32>(q) + <f32>f64x2.extract_lane(top, 1));
+    store<f32>(q, load<f32>(q, 12) + <f32>f64x2.extract_lane(d, 1), 12);
     store<f32>(q, load<f32>(q, 24) + <f32>f64x2.extract_lane(bottom, 1), 24);
   }
 }
 
-/** gColumn for two channel pairs side by side in Z (lanes: consecutive output channels). */
+/** Column j of row k of Z·G for the pairs at z (and z + 4 bytes when `both`, else 0): Z[4k..4k+3] at z + ξ·step times G's column j, in f64. */
 // @ts-ignore: decorator
-@inline function gColumnX2(z: usize, step: usize, k: i32, j: i32): v128 {
+@inline function gColumnX2(z: usize, step: usize, k: i32, j: i32, both: bool): v128 {
   const base = z + <usize>(4 * k) * step;
-  const z0 = f64x2.promote_low_f32x4(v128.load64_zero(base)), z1 = f64x2.promote_low_f32x4(v128.load64_zero(base + step));
-  const z2 = f64x2.promote_low_f32x4(v128.load64_zero(base + 2 * step)), z3 = f64x2.promote_low_f32x4(v128.load64_zero(base + 3 * step));
+  const z0 = pairAt(base, both), z1 = pairAt(base + step, both), z2 = pairAt(base + 2 * step, both), z3 = pairAt(base + 3 * step, both);
   const half = f64x2.splat(0.5);
   return j == 0 ? f64x2.add(z0, f64x2.mul(half, f64x2.add(z1, z2))) : j == 1 ? f64x2.mul(half, f64x2.sub(z1, z2)) : f64x2.add(f64x2.mul(half, f64x2.add(z1, z2)), z3);
 }
 
-/** Column j of row k of Z·G for one channel pair: Z[4k..4k+3] at z + ξ·step times G's column j, in f64. */
+/** The float at p and, when `both`, the one after it (else 0), widened to f64x2. */
 // @ts-ignore: decorator
-@inline function gColumn(z: usize, step: usize, k: i32, j: i32): f64 {
-  const base = z + <usize>(4 * k) * step;
-  const z0 = <f64>load<f32>(base), z1 = <f64>load<f32>(base + step), z2 = <f64>load<f32>(base + 2 * step), z3 = <f64>load<f32>(base + 3 * step);
-  return j == 0 ? z0 + 0.5 * (z1 + z2) : j == 1 ? 0.5 * (z1 - z2) : 0.5 * (z1 + z2) + z3;
-}
+@inline function pairAt(p: usize, both: bool): v128 { return f64x2.promote_low_f32x4(both ? v128.load64_zero(p) : v128.load32_zero(p)); }
+
