@@ -594,6 +594,34 @@ for (const [name, make, input] of [
   });
 }
 
+// Every split threshold at 0: each pass that can split does, at batch sizes a test affords. The
+// strided weight gradient's chunks once followed the output channels, so ResNet-20's 32 → 64
+// stride-2 convolution trained to other bits on 2 threads; at the batch of the test above that
+// pass stayed under the threshold and the test could not see it.
+test('with every split threshold at 0, ResNet-20, MobileNetV2, the VGG-style net and LeNet-5 train to the same bits on 1, 2 and 3 threads', async () => {
+  const saved = { ...splitLimits };
+  for (const key of Object.keys(splitLimits)) splitLimits[key] = 0;
+  try {
+    for (const [name, make, input] of [
+      ['ResNet-20', () => sn.models.resnet20(), [6, 3, 32, 32]],
+      ['MobileNetV2 ×0.5', () => sn.models.mobilenetV2({ widthMult: 0.5, numClasses: 10 }), [8, 3, 32, 32]],
+      ['VGG-style', vggStyle, [3, 3, 32, 32]],
+      ['LeNet-5', () => sn.models.lenet5(), [5, 1, 28, 28]],
+    ]) {
+      const one = await train(1, make, input, 1);
+      assert.is(one.runs, 0, `${name}: one thread hands nothing to a worker`);
+      for (const threads of [2, 3]) {
+        const many = await train(threads, make, input, 1);
+        assert.ok(many.runs > 0 && many.channelSplits + many.bnSplits + many.rowSplits > 0, `${name}, ${threads} threads: passes split`);
+        sameBits(many.weights, one.weights, `${name}, ${threads} threads: weights`);
+        sameBits(many.out, one.out, `${name}, ${threads} threads: eval outputs`);
+      }
+    }
+  } finally {
+    Object.assign(splitLimits, saved);
+  }
+});
+
 test('training on 3 threads allocates no wasm memory once shapes are stable', async () => {
   sn.setNumThreads(3);
   await rt().pool.whenStarted();

@@ -10,27 +10,14 @@
 // on the thread count, and a worker still starting up just takes no range.
 import { gemmScratch, rt } from '../runtime/index.js';
 import { blockRanges, ranges, type Task } from '../runtime/threads.js';
-import { overRanges, runTasks, splitThreads } from '../runtime/split.js';
-
-/**
- * Below this many FLOPs a pass stays on one thread: a hand-off measured 25 µs with the workers
- * spinning, 60–90 µs from Atomics.wait, against ~0.4 ms for 2·10⁷ FLOPs at this machine's wasm peak.
- */
-export const MIN_SPLIT_FLOPS = 2e7;
-
-/**
- * MIN_SPLIT_FLOPS for a depthwise convolution's backward: the same time, ~0.4 ms, in fewer FLOPs.
- * Measured on MobileNetV2's depthwise shapes at batch 64 (forward and backward, one thread):
- * ~12 GFLOP/s against ~42 for its batch-folded pointwise GEMMs, so 2·10⁷ / 3.5 ≈ 6·10⁶.
- */
-export const MIN_DEPTHWISE_SPLIT_FLOPS = 6e6;
+import { overRanges, runTasks, splitLimits, splitThreads } from '../runtime/split.js';
 
 /** conv2dBatchSplits' answers: the forward may be split by the batch; so may the input gradient alone. */
 export const SPLITS_FORWARD = 1, SPLITS_INPUT_GRAD = 2;
 
 /** The threads a pass of `flops` FLOPs over a batch of N may take now: 1 without workers, for one image, or for a small pass. */
 export function passThreads(N: number, flops: number): number {
-  return splitThreads(N, flops, MIN_SPLIT_FLOPS);
+  return splitThreads(N, flops, splitLimits.minConvFlops);
 }
 
 /** A convolution's size arguments (conv2dForward's order) for `count` images. */
@@ -72,7 +59,7 @@ export function channelRanges(O: number, threads: number, unit = O % 16 === 0 ? 
  */
 export function weightGradRanges(args: readonly number[], flops: number): [number, number][] | null {
   const { pool, kernels } = rt();
-  if (!pool || pool.size < 2 || flops < MIN_SPLIT_FLOPS) return null;
+  if (!pool || pool.size < 2 || flops < splitLimits.minConvFlops) return null;
   const out = weightGradChannelRanges(args, pool.size);
   if (out.length < 2) return null;
   return out.every(([o0, Oc]) => kernels.conv2dWeightGradSplits(...args, o0, Oc) === 1) ? out : null;
@@ -121,7 +108,7 @@ export function splitInputGradByChannels(
  */
 export function forwardChannelRanges(args: readonly number[], flops: number): [number, number][] | null {
   const { pool, kernels } = rt();
-  if (!pool || pool.size < 2 || flops < MIN_SPLIT_FLOPS || kernels.conv2dForwardChannelSplits(...args) !== 1) return null;
+  if (!pool || pool.size < 2 || flops < splitLimits.minConvFlops || kernels.conv2dForwardChannelSplits(...args) !== 1) return null;
   const out = channelRanges(args[4], pool.size);
   return out.length < 2 ? null : out;
 }
@@ -136,7 +123,7 @@ export const splitCounts = { weightGradByChannels: 0, depthwiseBackwardByChannel
  */
 export function depthwiseRanges(args: readonly number[], flops: number): [number, number][] | null {
   const { pool, kernels } = rt();
-  if (!pool || pool.size < 2 || flops < MIN_DEPTHWISE_SPLIT_FLOPS || kernels.conv2dDepthwiseSplits(...args) !== 1) return null;
+  if (!pool || pool.size < 2 || flops < splitLimits.minDepthwiseFlops || kernels.conv2dDepthwiseSplits(...args) !== 1) return null;
   const out = ranges(args[1], pool.size);
   return out.length < 2 ? null : out;
 }

@@ -24,6 +24,18 @@ export const splitLimits = {
    * 64) ×1.79–1.94 / ×1.67–1.93 / ×1.70–1.75. Tests lower it to split small shapes.
    */
   minGemmFlops: 1e7,
+  /**
+   * Below this many FLOPs a convolution's pass stays on one thread: a hand-off measured 25 µs with
+   * the workers spinning, 60–90 µs from Atomics.wait, against ~0.4 ms for 2·10⁷ FLOPs at this
+   * machine's wasm peak. Tests lower it to split small shapes.
+   */
+  minConvFlops: 2e7,
+  /**
+   * minConvFlops for a depthwise convolution's backward: the same time, ~0.4 ms, in fewer FLOPs.
+   * Measured on MobileNetV2's depthwise shapes at batch 64 (forward and backward, one thread):
+   * ~12 GFLOP/s against ~42 for its batch-folded pointwise GEMMs, so 2·10⁷ / 3.5 ≈ 6·10⁶.
+   */
+  minDepthwiseFlops: 6e6,
 };
 
 /**
