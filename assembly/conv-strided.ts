@@ -42,7 +42,9 @@
 //     ×0.51–0.59, V8 spills;
 //   - no table for 3×3 at column stride 2 (a channel's 9 taps unrolled, their offsets a row
 //     pointer, + one plane, + 4 bytes): ×0.54–0.55;
-//   - each tile's B rows packed once ([K × 8], aligned) for all its channel panels: ×0.95–0.98.
+//   - each tile's B rows packed once ([K × 8], aligned) for all its channel panels: ×0.95–0.98;
+//   - dW with the blocks of 8 output channels outer, the taps inner (a block of dYᵀ, 12 KB at
+//     32→64 on 16×16, held in L1 over all taps): ×0.98–1.01.
 // A 1×1 strided convolution does not come here: its phase planes copy all of x where the
 // subsample reads a quarter of it, and with K = C the copy is not paid back (1×1 32→64 s2 on
 // 16×16: ×0.59–0.63; 1×1 16→32 s2 on 32×32: ×0.62). Those at stride 2 with output rows of a
