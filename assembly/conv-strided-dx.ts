@@ -166,27 +166,23 @@ function phasePairGemm(
   K0: i32, a0: usize, t0: usize, K1: i32, a1: usize, t1: usize, dyp: usize, Wq: i32,
   dx: usize, rowStep: usize, cs: usize, M: i32, rows: i32, cols: i32, W: i32, buf: usize,
 ): void {
-  const rs0 = <usize>K0 << 2, rs1 = <usize>K1 << 2;
-  let c = 0;
-  for (; c + 4 <= M; c += 4) {
-    const p0 = a0 + <usize>c * rs0, p1 = a1 + <usize>c * rs1, dc = dx + <usize>c * cs;
-    for (let i = 0; i < rows; i++) {
-      const b = dyp + (<usize>(i * Wq) << 2), d = dc + <usize>i * rowStep;
-      for (let j = 0; j < cols; j += 8) {
-        gemm4x8Table(K0, p0, rs0, t0, b + (<usize>j << 2), buf, 32, 0);
-        gemm4x8Table(K1, p1, rs1, t1, b + (<usize>j << 2), buf + 128, 32, 0);
-        interleaveTile(buf, 4, d + (<usize>j << 3), cs, min(16, W - 2 * j));
+  const rs0 = <usize>K0 << 2, rs1 = <usize>K1 << 2, M4 = M & ~3;
+  // Every channel of a tile before the next tile, so the tile's rows of dy's copy stay in L1
+  // (as the forward's tiles: ×1.00–1.03 over a panel of 4 channels at a time over all tiles).
+  for (let i = 0; i < rows; i++) {
+    const b = dyp + (<usize>(i * Wq) << 2), d = dx + <usize>i * rowStep;
+    for (let j = 0; j < cols; j += 8) {
+      const bj = b + (<usize>j << 2), dj = d + (<usize>j << 3), n = min(16, W - 2 * j);
+      let c = 0;
+      for (; c < M4; c += 4) {
+        gemm4x8Table(K0, a0 + <usize>c * rs0, rs0, t0, bj, buf, 32, 0);
+        gemm4x8Table(K1, a1 + <usize>c * rs1, rs1, t1, bj, buf + 128, 32, 0);
+        interleaveTile(buf, 4, dj + <usize>c * cs, cs, n);
       }
-    }
-  }
-  for (; c < M; c++) {
-    const p0 = a0 + <usize>c * rs0, p1 = a1 + <usize>c * rs1, dc = dx + <usize>c * cs;
-    for (let i = 0; i < rows; i++) {
-      const b = dyp + (<usize>(i * Wq) << 2), d = dc + <usize>i * rowStep;
-      for (let j = 0; j < cols; j += 8) {
-        gemm1x8Table(K0, p0, t0, b + (<usize>j << 2), buf, 0);
-        gemm1x8Table(K1, p1, t1, b + (<usize>j << 2), buf + 128, 0);
-        interleaveTile(buf, 1, d + (<usize>j << 3), cs, min(16, W - 2 * j));
+      for (; c < M; c++) {
+        gemm1x8Table(K0, a0 + <usize>c * rs0, t0, bj, buf, 0);
+        gemm1x8Table(K1, a1 + <usize>c * rs1, t1, bj, buf + 128, 0);
+        interleaveTile(buf, 1, dj + <usize>c * cs, cs, n);
       }
     }
   }

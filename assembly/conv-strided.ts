@@ -31,6 +31,20 @@
 //   3×3 16→32 s2 p1 on 32×32       im2col-gemm           ×1.20–1.40 ×1.25–1.42 ×1.11–1.27 ×1.30–1.38
 //   3×3 3→32 s2 p1 on 32×32        im2col-gemm           ×1.17–1.74 ×1.29–1.40 ×1.20–1.22 ×1.19–1.20
 // The whole backward (dW and dx) of these: ×1.01–1.02, ×1.10–1.20 and ×1.08–1.14 (relaxed).
+// The forward runs every 4 output channels of one tile before the next tile (the tile's B rows
+// stay in L1; a panel of 4 channels over all of an image's tiles read its planes, 72 KB at 16→32
+// on 32×32, from L2 once per panel): ×1.07–1.11 relaxed, ×1.11–1.16 plain (3×3 s2 p1, 16→32 on
+// 32×32 and 32→64 on 16×16, batch 16 and 64), to 78–82% of the FMA peak relaxed.
+// Where the time goes then (relaxed, 16→32 on 32×32, batch 64): the phase split ~9% of the
+// forward and of dW, dYᵀ's transposes ~3% of dW; dW's GEMM runs at ~88% of the peak, dW's
+// pass at 74–76%. Tried, not kept (the forward, relaxed, same runs):
+//   - f32-gemm-6x8 through the table (12 accumulators, 9 loads per 12 FMAs against 7 per 8):
+//     ×0.51–0.59, V8 spills;
+//   - no table for 3×3 at column stride 2 (a channel's 9 taps unrolled, their offsets a row
+//     pointer, + one plane, + 4 bytes): ×0.54–0.55;
+//   - each tile's B rows packed once ([K × 8], aligned) for all its channel panels: ×0.95–0.98;
+//   - dW with the blocks of 8 output channels outer, the taps inner (a block of dYᵀ, 12 KB at
+//     32→64 on 16×16, held in L1 over all taps): ×0.98–1.01.
 // A 1×1 strided convolution does not come here: its phase planes copy all of x where the
 // subsample reads a quarter of it, and with K = C the copy is not paid back (1×1 32→64 s2 on
 // 16×16: ×0.59–0.63; 1×1 16→32 s2 on 32×32: ×0.62). Those at stride 2 with output rows of a
@@ -88,21 +102,20 @@ export function stridedForward(
       const wg = w + (<usize>(g * Og) * K << 2);
       const yg = y + (<usize>(n * O + g * Og) * P << 2);
       const bg = b != 0 ? b + (<usize>(g * Og) << 2) : 0;
-      let i = 0;
-      for (; i + 4 <= Og; i += 4) {
-        const a = wg + <usize>i * rs, c = yg + <usize>i * cs, bias = bg != 0 ? bg + (<usize>i << 2) : 0;
-        for (let oh = 0; oh < OH; oh++) {
-          const row = xg + (<usize>(oh * SH * Wq) << 2), out = c + (<usize>(oh * OW) << 2);
-          for (let ow = 0; ow < OW; ow += 8) {
-            gemm4x8Table(K, a, rs, table, row + (<usize>ow << 2), out + (<usize>ow << 2), cs, bias);
+      // Every 4 output channels of a tile before the next tile: its B rows (Cg·SW planes × KH
+      // rows of 8 floats) stay in L1, where a panel of 4 channels over all tiles streamed the
+      // image's planes (72 KB at 16→32 on 32×32) from L2 once per panel (see the file comment).
+      const O4 = Og & ~3;
+      for (let oh = 0; oh < OH; oh++) {
+        const row = xg + (<usize>(oh * SH * Wq) << 2), out = yg + (<usize>(oh * OW) << 2);
+        for (let ow = 0; ow < OW; ow += 8) {
+          const r = row + (<usize>ow << 2), o = out + (<usize>ow << 2);
+          for (let i = 0; i < O4; i += 4) {
+            gemm4x8Table(K, wg + <usize>i * rs, rs, table, r, o + <usize>i * cs, cs, bg != 0 ? bg + (<usize>i << 2) : 0);
           }
-        }
-      }
-      for (; i < Og; i++) {
-        const a = wg + <usize>i * rs, c = yg + <usize>i * cs, bias = bg != 0 ? bg + (<usize>i << 2) : 0;
-        for (let oh = 0; oh < OH; oh++) {
-          const row = xg + (<usize>(oh * SH * Wq) << 2), out = c + (<usize>(oh * OW) << 2);
-          for (let ow = 0; ow < OW; ow += 8) gemm1x8Table(K, a, table, row + (<usize>ow << 2), out + (<usize>ow << 2), bias);
+          for (let i = O4; i < Og; i++) {
+            gemm1x8Table(K, wg + <usize>i * rs, table, r, o + <usize>i * cs, bg != 0 ? bg + (<usize>i << 2) : 0);
+          }
         }
       }
     }
@@ -168,7 +181,9 @@ export function stridedWeightGradScratchFloats(N: i32, C: i32, O: i32, KH: i32, 
  * dw += ∂L/∂w for a shape stridedApplies accepts, as the implicit GEMM
  *   dWᵀ[K × Og] += Σ_n cols(x[n]) · dY[n]ᵀ     [K, Og] = [K, OH·OW]·[OH·OW, Og]
  * whose A is read through the tap table from the phase planes (4 taps broadcast a pixel) and
- * whose B is dY's planes transposed ([pixel × Og8], Og rounded up to 8 with zero columns):
+ * whose B is dY's planes transposed, in blocks of 8 output channels ([Og8 / 8] × [pixel × 8],
+ * Og rounded up to 8 with zero columns; a block's rows contiguous, where rows of Og8 floats put
+ * each pixel's 8 on a cache line of its own: ×1.00–1.02 relaxed, ×1.01–1.03 plain):
  * f32-gemm-4x8 over the pixels of a chunk of images (gemm4x8Pixels), so neither the im2col
  * matrix nor its transpose is made. dWᵀ (K rounded up to 4, the extra taps reading the planes'
  * first floats and ignored) is added to dw at the end.
@@ -198,8 +213,11 @@ export function stridedWeightGrad(
       splitPhases(x + (<usize>(n0 + n) * C * H * W << 2), C, H, W, SW, PH, PW, Hp, Wq, planes + <usize>n * image);
     }
     for (let g = 0; g < G; g++) {
+      // dYᵀ in blocks of 8 output channels, each [nn·P × 8]: a GEMM's B rows one after the other.
       for (let n = 0; n < nn; n++) {
-        transposeFloats(dy + (<usize>((n0 + n) * O + g * Og) * P << 2), P, Og, P, dyT + (<usize>(n * P) * Og8 << 2), Og8);
+        for (let o = 0; o < Og; o += 8) {
+          transposeFloats(dy + (<usize>((n0 + n) * O + g * Og + o) * P << 2), P, min(8, Og - o), P, dyT + (<usize>(o * nn + n * 8) * P << 2), 8);
+        }
       }
       const xg = planes + (<usize>(g * Cg * SW) * plane << 2), dwg = dwT + (<usize>(g * K4) * Og8 << 2);
       for (let k = 0; k < K4; k += 4) {
@@ -207,7 +225,7 @@ export function stridedWeightGrad(
         const a0 = xg + <usize>load<u32>(t), a1 = xg + <usize>load<u32>(t, 4);
         const a2 = xg + <usize>load<u32>(t, 8), a3 = xg + <usize>load<u32>(t, 12);
         for (let o = 0; o < Og8; o += 8) {
-          gemm4x8Pixels(nn, OH, OW, image, rowStep, 4, a0, a1, a2, a3, dyT + (<usize>o << 2), bs, dwg + ((<usize>k * Og8 + o) << 2), bs);
+          gemm4x8Pixels(nn, OH, OW, image, rowStep, 4, a0, a1, a2, a3, dyT + (<usize>(o * nn * P) << 2), 32, dwg + ((<usize>k * Og8 + o) << 2), bs);
         }
       }
     }
