@@ -153,7 +153,7 @@ function f4x4Pays(OH: i32, OW: i32): bool {
  * winogradF2x2K5WeightGrad) where it runs F(2×2,5×5), or 0 for the direct flat path. Not
  * necessarily the forward's tile. A pure function of the shape and the build.
  */
-export function winogradWeightGradTile(tile: i32, N: i32, C: i32, O: i32, OH: i32, OW: i32): i32 {
+export function winogradWeightGradTile(tile: i32, N: i32, OH: i32, OW: i32): i32 {
   // 5×5: F(5×5,2×2) wherever the forward runs F(2×2,5×5) (measurements below winograd5x5Chosen).
   if (tile == WINOGRAD_TILE_5X5) return WINOGRAD_TILE_5X5;
   if (tile != 2 && tile != 4) return 0;
@@ -279,7 +279,7 @@ export function conv2dWinogradWeightGrad(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): i32 {
-  const dwTile = winogradWeightGradTile(winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW), N, C, O, OH, OW);
+  const dwTile = winogradWeightGradTile(winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW), N, OH, OW);
   return dwTile == WINOGRAD_TILE_5X5 ? 2 : dwTile;
 }
 
@@ -287,7 +287,7 @@ export function conv2dWinogradWeightGrad(
 export function winogradTileScratchFloats(tile: i32, N: i32, C: i32, H: i32, W: i32, O: i32, OH: i32, OW: i32): f64 {
   const passes = tile == WINOGRAD_TILE_5X5 ? winogradF2x2K5ScratchFloats(N, C, H, W, O, OH, OW)
     : tile == 4 ? winogradF4x4ScratchFloats(N, C, H, W, O, OH, OW) : winogradScratchFloats(N, C, H, W, O, OH, OW);
-  const dwTile = winogradWeightGradTile(tile, N, C, O, OH, OW);
+  const dwTile = winogradWeightGradTile(tile, N, OH, OW);
   if (dwTile == WINOGRAD_TILE_5X5) return max(passes, winogradF2x2K5WeightGradScratchFloats(N, C, O, OH, OW));
   if (dwTile == 4) return max(passes, winogradF4x4WeightGradScratchFloats(N, C, O, OH, OW));
   return dwTile == 2 ? max(passes, winogradWeightGradScratchFloats(N, C, O, OH, OW)) : passes;

@@ -440,7 +440,7 @@ export function conv2dBackward(
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
   const tile = pointwise ? 0 : winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) {
-    const dwTile = winogradWeightGradTile(tile, N, C, O, OH, OW);
+    const dwTile = winogradWeightGradTile(tile, N, OH, OW);
     if (dwTile != 0) {
       if (db != 0) biasGradChannels(db, dy, N, O, P);
       winogradTileWeightGrad(dwTile, x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, cols);
@@ -598,7 +598,7 @@ function weightGradPath(
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
   const tile = pointwise ? 0 : winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) {
-    const dwTile = winogradWeightGradTile(tile, N, C, O, OH, OW);
+    const dwTile = winogradWeightGradTile(tile, N, OH, OW);
     // F(5×5,2×2)'s weight gradient sums some channels of a range of 4 in another order than the
     // whole's (12 channels as 3 × 4: 195 of 2700 values differ): not split.
     if (dwTile == WINOGRAD_TILE_5X5) return -1;

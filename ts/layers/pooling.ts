@@ -9,9 +9,9 @@ import { overRanges, splitLimits, splitThreads } from '../runtime/split.js';
 export const poolSplits = { count: 0 };
 
 /**
- * Runs a pooling kernel over `planes` N·C planes of `inPlane` floats in and `outPlane` out (plus
- * `extra` more floats a plane, e.g. max-pooling's argmax): `args(p0, count)` gives the kernel's
- * arguments for planes p0..p0 + count. The kernels work plane by plane (argmax indices are within
+ * Runs the pooling kernel `kernel` over `planes` N·C planes, each reading and writing
+ * `floatsPerPlane` floats (input, output, and max-pooling's argmax): `args(p0, count)` gives the
+ * kernel's arguments for planes p0..p0 + count. The kernels work plane by plane (argmax indices are within
  * a plane), so ranges of planes over threads write one call's bits. A pass moving less than
  * splitLimits.minBytes stays on one thread: the VGG-style net's pools at batch 64 read and write
  * 2–12 MB, 0.2–0.9 ms a pass on one thread.
