@@ -6,15 +6,16 @@
 // or throw a clean Error starting 'fromOnnx: ' (no engine message, no wasm trap); a refused file
 // leaves no wasm memory taken, an accepted one takes at most twice the file's size (its weights
 // and their gradients), and the JS heap, sampled after garbage collection, grows no more than
-// twice the file's size for a refused file. The test prints how many cases it tried, how each
-// ended and the slowest case's time.
+// twice the file's size for a refused file, and by no more than twice the file's size plus
+// ONNX_FIXED_BYTES for a model (fromOnnx refuses a file that would build more layers than that
+// pays for). The test prints how many cases it tried, how each ended and the slowest case's time.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import * as sn from 'simdnet';
-import { encodeModel, rt } from 'simdnet/internal';
+import { encodeModel, rt, ONNX_FIXED_BYTES, ONNX_LAYER_BYTES, onnxBuildLimit } from 'simdnet/internal';
 import { rng } from './helpers.js';
 import { checkClean, checkRefusal, Tally, int, pick, concat, mutateBytes, asInput } from './fuzz-helpers.js';
 
@@ -302,18 +303,117 @@ test('fuzz: ONNX files (sn.fromOnnx): truncated, bit-flipped, mutated field by f
       const [grown, modules] = retainedHeap(bytes);
       if (process.env.SIMDNET_HEAP_LOG) console.log(`heap: case ${i} ${grown.toFixed(0)} B/load, ${bytes.length} B file, ${modules} modules`);
       sampled++;
-      maxHeapRatio = Math.max(maxHeapRatio, (grown - MODULE_BYTES * modules) / bytes.length);
-      // A file counts as at least HEAP_RESOLUTION bytes: below that the measurement cannot tell.
-      assert.ok(grown <= 2 * Math.max(bytes.length, HEAP_RESOLUTION) + MODULE_BYTES * modules,
-        `${what}: the JS heap grew by ${grown} bytes a load for a file of ${bytes.length} (${modules} modules)`);
+      maxHeapRatio = Math.max(maxHeapRatio, grown / Math.max(bytes.length, HEAP_RESOLUTION));
+      assertHeapBound(grown, bytes.length, model !== null, `${what} (${modules} modules)`);
     }
   }
   tally.print();
   console.log([...kinds].map(([k, v]) => `${k}: ${v.toFixed(0)} ms`).join('; '));
   const top = [...endings].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => `${v} ${k}`);
   console.log(`fuzz: ONNX endings (most common first):\n  ${top.join('\n  ')}`);
-  console.log(`fuzz: ONNX slowest case ${slowest[0].toFixed(1)} ms (${slowest[1]}); JS heap sampled for ${sampled} cases, at most ${maxHeapRatio.toFixed(3)}× the file's size beyond ${MODULE_BYTES} bytes a module`);
+  console.log(`fuzz: ONNX slowest case ${slowest[0].toFixed(1)} ms (${slowest[1]}); JS heap sampled for ${sampled} cases, at most ${maxHeapRatio.toFixed(3)}× the file's size (${HEAP_RESOLUTION} bytes at least)`);
   assert.ok(tally.accepted > 200 && tally.refused > 2000, 'the mutations reach both outcomes');
+});
+
+/**
+ * A chain of `count` nodes cycling through `ops` on a [N, 2, 4, 4] input, parameter-free but for
+ * BatchNormalization (the layer that keeps the most heap: 2 parameters, 3 buffers; its 4
+ * initializers of 2 values each); `graph`: an Add of the last value to itself after it (a
+ * module graph, activations as functional ops).
+ */
+function tinyChain(count, ops, graph = false) {
+  const value = (i) => (i === count - 1 && !graph ? 'output' : `v${i}`);
+  const initializers = [];
+  const nodes = Array.from({ length: count }, (_, i) => {
+    const opType = ops[i % ops.length];
+    const inputs = [i ? value(i - 1) : 'input'];
+    if (opType === 'BatchNormalization') {
+      for (const p of ['s', 'b', 'm', 'v']) { inputs.push(`${p}_${i}`); initializers.push({ name: `${p}_${i}`, dims: [2], dataType: 'float32', data: Float32Array.of(1, 0.5) }); }
+    }
+    return { name: '', opType, inputs, outputs: [value(i)], attributes: [] };
+  });
+  if (graph) nodes.push({ name: '', opType: 'Add', inputs: [value(count - 1), value(count - 1)], outputs: ['output'], attributes: [] });
+  return encodeModel({ irVersion: 8, opset: 17, producerName: '', producerVersion: '',
+    graph: { name: 'g', nodes, initializers, inputs: [{ name: 'input', dataType: 'float32', shape: ['N', 2, 4, 4] }], outputs: [{ name: 'output', dataType: 'float32', shape: ['N'] }] } });
+}
+
+/** The longest tinyChain whose file pays for its layers and ops (each node, and the Add, is one). */
+function longestAllowed(ops, graph) {
+  let count = 1;
+  while (count + 1 + (graph ? 1 : 0) <= onnxBuildLimit(tinyChain(count + 1, ops, graph).length)) count++;
+  return count;
+}
+
+const LIMIT_MESSAGE = /^fromOnnx: graph\.node: a file of (\d+) bytes may build at most (\d+) layers and ops, this one (\d+) \(([^)]*)\): each may keep \d+ bytes of JS heap/;
+
+/** fromOnnx refuses the file with the build-size Error, expected and actual counts named, and leaves no wasm memory taken; returns the Error's parenthesis (what was counted). */
+function assertTooMany(bytes, count, what) {
+  const heap = rt().heap;
+  const inUse = heap.bytesInUse;
+  let err = null;
+  try { sn.fromOnnx(bytes).dispose(); } catch (e) { err = e; }
+  assert.ok(err instanceof Error, `${what}: refused`);
+  const m = LIMIT_MESSAGE.exec(err.message);
+  assert.ok(m, `${what}: refused with the build-size Error, got: ${err.message}`);
+  assert.equal([Number(m[1]), Number(m[2]), Number(m[3])], [bytes.length, onnxBuildLimit(bytes.length), count], `${what}: ${err.message}`);
+  assert.is(heap.bytesInUse, inUse, `${what}: no wasm memory stays taken`);
+  return m[4];
+}
+
+test('fuzz: files of many small nodes load up to what their size pays for, one more node is refused, thousands are refused before anything is built', () => {
+  const lines = [];
+  for (const [ops, graph] of [[['Relu'], false], [['Relu', 'Identity', 'Flatten', 'Sigmoid'], false], [['Sigmoid', 'Relu', 'Flatten', 'Identity'], true],
+    [['BatchNormalization'], false]]) {
+    const name = `${ops.join('/')} ${graph ? 'graph (+ Add)' : 'chain'}`;
+    const count = longestAllowed(ops, graph);
+    const bytes = tinyChain(count, ops, graph);
+    const model = sn.fromOnnx(bytes);
+    assert.instance(model, graph ? sn.Module : sn.Sequential);
+    runs(model, name);
+    const modules = model.modules().length;
+    model.dispose();
+    const [grown] = retainedHeap(bytes);
+    assertHeapBound(grown, bytes.length, true, `${name} of ${count} nodes`);
+    const over = tinyChain(count + 1, ops, graph);
+    const counted = assertTooMany(over, count + 1 + (graph ? 1 : 0), `${name} of ${count + 1} nodes`);
+    lines.push(`${name}: ${count} nodes (${bytes.length} bytes, ${modules} modules) loaded, the JS heap grew ${grown.toFixed(0)} bytes a load `
+      + `(at most ${2 * Math.max(bytes.length, HEAP_RESOLUTION) + ONNX_FIXED_BYTES}); ${count + 1} nodes (${over.length} bytes) refused (${counted})`);
+  }
+  for (const count of [5000, 19999]) {
+    const bytes = tinyChain(count, ['Relu']);
+    const t0 = performance.now();
+    const counted = assertTooMany(bytes, count, `a chain of ${count} Relu nodes`);
+    // Counted from the decoded nodes, before any layer is made (the later counts name layers).
+    assert.is(counted, 'nodes computing on the input', `a chain of ${count} Relu nodes is refused before anything is built`);
+    lines.push(`${count} Relu nodes (${bytes.length} bytes): refused in ${(performance.now() - t0).toFixed(0)} ms, before anything was built`);
+    const [grown] = retainedHeap(bytes);
+    assertHeapBound(grown, bytes.length, false, `a chain of ${count} Relu nodes`);
+  }
+  console.log(`fuzz: ONNX build size (${ONNX_LAYER_BYTES} bytes a layer or op, ${ONNX_FIXED_BYTES} fixed):\n  ${lines.join('\n  ')}`);
+});
+
+test('fuzz: containers and Identity gaps that names ask for count against the file\'s size', () => {
+  const f32 = (name, dims) => ({ name, dims, dataType: 'float32', data: new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(0.5) });
+  const model = (nodes, initializers) => encodeModel({ irVersion: 8, opset: 17, producerName: '', producerVersion: '',
+    graph: { name: 'g', nodes, initializers, inputs: [{ name: 'input', dataType: 'float32', shape: ['N', 2] }], outputs: [{ name: 'output', dataType: 'float32', shape: ['N'] }] } });
+  const gemm = (w, out) => ({ name: '', opType: 'Gemm', inputs: ['input', w], outputs: [out], attributes: [{ name: 'transB', type: 'int', value: 1 }] });
+  // A weight named 'a.a.a....weight', 80 deep: 79 containers for one layer in a module graph.
+  const deep = `${Array(80).fill('a').join('.')}.weight`;
+  const nested = model([gemm(deep, 'y'), { name: '', opType: 'Add', inputs: ['y', 'y'], outputs: ['output'], attributes: [] }], [f32(deep, [2, 2])]);
+  const what = assertTooMany(nested, 80 + 1, 'a weight named 80 modules deep');
+  assert.match(what, /80 layers and containers of their paths, 1 ops/);
+  // A Sequential whose one layer's weight is named '10.weight': ten Identity layers keep the position.
+  const gap = model([gemm('10.weight', 'output')], [f32('10.weight', [2, 2])]);
+  const loaded = sn.fromOnnx(gap);
+  assert.equal(Object.keys(loaded.stateDict()), ['10.weight'], 'the position kept');
+  assert.is(loaded.modules().length, 12, 'ten Identity layers fill the gap');
+  loaded.dispose();
+  // 30 Relu layers, then that layer named '68.weight': 38 Identity layers would fill the gap.
+  const relus = Array.from({ length: 30 }, (_, i) => ({ name: '', opType: 'Relu', inputs: [i ? `r${i - 1}` : 'input'], outputs: [`r${i}`], attributes: [] }));
+  const wide = model([...relus, { ...gemm('68.weight', 'output'), inputs: ['r29', '68.weight'] }], [f32('68.weight', [2, 2])]);
+  const gapWhat = assertTooMany(wide, 69, 'a gap of 38 positions');
+  assert.is(gapWhat, '31 layers and 38 Identity layers keeping their names\' positions');
+  console.log(`fuzz: ONNX names: a weight 80 modules deep refused (${what}); a gap of 10 loaded as 11 layers; a gap of 38 after 30 layers refused (${gapWhat})`);
 });
 
 /**
@@ -349,11 +449,15 @@ const LOADS = 40;
 const HEAP_RESOLUTION = 1024;
 
 /**
- * The JS heap a module object takes whatever its size (its fields, maps and bookkeeping), allowed
- * per module on top of twice the file's size: a file of 100 ReLU nodes (3 KB) builds 100 layers.
- * Measured: about 1.2 KB a layer.
+ * The JS heap bound of a load, as the issue words it: twice the file's size (a file counting as at
+ * least HEAP_RESOLUTION bytes: below that the measurement cannot tell), plus ONNX_FIXED_BYTES once
+ * when a model was built (the model object and the layers no file is too small for); a refused
+ * file keeps nothing, so twice its size is all it may.
  */
-const MODULE_BYTES = 2048;
+function assertHeapBound(grown, fileBytes, loaded, what) {
+  const bound = 2 * Math.max(fileBytes, HEAP_RESOLUTION) + (loaded ? ONNX_FIXED_BYTES : 0);
+  assert.ok(grown <= bound, `${what}: the JS heap grew by ${grown} bytes a load for a file of ${fileBytes}, more than ${bound}`);
+}
 
 /** One case: fromOnnx on the bytes (in one of the types it takes, or a wrong type); returns the model or null. */
 function fuzzCase(tally, bytes, rand, what, onRefusal) {

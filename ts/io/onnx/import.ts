@@ -23,6 +23,41 @@ export const MAX_IMPORT_OPSET = 21;
 /** The batch size shapes are worked out at during import (any batch runs afterwards). */
 const SHAPE_BATCH = 2;
 
+/**
+ * The JS heap one layer or op an import builds may keep, an upper bound over every kind: a
+ * layer's object, its parameters' and buffers' handles (two tensors, two wasm blocks and their
+ * finalizer records each: about 1.1 KB a parameter), its names, the state-dict entry naming its
+ * initializer. Measured per node over chains of 210 against 10 (Node 20): BatchNormalization
+ * 8.1 KB (2 parameters, 3 buffers), Conv with a bias 4.4 KB, Relu 0.9 KB, Sigmoid 0.8 KB, Flatten
+ * 0.9 KB, a Relu as a functional op of a module graph 0.9 KB, Identity 0.03 KB. Its node takes a
+ * file 30 (Relu) to 240 (BatchNormalization) bytes, so a file of many small nodes would build
+ * objects 30 to 60 times its size.
+ */
+export const ONNX_LAYER_BYTES = 10 * 1024;
+
+/**
+ * The JS heap one import may keep whatever the file's size: the model object, its maps, and
+ * enough layers that a small real model never meets the bound: 51 layers or ops for any file.
+ * Measured need (nodes × ONNX_LAYER_BYTES − 2 × file): a weightless chain of 48 activations
+ * 475 KB, the MobileNet-style fixtures (8.3 to 10.6 KB, 27 to 32 nodes) 254 to 299 KB, the
+ * ResNet-style ones 151 to 230 KB, the tests' chain with every layer 231 KB, LeNet-5 and the zoo
+ * none (their weights pay). A file refused loads nothing, so only a model gets it.
+ */
+export const ONNX_FIXED_BYTES = 512 * 1024;
+
+/** The most layers and ops a file of `fileBytes` bytes may build: the JS heap they keep stays within twice the file plus ONNX_FIXED_BYTES. */
+export function onnxBuildLimit(fileBytes: number): number {
+  return Math.floor((2 * fileBytes + ONNX_FIXED_BYTES) / ONNX_LAYER_BYTES);
+}
+
+/** Refuses a file that would build more layers and ops than its size pays for (see onnxBuildLimit). */
+function checkBuildSize(count: number, fileBytes: number, what: string): void {
+  const limit = onnxBuildLimit(fileBytes);
+  if (count <= limit) return;
+  throw new Error(`fromOnnx: graph.node: a file of ${fileBytes} bytes may build at most ${limit} layers and ops, this one ${count} (${what}): `
+    + `each may keep ${ONNX_LAYER_BYTES} bytes of JS heap, which fromOnnx bounds by twice the file's size plus ${ONNX_FIXED_BYTES} bytes`);
+}
+
 /** A model built by fromOnnx: a Sequential or a module graph, with `onnxNames`. */
 export type OnnxImportedModel = Module & {
   /** The initializer each state-dict entry was read from: { 'features.0.weight': 'features.0.weight', '0.bias': 'onnx::Conv_17', ... }. */
@@ -43,9 +78,14 @@ const nodeLabel = (n: DecodedNode) => `${n.name ? quote(n.name) : `#${n.index}`}
  * initializer); BatchNormalization keeps its running statistics. The model takes the file's input
  * shape at any batch size ([N, ...model.onnxInputShape]) and starts in training mode.
  *
+ * A file of B bytes may build at most floor((2·B + 512 KB) / 10 KB) layers and ops, so that the JS
+ * heap a load keeps stays within twice the file's size plus 512 KB (real models, whose weights
+ * make their size, are far from it); a file over that is refused before anything is built.
+ *
  * @param bytes The file: a Uint8Array (a Node Buffer is one), an ArrayBuffer or another ArrayBufferView.
  * @throws Error starting 'fromOnnx: ' naming the part of the file, or every unsupported node by
- *   name and op type; nothing stays allocated after a refusal.
+ *   name and op type, or the layers and ops a file would build beyond what its size allows;
+ *   nothing stays allocated after a refusal.
  *
  * @example
  * ```js
@@ -96,7 +136,7 @@ class Importer implements ConvertContext {
   /** The node each initializer is a layer weight of. */
   private weightOf = new Map<string, string>();
 
-  constructor(private readonly g: DecodedGraph, readonly opset: number, fileBytes: number) {
+  constructor(private readonly g: DecodedGraph, readonly opset: number, private readonly fileBytes: number) {
     this.budget = { left: fileBytes };
     for (const t of g.initializers) {
       if (this.inits.has(t.name)) throw new Error(`fromOnnx: graph.initializer: two initializers are named ${quote(t.name)}`);
@@ -114,6 +154,7 @@ class Importer implements ConvertContext {
     this.foldPure();
     this.nodes = live(fusePatterns(this.nodes, this.pure, this.output), this.output);
     const dynamic = this.checkSupported();
+    checkBuildSize(dynamic.length, this.fileBytes, 'nodes computing on the input');
     this.mode = isChain(dynamic, this.input.name, this.output) ? 'chain' : 'graph';
     const budget = this.budget.left;
     for (;;) {
@@ -272,6 +313,8 @@ class Importer implements ConvertContext {
       model.add(layers[i].layer!);
       for (const [name, k] of layers[i].weights) if (k.origin !== undefined) names[`${at}.${name}`] = k.origin;
     }
+    // The Identity layers filling gaps count too: built as JS objects only, dropped on a refusal.
+    checkBuildSize(count, this.fileBytes, `${layers.length} layers and ${count - layers.length} Identity layers keeping their names' positions`);
     return withNames(model, names, this.input);
   }
 
@@ -288,6 +331,9 @@ class Importer implements ConvertContext {
       const path = placeParameter(root, p, origin);
       names[path] = origin;
     }
+    // The containers made for the layers' paths count too: built as JS objects only, dropped on a refusal.
+    const modules = root.modules().length - 1, ops = steps.filter((s) => !s.layer).length;
+    checkBuildSize(modules + ops, this.fileBytes, `${modules} layers and containers of their paths, ${ops} ops`);
     return withNames(root, names, this.input);
   }
 }
@@ -484,14 +530,15 @@ function placeParameter(root: Module, p: Parameter, origin: string): string {
  * functional ops between them). Built by `sn.fromOnnx`; trains and saves as any module.
  */
 export class OnnxGraphModule extends Module {
-  readonly #steps: Step[];
+  readonly #steps: Pick<Step, 'inputs' | 'output' | 'layer' | 'run'>[];
   readonly #input: string;
   readonly #output: string;
 
   /** @internal Built by fromOnnx. */
   constructor(steps: Step[], input: string, output: string) {
     super();
-    this.#steps = steps;
+    // Without their decoded nodes: a node's attributes and names would stay on the heap for nothing.
+    this.#steps = steps.map((s) => ({ inputs: s.inputs, output: s.output, layer: s.layer, run: s.run }));
     this.#input = input;
     this.#output = output;
   }
