@@ -416,28 +416,48 @@ test('fuzz: containers and Identity gaps that names ask for count against the fi
   console.log(`fuzz: ONNX names: a weight 80 modules deep refused (${what}); a gap of 10 loaded as 11 layers; a gap of 38 after 30 layers refused (${gapWhat})`);
 });
 
+test('fuzz: a Concat of 200,000 inputs keeps less than twice its file, the typed arrays\' stores counted', () => {
+  // Each input takes 3 bytes of file ('x' with its tag and length): what the graph module keeps of
+  // it must cost less than 6, where a string or an array slot each would take 8 or more.
+  const count = 200_000;
+  const nodes = [{ name: '', opType: 'Relu', inputs: ['input'], outputs: ['x'], attributes: [] },
+    { name: '', opType: 'Concat', inputs: Array(count).fill('x'), outputs: ['output'], attributes: [{ name: 'axis', type: 'int', value: 1 }] }];
+  const bytes = encodeModel({ irVersion: 8, opset: 17, producerName: '', producerVersion: '',
+    graph: { name: 'g', nodes, initializers: [], inputs: [{ name: 'input', dataType: 'float32', shape: ['N', 1] }], outputs: [{ name: 'output', dataType: 'float32', shape: ['N'] }] } });
+  const model = sn.fromOnnx(bytes);
+  const y = sn.noGrad(() => model.forward(sn.tensor(Float32Array.of(-1, 2), [2, 1])));
+  assert.equal([...y.shape], [2, count]);
+  assert.equal([y.toArray()[0], y.toArray()[count]], [0, 2], 'Relu, then the copies of its output side by side');
+  model.dispose();
+  // Four loads: at 600 KB a file, the ±120 KB a measurement varies by is 30 KB a load.
+  const [grown, , stores] = retainedHeap(bytes, 4);
+  assertHeapBound(grown + stores, bytes.length, true, `a Concat of ${count} inputs`);
+  console.log(`fuzz: ONNX Concat of ${count} inputs (${bytes.length} bytes): the JS heap grew ${grown.toFixed(0)} bytes a load, ArrayBuffer stores ${stores.toFixed(0)}`);
+});
+
 /**
  * The JS heap that loading `bytes` keeps, per load: the file is loaded LOADS times (four times as
- * many for files under 4 KB) with every model held (a refusal may keep nothing), between full
- * garbage collections; the growth divided by the loads measures what a load keeps, where one
- * load's growth varies by ±120 KB (V8's heap after gc() is not exact). Ten loads before warm the
- * code the case reaches. Returns [bytes per load, modules per model].
+ * many for files under 4 KB; `loads` for a large file whose loads are slow) with every model held
+ * (a refusal may keep nothing), between full garbage collections; the growth divided by the loads
+ * measures what a load keeps, where one load's growth varies by ±120 KB (V8's heap after gc() is
+ * not exact). Ten loads before warm the code the case reaches. Returns [bytes per load, modules
+ * per model, bytes per load of ArrayBuffer stores (typed arrays' values live outside the heap)].
  */
-function retainedHeap(bytes) {
+function retainedHeap(bytes, loads = bytes.length < 4096 ? 4 * LOADS : LOADS) {
   // Warm-up loads first: the optimizing compiler's code and feedback for this path land here, not below.
   for (let k = 0; k < 10; k++) { try { sn.fromOnnx(bytes).dispose(); } catch { /* refused */ } }
-  const loads = bytes.length < 4096 ? 4 * LOADS : LOADS;
   gc(); gc();
-  const before = process.memoryUsage().heapUsed;
+  const before = process.memoryUsage();
   const held = [];
   for (let k = 0; k < loads; k++) {
     try { held.push(sn.fromOnnx(bytes)); } catch { /* a refusal: nothing may stay */ }
   }
   gc(); gc();
-  const grown = (process.memoryUsage().heapUsed - before) / loads;
+  const after = process.memoryUsage();
+  const grown = (after.heapUsed - before.heapUsed) / loads;
   const modules = held.length ? held[0].modules().length : 0;
   for (const m of held) m.dispose();
-  return [grown, modules];
+  return [grown, modules, (after.arrayBuffers - before.arrayBuffers) / loads];
 }
 
 const LOADS = 40;
