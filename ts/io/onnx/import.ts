@@ -14,7 +14,7 @@ import { describe } from '../../describe.js';
 import { listNames } from '../untrusted.js';
 import { decodeModel, type DecodedGraph, type DecodedModel, type DecodedNode } from './decode.js';
 import { ProtoError } from './protobuf-reader.js';
-import { BATCH, constOf, FOLDABLE, fold, materialize, NodeError, attr, type Const, type Int } from './import-const.js';
+import { BATCH, constOf, FOLDABLE, fold, materialize, MAX_RANK, NodeError, attr, type Const, type Int } from './import-const.js';
 import { CHAIN_OPS, CONVERTERS, NotAChain, type ConvertContext, type Step } from './import-ops.js';
 
 /** The ai.onnx operator sets read: 9 (BatchNormalization without spatial) to 21. */
@@ -187,6 +187,7 @@ class Importer implements ConvertContext {
     if (!k.floats) throw new NodeError('its constant operand must hold floats');
     const values = finite(k);
     if (values.length === 1 && k.dims.length <= 1) return values[0];
+    if (k.dims.length > MAX_RANK) throw new NodeError(`its constant operand has ${k.dims.length} dimensions, at most ${MAX_RANK} are supported`);
     const known = this.operandParams.get(c);
     if (known) return known[1];
     const layer = c.origin !== undefined ? this.weightOf.get(c.origin) : undefined;
@@ -371,7 +372,7 @@ function graphInput(g: DecodedGraph, inits: Map<string, Const>): GraphInput {
   const where = `fromOnnx: graph.input ${quote(v.name)}`;
   if (v.elemType !== 1) throw new Error(`${where}: its element type must be float32, got ${v.elemType === 0 ? 'no tensor type' : `data type ${v.elemType}`}`);
   const s = v.shape;
-  if (!s || s.length < 2 || s.length > 8) throw new Error(`${where}: its shape must be [batch, ...] of rank 2 to 8, got ${s ? `rank ${s.length}` : 'none'}`);
+  if (!s || s.length < 2 || s.length > MAX_RANK) throw new Error(`${where}: its shape must be [batch, ...] of rank 2 to ${MAX_RANK}, got ${s ? `rank ${s.length}` : 'none'}`);
   const rest = s.slice(1);
   if (!rest.every((d) => typeof d === 'number' && d >= 1 && d <= 2 ** 24)) {
     throw new Error(`${where}: the dimensions after the batch must be known positive sizes (at most 2^24), got [${s.map((d) => (d === null ? '?' : String(d))).join(', ')}]`);
