@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import * as sn from 'simdnet';
-import { encodeModel, rt, ONNX_FIXED_BYTES, ONNX_LAYER_BYTES, onnxBuildLimit } from 'simdnet/internal';
+import { encodeModel, rt, ONNX_FIXED_BYTES, ONNX_LAYER_BYTES, ONNX_TENSOR_BYTES, onnxBuildBudget, onnxBuildBytes } from 'simdnet/internal';
 import { rng } from './helpers.js';
 import { checkClean, checkRefusal, Tally, int, pick, concat, mutateBytes, asInput } from './fuzz-helpers.js';
 
@@ -337,17 +337,25 @@ function tinyChain(count, ops, graph = false) {
     graph: { name: 'g', nodes, initializers, inputs: [{ name: 'input', dataType: 'float32', shape: ['N', 2, 4, 4] }], outputs: [{ name: 'output', dataType: 'float32', shape: ['N'] }] } });
 }
 
+/** The parameters and buffers of tinyChain(count, ops)'s layers: five a BatchNormalization. */
+const chainTensors = (count, ops) => 5 * Array.from({ length: count }, (_, i) => ops[i % ops.length]).filter((op) => op === 'BatchNormalization').length;
+
 /** The longest tinyChain whose file pays for its layers and ops (each node, and the Add, is one). */
 function longestAllowed(ops, graph) {
   let count = 1;
-  while (count + 1 + (graph ? 1 : 0) <= onnxBuildLimit(tinyChain(count + 1, ops, graph).length)) count++;
+  const fits = (n) => onnxBuildBytes(n + (graph ? 1 : 0), chainTensors(n, ops)) <= onnxBuildBudget(tinyChain(n, ops, graph).length);
+  while (fits(count + 1)) count++;
   return count;
 }
 
-const LIMIT_MESSAGE = /^fromOnnx: graph\.node: a file of (\d+) bytes may build at most (\d+) layers and ops, this one (\d+) \(([^)]*)\): each may keep \d+ bytes of JS heap/;
+const LIMIT_MESSAGE = /^fromOnnx: graph\.node: a file of (\d+) bytes may build at most (\d+) bytes of layers and ops, this one (\d+): (\d+) \(([^)]*)\) at \d+ bytes each and (\d+) parameters and buffers/;
 
-/** fromOnnx refuses the file with the build-size Error, expected and actual counts named, and leaves no wasm memory taken; returns the Error's parenthesis (what was counted). */
-function assertTooMany(bytes, count, what) {
+/**
+ * fromOnnx refuses the file with the build-size Error naming the budget and the charge of its
+ * `objects` layers, ops and containers and `tensors` parameters and buffers, and leaves no wasm
+ * memory taken; returns the Error's parenthesis (what was counted).
+ */
+function assertTooMany(bytes, objects, tensors, what) {
   const heap = rt().heap;
   const inUse = heap.bytesInUse;
   let err = null;
@@ -355,9 +363,10 @@ function assertTooMany(bytes, count, what) {
   assert.ok(err instanceof Error, `${what}: refused`);
   const m = LIMIT_MESSAGE.exec(err.message);
   assert.ok(m, `${what}: refused with the build-size Error, got: ${err.message}`);
-  assert.equal([Number(m[1]), Number(m[2]), Number(m[3])], [bytes.length, onnxBuildLimit(bytes.length), count], `${what}: ${err.message}`);
+  assert.equal([m[1], m[2], m[3], m[4], m[6]].map(Number), [bytes.length, onnxBuildBudget(bytes.length), onnxBuildBytes(objects, tensors), objects, tensors], `${what}: ${err.message}`);
+  assert.ok(onnxBuildBytes(objects, tensors) > onnxBuildBudget(bytes.length), `${what}: over the budget`);
   assert.is(heap.bytesInUse, inUse, `${what}: no wasm memory stays taken`);
-  return m[4];
+  return m[5];
 }
 
 test('fuzz: files of many small nodes load up to what their size pays for, one more node is refused, thousands are refused before anything is built', () => {
@@ -375,21 +384,21 @@ test('fuzz: files of many small nodes load up to what their size pays for, one m
     const [grown] = retainedHeap(bytes);
     assertHeapBound(grown, bytes.length, true, `${name} of ${count} nodes`);
     const over = tinyChain(count + 1, ops, graph);
-    const counted = assertTooMany(over, count + 1 + (graph ? 1 : 0), `${name} of ${count + 1} nodes`);
+    const counted = assertTooMany(over, count + 1 + (graph ? 1 : 0), chainTensors(count + 1, ops), `${name} of ${count + 1} nodes`);
     lines.push(`${name}: ${count} nodes (${bytes.length} bytes, ${modules} modules) loaded, the JS heap grew ${grown.toFixed(0)} bytes a load `
       + `(at most ${2 * Math.max(bytes.length, HEAP_RESOLUTION) + ONNX_FIXED_BYTES}); ${count + 1} nodes (${over.length} bytes) refused (${counted})`);
   }
   for (const count of [5000, 19999]) {
     const bytes = tinyChain(count, ['Relu']);
     const t0 = performance.now();
-    const counted = assertTooMany(bytes, count, `a chain of ${count} Relu nodes`);
+    const counted = assertTooMany(bytes, count, 0, `a chain of ${count} Relu nodes`);
     // Counted from the decoded nodes, before any layer is made (the later counts name layers).
     assert.is(counted, 'nodes computing on the input', `a chain of ${count} Relu nodes is refused before anything is built`);
     lines.push(`${count} Relu nodes (${bytes.length} bytes): refused in ${(performance.now() - t0).toFixed(0)} ms, before anything was built`);
     const [grown] = retainedHeap(bytes);
     assertHeapBound(grown, bytes.length, false, `a chain of ${count} Relu nodes`);
   }
-  console.log(`fuzz: ONNX build size (${ONNX_LAYER_BYTES} bytes a layer or op, ${ONNX_FIXED_BYTES} fixed):\n  ${lines.join('\n  ')}`);
+  console.log(`fuzz: ONNX build size (${ONNX_LAYER_BYTES} bytes a layer or op, ${ONNX_TENSOR_BYTES} a parameter or buffer, ${ONNX_FIXED_BYTES} fixed):\n  ${lines.join('\n  ')}`);
 });
 
 test('fuzz: containers and Identity gaps that names ask for count against the file\'s size', () => {
@@ -397,23 +406,23 @@ test('fuzz: containers and Identity gaps that names ask for count against the fi
   const model = (nodes, initializers) => encodeModel({ irVersion: 8, opset: 17, producerName: '', producerVersion: '',
     graph: { name: 'g', nodes, initializers, inputs: [{ name: 'input', dataType: 'float32', shape: ['N', 2] }], outputs: [{ name: 'output', dataType: 'float32', shape: ['N'] }] } });
   const gemm = (w, out) => ({ name: '', opType: 'Gemm', inputs: ['input', w], outputs: [out], attributes: [{ name: 'transB', type: 'int', value: 1 }] });
-  // A weight named 'a.a.a....weight', 80 deep: 79 containers for one layer in a module graph.
-  const deep = `${Array(80).fill('a').join('.')}.weight`;
+  // A weight named 'a.a.a....weight', 200 deep: 199 containers for one layer in a module graph.
+  const deep = `${Array(200).fill('a').join('.')}.weight`;
   const nested = model([gemm(deep, 'y'), { name: '', opType: 'Add', inputs: ['y', 'y'], outputs: ['output'], attributes: [] }], [f32(deep, [2, 2])]);
-  const what = assertTooMany(nested, 80 + 1, 'a weight named 80 modules deep');
-  assert.match(what, /80 layers and containers of their paths, 1 ops/);
+  const what = assertTooMany(nested, 200 + 1, 1, 'a weight named 200 modules deep');
+  assert.match(what, /200 layers and containers of their paths, 1 ops/);
   // A Sequential whose one layer's weight is named '10.weight': ten Identity layers keep the position.
   const gap = model([gemm('10.weight', 'output')], [f32('10.weight', [2, 2])]);
   const loaded = sn.fromOnnx(gap);
   assert.equal(Object.keys(loaded.stateDict()), ['10.weight'], 'the position kept');
   assert.is(loaded.modules().length, 12, 'ten Identity layers fill the gap');
   loaded.dispose();
-  // 30 Relu layers, then that layer named '68.weight': 38 Identity layers would fill the gap.
-  const relus = Array.from({ length: 30 }, (_, i) => ({ name: '', opType: 'Relu', inputs: [i ? `r${i - 1}` : 'input'], outputs: [`r${i}`], attributes: [] }));
-  const wide = model([...relus, { ...gemm('68.weight', 'output'), inputs: ['r29', '68.weight'] }], [f32('68.weight', [2, 2])]);
-  const gapWhat = assertTooMany(wide, 69, 'a gap of 38 positions');
-  assert.is(gapWhat, '31 layers and 38 Identity layers keeping their names\' positions');
-  console.log(`fuzz: ONNX names: a weight 80 modules deep refused (${what}); a gap of 10 loaded as 11 layers; a gap of 38 after 30 layers refused (${gapWhat})`);
+  // 100 Relu layers, then that layer named '200.weight': 99 Identity layers would fill the gap.
+  const relus = Array.from({ length: 100 }, (_, i) => ({ name: '', opType: 'Relu', inputs: [i ? `r${i - 1}` : 'input'], outputs: [`r${i}`], attributes: [] }));
+  const wide = model([...relus, { ...gemm('200.weight', 'output'), inputs: ['r99', '200.weight'] }], [f32('200.weight', [2, 2])]);
+  const gapWhat = assertTooMany(wide, 201, 1, 'a gap of 100 positions');
+  assert.is(gapWhat, '101 layers and 100 Identity layers keeping their names\' positions');
+  console.log(`fuzz: ONNX names: a weight 200 modules deep refused (${what}); a gap of 10 loaded as 11 layers; a gap of 100 after 100 layers refused (${gapWhat})`);
 });
 
 test('fuzz: a Concat of 200,000 inputs keeps less than twice its file, the typed arrays\' stores counted', () => {

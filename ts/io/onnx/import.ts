@@ -24,38 +24,56 @@ export const MAX_IMPORT_OPSET = 21;
 const SHAPE_BATCH = 2;
 
 /**
- * The JS heap one layer or op an import builds may keep, an upper bound over every kind: a
- * layer's object, its parameters' and buffers' handles (two tensors, two wasm blocks and their
- * finalizer records each: about 1.1 KB a parameter), its names, the state-dict entry naming its
- * initializer. Measured per node over chains of 210 against 10 (Node 20): BatchNormalization
- * 8.1 KB (2 parameters, 3 buffers), Conv with a bias 4.4 KB, Relu 0.9 KB, Sigmoid 0.8 KB, Flatten
- * 0.9 KB, a Relu as a functional op of a module graph 0.9 KB, Identity 0.03 KB. Its node takes a
- * file 30 (Relu) to 240 (BatchNormalization) bytes, so a file of many small nodes would build
- * objects 30 to 60 times its size.
+ * The JS heap one layer, op or container an import builds may keep, without its parameters and
+ * buffers: the object, its maps and names. Measured per node over chains of 210 against 10
+ * (Node 20): Relu 0.9 KB, Sigmoid 0.8 KB, Flatten 0.9 KB, a Relu as a functional op of a module
+ * graph 0.9 KB, Identity 0.03 KB. Its node can take a file 14 bytes.
  */
-export const ONNX_LAYER_BYTES = 10 * 1024;
+export const ONNX_LAYER_BYTES = 1536;
 
 /**
- * The JS heap one import may keep whatever the file's size: the model object, its maps, and
- * enough layers that a small real model never meets the bound: 51 layers or ops for any file.
- * Measured need (nodes × ONNX_LAYER_BYTES − 2 × file): a weightless chain of 48 activations
- * 475 KB, the MobileNet-style fixtures (8.3 to 10.6 KB, 27 to 32 nodes) 254 to 299 KB, the
- * ResNet-style ones 151 to 230 KB, the tests' chain with every layer 231 KB, LeNet-5 and the zoo
- * none (their weights pay). A file refused loads nothing, so only a model gets it.
+ * The JS heap one parameter or buffer of a built layer may keep: its tensor and wasm block
+ * handles and their finalizer records (the values live in wasm memory, bounded apart). Measured
+ * with the layers above: Conv with a bias 4.4 KB (two parameters), BatchNormalization 8.1 KB
+ * (two parameters, three buffers), about 1.1–1.4 KB a tensor. Its initializer can take a file
+ * 10 bytes.
  */
-export const ONNX_FIXED_BYTES = 512 * 1024;
+export const ONNX_TENSOR_BYTES = 2048;
 
-/** The most layers and ops a file of `fileBytes` bytes may build: the JS heap they keep stays within twice the file plus ONNX_FIXED_BYTES. */
-export function onnxBuildLimit(fileBytes: number): number {
-  return Math.floor((2 * fileBytes + ONNX_FIXED_BYTES) / ONNX_LAYER_BYTES);
+/**
+ * The JS heap one import may keep whatever the file's size: the model object and enough layers
+ * that a small real model never meets the bound (about 170 parameter-free layers, or 50 of
+ * BatchNormalization's, for any file). Measured need (what the bound charges less twice the
+ * file): the MobileNet-style fixtures (8.3 to 10.6 KB, 27 to 32 nodes) 80 to 100 KB, the
+ * ResNet-style ones under 80 KB, LeNet-5 and the zoo none (their weights pay). A file refused
+ * loads nothing, so only a model gets it.
+ */
+export const ONNX_FIXED_BYTES = 256 * 1024;
+
+/** The JS heap fromOnnx lets a file of `fileBytes` bytes build: twice its size plus ONNX_FIXED_BYTES. */
+export function onnxBuildBudget(fileBytes: number): number {
+  return 2 * fileBytes + ONNX_FIXED_BYTES;
 }
 
-/** Refuses a file that would build more layers and ops than its size pays for (see onnxBuildLimit). */
-function checkBuildSize(count: number, fileBytes: number, what: string): void {
-  const limit = onnxBuildLimit(fileBytes);
-  if (count <= limit) return;
-  throw new Error(`fromOnnx: graph.node: a file of ${fileBytes} bytes may build at most ${limit} layers and ops, this one ${count} (${what}): `
-    + `each may keep ${ONNX_LAYER_BYTES} bytes of JS heap, which fromOnnx bounds by twice the file's size plus ${ONNX_FIXED_BYTES} bytes`);
+/** What fromOnnx charges a build of `objects` layers, ops and containers holding `tensors` parameters and buffers. */
+export function onnxBuildBytes(objects: number, tensors: number): number {
+  return objects * ONNX_LAYER_BYTES + tensors * ONNX_TENSOR_BYTES;
+}
+
+/** Refuses a file that would build more than its size pays for (onnxBuildBudget). */
+function checkBuildSize(objects: number, tensors: number, fileBytes: number, what: string): void {
+  const budget = onnxBuildBudget(fileBytes), cost = onnxBuildBytes(objects, tensors);
+  if (cost <= budget) return;
+  throw new Error(`fromOnnx: graph.node: a file of ${fileBytes} bytes may build at most ${budget} bytes of layers and ops, this one ${cost}: `
+    + `${objects} (${what}) at ${ONNX_LAYER_BYTES} bytes each and ${tensors} parameters and buffers at ${ONNX_TENSOR_BYTES}; `
+    + `fromOnnx bounds the JS heap a model keeps by twice the file's size plus ${ONNX_FIXED_BYTES} bytes`);
+}
+
+/** The parameters and buffers a node's layer may hold: its initializer operands, and BatchNormalization's batch count. */
+function tensorsOf(n: DecodedNode, inits: Map<string, Const>): number {
+  let count = n.opType === 'BatchNormalization' ? 1 : 0;
+  for (const i of n.inputs) if (inits.has(i)) count++;
+  return count;
 }
 
 /** A model built by fromOnnx: a Sequential or a module graph, with `onnxNames`. */
@@ -78,9 +96,9 @@ const nodeLabel = (n: DecodedNode) => `${n.name ? quote(n.name) : `#${n.index}`}
  * initializer); BatchNormalization keeps its running statistics. The model takes the file's input
  * shape at any batch size ([N, ...model.onnxInputShape]) and starts in training mode.
  *
- * A file of B bytes may build at most floor((2·B + 512 KB) / 10 KB) layers and ops, so that the JS
- * heap a load keeps stays within twice the file's size plus 512 KB (real models, whose weights
- * make their size, are far from it); a file over that is refused before anything is built.
+ * A file of B bytes may build layers and ops keeping at most 2·B + 256 KB of JS heap, each charged
+ * 1.5 KB and 2 KB a parameter or buffer (real models, whose weights make their size, are far from
+ * it); a file over that is refused, nothing left built.
  *
  * @param bytes The file: a Uint8Array (a Node Buffer is one), an ArrayBuffer or another ArrayBufferView.
  * @throws Error starting 'fromOnnx: ' naming the part of the file, or every unsupported node by
@@ -133,6 +151,8 @@ class Importer implements ConvertContext {
   /** What the current attempt built, released if it fails. */
   private built: (Module | Parameter)[] = [];
   private operandParams = new Map<Const, [string, Parameter]>();
+  /** The parameters and buffers the layers will hold, counted before any is built (tensorsOf). */
+  private tensors = 0;
   /** The node each initializer is a layer weight of. */
   private weightOf = new Map<string, string>();
 
@@ -154,7 +174,8 @@ class Importer implements ConvertContext {
     this.foldPure();
     this.nodes = live(fusePatterns(this.nodes, this.pure, this.output), this.output);
     const dynamic = this.checkSupported();
-    checkBuildSize(dynamic.length, this.fileBytes, 'nodes computing on the input');
+    this.tensors = dynamic.reduce((sum, n) => sum + tensorsOf(n, this.inits), 0);
+    checkBuildSize(dynamic.length, this.tensors, this.fileBytes, 'nodes computing on the input');
     this.mode = isChain(dynamic, this.input.name, this.output) ? 'chain' : 'graph';
     const budget = this.budget.left;
     for (;;) {
@@ -315,7 +336,7 @@ class Importer implements ConvertContext {
       for (const [name, k] of layers[i].weights) if (k.origin !== undefined) names[`${at}.${name}`] = k.origin;
     }
     // The Identity layers filling gaps count too: built as JS objects only, dropped on a refusal.
-    checkBuildSize(count, this.fileBytes, `${layers.length} layers and ${count - layers.length} Identity layers keeping their names' positions`);
+    checkBuildSize(count, this.tensors, this.fileBytes, `${layers.length} layers and ${count - layers.length} Identity layers keeping their names' positions`);
     return withNames(model, names, this.input);
   }
 
@@ -334,7 +355,7 @@ class Importer implements ConvertContext {
     }
     // The containers made for the layers' paths count too: built as JS objects only, dropped on a refusal.
     const modules = root.modules().length - 1, ops = steps.filter((s) => !s.layer).length;
-    checkBuildSize(modules + ops, this.fileBytes, `${modules} layers and containers of their paths, ${ops} ops`);
+    checkBuildSize(modules + ops, this.tensors, this.fileBytes, `${modules} layers and containers of their paths, ${ops} ops`);
     return withNames(root, names, this.input);
   }
 }
