@@ -44,8 +44,8 @@ export const ONNX_TENSOR_BYTES = 2048;
  * The JS heap one import may keep whatever the file's size: the model object and enough layers
  * that a small real model never meets the bound (about 170 parameter-free layers, or 50 of
  * BatchNormalization's, for any file). Measured need (what the bound charges less twice the
- * file): the MobileNet-style fixtures (8.3 to 10.6 KB, 27 to 32 nodes) 80 to 100 KB, the
- * ResNet-style ones under 80 KB, LeNet-5 and the zoo none (their weights pay). A file refused
+ * file): the MobileNet-style fixtures (8.3 to 10.6 KB, 27 to 32 nodes) 21 to 55 KB, the
+ * ResNet-style ones 16 to 69 KB, LeNet-5 and the zoo none (their weights pay). A file refused
  * loads nothing, so only a model gets it.
  */
 export const ONNX_FIXED_BYTES = 256 * 1024;
