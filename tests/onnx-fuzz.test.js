@@ -6,15 +6,16 @@
 // or throw a clean Error starting 'fromOnnx: ' (no engine message, no wasm trap); a refused file
 // leaves no wasm memory taken, an accepted one takes at most twice the file's size (its weights
 // and their gradients), and the JS heap, sampled after garbage collection, grows no more than
-// twice the file's size for a refused file. The test prints how many cases it tried, how each
-// ended and the slowest case's time.
+// twice the file's size for a refused file, and by no more than twice the file's size plus
+// ONNX_FIXED_BYTES for a model (fromOnnx refuses a file that would build more layers than that
+// pays for). The test prints how many cases it tried, how each ended and the slowest case's time.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync } from 'node:fs';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import * as sn from 'simdnet';
-import { encodeModel, rt } from 'simdnet/internal';
+import { encodeModel, rt, ONNX_FIXED_BYTES, ONNX_LAYER_BYTES, ONNX_TENSOR_BYTES, onnxBuildBudget, onnxBuildBytes } from 'simdnet/internal';
 import { rng } from './helpers.js';
 import { checkClean, checkRefusal, Tally, int, pick, concat, mutateBytes, asInput } from './fuzz-helpers.js';
 
@@ -302,42 +303,170 @@ test('fuzz: ONNX files (sn.fromOnnx): truncated, bit-flipped, mutated field by f
       const [grown, modules] = retainedHeap(bytes);
       if (process.env.SIMDNET_HEAP_LOG) console.log(`heap: case ${i} ${grown.toFixed(0)} B/load, ${bytes.length} B file, ${modules} modules`);
       sampled++;
-      maxHeapRatio = Math.max(maxHeapRatio, (grown - MODULE_BYTES * modules) / bytes.length);
-      // A file counts as at least HEAP_RESOLUTION bytes: below that the measurement cannot tell.
-      assert.ok(grown <= 2 * Math.max(bytes.length, HEAP_RESOLUTION) + MODULE_BYTES * modules,
-        `${what}: the JS heap grew by ${grown} bytes a load for a file of ${bytes.length} (${modules} modules)`);
+      maxHeapRatio = Math.max(maxHeapRatio, grown / Math.max(bytes.length, HEAP_RESOLUTION));
+      assertHeapBound(grown, bytes.length, model !== null, `${what} (${modules} modules)`);
     }
   }
   tally.print();
   console.log([...kinds].map(([k, v]) => `${k}: ${v.toFixed(0)} ms`).join('; '));
   const top = [...endings].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([k, v]) => `${v} ${k}`);
   console.log(`fuzz: ONNX endings (most common first):\n  ${top.join('\n  ')}`);
-  console.log(`fuzz: ONNX slowest case ${slowest[0].toFixed(1)} ms (${slowest[1]}); JS heap sampled for ${sampled} cases, at most ${maxHeapRatio.toFixed(3)}× the file's size beyond ${MODULE_BYTES} bytes a module`);
+  console.log(`fuzz: ONNX slowest case ${slowest[0].toFixed(1)} ms (${slowest[1]}); JS heap sampled for ${sampled} cases, at most ${maxHeapRatio.toFixed(3)}× the file's size (${HEAP_RESOLUTION} bytes at least)`);
   assert.ok(tally.accepted > 200 && tally.refused > 2000, 'the mutations reach both outcomes');
 });
 
 /**
- * The JS heap that loading `bytes` keeps, per load: the file is loaded LOADS times (four times as
- * many for files under 4 KB) with every model held (a refusal may keep nothing), between full
- * garbage collections; the growth divided by the loads measures what a load keeps, where one
- * load's growth varies by ±120 KB (V8's heap after gc() is not exact). Ten loads before warm the
- * code the case reaches. Returns [bytes per load, modules per model].
+ * A chain of `count` nodes cycling through `ops` on a [N, 2, 4, 4] input, parameter-free but for
+ * BatchNormalization (the layer that keeps the most heap: 2 parameters, 3 buffers; its 4
+ * initializers of 2 values each); `graph`: an Add of the last value to itself after it (a
+ * module graph, activations as functional ops).
  */
-function retainedHeap(bytes) {
+function tinyChain(count, ops, graph = false) {
+  const value = (i) => (i === count - 1 && !graph ? 'output' : `v${i}`);
+  const initializers = [];
+  const nodes = Array.from({ length: count }, (_, i) => {
+    const opType = ops[i % ops.length];
+    const inputs = [i ? value(i - 1) : 'input'];
+    if (opType === 'BatchNormalization') {
+      for (const p of ['s', 'b', 'm', 'v']) { inputs.push(`${p}_${i}`); initializers.push({ name: `${p}_${i}`, dims: [2], dataType: 'float32', data: Float32Array.of(1, 0.5) }); }
+    }
+    return { name: '', opType, inputs, outputs: [value(i)], attributes: [] };
+  });
+  if (graph) nodes.push({ name: '', opType: 'Add', inputs: [value(count - 1), value(count - 1)], outputs: ['output'], attributes: [] });
+  return encodeModel({ irVersion: 8, opset: 17, producerName: '', producerVersion: '',
+    graph: { name: 'g', nodes, initializers, inputs: [{ name: 'input', dataType: 'float32', shape: ['N', 2, 4, 4] }], outputs: [{ name: 'output', dataType: 'float32', shape: ['N'] }] } });
+}
+
+/** The parameters and buffers of tinyChain(count, ops)'s layers: five a BatchNormalization. */
+const chainTensors = (count, ops) => 5 * Array.from({ length: count }, (_, i) => ops[i % ops.length]).filter((op) => op === 'BatchNormalization').length;
+
+/** The longest tinyChain whose file pays for its layers and ops (each node, and the Add, is one). */
+function longestAllowed(ops, graph) {
+  let count = 1;
+  const fits = (n) => onnxBuildBytes(n + (graph ? 1 : 0), chainTensors(n, ops)) <= onnxBuildBudget(tinyChain(n, ops, graph).length);
+  while (fits(count + 1)) count++;
+  return count;
+}
+
+const LIMIT_MESSAGE = /^fromOnnx: graph\.node: a file of (\d+) bytes may build at most (\d+) bytes of layers and ops, this one (\d+): (\d+) \(([^)]*)\) at \d+ bytes each and (\d+) parameters and buffers/;
+
+/**
+ * fromOnnx refuses the file with the build-size Error naming the budget and the charge of its
+ * `objects` layers, ops and containers and `tensors` parameters and buffers, and leaves no wasm
+ * memory taken; returns the Error's parenthesis (what was counted).
+ */
+function assertTooMany(bytes, objects, tensors, what) {
+  const heap = rt().heap;
+  const inUse = heap.bytesInUse;
+  let err = null;
+  try { sn.fromOnnx(bytes).dispose(); } catch (e) { err = e; }
+  assert.ok(err instanceof Error, `${what}: refused`);
+  const m = LIMIT_MESSAGE.exec(err.message);
+  assert.ok(m, `${what}: refused with the build-size Error, got: ${err.message}`);
+  assert.equal([m[1], m[2], m[3], m[4], m[6]].map(Number), [bytes.length, onnxBuildBudget(bytes.length), onnxBuildBytes(objects, tensors), objects, tensors], `${what}: ${err.message}`);
+  assert.ok(onnxBuildBytes(objects, tensors) > onnxBuildBudget(bytes.length), `${what}: over the budget`);
+  assert.is(heap.bytesInUse, inUse, `${what}: no wasm memory stays taken`);
+  return m[5];
+}
+
+test('fuzz: files of many small nodes load up to what their size pays for, one more node is refused, thousands are refused before anything is built', () => {
+  const lines = [];
+  for (const [ops, graph] of [[['Relu'], false], [['Relu', 'Identity', 'Flatten', 'Sigmoid'], false], [['Sigmoid', 'Relu', 'Flatten', 'Identity'], true],
+    [['BatchNormalization'], false]]) {
+    const name = `${ops.join('/')} ${graph ? 'graph (+ Add)' : 'chain'}`;
+    const count = longestAllowed(ops, graph);
+    const bytes = tinyChain(count, ops, graph);
+    const model = sn.fromOnnx(bytes);
+    assert.instance(model, graph ? sn.Module : sn.Sequential);
+    runs(model, name);
+    const modules = model.modules().length;
+    model.dispose();
+    const [grown] = retainedHeap(bytes);
+    assertHeapBound(grown, bytes.length, true, `${name} of ${count} nodes`);
+    const over = tinyChain(count + 1, ops, graph);
+    const counted = assertTooMany(over, count + 1 + (graph ? 1 : 0), chainTensors(count + 1, ops), `${name} of ${count + 1} nodes`);
+    lines.push(`${name}: ${count} nodes (${bytes.length} bytes, ${modules} modules) loaded, the JS heap grew ${grown.toFixed(0)} bytes a load `
+      + `(at most ${2 * Math.max(bytes.length, HEAP_RESOLUTION) + ONNX_FIXED_BYTES}); ${count + 1} nodes (${over.length} bytes) refused (${counted})`);
+  }
+  for (const count of [5000, 19999]) {
+    const bytes = tinyChain(count, ['Relu']);
+    const t0 = performance.now();
+    const counted = assertTooMany(bytes, count, 0, `a chain of ${count} Relu nodes`);
+    // Counted from the decoded nodes, before any layer is made (the later counts name layers).
+    assert.is(counted, 'nodes computing on the input', `a chain of ${count} Relu nodes is refused before anything is built`);
+    lines.push(`${count} Relu nodes (${bytes.length} bytes): refused in ${(performance.now() - t0).toFixed(0)} ms, before anything was built`);
+    const [grown] = retainedHeap(bytes);
+    assertHeapBound(grown, bytes.length, false, `a chain of ${count} Relu nodes`);
+  }
+  console.log(`fuzz: ONNX build size (${ONNX_LAYER_BYTES} bytes a layer or op, ${ONNX_TENSOR_BYTES} a parameter or buffer, ${ONNX_FIXED_BYTES} fixed):\n  ${lines.join('\n  ')}`);
+});
+
+test('fuzz: containers and Identity gaps that names ask for count against the file\'s size', () => {
+  const f32 = (name, dims) => ({ name, dims, dataType: 'float32', data: new Float32Array(dims.reduce((a, b) => a * b, 1)).fill(0.5) });
+  const model = (nodes, initializers) => encodeModel({ irVersion: 8, opset: 17, producerName: '', producerVersion: '',
+    graph: { name: 'g', nodes, initializers, inputs: [{ name: 'input', dataType: 'float32', shape: ['N', 2] }], outputs: [{ name: 'output', dataType: 'float32', shape: ['N'] }] } });
+  const gemm = (w, out) => ({ name: '', opType: 'Gemm', inputs: ['input', w], outputs: [out], attributes: [{ name: 'transB', type: 'int', value: 1 }] });
+  // A weight named 'a.a.a....weight', 200 deep: 199 containers for one layer in a module graph.
+  const deep = `${Array(200).fill('a').join('.')}.weight`;
+  const nested = model([gemm(deep, 'y'), { name: '', opType: 'Add', inputs: ['y', 'y'], outputs: ['output'], attributes: [] }], [f32(deep, [2, 2])]);
+  const what = assertTooMany(nested, 200 + 1, 1, 'a weight named 200 modules deep');
+  assert.match(what, /200 layers and containers of their paths, 1 ops/);
+  // A Sequential whose one layer's weight is named '10.weight': ten Identity layers keep the position.
+  const gap = model([gemm('10.weight', 'output')], [f32('10.weight', [2, 2])]);
+  const loaded = sn.fromOnnx(gap);
+  assert.equal(Object.keys(loaded.stateDict()), ['10.weight'], 'the position kept');
+  assert.is(loaded.modules().length, 12, 'ten Identity layers fill the gap');
+  loaded.dispose();
+  // 100 Relu layers, then that layer named '200.weight': 99 Identity layers would fill the gap.
+  const relus = Array.from({ length: 100 }, (_, i) => ({ name: '', opType: 'Relu', inputs: [i ? `r${i - 1}` : 'input'], outputs: [`r${i}`], attributes: [] }));
+  const wide = model([...relus, { ...gemm('200.weight', 'output'), inputs: ['r99', '200.weight'] }], [f32('200.weight', [2, 2])]);
+  const gapWhat = assertTooMany(wide, 201, 1, 'a gap of 100 positions');
+  assert.is(gapWhat, '101 layers and 100 Identity layers keeping their names\' positions');
+  console.log(`fuzz: ONNX names: a weight 200 modules deep refused (${what}); a gap of 10 loaded as 11 layers; a gap of 100 after 100 layers refused (${gapWhat})`);
+});
+
+test('fuzz: a Concat of 200,000 inputs keeps less than twice its file, the typed arrays\' stores counted', () => {
+  // Each input takes 3 bytes of file ('x' with its tag and length): what the graph module keeps of
+  // it must cost less than 6, where a string or an array slot each would take 8 or more.
+  const count = 200_000;
+  const nodes = [{ name: '', opType: 'Relu', inputs: ['input'], outputs: ['x'], attributes: [] },
+    { name: '', opType: 'Concat', inputs: Array(count).fill('x'), outputs: ['output'], attributes: [{ name: 'axis', type: 'int', value: 1 }] }];
+  const bytes = encodeModel({ irVersion: 8, opset: 17, producerName: '', producerVersion: '',
+    graph: { name: 'g', nodes, initializers: [], inputs: [{ name: 'input', dataType: 'float32', shape: ['N', 1] }], outputs: [{ name: 'output', dataType: 'float32', shape: ['N'] }] } });
+  const model = sn.fromOnnx(bytes);
+  const y = sn.noGrad(() => model.forward(sn.tensor(Float32Array.of(-1, 2), [2, 1])));
+  assert.equal([...y.shape], [2, count]);
+  assert.equal([y.toArray()[0], y.toArray()[count]], [0, 2], 'Relu, then the copies of its output side by side');
+  model.dispose();
+  // Four loads: at 600 KB a file, the ±120 KB a measurement varies by is 30 KB a load.
+  const [grown, , stores] = retainedHeap(bytes, 4);
+  assertHeapBound(grown + stores, bytes.length, true, `a Concat of ${count} inputs`);
+  console.log(`fuzz: ONNX Concat of ${count} inputs (${bytes.length} bytes): the JS heap grew ${grown.toFixed(0)} bytes a load, ArrayBuffer stores ${stores.toFixed(0)}`);
+});
+
+/**
+ * The JS heap that loading `bytes` keeps, per load: the file is loaded LOADS times (four times as
+ * many for files under 4 KB; `loads` for a large file whose loads are slow) with every model held
+ * (a refusal may keep nothing), between full garbage collections; the growth divided by the loads
+ * measures what a load keeps, where one load's growth varies by ±120 KB (V8's heap after gc() is
+ * not exact). Ten loads before warm the code the case reaches. Returns [bytes per load, modules
+ * per model, bytes per load of ArrayBuffer stores (typed arrays' values live outside the heap)].
+ */
+function retainedHeap(bytes, loads = bytes.length < 4096 ? 4 * LOADS : LOADS) {
   // Warm-up loads first: the optimizing compiler's code and feedback for this path land here, not below.
   for (let k = 0; k < 10; k++) { try { sn.fromOnnx(bytes).dispose(); } catch { /* refused */ } }
-  const loads = bytes.length < 4096 ? 4 * LOADS : LOADS;
   gc(); gc();
-  const before = process.memoryUsage().heapUsed;
+  const before = process.memoryUsage();
   const held = [];
   for (let k = 0; k < loads; k++) {
     try { held.push(sn.fromOnnx(bytes)); } catch { /* a refusal: nothing may stay */ }
   }
   gc(); gc();
-  const grown = (process.memoryUsage().heapUsed - before) / loads;
+  const after = process.memoryUsage();
+  const grown = (after.heapUsed - before.heapUsed) / loads;
   const modules = held.length ? held[0].modules().length : 0;
   for (const m of held) m.dispose();
-  return [grown, modules];
+  return [grown, modules, (after.arrayBuffers - before.arrayBuffers) / loads];
 }
 
 const LOADS = 40;
@@ -349,11 +478,15 @@ const LOADS = 40;
 const HEAP_RESOLUTION = 1024;
 
 /**
- * The JS heap a module object takes whatever its size (its fields, maps and bookkeeping), allowed
- * per module on top of twice the file's size: a file of 100 ReLU nodes (3 KB) builds 100 layers.
- * Measured: about 1.2 KB a layer.
+ * The JS heap bound of a load, as the issue words it: twice the file's size (a file counting as at
+ * least HEAP_RESOLUTION bytes: below that the measurement cannot tell), plus ONNX_FIXED_BYTES once
+ * when a model was built (the model object and the layers no file is too small for); a refused
+ * file keeps nothing, so twice its size is all it may.
  */
-const MODULE_BYTES = 2048;
+function assertHeapBound(grown, fileBytes, loaded, what) {
+  const bound = 2 * Math.max(fileBytes, HEAP_RESOLUTION) + (loaded ? ONNX_FIXED_BYTES : 0);
+  assert.ok(grown <= bound, `${what}: the JS heap grew by ${grown} bytes a load for a file of ${fileBytes}, more than ${bound}`);
+}
 
 /** One case: fromOnnx on the bytes (in one of the types it takes, or a wrong type); returns the model or null. */
 function fuzzCase(tally, bytes, rand, what, onRefusal) {

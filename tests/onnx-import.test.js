@@ -249,6 +249,11 @@ test('malformed graphs: missing inputs, cycles, external data, wrong inputs are 
     [craft([node('r', 'Relu', ['input'], ['output'])], [], { opset: 8 }), /the ai\.onnx operator set must be 9 to 21, got 8/],
     [craft([node('r', 'Reshape', ['input', 's'], ['output'])], [ints('s', [1], [-1])]), /node "r" \(Reshape\) .*does not keep the batch dimension first/],
     [craft([node('r', 'Relu', ['input'], ['x'])]), /graph\.output: "output" is defined by no node/],
+    // A model keeps its shapes: a file's dimension takes a byte, an array's eight.
+    [craft([node('r', 'Reshape', ['input', 's'], ['y']), node('a', 'Add', ['y', 'y'], ['output'])], [ints('s', [9], [0, 2, 4, 4, 1, 1, 1, 1, 1])]),
+      /node "r" \(Reshape\) .*its target shape has 9 dimensions, at most 8 are supported/],
+    [craft([node('m', 'Mul', ['input', 'k'], ['output'])], [f32('k', [1, 1, 1, 1, 1, 1, 1, 1, 2])], { shape: [2] }),
+      /node "m" \(Mul\) .*its constant operand has 9 dimensions, at most 8 are supported/],
     [craft([node('c1', 'Conv', ['input', 'w'], ['a']), node('c2', 'Conv', ['a', 'w'], ['output'])], [f32('w', [2, 2, 1, 1])]),
       /node "c2" \(Conv\) .*the initializer "w" is also a weight of node "c1" \(Conv\): layers sharing weights are not supported/],
     [new Uint8Array([0x3a, 0x05, 0x01]), /^fromOnnx: model: field 7 claims 5 bytes where 1 are left$/],

@@ -18,6 +18,7 @@ export { looseSiteCount } from './functional/site.js';
 export { encodeModel } from './io/onnx/encode.js';
 export { ProtoWriter } from './io/onnx/protobuf.js';
 export { decodeModel } from './io/onnx/decode.js';
+export { ONNX_FIXED_BYTES, ONNX_LAYER_BYTES, ONNX_TENSOR_BYTES, onnxBuildBudget, onnxBuildBytes } from './io/onnx/import.js';
 /** Fusion of a BatchNorm with the ReLU/ReLU6 after it, on (the default) or off, for tests comparing the two. */
 export { setFusion } from './layers/epilogue.js';
 /** Receives layer calls' forward and backward times (a profile); tests check which calls fused into one row. */

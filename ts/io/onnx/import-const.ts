@@ -6,6 +6,12 @@ import type { DecodedAttribute, DecodedNode, DecodedTensor } from './decode.js';
 
 /** The symbolic batch size inside a constant integer tensor. */
 export const BATCH = 'N';
+/**
+ * The most dimensions an activation or a parameter of an imported model may have (the batch
+ * counted): a model keeps the shapes, and a file takes one byte a dimension at least, where an
+ * array keeps eight.
+ */
+export const MAX_RANK = 8;
 /** One value of a constant integer tensor: a number, or the batch size. */
 export type Int = number | typeof BATCH;
 

@@ -22,7 +22,7 @@ import { Softmax, LogSoftmax } from '../../layers/softmax.js';
 import { Flatten } from '../../layers/flatten.js';
 import { Dropout } from '../../layers/dropout.js';
 import * as F from '../../functional/index.js';
-import { attr, BATCH, materialize, NodeError, numbers, type Const, type Int } from './import-const.js';
+import { attr, BATCH, materialize, MAX_RANK, NodeError, numbers, type Const, type Int } from './import-const.js';
 import type { DecodedNode } from './decode.js';
 
 /** What a converter reads from the importer: constants, activation shapes, the opset and the mode. */
@@ -284,6 +284,7 @@ function reshapeTarget(c: ConvertContext, n: DecodedNode, x: string, shape: Int[
 const reshape: Converter = (c, n, [x]) => {
   const k = c.constIn(n, 1);
   if (!k || !k.ints) throw new NodeError('its shape (input 1) must be a constant integer tensor (or computable at import)');
+  if (k.ints.length > MAX_RANK) throw new NodeError(`its target shape has ${k.ints.length} dimensions, at most ${MAX_RANK} are supported`);
   const target = reshapeTarget(c, n, x, k.ints);
   if (!target) throw new NodeError(`the target shape [${k.ints.join(', ')}] of an input of shape [N, ${c.shapeOf(x).slice(1).join(', ')}] does not keep the batch dimension first`);
   if (target.length === 1) return layerStep(n, x, new Flatten());

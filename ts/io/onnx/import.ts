@@ -14,7 +14,7 @@ import { describe } from '../../describe.js';
 import { listNames } from '../untrusted.js';
 import { decodeModel, type DecodedGraph, type DecodedModel, type DecodedNode } from './decode.js';
 import { ProtoError } from './protobuf-reader.js';
-import { BATCH, constOf, FOLDABLE, fold, materialize, NodeError, attr, type Const, type Int } from './import-const.js';
+import { BATCH, constOf, FOLDABLE, fold, materialize, MAX_RANK, NodeError, attr, type Const, type Int } from './import-const.js';
 import { CHAIN_OPS, CONVERTERS, NotAChain, type ConvertContext, type Step } from './import-ops.js';
 
 /** The ai.onnx operator sets read: 9 (BatchNormalization without spatial) to 21. */
@@ -22,6 +22,59 @@ export const MIN_IMPORT_OPSET = 9;
 export const MAX_IMPORT_OPSET = 21;
 /** The batch size shapes are worked out at during import (any batch runs afterwards). */
 const SHAPE_BATCH = 2;
+
+/**
+ * The JS heap one layer, op or container an import builds may keep, without its parameters and
+ * buffers: the object, its maps and names. Measured per node over chains of 210 against 10
+ * (Node 20): Relu 0.9 KB, Sigmoid 0.8 KB, Flatten 0.9 KB, a Relu as a functional op of a module
+ * graph 0.9 KB, Identity 0.03 KB. Its node can take a file 14 bytes.
+ */
+export const ONNX_LAYER_BYTES = 1536;
+
+/**
+ * The JS heap one parameter or buffer of a built layer may keep: its tensor and wasm block
+ * handles and their finalizer records (the values live in wasm memory, bounded apart). Measured
+ * with the layers above: Conv with a bias 4.4 KB (two parameters), BatchNormalization 8.1 KB
+ * (two parameters, three buffers), about 1.1–1.4 KB a tensor. Its initializer can take a file
+ * 10 bytes.
+ */
+export const ONNX_TENSOR_BYTES = 2048;
+
+/**
+ * The JS heap one import may keep whatever the file's size: the model object and enough layers
+ * that a small real model never meets the bound (about 170 parameter-free layers, or 50 of
+ * BatchNormalization's, for any file). Measured need (what the bound charges less twice the
+ * file): the MobileNet-style fixtures (8.3 to 10.6 KB, 27 to 32 nodes) 21 to 55 KB, the
+ * ResNet-style ones 16 to 69 KB, LeNet-5 and the zoo none (their weights pay). A file refused
+ * loads nothing, so only a model gets it.
+ */
+export const ONNX_FIXED_BYTES = 256 * 1024;
+
+/** The JS heap fromOnnx lets a file of `fileBytes` bytes build: twice its size plus ONNX_FIXED_BYTES. */
+export function onnxBuildBudget(fileBytes: number): number {
+  return 2 * fileBytes + ONNX_FIXED_BYTES;
+}
+
+/** What fromOnnx charges a build of `objects` layers, ops and containers holding `tensors` parameters and buffers. */
+export function onnxBuildBytes(objects: number, tensors: number): number {
+  return objects * ONNX_LAYER_BYTES + tensors * ONNX_TENSOR_BYTES;
+}
+
+/** Refuses a file that would build more than its size pays for (onnxBuildBudget). */
+function checkBuildSize(objects: number, tensors: number, fileBytes: number, what: string): void {
+  const budget = onnxBuildBudget(fileBytes), cost = onnxBuildBytes(objects, tensors);
+  if (cost <= budget) return;
+  throw new Error(`fromOnnx: graph.node: a file of ${fileBytes} bytes may build at most ${budget} bytes of layers and ops, this one ${cost}: `
+    + `${objects} (${what}) at ${ONNX_LAYER_BYTES} bytes each and ${tensors} parameters and buffers at ${ONNX_TENSOR_BYTES}; `
+    + `fromOnnx bounds the JS heap a model keeps by twice the file's size plus ${ONNX_FIXED_BYTES} bytes`);
+}
+
+/** The parameters and buffers a node's layer may hold: its initializer operands, and BatchNormalization's batch count. */
+function tensorsOf(n: DecodedNode, inits: Map<string, Const>): number {
+  let count = n.opType === 'BatchNormalization' ? 1 : 0;
+  for (const i of n.inputs) if (inits.has(i)) count++;
+  return count;
+}
 
 /** A model built by fromOnnx: a Sequential or a module graph, with `onnxNames`. */
 export type OnnxImportedModel = Module & {
@@ -43,9 +96,14 @@ const nodeLabel = (n: DecodedNode) => `${n.name ? quote(n.name) : `#${n.index}`}
  * initializer); BatchNormalization keeps its running statistics. The model takes the file's input
  * shape at any batch size ([N, ...model.onnxInputShape]) and starts in training mode.
  *
+ * A file of B bytes may build layers and ops keeping at most 2·B + 256 KB of JS heap, each charged
+ * 1.5 KB and 2 KB a parameter or buffer (real models, whose weights make their size, are far from
+ * it); a file over that is refused, nothing left built.
+ *
  * @param bytes The file: a Uint8Array (a Node Buffer is one), an ArrayBuffer or another ArrayBufferView.
  * @throws Error starting 'fromOnnx: ' naming the part of the file, or every unsupported node by
- *   name and op type; nothing stays allocated after a refusal.
+ *   name and op type, or the layers and ops a file would build beyond what its size allows;
+ *   nothing stays allocated after a refusal.
  *
  * @example
  * ```js
@@ -93,10 +151,12 @@ class Importer implements ConvertContext {
   /** What the current attempt built, released if it fails. */
   private built: (Module | Parameter)[] = [];
   private operandParams = new Map<Const, [string, Parameter]>();
+  /** The parameters and buffers the layers will hold, counted before any is built (tensorsOf). */
+  private tensors = 0;
   /** The node each initializer is a layer weight of. */
   private weightOf = new Map<string, string>();
 
-  constructor(private readonly g: DecodedGraph, readonly opset: number, fileBytes: number) {
+  constructor(private readonly g: DecodedGraph, readonly opset: number, private readonly fileBytes: number) {
     this.budget = { left: fileBytes };
     for (const t of g.initializers) {
       if (this.inits.has(t.name)) throw new Error(`fromOnnx: graph.initializer: two initializers are named ${quote(t.name)}`);
@@ -114,6 +174,8 @@ class Importer implements ConvertContext {
     this.foldPure();
     this.nodes = live(fusePatterns(this.nodes, this.pure, this.output), this.output);
     const dynamic = this.checkSupported();
+    this.tensors = dynamic.reduce((sum, n) => sum + tensorsOf(n, this.inits), 0);
+    checkBuildSize(dynamic.length, this.tensors, this.fileBytes, 'nodes computing on the input');
     this.mode = isChain(dynamic, this.input.name, this.output) ? 'chain' : 'graph';
     const budget = this.budget.left;
     for (;;) {
@@ -146,6 +208,7 @@ class Importer implements ConvertContext {
     if (!k.floats) throw new NodeError('its constant operand must hold floats');
     const values = finite(k);
     if (values.length === 1 && k.dims.length <= 1) return values[0];
+    if (k.dims.length > MAX_RANK) throw new NodeError(`its constant operand has ${k.dims.length} dimensions, at most ${MAX_RANK} are supported`);
     const known = this.operandParams.get(c);
     if (known) return known[1];
     const layer = c.origin !== undefined ? this.weightOf.get(c.origin) : undefined;
@@ -272,6 +335,8 @@ class Importer implements ConvertContext {
       model.add(layers[i].layer!);
       for (const [name, k] of layers[i].weights) if (k.origin !== undefined) names[`${at}.${name}`] = k.origin;
     }
+    // The Identity layers filling gaps count too: built as JS objects only, dropped on a refusal.
+    checkBuildSize(count, this.tensors, this.fileBytes, `${layers.length} layers and ${count - layers.length} Identity layers keeping their names' positions`);
     return withNames(model, names, this.input);
   }
 
@@ -288,6 +353,9 @@ class Importer implements ConvertContext {
       const path = placeParameter(root, p, origin);
       names[path] = origin;
     }
+    // The containers made for the layers' paths count too: built as JS objects only, dropped on a refusal.
+    const modules = root.modules().length - 1, ops = steps.filter((s) => !s.layer).length;
+    checkBuildSize(modules + ops, this.tensors, this.fileBytes, `${modules} layers and containers of their paths, ${ops} ops`);
     return withNames(root, names, this.input);
   }
 }
@@ -325,7 +393,7 @@ function graphInput(g: DecodedGraph, inits: Map<string, Const>): GraphInput {
   const where = `fromOnnx: graph.input ${quote(v.name)}`;
   if (v.elemType !== 1) throw new Error(`${where}: its element type must be float32, got ${v.elemType === 0 ? 'no tensor type' : `data type ${v.elemType}`}`);
   const s = v.shape;
-  if (!s || s.length < 2 || s.length > 8) throw new Error(`${where}: its shape must be [batch, ...] of rank 2 to 8, got ${s ? `rank ${s.length}` : 'none'}`);
+  if (!s || s.length < 2 || s.length > MAX_RANK) throw new Error(`${where}: its shape must be [batch, ...] of rank 2 to ${MAX_RANK}, got ${s ? `rank ${s.length}` : 'none'}`);
   const rest = s.slice(1);
   if (!rest.every((d) => typeof d === 'number' && d >= 1 && d <= 2 ** 24)) {
     throw new Error(`${where}: the dimensions after the batch must be known positive sizes (at most 2^24), got [${s.map((d) => (d === null ? '?' : String(d))).join(', ')}]`);
@@ -484,26 +552,36 @@ function placeParameter(root: Module, p: Parameter, origin: string): string {
  * functional ops between them). Built by `sn.fromOnnx`; trains and saves as any module.
  */
 export class OnnxGraphModule extends Module {
-  readonly #steps: Step[];
-  readonly #input: string;
-  readonly #output: string;
+  /** The steps, each reading and writing values by slot (the input is slot 0). */
+  readonly #steps: { inputs: Int32Array; output: number; layer: Module | null; run: Step['run'] }[];
+  readonly #slots: number;
+  readonly #output: number;
 
   /** @internal Built by fromOnnx. */
   constructor(steps: Step[], input: string, output: string) {
     super();
-    this.#steps = steps;
-    this.#input = input;
-    this.#output = output;
+    // Values by slot, not by name, and no decoded nodes (whose attributes nothing reads): what a
+    // Concat of many inputs keeps stays within twice the file's size, 4 bytes an input where the
+    // file takes 3 at least (a name string would take 20, an array slot 8).
+    const slot = new Map<string, number>([[input, 0]]);
+    this.#steps = steps.map((s) => {
+      const inputs = Int32Array.from(s.inputs, (i) => slot.get(i)!);
+      slot.set(s.output, slot.size);
+      return { inputs, output: slot.size - 1, layer: s.layer, run: s.run };
+    });
+    this.#slots = slot.size;
+    this.#output = slot.get(output)!;
   }
 
   /** Runs the graph on x ([N, ...] as the file's input, any batch size N); returns its output. */
   override forward(x: Tensor): Tensor {
-    const values = new Map<string, Tensor>([[this.#input, x]]);
+    const values = new Array<Tensor>(this.#slots);
+    values[0] = x;
     for (const s of this.#steps) {
-      const xs = s.inputs.map((i) => values.get(i)!);
-      values.set(s.output, s.layer ? s.layer.forward(xs[0]) : s.run!(xs));
+      const xs = Array.from(s.inputs, (i) => values[i]);
+      values[s.output] = s.layer ? s.layer.forward(xs[0]) : s.run!(xs);
     }
-    return values.get(this.#output)!;
+    return values[this.#output];
   }
 }
 
