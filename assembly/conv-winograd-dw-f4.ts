@@ -29,8 +29,9 @@
 // 50–54 against 31–38 GFLOP/s); at 128 channels both fall with V's planes out of L1: 10–13 GFLOP/s
 // by dot products, 15 with D [ξ][t][o] unpaneled (O floats a row, a line per k), ~20 with panels.
 //
-// Scratch, in floats: Z (36·C·O), then per chunk V (36·C·tbr) and D (36·roundUp(O, 8)·tbr), each
-// plane ξ a cache line after the last (PLANE_SKEW), then WINOGRAD_TMP_FLOATS of transform temporaries.
+// Scratch, in floats: Z (36 planes of C·O), then per chunk V (36·C·tbr) and D (36·roundUp(O, 8)·tbr),
+// each plane ξ a cache line after the last (PLANE_SKEW; Z's: zPlaneStep), then WINOGRAD_TMP_FLOATS
+// of transform temporaries.
 //
 // 5×5 kernels, "F(5×5,2×2)" (winogradF2x2K5WeightGrad): the same structure on F(2×2,5×5)'s tiles
 // (conv-winograd-f2x2-5x5.ts). There y_t = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d_t B)] A for each 2×2 output tile t
@@ -67,7 +68,7 @@ export function winogradF2x2K5WeightGradScratchFloats(N: i32, C: i32, O: i32, OH
 function alpha6WeightGradScratchFloats(m: i32, N: i32, C: i32, O: i32, OH: i32, OW: i32): f64 {
   const tiles = <f64>N * Math.ceil(<f64>OH / m) * Math.ceil(<f64>OW / m);
   const cols = Math.ceil(min(tiles, <f64>TILE_CHUNK_DW_ALPHA6) / 8) * 8, skew = <f64>(PLANE_SKEW >> 2);
-  return 36 * <f64>O * <f64>C + 36 * (<f64>C * cols + skew) + 36 * (Math.ceil(<f64>O / 8) * 8 * cols + skew) + WINOGRAD_TMP_FLOATS;
+  return 36 * (<f64>O * <f64>C + skew) + 36 * (<f64>C * cols + skew) + 36 * (Math.ceil(<f64>O / 8) * 8 * cols + skew) + WINOGRAD_TMP_FLOATS;
 }
 
 /**
@@ -92,16 +93,36 @@ export function winogradF2x2K5WeightGrad(
   winogradAlpha6WeightGrad(2, x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, scratch);
 }
 
+/**
+ * Bytes from one plane ξ of Z (the weight gradients' [ξ][c][o], C·O floats a plane) to the next:
+ * a cache line more than the plane (PLANE_SKEW). The back-transform reads each channel pair's
+ * floats from all of Z's planes at once; a plane of 2^k bytes (C·O = 4096 floats at 64 → 64,
+ * 32768 at 128 → 256) put those 16 or 36 lines in one cache set, more than its ways hold, so every
+ * line left L1 (and L2) before the next pairs used it. Skewed, the same operations on the same
+ * values (the same bits): the back-transform alone 2.2–2.6× faster at 32–128 channels (1.14× at
+ * 128 → 256 @8², batch 16, where Z is 4.7 MB), the whole weight gradient by 4×4 tiles ×1.2–1.3 at
+ * 64 → 64, 64 → 128 and 128 → 256 @8², batch 16, ×1.5–1.7 at batch 2–4, ×1.04–1.06 at
+ * 128 → 128 @16² and 128 → 256 @8² batch 64, ×1.4 at 256 → 256 @4², batch 16; by 2×2 tiles ×1.05–1.2
+ * (alternating in one process, median of 9–11, load 5–6 from other work). Tried beside it: Z as
+ * [c][ξ][o] (rows a line apart), so that the back-transform reads it front to back: even with
+ * the skewed planes at 64–128 channels and ×1.02–1.07 at 128 → 256 and 256 → 256, within the noise
+ * of the day; not taken. And the GEMMs over blocks of 16 KiB of V's rows, so that V stays in L1
+ * while every panel of D passes (V leaves L1 from 128 channels × 128 tiles): 0.94–1.05× at 128
+ * channels, 0.68–1.33× at 64 (noise); not taken.
+ */
+// @ts-ignore: decorator
+@inline export function zPlaneStep(O: i32, C: i32): usize { return (<usize>O * C << 2) + PLANE_SKEW; }
+
 /** The weight gradient by m×m tiles of dy and 6×6 input patches: m = 4 for 3×3 kernels, 2 for 5×5. */
 function winogradAlpha6WeightGrad(
   m: i32, x: usize, dy: usize, dw: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
   const th = (OH + m - 1) / m, tw = (OW + m - 1) / m, perImage = th * tw, T = N * perImage;
-  const Z = scratch, work = Z + (<usize>36 * O * C << 2);
+  const zStep = zPlaneStep(O, C), Z = scratch, work = Z + <usize>36 * zStep;
   for (let t0 = 0; t0 < T; t0 += TILE_CHUNK_DW_ALPHA6) {
     const tb = min(TILE_CHUNK_DW_ALPHA6, T - t0), tbr = roundUp(tb, 8);
-    const vStep = (<usize>C * tbr << 2) + PLANE_SKEW, dStep = (<usize>roundUp(O, 8) * tbr << 2) + PLANE_SKEW, zStep = <usize>O * C << 2;
+    const vStep = (<usize>C * tbr << 2) + PLANE_SKEW, dStep = (<usize>roundUp(O, 8) * tbr << 2) + PLANE_SKEW;
     const V = work, D = V + <usize>36 * vStep, tmp = D + <usize>36 * dStep;
     inputTransformAlpha6(m, x, C, H, W, PH, PW, tw, perImage, t0, tb, tbr, V, tmp, 8, tbr, PLANE_SKEW);
     if (m == 4) gradTransformF4x4(dy, O, OH, OW, tw, perImage, t0, tb, tbr, D, dStep, tmp);
@@ -206,7 +227,7 @@ function gatherChannels(n: i32, raw: usize, p: usize, planeBytes: usize, OW: i32
  * on 8×8 ×1.25 at batch 16 and ×1.07 at 64 (one process each, alternating, three rounds).
  */
 function kernelGradTransformF4x4(Z: usize, O: i32, C: i32, dw: usize): void {
-  const step = <usize>O * C << 2;
+  const step = zPlaneStep(O, C);
   for (let c = 0; c < C; c++) {
     for (let o = 0; o < O; o += 2) {
       kernelGradPairsF4x4(Z + (<usize>(c * O + o) << 2), step, dw + (<usize>(o * C + c) * 9 << 2), <usize>C * 9, o + 1 < O);
@@ -329,7 +350,7 @@ function gradTransformF2x2(dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImag
 
 /** dw[o, c] += Gᵀ Z[·][o][c] G (6×6 → 5×5, G F(2×2,5×5)'s 6×5) for every channel pair, in f64; t: 30 f64 of temporaries. */
 function kernelGradTransformK5(Z: usize, O: i32, C: i32, dw: usize, t: usize): void {
-  const step = <usize>O * C << 2;
+  const step = zPlaneStep(O, C);
   for (let o = 0; o < O; o++) {
     for (let c = 0; c < C; c++) {
       const z = Z + (<usize>(c * O + o) << 2), dst = dw + (<usize>(o * C + c) * 25 << 2);

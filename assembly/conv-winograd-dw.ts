@@ -17,10 +17,12 @@
 //               | 1 −1 |
 //               | 0 −1 |
 //
-// Scratch, in floats: Z (16·C·O), then per chunk V (16·C·tbr) and D (16·roundUp(O, 8)·tbr), each
-// plane ξ a cache line after the last (PLANE_SKEW: unskewed, 128 channels × 256 tiles are 128 KiB).
+// Scratch, in floats: Z (16 planes of C·O), then per chunk V (16·C·tbr) and D (16·roundUp(O, 8)·tbr),
+// each plane ξ a cache line after the last (PLANE_SKEW: unskewed, 128 channels × 256 tiles are
+// 128 KiB; Z's: conv-winograd-dw-f4.ts's zPlaneStep).
 import { gemmInPlace } from "./gemm-inplace";
 import { inputTransform, roundUp, PLANE_SKEW } from "./conv-winograd";
+import { zPlaneStep } from "./conv-winograd-dw-f4";
 
 /** Tiles per chunk: the K of each of the 16 GEMMs. */
 const TILE_CHUNK_DW = 256;
@@ -29,7 +31,7 @@ const TILE_CHUNK_DW = 256;
 export function winogradWeightGradScratchFloats(N: i32, C: i32, O: i32, OH: i32, OW: i32): f64 {
   const tiles = <f64>N * Math.ceil(<f64>OH / 2) * Math.ceil(<f64>OW / 2);
   const cols = Math.ceil(min(tiles, <f64>TILE_CHUNK_DW) / 8) * 8, skew = <f64>(PLANE_SKEW >> 2);
-  return 16 * <f64>O * <f64>C + 16 * (<f64>C * cols + skew) + 16 * (Math.ceil(<f64>O / 8) * 8 * cols + skew);
+  return 16 * (<f64>O * <f64>C + skew) + 16 * (<f64>C * cols + skew) + 16 * (Math.ceil(<f64>O / 8) * 8 * cols + skew);
 }
 
 /**
@@ -41,10 +43,10 @@ export function winogradWeightGrad(
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
   const th = (OH + 1) >> 1, tw = (OW + 1) >> 1, perImage = th * tw, T = N * perImage;
-  const Z = scratch, work = Z + (<usize>16 * O * C << 2);
+  const zStep = zPlaneStep(O, C), Z = scratch, work = Z + <usize>16 * zStep;
   for (let t0 = 0; t0 < T; t0 += TILE_CHUNK_DW) {
     const tb = min(TILE_CHUNK_DW, T - t0), tbr = roundUp(tb, 8);
-    const vStep = (<usize>C * tbr << 2) + PLANE_SKEW, dStep = (<usize>roundUp(O, 8) * tbr << 2) + PLANE_SKEW, zStep = <usize>O * C << 2;
+    const vStep = (<usize>C * tbr << 2) + PLANE_SKEW, dStep = (<usize>roundUp(O, 8) * tbr << 2) + PLANE_SKEW;
     const V = work, D = V + <usize>16 * vStep;
     inputTransform(x, C, H, W, PH, PW, tw, perImage, t0, tb, tbr, V, 8, tbr, PLANE_SKEW);
     gradTransform(dy, O, OH, OW, tw, perImage, t0, tb, tbr, D, dStep);
@@ -146,7 +148,7 @@ function gradTransform(dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImage: i
  * (one process each, alternating, three rounds), where this transform is most of it.
  */
 function kernelGradTransform(Z: usize, O: i32, C: i32, dw: usize): void {
-  const step = <usize>O * C << 2;
+  const step = zPlaneStep(O, C);
   for (let c = 0; c < C; c++) {
     for (let o = 0; o < O; o += 2) kernelGradPairs(Z + (<usize>(c * O + o) << 2), step, dw + (<usize>(o * C + c) * 9 << 2), <usize>C * 36, o + 1 < O);
   }

@@ -141,31 +141,91 @@ export function winogradAlpha6Pass(
  * forward at batch 1 (mostly this transform; U is 9.4 MB at 256 → 256) 1.12–1.22× faster at
  * 64 → 64 @8² and 128 → 256 @8² (old and new builds alternately, median of 15, load 4–6). At
  * small batches it is still a large share of a pass: ~30% of a 128 → 256 @8² forward at batch 16.
+ * Then full panels' taps by vector loads (fullPanelTimesG), the same bits: this transform alone
+ * (conv2dSnapshot) 1.5× faster at 64–128 channels, 1.2–2.6× at 128 → 256 (writing U's 4.7 MB, which
+ * swings with the load), the forward and dx at batch 1 ×1.04–1.26 (both ways alternating in one
+ * process, median of 9–11, load 3–6).
+ * Tried and not taken: the whole transform in f32, four kernels a vector (G' and G'ᵀ as the same
+ * sums, then one product by d_i d_j rounded to f32): alone 2.3–4.7× faster, the forward at batch 16
+ * ×1.05–1.2, but F(4×4)'s error grew with it — Σ‖a − b‖/‖b‖ against the float64 reference over
+ * conv-winograd.test.js's shapes from 4.1× the direct path's to 5.1× (forward) and from 4.0× to
+ * 4.4× (dx), a quarter of the margin to that test's 8× — for a share of the pass that shrinks with
+ * the batch.
  */
 export function kernelTransformF4x4(w: usize, O: i32, C: i32, rotate: bool, U: usize): void {
   const rows = rotate ? C : O, cols = rotate ? O : C, plane = <usize>roundUp(rows, 4) * cols;
-  const step = (plane << 2) + PLANE_SKEW;
+  const step = (plane << 2) + PLANE_SKEW, next: usize = rotate ? 36 : <usize>C * 36;
   for (let r0 = 0; r0 < rows; r0 += 4) {
     const nA = min(2, rows - r0), nB = max(0, min(2, rows - r0 - 2));
     for (let k = 0; k < cols; k++) {
-      // The 3×3 kernels of rows r0..r0 + 3 and column k: w[r, k] or, rotated, w[k, r]; rows past the last read as zeros.
+      // The 3×3 kernels of rows r0..r0 + 3 and column k: w[r, k] or, rotated, w[k, r], `next` bytes apart.
       const a = rotate ? w + (<usize>(k * C + r0) * 9 << 2) : w + (<usize>(r0 * C + k) * 9 << 2);
-      const next: usize = rotate ? 36 : <usize>C * 36, b = a + 2 * next;
-      const a0 = tapPair(a, next, nA, rotate, 0), a1 = tapPair(a, next, nA, rotate, 1), a2 = tapPair(a, next, nA, rotate, 2);
-      const a3 = tapPair(a, next, nA, rotate, 3), a4 = tapPair(a, next, nA, rotate, 4), a5 = tapPair(a, next, nA, rotate, 5);
-      const a6 = tapPair(a, next, nA, rotate, 6), a7 = tapPair(a, next, nA, rotate, 7), a8 = tapPair(a, next, nA, rotate, 8);
-      const b0 = tapPair(b, next, nB, rotate, 0), b1 = tapPair(b, next, nB, rotate, 1), b2 = tapPair(b, next, nB, rotate, 2);
-      const b3 = tapPair(b, next, nB, rotate, 3), b4 = tapPair(b, next, nB, rotate, 4), b5 = tapPair(b, next, nB, rotate, 5);
-      const b6 = tapPair(b, next, nB, rotate, 6), b7 = tapPair(b, next, nB, rotate, 7), b8 = tapPair(b, next, nB, rotate, 8);
       const base = U + (packedA(r0, k, cols) << 2);
-      for (let i = 0; i < 6; i++) {
-        // Row i of G' g (G'_i dotted with g's three columns), times G'ᵀ, scaled, rounded, stored.
-        storeRowTimesGt(gPrimeRow(i, a0, a3, a6), gPrimeRow(i, a1, a4, a7), gPrimeRow(i, a2, a5, a8),
-          gPrimeRow(i, b0, b3, b6), gPrimeRow(i, b1, b4, b7), gPrimeRow(i, b2, b5, b8), i, base + <usize>(6 * i) * step, step);
+      if (nB == 2) {
+        fullPanelTimesG(a, next, rotate, base, step);
+        continue;
       }
+      // The last panel, rows past the last read as zeros.
+      const b = a + 2 * next;
+      panelTimesG(tapPair(a, next, nA, rotate, 0), tapPair(a, next, nA, rotate, 1), tapPair(a, next, nA, rotate, 2),
+        tapPair(a, next, nA, rotate, 3), tapPair(a, next, nA, rotate, 4), tapPair(a, next, nA, rotate, 5),
+        tapPair(a, next, nA, rotate, 6), tapPair(a, next, nA, rotate, 7), tapPair(a, next, nA, rotate, 8),
+        tapPair(b, next, nB, rotate, 0), tapPair(b, next, nB, rotate, 1), tapPair(b, next, nB, rotate, 2),
+        tapPair(b, next, nB, rotate, 3), tapPair(b, next, nB, rotate, 4), tapPair(b, next, nB, rotate, 5),
+        tapPair(b, next, nB, rotate, 6), tapPair(b, next, nB, rotate, 7), tapPair(b, next, nB, rotate, 8), base, step);
     }
   }
   zeroPanelRows(U, rows, cols, 36, PLANE_SKEW); // +0, not the −0 that 0·(−⅙) leaves in rows past the last
+}
+
+/**
+ * panelTimesG for four kernels (the first at a, the others `next` bytes apart; rotated 180° when
+ * `rotate`): each one's taps 0–3 and 4–7 in two vector loads, transposed to lanes = kernels,
+ * widened to f64 pairs (kernels 0, 1 and 2, 3), where tapPair took two scalar loads, two
+ * conversions and a lane insertion per pair: the same values, so the same bits.
+ */
+// @ts-ignore: decorator
+@inline function fullPanelTimesG(a: usize, next: usize, rotate: bool, base: usize, step: usize): void {
+  const p1 = a + next, p2 = a + 2 * next, p3 = a + 3 * next;
+  const q0 = v128.load(a), q1 = v128.load(p1), q2 = v128.load(p2), q3 = v128.load(p3);
+  const h0 = v128.load(a, 16), h1 = v128.load(p1, 16), h2 = v128.load(p2, 16), h3 = v128.load(p3, 16);
+  // (kernel 0 tap t, kernel 1 tap t, kernel 0 tap t + 1, kernel 1 tap t + 1), and kernels 2, 3 alike.
+  const t01 = v128.shuffle<f32>(q0, q1, 0, 4, 1, 5), t23 = v128.shuffle<f32>(q0, q1, 2, 6, 3, 7);
+  const u01 = v128.shuffle<f32>(q2, q3, 0, 4, 1, 5), u23 = v128.shuffle<f32>(q2, q3, 2, 6, 3, 7);
+  const t45 = v128.shuffle<f32>(h0, h1, 0, 4, 1, 5), t67 = v128.shuffle<f32>(h0, h1, 2, 6, 3, 7);
+  const u45 = v128.shuffle<f32>(h2, h3, 0, 4, 1, 5), u67 = v128.shuffle<f32>(h2, h3, 2, 6, 3, 7);
+  const a0 = lowPair(t01), a1 = highPair(t01), a2 = lowPair(t23), a3 = highPair(t23);
+  const a4 = lowPair(t45), a5 = highPair(t45), a6 = lowPair(t67), a7 = highPair(t67);
+  const b0 = lowPair(u01), b1 = highPair(u01), b2 = lowPair(u23), b3 = highPair(u23);
+  const b4 = lowPair(u45), b5 = highPair(u45), b6 = lowPair(u67), b7 = highPair(u67);
+  const a8 = f64x2.replace_lane(f64x2.splat(<f64>load<f32>(a, 32)), 1, <f64>load<f32>(p1, 32));
+  const b8 = f64x2.replace_lane(f64x2.splat(<f64>load<f32>(p2, 32)), 1, <f64>load<f32>(p3, 32));
+  if (rotate) panelTimesG(a8, a7, a6, a5, a4, a3, a2, a1, a0, b8, b7, b6, b5, b4, b3, b2, b1, b0, base, step);
+  else panelTimesG(a0, a1, a2, a3, a4, a5, a6, a7, a8, b0, b1, b2, b3, b4, b5, b6, b7, b8, base, step);
+}
+
+/** Lanes 0, 1 of f32x4 v widened to an f64x2. */
+// @ts-ignore: decorator
+@inline function lowPair(v: v128): v128 { return f64x2.promote_low_f32x4(v); }
+
+/** Lanes 2, 3 of f32x4 v widened to an f64x2. */
+// @ts-ignore: decorator
+@inline function highPair(v: v128): v128 { return f64x2.promote_low_f32x4(v128.shuffle<f32>(v, v, 2, 3, 2, 3)); }
+
+/**
+ * (G' g G'ᵀ) ⊙ d dᵀ of a panel's four kernels, taps a_i (rows r0, r0 + 1 as f64 lanes) and b_i
+ * (r0 + 2, r0 + 3), rounded to f32: 36 vectors at base + ξ·step.
+ */
+// @ts-ignore: decorator
+@inline function panelTimesG(
+  a0: v128, a1: v128, a2: v128, a3: v128, a4: v128, a5: v128, a6: v128, a7: v128, a8: v128,
+  b0: v128, b1: v128, b2: v128, b3: v128, b4: v128, b5: v128, b6: v128, b7: v128, b8: v128, base: usize, step: usize,
+): void {
+  for (let i = 0; i < 6; i++) {
+    // Row i of G' g (G'_i dotted with g's three columns), times G'ᵀ, scaled, rounded, stored.
+    storeRowTimesGt(gPrimeRow(i, a0, a3, a6), gPrimeRow(i, a1, a4, a7), gPrimeRow(i, a2, a5, a8),
+      gPrimeRow(i, b0, b3, b6), gPrimeRow(i, b1, b4, b7), gPrimeRow(i, b2, b5, b8), i, base + <usize>(6 * i) * step, step);
+  }
 }
 
 /** d_i d_j for ξ = 6i + j, d = (¼, −⅙, −⅙, 1/24, 1/24, 1): G = diag(d) G'. */

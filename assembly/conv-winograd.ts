@@ -155,6 +155,10 @@ export function zeroPanelRows(U: usize, rows: i32, cols: i32, alpha2: i32, skew:
 /**
  * U[ξ][r][c] = (G g Gᵀ)[ξ] with g = w[r, c] (forward: r = out channel, c = in channel) or, when
  * `rotate`, g = w[c, r] rotated 180° (input gradient: r = in channel, c = out channel). In f64, rounded once.
+ * Tried and not taken: four kernels of a panel at once as two f64x2 pairs with one 16-byte store
+ * per ξ, as conv-winograd-f4.ts's kernelTransformF4x4 (the same bits): even at 64 → 64 @6², batch
+ * 16 (the transform alone 0.97×, the forward 1.00×, alternating, median of 9; it is ~6% of that
+ * forward, and the shapes with larger kernel shares run F(4×4)).
  */
 function weightTransform(w: usize, O: i32, C: i32, rotate: bool, U: usize): void {
   const rows = rotate ? C : O, cols = rotate ? O : C, plane = <usize>roundUp(rows, 4) * cols;

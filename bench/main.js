@@ -349,7 +349,8 @@ function zooNotes(r) {
       'padding taps included, bias terms left out.',
     'simdnet: a Conv2d with the shape\'s configuration run alone on wasm tensors (forwardDevice and backwardDevice, as inside a network). Its backward ' +
       'computes dW in every call (and db), with dX when asked: dW is the backward without dX, and dX the backward with dX less the backward without it, ' +
-      'the two timed alternately sample by sample and dX the median of the differences (\'~0\' where it came out at zero or below: noise on a cheap dX).',
+      'the two timed in the same rounds and dX the median of the differences (\'~0\' where it came out at zero or below: noise on a cheap dX). ' +
+      'Each round runs every call of a row once (the layer\'s passes and the raw kernels beside it, each repeated to fill a sample), so a change of load falls on all of them alike.',
     'PyTorch: F.conv2d for the forward; torch.ops.aten.convolution_backward, which autograd runs for a convolution, asked for dX only, then for dW (and db) only; ' +
       'one thread; the backend (oneDNN, or im2col + BLAS) is PyTorch\'s own choice per shape. PyTorch runs natively (AVX-512 where the CPU has it), so no percentage of the wasm peak is given for it.',
   ];
@@ -357,7 +358,7 @@ function zooNotes(r) {
     notes.push('algorithm: Conv2d.algorithm(input shape), the lowering the layer takes (a pure function of the shape and the build); winograd-f2x2 and winograd-f4x4 run forward and dX by ' +
       'Winograd F(2×2,3×3) and F(4×4,3×3), and dW by Winograd with 2×2 or 4×4 tiles where the algorithm says "(dW: F(2×2))" or "(dW: F(4×4))" (the dW tile need not be the forward\'s), on the direct flat path otherwise. Their GFLOP/s are direct-equivalent (the direct convolution\'s FLOPs over its time); their % of the peak is on ' +
       'the FLOPs they execute, 2·16·C_in·C_out per 2×2 tile in 16 GEMMs and 2·36·C_in·C_out per 4×4 tile in 36 GEMMs (transforms not counted), dW likewise by its own tile; winograd-f2x2-5x5 runs forward and dX of 5×5 convolutions by Winograd F(2×2,5×5), 2·36·C_in·C_out per 2×2 tile, and dW by F(5×5,2×2) (2×2 tiles of dy, 2·36·C_in·C_out each) where the algorithm says "(dW: F(5×5,2×2))", on the direct flat path otherwise. F(2×2) and F(4×4) fwd / dX / dW ms: each tile size\'s kernels timed on every ' +
-      '3×3 stride-1 ungrouped shape whatever the layer chose, in the same run; layer ÷ Winograd above 1: that Winograd faster than the layer\'s path (about 1 where the layer runs it). ' +
+      '3×3 stride-1 ungrouped shape whatever the layer chose, in the layer\'s rounds; layer ÷ Winograd above 1: that Winograd faster than the layer\'s path (about 1 where the layer runs it). ' +
       'direct fwd / dX / dW: on the shapes the layer runs by Winograd, the direct flat path\'s kernels (the raw exports flatForward and flatBackward, dX as the layer\'s: with it less without it) timed beside it, ms and % of the peak on the direct FLOPs.');
   }
   if (r.zoo.cases.some((c) => c.trimmed)) notes.push(`--quick: batch 64 left out for the shapes whose forward at that batch is above ${QUICK_TRIM_FLOPS / 1e9} GFLOP.`);

@@ -47,6 +47,34 @@ export function measureDifference(withFn, withoutFn, { warmup = 3, samples = 7, 
   return { with: { ...summarize(a), reps }, without: { ...summarize(b), reps }, difference: summarize(d) };
 }
 
+/**
+ * Times several calls in rounds: each sample is one round that runs every call of `fns`
+ * ({ name: fn }) in turn, each as often as fills `minMs` (its own repetition count, found after
+ * the warm-up). Returns { name: summary in ms per call, with `reps` and `times` (the per-sample
+ * ms, in round order) }. Calls compared in one table row are timed in the same rounds, so a
+ * change of load on a shared machine falls on all of them alike rather than on whichever was
+ * timed while it lasted (one by one, a load that came and went inflated one column 1.3–1.6×).
+ */
+export function measureRounds(fns, { warmup = 3, samples = 7, minMs = 20 } = {}) {
+  const names = Object.keys(fns);
+  for (let i = 0; i < warmup; i++) for (const n of names) fns[n]();
+  const reps = {}, times = {};
+  for (const n of names) {
+    const t = performance.now();
+    fns[n]();
+    reps[n] = Math.max(1, Math.ceil(minMs / Math.max(performance.now() - t, 1e-3)));
+    times[n] = [];
+  }
+  for (let s = 0; s < samples; s++) {
+    for (const n of names) {
+      const t = performance.now();
+      for (let r = 0; r < reps[n]; r++) fns[n]();
+      times[n].push((performance.now() - t) / reps[n]);
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, { ...summarize(times[n]), reps: reps[n], times: times[n] }]));
+}
+
 /** Median, min and max of a list of numbers (the median of an even count is the mean of the middle two). */
 export function summarize(values) {
   if (!values.length) throw new Error('summarize: no values');

@@ -4,7 +4,7 @@
 import * as sn from 'simdnet';
 import { Block, f32, rt } from 'simdnet/internal';
 import { ZOO_NETS } from './nets.js';
-import { measure, measureDifference } from './stats.js';
+import { measureRounds, summarize } from './stats.js';
 
 /**
  * The convolutions of ZOO_NETS[key] in the order they run, each with the input shape it sees:
@@ -159,9 +159,12 @@ function deviceTensor(shape, seed) {
  * simdnet's times for one case: a Conv2d built from the shape's config, run on device tensors
  * as the layer runs inside a network (forwardDevice, backwardDevice). The kernel computes the
  * weight gradient in every backward, so the input gradient's time is the backward with it less
- * the backward without it, timed alternately sample by sample (measureDifference). Returns ms
- * summaries { forward, inputGrad, weightGrad, backward } and GFLOP/s of each (null where the
- * difference came out at zero or below: noise on a shape whose input gradient costs little).
+ * the backward without it, per sample. On the shapes the layer runs by Winograd the direct
+ * kernels are timed beside it, and on every 3×3 stride-1 shape the raw kernels of both Winograd
+ * tiles: all of a case's calls in the same rounds (measureRounds), so the layer ÷ kernel ratios
+ * compare times taken under the same load. Returns ms summaries { forward, inputGrad,
+ * weightGrad, backward } and GFLOP/s of each (null where the difference came out at zero or
+ * below: noise on a shape whose input gradient costs little).
  */
 export function simdnetCase(shape, batch, { quick = false } = {}) {
   const c = shape.config;
@@ -169,32 +172,45 @@ export function simdnetCase(shape, batch, { quick = false } = {}) {
   const inputShape = [batch, shape.C, shape.H, shape.W];
   const x = deviceTensor(inputShape, 11);
   let dy = null;
+  const parts = [];
   try {
     const algorithm = layer.algorithm(inputShape);
     const y = layer.forwardDevice(x.tensor);
     dy = deviceTensor(y.shape, 12);
     const timing = quick ? { warmup: 1, samples: 3, minMs: 10 } : { warmup: 2, samples: 7, minMs: 50 };
-    const forward = measure(() => layer.forwardDevice(x.tensor), timing);
-    const pair = measureDifference(() => layer.backwardDevice(dy.tensor, true), () => layer.backwardDevice(dy.tensor, false), timing);
-    const ms = { forward, inputGrad: pair.difference, weightGrad: pair.without, backward: pair.with };
-    const flops = convFlops(shape, batch);
-    const gflops = { forward: rate(forward, flops), inputGrad: rate(ms.inputGrad, flops), weightGrad: rate(ms.weightGrad, flops), backward: rate(ms.backward, 2 * flops) };
     const winogradTile = WINOGRAD_ALGORITHMS[algorithm];
     const weightGradTile = layer.weightGradTile(inputShape);
     const winogradPasses = [...(winogradTile ? ['forward', 'inputGrad'] : []), ...(weightGradTile ? ['weightGrad'] : [])];
-    const out = { algorithm, winogradPasses, ...(winogradTile ? { winogradTile } : {}), ...(weightGradTile ? { weightGradTile } : {}), ms, gflops };
-    if (winogradPasses.length) out.direct = directCase(shape, batch, layer, x, dy, y.shape, timing);
+    const fns = {
+      forward: () => layer.forwardDevice(x.tensor),
+      backward: () => layer.backwardDevice(dy.tensor, true), noInputGrad: () => layer.backwardDevice(dy.tensor, false),
+    };
+    if (winogradPasses.length) parts.push(['direct', directCalls(shape, batch, layer, x, dy, y.shape)]);
     if (winogradEligible(shape)) {
-      out.winograd = winogradCase(shape, batch, layer, x, dy, y.shape, timing, WINOGRAD_KERNELS['winograd-f2x2']);
-      out.winogradF4x4 = winogradCase(shape, batch, layer, x, dy, y.shape, timing, WINOGRAD_KERNELS['winograd-f4x4']);
+      parts.push(['winograd', winogradCalls(shape, batch, layer, x, dy, y.shape, WINOGRAD_KERNELS['winograd-f2x2'])]);
+      parts.push(['winogradF4x4', winogradCalls(shape, batch, layer, x, dy, y.shape, WINOGRAD_KERNELS['winograd-f4x4'])]);
     }
+    for (const [key, part] of parts) for (const [n, fn] of Object.entries(part.fns)) fns[`${key}.${n}`] = fn;
+    const t = measureRounds(fns, timing);
+    const flops = convFlops(shape, batch);
+    const ms = { forward: summary(t.forward), inputGrad: difference(t.backward, t.noInputGrad), weightGrad: summary(t.noInputGrad), backward: summary(t.backward) };
+    const gflops = { forward: rate(ms.forward, flops), inputGrad: rate(ms.inputGrad, flops), weightGrad: rate(ms.weightGrad, flops), backward: rate(ms.backward, 2 * flops) };
+    const out = { algorithm, winogradPasses, ...(winogradTile ? { winogradTile } : {}), ...(weightGradTile ? { weightGradTile } : {}), ms, gflops };
+    for (const [key, part] of parts) out[key] = part.result((n) => t[`${key}.${n}`], flops);
     return out;
   } finally {
+    for (const [, part] of parts) part.free();
     x.block.free();
     dy?.block.free();
     layer.dispose();
   }
 }
+
+/** A measureRounds entry without its per-sample times: the summary the results keep. */
+const summary = ({ times, reps, ...s }) => ({ ...s, reps });
+
+/** The summary of `a` less `b` sample by sample (two entries of the same rounds). */
+const difference = (a, b) => summarize(a.times.map((v, i) => v - b.times[i]));
 
 /** GFLOP/s summary of a ms summary for `f` FLOPs (null where the time came out at zero or below). */
 const rate = (t, f) => (t.median > 0 ? { median: f / (t.median * 1e6), min: t.max > 0 ? f / (t.max * 1e6) : null, max: t.min > 0 ? f / (t.min * 1e6) : null } : null);
@@ -205,66 +221,69 @@ function paddingBefore(c) {
 }
 
 /**
- * The direct flat path (the raw kernel exports) on a shape whose layer runs Winograd: forward,
- * dX and dW ms and GFLOP/s as simdnetCase measures the layer's (dX the backward with it less the
- * backward without it), so the direct kernels' share of the peak is known on every shape.
+ * The direct flat path (the raw kernel exports) on a shape whose layer runs Winograd, for
+ * simdnetCase's rounds: { fns (forward, backward with dX, backward without), result(get, flops)
+ * (forward, dX and dW ms and GFLOP/s as the layer's are worked out, dX the backward with it less
+ * the backward without it), free() }, so the direct kernels' share of the peak is known on every shape.
  */
-function directCase(shape, batch, layer, x, dy, outShape, timing) {
+function directCalls(shape, batch, layer, x, dy, outShape) {
   const c = shape.config, k = rt().kernels, [OH, OW] = outShape.slice(2);
   const [ph, pw] = paddingBefore(c);
   const [kh, kw] = c.kernelSize, [dh, dw] = c.dilation ?? [1, 1];
   const args = [batch, shape.C, shape.H, shape.W, c.outChannels, kh, kw, ph, pw, dh, dw, c.groups, OH, OW];
-  const scratch = new Block(k.flatScratchFloats(shape.C, shape.H, shape.W, c.outChannels, kh, kw, ph, pw, dh, dw, c.groups, OH, OW) * 4);
-  const y = new Block(outShape.reduce((a, b) => a * b, 1) * 4), dx = new Block(batch * shape.C * shape.H * shape.W * 4);
-  const dW = new Block(layer.weight.size * 4), db = layer.bias ? new Block(layer.bias.size * 4) : null;
+  const blocks = [];
+  const block = (bytes) => { const b = new Block(bytes); blocks.push(b); return b; };
+  const free = () => blocks.forEach((b) => b.free());
   try {
+    const scratch = block(k.flatScratchFloats(shape.C, shape.H, shape.W, c.outChannels, kh, kw, ph, pw, dh, dw, c.groups, OH, OW) * 4);
+    const y = block(outShape.reduce((a, b) => a * b, 1) * 4), dx = block(batch * shape.C * shape.H * shape.W * 4);
+    const dW = block(layer.weight.size * 4), db = layer.bias ? block(layer.bias.size * 4) : null;
     const w = layer.weight.data.ptr, b = layer.bias ? layer.bias.data.ptr : 0;
-    const forward = measure(() => k.flatForward(x.tensor.ptr, w, b, y.ptr, ...args, scratch.ptr, 0), timing);
     const backward = (withDx) => k.flatBackward(x.tensor.ptr, w, dy.tensor.ptr, dW.ptr, db ? db.ptr : 0, withDx ? dx.ptr : 0, ...args, scratch.ptr);
-    const pair = measureDifference(() => backward(true), () => backward(false), timing);
-    const ms = { forward, inputGrad: pair.difference, weightGrad: pair.without };
-    const flops = convFlops(shape, batch);
-    return { winogradPasses: [], ms, gflops: { forward: rate(forward, flops), inputGrad: rate(ms.inputGrad, flops), weightGrad: rate(ms.weightGrad, flops) } };
-  } finally {
-    scratch.free(); y.free(); dx.free(); dW.free(); db?.free();
+    const fns = { forward: () => k.flatForward(x.tensor.ptr, w, b, y.ptr, ...args, scratch.ptr, 0), backward: () => backward(true), noInputGrad: () => backward(false) };
+    const result = (get, flops) => {
+      const ms = { forward: summary(get('forward')), inputGrad: difference(get('backward'), get('noInputGrad')), weightGrad: summary(get('noInputGrad')) };
+      return { winogradPasses: [], ms, gflops: { forward: rate(ms.forward, flops), inputGrad: rate(ms.inputGrad, flops), weightGrad: rate(ms.weightGrad, flops) } };
+    };
+    return { fns, result, free };
+  } catch (err) {
+    free();
+    throw err;
   }
 }
 
 /**
  * One Winograd tile size's kernels (a WINOGRAD_KERNELS entry) on a shape whatever conv2dAlgorithm's
- * table says (the raw kernel exports, as the layer calls them): forward and input gradient ms and
- * direct-equivalent GFLOP/s, beside the layer's own path in the same run — the measurements the
- * table is filled from.
+ * table says (the raw kernel exports, as the layer calls them), for simdnetCase's rounds: { fns,
+ * result(get, flops) (forward, input and weight gradient ms and direct-equivalent GFLOP/s), free() },
+ * beside the layer's own path in the same rounds — the measurements the table is filled from.
  */
-function winogradCase(shape, batch, layer, x, dy, outShape, timing, kernels) {
+function winogradCalls(shape, batch, layer, x, dy, outShape, kernels) {
   const c = shape.config, k = rt().kernels, [OH, OW] = outShape.slice(2);
   const [ph, pw] = paddingBefore(c);
   const args = [batch, shape.C, shape.H, shape.W, c.outChannels, ph, pw, OH, OW];
-  const scratch = new Block(k[kernels.scratch](batch, shape.C, shape.H, shape.W, c.outChannels, OH, OW) * 4);
-  const y = new Block(outShape.reduce((a, b) => a * b, 1) * 4), dx = new Block(batch * shape.C * shape.H * shape.W * 4);
+  const blocks = [];
+  const block = (bytes) => { const b = new Block(bytes); blocks.push(b); return b; };
+  const free = () => blocks.forEach((b) => b.free());
   try {
+    const scratch = block(k[kernels.scratch](batch, shape.C, shape.H, shape.W, c.outChannels, OH, OW) * 4);
+    const y = block(outShape.reduce((a, b) => a * b, 1) * 4), dx = block(batch * shape.C * shape.H * shape.W * 4);
+    const dwScratch = block(k[kernels.weightGradScratch](batch, shape.C, c.outChannels, OH, OW) * 4);
+    const dw = block(layer.weight.size * 4);
     const w = layer.weight.data.ptr, b = layer.bias ? layer.bias.data.ptr : 0;
-    const forward = measure(() => k[kernels.forward](x.tensor.ptr, w, b, y.ptr, ...args, scratch.ptr), timing);
-    const inputGrad = measure(() => k[kernels.inputGrad](w, dy.tensor.ptr, dx.ptr, ...args, scratch.ptr), timing);
-    const flops = convFlops(shape, batch);
-    const out = {
-      winogradPasses: ['forward', 'inputGrad'], winogradTile: kernels.m,
-      ms: { forward, inputGrad }, gflops: { forward: rate(forward, flops), inputGrad: rate(inputGrad, flops) },
+    const fns = {
+      forward: () => k[kernels.forward](x.tensor.ptr, w, b, y.ptr, ...args, scratch.ptr),
+      inputGrad: () => k[kernels.inputGrad](w, dy.tensor.ptr, dx.ptr, ...args, scratch.ptr),
+      weightGrad: () => k[kernels.weightGrad](x.tensor.ptr, dy.tensor.ptr, dw.ptr, ...args, dwScratch.ptr),
     };
-    if (kernels.weightGrad) {
-      const dwScratch = new Block(k[kernels.weightGradScratch](batch, shape.C, c.outChannels, OH, OW) * 4);
-      const dw = new Block(layer.weight.size * 4);
-      try {
-        out.ms.weightGrad = measure(() => k[kernels.weightGrad](x.tensor.ptr, dy.tensor.ptr, dw.ptr, ...args, dwScratch.ptr), timing);
-        out.gflops.weightGrad = rate(out.ms.weightGrad, flops);
-        out.winogradPasses.push('weightGrad');
-        out.weightGradTile = kernels.m;
-      } finally {
-        dwScratch.free(); dw.free();
-      }
-    }
-    return out;
-  } finally {
-    scratch.free(); y.free(); dx.free();
+    const result = (get, flops) => {
+      const ms = { forward: summary(get('forward')), inputGrad: summary(get('inputGrad')), weightGrad: summary(get('weightGrad')) };
+      const gflops = { forward: rate(ms.forward, flops), inputGrad: rate(ms.inputGrad, flops), weightGrad: rate(ms.weightGrad, flops) };
+      return { winogradPasses: ['forward', 'inputGrad', 'weightGrad'], winogradTile: kernels.m, weightGradTile: kernels.m, ms, gflops };
+    };
+    return { fns, result, free };
+  } catch (err) {
+    free();
+    throw err;
   }
 }

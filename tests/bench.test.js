@@ -12,7 +12,7 @@ import { summarize } from '../bench/stats.js';
 import { profileTable, shownNames, sideBySide, kindRows, netSection, percentCell, gemmSection, zooSection, zooTarget, fusedPaths } from '../bench/report.js';
 import { kindOf, profileRowKind, NET_NAMES, ZOO_NETS } from '../bench/nets.js';
 import { zooShapes, zooCases, convFlops, simdnetCase, percentOfPeak, winogradFlops, WINOGRAD_ALGORITHMS, QUICK_TRIM_FLOPS } from '../bench/zoo.js';
-import { measureDifference } from '../bench/stats.js';
+import { measureDifference, measureRounds } from '../bench/stats.js';
 import * as sn from 'simdnet';
 import { rt } from 'simdnet/internal';
 import { uniqueNames } from '../bench/simdnet.js';
@@ -458,6 +458,21 @@ test('measureDifference: both calls timed alternately, and their difference per 
   assert.ok(r.with.median > r.without.median && r.difference.median > 0);
 });
 
+test('measureRounds: every call timed in each round, in turn, each with its own repetitions', () => {
+  const calls = [];
+  const busy = (ms) => { const t = performance.now(); while (performance.now() - t < ms); };
+  const r = measureRounds({ slow: () => { calls.push('slow'); busy(0.4); }, fast: () => { calls.push('fast'); busy(0.05); } }, { warmup: 1, samples: 3, minMs: 1 });
+  assert.is(r.slow.samples, 3);
+  assert.is(r.fast.times.length, 3);
+  assert.ok(r.fast.reps > r.slow.reps, `a cheaper call repeats more to fill a sample: ${r.fast.reps} vs ${r.slow.reps}`);
+  // Warm-up (one each), one call each to find the repetitions, then the rounds: slow's reps, fast's reps, slow's, …
+  const rounds = calls.slice(4);
+  const round = [...Array(r.slow.reps).fill('slow'), ...Array(r.fast.reps).fill('fast')];
+  assert.equal(rounds, [...round, ...round, ...round]);
+  assert.ok(r.slow.median > r.fast.median);
+  for (const k of ['slow', 'fast']) assert.ok(r[k].min <= r[k].median && r[k].median <= r[k].max, k);
+});
+
 test('simdnetCase: one convolution alone, forward, input and weight gradient ms and GFLOP/s; it frees what it allocated', () => {
   const shape = zooShapes(['lenet5'])[1];
   simdnetCase(shape, 2, { quick: true }); // the runtime's shared GEMM scratch is allocated once, and kept
@@ -469,6 +484,22 @@ test('simdnetCase: one convolution alone, forward, input and weight gradient ms 
     assert.ok(Math.abs(r.gflops[k].median * r.ms[k].median * 1e6 - flops) < 1e-9 * flops, `${k}: GFLOP/s is the FLOPs over the time`);
   }
   assert.ok(Number.isFinite(r.ms.inputGrad.median));
+  assert.is(rt().heap.bytesInUse, before);
+});
+
+test('simdnetCase: on a Winograd shape, the direct kernels and both tiles\' raw kernels beside the layer, timed in its rounds; all freed', () => {
+  const shape = { C: 16, H: 8, W: 8, config: { inChannels: 16, outChannels: 16, kernelSize: [3, 3], stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1, bias: true } };
+  simdnetCase(shape, 4, { quick: true });
+  const before = rt().heap.bytesInUse;
+  const r = simdnetCase(shape, 4, { quick: true });
+  assert.ok(r.winogradPasses.includes('forward'), r.algorithm);
+  assert.equal(r.direct.winogradPasses, []);
+  assert.equal([r.winograd.winogradTile, r.winogradF4x4.winogradTile, r.winogradF4x4.weightGradTile], [2, 4, 4]);
+  for (const part of [r, r.direct, r.winograd, r.winogradF4x4]) {
+    for (const k of ['forward', 'weightGrad']) assert.ok(part.ms[k].median > 0 && part.ms[k].samples === 3 && part.gflops[k].median > 0, k);
+    assert.ok(Number.isFinite(part.ms.inputGrad.median) && part.ms.inputGrad.samples === 3);
+    assert.not.ok('times' in part.ms.forward, 'the per-sample times are not kept in the results');
+  }
   assert.is(rt().heap.bytesInUse, before);
 });
 
