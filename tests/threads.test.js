@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
-import { rt, Block, f32, channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts, ranges, rowSplit, batchNormSplits, poolSplits, splitLimits, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
+import { rt, Block, f32, channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts, ranges, weightGradSplit, batchNormSplits, poolSplits, splitLimits, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
 import { execFileSync } from 'node:child_process';
 import { rng, randn, bits } from './helpers.js';
 
@@ -179,15 +179,15 @@ test('a first layer\'s weight gradient split into ranges of unequal size (8 + 12
   try {
     const run = (threads, mode = 'auto') => {
       sn.setNumThreads(threads);
-      rowSplit.mode = mode;
+      weightGradSplit.mode = mode;
       sn.manualSeed(3);
       const conv = new sn.Conv2d(17, 20, 3, { padding: 1 }), model = new sn.Sequential(conv), shape = [16, 17, 18, 17];
       // The model's first layer: no input gradient, so the scratch holds the weight gradient's ranges alone.
       const y = model.forward(sn.tensor(Float32Array.from({ length: 16 * 17 * 18 * 17 }, (_, i) => Math.sin(i)), shape));
-      const before = splitCounts.weightGradByChannels, rowsBefore = splitCounts.weightGradByRows;
+      const before = splitCounts.weightGradByChannels, rowsBefore = splitCounts.weightGradByParts;
       new sn.MSELoss().forward(y, sn.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.cos(i)), y.shape)).backward();
       const out = { dw: bits(conv.weight.grad.toArray()), db: bits(conv.bias.grad.toArray()), splits: splitCounts.weightGradByChannels - before,
-        rowSplits: splitCounts.weightGradByRows - rowsBefore, tile: conv.weightGradTile(shape) };
+        rowSplits: splitCounts.weightGradByParts - rowsBefore, tile: conv.weightGradTile(shape) };
       model.dispose();
       return out;
     };
@@ -210,7 +210,7 @@ test('a first layer\'s weight gradient split into ranges of unequal size (8 + 12
     }
   } finally {
     heap.guardAllocations(0);
-    rowSplit.mode = 'auto';
+    weightGradSplit.mode = 'auto';
     sn.setNumThreads(3);
   }
 });
@@ -612,7 +612,7 @@ async function train(threads, make, input, steps = 2) {
   const labels = Array.from({ length: input[0] }, (_, i) => i % 10);
   const runs = rt().pool.runs;
   const channelSplits = splitCounts.weightGradByChannels, depthwiseSplits = splitCounts.depthwiseBackwardByChannels;
-  const wgRowSplits = splitCounts.weightGradByRows;
+  const wgRowSplits = splitCounts.weightGradByParts;
   const bnSplits = batchNormSplits.backward;
   const dxSplits = splitCounts.inputGradByChannels, forwardSplits = splitCounts.forwardByChannels, rowSplits = gemmSplits.rows;
   try {
@@ -624,7 +624,7 @@ async function train(threads, make, input, steps = 2) {
     model.eval();
     const out = model.forward(x).toArray();
     return { weights: model.parameters().flatMap((p) => bits(p.data.toArray())), out: bits(out), runs: rt().pool.runs - runs, channelSplits: splitCounts.weightGradByChannels - channelSplits,
-      bnSplits: batchNormSplits.backward - bnSplits, wgRowSplits: splitCounts.weightGradByRows - wgRowSplits,
+      bnSplits: batchNormSplits.backward - bnSplits, wgRowSplits: splitCounts.weightGradByParts - wgRowSplits,
       depthwiseSplits: splitCounts.depthwiseBackwardByChannels - depthwiseSplits, dxSplits: splitCounts.inputGradByChannels - dxSplits,
       forwardSplits: splitCounts.forwardByChannels - forwardSplits, rowSplits: gemmSplits.rows - rowSplits };
   } finally {
