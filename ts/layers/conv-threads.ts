@@ -119,7 +119,10 @@ const ROW_SPLIT_COST = 1.15;
  * alternating in one process, median of 9–11, four runs while other work loaded the machine
  * (load 2–4): 32→32 on 32×32 ×1.14–1.17 by chunks (by rows ×1.04–1.07), 32→64 on 16×16
  * ×1.02–1.07 (×0.93–0.98), 64→64 on 16×16 ×1.05–1.08 (×1.07–1.08), 64→128 on 8×8, 2 chunks,
- * ×0.96–1.02 (×0.93–0.99).
+ * ×0.96–1.02 (×0.93–0.99). The CPU time both threads spend (process.cpuUsage, less disturbed by
+ * the load), over one thread's for the whole: by chunks +6–10%, +11–12%, +11–12%, +7–11%; by
+ * output channels +25–31%, +16–19%, +20–23%, +11–12% (three runs). The VGG-style net's training
+ * step at batch 64 on 2 threads: ×1.01–1.03 (six runs, all under load).
  */
 export function winogradWeightGradPlan(args: readonly number[], flops: number): WinogradWeightGradPlan | null {
   const { pool, kernels } = rt();
