@@ -115,14 +115,14 @@ const ROW_SPLIT_COST = 1.15;
  * (all chunks): either way no transform of x or dy is done twice, as each range of output
  * channels did with x's. Second pass: each thread dw and db of a range of output channels.
  *
- * The weight gradient alone on 2 threads against ranges of output channels, batch 64,
- * alternating in one process, median of 9–11, four runs while other work loaded the machine
- * (load 2–4): 32→32 on 32×32 ×1.14–1.17 by chunks (by rows ×1.04–1.07), 32→64 on 16×16
- * ×1.02–1.07 (×0.93–0.98), 64→64 on 16×16 ×1.05–1.08 (×1.07–1.08), 64→128 on 8×8, 2 chunks,
- * ×0.96–1.02 (×0.93–0.99). The CPU time both threads spend (process.cpuUsage, less disturbed by
- * the load), over one thread's for the whole: by chunks +6–10%, +11–12%, +11–12%, +7–11%; by
- * output channels +25–31%, +16–19%, +20–23%, +11–12% (three runs). The VGG-style net's training
- * step at batch 64 on 2 threads: ×1.01–1.03 (six runs, all under load).
+ * Batch 64, alternating in one process, median of 9–11. On a quiet machine (two runs), 2 threads
+ * over 1: the weight gradient alone by chunks ×1.87–1.90 (32→32 on 32×32), ×2.01–2.19 (32→64 on
+ * 16×16), ×1.90–1.94 (64→64 on 16×16), ×1.86–1.89 (64→128 on 8×8, 2 chunks); by rows ×1.75–1.83;
+ * by output channels ×1.56 / ×1.69–1.76 / ×1.62–1.67 / ×1.70–1.76. The layers' backward (dx
+ * too, one run) ×1.73–1.82 against ×1.65–1.67; the VGG-style net's training step ×1.69–1.73 against
+ * ×1.67–1.69 (three runs). Under load (2–4, four runs) chunks against output channels still
+ * ×1.14–1.17 / ×1.02–1.07 / ×1.05–1.08 / ×0.96–1.02, and the CPU time both threads spend
+ * (process.cpuUsage) over one thread's +6–12% against +11–31%.
  */
 export function winogradWeightGradPlan(args: readonly number[], flops: number): WinogradWeightGradPlan | null {
   const { pool, kernels } = rt();
