@@ -33,6 +33,13 @@
 // each plane ξ a cache line after the last (PLANE_SKEW; Z's: zPlaneStep), then WINOGRAD_TMP_FLOATS
 // of transform temporaries.
 //
+// Over threads (conv.ts's conv2dWeightGradPart, then conv2dWeightGradFinish): each GEMM sums its
+// chunk of tiles from zero and then adds that to Z, so a thread's chunks summed apart and added
+// to Z in their order afterwards give the whole's bits; or each thread takes a range of the rows
+// ξ / 6, whose transforms it computes alone (winogradAlpha6WeightGradPart). Then dw by ranges of
+// output channels (winogradAlpha6AddChunks, winogradAlpha6KernelGrad). Neither transforms a tile
+// twice, as ranges of output channels did (each transformed all of x).
+//
 // 5×5 kernels, "F(5×5,2×2)" (winogradF2x2K5WeightGrad): the same structure on F(2×2,5×5)'s tiles
 // (conv-winograd-f2x2-5x5.ts). There y_t = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d_t B)] A for each 2×2 output tile t
 // with the same Bᵀ (6×6), G: 6×5 and Aᵀ: 2×6, so by the same argument
@@ -64,11 +71,19 @@ export function winogradF4x4WeightGradScratchFloats(N: i32, C: i32, O: i32, OH: 
 /** Floats of scratch winogradF2x2K5WeightGrad needs. */
 export function winogradF2x2K5WeightGradScratchFloats(N: i32, C: i32, O: i32, OH: i32, OW: i32): f64 { return alpha6WeightGradScratchFloats(2, N, C, O, OH, OW); }
 
-/** Floats of scratch of the weight gradient by m×m tiles of dy (4: 3×3 kernels, 2: 5×5). */
+/** Floats of scratch of the weight gradient by m×m tiles of dy (4: 3×3 kernels, 2: 5×5): Z, then the work of all six rows. */
 function alpha6WeightGradScratchFloats(m: i32, N: i32, C: i32, O: i32, OH: i32, OW: i32): f64 {
+  return alpha6WeightGradSumsFloats(O, C) + alpha6WeightGradRowsFloats(m, N, C, O, OH, OW, 6);
+}
+
+/**
+ * Floats of work scratch winogradAlpha6WeightGradRows needs for `rows` rows of ξ (its V and D of
+ * a chunk, then WINOGRAD_TMP_FLOATS); m the tile of dy (4: 3×3 kernels, 2: 5×5).
+ */
+export function alpha6WeightGradRowsFloats(m: i32, N: i32, C: i32, O: i32, OH: i32, OW: i32, rows: i32): f64 {
   const tiles = <f64>N * Math.ceil(<f64>OH / m) * Math.ceil(<f64>OW / m);
-  const cols = Math.ceil(min(tiles, <f64>TILE_CHUNK_DW_ALPHA6) / 8) * 8, skew = <f64>(PLANE_SKEW >> 2);
-  return 36 * (<f64>O * <f64>C + skew) + 36 * (<f64>C * cols + skew) + 36 * (Math.ceil(<f64>O / 8) * 8 * cols + skew) + WINOGRAD_TMP_FLOATS;
+  const cols = Math.ceil(min(tiles, <f64>TILE_CHUNK_DW_ALPHA6) / 8) * 8, skew = <f64>(PLANE_SKEW >> 2), planes = 6 * <f64>rows;
+  return planes * (<f64>C * cols + skew) + planes * (Math.ceil(<f64>O / 8) * 8 * cols + skew) + WINOGRAD_TMP_FLOATS;
 }
 
 /**
@@ -113,29 +128,90 @@ export function winogradF2x2K5WeightGrad(
 // @ts-ignore: decorator
 @inline export function zPlaneStep(O: i32, C: i32): usize { return (<usize>O * C << 2) + PLANE_SKEW; }
 
+/** Floats of the sums Z (36 planes of C·O floats, zPlaneStep apart), and of each chunk's sums kept apart. In f64. */
+export function alpha6WeightGradSumsFloats(O: i32, C: i32): f64 { return 36 * (<f64>O * <f64>C + <f64>(PLANE_SKEW >> 2)); }
+
 /** The weight gradient by m×m tiles of dy and 6×6 input patches: m = 4 for 3×3 kernels, 2 for 5×5. */
 function winogradAlpha6WeightGrad(
   m: i32, x: usize, dy: usize, dw: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
-  const th = (OH + m - 1) / m, tw = (OW + m - 1) / m, perImage = th * tw, T = N * perImage;
-  const zStep = zPlaneStep(O, C), Z = scratch, work = Z + <usize>36 * zStep;
-  for (let t0 = 0; t0 < T; t0 += TILE_CHUNK_DW_ALPHA6) {
-    const tb = min(TILE_CHUNK_DW_ALPHA6, T - t0), tbr = roundUp(tb, 8);
+  const Z = scratch, work = Z + <usize>36 * zPlaneStep(O, C);
+  winogradAlpha6WeightGradPart(m, x, dy, Z, 0, 6, 0, alpha6WeightGradChunks(m, N, OH, OW), 0, N, C, H, W, O, PH, PW, OH, OW, work);
+  winogradAlpha6KernelGrad(m, Z, O, C, dw, 0, O, work);
+}
+
+/** How many chunks of tiles (TILE_CHUNK_DW_ALPHA6 each, the last the rest) the weight gradient by m×m tiles runs: the GEMMs' K. */
+export function alpha6WeightGradChunks(m: i32, N: i32, OH: i32, OW: i32): i32 {
+  const T = N * ((OH + m - 1) / m) * ((OW + m - 1) / m);
+  return (T + TILE_CHUNK_DW_ALPHA6 - 1) / TILE_CHUNK_DW_ALPHA6;
+}
+
+/**
+ * A part of the weight gradient's sums over tiles, Z[ξ] = Σ_chunks V[ξ]·D[ξ] ([c][o], ξ·O·C floats
+ * in), for the rows ξ / 6 ∈ [r0, r1) of the transformed tile and the chunks of tiles [k0, k1)
+ * alone: those rows of those chunks' transforms (each row of Bᵀ d B and of A δ Aᵀ is its row of
+ * the first product times the second factor: the same bits alone as among the others), and the
+ * same GEMMs as the whole's. With `apart` = 0 the chunks add into Z (chunk 0 overwrites it), as
+ * the whole does; else chunk k's sums go to their own alpha6WeightGradSumsFloats (laid out as Z) from apart on, in order.
+ * Each GEMM sums its chunk from zero and then adds it to Z, so chunks summed apart and added to Z
+ * in order afterwards (winogradAlpha6AddChunks) give the whole's bits. Threads taking disjoint
+ * ranges of rows, or of chunks, thus split the weight gradient with no transform done twice;
+ * winogradAlpha6KernelGrad then takes Z to dw. m: 4 for 3×3 kernels, 2 for 5×5; work:
+ * alpha6WeightGradRowsFloats(…, r1 − r0).
+ */
+export function winogradAlpha6WeightGradPart(
+  m: i32, x: usize, dy: usize, Z: usize, r0: i32, r1: i32, k0: i32, k1: i32, apart: usize,
+  N: i32, C: i32, H: i32, W: i32, O: i32, PH: i32, PW: i32, OH: i32, OW: i32, work: usize,
+): void {
+  const th = (OH + m - 1) / m, tw = (OW + m - 1) / m, perImage = th * tw, T = N * perImage, planes = 6 * (r1 - r0);
+  const zStep = zPlaneStep(O, C);
+  for (let k = k0; k < k1; k++) {
+    const t0 = k * TILE_CHUNK_DW_ALPHA6, tb = min(TILE_CHUNK_DW_ALPHA6, T - t0), tbr = roundUp(tb, 8);
     const vStep = (<usize>C * tbr << 2) + PLANE_SKEW, dStep = (<usize>roundUp(O, 8) * tbr << 2) + PLANE_SKEW;
-    const V = work, D = V + <usize>36 * vStep, tmp = D + <usize>36 * dStep;
-    inputTransformAlpha6(m, x, C, H, W, PH, PW, tw, perImage, t0, tb, tbr, V, tmp, 8, tbr, PLANE_SKEW);
-    if (m == 4) gradTransformF4x4(dy, O, OH, OW, tw, perImage, t0, tb, tbr, D, dStep, tmp);
-    else gradTransformF2x2(dy, O, OH, OW, tw, perImage, t0, tb, tbr, D, dStep, tmp);
-    for (let xi = 0; xi < 36; xi++) {
-      const v = V + <usize>xi * vStep, d = D + <usize>xi * dStep, z = Z + <usize>xi * zStep;
+    const V = work, D = V + <usize>planes * vStep, tmp = D + <usize>planes * dStep;
+    const sums = apart != 0 ? apart + <usize>(k - k0) * 36 * zStep : Z, add = apart == 0 && k > 0 ? 1 : 0;
+    inputTransformAlpha6(m, x, C, H, W, PH, PW, tw, perImage, t0, tb, tbr, V, tmp, 8, tbr, PLANE_SKEW, r0, r1);
+    if (m == 4) gradTransformF4x4(dy, O, OH, OW, tw, perImage, t0, tb, tbr, D, dStep, tmp, r0, r1);
+    else gradTransformF2x2(dy, O, OH, OW, tw, perImage, t0, tb, tbr, D, dStep, tmp, r0, r1);
+    for (let q = 0; q < planes; q++) {
+      const v = V + <usize>q * vStep, d = D + <usize>q * dStep, z = sums + <usize>(6 * r0 + q) * zStep;
       for (let o0 = 0; o0 < O; o0 += 8) {
-        gemmInPlace(0, C, min(8, O - o0), tb, v, tbr, d + (<usize>o0 * tbr << 2), 8, z + (<usize>o0 << 2), O, t0 > 0 ? 1 : 0);
+        gemmInPlace(0, C, min(8, O - o0), tb, v, tbr, d + (<usize>o0 * tbr << 2), 8, z + (<usize>o0 << 2), O, add);
       }
     }
   }
-  if (m == 4) kernelGradTransformF4x4(Z, O, C, dw);
-  else kernelGradTransformK5(Z, O, C, dw, work);
+}
+
+/**
+ * Z[ξ][c][o] += each of `count` chunks' sums kept apart (winogradAlpha6WeightGradPart's `apart`,
+ * alpha6WeightGradSumsFloats each, laid out as Z, from `apart` on), in their order, for output
+ * channels [o0, o1) alone: the same f32 additions, in the same order, as the whole's GEMMs adding
+ * each chunk into Z.
+ */
+export function winogradAlpha6AddChunks(Z: usize, apart: usize, count: i32, O: i32, C: i32, o0: i32, o1: i32): void {
+  const zStep = zPlaneStep(O, C), chunkBytes = <usize>36 * zStep, n = o1 - o0, n4 = n & ~3;
+  for (let xi = 0; xi < 36; xi++) {
+    for (let c = 0; c < C; c++) {
+      const at = <usize>xi * zStep + ((<usize>c * O + o0) << 2), z = Z + at;
+      for (let k = 0; k < count; k++) {
+        const p = apart + <usize>k * chunkBytes + at;
+        let i = 0;
+        for (; i < n4; i += 4) v128.store(z + (<usize>i << 2), f32x4.add(v128.load(z + (<usize>i << 2)), v128.load(p + (<usize>i << 2))));
+        for (; i < n; i++) store<f32>(z + (<usize>i << 2), load<f32>(z + (<usize>i << 2)) + load<f32>(p + (<usize>i << 2)));
+      }
+    }
+  }
+}
+
+/**
+ * The weight gradient's second part for output channels [o0, o1) alone: dw[o, c] += Gᵀ Z[·][c][o] G
+ * (6×6 → 3×3 for m = 4, → 5×5 for m = 2), each pair's f64 operations the same whatever the range,
+ * so threads that take disjoint ranges give the whole's bits. t: 30 f64 of temporaries (m = 2).
+ */
+export function winogradAlpha6KernelGrad(m: i32, Z: usize, O: i32, C: i32, dw: usize, o0: i32, o1: i32, t: usize): void {
+  if (m == 4) kernelGradTransformF4x4(Z, O, C, dw, o0, o1);
+  else kernelGradTransformK5(Z, O, C, dw, t, o0, o1);
 }
 
 /**
@@ -144,7 +220,9 @@ function winogradAlpha6WeightGrad(
  * tile at a time, so that each of the 36 results is one vector store into its panel row (o % 8 =
  * 0..3 or 4..7; lanes past O hold zeros the GEMMs never read); tmp: WINOGRAD_TMP_FLOATS floats.
  */
-function gradTransformF4x4(dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, D: usize, step: usize, tmp: usize): void {
+function gradTransformF4x4(
+  dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, D: usize, step: usize, tmp: usize, r0: i32, r1: i32,
+): void {
   const planeBytes = <usize>OH * OW << 2, rs = <usize>OW << 2;
   const e = tmp, raw = tmp + 576, origins = tmp + 1152;
   tileOrigins(4, origins, dy, <usize>O * planeBytes, t0, tb, tbr, tw, perImage, 0, 0);
@@ -166,11 +244,11 @@ function gradTransformF4x4(dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImag
           storeTimesA(e + <usize>r * 96, 16, v128.load(z), v128.load(z, 16), v128.load(z, 32), v128.load(z, 48));
         }
       }
-      // A down the columns of δ Aᵀ (4 rows × 6 vectors at e) → ξ = 6i + j, one vector store each.
+      // A down the columns of δ Aᵀ (4 rows × 6 vectors at e) → ξ = 6i + j, i ∈ [r0, r1), one vector store each.
       const dst = D + (((<usize>(o0 >> 3) * tbr + i) * 8 + (o0 & 7)) << 2);
       for (let j = 0; j < 6; j++) {
         const c = e + (<usize>j << 4);
-        storeTimesA(dst + <usize>j * step, <usize>6 * step, v128.load(c), v128.load(c, 96), v128.load(c, 192), v128.load(c, 288));
+        storeTimesARows(dst + <usize>j * step, <usize>6 * step, r0, r1, v128.load(c), v128.load(c, 96), v128.load(c, 192), v128.load(c, 288));
       }
     }
   }
@@ -205,6 +283,19 @@ function gatherChannels(n: i32, raw: usize, p: usize, planeBytes: usize, OW: i32
   v128.store(dst + 5 * stride, v3);
 }
 
+/** storeTimesA's rows i ∈ [r0, r1) alone, row i at dst + (i − r0)·stride: the same operations for each. */
+// @ts-ignore: decorator
+@inline function storeTimesARows(dst: usize, stride: usize, r0: i32, r1: i32, v0: v128, v1: v128, v2: v128, v3: v128): void {
+  const s = f32x4.add(v0, v2), t = f32x4.add(v1, v3);
+  const s4 = f32x4.add(v0, f32x4.mul(f32x4.splat(4), v2)), t4 = f32x4.add(f32x4.add(v1, v1), f32x4.mul(f32x4.splat(8), v3));
+  if (r0 == 0) v128.store(dst, v0);
+  if (r0 <= 1 && r1 > 1) v128.store(dst + <usize>(1 - r0) * stride, f32x4.add(s, t));
+  if (r0 <= 2 && r1 > 2) v128.store(dst + <usize>(2 - r0) * stride, f32x4.sub(s, t));
+  if (r0 <= 3 && r1 > 3) v128.store(dst + <usize>(3 - r0) * stride, f32x4.add(s4, t4));
+  if (r0 <= 4 && r1 > 4) v128.store(dst + <usize>(4 - r0) * stride, f32x4.sub(s4, t4));
+  if (r1 == 6) v128.store(dst + <usize>(5 - r0) * stride, v3);
+}
+
 /** One row of δ for four channels (a_c: channel c's four columns) transposed to lanes = channels, times Aᵀ: six vectors at e. */
 // @ts-ignore: decorator
 @inline function rowTimesAt4(e: usize, a0: v128, a1: v128, a2: v128, a3: v128): void {
@@ -216,7 +307,7 @@ function gatherChannels(n: i32, raw: usize, p: usize, planeBytes: usize, OW: i32
 }
 
 /**
- * dw[o, c] += Gᵀ Z[·][o][c] G (6×6 → 3×3) for every channel pair, in f64. Output channel innermost:
+ * dw[o, c] += Gᵀ Z[·][o][c] G (6×6 → 3×3) for every channel pair of o ∈ [o0, o1), in f64. Output channel innermost:
  * Z is [ξ][c][o], so the 36 floats of consecutive pairs lie side by side in their planes and each
  * cache line of Z serves 16 pairs (c innermost read 36 lines, a plane apart, per pair): the whole
  * weight gradient 1.1–1.5× faster at 64–256 channels on 8×8 planes, batch 16 (alternating, median
@@ -226,11 +317,11 @@ function gatherChannels(n: i32, raw: usize, p: usize, planeBytes: usize, OW: i32
  * same f64 operations in the same order, so the same bits): the whole weight gradient of 128→256
  * on 8×8 ×1.25 at batch 16 and ×1.07 at 64 (one process each, alternating, three rounds).
  */
-function kernelGradTransformF4x4(Z: usize, O: i32, C: i32, dw: usize): void {
+function kernelGradTransformF4x4(Z: usize, O: i32, C: i32, dw: usize, o0: i32, o1: i32): void {
   const step = zPlaneStep(O, C);
   for (let c = 0; c < C; c++) {
-    for (let o = 0; o < O; o += 2) {
-      kernelGradPairsF4x4(Z + (<usize>(c * O + o) << 2), step, dw + (<usize>(o * C + c) * 9 << 2), <usize>C * 9, o + 1 < O);
+    for (let o = o0; o < o1; o += 2) {
+      kernelGradPairsF4x4(Z + (<usize>(c * O + o) << 2), step, dw + (<usize>(o * C + c) * 9 << 2), <usize>C * 9, o + 1 < o1);
     }
   }
 }
@@ -302,7 +393,9 @@ function kernelGradPairsF4x4(z: usize, step: usize, dst: usize, next: usize, bot
  * tile's 2×2 of dy (zeros past OH×OW) and A F(2×2,5×5)'s 6×2 (see the file comment): as
  * gradTransformF4x4, four output channels (lanes) of one tile at a time.
  */
-function gradTransformF2x2(dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, D: usize, step: usize, tmp: usize): void {
+function gradTransformF2x2(
+  dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, D: usize, step: usize, tmp: usize, r0: i32, r1: i32,
+): void {
   const planeBytes = <usize>OH * OW << 2, rs = <usize>OW << 2;
   const e = tmp, raw = tmp + 192, origins = tmp + 1152;
   tileOrigins(2, origins, dy, <usize>O * planeBytes, t0, tb, tbr, tw, perImage, 0, 0);
@@ -326,11 +419,11 @@ function gradTransformF2x2(dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImag
           storeTimesA2(e + <usize>r * 96, 16, v128.load(z), v128.load(z, 16));
         }
       }
-      // A down the columns of δ Aᵀ (2 rows × 6 vectors at e) → ξ = 6i + j, one vector store each.
+      // A down the columns of δ Aᵀ (2 rows × 6 vectors at e) → ξ = 6i + j, i ∈ [r0, r1), one vector store each.
       const dst = D + (((<usize>(o0 >> 3) * tbr + i) * 8 + (o0 & 7)) << 2);
       for (let j = 0; j < 6; j++) {
         const c = e + (<usize>j << 4);
-        storeTimesA2(dst + <usize>j * step, <usize>6 * step, v128.load(c), v128.load(c, 96));
+        storeTimesA2Rows(dst + <usize>j * step, <usize>6 * step, r0, r1, v128.load(c), v128.load(c, 96));
       }
     }
   }
@@ -348,10 +441,22 @@ function gradTransformF2x2(dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImag
   v128.store(dst + 5 * stride, v1);
 }
 
-/** dw[o, c] += Gᵀ Z[·][o][c] G (6×6 → 5×5, G F(2×2,5×5)'s 6×5) for every channel pair, in f64; t: 30 f64 of temporaries. */
-function kernelGradTransformK5(Z: usize, O: i32, C: i32, dw: usize, t: usize): void {
+/** storeTimesA2's rows i ∈ [r0, r1) alone, row i at dst + (i − r0)·stride: the same operations for each. */
+// @ts-ignore: decorator
+@inline function storeTimesA2Rows(dst: usize, stride: usize, r0: i32, r1: i32, v0: v128, v1: v128): void {
+  const v2 = f32x4.add(v1, v1);
+  if (r0 == 0) v128.store(dst, v0);
+  if (r0 <= 1 && r1 > 1) v128.store(dst + <usize>(1 - r0) * stride, f32x4.add(v0, v1));
+  if (r0 <= 2 && r1 > 2) v128.store(dst + <usize>(2 - r0) * stride, f32x4.sub(v0, v1));
+  if (r0 <= 3 && r1 > 3) v128.store(dst + <usize>(3 - r0) * stride, f32x4.add(v0, v2));
+  if (r0 <= 4 && r1 > 4) v128.store(dst + <usize>(4 - r0) * stride, f32x4.sub(v0, v2));
+  if (r1 == 6) v128.store(dst + <usize>(5 - r0) * stride, v1);
+}
+
+/** dw[o, c] += Gᵀ Z[·][o][c] G (6×6 → 5×5, G F(2×2,5×5)'s 6×5) for every channel pair of o ∈ [o0, o1), in f64; t: 30 f64 of temporaries. */
+function kernelGradTransformK5(Z: usize, O: i32, C: i32, dw: usize, t: usize, o0: i32, o1: i32): void {
   const step = zPlaneStep(O, C);
-  for (let o = 0; o < O; o++) {
+  for (let o = o0; o < o1; o++) {
     for (let c = 0; c < C; c++) {
       const z = Z + (<usize>(c * O + o) << 2), dst = dw + (<usize>(o * C + c) * 25 << 2);
       // Rows i of Z·G (6×5) into t[i][b].

@@ -400,11 +400,14 @@ const KT_SCALE: StaticArray<f64> = [
   }
 }
 
-/** Each row i of Bᵀ d (m + 1 vectors at e + 96i, lanes = columns) transposed to lanes = tiles, times B → V[6i + j] at dst + (6i + j)·step. */
+/**
+ * Each row i ∈ [rowFrom, rowTo) of Bᵀ d (m + 1 vectors at e + 96i, lanes = columns) transposed to lanes =
+ * tiles, times B → V[6i + j] at dst + (6(i − rowFrom) + j)·step.
+ */
 // @ts-ignore: decorator
-@inline function stripRowsTimesB(m: i32, e: usize, dst: usize, step: usize): void {
-  for (let i = 0; i < 6; i++) {
-    const r = e + <usize>i * 96, out = dst + <usize>(6 * i) * step;
+@inline function stripRowsTimesB(m: i32, e: usize, dst: usize, step: usize, rowFrom: i32, rowTo: i32): void {
+  for (let i = rowFrom; i < rowTo; i++) {
+    const r = e + <usize>i * 96, out = dst + <usize>(6 * (i - rowFrom)) * step;
     if (m == 2) transposeTimesB2(v128.load(r), v128.load(r, 16), v128.load(r, 32), out, step);
     else transposeTimesB(v128.load(r), v128.load(r, 16), v128.load(r, 32), v128.load(r, 48), v128.load(r, 64), out, step);
   }
@@ -415,7 +418,10 @@ const KT_SCALE: StaticArray<f64> = [
  * (d: the 6×6 patch from row m·ty − PH, column m·tx − PW), at float ξ·Cin·tbr + (i / 8)·panel +
  * i % 8 + c·row of V, each plane ξ `skew` bytes after the last: panel = Cin·8, row = 8 gives the
  * micro-kernel's B panels V[ξ][i / 8][c][i % 8]; panel = 8, row = tbr the row-major V[ξ][c][i]
- * (the weight gradient's, conv-winograd-dw-f4.ts). tmp: WINOGRAD_TMP_FLOATS floats.
+ * (the weight gradient's, conv-winograd-dw-f4.ts). tmp: WINOGRAD_TMP_FLOATS floats. Only the
+ * rows ξ / 6 ∈ [rowFrom, rowTo) of each tile's Bᵀ d B when asked (the weight gradient split by rows of ξ
+ * over threads), plane ξ then at V + (ξ − 6·rowFrom)·step: each row i is row i of Bᵀ d times B, so a
+ * row gets the same bits alone as with the others.
  *
  * Into the B panels, panel by panel and within one channel by channel: each plane ξ of V is then
  * written from start to end, a cache line every two channels. Channel by channel over all tiles
@@ -425,7 +431,7 @@ const KT_SCALE: StaticArray<f64> = [
  */
 export function inputTransformAlpha6(
   m: i32, x: usize, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, V: usize, tmp: usize,
-  panel: i32, row: i32, skew: usize,
+  panel: i32, row: i32, skew: usize, rowFrom: i32 = 0, rowTo: i32 = 6,
 ): void {
   const planeBytes = <usize>Hin * Win << 2, step = (<usize>Cin * tbr << 2) + skew;
   const e = tmp, raw = tmp + 576, origins = raw + 576;
@@ -433,34 +439,35 @@ export function inputTransformAlpha6(
   if (row == 8) {
     for (let i8 = 0; i8 < tbr; i8 += 8) {
       for (let c = 0; c < Cin; c++) {
-        for (let i = i8; i < i8 + 8; i += 4) transformFourTiles(m, i, c, Hin, Win, tb, planeBytes, origins, V + ((<usize>(i >> 3) * panel + (i & 7) + <usize>c * row) << 2), step, e, raw);
+        for (let i = i8; i < i8 + 8; i += 4) transformFourTiles(m, i, c, Hin, Win, tb, planeBytes, origins, V + ((<usize>(i >> 3) * panel + (i & 7) + <usize>c * row) << 2), step, e, raw, rowFrom, rowTo);
       }
     }
   } else {
     for (let c = 0; c < Cin; c++) {
-      for (let i = 0; i < tbr; i += 4) transformFourTiles(m, i, c, Hin, Win, tb, planeBytes, origins, V + ((<usize>(i >> 3) * panel + (i & 7) + <usize>c * row) << 2), step, e, raw);
+      for (let i = 0; i < tbr; i += 4) transformFourTiles(m, i, c, Hin, Win, tb, planeBytes, origins, V + ((<usize>(i >> 3) * panel + (i & 7) + <usize>c * row) << 2), step, e, raw, rowFrom, rowTo);
     }
   }
 }
 
 /**
- * inputTransformAlpha6's tiles i..i+3 of channel c (tile records at origins) → V[ξ] at dst + ξ·step;
- * e, raw: 36 vectors each.
+ * inputTransformAlpha6's tiles i..i+3 of channel c (tile records at origins) → V[ξ] at dst + (ξ − 6·rowFrom)·step
+ * for ξ / 6 ∈ [rowFrom, rowTo); e, raw: 36 vectors each.
  */
 // @ts-ignore: decorator
 @inline function transformFourTiles(
   m: i32, i: i32, c: i32, Hin: i32, Win: i32, tb: i32, planeBytes: usize, origins: usize, dst: usize, step: usize, e: usize, raw: usize,
+  rowFrom: i32, rowTo: i32,
 ): void {
   const offset = <usize>c * planeBytes, o = origins + (<usize>i << 4);
   if (i >= tb) {
     // The columns that round the last panel up to 8 tiles: zeros, not whatever the scratch held.
-    for (let xi = 0; xi < 36; xi++) v128.store(dst + <usize>xi * step, f32x4.splat(0));
+    for (let xi = 0; xi < 6 * (rowTo - rowFrom); xi++) v128.store(dst + <usize>xi * step, f32x4.splat(0));
   } else if (fourInARow(o, m)) {
     // Four tiles of one tile row: Bᵀ down m + 1 columns of vectors, then each row of the result
     // transposed and times B, straight into V.
     const plane = <usize>load<u32>(o) + offset, r0 = load<i32>(o, 4), c0 = load<i32>(o, 8);
     stripTimesBt(m, plane, r0, c0, Hin, Win, e, 96);
-    stripRowsTimesB(m, e, dst, step);
+    stripRowsTimesB(m, e, dst, step, rowFrom, rowTo);
   } else if (i + 4 <= tb) {
     // Four tiles anywhere (planes of fewer than four tiles a row, or a tile row or image ending
     // among them): each tile's Bᵀ down its eight columns as two vectors (tile k's row i of Bᵀ d at
@@ -471,10 +478,10 @@ export function inputTransformAlpha6(
       const rec = o + (<usize>k << 4);
       stripTimesBt(1, <usize>load<u32>(rec) + offset, load<i32>(rec, 4), load<i32>(rec, 8), Hin, Win, e + (<usize>k << 5), 128);
     }
-    for (let r = 0; r < 6; r++) {
+    for (let r = rowFrom; r < rowTo; r++) {
       const z = e + <usize>r * 128;
       fourTilesTimesB(v128.load(z), v128.load(z, 32), v128.load(z, 64), v128.load(z, 96),
-        v128.load(z, 16), v128.load(z, 48), v128.load(z, 80), v128.load(z, 112), dst + <usize>(6 * r) * step, step);
+        v128.load(z, 16), v128.load(z, 48), v128.load(z, 80), v128.load(z, 112), dst + <usize>(6 * (r - rowFrom)) * step, step);
     }
   } else {
     // Fewer than four tiles (the chunk's last): gathered lane by lane, then the
@@ -484,9 +491,9 @@ export function inputTransformAlpha6(
       const z = raw + (<usize>j << 4);
       storeTimesBt(e + (<usize>j << 4), 96, v128.load(z), v128.load(z, 96), v128.load(z, 192), v128.load(z, 288), v128.load(z, 384), v128.load(z, 480));
     }
-    for (let r = 0; r < 6; r++) {
+    for (let r = rowFrom; r < rowTo; r++) {
       const z = e + <usize>r * 96;
-      storeTimesBt(dst + <usize>(6 * r) * step, step, v128.load(z), v128.load(z, 16), v128.load(z, 32), v128.load(z, 48), v128.load(z, 64), v128.load(z, 80));
+      storeTimesBt(dst + <usize>(6 * (r - rowFrom)) * step, step, v128.load(z), v128.load(z, 16), v128.load(z, 32), v128.load(z, 48), v128.load(z, 64), v128.load(z, 80));
     }
   }
 }

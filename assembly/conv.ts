@@ -46,12 +46,12 @@
 // PH/PW are the padding before the image; the padding after it is implied by OH/OW.
 // A null pointer (0) for the bias, its gradient or dx means "none".
 import { gemm, gemmAct } from "./gemm";
-import { biasChannels, biasGradChannels } from "./bias";
+import { biasChannels, biasGradChannels, biasGradChannelRange } from "./bias";
 import { im2col, col2imAdd, col2imWrites, col2imPoint } from "./im2col";
 import { flatApplies, flatScratchFloats, flatForward, flatBackward } from "./conv-flat-pass";
 import { chanApplies } from "./conv-chan";
 import { winogradWeightGradScratchFloats } from "./conv-winograd-dw";
-import { winogradF4x4WeightGradScratchFloats } from "./conv-winograd-dw-f4";
+import { winogradF4x4WeightGradScratchFloats, alpha6WeightGradSumsFloats, alpha6WeightGradRowsFloats, alpha6WeightGradChunks, winogradAlpha6WeightGradPart, winogradAlpha6AddChunks, winogradAlpha6KernelGrad } from "./conv-winograd-dw-f4";
 import { batchedApplies, batchedScratchFloats, batchedForward, batchedBackward, batchedForwardRange, batchedPointwiseInputGradRange } from "./conv-batched";
 import { dwconvApplies, dwconvIs3x3, dwconvLanes, dwconvScratchFloats, dwconvForward, dwconvBackward } from "./conv-depthwise";
 import { winogradTile, winogradTileScratchFloats, winogradTileForward, winogradTileWeightsFloats, winogradTileForwardWeights, winogradTileForwardPass, winogradTileInputGrad, winogradWeightGradTile, winogradTileWeightGrad, WINOGRAD_TILE_5X5 } from "./conv-winograd-table";
@@ -677,6 +677,89 @@ export function conv2dWeightGradRange(
   } else {
     conv2dBackward(x, wr, dySlice, dwr, dbr, 0, N, C, H, W, Oc, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols, gemmScratch);
   }
+}
+
+/**
+ * The m of the m×m tiles of dy by which conv2dBackward's weight gradient runs on 6×6 input patches
+ * (conv-winograd-dw-f4.ts: 4 for 3×3 kernels, 2 for 5×5's F(5×5,2×2)), else 0.
+ */
+function alpha6WeightGradTile(
+  N: i32, C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+): i32 {
+  if (G != 1 || dwconvApplies(C, G)) return 0;
+  const dwTile = winogradWeightGradTile(winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW), N, OH, OW);
+  return dwTile == 4 ? 4 : dwTile == WINOGRAD_TILE_5X5 ? 2 : 0;
+}
+
+/**
+ * The rows of the transformed tile by which the weight gradient of this shape splits over threads
+ * without a transform done twice (conv2dWeightGradPart, then conv2dWeightGradFinish): 6 where it
+ * runs by Winograd on 6×6 input patches (3×3 kernels by 4×4 tiles, 5×5 by F(5×5,2×2)), else 0.
+ * Every range of rows, of chunks of tiles and of output channels gives the whole's bits
+ * (tests/threads.test.js). A pure function of the shape and the build.
+ */
+export function conv2dWeightGradRowSplits(
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+): i32 {
+  return alpha6WeightGradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW) != 0 ? 6 : 0;
+}
+
+/** The chunks of tiles the weight gradient of a shape conv2dWeightGradRowSplits gives ≠ 0 sums, in order (conv2dWeightGradPart's k0, k1). */
+export function conv2dWeightGradChunks(
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+): i32 {
+  return alpha6WeightGradChunks(alpha6WeightGradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW), N, OH, OW);
+}
+
+/** Floats of the sums Z (conv2dWeightGradPart), and of each chunk's kept apart: 36 planes of O·C, a cache line apart. In f64. */
+export function conv2dWeightGradSumsFloats(O: i32, C: i32): f64 { return alpha6WeightGradSumsFloats(O, C); }
+
+/**
+ * Floats of work scratch conv2dWeightGradPart needs for a range of `rows` rows (at least
+ * conv2dWeightGradFinish's 30 f64), for a shape conv2dWeightGradRowSplits gives ≠ 0. In f64.
+ */
+export function conv2dWeightGradRowsFloats(
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, rows: i32,
+): f64 {
+  const m = alpha6WeightGradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  return max(60, alpha6WeightGradRowsFloats(m, N, C, O, OH, OW, rows));
+}
+
+/**
+ * The weight gradient's first part, for a shape conv2dWeightGradRowSplits gives ≠ 0: the sums
+ * over the chunks of tiles [k0, k1) of rows [r0, r1) of the transformed tile, into the sums Z
+ * (conv2dWeightGradSumsFloats, shared by all parts) when `apart` is 0, chunk 0 overwriting
+ * them, else each chunk's into its own conv2dWeightGradSumsFloats from `apart` on, for conv2dWeightGradFinish
+ * to add to Z in order (winogradAlpha6WeightGradPart). Each value the whole's bits; the
+ * transforms of x and dy done for those rows and chunks alone. `work`:
+ * conv2dWeightGradRowsFloats(…, r1 − r0).
+ */
+export function conv2dWeightGradPart(
+  x: usize, dy: usize, Z: usize, r0: i32, r1: i32, k0: i32, k1: i32, apart: usize,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, work: usize,
+): void {
+  const m = alpha6WeightGradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  winogradAlpha6WeightGradPart(m, x, dy, Z, r0, r1, k0, k1, apart, N, C, H, W, O, PH, PW, OH, OW, work);
+}
+
+/**
+ * The weight gradient's second part, once conv2dWeightGradPart has run on every row and chunk:
+ * for output channels [o0, o1) alone, the `count` chunks kept apart (from `apart` on) added to Z
+ * in order, then dw (and db, if ≠ 0), the same bits as conv2dBackward's whatever the range.
+ * `work`: 30 f64 of temporaries.
+ */
+export function conv2dWeightGradFinish(
+  Z: usize, apart: usize, count: i32, dy: usize, dw: usize, db: usize, o0: i32, o1: i32,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, work: usize,
+): void {
+  if (count > 0) winogradAlpha6AddChunks(Z, apart, count, O, C, o0, o1);
+  if (db != 0) biasGradChannelRange(db, dy, N, O, o0, o1, OH * OW);
+  winogradAlpha6KernelGrad(alpha6WeightGradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW), Z, O, C, dw, o0, o1, work);
 }
 
 /**

@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
-import { rt, Block, f32, channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts, batchNormSplits, poolSplits, splitLimits, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
+import { rt, Block, f32, channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts, ranges, weightGradSplit, batchNormSplits, poolSplits, splitLimits, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
 import { execFileSync } from 'node:child_process';
 import { rng, randn, bits } from './helpers.js';
 
@@ -173,30 +173,44 @@ const WEIGHT_GRAD_SHAPES = [
   [7, 9, 32, 20, 1, 2, 0], // 1×1 stride 2 read in place
 ];
 
-test('a first layer\'s weight gradient split into ranges of unequal size (8 + 12 of 20 channels, by 4×4 tiles): nothing written past its scratch, the same bits as one thread', () => {
+test('a first layer\'s weight gradient split into ranges of unequal size (8 + 12 of 20 channels, by 4×4 tiles; 4 chunks of tiles, 6 rows): nothing written past its scratch, the same bits as one thread', () => {
   const heap = rt().heap;
   heap.guardAllocations(64);
   try {
-    const run = (threads) => {
+    const run = (threads, mode = 'auto') => {
       sn.setNumThreads(threads);
+      weightGradSplit.mode = mode;
       sn.manualSeed(3);
       const conv = new sn.Conv2d(17, 20, 3, { padding: 1 }), model = new sn.Sequential(conv), shape = [16, 17, 18, 17];
       // The model's first layer: no input gradient, so the scratch holds the weight gradient's ranges alone.
       const y = model.forward(sn.tensor(Float32Array.from({ length: 16 * 17 * 18 * 17 }, (_, i) => Math.sin(i)), shape));
-      const before = splitCounts.weightGradByChannels;
+      const before = splitCounts.weightGradByChannels, rowsBefore = splitCounts.weightGradByParts;
       new sn.MSELoss().forward(y, sn.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.cos(i)), y.shape)).backward();
-      const out = { dw: bits(conv.weight.grad.toArray()), db: bits(conv.bias.grad.toArray()), splits: splitCounts.weightGradByChannels - before, tile: conv.weightGradTile(shape) };
+      const out = { dw: bits(conv.weight.grad.toArray()), db: bits(conv.bias.grad.toArray()), splits: splitCounts.weightGradByChannels - before,
+        rowSplits: splitCounts.weightGradByParts - rowsBefore, tile: conv.weightGradTile(shape) };
       model.dispose();
       return out;
     };
-    const one = run(1), two = run(2);
+    const one = run(1), two = run(2, 'off');
     heap.checkGuards();
     assert.is(two.tile, 4);
     assert.is(two.splits, 1, 'split by output channels on 2 threads');
     assert.equal(two.dw, one.dw);
     assert.equal(two.db, one.db);
+    // By ranges of chunks of tiles (4 chunks: 2 + 2, 2 + 1 + 1), of rows of the transformed tile (3 + 3, 2 + 2 + 2), and as the library chooses.
+    for (const mode of ['chunks', 'rows', 'auto']) {
+      for (const threads of [2, 3]) {
+        const many = run(threads, mode);
+        heap.checkGuards();
+        assert.is(many.rowSplits, 1, `${mode}, ${threads} threads: split by rows or chunks`);
+        assert.is(many.splits, 0, `${mode}, ${threads} threads: not by output channels`);
+        assert.equal(many.dw, one.dw, `${mode}, ${threads} threads: dw`);
+        assert.equal(many.db, one.db, `${mode}, ${threads} threads: db`);
+      }
+    }
   } finally {
     heap.guardAllocations(0);
+    weightGradSplit.mode = 'auto';
     sn.setNumThreads(3);
   }
 });
@@ -260,6 +274,65 @@ test('weight gradient by output channels: each range of 2 or 3 threads gets the 
   assert.is(k.conv2dWeightGradSplits(5, 5, 12, 9, 10, 5, 5, 1, 1, 2, 2, 1, 1, 1, 12, 9, 0, 6), 0);
   assert.is(k.conv2dWeightGradSplits(5, 8, 12, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 2, 12, 9, 0, 4), 0);
   assert.is(k.conv2dWeightGradSplits(5, 8, 12, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 12, 9, 0, 4), 0);
+});
+
+test('Winograd weight gradient on 6×6 patches by ranges of rows or of chunks of tiles, then of output channels: every split gets the whole convolution\'s bits, nothing written past its scratch', () => {
+  const rand = rng(79);
+  const gemm = new Block(k.gemmScratchFloats() * 4);
+  const heap = rt().heap;
+  // [N, C, H, W, O, kernel]: odd channel counts; 3 chunks of tiles (4×4 tiles, F(5×5,2×2)), and one
+  // on a small plane (tile rows of 3: four-tile vectors across rows and images).
+  const shapes = [[12, 17, 18, 17, 19, 3], [5, 9, 17, 15, 13, 5], [9, 32, 7, 9, 33, 3]];
+  let checked = 0;
+  heap.guardAllocations(64);
+  try {
+    for (const [N, C, H, W, O, K] of shapes) {
+      const P = (K - 1) / 2, args = [N, C, H, W, O, K, K, 1, 1, P, P, 1, 1, 1, H, W], ws = O * C * K * K;
+      const what = `${C}→${O} k${K} @${H}×${W}, batch ${N}`;
+      assert.is(k.conv2dWeightGradRowSplits(...args), 6, `${what}: by Winograd on 6×6 patches`);
+      const chunks = k.conv2dWeightGradChunks(...args), sums = k.conv2dWeightGradSumsFloats(O, C);
+      assert.is(chunks, H === 7 ? 1 : 3, `${what}: chunks of tiles`);
+      const x = block(randn(N * C * H * W, rand)), dy = block(randn(N * O * H * W, rand)), w = block(new Float32Array(ws));
+      const start = [randn(ws, rand), randn(O, rand)];
+      const dw1 = block(start[0]), db1 = block(start[1]), cols = new Block(k.conv2dColsFloats(...args) * 4);
+      k.conv2dBackward(x.ptr, w.ptr, dy.ptr, dw1.ptr, db1.ptr, 0, ...args, cols.ptr, gemm.ptr);
+      // [first pass: [r0, r1, k0, k1] per part, its first chunk kept apart (−1: into Z)], second pass's thread count.
+      const splits = [];
+      for (const p of [2, 3, 4]) splits.push([ranges(6, p).map(([r0, n]) => [r0, r0 + n, 0, chunks, -1]), p]);
+      for (const p of [2, 3]) {
+        if (chunks < p) continue;
+        const first = ranges(chunks, p)[0][1];
+        splits.push([ranges(chunks, p).map(([k0, n], t) => [0, 6, k0, k0 + n, t === 0 ? -1 : k0 - first]), p]);
+      }
+      for (const [parts, p] of splits) {
+        const apart = Math.max(0, ...parts.map(([, , , k1, a]) => (a < 0 ? 0 : a + k1 - parts.find((q) => q[4] === a)[2])));
+        const Z = new Block(sums * 4), kept = new Block(Math.max(1, apart * sums) * 4);
+        const dw2 = block(start[0]), db2 = block(start[1]);
+        // The first pass's parts write disjoint planes and chunks: run last to first.
+        for (const [r0, r1, k0, k1, a] of [...parts].reverse()) {
+          const work = new Block(k.conv2dWeightGradRowsFloats(...args, r1 - r0) * 4);
+          k.conv2dWeightGradPart(x.ptr, dy.ptr, Z.ptr, r0, r1, k0, k1, a < 0 ? 0 : kept.ptr + a * sums * 4, ...args, work.ptr);
+          work.free();
+        }
+        for (const [o0, n] of ranges(O, p)) {
+          const work = new Block(k.conv2dWeightGradRowsFloats(...args, 6) * 4);
+          k.conv2dWeightGradFinish(Z.ptr, kept.ptr, apart, dy.ptr, dw2.ptr, db2.ptr, o0, o0 + n, ...args, work.ptr);
+          work.free();
+        }
+        const how = `${what}: ${parts.map(([r0, r1, k0, k1]) => `rows ${r0}–${r1 - 1} of chunks ${k0}–${k1 - 1}`).join(', ')}; ${p} ranges of channels`;
+        sameBits(view(dw2, ws), view(dw1, ws), `${how}: dW`);
+        sameBits(view(db2, O), view(db1, O), `${how}: db`);
+        for (const b of [Z, kept, dw2, db2]) b.free();
+        heap.checkGuards();
+        checked++;
+      }
+      for (const b of [x, dy, w, dw1, db1, cols]) b.free();
+    }
+  } finally {
+    heap.guardAllocations(0);
+    gemm.free();
+  }
+  assert.is(checked, 3 * 3 + 2 + 2);
 });
 
 /**
@@ -539,6 +612,7 @@ async function train(threads, make, input, steps = 2) {
   const labels = Array.from({ length: input[0] }, (_, i) => i % 10);
   const runs = rt().pool.runs;
   const channelSplits = splitCounts.weightGradByChannels, depthwiseSplits = splitCounts.depthwiseBackwardByChannels;
+  const wgRowSplits = splitCounts.weightGradByParts;
   const bnSplits = batchNormSplits.backward;
   const dxSplits = splitCounts.inputGradByChannels, forwardSplits = splitCounts.forwardByChannels, rowSplits = gemmSplits.rows;
   try {
@@ -550,7 +624,7 @@ async function train(threads, make, input, steps = 2) {
     model.eval();
     const out = model.forward(x).toArray();
     return { weights: model.parameters().flatMap((p) => bits(p.data.toArray())), out: bits(out), runs: rt().pool.runs - runs, channelSplits: splitCounts.weightGradByChannels - channelSplits,
-      bnSplits: batchNormSplits.backward - bnSplits,
+      bnSplits: batchNormSplits.backward - bnSplits, wgRowSplits: splitCounts.weightGradByParts - wgRowSplits,
       depthwiseSplits: splitCounts.depthwiseBackwardByChannels - depthwiseSplits, dxSplits: splitCounts.inputGradByChannels - dxSplits,
       forwardSplits: splitCounts.forwardByChannels - forwardSplits, rowSplits: gemmSplits.rows - rowSplits };
   } finally {
@@ -583,6 +657,8 @@ for (const [name, make, input] of [
       if (name !== 'LeNet-5') assert.ok(many.channelSplits > 0, `${threads} threads: weight gradients split by output channels`);
       // Its first BatchNorm2d's backward reads and writes 10 MB at batch 16: over splitLimits.minBytes.
       if (name === 'VGG-style') assert.ok(many.bnSplits > 0, `${threads} threads: BatchNorm2d backward split by channels`);
+      // Its 32→64 convolution's weight gradient by 4×4 tiles, 2 chunks of tiles: by chunks on 2 threads, by rows on 3.
+      if (name === 'VGG-style') assert.ok(many.wgRowSplits > 0, `${threads} threads: Winograd weight gradient split by chunks or rows`);
       if (name.startsWith('MobileNetV2')) {
         assert.ok(many.depthwiseSplits > 0, `${threads} threads: depthwise backward split by channels`);
         assert.ok(many.dxSplits > 0, `${threads} threads: batch-folded pointwise dx split by input channels`);

@@ -3,10 +3,13 @@
 // the same bits whatever range it runs in (conv2dBatchSplits: all but the batch-folded GEMMs; the
 // input gradient alone not on the depthwise kernels, whose backward interleaves it with the
 // weight gradient). The weight gradient splits by output channels (conv2dWeightGradSplits: each
-// thread the rows of dw of its range, summed over the whole batch, so no partial sums): the
-// backward runs the weight gradient's ranges, then dx's, each pass over every thread. Where the
-// weight gradient does not split (grouped, depthwise, F(5×5,2×2), ranges that would change the
-// kernels) it runs whole on the calling thread while the workers compute dx. So no result depends
+// thread the rows of dw of its range, summed over the whole batch, so no partial sums), but for
+// 3×3 kernels by 4×4 tiles of dy: their sums split by chunks of tiles or by rows of the
+// transformed tile, then dw by output channels (winogradWeightGradPlan), for each range of output
+// channels transformed all of x again. The
+// backward runs the weight gradient's passes, then dx's, each over every thread. Where the
+// weight gradient does not split (grouped, depthwise, ranges that would change the kernels) it
+// runs whole on the calling thread while the workers compute dx. So no result depends
 // on the thread count, and a worker still starting up just takes no range.
 import { gemmScratch, rt } from '../runtime/index.js';
 import { blockRanges, ranges, type Task } from '../runtime/threads.js';
@@ -75,6 +78,106 @@ export function weightGradChannelRanges(args: readonly number[], threads: number
   return channelRanges(O, threads, O % 16 === 0 ? 16 : rt().kernels.conv2dWinogradWeightGrad(...args) !== 0 ? 8 : 4);
 }
 
+/** How a Winograd weight gradient splits over threads (winogradWeightGradPlan). */
+export interface WinogradWeightGradPlan {
+  /** The first pass, one per thread: rows [r0, r1) of the transformed tile, chunks of tiles [k0, k1), the first chunk's place among those kept apart (−1: into the sums). */
+  parts: { r0: number; r1: number; k0: number; k1: number; apart: number }[];
+  /** The second pass's ranges [o0, count] of output channels, one per thread. */
+  channels: [number, number][];
+  /** How many chunks' sums are kept apart, to add in order in the second pass. */
+  apart: number;
+  /** Floats of the shared sums, and of each chunk kept apart after them: 36 planes of O·C floats a cache line apart (conv2dWeightGradSumsFloats). */
+  sums: number;
+  /** Floats of each thread's work (a multiple of 16). */
+  per: number;
+}
+
+/**
+ * How winogradWeightGradPlan splits: 'auto' by the cost below, 'rows' or 'chunks' always so (where
+ * there are 2 chunks at least), 'off' by output channels as the other weight gradients
+ * (weightGradRanges). Tests and measurements set it; the library leaves it at 'auto'.
+ */
+export const weightGradSplit = { mode: 'auto' as 'off' | 'rows' | 'chunks' | 'auto' };
+
+/**
+ * A thread's time on a range of rows over its share of the whole's: every row needs the whole
+ * 6×6 patch loaded and its first product (Bᵀ d, δ Aᵀ) computed. One thread's two halves (rows
+ * 0–2 and 3–5) against all six rows at batch 64: ×1.16 (32→32 on 32×32), ×1.15 (32→64 on 16×16),
+ * ×1.10 (64→64 on 16×16), ×1.03 (64→128 on 8×8), median of 9.
+ */
+const ROW_SPLIT_COST = 1.15;
+
+/**
+ * The split of the weight gradient of a 3×3 convolution by 4×4 tiles of dy on 6×6 input patches
+ * (conv2dWeightGradRowSplits) of `flops` FLOPs over the threads ready now, or null where it stays
+ * on one thread or does not run so. First pass: each thread a range of the chunks of tiles (all
+ * rows of the transformed tile) or, where that pays less (ROW_SPLIT_COST), a range of the rows
+ * (all chunks): either way no transform of x or dy is done twice, as each range of output
+ * channels did with x's. Second pass: each thread dw and db of a range of output channels.
+ *
+ * Batch 64, alternating in one process, median of 9–11. On a quiet machine (two runs), 2 threads
+ * over 1: the weight gradient alone by chunks ×1.87–1.90 (32→32 on 32×32), ×2.01–2.19 (32→64 on
+ * 16×16), ×1.90–1.94 (64→64 on 16×16), ×1.86–1.89 (64→128 on 8×8, 2 chunks); by rows ×1.75–1.83;
+ * by output channels ×1.56 / ×1.69–1.76 / ×1.62–1.67 / ×1.70–1.76. The layers' backward (dx
+ * too, one run) ×1.73–1.82 against ×1.65–1.67; the VGG-style net's training step ×1.69–1.73 against
+ * ×1.67–1.69 (three runs). Under load (2–4, four runs) chunks against output channels still
+ * ×1.14–1.17 / ×1.02–1.07 / ×1.05–1.08 / ×0.96–1.02, and the CPU time both threads spend
+ * (process.cpuUsage) over one thread's +6–12% against +11–31%.
+ */
+export function winogradWeightGradPlan(args: readonly number[], flops: number): WinogradWeightGradPlan | null {
+  const { pool, kernels } = rt();
+  if (weightGradSplit.mode === 'off' || !pool || pool.size < 2 || flops < splitLimits.minConvFlops) return null;
+  // 5×5 kernels (F(5×5,2×2)) keep their weight gradient whole on the calling thread while the
+  // workers compute dx: 16→20 on 16×16 at batch 64 (ConvNetJS's), alternating in one process,
+  // median of 11, three runs under load: ×1.06–1.08 faster than split so (three hand-offs).
+  const n = args[5] === 3 ? kernels.conv2dWeightGradRowSplits(...args) : 0;
+  if (n === 0) return null;
+  const chunks = kernels.conv2dWeightGradChunks(...args), threads = pool.size, sums = kernels.conv2dWeightGradSumsFloats(args[4], args[1]);
+  // By chunks where the longest range of chunks takes less than the longest range of rows would,
+  // and the chunks kept apart take no more memory than the split by channels took for its
+  // slices of dy (N·O·OH·OW floats): on 8 threads 128→256 on 8×8 would keep 33 MB apart.
+  const cheaper = Math.ceil(chunks / threads) / chunks <= (ROW_SPLIT_COST * Math.ceil(n / threads)) / n;
+  const fits = (chunks - Math.ceil(chunks / threads)) * sums <= args[0] * args[4] * args[14] * args[15];
+  const byChunks = chunks >= 2 && (weightGradSplit.mode === 'chunks' || (weightGradSplit.mode === 'auto' && cheaper && fits));
+  // The first range of chunks adds into the sums; the others keep theirs apart, in order.
+  const first = Math.ceil(chunks / threads);
+  const parts = byChunks
+    ? ranges(chunks, threads).map(([k0, count], t) => ({ r0: 0, r1: n, k0, k1: k0 + count, apart: t === 0 ? -1 : k0 - first }))
+    : ranges(n, threads).map(([r0, count]) => ({ r0, r1: r0 + count, k0: 0, k1: chunks, apart: -1 }));
+  const channels = ranges(args[4], threads);
+  const rows = Math.max(...parts.map((p) => p.r1 - p.r0));
+  const per = Math.ceil(kernels.conv2dWeightGradRowsFloats(...args, rows) / 16) * 16;
+  return { parts, channels, apart: byChunks ? chunks - parts[0].k1 : 0, sums, per };
+}
+
+/** Floats of scratch a winogradWeightGradPlan takes: the sums, each chunk's kept apart, then each thread's work. */
+export function winogradWeightGradFloats(plan: WinogradWeightGradPlan): number {
+  return sumsFloats(plan) + plan.per * Math.max(plan.parts.length, plan.channels.length);
+}
+
+/** Floats of a winogradWeightGradPlan's sums and chunks kept apart, rounded up to a cache line. */
+function sumsFloats(plan: WinogradWeightGradPlan): number {
+  return Math.ceil((plan.sums * (1 + plan.apart)) / 16) * 16;
+}
+
+/**
+ * The weight (and bias) gradient by a winogradWeightGradPlan in two passes over the threads: the sums
+ * of each part (conv2dWeightGradPart), then dw and db of each range of output channels
+ * (conv2dWeightGradFinish), in `scratch` (winogradWeightGradFloats): the same bits as one thread.
+ */
+export function splitWinogradWeightGrad(
+  x: number, dy: number, dw: number, db: number, args: readonly number[], plan: WinogradWeightGradPlan, scratch: number,
+): void {
+  const sums = scratch, apart = scratch + plan.sums * 4, work = (t: number) => scratch + (sumsFloats(plan) + t * plan.per) * 4;
+  splitCounts.weightGradByParts++;
+  runTasks(plan.parts.map((p, t): Task => ({
+    kernel: 'conv2dWeightGradPart', args: [x, dy, sums, p.r0, p.r1, p.k0, p.k1, p.apart < 0 ? 0 : apart + p.apart * plan.sums * 4, ...args, work(t)],
+  })));
+  runTasks(plan.channels.map(([o0, n], t): Task => ({
+    kernel: 'conv2dWeightGradFinish', args: [sums, apart, plan.apart, dy, dw, db, o0, o0 + n, ...args, work(t)],
+  })));
+}
+
 /** Floats of scratch a weight-gradient range of Oc channels takes: dy's planes of its channels, then the convolution's cols. */
 export function weightGradRangeFloats(args: readonly number[], Oc: number): number {
   const [N, , , , , , , , , , , , , , OH, OW] = args;
@@ -114,7 +217,7 @@ export function forwardChannelRanges(args: readonly number[], flops: number): [n
 }
 
 /** Calls split so far, per kind of split (a test reads them to know a split ran). */
-export const splitCounts = { weightGradByChannels: 0, depthwiseBackwardByChannels: 0, inputGradByChannels: 0, forwardByChannels: 0 };
+export const splitCounts = { weightGradByChannels: 0, weightGradByParts: 0, depthwiseBackwardByChannels: 0, inputGradByChannels: 0, forwardByChannels: 0 };
 
 /**
  * The input-channel ranges a depthwise convolution's backward of `flops` FLOPs may be split into

@@ -17,7 +17,7 @@ import { FusableResult, fusionEnabled } from './epilogue.js';
 import type { Task } from '../runtime/threads.js';
 import {
   SPLITS_FORWARD, SPLITS_INPUT_GRAD, depthwiseRanges, forwardChannelRanges, inputChannelRanges, overBatch, passThreads, rangeColsFloats, splitBackward, splitDepthwiseBackward, splitInputGrad, splitCounts, splitInputGradByChannels, splitWeightGrad, weightGradRangeFloats,
-  weightGradRanges, withBatch,
+  weightGradRanges, withBatch, winogradWeightGradPlan, winogradWeightGradFloats, splitWinogradWeightGrad,
 } from './conv-threads.js';
 import { runTasks } from '../runtime/split.js';
 
@@ -306,27 +306,33 @@ export class Conv2d extends Module {
   }
 
   /**
-   * The backward over every thread in two passes, when the weight gradient splits by output
-   * channels (weightGradRanges) and dx, if wanted, by ranges of the batch: the weight gradient's
-   * ranges, then dx's, each pass balanced over the threads (conv1 of a net, with no dx, too).
+   * The backward over every thread, when the weight gradient splits by output channels
+   * (weightGradRanges) or, a Winograd on 6×6 patches, by chunks of tiles or rows of the
+   * transformed tile and then by output channels (winogradWeightGradPlan), and dx, if wanted, by ranges
+   * of the batch: the weight gradient's passes, then dx's, each balanced over the threads (conv1
+   * of a net, with no dx, too).
    * False, having done nothing, where it does not apply (or the scratch does not fit).
    */
   private backwardByChannels(x: Tensor, dy: Tensor, dx: Tensor | null, args: readonly number[]): boolean {
     const [N, C, , , O, KH, KW] = args, G = args[13], OH = args[14], OW = args[15];
-    const channels = weightGradRanges(args, 2 * N * O * OH * OW * (C / G) * KH * KW);
-    if (!channels) return false;
+    const flops = 2 * N * O * OH * OW * (C / G) * KH * KW;
+    const plan = winogradWeightGradPlan(args, flops), channels = plan ? null : weightGradRanges(args, flops);
+    if (!plan && !channels) return false;
+    const parts = plan ? plan.parts.length : channels!.length;
     const k = rt().kernels;
     // dx by ranges of the batch, else (the batch-folded pointwise GEMM) by ranges of input channels.
     const byBatch = (k.conv2dBatchSplits(...args) & SPLITS_INPUT_GRAD) !== 0;
-    const dxChannels = dx && !byBatch && k.conv2dInputGradChannelSplits(...args) === 1 ? inputChannelRanges(C, channels.length) : null;
+    const dxChannels = dx && !byBatch && k.conv2dInputGradChannelSplits(...args) === 1 ? inputChannelRanges(C, parts) : null;
     if (dx && !byBatch && !dxChannels) return false;
     const dxThreads = dx ? (dxChannels ? dxChannels.length : this.threadsFor(args, SPLITS_INPUT_GRAD)) : 0;
-    const wgPer = weightGradRangeFloats(args, Math.max(...channels.map(([, Oc]) => Oc)));
+    const wgPer = channels ? weightGradRangeFloats(args, Math.max(...channels.map(([, Oc]) => Oc))) : 0;
+    const wgFloats = plan ? winogradWeightGradFloats(plan) : wgPer * channels!.length;
     const dxPer = !dx ? 0 : dxChannels ? Math.ceil(k.conv2dColsFloats(...args) / 16) * 16 : rangeColsFloats(args, N, dxThreads);
-    const scratch = this.threadScratch(Math.max(wgPer * channels.length, dxPer * dxThreads));
+    const scratch = this.threadScratch(Math.max(wgFloats, dxPer * dxThreads));
     if (!scratch) return false;
-    const w = this.weight.data.ptr;
-    splitWeightGrad(x.ptr, w, dy.ptr, this.weight.grad.ptr, this.bias ? this.bias.grad.ptr : 0, args, channels, scratch, wgPer);
+    const w = this.weight.data.ptr, dw = this.weight.grad.ptr, db = this.bias ? this.bias.grad.ptr : 0;
+    if (plan) splitWinogradWeightGrad(x.ptr, dy.ptr, dw, db, args, plan, scratch);
+    else splitWeightGrad(x.ptr, w, dy.ptr, dw, db, args, channels!, scratch, wgPer);
     if (dx && dxChannels) splitInputGradByChannels(w, dy.ptr, dx.ptr, args, dxChannels, scratch, dxPer);
     else if (dx) splitInputGrad(w, dy.ptr, dx.ptr, args, dxThreads, scratch, dxPer);
     return true;
