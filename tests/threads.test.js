@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
-import { rt, Block, f32, channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts, ranges, weightGradSplit, batchNormSplits, poolSplits, splitLimits, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
+import { rt, Block, f32, channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts, ranges, weightGradSplit, batchNormSplits, poolSplits, reluSplits, splitLimits, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
 import { execFileSync } from 'node:child_process';
 import { rng, randn, bits } from './helpers.js';
 
@@ -433,6 +433,45 @@ test('MaxPool2d and AvgPool2d split by ranges of planes give the same bits on 1,
           sameBits(many.y, one.y, `${what}, ${threads} threads: y`);
           sameBits(many.dx, one.dx, `${what}, ${threads} threads: dx`);
           assert.is(many.splits, shape[0] * shape[1] > 1 ? 2 : 0, `${what}, ${threads} threads: forward and backward split`);
+        }
+      }
+    }
+  } finally {
+    splitLimits.minBytes = limit;
+  }
+});
+
+test('ReLU backward split by ranges of 16 values gives the same bits on 1, 2 and 3 threads, alone and after BatchNorm2d', async () => {
+  const limit = splitLimits.minBytes;
+  splitLimits.minBytes = 0;
+  try {
+    // Sizes around whole vectors and cache lines, one under a vector; zeros, −0 and denormals in x and dy.
+    const special = [0, -0, 1e-45, -1e-45];
+    const pass = async (threads, n, afterBn) => {
+      sn.setNumThreads(threads);
+      await rt().pool.whenStarted();
+      const before = reluSplits.count, rand = rng(23);
+      const x = randn(n, rand).map((v, i) => (i % 7 === 3 ? special[i % special.length] : v));
+      const dy = randn(n, rand).map((v, i) => (i % 11 === 5 ? special[i % special.length] : v));
+      const relu = new sn.ReLU();
+      const model = afterBn ? new sn.Sequential(new sn.BatchNorm2d(1), relu) : relu;
+      const shape = [1, 1, 1, n];
+      const y = model.forward(sn.tensor(x, shape));
+      const dx = model.backward(sn.tensor(dy, shape));
+      const out = { y: bits(y.toArray()), dx: bits(dx.toArray()), splits: reluSplits.count - before };
+      model.dispose?.();
+      return out;
+    };
+    for (const n of [3, 17, 33, 100, 1027]) {
+      for (const afterBn of [false, true]) {
+        const what = `${n} values${afterBn ? ' after BatchNorm2d' : ''}`;
+        const one = await pass(1, n, afterBn);
+        assert.is(one.splits, 0, `${what}: one thread splits nothing`);
+        for (const threads of [2, 3]) {
+          const many = await pass(threads, n, afterBn);
+          sameBits(many.y, one.y, `${what}, ${threads} threads: y`);
+          sameBits(many.dx, one.dx, `${what}, ${threads} threads: dx`);
+          assert.is(many.splits, n > 16 ? 1 : 0, `${what}, ${threads} threads: the backward split where there are two cache lines`);
         }
       }
     }

@@ -33,4 +33,5 @@ export { batchNormSplits } from './layers/epilogue.js';
 /** How often the pooling layers' kernels split over threads (by ranges of planes). */
 export { poolSplits } from './layers/pooling.js';
 export { splitLimits } from './runtime/split.js';
+export { reluSplits } from './layers/relu.js';
 export { gemmRows, gemmSplits } from './layers/gemm-threads.js';
