@@ -23,31 +23,6 @@ export function measure(fn, { warmup = 3, samples = 7, minMs = 20 } = {}) {
 }
 
 /**
- * Times `withFn` and `withoutFn` alternately, sample by sample (the same repetitions each), and
- * returns both and their difference per sample: { with, without, difference }, each a summary in
- * ms per call. Alternating keeps a change of load on a shared machine out of the difference,
- * which two separate measure() calls would take in whole.
- */
-export function measureDifference(withFn, withoutFn, { warmup = 3, samples = 7, minMs = 20 } = {}) {
-  for (let i = 0; i < warmup; i++) { withFn(); withoutFn(); }
-  let t = performance.now();
-  withFn();
-  const once = Math.max(performance.now() - t, 1e-3);
-  const reps = Math.max(1, Math.ceil(minMs / once));
-  const a = [], b = [], d = [];
-  for (let s = 0; s < samples; s++) {
-    t = performance.now();
-    for (let r = 0; r < reps; r++) withFn();
-    const ta = (performance.now() - t) / reps;
-    t = performance.now();
-    for (let r = 0; r < reps; r++) withoutFn();
-    const tb = (performance.now() - t) / reps;
-    a.push(ta); b.push(tb); d.push(ta - tb);
-  }
-  return { with: { ...summarize(a), reps }, without: { ...summarize(b), reps }, difference: summarize(d) };
-}
-
-/**
  * Times several calls in rounds: each sample is one round that runs every call of `fns`
  * ({ name: fn }) in turn, each as often as fills `minMs` (its own repetition count, found after
  * the warm-up). Returns { name: summary in ms per call, with `reps` and `times` (the per-sample

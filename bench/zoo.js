@@ -206,6 +206,12 @@ export function simdnetCase(shape, batch, { quick = false } = {}) {
   }
 }
 
+/** Blocks allocated with `block(bytes)` and freed together by `free()`. */
+function blockSet() {
+  const blocks = [];
+  return { block: (bytes) => { const b = new Block(bytes); blocks.push(b); return b; }, free: () => blocks.forEach((b) => b.free()) };
+}
+
 /** A measureRounds entry without its per-sample times: the summary the results keep. */
 const summary = ({ times, reps, ...s }) => ({ ...s, reps });
 
@@ -231,9 +237,7 @@ function directCalls(shape, batch, layer, x, dy, outShape) {
   const [ph, pw] = paddingBefore(c);
   const [kh, kw] = c.kernelSize, [dh, dw] = c.dilation ?? [1, 1];
   const args = [batch, shape.C, shape.H, shape.W, c.outChannels, kh, kw, ph, pw, dh, dw, c.groups, OH, OW];
-  const blocks = [];
-  const block = (bytes) => { const b = new Block(bytes); blocks.push(b); return b; };
-  const free = () => blocks.forEach((b) => b.free());
+  const { block, free } = blockSet();
   try {
     const scratch = block(k.flatScratchFloats(shape.C, shape.H, shape.W, c.outChannels, kh, kw, ph, pw, dh, dw, c.groups, OH, OW) * 4);
     const y = block(outShape.reduce((a, b) => a * b, 1) * 4), dx = block(batch * shape.C * shape.H * shape.W * 4);
@@ -262,9 +266,7 @@ function winogradCalls(shape, batch, layer, x, dy, outShape, kernels) {
   const c = shape.config, k = rt().kernels, [OH, OW] = outShape.slice(2);
   const [ph, pw] = paddingBefore(c);
   const args = [batch, shape.C, shape.H, shape.W, c.outChannels, ph, pw, OH, OW];
-  const blocks = [];
-  const block = (bytes) => { const b = new Block(bytes); blocks.push(b); return b; };
-  const free = () => blocks.forEach((b) => b.free());
+  const { block, free } = blockSet();
   try {
     const scratch = block(k[kernels.scratch](batch, shape.C, shape.H, shape.W, c.outChannels, OH, OW) * 4);
     const y = block(outShape.reduce((a, b) => a * b, 1) * 4), dx = block(batch * shape.C * shape.H * shape.W * 4);

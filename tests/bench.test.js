@@ -12,7 +12,7 @@ import { summarize } from '../bench/stats.js';
 import { profileTable, shownNames, sideBySide, kindRows, netSection, percentCell, gemmSection, zooSection, zooTarget, fusedPaths } from '../bench/report.js';
 import { kindOf, profileRowKind, NET_NAMES, ZOO_NETS } from '../bench/nets.js';
 import { zooShapes, zooCases, convFlops, simdnetCase, percentOfPeak, winogradFlops, WINOGRAD_ALGORITHMS, QUICK_TRIM_FLOPS } from '../bench/zoo.js';
-import { measureDifference, measureRounds } from '../bench/stats.js';
+import { measureRounds } from '../bench/stats.js';
 import * as sn from 'simdnet';
 import { rt } from 'simdnet/internal';
 import { uniqueNames } from '../bench/simdnet.js';
@@ -446,16 +446,6 @@ test('FLOPs of a pass: the issue\'s anchors, and --quick leaves out batch 64 of 
   assert.ok(trimmed.length > 0 && trimmed.every((c) => c.batch === 64 && c.flops > QUICK_TRIM_FLOPS));
   assert.ok(cases.filter((c) => !c.trimmed && c.batch === 64).every((c) => c.flops <= QUICK_TRIM_FLOPS));
   assert.is(zooCases([...seed, ...lenet], [1, 16, 64]).filter((c) => c.trimmed).length, 0, 'nothing left out without --quick');
-});
-
-test('measureDifference: both calls timed alternately, and their difference per sample', () => {
-  let a = 0, b = 0;
-  const busy = (ms) => { const t = performance.now(); while (performance.now() - t < ms); };
-  const r = measureDifference(() => { a++; busy(0.2); }, () => { b++; busy(0.05); }, { warmup: 1, samples: 3, minMs: 1 });
-  assert.is(a, b + 1, 'as many calls of each, and one of the first to find how many fill a sample');
-  for (const k of ['with', 'without', 'difference']) assert.ok(r[k].min <= r[k].median && r[k].median <= r[k].max, k);
-  assert.is(r.difference.samples, 3);
-  assert.ok(r.with.median > r.without.median && r.difference.median > 0);
 });
 
 test('measureRounds: every call timed in each round, in turn, each with its own repetitions', () => {
