@@ -399,6 +399,21 @@ test('BatchNorm2d (+ fused ReLU / ReLU6) split by channels gives the same bits o
   }
 });
 
+/**
+ * `pass(threads)` → { y, dx, splits } (bits, and the splits it ran): on one thread it splits
+ * nothing, and on 2 and 3 threads it gives one thread's bits, having run `splits` splits.
+ */
+async function assertSplitBits(pass, what, splits, splitWhat) {
+  const one = await pass(1);
+  assert.is(one.splits, 0, `${what}: one thread splits nothing`);
+  for (const threads of [2, 3]) {
+    const many = await pass(threads);
+    sameBits(many.y, one.y, `${what}, ${threads} threads: y`);
+    sameBits(many.dx, one.dx, `${what}, ${threads} threads: dx`);
+    assert.is(many.splits, splits, `${what}, ${threads} threads: ${splitWhat}`);
+  }
+}
+
 /** Forward and backward of a pooling layer on `threads` threads: output and input gradient as bits, and the splits run. */
 async function poolPass(threads, make, shape) {
   sn.setNumThreads(threads);
@@ -425,15 +440,8 @@ test('MaxPool2d and AvgPool2d split by ranges of planes give the same bits on 1,
     // Plane counts that do not divide evenly, one plane, odd sizes.
     for (const shape of [[3, 7, 9, 11], [1, 1, 8, 8], [2, 5, 6, 7]]) {
       for (const [name, make] of layers) {
-        const what = `${name} on ${shape.join('×')}`;
-        const one = await poolPass(1, make, shape);
-        assert.is(one.splits, 0, `${what}: one thread splits nothing`);
-        for (const threads of [2, 3]) {
-          const many = await poolPass(threads, make, shape);
-          sameBits(many.y, one.y, `${what}, ${threads} threads: y`);
-          sameBits(many.dx, one.dx, `${what}, ${threads} threads: dx`);
-          assert.is(many.splits, shape[0] * shape[1] > 1 ? 2 : 0, `${what}, ${threads} threads: forward and backward split`);
-        }
+        await assertSplitBits((threads) => poolPass(threads, make, shape), `${name} on ${shape.join('×')}`,
+          shape[0] * shape[1] > 1 ? 2 : 0, 'forward and backward split');
       }
     }
   } finally {
@@ -464,15 +472,8 @@ test('ReLU backward split by ranges of 16 values gives the same bits on 1, 2 and
     };
     for (const n of [3, 17, 33, 100, 1027]) {
       for (const afterBn of [false, true]) {
-        const what = `${n} values${afterBn ? ' after BatchNorm2d' : ''}`;
-        const one = await pass(1, n, afterBn);
-        assert.is(one.splits, 0, `${what}: one thread splits nothing`);
-        for (const threads of [2, 3]) {
-          const many = await pass(threads, n, afterBn);
-          sameBits(many.y, one.y, `${what}, ${threads} threads: y`);
-          sameBits(many.dx, one.dx, `${what}, ${threads} threads: dx`);
-          assert.is(many.splits, n > 16 ? 1 : 0, `${what}, ${threads} threads: the backward split where there are two cache lines`);
-        }
+        await assertSplitBits((threads) => pass(threads, n, afterBn), `${n} values${afterBn ? ' after BatchNorm2d' : ''}`,
+          n > 16 ? 1 : 0, 'the backward split where there are two cache lines');
       }
     }
   } finally {

@@ -5,8 +5,8 @@
 // weight gradient). The weight gradient splits by output channels (conv2dWeightGradSplits: each
 // thread the rows of dw of its range, summed over the whole batch, so no partial sums), but for
 // 3×3 kernels by 4×4 tiles of dy: their sums split by chunks of tiles or by rows of the
-// transformed tile, then dw by output channels (winogradWeightGradPlan), for each range of output
-// channels transformed all of x again. The
+// transformed tile, then dw by output channels (winogradWeightGradPlan), where each range of
+// output channels would transform all of x again. The
 // backward runs the weight gradient's passes, then dx's, each over every thread. Where the
 // weight gradient does not split (grouped, depthwise, ranges that would change the kernels) it
 // runs whole on the calling thread while the workers compute dx. So no result depends
@@ -136,18 +136,18 @@ export function winogradWeightGradPlan(args: readonly number[], flops: number): 
   // By chunks where the longest range of chunks takes less than the longest range of rows would,
   // and the chunks kept apart take no more memory than the split by channels took for its
   // slices of dy (N·O·OH·OW floats): on 8 threads 128→256 on 8×8 would keep 33 MB apart.
-  const cheaper = Math.ceil(chunks / threads) / chunks <= (ROW_SPLIT_COST * Math.ceil(n / threads)) / n;
-  const fits = (chunks - Math.ceil(chunks / threads)) * sums <= args[0] * args[4] * args[14] * args[15];
-  const byChunks = chunks >= 2 && (weightGradSplit.mode === 'chunks' || (weightGradSplit.mode === 'auto' && cheaper && fits));
-  // The first range of chunks adds into the sums; the others keep theirs apart, in order.
+  // The first range of chunks (the longest) adds into the sums; the others keep theirs apart, in order.
   const first = Math.ceil(chunks / threads);
+  const cheaper = first / chunks <= (ROW_SPLIT_COST * Math.ceil(n / threads)) / n;
+  const fits = (chunks - first) * sums <= args[0] * args[4] * args[14] * args[15];
+  const byChunks = chunks >= 2 && (weightGradSplit.mode === 'chunks' || (weightGradSplit.mode === 'auto' && cheaper && fits));
   const parts = byChunks
     ? ranges(chunks, threads).map(([k0, count], t) => ({ r0: 0, r1: n, k0, k1: k0 + count, apart: t === 0 ? -1 : k0 - first }))
     : ranges(n, threads).map(([r0, count]) => ({ r0, r1: r0 + count, k0: 0, k1: chunks, apart: -1 }));
   const channels = ranges(args[4], threads);
   const rows = Math.max(...parts.map((p) => p.r1 - p.r0));
   const per = Math.ceil(kernels.conv2dWeightGradRowsFloats(...args, rows) / 16) * 16;
-  return { parts, channels, apart: byChunks ? chunks - parts[0].k1 : 0, sums, per };
+  return { parts, channels, apart: byChunks ? chunks - first : 0, sums, per };
 }
 
 /** Floats of scratch a winogradWeightGradPlan takes: the sums, each chunk's kept apart, then each thread's work. */
