@@ -21,11 +21,26 @@ export interface Task {
 export const MAX_THREADS = 64;
 
 // The control block: Int32 header, then per worker [ready, task generation], then a Float64 slot each.
-const GENERATION = 0, PENDING = 1, FAILED = 2, HEADER_INTS = 16;
-/** Floats of a worker's argument slot: the export's index, the argument count, the arguments. */
+const GENERATION = 0, PENDING = 1, FAILED = 2, SPIN_US = 3, HEADER_INTS = 16;
+/** Floats of a worker's argument slot: the export's index (its result, once done), then the arguments. */
 const SLOT_FLOATS = 32;
-/** Polls of the generation before a worker sleeps: a wake-up from Atomics.wait costs 60–90 µs here, a spin of this length about 20 µs. */
-const SPIN = 20000;
+/** The worker's call of an export with every argument place of its slot. */
+const SLOT_ARGS = Array.from({ length: SLOT_FLOATS - 1 }, (_, i) => `slot[${i + 1}]`).join(', ');
+/**
+ * How long a thread polls for its next task (a worker) or for the workers' shares (the calling
+ * thread) before it sleeps in Atomics.wait, while the machine has a core free for it. A wake-up
+ * from Atomics.wait costs 60–90 µs here, and up to ~0.4 ms inside a training step; a hand-off to
+ * a worker still polling ~12 µs. WORKER_SPIN_MS covers the gaps between the split passes of a
+ * training step (the unsplit layers, the loss, the optimizer); see the measurements in README Threads.
+ */
+const WORKER_SPIN_MS = 1, CALLER_SPIN_MS = 0.1;
+/**
+ * A poll loop that finds more than DESCHEDULED_MS between two looks at the clock was descheduled:
+ * the cores are oversubscribed, where polling takes the CPU from the threads doing the work (a
+ * LeNet-5 step on 2 threads with another process busy: ×0.35 of one thread when both sides polled
+ * for 2 ms, ×0.93 sleeping at once). The thread then sleeps at once for BACK_OFF_MS.
+ */
+const DESCHEDULED_MS = 0.2, BACK_OFF_MS = 100;
 /** How often (ms) the calling thread looks at the workers while it waits for their shares. */
 const POLL_MS = 50;
 
@@ -44,16 +59,32 @@ const WORKER_SOURCE = `(() => {
     // The generation before saying ready: every call that counts this worker comes after it.
     let seen = Atomics.load(ctl, ${GENERATION});
     Atomics.store(ctl, ready, token);
-    for (;;) {
+    // Polls for a generation other than seen (SPIN_US; not while backing off), returns the last one read.
+    let backOffUntil = 0;
+    const poll = () => {
       let g = Atomics.load(ctl, ${GENERATION});
-      for (let i = 0; g === seen && i < ${SPIN}; i++) g = Atomics.load(ctl, ${GENERATION});
+      const spinMs = Atomics.load(ctl, ${SPIN_US}) / 1000, t0 = performance.now();
+      if (g !== seen || spinMs <= 0 || t0 < backOffUntil) return g;
+      for (let last = t0; g === seen; ) {
+        for (let i = 0; g === seen && i < 256; i++) g = Atomics.load(ctl, ${GENERATION});
+        const t = performance.now();
+        if (t - last > ${DESCHEDULED_MS}) { backOffUntil = t + ${BACK_OFF_MS}; break; }
+        if (t - t0 > spinMs) break;
+        last = t;
+      }
+      return g;
+    };
+    for (;;) {
+      const g = poll();
       if (g === seen) { Atomics.wait(ctl, ${GENERATION}, seen); continue; }
       seen = g;
       // Stopped (its slot cleared or handed to a successor): leave.
       if (Atomics.load(ctl, ready) !== token) return;
       // Claimed: the calling thread takes back a share nobody picked up in time (run()).
       if (Atomics.compareExchange(ctl, stamp, g, -g) !== g) continue;
-      try { slot[0] = fns[slot[0]].apply(null, slot.subarray(2, 2 + slot[1])) ?? 0; } catch (e) { Atomics.add(ctl, ${FAILED}, 1); }
+      // Every argument place passed (those past the count hold 0; an export ignores what it does not
+      // take): no array made per call, so a worker allocates nothing while it runs tasks.
+      try { slot[0] = fns[slot[0]](${SLOT_ARGS}) ?? 0; } catch (e) { Atomics.add(ctl, ${FAILED}, 1); }
       if (Atomics.sub(ctl, ${PENDING}, 1) === 1) Atomics.notify(ctl, ${PENDING});
     }
   };
@@ -89,6 +120,8 @@ export class ThreadPool {
    * wait forever on a worker stopped in the middle of one.
    */
   finishTimeoutMs = 120000;
+  /** Until when (performance.now()) the calling thread sleeps at once: it found itself descheduled while polling. */
+  #backOffUntil = 0;
   /** The calling thread may block (Atomics.wait): not the main thread of a page. */
   readonly #mayBlock = typeof (globalThis as { document?: unknown }).document === 'undefined';
 
@@ -102,7 +135,23 @@ export class ThreadPool {
     this.#ctl = new Int32Array(this.#control);
     this.#slots = new Float64Array(this.#control, slotOffset);
     this.#index = new Map(names.map((n, i) => [n, i]));
+    this.spinMs = { worker: WORKER_SPIN_MS, caller: CALLER_SPIN_MS };
   }
+
+  /**
+   * How long (ms) the workers poll for their next task, and the calling thread for their shares,
+   * before they sleep (0: at once). Measurements and tests set it; the library leaves it as it is.
+   */
+  get spinMs(): { worker: number; caller: number } {
+    return { worker: Atomics.load(this.#ctl, SPIN_US) / 1000, caller: this.#callerSpinMs };
+  }
+
+  set spinMs({ worker, caller }: { worker: number; caller: number }) {
+    Atomics.store(this.#ctl, SPIN_US, Math.round(worker * 1000));
+    this.#callerSpinMs = caller;
+  }
+
+  #callerSpinMs = CALLER_SPIN_MS;
 
   /** The thread count asked for, the calling thread included. */
   get wanted(): number { return this.#wanted; }
@@ -140,10 +189,10 @@ export class ThreadPool {
       if (!t) continue;
       const w = ready[i - 1], slot = w * SLOT_FLOATS;
       const fn = this.#index.get(t.kernel);
-      if (fn === undefined || t.args.length > SLOT_FLOATS - 2) throw new Error(`simdnet: no such kernel for a worker: ${t.kernel}/${t.args.length}`);
+      if (fn === undefined || t.args.length > SLOT_FLOATS - 1) throw new Error(`simdnet: no such kernel for a worker: ${t.kernel}/${t.args.length}`);
       this.#slots[slot] = fn;
-      this.#slots[slot + 1] = t.args.length;
-      for (let a = 0; a < t.args.length; a++) this.#slots[slot + 2 + a] = t.args[a];
+      for (let a = 0; a < t.args.length; a++) this.#slots[slot + 1 + a] = t.args[a];
+      this.#slots.fill(0, slot + 1 + t.args.length, slot + SLOT_FLOATS);
       Atomics.store(this.#ctl, HEADER_INTS + 2 * w + 1, g);
       pending++;
     }
@@ -173,6 +222,7 @@ export class ThreadPool {
   #wait(g: number, tasks: readonly (Task | null)[], ready: readonly number[]): unknown {
     const start = Date.now();
     let reclaimed = false, spins = 0;
+    if (this.#mayBlock) this.#poll();
     for (let p = Atomics.load(this.#ctl, PENDING); p !== 0; p = Atomics.load(this.#ctl, PENDING)) {
       if (this.#mayBlock) Atomics.wait(this.#ctl, PENDING, p, POLL_MS);
       else if (++spins % 4096 !== 0) continue;
@@ -186,6 +236,19 @@ export class ThreadPool {
       }
     }
     return null;
+  }
+
+  /** Polls PENDING for up to the caller's spin (not while backing off); the worker script's poll() in the calling thread. */
+  #poll(): void {
+    const t0 = performance.now();
+    if (this.#callerSpinMs <= 0 || t0 < this.#backOffUntil) return;
+    for (let last = t0; Atomics.load(this.#ctl, PENDING) !== 0; ) {
+      for (let i = 0; i < 256 && Atomics.load(this.#ctl, PENDING) !== 0; i++);
+      const t = performance.now();
+      if (t - last > DESCHEDULED_MS) { this.#backOffUntil = t + BACK_OFF_MS; return; }
+      if (t - t0 > this.#callerSpinMs) return;
+      last = t;
+    }
   }
 
   /** Takes back and runs here every share of generation `g` no worker has taken; counts those workers out. */
