@@ -73,6 +73,10 @@
 // - dy's transform writing both halves of a panel row of D one after the other (8 channels a
 //   tile, where 4 channels run over all tiles before the next 4): 0.88–1.14× whole, 0.88–1.14×
 //   alone (noise).
+// - Gᵀ Z G adding two taps a vector into dw (taps 0–7 as four f64 pairs, widened, added, rounded
+//   once: the same bits) where addTap takes one: alone 1.02–1.10× at 32–128 channels, 0.96–0.98×
+//   at 128 → 256 @8² b16, 256 → 256 @4² b16 and @8² b1, where reading Z's 36 planes bounds it;
+//   with f64 multiply-adds fused as well (other bits) 0.94–1.13× against that.
 //
 // 5×5 kernels, "F(5×5,2×2)" (winogradF2x2K5WeightGrad): the same structure on F(2×2,5×5)'s tiles
 // (conv-winograd-f2x2-5x5.ts). There y_t = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d_t B)] A for each 2×2 output tile t
