@@ -40,6 +40,44 @@
 // output channels (winogradAlpha6AddChunks, winogradAlpha6KernelGrad). Neither transforms a tile
 // twice, as ranges of output channels did (each transformed all of x).
 //
+// Where the time goes (4×4 tiles): the phases alone, alternately in one process with the FMA peak
+// loop (57–58 GFLOP/s relaxed), median of 7, load ~2; shares of the weight gradient, and the GEMMs'
+// executed FLOPs as % of the peak, whole | GEMMs alone:
+//                       x's transform  dy's transform  36 GEMMs  Gᵀ Z G   whole | GEMMs
+//   32 → 32 @32² b16    18%            11%             70%        1%      54% | 80%
+//   32 → 64 @16² b16    10%            13%             72%        5%      61% | 88%
+//   32 → 64 @16² b64    11%            14%             74%        1%      53% | 88%
+//   64 → 128 @32² b16    6%             9%             84%        1%      67% | 87%
+//   128 → 128 @16² b16   6%             3%             85%        6%      68% | 83%
+//   128 → 256 @8² b16    5%             4%             70%       22%      34% | 54%
+// (a second run under load 7–8 gave the same shares within 3 points, the plain build too). Per
+// tile, from the code: x's transform 198 flops a channel (storeTimesBt, 18 flops in 12 operations,
+// on 5 vectors of a strip's columns and 6 rows per four tiles), dy's 110 an output channel
+// (storeTimesA, 11 flops, on 4 rows and 6 columns), against the GEMMs' 72·C·O; Gᵀ Z G 153 f64 flops
+// a channel pair once per pass. On FLOPs alone the GEMMs could thus reach 88% of the whole's at
+// 32 → 32, 92% at 32 → 64, 96–97% from 64 → 128. The GEMMs alone run at the ceiling of
+// gemm-inplace.ts's f32-gemm-4x8 with its eight accumulators: the peak loop gives 50.7 GFLOP/s
+// with 8 accumulators, 58.5 with 12 (an FMA's latency over its issue rate). At 128 → 256 @8², one
+// chunk of 64 tiles, Z (4.7 MB) is written by the GEMMs and read back once by Gᵀ Z G from L3.
+// Tried and not taken (old ÷ new ms, alternating, median of 7, load 4–7; the same bits each):
+// - f32-gemm-5x8 and -6x8 (10 and 12 accumulators): the GEMMs alone 0.45–0.5× (22–23 against
+//   48–53 GFLOP/s). V8 (Node 20) allocates 15 of x86-64's 16 vector registers and loads all of a
+//   k's broadcasts before its multiply-adds: 10 accumulators, 2 vectors of D and 5 broadcasts
+//   spilled two accumulators, each of their chains then through a store and a load every k.
+// - f32-gemm-3x12 (9 accumulators, 3 vectors of D from two panels, 3 broadcasts: 15 registers, no
+//   spill in V8's code): the whole 0.67–0.77× at 32 and 128 channels.
+// - f32-gemm-4x8 with V's rows 512 bytes apart as constant offsets from one pointer: 1.00–1.14×
+//   (noise); with k unrolled by two as well, 0.57–0.68× (Binaryen interleaved the two k steps).
+// - Chunks of 64 tiles (V and D of a chunk 0.6 MB at 32 channels, in L2, against 1.2 MB): 1.00–
+//   1.05×; of 256: 0.88–1.00×.
+// - dy's transform writing both halves of a panel row of D one after the other (8 channels a
+//   tile, where 4 channels run over all tiles before the next 4): 0.88–1.14× whole, 0.88–1.14×
+//   alone (noise).
+// - Gᵀ Z G adding two taps a vector into dw (taps 0–7 as four f64 pairs, widened, added, rounded
+//   once: the same bits) where addTap takes one: alone 1.02–1.10× at 32–128 channels, 0.96–0.98×
+//   at 128 → 256 @8² b16, 256 → 256 @4² b16 and @8² b1, where reading Z's 36 planes bounds it;
+//   with f64 multiply-adds fused as well (other bits) 0.94–1.13× against that.
+//
 // 5×5 kernels, "F(5×5,2×2)" (winogradF2x2K5WeightGrad): the same structure on F(2×2,5×5)'s tiles
 // (conv-winograd-f2x2-5x5.ts). There y_t = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d_t B)] A for each 2×2 output tile t
 // with the same Bᵀ (6×6), G: 6×5 and Aᵀ: 2×6, so by the same argument

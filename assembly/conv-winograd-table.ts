@@ -158,8 +158,8 @@ export function winogradWeightGradTile(tile: i32, N: i32, OH: i32, OW: i32): i32
   if (tile == WINOGRAD_TILE_5X5) return WINOGRAD_TILE_5X5;
   if (tile != 2 && tile != 4) return 0;
   const tiles4 = <f64>N * <f64>((OH + 3) >> 2) * <f64>((OW + 3) >> 2), outputs = <f64>N * <f64>OH * <f64>OW;
-  // Outputs over the positions the 4×4 tiles compute: below ½ (5×5 planes: 25 of 64) they waste too much.
-  const covered = 2 * outputs >= 16 * tiles4;
+  // Outputs over the positions the 4×4 tiles compute: below 60% (6×6 and 9×9 planes: 56%; 5×5: 39%) they waste too much.
+  const covered = 5 * outputs >= 3 * 16 * tiles4;
   if (covered && outputs >= WINOGRAD_DW_F4_MIN_OUTPUTS) return 4;
   return outputs >= WINOGRAD_DW_F2_MIN_OUTPUTS ? 2 : 0;
 }
@@ -267,8 +267,34 @@ export function winogradWeightGradTile(tile: i32, N: i32, OH: i32, OW: i32): i32
 // their positions to be outputs), else 2×2 tiles from 128 outputs (32 tiles of a plane that 2×2
 // tiles fit), whatever the channels; else direct. 256→256 @4² b4 (64 outputs) stays direct though
 // 2×2 tiles measured 1.14× there (1.20× plain): 8×8 planes at 64 outputs lost 0.8×.
-const WINOGRAD_DW_F4_MIN_OUTPUTS: f64 = 512;
-const WINOGRAD_DW_F2_MIN_OUTPUTS: f64 = 128;
+//
+// Measured again after Z's planes were set a cache line apart (zPlaneStep, conv-winograd-dw-f4.ts):
+// the raw kernels (flatBackward with dx and db off, winogradWeightGrad, winogradF4x4WeightGrad)
+// alternately in one process, median of 7–9, padding 1, the 2-core EPYC shared with other test
+// suites (load 2–7). Direct ms ÷ 4×4 ms | 2×2 ms ÷ 4×4 ms | direct ms ÷ 2×2 ms, relaxed; plain:
+//   256 outputs  8×8 b4: 16→16 1.36 | 1.25 | 1.09, 32→32 1.58 | 1.21 | 1.30, 64→64 1.72 | 1.16 | 1.48,
+//                128→128 1.85 | 1.11 | 1.66; 16×16 b1: 16→16 1.25 | 1.24, 32→32 1.68 | 1.28,
+//                64→64 1.80 | 1.20; 4×4 b16: 128→128 2.11 | 1.17, 256→256 1.71 | 1.04
+//                plain: 2×2 ÷ 4×4 0.97–1.23 (8×8 b4), 1.20–1.37 (16×16 b1), 1.09–1.19 (4×4 b16)
+//   144–216      8×8 b3 (192) 1.00–1.09 | 1.08–1.16 plain; 14×14 b1 (196) 0.96–1.02 | 0.97–1.03;
+//                7×7 b4 (196) 1.13 | 1.26; 12×12 b1 (144) 0.91–0.94 | 0.95–0.97; 10×10 b2 (200)
+//                0.87 | 0.94; 6×6 b4, b6 (144, 216) 0.79–0.88 | 0.86–0.89 (2×2 ÷ 4×4)
+//   128 outputs  8×8 b2 0.91–1.08 | 0.93–1.06; 4×4 b8 0.83–0.95 | 0.87–0.96 (2×2 ÷ 4×4)
+//   6×6 planes   b8 (288) 0.88–0.92 | 0.82–0.94, b16 (576) 0.96 | 0.86: 4×4 tiles, 56% of their
+//                positions outputs, lose to 2×2 at every batch; 10×10 (69%) b4, b8 1.08, 1.17 |
+//                1.06, 1.18 and 7×7 (77%) b8 1.27 | 1.35 win (2×2 ÷ 4×4)
+//   64 outputs   direct ÷ 2×2: 8×8 b1 16→16 0.88 | 0.97, 32→32 0.97 | 1.07, 64→64 1.05 | 1.14,
+//                128→128 1.14 | 1.28; 4×4 b4 16→16 0.94 | 1.06, 32→32 1.03 | 1.16, 64→64 1.16 |
+//                1.27, 128→128 1.25 | 1.34, 256→256 1.24 | 1.33; 6×6 b2 (72) 1.13 | 1.33;
+//                7×7 b2 (98) 1.05 | 1.12; 5×5 b4 (100) 0.97 | 0.96
+//   fewer        direct ÷ 2×2: 4×4 b2 (32) 0.92–1.08 | 1.01–1.17, 4×4 b3 (48) 1.13 | 1.21,
+//                6×6 b1 (36) 0.84 | 0.93, 7×7 b1 (49) 0.96 | 1.03, 5×5 b2 (50) 0.84 | 0.92
+// So 4×4 tiles from 256 outputs (16 tiles of a plane they fit) where at least 60% of their
+// positions are outputs (not 6×6 or 9×9 planes: 56%), 2×2 tiles from 64 outputs (16 of their
+// tiles), else direct. At 64 outputs 16 channels lose up to 12% (about 10 µs) and 5×5 planes at
+// 100 outputs 3–4%; 32 channels and more win 1.03–1.34×.
+const WINOGRAD_DW_F4_MIN_OUTPUTS: f64 = 256;
+const WINOGRAD_DW_F2_MIN_OUTPUTS: f64 = 64;
 
 /**
  * The tile m (2 or 4) of dy by whose Winograd conv2dBackward computes this convolution's weight
