@@ -24,8 +24,6 @@ export const MAX_THREADS = 64;
 const GENERATION = 0, PENDING = 1, FAILED = 2, SPIN_US = 3, HEADER_INTS = 16;
 /** Floats of a worker's argument slot: the export's index (its result, once done), then the arguments. */
 const SLOT_FLOATS = 32;
-/** The worker's call of an export with every argument place of its slot. */
-const SLOT_ARGS = Array.from({ length: SLOT_FLOATS - 1 }, (_, i) => `slot[${i + 1}]`).join(', ');
 /**
  * How long a thread polls for its next task (a worker) or for the workers' shares (the calling
  * thread) before it sleeps in Atomics.wait, while the machine has a core free for it. A wake-up
@@ -49,7 +47,10 @@ const POLL_MS = 50;
  * instantiates the kernels on the shared memory, marks itself ready, then runs the task of each
  * generation that carries its stamp.
  */
-const WORKER_SOURCE = `(() => {
+function workerSource(): string {
+  // A task calls its export with every argument place of the slot.
+  const slotArgs = Array.from({ length: SLOT_FLOATS - 1 }, (_, i) => `slot[${i + 1}]`).join(', ');
+  return `(() => {
   const start = ({ module, memory, control, index, token, names, slotOffset }) => {
     const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
     const fns = names.map((n) => exports[n]);
@@ -84,13 +85,14 @@ const WORKER_SOURCE = `(() => {
       if (Atomics.compareExchange(ctl, stamp, g, -g) !== g) continue;
       // Every argument place passed (those past the count hold 0; an export ignores what it does not
       // take): no array made per call, so a worker allocates nothing while it runs tasks.
-      try { slot[0] = fns[slot[0]](${SLOT_ARGS}) ?? 0; } catch (e) { Atomics.add(ctl, ${FAILED}, 1); }
+      try { slot[0] = fns[slot[0]](${slotArgs}) ?? 0; } catch (e) { Atomics.add(ctl, ${FAILED}, 1); }
       if (Atomics.sub(ctl, ${PENDING}, 1) === 1) Atomics.notify(ctl, ${PENDING});
     }
   };
   if (typeof process === 'object' && typeof require === 'function') require('node:worker_threads').parentPort.once('message', start);
   else self.onmessage = (e) => start(e.data);
 })();`;
+}
 
 /** Threads over one shared memory: the calling thread and up to MAX_THREADS − 1 workers. */
 export class ThreadPool {
@@ -298,7 +300,7 @@ export class ThreadPool {
     const index = this.#workers.length, token = ++this.#started;
     let worker: WorkerHandle;
     try {
-      worker = platform.startWorker(WORKER_SOURCE);
+      worker = platform.startWorker(workerSource());
       worker.post({ module: this.module, memory: this.memory, control: this.#control, index, token, names: this.names, slotOffset: this.#slots.byteOffset });
     } catch (err) {
       this.#failure = `a worker could not start: ${(err as Error).message}`;
