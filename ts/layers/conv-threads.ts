@@ -6,10 +6,13 @@
 // thread the rows of dw of its range, summed over the whole batch, so no partial sums), but for
 // 3×3 kernels by 4×4 tiles of dy: their sums split by chunks of tiles or by rows of the
 // transformed tile, then dw by output channels (winogradWeightGradPlan), where each range of
-// output channels would transform all of x again. The
+// output channels would transform all of x again, and on the flat pass where the output channels
+// do not split into balanced blocks (LeNet-5's 6 and 16) by ranges of taps (weightGradTapRanges:
+// each thread every output channel's sums of its taps, over the whole batch). The
 // backward runs the weight gradient's passes, then dx's, each over every thread. Where the
-// weight gradient does not split (grouped, depthwise, ranges that would change the kernels) it
-// runs whole on the calling thread while the workers compute dx. So no result depends
+// weight gradient does not split (grouped off the flat pass, depthwise, ranges that would change
+// the kernels), or by taps where dW and dx balance on 2 threads (tapSplitsBoth), it runs whole on
+// the calling thread while the workers compute dx. So no result depends
 // on the thread count, and a worker still starting up just takes no range.
 import { gemmScratch, rt } from '../runtime/index.js';
 import { blockRanges, ranges, type Task } from '../runtime/threads.js';
@@ -76,6 +79,68 @@ export function weightGradRanges(args: readonly number[], flops: number): [numbe
 export function weightGradChannelRanges(args: readonly number[], threads: number): [number, number][] {
   const O = args[4];
   return channelRanges(O, threads, O % 16 === 0 ? 16 : rt().kernels.conv2dWinogradWeightGrad(...args) !== 0 ? 8 : 4);
+}
+
+/**
+ * The ranges [k0, count] of taps (of each group's Cg·KH·KW) the weight gradient of a convolution
+ * of `flops` FLOPs may be split into over the threads ready now, where it runs by the flat pass
+ * (conv2dWeightGradTapUnit), in whole blocks of that unit, the short last block evening them out;
+ * or null where it stays on one thread. Every (output channel, tap) of the flat pass sums over
+ * the batch and pixels in an order of its own, so any range gets the whole's bits, whatever O:
+ * LeNet-5's conv1 (6 channels: by output channels in blocks of 4 only 4 + 2, refused) as 12 + 13
+ * of its 25 taps, its conv2 (16 channels: one block of 16) as 76 + 74 of 150.
+ */
+export function weightGradTapRanges(args: readonly number[], flops: number): [number, number][] | null {
+  const { pool, kernels } = rt();
+  if (tapSplit.mode === 'off' || !pool || pool.size < 2 || flops < splitLimits.minConvFlops) return null;
+  const unit = kernels.conv2dWeightGradTapUnit(...args);
+  if (unit === 0) return null;
+  const out = blockRanges((args[1] / args[13]) * args[5] * args[6], pool.size, unit);
+  return out.length < 2 ? null : out;
+}
+
+/**
+ * How a backward with dx whose weight gradient splits by taps runs: 'auto' by tapSplitsBoth's
+ * rule; 'both' or 'beside' always so; 'off' no split by taps (weightGradTapRanges). Tests and
+ * measurements set it; the library leaves it at 'auto'.
+ */
+export const tapSplit = { mode: 'auto' as 'auto' | 'both' | 'beside' | 'off' };
+
+/**
+ * Whether a backward with dx whose weight gradient splits into `parts` ranges of taps runs both
+ * passes split over every thread, one after the other (two hand-offs), rather than dW of the whole
+ * batch on the calling thread beside dx by ranges of the batch on the workers (splitBackward, one
+ * hand-off). Both split on 3 threads and more (beside them dW would take one thread alone), on
+ * the channel lanes (dx costs ×1.22–1.48 of dW there), and with one input channel a group (the
+ * flat dx's tiles of 2 channels compute a discarded one: dx ×1.7 of dW on 1→6, 5×5 on 28×28);
+ * else dW ‖ dx. Layer backward at batch 64 on 2 threads over 1, alternating in one process,
+ * median of 11 (under load): dW ‖ dx against both split, channel lanes 6→16 5×5 on 14×14 ×1.59 /
+ * ×1.65 (batch 32 ×1.49 / ×1.68), 3→16 3×3 on 17×15 ×1.61 / ×1.76; flat 1→6 5×5 on 28×28 ×1.47 /
+ * ×1.73; flat with 2–6 channels a group ×1.39–1.80 / ×1.04–1.51 on 5→7 5×5 on 12×9, 6→6 3×3 on
+ * 14×12 (dilated, 2 groups too), 3→7 3×3 on 13×11, 2→5 5×5 on 9×10, but 6→6 5×5 on 14×14 ×1.78 / ×1.87
+ * (the one this rule gets wrong): both split pads x and dy on each thread and pays the leftover taps'
+ * kernel twice over.
+ */
+export function tapSplitsBoth(args: readonly number[], parts: number): boolean {
+  if (tapSplit.mode !== 'auto') return tapSplit.mode === 'both';
+  return parts > 2 || rt().kernels.conv2dWeightGradTapUnit(...args) === 2 || args[1] / args[13] === 1;
+}
+
+/** Floats of scratch each range of weightGradTapRanges takes (a multiple of 16: each starts on a cache line). */
+export function weightGradTapFloats(args: readonly number[]): number {
+  return Math.ceil(rt().kernels.conv2dWeightGradTapsFloats(...args) / 16) * 16;
+}
+
+/**
+ * The weight (and bias) gradient split by ranges of taps (weightGradTapRanges): each thread dw of
+ * its taps for every output channel, and db of a share of the channels, summed over the whole
+ * batch (conv2dWeightGradTaps, in its own `per` floats of `scratch`): the same bits as one thread.
+ */
+export function splitWeightGradTaps(
+  x: number, dy: number, dw: number, db: number, args: readonly number[], taps: readonly [number, number][], scratch: number, per: number,
+): void {
+  splitCounts.weightGradByTaps++;
+  runTasks(taps.map(([k0, n], t): Task => ({ kernel: 'conv2dWeightGradTaps', args: [x, dy, dw, db, k0, k0 + n, ...args, scratch + t * per * 4] })));
 }
 
 /** How a Winograd weight gradient splits over threads (winogradWeightGradPlan). */
@@ -217,7 +282,7 @@ export function forwardChannelRanges(args: readonly number[], flops: number): [n
 }
 
 /** Calls split so far, per kind of split (a test reads them to know a split ran). */
-export const splitCounts = { weightGradByChannels: 0, weightGradByParts: 0, depthwiseBackwardByChannels: 0, inputGradByChannels: 0, forwardByChannels: 0 };
+export const splitCounts = { weightGradByChannels: 0, weightGradByParts: 0, weightGradByTaps: 0, depthwiseBackwardByChannels: 0, inputGradByChannels: 0, forwardByChannels: 0 };
 
 /**
  * The input-channel ranges a depthwise convolution's backward of `flops` FLOPs may be split into
