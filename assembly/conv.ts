@@ -720,6 +720,24 @@ export function conv2dWeightGradTaps(
 }
 
 /**
+ * One thread's share of a backward split in one hand-off: dw of the taps [k0, k1) and its share of
+ * db (conv2dWeightGradTaps), then dx of the images [n0, n0 + count) (conv2dInputGrad, when dx ≠ 0
+ * and count > 0), one after the other in `scratch` (the larger of the two's). The same bits as
+ * conv2dBackward's, for a shape conv2dWeightGradTapUnit gives nonzero and conv2dBatchSplits lets
+ * split dx.
+ */
+export function conv2dBackwardTaps(
+  x: usize, w: usize, dy: usize, dw: usize, db: usize, dx: usize, k0: i32, k1: i32, n0: i32, count: i32,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, scratch: usize, gemmScratch: usize,
+): void {
+  flatWeightGradTaps(x, dy, dw, db, k0, k1, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, scratch);
+  if (dx == 0 || count <= 0) return;
+  conv2dInputGrad(w, dy + (<usize>n0 * O * OH * OW << 2), dx + (<usize>n0 * C * H * W << 2),
+    count, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, scratch, gemmScratch);
+}
+
+/**
  * The m of the m×m tiles of dy by which conv2dBackward's weight gradient runs on 6×6 input patches
  * (conv-winograd-dw-f4.ts: 4 for 3×3 kernels, 2 for 5×5's F(5×5,2×2)), else 0.
  */

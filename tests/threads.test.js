@@ -340,6 +340,57 @@ test('weight gradient by ranges of taps: any ranges (the threads\' blocks, singl
   assert.is(k.conv2dWeightGradTapUnit(5, 17, 18, 17, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 18, 17), 0, 'by 4×4 Winograd tiles');
 });
 
+test('a layer\'s backward split by taps (dx after dW, or with it in one hand-off, or beside it) gives the bits of one thread on every flat shape', async () => {
+  const saved = splitLimits.minConvFlops;
+  splitLimits.minConvFlops = 0;
+  const rand = rng(89);
+  try {
+    for (const [N, C, H, W, O, K, P, G, D] of TAP_SHAPES) {
+      sn.manualSeed(4);
+      const conv = new sn.Conv2d(C, O, K, { padding: P, groups: G, dilation: D });
+      // Device tensors, as a layer inside a network gets them.
+      const xb = block(randn(N * C * H * W, rand)), x = new sn.Tensor([N, C, H, W], xb);
+      const shape = [...conv.forwardDevice(x).shape], size = shape.reduce((a, b) => a * b, 1);
+      const dyb = block(randn(size, rand)), dy = new sn.Tensor(shape, dyb);
+      const what = `${C}→${O} k${K} p${P} g${G} d${D} @${H}×${W}, batch ${N}`;
+      const run = async (threads, mode) => {
+        sn.setNumThreads(threads);
+        await rt().pool.whenStarted();
+        tapSplit.mode = mode;
+        // dx's buffer (the layer's, the same each call) poisoned first: a range left unwritten shows.
+        conv.forwardDevice(x);
+        const old = conv.backwardDevice(dy, true);
+        f32(old.ptr, old.size).fill(NaN);
+        conv.zeroGrad();
+        conv.forwardDevice(x);
+        const taps = splitCounts.weightGradByTaps, dx = conv.backwardDevice(dy, true);
+        assert.is(dx.ptr, old.ptr, `${what}: dx in the same buffer`);
+        return { dx: bits(dx.toArray()), dw: bits(conv.weight.grad.toArray()), db: bits(conv.bias.grad.toArray()), taps: splitCounts.weightGradByTaps - taps };
+      };
+      try {
+        const one = await run(1, 'auto');
+        assert.is(one.taps, 0, `${what}: one thread`);
+        assert.ok(one.dx.every((b) => b !== bits([NaN])[0]), `${what}: dx written`);
+        for (const mode of ['one', 'both', 'beside']) {
+          for (const threads of [2, 3]) {
+            const many = await run(threads, mode);
+            assert.is(many.taps, mode === 'beside' ? 0 : 1, `${what}, ${mode}, ${threads} threads: split by taps`);
+            for (const key of ['dx', 'dw', 'db']) sameBits(many[key], one[key], `${what}, ${mode}, ${threads} threads: ${key}`);
+          }
+        }
+      } finally {
+        conv.dispose();
+        xb.free();
+        dyb.free();
+      }
+    }
+  } finally {
+    splitLimits.minConvFlops = saved;
+    tapSplit.mode = 'auto';
+    sn.setNumThreads(3);
+  }
+});
+
 /** The cuts [0, …, n] of `threads` ranges of n in whole blocks of `unit` (blockRanges, as weightGradTapRanges cuts the taps). */
 const blockCuts = (n, threads, unit) => [0, ...channelRanges(n, threads, unit).map(([s, c]) => s + c)];
 
@@ -781,6 +832,8 @@ for (const [name, make, input] of [
       assert.ok(many.runs > 0, `${threads} threads: some kernels ran on workers`);
       // Its first Linear's forward is 2·129·120·400 ≈ 1.2·10⁷ FLOPs: over splitLimits.minGemmFlops.
       if (name === 'LeNet-5') assert.ok(many.rowSplits > 0, `${threads} threads: Linear's GEMMs split by rows`);
+      // Its convolutions' weight gradients (3·10⁷ and 6·10⁷ FLOPs at batch 129) by taps: 6 and 16 output channels.
+      if (name === 'LeNet-5') assert.ok(many.tapSplits >= 2, `${threads} threads: weight gradients split by taps`);
       if (name !== 'LeNet-5') assert.ok(many.channelSplits > 0, `${threads} threads: weight gradients split by output channels`);
       // Its first BatchNorm2d's backward reads and writes 10 MB at batch 16: over splitLimits.minBytes.
       if (name === 'VGG-style') assert.ok(many.bnSplits > 0, `${threads} threads: BatchNorm2d backward split by channels`);
@@ -827,20 +880,20 @@ test('with every split threshold at 0, ResNet-20, MobileNetV2, the VGG-style net
 
 // At batch 64 conv1's weight gradient (1.5·10⁷ FLOPs) is under the default threshold: lowered 20×
 // (as a pool whose hand-offs cost less would), both convolutions split theirs by taps, conv2's
-// backward with its dx beside or after it (tapSplit).
-test('LeNet-5 at batch 64 with its convolutions\' weight gradients split by taps trains to the same bits on 1, 2 and 3 threads, dx beside dW or after it', async () => {
+// backward with its dx beside, after or with it in the same hand-off (tapSplit).
+test('LeNet-5 at batch 64 with its convolutions\' weight gradients split by taps trains to the same bits on 1, 2 and 3 threads, dx beside dW, after it or with it', async () => {
   const saved = { ...splitLimits };
   for (const key of Object.keys(splitLimits)) splitLimits[key] /= 20;
   try {
     const make = () => sn.models.lenet5(), input = [64, 1, 28, 28];
     const one = await train(1, make, input, 1);
     assert.is(one.runs, 0, 'one thread hands nothing to a worker');
-    for (const mode of ['both', 'beside', 'auto']) {
+    for (const mode of ['one', 'both', 'beside', 'auto']) {
       tapSplit.mode = mode;
       for (const threads of [2, 3]) {
         const many = await train(threads, make, input, 1);
         // conv1's every step; conv2's too where dx runs after dW.
-        assert.ok(many.tapSplits >= (mode === 'both' ? 2 : 1), `${mode}, ${threads} threads: ${many.tapSplits} weight gradients split by taps`);
+        assert.ok(many.tapSplits >= (mode === 'beside' ? 1 : 2), `${mode}, ${threads} threads: ${many.tapSplits} weight gradients split by taps`);
         sameBits(many.weights, one.weights, `${mode}, ${threads} threads: weights`);
         sameBits(many.out, one.out, `${mode}, ${threads} threads: eval outputs`);
       }

@@ -89,6 +89,16 @@ export function weightGradChannelRanges(args: readonly number[], threads: number
  * the batch and pixels in an order of its own, so any range gets the whole's bits, whatever O:
  * LeNet-5's conv1 (6 channels: by output channels in blocks of 4 only 4 + 2, refused) as 12 + 13
  * of its 25 taps, its conv2 (16 channels: one block of 16) as 76 + 74 of 150.
+ *
+ * Batch 64, relaxed SIMD, the layer's backwardDevice alternately in one process, median of 15,
+ * under load (load average 4–5, this process's scheduling group at the top priority), with the
+ * pool whose workers poll 1 ms before they sleep: 2 threads over 1, conv1's weight gradient
+ * ×1.41–1.58 (×0.98–1.01 unsplit), conv2's alone ×1.81–1.83. The ranges on one thread each:
+ * conv1's 0.46 and 0.56 of the whole (the second's leftover 25th tap runs the 4-row kernel twice
+ * over 6 channels: splitting that tap by channels too would even them, ~0.02 ms; not done),
+ * conv2's 0.49–0.52 each (each thread transposes dy's planes for itself). With the pool whose
+ * workers sleep after 20000 polls (a hand-off ~0.16 ms under that load) conv1's split measured
+ * ×0.79–0.83: the hand-off costs what the split saves.
  */
 export function weightGradTapRanges(args: readonly number[], flops: number): [number, number][] | null {
   const { pool, kernels } = rt();
@@ -101,29 +111,52 @@ export function weightGradTapRanges(args: readonly number[], flops: number): [nu
 
 /**
  * How a backward with dx whose weight gradient splits by taps runs: 'auto' by tapSplitsBoth's
- * rule; 'both' or 'beside' always so; 'off' no split by taps (weightGradTapRanges). Tests and
- * measurements set it; the library leaves it at 'auto'.
+ * rule, split in one hand-off (splitBackwardTaps) or dW ‖ dx; 'one' or 'beside' always so; 'both'
+ * dW's ranges then dx's, two hand-offs (measured against 'one', not taken); 'off' no split by taps
+ * (weightGradTapRanges). Tests and measurements set it; the library leaves it at 'auto'.
  */
-export const tapSplit = { mode: 'auto' as 'auto' | 'both' | 'beside' | 'off' };
+export const tapSplit = { mode: 'auto' as 'auto' | 'one' | 'both' | 'beside' | 'off' };
 
 /**
- * Whether a backward with dx whose weight gradient splits into `parts` ranges of taps runs both
- * passes split over every thread, one after the other (two hand-offs), rather than dW of the whole
- * batch on the calling thread beside dx by ranges of the batch on the workers (splitBackward, one
- * hand-off). Both split on 3 threads and more (beside them dW would take one thread alone), on
- * the channel lanes (dx costs ×1.22–1.48 of dW there), and with one input channel a group (the
- * flat dx's tiles of 2 channels compute a discarded one: dx ×1.7 of dW on 1→6, 5×5 on 28×28);
- * else dW ‖ dx. Layer backward at batch 64 on 2 threads over 1, alternating in one process,
- * median of 11 (under load): dW ‖ dx against both split, channel lanes 6→16 5×5 on 14×14 ×1.59 /
- * ×1.65 (batch 32 ×1.49 / ×1.68), 3→16 3×3 on 17×15 ×1.61 / ×1.76; flat 1→6 5×5 on 28×28 ×1.47 /
- * ×1.73; flat with 2–6 channels a group ×1.39–1.80 / ×1.04–1.51 on 5→7 5×5 on 12×9, 6→6 3×3 on
- * 14×12 (dilated, 2 groups too), 3→7 3×3 on 13×11, 2→5 5×5 on 9×10, but 6→6 5×5 on 14×14 ×1.78 / ×1.87
- * (the one this rule gets wrong): both split pads x and dy on each thread and pays the leftover taps'
- * kernel twice over.
+ * Whether a backward with dx whose weight gradient splits into `parts` ranges of taps runs split
+ * by taps and by the batch, each thread its taps' dW then its images' dx (splitBackwardTaps, one
+ * hand-off), rather than dW of the whole batch on the calling thread beside dx by ranges of the
+ * batch on the workers (splitBackward, one hand-off). Split on 3 threads and more (beside them dW
+ * would take one thread alone), on the channel lanes (dx costs ×1.22–1.48 of dW there), and with
+ * one input channel a group (the flat dx's tiles of 2 channels compute a discarded one: dx ×1.7 of
+ * dW on 1→6, 5×5 on 28×28); else dW ‖ dx.
+ *
+ * Layer backward at batch 64 on 2 threads over 1, alternating in one process, median of 11 (load
+ * average 4–7, the pool polling 1 ms), dW ‖ dx / split in two hand-offs (dW's ranges, then dx's) /
+ * split in one: channel lanes 6→16 5×5 on 14×14 (LeNet-5's conv2) ×1.59 / ×1.65, in three more
+ * runs ×1.10–1.37 / ×1.78–1.83 / ×1.74–1.83 (batch 32 ×1.05–1.49 / ×1.60–1.68 / ×1.74), 3→16 3×3
+ * on 17×15 ×1.53–1.61 / ×1.71–1.76 / ×1.81; flat 1→6 5×5 on 28×28 ×1.47 / ×1.73 (later runs at
+ * load 6–7 ×0.90–1.19 all three); flat with 2–6 channels a group ×1.39–1.80 / ×1.04–1.51 on 5→7
+ * 5×5 on 12×9, 6→6 3×3 on 14×12 (dilated, 2 groups too), 3→7 3×3 on 13×11, 2→5 5×5 on 9×10, where
+ * one hand-off was within ±0.1 of two; but 6→6 5×5 on 14×14 ×1.78–1.84 / ×1.86–1.87 / ×1.88 (the
+ * one this rule gets wrong): split, each thread pads x and dy for itself and the leftover taps'
+ * kernel runs twice over. One hand-off against two: within the noise on the layers, the LeNet-5
+ * step with the splits against without them ×1.02–1.03 with one, ×0.98–1.02 with two.
  */
 export function tapSplitsBoth(args: readonly number[], parts: number): boolean {
-  if (tapSplit.mode !== 'auto') return tapSplit.mode === 'both';
+  if (tapSplit.mode !== 'auto') return tapSplit.mode !== 'beside';
   return parts > 2 || rt().kernels.conv2dWeightGradTapUnit(...args) === 2 || args[1] / args[13] === 1;
+}
+
+/**
+ * The backward split by taps in one hand-off: thread t dw of `taps[t]` (and its share of db),
+ * then dx of the t-th range of the batch (conv2dBackwardTaps, in its own `per` floats of `scratch`).
+ */
+export function splitBackwardTaps(
+  x: number, w: number, dy: number, dw: number, db: number, dx: number, args: readonly number[],
+  taps: readonly [number, number][], scratch: number, per: number,
+): void {
+  const batch = ranges(args[0], taps.length);
+  splitCounts.weightGradByTaps++;
+  runTasks(taps.map(([k0, n], t): Task => {
+    const [n0, count] = batch[t] ?? [0, 0];
+    return { kernel: 'conv2dBackwardTaps', args: [x, w, dy, dw, db, dx, k0, k0 + n, n0, count, ...args, scratch + t * per * 4, gemmScratch(t)] };
+  }));
 }
 
 /** Floats of scratch each range of weightGradTapRanges takes (a multiple of 16: each starts on a cache line). */
