@@ -98,7 +98,9 @@ export function weightGradChannelRanges(args: readonly number[], threads: number
  * over 6 channels: splitting that tap by channels too would even them, ~0.02 ms; not done),
  * conv2's 0.49–0.52 each (each thread transposes dy's planes for itself). With the pool whose
  * workers sleep after 20000 polls (a hand-off ~0.16 ms under that load) conv1's split measured
- * ×0.79–0.83: the hand-off costs what the split saves.
+ * ×0.79–0.83: the hand-off costs what the split saves. Where the VM's second core was itself
+ * short (two busy processes ran at ×1.3 of one, load average 1.7), the polling pool too: conv1's
+ * split ×0.85–0.87, conv2's backward ×0.92–0.97 split or beside.
  */
 export function weightGradTapRanges(args: readonly number[], flops: number): [number, number][] | null {
   const { pool, kernels } = rt();
