@@ -82,18 +82,19 @@ export function chanConvForward(
 }
 
 /**
- * acc[k·Og + o] += Σ_p src(k, p) · dyT[p·Og + o] for the K = CH·KH·KW taps and o < Og, dyT
- * pixel-major (chanTranspose). 2 taps × 16 channels; an odd last tap is computed twice and
- * stored once. Pixels advance one column at a time (stride 1).
+ * acc[k·Og + o] += Σ_p src(k, p) · dyT[p·Og + o] for the taps k in [k0, k1) of the K = CH·KH·KW
+ * and o < Og, dyT pixel-major (chanTranspose). 2 taps × 16 channels; an odd last tap is computed
+ * twice and stored once. Pixels advance one column at a time (stride 1). Each accumulator's sum
+ * is the same whatever the taps beside it: a range of taps gets the whole's bits.
  */
 export function chanConvWeightGrad(
   OH: i32, OW: i32, Wp: i32, src: usize, K: i32, plane: i32, KH: i32, KW: i32, rowStep: i32, colStep: i32,
-  dyT: usize, Og: i32, acc: usize,
+  dyT: usize, Og: i32, acc: usize, k0: i32, k1: i32,
 ): void {
   const taps = KH * KW;
   const dStep = <usize>Og << 2, wpBytes = <usize>Wp << 2, owBytes = <usize>OW << 2;
-  for (let k = 0; k < K; k += 2) {
-    const two = k + 1 < K;
+  for (let k = k0; k < k1; k += 2) {
+    const two = k + 1 < k1;
     const s0 = src + (<usize>tapOffset(k, taps, KW, plane, rowStep, colStep) << 2);
     const s1 = two ? src + (<usize>tapOffset(k + 1, taps, KW, plane, rowStep, colStep) << 2) : s0;
     for (let ob = 0; ob < Og; ob += 16) {
@@ -146,10 +147,10 @@ export function chanTranspose(src: usize, rows: i32, cols: i32, dst: usize): voi
   for (; r < rows; r++) for (let c = 0; c < cols; c++) copyAt(src, r * cols + c, dst, c * rows + r);
 }
 
-/** dw[o·K + k] += acc[k·Og + o]: the weight gradient of one group back to OIHW. */
-export function chanWeightGradFinish(acc: usize, K: i32, Og: i32, dw: usize): void {
+/** dw[o·K + k] += acc[k·Og + o] for the taps k in [k0, k1): the weight gradient of one group back to OIHW. */
+export function chanWeightGradFinish(acc: usize, K: i32, Og: i32, dw: usize, k0: i32, k1: i32): void {
   for (let o = 0; o < Og; o++) {
-    for (let k = 0; k < K; k++) {
+    for (let k = k0; k < k1; k++) {
       const p = dw + ((<usize>o * K + k) << 2);
       store<f32>(p, load<f32>(p) + load<f32>(acc + ((<usize>k * Og + o) << 2)));
     }

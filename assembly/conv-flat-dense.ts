@@ -9,20 +9,22 @@ import { madd } from "./simd";
 
 /**
  * acc[m, k] += Σ_p dy[m·ldd + p] · src(k, p) as f32x4 partial sums (flatConvDotFinish reduces
- * them), dy dense OH×OW. Taps in groups of 4 with 2 rows (8 accumulators); the K mod 4 taps
- * left over take 4 rows × 1 tap, instead of a 4-tap group mostly recomputing one tap (conv1:
- * 25 taps, 28 computed before).
+ * them), dy dense OH×OW, for the taps k in [k0, k1) of K (acc's row length). Taps in groups of 4
+ * with 2 rows (8 accumulators); the (k1 − k0) mod 4 taps left over take 4 rows × 1 tap, instead
+ * of a 4-tap group mostly recomputing one tap (conv1: 25 taps, 28 computed before). Each
+ * accumulator sums its pixels in the same order in either loop, so a range of taps gets the
+ * whole's bits (threads split the weight gradient so: conv2dWeightGradTaps).
  */
 export function denseConvDot(
-  M: i32, K: i32, OH: i32, OW: i32, Wp: i32, dy: usize, ldd: i32, src: usize, plane: i32,
+  M: i32, K: i32, k0: i32, k1: i32, OH: i32, OW: i32, Wp: i32, dy: usize, ldd: i32, src: usize, plane: i32,
   KH: i32, KW: i32, rowStep: i32, colStep: i32, acc: usize,
 ): void {
-  const taps = KH * KW, K4 = K & ~3;
+  const taps = KH * KW, K4 = k0 + ((k1 - k0) & ~3);
   const rowBytes = <usize>OW << 2, skip = <usize>(Wp - OW) << 2;
   for (let m = 0; m < M; m += 2) {
     const two = m + 1 < M;
     const d0 = dy + (<usize>m * ldd << 2), d1 = two ? d0 + (<usize>ldd << 2) : d0;
-    for (let k = 0; k < K4; k += 4) {
+    for (let k = k0; k < K4; k += 4) {
       let t0 = src + (<usize>tapOffset(k, taps, KW, plane, rowStep, colStep) << 2);
       let t1 = src + (<usize>tapOffset(k + 1, taps, KW, plane, rowStep, colStep) << 2);
       let t2 = src + (<usize>tapOffset(k + 2, taps, KW, plane, rowStep, colStep) << 2);
@@ -54,7 +56,7 @@ export function denseConvDot(
       }
     }
   }
-  for (let k = K4; k < K; k++) {
+  for (let k = K4; k < k1; k++) {
     const s = src + (<usize>tapOffset(k, taps, KW, plane, rowStep, colStep) << 2);
     for (let m = 0; m < M; m += 4) {
       // Rows past M repeat the last one and are not stored.

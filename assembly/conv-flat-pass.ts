@@ -5,7 +5,7 @@
 // channels run forward and the weight gradient on the channel-lane kernels (conv-chan.ts),
 // which compute no discarded columns; dx stays a flat full correlation.
 import { flatConvRows, flatConvDot, flatConvDotFinish } from "./conv-flat";
-import { biasGradChannels } from "./bias";
+import { biasGradChannelRange } from "./bias";
 import { actS, actV, nonFinite } from "./epilogue";
 import { chanApplies, chanConvForward, chanConvWeightGrad, chanTranspose, chanWeightGradFinish } from "./conv-chan";
 import { denseConvDot } from "./conv-flat-dense";
@@ -134,6 +134,30 @@ export function flatBackward(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
+  flatBackwardTaps(x, w, dy, dw, db, dx, 0, C / G * KH * KW, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, scratch);
+}
+
+/**
+ * The weight gradient of the taps k in [k0, k1) of each group's Cg·KH·KW (every output channel),
+ * and db of the output channels [⌊O·k0/Kg⌋, ⌊O·k1/Kg⌋) (db ≠ 0): the same bits as flatBackward's,
+ * whose every (output channel, tap) sums over the batch and pixels in an order of its own. Threads
+ * taking disjoint ranges of taps, each in its own scratch (flatScratchFloats), write disjoint
+ * parts of dw and db and pad the input each for itself. Stride 1 (flatApplies).
+ */
+export function flatWeightGradTaps(
+  x: usize, dy: usize, dw: usize, db: usize, k0: i32, k1: i32,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, scratch: usize,
+): void {
+  flatBackwardTaps(x, 0, dy, dw, db, 0, k0, k1, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, scratch);
+}
+
+/** flatBackward with the weight gradient (and db) of the taps [k0, k1) alone (flatWeightGradTaps); dx (≠ 0) takes every tap. */
+function flatBackwardTaps(
+  x: usize, w: usize, dy: usize, dw: usize, db: usize, dx: usize, k0: i32, k1: i32,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, scratch: usize,
+): void {
   layout(C, H, O, KH, KW, DH, DW, G, OH, OW);
   const Cg = C / G, Og = O / G, taps = KH * KW, Kg = Cg * taps, Kt = Og * taps;
   const xpad = scratch;
@@ -146,7 +170,9 @@ export function flatBackward(
   const dyp = dyT + (<usize>O * P << 2), frame = <i32>chanFrameFloats(OH, OW, Og);
   const pack = dyp + (<usize>(G * frame) << 2);
   const direct = chan && readsInPlace(H, W, PH, PW, OH, OW, KH, KW, DH, DW);
-  if (db != 0 && dw != 0) biasGradChannels(db, dy, N, O, P);
+  if (db != 0 && dw != 0) {
+    biasGradChannelRange(db, dy, N, O, <i32>(<i64>O * k0 / Kg), <i32>(<i64>O * k1 / Kg), P);
+  }
   if (!direct && dw != 0) memory.fill(xpad, 0, <usize>xpadFloats << 2);
   // The dense weight gradient reads dy as it is; only the flat dx needs it padded.
   const dense = !chan && denseApplies(OH, OW), padDy = !chan && (!dense || dx != 0);
@@ -169,7 +195,7 @@ export function flatBackward(
         if (dw != 0) {
           chanTranspose(dyn + (<usize>g * Og * P << 2), Og, P, dyTg);
           chanConvWeightGrad(OH, OW, Wp, src + (<usize>g * Cg * planeX << 2), Kg, planeX, KH, KW, DH * Wp, DW,
-            dyTg, Og, acc + (<usize>g * Og * Kg << 2));
+            dyTg, Og, acc + (<usize>g * Og * Kg << 2), k0, k1);
         }
         if (dx == 0) continue;
         const dypg = dyp + (<usize>g * frame << 2);
@@ -179,10 +205,10 @@ export function flatBackward(
       } else if (dw == 0) {
         continue;
       } else if (dense) {
-        denseConvDot(Og, Kg, OH, OW, Wp, dyn + (<usize>g * Og * P << 2), P,
+        denseConvDot(Og, Kg, k0, k1, OH, OW, Wp, dyn + (<usize>g * Og * P << 2), P,
           src + (<usize>g * Cg * planeX << 2), planeX, KH, KW, DH * Wp, DW, acc + (<usize>g * Og * Kg << 4));
       } else {
-        flatConvDot(Og, Kg, Q4, dypad + (<usize>(g * Og * planeY + pre) << 2), planeY,
+        flatConvDot(Og, Kg, k0, k1, Q4, dypad + (<usize>(g * Og * planeY + pre) << 2), planeY,
           src + (<usize>g * Cg * planeX << 2), planeX, KH, KW, DH * Wp, DW, acc + (<usize>g * Og * Kg << 4));
       }
     }
@@ -195,9 +221,11 @@ export function flatBackward(
   }
   if (dw == 0) return;
   if (chan) {
-    for (let g = 0; g < G; g++) chanWeightGradFinish(acc + (<usize>g * Og * Kg << 2), Kg, Og, dw + (<usize>g * Og * Kg << 2));
-  } else {
+    for (let g = 0; g < G; g++) chanWeightGradFinish(acc + (<usize>g * Og * Kg << 2), Kg, Og, dw + (<usize>g * Og * Kg << 2), k0, k1);
+  } else if (k0 == 0 && k1 == Kg) {
     flatConvDotFinish(acc, dw, O * Kg);
+  } else {
+    for (let o = 0; o < O; o++) flatConvDotFinish(acc + ((<usize>o * Kg + k0) << 4), dw + ((<usize>o * Kg + k0) << 2), k1 - k0);
   }
 }
 

@@ -95,12 +95,13 @@ export function flatConvRows(
 
 /**
  * acc[m, k] += Σ_{q<Q} dy[m·ldd + q] · src(k, q) as f32x4 partial sums (acc is M·K vectors,
- * reduced across lanes by flatConvDotFinish). Q is a multiple of 4. Both operands are
- * contiguous along q, so the weight gradient needs neither im2col nor a transpose. 2 rows ×
- * 4 taps = 8 accumulators; tails recompute the last row/tap and store once.
+ * reduced across lanes by flatConvDotFinish), for the taps k in [k0, k1). Q is a multiple of 4.
+ * Both operands are contiguous along q, so the weight gradient needs neither im2col nor a
+ * transpose. 2 rows × 4 taps = 8 accumulators; tails recompute the last row/tap and store once.
+ * Each accumulator's sum is the same whatever the taps beside it: a range gets the whole's bits.
  */
 export function flatConvDot(
-  M: i32, K: i32, Q: i32, dy: usize, ldd: i32, src: usize, plane: i32,
+  M: i32, K: i32, k0: i32, k1: i32, Q: i32, dy: usize, ldd: i32, src: usize, plane: i32,
   KH: i32, KW: i32, rowStep: i32, colStep: i32, acc: usize,
 ): void {
   const taps = KH * KW;
@@ -108,8 +109,8 @@ export function flatConvDot(
     const two = m + 1 < M;
     const d0 = dy + (<usize>m * ldd << 2);
     const d1 = two ? d0 + (<usize>ldd << 2) : d0;
-    for (let k = 0; k < K; k += 4) {
-      const n = min(4, K - k);
+    for (let k = k0; k < k1; k += 4) {
+      const n = min(4, k1 - k);
       const s0 = src + (<usize>tapOffset(k, taps, KW, plane, rowStep, colStep) << 2);
       const s1 = src + (<usize>tapOffset(k + min(1, n - 1), taps, KW, plane, rowStep, colStep) << 2);
       const s2 = src + (<usize>tapOffset(k + min(2, n - 1), taps, KW, plane, rowStep, colStep) << 2);

@@ -48,7 +48,7 @@
 import { gemm, gemmAct } from "./gemm";
 import { biasChannels, biasGradChannels, biasGradChannelRange } from "./bias";
 import { im2col, col2imAdd, col2imWrites, col2imPoint } from "./im2col";
-import { flatApplies, flatScratchFloats, flatForward, flatBackward } from "./conv-flat-pass";
+import { flatApplies, flatScratchFloats, flatForward, flatBackward, flatWeightGradTaps } from "./conv-flat-pass";
 import { chanApplies } from "./conv-chan";
 import { winogradWeightGradScratchFloats } from "./conv-winograd-dw";
 import { winogradF4x4WeightGradScratchFloats, alpha6WeightGradSumsFloats, alpha6WeightGradRowsFloats, alpha6WeightGradChunks, winogradAlpha6WeightGradPart, winogradAlpha6AddChunks, winogradAlpha6KernelGrad } from "./conv-winograd-dw-f4";
@@ -677,6 +677,64 @@ export function conv2dWeightGradRange(
   } else {
     conv2dBackward(x, wr, dySlice, dwr, dbr, 0, N, C, H, W, Oc, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, cols, gemmScratch);
   }
+}
+
+/**
+ * The block of taps (of each group's Cg·KH·KW) in whole multiples of which threads split the
+ * weight gradient of this shape by ranges of taps (conv2dWeightGradTaps), or 0 where it does not
+ * run by the flat pass: 2 on the channel lanes (taps in pairs), else 4 (the flat and dense
+ * kernels' groups of 4 taps). Any range gives the whole's bits; the blocks keep a range off the
+ * kernels' tails. Groups and dilation too; not the depthwise kernels. A pure function of the shape.
+ */
+export function conv2dWeightGradTapUnit(
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+): i32 {
+  if (dwconvApplies(C, G) || pointwiseS2Applies(W, KH, KW, SH, SW, PH, PW, OW) || isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW)) return 0;
+  // As conv2dBackward: a Winograd whose weight gradient is not by tiles runs it by the flat pass.
+  const tile = winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+  const flat = tile != 0 ? winogradWeightGradTile(tile, N, OH, OW) == 0 : flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
+  return !flat ? 0 : chanApplies(O / G) ? 2 : 4;
+}
+
+/** Floats of scratch each range of conv2dWeightGradTaps takes (the flat pass's). In f64, as conv2dColsFloats. */
+export function conv2dWeightGradTapsFloats(
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+): f64 {
+  return flatScratchFloats(C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW);
+}
+
+/**
+ * dw += ∂L/∂w for the taps [k0, k1) of each group's Cg·KH·KW, every output channel, and db (≠ 0)
+ * of the output channels [⌊O·k0/Kg⌋, ⌊O·k1/Kg⌋): the same bits as conv2dBackward's, for a shape
+ * conv2dWeightGradTapUnit gives nonzero. Threads taking disjoint ranges (each in its own
+ * conv2dWeightGradTapsFloats of `scratch`) need no partial sums.
+ */
+export function conv2dWeightGradTaps(
+  x: usize, dy: usize, dw: usize, db: usize, k0: i32, k1: i32,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, scratch: usize,
+): void {
+  flatWeightGradTaps(x, dy, dw, db, k0, k1, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, scratch);
+}
+
+/**
+ * One thread's share of a backward split in one hand-off: dw of the taps [k0, k1) and its share of
+ * db (conv2dWeightGradTaps), then dx of the images [n0, n0 + count) (conv2dInputGrad, when dx ≠ 0
+ * and count > 0), one after the other in `scratch` (the larger of the two's). The same bits as
+ * conv2dBackward's, for a shape conv2dWeightGradTapUnit gives nonzero and conv2dBatchSplits lets
+ * split dx.
+ */
+export function conv2dBackwardTaps(
+  x: usize, w: usize, dy: usize, dw: usize, db: usize, dx: usize, k0: i32, k1: i32, n0: i32, count: i32,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, scratch: usize, gemmScratch: usize,
+): void {
+  flatWeightGradTaps(x, dy, dw, db, k0, k1, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, scratch);
+  if (dx == 0 || count <= 0) return;
+  conv2dInputGrad(w, dy + (<usize>n0 * O * OH * OW << 2), dx + (<usize>n0 * C * H * W << 2),
+    count, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, scratch, gemmScratch);
 }
 
 /**

@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
-import { rt, Block, f32, channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts, ranges, weightGradSplit, batchNormSplits, poolSplits, reluSplits, splitLimits, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
+import { rt, Block, f32, channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts, ranges, weightGradSplit, weightGradTapRanges, tapSplit, batchNormSplits, poolSplits, reluSplits, splitLimits, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
 import { execFileSync } from 'node:child_process';
 import { rng, randn, bits } from './helpers.js';
 
@@ -274,6 +274,144 @@ test('weight gradient by output channels: each range of 2 or 3 threads gets the 
   assert.is(k.conv2dWeightGradSplits(5, 5, 12, 9, 10, 5, 5, 1, 1, 2, 2, 1, 1, 1, 12, 9, 0, 6), 0);
   assert.is(k.conv2dWeightGradSplits(5, 8, 12, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 2, 12, 9, 0, 4), 0);
   assert.is(k.conv2dWeightGradSplits(5, 8, 12, 9, 8, 3, 3, 1, 1, 1, 1, 1, 1, 8, 12, 9, 0, 4), 0);
+});
+
+// [N, C, H, W, O, kernel, padding, groups, dilation]: the weight gradients by the flat pass, which
+// split by ranges of taps whatever the output channels.
+const TAP_SHAPES = [
+  [5, 1, 28, 28, 6, 5, 2, 1, 1], // LeNet-5's conv1 (dense dy rows)
+  [5, 6, 14, 14, 16, 5, 0, 1, 1], // LeNet-5's conv2 (channel lanes, read in place)
+  [3, 3, 13, 11, 7, 3, 1, 1, 1], // odd channels, dy padded (11 columns)
+  [4, 2, 9, 10, 5, 5, 2, 1, 1], // 2 input channels, odd output channels
+  [3, 6, 14, 12, 6, 3, 2, 2, 2], // grouped, dilated
+  [3, 4, 12, 12, 32, 3, 1, 2, 1], // grouped, channel lanes
+  [2, 5, 11, 9, 7, 5, 2, 1, 1], // 5 input channels, padded dy
+  [3, 3, 17, 15, 16, 3, 1, 1, 1], // channel lanes, padded input
+  [1, 17, 10, 9, 21, 3, 1, 1, 1], // Winograd F(2×2) forward, one image: the weight gradient by the flat pass
+];
+
+test('weight gradient by ranges of taps: any ranges (the threads\' blocks, single taps, cuts off the blocks) give the whole convolution\'s bits, nothing written past each range\'s scratch', () => {
+  const rand = rng(83);
+  const gemm = new Block(k.gemmScratchFloats() * 4);
+  const heap = rt().heap;
+  const algorithms = new Set();
+  let checked = 0;
+  for (const [N, C, H, W, O, K, P, G, D] of TAP_SHAPES) {
+    const OH = H + 2 * P - D * (K - 1), OW = W + 2 * P - D * (K - 1), args = [N, C, H, W, O, K, K, 1, 1, P, P, D, D, G, OH, OW];
+    const Kg = (C / G) * K * K, ws = O * Kg, conv = new sn.Conv2d(C, O, K, { padding: P, groups: G, dilation: D });
+    const algorithm = conv.algorithm([N, C, H, W]), what = `${C}→${O} k${K} p${P} g${G} d${D} @${H}×${W} (${algorithm})`;
+    const byWinograd = conv.weightGradByWinograd([N, C, H, W]);
+    conv.dispose();
+    assert.is(byWinograd, false, `${what}: not by Winograd`);
+    const unit = k.conv2dWeightGradTapUnit(...args);
+    assert.is(unit, algorithm === 'flat-channel-lanes' ? 2 : 4, `${what}: taps in blocks of 2 on channel lanes, else 4`);
+    const x = block(randn(N * C * H * W, rand)), w = block(randn(ws, rand)), dy = block(randn(N * O * OH * OW, rand));
+    const start = [randn(ws, rand), randn(O, rand)];
+    const dw1 = block(start[0]), db1 = block(start[1]), cols = new Block(k.conv2dColsFloats(...args) * 4);
+    try {
+      k.conv2dBackward(x.ptr, w.ptr, dy.ptr, dw1.ptr, db1.ptr, 0, ...args, cols.ptr, gemm.ptr);
+      const cuts = [...[2, 3].map((t) => blockCuts(Kg, t, unit)), [0, 1, 2, 7, Kg - 1, Kg], [0, 5, 6, Kg]];
+      for (const cut of cuts) {
+        const dw2 = block(start[0]), db2 = block(start[1]);
+        heap.guardAllocations(64);
+        const scratch = cut.slice(1).map(() => new Block(k.conv2dWeightGradTapsFloats(...args) * 4));
+        heap.guardAllocations(0);
+        try {
+          cut.slice(1).forEach((k1, i) => k.conv2dWeightGradTaps(x.ptr, dy.ptr, dw2.ptr, db2.ptr, cut[i], k1, ...args, scratch[i].ptr));
+          heap.checkGuards();
+          sameBits(view(dw2, ws), view(dw1, ws), `${what}: dW by taps ${cut.join(', ')}`);
+          sameBits(view(db2, O), view(db1, O), `${what}: db by taps ${cut.join(', ')}`);
+          checked++;
+        } finally {
+          for (const b of [dw2, db2, ...scratch]) b.free();
+        }
+      }
+      algorithms.add(algorithm);
+    } finally {
+      for (const b of [x, w, dy, dw1, db1, cols]) b.free();
+    }
+  }
+  assert.is(checked, 4 * TAP_SHAPES.length);
+  assert.equal([...algorithms].sort(), ['flat', 'flat-channel-lanes', 'winograd-f2x2']);
+  // The other lowerings' weight gradients do not run by the flat pass.
+  assert.is(k.conv2dWeightGradTapUnit(5, 3, 21, 19, 8, 3, 3, 2, 2, 1, 1, 1, 1, 1, 11, 10), 0, 'strided');
+  assert.is(k.conv2dWeightGradTapUnit(5, 6, 9, 8, 12, 1, 1, 1, 1, 0, 0, 1, 1, 1, 9, 8), 0, 'pointwise');
+  assert.is(k.conv2dWeightGradTapUnit(5, 12, 11, 10, 12, 3, 3, 1, 1, 1, 1, 1, 1, 12, 11, 10), 0, 'depthwise');
+  assert.is(k.conv2dWeightGradTapUnit(5, 17, 18, 17, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 18, 17), 0, 'by 4×4 Winograd tiles');
+});
+
+test('a layer\'s backward split by taps (dx after dW, or with it in one hand-off, or beside it) gives the bits of one thread on every flat shape', async () => {
+  const saved = splitLimits.minConvFlops;
+  splitLimits.minConvFlops = 0;
+  const rand = rng(89);
+  try {
+    for (const [N, C, H, W, O, K, P, G, D] of TAP_SHAPES) {
+      sn.manualSeed(4);
+      const conv = new sn.Conv2d(C, O, K, { padding: P, groups: G, dilation: D });
+      // Device tensors, as a layer inside a network gets them.
+      const xb = block(randn(N * C * H * W, rand)), x = new sn.Tensor([N, C, H, W], xb);
+      const shape = [...conv.forwardDevice(x).shape], size = shape.reduce((a, b) => a * b, 1);
+      const dyb = block(randn(size, rand)), dy = new sn.Tensor(shape, dyb);
+      const what = `${C}→${O} k${K} p${P} g${G} d${D} @${H}×${W}, batch ${N}`;
+      const run = async (threads, mode) => {
+        sn.setNumThreads(threads);
+        await rt().pool.whenStarted();
+        tapSplit.mode = mode;
+        // dx's buffer (the layer's, the same each call) poisoned first: a range left unwritten shows.
+        conv.forwardDevice(x);
+        const old = conv.backwardDevice(dy, true);
+        f32(old.ptr, old.size).fill(NaN);
+        conv.zeroGrad();
+        conv.forwardDevice(x);
+        const taps = splitCounts.weightGradByTaps, dx = conv.backwardDevice(dy, true);
+        assert.is(dx.ptr, old.ptr, `${what}: dx in the same buffer`);
+        return { dx: bits(dx.toArray()), dw: bits(conv.weight.grad.toArray()), db: bits(conv.bias.grad.toArray()), taps: splitCounts.weightGradByTaps - taps };
+      };
+      try {
+        const one = await run(1, 'auto');
+        assert.is(one.taps, 0, `${what}: one thread`);
+        assert.ok(one.dx.every((b) => b !== bits([NaN])[0]), `${what}: dx written`);
+        for (const mode of ['one', 'both', 'beside']) {
+          for (const threads of [2, 3]) {
+            const many = await run(threads, mode);
+            assert.is(many.taps, mode === 'beside' ? 0 : 1, `${what}, ${mode}, ${threads} threads: split by taps`);
+            for (const key of ['dx', 'dw', 'db']) sameBits(many[key], one[key], `${what}, ${mode}, ${threads} threads: ${key}`);
+          }
+        }
+      } finally {
+        conv.dispose();
+        xb.free();
+        dyb.free();
+      }
+    }
+  } finally {
+    splitLimits.minConvFlops = saved;
+    tapSplit.mode = 'auto';
+    sn.setNumThreads(3);
+  }
+});
+
+/** The cuts [0, …, n] of `threads` ranges of n in whole blocks of `unit` (blockRanges, as weightGradTapRanges cuts the taps). */
+const blockCuts = (n, threads, unit) => [0, ...channelRanges(n, threads, unit).map(([s, c]) => s + c)];
+
+test('LeNet-5\'s convolutions split their weight gradients by taps: conv1 (6 channels) as 12 + 13 of 25, conv2 (16 channels) as 76 + 74 of 150', async () => {
+  const saved = splitLimits.minConvFlops;
+  splitLimits.minConvFlops = 0;
+  try {
+    sn.setNumThreads(2);
+    await rt().pool.whenStarted();
+    const conv1 = [64, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2, 1, 1, 1, 28, 28], conv2 = [64, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, 1, 1, 10, 10];
+    assert.is(weightGradChannelRanges(conv1, 2).length, 2);
+    assert.is(k.conv2dWeightGradSplits(...conv1, 4, 2), 0, 'conv1: not by output channels (4 + 2)');
+    assert.equal(weightGradChannelRanges(conv2, 2), [[0, 16]], 'conv2: one block of 16 output channels');
+    assert.equal(weightGradTapRanges(conv1, 1), [[0, 12], [12, 13]]);
+    assert.equal(weightGradTapRanges(conv2, 1), [[0, 76], [76, 74]]);
+    sn.setNumThreads(1);
+    assert.is(weightGradTapRanges(conv1, 1), null, 'one thread');
+  } finally {
+    splitLimits.minConvFlops = saved;
+    sn.setNumThreads(3);
+  }
 });
 
 test('Winograd weight gradient on 6×6 patches by ranges of rows or of chunks of tiles, then of output channels: every split gets the whole convolution\'s bits, nothing written past its scratch', () => {
@@ -652,7 +790,7 @@ async function train(threads, make, input, steps = 2) {
   const labels = Array.from({ length: input[0] }, (_, i) => i % 10);
   const runs = rt().pool.runs;
   const channelSplits = splitCounts.weightGradByChannels, depthwiseSplits = splitCounts.depthwiseBackwardByChannels;
-  const wgRowSplits = splitCounts.weightGradByParts;
+  const wgRowSplits = splitCounts.weightGradByParts, tapSplits = splitCounts.weightGradByTaps;
   const bnSplits = batchNormSplits.backward;
   const dxSplits = splitCounts.inputGradByChannels, forwardSplits = splitCounts.forwardByChannels, rowSplits = gemmSplits.rows;
   try {
@@ -666,7 +804,7 @@ async function train(threads, make, input, steps = 2) {
     return { weights: model.parameters().flatMap((p) => bits(p.data.toArray())), out: bits(out), runs: rt().pool.runs - runs, channelSplits: splitCounts.weightGradByChannels - channelSplits,
       bnSplits: batchNormSplits.backward - bnSplits, wgRowSplits: splitCounts.weightGradByParts - wgRowSplits,
       depthwiseSplits: splitCounts.depthwiseBackwardByChannels - depthwiseSplits, dxSplits: splitCounts.inputGradByChannels - dxSplits,
-      forwardSplits: splitCounts.forwardByChannels - forwardSplits, rowSplits: gemmSplits.rows - rowSplits };
+      forwardSplits: splitCounts.forwardByChannels - forwardSplits, rowSplits: gemmSplits.rows - rowSplits, tapSplits: splitCounts.weightGradByTaps - tapSplits };
   } finally {
     opt.dispose();
     model.dispose();
@@ -696,6 +834,8 @@ for (const [name, make, input] of [
       assert.ok(many.runs > 0, `${threads} threads: some kernels ran on workers`);
       // Its first Linear's forward is 2·129·120·400 ≈ 1.2·10⁷ FLOPs: over splitLimits.minGemmFlops.
       if (name === 'LeNet-5') assert.ok(many.rowSplits > 0, `${threads} threads: Linear's GEMMs split by rows`);
+      // Its convolutions' weight gradients (3·10⁷ and 6·10⁷ FLOPs at batch 129) by taps: 6 and 16 output channels.
+      if (name === 'LeNet-5') assert.ok(many.tapSplits >= 2, `${threads} threads: weight gradients split by taps`);
       if (name !== 'LeNet-5') assert.ok(many.channelSplits > 0, `${threads} threads: weight gradients split by output channels`);
       // Its first BatchNorm2d's backward reads and writes 10 MB at batch 16: over splitLimits.minBytes.
       if (name === 'VGG-style') assert.ok(many.bnSplits > 0, `${threads} threads: BatchNorm2d backward split by channels`);
@@ -737,6 +877,32 @@ test('with every split threshold at 0, ResNet-20, MobileNetV2, the VGG-style net
     }
   } finally {
     Object.assign(splitLimits, saved);
+  }
+});
+
+// At batch 64 conv1's weight gradient (1.5·10⁷ FLOPs) is under the default threshold: lowered 20×
+// (as a pool whose hand-offs cost less would), both convolutions split theirs by taps, conv2's
+// backward with its dx beside, after or with it in the same hand-off (tapSplit).
+test('LeNet-5 at batch 64 with its convolutions\' weight gradients split by taps trains to the same bits on 1, 2 and 3 threads, dx beside dW, after it or with it', async () => {
+  const saved = { ...splitLimits };
+  for (const key of Object.keys(splitLimits)) splitLimits[key] /= 20;
+  try {
+    const make = () => sn.models.lenet5(), input = [64, 1, 28, 28];
+    const one = await train(1, make, input, 1);
+    assert.is(one.runs, 0, 'one thread hands nothing to a worker');
+    for (const mode of ['one', 'both', 'beside', 'auto']) {
+      tapSplit.mode = mode;
+      for (const threads of [2, 3]) {
+        const many = await train(threads, make, input, 1);
+        // conv1's every step; conv2's too where dx runs after dW.
+        assert.ok(many.tapSplits >= (mode === 'beside' ? 1 : 2), `${mode}, ${threads} threads: ${many.tapSplits} weight gradients split by taps`);
+        sameBits(many.weights, one.weights, `${mode}, ${threads} threads: weights`);
+        sameBits(many.out, one.out, `${mode}, ${threads} threads: eval outputs`);
+      }
+    }
+  } finally {
+    Object.assign(splitLimits, saved);
+    tapSplit.mode = 'auto';
   }
 });
 

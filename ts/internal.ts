@@ -26,7 +26,7 @@ export { setProfiler } from './autograd/state.js';
 /** The output-channel ranges a convolution's weight gradient splits into over threads (tests check each range's bits), and how often it did. */
 export { channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts } from './layers/conv-threads.js';
 /** How a Winograd weight gradient splits over threads by rows or chunks of tiles (tests force one way), and ranges() of a count. */
-export { winogradWeightGradPlan, weightGradSplit } from './layers/conv-threads.js';
+export { winogradWeightGradPlan, weightGradSplit, weightGradTapRanges, tapSplit } from './layers/conv-threads.js';
 export { ranges } from './runtime/threads.js';
 /** How often BatchNorm's sweeps split over threads, and the size below which they do not (tests lower it). */
 export { batchNormSplits } from './layers/epilogue.js';

@@ -6,10 +6,13 @@
 // thread the rows of dw of its range, summed over the whole batch, so no partial sums), but for
 // 3×3 kernels by 4×4 tiles of dy: their sums split by chunks of tiles or by rows of the
 // transformed tile, then dw by output channels (winogradWeightGradPlan), where each range of
-// output channels would transform all of x again. The
+// output channels would transform all of x again, and on the flat pass where the output channels
+// do not split into balanced blocks (LeNet-5's 6 and 16) by ranges of taps (weightGradTapRanges:
+// each thread every output channel's sums of its taps, over the whole batch). The
 // backward runs the weight gradient's passes, then dx's, each over every thread. Where the
-// weight gradient does not split (grouped, depthwise, ranges that would change the kernels) it
-// runs whole on the calling thread while the workers compute dx. So no result depends
+// weight gradient does not split (grouped off the flat pass, depthwise, ranges that would change
+// the kernels), or by taps where dW and dx balance on 2 threads (tapSplitsBoth), it runs whole on
+// the calling thread while the workers compute dx. So no result depends
 // on the thread count, and a worker still starting up just takes no range.
 import { gemmScratch, rt } from '../runtime/index.js';
 import { blockRanges, ranges, type Task } from '../runtime/threads.js';
@@ -76,6 +79,103 @@ export function weightGradRanges(args: readonly number[], flops: number): [numbe
 export function weightGradChannelRanges(args: readonly number[], threads: number): [number, number][] {
   const O = args[4];
   return channelRanges(O, threads, O % 16 === 0 ? 16 : rt().kernels.conv2dWinogradWeightGrad(...args) !== 0 ? 8 : 4);
+}
+
+/**
+ * The ranges [k0, count] of taps (of each group's Cg·KH·KW) the weight gradient of a convolution
+ * of `flops` FLOPs may be split into over the threads ready now, where it runs by the flat pass
+ * (conv2dWeightGradTapUnit), in whole blocks of that unit, the short last block evening them out;
+ * or null where it stays on one thread. Every (output channel, tap) of the flat pass sums over
+ * the batch and pixels in an order of its own, so any range gets the whole's bits, whatever O:
+ * LeNet-5's conv1 (6 channels: by output channels in blocks of 4 only 4 + 2, refused) as 12 + 13
+ * of its 25 taps, its conv2 (16 channels: one block of 16) as 76 + 74 of 150.
+ *
+ * Batch 64, relaxed SIMD, the layer's backwardDevice alternately in one process, median of 15,
+ * under load (load average 4–5, this process's scheduling group at the top priority), with the
+ * pool whose workers poll 1 ms before they sleep: 2 threads over 1, conv1's weight gradient
+ * ×1.41–1.58 (×0.98–1.01 unsplit), conv2's alone ×1.81–1.83. The ranges on one thread each:
+ * conv1's 0.46 and 0.56 of the whole (the second's leftover 25th tap runs the 4-row kernel twice
+ * over 6 channels: splitting that tap by channels too would even them, ~0.02 ms; not done),
+ * conv2's 0.49–0.52 each (each thread transposes dy's planes for itself). With the pool whose
+ * workers sleep after 20000 polls (a hand-off ~0.16 ms under that load) conv1's split measured
+ * ×0.79–0.83: the hand-off costs what the split saves. Where the VM's second core was itself
+ * short (two busy processes ran at ×1.3 of one, load average 1.7), the polling pool too: conv1's
+ * split ×0.85–0.87, conv2's backward ×0.92–0.97 split or beside.
+ */
+export function weightGradTapRanges(args: readonly number[], flops: number): [number, number][] | null {
+  const { pool, kernels } = rt();
+  if (tapSplit.mode === 'off' || !pool || pool.size < 2 || flops < splitLimits.minConvFlops) return null;
+  const unit = kernels.conv2dWeightGradTapUnit(...args);
+  if (unit === 0) return null;
+  const out = blockRanges((args[1] / args[13]) * args[5] * args[6], pool.size, unit);
+  return out.length < 2 ? null : out;
+}
+
+/**
+ * How a backward with dx whose weight gradient splits by taps runs: 'auto' by tapSplitsBoth's
+ * rule, split in one hand-off (splitBackwardTaps) or dW ‖ dx; 'one' or 'beside' always so; 'both'
+ * dW's ranges then dx's, two hand-offs (measured against 'one', not taken); 'off' no split by taps
+ * (weightGradTapRanges). Tests and measurements set it; the library leaves it at 'auto'.
+ */
+export const tapSplit = { mode: 'auto' as 'auto' | 'one' | 'both' | 'beside' | 'off' };
+
+/**
+ * Whether a backward with dx whose weight gradient splits into `parts` ranges of taps runs split
+ * by taps and by the batch, each thread its taps' dW then its images' dx (splitBackwardTaps, one
+ * hand-off), rather than dW of the whole batch on the calling thread beside dx by ranges of the
+ * batch on the workers (splitBackward, one hand-off). Split on 3 threads and more (beside them dW
+ * would take one thread alone), on the channel lanes (dx costs ×1.22–1.48 of dW there), and with
+ * one input channel a group (the flat dx's tiles of 2 channels compute a discarded one: dx ×1.7 of
+ * dW on 1→6, 5×5 on 28×28); else dW ‖ dx.
+ *
+ * Layer backward at batch 64 on 2 threads over 1, alternating in one process, median of 11 (load
+ * average 4–7, the pool polling 1 ms), dW ‖ dx / split in two hand-offs (dW's ranges, then dx's) /
+ * split in one: channel lanes 6→16 5×5 on 14×14 (LeNet-5's conv2) ×1.59 / ×1.65, in three more
+ * runs ×1.10–1.37 / ×1.78–1.83 / ×1.74–1.83 (batch 32 ×1.05–1.49 / ×1.60–1.68 / ×1.74), 3→16 3×3
+ * on 17×15 ×1.53–1.61 / ×1.71–1.76 / ×1.81; flat 1→6 5×5 on 28×28 ×1.47 / ×1.73 (later runs at
+ * load 6–7 ×0.90–1.19 all three); flat with 2–6 channels a group ×1.39–1.80 / ×1.04–1.51 on 5→7
+ * 5×5 on 12×9, 6→6 3×3 on 14×12 (dilated, 2 groups too), 3→7 3×3 on 13×11, 2→5 5×5 on 9×10, where
+ * one hand-off was within ±0.1 of two; but 6→6 5×5 on 14×14 ×1.78–1.84 / ×1.86–1.87 / ×1.88 (the
+ * one this rule gets wrong): split, each thread pads x and dy for itself and the leftover taps'
+ * kernel runs twice over. One hand-off against two: within the noise on the layers, the LeNet-5
+ * step with the splits against without them ×1.02–1.03 with one, ×0.98–1.02 with two.
+ */
+export function tapSplitsBoth(args: readonly number[], parts: number): boolean {
+  if (tapSplit.mode !== 'auto') return tapSplit.mode !== 'beside';
+  return parts > 2 || rt().kernels.conv2dWeightGradTapUnit(...args) === 2 || args[1] / args[13] === 1;
+}
+
+/**
+ * The backward split by taps in one hand-off: thread t dw of `taps[t]` (and its share of db),
+ * then dx of the t-th range of the batch (conv2dBackwardTaps, in its own `per` floats of `scratch`).
+ */
+export function splitBackwardTaps(
+  x: number, w: number, dy: number, dw: number, db: number, dx: number, args: readonly number[],
+  taps: readonly [number, number][], scratch: number, per: number,
+): void {
+  const batch = ranges(args[0], taps.length);
+  splitCounts.weightGradByTaps++;
+  runTasks(taps.map(([k0, n], t): Task => {
+    const [n0, count] = batch[t] ?? [0, 0];
+    return { kernel: 'conv2dBackwardTaps', args: [x, w, dy, dw, db, dx, k0, k0 + n, n0, count, ...args, scratch + t * per * 4, gemmScratch(t)] };
+  }));
+}
+
+/** Floats of scratch each range of weightGradTapRanges takes (a multiple of 16: each starts on a cache line). */
+export function weightGradTapFloats(args: readonly number[]): number {
+  return Math.ceil(rt().kernels.conv2dWeightGradTapsFloats(...args) / 16) * 16;
+}
+
+/**
+ * The weight (and bias) gradient split by ranges of taps (weightGradTapRanges): each thread dw of
+ * its taps for every output channel, and db of a share of the channels, summed over the whole
+ * batch (conv2dWeightGradTaps, in its own `per` floats of `scratch`): the same bits as one thread.
+ */
+export function splitWeightGradTaps(
+  x: number, dy: number, dw: number, db: number, args: readonly number[], taps: readonly [number, number][], scratch: number, per: number,
+): void {
+  splitCounts.weightGradByTaps++;
+  runTasks(taps.map(([k0, n], t): Task => ({ kernel: 'conv2dWeightGradTaps', args: [x, dy, dw, db, k0, k0 + n, ...args, scratch + t * per * 4] })));
 }
 
 /** How a Winograd weight gradient splits over threads (winogradWeightGradPlan). */
@@ -217,7 +317,7 @@ export function forwardChannelRanges(args: readonly number[], flops: number): [n
 }
 
 /** Calls split so far, per kind of split (a test reads them to know a split ran). */
-export const splitCounts = { weightGradByChannels: 0, weightGradByParts: 0, depthwiseBackwardByChannels: 0, inputGradByChannels: 0, forwardByChannels: 0 };
+export const splitCounts = { weightGradByChannels: 0, weightGradByParts: 0, weightGradByTaps: 0, depthwiseBackwardByChannels: 0, inputGradByChannels: 0, forwardByChannels: 0 };
 
 /**
  * The input-channel ranges a depthwise convolution's backward of `flops` FLOPs may be split into

@@ -18,6 +18,7 @@ import type { Task } from '../runtime/threads.js';
 import {
   SPLITS_FORWARD, SPLITS_INPUT_GRAD, depthwiseRanges, forwardChannelRanges, inputChannelRanges, overBatch, passThreads, rangeColsFloats, splitBackward, splitDepthwiseBackward, splitInputGrad, splitCounts, splitInputGradByChannels, splitWeightGrad, weightGradRangeFloats,
   weightGradRanges, withBatch, winogradWeightGradPlan, winogradWeightGradFloats, splitWinogradWeightGrad,
+  weightGradTapRanges, weightGradTapFloats, splitWeightGradTaps, tapSplitsBoth, splitBackwardTaps, tapSplit,
 } from './conv-threads.js';
 import { runTasks } from '../runtime/split.js';
 
@@ -307,8 +308,10 @@ export class Conv2d extends Module {
 
   /**
    * The backward over every thread, when the weight gradient splits by output channels
-   * (weightGradRanges) or, a Winograd on 6×6 patches, by chunks of tiles or rows of the
-   * transformed tile and then by output channels (winogradWeightGradPlan), and dx, if wanted, by ranges
+   * (weightGradRanges), a Winograd on 6×6 patches by chunks of tiles or rows of the
+   * transformed tile and then by output channels (winogradWeightGradPlan), or the flat pass by
+   * ranges of taps (weightGradTapRanges; with dx, in one hand-off with dx's ranges of the batch,
+   * backwardTaps, unless dW ‖ dx balances: tapSplitsBoth), and dx, if wanted, by ranges
    * of the batch: the weight gradient's passes, then dx's, each balanced over the threads (conv1
    * of a net, with no dx, too).
    * False, having done nothing, where it does not apply (or the scratch does not fit).
@@ -317,24 +320,41 @@ export class Conv2d extends Module {
     const [N, C, , , O, KH, KW] = args, G = args[13], OH = args[14], OW = args[15];
     const flops = 2 * N * O * OH * OW * (C / G) * KH * KW;
     const plan = winogradWeightGradPlan(args, flops), channels = plan ? null : weightGradRanges(args, flops);
-    if (!plan && !channels) return false;
-    const parts = plan ? plan.parts.length : channels!.length;
+    const taps = plan || channels ? null : weightGradTapRanges(args, flops);
+    if (!plan && !channels && !taps) return false;
+    // dW ‖ dx in one hand-off (backwardDevice) where that balances (tapSplitsBoth).
+    if (taps && dx && !tapSplitsBoth(args, taps.length)) return false;
+    const parts = plan ? plan.parts.length : channels ? channels.length : taps!.length;
     const k = rt().kernels;
     // dx by ranges of the batch, else (the batch-folded pointwise GEMM) by ranges of input channels.
     const byBatch = (k.conv2dBatchSplits(...args) & SPLITS_INPUT_GRAD) !== 0;
     const dxChannels = dx && !byBatch && k.conv2dInputGradChannelSplits(...args) === 1 ? inputChannelRanges(C, parts) : null;
     if (dx && !byBatch && !dxChannels) return false;
+    if (taps && dx && byBatch && tapSplit.mode !== 'both') return this.backwardTaps(x, dy, dx, args, taps);
     const dxThreads = dx ? (dxChannels ? dxChannels.length : this.threadsFor(args, SPLITS_INPUT_GRAD)) : 0;
-    const wgPer = channels ? weightGradRangeFloats(args, Math.max(...channels.map(([, Oc]) => Oc))) : 0;
-    const wgFloats = plan ? winogradWeightGradFloats(plan) : wgPer * channels!.length;
+    const wgPer = channels ? weightGradRangeFloats(args, Math.max(...channels.map(([, Oc]) => Oc))) : taps ? weightGradTapFloats(args) : 0;
+    const wgFloats = plan ? winogradWeightGradFloats(plan) : wgPer * (channels ?? taps)!.length;
     const dxPer = !dx ? 0 : dxChannels ? Math.ceil(k.conv2dColsFloats(...args) / 16) * 16 : rangeColsFloats(args, N, dxThreads);
     const scratch = this.threadScratch(Math.max(wgFloats, dxPer * dxThreads));
     if (!scratch) return false;
     const w = this.weight.data.ptr, dw = this.weight.grad.ptr, db = this.bias ? this.bias.grad.ptr : 0;
     if (plan) splitWinogradWeightGrad(x.ptr, dy.ptr, dw, db, args, plan, scratch);
+    else if (taps) splitWeightGradTaps(x.ptr, dy.ptr, dw, db, args, taps, scratch, wgPer);
     else splitWeightGrad(x.ptr, w, dy.ptr, dw, db, args, channels!, scratch, wgPer);
     if (dx && dxChannels) splitInputGradByChannels(w, dy.ptr, dx.ptr, args, dxChannels, scratch, dxPer);
     else if (dx) splitInputGrad(w, dy.ptr, dx.ptr, args, dxThreads, scratch, dxPer);
+    return true;
+  }
+
+  /**
+   * The backward by ranges of taps and of the batch in one hand-off (splitBackwardTaps); false,
+   * having done nothing, where the scratch does not fit.
+   */
+  private backwardTaps(x: Tensor, dy: Tensor, dx: Tensor, args: readonly number[], taps: readonly [number, number][]): boolean {
+    const per = Math.max(weightGradTapFloats(args), rangeColsFloats(args, args[0], taps.length));
+    const scratch = this.threadScratch(per * taps.length);
+    if (!scratch) return false;
+    splitBackwardTaps(x.ptr, this.weight.data.ptr, dy.ptr, this.weight.grad.ptr, this.bias ? this.bias.grad.ptr : 0, dx.ptr, args, taps, scratch, per);
     return true;
   }
 
