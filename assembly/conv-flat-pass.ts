@@ -39,8 +39,9 @@ function sizes(C: i32, H: i32, O: i32, KH: i32, KW: i32, DH: i32, DW: i32, G: i3
   wt = (c + g) * (o / g) * taps; // chanPairWeights pads an odd channel count per group
   // The channel-lane kernels put transposed weights where the flat output goes, and the
   // pixel-major dy (plain, then framed for dx) after dx's output. flatConvRows's interleaved
-  // pair of weight rows (2·K floats) follows the flat output, and for dx everything else.
-  fwdFloats = xpad + max(o * q + 2 * (c / g) * taps, wt);
+  // pair of weight rows (2·K floats) follows the flat output, and for dx everything else; the
+  // channel-lane forward's tap table (Cg·taps u32) follows its weights.
+  fwdFloats = xpad + max(o * q + 2 * (c / g) * taps, wt + (c / g) * taps);
   bwdFloats = xpad + dypad + acc + wt + c * qdx + o * oh * ow + g * chanFrameFloats(oh, ow, o / g) + 2 * (o / g) * taps;
 }
 
@@ -105,7 +106,7 @@ function chanForward(
     const src = inputPlanes(x, n, C, H, W, PH, PW, xpad, direct);
     for (let g = 0; g < G; g++) {
       bad |= chanConvForward(OH, OW, Wp, src + (<usize>g * Cg * planeX << 2), Cg, planeX, KH, KW, DH * Wp, DW,
-        wt + (<usize>g * Kg * Og << 2), Og, b != 0 ? b + (<usize>g * Og << 2) : 0, y + (<usize>(n * O + g * Og) * P << 2), act);
+        wt + (<usize>g * Kg * Og << 2), Og, b != 0 ? b + (<usize>g * Og << 2) : 0, y + (<usize>(n * O + g * Og) * P << 2), act, wt + (<usize>wtFloats << 2));
     }
   }
   return bad;
