@@ -129,6 +129,8 @@ const cases = [
   { N: 2, C: 5, O: 3, H: 1, W: 16, k: 3, opts: { stride: 2, padding: 1 }, expect: IMP },
   { N: 3, C: 7, O: 4, H: 2, W: 31, k: 3, opts: { stride: 2, padding: 1 }, expect: IMP },
   { N: 2, C: 4, O: 9, H: 13, W: 32, k: 4, opts: { stride: 2, padding: 1 }, expect: IMP },
+  // A phase's taps two apart on both axes (stride 3, dilation 2: each phase gets 1 or 2 of 5).
+  { N: 2, C: 5, O: 7, H: 14, W: 24, k: 5, opts: { stride: 3, padding: 3, dilation: 2 }, expect: IMP },
   // 1×1 strided without padding: col2im writes dx once (col2imPoint), 4 entries a shuffle at
   // stride 2 with a scalar rest on odd widths; stride 3 and [2, 1]; per image and folded.
   { N: 2, C: 3, O: 4, H: 20, W: 19, k: 1, opts: { stride: 2 }, expect: 'im2col-gemm' },
