@@ -53,6 +53,8 @@
 //     32→64 on 16×16, held in L1 over all taps): ×0.98–1.01.
 //   - dW's f32-gemm-4x8 with two pixels a loop turn (OW is a multiple of 8): ×0.53–0.59 (V8
 //     spills), measured under load.
+//   - dW's f32-gemm-2x16 with the blocks of 16 output channels outer, the taps inner (a block
+//     of dYᵀ, 24 KB at 32→64 on 16×16 in chunks of 6 images, held in L1): ×1.00 at batch 16 and 64.
 // A 1×1 strided convolution does not come here: its phase planes copy all of x where the
 // subsample reads a quarter of it, and with K = C the copy is not paid back (1×1 32→64 s2 on
 // 16×16: ×0.59–0.63; 1×1 16→32 s2 on 32×32: ×0.62). Those at stride 2 with output rows of a
