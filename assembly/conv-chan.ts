@@ -9,6 +9,27 @@
 // 4 weight vectors and 2 splatted input values per tap. On conv2 at batch 64 (relaxed SIMD)
 // forward went from 0.96 to 0.6 ms and the weight gradient from 1.47 to 0.65 ms (~50 GFLOP/s
 // of useful work, near the FMA peak).
+//
+// The weights (forward) and dy (weight gradient) are read in panels of 16 output channels,
+// [Og/16] × [K or P] × 16 (chanPanels): one tap's (or pixel's) 16 floats are one cache line,
+// the next line right after it. Rows of all Og channels ([K, Og]) put consecutive taps Og·4 bytes
+// apart, 1 KB at Og = 256: a panel's lines fell into a few L1 sets and were fetched again from L2
+// for every pair of pixels. Forward, relaxed SIMD, the raw kernels alternately in one process,
+// median of 7 ratios, batch 16 unless said (same bits): 3×3 64→64 p1 on 8×8 ×1.09–1.13 (batch 64
+// ×1.08–1.12), 128→128 on 16×16 ×1.08–1.15, 128→256 on 8×8 ×1.22–1.25, to 75–77% of the FMA peak
+// from 61–71%; the weight gradient ×0.99–1.03.
+// The forward then walks its taps in one loop through a table of their offsets (built per call,
+// K u32) rather than three nested loops of KH, KW and the channels, whose inner loop ran 3 taps
+// on a 3×3 kernel: same bits, ×1.06–1.15 on those three shapes and ×1.5 on LeNet's conv2 (5×5
+// 6→16 on 14×14, batch 64), ~1.0 on 32→32 on 32×32, measured under load (others' runs: the
+// peak loop itself read 26–58 GFLOP/s); plain SIMD ×1.01–1.19.
+// Tried, not kept (forward, relaxed, same measurements):
+//   - the three taps of a kernel row unrolled (KW = 3, stride 1): ×0.60, V8 11.3 hoists the
+//     taps' loads and spills;
+//   - 4 pixels × 8 channels (the pixels splatted from one pointer at constant offsets, 2 weight
+//     vectors a tap, stored by 4×4 transposes) on rows of a multiple of 4: ×0.99–1.03;
+//   - the input channels in chunks of 16 over all pixels (a panel's weights for the chunk, 9 KB,
+//     held in L1; the partial sums of a pixel pair stored and reloaded, the same bits): ×0.95–1.06.
 import { madd } from "./simd";
 import { actV, nonFinite } from "./epilogue";
 
@@ -17,18 +38,25 @@ export function chanApplies(Og: i32): bool { return Og % 16 == 0; }
 
 /**
  * y[o·P + p] = act(b[o] + Σ_k src(k, p) · wt[k·Og + o]) for o < Og and the P = OH·OW pixels, y
- * NCHW (plane stride P). wt is the [K, Og] transpose of one group's weights. b = 0: no bias. act
+ * NCHW (plane stride P). wt is one group's weights in panels (chanPanels: [Og/16] × [K] × 16). b = 0: no bias. act
  * as epilogue.ts's (0 none, 1 ReLU, 2 ReLU6), applied as the accumulators are stored; with one,
- * returns 1 when a value was NaN or infinite before it, else 0.
+ * returns 1 when a value was NaN or infinite before it, else 0. table: scratch for the K taps'
+ * byte offsets (u32), written here.
  */
 export function chanConvForward(
   OH: i32, OW: i32, Wp: i32, src: usize, CH: i32, plane: i32, KH: i32, KW: i32, rowStep: i32, colStep: i32,
-  wt: usize, Og: i32, b: usize, y: usize, act: i32,
+  wt: usize, Og: i32, b: usize, y: usize, act: i32, table: usize,
 ): i32 {
   const P = OH * OW;
   let flag = f32x4.splat(0);
   const planeBytes = <usize>plane << 2, rowBytes = <usize>rowStep << 2, colBytes = <usize>colStep << 2;
-  const wStep = <usize>Og << 2, yPlane = <usize>P << 2;
+  const yPlane = <usize>P << 2, K = CH * KH * KW;
+  // Tap k = (c, i, j) at byte offset (c·plane + i·rowStep + j·colStep)·4 from its pixel.
+  const tend = table + (<usize>K << 2);
+  let tq = table;
+  for (let c = 0; c < CH; c++) for (let i = 0; i < KH; i++) for (let j = 0; j < KW; j++) {
+    store<u32>(tq, <u32>((c * plane + i * rowStep + j * colStep) << 2)); tq += 4;
+  }
   for (let p = 0; p < P; p += 2) {
     const two = p + 1 < P;
     const a0 = src + (<usize>pixelOffset(p, OW, Wp) << 2);
@@ -37,23 +65,16 @@ export function chanConvForward(
     for (let ob = 0; ob < Og; ob += 16) {
       let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
       let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
-      let pw = wt + (<usize>ob << 2);
-      let chan = a0;
-      for (let c = 0; c < CH; c++) {
-        let row = chan;
-        for (let i = 0; i < KH; i++) {
-          let t = row;
-          for (let j = 0; j < KW; j++) {
-            const w0 = v128.load(pw), w1 = v128.load(pw, 16), w2 = v128.load(pw, 32), w3 = v128.load(pw, 48);
-            const x0 = v128.load32_splat(t);
-            c00 = madd(x0, w0, c00); c01 = madd(x0, w1, c01); c02 = madd(x0, w2, c02); c03 = madd(x0, w3, c03);
-            const x1 = v128.load32_splat(t + d);
-            c10 = madd(x1, w0, c10); c11 = madd(x1, w1, c11); c12 = madd(x1, w2, c12); c13 = madd(x1, w3, c13);
-            pw += wStep; t += colBytes;
-          }
-          row += rowBytes;
-        }
-        chan += planeBytes;
+      let pw = wt + (<usize>ob * K << 2);
+      const a1 = a0 + d;
+      for (let tp = table; tp < tend; tp += 4) {
+        const off = <usize>load<u32>(tp);
+        const w0 = v128.load(pw), w1 = v128.load(pw, 16), w2 = v128.load(pw, 32), w3 = v128.load(pw, 48);
+        const x0 = v128.load32_splat(a0 + off);
+        c00 = madd(x0, w0, c00); c01 = madd(x0, w1, c01); c02 = madd(x0, w2, c02); c03 = madd(x0, w3, c03);
+        const x1 = v128.load32_splat(a1 + off);
+        c10 = madd(x1, w0, c10); c11 = madd(x1, w1, c11); c12 = madd(x1, w2, c12); c13 = madd(x1, w3, c13);
+        pw += 64;
       }
       if (b != 0) {
         const bb = b + (<usize>ob << 2);
@@ -82,8 +103,9 @@ export function chanConvForward(
 }
 
 /**
- * acc[k·Og + o] += Σ_p src(k, p) · dyT[p·Og + o] for the taps k in [k0, k1) of the K = CH·KH·KW
- * and o < Og, dyT pixel-major (chanTranspose). 2 taps × 16 channels; an odd last tap is computed
+ * acc[ob][k][o − ob] += Σ_p src(k, p) · dyT[ob][p][o − ob] for the taps k in [k0, k1) of the
+ * K = CH·KH·KW and o < Og, ob = o rounded down to 16: acc and dyT in panels of 16 channels
+ * (chanPanels), dyT pixel-major within each. 2 taps × 16 channels; an odd last tap is computed
  * twice and stored once. Pixels advance one column at a time (stride 1). Each accumulator's sum
  * is the same whatever the taps beside it: a range of taps gets the whole's bits.
  */
@@ -92,7 +114,7 @@ export function chanConvWeightGrad(
   dyT: usize, Og: i32, acc: usize, k0: i32, k1: i32,
 ): void {
   const taps = KH * KW;
-  const dStep = <usize>Og << 2, wpBytes = <usize>Wp << 2, owBytes = <usize>OW << 2;
+  const wpBytes = <usize>Wp << 2, owBytes = <usize>OW << 2, P = OH * OW;
   for (let k = k0; k < k1; k += 2) {
     const two = k + 1 < k1;
     const s0 = src + (<usize>tapOffset(k, taps, KW, plane, rowStep, colStep) << 2);
@@ -100,7 +122,7 @@ export function chanConvWeightGrad(
     for (let ob = 0; ob < Og; ob += 16) {
       let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
       let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
-      let pd = dyT + (<usize>ob << 2);
+      let pd = dyT + (<usize>ob * P << 2);
       let r0 = s0, r1 = s1;
       for (let oh = 0; oh < OH; oh++) {
         let t0 = r0, t1 = r1;
@@ -111,18 +133,26 @@ export function chanConvWeightGrad(
           c00 = madd(x0, g0, c00); c01 = madd(x0, g1, c01); c02 = madd(x0, g2, c02); c03 = madd(x0, g3, c03);
           const x1 = v128.load32_splat(t1);
           c10 = madd(x1, g0, c10); c11 = madd(x1, g1, c11); c12 = madd(x1, g2, c12); c13 = madd(x1, g3, c13);
-          pd += dStep; t0 += 4; t1 += 4;
+          pd += 64; t0 += 4; t1 += 4;
         }
         r0 += wpBytes; r1 += wpBytes;
       }
-      const a0 = acc + ((<usize>k * Og + ob) << 2);
+      const a0 = acc + ((<usize>ob * K + (<usize>k << 4)) << 2);
       addVec(a0, c00); addVec(a0 + 16, c01); addVec(a0 + 32, c02); addVec(a0 + 48, c03);
       if (two) {
-        const a1 = a0 + dStep;
+        const a1 = a0 + 64;
         addVec(a1, c10); addVec(a1 + 16, c11); addVec(a1 + 32, c12); addVec(a1 + 48, c13);
       }
     }
   }
+}
+
+/**
+ * An Og×K matrix (Og a multiple of 16) → panels of 16 rows, each transposed: dst[ob·K + k·16 + r] =
+ * src[(ob + r)·K + k] for r < 16 (the channel-lane kernels' layout of the weights and of dy).
+ */
+export function chanPanels(src: usize, Og: i32, K: i32, dst: usize): void {
+  for (let o = 0; o < Og; o += 16) chanTranspose(src + (<usize>o * K << 2), 16, K, dst + (<usize>o * K << 2));
 }
 
 /** dst[c·rows + r] = src[r·cols + c] for a rows×cols matrix (4×4 blocks in registers). */
@@ -147,12 +177,12 @@ export function chanTranspose(src: usize, rows: i32, cols: i32, dst: usize): voi
   for (; r < rows; r++) for (let c = 0; c < cols; c++) copyAt(src, r * cols + c, dst, c * rows + r);
 }
 
-/** dw[o·K + k] += acc[k·Og + o] for the taps k in [k0, k1): the weight gradient of one group back to OIHW. */
+/** dw[o·K + k] += acc[ob][k][o − ob] for the taps k in [k0, k1) (16-channel panels, ob = o rounded down to 16): the weight gradient of one group back to OIHW. */
 export function chanWeightGradFinish(acc: usize, K: i32, Og: i32, dw: usize, k0: i32, k1: i32): void {
   for (let o = 0; o < Og; o++) {
     for (let k = k0; k < k1; k++) {
       const p = dw + ((<usize>o * K + k) << 2);
-      store<f32>(p, load<f32>(p) + load<f32>(acc + ((<usize>k * Og + o) << 2)));
+      store<f32>(p, load<f32>(p) + load<f32>(acc + ((<usize>(o & ~15) * K + (<usize>k << 4) + (o & 15)) << 2)));
     }
   }
 }

@@ -7,7 +7,7 @@
 import { flatConvRows, flatConvDot, flatConvDotFinish } from "./conv-flat";
 import { biasGradChannelRange } from "./bias";
 import { actS, actV, nonFinite } from "./epilogue";
-import { chanApplies, chanConvForward, chanConvWeightGrad, chanTranspose, chanWeightGradFinish } from "./conv-chan";
+import { chanApplies, chanConvForward, chanConvWeightGrad, chanPanels, chanWeightGradFinish } from "./conv-chan";
 import { denseConvDot } from "./conv-flat-dense";
 import { chanConvInputGrad, chanFrame, chanFrameFloats, chanPairWeights } from "./conv-chan-dx";
 
@@ -39,8 +39,9 @@ function sizes(C: i32, H: i32, O: i32, KH: i32, KW: i32, DH: i32, DW: i32, G: i3
   wt = (c + g) * (o / g) * taps; // chanPairWeights pads an odd channel count per group
   // The channel-lane kernels put transposed weights where the flat output goes, and the
   // pixel-major dy (plain, then framed for dx) after dx's output. flatConvRows's interleaved
-  // pair of weight rows (2·K floats) follows the flat output, and for dx everything else.
-  fwdFloats = xpad + max(o * q + 2 * (c / g) * taps, wt);
+  // pair of weight rows (2·K floats) follows the flat output, and for dx everything else; the
+  // channel-lane forward's tap table (Cg·taps u32) follows its weights.
+  fwdFloats = xpad + max(o * q + 2 * (c / g) * taps, wt + (c / g) * taps);
   bwdFloats = xpad + dypad + acc + wt + c * qdx + o * oh * ow + g * chanFrameFloats(oh, ow, o / g) + 2 * (o / g) * taps;
 }
 
@@ -90,21 +91,22 @@ export function flatForward(
   return bad;
 }
 
-/** Forward with the channel-lane kernel (conv-chan.ts); wt holds the transposed weights; act and the answer as flatForward's. */
+/** Forward with the channel-lane kernel (conv-chan.ts); wt holds the weights in 16-channel panels; act and the answer as flatForward's. */
 function chanForward(
   x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, xpad: usize, wt: usize, act: i32,
 ): i32 {
   let bad = 0;
   const Cg = C / G, Og = O / G, Kg = Cg * KH * KW, P = OH * OW;
-  for (let g = 0; g < G; g++) chanTranspose(w + (<usize>g * Og * Kg << 2), Og, Kg, wt + (<usize>g * Kg * Og << 2));
+  // Each group's panels where its [Kg, Og] transpose went: O·Kg floats in all.
+  chanPanels(w, O, Kg, wt);
   const direct = readsInPlace(H, W, PH, PW, OH, OW, KH, KW, DH, DW);
   if (!direct) memory.fill(xpad, 0, <usize>xpadFloats << 2);
   for (let n = 0; n < N; n++) {
     const src = inputPlanes(x, n, C, H, W, PH, PW, xpad, direct);
     for (let g = 0; g < G; g++) {
       bad |= chanConvForward(OH, OW, Wp, src + (<usize>g * Cg * planeX << 2), Cg, planeX, KH, KW, DH * Wp, DW,
-        wt + (<usize>g * Kg * Og << 2), Og, b != 0 ? b + (<usize>g * Og << 2) : 0, y + (<usize>(n * O + g * Og) * P << 2), act);
+        wt + (<usize>g * Kg * Og << 2), Og, b != 0 ? b + (<usize>g * Og << 2) : 0, y + (<usize>(n * O + g * Og) * P << 2), act, wt + (<usize>wtFloats << 2));
     }
   }
   return bad;
@@ -190,10 +192,10 @@ function flatBackwardTaps(
     if (padDy) padPlanes(dyn, O, OH, OW, dypad + (<usize>pre << 2), planeY, Wp);
     for (let g = 0; g < G; g++) {
       if (chan) {
-        // The channel-lane kernels read dy pixel-major.
+        // The channel-lane kernels read dy pixel-major, in panels of 16 channels.
         const dyTg = dyT + (<usize>g * P * Og << 2);
         if (dw != 0) {
-          chanTranspose(dyn + (<usize>g * Og * P << 2), Og, P, dyTg);
+          chanPanels(dyn + (<usize>g * Og * P << 2), Og, P, dyTg);
           chanConvWeightGrad(OH, OW, Wp, src + (<usize>g * Cg * planeX << 2), Kg, planeX, KH, KW, DH * Wp, DW,
             dyTg, Og, acc + (<usize>g * Og * Kg << 2), k0, k1);
         }

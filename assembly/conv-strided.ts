@@ -37,7 +37,13 @@
 // 32×32 and 32→64 on 16×16, batch 16 and 64), to 78–82% of the FMA peak relaxed.
 // Where the time goes then (relaxed, 16→32 on 32×32, batch 64): the phase split ~9% of the
 // forward and of dW, dYᵀ's transposes ~3% of dW; dW's GEMM runs at ~88% of the peak, dW's
-// pass at 74–76%. Tried, not kept (the forward, relaxed, same runs):
+// pass at 74–76%. On 32→64 on 16×16 (8×8 outputs: rows of 8 pixels) the split and the
+// transposes were ~8% of dW and its f32-gemm-4x8 ran at ~78%: per pixel 6 loads and 5 pointer
+// steps for 8 FMAs. Where the groups have a multiple of 16 output channels, the relaxed build's
+// dW runs 2 taps × 16 channels instead (f32-gemm-2x16, 3 pointer steps a pixel, as the
+// stride-1 channel-lane kernels): ×1.09–1.10 at batch 16 and 64, 71–72% → 78% of the FMA peak,
+// the same bits (each sum over the pixels of a chunk in the same order); plain SIMD ×0.98, kept
+// on 4×8. Tried, not kept (the forward, relaxed, same runs):
 //   - f32-gemm-6x8 through the table (12 accumulators, 9 loads per 12 FMAs against 7 per 8):
 //     ×0.51–0.59, V8 spills;
 //   - no table for 3×3 at column stride 2 (a channel's 9 taps unrolled, their offsets a row
@@ -45,12 +51,16 @@
 //   - each tile's B rows packed once ([K × 8], aligned) for all its channel panels: ×0.95–0.98;
 //   - dW with the blocks of 8 output channels outer, the taps inner (a block of dYᵀ, 12 KB at
 //     32→64 on 16×16, held in L1 over all taps): ×0.98–1.01.
+//   - dW's f32-gemm-4x8 with two pixels a loop turn (OW is a multiple of 8): ×0.53–0.59 (V8
+//     spills), measured under load.
+//   - dW's f32-gemm-2x16 with the blocks of 16 output channels outer, the taps inner (a block
+//     of dYᵀ, 24 KB at 32→64 on 16×16 in chunks of 6 images, held in L1): ×1.00 at batch 16 and 64.
 // A 1×1 strided convolution does not come here: its phase planes copy all of x where the
 // subsample reads a quarter of it, and with K = C the copy is not paid back (1×1 32→64 s2 on
 // 16×16: ×0.59–0.63; 1×1 16→32 s2 on 32×32: ×0.62). Those at stride 2 with output rows of a
 // multiple of 8 take conv-pointwise-s2.ts; others im2col's lowering. So do other kernels whose windows do not overlap
 // (2×2 stride 2, 3×3 stride 3): im2col's matrix is then no larger than x.
-import { gemm4x8Table, gemm1x8Table, gemm4x8Pixels } from "./gemm-inplace";
+import { gemm4x8Table, gemm1x8Table, gemm4x8Pixels, gemm2x16Pixels } from "./gemm-inplace";
 import { transposeFloats } from "./conv-batched";
 import { im2col, phaseSplit2 } from "./im2col";
 
@@ -184,8 +194,8 @@ export function stridedWeightGradScratchFloats(N: i32, C: i32, O: i32, KH: i32, 
  * whose B is dY's planes transposed, in blocks of 8 output channels ([Og8 / 8] × [pixel × 8],
  * Og rounded up to 8 with zero columns; a block's rows contiguous, where rows of Og8 floats put
  * each pixel's 8 on a cache line of its own: ×1.00–1.02 relaxed, ×1.01–1.03 plain):
- * f32-gemm-4x8 over the pixels of a chunk of images (gemm4x8Pixels), so neither the im2col
- * matrix nor its transpose is made. dWᵀ (K rounded up to 4, the extra taps reading the planes'
+ * f32-gemm-4x8 over the pixels of a chunk of images (gemm4x8Pixels; f32-gemm-2x16 on blocks of
+ * 16 channels where weightGradWide applies), so neither the im2col matrix nor its transpose is made. dWᵀ (K rounded up to 4, the extra taps reading the planes'
  * first floats and ignored) is added to dw at the end.
  * Scratch: the table (K4 i32), dWᵀ of every group, then a chunk's phase planes and dYᵀ.
  */
@@ -207,12 +217,18 @@ export function stridedWeightGrad(
   // The columns of dYᵀ past Og stay zero: the transposes write the first Og of each row.
   memory.fill(dyT, 0, <usize>nb * P * Og8 << 2);
   const image = <usize>planeFloats << 2, rowStep = <usize>(SH * Wq) << 2, bs = <usize>Og8 << 2;
+  // Plain SIMD keeps the 4×8 tiles: ×0.98 there (mul and add, 3 ops a tile row per pixel).
+  const wide = ASC_FEATURE_RELAXED_SIMD && Og % 16 == 0;
   for (let n0 = 0; n0 < N; n0 += nb) {
     const nn = min(nb, N - n0);
     for (let n = 0; n < nn; n++) {
       splitPhases(x + (<usize>(n0 + n) * C * H * W << 2), C, H, W, SW, PH, PW, Hp, Wq, planes + <usize>n * image);
     }
     for (let g = 0; g < G; g++) {
+      if (wide) {
+        weightGradWide(dy, dyT, dwT, planes, table, n0, nn, g, O, Og, Cg, K, Og8, P, OH, OW, SW, plane, image, rowStep);
+        continue;
+      }
       // dYᵀ in blocks of 8 output channels, each [nn·P × 8]: a GEMM's B rows one after the other.
       for (let n = 0; n < nn; n++) {
         for (let o = 0; o < Og; o += 8) {
@@ -238,6 +254,32 @@ export function stridedWeightGrad(
         const p = row + (<usize>k << 2);
         store<f32>(p, load<f32>(p) + load<f32>(dwg + ((<usize>k * Og8 + o) << 2)));
       }
+    }
+  }
+}
+
+/**
+ * One chunk's weight gradient of group g in 2-tap × 16-channel tiles (f32-gemm-2x16 over the
+ * pixels, gemm2x16Pixels), Og a multiple of 16: dYᵀ in blocks of 16 output channels, each
+ * [nn·P × 16]. dWᵀ [K4 × Og8] as stridedWeightGrad's (Og8 = Og); K rounded up to 2, the extra
+ * tap read through the table's zero entry and not added to dw.
+ */
+function weightGradWide(
+  dy: usize, dyT: usize, dwT: usize, planes: usize, table: usize, n0: i32, nn: i32, g: i32,
+  O: i32, Og: i32, Cg: i32, K: i32, Og8: i32, P: i32, OH: i32, OW: i32, SW: i32, plane: i32, image: usize, rowStep: usize,
+): void {
+  for (let n = 0; n < nn; n++) {
+    for (let o = 0; o < Og; o += 16) {
+      transposeFloats(dy + (<usize>((n0 + n) * O + g * Og + o) * P << 2), P, 16, P, dyT + (<usize>(o * nn + n * 16) * P << 2), 16);
+    }
+  }
+  const xg = planes + (<usize>(g * Cg * SW) * plane << 2), dwg = dwT + (<usize>(g * ((K + 3) & ~3)) * Og8 << 2);
+  const cs = <usize>Og8 << 2;
+  for (let k = 0; k < K; k += 2) {
+    const t = table + (<usize>k << 2);
+    const a0 = xg + <usize>load<u32>(t), a1 = xg + <usize>load<u32>(t, 4);
+    for (let o = 0; o < Og; o += 16) {
+      gemm2x16Pixels(nn, OH, OW, image, rowStep, 4, a0, a1, dyT + (<usize>(o * nn * P) << 2), dwg + ((<usize>k * Og8 + o) << 2), cs);
     }
   }
 }

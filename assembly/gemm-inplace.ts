@@ -371,6 +371,46 @@ export function gemm1x8Table(K: i32, a: usize, table: usize, b: usize, c: usize,
 }
 
 /**
+ * f32-gemm-2x16 with A's rows through row pointers over output pixels, as gemm4x8Pixels: the
+ * 2×16 tile of C at c (row stride cs bytes) += Σ_pixels A_r[pixel]·B[pixel, 0..16), B's rows of
+ * 16 floats one after the other (64 bytes). Per pixel 2 splats and 4 vector loads for 8 FMAs, and
+ * 3 pointer steps where gemm4x8Pixels takes 5: the add of each accumulator in the same order.
+ */
+// @ts-ignore: decorator
+@inline export function gemm2x16Pixels(
+  N: i32, OH: i32, OW: i32, image: usize, rowStep: usize, colStep: usize,
+  a0: usize, a1: usize, b: usize, c: usize, cs: usize,
+): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
+  for (let n = 0; n < N; n++) {
+    const at = <usize>n * image;
+    for (let oh = 0; oh < OH; oh++) {
+      const row = at + <usize>oh * rowStep;
+      let p0 = a0 + row, p1 = a1 + row;
+      const end = b + (<usize>OW << 6);
+      while (b < end) {
+        const b0 = v128.load(b), b1 = v128.load(b, 16), b2 = v128.load(b, 32), b3 = v128.load(b, 48);
+        const x0 = v128.load32_splat(p0);
+        c00 = madd(x0, b0, c00); c01 = madd(x0, b1, c01); c02 = madd(x0, b2, c02); c03 = madd(x0, b3, c03);
+        const x1 = v128.load32_splat(p1);
+        c10 = madd(x1, b0, c10); c11 = madd(x1, b1, c11); c12 = madd(x1, b2, c12); c13 = madd(x1, b3, c13);
+        p0 += colStep; p1 += colStep; b += 64;
+      }
+    }
+  }
+  addTo(c, c00, c01, c02, c03);
+  addTo(c + cs, c10, c11, c12, c13);
+}
+
+/** The 16 floats at c += v0..v3. */
+// @ts-ignore: decorator
+@inline function addTo(c: usize, v0: v128, v1: v128, v2: v128, v3: v128): void {
+  v128.store(c, f32x4.add(v0, v128.load(c))); v128.store(c, f32x4.add(v1, v128.load(c, 16)), 16);
+  v128.store(c, f32x4.add(v2, v128.load(c, 32)), 32); v128.store(c, f32x4.add(v3, v128.load(c, 48)), 48);
+}
+
+/**
  * f32-gemm-4x8 with A transposed (its 4 values of a k adjacent, k steps ks bytes apart) whose
  * tile of C is stored spread over the even columns, zeros between: row r of the tile goes to the
  * 16 floats at c + r·cs as C[r, 0], 0, C[r, 1], 0, …, and when zeroNext ≠ 0 the 16 floats at

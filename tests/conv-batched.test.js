@@ -111,6 +111,10 @@ const cases = [
   { N: 2, C: 2, O: 5, H: 12, W: 16, k: 5, opts: { stride: 2, padding: 2 }, expect: IMPB },
   { N: 2, C: 3, O: 32, H: 32, W: 32, k: 3, opts: { stride: 2, padding: 1 }, expect: IMP }, // MobileNetV2's stem
   { N: 2, C: 3, O: 4, H: 9, W: 19, k: 4, opts: { stride: 2 }, expect: IMPB }, // x's last column past the phase planes
+  // Groups of a multiple of 16 output channels: the weight gradient's 2-tap × 16-channel tiles
+  // (an odd tap count: the pair's tail), two groups of 32, three blocks of 16 with dilation.
+  { N: 3, C: 10, O: 64, H: 9, W: 17, k: 3, opts: { stride: 2, groups: 2, padding: [1, 0] }, expect: IMPB },
+  { N: 2, C: 3, O: 48, H: 12, W: 20, k: 5, opts: { stride: 2, padding: 2, dilation: [1, 2] }, expect: IMPB },
   // Its input gradient by output phase (assembly/conv-strided-dx.ts: Cg ≥ 4, phase rows of a
   // multiple of 8 pixels, every phase tapped), the batch never folded: ResNet-20's 3×3 s2 at
   // batch 16 with Og = 33 (4-row panels and a rest of K = 33·taps); groups of 32 channels;
@@ -125,6 +129,8 @@ const cases = [
   { N: 2, C: 5, O: 3, H: 1, W: 16, k: 3, opts: { stride: 2, padding: 1 }, expect: IMP },
   { N: 3, C: 7, O: 4, H: 2, W: 31, k: 3, opts: { stride: 2, padding: 1 }, expect: IMP },
   { N: 2, C: 4, O: 9, H: 13, W: 32, k: 4, opts: { stride: 2, padding: 1 }, expect: IMP },
+  // A phase's taps two apart on both axes (stride 3, dilation 2: each phase gets 1 or 2 of 5).
+  { N: 2, C: 5, O: 7, H: 14, W: 24, k: 5, opts: { stride: 3, padding: 3, dilation: 2 }, expect: IMP },
   // 1×1 strided without padding: col2im writes dx once (col2imPoint), 4 entries a shuffle at
   // stride 2 with a scalar rest on odd widths; stride 3 and [2, 1]; per image and folded.
   { N: 2, C: 3, O: 4, H: 20, W: 19, k: 1, opts: { stride: 2 }, expect: 'im2col-gemm' },

@@ -4,7 +4,8 @@
 // output planes whose padded length is not a multiple of 16, groups and dilation.
 // Groups of a multiple of 16 output channels take the channel-lane kernels (conv-chan.ts):
 // unpadded inputs read in place, padded ones copied; odd pixel counts and odd output widths
-// (a pixel pair across two rows), odd tap counts (the tap pair's tail), two 16-channel blocks.
+// (a pixel pair across two rows), odd tap counts (the tap pair's tail), two 16-channel blocks,
+// and groups of several 16-channel panels (the weights and dy are packed panel by panel).
 // Zero borders wider than a kernel row's reach exercise the row skipping of flatConvRows.
 // Their dx takes conv-chan-dx.ts (2×2-pixel × 2-channel blocks over a 1-pixel zero frame): odd
 // channel counts, odd heights and widths, padding, dilation, groups, two 16-channel blocks.
@@ -50,6 +51,7 @@ const cases = [
   { N: 2, C: 3, O: 16, H: 7, W: 9, k: 3, p: 1 }, // channel lanes, padded: P = 63, OW odd, K = 27
   { N: 1, C: 4, O: 32, H: 6, W: 7, k: [2, 3], p: [1, 1], d: [2, 1], g: 2 }, // channel lanes: groups, dilation
   { N: 2, C: 2, O: 32, H: 5, W: 5, k: 5 }, // channel lanes in place: one pixel, two 16-channel blocks
+  { N: 2, C: 6, O: 96, H: 5, W: 6, k: 3, p: 1, g: 2 }, // channel lanes: 3 panels of 16 channels a group
   { N: 2, C: 3, O: 24, H: 6, W: 6, k: 3 }, // 24 channels: not a multiple of 16, flat kernels
   { N: 1, C: 4, O: 32, H: 6, W: 6, k: 3, p: 1, g: 4 }, // 8 channels per group: flat kernels
   { N: 1, C: 2, O: 3, H: 3, W: 4, k: 3, p: 2 }, // borders wider than the image: skipped rows
