@@ -5,6 +5,14 @@ import { rt } from './wasm.js';
 import { ranges, type Task } from './threads.js';
 
 /**
+ * The sizes below which a pass stays on one thread. Each is half what it was measured at against
+ * a pool whose workers slept after ~20 µs (the figures below): since they poll 1 ms (threads.ts)
+ * a hand-off inside a training step costs ~12 µs, not 60–400 µs. LeNet-5's training step at batch
+ * 64, 2 threads ÷ 1, alternately in one process, median of 15, the VM otherwise idle, five runs:
+ * with these limits ×1.12–1.39, with twice these ×1.10–1.26, with half these ×1.13–1.26; the
+ * VGG-style net ×1.78–1.81 and ResNet-20 ×1.56–1.67 whichever of the three (one run each). Tests
+ * lower them to split small shapes.
+ *
  * Below `minBytes` read and written a memory-bound pass (BatchNorm's sweeps) stays on one thread.
  * One thread sweeps 8–18 GB/s here, so 4 MB takes 0.25–0.5 ms, against a hand-off of 25–90 µs.
  * Split over 2 threads vs whole, alternately in one process on this 2-core machine while loaded
@@ -14,7 +22,7 @@ import { ranges, type Task } from './threads.js';
  * with every pass of 4 MB or more split. Tests lower it to split small shapes.
  */
 export const splitLimits = {
-  minBytes: 4 << 20,
+  minBytes: 2 << 20,
   /**
    * Below this many FLOPs a GEMM split by rows (layers/gemm-threads.ts: Linear) stays on one
    * thread. A Linear's forward / dW / dx over 2 threads vs whole, alternately in one process,
@@ -23,19 +31,19 @@ export const splitLimits = {
    * 784→128 at 64) ×1.12–1.85 / ×1.07–1.60 / ×0.98–1.41; 25 MFLOPs (400→120 at 256, 784→256 at
    * 64) ×1.79–1.94 / ×1.67–1.93 / ×1.70–1.75. Tests lower it to split small shapes.
    */
-  minGemmFlops: 1e7,
+  minGemmFlops: 5e6,
   /**
    * Below this many FLOPs a convolution's pass stays on one thread: a hand-off measured 25 µs with
    * the workers spinning, 60–90 µs from Atomics.wait, against ~0.4 ms for 2·10⁷ FLOPs at this
    * machine's wasm peak. Tests lower it to split small shapes.
    */
-  minConvFlops: 2e7,
+  minConvFlops: 1e7,
   /**
    * minConvFlops for a depthwise convolution's backward: the same time, ~0.4 ms, in fewer FLOPs.
    * Measured on MobileNetV2's depthwise shapes at batch 64 (forward and backward, one thread):
    * ~12 GFLOP/s against ~42 for its batch-folded pointwise GEMMs, so 2·10⁷ / 3.5 ≈ 6·10⁶.
    */
-  minDepthwiseFlops: 6e6,
+  minDepthwiseFlops: 3e6,
 };
 
 /**

@@ -36,9 +36,13 @@ const WORKER_SPIN_MS = 1, CALLER_SPIN_MS = 0.1;
  * A poll loop that finds more than DESCHEDULED_MS between two looks at the clock was descheduled:
  * the cores are oversubscribed, where polling takes the CPU from the threads doing the work (a
  * LeNet-5 step on 2 threads with another process busy: ×0.35 of one thread when both sides polled
- * for 2 ms, ×0.93 sleeping at once). The thread then sleeps at once for BACK_OFF_MS.
+ * for 2 ms without this check, ×0.93 sleeping at once). The thread then sleeps at once for
+ * BACK_OFF_MS. At 0.2 ms the VM's own pauses tripped it on an idle machine (LeNet-5's step on 2
+ * threads ×0.76–1.13 of one, against ×1.12–1.46 at 1 ms and 5 ms). What it cannot see is the
+ * calling thread slowed while a worker polls: with one busy process beside it, LeNet-5's step on
+ * 2 threads ran at ×0.56–0.79 of one thread, against ×0.88–0.91 with no polling (one run each).
  */
-const DESCHEDULED_MS = 0.2, BACK_OFF_MS = 100;
+const DESCHEDULED_MS = 1, BACK_OFF_MS = 100;
 /** How often (ms) the calling thread looks at the workers while it waits for their shares. */
 const POLL_MS = 50;
 
