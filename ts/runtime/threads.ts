@@ -38,7 +38,7 @@ const WORKER_SPIN_MS = 1, CALLER_SPIN_MS = 0.1;
  * LeNet-5 step on 2 threads with another process busy: ×0.35 of one thread when both sides polled
  * for 2 ms without this check, ×0.93 sleeping at once). The thread then sleeps at once for
  * BACK_OFF_MS. At 0.2 ms the VM's own pauses tripped it on an idle machine (LeNet-5's step on 2
- * threads ×0.76–1.13 of one, against ×1.12–1.46 at 1 ms and 5 ms). What it cannot see is the
+ * threads ×0.76–1.17 of one, against ×1.10–1.50 at 1 ms and 5 ms). What it cannot see is the
  * calling thread slowed while a worker polls: with one busy process beside it, LeNet-5's step on
  * 2 threads ran at ×0.56–0.79 of one thread, against ×0.88–0.91 with no polling (one run each).
  */
