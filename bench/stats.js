@@ -29,22 +29,24 @@ export function measure(fn, { warmup = 3, samples = 7, minMs = 20 } = {}) {
  * ms, in round order) }. Calls compared in one table row are timed in the same rounds, so a
  * change of load on a shared machine falls on all of them alike rather than on whichever was
  * timed while it lasted (one by one, a load that came and went inflated one column 1.3–1.6×).
+ * `now` is the clock in ms (a test passes one the calls advance, so its counts do not depend on
+ * the machine's load).
  */
-export function measureRounds(fns, { warmup = 3, samples = 7, minMs = 20 } = {}) {
+export function measureRounds(fns, { warmup = 3, samples = 7, minMs = 20, now = () => performance.now() } = {}) {
   const names = Object.keys(fns);
   for (let i = 0; i < warmup; i++) for (const n of names) fns[n]();
   const reps = {}, times = {};
   for (const n of names) {
-    const t = performance.now();
+    const t = now();
     fns[n]();
-    reps[n] = Math.max(1, Math.ceil(minMs / Math.max(performance.now() - t, 1e-3)));
+    reps[n] = Math.max(1, Math.ceil(minMs / Math.max(now() - t, 1e-3)));
     times[n] = [];
   }
   for (let s = 0; s < samples; s++) {
     for (const n of names) {
-      const t = performance.now();
+      const t = now();
       for (let r = 0; r < reps[n]; r++) fns[n]();
-      times[n].push((performance.now() - t) / reps[n]);
+      times[n].push((now() - t) / reps[n]);
     }
   }
   return Object.fromEntries(names.map((n) => [n, { ...summarize(times[n]), reps: reps[n], times: times[n] }]));

@@ -449,18 +449,19 @@ test('FLOPs of a pass: the issue\'s anchors, and --quick leaves out batch 64 of 
 });
 
 test('measureRounds: every call timed in each round, in turn, each with its own repetitions', () => {
+  // A clock the calls advance (0.5 and 0.0625 ms a call, exact in binary), so that no load on the machine changes the counts.
   const calls = [];
-  const busy = (ms) => { const t = performance.now(); while (performance.now() - t < ms); };
-  const r = measureRounds({ slow: () => { calls.push('slow'); busy(0.4); }, fast: () => { calls.push('fast'); busy(0.05); } }, { warmup: 1, samples: 3, minMs: 1 });
+  let clock = 0;
+  const r = measureRounds({ slow: () => { calls.push('slow'); clock += 0.5; }, fast: () => { calls.push('fast'); clock += 0.0625; } }, { warmup: 1, samples: 3, minMs: 1, now: () => clock });
   assert.is(r.slow.samples, 3);
   assert.is(r.fast.times.length, 3);
-  assert.ok(r.fast.reps > r.slow.reps, `a cheaper call repeats more to fill a sample: ${r.fast.reps} vs ${r.slow.reps}`);
+  assert.is(r.slow.reps, 2, 'a 0.5 ms call fills 1 ms in 2');
+  assert.is(r.fast.reps, 16, 'a 0.0625 ms call fills 1 ms in 16');
   // Warm-up (one each), one call each to find the repetitions, then the rounds: slow's reps, fast's reps, slow's, …
   const rounds = calls.slice(4);
   const round = [...Array(r.slow.reps).fill('slow'), ...Array(r.fast.reps).fill('fast')];
   assert.equal(rounds, [...round, ...round, ...round]);
-  assert.ok(r.slow.median > r.fast.median);
-  for (const k of ['slow', 'fast']) assert.ok(r[k].min <= r[k].median && r[k].median <= r[k].max, k);
+  assert.equal([r.slow.min, r.slow.median, r.slow.max, r.fast.min, r.fast.median, r.fast.max], [0.5, 0.5, 0.5, 0.0625, 0.0625, 0.0625]);
 });
 
 test('simdnetCase: one convolution alone, forward, input and weight gradient ms and GFLOP/s; it frees what it allocated', () => {
