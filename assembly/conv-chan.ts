@@ -31,6 +31,7 @@
 //   - the input channels in chunks of 16 over all pixels (a panel's weights for the chunk, 9 KB,
 //     held in L1; the partial sums of a pixel pair stored and reloaded, the same bits): ×0.95–1.06.
 import { madd } from "./simd";
+import { gemm2x16Pixels } from "./gemm-inplace";
 import { actV, nonFinite } from "./epilogue";
 
 /** Whether the channel-lane kernels apply: whole blocks of 16 output channels per group. */
@@ -105,44 +106,21 @@ export function chanConvForward(
 /**
  * acc[ob][k][o − ob] += Σ_p src(k, p) · dyT[ob][p][o − ob] for the taps k in [k0, k1) of the
  * K = CH·KH·KW and o < Og, ob = o rounded down to 16: acc and dyT in panels of 16 channels
- * (chanPanels), dyT pixel-major within each. 2 taps × 16 channels; an odd last tap is computed
- * twice and stored once. Pixels advance one column at a time (stride 1). Each accumulator's sum
+ * (chanPanels), dyT pixel-major within each. 2 taps × 16 channels (f32-gemm-2x16, gemm2x16Pixels
+ * over one image's pixels); an odd last tap is computed twice and stored once. Pixels advance one column at a time (stride 1). Each accumulator's sum
  * is the same whatever the taps beside it: a range of taps gets the whole's bits.
  */
 export function chanConvWeightGrad(
   OH: i32, OW: i32, Wp: i32, src: usize, K: i32, plane: i32, KH: i32, KW: i32, rowStep: i32, colStep: i32,
   dyT: usize, Og: i32, acc: usize, k0: i32, k1: i32,
 ): void {
-  const taps = KH * KW;
-  const wpBytes = <usize>Wp << 2, owBytes = <usize>OW << 2, P = OH * OW;
+  const taps = KH * KW, P = OH * OW;
   for (let k = k0; k < k1; k += 2) {
     const two = k + 1 < k1;
     const s0 = src + (<usize>tapOffset(k, taps, KW, plane, rowStep, colStep) << 2);
     const s1 = two ? src + (<usize>tapOffset(k + 1, taps, KW, plane, rowStep, colStep) << 2) : s0;
     for (let ob = 0; ob < Og; ob += 16) {
-      let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
-      let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
-      let pd = dyT + (<usize>ob * P << 2);
-      let r0 = s0, r1 = s1;
-      for (let oh = 0; oh < OH; oh++) {
-        let t0 = r0, t1 = r1;
-        const end = r0 + owBytes;
-        while (t0 < end) {
-          const g0 = v128.load(pd), g1 = v128.load(pd, 16), g2 = v128.load(pd, 32), g3 = v128.load(pd, 48);
-          const x0 = v128.load32_splat(t0);
-          c00 = madd(x0, g0, c00); c01 = madd(x0, g1, c01); c02 = madd(x0, g2, c02); c03 = madd(x0, g3, c03);
-          const x1 = v128.load32_splat(t1);
-          c10 = madd(x1, g0, c10); c11 = madd(x1, g1, c11); c12 = madd(x1, g2, c12); c13 = madd(x1, g3, c13);
-          pd += 64; t0 += 4; t1 += 4;
-        }
-        r0 += wpBytes; r1 += wpBytes;
-      }
-      const a0 = acc + ((<usize>ob * K + (<usize>k << 4)) << 2);
-      addVec(a0, c00); addVec(a0 + 16, c01); addVec(a0 + 32, c02); addVec(a0 + 48, c03);
-      if (two) {
-        const a1 = a0 + 64;
-        addVec(a1, c10); addVec(a1 + 16, c11); addVec(a1 + 32, c12); addVec(a1 + 48, c13);
-      }
+      gemm2x16Pixels(1, OH, OW, 0, <usize>Wp << 2, 4, s0, s1, dyT + (<usize>ob * P << 2), acc + ((<usize>ob * K + (<usize>k << 4)) << 2), 64, two);
     }
   }
 }
@@ -196,8 +174,6 @@ export function chanWeightGradFinish(acc: usize, K: i32, Og: i32, dw: usize, k0:
   return c * plane + i * rowStep + j * colStep;
 }
 
-// @ts-ignore: decorator
-@inline function addVec(p: usize, v: v128): void { v128.store(p, f32x4.add(v128.load(p), v)); }
 
 // @ts-ignore: decorator
 @inline function copyAt(src: usize, i: i32, dst: usize, j: i32): void {

@@ -375,11 +375,14 @@ export function gemm1x8Table(K: i32, a: usize, table: usize, b: usize, c: usize,
  * 2×16 tile of C at c (row stride cs bytes) += Σ_pixels A_r[pixel]·B[pixel, 0..16), B's rows of
  * 16 floats one after the other (64 bytes). Per pixel 2 splats and 4 vector loads for 8 FMAs, and
  * 3 pointer steps where gemm4x8Pixels takes 5: the add of each accumulator in the same order.
+ * With `two` false only the first row is added to C (a1 may then repeat a0: an odd last row).
+ * The strided weight gradient's tile (conv-strided.ts) and the stride-1 channel-lane one's
+ * (conv-chan.ts, one image at a time).
  */
 // @ts-ignore: decorator
 @inline export function gemm2x16Pixels(
   N: i32, OH: i32, OW: i32, image: usize, rowStep: usize, colStep: usize,
-  a0: usize, a1: usize, b: usize, c: usize, cs: usize,
+  a0: usize, a1: usize, b: usize, c: usize, cs: usize, two: bool = true,
 ): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0), c03 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0), c12 = f32x4.splat(0), c13 = f32x4.splat(0);
@@ -400,7 +403,7 @@ export function gemm1x8Table(K: i32, a: usize, table: usize, b: usize, c: usize,
     }
   }
   addTo(c, c00, c01, c02, c03);
-  addTo(c + cs, c10, c11, c12, c13);
+  if (two) addTo(c + cs, c10, c11, c12, c13);
 }
 
 /** The 16 floats at c += v0..v3. */
