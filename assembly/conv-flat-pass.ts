@@ -224,8 +224,6 @@ function flatBackwardTaps(
   if (dw == 0) return;
   if (chan) {
     for (let g = 0; g < G; g++) chanWeightGradFinish(acc + (<usize>g * Og * Kg << 2), Kg, Og, dw + (<usize>g * Og * Kg << 2), k0, k1);
-  } else if (k0 == 0 && k1 == Kg) {
-    flatConvDotFinish(acc, dw, O * Kg);
   } else {
     for (let o = 0; o < O; o++) flatConvDotFinish(acc + ((<usize>o * Kg + k0) << 4), dw + ((<usize>o * Kg + k0) << 2), k1 - k0);
   }
