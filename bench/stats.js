@@ -5,21 +5,12 @@
 /**
  * Times `fn` (synchronous) and returns milliseconds per call: { median, min, max, samples, reps }.
  * `warmup` untimed calls first: V8 compiles wasm with Liftoff and tiers up to TurboFan later,
- * so the first calls are slower and would skew small sample counts.
+ * so the first calls are slower and would skew small sample counts. Options as measureRounds's
+ * (warmup 3, samples 7, minMs 20 unless given): one call timed in rounds of its own.
  */
-export function measure(fn, { warmup = 3, samples = 7, minMs = 20 } = {}) {
-  for (let i = 0; i < warmup; i++) fn();
-  let t = performance.now();
-  fn();
-  const once = Math.max(performance.now() - t, 1e-3);
-  const reps = Math.max(1, Math.ceil(minMs / once));
-  const times = [];
-  for (let s = 0; s < samples; s++) {
-    t = performance.now();
-    for (let r = 0; r < reps; r++) fn();
-    times.push((performance.now() - t) / reps);
-  }
-  return { ...summarize(times), reps };
+export function measure(fn, options) {
+  const { times, ...timing } = measureRounds({ fn }, options).fn;
+  return timing;
 }
 
 /**
