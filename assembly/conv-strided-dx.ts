@@ -43,10 +43,10 @@ import { stridedApplies } from "./conv-strided";
   return r == 0;
 }
 
-/** The first tap of an axis in phase p (Kk when none): the phase's taps are firstTap + m·tapStep. */
+/** The first tap from `from` on of an axis in phase p (Kk when none): the phase's taps are firstTap + m·tapStep. */
 // @ts-ignore: decorator
-@inline function firstTap(p: i32, Pd: i32, Kk: i32, D: i32, S: i32): i32 {
-  let k = 0;
+@inline function firstTap(p: i32, Pd: i32, Kk: i32, D: i32, S: i32, from: i32 = 0): i32 {
+  let k = from;
   while (k < Kk && !tapInPhase(p, Pd, k, D, S)) k++;
   return k;
 }
@@ -57,8 +57,7 @@ import { stridedApplies } from "./conv-strided";
  */
 // @ts-ignore: decorator
 @inline function tapStep(p: i32, Pd: i32, Kk: i32, D: i32, S: i32, first: i32): i32 {
-  let k = first + 1;
-  while (k < Kk && !tapInPhase(p, Pd, k, D, S)) k++;
+  const k = firstTap(p, Pd, Kk, D, S, first + 1);
   return k < Kk ? k - first : Kk;
 }
 
