@@ -8,12 +8,13 @@ import { enableRelaxedSimd, machine } from './env.js';
 import { measurePeak, mergePeaks, peakLoop } from './peak.js';
 import { measureGemm } from './gemm.js';
 import { measureThreads } from './threads.js';
-import { simdnetProfile, simdnetThroughput, profileSummary, simdnetNetThroughput, simdnetNetProfile, simdnetManualLoop } from './simdnet.js';
+import { simdnetProfile, simdnetThroughput, profileSummary, simdnetNetThroughput, simdnetNetProfile, simdnetManualLoop, simdnetNetStepper, simdnetManualStepper } from './simdnet.js';
+import { pairedRounds, pytorchServer } from './paired.js';
 import { NETS, NET_NAMES, DEFAULT_NETS, ZOO_NETS } from './nets.js';
 import { zooShapes, zooCases, simdnetCase, percentOfPeak, QUICK_TRIM_FLOPS } from './zoo.js';
 import { loadTfjs } from './tfjs-load.js';
 import { runTfjsBackend } from './tfjs-run.js';
-import { runPytorchEntry, runPytorchZoo } from './pytorch.js';
+import { findTorchPython, runPytorchEntry, runPytorchZoo } from './pytorch.js';
 import { runConvnetjs } from './convnetjs.js';
 import { report, isZooTargetShape } from './report.js';
 import { targetsTable, TARGET_NETS, TARGET_NET_BATCHES, TARGET_MANUAL_BATCHES, TARGET_ZOO_BATCHES } from './targets.js';
@@ -242,6 +243,7 @@ export async function runBench(options, { progress = () => {} } = {}) {
     if (n.convnetjs) n.convnetjsRatios = convnetjsRatios(n);
   }
   if (r.manual) r.manual.ratios = manualRatios(r.manual);
+  if (targets && only.includes('simdnet') && only.includes('pytorch')) await pairTargets(r, { python: options.python, progress });
   for (const f of Object.values(r.frameworks)) if (f.error) r.notes.push(`${f.label} skipped: ${f.error}`);
   r.notes.push(...methodNotes(r));
   // The zoo's notes but PyTorch's: --targets times simdnet's convolutions only.
@@ -381,6 +383,42 @@ function ratios(frameworks) {
 }
 
 /** simdnet's training img/s over PyTorch's at each batch both ran, with the widest spread. */
+/**
+ * The targets' ratios to PyTorch from paired rounds (bench/paired.js) into r.paired, by
+ * 'net@batch' ('lenet5-manual@64' for the hand-written loop): each target's simdnet and PyTorch
+ * steps timed one right after the other, 7 rounds, the ratio of each round's pair. The targets
+ * table reads them rather than the sections' figures, which are timed minutes apart. Nothing
+ * without PyTorch.
+ */
+async function pairTargets(r, { python, progress }) {
+  const found = findTorchPython(python);
+  if (found.error) return;
+  const cases = [];
+  for (const [key, n] of Object.entries(r.nets)) {
+    for (const batch of n.batches) cases.push({ key: `${key}@${batch}`, batch, stepper: () => simdnetNetStepper(key, batch), pytorch: { net: key, batch } });
+  }
+  for (const batch of r.manual?.batches ?? []) cases.push({ key: `lenet5-manual@${batch}`, batch, stepper: () => simdnetManualStepper(batch), pytorch: { net: 'lenet5-manual', batch } });
+  const server = pytorchServer(found.python);
+  r.paired = {};
+  try {
+    for (const c of cases) {
+      progress(`paired rounds with PyTorch: ${c.key}`);
+      const stepper = c.stepper();
+      try {
+        Object.assign(r.paired, await pairedRounds([{ key: c.key, batch: c.batch, step: stepper.step, pytorch: c.pytorch }], { ask: server.ask }));
+      } finally {
+        stepper.dispose();
+      }
+    }
+  } finally {
+    server.close();
+  }
+  r.notes.push('Speed targets against PyTorch: paired rounds (bench/paired.js), after the figures above: simdnet\'s training step and PyTorch\'s ' +
+    '(a Python process answering on request) timed one right after the other, each as often as fills 200 ms after 3 untimed steps, in 7 rounds, ' +
+    'the order swapped every round; the ratio is the median of the rounds\' own ratios, [min–max] over the rounds. On a VM whose speed drifts over ' +
+    'minutes, figures timed minutes apart (the sections above) can pair one framework\'s slow spell with the other\'s fast one.');
+}
+
 function netRatios(n) {
   const out = [];
   for (const mine of n.simdnet?.throughput ?? []) {

@@ -190,9 +190,9 @@ def throughput(batch, quick):
             "infer": {"ms": inf, "imgPerSec": invert(inf, ips)}}
 
 
-def manual_loop(batch, quick):
-    """img/s of LeNet-5 trained by a hand-written loop, as bench/simdnet.js simdnetManualLoop:
-    forward, cross-entropy, backward, SGD lr 0.01 momentum 0.9, zero_grad, on fixed-seed random
+def manual_step(batch):
+    """One step of LeNet-5's hand-written loop, as bench/simdnet.js simdnetManualLoop: forward,
+    cross-entropy, backward, SGD lr 0.01 momentum 0.9, zero_grad, on fixed-seed random
     MNIST-shaped images that do not require grad."""
     torch.manual_seed(0)
     model = lenet5()
@@ -209,7 +209,12 @@ def manual_loop(batch, quick):
         opt.step()
         opt.zero_grad()
 
-    train = measure(step, warmup=5, samples=3 if quick else 9, min_ms=20 if quick else 60)
+    return step
+
+
+def manual_loop(batch, quick):
+    """img/s of LeNet-5 trained by a hand-written loop (manual_step)."""
+    train = measure(manual_step(batch), warmup=5, samples=3 if quick else 9, min_ms=20 if quick else 60)
     return {"batch": batch, "train": {"ms": train, "imgPerSec": invert(train, lambda ms: batch * 1000 / ms)}}
 
 
@@ -271,9 +276,9 @@ def sgd(model):
     return torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
 
-def net_throughput(key, batch, quick):
-    """img/s of a training step (zero_grad, forward, cross-entropy, backward, SGD with momentum),
-    cycling through 256 random images, as bench/simdnet.js simdnetNetThroughput."""
+def net_step(key, batch):
+    """One training step of NETS[key] (zero_grad, forward, cross-entropy, backward, SGD with
+    momentum), cycling through 256 random images, as bench/simdnet.js simdnetNetThroughput."""
     torch.manual_seed(0)
     model = NETS[key][0]()
     model.train()
@@ -288,11 +293,43 @@ def net_throughput(key, batch, quick):
         F.cross_entropy(model(x), y).backward()
         opt.step()
 
+    return step
+
+
+def net_throughput(key, batch, quick):
+    """img/s of a training step of NETS[key] (net_step)."""
     try:
-        train = measure(step, warmup=2 if quick else 3, samples=3 if quick else 7, min_ms=20 if quick else 100)
+        train = measure(net_step(key, batch), warmup=2 if quick else 3, samples=3 if quick else 7, min_ms=20 if quick else 100)
     except (ValueError, RuntimeError) as e:  # e.g. BatchNorm refusing one value per channel
         return {"batch": batch, "error": str(e)}
     return {"batch": batch, "train": {"ms": train, "imgPerSec": invert(train, lambda ms: batch * 1000 / ms)}}
+
+
+def serve():
+    """Times training steps on request, for the harness's paired rounds (bench/paired.js): each
+    line of stdin a JSON request {"net": a key of NETS or "lenet5-manual", "batch": B, "minMs": ms},
+    answered by one line {"ms": ms per step} over as many steps as fill minMs (the first request
+    for a net and batch builds it and runs 3 steps untimed first), or {"error": message}."""
+    steps = {}
+    for line in sys.stdin:
+        req = json.loads(line)
+        try:
+            key = (req["net"], req["batch"])
+            if key not in steps:
+                steps[key] = manual_step(req["batch"]) if req["net"] == "lenet5-manual" else net_step(*key)
+                for _ in range(3):
+                    steps[key]()
+            step = steps[key]
+            t = time.perf_counter()
+            step()
+            reps = max(1, math.ceil(req["minMs"] / max((time.perf_counter() - t) * 1e3, 1e-3)))
+            t = time.perf_counter()
+            for _ in range(reps):
+                step()
+            answer = {"ms": (time.perf_counter() - t) * 1e3 / reps}
+        except (KeyError, ValueError, RuntimeError, ImportError) as e:
+            answer = {"error": f"{type(e).__name__}: {e}"}
+        print(json.dumps(answer), flush=True)
 
 
 def conv_info(m):
@@ -463,12 +500,16 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (the caller sets OMP/MKL/OpenBLAS threads alike)")
     ap.add_argument("--no-net-profile", action="store_true", help="the networks' throughput only, without their per-module profile")
+    ap.add_argument("--serve", action="store_true", help="time steps on request from stdin (serve) instead")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     try:
         torch.set_num_interop_threads(1)
     except RuntimeError:
         pass  # already set by an earlier parallel call
+    if a.serve:
+        serve()
+        return
     batches = [int(b) for b in a.batches.split(",") if b]
     profile_batches = [int(b) for b in a.profile_batches.split(",") if b]
     nets = [n for n in a.nets.split(",") if n]

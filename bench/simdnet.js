@@ -90,35 +90,56 @@ function netBatches(net, batch, images) {
  * network refuses (a training BatchNorm with one value per channel) gives { batch, error }.
  */
 export function simdnetNetThroughput(key, batch, { quick = false, infer = false } = {}) {
-  const net = NETS[key];
-  sn.manualSeed(0);
-  const model = net.build();
-  const pool = netBatches(net, batch, 256);
-  const lossFn = new sn.CrossEntropyLoss();
-  const opt = new sn.SGD(model.parameters(), SGD_OPTIONS);
   const timing = { warmup: quick ? 2 : 3, samples: quick ? 3 : 7, minMs: quick ? 20 : 100 };
-  let i = 0;
+  let stepper = null;
   try {
-    model.train();
-    const train = measure(() => {
-      const { x, labels } = pool[i++ % pool.length];
-      lossFn.forward(model.forward(x), labels).backward();
-      opt.step();
-      opt.zeroGrad();
-    }, timing);
+    stepper = simdnetNetStepper(key, batch);
+    const train = measure(stepper.step, timing);
     const out = { batch, train: { ms: train, imgPerSec: invert(train, imgPerSec(batch)) } };
     if (infer) {
-      model.eval();
-      const ms = measure(() => model.forward(pool[i++ % pool.length].x).toArray(), timing);
+      const ms = measure(stepper.infer, timing);
       out.infer = { ms, imgPerSec: invert(ms, imgPerSec(batch)) };
     }
     return out;
   } catch (err) {
     return { batch, error: err.message };
   } finally {
-    opt.dispose();
-    model.dispose();
+    stepper?.dispose();
   }
+}
+
+/**
+ * The training step simdnetNetThroughput times, of a model of NETS[key] built once: { step,
+ * infer (an eval-mode forward with the logits copied out), dispose }. Each call of step trains on
+ * the next batch of the pool.
+ */
+export function simdnetNetStepper(key, batch) {
+  const net = NETS[key];
+  sn.manualSeed(0);
+  const model = net.build();
+  const pool = netBatches(net, batch, 256);
+  const lossFn = new sn.CrossEntropyLoss();
+  const opt = new sn.SGD(model.parameters(), SGD_OPTIONS);
+  let i = 0;
+  model.train();
+  return {
+    step: () => {
+      const { x, labels } = pool[i++ % pool.length];
+      lossFn.forward(model.forward(x), labels).backward();
+      opt.step();
+      opt.zeroGrad();
+    },
+    // In eval mode for the call only (train() and eval() walk the modules: microseconds).
+    infer: () => {
+      model.eval();
+      model.forward(pool[i++ % pool.length].x).toArray();
+      model.train();
+    },
+    dispose: () => {
+      opt.dispose();
+      model.dispose();
+    },
+  };
 }
 
 /**
@@ -177,25 +198,36 @@ export function uniqueNames(rows) {
  * library ought to skip. bench/pytorch.py times the same loop (manual_loop).
  */
 export function simdnetManualLoop(batch, { quick = false } = {}) {
+  const stepper = simdnetManualStepper(batch);
+  try {
+    const train = measure(stepper.step, { warmup: 5, samples: quick ? 3 : 9, minMs: quick ? 20 : 60 });
+    return { batch, train: { ms: train, imgPerSec: invert(train, imgPerSec(batch)) } };
+  } finally {
+    stepper.dispose();
+  }
+}
+
+/** One step of the loop simdnetManualLoop times, of a LeNet-5 built once: { step, dispose }. */
+export function simdnetManualStepper(batch) {
   sn.manualSeed(0);
   const model = sn.models.lenet5();
   const pool = inputPool(batch);
   const lossFn = new sn.CrossEntropyLoss();
   const opt = new sn.SGD(model.parameters(), SGD_OPTIONS);
+  model.train();
   let i = 0;
-  try {
-    model.train();
-    const train = measure(() => {
+  return {
+    step: () => {
       const { x, labels } = pool[i++ % pool.length];
       const y = model.forward(sn.tensor(x, [batch, 1, 28, 28]));
       const loss = lossFn.forward(y, labels);
       loss.backward();
       opt.step();
       opt.zeroGrad();
-    }, { warmup: 5, samples: quick ? 3 : 9, minMs: quick ? 20 : 60 });
-    return { batch, train: { ms: train, imgPerSec: invert(train, imgPerSec(batch)) } };
-  } finally {
-    opt.dispose();
-    model.dispose();
-  }
+    },
+    dispose: () => {
+      opt.dispose();
+      model.dispose();
+    },
+  };
 }

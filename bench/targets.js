@@ -19,19 +19,20 @@ export const ZOO_PEAK_PERCENT = 70;
 
 /**
  * The targets: a ratio of simdnet's training img/s over a peer's at one batch, read off the
- * result by `ratios(r)` (a list of { batch, train }), or the zoo's count.
+ * result's paired rounds r.paired[`paired`] where the run has them (--targets with PyTorch:
+ * bench/paired.js), else by `ratios(r)` (a list of { batch, train }); or the zoo's count.
  */
 export const TARGETS = [
-  { key: 'vgg-cifar', target: 'VGG-style CIFAR net train step ≥ 1.0× PyTorch 1 thread, batch 64', goal: 1, batch: 64, ratios: (r) => r.nets?.['vgg-cifar']?.ratios, net: 'vgg-cifar' },
-  { key: 'convnetjs-cifar', target: 'ConvNetJS\'s CIFAR net ≥ 1.0× PyTorch 1 thread, batch 64', goal: 1, batch: 64, ratios: (r) => r.nets?.['convnetjs-cifar']?.ratios, net: 'convnetjs-cifar' },
+  { key: 'vgg-cifar', target: 'VGG-style CIFAR net train step ≥ 1.0× PyTorch 1 thread, batch 64', goal: 1, batch: 64, ratios: (r) => r.nets?.['vgg-cifar']?.ratios, net: 'vgg-cifar', paired: 'vgg-cifar@64' },
+  { key: 'convnetjs-cifar', target: 'ConvNetJS\'s CIFAR net ≥ 1.0× PyTorch 1 thread, batch 64', goal: 1, batch: 64, ratios: (r) => r.nets?.['convnetjs-cifar']?.ratios, net: 'convnetjs-cifar', paired: 'convnetjs-cifar@64' },
   { key: 'convnetjs-cifar-vs-convnetjs', target: 'ConvNetJS\'s CIFAR net ≥ 30× ConvNetJS, batch 64', goal: 30, batch: 64, ratios: (r) => r.nets?.['convnetjs-cifar']?.convnetjsRatios },
-  { key: 'seed003-cifar', target: 'seed 003\'s CIFAR net ≥ 1.0× PyTorch 1 thread, batch 16', goal: 1, batch: 16, ratios: (r) => r.nets?.['seed003-cifar']?.ratios, net: 'seed003-cifar' },
-  { key: 'resnet20', target: 'ResNet-20 for CIFAR ≥ 1.0× PyTorch 1 thread, batch 64', goal: 1, batch: 64, ratios: (r) => r.nets?.resnet20?.ratios, net: 'resnet20' },
-  { key: 'mobilenetv2', target: 'MobileNetV2 width 0.5 on 32×32 ≥ 1.0× PyTorch 1 thread, batch 64', goal: 1, batch: 64, ratios: (r) => r.nets?.mobilenetv2?.ratios, net: 'mobilenetv2' },
+  { key: 'seed003-cifar', target: 'seed 003\'s CIFAR net ≥ 1.0× PyTorch 1 thread, batch 16', goal: 1, batch: 16, ratios: (r) => r.nets?.['seed003-cifar']?.ratios, net: 'seed003-cifar', paired: 'seed003-cifar@16' },
+  { key: 'resnet20', target: 'ResNet-20 for CIFAR ≥ 1.0× PyTorch 1 thread, batch 64', goal: 1, batch: 64, ratios: (r) => r.nets?.resnet20?.ratios, net: 'resnet20', paired: 'resnet20@64' },
+  { key: 'mobilenetv2', target: 'MobileNetV2 width 0.5 on 32×32 ≥ 1.0× PyTorch 1 thread, batch 64', goal: 1, batch: 64, ratios: (r) => r.nets?.mobilenetv2?.ratios, net: 'mobilenetv2', paired: 'mobilenetv2@64' },
   { key: 'zoo-peak', target: `3×3 / 1×1 convolutions with ≥ 32 channels, batch ≥ 16: every pass (fwd, dX, dW) ≥ ${ZOO_PEAK_PERCENT}% of the FMA peak`, zoo: true },
   { key: 'zoo-peak-direct', target: `The same passes by the direct kernels (the direct path timed beside Winograd where the layer runs Winograd) ≥ ${ZOO_PEAK_PERCENT}% of the FMA peak`, zoo: true, direct: true },
-  { key: 'lenet5-manual-10', target: 'LeNet-5 hand-written loop ≥ 1.3× PyTorch 1 thread, batch 10', goal: 1.3, batch: 10, ratios: (r) => r.manual?.ratios },
-  { key: 'lenet5-manual-64', target: 'LeNet-5 hand-written loop ≥ 1.3× PyTorch 1 thread, batch 64', goal: 1.3, batch: 64, ratios: (r) => r.manual?.ratios },
+  { key: 'lenet5-manual-10', target: 'LeNet-5 hand-written loop ≥ 1.3× PyTorch 1 thread, batch 10', goal: 1.3, batch: 10, ratios: (r) => r.manual?.ratios, paired: 'lenet5-manual@10' },
+  { key: 'lenet5-manual-64', target: 'LeNet-5 hand-written loop ≥ 1.3× PyTorch 1 thread, batch 64', goal: 1.3, batch: 64, ratios: (r) => r.manual?.ratios, paired: 'lenet5-manual@64' },
 ];
 
 export const NOT_MEASURED = 'not measured in this run';
@@ -96,8 +97,10 @@ export function largestExcess(n, batch, count = 2) {
 export function targetsTable(r) {
   return TARGETS.map((t) => {
     if (t.zoo) return zooRow(t, r.zoo && r.peakLoop ? zooTarget(r.zoo, { direct: t.direct === true }) : null);
+    // Paired rounds (bench/paired.js) where the run has them, else the sections' figures.
+    const paired = t.paired ? r.paired?.[t.paired]?.train : null;
     const q = (t.ratios(r) ?? []).find((x) => x.batch === t.batch);
-    const row = ratioRow(t, q?.train ?? null);
+    const row = ratioRow(t, paired ?? q?.train ?? null);
     const excess = row.met === false && t.net ? largestExcess(r.nets?.[t.net], t.batch) : null;
     return excess?.length ? { ...row, excess } : row;
   });

@@ -11,6 +11,7 @@ import { loadConvnetjs, cifarDemoNet, describeNet, toVol, runConvnetjs, TRAINER_
 import { convnetjsCifar } from '../bench/nets.js';
 import { convShapesOf } from '../bench/zoo.js';
 import { ratioRow, zooRow, targetsTable, largestExcess, TARGETS, NOT_MEASURED } from '../bench/targets.js';
+import { pairedRounds, stepSampler } from '../bench/paired.js';
 import { targetsSection, manualSection, netSection, isZooTargetShape, report } from '../bench/report.js';
 import { runBench } from '../bench/main.js';
 import { simdnetManualLoop } from '../bench/simdnet.js';
@@ -154,6 +155,48 @@ test('targetsTable: each target from its section at its batch; not measured wher
   const noPeak = targetsTable({ ...fakeResult(), peakLoop: undefined });
   assert.is(noPeak[6].met, null, 'no peak measured: no percentage');
   assert.ok(targetsTable({ nets: {}, notes: [] }).every((t) => t.met === null), 'an empty run measures nothing');
+});
+
+test('targetsTable: paired rounds (r.paired) where the run has them, over the sections\' figures', () => {
+  const r = fakeResult();
+  r.paired = { 'vgg-cifar@64': { batch: 64, train: stat(1.2, 1.1, 1.3) }, 'lenet5-manual@10': { batch: 10, error: 'no torch' } };
+  const rows = targetsTable(r);
+  assert.equal([rows[0].measured.median, rows[0].met], [1.2, true], 'VGG from its pair');
+  assert.is(rows[1].measured.median, 1.1, 'ConvNetJS\'s net: no pair, its section');
+  assert.is(rows[8].measured.median, 1.5, 'a pair that failed: the section');
+});
+
+test('pairedRounds: each round\'s PyTorch ms over its simdnet ms, the order swapped every round', async () => {
+  // simdnet's step takes 2 ms in even rounds and 4 ms in odd ones (a slow spell each time),
+  // PyTorch's 3 and 6 ms: every pair ×1.5, whatever the spell.
+  let round = 0, inRound = 0;
+  const events = [];
+  const side = (name, even, odd) => {
+    events.push(name);
+    const ms = round % 2 ? odd : even;
+    if (++inRound === 2) { inRound = 0; round++; }
+    return ms;
+  };
+  const cases = [{ key: 'a@8', batch: 8, sample: () => side('simdnet', 2, 4), pytorch: { net: 'a', batch: 8 } }];
+  const ask = async (req) => {
+    assert.equal(req, { net: 'a', batch: 8, minMs: 10 });
+    return { ms: side('pytorch', 3, 6) };
+  };
+  const out = await pairedRounds(cases, { ask, rounds: 4, minMs: 10 });
+  const a = out['a@8'];
+  assert.equal(a.train, { median: 1.5, min: 1.5, max: 1.5, samples: 4 });
+  assert.equal([a.simdnetMs.min, a.simdnetMs.max, a.pytorchMs.min, a.pytorchMs.max], [2, 4, 3, 6]);
+  assert.equal(events, ['simdnet', 'pytorch', 'pytorch', 'simdnet', 'simdnet', 'pytorch', 'pytorch', 'simdnet']);
+  const failing = await pairedRounds([{ ...cases[0], key: 'b@8' }], { ask: async () => ({ error: 'KeyError: b' }), rounds: 3, minMs: 10 });
+  assert.equal(failing['b@8'], { batch: 8, error: 'KeyError: b' });
+});
+
+test('stepSampler: 3 untimed calls, the count that fills minMs found once, ms per call', () => {
+  let t = 0, calls = 0;
+  const sample = stepSampler(() => { calls++; t += 3; }, { minMs: 10, now: () => t });
+  assert.is(calls, 4, 'warm-up and the one timed call');
+  assert.is(sample(), 3);
+  assert.is(calls, 8, '⌈10 / 3⌉ = 4 calls a sample');
 });
 
 // Per-module profiles as runBench keeps them (simdnet rows with a kind, PyTorch's with type and conv).

@@ -1,0 +1,88 @@
+// Paired rounds for the speed targets: simdnet's training step and PyTorch's, timed one right
+// after the other, round after round, each round's ratio taken from its own pair. On a VM whose
+// speed drifts by minutes (another VM on the host's sibling hyperthreads: a 512³ GEMM measured
+// 22–37 GFLOP/s in one afternoon), two figures taken minutes apart can pair a slow spell of one
+// with a fast spell of the other: ConvNetJS's net measured ×0.72 of PyTorch in one run against
+// ×1.38–1.39 in the runs before and after it, simdnet at 1,217 img/s against 1,655–1,791.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { summarize } from './stats.js';
+
+const SCRIPT = fileURLToPath(new URL('./pytorch.py', import.meta.url));
+
+/**
+ * bench/pytorch.py --serve on one thread: { ask(request) → Promise of { ms } or { error }, close() }.
+ * Requests are answered in order, one line each.
+ */
+export function pytorchServer(python) {
+  const env = { ...process.env, OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
+  const child = spawn(python, [SCRIPT, '--serve'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const waiting = [];
+  let failed = null, err = '';
+  const fail = (message) => {
+    failed ??= message;
+    while (waiting.length) waiting.shift()({ error: failed });
+  };
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    let answer;
+    try { answer = JSON.parse(line); } catch { answer = { error: `bench/pytorch.py --serve printed: ${line.slice(0, 200)}` }; }
+    waiting.shift()?.(answer);
+  });
+  child.stderr.on('data', (d) => { err += d; });
+  child.on('error', (e) => fail(`${python}: ${e.message}`));
+  child.on('close', (code) => fail(`bench/pytorch.py --serve exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
+  return {
+    ask: (request) => new Promise((resolve) => {
+      if (failed) { resolve({ error: failed }); return; }
+      waiting.push(resolve);
+      child.stdin.write(`${JSON.stringify(request)}\n`);
+    }),
+    close: () => child.stdin.end(),
+  };
+}
+
+/**
+ * A simdnet sample of `step`: after 3 untimed calls, a function that runs it as often as fills
+ * `minMs` (the count found once) and returns ms per call, by the clock `now` (ms).
+ */
+export function stepSampler(step, { minMs, now = () => performance.now() }) {
+  for (let i = 0; i < 3; i++) step();
+  const t = now();
+  step();
+  const reps = Math.max(1, Math.ceil(minMs / Math.max(now() - t, 1e-3)));
+  return () => {
+    const t0 = now();
+    for (let i = 0; i < reps; i++) step();
+    return (now() - t0) / reps;
+  };
+}
+
+/**
+ * Times each case in `rounds` rounds: a simdnet sample (case.sample, or stepSampler of case.step)
+ * and a PyTorch sample (`ask(case.pytorch)` with minMs: the same), in turn, simdnet first in even
+ * rounds and PyTorch first in odd ones. Per case: { batch, train (simdnet's img/s over PyTorch's:
+ * each round's PyTorch ms over its simdnet ms; median and min–max over the rounds), simdnetMs,
+ * pytorchMs (ms per step), rounds }, or { batch, error } when PyTorch answered one.
+ */
+export async function pairedRounds(cases, { ask, rounds = 7, minMs = 200, now }) {
+  const out = {};
+  for (const c of cases) {
+    const sample = c.sample ?? stepSampler(c.step, { minMs, now });
+    const mine = [], theirs = [];
+    let error = null;
+    for (let r = 0; r < rounds && !error; r++) {
+      if (r % 2 === 0) mine.push(sample());
+      const answer = await ask({ ...c.pytorch, minMs });
+      if (answer.error) error = answer.error;
+      else theirs.push(answer.ms);
+      if (r % 2 === 1) mine.push(sample());
+    }
+    out[c.key] = error ? { batch: c.batch, error } : {
+      batch: c.batch, rounds,
+      train: summarize(theirs.map((ms, r) => ms / mine[r])),
+      simdnetMs: summarize(mine), pytorchMs: summarize(theirs),
+    };
+  }
+  return out;
+}
