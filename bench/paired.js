@@ -12,12 +12,14 @@ import { summarize } from './stats.js';
 const SCRIPT = fileURLToPath(new URL('./pytorch.py', import.meta.url));
 
 /**
- * bench/pytorch.py --serve on one thread: { ask(request) → Promise of { ms } or { error }, close() }.
- * Requests are answered in order, one line each.
+ * bench/pytorch.py --serve on `threads` threads (torch's and the OpenMP/BLAS pools alike):
+ * { ask(request) → Promise of { ms } or { error }, close() }. Requests are answered in order,
+ * one line each.
  */
-export function pytorchServer(python) {
-  const env = { ...process.env, OMP_NUM_THREADS: '1', MKL_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
-  const child = spawn(python, [SCRIPT, '--serve'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+export function pytorchServer(python, threads = 1) {
+  const n = String(threads);
+  const env = { ...process.env, OMP_NUM_THREADS: n, MKL_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n };
+  const child = spawn(python, [SCRIPT, '--serve', '--threads', n], { env, stdio: ['pipe', 'pipe', 'pipe'] });
   const waiting = [];
   let failed = null, err = '';
   const fail = (message) => {
@@ -85,4 +87,20 @@ export async function pairedRounds(cases, { ask, rounds = 7, minMs = 200, now })
     };
   }
   return out;
+}
+
+/**
+ * An ask (pairedRounds) answered by the fastest of several servers (PyTorch at each thread
+ * count), each asked in turn: PyTorch's best in that round.
+ */
+export function bestOf(servers) {
+  return async (request) => {
+    let best = null;
+    for (const s of servers) {
+      const answer = await s.ask(request);
+      if (answer.error) return answer;
+      if (best === null || answer.ms < best.ms) best = answer;
+    }
+    return best;
+  };
 }

@@ -398,12 +398,12 @@ export function threadsSection(t) {
   const threadsOf = (n) => `${n} thread${n > 1 ? 's' : ''}`;
   const pt = t.pytorch && !t.pytorch.error;
   const head = ['', ...t.counts.map(threadsOf), ...(pt ? [...t.counts.map((n) => `PyTorch ${threadsOf(n)}`), `simdnet ${threadsOf(t.counts.at(-1))} ÷ PyTorch's best`] : [])];
-  const pytorchCells = (n) => (pt ? [...(n.pytorch ?? []).map((r) => (r.rate > 0 ? int(r.rate) : 'error')), n.vsPytorchBest ? `×${n.vsPytorchBest.toFixed(2)}` : ''] : []);
+  const pytorchCells = (n) => (pt ? [...(n.pytorch ?? []).map((r) => (r.rate > 0 ? int(r.rate) : 'error')), n.vsPytorchBest ? `×${n.vsPytorchBest.toFixed(2)}${n.vsPytorchBestPaired ? ` [${n.vsPytorchBestPaired.min.toFixed(2)}–${n.vsPytorchBestPaired.max.toFixed(2)}], paired` : ''}` : ''] : []);
   const rows = [
     ['GEMM 512³ (row panels), GFLOP/s', ...cells(t.gemm, fixed(1)), ...(pt ? t.counts.map(() => '').concat('') : [])],
     ...t.nets.map((n) => [`${n.label}, img/s`, ...cells(n.rows, int), ...pytorchCells(n)]),
   ];
-  const note = !t.pytorch ? '' : pt ? `\n${t.pytorch.label}: torch.set_num_threads and the OMP/MKL/OpenBLAS threads at each count, the same training step (SGD with momentum 0.9, cross-entropy), timed after simdnet's.`
+  const note = !t.pytorch ? '' : pt ? `\n${t.pytorch.label}: torch.set_num_threads and the OMP/MKL/OpenBLAS threads at each count, the same training step (SGD with momentum 0.9, cross-entropy), timed after simdnet's.${t.nets.some((n) => n.vsPytorchBestPaired) ? ' The last column, "paired": simdnet on all threads and PyTorch at each count timed one right after the other in 7 rounds (bench/paired.js), each round\'s ratio to the fastest PyTorch of that round; median [min–max] over the rounds.' : ''}`
     : `\nPyTorch skipped: ${t.pytorch.error}`;
   return `## Threads: training steps at batch ${t.batch} on 1, 2 and all threads (img/s [× 1 thread], timed alternately in one run)\n${table(head, rows)}${note}`;
 }

@@ -7,7 +7,8 @@ import * as sn from 'simdnet';
 import { rt, Block, f32, gemmScratch } from 'simdnet/internal';
 import { ZOO_NETS } from './nets.js';
 import { summarize } from './stats.js';
-import { runPytorchThreads } from './pytorch.js';
+import { findTorchPython, runPytorchThreads } from './pytorch.js';
+import { bestOf, pairedRounds, pytorchServer } from './paired.js';
 
 /** The thread counts timed: 1, 2 and all the cores (at most 8, ready()'s default), each once. */
 export function threadCounts() {
@@ -39,6 +40,17 @@ function withRatios(rows, perMs) {
 
 /** One network's training step (SGD with momentum, cross-entropy) at each thread count. */
 async function netThreads(key, batch, counts, timing) {
+  const stepper = netStepper(key, batch);
+  try {
+    const rows = await alternate(counts, stepper.step, timing);
+    return { key, label: ZOO_NETS[key].label, batch, rows: withRatios(rows, batch * 1000) };
+  } finally {
+    stepper.dispose();
+  }
+}
+
+/** netThreads' training step of ZOO_NETS[key] on one fixed batch, its model built once: { step, dispose }. */
+function netStepper(key, batch) {
   const net = ZOO_NETS[key];
   sn.manualSeed(0);
   const model = net.build();
@@ -47,17 +59,47 @@ async function netThreads(key, batch, counts, timing) {
   const n = batch * net.input.reduce((a, b) => a * b, 1);
   const x = sn.tensor(Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37)), [batch, ...net.input]);
   const labels = Int32Array.from({ length: batch }, (_, i) => i % 10);
-  try {
-    model.train();
-    const rows = await alternate(counts, () => {
+  model.train();
+  return {
+    step: () => {
       lossFn.forward(model.forward(x), labels).backward();
       opt.step();
       opt.zeroGrad();
-    }, timing);
-    return { key, label: net.label, batch, rows: withRatios(rows, batch * 1000) };
+    },
+    dispose: () => {
+      opt.dispose();
+      model.dispose();
+    },
+  };
+}
+
+/**
+ * Each network's simdnet on all threads against PyTorch's best thread count, in paired rounds
+ * (bench/paired.js): simdnet's step, then PyTorch's at each count (a server per count), 7 rounds,
+ * each round's ratio of simdnet's img/s to the fastest PyTorch of that round. Sets n.vsPytorchBest
+ * (the median) and n.vsPytorchBestPaired (its summary), which the figures timed minutes apart
+ * (PyTorch after all of simdnet's) gave before.
+ */
+async function pairBest(out, { python, counts, batch, progress }) {
+  const servers = counts.map((t) => pytorchServer(python, t));
+  try {
+    for (const n of out.nets) {
+      progress(`threads: paired rounds with PyTorch, ${n.label}`);
+      await sn.ready({ threads: counts.at(-1) });
+      const stepper = netStepper(n.key, batch);
+      try {
+        const paired = (await pairedRounds([{ key: n.key, batch, step: stepper.step, pytorch: { net: n.key, batch } }], { ask: bestOf(servers) }))[n.key];
+        if (paired.train) {
+          n.vsPytorchBest = paired.train.median;
+          n.vsPytorchBestPaired = paired.train;
+        }
+      } finally {
+        stepper.dispose();
+      }
+    }
   } finally {
-    opt.dispose();
-    model.dispose();
+    for (const s of servers) s.close();
+    await sn.ready({ threads: 1 });
   }
 }
 
@@ -98,9 +140,10 @@ async function gemmThreads(counts, timing) {
  * pytorch: { label } | { label, error } }, each row { threads, ms, rate (img/s, GFLOP/s for the
  * GEMM), ratio to 1 thread }; a network's `pytorch` is PyTorch's [{ threads, rate } | { threads,
  * error }] on the same thread counts (bench/pytorch.py, after simdnet's), and `vsPytorchBest`
- * simdnet's img/s on all threads (its default) over PyTorch's best.
+ * simdnet's img/s on all threads (its default) over PyTorch's best: with `pair` (the default),
+ * from paired rounds (pairBest, its summary in `vsPytorchBestPaired`), else from those figures.
  */
-export async function measureThreads({ quick = false, nets = Object.keys(ZOO_NETS), batch = 64, python, progress = () => {} } = {}) {
+export async function measureThreads({ quick = false, nets = Object.keys(ZOO_NETS), batch = 64, python, progress = () => {}, pair = true } = {}) {
   const counts = threadCounts();
   const timing = { samples: quick ? 5 : 7, reps: quick ? 1 : 2 };
   const out = { counts, batch, nets: [], gemm: null };
@@ -120,6 +163,7 @@ export async function measureThreads({ quick = false, nets = Object.keys(ZOO_NET
       const best = Math.max(...n.pytorch.filter((r) => r.rate > 0).map((r) => r.rate));
       if (Number.isFinite(best)) n.vsPytorchBest = n.rows.at(-1).rate / best;
     }
+    if (pair) await pairBest(out, { python: findTorchPython(python).python, counts, batch, progress });
   }
   return out;
 }

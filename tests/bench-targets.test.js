@@ -11,7 +11,7 @@ import { loadConvnetjs, cifarDemoNet, describeNet, toVol, runConvnetjs, TRAINER_
 import { convnetjsCifar } from '../bench/nets.js';
 import { convShapesOf } from '../bench/zoo.js';
 import { ratioRow, zooRow, targetsTable, largestExcess, TARGETS, NOT_MEASURED } from '../bench/targets.js';
-import { pairedRounds, stepSampler } from '../bench/paired.js';
+import { bestOf, pairedRounds, stepSampler } from '../bench/paired.js';
 import { targetsSection, manualSection, netSection, isZooTargetShape, report } from '../bench/report.js';
 import { runBench } from '../bench/main.js';
 import { simdnetManualLoop } from '../bench/simdnet.js';
@@ -189,6 +189,15 @@ test('pairedRounds: each round\'s PyTorch ms over its simdnet ms, the order swap
   assert.equal(events, ['simdnet', 'pytorch', 'pytorch', 'simdnet', 'simdnet', 'pytorch', 'pytorch', 'simdnet']);
   const failing = await pairedRounds([{ ...cases[0], key: 'b@8' }], { ask: async () => ({ error: 'KeyError: b' }), rounds: 3, minMs: 10 });
   assert.equal(failing['b@8'], { batch: 8, error: 'KeyError: b' });
+});
+
+test('bestOf: the fastest answer of several servers, each asked in turn; an error stops it', async () => {
+  const asked = [];
+  const server = (name, answer) => ({ ask: async (req) => { asked.push([name, req]); return answer; } });
+  const req = { net: 'a', batch: 8, minMs: 10 };
+  assert.equal(await bestOf([server('1', { ms: 5 }), server('2', { ms: 3 }), server('8', { ms: 4 })])(req), { ms: 3 });
+  assert.equal(asked, [['1', req], ['2', req], ['8', req]]);
+  assert.equal(await bestOf([server('1', { ms: 5 }), server('2', { error: 'no' })])(req), { error: 'no' });
 });
 
 test('stepSampler: 3 untimed calls, the count that fills minMs found once, ms per call', () => {
