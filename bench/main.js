@@ -382,7 +382,6 @@ function ratios(frameworks) {
   return out;
 }
 
-/** simdnet's training img/s over PyTorch's at each batch both ran, with the widest spread. */
 /**
  * The targets' ratios to PyTorch from paired rounds (bench/paired.js) into r.paired, by
  * 'net@batch' ('lenet5-manual@64' for the hand-written loop): each target's simdnet and PyTorch
@@ -419,6 +418,7 @@ async function pairTargets(r, { python, progress }) {
     'minutes, figures timed minutes apart (the sections above) can pair one framework\'s slow spell with the other\'s fast one.');
 }
 
+/** simdnet's training img/s over PyTorch's at each batch both ran, with the widest spread. */
 function netRatios(n) {
   const out = [];
   for (const mine of n.simdnet?.throughput ?? []) {

@@ -1,9 +1,10 @@
 // Paired rounds for the speed targets: simdnet's training step and PyTorch's, timed one right
 // after the other, round after round, each round's ratio taken from its own pair. On a VM whose
-// speed drifts by minutes (another VM on the host's sibling hyperthreads: a 512³ GEMM measured
-// 22–37 GFLOP/s in one afternoon), two figures taken minutes apart can pair a slow spell of one
-// with a fast spell of the other: ConvNetJS's net measured ×0.72 of PyTorch in one run against
-// ×1.38–1.39 in the runs before and after it, simdnet at 1,217 img/s against 1,655–1,791.
+// speed drifts by minutes (a 512³ GEMM at 22–37 GFLOP/s from one run to the next within an hour;
+// two run side by side, one on each vCPU, at 24 and 37), two figures taken minutes apart can pair
+// a slow spell of one with a fast spell of the other: ConvNetJS's net measured ×0.72 of PyTorch in
+// one run against ×1.38–1.39 in the runs before and after it, simdnet at 1,217 img/s against
+// 1,655–1,791.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
