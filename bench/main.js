@@ -14,7 +14,7 @@ import { NETS, NET_NAMES, DEFAULT_NETS, ZOO_NETS } from './nets.js';
 import { zooShapes, zooCases, simdnetCase, percentOfPeak, QUICK_TRIM_FLOPS } from './zoo.js';
 import { loadTfjs } from './tfjs-load.js';
 import { runTfjsBackend } from './tfjs-run.js';
-import { findTorchPython, runPytorchEntry, runPytorchZoo } from './pytorch.js';
+import { runPytorchEntry, runPytorchZoo } from './pytorch.js';
 import { runConvnetjs } from './convnetjs.js';
 import { report, isZooTargetShape } from './report.js';
 import { targetsTable, TARGET_NETS, TARGET_NET_BATCHES, TARGET_MANUAL_BATCHES, TARGET_ZOO_BATCHES } from './targets.js';
@@ -218,6 +218,8 @@ export async function runBench(options, { progress = () => {} } = {}) {
     }
   }
 
+  // The Python with torch, once PyTorch has run (the paired rounds below use it again).
+  let torchPython = null;
   if (only.includes('pytorch') && (lenet || others.length)) {
     progress('PyTorch (a Python subprocess)');
     const { nets: pytorchNets, manual, ...entry } = await runPytorchEntry({
@@ -227,6 +229,7 @@ export async function runBench(options, { progress = () => {} } = {}) {
     if (lenetSections) r.frameworks.pytorch = entry;
     else if (entry.error) r.notes.push(`${entry.label} skipped: ${entry.error}`);
     if (entry.note) r.notes.push(entry.note);
+    if (!entry.error) torchPython = entry.python;
     for (const key of others) {
       r.nets[key].pytorchLabel = entry.label;
       r.nets[key].pytorch = entry.error ? { error: entry.error } : pytorchNets[key] ?? { error: 'bench/pytorch.py gave no figures' };
@@ -243,7 +246,7 @@ export async function runBench(options, { progress = () => {} } = {}) {
     if (n.convnetjs) n.convnetjsRatios = convnetjsRatios(n);
   }
   if (r.manual) r.manual.ratios = manualRatios(r.manual);
-  if (targets && only.includes('simdnet') && only.includes('pytorch')) await pairTargets(r, { python: options.python, progress });
+  if (targets && torchPython && only.includes('simdnet')) await pairTargets(r, { python: torchPython, progress });
   for (const f of Object.values(r.frameworks)) if (f.error) r.notes.push(`${f.label} skipped: ${f.error}`);
   r.notes.push(...methodNotes(r));
   // The zoo's notes but PyTorch's: --targets times simdnet's convolutions only.
@@ -386,25 +389,23 @@ function ratios(frameworks) {
  * The targets' ratios to PyTorch from paired rounds (bench/paired.js) into r.paired, by
  * 'net@batch' ('lenet5-manual@64' for the hand-written loop): each target's simdnet and PyTorch
  * steps timed one right after the other, 7 rounds, the ratio of each round's pair. The targets
- * table reads them rather than the sections' figures, which are timed minutes apart. Nothing
- * without PyTorch.
+ * table reads them rather than the sections' figures, which are timed minutes apart. `python`:
+ * the one with torch.
  */
 async function pairTargets(r, { python, progress }) {
-  const found = findTorchPython(python);
-  if (found.error) return;
   const cases = [];
   for (const [key, n] of Object.entries(r.nets)) {
     for (const batch of n.batches) cases.push({ key: `${key}@${batch}`, batch, stepper: () => simdnetNetStepper(key, batch), pytorch: { net: key, batch } });
   }
   for (const batch of r.manual?.batches ?? []) cases.push({ key: `lenet5-manual@${batch}`, batch, stepper: () => simdnetManualStepper(batch), pytorch: { net: 'lenet5-manual', batch } });
-  const server = pytorchServer(found.python);
+  const server = pytorchServer(python);
   r.paired = {};
   try {
     for (const c of cases) {
       progress(`paired rounds with PyTorch: ${c.key}`);
       const stepper = c.stepper();
       try {
-        Object.assign(r.paired, await pairedRounds([{ key: c.key, batch: c.batch, step: stepper.step, pytorch: c.pytorch }], { ask: server.ask }));
+        r.paired[c.key] = await pairedRounds({ batch: c.batch, step: stepper.step, pytorch: c.pytorch }, { ask: server.ask });
       } finally {
         stepper.dispose();
       }

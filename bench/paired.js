@@ -62,32 +62,27 @@ export function stepSampler(step, { minMs, now = () => performance.now() }) {
 }
 
 /**
- * Times each case in `rounds` rounds: a simdnet sample (case.sample, or stepSampler of case.step)
+ * Times one case in `rounds` rounds: a simdnet sample (case.sample, or stepSampler of case.step)
  * and a PyTorch sample (`ask(case.pytorch)` with minMs: the same), in turn, simdnet first in even
- * rounds and PyTorch first in odd ones. Per case: { batch, train (simdnet's img/s over PyTorch's:
+ * rounds and PyTorch first in odd ones. Returns { batch, train (simdnet's img/s over PyTorch's:
  * each round's PyTorch ms over its simdnet ms; median and min–max over the rounds), simdnetMs,
  * pytorchMs (ms per step), rounds }, or { batch, error } when PyTorch answered one.
  */
-export async function pairedRounds(cases, { ask, rounds = 7, minMs = 200, now }) {
-  const out = {};
-  for (const c of cases) {
-    const sample = c.sample ?? stepSampler(c.step, { minMs, now });
-    const mine = [], theirs = [];
-    let error = null;
-    for (let r = 0; r < rounds && !error; r++) {
-      if (r % 2 === 0) mine.push(sample());
-      const answer = await ask({ ...c.pytorch, minMs });
-      if (answer.error) error = answer.error;
-      else theirs.push(answer.ms);
-      if (r % 2 === 1) mine.push(sample());
-    }
-    out[c.key] = error ? { batch: c.batch, error } : {
-      batch: c.batch, rounds,
-      train: summarize(theirs.map((ms, r) => ms / mine[r])),
-      simdnetMs: summarize(mine), pytorchMs: summarize(theirs),
-    };
+export async function pairedRounds(c, { ask, rounds = 7, minMs = 200, now }) {
+  const sample = c.sample ?? stepSampler(c.step, { minMs, now });
+  const mine = [], theirs = [];
+  for (let r = 0; r < rounds; r++) {
+    if (r % 2 === 0) mine.push(sample());
+    const answer = await ask({ ...c.pytorch, minMs });
+    if (answer.error) return { batch: c.batch, error: answer.error };
+    theirs.push(answer.ms);
+    if (r % 2 === 1) mine.push(sample());
   }
-  return out;
+  return {
+    batch: c.batch, rounds,
+    train: summarize(theirs.map((ms, r) => ms / mine[r])),
+    simdnetMs: summarize(mine), pytorchMs: summarize(theirs),
+  };
 }
 
 /**

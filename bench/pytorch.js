@@ -110,8 +110,8 @@ export async function runPytorchZoo({ python, shapes, cases, quick }) {
 
 /**
  * PyTorch's training img/s (SGD with momentum, cross-entropy) of each network of `nets` at `batch`
- * on each thread count of `counts`, one script run per count: { label, nets: { key: [{ threads,
- * rate } | { threads, error }] } }, or { label, error }.
+ * on each thread count of `counts`, one script run per count: { label, python (the one with
+ * torch), nets: { key: [{ threads, rate } | { threads, error }] } }, or { label, error }.
  */
 export async function runPytorchThreads({ python, nets, batch, counts, quick }) {
   const found = findTorchPython(python);
@@ -127,5 +127,5 @@ export async function runPytorchThreads({ python, nets, batch, counts, quick }) 
       out[key].push(row?.train ? { threads, rate: row.train.imgPerSec.median } : { threads, error: row?.error ?? d.nets[key]?.error ?? 'no figures' });
     }
   }
-  return { label, nets: out };
+  return { label, python: found.python, nets: out };
 }

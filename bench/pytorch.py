@@ -315,18 +315,10 @@ def serve():
         req = json.loads(line)
         try:
             key = (req["net"], req["batch"])
-            if key not in steps:
+            new = key not in steps
+            if new:
                 steps[key] = manual_step(req["batch"]) if req["net"] == "lenet5-manual" else net_step(*key)
-                for _ in range(3):
-                    steps[key]()
-            step = steps[key]
-            t = time.perf_counter()
-            step()
-            reps = max(1, math.ceil(req["minMs"] / max((time.perf_counter() - t) * 1e3, 1e-3)))
-            t = time.perf_counter()
-            for _ in range(reps):
-                step()
-            answer = {"ms": (time.perf_counter() - t) * 1e3 / reps}
+            answer = {"ms": measure(steps[key], warmup=3 if new else 0, samples=1, min_ms=req["minMs"])["median"]}
         except (KeyError, ValueError, RuntimeError, ImportError) as e:
             answer = {"error": f"{type(e).__name__}: {e}"}
         print(json.dumps(answer), flush=True)

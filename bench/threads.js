@@ -7,7 +7,7 @@ import * as sn from 'simdnet';
 import { rt, Block, f32, gemmScratch } from 'simdnet/internal';
 import { ZOO_NETS } from './nets.js';
 import { summarize } from './stats.js';
-import { findTorchPython, runPytorchThreads } from './pytorch.js';
+import { runPytorchThreads } from './pytorch.js';
 import { bestOf, pairedRounds, pytorchServer } from './paired.js';
 
 /** The thread counts timed: 1, 2 and all the cores (at most 8, ready()'s default), each once. */
@@ -88,7 +88,7 @@ async function pairBest(out, { python, counts, batch, progress }) {
       await sn.ready({ threads: counts.at(-1) });
       const stepper = netStepper(n.key, batch);
       try {
-        const paired = (await pairedRounds([{ key: n.key, batch, step: stepper.step, pytorch: { net: n.key, batch } }], { ask: bestOf(servers) }))[n.key];
+        const paired = await pairedRounds({ batch, step: stepper.step, pytorch: { net: n.key, batch } }, { ask: bestOf(servers) });
         if (paired.train) {
           n.vsPytorchBest = paired.train.median;
           n.vsPytorchBestPaired = paired.train;
@@ -140,10 +140,10 @@ async function gemmThreads(counts, timing) {
  * pytorch: { label } | { label, error } }, each row { threads, ms, rate (img/s, GFLOP/s for the
  * GEMM), ratio to 1 thread }; a network's `pytorch` is PyTorch's [{ threads, rate } | { threads,
  * error }] on the same thread counts (bench/pytorch.py, after simdnet's), and `vsPytorchBest`
- * simdnet's img/s on all threads (its default) over PyTorch's best: with `pair` (the default),
- * from paired rounds (pairBest, its summary in `vsPytorchBestPaired`), else from those figures.
+ * simdnet's img/s on all threads (its default) over PyTorch's best: from paired rounds (pairBest,
+ * its summary in `vsPytorchBestPaired`), else (PyTorch failed in them) from those figures.
  */
-export async function measureThreads({ quick = false, nets = Object.keys(ZOO_NETS), batch = 64, python, progress = () => {}, pair = true } = {}) {
+export async function measureThreads({ quick = false, nets = Object.keys(ZOO_NETS), batch = 64, python, progress = () => {} } = {}) {
   const counts = threadCounts();
   const timing = { samples: quick ? 5 : 7, reps: quick ? 1 : 2 };
   const out = { counts, batch, nets: [], gemm: null };
@@ -163,7 +163,7 @@ export async function measureThreads({ quick = false, nets = Object.keys(ZOO_NET
       const best = Math.max(...n.pytorch.filter((r) => r.rate > 0).map((r) => r.rate));
       if (Number.isFinite(best)) n.vsPytorchBest = n.rows.at(-1).rate / best;
     }
-    if (pair) await pairBest(out, { python: findTorchPython(python).python, counts, batch, progress });
+    await pairBest(out, { python: pt.python, counts, batch, progress });
   }
   return out;
 }

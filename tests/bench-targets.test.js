@@ -177,18 +177,17 @@ test('pairedRounds: each round\'s PyTorch ms over its simdnet ms, the order swap
     if (++inRound === 2) { inRound = 0; round++; }
     return ms;
   };
-  const cases = [{ key: 'a@8', batch: 8, sample: () => side('simdnet', 2, 4), pytorch: { net: 'a', batch: 8 } }];
+  const c = { batch: 8, sample: () => side('simdnet', 2, 4), pytorch: { net: 'a', batch: 8 } };
   const ask = async (req) => {
     assert.equal(req, { net: 'a', batch: 8, minMs: 10 });
     return { ms: side('pytorch', 3, 6) };
   };
-  const out = await pairedRounds(cases, { ask, rounds: 4, minMs: 10 });
-  const a = out['a@8'];
+  const a = await pairedRounds(c, { ask, rounds: 4, minMs: 10 });
   assert.equal(a.train, { median: 1.5, min: 1.5, max: 1.5, samples: 4 });
   assert.equal([a.simdnetMs.min, a.simdnetMs.max, a.pytorchMs.min, a.pytorchMs.max], [2, 4, 3, 6]);
   assert.equal(events, ['simdnet', 'pytorch', 'pytorch', 'simdnet', 'simdnet', 'pytorch', 'pytorch', 'simdnet']);
-  const failing = await pairedRounds([{ ...cases[0], key: 'b@8' }], { ask: async () => ({ error: 'KeyError: b' }), rounds: 3, minMs: 10 });
-  assert.equal(failing['b@8'], { batch: 8, error: 'KeyError: b' });
+  const failing = await pairedRounds(c, { ask: async () => ({ error: 'KeyError: b' }), rounds: 3, minMs: 10 });
+  assert.equal(failing, { batch: 8, error: 'KeyError: b' });
 });
 
 test('bestOf: the fastest answer of several servers, each asked in turn; an error stops it', async () => {
