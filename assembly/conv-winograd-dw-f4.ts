@@ -84,7 +84,8 @@
 //   ∂L/∂g = Gᵀ [Σ_t (A δ_t Aᵀ) ⊙ (Bᵀ d_t B)] G     (Gᵀ: 5×6, G: 6×5, A: 6×2, δ_t the tile's 2×2 of dy):
 // ∂L/∂U = Σ_t ∂L/∂(U ⊙ V_t) ⊙ V_t, ∂L/∂(U ⊙ V_t) = A δ_t Aᵀ (the output transform's adjoint), and
 // U = G g Gᵀ gives ∂L/∂g = Gᵀ (∂L/∂U) G. The input side is the same 6×6 transform with a tile step
-// of 2 (inputTransformAlpha6 with m = 2, as the 5×5 forward's), the 36 GEMMs and layouts the same;
+// of 2 (inputTransformAlpha6 with m = 2, as the 5×5 forward's), the 36 GEMMs the same, D tile-major
+// ([t][ξ][o], gradTransformF2x2: nine floats written for each one of dy read, where panels cost most);
 // 36·O·C multiply-adds per 2×2 outputs where the direct weight gradient does 100·O·C, 2.78× fewer.
 //
 //   A = | 1  0 |    A δ Aᵀ: for a column (v0, v1) of δ: (v0, v0 + v1, v0 − v1, v0 + 2v1, v0 − 2v1, v1).
@@ -210,8 +211,17 @@ export function winogradAlpha6WeightGradPart(
     const V = work, D = V + <usize>planes * vStep, tmp = D + <usize>planes * dStep;
     const sums = apart != 0 ? apart + <usize>(k - k0) * 36 * zStep : Z, add = apart == 0 && k > 0 ? 1 : 0;
     inputTransformAlpha6(m, x, C, H, W, PH, PW, tw, perImage, t0, tb, tbr, V, tmp, 8, tbr, PLANE_SKEW, r0, r1);
-    if (m == 4) gradTransformF4x4(dy, O, OH, OW, tw, perImage, t0, tb, tbr, D, dStep, tmp, r0, r1);
-    else gradTransformF2x2(dy, O, OH, OW, tw, perImage, t0, tb, tbr, D, dStep, tmp, r0, r1);
+    if (m == 2) {
+      // D tile-major, [t][ξ][o] (gradTransformF2x2): one GEMM over all O, B's rows a tile apart.
+      const Or = roundUp(O, 4);
+      gradTransformF2x2(dy, O, OH, OW, tw, perImage, t0, tb, tbr, D, <usize>Or << 2, <usize>planes * Or << 2, tmp, r0, r1);
+      for (let q = 0; q < planes; q++) {
+        const v = V + <usize>q * vStep, z = sums + <usize>(6 * r0 + q) * zStep;
+        gemmInPlace(0, C, O, tb, v, tbr, D + (<usize>q * Or << 2), planes * Or, z, O, add);
+      }
+      continue;
+    }
+    gradTransformF4x4(dy, O, OH, OW, tw, perImage, t0, tb, tbr, D, dStep, tmp, r0, r1);
     for (let q = 0; q < planes; q++) {
       const v = V + <usize>q * vStep, d = D + <usize>q * dStep, z = sums + <usize>(6 * r0 + q) * zStep;
       for (let o0 = 0; o0 < O; o0 += 8) {
@@ -257,6 +267,9 @@ export function winogradAlpha6KernelGrad(m: i32, Z: usize, O: i32, C: i32, dw: u
  * tile's 4×4 of dy, zeros past OH×OW; plane ξ at D + ξ·step. Four output channels (lanes) of one
  * tile at a time, so that each of the 36 results is one vector store into its panel row (o % 8 =
  * 0..3 or 4..7; lanes past O hold zeros the GEMMs never read); tmp: WINOGRAD_TMP_FLOATS floats.
+ * When every row of ξ is asked, the stores go by a running pointer (storeTimesAColumn) rather than
+ * through storeTimesARows's tests: the same bits, the whole weight gradient ×1.19–1.26 at 16–64
+ * channels (32² and 16², batch 64) and ×1.05 at 128 → 128 @8² (as gradTransformF2x2's).
  */
 function gradTransformF4x4(
   dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, D: usize, step: usize, tmp: usize, r0: i32, r1: i32,
@@ -284,6 +297,13 @@ function gradTransformF4x4(
       }
       // A down the columns of δ Aᵀ (4 rows × 6 vectors at e) → ξ = 6i + j, i ∈ [r0, r1), one vector store each.
       const dst = D + (((<usize>(o0 >> 3) * tbr + i) * 8 + (o0 & 7)) << 2);
+      if (r0 == 0 && r1 == 6) {
+        for (let j = 0; j < 6; j++) {
+          const c = e + (<usize>j << 4);
+          storeTimesAColumn(dst + <usize>j * step, <usize>6 * step, v128.load(c), v128.load(c, 96), v128.load(c, 192), v128.load(c, 288));
+        }
+        continue;
+      }
       for (let j = 0; j < 6; j++) {
         const c = e + (<usize>j << 4);
         storeTimesARows(dst + <usize>j * step, <usize>6 * step, r0, r1, v128.load(c), v128.load(c, 96), v128.load(c, 192), v128.load(c, 288));
@@ -319,6 +339,19 @@ function gatherChannels(n: i32, raw: usize, p: usize, planeBytes: usize, OW: i32
   v128.store(dst + 3 * stride, f32x4.add(s4, t4));
   v128.store(dst + 4 * stride, f32x4.sub(s4, t4));
   v128.store(dst + 5 * stride, v3);
+}
+
+/** storeTimesA by a running pointer: row i at dst + i·stride. */
+// @ts-ignore: decorator
+@inline function storeTimesAColumn(dst: usize, stride: usize, v0: v128, v1: v128, v2: v128, v3: v128): void {
+  const s = f32x4.add(v0, v2), t = f32x4.add(v1, v3);
+  const s4 = f32x4.add(v0, f32x4.mul(f32x4.splat(4), v2)), t4 = f32x4.add(f32x4.add(v1, v1), f32x4.mul(f32x4.splat(8), v3));
+  v128.store(dst, v0); dst += stride;
+  v128.store(dst, f32x4.add(s, t)); dst += stride;
+  v128.store(dst, f32x4.sub(s, t)); dst += stride;
+  v128.store(dst, f32x4.add(s4, t4)); dst += stride;
+  v128.store(dst, f32x4.sub(s4, t4)); dst += stride;
+  v128.store(dst, v3);
 }
 
 /** storeTimesA's rows i ∈ [r0, r1) alone, row i at dst + (i − r0)·stride: the same operations for each. */
@@ -427,43 +460,77 @@ function kernelGradPairsF4x4(z: usize, step: usize, dst: usize, next: usize, bot
 }
 
 /**
- * D[ξ][o / 8][i][o % 8] = (A δ Aᵀ)[ξ] for tiles t0 + i, i < tb, of every output channel o, δ the
- * tile's 2×2 of dy (zeros past OH×OW) and A F(2×2,5×5)'s 6×2 (see the file comment): as
- * gradTransformF4x4, four output channels (lanes) of one tile at a time.
+ * D[i][ξ − 6·r0][o] = (A δ Aᵀ)[ξ] for tiles t0 + i, i < tb, of every output channel o, δ the
+ * tile's 2×2 of dy (zeros past OH×OW) and A F(2×2,5×5)'s 6×2 (see the file comment): tile-major,
+ * rows ξ `step` bytes apart (roundUp(O, 4) floats), tiles `tileStep` apart; four output channels
+ * (lanes) of one tile at a time, in registers, each result one vector store.
+ *
+ * A 2×2 tile of dy becomes 36 floats a channel (4×4 tiles: 2.25 times as many), so this transform
+ * writes 9 floats for each one of dy it reads and was a third of the whole weight gradient
+ * (16→20 @16², batch 64, a CPU profile). Into the panels of gradTransformF4x4 (D[ξ][o / 8][i][o % 8],
+ * planes 12 KiB apart), through storeTimesA2Rows's six tests of [r0, r1) per column, via a
+ * temporary of 12 vectors: the same bits, and the whole weight gradient (relaxed SIMD, the raw
+ * kernel alternately in one process, median of 14) ×1.06 from the temporary gone, then ×1.13–1.17
+ * tile-major (one GEMM call for all of O, its last 4 columns on the 4×4 kernel), then ×1.30–1.36
+ * with the stores below by a running pointer when every row is asked (V8 recomputed each store's
+ * address from the tests' operands); 20→20 @8² ×1.32.
  */
 function gradTransformF2x2(
-  dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, D: usize, step: usize, tmp: usize, r0: i32, r1: i32,
+  dy: usize, O: i32, OH: i32, OW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, D: usize, step: usize, tileStep: usize, tmp: usize, r0: i32, r1: i32,
 ): void {
-  const planeBytes = <usize>OH * OW << 2, rs = <usize>OW << 2;
-  const e = tmp, raw = tmp + 192, origins = tmp + 1152;
+  const planeBytes = <usize>OH * OW << 2, rs = <usize>OW << 2, rows = <usize>6 * step;
+  const raw = tmp + 192, origins = tmp + 1152;
   tileOrigins(2, origins, dy, <usize>O * planeBytes, t0, tb, tbr, tw, perImage, 0, 0);
-  for (let o0 = 0; o0 < O; o0 += 4) {
-    const oc = min(4, O - o0), offset = <usize>o0 * planeBytes;
-    for (let i = 0; i < tb; i++) {
-      const rec = origins + (<usize>i << 4), oy = load<i32>(rec, 4), ox = load<i32>(rec, 8);
-      const p = <usize>load<u32>(rec) + offset + ((<usize>oy * OW + ox) << 2);
-      if (oc == 4 && oy + 2 <= OH && ox + 2 <= OW) {
-        // A whole tile of four channels: each row of δ is four 2-float loads, transposed to lanes = channels.
-        for (let r = 0; r < 2; r++) {
-          const q = p + <usize>r * rs;
-          const lo01 = v128.shuffle<f32>(v128.load64_zero(q), v128.load64_zero(q + planeBytes), 0, 4, 1, 5);
-          const lo23 = v128.shuffle<f32>(v128.load64_zero(q + 2 * planeBytes), v128.load64_zero(q + 3 * planeBytes), 0, 4, 1, 5);
-          storeTimesA2(e + <usize>r * 96, 16, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5), v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7));
-        }
+  for (let i = 0; i < tb; i++) {
+    const rec = origins + (<usize>i << 4), oy = load<i32>(rec, 4), ox = load<i32>(rec, 8);
+    const tile = <usize>load<u32>(rec) + ((<usize>oy * OW + ox) << 2), whole = oy + 2 <= OH && ox + 2 <= OW;
+    for (let o0 = 0; o0 < O; o0 += 4) {
+      const oc = min(4, O - o0), p = tile + <usize>o0 * planeBytes;
+      let a0: v128, a1: v128, b0: v128, b1: v128;
+      if (oc == 4 && whole) {
+        // Each row of δ is four 2-float loads, transposed to lanes = channels.
+        const u01 = v128.shuffle<f32>(v128.load64_zero(p), v128.load64_zero(p + planeBytes), 0, 4, 1, 5);
+        const u23 = v128.shuffle<f32>(v128.load64_zero(p + 2 * planeBytes), v128.load64_zero(p + 3 * planeBytes), 0, 4, 1, 5);
+        const q = p + rs;
+        const w01 = v128.shuffle<f32>(v128.load64_zero(q), v128.load64_zero(q + planeBytes), 0, 4, 1, 5);
+        const w23 = v128.shuffle<f32>(v128.load64_zero(q + 2 * planeBytes), v128.load64_zero(q + 3 * planeBytes), 0, 4, 1, 5);
+        a0 = v128.shuffle<f32>(u01, u23, 0, 1, 4, 5); a1 = v128.shuffle<f32>(u01, u23, 2, 3, 6, 7);
+        b0 = v128.shuffle<f32>(w01, w23, 0, 1, 4, 5); b1 = v128.shuffle<f32>(w01, w23, 2, 3, 6, 7);
       } else {
         gatherChannels(2, raw, p, planeBytes, OW, min(2, OH - oy), min(2, OW - ox), oc);
-        for (let r = 0; r < 2; r++) {
-          const z = raw + (<usize>r << 5);
-          storeTimesA2(e + <usize>r * 96, 16, v128.load(z), v128.load(z, 16));
-        }
+        a0 = v128.load(raw); a1 = v128.load(raw, 16); b0 = v128.load(raw, 32); b1 = v128.load(raw, 48);
       }
-      // A down the columns of δ Aᵀ (2 rows × 6 vectors at e) → ξ = 6i + j, i ∈ [r0, r1), one vector store each.
-      const dst = D + (((<usize>(o0 >> 3) * tbr + i) * 8 + (o0 & 7)) << 2);
-      for (let j = 0; j < 6; j++) {
-        const c = e + (<usize>j << 4);
-        storeTimesA2Rows(dst + <usize>j * step, <usize>6 * step, r0, r1, v128.load(c), v128.load(c, 96));
+      // δ Aᵀ along the rows (column j of each), then A down the columns → ξ = 6i + j, i ∈ [r0, r1).
+      const dst = D + <usize>i * tileStep + (<usize>o0 << 2);
+      if (r0 == 0 && r1 == 6) {
+        storeTimesA2Column(dst, rows, timesA2(0, a0, a1), timesA2(0, b0, b1));
+        storeTimesA2Column(dst + step, rows, timesA2(1, a0, a1), timesA2(1, b0, b1));
+        storeTimesA2Column(dst + 2 * step, rows, timesA2(2, a0, a1), timesA2(2, b0, b1));
+        storeTimesA2Column(dst + 3 * step, rows, timesA2(3, a0, a1), timesA2(3, b0, b1));
+        storeTimesA2Column(dst + 4 * step, rows, timesA2(4, a0, a1), timesA2(4, b0, b1));
+        storeTimesA2Column(dst + 5 * step, rows, timesA2(5, a0, a1), timesA2(5, b0, b1));
+        continue;
       }
+      storeTimesA2Rows(dst, rows, r0, r1, timesA2(0, a0, a1), timesA2(0, b0, b1));
+      storeTimesA2Rows(dst + step, rows, r0, r1, timesA2(1, a0, a1), timesA2(1, b0, b1));
+      storeTimesA2Rows(dst + 2 * step, rows, r0, r1, timesA2(2, a0, a1), timesA2(2, b0, b1));
+      storeTimesA2Rows(dst + 3 * step, rows, r0, r1, timesA2(3, a0, a1), timesA2(3, b0, b1));
+      storeTimesA2Rows(dst + 4 * step, rows, r0, r1, timesA2(4, a0, a1), timesA2(4, b0, b1));
+      storeTimesA2Rows(dst + 5 * step, rows, r0, r1, timesA2(5, a0, a1), timesA2(5, b0, b1));
     }
+  }
+}
+
+/** Element j of F(2×2,5×5)'s A (6×2) times (v0, v1) (lanes = channels): v0, v0 + v1, v0 − v1, v0 + 2v1, v0 − 2v1, v1. */
+// @ts-ignore: decorator
+@inline function timesA2(j: i32, v0: v128, v1: v128): v128 {
+  switch (j) {
+    case 0: return v0;
+    case 1: return f32x4.add(v0, v1);
+    case 2: return f32x4.sub(v0, v1);
+    case 3: return f32x4.add(v0, f32x4.add(v1, v1));
+    case 4: return f32x4.sub(v0, f32x4.add(v1, v1));
+    default: return v1;
   }
 }
 
@@ -477,6 +544,18 @@ function gradTransformF2x2(
   v128.store(dst + 3 * stride, f32x4.add(v0, v2));
   v128.store(dst + 4 * stride, f32x4.sub(v0, v2));
   v128.store(dst + 5 * stride, v1);
+}
+
+/** timesA2(i, v0, v1) for i = 0..5 at dst, dst + stride, …, by a running pointer. */
+// @ts-ignore: decorator
+@inline function storeTimesA2Column(dst: usize, stride: usize, v0: v128, v1: v128): void {
+  const v2 = f32x4.add(v1, v1);
+  v128.store(dst, v0); dst += stride;
+  v128.store(dst, f32x4.add(v0, v1)); dst += stride;
+  v128.store(dst, f32x4.sub(v0, v1)); dst += stride;
+  v128.store(dst, f32x4.add(v0, v2)); dst += stride;
+  v128.store(dst, f32x4.sub(v0, v2)); dst += stride;
+  v128.store(dst, v1);
 }
 
 /** storeTimesA2's rows i ∈ [r0, r1) alone, row i at dst + (i − r0)·stride: the same operations for each. */
