@@ -534,18 +534,6 @@ function gradTransformF2x2(
   }
 }
 
-/** F(2×2,5×5)'s A (6×2) times (v0, v1) for two vectors (lanes = channels) → six vectors at dst, dst + stride, … */
-// @ts-ignore: decorator
-@inline function storeTimesA2(dst: usize, stride: usize, v0: v128, v1: v128): void {
-  const v2 = f32x4.add(v1, v1);
-  v128.store(dst, v0);
-  v128.store(dst + stride, f32x4.add(v0, v1));
-  v128.store(dst + 2 * stride, f32x4.sub(v0, v1));
-  v128.store(dst + 3 * stride, f32x4.add(v0, v2));
-  v128.store(dst + 4 * stride, f32x4.sub(v0, v2));
-  v128.store(dst + 5 * stride, v1);
-}
-
 /** timesA2(i, v0, v1) for i = 0..5 at dst, dst + stride, …, by a running pointer. */
 // @ts-ignore: decorator
 @inline function storeTimesA2Column(dst: usize, stride: usize, v0: v128, v1: v128): void {
@@ -558,7 +546,7 @@ function gradTransformF2x2(
   v128.store(dst, v1);
 }
 
-/** storeTimesA2's rows i ∈ [r0, r1) alone, row i at dst + (i − r0)·stride: the same operations for each. */
+/** storeTimesA2Column's rows i ∈ [r0, r1) alone, row i at dst + (i − r0)·stride: the same operations for each. */
 // @ts-ignore: decorator
 @inline function storeTimesA2Rows(dst: usize, stride: usize, r0: i32, r1: i32, v0: v128, v1: v128): void {
   const v2 = f32x4.add(v1, v1);
