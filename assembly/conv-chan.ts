@@ -30,9 +30,9 @@
 //     vectors a tap, stored by 4×4 transposes) on rows of a multiple of 4: ×0.99–1.03;
 //   - the input channels in chunks of 16 over all pixels (a panel's weights for the chunk, 9 KB,
 //     held in L1; the partial sums of a pixel pair stored and reloaded, the same bits): ×0.95–1.06.
-import { madd } from "./simd";
+import { madd, nonFinite } from "./simd";
 import { gemm2x16Pixels } from "./gemm-inplace";
-import { actV, nonFinite } from "./epilogue";
+import { actV } from "./epilogue";
 
 /** Whether the channel-lane kernels apply: whole blocks of 16 output channels per group. */
 export function chanApplies(Og: i32): bool { return Og % 16 == 0; }

@@ -6,7 +6,8 @@
 // which compute no discarded columns; dx stays a flat full correlation.
 import { flatConvRows, flatConvDot, flatConvDotFinish } from "./conv-flat";
 import { biasGradChannelRange } from "./bias";
-import { actS, actV, nonFinite } from "./epilogue";
+import { nonFinite } from "./simd";
+import { actS, actV } from "./epilogue";
 import { chanApplies, chanConvForward, chanConvWeightGrad, chanPanels, chanWeightGradFinish } from "./conv-chan";
 import { denseConvDot } from "./conv-flat-dense";
 import { chanConvInputGrad, chanFrame, chanFrameFloats, chanPairWeights } from "./conv-chan-dx";

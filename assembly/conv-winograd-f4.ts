@@ -56,8 +56,8 @@
 // the input transform 198 flops a channel, the output transform 130 an output channel (timesAt,
 // 13 flops, on 6 columns and 4 rows; 146 with the bias), the GEMMs 72·C·O, so on FLOPs alone the
 // GEMMs could reach 87% of a pass's at 32 → 32, 90% at 32 → 64, 95% from 64 → 128.
-import { actS, actV, nonFinite } from "./epilogue";
-import { madd } from "./simd";
+import { actS, actV } from "./epilogue";
+import { madd, nonFinite } from "./simd";
 import {
   WINOGRAD_TMP_FLOATS, PLANE_SKEW, winogradPassFloats, winogradGemms, zeroPanelRows, roundUp, packedA, rowChecked,
 } from "./conv-winograd";

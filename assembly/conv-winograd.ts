@@ -25,7 +25,8 @@
 // What does not depend on the tile size — the α² GEMMs of a chunk, the weight transform's packing,
 // the scratch plan, the checked row loads — is exported here for F(4×4,3×3) (conv-winograd-f4.ts).
 import { microKernel4x8 } from "./gemm";
-import { actS, actV, nonFinite } from "./epilogue";
+import { nonFinite } from "./simd";
+import { actS, actV } from "./epilogue";
 
 /** Tiles per chunk of F(2×2,3×3): the N of each of the 16 GEMMs. */
 const TILE_CHUNK = 256;

@@ -10,7 +10,7 @@
 // Conv2d → BatchNorm2d → ReLU6 in eval reads the convolution's output twice (the BatchNorm's input
 // check, then this sweep) and writes once; before, the BatchNorm's check, its apply, the ReLU6's
 // check and the ReLU6 made four sweeps, two of them writing.
-import { madd } from "./simd";
+import { madd, nonFinite } from "./simd";
 import { countNonFinite } from "./util";
 
 /** No activation after the affine (a BatchNorm on its own). */
@@ -218,13 +218,6 @@ function countAffineNonFinite(x: usize, coef: usize, N: i32, C: i32, L: i32): i3
     store<f32>(y + o, actS(v, act));
   }
   return !clean(flag, flagS);
-}
-
-/** All ones in the lanes holding NaN or ±infinity (v − v is NaN exactly there). */
-// @ts-ignore: decorator
-@inline export function nonFinite(v: v128): v128 {
-  const d = f32x4.sub(v, v);
-  return f32x4.ne(d, d);
 }
 
 /** Whether no lane of the flag is set, nor the scalar tails' flag. */

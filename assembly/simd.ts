@@ -14,6 +14,13 @@
          f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
 }
 
+/** All ones in the lanes holding NaN or ±infinity (v − v is NaN exactly there). */
+// @ts-ignore: decorator
+@inline export function nonFinite(v: v128): v128 {
+  const d = f32x4.sub(v, v);
+  return f32x4.ne(d, d);
+}
+
 /** The smallest normal f32. */
 export const F32_MIN_NORMAL: f32 = 1.17549435e-38;
 

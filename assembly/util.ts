@@ -1,8 +1,9 @@
 // Small whole-buffer helpers.
+import { nonFinite } from "./simd";
 
 /** Number of NaN or ±Infinity values among n floats at x. */
 export function countNonFinite(x: usize, n: i32): i32 {
-  // x − x is 0 for finite x and NaN otherwise; the lane mask of (d == d) is all ones when finite.
+  // nonFinite (simd.ts): x − x is 0 for finite x and NaN otherwise.
   // Bad values are rare, so four lanes are tested at once and only a failing block is counted.
   let bad = 0;
   let i = 0;
@@ -10,15 +11,12 @@ export function countNonFinite(x: usize, n: i32): i32 {
   // floats against a test every vector (the previous build alternately, median of 14).
   for (; i + 16 <= n; i += 16) {
     const p = x + (<usize>i << 2);
-    const a = v128.load(p), b = v128.load(p, 16), c = v128.load(p, 32), e = v128.load(p, 48);
-    const da = f32x4.sub(a, a), db = f32x4.sub(b, b), dc = f32x4.sub(c, c), de = f32x4.sub(e, e);
-    if (i32x4.all_true(v128.and(v128.and(f32x4.eq(da, da), f32x4.eq(db, db)), v128.and(f32x4.eq(dc, dc), f32x4.eq(de, de))))) continue;
+    const bad4 = v128.or(v128.or(nonFinite(v128.load(p)), nonFinite(v128.load(p, 16))), v128.or(nonFinite(v128.load(p, 32)), nonFinite(v128.load(p, 48))));
+    if (!v128.any_true(bad4)) continue;
     for (let j = 0; j < 16; j++) if (!isFinite<f32>(load<f32>(p + (<usize>j << 2)))) bad++;
   }
   for (; i + 4 <= n; i += 4) {
-    const v = v128.load(x + (<usize>i << 2));
-    const d = f32x4.sub(v, v);
-    if (!i32x4.all_true(f32x4.eq(d, d))) {
+    if (v128.any_true(nonFinite(v128.load(x + (<usize>i << 2))))) {
       for (let j = 0; j < 4; j++) if (!isFinite<f32>(load<f32>(x + (<usize>(i + j) << 2)))) bad++;
     }
   }
