@@ -419,7 +419,11 @@ function gemmForward(
   return bad;
 }
 
-/** dw += ∂L/∂w, db += ∂L/∂b (if db ≠ 0), dx = ∂L/∂x (if dx ≠ 0). */
+/**
+ * dw += ∂L/∂w, db += ∂L/∂b (if db ≠ 0), dx = ∂L/∂x (if dx ≠ 0). dw is always a buffer: not every
+ * lowering tests it (the Winograd weight gradients write through it), and the input gradient
+ * alone is conv2dInputGrad's.
+ */
 export function conv2dBackward(
   x: usize, w: usize, dy: usize, dw: usize, db: usize, dx: usize,
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,

@@ -1,6 +1,6 @@
 export { ready, rt } from './wasm.js';
 export type { Kernels, ReadyOptions, Runtime } from './wasm.js';
-export { Block, f32, i32, reuseBlock } from './block.js';
+export { Block, f32, i32, reuseBlock, type BlockOwner } from './block.js';
 export { WasmMemoryError } from './heap.js';
 import { Block } from './block.js';
 import { rt } from './wasm.js';

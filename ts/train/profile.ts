@@ -1,6 +1,6 @@
 // Per-layer forward/backward times of real training steps, for model.profile().
 import type { Module } from '../module.js';
-import { Block, f32 } from '../runtime/index.js';
+import { Block, f32, type BlockOwner } from '../runtime/index.js';
 import { Tensor, checkTensor } from '../tensor.js';
 import { Loss } from '../losses/loss.js';
 import { CrossEntropyLoss } from '../losses/cross-entropy.js';
@@ -14,6 +14,9 @@ import { checkProfileOptions } from './fit-options.js';
 import { saveTrainingFlags, useGenerator } from '../module-tree.js';
 import { Generator } from '../random.js';
 import { setProfiler } from '../autograd/state.js';
+
+/** The owner of the block profile() copies the batch into. */
+const PROFILE_INPUT: BlockOwner = { label: () => 'profile()' };
 
 /** The options of profile() and model.profile(). */
 export interface ProfileOptions {
@@ -95,6 +98,10 @@ export function profile(model: Module, x: Tensor, y: Target, options: ProfileOpt
   const restoreGradients = saveGradients(model);
   const restoreFlags = saveTrainingFlags(model);
   const restoreGenerators = useGenerator(model, new Generator(0));
+  // The batch goes into a block of the profile's own, re-issued each step as a layer's result is,
+  // so the first layer takes it as it takes a copied host input in training (fit's batches): a
+  // convolution or Linear whose output the activation after it writes (one fused row) as there,
+  // its output put off and dropped, never read stale, if the block changed first.
   const input = new Block(x.size * 4);
   const host = x.toArray();
   const rows = new Map<string, LayerTime>();
@@ -125,6 +132,7 @@ export function profile(model: Module, x: Tensor, y: Target, options: ProfileOpt
     for (let s = 0; s < warmup + steps; s++) {
       timed = s >= warmup;
       let t = performance.now();
+      input.reissue(PROFILE_INPUT, 'copy of the batch');
       f32(input.ptr, x.size).set(host);
       const h = new Tensor(x.shape, input);
       let now = performance.now();
