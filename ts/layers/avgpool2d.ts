@@ -127,7 +127,7 @@ export class AvgPool2d extends Module {
   }
 
   /** Kernel, stride, padding and divisor arguments in the kernels' order. */
-  private geometry(): number[] {
+  private geometry(): readonly [kH: number, kW: number, sH: number, sW: number, pH: number, pW: number, countIncludePad: number, divisor: number] {
     return [...this.kernel, ...this.stride, ...this.padding, +this.countIncludePad, this.divisorOverride ?? 0];
   }
 }

@@ -206,7 +206,7 @@ abstract class BatchNorm extends Module {
     const dx = needInputGrad ? this.output('dx', x.shape, 'backward()') : null;
     const args = [x.ptr, dy.ptr, dx?.ptr ?? 0, mean.ptr, variance.ptr,
       this.weight?.data.ptr ?? 0, this.weight?.grad.ptr ?? 0, this.bias?.grad.ptr ?? 0,
-      N, C, L, this.eps, +this.affine, +batchStats];
+      N, C, L, this.eps, +this.affine, +batchStats] as const;
     // Reads x and dy twice, writes dx: 20 bytes a value.
     const threads = splitThreads(C, 20 * x.size, splitLimits.minBytes);
     if (threads === 1) {

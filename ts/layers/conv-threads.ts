@@ -14,9 +14,15 @@
 // the kernels), or by taps where dW and dx balance on 2 threads (tapSplitsBoth), it runs whole on
 // the calling thread while the workers compute dx. So no result depends
 // on the thread count, and a worker still starting up just takes no range.
-import { gemmScratch, rt } from '../runtime/index.js';
+import { gemmScratch, rt, type Kernels } from '../runtime/index.js';
 import { blockRanges, ranges, type Task } from '../runtime/threads.js';
 import { overRanges, runTasks, splitLimits, splitThreads } from '../runtime/split.js';
+
+/**
+ * The size arguments every convolution kernel takes after its pointers, in their order (N, C, H,
+ * W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW): conv2dColsFloats's parameters.
+ */
+export type ConvArgs = Readonly<Parameters<Kernels['conv2dColsFloats']>>;
 
 /** conv2dBatchSplits' answers: the forward may be split by the batch; so may the input gradient alone. */
 export const SPLITS_FORWARD = 1, SPLITS_INPUT_GRAD = 2;
@@ -27,14 +33,13 @@ export function passThreads(N: number, flops: number): number {
 }
 
 /** A convolution's size arguments (conv2dForward's order) for `count` images. */
-export function withBatch(args: readonly number[], count: number): number[] {
-  const a = [...args];
-  a[0] = count;
-  return a;
+export function withBatch(args: ConvArgs, count: number): ConvArgs {
+  const [, ...rest] = args;
+  return [count, ...rest];
 }
 
 /** Floats of im2col scratch each of `threads` ranges of a batch of N needs (the first range is the longest). */
-export function rangeColsFloats(args: readonly number[], N: number, threads: number): number {
+export function rangeColsFloats(args: ConvArgs, N: number, threads: number): number {
   const longest = ranges(N, threads)[0][1];
   // Each thread's share starts on a cache line: 16 floats.
   return Math.ceil(rt().kernels.conv2dColsFloats(...withBatch(args, longest)) / 16) * 16;
@@ -63,7 +68,7 @@ export function channelRanges(O: number, threads: number, unit = O % 16 === 0 ? 
  * and depthwise convolutions, and shapes where a range would run other kernels than the whole
  * (conv2dWeightGradSplits), so that each range's bits are the whole's.
  */
-export function weightGradRanges(args: readonly number[], flops: number): [number, number][] | null {
+export function weightGradRanges(args: ConvArgs, flops: number): [number, number][] | null {
   const { pool, kernels } = rt();
   if (!pool || pool.size < 2 || flops < splitLimits.minConvFlops) return null;
   const out = weightGradChannelRanges(args, pool.size);
@@ -76,7 +81,7 @@ export function weightGradRanges(args: readonly number[], flops: number): [numbe
  * of 8 output channels, whose edge panel of fewer sums in another order) in whole panels of 8,
  * the last range ending on the whole's edge panel.
  */
-export function weightGradChannelRanges(args: readonly number[], threads: number): [number, number][] {
+export function weightGradChannelRanges(args: ConvArgs, threads: number): [number, number][] {
   const O = args[4];
   return channelRanges(O, threads, O % 16 === 0 ? 16 : rt().kernels.conv2dWinogradWeightGrad(...args) !== 0 ? 8 : 4);
 }
@@ -102,7 +107,7 @@ export function weightGradChannelRanges(args: readonly number[], threads: number
  * short (two busy processes ran at ×1.3 of one, load average 1.7), the polling pool too: conv1's
  * split ×0.85–0.87, conv2's backward ×0.92–0.97 split or beside.
  */
-export function weightGradTapRanges(args: readonly number[], flops: number): [number, number][] | null {
+export function weightGradTapRanges(args: ConvArgs, flops: number): [number, number][] | null {
   const { pool, kernels } = rt();
   if (tapSplit.mode === 'off' || !pool || pool.size < 2 || flops < splitLimits.minConvFlops) return null;
   const unit = kernels.conv2dWeightGradTapUnit(...args);
@@ -140,7 +145,7 @@ export const tapSplit = { mode: 'auto' as 'auto' | 'one' | 'both' | 'beside' | '
  * kernel runs twice over. One hand-off against two: within the noise on the layers, the LeNet-5
  * step with the splits against without them ×1.02–1.03 with one, ×0.98–1.02 with two.
  */
-export function tapSplitsBoth(args: readonly number[], parts: number): boolean {
+export function tapSplitsBoth(args: ConvArgs, parts: number): boolean {
   if (tapSplit.mode !== 'auto') return tapSplit.mode !== 'beside';
   return parts > 2 || rt().kernels.conv2dWeightGradTapUnit(...args) === 2 || args[1] / args[13] === 1;
 }
@@ -150,7 +155,7 @@ export function tapSplitsBoth(args: readonly number[], parts: number): boolean {
  * then dx of the t-th range of the batch (conv2dBackwardTaps, in its own `per` floats of `scratch`).
  */
 export function splitBackwardTaps(
-  x: number, w: number, dy: number, dw: number, db: number, dx: number, args: readonly number[],
+  x: number, w: number, dy: number, dw: number, db: number, dx: number, args: ConvArgs,
   taps: readonly [number, number][], scratch: number, per: number,
 ): void {
   const batch = ranges(args[0], taps.length);
@@ -162,7 +167,7 @@ export function splitBackwardTaps(
 }
 
 /** Floats of scratch each range of weightGradTapRanges takes (a multiple of 16: each starts on a cache line). */
-export function weightGradTapFloats(args: readonly number[]): number {
+export function weightGradTapFloats(args: ConvArgs): number {
   return Math.ceil(rt().kernels.conv2dWeightGradTapsFloats(...args) / 16) * 16;
 }
 
@@ -172,7 +177,7 @@ export function weightGradTapFloats(args: readonly number[]): number {
  * batch (conv2dWeightGradTaps, in its own `per` floats of `scratch`): the same bits as one thread.
  */
 export function splitWeightGradTaps(
-  x: number, dy: number, dw: number, db: number, args: readonly number[], taps: readonly [number, number][], scratch: number, per: number,
+  x: number, dy: number, dw: number, db: number, args: ConvArgs, taps: readonly [number, number][], scratch: number, per: number,
 ): void {
   splitCounts.weightGradByTaps++;
   runTasks(taps.map(([k0, n], t): Task => ({ kernel: 'conv2dWeightGradTaps', args: [x, dy, dw, db, k0, k0 + n, ...args, scratch + t * per * 4] })));
@@ -224,7 +229,7 @@ const ROW_SPLIT_COST = 1.15;
  * ×1.14–1.17 / ×1.02–1.07 / ×1.05–1.08 / ×0.96–1.02, and the CPU time both threads spend
  * (process.cpuUsage) over one thread's +6–12% against +11–31%.
  */
-export function winogradWeightGradPlan(args: readonly number[], flops: number): WinogradWeightGradPlan | null {
+export function winogradWeightGradPlan(args: ConvArgs, flops: number): WinogradWeightGradPlan | null {
   const { pool, kernels } = rt();
   if (weightGradSplit.mode === 'off' || !pool || pool.size < 2 || flops < splitLimits.minConvFlops) return null;
   // 5×5 kernels (F(5×5,2×2)) keep their weight gradient whole on the calling thread while the
@@ -266,7 +271,7 @@ function sumsFloats(plan: WinogradWeightGradPlan): number {
  * (conv2dWeightGradFinish), in `scratch` (winogradWeightGradFloats): the same bits as one thread.
  */
 export function splitWinogradWeightGrad(
-  x: number, dy: number, dw: number, db: number, args: readonly number[], plan: WinogradWeightGradPlan, scratch: number,
+  x: number, dy: number, dw: number, db: number, args: ConvArgs, plan: WinogradWeightGradPlan, scratch: number,
 ): void {
   const sums = scratch, apart = scratch + plan.sums * 4, work = (t: number) => scratch + (sumsFloats(plan) + t * plan.per) * 4;
   splitCounts.weightGradByParts++;
@@ -279,7 +284,7 @@ export function splitWinogradWeightGrad(
 }
 
 /** Floats of scratch a weight-gradient range of Oc channels takes: dy's planes of its channels, then the convolution's cols. */
-export function weightGradRangeFloats(args: readonly number[], Oc: number): number {
+export function weightGradRangeFloats(args: ConvArgs, Oc: number): number {
   const [N, , , , , , , , , , , , , , OH, OW] = args;
   const slice = Math.ceil((N * Oc * OH * OW) / 16) * 16;
   return slice + Math.ceil(rt().kernels.conv2dWeightGradRangeFloats(...args, Oc) / 16) * 16;
@@ -295,13 +300,11 @@ export function inputChannelRanges(C: number, threads: number): [number, number]
 
 /** The input gradient alone by ranges of input channels over the whole batch (conv2dInputGradChannels, each range in its own `per` floats of `scratch`). */
 export function splitInputGradByChannels(
-  w: number, dy: number, dx: number, args: readonly number[], channels: readonly [number, number][], scratch: number, per: number,
+  w: number, dy: number, dx: number, args: ConvArgs, channels: readonly [number, number][], scratch: number, per: number,
 ): void {
   const tasks = channels.map(([c0, Cc], t): Task => ({ kernel: 'conv2dInputGradChannels', args: [w, dy, dx, c0, Cc, ...args, scratch + t * per * 4] }));
-  const { pool, kernels } = rt();
   splitCounts.inputGradByChannels++;
-  if (!pool || pool.size < tasks.length) for (const t of tasks) kernels[t.kernel](...t.args);
-  else pool.run(tasks);
+  runTasks(tasks);
 }
 
 /**
@@ -309,7 +312,7 @@ export function splitInputGradByChannels(
  * `flops` FLOPs may be split into over the threads ready now, or null where it stays on one
  * thread: its GEMM's result follows the batch, so it splits by rows (output channels) instead.
  */
-export function forwardChannelRanges(args: readonly number[], flops: number): [number, number][] | null {
+export function forwardChannelRanges(args: ConvArgs, flops: number): [number, number][] | null {
   const { pool, kernels } = rt();
   if (!pool || pool.size < 2 || flops < splitLimits.minConvFlops || kernels.conv2dForwardChannelSplits(...args) !== 1) return null;
   const out = channelRanges(args[4], pool.size);
@@ -324,7 +327,7 @@ export const splitCounts = { weightGradByChannels: 0, weightGradByParts: 0, weig
  * over the threads ready now (conv2dDepthwiseSplits: the kernels on planes, channel by channel),
  * or null where it stays on one thread. Any batch, one image too: the ranges are of channels.
  */
-export function depthwiseRanges(args: readonly number[], flops: number): [number, number][] | null {
+export function depthwiseRanges(args: ConvArgs, flops: number): [number, number][] | null {
   const { pool, kernels } = rt();
   if (!pool || pool.size < 2 || flops < splitLimits.minDepthwiseFlops || kernels.conv2dDepthwiseSplits(...args) !== 1) return null;
   const out = ranges(args[1], pool.size);
@@ -337,16 +340,14 @@ export function depthwiseRanges(args: readonly number[], flops: number): [number
  * `scratch`), the same bits as one thread.
  */
 export function splitDepthwiseBackward(
-  x: number, w: number, dy: number, dw: number, db: number, dx: number, args: readonly number[],
+  x: number, w: number, dy: number, dw: number, db: number, dx: number, args: ConvArgs,
   channels: readonly [number, number][], scratch: number, per: number,
 ): void {
   const tasks = channels.map(([c0, Cc], t): Task => ({
     kernel: 'conv2dDepthwiseBackwardRange', args: [x, w, dy, dw, db, dx, c0, Cc, ...args, scratch + t * per * 4],
   }));
-  const { pool, kernels } = rt();
   splitCounts.depthwiseBackwardByChannels++;
-  if (!pool || pool.size < tasks.length) for (const t of tasks) kernels[t.kernel](...t.args);
-  else pool.run(tasks);
+  runTasks(tasks);
 }
 
 /**
@@ -355,7 +356,7 @@ export function splitDepthwiseBackward(
  * `scratch`: no partial sums, the same bits as one thread).
  */
 export function splitWeightGrad(
-  x: number, w: number, dy: number, dw: number, db: number, args: readonly number[],
+  x: number, w: number, dy: number, dw: number, db: number, args: ConvArgs,
   channels: readonly [number, number][], scratch: number, per: number,
 ): void {
   const [N, , , , , , , , , , , , , , OH, OW] = args;
@@ -368,7 +369,7 @@ export function splitWeightGrad(
 }
 
 /** The input gradient alone by ranges of the batch over `threads` threads (conv2dInputGrad, each range in its own `per` floats of `scratch`). */
-export function splitInputGrad(w: number, dy: number, dx: number, args: readonly number[], threads: number, scratch: number, per: number): void {
+export function splitInputGrad(w: number, dy: number, dx: number, args: ConvArgs, threads: number, scratch: number, per: number): void {
   const [, C, H, W, O] = args, OH = args[14], OW = args[15];
   overBatch(args[0], threads, (start, count, t) => ({
     kernel: 'conv2dInputGrad',
@@ -382,7 +383,7 @@ export function splitInputGrad(w: number, dy: number, dx: number, args: readonly
  * `threads − 1` workers (conv2dInputGrad, each in its own stretch of `rangeCols`).
  */
 export function splitBackward(
-  x: number, w: number, dy: number, dw: number, db: number, dx: number, args: readonly number[],
+  x: number, w: number, dy: number, dw: number, db: number, dx: number, args: ConvArgs,
   threads: number, cols: number, rangeCols: number, rangeFloats: number,
 ): void {
   const [N, C, H, W, O] = args, OH = args[14], OW = args[15];
@@ -392,7 +393,5 @@ export function splitBackward(
     args: [w, dy + start * O * OH * OW * 4, dx + start * C * H * W * 4, ...withBatch(args, count),
       rangeCols + i * rangeFloats * 4, gemmScratch(i + 1)],
   }));
-  const { pool, kernels } = rt();
-  if (!pool || pool.size < threads) for (const t of [own, ...shares]) kernels[t.kernel](...t.args);
-  else pool.run([own, ...shares]);
+  runTasks([own, ...shares]);
 }

@@ -18,7 +18,7 @@ import type { Task } from '../runtime/threads.js';
 import {
   SPLITS_FORWARD, SPLITS_INPUT_GRAD, depthwiseRanges, forwardChannelRanges, inputChannelRanges, overBatch, passThreads, rangeColsFloats, splitBackward, splitDepthwiseBackward, splitInputGrad, splitCounts, splitInputGradByChannels, splitWeightGrad, weightGradRangeFloats,
   weightGradRanges, withBatch, winogradWeightGradPlan, winogradWeightGradFloats, splitWinogradWeightGrad,
-  weightGradTapRanges, weightGradTapFloats, splitWeightGradTaps, tapSplitsBoth, splitBackwardTaps, tapSplit,
+  weightGradTapRanges, weightGradTapFloats, splitWeightGradTaps, tapSplitsBoth, splitBackwardTaps, tapSplit, type ConvArgs,
 } from './conv-threads.js';
 import { runTasks } from '../runtime/split.js';
 
@@ -241,7 +241,7 @@ export class Conv2d extends Module {
    * — SPLITS_FORWARD or SPLITS_INPUT_GRAD — and it is big enough): a function of the shape and of
    * the workers ready, never of the result, which is the same on any count.
    */
-  private threadsFor(args: readonly number[], pass: number): number {
+  private threadsFor(args: ConvArgs, pass: number): number {
     const [N, C, , , O, KH, KW] = args, G = args[13], OH = args[14], OW = args[15];
     const threads = passThreads(N, 2 * N * O * OH * OW * (C / G) * KH * KW);
     return threads > 1 && (rt().kernels.conv2dBatchSplits(...args) & pass) !== 0 ? threads : 1;
@@ -316,7 +316,7 @@ export class Conv2d extends Module {
    * of a net, with no dx, too).
    * False, having done nothing, where it does not apply (or the scratch does not fit).
    */
-  private backwardByChannels(x: Tensor, dy: Tensor, dx: Tensor | null, args: readonly number[]): boolean {
+  private backwardByChannels(x: Tensor, dy: Tensor, dx: Tensor | null, args: ConvArgs): boolean {
     const [N, C, , , O, KH, KW] = args, G = args[13], OH = args[14], OW = args[15];
     const flops = 2 * N * O * OH * OW * (C / G) * KH * KW;
     const plan = winogradWeightGradPlan(args, flops), channels = plan ? null : weightGradRanges(args, flops);
@@ -350,7 +350,7 @@ export class Conv2d extends Module {
    * The backward by ranges of taps and of the batch in one hand-off (splitBackwardTaps); false,
    * having done nothing, where the scratch does not fit.
    */
-  private backwardTaps(x: Tensor, dy: Tensor, dx: Tensor, args: readonly number[], taps: readonly [number, number][]): boolean {
+  private backwardTaps(x: Tensor, dy: Tensor, dx: Tensor, args: ConvArgs, taps: readonly [number, number][]): boolean {
     const per = Math.max(weightGradTapFloats(args), rangeColsFloats(args, args[0], taps.length));
     const scratch = this.threadScratch(per * taps.length);
     if (!scratch) return false;
@@ -362,7 +362,7 @@ export class Conv2d extends Module {
    * A depthwise convolution's backward over every thread by ranges of its channels
    * (depthwiseRanges); false, having done nothing, where it does not apply or the scratch does not fit.
    */
-  private backwardDepthwise(x: Tensor, dy: Tensor, dx: Tensor | null, args: readonly number[]): boolean {
+  private backwardDepthwise(x: Tensor, dy: Tensor, dx: Tensor | null, args: ConvArgs): boolean {
     const [N, C, , , O, KH, KW] = args, G = args[13], OH = args[14], OW = args[15];
     const channels = depthwiseRanges(args, 2 * N * O * OH * OW * (C / G) * KH * KW);
     if (!channels) return false;
@@ -393,7 +393,7 @@ export class Conv2d extends Module {
   }
 
   /** The size arguments shared by conv2dForward and conv2dBackward, in their order. */
-  private kernelArgs(g: Geometry): number[] {
+  private kernelArgs(g: Geometry): ConvArgs {
     return [g.N, g.C, g.H, g.W, this.outChannels, ...this.kernelSize, ...this.stride,
       ...this.padBefore, ...this.dilation, this.groups, g.OH, g.OW];
   }
@@ -412,7 +412,7 @@ export class Conv2d extends Module {
  */
 class DeferredConv extends FusableResult {
   constructor(readonly x: Tensor, y: Tensor, readonly snap: number, readonly hasBias: boolean,
-    readonly args: number[], readonly cols: number, readonly threads: number,
+    readonly args: ConvArgs, readonly cols: number, readonly threads: number,
     /** Floats of `cols` each thread's range takes (rangeColsFloats), when threads > 1 or channels are given. */
     readonly per: number,
     /** Output-channel ranges, one a thread, for a batch-folded GEMM (forwardChannelRanges), or null. */
@@ -435,7 +435,9 @@ class DeferredConv extends FusableResult {
     const x = this.x.ptr, hasBias = +this.hasBias;
     if (this.channels) return this.overChannels(out, act);
     if (this.threads === 1) return rt().kernels.conv2dForwardAct(x, this.snap, hasBias, out, ...this.args, this.cols, act, gemmScratch());
-    return sum(this.overRanges('conv2dForwardAct', (xr, yr) => [xr, this.snap, hasBias, yr], out, (cols, t) => [cols, act, gemmScratch(t)]));
+    return sum(this.overRanges(out, (xr, yr, sizes, cols, t) => ({
+      kernel: 'conv2dForwardAct', args: [xr, this.snap, hasBias, yr, ...sizes, cols, act, gemmScratch(t)],
+    })));
   }
 
   /**
@@ -452,15 +454,13 @@ class DeferredConv extends FusableResult {
   }
 
   /**
-   * `kernel` over the ranges of the batch the forward planned for its threads: its arguments
-   * `head(x, out)` of the range, the range's sizes, then `tail(cols, thread)`; what each returned.
+   * A task per range of the batch the forward planned for its threads, `task(x, out, sizes, cols,
+   * thread)` with the range's input, output, sizes and stretch of the scratch; what each returned.
    */
-  overRanges(kernel: string, head: (x: number, out: number) => number[], out: number, tail: (cols: number, thread: number) => number[]): number[] {
+  overRanges(out: number, task: (x: number, out: number, sizes: ConvArgs, cols: number, thread: number) => Task): number[] {
     const [N, C, H, W, O] = this.args, OH = this.args[14], OW = this.args[15], per = this.per;
-    return overBatch(N, this.threads, (start, count, t) => ({
-      kernel,
-      args: [...head(this.x.ptr + start * C * H * W * 4, out + start * O * OH * OW * 4), ...withBatch(this.args, count), ...tail(this.cols + t * per * 4, t)],
-    }));
+    return overBatch(N, this.threads, (start, count, t) =>
+      task(this.x.ptr + start * C * H * W * 4, out + start * O * OH * OW * 4, withBatch(this.args, count), this.cols + t * per * 4, t));
   }
 }
 
@@ -498,7 +498,9 @@ class DeferredConvAffine extends FusableResult {
     const c = this.conv, k = rt().kernels;
     // Per range: −(non-finite convolution outputs) when there are some, else the count after the affine.
     const results = c.threads === 1 ? [k.conv2dForwardAffine(c.x.ptr, c.snap, +c.hasBias, this.coef, out, ...c.args, c.cols, act, gemmScratch())]
-      : c.overRanges('conv2dForwardAffine', (xr, yr) => [xr, c.snap, +c.hasBias, this.coef, yr], out, (cols, t) => [cols, act, gemmScratch(t)]);
+      : c.overRanges(out, (xr, yr, sizes, cols, t) => ({
+        kernel: 'conv2dForwardAffine', args: [xr, c.snap, +c.hasBias, this.coef, yr, ...sizes, cols, act, gemmScratch(t)],
+      }));
     const refused = sum(results.filter((r) => r < 0));
     if (refused < 0) throw this.refuse(-refused);
     return sum(results);

@@ -109,7 +109,7 @@ export class MaxPool2d extends Module {
     const y = this.output('y', this.outputShape(x.shape));
     const [, , oh, ow] = y.shape;
     const argmax = this.scratch('argmax', y.size * 4).ptr, xp = x.ptr, yp = y.ptr;
-    const geometry = [...this.kernel, ...this.stride, ...this.padding, ...this.dilation];
+    const geometry = [...this.kernel, ...this.stride, ...this.padding, ...this.dilation] as const;
     overPlanes('maxPool2dForward', n * c, h * w + 2 * oh * ow, (p0, count) =>
       [xp + 4 * p0 * h * w, yp + 4 * p0 * oh * ow, argmax + 4 * p0 * oh * ow, count, h, w, oh, ow, ...geometry]);
     this.inShape = x.shape;
@@ -123,7 +123,7 @@ export class MaxPool2d extends Module {
     const [, , oh, ow] = dy.shape;
     const dx = this.output('dx', this.inShape, 'backward()');
     const argmax = this.scratch('argmax', dy.size * 4).ptr, dyp = dy.ptr, dxp = dx.ptr;
-    const at = (p0: number) => [dyp + 4 * p0 * oh * ow, argmax + 4 * p0 * oh * ow, dxp + 4 * p0 * h * w];
+    const at = (p0: number): [number, number, number] => [dyp + 4 * p0 * oh * ow, argmax + 4 * p0 * oh * ow, dxp + 4 * p0 * h * w];
     if (this.isPlain2x2(h, w, oh, ow)) overPlanes('maxPool2x2Backward', n * c, h * w + 2 * oh * ow, (p0, count) => [...at(p0), count, h, w, oh, ow]);
     else overPlanes('maxPool2dBackward', n * c, h * w + 2 * oh * ow, (p0, count) => [...at(p0), count, h * w, oh * ow]);
     return dx;

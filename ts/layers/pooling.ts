@@ -2,7 +2,8 @@
 // kernels over threads.
 import { formatShape } from '../tensor.js';
 import { checkKernelRange, checkNotEmptyBatch } from './args.js';
-import { rt } from '../runtime/index.js';
+import { rt, type Kernels, type KernelName } from '../runtime/index.js';
+import { runKernel, type Task } from '../runtime/threads.js';
 import { overRanges, splitLimits, splitThreads } from '../runtime/split.js';
 
 /** Pooling passes split over threads so far (a test reads it to know a split ran). */
@@ -16,14 +17,18 @@ export const poolSplits = { count: 0 };
  * splitLimits.minBytes stays on one thread: the VGG-style net's pools at batch 64 read and write
  * 2–12 MB, 0.2–0.9 ms a pass on one thread.
  */
-export function overPlanes(kernel: string, planes: number, floatsPerPlane: number, args: (p0: number, count: number) => number[]): void {
+export function overPlanes<K extends KernelName>(
+  kernel: K, planes: number, floatsPerPlane: number, args: (p0: number, count: number) => Readonly<Parameters<Kernels[K]>>,
+): void {
   const threads = splitThreads(planes, 4 * planes * floatsPerPlane, splitLimits.minBytes);
+  // One kernel K and its arguments: that kernel's Task (which TypeScript does not narrow a generic K to).
+  const task = (p0: number, count: number) => ({ kernel, args: args(p0, count) }) as unknown as Task;
   if (threads === 1) {
-    rt().kernels[kernel](...args(0, planes));
+    runKernel(rt().kernels, task(0, planes));
     return;
   }
   poolSplits.count++;
-  overRanges(planes, threads, (p0, count) => ({ kernel, args: args(p0, count) }));
+  overRanges(planes, threads, task);
 }
 
 /** PyTorch refuses padding larger than half the kernel: a window could then be all padding. */

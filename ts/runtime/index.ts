@@ -1,5 +1,5 @@
 export { ready, rt } from './wasm.js';
-export type { Kernels, ReadyOptions, Runtime } from './wasm.js';
+export type { Kernels, KernelName, ReadyOptions, Runtime } from './wasm.js';
 export { Block, f32, i32, reuseBlock, type BlockOwner } from './block.js';
 export { WasmMemoryError } from './heap.js';
 import { Block } from './block.js';

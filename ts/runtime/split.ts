@@ -2,7 +2,7 @@
 // pass may take, and running one task per range, on the workers when they are there. Shared by
 // the convolutions (layers/conv-threads.ts) and BatchNorm (layers/batchnorm.ts).
 import { rt } from './wasm.js';
-import { ranges, type Task } from './threads.js';
+import { ranges, runKernel, type Task } from './threads.js';
 
 /**
  * The sizes below which a pass stays on one thread. Each is half what it was measured at against
@@ -71,6 +71,6 @@ export function overRanges(n: number, threads: number, share: (start: number, co
  */
 export function runTasks(tasks: readonly Task[]): number[] {
   const { pool, kernels } = rt();
-  if (!pool || pool.size < tasks.length) return tasks.map((t) => kernels[t.kernel](...t.args));
+  if (!pool || pool.size < tasks.length) return tasks.map((t) => runKernel(kernels, t));
   return pool.run(tasks);
 }

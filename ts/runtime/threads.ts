@@ -10,11 +10,17 @@
 // still starting up simply takes no share, so the pool never waits for one.
 import { platform } from '#platform';
 import type { WorkerHandle } from '../platform/platform.js';
+import type { KernelExports, KernelName } from './embedded/kernels.js';
 
-/** One thread's share of a parallel call: a kernel export by name and its arguments. */
-export interface Task {
-  readonly kernel: string;
-  readonly args: readonly number[];
+/**
+ * One thread's share of a parallel call: a kernel export by name and its arguments, typed by the
+ * kernel (a name the build does not export, or arguments of another count, fail the type-check).
+ */
+export type Task = { [K in KernelName]: { readonly kernel: K; readonly args: Readonly<Parameters<KernelExports[K]>> } }[KernelName];
+
+/** Runs a task on this thread: its kernel called with its arguments; what it returned, or 0. */
+export function runKernel(kernels: KernelExports, task: Task): number {
+  return (kernels[task.kernel] as (...args: readonly number[]) => number | void)(...task.args) ?? 0;
 }
 
 /** The most threads a pool runs (the calling thread and its workers). */
@@ -134,8 +140,8 @@ export class ThreadPool {
   constructor(
     private readonly module: WebAssembly.Module,
     private readonly memory: WebAssembly.Memory,
-    private readonly kernels: Record<string, (...args: number[]) => number>,
-    private readonly names: readonly string[]) {
+    private readonly kernels: KernelExports,
+    private readonly names: readonly KernelName[]) {
     const slotOffset = Math.ceil(((HEADER_INTS + 2 * MAX_THREADS) * 4) / 8) * 8;
     this.#control = new SharedArrayBuffer(slotOffset + MAX_THREADS * SLOT_FLOATS * 8);
     this.#ctl = new Int32Array(this.#control);
@@ -208,7 +214,7 @@ export class ThreadPool {
     if (pending) Atomics.notify(this.#ctl, GENERATION);
     let failure: unknown = null, own = 0;
     try {
-      if (tasks[0]) own = this.kernels[tasks[0].kernel](...tasks[0].args) ?? 0;
+      if (tasks[0]) own = runKernel(this.kernels, tasks[0]);
     } catch (err) {
       failure = err;
     }
@@ -267,7 +273,7 @@ export class ThreadPool {
       Atomics.store(this.#ctl, HEADER_INTS + 2 * w, 0);
       this.#failure ??= `a worker thread did not take its share within ${this.pickupTimeoutMs} ms (stopped or crashed): its work runs on the other threads`;
       try {
-        this.#slots[w * SLOT_FLOATS] = this.kernels[t.kernel](...t.args) ?? 0;
+        this.#slots[w * SLOT_FLOATS] = runKernel(this.kernels, t);
       } catch (err) {
         failure ??= err;
       }

@@ -8,8 +8,14 @@ import { fetchBytes, firstBytes, isResponse, type ByteSource } from '../io/sourc
 import { anything, checkOptions } from '../options.js';
 import { describe, isPlainObject } from '../describe.js';
 
-/** The raw kernel exports: plain functions over byte offsets and sizes. */
-export type Kernels = Record<string, (...args: number[]) => number>;
+import type { KernelExports, KernelName } from './embedded/kernels.js';
+
+/**
+ * The raw kernel exports: plain functions over byte offsets and sizes, typed from the build
+ * (embedded/kernels.ts, which scripts/embed-wasm.js writes from asc's bindings).
+ */
+export type Kernels = KernelExports;
+export type { KernelName };
 
 /**
  * Where one wasm build comes from: its bytes (an ArrayBuffer or a typed array), a URL to fetch
@@ -96,7 +102,7 @@ const MAX_PAGES = 65536;   // 4 GiB, the wasm32 limit; must not exceed the build
  * The functions simdnet's kernel module exports (assembly/index.ts), all of which the runtime may
  * call: a module passed to ready() must have every one (a test keeps this list equal to the build's).
  */
-export const KERNEL_EXPORTS: readonly string[] = [
+export const KERNEL_EXPORTS: readonly KernelName[] = [
   'heapBase', 'relaxedSimdBuild', 'gemmScratchFloats', 'gemm', 'gemmDot', 'countNonFinite', 'fill', 'addInto', 'addFloats',
   'biasRows', 'biasGradRows', 'biasChannels', 'biasGradChannels', 'biasGradChannelRange', 'conv2dColsFloats', 'conv2dAlgorithm', 'conv2dWinogradWeightGrad', 'conv2dFusesActivation', 'conv2dSnapshotFloats', 'conv2dSnapshot', 'conv2dForwardAct', 'conv2dForwardAffine', 'gemmAct', 'gemmRowsSplit', 'conv2dForward', 'conv2dBackward', 'conv2dBatchSplits', 'conv2dInputGrad', 'conv2dWeightGradSplits', 'conv2dWeightGradRange', 'conv2dWeightGradRangeFloats', 'conv2dWeightGradTapUnit', 'conv2dWeightGradTapsFloats', 'conv2dWeightGradTaps', 'conv2dBackwardTaps', 'conv2dWeightGradRowSplits', 'conv2dWeightGradChunks', 'conv2dWeightGradSumsFloats', 'conv2dWeightGradRowsFloats', 'conv2dWeightGradPart', 'conv2dWeightGradFinish', 'conv2dDepthwiseSplits', 'conv2dDepthwiseBackwardRange', 'conv2dInputGradChannelSplits', 'conv2dInputGradChannels', 'conv2dForwardChannelSplits', 'conv2dForwardActChannels',
   'winogradScratchFloats', 'winogradForward', 'winogradInputGrad',
