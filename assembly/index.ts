@@ -1,9 +1,12 @@
 // The kernel table: every export here is a plain function over byte offsets into the
-// imported memory. Nothing allocates; scratch comes from the caller.
+// imported memory. Nothing allocates; scratch comes from the caller. Only what the TypeScript
+// layer calls, and the raw Winograd and flat passes below that the zoo and the tests call; the
+// helpers the kernels share (addFloats, the convolutions' bias sweeps, gemm.ts's gemmDot) stay
+// inside.
 export { heapBase, relaxedSimdBuild } from "./memory";
 export { gemmScratchFloats, gemm, gemmAct, gemmRowsSplit } from "./gemm"; // not its micro-kernel, which conv-winograd.ts inlines
-export * from "./util";
-export * from "./bias";
+export { countNonFinite, fill, addInto } from "./util";
+export { biasRows, biasGradRows } from "./bias";
 export * from "./conv";
 export { conv2dWinogradWeightGrad } from "./conv-winograd-table";
 // Winograd on any 3×3 (and, F(2×2,5×5), 5×5) stride-1 shape, outside conv2dAlgorithm's table: the zoo times it beside the
@@ -25,7 +28,6 @@ export * from "./loss";
 export * from "./dropout";
 export * from "./norm";
 export { batchNormCoefficients, channelAffineAct, activationChecked } from "./epilogue";
-export * from "./gemm-dot";
 export * from "./elementwise";
 export * from "./reduce";
 export * from "./cat";
