@@ -102,8 +102,10 @@ test('profile of a module of your own: a row per layer call and op, named by pat
   const before = bits(net);
   const p = net.profile(x, y, { steps: 2, warmup: 1 });
   const rows = p.layers.map((l) => `${l.path} ${l.name}`);
-  // The block's bn1 and the sn.relu after it run as one sweep (fused): one row names both.
-  assert.equal(rows.slice(0, 5), ['stem Conv2d', ' sn.relu', 'layer1.0.conv1 Conv2d', 'layer1.0.bn1+relu BatchNorm2d+sn.relu', 'layer1.0.conv2 Conv2d']);
+  // The stem and the sn.relu after it (the ReLU written as the convolution's output is stored), and
+  // the block's bn1 and its sn.relu (one sweep): one row names each fused pair.
+  assert.equal(rows.slice(0, 5), ['stem+relu Conv2d+sn.relu', 'layer1.0.conv1 Conv2d', 'layer1.0.bn1+relu BatchNorm2d+sn.relu',
+    'layer1.0.conv2 Conv2d', 'layer1.0.bn2 BatchNorm2d']);
   assert.ok(rows.includes('layer1.1.shortcut.0 Conv2d') && rows.includes('layer1.0 sn.add') && rows.includes('fc Linear'), rows.join('\n'));
   for (const l of p.layers) assert.ok(l.forwardMs >= 0 && l.backwardMs >= 0);
   assert.ok(p.layers.find((l) => l.path === 'layer1.0.conv1').backwardMs > 0, 'backward timed');
