@@ -16,42 +16,59 @@ import { chanConvInputGrad, chanFrame, chanFrameFloats, chanPairWeights } from "
 // @ts-ignore: decorator
 @inline function roundUp(v: f64, m: f64): f64 { return Math.ceil(v / m) * m; }
 
-// The layout of one call, in floats, set by layout(): plain globals, since kernels allocate
-// nothing (not even a record). The sizes are computed in f64 first (sizes()), so that
-// flatScratchFloats reports the true size of any geometry; the caller refuses sizes past the
-// memory, and once a size is accepted every offset below it fits the kernels' i32/usize arithmetic.
-let Wp = 0, planeX = 0, Q = 0, pre = 0, planeY = 0, Q4 = 0, Qdx = 0;
-let xpadFloats = 0, dypadFloats = 0, accFloats = 0, wtFloats = 0;
-let wp: f64 = 0, plane: f64 = 0, q: f64 = 0, before: f64 = 0, planeDy: f64 = 0, qdx: f64 = 0;
-let xpad: f64 = 0, dypad: f64 = 0, acc: f64 = 0, wt: f64 = 0, fwdFloats: f64 = 0, bwdFloats: f64 = 0;
+/**
+ * The layout of one call, in floats: the padded planes' row stride Wp, the input's plane (planeX),
+ * the flat output's length Q (Q4 rounded up to whole vectors, Qdx dx's), dy's padded plane (planeY)
+ * and its lead-in (pre), and the sizes of the scratch's regions. Kernels allocate nothing, so the
+ * record lives in the first FLAT_LAYOUT_FLOATS floats of the caller's scratch — each thread's own —
+ * and flatLayout hands it to the passes, which pass it on.
+ */
+@unmanaged class FlatLayout {
+  Wp: i32; planeX: i32; Q: i32; pre: i32; planeY: i32; Q4: i32; Qdx: i32;
+  xpadFloats: i32; dypadFloats: i32; accFloats: i32; wtFloats: i32;
+}
 
-function sizes(C: i32, H: i32, O: i32, KH: i32, KW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): void {
+/** Floats of scratch the FlatLayout record takes (a cache line, so the regions after it stay aligned). */
+const FLAT_LAYOUT_FLOATS = 16;
+
+/**
+ * Floats of scratch the flat passes take for this geometry (the larger of forward and backward,
+ * the record included), computed in f64 so that it is the true size of any geometry; with at ≠ 0
+ * the layout is written there as i32 (the caller refuses sizes past the memory, and once a size
+ * is accepted every offset below it fits the kernels' i32/usize arithmetic).
+ */
+function flatSizes(C: i32, H: i32, O: i32, KH: i32, KW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, at: usize): f64 {
   const c = <f64>C, o = <f64>O, g = <f64>G, oh = <f64>OH, ow = <f64>OW, taps = <f64>KH * <f64>KW;
   const hp = oh + <f64>(KH - 1) * <f64>DH;
-  wp = ow + <f64>(KW - 1) * <f64>DW;
-  plane = hp * wp;
-  q = roundUp(oh * wp, 16);
-  before = <f64>(KH - 1) * <f64>DH * wp + <f64>(KW - 1) * <f64>DW;
-  planeDy = 2 * before + oh * wp + 16;
-  qdx = roundUp(<f64>H * wp, 16);
-  xpad = c * plane + 16; // 16: the last plane's over-read
-  dypad = o * planeDy;
-  acc = o * (c / g) * taps * 4;
-  wt = (c + g) * (o / g) * taps; // chanPairWeights pads an odd channel count per group
+  const wp = ow + <f64>(KW - 1) * <f64>DW;
+  const plane = hp * wp;
+  const q = roundUp(oh * wp, 16);
+  const before = <f64>(KH - 1) * <f64>DH * wp + <f64>(KW - 1) * <f64>DW;
+  const planeDy = 2 * before + oh * wp + 16;
+  const qdx = roundUp(<f64>H * wp, 16);
+  const xpad = c * plane + 16; // 16: the last plane's over-read
+  const dypad = o * planeDy;
+  const acc = o * (c / g) * taps * 4;
+  const wt = (c + g) * (o / g) * taps; // chanPairWeights pads an odd channel count per group
   // The channel-lane kernels put transposed weights where the flat output goes, and the
   // pixel-major dy (plain, then framed for dx) after dx's output. flatConvRows's interleaved
   // pair of weight rows (2·K floats) follows the flat output, and for dx everything else; the
   // channel-lane forward's tap table (Cg·taps u32) follows its weights.
-  fwdFloats = xpad + max(o * q + 2 * (c / g) * taps, wt + (c / g) * taps);
-  bwdFloats = xpad + dypad + acc + wt + c * qdx + o * oh * ow + g * chanFrameFloats(oh, ow, o / g) + 2 * (o / g) * taps;
+  const fwdFloats = xpad + max(o * q + 2 * (c / g) * taps, wt + (c / g) * taps);
+  const bwdFloats = xpad + dypad + acc + wt + c * qdx + o * oh * ow + g * chanFrameFloats(oh, ow, o / g) + 2 * (o / g) * taps;
+  if (at != 0) {
+    const L = changetype<FlatLayout>(at);
+    L.Wp = <i32>wp; L.planeX = <i32>plane; L.Q = <i32>q; L.pre = <i32>before; L.planeY = <i32>planeDy;
+    L.Q4 = <i32>roundUp(oh * wp, 4); L.Qdx = <i32>qdx;
+    L.xpadFloats = <i32>xpad; L.dypadFloats = <i32>dypad; L.accFloats = <i32>acc; L.wtFloats = <i32>wt;
+  }
+  return FLAT_LAYOUT_FLOATS + max(fwdFloats, bwdFloats);
 }
 
-/** sizes(), then the i32 copies the kernels use (valid once the caller accepted the size). */
-function layout(C: i32, H: i32, O: i32, KH: i32, KW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): void {
-  sizes(C, H, O, KH, KW, DH, DW, G, OH, OW);
-  Wp = <i32>wp; planeX = <i32>plane; Q = <i32>q; pre = <i32>before; planeY = <i32>planeDy;
-  Q4 = <i32>roundUp(<f64>OH * wp, 4); Qdx = <i32>qdx;
-  xpadFloats = <i32>xpad; dypadFloats = <i32>dypad; accFloats = <i32>acc; wtFloats = <i32>wt;
+/** The layout of this geometry, written at the start of `scratch` (flatSizes); the passes' regions follow it. */
+function flatLayout(scratch: usize, C: i32, H: i32, O: i32, KH: i32, KW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): FlatLayout {
+  flatSizes(C, H, O, KH, KW, DH, DW, G, OH, OW, scratch);
+  return changetype<FlatLayout>(scratch);
 }
 
 /** Whether the flat passes apply: stride 1 and an input that fits inside the padded plane. */
@@ -61,8 +78,7 @@ export function flatApplies(H: i32, W: i32, KH: i32, KW: i32, SH: i32, SW: i32, 
 
 /** Floats of scratch the flat passes need (the larger of forward and backward). */
 export function flatScratchFloats(C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): f64 {
-  sizes(C, H, O, KH, KW, DH, DW, G, OH, OW);
-  return max(fwdFloats, bwdFloats);
+  return flatSizes(C, H, O, KH, KW, DH, DW, G, OH, OW, 0);
 }
 
 /**
@@ -75,12 +91,13 @@ export function flatForward(
   x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, scratch: usize, act: i32,
 ): i32 {
-  layout(C, H, O, KH, KW, DH, DW, G, OH, OW);
+  const L = flatLayout(scratch, C, H, O, KH, KW, DH, DW, G, OH, OW);
+  const Wp = L.Wp, planeX = L.planeX, Q = L.Q;
   const Cg = C / G, Og = O / G, Kg = Cg * KH * KW;
-  const xpad = scratch, out = scratch + (<usize>xpadFloats << 2), pack = out + (<usize>(O * Q) << 2);
-  if (chanApplies(Og)) return chanForward(x, w, b, y, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, xpad, out, act);
+  const xpad = scratch + (<usize>FLAT_LAYOUT_FLOATS << 2), out = xpad + (<usize>L.xpadFloats << 2), pack = out + (<usize>(O * Q) << 2);
+  if (chanApplies(Og)) return chanForward(L, x, w, b, y, N, C, H, W, O, KH, KW, PH, PW, DH, DW, G, OH, OW, xpad, out, act);
   let bad = 0;
-  memory.fill(xpad, 0, <usize>xpadFloats << 2);
+  memory.fill(xpad, 0, <usize>L.xpadFloats << 2);
   for (let n = 0; n < N; n++) {
     padPlanes(x + (<usize>n * C * H * W << 2), C, H, W, xpad + (<usize>(PH * Wp + PW) << 2), planeX, Wp);
     for (let g = 0; g < G; g++) {
@@ -94,20 +111,21 @@ export function flatForward(
 
 /** Forward with the channel-lane kernel (conv-chan.ts); wt holds the weights in 16-channel panels; act and the answer as flatForward's. */
 function chanForward(
-  x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
+  L: FlatLayout, x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, xpad: usize, wt: usize, act: i32,
 ): i32 {
+  const Wp = L.Wp, planeX = L.planeX;
   let bad = 0;
   const Cg = C / G, Og = O / G, Kg = Cg * KH * KW, P = OH * OW;
   // Each group's panels where its [Kg, Og] transpose went: O·Kg floats in all.
   chanPanels(w, O, Kg, wt);
   const direct = readsInPlace(H, W, PH, PW, OH, OW, KH, KW, DH, DW);
-  if (!direct) memory.fill(xpad, 0, <usize>xpadFloats << 2);
+  if (!direct) memory.fill(xpad, 0, <usize>L.xpadFloats << 2);
   for (let n = 0; n < N; n++) {
-    const src = inputPlanes(x, n, C, H, W, PH, PW, xpad, direct);
+    const src = inputPlanes(L, x, n, C, H, W, PH, PW, xpad, direct);
     for (let g = 0; g < G; g++) {
       bad |= chanConvForward(OH, OW, Wp, src + (<usize>g * Cg * planeX << 2), Cg, planeX, KH, KW, DH * Wp, DW,
-        wt + (<usize>g * Kg * Og << 2), Og, b != 0 ? b + (<usize>g * Og << 2) : 0, y + (<usize>(n * O + g * Og) * P << 2), act, wt + (<usize>wtFloats << 2));
+        wt + (<usize>g * Kg * Og << 2), Og, b != 0 ? b + (<usize>g * Og << 2) : 0, y + (<usize>(n * O + g * Og) * P << 2), act, wt + (<usize>L.wtFloats << 2));
     }
   }
   return bad;
@@ -124,10 +142,10 @@ function chanForward(
 }
 
 /** Image n's padded planes: x itself when it reads in place, else a copy into xpad. */
-function inputPlanes(x: usize, n: i32, C: i32, H: i32, W: i32, PH: i32, PW: i32, xpad: usize, direct: bool): usize {
+function inputPlanes(L: FlatLayout, x: usize, n: i32, C: i32, H: i32, W: i32, PH: i32, PW: i32, xpad: usize, direct: bool): usize {
   const xn = x + (<usize>n * C * H * W << 2);
   if (direct) return xn;
-  padPlanes(xn, C, H, W, xpad + (<usize>(PH * Wp + PW) << 2), planeX, Wp);
+  padPlanes(xn, C, H, W, xpad + (<usize>(PH * L.Wp + PW) << 2), L.planeX, L.Wp);
   return xpad;
 }
 
@@ -161,13 +179,14 @@ function flatBackwardTaps(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32,
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
-  layout(C, H, O, KH, KW, DH, DW, G, OH, OW);
+  const L = flatLayout(scratch, C, H, O, KH, KW, DH, DW, G, OH, OW);
+  const Wp = L.Wp, planeX = L.planeX, pre = L.pre, planeY = L.planeY, Q4 = L.Q4, Qdx = L.Qdx;
   const Cg = C / G, Og = O / G, taps = KH * KW, Kg = Cg * taps, Kt = Og * taps;
-  const xpad = scratch;
-  const dypad = xpad + (<usize>xpadFloats << 2);
-  const acc = dypad + (<usize>dypadFloats << 2);
-  const wt = acc + (<usize>accFloats << 2);
-  const dxout = wt + (<usize>wtFloats << 2);
+  const xpad = scratch + (<usize>FLAT_LAYOUT_FLOATS << 2);
+  const dypad = xpad + (<usize>L.xpadFloats << 2);
+  const acc = dypad + (<usize>L.dypadFloats << 2);
+  const wt = acc + (<usize>L.accFloats << 2);
+  const dxout = wt + (<usize>L.wtFloats << 2);
   const chan = chanApplies(Og), P = OH * OW;
   const dyT = dxout + (<usize>C * Qdx << 2);
   const dyp = dyT + (<usize>O * P << 2), frame = <i32>chanFrameFloats(OH, OW, Og);
@@ -176,11 +195,11 @@ function flatBackwardTaps(
   if (db != 0 && dw != 0) {
     biasGradChannelRange(db, dy, N, O, <i32>(<i64>O * k0 / Kg), <i32>(<i64>O * k1 / Kg), P);
   }
-  if (!direct && dw != 0) memory.fill(xpad, 0, <usize>xpadFloats << 2);
+  if (!direct && dw != 0) memory.fill(xpad, 0, <usize>L.xpadFloats << 2);
   // The dense weight gradient reads dy as it is; only the flat dx needs it padded.
   const dense = !chan && denseApplies(OH, OW), padDy = !chan && (!dense || dx != 0);
-  if (padDy) memory.fill(dypad, 0, <usize>dypadFloats << 2);
-  memory.fill(acc, 0, <usize>accFloats << 2);
+  if (padDy) memory.fill(dypad, 0, <usize>L.dypadFloats << 2);
+  memory.fill(acc, 0, <usize>L.accFloats << 2);
   if (dx != 0 && chan) {
     memory.fill(dyp, 0, <usize>(G * frame) << 2);
     for (let g = 0; g < G; g++) chanPairWeights(w + (<usize>g * Og * Kg << 2), Og, Cg, taps, wt + (<usize>g * (Cg + 1) * Kt << 2));
@@ -188,7 +207,7 @@ function flatBackwardTaps(
     flipWeights(w, wt, C, O, G, KH, KW);
   }
   for (let n = 0; n < N; n++) {
-    const src = dw != 0 ? inputPlanes(x, n, C, H, W, PH, PW, xpad, direct) : 0;
+    const src = dw != 0 ? inputPlanes(L, x, n, C, H, W, PH, PW, xpad, direct) : 0;
     const dyn = dy + (<usize>n * O * P << 2);
     if (padDy) padPlanes(dyn, O, OH, OW, dypad + (<usize>pre << 2), planeY, Wp);
     for (let g = 0; g < G; g++) {

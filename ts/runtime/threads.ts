@@ -2,9 +2,9 @@
 // more in each worker on the same memory; a call is handed out through a small SharedArrayBuffer
 // (a generation counter, a pending count and one argument slot per worker), so no message is
 // posted per kernel: the calling thread writes each worker's slot, bumps the generation, runs its
-// own share, and waits for the pending count to reach zero. Every instance has its own globals,
-// so the kernels' module-level state is per thread by construction; scratch must be too (the
-// callers give each share its own).
+// own share, and waits for the pending count to reach zero. The kernels keep no state between
+// calls (what a call decides, such as the flat passes' layout, is passed along or kept in its
+// scratch), and the callers give each share its own scratch.
 //
 // What a split computes never depends on how many workers take part (see conv2d.ts): a worker
 // still starting up simply takes no share, so the pool never waits for one.
