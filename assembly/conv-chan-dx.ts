@@ -79,66 +79,6 @@ export function chanConvInputGrad(
   }
 }
 
-/**
- * One group's dy (Og planes of OH×OW) → dyp: per block of 16 channels, a pixel-major
- * (OH + 2)×(OW + 2) plane of 16-float pixels whose 1-pixel frame stays as zeroed by the caller.
- */
-export function chanFrame(dy: usize, OH: i32, OW: i32, Og: i32, dyp: usize): void {
-  const P = OH * OW, rowPix = OW + 2, pb = <usize>P << 2;
-  for (let ob = 0; ob < Og; ob += 16) {
-    const blk = dyp + (<usize>(ob / 16) * (OH + 2) * rowPix << 6);
-    for (let r = 0; r < 16; r += 4) {
-      let s = dy + (<usize>(ob + r) * P << 2);
-      for (let oh = 0; oh < OH; oh++) {
-        let d = blk + (<usize>((oh + 1) * rowPix + 1) << 6) + (<usize>r << 2);
-        let ow = 0;
-        // Four channels × four pixels, transposed in registers.
-        for (; ow + 4 <= OW; ow += 4) {
-          const v0 = v128.load(s), v1 = v128.load(s + pb), v2 = v128.load(s + 2 * pb), v3 = v128.load(s + 3 * pb);
-          const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
-          const t2 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
-          v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5)); v128.store(d, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7), 64);
-          v128.store(d, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5), 128); v128.store(d, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7), 192);
-          s += 16; d += 256;
-        }
-        for (; ow < OW; ow++) {
-          store<f32>(d, load<f32>(s)); store<f32>(d, load<f32>(s + pb), 4);
-          store<f32>(d, load<f32>(s + 2 * pb), 8); store<f32>(d, load<f32>(s + 3 * pb), 12);
-          s += 4; d += 64;
-        }
-      }
-    }
-  }
-}
-
-/** Floats of one group's framed dy (chanFrame). */
-export function chanFrameFloats(OH: f64, OW: f64, Og: f64): f64 { return (OH + 2) * (OW + 2) * Og; }
-
-/**
- * One group's weights w[o, c, i, j] (Og × CH × taps) → wp: per channel pair, per block of 16 o's,
- * per tap, 16 o's of the pair's first channel then 16 of its second (zeros past an odd CH).
- */
-export function chanPairWeights(w: usize, Og: i32, CH: i32, taps: i32, wp: usize): void {
-  const pairs = (CH + 1) >> 1;
-  for (let ob = 0; ob < Og; ob += 16) {
-    for (let cp = 0; cp < pairs; cp++) {
-      for (let t = 0; t < taps; t++) {
-        const d = wp + (<usize>((cp * (Og / 16) + ob / 16) * taps + t) << 7);
-        for (let u = 0; u < 2; u++) {
-          const c = 2 * cp + u;
-          for (let o = 0; o < 16; o++) {
-            const v: f32 = c < CH ? load<f32>(w + (<usize>(((ob + o) * CH + c) * taps + t) << 2)) : 0;
-            store<f32>(d + (<usize>(u * 16 + o) << 2), v);
-          }
-        }
-      }
-    }
-  }
-}
-
-/** Floats of one group's paired weights (chanPairWeights). */
-export function chanPairFloats(Og: i32, CH: i32, taps: i32): i32 { return Og * (CH + 1) * taps; }
-
 /** ⌈a / b⌉ for b > 0 (a of either sign). */
 // @ts-ignore: decorator
 @inline function ceilDiv(a: i32, b: i32): i32 { return a > 0 ? (a + b - 1) / b : -((-a) / b); }

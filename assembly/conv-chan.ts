@@ -125,46 +125,6 @@ export function chanConvWeightGrad(
   }
 }
 
-/**
- * An Og×K matrix (Og a multiple of 16) → panels of 16 rows, each transposed: dst[ob·K + k·16 + r] =
- * src[(ob + r)·K + k] for r < 16 (the channel-lane kernels' layout of the weights and of dy).
- */
-export function chanPanels(src: usize, Og: i32, K: i32, dst: usize): void {
-  for (let o = 0; o < Og; o += 16) chanTranspose(src + (<usize>o * K << 2), 16, K, dst + (<usize>o * K << 2));
-}
-
-/** dst[c·rows + r] = src[r·cols + c] for a rows×cols matrix (4×4 blocks in registers). */
-export function chanTranspose(src: usize, rows: i32, cols: i32, dst: usize): void {
-  const rb = <usize>cols << 2, db = <usize>rows << 2;
-  let r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    let c = 0;
-    for (; c + 4 <= cols; c += 4) {
-      const s = src + ((<usize>r * cols + c) << 2);
-      const v0 = v128.load(s), v1 = v128.load(s + rb), v2 = v128.load(s + 2 * rb), v3 = v128.load(s + 3 * rb);
-      const t0 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
-      const t2 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
-      const d = dst + ((<usize>c * rows + r) << 2);
-      v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-      v128.store(d + db, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
-      v128.store(d + 2 * db, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
-      v128.store(d + 3 * db, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
-    }
-    for (; c < cols; c++) for (let i = r; i < r + 4; i++) copyAt(src, i * cols + c, dst, c * rows + i);
-  }
-  for (; r < rows; r++) for (let c = 0; c < cols; c++) copyAt(src, r * cols + c, dst, c * rows + r);
-}
-
-/** dw[o·K + k] += acc[ob][k][o − ob] for the taps k in [k0, k1) (16-channel panels, ob = o rounded down to 16): the weight gradient of one group back to OIHW. */
-export function chanWeightGradFinish(acc: usize, K: i32, Og: i32, dw: usize, k0: i32, k1: i32): void {
-  for (let o = 0; o < Og; o++) {
-    for (let k = k0; k < k1; k++) {
-      const p = dw + ((<usize>o * K + k) << 2);
-      store<f32>(p, load<f32>(p) + load<f32>(acc + ((<usize>(o & ~15) * K + (<usize>k << 4) + (o & 15)) << 2)));
-    }
-  }
-}
-
 // @ts-ignore: decorator
 @inline function pixelOffset(p: i32, OW: i32, Wp: i32): i32 { const oh = p / OW; return oh * Wp + (p - oh * OW); }
 
@@ -172,12 +132,6 @@ export function chanWeightGradFinish(acc: usize, K: i32, Og: i32, dw: usize, k0:
 @inline function tapOffset(k: i32, taps: i32, KW: i32, plane: i32, rowStep: i32, colStep: i32): i32 {
   const c = k / taps, r = k - c * taps, i = r / KW, j = r - i * KW;
   return c * plane + i * rowStep + j * colStep;
-}
-
-
-// @ts-ignore: decorator
-@inline function copyAt(src: usize, i: i32, dst: usize, j: i32): void {
-  store<f32>(dst + (<usize>j << 2), load<f32>(src + (<usize>i << 2)));
 }
 
 /** Four channels (lanes) of pixels p, p+1 → their planes (stride `plane` bytes), two floats each. */

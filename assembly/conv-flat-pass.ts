@@ -8,9 +8,10 @@ import { flatConvRows, flatConvDot, flatConvDotFinish } from "./conv-flat";
 import { biasGradChannelRange } from "./bias";
 import { nonFinite } from "./simd";
 import { actS, actV } from "./epilogue";
-import { chanApplies, chanConvForward, chanConvWeightGrad, chanPanels, chanWeightGradFinish } from "./conv-chan";
+import { chanApplies, chanConvForward, chanConvWeightGrad } from "./conv-chan";
 import { denseConvDot } from "./conv-flat-dense";
-import { chanConvInputGrad, chanFrame, chanFrameFloats, chanPairWeights } from "./conv-chan-dx";
+import { chanConvInputGrad } from "./conv-chan-dx";
+import { chanPanels, chanWeightGradFinish, chanFrame, chanFrameFloats, chanPairWeights } from "./conv-chan-pack";
 
 
 // @ts-ignore: decorator
