@@ -13,7 +13,7 @@ import { StepGuard } from './step-guard.js';
 import { checkProfileOptions } from './fit-options.js';
 import { saveTrainingFlags, useGenerator } from '../module-tree.js';
 import { Generator } from '../random.js';
-import { setProfiler } from '../autograd/state.js';
+import { setProfiler, type Profiler } from '../autograd/state.js';
 
 /** The owner of the block profile() copies the batch into. */
 const PROFILE_INPUT: BlockOwner = { label: () => 'profile()' };
@@ -98,15 +98,32 @@ export function profile(model: Module, x: Tensor, y: Target, options: ProfileOpt
   const restoreGradients = saveGradients(model);
   const restoreFlags = saveTrainingFlags(model);
   const restoreGenerators = useGenerator(model, new Generator(0));
-  // The batch goes into a block of the profile's own, re-issued each step as a layer's result is,
-  // so the first layer takes it as it takes a copied host input in training (fit's batches): a
-  // convolution or Linear whose output the activation after it writes (one fused row) as there,
-  // its output put off and dropped, never read stale, if the block changed first.
-  const input = new Block(x.size * 4);
-  const host = x.toArray();
-  const rows = new Map<string, LayerTime>();
-  let timed = false;
-  setProfiler({
+  const rows = new Map<string, LayerTime>(), clock = { timed: false };
+  setProfiler(rowRecorder(rows, clock));
+  let times: StepTimes;
+  try {
+    times = timeSteps(model, x, y, lossFn, optimizer, warmup, steps, clock);
+  } finally {
+    setProfiler(null);
+    guard.restore();
+    restoreGradients();
+    restoreFlags();
+    restoreGenerators();
+    if (!options.optimizer) optimizer.dispose();
+  }
+  return profileOf(rows, times, x.shape[0], steps);
+}
+
+/** The times a profile's steps add up outside the layers' rows, in ms over the timed steps. */
+interface StepTimes { inputMs: number; lossMs: number; optimizerMs: number }
+
+/**
+ * The profiler that adds each layer call's (and functional op's) times to its row of `rows` while
+ * clock.timed says the step counts; a call fused into the row `into` (the ReLU after a BatchNorm or
+ * a convolution) renames that row to name both.
+ */
+function rowRecorder(rows: Map<string, LayerTime>, clock: { timed: boolean }): Profiler {
+  return {
     forward(row, path, what, ms, into) {
       const name = typeof what === 'string' ? what : layerTypeOf(what as Module) ?? what.constructor.name;
       let r = rows.get(row);
@@ -118,51 +135,64 @@ export function profile(model: Module, x: Tensor, y: Target, options: ProfileOpt
         rows.set(row, r);
       }
       if (!r) rows.set(row, r = { name, path, forwardMs: 0, backwardMs: 0 });
-      if (timed) r.forwardMs += ms;
+      if (clock.timed) r.forwardMs += ms;
     },
     backward(row, ms) {
       const r = rows.get(row);
-      if (r && timed) r.backwardMs += ms;
+      if (r && clock.timed) r.backwardMs += ms;
     },
     deferredMs: 0,
-  });
-  let inputMs = 0, lossMs = 0, optimizerMs = 0;
+  };
+}
+
+/**
+ * `warmup` untimed then `steps` timed training steps (forward, loss, backward, optimizer step,
+ * zeroGrad) on the batch x, y; the layers' times go to the profiler, the rest is returned.
+ */
+function timeSteps(model: Module, x: Tensor, y: Target, lossFn: Loss, optimizer: Optimizer, warmup: number, steps: number,
+  clock: { timed: boolean }): StepTimes {
+  // The batch goes into a block of the profile's own, re-issued each step as a layer's result is,
+  // so the first layer takes it as it takes a copied host input in training (fit's batches): a
+  // convolution or Linear whose output the activation after it writes (one fused row) as there,
+  // its output put off and dropped, never read stale, if the block changed first.
+  const input = new Block(x.size * 4);
+  const host = x.toArray();
+  const times: StepTimes = { inputMs: 0, lossMs: 0, optimizerMs: 0 };
   model.train();
   try {
     for (let s = 0; s < warmup + steps; s++) {
-      timed = s >= warmup;
+      const timed = clock.timed = s >= warmup;
       let t = performance.now();
       input.reissue(PROFILE_INPUT, 'copy of the batch');
       f32(input.ptr, x.size).set(host);
       const h = new Tensor(x.shape, input);
       let now = performance.now();
-      if (timed) inputMs += now - t;
+      if (timed) times.inputMs += now - t;
       const out = model.forward(h);
       t = performance.now();
       const loss = lossFn.forward(out, y);
       now = performance.now();
-      if (timed) lossMs += now - t;
+      if (timed) times.lossMs += now - t;
       loss.backward();
       t = performance.now();
       optimizer.step();
       optimizer.zeroGrad();
-      if (timed) optimizerMs += performance.now() - t;
+      if (timed) times.optimizerMs += performance.now() - t;
     }
   } finally {
-    setProfiler(null);
     input.free();
-    guard.restore();
-    restoreGradients();
-    restoreFlags();
-    restoreGenerators();
-    if (!options.optimizer) optimizer.dispose();
   }
+  return times;
+}
+
+/** The Profile of `steps` timed steps: each row's and each part's mean per step, and their sum. */
+function profileOf(rows: Map<string, LayerTime>, times: StepTimes, batchSize: number, steps: number): Profile {
   const result: Profile = {
-    batchSize: x.shape[0], steps,
+    batchSize, steps,
     layers: [...new Set(rows.values())].map((r) => ({ ...r, forwardMs: r.forwardMs / steps, backwardMs: r.backwardMs / steps })),
-    inputMs: inputMs / steps,
-    loss: { forwardMs: lossMs / steps, backwardMs: 0 },
-    optimizerMs: optimizerMs / steps,
+    inputMs: times.inputMs / steps,
+    loss: { forwardMs: times.lossMs / steps, backwardMs: 0 },
+    optimizerMs: times.optimizerMs / steps,
     stepMs: 0,
     toString() { return formatProfile(this); },
   };
