@@ -7,7 +7,6 @@ import { ThreadPool, defaultThreads, MAX_THREADS } from './threads.js';
 import { fetchBytes, firstBytes, isResponse, type ByteSource } from '../io/source.js';
 import { anything, checkOptions } from '../options.js';
 import { describe, isPlainObject } from '../describe.js';
-
 import type { KernelExports, KernelName } from './embedded/kernels.js';
 
 /**
