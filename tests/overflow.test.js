@@ -38,8 +38,9 @@ function colsFloatsRef(C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW) {
   const acc = O * (C / G) * taps * 4, wt = (C + G) * (O / G) * taps;
   const frame = (OH + 2) * (OW + 2) * (O / G);
   // 2·K: flatConvRows's interleaved pair of weight rows (K = (C/G)·taps forward, (O/G)·taps for dx);
-  // 16: the layout record's cache line, first.
-  return 16 + Math.max(xpad + Math.max(O * up(OH * wp, 16) + 2 * (C / G) * taps, wt),
+  // the channel-lane forward's weights, then its table of K tap offsets; 16: the layout record's
+  // cache line, first.
+  return 16 + Math.max(xpad + Math.max(O * up(OH * wp, 16) + 2 * (C / G) * taps, wt + (C / G) * taps),
     xpad + dypad + acc + wt + C * up(H * wp, 16) + O * OH * OW + G * frame + 2 * (O / G) * taps);
 }
 
