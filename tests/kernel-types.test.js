@@ -5,18 +5,19 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 
 test('the kernel table and thread tasks are typed: misspelt kernels and wrong argument counts fail tsc', () => {
-  const dir = mkdtempSync(join(root, 'tests', 'tmp-kernel-types-'));
+  mkdirSync(join(root, 'tests', 'tmp'), { recursive: true });
+  const dir = mkdtempSync(join(root, 'tests', 'tmp', 'kernel-types-'));
   try {
     writeFileSync(join(dir, 'calls.ts'), `
-import type { Kernels } from '../../ts/runtime/index.js';
-import type { Task } from '../../ts/runtime/threads.js';
-import type { ConvArgs } from '../../ts/layers/conv-threads.js';
+import type { Kernels } from '../../../ts/runtime/index.js';
+import type { Task } from '../../../ts/runtime/threads.js';
+import type { ConvArgs } from '../../../ts/layers/conv-threads.js';
 export function calls(k: Kernels, sizes: ConvArgs): Task[] {
   k.conv2dForward(0, 0, 0, 0, ...sizes, 0, 0);
   k.reluForward(0, 0, 16);
@@ -35,7 +36,7 @@ export function calls(k: Kernels, sizes: ConvArgs): Task[] {
 }
 `);
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
-      extends: '../../tsconfig.json', compilerOptions: { noEmit: true, rootDir: '../..' }, include: ['calls.ts'],
+      extends: '../../../tsconfig.json', compilerOptions: { noEmit: true, rootDir: '../../..' }, include: ['calls.ts'],
     }));
     const r = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { encoding: 'utf8' });
     assert.is(r.status, 0, `tsc:\n${r.stdout}${r.stderr}`);
