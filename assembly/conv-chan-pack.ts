@@ -12,7 +12,7 @@ export function chanPanels(src: usize, Og: i32, K: i32, dst: usize): void {
 }
 
 /** dst[c·rows + r] = src[r·cols + c] for a rows×cols matrix (4×4 blocks in registers). */
-export function chanTranspose(src: usize, rows: i32, cols: i32, dst: usize): void {
+function chanTranspose(src: usize, rows: i32, cols: i32, dst: usize): void {
   const rb = <usize>cols << 2, db = <usize>rows << 2;
   let r = 0;
   for (; r + 4 <= rows; r += 4) {

@@ -2,7 +2,7 @@
 // layout of conv-flat.ts and back out (with the bias and the activation as they are stored), and
 // the weights flipped for the input gradient.
 import { nonFinite } from "./simd";
-import { actS, actV } from "./epilogue";
+import { actS, actV, ACT_RELU, ACT_RELU6 } from "./epilogue";
 
 /** wt[c, (o, KH−1−i, KW−1−j)] = w[o, c, i, j] within each group: dx is a convolution of dy with it. */
 export function flipWeights(w: usize, wt: usize, C: i32, O: i32, G: i32, KH: i32, KW: i32): void {
@@ -66,8 +66,6 @@ export function unpadPlanes(src: usize, planes: i32, plane: i32, stride: i32, ds
   }
   return <i32>v128.any_true(flag) | flagS;
 }
-
-const ACT_RELU = 1, ACT_RELU6 = 2;
 
 /** dst[i] = src[i] + add for n floats. */
 // @ts-ignore: decorator

@@ -16,9 +16,9 @@ import { countNonFinite } from "./util";
 /** No activation after the affine (a BatchNorm on its own). */
 const ACT_NONE = 0;
 /** ReLU: max(v, 0). */
-const ACT_RELU = 1;
+export const ACT_RELU = 1;
 /** ReLU6: min(max(v, 0), 6). */
-const ACT_RELU6 = 2;
+export const ACT_RELU6 = 2;
 
 const ZERO = f32x4.splat(0);
 const SIX = f32x4.splat(6);
