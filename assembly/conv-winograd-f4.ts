@@ -361,14 +361,14 @@ const KT_SCALE: StaticArray<f64> = [
 
 /** Lanes of the columns c..c+3 inside 0..Win−1: all ones, else zero. */
 // @ts-ignore: decorator
-@inline function columnMask(c: i32, Win: i32): v128 {
+@inline export function columnMask(c: i32, Win: i32): v128 {
   const cols = i32x4.add(i32x4.splat(c), i32x4(0, 1, 2, 3));
   return v128.and(i32x4.ge_s(cols, i32x4.splat(0)), i32x4.lt_s(cols, i32x4.splat(Win)));
 }
 
 /** Row r0 + k of a plane at p (the address of row r0's first wanted column, rows rs bytes apart): zeros outside rows 0..Hin−1. */
 // @ts-ignore: decorator
-@inline function stripRow(p: usize, rs: usize, k: i32, r0: i32, Hin: i32): v128 {
+@inline export function stripRow(p: usize, rs: usize, k: i32, r0: i32, Hin: i32): v128 {
   const row = r0 + k;
   return row >= 0 && row < Hin ? v128.load(p + <usize>k * rs) : f32x4.splat(0);
 }
@@ -528,7 +528,7 @@ export function tileOrigins(m: i32, origins: usize, x: usize, imageBytes: usize,
 
 /** Whether the four tile records at o (m×m tiles) are live, of one image and one tile row, side by side. */
 // @ts-ignore: decorator
-@inline function fourInARow(o: usize, m: i32): bool {
+@inline export function fourInARow(o: usize, m: i32): bool {
   return load<i32>(o, 60) != 0 && load<u32>(o, 48) == load<u32>(o) && load<i32>(o, 52) == load<i32>(o, 4) && load<i32>(o, 56) == load<i32>(o, 8) + 3 * m;
 }
 
@@ -669,7 +669,7 @@ export function outputTransformAlpha6(
 
 /** Whether the four tile records at rec are live and their 4×4 tiles lie inside OH×OW. */
 // @ts-ignore: decorator
-@inline function fourWhole(rec: usize, OH: i32, OW: i32): bool {
+@inline export function fourWhole(rec: usize, OH: i32, OW: i32): bool {
   let whole = true;
   for (let k = 0; k < 4; k++) {
     const r = rec + (<usize>k << 4);
@@ -680,7 +680,7 @@ export function outputTransformAlpha6(
 
 /** The address of the output corner of the tile record at rec, plane `offset` bytes into its image. */
 // @ts-ignore: decorator
-@inline function tileCorner(rec: usize, offset: usize, OW: i32): usize {
+@inline export function tileCorner(rec: usize, offset: usize, OW: i32): usize {
   return <usize>load<u32>(rec) + offset + ((<usize>load<i32>(rec, 4) * OW + load<i32>(rec, 8)) << 2);
 }
 
@@ -727,7 +727,7 @@ export function outputTransformAlpha6(
  * One lane's m×m tile (its float of y[k][l] at src + 16·(mk + l)) into its output plane, cut at
  * OH×OW, through act; returns 1 when a value stored was NaN or infinite before it (with an act).
  */
-function scatterTile(m: i32, src: usize, o: usize, offset: usize, OH: i32, OW: i32, act: i32): i32 {
+export function scatterTile(m: i32, src: usize, o: usize, offset: usize, OH: i32, OW: i32, act: i32): i32 {
   if (load<i32>(o, 12) == 0) return 0;
   let bad = 0;
   const plane = <usize>load<u32>(o) + offset, oy = load<i32>(o, 4), ox = load<i32>(o, 8);

@@ -1,7 +1,7 @@
 // Which Winograd tile, if any, runs a 3×3 or 5×5 stride-1 convolution: the table conv2dAlgorithm
 // reads (a pure function of the shape and the build), and the dispatch to the chosen tile's kernels
 // (F(2×2,3×3) in conv-winograd.ts, F(4×4,3×3) in conv-winograd-f4.ts, F(2×2,5×5) in
-// conv-winograd-f2x2-5x5.ts), and which tile, if any, runs the weight gradient
+// conv-winograd-f2x2-5x5.ts, F(4×4,5×5) in conv-winograd-f4x4-5x5.ts), and which tile, if any, runs the weight gradient
 // (conv-winograd-dw.ts, conv-winograd-dw-f4.ts: 3×3 by 2×2 or 4×4 tiles, 5×5 by 2×2).
 import {
   winogradScratchFloats, winogradForward, winogradInputGrad, winogradWeightsFloats, winogradForwardWeights, winogradForwardPass,
@@ -14,11 +14,17 @@ import {
   winogradF2x2K5ScratchFloats, winogradF2x2K5Forward, winogradF2x2K5InputGrad, winogradF2x2K5WeightsFloats, winogradF2x2K5ForwardWeights,
   winogradF2x2K5ForwardPass,
 } from "./conv-winograd-f2x2-5x5";
+import {
+  winogradF4x4K5ScratchFloats, winogradF4x4K5Forward, winogradF4x4K5InputGrad, winogradF4x4K5WeightsFloats, winogradF4x4K5ForwardWeights,
+  winogradF4x4K5ForwardPass,
+} from "./conv-winograd-f4x4-5x5";
 import { winogradWeightGradScratchFloats, winogradWeightGrad } from "./conv-winograd-dw";
 import { winogradF4x4WeightGradScratchFloats, winogradF4x4WeightGrad, winogradF2x2K5WeightGradScratchFloats, winogradF2x2K5WeightGrad } from "./conv-winograd-dw-f4";
 
 /** winogradTile's answer for F(2×2,5×5) (its output tile is 2×2 as F(2×2,3×3)'s; 5 names the kernel). */
 export const WINOGRAD_TILE_5X5: i32 = 5;
+/** winogradTile's answer for F(4×4,5×5). */
+export const WINOGRAD_TILE_5X5_F4: i32 = 9;
 
 /** Whether Winograd F(m×m,3×3) can compute this convolution at all (not whether it is chosen; 5×5: winogradTile). */
 export function winogradApplies(KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32): bool {
@@ -28,14 +34,18 @@ export function winogradApplies(KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW:
 /**
  * The output tile m of the Winograd F(m×m,3×3) that conv2dForward/conv2dBackward run for this
  * shape's forward and input gradient (N: the batch, which only the 5×5 part reads),
- * WINOGRAD_TILE_5X5 for F(2×2,5×5) (see winograd5x5Chosen),
+ * WINOGRAD_TILE_5X5 for F(2×2,5×5) (see winograd5x5Chosen), WINOGRAD_TILE_5X5_F4 for F(4×4,5×5)
+ * (winograd5x5F4Chosen),
  * or 0 for the direct path: the 3×3 table filled from the
  * harness's shape zoo (`npm run bench -- --zoo`), which times the direct path and both tiles on
  * every 3×3 stride-1 shape in the same run (see the measurements below). A pure function of the
  * shape and the build.
  */
 export function winogradTile(N: i32, C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32): i32 {
-  if (KH == 5 && KW == 5 && SH == 1 && SW == 1 && DH == 1 && DW == 1 && G == 1) return winograd5x5Chosen(N, C, O, OH, OW) ? WINOGRAD_TILE_5X5 : 0;
+  if (KH == 5 && KW == 5 && SH == 1 && SW == 1 && DH == 1 && DW == 1 && G == 1) {
+    if (winograd5x5F4Chosen(N, C, O, OH, OW)) return WINOGRAD_TILE_5X5_F4;
+    return winograd5x5Chosen(N, C, O, OH, OW) ? WINOGRAD_TILE_5X5 : 0;
+  }
   if (!winogradApplies(KH, KW, SH, SW, DH, DW, G)) return 0;
   if (C < WINOGRAD_MIN_CHANNELS || O < WINOGRAD_MIN_CHANNELS) return 0;
   const minSize = C < WINOGRAD_WIDE_CHANNELS || O < WINOGRAD_WIDE_CHANNELS ? WINOGRAD_NARROW_MIN_SIZE : WINOGRAD_MIN_SIZE;
@@ -153,9 +163,11 @@ function f4x4Pays(OH: i32, OW: i32): bool {
  * winogradF2x2K5WeightGrad) where it runs F(2×2,5×5), or 0 for the direct flat path. Not
  * necessarily the forward's tile. A pure function of the shape and the build.
  */
-export function winogradWeightGradTile(tile: i32, N: i32, OH: i32, OW: i32): i32 {
-  // 5×5: F(5×5,2×2) wherever the forward runs F(2×2,5×5) (measurements below winograd5x5Chosen).
+export function winogradWeightGradTile(tile: i32, N: i32, C: i32, OH: i32, OW: i32): i32 {
+  // 5×5: F(5×5,2×2) wherever the forward runs F(2×2,5×5) (measurements below winograd5x5Chosen),
+  // and where it runs F(4×4,5×5) on the same shapes; direct beside F(4×4,5×5) on 3-channel inputs.
   if (tile == WINOGRAD_TILE_5X5) return WINOGRAD_TILE_5X5;
+  if (tile == WINOGRAD_TILE_5X5_F4) return C >= WINOGRAD_5X5_MIN_CHANNELS ? WINOGRAD_TILE_5X5 : 0;
   if (tile != 2 && tile != 4) return 0;
   const tiles4 = <f64>N * <f64>((OH + 3) >> 2) * <f64>((OW + 3) >> 2), outputs = <f64>N * <f64>OH * <f64>OW;
   // Outputs over the positions the 4×4 tiles compute: below 60% (6×6 and 9×9 planes: 56%; 5×5: 39%) they waste too much.
@@ -305,15 +317,16 @@ export function conv2dWinogradWeightGrad(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): i32 {
-  const dwTile = winogradWeightGradTile(winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW), N, OH, OW);
+  const dwTile = winogradWeightGradTile(winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW), N, C, OH, OW);
   return dwTile == WINOGRAD_TILE_5X5 ? 2 : dwTile;
 }
 
 /** Floats of scratch the chosen tile's forward, input gradient and (if chosen) weight gradient need. */
 export function winogradTileScratchFloats(tile: i32, N: i32, C: i32, H: i32, W: i32, O: i32, OH: i32, OW: i32): f64 {
   const passes = tile == WINOGRAD_TILE_5X5 ? winogradF2x2K5ScratchFloats(N, C, H, W, O, OH, OW)
+    : tile == WINOGRAD_TILE_5X5_F4 ? winogradF4x4K5ScratchFloats(N, C, H, W, O, OH, OW)
     : tile == 4 ? winogradF4x4ScratchFloats(N, C, H, W, O, OH, OW) : winogradScratchFloats(N, C, H, W, O, OH, OW);
-  const dwTile = winogradWeightGradTile(tile, N, OH, OW);
+  const dwTile = winogradWeightGradTile(tile, N, C, OH, OW);
   if (dwTile == WINOGRAD_TILE_5X5) return max(passes, winogradF2x2K5WeightGradScratchFloats(N, C, O, OH, OW));
   if (dwTile == 4) return max(passes, winogradF4x4WeightGradScratchFloats(N, C, O, OH, OW));
   return dwTile == 2 ? max(passes, winogradWeightGradScratchFloats(N, C, O, OH, OW)) : passes;
@@ -338,6 +351,7 @@ export function winogradTileForward(
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize, act: i32,
 ): i32 {
   if (tile == WINOGRAD_TILE_5X5) return winogradF2x2K5Forward(x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, scratch, act);
+  if (tile == WINOGRAD_TILE_5X5_F4) return winogradF4x4K5Forward(x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, scratch, act);
   if (tile == 4) return winogradF4x4Forward(x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, scratch, act);
   return winogradForward(x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, scratch, act);
 }
@@ -345,12 +359,14 @@ export function winogradTileForward(
 /** Floats of the chosen tile's transformed forward kernels of a C → O convolution. */
 export function winogradTileWeightsFloats(tile: i32, O: i32, C: i32): i32 {
   if (tile == WINOGRAD_TILE_5X5) return winogradF2x2K5WeightsFloats(O, C);
+  if (tile == WINOGRAD_TILE_5X5_F4) return winogradF4x4K5WeightsFloats(O, C);
   return tile == 4 ? winogradF4x4WeightsFloats(O, C) : winogradWeightsFloats(O, C);
 }
 
 /** U = the forward kernels w transformed for the chosen tile, winogradTileWeightsFloats floats. */
 export function winogradTileForwardWeights(tile: i32, w: usize, O: i32, C: i32, U: usize): void {
   if (tile == WINOGRAD_TILE_5X5) winogradF2x2K5ForwardWeights(w, O, C, U);
+  else if (tile == WINOGRAD_TILE_5X5_F4) winogradF4x4K5ForwardWeights(w, O, C, U);
   else if (tile == 4) winogradF4x4ForwardWeights(w, O, C, U);
   else winogradForwardWeights(w, O, C, U);
 }
@@ -361,6 +377,7 @@ export function winogradTileForwardPass(
   PH: i32, PW: i32, OH: i32, OW: i32, work: usize, act: i32,
 ): i32 {
   if (tile == WINOGRAD_TILE_5X5) return winogradF2x2K5ForwardPass(x, U, b, y, N, C, H, W, O, PH, PW, OH, OW, work, act);
+  if (tile == WINOGRAD_TILE_5X5_F4) return winogradF4x4K5ForwardPass(x, U, b, y, N, C, H, W, O, PH, PW, OH, OW, work, act);
   if (tile == 4) return winogradF4x4ForwardPass(x, U, b, y, N, C, H, W, O, PH, PW, OH, OW, work, act);
   return winogradForwardPass(x, U, b, y, N, C, H, W, O, PH, PW, OH, OW, work, act);
 }
@@ -371,6 +388,7 @@ export function winogradTileInputGrad(
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
   if (tile == WINOGRAD_TILE_5X5) winogradF2x2K5InputGrad(w, dy, dx, N, C, H, W, O, PH, PW, OH, OW, scratch);
+  else if (tile == WINOGRAD_TILE_5X5_F4) winogradF4x4K5InputGrad(w, dy, dx, N, C, H, W, O, PH, PW, OH, OW, scratch);
   else if (tile == 4) winogradF4x4InputGrad(w, dy, dx, N, C, H, W, O, PH, PW, OH, OW, scratch);
   else winogradInputGrad(w, dy, dx, N, C, H, W, O, PH, PW, OH, OW, scratch);
 }
@@ -447,3 +465,52 @@ export function winograd5x5Chosen(N: i32, C: i32, O: i32, OH: i32, OW: i32): boo
 const WINOGRAD_5X5_MIN_CHANNELS: i32 = ASC_FEATURE_RELAXED_SIMD ? 8 : 8;
 const WINOGRAD_5X5_MIN_SIZE: i32 = ASC_FEATURE_RELAXED_SIMD ? 8 : 8;
 const WINOGRAD_5X5_MIN_TILES: i64 = ASC_FEATURE_RELAXED_SIMD ? 64 : 64;
+
+/**
+ * Whether a 5×5 stride-1 convolution of a batch of N, C → O channels with OH×OW outputs runs
+ * forward and input gradient by F(4×4,5×5) (before F(2×2,5×5), winograd5x5Chosen): on 8 channels
+ * each way and outputs of 8×8 and more (as F(2×2,5×5)), wherever each image has 16 tiles of 4×4
+ * (whatever the batch, so that a single image takes it too and the batch splits over threads),
+ * and on smaller planes from 64 tiles of 4×4 in the batch; and with 3 to 7 input channels (an RGB
+ * image's first layer) and 16 outputs or more, from 64 tiles of 4×4 in each image. See the
+ * measurements below.
+ */
+export function winograd5x5F4Chosen(N: i32, C: i32, O: i32, OH: i32, OW: i32): bool {
+  const perImage = <i64>((OH + 3) >> 2) * <i64>((OW + 3) >> 2);
+  if (C >= WINOGRAD_5X5_MIN_CHANNELS && O >= WINOGRAD_5X5_MIN_CHANNELS && OH >= WINOGRAD_5X5_MIN_SIZE && OW >= WINOGRAD_5X5_MIN_SIZE) {
+    return perImage >= WINOGRAD_5X5_F4_IMAGE_TILES || <i64>N * perImage >= WINOGRAD_5X5_F4_MIN_TILES;
+  }
+  return C >= WINOGRAD_5X5_F4_RGB_MIN_CHANNELS && O >= WINOGRAD_5X5_F4_RGB_MIN_OUTPUTS && perImage >= WINOGRAD_5X5_F4_MIN_TILES;
+}
+
+// F(4×4,5×5) against F(2×2,5×5) and the path each shape took before (conv2dForward and
+// conv2dInputGrad, the raw exports), alternately in one process, median of 15 rounds of ≥ 30 ms
+// each, padding 2 unless said, relaxed SIMD, the 2-core EPYC (peak loop 48–50 GFLOP/s, in a slow
+// spell: absolute times ~1.4× the day's best). F(2×2,5×5) ms ÷ F(4×4,5×5) ms, forward | dx, and
+// the path before ÷ F(4×4,5×5) where that was not F(2×2,5×5):
+//   16→20 @16² (ConvNetJS's second)   b64 1.81 | 1.84, b16 1.70 | 1.69, b4 1.38 | 1.42, b2 1.35 | 1.28,
+//                                     b1 1.01 | 0.95 (16 tiles)
+//   20→20 @8²  (ConvNetJS's third)    b64 1.59 | 1.51, b16 1.21 | 1.29 (64 tiles), b8 1.05 | 1.07 (32),
+//                                     b2 0.80 | 0.80 (8)
+//   8→8   @16², b16 1.70 | 1.72;  @8², b64 1.44 | 1.50, b4 1.02 | 1.04 (16 tiles)
+//   32→32 @16², b16 1.74 | 1.81;  64→64 @8², b4 0.92 | 0.93 (16 tiles)
+//   3→16  @32² (ConvNetJS's first; before: the channel lanes, direct)
+//                                     direct ÷ F(4×4): b64 1.20 | 1.42, b16 1.34 | 1.47, b4 1.39 | 1.40,
+//                                     b1 1.09 | 1.28
+//   3→32  @32², b64: direct ÷ F(4×4) 1.28 | 1.50;  3→64 @32², b64 1.43 | 1.68
+//   3→6   @28² (padding 0), b64: direct (flat) ÷ F(4×4) 1.06 | 1.23 (6 outputs: not taken)
+//   1→6   @28² (LeNet-5's first), b64: 0.57 | 0.78;  1→32 @28², b64: 0.60 | 0.76 (direct wins)
+//   6→16  @10², padding 0 (LeNet-5's second), b64: 0.74 | 0.71;  16→16 @6², padding 0, b64:
+//                                     0.94 | 0.67 (direct wins; F(2×2,5×5) does not take 6×6 either)
+// So F(4×4,5×5) where F(2×2,5×5) ran, from 16 of its tiles an image (about even at 16, at batch 1)
+// or 64 in the batch (a loss below 32); and on 3-channel inputs, where the 36 GEMMs of
+// F(2×2,5×5) were too short to pay (×0.6–0.9 of direct), from 16 outputs and 64 tiles an image.
+// One input channel stays direct (×0.6). Its error against the float64 reference grows with it
+// (tests/conv-winograd-5x5.test.js: about 2× F(2×2,5×5)'s). ConvNetJS's CIFAR-10 net, whose three
+// convolutions all take it, trains a step (SGD with momentum) in 1/1.21 the time at batch 64 and
+// 1/1.14 at batch 16: the builds before and after, in processes one after the other, median of 9
+// and 5 pairs (1.05–1.70 and 1.10–1.26).
+const WINOGRAD_5X5_F4_MIN_TILES: i64 = 64;
+const WINOGRAD_5X5_F4_IMAGE_TILES: i64 = 16;
+const WINOGRAD_5X5_F4_RGB_MIN_CHANNELS: i32 = 3;
+const WINOGRAD_5X5_F4_RGB_MIN_OUTPUTS: i32 = 16;

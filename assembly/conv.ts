@@ -54,7 +54,7 @@ import { winogradWeightGradScratchFloats } from "./conv-winograd-dw";
 import { winogradF4x4WeightGradScratchFloats, alpha6WeightGradSumsFloats, alpha6WeightGradRowsFloats, alpha6WeightGradChunks, winogradAlpha6WeightGradPart, winogradAlpha6AddChunks, winogradAlpha6KernelGrad } from "./conv-winograd-dw-f4";
 import { batchedApplies, batchedScratchFloats, batchedForward, batchedBackward, batchedForwardRange, batchedPointwiseInputGradRange } from "./conv-batched";
 import { dwconvApplies, dwconvIs3x3, dwconvLanes, dwconvScratchFloats, dwconvForward, dwconvBackward } from "./conv-depthwise";
-import { winogradTile, winogradTileScratchFloats, winogradTileForward, winogradTileWeightsFloats, winogradTileForwardWeights, winogradTileForwardPass, winogradTileInputGrad, winogradWeightGradTile, winogradTileWeightGrad, WINOGRAD_TILE_5X5 } from "./conv-winograd-table";
+import { winogradTile, winogradTileScratchFloats, winogradTileForward, winogradTileWeightsFloats, winogradTileForwardWeights, winogradTileForwardPass, winogradTileInputGrad, winogradWeightGradTile, winogradTileWeightGrad, WINOGRAD_TILE_5X5, WINOGRAD_TILE_5X5_F4 } from "./conv-winograd-table";
 import { stridedApplies, stridedScratchFloats, stridedForward, stridedWeightGradScratchFloats, stridedWeightGrad } from "./conv-strided";
 import { stridedDxApplies, stridedInputGradScratchFloats, stridedInputGrad } from "./conv-strided-dx";
 import { pointwiseS2Applies, pointwiseS2ScratchFloats, pointwiseS2Forward, pointwiseS2InputGrad, pointwiseS2WeightGrad } from "./conv-pointwise-s2";
@@ -65,7 +65,7 @@ import { activationFlag, channelAffineAct, channelAffineActFlag } from "./epilog
 const ALGO_IM2COL_GEMM = 0, ALGO_POINTWISE_GEMM = 1, ALGO_FLAT = 2, ALGO_FLAT_CHANNEL_LANES = 3;
 const ALGO_DWCONV_3X3 = 4, ALGO_DWCONV = 5, ALGO_DWCONV_CHANNEL_LANES = 6;
 const ALGO_POINTWISE_BATCHED_GEMM = 7, ALGO_IM2COL_BATCHED_GEMM = 8, ALGO_WINOGRAD_F2X2 = 9, ALGO_WINOGRAD_F4X4 = 10;
-const ALGO_WINOGRAD_F2X2_5X5 = 11, ALGO_IMPLICIT_GEMM = 12, ALGO_IMPLICIT_BATCHED_GEMM = 13, ALGO_POINTWISE_S2 = 14;
+const ALGO_WINOGRAD_F2X2_5X5 = 11, ALGO_IMPLICIT_GEMM = 12, ALGO_IMPLICIT_BATCHED_GEMM = 13, ALGO_POINTWISE_S2 = 14, ALGO_WINOGRAD_F4X4_5X5 = 15;
 
 /**
  * Which lowering conv2dForward and conv2dBackward take for a shape: 0 im2col + GEMM, 1 GEMM on
@@ -77,7 +77,8 @@ const ALGO_WINOGRAD_F2X2_5X5 = 11, ALGO_IMPLICIT_GEMM = 12, ALGO_IMPLICIT_BATCHE
  * conv-strided.ts for the forward and weight gradient of strided convolutions (the input gradient
  * of 12 by output phase where conv-strided-dx.ts's stridedDxApplies says, else as 0; of 13 as 8:
  * a small map whose dx does not run by phase), 14 the 1×1 stride-2 kernels of conv-pointwise-s2.ts
- * (every pass). A pure function of the shape and the build.
+ * (every pass), 15 Winograd F(4×4,5×5) for forward and input gradient (the weight gradient by
+ * F(5×5,2×2) or as 2 or 3, winogradWeightGradTile). A pure function of the shape and the build.
  */
 export function conv2dAlgorithm(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
@@ -92,7 +93,11 @@ export function conv2dAlgorithm(
   }
   if (pointwiseS2Applies(W, KH, KW, SH, SW, PH, PW, OW)) return ALGO_POINTWISE_S2;
   const tile = winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
-  if (tile != 0) return tile == WINOGRAD_TILE_5X5 ? ALGO_WINOGRAD_F2X2_5X5 : tile == 4 ? ALGO_WINOGRAD_F4X4 : ALGO_WINOGRAD_F2X2;
+  if (tile != 0) {
+    if (tile == WINOGRAD_TILE_5X5) return ALGO_WINOGRAD_F2X2_5X5;
+    if (tile == WINOGRAD_TILE_5X5_F4) return ALGO_WINOGRAD_F4X4_5X5;
+    return tile == 4 ? ALGO_WINOGRAD_F4X4 : ALGO_WINOGRAD_F2X2;
+  }
   if (flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW)) return chanApplies(O / G) ? ALGO_FLAT_CHANNEL_LANES : ALGO_FLAT;
   if (stridedApplies(KH, KW, SH, SW, OW)) {
     const folded = batchedApplies(N, OH, OW) && !stridedDxApplies(C, W, KH, KW, SH, SW, PH, PW, DH, DW, G, OW);
@@ -164,7 +169,7 @@ export function conv2dFusesActivation(
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): i32 {
   const algo = conv2dAlgorithm(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW);
-  return algo == ALGO_WINOGRAD_F2X2 || algo == ALGO_WINOGRAD_F4X4 || algo == ALGO_WINOGRAD_F2X2_5X5 || algo == ALGO_FLAT || algo == ALGO_FLAT_CHANNEL_LANES ||
+  return algo == ALGO_WINOGRAD_F2X2 || algo == ALGO_WINOGRAD_F4X4 || algo == ALGO_WINOGRAD_F2X2_5X5 || algo == ALGO_WINOGRAD_F4X4_5X5 || algo == ALGO_FLAT || algo == ALGO_FLAT_CHANNEL_LANES ||
     algo == ALGO_IM2COL_GEMM || algo == ALGO_POINTWISE_GEMM ||
     algo == ALGO_DWCONV_3X3 || algo == ALGO_DWCONV || algo == ALGO_POINTWISE_BATCHED_GEMM || algo == ALGO_IM2COL_BATCHED_GEMM ||
     algo == ALGO_POINTWISE_S2 ? 1 : 0;
@@ -444,7 +449,7 @@ export function conv2dBackward(
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
   const tile = pointwise ? 0 : winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) {
-    const dwTile = winogradWeightGradTile(tile, N, OH, OW);
+    const dwTile = winogradWeightGradTile(tile, N, C, OH, OW);
     if (dwTile != 0) {
       if (db != 0) biasGradChannels(db, dy, N, O, P);
       winogradTileWeightGrad(dwTile, x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, cols);
@@ -602,7 +607,7 @@ function weightGradPath(
   const pointwise = isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW);
   const tile = pointwise ? 0 : winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
   if (tile != 0) {
-    const dwTile = winogradWeightGradTile(tile, N, OH, OW);
+    const dwTile = winogradWeightGradTile(tile, N, C, OH, OW);
     // F(5×5,2×2)'s weight gradient sums some channels of a range of 4 in another order than the
     // whole's (12 channels as 3 × 4: 195 of 2700 values differ): not split.
     if (dwTile == WINOGRAD_TILE_5X5) return -1;
@@ -697,7 +702,7 @@ export function conv2dWeightGradTapUnit(
   if (dwconvApplies(C, G) || pointwiseS2Applies(W, KH, KW, SH, SW, PH, PW, OW) || isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW)) return 0;
   // As conv2dBackward: a Winograd whose weight gradient is not by tiles runs it by the flat pass.
   const tile = winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
-  const flat = tile != 0 ? winogradWeightGradTile(tile, N, OH, OW) == 0 : flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
+  const flat = tile != 0 ? winogradWeightGradTile(tile, N, C, OH, OW) == 0 : flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW);
   return !flat ? 0 : chanApplies(O / G) ? 2 : 4;
 }
 
@@ -749,7 +754,7 @@ function alpha6WeightGradTile(
   N: i32, C: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): i32 {
   if (G != 1 || dwconvApplies(C, G)) return 0;
-  const dwTile = winogradWeightGradTile(winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW), N, OH, OW);
+  const dwTile = winogradWeightGradTile(winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW), N, C, OH, OW);
   return dwTile == 4 ? 4 : dwTile == WINOGRAD_TILE_5X5 ? 2 : 0;
 }
 

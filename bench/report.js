@@ -278,7 +278,7 @@ export function zooSection(r) {
   const loop = r.peakLoop;
   const pt = zoo.pytorchLabel && !r.notes.some((n) => n.startsWith(`${zoo.pytorchLabel} skipped`)) ? zoo.pytorchLabel : null;
   const parts = [`## Convolution shape zoo: each convolution alone, forward (fwd), input gradient (dX) and weight gradient (dW)\n` +
-    `ms per call; GFLOP/s on the direct convolution's FLOPs (for passes run by Winograd: direct-equivalent GFLOP/s); %: on the FLOPs executed (Winograd's: its 16 or 36 GEMMs), of the ${loop ? `${loop.name} peak, ${loop.gflops.toFixed(1)} GFLOP/s in this run` : 'peak (not measured: simdnet not run)'}` +
+    `ms per call; GFLOP/s on the direct convolution's FLOPs (for passes run by Winograd: direct-equivalent GFLOP/s); %: on the FLOPs executed (Winograd's: its 16, 36 or 64 GEMMs), of the ${loop ? `${loop.name} peak, ${loop.gflops.toFixed(1)} GFLOP/s in this run` : 'peak (not measured: simdnet not run)'}` +
     `${pt ? `; PyTorch: ${pt}, ms, and PyTorch's time ÷ simdnet's (above 1: simdnet faster)` : ''}. Networks: ` +
     Object.entries(zoo.nets).map(([k, n]) => `${k} = ${n.label} (${n.input.join('×')})`).join(', ') + '.' +
     (zoo.targetsOnly ? ` --targets: only the shapes the target below counts, at batch ${zoo.batches.join(', ')}.` : '')];
@@ -339,7 +339,7 @@ export function zooSection(r) {
       ];
       const dwTile = c.simdnet?.weightGradTile ?? 2;
       // 5×5 kernels: the weight gradient F(5×5,2×2) (2×2 tiles of dy); 3×3: F(m×m) by m×m tiles.
-      const dwName = c.simdnet?.algorithm === 'winograd-f2x2-5x5' ? `F(5×5,${dwTile}×${dwTile})` : `F(${dwTile}×${dwTile})`;
+      const dwName = c.simdnet?.algorithm?.endsWith('-5x5') ? `F(5×5,${dwTile}×${dwTile})` : `F(${dwTile}×${dwTile})`;
       const algorithm = (c.simdnet?.algorithm ?? '') + (c.simdnet?.winogradPasses?.includes('weightGrad') ? ` (dW: ${dwName})` : '');
       return [...head, algorithm, ...sn, ...direct, ...wino, ...theirs, ...also];
     });

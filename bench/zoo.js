@@ -86,9 +86,9 @@ export function winogradEligible({ config: c }) {
 
 /**
  * The algorithm names of Conv2d.algorithm() whose forward and input gradient run Winograd, with
- * their output tile m of F(m×m,3×3) (of F(2×2,5×5) for 'winograd-f2x2-5x5').
+ * their output tile m of F(m×m,3×3) (of F(m×m,5×5) for 'winograd-f2x2-5x5' and 'winograd-f4x4-5x5').
  */
-export const WINOGRAD_ALGORITHMS = { 'winograd-f2x2': 2, 'winograd-f4x4': 4, 'winograd-f2x2-5x5': 2 };
+export const WINOGRAD_ALGORITHMS = { 'winograd-f2x2': 2, 'winograd-f4x4': 4, 'winograd-f2x2-5x5': 2, 'winograd-f4x4-5x5': 4 };
 
 /**
  * The Winograd kernels the zoo times on every shape they can run, beside the layer's own path:

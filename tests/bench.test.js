@@ -520,7 +520,7 @@ test('percentOfPeak: F(4×4,3×3)\'s 36 GEMMs execute 1/4 of direct\'s FLOPs on 
   assert.is(p.weightGrad, 80);
 });
 
-test('percentOfPeak: F(2×2,5×5)\'s 36 GEMMs execute 36/100 of direct\'s FLOPs on even planes, and the zoo reads its tile from the algorithm name', () => {
+test('percentOfPeak: F(2×2,5×5)\'s 36 GEMMs execute 36/100 of direct\'s FLOPs on even planes, F(4×4,5×5)\'s 64 16/100, and the zoo reads the tile from the algorithm name', () => {
   const shape = { C: 16, H: 16, W: 16, config: { outChannels: 20, kernelSize: [5, 5], stride: [1, 1], padding: [2, 2], dilation: [1, 1], groups: 1 } };
   const flops = convFlops(shape, 2);
   assert.is(WINOGRAD_ALGORITHMS['winograd-f2x2-5x5'], 2);
@@ -533,6 +533,11 @@ test('percentOfPeak: F(2×2,5×5)\'s 36 GEMMs execute 36/100 of direct\'s FLOPs 
   // dW by F(5×5,2×2): the layer's weightGradTile (2) and the kernel size give the same 36 GEMMs.
   const q = percentOfPeak({ gflops: g, winogradPasses: ['forward', 'inputGrad', 'weightGrad'], winogradTile: 2, weightGradTile: 2 }, shape, 2, 50);
   assert.ok(Math.abs(q.weightGrad - 80 * 0.36) < 1e-9 && Math.abs(q.backward - 80 * 0.36) < 1e-9, JSON.stringify(q));
+  // F(4×4,5×5): 64 GEMMs per 4×4 tile, 16/100 of direct's FLOPs on planes of a multiple of 4; dW by F(5×5,2×2).
+  assert.is(WINOGRAD_ALGORITHMS['winograd-f4x4-5x5'], 4);
+  assert.ok(Math.abs(winogradFlops(shape, 2, 'forward', 4) - (flops * 16) / 100) < 1e-9 * flops);
+  const f4 = percentOfPeak({ gflops: g, winogradPasses: ['forward', 'inputGrad', 'weightGrad'], winogradTile: 4, weightGradTile: 2 }, shape, 2, 50);
+  assert.ok(Math.abs(f4.forward - 80 * 0.16) < 1e-9 && Math.abs(f4.weightGrad - 80 * 0.36) < 1e-9, JSON.stringify(f4));
 });
 
 // A zoo result as runZoo makes it (two shapes, two batches, one trimmed, PyTorch beside), rendered.
@@ -609,6 +614,8 @@ test('the zoo\'s algorithm column names the weight gradient\'s Winograd: F(m×m)
   assert.is(algorithmOf(), 'winograd-f2x2-5x5 (dW: F(5×5,2×2))');
   c.simdnet.winogradPasses = ['forward', 'inputGrad'];
   assert.is(algorithmOf(), 'winograd-f2x2-5x5', 'no dW figure where it runs directly');
+  Object.assign(c.simdnet, { algorithm: 'winograd-f4x4-5x5', winogradPasses: ['forward', 'inputGrad', 'weightGrad'], winogradTile: 4, weightGradTile: 2 });
+  assert.is(algorithmOf(), 'winograd-f4x4-5x5 (dW: F(5×5,2×2))');
 });
 
 test('--zoo --quick --only simdnet: a row per shape and batch with ms, GFLOP/s and % of the peak', () => {

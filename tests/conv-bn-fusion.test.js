@@ -30,10 +30,13 @@ const SHAPES = [
   { x: [5, 9, 3, 5], O: 13, k: 1, padding: 0, bias: true, algorithm: 'pointwise-batched-gemm' },
   { x: [3, 6, 9, 7], O: 10, k: 3, stride: 2, padding: 1, groups: 2, bias: false, algorithm: 'im2col-batched-gemm' },
   { x: [2, 13, 17, 32], O: 10, k: 1, stride: 2, padding: 0, bias: true, algorithm: 'strided-pointwise-gemm' },
-  { x: [2, 16, 16, 16], O: 20, k: 5, padding: 2, bias: true, algorithm: 'winograd-f2x2-5x5' },
-  // F(2×2,5×5) from 64 tiles in the batch: 16 tiles an image, so one image would run direct; the
-  // snapshot holds the kernels transformed for the batch's lowering, which runs on the whole batch.
+  { x: [2, 16, 16, 16], O: 20, k: 5, padding: 2, bias: true, algorithm: 'winograd-f4x4-5x5' },
+  { x: [2, 16, 12, 12], O: 20, k: 5, padding: 2, bias: true, algorithm: 'winograd-f2x2-5x5' },
+  // F(2×2,5×5) from 64 tiles in the batch and F(4×4,5×5) on 8×8 planes from 64 of its tiles: 16
+  // and 4 tiles an image, so one image would run direct; the snapshot holds the kernels transformed
+  // for the batch's lowering, which runs on the whole batch.
   { x: [5, 9, 8, 8], O: 8, k: 5, padding: 2, bias: false, algorithm: 'winograd-f2x2-5x5' },
+  { x: [16, 9, 8, 8], O: 8, k: 5, padding: 2, bias: false, algorithm: 'winograd-f4x4-5x5' },
 ];
 
 const convOf = (s) => new sn.Conv2d(s.x[1], s.O, s.k, { stride: s.stride ?? 1, padding: s.padding, bias: s.bias, groups: s.groups ?? 1 });

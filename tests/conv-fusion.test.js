@@ -26,6 +26,8 @@ const SHAPES = [
   { x: [1, 34, 18, 33], O: 36, k: 3, padding: 0, bias: true, algorithm: 'winograd-f4x4' },
   { x: [3, 16, 9, 11], O: 20, k: 5, padding: 2, bias: true, algorithm: 'winograd-f2x2-5x5' },
   { x: [3, 9, 13, 12], O: 8, k: 5, padding: 1, bias: false, algorithm: 'winograd-f2x2-5x5' },
+  { x: [2, 16, 16, 17], O: 20, k: 5, padding: 2, bias: true, algorithm: 'winograd-f4x4-5x5' },
+  { x: [1, 3, 32, 30], O: 16, k: 5, padding: 2, bias: false, algorithm: 'winograd-f4x4-5x5' },
   { x: [2, 16, 9, 7], O: 20, k: 5, padding: 2, bias: true, algorithm: 'flat' },
   { x: [3, 6, 7, 5], O: 10, k: 3, padding: 1, groups: 2, bias: false, algorithm: 'flat' },
   { x: [2, 6, 9, 7], O: 16, k: 5, padding: 0, bias: true, algorithm: 'flat-channel-lanes' },
@@ -114,7 +116,7 @@ test('a Sequential gives the same bits fused as unfused on the three Winograd ti
 });
 
 test('which lowerings fuse: all but the depthwise channel-lane kernel and the implicit GEMMs, which keep the activation\'s own sweep', () => {
-  const fusing = new Set(['winograd-f2x2', 'winograd-f4x4', 'winograd-f2x2-5x5', 'flat', 'flat-channel-lanes', 'im2col-gemm', 'pointwise-gemm', 'dwconv-3x3',
+  const fusing = new Set(['winograd-f2x2', 'winograd-f4x4', 'winograd-f2x2-5x5', 'winograd-f4x4-5x5', 'flat', 'flat-channel-lanes', 'im2col-gemm', 'pointwise-gemm', 'dwconv-3x3',
     'im2col-batched-gemm', 'pointwise-batched-gemm', 'strided-pointwise-gemm']);
   const seen = new Set();
   for (const [C, O, kernel, options, shape] of [

@@ -16,7 +16,7 @@ await sn.ready({ threads: 3 });
 const k = rt().kernels;
 const ALGORITHMS = ['im2col-gemm', 'pointwise-gemm', 'flat', 'flat-channel-lanes', 'dwconv-3x3', 'dwconv', 'dwconv-channel-lanes',
   'pointwise-batched-gemm', 'im2col-batched-gemm', 'winograd-f2x2', 'winograd-f4x4', 'winograd-f2x2-5x5', 'implicit-gemm', 'implicit-batched-gemm',
-  'strided-pointwise-gemm'];
+  'strided-pointwise-gemm', 'winograd-f4x4-5x5'];
 
 /** A device block holding `values`. */
 function block(values) {
@@ -49,7 +49,7 @@ const SHAPES = [
   [32, 9, 10, 33, 3, 1, 1, 1, 1], // Winograd F(2×2)
   [32, 7, 9, 33, 3, 1, 1, 1, 1], // Winograd F(4×4) on a small plane: tile rows of 3, four-tile vectors across rows and images
   [17, 18, 17, 19, 3, 1, 1, 1, 1], // Winograd F(4×4)
-  [9, 17, 15, 10, 5, 1, 2, 1, 1], // Winograd F(2×2,5×5): 72 tiles an image
+  [9, 17, 15, 10, 5, 1, 2, 1, 1], // Winograd F(4×4,5×5): 20 tiles an image, tile rows of 4 across rows
   [8, 8, 8, 8, 5, 1, 2, 1, 1], // F(2×2,5×5) from 64 tiles in the batch: 16 an image, so one image runs direct
   [6, 14, 12, 6, 3, 1, 2, 2, 2], // dilated, grouped
   [3, 32, 16, 5, 3, 2, 1, 1, 1], // implicit GEMM (strided, rows of 8)
@@ -258,7 +258,7 @@ test('weight gradient by output channels: each range of 2 or 3 threads gets the 
   assert.is(algorithms.size, 11, 'every lowering but the depthwise ones and F(2×2,5×5)');
   // Ranges of channels not a multiple of 4, grouped and depthwise convolutions and F(5×5,2×2)'s
   // weight gradient (12 channels as 3 × 4 ranges: 195 of 2700 values differ) stay whole.
-  assert.is(new sn.Conv2d(9, 12, 5, { padding: 2 }).algorithm([5, 9, 17, 15]), 'winograd-f2x2-5x5');
+  assert.is(new sn.Conv2d(9, 12, 5, { padding: 2 }).algorithm([5, 9, 17, 15]), 'winograd-f4x4-5x5');
   assert.ok(new sn.Conv2d(9, 12, 5, { padding: 2 }).weightGradByWinograd([5, 9, 17, 15]));
   assert.is(k.conv2dWeightGradSplits(5, 9, 17, 15, 12, 5, 5, 1, 1, 2, 2, 1, 1, 1, 17, 15, 0, 4), 0);
   // The 3×3 Winograd weight gradients split in whole panels of 8 channels, the last range ending on

@@ -78,7 +78,7 @@ export function errors(a, b, scale) {
 }
 
 /** Asserts both of errors()'s measures within `bound`. */
-export function checkErrors(e, what, bound) {
+export function checkErrors(e, what, bound, relBound = bound) {
   assert.ok(e.maxScaled <= bound, `${what}: max |a − b| / (|b| + Σ|w||x|) = ${e.maxScaled} > ${bound}`);
-  assert.ok(e.rel <= bound, `${what}: ‖a − b‖ / ‖b‖ = ${e.rel} > ${bound}`);
+  assert.ok(e.rel <= relBound, `${what}: ‖a − b‖ / ‖b‖ = ${e.rel} > ${relBound}`);
 }

@@ -47,7 +47,7 @@ type Pair = [number, number];
 
 /** The lowerings of assembly/conv.ts, indexed by conv2dAlgorithm's answer. */
 const ALGORITHMS = ['im2col-gemm', 'pointwise-gemm', 'flat', 'flat-channel-lanes', 'dwconv-3x3', 'dwconv', 'dwconv-channel-lanes',
-  'pointwise-batched-gemm', 'im2col-batched-gemm', 'winograd-f2x2', 'winograd-f4x4', 'winograd-f2x2-5x5', 'implicit-gemm', 'implicit-batched-gemm', 'strided-pointwise-gemm'] as const;
+  'pointwise-batched-gemm', 'im2col-batched-gemm', 'winograd-f2x2', 'winograd-f4x4', 'winograd-f2x2-5x5', 'implicit-gemm', 'implicit-batched-gemm', 'strided-pointwise-gemm', 'winograd-f4x4-5x5'] as const;
 
 /** Input and output sizes of one call. */
 interface Geometry { N: number; C: number; H: number; W: number; OH: number; OW: number; }
@@ -251,9 +251,9 @@ export class Conv2d extends Module {
    * @internal Which kernels forward and backward run for an input of this shape, a pure function
    * of the shapes: one of 'im2col-gemm', 'pointwise-gemm', 'flat', 'flat-channel-lanes',
    * 'dwconv-3x3', 'dwconv', 'dwconv-channel-lanes', 'pointwise-batched-gemm', 'im2col-batched-gemm'
-   * (the batch folded into one GEMM on small output maps), 'winograd-f2x2', 'winograd-f4x4' and
-   * 'winograd-f2x2-5x5' (forward and input gradient by Winograd F(2×2,3×3), F(4×4,3×3) or
-   * F(2×2,5×5); the weight gradient as 'flat' or 'flat-channel-lanes', or by Winograd where
+   * (the batch folded into one GEMM on small output maps), 'winograd-f2x2', 'winograd-f4x4',
+   * 'winograd-f2x2-5x5' and 'winograd-f4x4-5x5' (forward and input gradient by Winograd
+   * F(2×2,3×3), F(4×4,3×3), F(2×2,5×5) or F(4×4,5×5); the weight gradient as 'flat' or 'flat-channel-lanes', or by Winograd where
    * weightGradTile says), 'implicit-gemm' and 'implicit-batched-gemm' (strided
    * convolutions: the forward and the weight gradient by GEMMs reading the input through a table
    * of offsets, no im2col matrix; the input gradient of 'implicit-gemm' by output phase, each
