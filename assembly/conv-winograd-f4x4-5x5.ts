@@ -101,7 +101,7 @@ function winogradAlpha8Pass(
   for (let t0 = 0; t0 < T; t0 += TILE_CHUNK) {
     const tb = min(TILE_CHUNK, T - t0), tbr = roundUp(tb, 8);
     const V = work, M = V + <usize>64 * ((<usize>Cin * tbr << 2) + PLANE_SKEW), tmp = M + <usize>64 * ((<usize>rows * tbr << 2) + PLANE_SKEW);
-    inputTransformAlpha8(x, Cin, Hin, Win, PH, PW, tw, perImage, t0, tb, tbr, V, tmp);
+    inputTransformAlpha8(x, Cin, Hin, Win, PH, PW, tw, perImage, t0, tb, tbr, V, tmp, Cin * 8, 8);
     winogradGemms(64, U, V, M, Cin, rows, tbr, PLANE_SKEW);
     bad |= outputTransformAlpha8(M, Cout, rows, tw, perImage, t0, tb, tbr, OH, OW, out, b, tmp, act);
   }
@@ -239,22 +239,36 @@ function kernelTransformF4x4K5(w: usize, O: i32, C: i32, rotate: bool, U: usize)
     v128.load(t, 64), v128.load(t, 80), v128.load(t, 96), v128.load(t, 112));
 }
 
+/** Floats of temporaries inputTransformAlpha8 and outputTransformAlpha8 take (e, the transposed rows, the tile records). */
+export const ALPHA8_TMP_FLOATS = 768;
+
 /**
  * (Bᵀ d B)[ξ] for tiles t0 + i, i < tbr (zero from tb on), of every channel c, 4×4 output tiles
- * (d: the 8×8 patch from row 4·ty − PH, column 4·tx − PW), into the micro-kernel's B panels
- * V[ξ][i / 8][c][i % 8], each plane ξ PLANE_SKEW bytes after the last. tmp: 768 floats (e, the
- * transposed rows, the tile records).
+ * (d: the 8×8 patch from row 4·ty − PH, column 4·tx − PW), at float (i / 8)·panel + i % 8 + c·row
+ * of V, each plane ξ PLANE_SKEW bytes after the last: panel = Cin·8, row = 8 gives the
+ * micro-kernel's B panels V[ξ][i / 8][c][i % 8] (the forward's); panel = 8, row = tbr the
+ * row-major V[ξ][c][i] (the weight gradient's), written channel by channel over all tiles.
+ * tmp: ALPHA8_TMP_FLOATS floats.
  */
-function inputTransformAlpha8(
+export function inputTransformAlpha8(
   x: usize, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, V: usize, tmp: usize,
+  panel: i32, row: i32,
 ): void {
-  const planeBytes = <usize>Hin * Win << 2, step = (<usize>Cin * tbr << 2) + PLANE_SKEW, panel = Cin * 8;
+  const planeBytes = <usize>Hin * Win << 2, step = (<usize>Cin * tbr << 2) + PLANE_SKEW;
   const e = tmp, t = tmp + 1024, origins = tmp + 2048;
   tileOrigins(4, origins, x, <usize>Cin * planeBytes, t0, tb, tbr, tw, perImage, PH, PW);
-  for (let i8 = 0; i8 < tbr; i8 += 8) {
+  if (row == 8) {
+    for (let i8 = 0; i8 < tbr; i8 += 8) {
+      for (let c = 0; c < Cin; c++) {
+        for (let i = i8; i < i8 + 8; i += 4) {
+          transformFourTiles8(i, c, Hin, Win, tb, planeBytes, origins, V + ((<usize>(i >> 3) * panel + (i & 7) + <usize>c * row) << 2), step, e, t);
+        }
+      }
+    }
+  } else {
     for (let c = 0; c < Cin; c++) {
-      for (let i = i8; i < i8 + 8; i += 4) {
-        transformFourTiles8(i, c, Hin, Win, tb, planeBytes, origins, V + ((<usize>(i >> 3) * panel + (i & 7) + <usize>c * 8) << 2), step, e, t);
+      for (let i = 0; i < tbr; i += 4) {
+        transformFourTiles8(i, c, Hin, Win, tb, planeBytes, origins, V + ((<usize>(i >> 3) * panel + (i & 7) + <usize>c * row) << 2), step, e, t);
       }
     }
   }
@@ -369,7 +383,7 @@ function gatherPatch8(dst: usize, o: usize, offset: usize, Hin: i32, Win: i32): 
 
 /**
  * out[n, o, 4·ty.., 4·tx..] = act((Aᵀ M A) (+ b[o])) for tiles t0 + i, i < tb, cut at OH×OW; tmp:
- * 768 floats. Channel by channel, each row of M read from start to end. With an activation,
+ * ALPHA8_TMP_FLOATS floats. Channel by channel, each row of M read from start to end. With an activation,
  * returns 1 when a value stored was NaN or infinite before it.
  */
 function outputTransformAlpha8(

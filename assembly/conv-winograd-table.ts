@@ -2,7 +2,8 @@
 // reads (a pure function of the shape and the build), and the dispatch to the chosen tile's kernels
 // (F(2×2,3×3) in conv-winograd.ts, F(4×4,3×3) in conv-winograd-f4.ts, F(2×2,5×5) in
 // conv-winograd-f2x2-5x5.ts, F(4×4,5×5) in conv-winograd-f4x4-5x5.ts), and which tile, if any, runs the weight gradient
-// (conv-winograd-dw.ts, conv-winograd-dw-f4.ts: 3×3 by 2×2 or 4×4 tiles, 5×5 by 2×2).
+// (conv-winograd-dw.ts, conv-winograd-dw-f4.ts: 3×3 by 2×2 or 4×4 tiles, 5×5 by 2×2;
+// conv-winograd-dw-f4x4-5x5.ts: 5×5 by 4×4).
 import {
   winogradScratchFloats, winogradForward, winogradInputGrad, winogradWeightsFloats, winogradForwardWeights, winogradForwardPass,
 } from "./conv-winograd";
@@ -19,6 +20,7 @@ import {
   winogradF4x4K5ForwardPass,
 } from "./conv-winograd-f4x4-5x5";
 import { winogradWeightGradScratchFloats, winogradWeightGrad } from "./conv-winograd-dw";
+import { winogradF4x4K5WeightGradScratchFloats, winogradF4x4K5WeightGrad } from "./conv-winograd-dw-f4x4-5x5";
 import { winogradF4x4WeightGradScratchFloats, winogradF4x4WeightGrad, winogradF2x2K5WeightGradScratchFloats, winogradF2x2K5WeightGrad } from "./conv-winograd-dw-f4";
 
 /** winogradTile's answer for F(2×2,5×5) (its output tile is 2×2 as F(2×2,3×3)'s; 5 names the kernel). */
@@ -160,14 +162,20 @@ function f4x4Pays(OH: i32, OW: i32): bool {
  * The output tile m (2 or 4) of the Winograd by which conv2dBackward computes the weight gradient
  * (conv-winograd-dw.ts for 2×2 tiles, conv-winograd-dw-f4.ts for 4×4) of a shape whose forward
  * runs F(tile×tile,3×3) (tile ≠ 0), WINOGRAD_TILE_5X5 for F(5×5,2×2) (conv-winograd-dw-f4.ts's
- * winogradF2x2K5WeightGrad) where it runs F(2×2,5×5), or 0 for the direct flat path. Not
- * necessarily the forward's tile. A pure function of the shape and the build.
+ * winogradF2x2K5WeightGrad) and WINOGRAD_TILE_5X5_F4 for F(5×5,4×4) (winogradF4x4K5WeightGrad)
+ * where it runs F(2×2,5×5) or F(4×4,5×5), or 0 for the direct flat path. Not necessarily the
+ * forward's tile. A pure function of the shape and the build.
  */
 export function winogradWeightGradTile(tile: i32, N: i32, C: i32, OH: i32, OW: i32): i32 {
-  // 5×5: F(5×5,2×2) wherever the forward runs F(2×2,5×5) (measurements below winograd5x5Chosen),
-  // and where it runs F(4×4,5×5) on the same shapes; direct beside F(4×4,5×5) on 3-channel inputs.
+  // 5×5: F(5×5,2×2) wherever the forward runs F(2×2,5×5) (measurements below winograd5x5Chosen);
+  // where it runs F(4×4,5×5), F(5×5,4×4) from 128 tiles of 4×4 in the batch, else F(5×5,2×2), and
+  // direct on 3-channel inputs (measurements below winograd5x5F4Chosen).
   if (tile == WINOGRAD_TILE_5X5) return WINOGRAD_TILE_5X5;
-  if (tile == WINOGRAD_TILE_5X5_F4) return C >= WINOGRAD_5X5_MIN_CHANNELS ? WINOGRAD_TILE_5X5 : 0;
+  if (tile == WINOGRAD_TILE_5X5_F4) {
+    if (C < WINOGRAD_5X5_MIN_CHANNELS) return 0;
+    const tiles4 = <f64>N * <f64>((OH + 3) >> 2) * <f64>((OW + 3) >> 2);
+    return tiles4 >= WINOGRAD_5X5_DW_F4_MIN_TILES ? WINOGRAD_TILE_5X5_F4 : WINOGRAD_TILE_5X5;
+  }
   if (tile != 2 && tile != 4) return 0;
   const tiles4 = <f64>N * <f64>((OH + 3) >> 2) * <f64>((OW + 3) >> 2), outputs = <f64>N * <f64>OH * <f64>OW;
   // Outputs over the positions the 4×4 tiles compute: below 60% (6×6 and 9×9 planes: 56%; 5×5: 39%) they waste too much.
@@ -310,15 +318,15 @@ const WINOGRAD_DW_F2_MIN_OUTPUTS: f64 = 64;
 
 /**
  * The tile m (2 or 4) of dy by whose Winograd conv2dBackward computes this convolution's weight
- * gradient (2 for a 5×5's F(5×5,2×2)), else 0 (the lowering conv2dAlgorithm names runs it). A pure
- * function of the shape and the build.
+ * gradient (2 for a 5×5's F(5×5,2×2), 4 for its F(5×5,4×4)), else 0 (the lowering
+ * conv2dAlgorithm names runs it). A pure function of the shape and the build.
  */
 export function conv2dWinogradWeightGrad(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
   PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
 ): i32 {
   const dwTile = winogradWeightGradTile(winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW), N, C, OH, OW);
-  return dwTile == WINOGRAD_TILE_5X5 ? 2 : dwTile;
+  return dwTile == WINOGRAD_TILE_5X5 ? 2 : dwTile == WINOGRAD_TILE_5X5_F4 ? 4 : dwTile;
 }
 
 /** Floats of scratch the chosen tile's forward, input gradient and (if chosen) weight gradient need. */
@@ -328,6 +336,7 @@ export function winogradTileScratchFloats(tile: i32, N: i32, C: i32, H: i32, W: 
     : tile == 4 ? winogradF4x4ScratchFloats(N, C, H, W, O, OH, OW) : winogradScratchFloats(N, C, H, W, O, OH, OW);
   const dwTile = winogradWeightGradTile(tile, N, C, OH, OW);
   if (dwTile == WINOGRAD_TILE_5X5) return max(passes, winogradF2x2K5WeightGradScratchFloats(N, C, O, OH, OW));
+  if (dwTile == WINOGRAD_TILE_5X5_F4) return max(passes, winogradF4x4K5WeightGradScratchFloats(N, C, O, OH, OW));
   if (dwTile == 4) return max(passes, winogradF4x4WeightGradScratchFloats(N, C, O, OH, OW));
   return dwTile == 2 ? max(passes, winogradWeightGradScratchFloats(N, C, O, OH, OW)) : passes;
 }
@@ -338,6 +347,7 @@ export function winogradTileWeightGrad(
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
   if (dwTile == WINOGRAD_TILE_5X5) winogradF2x2K5WeightGrad(x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, scratch);
+  else if (dwTile == WINOGRAD_TILE_5X5_F4) winogradF4x4K5WeightGrad(x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, scratch);
   else if (dwTile == 4) winogradF4x4WeightGrad(x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, scratch);
   else winogradWeightGrad(x, dy, dw, N, C, H, W, O, PH, PW, OH, OW, scratch);
 }
@@ -512,5 +522,19 @@ export function winograd5x5F4Chosen(N: i32, C: i32, O: i32, OH: i32, OW: i32): b
 // and 5 pairs (1.05–1.70 and 1.10–1.26).
 const WINOGRAD_5X5_F4_MIN_TILES: i64 = 64;
 const WINOGRAD_5X5_F4_IMAGE_TILES: i64 = 16;
+
+// The weight gradient where the forward runs F(4×4,5×5): F(5×5,4×4) (winogradF4x4K5WeightGrad, 64
+// GEMMs per 4×4 tile of dy) against F(5×5,2×2) and, on 3-channel inputs, the direct path (conv2dBackward
+// without dx), the raw kernels alternately in one process, median of 15, padding 2, relaxed, the
+// same VM and spell as above. Before ÷ F(5×5,4×4), by 4×4 tiles in the batch:
+//   ≥ 256 tiles  16→20 @16² b64 1.72, b16 1.69; 20→20 @8² b64 1.51; 8→8 @16² b16 1.70;
+//                32→32 @16² b16 1.44; 64→64 @16² b16 1.38; 9→9 @12² b16 (144) 1.61
+//   64 tiles     16→20 @16² b4 1.26; 20→20 @8² b16 1.15; 32→32 @16² b4 0.99; 64→64 @16² b4 0.90;
+//                64→64 @8² b16 0.98; 128→128 @8² b16 0.95
+//   16–32 tiles  16→20 @16² b1 0.74, b2 0.95; 20→20 @8² b8 0.88
+//   3 channels   3→16 @32² b64 0.70, b16 0.77, b1 0.72 (against the direct channel-lane kernels)
+// So F(5×5,4×4) from 128 tiles of 4×4 in the batch (its 64 planes of Z and GEMMs with K = the
+// tiles of a chunk pay from there at every width), F(5×5,2×2) below, direct on 3-channel inputs.
+const WINOGRAD_5X5_DW_F4_MIN_TILES: f64 = 128;
 const WINOGRAD_5X5_F4_RGB_MIN_CHANNELS: i32 = 3;
 const WINOGRAD_5X5_F4_RGB_MIN_OUTPUTS: i32 = 16;

@@ -609,8 +609,8 @@ function weightGradPath(
   if (tile != 0) {
     const dwTile = winogradWeightGradTile(tile, N, C, OH, OW);
     // F(5×5,2×2)'s weight gradient sums some channels of a range of 4 in another order than the
-    // whole's (12 channels as 3 × 4: 195 of 2700 values differ): not split.
-    if (dwTile == WINOGRAD_TILE_5X5) return -1;
+    // whole's (12 channels as 3 × 4: 195 of 2700 values differ), and F(5×5,4×4)'s alike: not split.
+    if (dwTile == WINOGRAD_TILE_5X5 || dwTile == WINOGRAD_TILE_5X5_F4) return -1;
     if (dwTile != 0) return 100 + dwTile;
   }
   if (tile != 0 || (!pointwise && flatApplies(H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW))) return chanApplies(Oc) ? 2 : 1;

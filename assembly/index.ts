@@ -15,6 +15,7 @@ export { winogradScratchFloats, winogradForward, winogradInputGrad } from "./con
 export { winogradF4x4ScratchFloats, winogradF4x4Forward, winogradF4x4InputGrad } from "./conv-winograd-f4";
 export { winogradF2x2K5ScratchFloats, winogradF2x2K5Forward, winogradF2x2K5InputGrad } from "./conv-winograd-f2x2-5x5";
 export { winogradF4x4K5ScratchFloats, winogradF4x4K5Forward, winogradF4x4K5InputGrad } from "./conv-winograd-f4x4-5x5";
+export { winogradF4x4K5WeightGradScratchFloats, winogradF4x4K5WeightGrad } from "./conv-winograd-dw-f4x4-5x5";
 export { winogradWeightGradScratchFloats, winogradWeightGrad } from "./conv-winograd-dw";
 export { winogradF4x4WeightGradScratchFloats, winogradF4x4WeightGrad, winogradF2x2K5WeightGradScratchFloats, winogradF2x2K5WeightGrad } from "./conv-winograd-dw-f4";
 // The direct flat path on any stride-1 shape, outside conv2dAlgorithm's table: the zoo times it

@@ -108,6 +108,7 @@ export const KERNEL_EXPORTS: readonly KernelName[] = [
   'winogradF4x4ScratchFloats', 'winogradF4x4Forward', 'winogradF4x4InputGrad', 'winogradWeightGradScratchFloats', 'winogradWeightGrad',
   'winogradF2x2K5ScratchFloats', 'winogradF2x2K5Forward', 'winogradF2x2K5InputGrad', 'winogradF4x4K5ScratchFloats', 'winogradF4x4K5Forward', 'winogradF4x4K5InputGrad', 'flatScratchFloats', 'flatForward', 'flatBackward',
   'winogradF4x4WeightGradScratchFloats', 'winogradF4x4WeightGrad', 'winogradF2x2K5WeightGradScratchFloats', 'winogradF2x2K5WeightGrad',
+  'winogradF4x4K5WeightGradScratchFloats', 'winogradF4x4K5WeightGrad',
   'maxPool2dForward', 'maxPool2x2Backward', 'maxPool2dBackward', 'avgPool2dForward', 'avgPool2dBackward',
   'adaptiveAvgPool2dForward', 'adaptiveAvgPool2dBackward', 'sgdStep', 'adamStep', 'reluForward', 'reluBackward',
   'leakyReluForward', 'leakyReluBackward', 'sigmoidForward', 'sigmoidBackward', 'tanhForward', 'tanhBackward',
