@@ -193,10 +193,12 @@ function kernelTransformF4x4K5(w: usize, O: i32, C: i32, rotate: bool, U: usize)
  * Bᵀ d down columns c0..c0 + 4·nv − 1 of the eight rows from r0 of a plane (nv vectors, zeros
  * outside the plane): row i of the result, vector v, at e + i·rowBytes + 16v. Whole-vector loads
  * when every row inside the plane lies in memory over those columns, the columns outside a row
- * zeroed by a mask; else checked loads (conv-winograd-f4.ts's stripTimesBt, eight rows).
+ * zeroed by a mask; else checked loads (conv-winograd-f4.ts's stripTimesBt, eight rows). Called,
+ * not inlined: inlined at its two call sites it made the module 11.6 KB larger (which every
+ * bundle embeds, and webpack warns of an asset past 244 KiB) for no speed measured (the forward
+ * ×0.99–1.01, alternating, median of 15).
  */
-// @ts-ignore: decorator
-@inline function stripTimesBt8(nv: i32, plane: usize, r0: i32, c0: i32, Hin: i32, Win: i32, e: usize, rowBytes: usize): void {
+function stripTimesBt8(nv: i32, plane: usize, r0: i32, c0: i32, Hin: i32, Win: i32, e: usize, rowBytes: usize): void {
   const rFirst = max(r0, 0), rLast = min(r0 + 7, Hin - 1);
   const first = <i64>plane + (<i64>rFirst * Win + c0) * 4, last = <i64>plane + (<i64>rLast * Win + c0 + 4 * nv) * 4;
   if (first >= 0 && last <= (<i64>memory.size() << 16)) {

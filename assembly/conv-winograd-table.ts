@@ -519,7 +519,8 @@ export function winograd5x5F4Chosen(N: i32, C: i32, O: i32, OH: i32, OW: i32): b
 // (tests/conv-winograd-5x5.test.js: about 2× F(2×2,5×5)'s). ConvNetJS's CIFAR-10 net, whose three
 // convolutions all take it, trains a step (SGD with momentum) in 1/1.21 the time at batch 64 and
 // 1/1.14 at batch 16: the builds before and after, in processes one after the other, median of 9
-// and 5 pairs (1.05–1.70 and 1.10–1.26).
+// and 5 pairs (1.05–1.70 and 1.10–1.26); with its weight gradients by F(5×5,4×4) too (below),
+// 1/1.32 and 1/1.36 the time of the build before both (1.02–1.44 and 1.31–1.53).
 const WINOGRAD_5X5_F4_MIN_TILES: i64 = 64;
 const WINOGRAD_5X5_F4_IMAGE_TILES: i64 = 16;
 
