@@ -316,7 +316,7 @@ function gradTransformF4x4(
  * δ[r][j] (n×n) of `oc` channels (lane c: the plane at p + c·planeBytes, row stride OW floats) into
  * raw[r][j] (n² vectors), rows from `rows` on, columns from `cols` on and lanes from oc on zero.
  */
-function gatherChannels(n: i32, raw: usize, p: usize, planeBytes: usize, OW: i32, rows: i32, cols: i32, oc: i32): void {
+export function gatherChannels(n: i32, raw: usize, p: usize, planeBytes: usize, OW: i32, rows: i32, cols: i32, oc: i32): void {
   for (let r = 0; r < n; r++) {
     for (let j = 0; j < n; j++) {
       const dst = raw + (<usize>(n * r + j) << 4);

@@ -28,6 +28,7 @@ import { gemmInPlace } from "./gemm-inplace";
 import { madd } from "./simd";
 import { PLANE_SKEW, roundUp } from "./conv-winograd";
 import { tileOrigins } from "./conv-winograd-f4";
+import { gatherChannels } from "./conv-winograd-dw-f4";
 import { inputTransformAlpha8, ALPHA8_TMP_FLOATS } from "./conv-winograd-f4x4-5x5";
 
 /** Tiles per chunk: the K of each of the 64 GEMMs (V and D of a chunk 0.6 MB at 16 → 20 channels). */
@@ -93,7 +94,7 @@ function gradTransformF4x4K5(
         }
       } else {
         // Gathered lane by lane, zeros past the plane and past O; then the same operations.
-        gatherTile4(raw, p, planeBytes, OW, min(4, OH - oy), min(4, OW - ox), oc);
+        gatherChannels(4, raw, p, planeBytes, OW, min(4, OH - oy), min(4, OW - ox), oc);
         for (let r = 0; r < 4; r++) {
           const z = raw + (<usize>r << 6);
           storeTimesA8(e + <usize>r * 128, 16, v128.load(z), v128.load(z, 16), v128.load(z, 32), v128.load(z, 48));
@@ -105,19 +106,6 @@ function gradTransformF4x4K5(
         const c = e + (<usize>j << 4);
         storeTimesA8(dst + <usize>j * step, rows, v128.load(c), v128.load(c, 128), v128.load(c, 256), v128.load(c, 384));
       }
-    }
-  }
-}
-
-/** δ[r][j] (4×4) of `oc` channels (lane c: the plane at p + c·planeBytes) into raw[r][j] (16 vectors), zeros from row `rows`, column `cols` and lane oc on. */
-function gatherTile4(raw: usize, p: usize, planeBytes: usize, OW: i32, rows: i32, cols: i32, oc: i32): void {
-  for (let r = 0; r < 4; r++) {
-    for (let j = 0; j < 4; j++) {
-      const dst = raw + (<usize>(4 * r + j) << 4);
-      v128.store(dst, f32x4.splat(0));
-      if (r >= rows || j >= cols) continue;
-      const src = p + ((<usize>r * OW + j) << 2);
-      for (let c = 0; c < oc; c++) store<f32>(dst + (<usize>c << 2), load<f32>(src + <usize>c * planeBytes));
     }
   }
 }
