@@ -512,6 +512,10 @@ export function winograd5x5F4Chosen(N: i32, C: i32, O: i32, OH: i32, OW: i32): b
 //   1→6   @28² (LeNet-5's first), b64: 0.57 | 0.78;  1→32 @28², b64: 0.60 | 0.76 (direct wins)
 //   6→16  @10², padding 0 (LeNet-5's second), b64: 0.74 | 0.71;  16→16 @6², padding 0, b64:
 //                                     0.94 | 0.67 (direct wins; F(2×2,5×5) does not take 6×6 either)
+// Plain SIMD (no fused multiply-add), the same method: F(2×2,5×5) ÷ F(4×4,5×5) 1.77 | 1.82 on
+// 16→20 @16² b64, 1.05 | 1.10 at b1, 1.44 | 1.44 on 20→20 @8² b64, 1.26 | 1.28 at b16; the direct
+// flat path ÷ F(4×4,5×5) on the 3→16 forward 1.61 at b64, 1.54 at b16, 1.34 at b1 (relaxed in the
+// same run: 1.26, 1.37, 1.15), 3→32 1.53. Both builds take the same table.
 // So F(4×4,5×5) where F(2×2,5×5) ran, from 16 of its tiles an image (about even at 16, at batch 1)
 // or 64 in the batch (a loss below 32); and on 3-channel inputs, where the 36 GEMMs of
 // F(2×2,5×5) were too short to pay (×0.6–0.9 of direct), from 16 outputs and 64 tiles an image.
@@ -534,8 +538,11 @@ const WINOGRAD_5X5_F4_IMAGE_TILES: i64 = 16;
 //                64→64 @8² b16 0.98; 128→128 @8² b16 0.95
 //   16–32 tiles  16→20 @16² b1 0.74, b2 0.95; 20→20 @8² b8 0.88
 //   3 channels   3→16 @32² b64 0.70, b16 0.77, b1 0.72 (against the direct channel-lane kernels)
+// Plain SIMD, F(5×5,2×2) ÷ F(5×5,4×4): 16→20 @16² b64 1.59, 20→20 @8² b64 1.29, 8→8 @16² b16
+// 1.56, 32→32 @16² b16 1.34, 64→64 @16² b16 1.37, 9→9 @12² b16 1.42.
 // So F(5×5,4×4) from 128 tiles of 4×4 in the batch (its 64 planes of Z and GEMMs with K = the
-// tiles of a chunk pay from there at every width), F(5×5,2×2) below, direct on 3-channel inputs.
+// tiles of a chunk pay from there at every width), F(5×5,2×2) below, direct on 3-channel inputs;
+// both builds alike.
 const WINOGRAD_5X5_DW_F4_MIN_TILES: f64 = 128;
 const WINOGRAD_5X5_F4_RGB_MIN_CHANNELS: i32 = 3;
 const WINOGRAD_5X5_F4_RGB_MIN_OUTPUTS: i32 = 16;
