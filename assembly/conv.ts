@@ -523,23 +523,25 @@ export function conv2dBackward(
 }
 
 /**
- * Which passes of this shape give every image the same bits on any range of the batch as on the
- * whole of it, so that threads may each take a range: 0 none (the batch-folded GEMMs, whose GEMM
- * follows the batch size, and a lowering a single image would not take), 1 the forward (the
- * depthwise kernels, whose backward computes the weight gradient image by image with dx), 3 the
- * forward and the input gradient alone
+ * Which passes of this shape give every image the same bits on any range of at least `fewest`
+ * images of the batch as on the whole of it, so that threads may each take a range: 0 none (the
+ * batch-folded GEMMs, whose GEMM follows the batch size, and a lowering that a range of `fewest`
+ * images would not take), 1 the forward (the depthwise kernels, whose backward computes the weight
+ * gradient image by image with dx), 3 the forward and the input gradient alone
  * (conv2dInputGrad). Measured bit for bit on every lowering (tests/threads.test.js). A pure
- * function of the shape and the build.
+ * function of the shape, `fewest` and the build.
  */
 export function conv2dBatchSplits(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
-  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32, fewest: i32,
 ): i32 {
   const algo = conv2dAlgorithm(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW);
   if (algo == ALGO_POINTWISE_BATCHED_GEMM || algo == ALGO_IM2COL_BATCHED_GEMM || algo == ALGO_IMPLICIT_BATCHED_GEMM) return 0;
-  // A lowering chosen by the batch size (F(2×2,5×5) from 64 tiles in the batch) must be the one
-  // a single image takes too, so that every range runs it: the thresholds grow with the batch.
-  if (conv2dAlgorithm(1, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW) != algo) return 0;
+  // A lowering chosen by the batch size (the 5×5 Winograd tiles, from so many tiles in the batch)
+  // must be the one the smallest range takes too, so that every range runs it: the thresholds
+  // only grow with the batch (direct, then F(2×2,5×5), then F(4×4,5×5)), so every range between
+  // `fewest` images and the batch then takes the batch's.
+  if (conv2dAlgorithm(max(1, min(fewest, N)), C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW) != algo) return 0;
   if (algo == ALGO_DWCONV_3X3 || algo == ALGO_DWCONV || algo == ALGO_DWCONV_CHANNEL_LANES) return 1;
   return 3;
 }

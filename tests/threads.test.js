@@ -74,7 +74,7 @@ test('split invariance: on the lowerings conv2dBatchSplits allows, each image ge
     const N = 5;
     const OH = Math.floor((H + 2 * P - D * (K - 1) - 1) / S) + 1, OW = Math.floor((W + 2 * P - D * (K - 1) - 1) / S) + 1;
     const args = (n) => [n, C, H, W, O, K, K, S, S, P, P, D, D, G, OH, OW];
-    const splits = k.conv2dBatchSplits(...args(N));
+    const splits = k.conv2dBatchSplits(...args(N), 1); // the cuts below take ranges of one image
     const xs = C * H * W, ys = O * OH * OW, ws = O * (C / G) * K * K;
     const x = block(randn(N * xs, rand)), w = block(randn(ws, rand)), b = block(randn(O, rand)), dy = block(randn(N * ys, rand));
     const y1 = block(new Float32Array(N * ys)), y2 = block(new Float32Array(N * ys));
@@ -110,7 +110,36 @@ test('split invariance: on the lowerings conv2dBatchSplits allows, each image ge
   const args = (N) => [N, 8, 8, 8, 8, 5, 5, 1, 1, 2, 2, 1, 1, 1, 8, 8];
   assert.is(new sn.Conv2d(8, 8, 5, { padding: 2 }).algorithm([5, 8, 8, 8]), 'winograd-f2x2-5x5');
   assert.not.ok(new sn.Conv2d(8, 8, 5, { padding: 2 }).algorithm([1, 8, 8, 8]).startsWith('winograd'));
-  assert.is(k.conv2dBatchSplits(...args(5)), 0, 'a batch whose ranges could take another lowering is not split');
+  assert.is(k.conv2dBatchSplits(...args(5), 1), 0, 'a batch whose ranges could take another lowering is not split');
+  // Ranges of 4 images or more take F(2×2,5×5) as the 5 do (64 tiles of 2×2 and more); F(4×4,5×5)
+  // runs from 64 tiles of 4×4, 16 images of 8×8: ranges of fewer would take F(2×2,5×5).
+  assert.is(k.conv2dBatchSplits(...args(5), 4), 3);
+  assert.is(k.conv2dBatchSplits(...args(5), 3), 0);
+  assert.is(k.conv2dBatchSplits(...args(32), 16), 3, 'F(4×4,5×5) on every range of 16 images or more');
+  assert.is(k.conv2dBatchSplits(...args(32), 10), 0, 'a range of 10 would take F(2×2,5×5)');
+});
+
+test('split invariance from a batch size: F(4×4,5×5) on 8×8 planes (from 16 images) gives each image the same bits in two ranges of 16 as in the batch of 32', () => {
+  const rand = rng(73), N = 32, C = 8, O = 8, H = 8, W = 8;
+  const args = (n) => [n, C, H, W, O, 5, 5, 1, 1, 2, 2, 1, 1, 1, H, W];
+  assert.is(new sn.Conv2d(C, O, 5, { padding: 2 }).algorithm([N, C, H, W]), 'winograd-f4x4-5x5');
+  assert.is(new sn.Conv2d(C, O, 5, { padding: 2 }).algorithm([16, C, H, W]), 'winograd-f4x4-5x5');
+  const xs = C * H * W, ys = O * H * W;
+  const x = block(randn(N * xs, rand)), w = block(randn(O * C * 25, rand)), b = block(randn(O, rand)), dy = block(randn(N * ys, rand));
+  const y1 = block(new Float32Array(N * ys)), y2 = block(new Float32Array(N * ys)), dx1 = block(new Float32Array(N * xs)), dx2 = block(new Float32Array(N * xs));
+  const gemm = new Block(k.gemmScratchFloats() * 4), cols = new Block(k.conv2dColsFloats(...args(N)) * 4 + 64);
+  try {
+    k.conv2dForward(x.ptr, w.ptr, b.ptr, y1.ptr, ...args(N), cols.ptr, gemm.ptr);
+    k.conv2dInputGrad(w.ptr, dy.ptr, dx1.ptr, ...args(N), cols.ptr, gemm.ptr);
+    for (const n0 of [0, 16]) {
+      k.conv2dForward(x.ptr + n0 * xs * 4, w.ptr, b.ptr, y2.ptr + n0 * ys * 4, ...args(16), cols.ptr, gemm.ptr);
+      k.conv2dInputGrad(w.ptr, dy.ptr + n0 * ys * 4, dx2.ptr + n0 * xs * 4, ...args(16), cols.ptr, gemm.ptr);
+    }
+    sameBits(view(y2, N * ys), view(y1, N * ys), 'y by ranges of 16');
+    sameBits(view(dx2, N * xs), view(dx1, N * xs), 'dx by ranges of 16');
+  } finally {
+    for (const blk of [x, w, b, dy, y1, y2, dx1, dx2, gemm, cols]) blk.free();
+  }
 });
 
 // [M, N, K]: a Linear's three GEMMs (forward x·Wᵀ, dW = dyᵀ·x, dx = dy·W) on awkward sizes, both

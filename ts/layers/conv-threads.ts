@@ -1,8 +1,9 @@
 // A convolution's passes over several threads (runtime/threads.ts). The forward and the input
 // gradient split the batch into ranges, one per thread, on the lowerings where each image gets
-// the same bits whatever range it runs in (conv2dBatchSplits: all but the batch-folded GEMMs; the
-// input gradient alone not on the depthwise kernels, whose backward interleaves it with the
-// weight gradient). The weight gradient splits by output channels (conv2dWeightGradSplits: each
+// the same bits whatever range it runs in (conv2dBatchSplits: all but the batch-folded GEMMs, and
+// a lowering chosen by the batch size only where the smallest range takes it too; the input
+// gradient alone not on the depthwise kernels, whose backward interleaves it with the weight
+// gradient). The weight gradient splits by output channels (conv2dWeightGradSplits: each
 // thread the rows of dw of its range, summed over the whole batch, so no partial sums), but for
 // 3×3 kernels by 4×4 tiles of dy: their sums split by chunks of tiles or by rows of the
 // transformed tile, then dw by output channels (winogradWeightGradPlan), where each range of
@@ -26,6 +27,17 @@ export type ConvArgs = Readonly<Parameters<Kernels['conv2dColsFloats']>>;
 
 /** conv2dBatchSplits' answers: the forward may be split by the batch; so may the input gradient alone. */
 export const SPLITS_FORWARD = 1, SPLITS_INPUT_GRAD = 2;
+
+/**
+ * The passes of a convolution that may split by ranges of its batch now (conv2dBatchSplits'
+ * answer): for ranges of at least the batch over every thread of the pool, the fewest images any
+ * split of it takes, whatever the thread count a call picks. Where a range that small would take
+ * another lowering, none.
+ */
+export function batchSplits(args: ConvArgs): number {
+  const threads = rt().pool?.size ?? 1;
+  return rt().kernels.conv2dBatchSplits(...args, Math.max(1, Math.floor(args[0] / threads)));
+}
 
 /** The threads a pass of `flops` FLOPs over a batch of N may take now: 1 without workers, for one image, or for a small pass. */
 export function passThreads(N: number, flops: number): number {

@@ -16,7 +16,7 @@ import { registerLayer } from '../registry.js';
 import { FusableResult, fusionEnabled } from './epilogue.js';
 import type { Task } from '../runtime/threads.js';
 import {
-  SPLITS_FORWARD, SPLITS_INPUT_GRAD, depthwiseRanges, forwardChannelRanges, inputChannelRanges, overBatch, passThreads, rangeColsFloats, splitBackward, splitDepthwiseBackward, splitInputGrad, splitCounts, splitInputGradByChannels, splitWeightGrad, weightGradRangeFloats,
+  SPLITS_FORWARD, SPLITS_INPUT_GRAD, batchSplits, depthwiseRanges, forwardChannelRanges, inputChannelRanges, overBatch, passThreads, rangeColsFloats, splitBackward, splitDepthwiseBackward, splitInputGrad, splitCounts, splitInputGradByChannels, splitWeightGrad, weightGradRangeFloats,
   weightGradRanges, withBatch, winogradWeightGradPlan, winogradWeightGradFloats, splitWinogradWeightGrad,
   weightGradTapRanges, weightGradTapFloats, splitWeightGradTaps, tapSplitsBoth, splitBackwardTaps, tapSplit, type ConvArgs,
 } from './conv-threads.js';
@@ -244,7 +244,7 @@ export class Conv2d extends Module {
   private threadsFor(args: ConvArgs, pass: number): number {
     const [N, C, , , O, KH, KW] = args, G = args[13], OH = args[14], OW = args[15];
     const threads = passThreads(N, 2 * N * O * OH * OW * (C / G) * KH * KW);
-    return threads > 1 && (rt().kernels.conv2dBatchSplits(...args) & pass) !== 0 ? threads : 1;
+    return threads > 1 && (batchSplits(args) & pass) !== 0 ? threads : 1;
   }
 
   /**
@@ -327,7 +327,7 @@ export class Conv2d extends Module {
     const parts = plan ? plan.parts.length : channels ? channels.length : taps!.length;
     const k = rt().kernels;
     // dx by ranges of the batch, else (the batch-folded pointwise GEMM) by ranges of input channels.
-    const byBatch = (k.conv2dBatchSplits(...args) & SPLITS_INPUT_GRAD) !== 0;
+    const byBatch = (batchSplits(args) & SPLITS_INPUT_GRAD) !== 0;
     const dxChannels = dx && !byBatch && k.conv2dInputGradChannelSplits(...args) === 1 ? inputChannelRanges(C, parts) : null;
     if (dx && !byBatch && !dxChannels) return false;
     if (taps && dx && byBatch && tapSplit.mode !== 'both') return this.backwardTaps(x, dy, dx, args, taps);
