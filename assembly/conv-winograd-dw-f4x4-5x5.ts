@@ -22,8 +22,10 @@
 // of tiles V[ξ][c][t] (inputTransformAlpha8), dy's side D tile-major [t][ξ][o] (gradTransformF4x4K5,
 // four output channels of one tile a vector: each of its 64 results one vector store; 4 floats
 // written for each one of dy read, 9 for F(5×5,2×2)), one GEMM a plane on gemm-inplace.ts's 4×8
-// micro-kernel reading both in place, B's rows a tile apart. It runs whole on one thread: by
-// ranges of output channels a range's last channels would sum in another order (as F(5×5,2×2)'s).
+// micro-kernel reading both in place, B's rows a tile apart; V and Z get a row of zeros or two where
+// the channels leave 2 or 3 over a multiple of 4 (paddedRows), so that an RGB image's 3 channels run
+// on the 4-row micro-kernel. It runs whole on one thread: by ranges of output channels a range's
+// last channels would sum in another order (as F(5×5,2×2)'s).
 import { gemmInPlace } from "./gemm-inplace";
 import { madd } from "./simd";
 import { PLANE_SKEW, roundUp } from "./conv-winograd";
@@ -38,11 +40,20 @@ const TILE_CHUNK: i32 = 64;
 // @ts-ignore: decorator
 @inline function zStep(O: i32, C: i32): usize { return (<usize>O * C << 2) + PLANE_SKEW; }
 
+/**
+ * The rows of V and Z for C input channels: C, or C rounded up to 4 where 2 or 3 rows would be
+ * left over, which the GEMMs' 4×8 micro-kernel then runs as a fourth row of zeros (gemmInPlace runs
+ * rows past the last multiple of 4 one at a time, a row of 8 columns per k step: two loads for
+ * two multiply-adds).
+ */
+// @ts-ignore: decorator
+@inline function paddedRows(C: i32): i32 { return (C & 3) >= 2 ? roundUp(C, 4) : C; }
+
 /** Floats of scratch winogradF4x4K5WeightGrad needs: Z, then a chunk's V and D, then the transforms' temporaries. In f64. */
 export function winogradF4x4K5WeightGradScratchFloats(N: i32, C: i32, O: i32, OH: i32, OW: i32): f64 {
-  const tiles = <f64>N * Math.ceil(<f64>OH / 4) * Math.ceil(<f64>OW / 4);
+  const tiles = <f64>N * Math.ceil(<f64>OH / 4) * Math.ceil(<f64>OW / 4), Cp = <f64>paddedRows(C);
   const cols = Math.ceil(min(tiles, <f64>TILE_CHUNK) / 8) * 8, skew = <f64>(PLANE_SKEW >> 2);
-  return 64 * (<f64>O * <f64>C + skew) + 64 * (<f64>C * cols + skew) + cols * 64 * Math.ceil(<f64>O / 4) * 4 + ALPHA8_TMP_FLOATS;
+  return 64 * (<f64>O * Cp + skew) + 64 * (Cp * cols + skew) + cols * 64 * Math.ceil(<f64>O / 4) * 4 + ALPHA8_TMP_FLOATS;
 }
 
 /**
@@ -55,18 +66,20 @@ export function winogradF4x4K5WeightGrad(
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
   const th = (OH + 3) >> 2, tw = (OW + 3) >> 2, perImage = th * tw, T = N * perImage;
-  const Or = roundUp(O, 4), zs = zStep(O, C), Z = scratch, work = Z + <usize>64 * zs;
+  const Or = roundUp(O, 4), Cp = paddedRows(C), zs = zStep(O, Cp), Z = scratch, work = Z + <usize>64 * zs;
   for (let t0 = 0; t0 < T; t0 += TILE_CHUNK) {
     const tb = min(TILE_CHUNK, T - t0), tbr = roundUp(tb, 8), add = t0 > 0 ? 1 : 0;
-    const vStep = (<usize>C * tbr << 2) + PLANE_SKEW;
+    const vStep = (<usize>Cp * tbr << 2) + PLANE_SKEW;
     const V = work, D = V + <usize>64 * vStep, tmp = D + (<usize>tbr * 64 * Or << 2);
-    inputTransformAlpha8(x, C, H, W, PH, PW, tw, perImage, t0, tb, tbr, V, tmp, 8, tbr);
+    inputTransformAlpha8(x, C, H, W, PH, PW, tw, perImage, t0, tb, tbr, V, tmp, 8, tbr, Cp);
+    // The padding rows: zeros, whose sums in Z nothing reads.
+    if (Cp > C) for (let q = 0; q < 64; q++) memory.fill(V + <usize>q * vStep + (<usize>C * tbr << 2), 0, <usize>(Cp - C) * tbr << 2);
     gradTransformF4x4K5(dy, O, OH, OW, tw, perImage, t0, tb, tbr, D, <usize>Or << 2, tmp);
     for (let q = 0; q < 64; q++) {
-      gemmInPlace(0, C, O, tb, V + <usize>q * vStep, tbr, D + (<usize>q * Or << 2), 64 * Or, Z + <usize>q * zs, O, add);
+      gemmInPlace(0, Cp, O, tb, V + <usize>q * vStep, tbr, D + (<usize>q * Or << 2), 64 * Or, Z + <usize>q * zs, O, add);
     }
   }
-  kernelGradTransformF4x4K5(Z, O, C, dw);
+  kernelGradTransformF4x4K5(Z, O, C, Cp, dw);
 }
 
 /**
@@ -137,9 +150,9 @@ function gradTransformF4x4K5(
     v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7));
 }
 
-/** dw[o, c] += Gᵀ Z[·][c][o] G (8×8 → 5×5) for every channel pair, in f64, each tap rounded to f32 once. */
-function kernelGradTransformF4x4K5(Z: usize, O: i32, C: i32, dw: usize): void {
-  const step = zStep(O, C);
+/** dw[o, c] += Gᵀ Z[·][c][o] G (8×8 → 5×5) for every channel pair (Z's planes of Cp rows), in f64, each tap rounded to f32 once. */
+function kernelGradTransformF4x4K5(Z: usize, O: i32, C: i32, Cp: i32, dw: usize): void {
+  const step = zStep(O, Cp);
   for (let o = 0; o < O; o++) {
     for (let c = 0; c < C; c++) {
       const z = Z + (<usize>(c * O + o) << 2), dst = dw + (<usize>(o * C + c) * 25 << 2);

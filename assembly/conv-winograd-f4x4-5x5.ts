@@ -249,14 +249,14 @@ export const ALPHA8_TMP_FLOATS = 768;
  * (d: the 8×8 patch from row 4·ty − PH, column 4·tx − PW), at float (i / 8)·panel + i % 8 + c·row
  * of V, each plane ξ PLANE_SKEW bytes after the last: panel = Cin·8, row = 8 gives the
  * micro-kernel's B panels V[ξ][i / 8][c][i % 8] (the forward's); panel = 8, row = tbr the
- * row-major V[ξ][c][i] (the weight gradient's), written channel by channel over all tiles.
- * tmp: ALPHA8_TMP_FLOATS floats.
+ * row-major V[ξ][c][i] (the weight gradient's), written channel by channel over all tiles; planes
+ * of `planeRows` ≥ Cin rows (rows from Cin on untouched). tmp: ALPHA8_TMP_FLOATS floats.
  */
 export function inputTransformAlpha8(
   x: usize, Cin: i32, Hin: i32, Win: i32, PH: i32, PW: i32, tw: i32, perImage: i32, t0: i32, tb: i32, tbr: i32, V: usize, tmp: usize,
-  panel: i32, row: i32,
+  panel: i32, row: i32, planeRows: i32 = Cin,
 ): void {
-  const planeBytes = <usize>Hin * Win << 2, step = (<usize>Cin * tbr << 2) + PLANE_SKEW;
+  const planeBytes = <usize>Hin * Win << 2, step = (<usize>planeRows * tbr << 2) + PLANE_SKEW;
   const e = tmp, t = tmp + 1024, origins = tmp + 2048;
   tileOrigins(4, origins, x, <usize>Cin * planeBytes, t0, tb, tbr, tw, perImage, PH, PW);
   if (row == 8) {

@@ -168,13 +168,13 @@ function f4x4Pays(OH: i32, OW: i32): bool {
  */
 export function winogradWeightGradTile(tile: i32, N: i32, C: i32, OH: i32, OW: i32): i32 {
   // 5×5: F(5×5,2×2) wherever the forward runs F(2×2,5×5) (measurements below winograd5x5Chosen);
-  // where it runs F(4×4,5×5), F(5×5,4×4) from 128 tiles of 4×4 in the batch, else F(5×5,2×2), and
+  // where it runs F(4×4,5×5), F(5×5,4×4) from 128 tiles of 4×4 in the batch, else F(5×5,2×2), or
   // direct on 3-channel inputs (measurements below winograd5x5F4Chosen).
   if (tile == WINOGRAD_TILE_5X5) return WINOGRAD_TILE_5X5;
   if (tile == WINOGRAD_TILE_5X5_F4) {
-    if (C < WINOGRAD_5X5_MIN_CHANNELS) return 0;
     const tiles4 = <f64>N * <f64>((OH + 3) >> 2) * <f64>((OW + 3) >> 2);
-    return tiles4 >= WINOGRAD_5X5_DW_F4_MIN_TILES ? WINOGRAD_TILE_5X5_F4 : WINOGRAD_TILE_5X5;
+    if (tiles4 >= WINOGRAD_5X5_DW_F4_MIN_TILES) return WINOGRAD_TILE_5X5_F4;
+    return C >= WINOGRAD_5X5_MIN_CHANNELS ? WINOGRAD_TILE_5X5 : 0;
   }
   if (tile != 2 && tile != 4) return 0;
   const tiles4 = <f64>N * <f64>((OH + 3) >> 2) * <f64>((OW + 3) >> 2), outputs = <f64>N * <f64>OH * <f64>OW;
@@ -537,12 +537,16 @@ const WINOGRAD_5X5_F4_IMAGE_TILES: i64 = 16;
 //   64 tiles     16→20 @16² b4 1.26; 20→20 @8² b16 1.15; 32→32 @16² b4 0.99; 64→64 @16² b4 0.90;
 //                64→64 @8² b16 0.98; 128→128 @8² b16 0.95
 //   16–32 tiles  16→20 @16² b1 0.74, b2 0.95; 20→20 @8² b8 0.88
-//   3 channels   3→16 @32² b64 0.70, b16 0.77, b1 0.72 (against the direct channel-lane kernels)
+//   3 channels   3→16 @32² b64 0.70, b16 0.77, b1 0.72 (against the direct channel-lane kernels),
+//                while the GEMMs ran C = 3 rows one at a time; with V and Z padded to 4 rows (a row
+//                of zeros, conv-winograd-dw-f4x4-5x5.ts's paddedRows): b64 1.12, b16 1.28, b4 1.11,
+//                b2 1.09 (128 tiles), b1 0.96; 3→32 @32² b64 1.12; plain SIMD 1.58, 1.35, 1.35 (b64,
+//                b16, b2)
 // Plain SIMD, F(5×5,2×2) ÷ F(5×5,4×4): 16→20 @16² b64 1.59, 20→20 @8² b64 1.29, 8→8 @16² b16
 // 1.56, 32→32 @16² b16 1.34, 64→64 @16² b16 1.37, 9→9 @12² b16 1.42.
 // So F(5×5,4×4) from 128 tiles of 4×4 in the batch (its 64 planes of Z and GEMMs with K = the
-// tiles of a chunk pay from there at every width), F(5×5,2×2) below, direct on 3-channel inputs;
-// both builds alike.
+// tiles of a chunk pay from there at every width, 3-channel inputs included), below it F(5×5,2×2),
+// or direct on 3-channel inputs; both builds alike.
 const WINOGRAD_5X5_DW_F4_MIN_TILES: f64 = 128;
 const WINOGRAD_5X5_F4_RGB_MIN_CHANNELS: i32 = 3;
 const WINOGRAD_5X5_F4_RGB_MIN_OUTPUTS: i32 = 16;

@@ -8,11 +8,11 @@
 // tiles of 4×4 in the batch, and on 3-channel inputs to 16 channels from 64 tiles an image;
 // F(2×2,5×5) on the rest of 8 channels each way, 8×8 outputs and 64 tiles of 2×2), so those are
 // checked through the layer too, with finite differences, and the 5×5 convolutions of ConvNetJS's
-// CIFAR-10 net and LeNet-5 are checked to take their path. The shapes with 8 channels each way compute their weight
-// gradient by F(5×5,2×2) (raw kernel: tests/conv-winograd-dw.test.js), so the layer checks here
-// (dW against the reference with its bound, measured on each channel pair's largest Σ|dy||x| as
-// there, and the finite differences) cover it through the layer; 3-channel inputs keep the direct
-// weight gradient.
+// CIFAR-10 net and LeNet-5 are checked to take their path. Their weight gradients run by
+// F(5×5,2×2) or F(5×5,4×4) (raw kernels: tests/conv-winograd-dw.test.js; F(5×5,4×4) from 128
+// tiles of 4×4 in the batch, 3-channel inputs included; below it F(5×5,2×2) from 8 channels, else
+// direct), so the layer checks here (dW against the reference with its bound, measured on each
+// channel pair's largest Σ|dy||x| as there, and the finite differences) cover them through the layer.
 //
 // Error bound, on the float32 result a against the float64 reference b of the same float32 inputs,
 // as conv-winograd.test.js's (tests/winograd-errors.js): per element |a − b| ≤ BOUND · S, S the sum
@@ -184,7 +184,7 @@ for (const c of [
   { N: 1, C: 8, O: 12, H: 17, W: 16, opts: { padding: 2, bias: false }, tile: 'f4', dw: 2 },
   { N: 16, C: 9, O: 8, H: 8, W: 9, opts: { padding: 2 }, tile: 'f4', dw: 2 },
   { N: 1, C: 3, O: 16, H: 32, W: 32, opts: { padding: 2 }, tile: 'f4', dw: 0 },
-  { N: 2, C: 5, O: 17, H: 29, W: 31, opts: { padding: 'same' }, tile: 'f4', dw: 0 },
+  { N: 2, C: 5, O: 17, H: 29, W: 31, opts: { padding: 'same' }, tile: 'f4', dw: 4 },
   { N: 8, C: 9, O: 10, H: 16, W: 17, opts: { padding: 2 }, tile: 'f4', dw: 4 },
   { N: 3, C: 12, O: 8, H: 30, W: 29, opts: { padding: 1, bias: false }, tile: 'f4', dw: 4 },
   { N: 2, C: 9, O: 13, H: 11, W: 17, opts: { padding: 'same' }, tile: 'f2', dw: 2 },
@@ -222,6 +222,7 @@ for (const c of [
 // single image takes any more, at 64 tiles of 2×2 in the batch.
 for (const [N, C, O, H, W, padding, key, dw] of [
   [1, 8, 8, 16, 16, 2, 'f4', 2], [1, 3, 16, 32, 32, 2, 'f4', 0], [1, 9, 8, 19, 17, 1, 'f4', 2], [8, 9, 8, 16, 16, 2, 'f4', 4],
+  [2, 3, 16, 32, 32, 2, 'f4', 4],
   [2, 16, 20, 11, 11, 2, 'f2', 2], [3, 9, 8, 9, 10, 2, 'f2', 2],
 ]) {
   const tile = TILES[key];
@@ -236,14 +237,14 @@ for (const [N, C, O, H, W, padding, key, dw] of [
   });
 }
 
-test('the table: ConvNetJS\'s CIFAR-10 net runs its convolutions by F(4×4,5×5) at batch 64, the weight gradients of its 16→20 and 20→20 by F(5×5,4×4); LeNet-5\'s two run directly', () => {
+test('the table: ConvNetJS\'s CIFAR-10 net runs its convolutions and their weight gradients by F(4×4,5×5) and F(5×5,4×4) at batch 64; LeNet-5\'s two run directly', () => {
   // [C, O, outputs each way, padding, at batch 1, 2, 4, 16 and 64: the algorithm (f4, f2, or - for
   // direct) / the weight gradient's tile (4: F(5×5,4×4), 2: F(5×5,2×2), 0: direct)]
   for (const [C, O, H, padding, row] of [
-    [3, 16, 32, 2, 'f4/0 f4/0 f4/0 f4/0 f4/0'], [16, 20, 16, 2, 'f4/2 f4/2 f4/2 f4/4 f4/4'], [20, 20, 8, 2, '- - f2/2 f4/2 f4/4'],
+    [3, 16, 32, 2, 'f4/0 f4/4 f4/4 f4/4 f4/4'], [16, 20, 16, 2, 'f4/2 f4/2 f4/2 f4/4 f4/4'], [20, 20, 8, 2, '- - f2/2 f4/2 f4/4'],
     [1, 6, 28, 2, '- - - - -'], [6, 16, 10, 0, '- - - - -'],
     [8, 8, 32, 2, 'f4/2 f4/4 f4/4 f4/4 f4/4'], [32, 32, 16, 2, 'f4/2 f4/2 f4/2 f4/4 f4/4'], [64, 64, 8, 2, '- - f2/2 f4/2 f4/4'],
-    [64, 64, 4, 2, '- - - - -'], [7, 64, 16, 2, '- - - - -'], [3, 32, 32, 2, 'f4/0 f4/0 f4/0 f4/0 f4/0'], [3, 8, 32, 2, '- - - - -'],
+    [64, 64, 4, 2, '- - - - -'], [7, 64, 16, 2, '- - - - -'], [3, 32, 32, 2, 'f4/0 f4/4 f4/4 f4/4 f4/4'], [3, 8, 32, 2, '- - - - -'],
     [1, 32, 28, 2, '- - - - -'], [9, 9, 12, 2, '- f2/2 f2/2 f4/4 f4/4'],
   ]) {
     const expected = row.split(' ');
