@@ -78,7 +78,8 @@ const ALGO_WINOGRAD_F2X2_5X5 = 11, ALGO_IMPLICIT_GEMM = 12, ALGO_IMPLICIT_BATCHE
  * of 12 by output phase where conv-strided-dx.ts's stridedDxApplies says, else as 0; of 13 as 8:
  * a small map whose dx does not run by phase), 14 the 1×1 stride-2 kernels of conv-pointwise-s2.ts
  * (every pass), 15 Winograd F(4×4,5×5) for forward and input gradient (the weight gradient by
- * F(5×5,2×2) or as 2 or 3, winogradWeightGradTile). A pure function of the shape and the build.
+ * F(5×5,4×4), F(5×5,2×2) or as 2 or 3, winogradWeightGradTile). A pure function of the shape and
+ * the build.
  */
 export function conv2dAlgorithm(
   N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
