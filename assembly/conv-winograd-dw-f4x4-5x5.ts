@@ -30,15 +30,11 @@ import { gemmInPlace } from "./gemm-inplace";
 import { madd } from "./simd";
 import { PLANE_SKEW, roundUp } from "./conv-winograd";
 import { tileOrigins } from "./conv-winograd-f4";
-import { gatherChannels } from "./conv-winograd-dw-f4";
+import { gatherChannels, zPlaneStep } from "./conv-winograd-dw-f4";
 import { inputTransformAlpha8, ALPHA8_TMP_FLOATS } from "./conv-winograd-f4x4-5x5";
 
 /** Tiles per chunk: the K of each of the 64 GEMMs (V and D of a chunk 0.6 MB at 16 → 20 channels). */
 const TILE_CHUNK: i32 = 64;
-
-/** Bytes from one plane ξ of Z ([ξ][c][o], C·O floats a plane) to the next: a cache line more (conv-winograd-dw-f4.ts's zPlaneStep). */
-// @ts-ignore: decorator
-@inline function zStep(O: i32, C: i32): usize { return (<usize>O * C << 2) + PLANE_SKEW; }
 
 /**
  * The rows of V and Z for C input channels: C, or C rounded up to 4 where 2 or 3 rows would be
@@ -66,7 +62,7 @@ export function winogradF4x4K5WeightGrad(
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
   const th = (OH + 3) >> 2, tw = (OW + 3) >> 2, perImage = th * tw, T = N * perImage;
-  const Or = roundUp(O, 4), Cp = paddedRows(C), zs = zStep(O, Cp), Z = scratch, work = Z + <usize>64 * zs;
+  const Or = roundUp(O, 4), Cp = paddedRows(C), zs = zPlaneStep(O, Cp), Z = scratch, work = Z + <usize>64 * zs;
   for (let t0 = 0; t0 < T; t0 += TILE_CHUNK) {
     const tb = min(TILE_CHUNK, T - t0), tbr = roundUp(tb, 8), add = t0 > 0 ? 1 : 0;
     const vStep = (<usize>Cp * tbr << 2) + PLANE_SKEW;
@@ -79,7 +75,7 @@ export function winogradF4x4K5WeightGrad(
       gemmInPlace(0, Cp, O, tb, V + <usize>q * vStep, tbr, D + (<usize>q * Or << 2), 64 * Or, Z + <usize>q * zs, O, add);
     }
   }
-  kernelGradTransformF4x4K5(Z, O, C, Cp, dw);
+  kernelGradTransformF4x4K5(Z, O, C, Cp, dw, work);
 }
 
 /**
@@ -150,26 +146,28 @@ function gradTransformF4x4K5(
     v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7));
 }
 
-/** dw[o, c] += Gᵀ Z[·][c][o] G (8×8 → 5×5) for every channel pair (Z's planes of Cp rows), in f64, each tap rounded to f32 once. */
-function kernelGradTransformF4x4K5(Z: usize, O: i32, C: i32, Cp: i32, dw: usize): void {
-  const step = zStep(O, Cp);
+/**
+ * dw[o, c] += Gᵀ Z[·][c][o] G (8×8 → 5×5) for every channel pair (Z's planes of Cp rows), in f64,
+ * each tap rounded to f32 once; t: 40 f64 of temporaries (each pair's Z·G, so Z is read once).
+ */
+function kernelGradTransformF4x4K5(Z: usize, O: i32, C: i32, Cp: i32, dw: usize, t: usize): void {
+  const step = zPlaneStep(O, Cp);
   for (let o = 0; o < O; o++) {
     for (let c = 0; c < C; c++) {
       const z = Z + (<usize>(c * O + o) << 2), dst = dw + (<usize>(o * C + c) * 25 << 2);
-      // Rows i of Z·G (8×5): t_ib, kept in registers one column b at a time below.
-      for (let b = 0; b < 5; b++) {
-        let t0: f64 = 0, t1: f64 = 0, t2: f64 = 0, t3: f64 = 0, t4: f64 = 0, t5: f64 = 0, t6: f64 = 0, t7: f64 = 0;
-        for (let i = 0; i < 8; i++) {
-          const p = z + <usize>(8 * i) * step;
-          const v = gCol8(b, <f64>load<f32>(p), <f64>load<f32>(p + step), <f64>load<f32>(p + 2 * step), <f64>load<f32>(p + 3 * step),
-            <f64>load<f32>(p + 4 * step), <f64>load<f32>(p + 5 * step), <f64>load<f32>(p + 6 * step), <f64>load<f32>(p + 7 * step));
-          if (i == 0) t0 = v; else if (i == 1) t1 = v; else if (i == 2) t2 = v; else if (i == 3) t3 = v;
-          else if (i == 4) t4 = v; else if (i == 5) t5 = v; else if (i == 6) t6 = v; else t7 = v;
-        }
-        // Gᵀ (Z G): the same combinations down column b.
-        for (let a = 0; a < 5; a++) {
-          const at = dst + (<usize>(5 * a + b) << 2);
-          store<f32>(at, <f32>(<f64>load<f32>(at) + gCol8(a, t0, t1, t2, t3, t4, t5, t6, t7)));
+      // Rows i of Z·G (8×5) into t[i][b].
+      for (let i = 0; i < 8; i++) {
+        const p = z + <usize>(8 * i) * step;
+        const z0 = <f64>load<f32>(p), z1 = <f64>load<f32>(p + step), z2 = <f64>load<f32>(p + 2 * step), z3 = <f64>load<f32>(p + 3 * step);
+        const z4 = <f64>load<f32>(p + 4 * step), z5 = <f64>load<f32>(p + 5 * step), z6 = <f64>load<f32>(p + 6 * step), z7 = <f64>load<f32>(p + 7 * step);
+        for (let b = 0; b < 5; b++) store<f64>(t + (<usize>(5 * i + b) << 3), gCol8(b, z0, z1, z2, z3, z4, z5, z6, z7));
+      }
+      // Gᵀ (Z G): the same combinations down each column b.
+      for (let a = 0; a < 5; a++) {
+        for (let b = 0; b < 5; b++) {
+          const q = t + (<usize>b << 3), at = dst + (<usize>(5 * a + b) << 2);
+          const v = gCol8(a, load<f64>(q), load<f64>(q, 40), load<f64>(q, 80), load<f64>(q, 120), load<f64>(q, 160), load<f64>(q, 200), load<f64>(q, 240), load<f64>(q, 280));
+          store<f32>(at, <f32>(<f64>load<f32>(at) + v));
         }
       }
     }

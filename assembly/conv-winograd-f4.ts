@@ -499,7 +499,7 @@ export function inputTransformAlpha6(
   } else {
     // Fewer than four tiles (the chunk's last): gathered lane by lane, then the
     // same operations in the same order per value (Bᵀ down each column, then each row times B).
-    for (let k = 0; k < 4; k++) gatherPatch(raw + (<usize>k << 2), o + (<usize>k << 4), offset, Hin, Win);
+    for (let k = 0; k < 4; k++) gatherPatch(6, raw + (<usize>k << 2), o + (<usize>k << 4), offset, Hin, Win);
     for (let j = 0; j < 6; j++) {
       const z = raw + (<usize>j << 4);
       storeTimesBt(e + (<usize>j << 4), 96, v128.load(z), v128.load(z, 96), v128.load(z, 192), v128.load(z, 288), v128.load(z, 384), v128.load(z, 480));
@@ -532,12 +532,15 @@ export function tileOrigins(m: i32, origins: usize, x: usize, imageBytes: usize,
   return load<i32>(o, 60) != 0 && load<u32>(o, 48) == load<u32>(o) && load<i32>(o, 52) == load<i32>(o, 4) && load<i32>(o, 56) == load<i32>(o, 8) + 3 * m;
 }
 
-/** The 6×6 patch of one lane (origin record at o) into raw[r][j][lane] (lane's float at dst), zeros outside. */
-function gatherPatch(dst: usize, o: usize, offset: usize, Hin: i32, Win: i32): void {
+/**
+ * The α×α patch of one lane (origin record at o) into raw[r][j][lane] (lane's float at dst +
+ * 16·(α·r + j)), zeros outside: α = 6 here, 8 for F(4×4,5×5) (conv-winograd-f4x4-5x5.ts).
+ */
+export function gatherPatch(alpha: i32, dst: usize, o: usize, offset: usize, Hin: i32, Win: i32): void {
   const live = load<i32>(o, 12) != 0, plane = <usize>load<u32>(o) + offset, r0 = load<i32>(o, 4), c0 = load<i32>(o, 8);
-  for (let r = 0; r < 6; r++) {
+  for (let r = 0; r < alpha; r++) {
     const row = r0 + r, inRow = live && row >= 0 && row < Hin;
-    for (let j = 0; j < 6; j++) {
+    for (let j = 0; j < alpha; j++) {
       const col = c0 + j;
       store<f32>(dst, inRow && col >= 0 && col < Win ? load<f32>(plane + ((<usize>row * Win + col) << 2)) : 0);
       dst += 16;

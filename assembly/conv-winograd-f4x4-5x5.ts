@@ -39,7 +39,7 @@
 import { actV } from "./epilogue";
 import { madd, nonFinite } from "./simd";
 import { PLANE_SKEW, winogradPassFloats, winogradGemms, zeroPanelRows, roundUp, packedA, rowChecked } from "./conv-winograd";
-import { tileOrigins, fourInARow, fourWhole, tileCorner, scatterTile, columnMask, stripRow } from "./conv-winograd-f4";
+import { tileOrigins, fourInARow, fourWhole, tileCorner, scatterTile, columnMask, stripRow, gatherPatch } from "./conv-winograd-f4";
 
 /** Tiles per chunk: the N of each of the 64 GEMMs (V and M of a chunk 512 KiB at 16 → 20 channels). */
 const TILE_CHUNK: i32 = 64;
@@ -312,7 +312,7 @@ export function inputTransformAlpha8(
   } else {
     // Fewer than four tiles (the chunk's last): gathered lane by lane (raw[r][j] at e + 128r + 16j),
     // then the same operations in the same order per value.
-    for (let k = 0; k < 4; k++) gatherPatch8(e + (<usize>k << 2), o + (<usize>k << 4), offset, Hin, Win);
+    for (let k = 0; k < 4; k++) gatherPatch(8, e + (<usize>k << 2), o + (<usize>k << 4), offset, Hin, Win);
     for (let j = 0; j < 8; j++) {
       const z = e + (<usize>j << 4);
       storeTimesBt8(t + (<usize>j << 4), 128, v128.load(z), v128.load(z, 128), v128.load(z, 256), v128.load(z, 384),
@@ -320,19 +320,6 @@ export function inputTransformAlpha8(
     }
     // t now holds row r of Bᵀ d at t + 128r (column j at + 16j): each row times B.
     for (let r = 0; r < 8; r++) rowTimesB(t + <usize>r * 128, dst + <usize>(8 * r) * step, step);
-  }
-}
-
-/** The 8×8 patch of one lane (origin record at o) into raw[r][j][lane] (lane's float at dst + 128r + 16j), zeros outside. */
-function gatherPatch8(dst: usize, o: usize, offset: usize, Hin: i32, Win: i32): void {
-  const live = load<i32>(o, 12) != 0, plane = <usize>load<u32>(o) + offset, r0 = load<i32>(o, 4), c0 = load<i32>(o, 8);
-  for (let r = 0; r < 8; r++) {
-    const row = r0 + r, inRow = live && row >= 0 && row < Hin;
-    for (let j = 0; j < 8; j++) {
-      const col = c0 + j;
-      store<f32>(dst, inRow && col >= 0 && col < Win ? load<f32>(plane + ((<usize>row * Win + col) << 2)) : 0);
-      dst += 16;
-    }
   }
 }
 
