@@ -405,7 +405,9 @@ export function threadsSection(t) {
   ];
   const note = !t.pytorch ? '' : pt ? `\n${t.pytorch.label}: torch.set_num_threads and the OMP/MKL/OpenBLAS threads at each count, the same training step (SGD with momentum 0.9, cross-entropy), timed after simdnet's.${t.nets.some((n) => n.vsPytorchBestPaired) ? ' The last column, "paired": simdnet on all threads and PyTorch at each count timed one right after the other in 7 rounds (bench/paired.js), each round\'s ratio to the fastest PyTorch of that round; median [min–max] over the rounds.' : ''}`
     : `\nPyTorch skipped: ${t.pytorch.error}`;
-  return `## Threads: training steps at batch ${t.batch} on 1, 2 and all threads (img/s [× 1 thread], timed alternately in one run)\n${table(head, rows)}${note}`;
+  const h = t.handOff, us = (v) => `${v.toFixed(1)} µs`;
+  const handOff = h ? `\nHand-off (pool.run of an empty task on each of ${h.threads} threads, ${h.calls} calls, each after ${h.gapMs} ms of the calling thread's own work): median ${us(h.median)}, 90th percentile ${us(h.p90)}, 99th ${us(h.p99)}, longest ${us(h.max)}.` : '';
+  return `## Threads: training steps at batch ${t.batch} on 1, 2 and all threads (img/s [× 1 thread], timed alternately in one run)\n${table(head, rows)}${handOff}${note}`;
 }
 
 export function report(r) {

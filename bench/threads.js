@@ -136,12 +136,37 @@ async function gemmThreads(counts, timing) {
 }
 
 /**
+ * What a hand-off costs: pool.run of an empty task (fill of 0 floats) on every thread of the pool
+ * at `threads`, `calls` times, each after `gapMs` of the calling thread's own work (as a training
+ * step's own JS and unsplit passes come between its split ones): µs a call, its median, 90th and
+ * 99th percentiles and longest. Null without workers.
+ */
+async function handOffs(threads, { calls, gapMs = 0.1 }) {
+  await sn.ready({ threads });
+  const { pool } = rt();
+  if (!pool || pool.size < 2) return null;
+  const tasks = Array.from({ length: pool.size }, () => ({ kernel: 'fill', args: [0, 0, 0] }));
+  const us = [];
+  for (let i = 0; i < calls; i++) {
+    const until = performance.now() + gapMs;
+    while (performance.now() < until);
+    const start = performance.now();
+    pool.run(tasks);
+    us.push((performance.now() - start) * 1000);
+  }
+  us.sort((a, b) => a - b);
+  const at = (q) => us[Math.min(calls - 1, Math.floor(q * calls))];
+  return { threads: pool.size, calls, gapMs, median: at(0.5), p90: at(0.9), p99: at(0.99), max: us[calls - 1] };
+}
+
+/**
  * The threads section: { counts, nets: [{ key, label, batch, rows, pytorch? }], gemm: rows,
- * pytorch: { label } | { label, error } }, each row { threads, ms, rate (img/s, GFLOP/s for the
- * GEMM), ratio to 1 thread }; a network's `pytorch` is PyTorch's [{ threads, rate } | { threads,
- * error }] on the same thread counts (bench/pytorch.py, after simdnet's), and `vsPytorchBest`
- * simdnet's img/s on all threads (its default) over PyTorch's best: from paired rounds (pairBest,
- * its summary in `vsPytorchBestPaired`), else (PyTorch failed in them) from those figures.
+ * handOff (handOffs' figures at the most threads, or null), pytorch: { label } | { label, error } },
+ * each row { threads, ms, rate (img/s, GFLOP/s for the GEMM), ratio to 1 thread }; a network's
+ * `pytorch` is PyTorch's [{ threads, rate } | { threads, error }] on the same thread counts
+ * (bench/pytorch.py, after simdnet's), and `vsPytorchBest` simdnet's img/s on all threads (its
+ * default) over PyTorch's best: from paired rounds (pairBest, its summary in `vsPytorchBestPaired`),
+ * else (PyTorch failed in them) from those figures.
  */
 export async function measureThreads({ quick = false, nets = Object.keys(ZOO_NETS), batch = 64, python, progress = () => {} } = {}) {
   const counts = threadCounts();
@@ -149,6 +174,8 @@ export async function measureThreads({ quick = false, nets = Object.keys(ZOO_NET
   const out = { counts, batch, nets: [], gemm: null };
   progress('threads: GEMM 512³');
   out.gemm = await gemmThreads(counts, { samples: timing.samples, reps: 10 });
+  progress('threads: hand-offs');
+  out.handOff = await handOffs(counts.at(-1), { calls: quick ? 500 : 2000 });
   for (const key of nets) {
     progress(`threads: ${ZOO_NETS[key].label}, batch ${batch}`);
     out.nets.push(await netThreads(key, batch, counts, timing));

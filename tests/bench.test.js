@@ -392,6 +392,11 @@ test('--threads: the zoo\'s networks and GEMM 512³ at 1, 2 and all threads, eac
     assert.is(rows[0].ratio, 1);
   }
   assert.equal(out.threads.nets.map((n) => n.key), ['lenet5']);
+  // The cost of a hand-off to every thread, as percentiles of its calls.
+  const h = out.threads.handOff;
+  assert.equal([h.threads, h.calls, h.gapMs], [out.threads.counts.at(-1), 500, 0.1]);
+  assert.ok(h.median > 0 && h.median <= h.p90 && h.p90 <= h.p99 && h.p99 <= h.max, JSON.stringify(h));
+  assert.match(r.stdout, /\nHand-off \(pool\.run of an empty task on each of \d+ threads, 500 calls, each after 0\.1 ms of the calling thread's own work\): median [\d.]+ µs, 90th percentile [\d.]+ µs, 99th [\d.]+ µs, longest [\d.]+ µs\./);
   // PyTorch on the same thread counts where torch is found, else a line saying why not.
   if (out.threads.pytorch.error) assert.match(r.stdout, /\nPyTorch skipped: /);
   else {
