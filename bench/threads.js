@@ -2,7 +2,10 @@
 // (sn.setNumThreads), and a 512³ GEMM split by row panels over the thread pool. The thread counts
 // are timed alternately, sample by sample, in one process, so a change of load on a shared machine
 // falls on all of them alike; each ratio is to 1 thread in the same run.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import * as sn from 'simdnet';
 import { rt, Block, f32, gemmScratch } from 'simdnet/internal';
 import { ZOO_NETS } from './nets.js';
@@ -50,7 +53,7 @@ async function netThreads(key, batch, counts, timing) {
 }
 
 /** netThreads' training step of ZOO_NETS[key] on one fixed batch, its model built once: { step, dispose }. */
-function netStepper(key, batch) {
+export function netStepper(key, batch) {
   const net = ZOO_NETS[key];
   sn.manualSeed(0);
   const model = net.build();
@@ -135,6 +138,62 @@ async function gemmThreads(counts, timing) {
   }
 }
 
+const APART_SCRIPT = fileURLToPath(new URL('./threads-apart.js', import.meta.url));
+
+/**
+ * bench/threads-apart.js for ZOO_NETS[key] at `batch`, started and warmed up: { run(ms) → Promise
+ * of its img/s over about ms of steps, close() }. Rejects when it fails.
+ */
+async function apartProcess(key, batch) {
+  const child = spawn(process.execPath, [APART_SCRIPT, key, String(batch)], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const waiting = [];
+  let err = '', failed = null;
+  const fail = (message) => {
+    failed ??= new Error(message);
+    while (waiting.length) waiting.shift().reject(failed);
+  };
+  child.stderr.on('data', (d) => { err += d; });
+  child.on('error', (e) => fail(`bench/threads-apart.js: ${e.message}`));
+  child.on('close', (code) => fail(`bench/threads-apart.js ${key} ${batch} exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
+  createInterface({ input: child.stdout }).on('line', (line) => waiting.shift()?.resolve(line));
+  const next = () => new Promise((resolve, reject) => (failed ? reject(failed) : waiting.push({ resolve, reject })));
+  const ready = await next();
+  if (ready !== 'ready') throw new Error(`bench/threads-apart.js printed: ${ready.slice(0, 200)}`);
+  return {
+    run: async (ms) => {
+      const answer = next();
+      child.stdin.write(`${ms}\n`);
+      return JSON.parse(await answer).imgPerSec;
+    },
+    close: () => child.stdin.end(),
+  };
+}
+
+/**
+ * What the machine gives to independent work: ZOO_NETS[key]'s training step on one thread in
+ * `procs` processes of their own at once, each at batch / procs (no shared memory, no hand-offs),
+ * their img/s summed, over one such process at `batch` alone; in `rounds` rounds, each taking the
+ * two in turn for `ms` each. A ceiling for simdnet's own `procs` threads at `batch` there.
+ */
+async function apartCeiling(key, batch, procs, { rounds, ms }) {
+  const part = Math.floor(batch / procs);
+  const one = await apartProcess(key, batch);
+  const many = [];
+  try {
+    for (let i = 0; i < procs; i++) many.push(await apartProcess(key, part));
+    const ratios = [];
+    for (let r = 0; r < rounds; r++) {
+      const alone = await one.run(ms);
+      const together = (await Promise.all(many.map((p) => p.run(ms)))).reduce((a, b) => a + b, 0);
+      ratios.push(together / alone);
+    }
+    return { procs, batch: part, ratio: summarize(ratios) };
+  } finally {
+    one.close();
+    for (const p of many) p.close();
+  }
+}
+
 /**
  * What a hand-off costs: pool.run of an empty task (fill of 0 floats) on every thread of the pool
  * at `threads`, `calls` times, each after `gapMs` of the calling thread's own work (as a training
@@ -160,9 +219,10 @@ async function handOffs(threads, { calls, gapMs = 0.1 }) {
 }
 
 /**
- * The threads section: { counts, nets: [{ key, label, batch, rows, pytorch? }], gemm: rows,
+ * The threads section: { counts, nets: [{ key, label, batch, rows, apart, pytorch? }], gemm: rows,
  * handOff (handOffs' figures at the most threads, or null), pytorch: { label } | { label, error } },
  * each row { threads, ms, rate (img/s, GFLOP/s for the GEMM), ratio to 1 thread }; a network's
+ * `apart` is apartCeiling's { procs, batch, ratio } for the most threads (null on one core), and its
  * `pytorch` is PyTorch's [{ threads, rate } | { threads, error }] on the same thread counts
  * (bench/pytorch.py, after simdnet's), and `vsPytorchBest` simdnet's img/s on all threads (its
  * default) over PyTorch's best: from paired rounds (pairBest, its summary in `vsPytorchBestPaired`),
@@ -179,6 +239,11 @@ export async function measureThreads({ quick = false, nets = Object.keys(ZOO_NET
   for (const key of nets) {
     progress(`threads: ${ZOO_NETS[key].label}, batch ${batch}`);
     out.nets.push(await netThreads(key, batch, counts, timing));
+  }
+  for (const n of out.nets) {
+    if (counts.at(-1) < 2) { n.apart = null; continue; }
+    progress(`threads: ${n.label} in ${counts.at(-1)} separate processes`);
+    n.apart = await apartCeiling(n.key, batch, counts.at(-1), { rounds: quick ? 2 : 5, ms: quick ? 300 : 1000 });
   }
   await sn.ready({ threads: 1 });
   progress('threads: PyTorch (a Python subprocess per thread count)');

@@ -392,6 +392,11 @@ test('--threads: the zoo\'s networks and GEMM 512³ at 1, 2 and all threads, eac
     assert.is(rows[0].ratio, 1);
   }
   assert.equal(out.threads.nets.map((n) => n.key), ['lenet5']);
+  // The ceiling: separate single-thread processes at an equal share of the batch each.
+  const [{ apart }] = out.threads.nets;
+  assert.equal([apart.procs, apart.batch, apart.ratio.samples], [out.threads.counts.at(-1), 64 / out.threads.counts.at(-1), 2]);
+  assert.ok(apart.ratio.min > 0 && apart.ratio.min <= apart.ratio.median && apart.ratio.median <= apart.ratio.max, JSON.stringify(apart));
+  assert.match(r.stdout, /\nSeparate processes, one thread each \(no shared memory, no hand-offs\): \d+ at once at batch \d+, their img\/s summed ÷ one at batch 64 alone, median \[min–max\] of 2 rounds: LeNet-5 ×[\d.]+ \[[\d.]+–[\d.]+\]\./);
   // The cost of a hand-off to every thread, as percentiles of its calls.
   const h = out.threads.handOff;
   assert.equal([h.threads, h.calls, h.gapMs], [out.threads.counts.at(-1), 500, 0.1]);
