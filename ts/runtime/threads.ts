@@ -36,8 +36,16 @@ const SLOT_FLOATS = 32;
  * from Atomics.wait costs 60–90 µs here, and up to ~0.4 ms inside a training step; a hand-off to
  * a worker still polling ~12 µs. WORKER_SPIN_MS covers the gaps between the split passes of a
  * training step (the unsplit layers, the loss, the optimizer); see the measurements in README Threads.
+ * CALLER_SPIN_MS covers a worker finishing its share after the calling thread finished its own:
+ * at 0.1 ms the calling thread was asleep when half the shares of the VGG-style net's step ended,
+ * and woke 83 µs after them at the median, over 1 ms at the 90th percentile (11 and 174 µs at 5
+ * ms). Training steps at batch 64 on 2 threads over 1, alternating in one process, the calling
+ * thread's spin 0.1 / 2 / 5 ms, medians of 7–11: the VGG-style net ×1.53 / ×1.65 / ×1.61 and
+ * ×1.51 / ×1.60 / ×1.68, ConvNetJS's ×1.33 / ×1.43 / ×1.44, LeNet-5 ×1.27 / ×1.27 / ×1.22 (its
+ * rounds spread ×0.8–1.5). With a busy process beside (where one thread is the faster choice
+ * anyway): the VGG-style net ×0.95 / ×0.86 / ×0.89, LeNet-5 ×0.68 / ×0.66 / ×0.71.
  */
-const WORKER_SPIN_MS = 1, CALLER_SPIN_MS = 0.1;
+const WORKER_SPIN_MS = 1, CALLER_SPIN_MS = 2;
 /**
  * A poll loop that finds more than DESCHEDULED_MS between two looks at the clock was descheduled.
  * Where that happens again and again the cores are oversubscribed, and polling takes the CPU from
