@@ -672,6 +672,35 @@ test('BatchNorm2d split over threads counts NaN and infinite inputs as on one th
   assert.equal(messages, [messages[0], messages[0], messages[0]]);
 });
 
+test('a model\'s input check split over threads counts NaN and infinite values as on one thread', async () => {
+  const limit = splitLimits.minBytes;
+  splitLimits.minBytes = 0;
+  const messages = [];
+  try {
+    for (const threads of [1, 2, 3]) {
+      sn.setNumThreads(threads);
+      await rt().pool.whenStarted();
+      sn.manualSeed(1);
+      const model = new sn.Sequential(new sn.Conv2d(3, 4, 3));
+      // 3·3·15·7 = 945 floats: ranges of whole cache lines (16 floats) and a tail of 1.
+      const x = randn(945, rng(3));
+      for (const i of [0, 15, 16, 470, 943, 944]) x[i] = i % 2 ? -Infinity : NaN;
+      const runs = rt().pool.runs;
+      try {
+        assert.throws(() => model.forward(sn.tensor(x, [3, 3, 15, 7])), (err) => { messages.push(err.message); return true; });
+        // One hand-off, the check's, where the convolution itself is too small to split.
+        assert.is(rt().pool.runs - runs, threads > 1 ? 1 : 0);
+      } finally {
+        model.dispose();
+      }
+    }
+  } finally {
+    splitLimits.minBytes = limit;
+  }
+  assert.match(messages[0], /^Sequential \(1 layers\) input: 6 of 945 values are NaN or infinite$/);
+  assert.equal(messages, [messages[0], messages[0], messages[0]]);
+});
+
 // [N, C, H, W, multiplier, kernel, stride, padding, dilation]: depthwise shapes on planes, awkward sizes.
 const DEPTHWISE_SHAPES = [
   [3, 7, 11, 10, 1, 3, 1, 1, 1], // 3×3 stride 1

@@ -5,6 +5,7 @@
 // graph (autograd/graph.ts), its errors named by module path (autograd/state.ts).
 import { Block, f32, reuseBlock } from './runtime/block.js';
 import { rt } from './runtime/wasm.js';
+import { countNonFinite } from './runtime/split.js';
 import { Tensor, formatShape, shapeSize, checkTensor } from './tensor.js';
 import { enterForward, leaveForward } from './forward-journal.js';
 import { FusableResult } from './layers/epilogue.js';
@@ -1140,7 +1141,7 @@ export abstract class Module {
       d = this.output(key, x.shape, call);
       d.view().set(x.view());
     }
-    const bad = check ? rt().kernels.countNonFinite(d.ptr, d.size) : 0;
+    const bad = check ? countNonFinite(d.ptr, d.size) : 0;
     if (bad > 0) throw new Error(`${what()}: ${bad} of ${d.size} values are NaN or infinite`);
     return d;
   }

@@ -2,7 +2,7 @@
 // pass may take, and running one task per range, on the workers when they are there. Shared by
 // the convolutions (layers/conv-threads.ts) and BatchNorm (layers/batchnorm.ts).
 import { rt } from './wasm.js';
-import { ranges, runKernel, type Task } from './threads.js';
+import { blockRanges, ranges, runKernel, type Task } from './threads.js';
 
 /**
  * The sizes below which a pass stays on one thread. Each is half what it was measured at against
@@ -73,4 +73,18 @@ export function runTasks(tasks: readonly Task[]): number[] {
   const { pool, kernels } = rt();
   if (!pool || pool.size < tasks.length) return tasks.map((t) => runKernel(kernels, t));
   return pool.run(tasks);
+}
+
+/**
+ * How many of the n floats at p are NaN or infinite (every layer's input check): from
+ * splitLimits.minBytes on, each thread counts a range of whole cache lines and the counts are
+ * summed, the same count. Unsplit, it was the one sweep over a large input left on the calling
+ * thread: ~0.35 ms for the VGG-style net's 32×32×32 maps at batch 64, 2.4 ms of its ~120 ms
+ * training step on 2 threads.
+ */
+export function countNonFinite(p: number, n: number): number {
+  const threads = splitThreads(Math.floor(n / 16), 4 * n, splitLimits.minBytes);
+  if (threads === 1) return rt().kernels.countNonFinite(p, n);
+  return runTasks(blockRanges(n, threads, 16).map(([start, count]): Task => ({ kernel: 'countNonFinite', args: [p + 4 * start, count] })))
+    .reduce((a, b) => a + b, 0);
 }
