@@ -1,6 +1,7 @@
 // A kernel's pass split into ranges over the threads of the pool (threads.ts): how many threads a
 // pass may take, and running one task per range, on the workers when they are there. Shared by
-// the convolutions (layers/conv-threads.ts) and BatchNorm (layers/batchnorm.ts).
+// the convolutions (layers/conv-threads.ts), BatchNorm (layers/batchnorm.ts) and the modules'
+// input checks (module.ts).
 import { rt } from './wasm.js';
 import { blockRanges, ranges, runKernel, type Task } from './threads.js';
 

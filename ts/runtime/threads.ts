@@ -54,14 +54,16 @@ const WORKER_SPIN_MS = 1, CALLER_SPIN_MS = 2;
  * its vCPUs now and then too, with nothing else running: so a thread sleeps at once for
  * BACK_OFF_MS only when GAPS_IN_A_ROW gaps in a row each came within GAP_WINDOW_MS of polling
  * after the one before. Gaps of more than 1 ms while polling on this 2-core VM, the calling thread
- * and a worker at once, 5 s: 12–19 each with nothing else running (one every ~300 ms; at 0.2 ms,
- * ~60 a second), 350–400 each with one busy process beside (one every ~13 ms). Backing off at
- * every gap, as before, kept a thread asleep about a third of the time on an idle VM: hand-offs of
- * an empty task, median 1–82 µs, 90th percentile 150–320 µs, against 1.4–6.5 µs and 3–11 µs
- * with this rule. At 0.2 ms the VM's pauses had tripped it even more often (LeNet-5's step on 2
- * threads ×0.76–1.17 of one, against ×1.10–1.50 at 1 ms and 5 ms). What it cannot see is the
- * calling thread slowed while a worker polls: with one busy process beside it, LeNet-5's step on
- * 2 threads ran at ×0.56–0.79 of one thread, against ×0.88–0.91 with no polling (one run each).
+ * and a worker at once, 5 s: 12–19 each with nothing else running (one every ~300 ms; of more than
+ * 0.2 ms, 60–140 a second), 350–400 each with one busy process beside (one every ~13 ms). Backing
+ * off at every gap, as before, kept threads asleep much of the time on an idle VM: hand-offs of an
+ * empty task 20–300 µs apart, the rules alternating in separate processes, median 1.3–66 µs and
+ * 90th percentile 6–188 µs, against 1.1–18 µs and 1.2–27 µs with this rule (1.4–6.5 µs and 3–11 µs
+ * with no back-off at all). At 0.2 ms the VM's pauses had tripped it even more often (LeNet-5's
+ * step on 2 threads ×0.76–1.17 of one, against ×1.10–1.50 at 1 ms and 5 ms). What it cannot see
+ * is the calling thread slowed while a worker polls: with one busy process beside it, LeNet-5's
+ * step on 2 threads ran at ×0.56–0.79 of one thread, against ×0.88–0.91 with no polling (one run
+ * each).
  */
 const DESCHEDULED_MS = 1, GAP_WINDOW_MS = 50, GAPS_IN_A_ROW = 2, BACK_OFF_MS = 100;
 /** How often (ms) the calling thread looks at the workers while it waits for their shares. */
