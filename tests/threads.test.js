@@ -648,7 +648,12 @@ test('ReLU backward split by ranges of 16 values gives the same bits on 1, 2 and
   }
 });
 
-test('BatchNorm2d split over threads counts NaN and infinite inputs as on one thread', async () => {
+/**
+ * The Error of a module make() gives on an input of `shape` with NaN and +Infinity at `bad`, the
+ * same on 1, 2 and 3 threads with every memory-bound pass split; handOffs(threads, n) checks each
+ * call's hand-offs.
+ */
+async function nonFiniteError(make, shape, bad, handOffs = () => {}) {
   const limit = splitLimits.minBytes;
   splitLimits.minBytes = 0;
   const messages = [];
@@ -656,49 +661,34 @@ test('BatchNorm2d split over threads counts NaN and infinite inputs as on one th
     for (const threads of [1, 2, 3]) {
       sn.setNumThreads(threads);
       await rt().pool.whenStarted();
-      const bn = new sn.BatchNorm2d(7);
-      const x = randn(3 * 7 * 5 * 3, rng(2));
-      for (const i of [0, 16, 17, 200, 314]) x[i] = i % 2 ? Infinity : NaN;
+      const m = make();
+      const x = randn(shape.reduce((a, b) => a * b), rng(2));
+      for (const i of bad) x[i] = i % 2 ? Infinity : NaN;
+      const runs = rt().pool.runs;
       try {
-        assert.throws(() => bn.forward(sn.tensor(x, [3, 7, 5, 3])), (err) => { messages.push(err.message); return true; });
+        assert.throws(() => m.forward(sn.tensor(x, shape)), (err) => { messages.push(err.message); return true; });
+        handOffs(threads, rt().pool.runs - runs);
       } finally {
-        bn.dispose();
+        m.dispose();
       }
     }
   } finally {
     splitLimits.minBytes = limit;
   }
-  assert.match(messages[0], /5 of 315 values are NaN or infinite/);
   assert.equal(messages, [messages[0], messages[0], messages[0]]);
+  return messages[0];
+}
+
+test('BatchNorm2d split over threads counts NaN and infinite inputs as on one thread', async () => {
+  assert.match(await nonFiniteError(() => new sn.BatchNorm2d(7), [3, 7, 5, 3], [0, 16, 17, 200, 314]), /5 of 315 values are NaN or infinite/);
 });
 
 test('a model\'s input check split over threads counts NaN and infinite values as on one thread', async () => {
-  const limit = splitLimits.minBytes;
-  splitLimits.minBytes = 0;
-  const messages = [];
-  try {
-    for (const threads of [1, 2, 3]) {
-      sn.setNumThreads(threads);
-      await rt().pool.whenStarted();
-      sn.manualSeed(1);
-      const model = new sn.Sequential(new sn.Conv2d(3, 4, 3));
-      // 3·3·15·7 = 945 floats: ranges of whole cache lines (16 floats) and a tail of 1.
-      const x = randn(945, rng(3));
-      for (const i of [0, 15, 16, 470, 943, 944]) x[i] = i % 2 ? -Infinity : NaN;
-      const runs = rt().pool.runs;
-      try {
-        assert.throws(() => model.forward(sn.tensor(x, [3, 3, 15, 7])), (err) => { messages.push(err.message); return true; });
-        // One hand-off, the check's, where the convolution itself is too small to split.
-        assert.is(rt().pool.runs - runs, threads > 1 ? 1 : 0);
-      } finally {
-        model.dispose();
-      }
-    }
-  } finally {
-    splitLimits.minBytes = limit;
-  }
-  assert.match(messages[0], /^Sequential \(1 layers\) input: 6 of 945 values are NaN or infinite$/);
-  assert.equal(messages, [messages[0], messages[0], messages[0]]);
+  // 3·3·15·7 = 945 floats: ranges of whole cache lines (16 floats) and a tail of 1. One hand-off,
+  // the check's, where the convolution itself is too small to split.
+  const message = await nonFiniteError(() => new sn.Sequential(new sn.Conv2d(3, 4, 3)), [3, 3, 15, 7], [0, 15, 16, 470, 943, 944],
+    (threads, n) => assert.is(n, threads > 1 ? 1 : 0));
+  assert.match(message, /^Sequential \(1 layers\) input: 6 of 945 values are NaN or infinite$/);
 });
 
 // [N, C, H, W, multiplier, kernel, stride, padding, dilation]: depthwise shapes on planes, awkward sizes.
