@@ -1,7 +1,9 @@
 // The threads column: every network of the shape zoo trained at 1, 2 and all threads
 // (sn.setNumThreads), and a 512³ GEMM split by row panels over the thread pool. The thread counts
 // are timed alternately, sample by sample, in one process, so a change of load on a shared machine
-// falls on all of them alike; each ratio is to 1 thread in the same run.
+// falls on all of them alike; each ratio is to 1 thread in the same run. Beside them: the cost of
+// a hand-off, and each network in separate single-thread processes (bench/threads-apart.js), what
+// the machine gives to work that shares nothing.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { availableParallelism } from 'node:os';
