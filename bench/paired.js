@@ -13,6 +13,31 @@ import { summarize } from './stats.js';
 const SCRIPT = fileURLToPath(new URL('./pytorch.py', import.meta.url));
 
 /**
+ * A child process that answers line for line: spawn(command, args) with `env` (or this one's).
+ * { next() → Promise of its next line of output, rejected with an Error once it failed to start
+ * (`${label}: …`, label the command unless given) or exited (`${name} exited with …`, the last
+ * lines of its stderr); send(line), which writes nothing once it failed; close() }.
+ */
+export function lineProcess(command, args, { env, name, label = command }) {
+  const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const waiting = [];
+  let failed = null, err = '';
+  const fail = (message) => {
+    failed ??= new Error(message);
+    while (waiting.length) waiting.shift().reject(failed);
+  };
+  createInterface({ input: child.stdout }).on('line', (line) => waiting.shift()?.resolve(line));
+  child.stderr.on('data', (d) => { err += d; });
+  child.on('error', (e) => fail(`${label}: ${e.message}`));
+  child.on('close', (code) => fail(`${name} exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
+  return {
+    next: () => new Promise((resolve, reject) => (failed ? reject(failed) : waiting.push({ resolve, reject }))),
+    send: (line) => { if (!failed) child.stdin.write(`${line}\n`); },
+    close: () => child.stdin.end(),
+  };
+}
+
+/**
  * bench/pytorch.py --serve on `threads` threads (torch's and the OpenMP/BLAS pools alike):
  * { ask(request) → Promise of { ms } or { error }, close() }. Requests are answered in order,
  * one line each.
@@ -20,28 +45,20 @@ const SCRIPT = fileURLToPath(new URL('./pytorch.py', import.meta.url));
 export function pytorchServer(python, threads = 1) {
   const n = String(threads);
   const env = { ...process.env, OMP_NUM_THREADS: n, MKL_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n };
-  const child = spawn(python, [SCRIPT, '--serve', '--threads', n], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-  const waiting = [];
-  let failed = null, err = '';
-  const fail = (message) => {
-    failed ??= message;
-    while (waiting.length) waiting.shift()({ error: failed });
-  };
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    let answer;
-    try { answer = JSON.parse(line); } catch { answer = { error: `bench/pytorch.py --serve printed: ${line.slice(0, 200)}` }; }
-    waiting.shift()?.(answer);
-  });
-  child.stderr.on('data', (d) => { err += d; });
-  child.on('error', (e) => fail(`${python}: ${e.message}`));
-  child.on('close', (code) => fail(`bench/pytorch.py --serve exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
+  const child = lineProcess(python, [SCRIPT, '--serve', '--threads', n], { env, name: 'bench/pytorch.py --serve' });
   return {
-    ask: (request) => new Promise((resolve) => {
-      if (failed) { resolve({ error: failed }); return; }
-      waiting.push(resolve);
-      child.stdin.write(`${JSON.stringify(request)}\n`);
-    }),
-    close: () => child.stdin.end(),
+    ask: async (request) => {
+      const answer = child.next();
+      child.send(JSON.stringify(request));
+      let line;
+      try {
+        line = await answer;
+      } catch (e) {
+        return { error: e.message };
+      }
+      try { return JSON.parse(line); } catch { return { error: `bench/pytorch.py --serve printed: ${line.slice(0, 200)}` }; }
+    },
+    close: child.close,
   };
 }
 

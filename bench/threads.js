@@ -4,8 +4,6 @@
 // falls on all of them alike; each ratio is to 1 thread in the same run. Beside them: the cost of
 // a hand-off, and each network in separate single-thread processes (bench/threads-apart.js), what
 // the machine gives to work that shares nothing.
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as sn from 'simdnet';
@@ -13,7 +11,7 @@ import { rt, Block, f32, gemmScratch } from 'simdnet/internal';
 import { ZOO_NETS } from './nets.js';
 import { summarize } from './stats.js';
 import { runPytorchThreads } from './pytorch.js';
-import { bestOf, pairedRounds, pytorchServer } from './paired.js';
+import { bestOf, lineProcess, pairedRounds, pytorchServer } from './paired.js';
 
 /** The thread counts timed: 1, 2 and all the cores (at most 8, ready()'s default), each once. */
 export function threadCounts() {
@@ -147,27 +145,16 @@ const APART_SCRIPT = fileURLToPath(new URL('./threads-apart.js', import.meta.url
  * of its img/s over about ms of steps, close() }. Rejects when it fails.
  */
 async function apartProcess(key, batch) {
-  const child = spawn(process.execPath, [APART_SCRIPT, key, String(batch)], { stdio: ['pipe', 'pipe', 'pipe'] });
-  const waiting = [];
-  let err = '', failed = null;
-  const fail = (message) => {
-    failed ??= new Error(message);
-    while (waiting.length) waiting.shift().reject(failed);
-  };
-  child.stderr.on('data', (d) => { err += d; });
-  child.on('error', (e) => fail(`bench/threads-apart.js: ${e.message}`));
-  child.on('close', (code) => fail(`bench/threads-apart.js ${key} ${batch} exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
-  createInterface({ input: child.stdout }).on('line', (line) => waiting.shift()?.resolve(line));
-  const next = () => new Promise((resolve, reject) => (failed ? reject(failed) : waiting.push({ resolve, reject })));
-  const ready = await next();
+  const child = lineProcess(process.execPath, [APART_SCRIPT, key, String(batch)], { name: `bench/threads-apart.js ${key} ${batch}`, label: 'bench/threads-apart.js' });
+  const ready = await child.next();
   if (ready !== 'ready') throw new Error(`bench/threads-apart.js printed: ${ready.slice(0, 200)}`);
   return {
     run: async (ms) => {
-      const answer = next();
-      child.stdin.write(`${ms}\n`);
+      const answer = child.next();
+      child.send(String(ms));
       return JSON.parse(await answer).imgPerSec;
     },
-    close: () => child.stdin.end(),
+    close: child.close,
   };
 }
 
