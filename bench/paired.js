@@ -28,6 +28,9 @@ export function lineProcess(command, args, { env, name, label = command }) {
   };
   createInterface({ input: child.stdout }).on('line', (line) => waiting.shift()?.resolve(line));
   child.stderr.on('data', (d) => { err += d; });
+  // A line written after it exited but before 'close' fails with EPIPE; 'close' then says why it
+  // exited. Without a handler the write's error would end this process.
+  child.stdin.on('error', (e) => { if (e.code !== 'EPIPE') fail(`${label}: writing to it: ${e.message}`); });
   child.on('error', (e) => fail(`${label}: ${e.message}`));
   child.on('close', (code) => fail(`${name} exited with ${code}: ${err.trim().split('\n').slice(-3).join(' | ')}`));
   return {

@@ -11,7 +11,7 @@ import { loadConvnetjs, cifarDemoNet, describeNet, toVol, runConvnetjs, TRAINER_
 import { convnetjsCifar } from '../bench/nets.js';
 import { convShapesOf } from '../bench/zoo.js';
 import { ratioRow, zooRow, targetsTable, largestExcess, TARGETS, NOT_MEASURED } from '../bench/targets.js';
-import { bestOf, pairedRounds, stepSampler } from '../bench/paired.js';
+import { bestOf, lineProcess, pairedRounds, stepSampler } from '../bench/paired.js';
 import { targetsSection, manualSection, netSection, isZooTargetShape, report } from '../bench/report.js';
 import { runBench } from '../bench/main.js';
 import { simdnetManualLoop } from '../bench/simdnet.js';
@@ -188,6 +188,19 @@ test('pairedRounds: each round\'s PyTorch ms over its simdnet ms, the order swap
   assert.equal(events, ['simdnet', 'pytorch', 'pytorch', 'simdnet', 'simdnet', 'pytorch', 'pytorch', 'simdnet']);
   const failing = await pairedRounds(c, { ask: async () => ({ error: 'KeyError: b' }), rounds: 3, minMs: 10 });
   assert.equal(failing, { batch: 8, error: 'KeyError: b' });
+});
+
+test('lineProcess: a line sent to a child that has just exited gives its exit as an Error, and this process goes on', async () => {
+  // The child prints a line and exits: a line sent once that arrives meets a closed pipe (EPIPE)
+  // until 'close' is seen. Ten tries, each at a slightly different moment.
+  for (let i = 0; i < 10; i++) {
+    const child = lineProcess(process.execPath, ['-e', 'console.log("bye"); process.exit(3)'], { name: 'the child' });
+    assert.is(await child.next(), 'bye');
+    await new Promise((r) => setTimeout(r, i));
+    child.send('x'.repeat(1 << 20));
+    const err = await child.next().then(() => null, (e) => e);
+    assert.match(err?.message ?? '', /^the child exited with 3/);
+  }
 });
 
 test('bestOf: the fastest answer of several servers, each asked in turn; an error stops it', async () => {
