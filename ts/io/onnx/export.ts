@@ -304,109 +304,127 @@ function refuse(path: string, layer: Module, why: string): never {
   throw new Error(`toOnnx: layer '${path}' (${layer}) cannot be expressed in ONNX: ${why}`);
 }
 
-/** Adds the nodes of one layer reading value `x` of shape `inShape`; returns the output value. */
+/**
+ * Adds the nodes of one layer of type `type` reading value `x` of shape `inShape` (its output
+ * `outShape`); returns the output value.
+ */
+type LayerExporter = (b: GraphBuilder, path: string, layer: Module, x: string, inShape: number[], outShape: number[], type: string) => string;
+
+/** Adds the nodes of one layer by its type's exporter (LAYER_EXPORTERS); refuses a type without one. */
 function exportLayer(b: GraphBuilder, path: string, layer: Module, x: string, inShape: number[], outShape: number[]): string {
   const type = layerTypeOf(layer);
-  switch (type) {
-    case 'Conv2d': {
-      const c = layer as Conv2d;
-      const [KH, KW] = c.kernelSize;
-      let pads: number[];
-      if (c.padding === 'valid') pads = [0, 0, 0, 0];
-      else if (c.padding === 'same') {
-        const total = [c.dilation[0] * (KH - 1), c.dilation[1] * (KW - 1)];
-        const before = [total[0] >> 1, total[1] >> 1];
-        pads = [before[0], before[1], total[0] - before[0], total[1] - before[1]];
-      } else pads = [c.padding[0], c.padding[1], c.padding[0], c.padding[1]];
-      const inputs = [x, b.weight(`${path}.weight`, c.weight.data)];
-      if (c.bias) inputs.push(b.weight(`${path}.bias`, c.bias.data));
-      return b.node(path, 'Conv', inputs, [
-        ints('kernel_shape', [KH, KW]), ints('strides', [...c.stride]), ints('pads', pads),
-        ints('dilations', [...c.dilation]), int('group', c.groups),
-      ]);
-    }
-    case 'Linear': {
-      const l = layer as Linear;
-      const w = b.weight(`${path}.weight`, l.weight.data);
-      const bias = l.bias ? b.weight(`${path}.bias`, l.bias.data) : null;
-      if (inShape.length === 2) return b.node(path, 'Gemm', bias ? [x, w, bias] : [x, w], [int('transB', 1)]);
-      // [*, in] × Wᵀ: MatMul broadcasts over the leading dimensions, then the bias is added.
-      const wt = b.node(path, 'Transpose', [w], [ints('perm', [1, 0])]);
-      const y = b.node(path, 'MatMul', [x, wt]);
-      return bias ? b.node(path, 'Add', [y, bias]) : y;
-    }
-    case 'MaxPool2d': {
-      const p = layer as MaxPool2d;
-      return b.node(path, 'MaxPool', [x], [
-        ints('kernel_shape', [...p.kernel]), ints('strides', [...p.stride]),
-        ints('pads', [p.padding[0], p.padding[1], p.padding[0], p.padding[1]]),
-        ints('dilations', [...p.dilation]), int('ceil_mode', p.ceilMode ? 1 : 0),
-      ]);
-    }
-    case 'AvgPool2d': {
-      const p = layer as AvgPool2d;
-      let countIncludePad = p.countIncludePad;
-      if (p.divisorOverride !== undefined) {
-        // Every window divided by its full size is count_include_pad without ceil mode's clipped windows.
-        if (p.divisorOverride !== p.kernel[0] * p.kernel[1] || p.ceilMode) {
-          refuse(path, layer, `divisor_override ${p.divisorOverride} has no ONNX equivalent (only the kernel's area, ${p.kernel[0] * p.kernel[1]}, without ceil mode)`);
-        }
-        countIncludePad = true;
-      }
-      return b.node(path, 'AveragePool', [x], [
-        ints('kernel_shape', [...p.kernel]), ints('strides', [...p.stride]),
-        ints('pads', [p.padding[0], p.padding[1], p.padding[0], p.padding[1]]),
-        int('count_include_pad', countIncludePad ? 1 : 0), int('ceil_mode', p.ceilMode ? 1 : 0),
-      ]);
-    }
-    case 'AdaptiveAvgPool2d': {
-      const p = layer as AdaptiveAvgPool2d;
-      const [, , H, W] = inShape;
-      const [oh, ow] = p.size;
-      if (oh === 1 && ow === 1) return b.node(path, 'GlobalAveragePool', [x]);
-      if (H % oh !== 0 || W % ow !== 0) {
-        refuse(path, layer, `the input's ${H}×${W} does not divide into ${oh}×${ow} equal windows, which AveragePool would need`);
-      }
-      return b.node(path, 'AveragePool', [x], [ints('kernel_shape', [H / oh, W / ow]), ints('strides', [H / oh, W / ow])]);
-    }
-    case 'BatchNorm1d':
-    case 'BatchNorm2d': {
-      const bn = layer as BatchNorm2d;
-      if (!bn.runningMean || !bn.runningVar) {
-        refuse(path, layer, 'without running statistics (trackRunningStats: false) it normalises with each batch\'s own, which BatchNormalization\'s inference form cannot');
-      }
-      const C = bn.numFeatures;
-      const scale = bn.weight ? b.weight(`${path}.weight`, bn.weight.data) : b.constant(`${path}.onnx_scale`, [C], new Float32Array(C).fill(1));
-      const bias = bn.bias ? b.weight(`${path}.bias`, bn.bias.data) : b.constant(`${path}.onnx_bias`, [C], new Float32Array(C));
-      const mean = b.weight(`${path}.running_mean`, bn.runningMean);
-      const variance = b.weight(`${path}.running_var`, bn.runningVar);
-      return b.node(path, 'BatchNormalization', [x, scale, bias, mean, variance], [float('epsilon', bn.eps)]);
-    }
-    case 'ReLU': case 'Sigmoid': case 'Tanh': case 'ReLU6': case 'Hardswish': case 'SiLU':
-    case 'LeakyReLU': case 'ELU': case 'GELU': case 'Softmax': case 'LogSoftmax': {
-      const a = layer as unknown as ActivationParams;
-      const y = emitActivation(b, path, type, x, inShape.length, { negativeSlope: a.negativeSlope, alpha: a.alpha, approximate: a.approximate, dim: a.dim });
-      if (y === null) refuse(path, layer, 'it normalises along the batch dimension');
-      return y;
-    }
-    case 'Flatten': {
-      const f = layer as Flatten;
-      const start = f.startDim < 0 ? f.startDim + inShape.length : f.startDim;
-      const end = f.endDim < 0 ? f.endDim + inShape.length : f.endDim;
-      if (start === 0) refuse(path, layer, 'it merges the batch dimension into others');
-      if (start === 1 && end === inShape.length - 1) return b.node(path, 'Flatten', [x], [int('axis', 1)]);
-      // Reshape: 0 keeps the (symbolic) batch size, the rest are known.
-      const target = [0, ...outShape.slice(1)];
-      return b.node(path, 'Reshape', [x, b.constant(`${path}.onnx_shape`, [target.length], target)]);
-    }
-    case 'Dropout':
-    case 'Dropout2d':
-    case 'Identity':
-      return x;
-    default:
-      refuse(path, layer, `no ONNX form is defined for ${type ?? layer.label()}`);
-  }
+  if (type === null || !Object.hasOwn(LAYER_EXPORTERS, type)) refuse(path, layer, `no ONNX form is defined for ${type ?? layer.label()}`);
+  return LAYER_EXPORTERS[type](b, path, layer, x, inShape, outShape, type);
 }
+
+const exportConv2d: LayerExporter = (b, path, layer, x) => {
+  const c = layer as Conv2d;
+  const [KH, KW] = c.kernelSize;
+  let pads: number[];
+  if (c.padding === 'valid') pads = [0, 0, 0, 0];
+  else if (c.padding === 'same') {
+    const total = [c.dilation[0] * (KH - 1), c.dilation[1] * (KW - 1)];
+    const before = [total[0] >> 1, total[1] >> 1];
+    pads = [before[0], before[1], total[0] - before[0], total[1] - before[1]];
+  } else pads = [c.padding[0], c.padding[1], c.padding[0], c.padding[1]];
+  const inputs = [x, b.weight(`${path}.weight`, c.weight.data)];
+  if (c.bias) inputs.push(b.weight(`${path}.bias`, c.bias.data));
+  return b.node(path, 'Conv', inputs, [
+    ints('kernel_shape', [KH, KW]), ints('strides', [...c.stride]), ints('pads', pads),
+    ints('dilations', [...c.dilation]), int('group', c.groups),
+  ]);
+};
+
+const exportLinear: LayerExporter = (b, path, layer, x, inShape) => {
+  const l = layer as Linear;
+  const w = b.weight(`${path}.weight`, l.weight.data);
+  const bias = l.bias ? b.weight(`${path}.bias`, l.bias.data) : null;
+  if (inShape.length === 2) return b.node(path, 'Gemm', bias ? [x, w, bias] : [x, w], [int('transB', 1)]);
+  // [*, in] × Wᵀ: MatMul broadcasts over the leading dimensions, then the bias is added.
+  const wt = b.node(path, 'Transpose', [w], [ints('perm', [1, 0])]);
+  const y = b.node(path, 'MatMul', [x, wt]);
+  return bias ? b.node(path, 'Add', [y, bias]) : y;
+};
+
+const exportMaxPool2d: LayerExporter = (b, path, layer, x) => {
+  const p = layer as MaxPool2d;
+  return b.node(path, 'MaxPool', [x], [
+    ints('kernel_shape', [...p.kernel]), ints('strides', [...p.stride]),
+    ints('pads', [p.padding[0], p.padding[1], p.padding[0], p.padding[1]]),
+    ints('dilations', [...p.dilation]), int('ceil_mode', p.ceilMode ? 1 : 0),
+  ]);
+};
+
+const exportAvgPool2d: LayerExporter = (b, path, layer, x) => {
+  const p = layer as AvgPool2d;
+  let countIncludePad = p.countIncludePad;
+  if (p.divisorOverride !== undefined) {
+    // Every window divided by its full size is count_include_pad without ceil mode's clipped windows.
+    if (p.divisorOverride !== p.kernel[0] * p.kernel[1] || p.ceilMode) {
+      refuse(path, layer, `divisor_override ${p.divisorOverride} has no ONNX equivalent (only the kernel's area, ${p.kernel[0] * p.kernel[1]}, without ceil mode)`);
+    }
+    countIncludePad = true;
+  }
+  return b.node(path, 'AveragePool', [x], [
+    ints('kernel_shape', [...p.kernel]), ints('strides', [...p.stride]),
+    ints('pads', [p.padding[0], p.padding[1], p.padding[0], p.padding[1]]),
+    int('count_include_pad', countIncludePad ? 1 : 0), int('ceil_mode', p.ceilMode ? 1 : 0),
+  ]);
+};
+
+const exportAdaptiveAvgPool2d: LayerExporter = (b, path, layer, x, inShape) => {
+  const p = layer as AdaptiveAvgPool2d;
+  const [, , H, W] = inShape;
+  const [oh, ow] = p.size;
+  if (oh === 1 && ow === 1) return b.node(path, 'GlobalAveragePool', [x]);
+  if (H % oh !== 0 || W % ow !== 0) {
+    refuse(path, layer, `the input's ${H}×${W} does not divide into ${oh}×${ow} equal windows, which AveragePool would need`);
+  }
+  return b.node(path, 'AveragePool', [x], [ints('kernel_shape', [H / oh, W / ow]), ints('strides', [H / oh, W / ow])]);
+};
+
+const exportBatchNorm: LayerExporter = (b, path, layer, x) => {
+  const bn = layer as BatchNorm2d;
+  if (!bn.runningMean || !bn.runningVar) {
+    refuse(path, layer, 'without running statistics (trackRunningStats: false) it normalises with each batch\'s own, which BatchNormalization\'s inference form cannot');
+  }
+  const C = bn.numFeatures;
+  const scale = bn.weight ? b.weight(`${path}.weight`, bn.weight.data) : b.constant(`${path}.onnx_scale`, [C], new Float32Array(C).fill(1));
+  const bias = bn.bias ? b.weight(`${path}.bias`, bn.bias.data) : b.constant(`${path}.onnx_bias`, [C], new Float32Array(C));
+  const mean = b.weight(`${path}.running_mean`, bn.runningMean);
+  const variance = b.weight(`${path}.running_var`, bn.runningVar);
+  return b.node(path, 'BatchNormalization', [x, scale, bias, mean, variance], [float('epsilon', bn.eps)]);
+};
+
+const exportActivation: LayerExporter = (b, path, layer, x, inShape, _outShape, type) => {
+  const a = layer as unknown as ActivationParams;
+  const y = emitActivation(b, path, type, x, inShape.length, { negativeSlope: a.negativeSlope, alpha: a.alpha, approximate: a.approximate, dim: a.dim });
+  if (y === null) refuse(path, layer, 'it normalises along the batch dimension');
+  return y;
+};
+
+const exportFlatten: LayerExporter = (b, path, layer, x, inShape, outShape) => {
+  const f = layer as Flatten;
+  const start = f.startDim < 0 ? f.startDim + inShape.length : f.startDim;
+  const end = f.endDim < 0 ? f.endDim + inShape.length : f.endDim;
+  if (start === 0) refuse(path, layer, 'it merges the batch dimension into others');
+  if (start === 1 && end === inShape.length - 1) return b.node(path, 'Flatten', [x], [int('axis', 1)]);
+  // Reshape: 0 keeps the (symbolic) batch size, the rest are known.
+  const target = [0, ...outShape.slice(1)];
+  return b.node(path, 'Reshape', [x, b.constant(`${path}.onnx_shape`, [target.length], target)]);
+};
+
+/** The identity at inference: the input value itself. */
+const exportIdentity: LayerExporter = (_b, _path, _layer, x) => x;
+
+/** Each layer type's exporter, by the type name the registry gives it (layerTypeOf). */
+const LAYER_EXPORTERS: Readonly<Record<string, LayerExporter>> = {
+  Conv2d: exportConv2d, Linear: exportLinear, MaxPool2d: exportMaxPool2d, AvgPool2d: exportAvgPool2d,
+  AdaptiveAvgPool2d: exportAdaptiveAvgPool2d, BatchNorm1d: exportBatchNorm, BatchNorm2d: exportBatchNorm,
+  ...Object.fromEntries(['ReLU', 'Sigmoid', 'Tanh', 'ReLU6', 'Hardswish', 'SiLU', 'LeakyReLU', 'ELU', 'GELU', 'Softmax', 'LogSoftmax']
+    .map((t) => [t, exportActivation])),
+  Flatten: exportFlatten, Dropout: exportIdentity, Dropout2d: exportIdentity, Identity: exportIdentity,
+};
 
 /** The options of an activation, from its layer or its functional op. */
 interface ActivationParams { negativeSlope?: number; alpha?: number; approximate?: 'none' | 'tanh'; dim?: number; }
