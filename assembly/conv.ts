@@ -440,7 +440,7 @@ export function conv2dBackward(
     dwconvBackward(x, w, dy, dw, db, dx, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols);
     return;
   }
-  const Cg = C / G, Og = O / G, K = Cg * KH * KW, P = OH * OW;
+  const P = OH * OW;
   if (pointwiseS2Applies(W, KH, KW, SH, SW, PH, PW, OW)) {
     if (db != 0) biasGradChannels(db, dy, N, O, P);
     if (dw != 0) pointwiseS2WeightGrad(x, dy, dw, N, C, H, W, O, G, OH, OW, cols);
@@ -484,6 +484,20 @@ export function conv2dBackward(
     batchedBackward(x, w, dy, dwIm2col, db, dx, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, pointwise, cols);
     return;
   }
+  gemmBackward(x, w, dy, dwIm2col, db, dx, N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW, pointwise, cols, gemmScratch);
+}
+
+/**
+ * The per-image GEMM lowerings' backward (gemmForward's): db, then for each image dw += dy·colsᵀ
+ * (if dw ≠ 0) and dx by Wᵀ·dy, through col2im unless pointwise (if dx ≠ 0).
+ */
+function gemmBackward(
+  x: usize, w: usize, dy: usize, dw: usize, db: usize, dx: usize,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+  pointwise: bool, cols: usize, gemmScratch: usize,
+): void {
+  const Cg = C / G, Og = O / G, K = Cg * KH * KW, P = OH * OW;
   if (db != 0) biasGradChannels(db, dy, N, O, P);
   // col2im adds into dx (windows overlap), so it starts from zero; the pointwise GEMM and
   // col2imPoint overwrite.
@@ -494,13 +508,13 @@ export function conv2dBackward(
       const xg = x + (<usize>(n * C + g * Cg) * H * W << 2);
       const dyg = dy + (<usize>(n * O + g * Og) * P << 2);
       const wg = w + (<usize>(g * Og) * K << 2);
-      if (dwIm2col != 0) {
+      if (dw != 0) {
         let colsG = xg;
         if (!pointwise) {
           im2col(xg, Cg, H, W, KH, KW, SH, SW, PH, PW, DH, DW, OH, OW, cols);
           colsG = cols;
         }
-        gemm(0, 1, Og, K, P, dyg, P, colsG, P, dwIm2col + (<usize>(g * Og) * K << 2), K, 1, gemmScratch);
+        gemm(0, 1, Og, K, P, dyg, P, colsG, P, dw + (<usize>(g * Og) * K << 2), K, 1, gemmScratch);
       }
       if (dx == 0) continue;
       const dxg = dx + (<usize>(n * C + g * Cg) * H * W << 2);
