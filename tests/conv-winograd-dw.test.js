@@ -116,6 +116,44 @@ function runWeightGrad(c, seed, tile, fromZero = false) {
   }
 }
 
+/** The raw kernel of `tile` over `list`: every case's dW within the tile's bound, and some error at all (rounding errors, not zero). */
+function checkWithinBound(name, tile, list) {
+  let worst = 0;
+  for (const c of list) {
+    const seed = freshSeed(), { e } = runWeightGrad(c, seed, tile);
+    checkErrors(e, `seed ${seed}: ${JSON.stringify(c)}: dW by ${name}`, tile.bound);
+    worst = Math.max(worst, e.rel);
+  }
+  assert.ok(worst > 0, `${name}: some error at all`);
+}
+
+/**
+ * Over the cases of `list` whose Conv2d (k×k kernels) computes its weight gradient directly
+ * (symmetric padding, weightGradTile 0): the sum of ‖a − b‖/‖b‖ of each Winograd run `runs(c,
+ * seed)` gives (runWeightGrad's results, from zero), that of the direct path on the first run's
+ * data, and how many cases.
+ */
+function againstDirect(list, k, runs) {
+  const sums = [];
+  let direct = 0, n = 0;
+  for (const c of list) {
+    if (c.padAfter !== undefined) continue; // Conv2d pads symmetrically
+    const layer = new sn.Conv2d(c.C, c.O, k, { padding: c.pad, bias: false });
+    const shape = [c.N, c.C, c.H, c.W];
+    if (layer.weightGradTile(shape) !== 0) { layer.dispose(); continue; }
+    const results = runs(c, freshSeed());
+    results.forEach((r, j) => { sums[j] = (sums[j] ?? 0) + r.e.rel; });
+    const { x, dy } = results[0], opts = { pad: c.pad }, g = convGeometry(shape, c.O, k, opts);
+    layer.forward(sn.tensor(Float32Array.from(x), shape));
+    layer.backward(sn.tensor(Float32Array.from(dy), [c.N, c.O, g.OH, g.OW]));
+    const ref = conv2dGrad(x, shape, new Float64Array(c.O * c.C * k * k), dy, c.O, k, opts).dw;
+    direct += errors(layer.weight.grad.toArray(), ref, new Float64Array(ref.length).fill(1)).rel;
+    layer.dispose();
+    n++;
+  }
+  return { sums, direct, n };
+}
+
 const channels = [1, 3, 5, 17, 32, 33];
 const sizes = [1, 2, 3, 5, 7, 13, 32];
 const cases = [];
@@ -146,39 +184,16 @@ cases.push(
 
 for (const [name, tile] of Object.entries(TILES)) {
   test(`Winograd weight gradient, ${tile.m}×${tile.m} tiles (${name}): adds dW within the stated bound of the float64 reference over ${cases.length} shapes`, () => {
-    let worst = { maxScaled: 0, rel: 0 };
-    for (const c of cases) {
-      const seed = freshSeed(), { e } = runWeightGrad(c, seed, tile);
-      checkErrors(e, `seed ${seed}: ${JSON.stringify(c)}: dW by ${name}`, tile.bound);
-      worst = { maxScaled: Math.max(worst.maxScaled, e.maxScaled), rel: Math.max(worst.rel, e.rel) };
-    }
-    // Not a vacuous check: the errors are rounding errors, not zero.
-    assert.ok(worst.rel > 0, `${name}: some error at all`);
+    checkWithinBound(name, tile, cases);
   });
 }
 
 test('Winograd weight gradients: their errors stay within 3× (2×2 tiles) and 10× (4×4 tiles) the direct path\'s on the same data (summed over shapes)', () => {
-  const sum = { f2x2: 0, f4x4: 0, direct: 0 };
-  let n = 0;
-  for (const c of cases) {
-    if (c.padAfter !== undefined) continue; // Conv2d pads symmetrically
-    const layer = new sn.Conv2d(c.C, c.O, 3, { padding: c.pad, bias: false });
-    const shape = [c.N, c.C, c.H, c.W];
-    if (layer.weightGradTile(shape) !== 0) { layer.dispose(); continue; }
-    const seed = freshSeed();
-    const r2 = runWeightGrad(c, seed, TILES.f2x2, true), r4 = runWeightGrad(c, seed, TILES.f4x4, true); // the same data
-    sum.f2x2 += r2.e.rel; sum.f4x4 += r4.e.rel;
-    const opts = { pad: c.pad }, g = convGeometry(shape, c.O, 3, opts);
-    layer.forward(sn.tensor(Float32Array.from(r2.x), shape));
-    layer.backward(sn.tensor(Float32Array.from(r2.dy), [c.N, c.O, g.OH, g.OW]));
-    const ref = conv2dGrad(r2.x, shape, new Float64Array(c.O * c.C * 9), r2.dy, c.O, 3, opts).dw;
-    sum.direct += errors(layer.weight.grad.toArray(), ref, new Float64Array(ref.length).fill(1)).rel;
-    layer.dispose();
-    n++;
-  }
+  // The same data for both tiles.
+  const { sums: [f2x2, f4x4], direct, n } = againstDirect(cases, 3, (c, seed) => [runWeightGrad(c, seed, TILES.f2x2, true), runWeightGrad(c, seed, TILES.f4x4, true)]);
   assert.ok(n >= 20, `${n} shapes compared`);
-  assert.ok(sum.f2x2 <= 3 * sum.direct, `2×2 tiles: Σ‖a − b‖/‖b‖ = ${sum.f2x2}, direct ${sum.direct}`);
-  assert.ok(sum.f4x4 <= 10 * sum.direct, `4×4 tiles: Σ‖a − b‖/‖b‖ = ${sum.f4x4}, direct ${sum.direct}`);
+  assert.ok(f2x2 <= 3 * direct, `2×2 tiles: Σ‖a − b‖/‖b‖ = ${f2x2}, direct ${direct}`);
+  assert.ok(f4x4 <= 10 * direct, `4×4 tiles: Σ‖a − b‖/‖b‖ = ${f4x4}, direct ${direct}`);
 });
 
 // 5×5 kernels by 2×2 tiles of dy: channels each way (not multiples of 4 or 8, and 1), sizes and
@@ -204,34 +219,13 @@ cases5.push(
 
 for (const [name, tile] of Object.entries(TILES_5X5)) {
   test(`Winograd weight gradient of 5×5 kernels, ${name}: adds dW within the stated bound of the float64 reference over ${cases5.length} shapes`, () => {
-    let worst = { maxScaled: 0, rel: 0 };
-    for (const c of cases5) {
-      const seed = freshSeed(), { e } = runWeightGrad(c, seed, tile);
-      checkErrors(e, `seed ${seed}: ${JSON.stringify(c)}: dW by ${name}`, tile.bound);
-      worst = { maxScaled: Math.max(worst.maxScaled, e.maxScaled), rel: Math.max(worst.rel, e.rel) };
-    }
-    assert.ok(worst.rel > 0, `${name}: some error at all`);
+    checkWithinBound(name, tile, cases5);
   });
 
   test(`Winograd weight gradient of 5×5 kernels, ${name}: its errors stay within ${tile.directTimes}× the direct path's on the same data (summed over shapes)`, () => {
-    let sum5 = 0, direct = 0, n = 0;
-    for (const c of cases5) {
-      if (c.padAfter !== undefined) continue; // Conv2d pads symmetrically
-      const layer = new sn.Conv2d(c.C, c.O, 5, { padding: c.pad, bias: false });
-      const shape = [c.N, c.C, c.H, c.W];
-      if (layer.weightGradTile(shape) !== 0) { layer.dispose(); continue; }
-      const seed = freshSeed(), r = runWeightGrad(c, seed, tile, true);
-      sum5 += r.e.rel;
-      const opts = { pad: c.pad }, g = convGeometry(shape, c.O, 5, opts);
-      layer.forward(sn.tensor(Float32Array.from(r.x), shape));
-      layer.backward(sn.tensor(Float32Array.from(r.dy), [c.N, c.O, g.OH, g.OW]));
-      const ref = conv2dGrad(r.x, shape, new Float64Array(c.O * c.C * 25), r.dy, c.O, 5, opts).dw;
-      direct += errors(layer.weight.grad.toArray(), ref, new Float64Array(ref.length).fill(1)).rel;
-      layer.dispose();
-      n++;
-    }
+    const { sums: [winograd], direct, n } = againstDirect(cases5, 5, (c, seed) => [runWeightGrad(c, seed, tile, true)]);
     assert.ok(n >= 15, `${n} shapes compared`);
-    assert.ok(sum5 <= tile.directTimes * direct, `${name}: Σ‖a − b‖/‖b‖ = ${sum5}, direct ${direct}`);
+    assert.ok(winograd <= tile.directTimes * direct, `${name}: Σ‖a − b‖/‖b‖ = ${winograd}, direct ${direct}`);
   });
 }
 
