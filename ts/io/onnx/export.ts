@@ -421,8 +421,9 @@ const exportIdentity: LayerExporter = (_b, _path, _layer, x) => x;
 const LAYER_EXPORTERS: Readonly<Record<string, LayerExporter>> = {
   Conv2d: exportConv2d, Linear: exportLinear, MaxPool2d: exportMaxPool2d, AvgPool2d: exportAvgPool2d,
   AdaptiveAvgPool2d: exportAdaptiveAvgPool2d, BatchNorm1d: exportBatchNorm, BatchNorm2d: exportBatchNorm,
-  ...Object.fromEntries(['ReLU', 'Sigmoid', 'Tanh', 'ReLU6', 'Hardswish', 'SiLU', 'LeakyReLU', 'ELU', 'GELU', 'Softmax', 'LogSoftmax']
-    .map((t) => [t, exportActivation])),
+  ReLU: exportActivation, Sigmoid: exportActivation, Tanh: exportActivation, ReLU6: exportActivation,
+  Hardswish: exportActivation, SiLU: exportActivation, LeakyReLU: exportActivation, ELU: exportActivation,
+  GELU: exportActivation, Softmax: exportActivation, LogSoftmax: exportActivation,
   Flatten: exportFlatten, Dropout: exportIdentity, Dropout2d: exportIdentity, Identity: exportIdentity,
 };
 
