@@ -24,6 +24,31 @@ function cpuModel() {
   return os.cpus()[0]?.model ?? 'unknown';
 }
 
+/**
+ * Each CPU's stolen and total time so far, in clock ticks, from /proc/stat (Linux; null
+ * elsewhere). A VM's steal time is time its vCPUs were ready to run while the hypervisor ran
+ * something else: on these machines it slows one thread of a split now and then, and the other
+ * waits for it.
+ */
+export function cpuTimes() {
+  try {
+    return readFileSync('/proc/stat', 'utf8').split('\n').filter((l) => /^cpu\d+ /.test(l)).map((l) => {
+      // user nice system idle iowait irq softirq steal
+      const v = l.trim().split(/\s+/).slice(1, 9).map(Number);
+      return { steal: v[7] ?? 0, total: v.reduce((a, b) => a + b, 0) };
+    });
+  } catch { return null; }
+}
+
+/** Each CPU's share of its time stolen between two cpuTimes() readings, or null without both. */
+export function stealBetween(before, after) {
+  if (!before || !after || before.length !== after.length) return null;
+  return before.map((b, i) => {
+    const total = after[i].total - b.total;
+    return total > 0 ? (after[i].steal - b.steal) / total : 0;
+  });
+}
+
 /** Date, runtime, CPU and wasm features, for the header and the JSON. */
 export function machine(relaxed, simdnetRuntime) {
   return {

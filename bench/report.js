@@ -409,7 +409,8 @@ export function threadsSection(t) {
   const handOff = h ? `\nHand-off (pool.run of an empty task on each of ${h.threads} threads, ${h.calls} calls, each after ${h.gapMs} ms of the calling thread's own work): median ${us(h.median)}, 90th percentile ${us(h.p90)}, 99th ${us(h.p99)}, longest ${us(h.max)}.` : '';
   const apart = t.nets.filter((n) => n.apart);
   const ceiling = apart.length ? `\nSeparate processes, one thread each (no shared memory, no hand-offs): ${apart[0].apart.procs} at once at batch ${apart[0].apart.batch}, their img/s summed ÷ one at batch ${t.batch} alone, median [min–max] of ${apart[0].apart.ratio.samples} rounds: ${apart.map((n) => `${n.label} ×${n.apart.ratio.median.toFixed(2)} [${n.apart.ratio.min.toFixed(2)}–${n.apart.ratio.max.toFixed(2)}]`).join(', ')}. What this machine gives to independent work on as many cores: a ceiling for the thread counts above.` : '';
-  return `## Threads: training steps at batch ${t.batch} on 1, 2 and all threads (img/s [× 1 thread], timed alternately in one run)\n${table(head, rows)}${ceiling}${handOff}${note}`;
+  const steal = t.steal ? `\nSteal time while simdnet's figures above were taken (/proc/stat: each vCPU's time spent ready while the hypervisor ran something else): ${t.steal.map((v, i) => `cpu${i} ${(100 * v).toFixed(1)}%`).join(', ')}.` : '';
+  return `## Threads: training steps at batch ${t.batch} on 1, 2 and all threads (img/s [× 1 thread], timed alternately in one run)\n${table(head, rows)}${ceiling}${handOff}${steal}${note}`;
 }
 
 export function report(r) {

@@ -12,6 +12,7 @@ import { ZOO_NETS } from './nets.js';
 import { summarize } from './stats.js';
 import { runPytorchThreads } from './pytorch.js';
 import { bestOf, lineProcess, pairedRounds, pytorchServer } from './paired.js';
+import { cpuTimes, stealBetween } from './env.js';
 
 /** The thread counts timed: 1, 2 and all the cores (at most 8, ready()'s default), each once. */
 export function threadCounts() {
@@ -215,12 +216,14 @@ async function handOffs(threads, { calls, gapMs = 0.1 }) {
  * `pytorch` is PyTorch's [{ threads, rate } | { threads, error }] on the same thread counts
  * (bench/pytorch.py, after simdnet's), and `vsPytorchBest` simdnet's img/s on all threads (its
  * default) over PyTorch's best: from paired rounds (pairBest, its summary in `vsPytorchBestPaired`),
- * else (PyTorch failed in them) from those figures.
+ * else (PyTorch failed in them) from those figures. `steal` is each CPU's share of its time stolen by
+ * the hypervisor while simdnet's figures were taken (stealBetween), or null off Linux.
  */
 export async function measureThreads({ quick = false, nets = Object.keys(ZOO_NETS), batch = 64, python, progress = () => {} } = {}) {
   const counts = threadCounts();
   const timing = { samples: quick ? 5 : 7, reps: quick ? 1 : 2 };
   const out = { counts, batch, nets: [], gemm: null };
+  const before = cpuTimes();
   progress('threads: GEMM 512³');
   out.gemm = await gemmThreads(counts, { samples: timing.samples, reps: 10 });
   progress('threads: hand-offs');
@@ -234,6 +237,7 @@ export async function measureThreads({ quick = false, nets = Object.keys(ZOO_NET
     progress(`threads: ${n.label} in ${counts.at(-1)} separate processes`);
     n.apart = await apartCeiling(n.key, batch, counts.at(-1), { rounds: quick ? 2 : 5, ms: quick ? 300 : 1000 });
   }
+  out.steal = stealBetween(before, cpuTimes());
   await sn.ready({ threads: 1 });
   progress('threads: PyTorch (a Python subprocess per thread count)');
   const pt = await runPytorchThreads({ python, nets, batch, counts, quick });

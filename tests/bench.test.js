@@ -3,8 +3,8 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { peakModule, mergePeaks } from '../bench/peak.js';
 import { SHAPES } from '../bench/gemm.js';
@@ -13,6 +13,7 @@ import { profileTable, shownNames, sideBySide, kindRows, netSection, percentCell
 import { kindOf, profileRowKind, NET_NAMES, ZOO_NETS } from '../bench/nets.js';
 import { zooShapes, zooCases, convFlops, simdnetCase, percentOfPeak, winogradFlops, WINOGRAD_ALGORITHMS, QUICK_TRIM_FLOPS } from '../bench/zoo.js';
 import { measureRounds } from '../bench/stats.js';
+import { cpuTimes, stealBetween } from '../bench/env.js';
 import * as sn from 'simdnet';
 import { rt } from 'simdnet/internal';
 import { uniqueNames } from '../bench/simdnet.js';
@@ -402,6 +403,12 @@ test('--threads: the zoo\'s networks and GEMM 512³ at 1, 2 and all threads, eac
   assert.equal([h.threads, h.calls, h.gapMs], [out.threads.counts.at(-1), 500, 0.1]);
   assert.ok(h.median > 0 && h.median <= h.p90 && h.p90 <= h.p99 && h.p99 <= h.max, JSON.stringify(h));
   assert.match(r.stdout, /\nHand-off \(pool\.run of an empty task on each of \d+ threads, 500 calls, each after 0\.1 ms of the calling thread's own work\): median [\d.]+ µs, 90th percentile [\d.]+ µs, 99th [\d.]+ µs, longest [\d.]+ µs\./);
+  // The steal time of each vCPU while simdnet's figures were taken (Linux: /proc/stat).
+  const steal = out.threads.steal;
+  if (existsSync('/proc/stat')) {
+    assert.ok(Array.isArray(steal) && steal.length === cpus().length && steal.every((v) => v >= 0 && v <= 1), JSON.stringify(steal));
+    assert.match(r.stdout, /\nSteal time while simdnet's figures above were taken \(\/proc\/stat: [^)]*\): cpu0 [\d.]+%(, cpu\d+ [\d.]+%)*\./);
+  } else assert.is(steal, null);
   // PyTorch on the same thread counts where torch is found, else a line saying why not.
   if (out.threads.pytorch.error) assert.match(r.stdout, /\nPyTorch skipped: /);
   else {
@@ -650,6 +657,16 @@ test('--zoo --quick --only simdnet: a row per shape and batch with ms, GFLOP/s a
     assert.is(c.pytorch, undefined);
   }
   assert.ok(out.peak.relaxedMadd === null || out.peak.measurements === 2);
+});
+
+test('stealBetween: each CPU\'s stolen share of the time between two /proc/stat readings; null without both', () => {
+  const before = [{ steal: 10, total: 1000 }, { steal: 0, total: 1000 }], after = [{ steal: 30, total: 1400 }, { steal: 0, total: 1000 }];
+  assert.equal(stealBetween(before, after), [0.05, 0]);
+  assert.is(stealBetween(null, after), null);
+  assert.is(stealBetween(before, after.slice(1)), null);
+  const now = cpuTimes();
+  if (existsSync('/proc/stat')) assert.ok(now.length === cpus().length && now.every((c) => c.total > 0 && c.steal >= 0 && c.steal <= c.total), JSON.stringify(now));
+  else assert.is(now, null);
 });
 
 test.run();
