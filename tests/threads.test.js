@@ -950,13 +950,13 @@ test('random convolution geometries with every split threshold at 0: the same y,
       const kernel = rand() < 0.5 ? 3 : [int(1, 5), int(1, 5)];
       const shape = big ? [int(1, 20), C, int(4, 34), int(4, 34)] : [int(1, 9), C, int(1, 20), int(1, 20)];
       const x = Float32Array.from(randn(shape.reduce((a, b) => a * b, 1), rand));
-      const dySeed = int(1, 1000); // the weights' seed too
-      let one = null, what = '';
+      const seedOfCase = int(1, 1000); // the weights' and dy's
+      let one = null;
       for (const threads of [1, 2, 3]) {
         sn.setNumThreads(threads);
-        sn.manualSeed(dySeed);
+        sn.manualSeed(seedOfCase);
         const conv = new sn.Conv2d(C, O, kernel, options);
-        what = `seed ${seed}, case ${i}: ${conv} on [${shape}]`;
+        const what = `seed ${seed}, case ${i}: ${conv} on [${shape}]`;
         let y;
         try {
           y = conv.forward(sn.tensor(x, shape, { requiresGrad: true }));
@@ -966,11 +966,11 @@ test('random convolution geometries with every split threshold at 0: the same y,
           break;
         }
         const ys = y.toArray();
-        const dx = conv.backward(sn.tensor(Float32Array.from(ys, (_, j) => Math.sin(j + dySeed)), y.shape));
+        const dx = conv.backward(sn.tensor(Float32Array.from(ys, (_, j) => Math.sin(j + seedOfCase)), y.shape));
         try { heap.checkGuards(); } catch (err) { assert.unreachable(`${what}, ${threads} threads: ${err.message}`); }
         const out = [ys, dx.toArray(), conv.weight.grad.toArray(), conv.bias ? conv.bias.grad.toArray() : new Float32Array()].map(bits);
-        if (one === null) one = { out };
-        else ['y', 'dx', 'dw', 'db'].forEach((name, j) => sameBits(out[j], one.out[j], `${what}, ${threads} threads: ${name}`));
+        if (one === null) one = out;
+        else ['y', 'dx', 'dw', 'db'].forEach((name, j) => sameBits(out[j], one[j], `${what}, ${threads} threads: ${name}`));
         conv.dispose();
         if (threads === 3) ran++;
       }
