@@ -321,6 +321,46 @@ test('a layer inside a Sequential that is fed its own output (through an identit
   model.dispose();
 });
 
+test('the modules a model call checks its inputs against are those it holds at that call, not at an earlier one', () => {
+  const seed = freshSeed(), rand = rng(seed);
+  class Net extends sn.Module {
+    constructor() { super(); this.a = new sn.Linear(3, 3); this.act = new sn.ReLU(); }
+    forward(x) { return this.act.forward(this.a.forward(x)); }
+  }
+  const net = new Net(), x = input([2, 3], rand);
+  net.forward(x);
+  // A layer registered between two calls is inside the model at the next: its output is refused as the input.
+  const extra = new sn.Linear(3, 3), y = extra.forward(x);
+  net.extra = extra;
+  throwsWith(() => net.forward(y), new RegExp(`^Net: the input is an output of Linear\\(in_features=3, out_features=3, bias=True\\), a layer inside it; in training mode`));
+  // Moved out again, its output is an ordinary input.
+  delete net.extra;
+  assertClose(net.forward(y).toArray(), net.forward(extra.forward(x)).toArray(), { what: `seed ${seed}` });
+  // A disposed layer swapped in between calls stops the next call.
+  const a = net.a, spare = new sn.Linear(3, 3);
+  spare.dispose();
+  net.a = spare;
+  throwsWith(() => net.forward(x), /^Linear\(in_features=3, out_features=3, bias=True\): this module was disposed/);
+  net.a = a;
+  net.forward(x);
+  net.dispose(); extra.dispose();
+});
+
+test('a layer a module makes during its own forward call gets its gradients', () => {
+  const seed = freshSeed(), rand = rng(seed);
+  class Lazy extends sn.Module {
+    constructor() { super(); this.body = new sn.Linear(3, 4); }
+    forward(x) { this.head ??= new sn.Linear(4, 2); return this.head.forward(this.body.forward(x)); }
+  }
+  const m = new Lazy(), x = input([5, 3], rand);
+  new sn.MSELoss().forward(m.forward(x), sn.tensor(new Float32Array(10), [5, 2])).backward();
+  for (const [name, p] of m.namedParameters()) {
+    assert.ok(p.grad.toArray().some((v) => v !== 0), `seed ${seed}: ${name} got a gradient`);
+  }
+  assert.equal(m.namedParameters().map(([n]) => n), ['body.weight', 'body.bias', 'head.weight', 'head.bias']);
+  m.dispose();
+});
+
 test('Dropout in training refuses its own output (its mask belongs to one call)', () => {
   const drop = new sn.Dropout(0.5);
   const y = drop.forward(sn.tensor(new Float32Array(16).fill(1), [4, 4]));

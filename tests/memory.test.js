@@ -136,6 +136,14 @@ test('a disposed module or optimizer refuses to run instead of reading or writin
   other.dispose(); live.dispose(); outer.dispose();
 });
 
+test('a layer disposed between forward and backward stops backward, though the forward found nothing disposed', () => {
+  const model = new sn.Sequential(new sn.Linear(3, 2), new sn.ReLU());
+  const loss = new sn.MSELoss().forward(model.forward(sn.tensor([1, 2, 3], [1, 3])), sn.tensor([0, 0], [1, 2]));
+  model.at(0).dispose();
+  assert.throws(() => loss.backward(), /Linear\(in_features=3, out_features=2, bias=True\): this module was disposed/);
+  model.dispose();
+});
+
 /** Takes every free byte below the heap's top and forbids growth; returns the undo. */
 function exhaustHeap(heap) {
   heap.limitTo(heap.topOffset);

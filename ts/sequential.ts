@@ -117,11 +117,6 @@ export class Sequential extends Module {
     return this;
   }
 
-  /** @internal Whether m is this model or a module inside it (without building children() lists). */
-  override encloses(m: unknown): boolean {
-    return m === this || this.layers.some((l) => l.encloses(m));
-  }
-
   /** The number of layers (a nested Sequential counts as one). */
   get length(): number { return this.layers.length; }
   /** The layer at index i (negative counts from the end), or undefined. */

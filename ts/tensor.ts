@@ -201,7 +201,7 @@ export class Tensor {
     if (b.freed) {
       return `${subject}'s memory was released (${owner ? `${owner} was disposed, or ran on a larger input and replaced this buffer` : 'its module was disposed or re-shaped'})`;
     }
-    if (b.expiry !== null && b.generation === this.generation + 1) return `${subject} ${b.expiry}`;
+    if (b.expiry !== null && b.generation === this.generation + 1) return `${subject} ${b.expiry()}`;
     return `${subject} was overwritten by a later ${b.lastWrite} of ${owner}`;
   }
 

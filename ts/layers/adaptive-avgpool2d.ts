@@ -51,7 +51,7 @@ export class AdaptiveAvgPool2d extends Module {
   config(): Record<string, unknown> { return { outputSize: copySize2(this.given) }; }
 
   override outputShape(s: readonly number[]): number[] {
-    const [n, c] = checkNCHW(`${this}`, s);
+    const [n, c] = checkNCHW(this, s);
     return [n, c, ...this.size];
   }
 

@@ -20,10 +20,17 @@ export function toPair(layer: string, name: string, v: Size2, least: number): [n
 }
 
 /**
+ * A layer as its Errors name it: its description, or the layer itself, described (String(layer))
+ * only when an Error is thrown: shapes are checked at every call, where building the description
+ * cost more than the checks.
+ */
+export type Named = string | { toString(): string };
+
+/**
  * Throws unless every size derived from an input shape (a padded height, a dilated kernel's span)
  * fits the kernels' i32 arithmetic; past 2^31 − 1 it would wrap and index the wrong memory.
  */
-export function checkKernelRange(layer: string, input: readonly number[], sizes: Record<string, number>): void {
+export function checkKernelRange(layer: Named, input: readonly number[], sizes: Record<string, number>): void {
   for (const [name, v] of Object.entries(sizes)) {
     if (v > INT32_MAX) {
       throw new Error(`${layer}: input of shape [${input.join(', ')}] gives a ${name} of ${v}, more than the ${INT32_MAX} the kernels' 32-bit indices hold`);
@@ -54,7 +61,7 @@ export function checkPositiveInt(layer: string, name: string, v: number): void {
  * Throws for an input with no samples (N = 0), saying so: "expected [N, C, H, W], got
  * [0, 1, 8, 8]" would leave the reader looking for the mismatch.
  */
-export function checkNotEmptyBatch(layer: string, s: readonly number[]): void {
+export function checkNotEmptyBatch(layer: Named, s: readonly number[]): void {
   if (s.length > 0 && s[0] === 0) {
     throw new Error(`${layer}: the batch is empty (input of shape ${formatShape(s)}); expected at least one sample`);
   }

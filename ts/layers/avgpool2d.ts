@@ -96,8 +96,8 @@ export class AvgPool2d extends Module {
   }
 
   override outputShape(s: readonly number[]): number[] {
-    const [n, c, h, w] = checkNCHW(`${this}`, s);
-    checkPoolRange(`${this}`, s, this.kernel, this.padding, [1, 1]);
+    const [n, c, h, w] = checkNCHW(this, s);
+    checkPoolRange(this, s, this.kernel, this.padding, [1, 1]);
     const oh = pooledSize(h, this.kernel[0], this.stride[0], this.padding[0], 1, this.ceilMode);
     const ow = pooledSize(w, this.kernel[1], this.stride[1], this.padding[1], 1, this.ceilMode);
     if (oh < 1 || ow < 1) {

@@ -122,7 +122,7 @@ abstract class BatchNorm extends Module {
   /** The input shape, checked: its rank and C; in training, more than one value per channel. */
   override outputShape(s: readonly number[]): number[] {
     // An empty batch has no statistics to normalise by in training (eval passes it through).
-    if (this.training) checkNotEmptyBatch(`${this}`, s);
+    if (this.training) checkNotEmptyBatch(this, s);
     if (!this.acceptsRank(s.length) || s[1] !== this.numFeatures) {
       throw new Error(`${this}: expected input of shape ${this.expectedShape()} with C = ${this.numFeatures}, got ${formatShape(s)}`);
     }

@@ -376,7 +376,7 @@ export class Conv2d extends Module {
 
   /** Checks an input shape and derives the output size; throws before anything is touched. */
   private geometryOf(s: readonly number[]): Geometry {
-    checkNotEmptyBatch(`${this}`, s);
+    checkNotEmptyBatch(this, s);
     if (s.length !== 4 || s[1] !== this.inChannels || !s.every((d) => Number.isInteger(d) && d > 0)) {
       throw new Error(`${this}: expected input of shape [N, ${this.inChannels}, H, W], got ${formatShape(s)}`);
     }
@@ -384,7 +384,7 @@ export class Conv2d extends Module {
     const [KH, KW] = this.kernelSize, [SH, SW] = this.stride, [DH, DW] = this.dilation;
     const spanH = DH * (KH - 1) + 1, spanW = DW * (KW - 1) + 1;
     const paddedH = H + this.padTotal[0], paddedW = W + this.padTotal[1];
-    checkKernelRange(`${this}`, s, { 'padded height': paddedH, 'padded width': paddedW, 'dilated kernel height': spanH, 'dilated kernel width': spanW });
+    checkKernelRange(this, s, { 'padded height': paddedH, 'padded width': paddedW, 'dilated kernel height': spanH, 'dilated kernel width': spanW });
     if (paddedH < spanH || paddedW < spanW) {
       throw new Error(`${this}: input of shape ${formatShape(s)} is too small: padded to ${paddedH}×${paddedW}, ` +
         `it is smaller than the kernel ${KH}×${KW} with dilation ${formatPair(this.dilation)} (${spanH}×${spanW})`);
@@ -487,7 +487,7 @@ class DeferredConvAffine extends FusableResult {
       // Refused: the output stays unwritten, and tensors over it say why.
       const b = this.y.block!;
       b.generation++;
-      b.expiry = 'was never written: its input (the output of the convolution before it) holds NaN or infinite values';
+      b.expiry = () => 'was never written: its input (the output of the convolution before it) holds NaN or infinite values';
       throw err;
     }
   }

@@ -89,8 +89,8 @@ export class MaxPool2d extends Module {
   }
 
   override outputShape(s: readonly number[]): number[] {
-    const [n, c, h, w] = checkNCHW(`${this}`, s);
-    checkPoolRange(`${this}`, s, this.kernel, this.padding, this.dilation);
+    const [n, c, h, w] = checkNCHW(this, s);
+    checkPoolRange(this, s, this.kernel, this.padding, this.dilation);
     const oh = pooledSize(h, this.kernel[0], this.stride[0], this.padding[0], this.dilation[0], this.ceilMode);
     const ow = pooledSize(w, this.kernel[1], this.stride[1], this.padding[1], this.dilation[1], this.ceilMode);
     if (oh < 1 || ow < 1) {

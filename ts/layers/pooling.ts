@@ -1,7 +1,7 @@
 // Shared by the pooling layers: PyTorch's output-size rule, NCHW checks, and the split of their
 // kernels over threads.
 import { formatShape } from '../tensor.js';
-import { checkKernelRange, checkNotEmptyBatch } from './args.js';
+import { checkKernelRange, checkNotEmptyBatch, type Named } from './args.js';
 import { rt, type Kernels, type KernelName } from '../runtime/index.js';
 import { runKernel, type Task } from '../runtime/threads.js';
 import { overRanges, splitLimits, splitThreads } from '../runtime/split.js';
@@ -63,7 +63,7 @@ export function windowsTouchInput(size: number, kernel: number, stride: number, 
 }
 
 /** Padded sizes and dilated spans of a pooling window must fit the kernels' i32 indices. */
-export function checkPoolRange(layer: string, s: readonly number[], kernel: [number, number], padding: [number, number], dilation: [number, number]): void {
+export function checkPoolRange(layer: Named, s: readonly number[], kernel: [number, number], padding: [number, number], dilation: [number, number]): void {
   checkKernelRange(layer, s, {
     'padded height': s[2] + 2 * padding[0], 'padded width': s[3] + 2 * padding[1],
     'dilated window height': dilation[0] * (kernel[0] - 1) + 1, 'dilated window width': dilation[1] * (kernel[1] - 1) + 1,
@@ -71,7 +71,7 @@ export function checkPoolRange(layer: string, s: readonly number[], kernel: [num
 }
 
 /** [N, C, H, W] with every dimension ≥ 1, or an Error naming the layer. */
-export function checkNCHW(layer: string, s: readonly number[]): [number, number, number, number] {
+export function checkNCHW(layer: Named, s: readonly number[]): [number, number, number, number] {
   if (s.length === 4) checkNotEmptyBatch(layer, s);
   if (s.length !== 4 || !s.every((d) => d >= 1)) {
     throw new Error(`${layer}: expected input of shape [N, C, H, W] with no empty dimension, got ${formatShape(s)}`);

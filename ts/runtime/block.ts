@@ -34,8 +34,12 @@ export class Block {
   lastWrite = '';
   /** The latest result when its values are not written yet (see defer()), else null. */
   deferred: DeferredResult | null = null;
-  /** Why the latest result was dropped unwritten (see expireReaders), for the stale-tensor message; else null. */
-  expiry: string | null = null;
+  /**
+   * Why the latest result was dropped unwritten (see expireReaders), for the stale-tensor message;
+   * else null. Worked out when a message needs it: results expire every training step, where
+   * the layers' descriptions cost more than the rest of it.
+   */
+  expiry: (() => string) | null = null;
   /** Blocks holding a deferred result computed from this block: dealt with before this block changes. */
   private readers: Block[] | null = null;
 
@@ -93,8 +97,9 @@ export class Block {
       if (!b.deferred?.sources.includes(this)) continue;
       b.deferred = null;
       b.generation++;
-      b.expiry = `was never written: ${b.owner?.label() ?? 'its layer'} computed it only when read (the activation after it ` +
-        `took its input directly), and ${this.owner?.label() ?? 'the block it is computed from'}, whose result it is computed from, has changed since`;
+      const owner = b.owner, source = this.owner;
+      b.expiry = () => `was never written: ${owner?.label() ?? 'its layer'} computed it only when read (the activation after it ` +
+        `took its input directly), and ${source?.label() ?? 'the block it is computed from'}, whose result it is computed from, has changed since`;
     }
   }
 
