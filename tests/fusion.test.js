@@ -8,6 +8,7 @@ import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
 import { rng, freshSeed, randn, randf, toWasm, wasmOut, freeAll, assertClose, numericGrad, rt, bits, bothWays } from './helpers.js';
 import { BasicBlock } from './modules.js';
+import { actGradFusions } from 'simdnet/internal';
 
 await sn.ready();
 const k = rt().kernels;
@@ -85,6 +86,21 @@ function chain() {
     new sn.Flatten(), new sn.Linear(6 * 2 * 2, 7), new sn.BatchNorm1d(7), new sn.ReLU(), new sn.Linear(7, 3));
 }
 
+/**
+ * bothWays(fn) with the number of BatchNorm backward passes that took the activation's put-off
+ * gradient (masking its dy in their own sweeps) in each run: [off, on, fusions off, fusions on].
+ */
+function bothWaysCounted(fn) {
+  const counts = [];
+  const [off, on] = bothWays(() => {
+    const before = actGradFusions.count;
+    const out = fn();
+    counts.push(actGradFusions.count - before);
+    return out;
+  });
+  return [off, on, ...counts];
+}
+
 /** Output, input gradient, every parameter gradient and the state dict after two steps of `mode`. */
 function run(build, shape, mode, seed) {
   sn.manualSeed(seed);
@@ -114,8 +130,11 @@ test('a Sequential gives the same bits fused as unfused: outputs, dx, every grad
   for (const mode of ['train', 'eval']) {
     for (const N of [2, 3]) {
       const seed = freshSeed();
-      const [off, on] = bothWays(() => run(chain, [N, 3, 5, 5], mode, seed));
+      const [off, on, fusedOff, fusedOn] = bothWaysCounted(() => run(chain, [N, 3, 5, 5], mode, seed));
       assert.equal(on, off, `seed ${seed}, ${mode}, N = ${N}`);
+      // Each step's backward masked the activation's dy in the BatchNorm's sweeps: all three
+      // pairs in training; in eval the BatchNorm2d after a convolution goes into its stores, so BatchNorm1d's.
+      assert.equal([fusedOff, fusedOn], [0, mode === 'train' ? 6 : 2], `${mode}: BatchNorm backward passes fused with the activation's`);
     }
   }
 });
@@ -124,8 +143,10 @@ test('a module of one\'s own (relu(bn1(conv1(x))) through sn.relu) gives the sam
   const build = () => new sn.Sequential(new BasicBlock(3, 4, 2), new BasicBlock(4, 4));
   for (const mode of ['train', 'eval']) {
     const seed = freshSeed();
-    const [off, on] = bothWays(() => run(build, [2, 3, 7, 7], mode, seed));
+    const [off, on, fusedOff, fusedOn] = bothWaysCounted(() => run(build, [2, 3, 7, 7], mode, seed));
     assert.equal(on, off, `seed ${seed}, ${mode}`);
+    // relu(bn1(·)) of each block, two steps (sn.relu after the add takes no BatchNorm's output).
+    assert.equal([fusedOff, fusedOn], [0, mode === 'train' ? 4 : 0], `${mode}: BatchNorm backward passes fused with sn.relu's`);
   }
 });
 
@@ -176,6 +197,60 @@ test('a BatchNorm output that went into a fused ReLU is written when read, and g
   m.conv.forward(x());
   assert.throws(() => kept.toArray(), /was never written: BatchNorm2d\(3, .*\) computed it only when read .*Conv2d\(2, 3, .*has changed since/);
   m.dispose();
+});
+
+test('a ReLU\'s put-off input gradient is written when something else reads it: a BatchNorm output used twice, a source rewritten', () => {
+  // y = bn(conv(x)) goes into relu and, scaled, into the sum: its two gradients add up, so the
+  // ReLU's is read (written then) before the BatchNorm's backward.
+  class Twice extends sn.Module {
+    constructor() { super(); this.conv = new sn.Conv2d(2, 3, 3, { padding: 1 }); this.bn = new sn.BatchNorm2d(3); this.act = new sn.ReLU(); }
+    forward(x) { const y = this.bn.forward(this.conv.forward(x)); return sn.add(this.act.forward(y), sn.mul(y, 0.5)); }
+  }
+  const seed = freshSeed(), rand = rng(seed);
+  const x = Float32Array.from(randn(2 * 2 * 25, rand)), r = Float32Array.from(randn(2 * 3 * 25, rand));
+  const [off, on, fusedOff, fusedOn] = bothWaysCounted(() => {
+    sn.manualSeed(seed);
+    const m = new Twice();
+    const y = m.forward(sn.tensor(x, [2, 2, 5, 5]));
+    const dx = m.backward(sn.tensor(r, y.shape)).toArray();
+    const out = [dx, ...m.parameters().map((p) => p.grad.toArray())].map(bits);
+    m.dispose();
+    return out;
+  });
+  assert.equal(on, off, `seed ${seed}`);
+  assert.equal([fusedOff, fusedOn], [0, 0]);
+  // Put off and not read before its mask's source (the ReLU's output) is rewritten: written before that.
+  const m = new sn.Sequential(new sn.Conv2d(2, 3, 3, { padding: 1 }), new sn.BatchNorm2d(3), new sn.ReLU());
+  const relu = m.at(2);
+  const y1 = m.forward(sn.tensor(x, [2, 2, 5, 5])).toArray();
+  const reluDx = relu.backward(sn.tensor(r, [2, 3, 5, 5]));
+  assert.ok(reluDx.block.deferred !== null, 'the ReLU\'s dx is put off');
+  m.forward(sn.tensor(x.map((v) => -v), [2, 2, 5, 5]));
+  assert.equal(bits(reluDx.toArray()), bits(r.map((v, i) => (y1[i] > 0 ? v : 0))), `seed ${seed}: the ReLU's dx as of the first forward`);
+  m.dispose();
+});
+
+test('a fused BatchNorm + ReLU / ReLU6 backward makes no sweep of the activation\'s, then or at the next forward', () => {
+  const r = rt(), kernels = r.kernels, calls = new Map();
+  // Every kernel call counted by name (the exports object itself is frozen: a proxy over an empty one).
+  r.kernels = new Proxy({}, { get: (_, name) => (typeof kernels[name] !== 'function' ? kernels[name] : (...args) => { calls.set(name, (calls.get(name) ?? 0) + 1); return kernels[name](...args); }) });
+  try {
+    for (const Act of [sn.ReLU, sn.ReLU6]) {
+      calls.clear();
+      const model = new sn.Sequential(new sn.Conv2d(2, 3, 3, { padding: 1 }), new sn.BatchNorm2d(3), new Act(), new sn.Flatten(), new sn.Linear(48, 2));
+      const x = sn.tensor(Float32Array.from({ length: 64 }, (_, i) => Math.sin(i)), [2, 2, 4, 4]);
+      for (let step = 0; step < 3; step++) {
+        model.forward(x);
+        model.backward(sn.tensor([1, -1, 0.5, 2], [2, 2]));
+      }
+      assert.is(calls.get('reluBackward') ?? 0, 0, `${Act.name}: reluBackward`);
+      assert.is(calls.get('relu6Backward') ?? 0, 0, `${Act.name}: relu6Backward`);
+      assert.is(calls.get('batchNormBackward'), 3, `${Act.name}: batchNormBackward`);
+      model.dispose();
+    }
+  } finally {
+    r.kernels = kernels;
+  }
 });
 
 test('the input checks of a fused BatchNorm and ReLU refuse NaN and infinity with the unfused messages', () => {

@@ -29,7 +29,7 @@ export { channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts
 export { winogradWeightGradPlan, weightGradSplit, weightGradTapRanges, tapSplit } from './layers/conv-threads.js';
 export { ranges } from './runtime/threads.js';
 /** How often BatchNorm's sweeps split over threads, and the size below which they do not (tests lower it). */
-export { batchNormSplits } from './layers/epilogue.js';
+export { batchNormSplits, actGradFusions } from './layers/epilogue.js';
 /** How often the pooling layers' kernels split over threads (by ranges of planes). */
 export { poolSplits } from './layers/pooling.js';
 export { splitLimits } from './runtime/split.js';

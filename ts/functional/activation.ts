@@ -6,7 +6,7 @@ import { Tensor, formatShape } from '../tensor.js';
 import { OpCall, beginOp, dryResult, endOp, opInput } from './site.js';
 import type { TensorLike } from './arith.js';
 import { checkOptions, describe, oneOf } from '../options.js';
-import { ACT_RELU, ACT_RELU6, activate } from '../layers/epilogue.js';
+import { ACT_RELU, ACT_RELU6, activate, activationGrad } from '../layers/epilogue.js';
 
 /**
  * An elementwise op: y = f(x) in the site's block, and a backward computing dx from the saved
@@ -42,7 +42,8 @@ function clamp(call: OpCall, x: TensorLike, act: number, backward: (saved: numbe
   const saved = fused ? y : t;
   return endOp(call, y, [t], fused ? [] : [['its input', t]], y, (dy) => {
     const dx = site.output('grad0', t.shape, 'backward()').y;
-    backward(saved.ptr, dy.ptr, dx.ptr, dx.size);
+    // After a BatchNorm's put-off output, put off in turn for its backward (DeferredActGrad).
+    activationGrad(fused, act, dy, dx, y, () => backward(saved.ptr, dy.ptr, dx.address, dx.size));
     return [dx];
   });
 }

@@ -13,7 +13,7 @@ import { checkNotEmptyBatch, checkPositiveInt } from './args.js';
 import { boolean, checkOptions, either, finite, nullValue } from '../options.js';
 import { pyBool, pyFloat } from './python-repr.js';
 import { registerLayer, type LayerConfig } from '../registry.js';
-import { DeferredAffine, FusableResult, batchNormSplits, fusableResult, fusionEnabled } from './epilogue.js';
+import { DeferredAffine, FusableResult, actGradFusions, batchNormSplits, deferredActGrad, fusableResult, fusionEnabled } from './epilogue.js';
 import { splitLimits, overRanges, splitThreads } from '../runtime/split.js';
 import { currentFrame, annotateError } from '../autograd/state.js';
 
@@ -65,6 +65,8 @@ abstract class BatchNorm extends Module {
   private saved: { x: Tensor; mean: Tensor; variance: Tensor; batchStats: boolean; L: number } | null = null;
   /** The put-off convolution output the last call took into its own put-off output (eval), or null. */
   private fusedInput: FusableResult | null = null;
+  /** The last call's own put-off output (an activation after it may compute from it), or null. */
+  private putOff: DeferredAffine | null = null;
 
   /**
    * Batch normalisation (torch.nn.BatchNorm1d / BatchNorm2d) of `numFeatures` channels: input
@@ -151,6 +153,7 @@ abstract class BatchNorm extends Module {
     const k = rt().kernels;
     const batchStats = this.training || !this.trackRunningStats;
     this.fusedInput = null;
+    this.putOff = null;
     // Re-issued first: a put-off result of the last call reads the coefficients rewritten below.
     const y = this.output('y', x.shape);
     let mean = this.runningMean!, variance = this.runningVar!;
@@ -179,6 +182,7 @@ abstract class BatchNorm extends Module {
       return y;
     }
     const deferred = new DeferredAffine(this, x, y, coef, N, C, L);
+    this.putOff = deferred;
     // Put off while its input is a layer's result (re-issued, never written in place): a ReLU or
     // ReLU6 given y computes from x directly (epilogue.ts); anything else reading y writes it first.
     if (fusionEnabled() && x.block?.owner) y.block!.defer(deferred);
@@ -204,9 +208,15 @@ abstract class BatchNorm extends Module {
     const { x, mean, variance, batchStats, L } = this.saved!;
     const [N, C] = x.shape;
     const dx = needInputGrad ? this.output('dx', x.shape, 'backward()') : null;
-    const args = [x.ptr, dy.ptr, dx?.ptr ?? 0, mean.ptr, variance.ptr,
+    // The gradient of the ReLU or ReLU6 after it, put off: its dy masked here (DeferredActGrad).
+    const act = deferredActGrad(dy, this.putOff);
+    if (act) {
+      actGradFusions.count++;
+      act.writtenBeforeSourcesChange = false;
+    }
+    const args = [x.ptr, (act ? act.dy : dy).ptr, dx?.ptr ?? 0, mean.ptr, variance.ptr,
       this.weight?.data.ptr ?? 0, this.weight?.grad.ptr ?? 0, this.bias?.grad.ptr ?? 0,
-      N, C, L, this.eps, +this.affine, +batchStats] as const;
+      N, C, L, this.eps, +this.affine, +batchStats, act ? act.affine.coef : 0, act ? act.act : 0] as const;
     // Reads x and dy twice, writes dx: 20 bytes a value.
     const threads = splitThreads(C, 20 * x.size, splitLimits.minBytes);
     if (threads === 1) {

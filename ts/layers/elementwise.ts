@@ -2,7 +2,7 @@
 // layer's own buffer, backward from the saved input or output.
 import { Module } from '../module.js';
 import { Tensor } from '../tensor.js';
-import { ACT_NONE, FusableResult, activate } from './epilogue.js';
+import { ACT_NONE, FusableResult, activate, activationGrad } from './epilogue.js';
 
 /** The base of the elementwise activations (ReLU, LeakyReLU, Sigmoid, Tanh, ReLU6, Hardswish, SiLU, GELU, ELU): output shape = input shape. */
 export abstract class Elementwise extends Module {
@@ -65,7 +65,9 @@ export abstract class Elementwise extends Module {
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
     if (!needInputGrad) return null;
     const dx = this.output('dx', dy.shape, 'backward()');
-    this.applyBackward(this.x!, this.y!, dy.ptr, dx.ptr, dy.size);
+    const x = this.x!, y = this.y!;
+    // After a BatchNorm's put-off output, put off in turn for its backward (DeferredActGrad).
+    activationGrad(this.fused, this.epilogueAct, dy, dx, y, () => this.applyBackward(x, y, dy.ptr, dx.address, dy.size));
     return dx;
   }
 }

@@ -23,7 +23,8 @@
 // Sweeps over a Conv2d's output before → after, per forward: eval BatchNorm2d + ReLU 4 → 2 (the
 // BatchNorm's input check, its apply, the ReLU's input check, the ReLU → the input check, one
 // fused sweep); training 6 → 2 (check, mean, squared deviations, apply, check, ReLU → statistics
-// with the check, one fused sweep); backward unchanged (BatchNorm 2, ReLU 1). The BatchNorm2d +
+// with the check, one fused sweep); backward 3 → 2 (BatchNorm 2, ReLU 1 → the BatchNorm's two,
+// which mask the ReLU's dy themselves: DeferredActGrad). The BatchNorm2d +
 // ReLU6 forwards of a step at batch 64, relaxed build, fastest of 30 (.scratch/bn-sweeps.mjs):
 // MobileNetV2 ×0.5 (52 BatchNorms) training 9.47 → 5.21 ms, eval 6.04 → 4.15 ms; ResNet-20's
 // shapes (21) training 21.75 → 8.23 ms, eval 14.04 → 7.51 ms.
@@ -157,6 +158,43 @@ export class DeferredAffine extends FusableResult {
 }
 
 /**
+ * The input gradient of a ReLU or ReLU6 that took a BatchNorm's put-off output in its forward
+ * (DeferredAffine), put off in turn: the BatchNorm's backward, given it, masks the activation's
+ * own dy in its two sweeps (batchNormBackward's act) instead, so the activation's sweep (read its
+ * output and dy, write dx: 12 bytes a value) is not made. Anyone else reading it (a second use of
+ * the BatchNorm's output, whose gradients add up) gets it written first, as is a source about to
+ * change (until the BatchNorm has used it). Backward of a VGG-style net's five BatchNorm2d + ReLU
+ * pairs at batch 64, raw kernels alternating in one process, median of 41:
+ * ReLU sweep then BatchNorm 14.9–16.2 ms → BatchNorm masking dy 11.5–12.8 ms, ×1.27–1.31
+ * (relaxed build), ×1.25 (plain); the same bits.
+ */
+export class DeferredActGrad implements DeferredResult {
+  /**
+   * Until the BatchNorm's backward has used it; after that, nothing needs it (its layer's
+   * gradient, read by nobody), and writing it when its sources change would cost the sweep the
+   * fusion saves: it is dropped then, a read after that refused as stale.
+   */
+  writtenBeforeSourcesChange = true;
+  readonly expiry = () => 'was never written: the BatchNorm before the activation that made it took its gradient in its ' +
+    'own backward instead, and the next forward() has replaced what it would be computed from; read it before that';
+  constructor(
+    /** The BatchNorm's put-off output the activation computed from. */
+    readonly affine: DeferredAffine,
+    /** ACT_RELU or ACT_RELU6. */
+    readonly act: number,
+    /** The activation's output gradient (what its backward was given). */
+    readonly dy: Tensor,
+    /** Its input gradient, this result's tensor. */
+    readonly dx: Tensor,
+    /** Writes dx (the activation's own backward sweep). */
+    private readonly write: () => void,
+    /** dy's block and the block the write reads the mask from. */
+    readonly sources: readonly Block[]) {}
+
+  run(): void { this.write(); }
+}
+
+/**
  * @internal The put-off output (a BatchNorm's, or a convolution's whose stores take the
  * activation) that `x` is, all of it and still current, or null: an activation given it may
  * compute it in its own store instead.
@@ -166,6 +204,33 @@ export function fusableResult(x: Tensor): FusableResult | null {
   const d = b?.deferred;
   if (!(d instanceof FusableResult) || x.generation !== b!.generation) return null;
   return x.address === d.y.address && x.size === d.y.size ? d : null;
+}
+
+/** BatchNorm backward passes that took the activation's gradient put off (a test reads it to know the fusion ran). */
+export const actGradFusions = { count: 0 };
+
+/**
+ * @internal The input gradient dx of a ReLU or ReLU6 (`act`) whose forward computed its output
+ * `y` from `fused`: put off (DeferredActGrad) when that was a BatchNorm's output and dy and y
+ * live in wasm blocks, else written now by `write` (which must write to dx.address).
+ */
+export function activationGrad(fused: FusableResult | null, act: number, dy: Tensor, dx: Tensor, y: Tensor, write: () => void): void {
+  if (fused instanceof DeferredAffine && enabled && dy.block && y.block) {
+    dx.block!.defer(new DeferredActGrad(fused, act, dy, dx, write, [dy.block, y.block]));
+    return;
+  }
+  write();
+}
+
+/**
+ * @internal The put-off activation gradient `dy` is, all of it and still current, when the
+ * activation computed its output from `affine`; else null.
+ */
+export function deferredActGrad(dy: Tensor, affine: DeferredAffine | null): DeferredActGrad | null {
+  const b = dy.block;
+  const d = b?.deferred;
+  if (affine === null || !(d instanceof DeferredActGrad) || d.affine !== affine || dy.generation !== b!.generation) return null;
+  return dy.address === d.dx.address && dy.size === d.dx.size ? d : null;
 }
 
 /**

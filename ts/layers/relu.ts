@@ -37,9 +37,10 @@ export class ReLU extends Elementwise {
    * bit). A pass of splitLimits.minBytes or more (it reads the mask's source and dy and writes dx:
    * 12 bytes a value) splits into ranges of whole cache lines, 16 values, over the threads: each
    * value is the kernel's alone, and every range but the last a multiple of 4 values, so the
-   * values past the last whole vector are the same as on one thread. After a BatchNorm2d, whose
-   * backward already splits, it was the one part of the pair left on one thread: the VGG-style
-   * net's first BatchNorm2d+ReLU backward at batch 64 (8 MB a tensor) ran ×1.56 on 2 threads.
+   * values past the last whole vector are the same as on one thread (the VGG-style net's first
+   * BatchNorm2d+ReLU backward at batch 64, 8 MB a tensor, ran ×1.56 on 2 threads with it). After a
+   * BatchNorm whose output the forward took in its own sweep, this runs only when something
+   * other than the BatchNorm's backward reads dx: the BatchNorm masks dy itself (DeferredActGrad).
    */
   protected override applyBackward(x: Tensor, y: Tensor, dy: number, dx: number, n: number): void {
     const src = (this.fused ? y : x).ptr;

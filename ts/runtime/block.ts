@@ -15,6 +15,13 @@ export interface BlockOwner { label(): string; }
 export interface DeferredResult {
   readonly sources: readonly Block[];
   run(): void;
+  /**
+   * Written out, rather than dropped, when a source is about to change: a gradient put off is
+   * written then as it would have been at once, where a dropped forward result goes stale.
+   */
+  readonly writtenBeforeSourcesChange?: boolean;
+  /** Why a dropped result was never written, for the stale-tensor message (else the forward results' reason). */
+  readonly expiry?: () => string;
 }
 
 const reclaim = new FinalizationRegistry<Held>((held) => rt().heap.release(held.ptr));
@@ -95,8 +102,11 @@ export class Block {
     this.readers = null;
     for (const b of readers) {
       if (!b.deferred?.sources.includes(this)) continue;
+      const d = b.deferred;
+      if (d.writtenBeforeSourcesChange) { b.settle(); continue; }
       b.deferred = null;
       b.generation++;
+      if (d.expiry) { b.expiry = d.expiry; continue; }
       const owner = b.owner, source = this.owner;
       b.expiry = () => `was never written: ${owner?.label() ?? 'its layer'} computed it only when read (the activation after it ` +
         `took its input directly), and ${source?.label() ?? 'the block it is computed from'}, whose result it is computed from, has changed since`;
