@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
 import { rt, Block, f32 } from 'simdnet/internal';
-import { rng, freshSeed, randn } from './helpers.js';
+import { rng, freshSeed, randn, randInt, randomConvGeometry } from './helpers.js';
 
 await sn.ready();
 const heap = rt().heap;
@@ -26,12 +26,8 @@ test('the guard catches a write one float past a buffer', () => {
 
 const layers = {
   conv(int, rand) {
-    const G = int(1, 3), O = G * [1, 2, 3, 5, 16, 32][int(0, 5)], C = G * int(1, 4);
-    const conv = new sn.Conv2d(C, O, [int(1, 5), int(1, 5)], {
-      stride: rand() < 0.6 ? 1 : [int(1, 3), int(1, 3)], padding: [int(0, 3), int(0, 3)],
-      dilation: rand() < 0.7 ? 1 : [int(1, 3), int(1, 3)], groups: G, bias: rand() < 0.7,
-    });
-    return [conv, C];
+    const { C, O, kernel, options } = randomConvGeometry(rand);
+    return [new sn.Conv2d(C, O, kernel, options), C];
   },
   maxPool(int, rand) {
     const k = [int(1, 5), int(1, 5)];
@@ -49,7 +45,7 @@ const layers = {
 
 for (const [name, make] of Object.entries(layers)) {
   test(`${name}: random geometries write only inside their buffers`, () => {
-    const seed = freshSeed(), rand = rng(seed), int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
+    const seed = freshSeed(), rand = rng(seed), int = (lo, hi) => randInt(rand, lo, hi);
     let ran = 0;
     for (let i = 0; i < 60; i++) {
       const [layer, C] = make(int, rand);
@@ -83,7 +79,7 @@ for (const [name, make] of Object.entries(layers)) {
 }
 
 test('linear layers, losses and SGD with momentum write only inside their buffers', () => {
-  const seed = freshSeed(), rand = rng(seed), int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
+  const seed = freshSeed(), rand = rng(seed), int = (lo, hi) => randInt(rand, lo, hi);
   for (let i = 0; i < 60; i++) {
     const N = int(1, 9), inF = int(1, 37), C = int(1, 11);
     const model = new sn.Sequential(new sn.Linear(inF, int(1, 19)), new sn.ReLU());

@@ -108,6 +108,30 @@ export function randomConv2d(sn, C, O, k, opts, rand) {
   return { layer, w, b };
 }
 
+/** An integer in [lo, hi], uniformly, from `rand`. */
+export const randInt = (rand, lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
+
+/**
+ * A random Conv2d geometry over the awkward cases: groups, depthwise (one in seven), strides of
+ * 1–3, paddings of 0–3, dilations of 1–2, kernels of 3 or 1–5 a side, bias or not, odd maps and
+ * batches; `large` gives the channel and map sizes where Winograd and the channel lanes run.
+ * Returns { C, O, kernel, options, shape } (shape [N, C, H, W]); some are refused as too small
+ * for their kernel.
+ */
+export function randomConvGeometry(rand, { large = false } = {}) {
+  const int = (lo, hi) => randInt(rand, lo, hi);
+  const G = rand() < 0.3 ? int(1, 3) : 1, depthwise = rand() < 0.15;
+  const C = depthwise ? int(1, 12) : G * (large ? [1, 3, 8, 16, 17, 32, 40][int(0, 6)] : int(1, 9));
+  const O = depthwise ? C * int(1, 2) : G * (large ? [4, 8, 16, 20, 32, 48, 64] : [1, 2, 3, 5, 8, 16, 32])[int(0, 6)];
+  const options = {
+    stride: rand() < 0.6 ? 1 : [int(1, 3), int(1, 3)], padding: [int(0, 3), int(0, 3)],
+    dilation: rand() < 0.8 ? 1 : [int(1, 2), int(1, 2)], groups: depthwise ? C : G, bias: rand() < 0.7,
+  };
+  const kernel = rand() < 0.5 ? 3 : [int(1, 5), int(1, 5)];
+  const shape = large ? [int(1, 20), C, int(4, 34), int(4, 34)] : [int(1, 9), C, int(1, 20), int(1, 20)];
+  return { C, O, kernel, options, shape };
+}
+
 /** The bits of float32 values, so that equality is exact (NaN and −0 included). */
 export const bits = (a) => Array.from(new Uint32Array(Float32Array.from(a).buffer));
 

@@ -5,7 +5,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
 import { rt, Block, Heap } from 'simdnet/internal';
-import { rng, freshSeed, randn } from './helpers.js';
+import { rng, freshSeed, randn, randInt } from './helpers.js';
 
 await sn.ready();
 const k = rt().kernels;
@@ -70,7 +70,7 @@ test('conv2dColsFloats is exact in float64 across the i32 and 4 GiB boundaries (
 });
 
 test('conv2dColsFloats is exact in float64 for the stride-1 flat passes, small and huge', () => {
-  const seed = freshSeed(), rand = rng(seed), int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
+  const seed = freshSeed(), rand = rng(seed), int = (lo, hi) => randInt(rand, lo, hi);
   for (let i = 0; i < 200; i++) {
     const G = int(1, 3), C = G * int(1, 5), O = G * int(1, 20), KH = int(1, 5), KW = int(1, 5), P = int(0, 2), D = int(1, 2);
     const H = int(KH * D, 30), W = int(KW * D, 30);
@@ -86,7 +86,7 @@ test('conv2dColsFloats is exact in float64 for the stride-1 flat passes, small a
 });
 
 test('conv2dColsFloats is exact in float64 for the depthwise kernels, small and huge', () => {
-  const seed = freshSeed(), rand = rng(seed), int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
+  const seed = freshSeed(), rand = rng(seed), int = (lo, hi) => randInt(rand, lo, hi);
   for (let i = 0; i < 200; i++) {
     const C = int(2, 6), O = C * int(1, 3), KH = int(1, 5), KW = int(1, 5), S = int(1, 3), P = int(0, 2), D = int(1, 2);
     const H = int(KH * D, 30), W = int(KW * D, 30);

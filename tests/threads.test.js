@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
 import { rt, Block, f32, channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts, ranges, weightGradSplit, weightGradTapRanges, tapSplit, batchNormSplits, actGradFusions, poolSplits, reluSplits, splitLimits, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
 import { execFileSync } from 'node:child_process';
-import { rng, randn, bits, freshSeed } from './helpers.js';
+import { rng, randn, bits, freshSeed, randInt, randomConvGeometry } from './helpers.js';
 
 await sn.ready({ threads: 3 });
 
@@ -934,7 +934,7 @@ test('with every split threshold at 0, ResNet-20, MobileNetV2, the VGG-style net
 // that every pass that can split does: each layer's y, dx, dw and db on 2 and 3 threads are one
 // thread's bits, and no thread's share writes past a buffer (the heap's guards after each).
 test('random convolution geometries with every split threshold at 0: the same y, dx, dw and db on 1, 2 and 3 threads, nothing written past a buffer', () => {
-  const seed = freshSeed(), rand = rng(seed), int = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));
+  const seed = freshSeed(), rand = rng(seed);
   const saved = { ...splitLimits }, heap = rt().heap, runs = rt().pool.runs;
   for (const key of Object.keys(splitLimits)) splitLimits[key] = 0;
   heap.guardAllocations(64);
@@ -942,17 +942,9 @@ test('random convolution geometries with every split threshold at 0: the same y,
   try {
     for (let i = 0; i < 100; i++) {
       // Small maps and channels, or (one in four) the sizes where Winograd and the channel lanes run.
-      const big = i % 4 === 3, G = rand() < 0.3 ? int(1, 3) : 1, depthwise = rand() < 0.15;
-      const C = depthwise ? int(1, 12) : G * (big ? [1, 3, 8, 16, 17, 32, 40][int(0, 6)] : int(1, 9));
-      const O = depthwise ? C * int(1, 2) : G * (big ? [4, 8, 16, 20, 32, 48, 64] : [1, 2, 3, 5, 8, 16, 32])[int(0, 6)];
-      const options = {
-        stride: rand() < 0.6 ? 1 : [int(1, 3), int(1, 3)], padding: [int(0, 3), int(0, 3)],
-        dilation: rand() < 0.8 ? 1 : [int(1, 2), int(1, 2)], groups: depthwise ? C : G, bias: rand() < 0.7,
-      };
-      const kernel = rand() < 0.5 ? 3 : [int(1, 5), int(1, 5)];
-      const shape = big ? [int(1, 20), C, int(4, 34), int(4, 34)] : [int(1, 9), C, int(1, 20), int(1, 20)];
+      const { C, O, kernel, options, shape } = randomConvGeometry(rand, { large: i % 4 === 3 });
       const x = Float32Array.from(randn(shape.reduce((a, b) => a * b, 1), rand));
-      const seedOfCase = int(1, 1000); // the weights' and dy's
+      const seedOfCase = randInt(rand, 1, 1000); // the weights' and dy's
       let one = null;
       for (const threads of [1, 2, 3]) {
         sn.setNumThreads(threads);
