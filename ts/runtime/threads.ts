@@ -66,6 +66,32 @@ const WORKER_SPIN_MS = 1, CALLER_SPIN_MS = 2;
  * each).
  */
 const DESCHEDULED_MS = 1, GAP_WINDOW_MS = 50, GAPS_IN_A_ROW = 2, BACK_OFF_MS = 100;
+
+/**
+ * A poller with that rule, its state its own (one per thread): `poll(arrived, spinMs)` calls
+ * arrived() until it returns true, for up to spinMs ms (0: not at all), and returns at once while
+ * backing off. The constants are its arguments and it reads nothing else but `performance`: the
+ * worker script is made from its source, so a worker and the calling thread poll by the same code.
+ */
+function makePoller(descheduledMs: number, gapWindowMs: number, gapsInARow: number, backOffMs: number): (arrived: () => boolean, spinMs: number) => void {
+  // polled: ms spent polling since the last gap; soon: gaps in a row that came soon after the last.
+  let backOffUntil = 0, polled = 0, soon = 0;
+  return (arrived, spinMs) => {
+    const t0 = performance.now();
+    if (spinMs <= 0 || t0 < backOffUntil) return;
+    for (let last = t0; !arrived();) {
+      for (let i = 0; i < 256 && !arrived(); i++);
+      const t = performance.now();
+      if (t - last > descheduledMs) {
+        soon = polled < gapWindowMs ? soon + 1 : 0;
+        polled = 0;
+        if (soon >= gapsInARow) { soon = 0; backOffUntil = t + backOffMs; return; }
+      } else polled += t - last;
+      if (t - t0 > spinMs) return;
+      last = t;
+    }
+  };
+}
 /** How often (ms) the calling thread looks at the workers while it waits for their shares. */
 const POLL_MS = 50;
 
@@ -87,24 +113,12 @@ function workerSource(): string {
     // The generation before saying ready: every call that counts this worker comes after it.
     let seen = Atomics.load(ctl, ${GENERATION});
     Atomics.store(ctl, ready, token);
-    // Polls for a generation other than seen (SPIN_US; not while backing off), returns the last one read.
-    // polled: ms spent polling since the last gap; soon: gaps in a row that came soon after the last.
-    let backOffUntil = 0, polled = 0, soon = 0;
+    // Polls for a generation other than seen (SPIN_US; makePoller's rule), returns the last one read.
+    const poller = (${makePoller.toString()})(${DESCHEDULED_MS}, ${GAP_WINDOW_MS}, ${GAPS_IN_A_ROW}, ${BACK_OFF_MS});
+    let g = seen;
+    const arrived = () => (g = Atomics.load(ctl, ${GENERATION})) !== seen;
     const poll = () => {
-      let g = Atomics.load(ctl, ${GENERATION});
-      const spinMs = Atomics.load(ctl, ${SPIN_US}) / 1000, t0 = performance.now();
-      if (g !== seen || spinMs <= 0 || t0 < backOffUntil) return g;
-      for (let last = t0; g === seen; ) {
-        for (let i = 0; g === seen && i < 256; i++) g = Atomics.load(ctl, ${GENERATION});
-        const t = performance.now();
-        if (t - last > ${DESCHEDULED_MS}) {
-          soon = polled < ${GAP_WINDOW_MS} ? soon + 1 : 0;
-          polled = 0;
-          if (soon >= ${GAPS_IN_A_ROW}) { soon = 0; backOffUntil = t + ${BACK_OFF_MS}; break; }
-        } else polled += t - last;
-        if (t - t0 > spinMs) break;
-        last = t;
-      }
+      if (!arrived()) poller(arrived, Atomics.load(ctl, ${SPIN_US}) / 1000);
       return g;
     };
     for (;;) {
@@ -154,11 +168,10 @@ export class ThreadPool {
    * wait forever on a worker stopped in the middle of one.
    */
   finishTimeoutMs = 120000;
-  /** Until when (performance.now()) the calling thread sleeps at once: it found itself descheduled while polling, again and again. */
-  #backOffUntil = 0;
-  /** The calling thread's ms of polling since it last found itself descheduled, and the gaps in a row that came that soon (DESCHEDULED_MS). */
-  #polled = 0;
-  #soon = 0;
+  /** The calling thread's poller (makePoller: it sleeps at once for a while after finding itself descheduled again and again). */
+  readonly #poller = makePoller(DESCHEDULED_MS, GAP_WINDOW_MS, GAPS_IN_A_ROW, BACK_OFF_MS);
+  /** Whether every worker's share of the current call is done. */
+  readonly #sharesDone = () => Atomics.load(this.#ctl, PENDING) === 0;
   /** The calling thread may block (Atomics.wait): not the main thread of a page. */
   readonly #mayBlock = typeof (globalThis as { document?: unknown }).document === 'undefined';
 
@@ -275,21 +288,9 @@ export class ThreadPool {
     return null;
   }
 
-  /** Polls PENDING for up to the caller's spin (not while backing off); the worker script's poll() in the calling thread. */
+  /** Polls PENDING for up to the caller's spin (not while backing off), as the workers poll for a task. */
   #poll(): void {
-    const t0 = performance.now();
-    if (this.#callerSpinMs <= 0 || t0 < this.#backOffUntil) return;
-    for (let last = t0; Atomics.load(this.#ctl, PENDING) !== 0; ) {
-      for (let i = 0; i < 256 && Atomics.load(this.#ctl, PENDING) !== 0; i++);
-      const t = performance.now();
-      if (t - last > DESCHEDULED_MS) {
-        this.#soon = this.#polled < GAP_WINDOW_MS ? this.#soon + 1 : 0;
-        this.#polled = 0;
-        if (this.#soon >= GAPS_IN_A_ROW) { this.#soon = 0; this.#backOffUntil = t + BACK_OFF_MS; return; }
-      } else this.#polled += t - last;
-      if (t - t0 > this.#callerSpinMs) return;
-      last = t;
-    }
+    this.#poller(this.#sharesDone, this.#callerSpinMs);
   }
 
   /** Takes back and runs here every share of generation `g` no worker has taken; counts those workers out. */
