@@ -4,7 +4,6 @@
 // order, summing the gradients of a tensor used more than once. There is no global tape: a graph
 // lives as long as its tensors (the JS garbage collector frees it), so nothing grows across steps.
 import { rt } from '../runtime/wasm.js';
-import { f32 } from '../runtime/block.js';
 import type { Tensor } from '../tensor.js';
 import { profiler } from './state.js';
 
@@ -121,15 +120,18 @@ export function backwardFrom(root: GradNode, dy: Tensor, options: WalkOptions = 
     if (n instanceof AccumulateNode) { n.accumulate(g); return; }
     const have = slots.get(n);
     if (!have) { slots.set(n, g); return; }
-    let sum = have;
     if (!summed.has(n)) {
-      // The first gradient is another node's buffer (or passed through from one): copied, never added into.
-      sum = n.sumBuffer(g.shape);
-      f32(sum.ptr, sum.size).set(f32(have.ptr, have.size));
+      // The first gradient is another node's buffer (or passed through from one): never added
+      // into; the first two go into a buffer of the node's own in one sweep.
+      const sum = n.sumBuffer(g.shape);
+      checkSize(sum, g);
+      checkSize(sum, have);
+      rt().kernels.addForward(have.ptr, g.ptr, sum.ptr, sum.size);
       summed.add(n);
       slots.set(n, sum);
+      return;
     }
-    addInto(sum, g);
+    addInto(have, g);
   };
   // The root may itself be a leaf (a tensor with requiresGrad given straight to the loss).
   accumulate(root, dy);
@@ -171,6 +173,11 @@ function postorder(root: GradNode, included: (n: GradNode | null) => n is GradNo
 
 /** sum += g, element by element (same size). */
 function addInto(sum: Tensor, g: Tensor): void {
-  if (sum.size !== g.size) throw new Error(`simdnet: a gradient of shape [${g.shape.join(', ')}] arrived for a tensor of shape [${sum.shape.join(', ')}]`);
+  checkSize(sum, g);
   rt().kernels.addInto(sum.ptr, g.ptr, sum.size);
+}
+
+/** Throws unless the gradient g is of sum's size. */
+function checkSize(sum: Tensor, g: Tensor): void {
+  if (sum.size !== g.size) throw new Error(`simdnet: a gradient of shape [${g.shape.join(', ')}] arrived for a tensor of shape [${sum.shape.join(', ')}]`);
 }

@@ -41,8 +41,8 @@ export function add(a: TensorLike | number, b: TensorLike | number): Tensor {
   const site = call.site;
   const { y, inputs: [av, bv] } = site.output('y', shape, 'forward()', [A, B]);
   if (same(A.shape, B.shape)) {
-    f32(y.ptr, y.size).set(f32(av.ptr, av.size));
-    rt().kernels.addInto(y.ptr, bv.ptr, y.size);
+    // One sweep (a residual block's add: ResNet-20 and MobileNetV2 at batch 64), not a copy and an add.
+    rt().kernels.addForward(av.ptr, bv.ptr, y.ptr, y.size);
   } else {
     const yy = f32(y.ptr, y.size), aa = f32(av.ptr, av.size), bb = f32(bv.ptr, bv.size);
     forEachRun(plan(shape, A.shape, B.shape), (i, ia, ib, n, da, db) => {
@@ -88,10 +88,10 @@ export function mul(a: TensorLike | number, b: TensorLike | number): Tensor {
   if (!call.site) return dryResult(call, shape, [A, B]);
   const site = call.site;
   const { y, inputs: [av, bv] } = site.output('y', shape, 'forward()', [A, B]);
-  const yy = f32(y.ptr, y.size), aa = f32(av.ptr, av.size), bb = f32(bv.ptr, bv.size);
   if (same(A.shape, B.shape)) {
-    for (let i = 0; i < yy.length; i++) yy[i] = aa[i] * bb[i];
+    rt().kernels.mulForward(av.ptr, bv.ptr, y.ptr, y.size);
   } else {
+    const yy = f32(y.ptr, y.size), aa = f32(av.ptr, av.size), bb = f32(bv.ptr, bv.size);
     forEachRun(plan(shape, A.shape, B.shape), (i, ia, ib, n, da, db) => {
       for (let k = 0; k < n; k++) yy[i + k] = aa[ia + k * da] * bb[ib + k * db];
     });
@@ -148,12 +148,11 @@ function sumTo(site: OpSite, key: string, dy: Tensor, shape: readonly number[], 
   const size = shape.reduce((a, b) => a * b, 1);
   if (other === null && same(shape, dy.shape)) return dy;
   const g = site.output(key, shape, 'backward()').y;
-  const d = f32(dy.ptr, dy.size), o = other ? f32(other.ptr, other.size) : null;
   if (same(shape, dy.shape) && same(other!.shape, dy.shape)) {
-    const gg = f32(g.ptr, g.size);
-    for (let i = 0; i < gg.length; i++) gg[i] = d[i] * o![i];
+    rt().kernels.mulForward(dy.ptr, other!.ptr, g.ptr, g.size);
     return g;
   }
+  const d = f32(dy.ptr, dy.size), o = other ? f32(other.ptr, other.size) : null;
   const acc = new Float64Array(size);
   forEachRun(plan(dy.shape, shape, other ? other.shape : dy.shape), (i, it, io, n, dt, dO) => {
     if (dt === 0) {
