@@ -6,6 +6,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
+import { rt } from 'simdnet/internal';
 
 await sn.ready();
 const { data, init, plot, io } = sn;
@@ -421,6 +422,34 @@ for (const [name, call, expected, prepare] of rows) {
     }
   });
 }
+
+test('an input check is not made again of values checked already (an input checked, a ReLU\'s or a max-pool\'s output), and still refuses NaN where values can change in place', () => {
+  const r = rt(), kernels = r.kernels;
+  let counts = 0;
+  // countNonFinite's calls counted (the exports object itself is frozen: a proxy over an empty one).
+  r.kernels = new Proxy({}, { get: (_, name) => (name === 'countNonFinite' ? (...args) => { counts++; return kernels.countNonFinite(...args); } : kernels[name]) });
+  try {
+    const model = new sn.Sequential(new sn.Conv2d(1, 4, 3), new sn.ReLU(), new sn.MaxPool2d(2), new sn.Conv2d(4, 4, 3, { padding: 1 }),
+      new sn.ReLU(), new sn.Flatten(), new sn.Linear(36, 2));
+    const x = sn.tensor(Float32Array.from({ length: 128 }, (_, i) => Math.sin(i)), [2, 1, 8, 8]);
+    for (let step = 0; step < 2; step++) {
+      counts = 0;
+      model.forward(x);
+      // The copy of the host input, once: not again at conv1, nor at the pool, conv2, Flatten or Linear.
+      assert.is(counts, 1, `step ${step}: countNonFinite calls`);
+    }
+    const bad = Float32Array.from({ length: 128 }, (_, i) => (i === 77 ? NaN : 1));
+    assert.throws(() => model.forward(sn.tensor(bad, [2, 1, 8, 8])), /^Sequential \(7 layers\) input: 1 of 128 values are NaN or infinite$/);
+    // A parameter (written in place by optimizers and loads) is checked at every call.
+    const lin = new sn.Linear(3, 2), next = new sn.Linear(3, 1);
+    next.forward(lin.weight.data);
+    lin.weight.data.view()[4] = Infinity;
+    assert.throws(() => next.forward(lin.weight.data), /^Linear\(in_features=3, out_features=1, bias=True\) input: 1 of 6 values are NaN or infinite$/);
+    model.dispose(); lin.dispose(); next.dispose();
+  } finally {
+    r.kernels = kernels;
+  }
+});
 
 test('the table covers well over 100 calls', () => {
   assert.ok(rows.length > 150, `${rows.length} rows`);

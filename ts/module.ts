@@ -1209,8 +1209,11 @@ export abstract class Module {
       d = this.output(key, x.shape, call);
       d.view().set(x.view());
     }
-    const bad = check ? countNonFinite(d.ptr, d.size) : 0;
+    // Values checked already (Tensor.markFinite: a checked input, a ReLU's or a max-pool's output) are not counted again.
+    if (!check || d.knownFinite) return d;
+    const bad = countNonFinite(d.ptr, d.size);
     if (bad > 0) throw new Error(`${what()}: ${bad} of ${d.size} values are NaN or infinite`);
+    d.markFinite();
     return d;
   }
 }

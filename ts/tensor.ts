@@ -220,6 +220,25 @@ export class Tensor {
     if (stale) throw new Error(`${typeof where === 'function' ? where() : where}: ${stale}; copy results you want to keep with toArray()`);
   }
 
+  /**
+   * @internal Records that this result's values hold no NaN or infinity (they were just checked,
+   * or made from checked values by max or ReLU), so that an input check of them (Module.stage)
+   * can be skipped. Only on a layer's or op's result, whose block changes only by a new result;
+   * never on parameters and buffers, which optimizers and loads write in place.
+   */
+  markFinite(): void {
+    const b = this.block;
+    if (!b || b.owner === null || b.deferred !== null || this.generation !== b.generation) return;
+    b.finite = { generation: b.generation, start: this.address, end: this.address + 4 * this.size };
+  }
+
+  /** @internal Whether markFinite covers these values of this result. */
+  get knownFinite(): boolean {
+    const b = this.block, f = b?.finite;
+    return !!f && f.generation === this.generation && b!.generation === this.generation &&
+      this.address >= f.start && this.address + 4 * this.size <= f.end;
+  }
+
   /** A short description: `Tensor(float32, [2, 10], wasm)` (the values are not printed). */
   toString(): string {
     return `Tensor(${this.dtype}, [${this.shape.join(', ')}]${this.onDevice ? ', wasm' : this.isMeta ? ', shape only' : ''})`;

@@ -37,8 +37,10 @@ function clamp(call: OpCall, x: TensorLike, act: number, backward: (saved: numbe
   if (!call.site) return dryResult(call, t.shape, [t], {});
   const site = call.site;
   const { y, inputs: [xs] } = site.output('y', t.shape, 'forward()', [t]);
-  const { fused } = activate(xs, y, act);
+  const { fused, bad } = activate(xs, y, act);
   if (fused) call.fusedInto = fused.row;
+  // Of finite values (the op passes a NaN on, for the next layer to refuse): finite.
+  if (bad === 0) y.markFinite();
   const saved = fused ? y : t;
   return endOp(call, y, [t], fused ? [] : [['its input', t]], y, (dy) => {
     const dx = site.output('grad0', t.shape, 'backward()').y;

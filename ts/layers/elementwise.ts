@@ -49,6 +49,8 @@ export abstract class Elementwise extends Module {
     const { fused, bad } = activate(x, y, this.epilogueAct);
     this.fused = fused;
     if (bad > 0) throw new Error(`${this.label()} input: ${bad} of ${x.size} values are NaN or infinite`);
+    // ReLU or ReLU6 of finite values: finite, the next layer's input check not needed.
+    y.markFinite();
     return y;
   }
 

@@ -113,6 +113,8 @@ export class MaxPool2d extends Module {
     overPlanes('maxPool2dForward', n * c, h * w + 2 * oh * ow, (p0, count) =>
       [xp + 4 * p0 * h * w, yp + 4 * p0 * oh * ow, argmax + 4 * p0 * oh * ow, count, h, w, oh, ow, ...geometry]);
     this.inShape = x.shape;
+    // The largest of checked values (every window holds some of the input: outputShape): finite.
+    y.markFinite();
     return y;
   }
 

@@ -49,6 +49,12 @@ export class Block {
   expiry: (() => string) | null = null;
   /** Blocks holding a deferred result computed from this block: dealt with before this block changes. */
   private readers: Block[] | null = null;
+  /**
+   * The result (generation) and byte range [start, end) known to hold no NaN or infinity: checked,
+   * or made from checked values by max or ReLU (markFinite). Set only on blocks that hold results
+   * (an owner's), which change only by a new result: a new generation.
+   */
+  finite: { generation: number; start: number; end: number } | null = null;
 
   /**
    * Allocates `bytes` (a float64 count: sizes are never computed in 32-bit arithmetic). A request
