@@ -693,12 +693,19 @@ export abstract class Module {
   /** @internal Whether this module or one inside it holds a parameter (parameters().length > 0, without the names). */
   hasParameters(): boolean {
     const inside = this.#inside();
-    if (inside === null) return this.#some((m) => m.#ownParameters().length > 0);
+    if (inside === null) return this.#some((m) => m.#holdsParameter());
     if (inside.params === null) {
       inside.params = false;
-      for (const m of inside.modules) if (m.#ownParameters().length > 0) { inside.params = true; break; }
+      for (const m of inside.modules) if (m.#holdsParameter()) { inside.params = true; break; }
     }
     return inside.params;
+  }
+
+  /** Whether #ownParameters() would list any, without listing them (every layer call asks, through hasParameters). */
+  #holdsParameter(): boolean {
+    if (this.#registeredParams.some(([, p]) => p !== null)) return true;
+    for (const key of Object.keys(this)) if ((this as Record<string, unknown>)[key] instanceof Parameter) return true;
+    return false;
   }
 
   /**
