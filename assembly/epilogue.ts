@@ -14,7 +14,7 @@ import { madd, nonFinite } from "./simd";
 import { countNonFinite } from "./util";
 
 /** No activation after the affine (a BatchNorm on its own). */
-const ACT_NONE = 0;
+export const ACT_NONE = 0;
 /** ReLU: max(v, 0). */
 export const ACT_RELU = 1;
 /** ReLU6: min(max(v, 0), 6). */

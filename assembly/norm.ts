@@ -16,11 +16,8 @@
 // plane) ×1.26, ×1.40 and ×2.1 on [64, 128, 8²], ×1.24 on [64, 96, 2²].
 // weight/bias/dweight/dbias are used only when affine is 1.
 import { hsum, madd } from "./simd";
-import { ACT_RELU, ACT_RELU6 } from "./epilogue";
+import { ACT_NONE, ACT_RELU, ACT_RELU6 } from "./epilogue";
 import { countNonFinite } from "./util";
-
-/** batchNormBackward's act 0: dy is the BatchNorm's own output gradient (no activation after it fused). */
-const ACT_NONE = 0;
 
 /**
  * mean[c] and biased variance[c] over the N·L values of each channel, in one sweep over x;

@@ -123,9 +123,8 @@ export function backwardFrom(root: GradNode, dy: Tensor, options: WalkOptions = 
     if (!summed.has(n)) {
       // The first gradient is another node's buffer (or passed through from one): never added
       // into; the first two go into a buffer of the node's own in one sweep.
+      checkSize(have, g);
       const sum = n.sumBuffer(g.shape);
-      checkSize(sum, g);
-      checkSize(sum, have);
       rt().kernels.addForward(have.ptr, g.ptr, sum.ptr, sum.size);
       summed.add(n);
       slots.set(n, sum);

@@ -27,18 +27,15 @@ export function mean(x: TensorLike, dims?: number | readonly number[], keepdim =
   }
   const s = t.shape, rank = s.length;
   const list = dims === undefined ? s.map((_, i) => i) : normalizeDims('sn.mean', 'dims', typeof dims === 'number' ? [dims] : dims, rank);
-  const reduced = s.map((_, i) => list.includes(i));
-  const kept = s.map((d, i) => (reduced[i] ? 1 : d));
-  const shape = keepdim ? kept : s.filter((_, i) => !reduced[i]);
-  const count = s.reduce((n, d, i) => (reduced[i] ? n * d : n), 1);
+  const count = s.reduce((n, d, i) => (list.includes(i) ? n * d : n), 1);
   if (count === 0) throw new Error(`sn.mean: the mean over no values (dimension of size 0 in ${formatShape(s)}) is undefined`);
-  if (!call.site) return dryResult(call, shape, [t], { dims: list, keepdim });
-  const site = call.site;
-  const { y, inputs: [xs] } = site.output('y', shape, 'forward()', [t]);
-  // The sums by the kernels of functionalKernels (assembly/reduce.ts: lane sums of up to 1024
-  // values added in float64); in JS loops over the runs they took 1 ms for MobileNetV2's global
-  // average pool ([64, 1280, 1, 1]) at batch 64.
+  // The result's shape and the kernels' layout (functionalKernels: lane sums of up to 1024 values
+  // added in float64; in JS loops over the runs they took 1 ms for MobileNetV2's global average
+  // pool, [64, 1280, 1, 1], at batch 64).
   const plan = meanPlan('sn.mean', s, dims === undefined ? undefined : list, keepdim);
+  if (!call.site) return dryResult(call, plan.shape, [t], { dims: list, keepdim });
+  const site = call.site;
+  const { y, inputs: [xs] } = site.output('y', plan.shape, 'forward()', [t]);
   meanForward(plan, xs.ptr, y.ptr);
   return endOp(call, y, [t], [], y, (dy) => {
     const g = site.output('grad0', s, 'backward()').y;
