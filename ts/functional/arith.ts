@@ -6,6 +6,7 @@ import { Tensor } from '../tensor.js';
 import type { Parameter } from '../module.js';
 import { OpCall, OpSite, beginOp, dryResult, endOp, opInput } from './site.js';
 import { broadcastShapes, forEachRun, plan } from './broadcast.js';
+import * as fk from './kernels.js';
 import { describe } from '../options.js';
 
 /** A tensor argument of a functional op: a Tensor, or a Parameter (its data, whose gradient accumulates in its grad). */
@@ -40,15 +41,22 @@ export function add(a: TensorLike | number, b: TensorLike | number): Tensor {
   if (!call.site) return dryResult(call, shape, [A, B]);
   const site = call.site;
   const { y, inputs: [av, bv] } = site.output('y', shape, 'forward()', [A, B]);
-  if (same(A.shape, B.shape)) {
-    // One sweep (a residual block's add: ResNet-20 and MobileNetV2 at batch 64), not a copy and an add.
-    rt().kernels.addForward(av.ptr, bv.ptr, y.ptr, y.size);
-  } else {
-    const yy = f32(y.ptr, y.size), aa = f32(av.ptr, av.size), bb = f32(bv.ptr, bv.size);
-    forEachRun(plan(shape, A.shape, B.shape), (i, ia, ib, n, da, db) => {
-      for (let k = 0; k < n; k++) yy[i + k] = aa[ia + k * da] + bb[ib + k * db];
+  const kp = kernelPlan(call, A, B, shape);
+  if (kp) {
+    // One sweep (a residual block's add: ResNet-20 and MobileNetV2 at batch 64; a per-channel
+    // operand of any shape the kernels' plan lays out), not a copy and an add.
+    fk.addForward(kp, av.ptr, bv.ptr, y.ptr);
+    return endOp(call, y, [A, B], [], y, (dy, need) => {
+      // The operand of the result's shape takes dy itself; a broadcast one dy summed.
+      const g = smallGrads(site, kp, need, A, B);
+      fk.addBackward(kp, dy.ptr, g[0]?.ptr ?? 0, g[1]?.ptr ?? 0);
+      return [need[0] ? g[0] ?? dy : null, need[1] ? g[1] ?? dy : null];
     });
   }
+  const yy = f32(y.ptr, y.size), aa = f32(av.ptr, av.size), bb = f32(bv.ptr, bv.size);
+  forEachRun(plan(shape, A.shape, B.shape), (i, ia, ib, n, da, db) => {
+    for (let k = 0; k < n; k++) yy[i + k] = aa[ia + k * da] + bb[ib + k * db];
+  });
   return endOp(call, y, [A, B], [], y, (dy, need) => [
     need[0] ? sumTo(site, 'grad0', dy, A.shape, null) : null,
     need[1] ? sumTo(site, 'grad1', dy, B.shape, null) : null,
@@ -88,15 +96,21 @@ export function mul(a: TensorLike | number, b: TensorLike | number): Tensor {
   if (!call.site) return dryResult(call, shape, [A, B]);
   const site = call.site;
   const { y, inputs: [av, bv] } = site.output('y', shape, 'forward()', [A, B]);
-  if (same(A.shape, B.shape)) {
-    rt().kernels.mulForward(av.ptr, bv.ptr, y.ptr, y.size);
-  } else {
-    const yy = f32(y.ptr, y.size), aa = f32(av.ptr, av.size), bb = f32(bv.ptr, bv.size);
-    forEachRun(plan(shape, A.shape, B.shape), (i, ia, ib, n, da, db) => {
-      for (let k = 0; k < n; k++) yy[i + k] = aa[ia + k * da] * bb[ib + k * db];
+  const saved: [string, Tensor][] = [['its input a', A], ['its input b', B]];
+  const kp = kernelPlan(call, A, B, shape);
+  if (kp) {
+    fk.mulForward(kp, av.ptr, bv.ptr, y.ptr);
+    return endOp(call, y, [A, B], saved, y, (dy, need) => {
+      const g = [0, 1].map((i) => (need[i] ? site.output(`grad${i}`, [A, B][i].shape, 'backward()').y : null));
+      fk.mulBackward(kp, A.ptr, B.ptr, dy.ptr, g[0]?.ptr ?? 0, g[1]?.ptr ?? 0);
+      return g;
     });
   }
-  return endOp(call, y, [A, B], [['its input a', A], ['its input b', B]], y, (dy, need) => [
+  const yy = f32(y.ptr, y.size), aa = f32(av.ptr, av.size), bb = f32(bv.ptr, bv.size);
+  forEachRun(plan(shape, A.shape, B.shape), (i, ia, ib, n, da, db) => {
+    for (let k = 0; k < n; k++) yy[i + k] = aa[ia + k * da] * bb[ib + k * db];
+  });
+  return endOp(call, y, [A, B], saved, y, (dy, need) => [
     need[0] ? sumTo(site, 'grad0', dy, A.shape, B) : null,
     need[1] ? sumTo(site, 'grad1', dy, B.shape, A) : null,
   ]);
@@ -133,25 +147,33 @@ function checkScalar(call: OpCall, name: string, s: unknown): void {
   if (typeof s !== 'number' || !Number.isFinite(s)) throw new Error(`${call.op}: ${name} must be a Tensor or a finite number, got ${describe(s)}`);
 }
 
-/** out = x · s. */
+/** out = x · s, in float32 (s rounded to float32 first, as PyTorch does for a float32 tensor). */
 function scale(out: Tensor, x: Tensor, s: number): void {
-  const o = f32(out.ptr, out.size), v = f32(x.ptr, x.size);
-  for (let i = 0; i < o.length; i++) o[i] = v[i] * s;
+  fk.mulScalar(x.ptr, s, out.ptr, out.size);
 }
 
 /**
- * The gradient of an operand of shape `shape`: dy (times `other`, the other operand of a
- * product, broadcast), summed over the dimensions the operand was broadcast along; dy itself
- * when nothing is to be done. Sums are taken in float64.
+ * The kernels' plan of a op(A, B) whose result has `shape`, when one operand already has that
+ * shape (the other broadcast, or none); null when both expand ([7, 1] with [1, 6]), which the
+ * loops below take.
+ */
+function kernelPlan(call: OpCall, A: Tensor, B: Tensor, shape: readonly number[]): fk.BroadcastPlan | null {
+  return same(A.shape, shape) || same(B.shape, shape) ? fk.broadcastPlan(call.op, A.shape, B.shape) : null;
+}
+
+/** The gradient buffers of add's broadcast operand (the other operand takes dy itself), where needed. */
+function smallGrads(site: OpSite, kp: fk.BroadcastPlan, need: readonly boolean[], A: Tensor, B: Tensor): (Tensor | null)[] {
+  return (['a', 'b'] as const).map((name, i) => (need[i] && kp.small === name ? site.output(`grad${i}`, [A, B][i].shape, 'backward()').y : null));
+}
+
+/**
+ * The gradient of an operand of shape `shape` when both operands were expanded: dy (times
+ * `other`, the other operand of a product, broadcast), summed over the dimensions the operand was
+ * broadcast along. Sums are taken in float64.
  */
 function sumTo(site: OpSite, key: string, dy: Tensor, shape: readonly number[], other: Tensor | null): Tensor {
   const size = shape.reduce((a, b) => a * b, 1);
-  if (other === null && same(shape, dy.shape)) return dy;
   const g = site.output(key, shape, 'backward()').y;
-  if (same(shape, dy.shape) && same(other!.shape, dy.shape)) {
-    rt().kernels.mulForward(dy.ptr, other!.ptr, g.ptr, g.size);
-    return g;
-  }
   const d = f32(dy.ptr, dy.size), o = other ? f32(other.ptr, other.size) : null;
   const acc = new Float64Array(size);
   forEachRun(plan(dy.shape, shape, other ? other.shape : dy.shape), (i, it, io, n, dt, dO) => {
