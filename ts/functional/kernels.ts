@@ -104,7 +104,8 @@ export function broadcastPlan(op: string, a: readonly number[], b: readonly numb
   }
   const s = small === 'a' ? a : b;
   const padded = [...Array(rank - s.length).fill(1), ...s];
-  return { ...layout(shape, (d) => padded[d] !== 1), shape, small };
+  const { runs, size, smallSize } = layout(shape, (d) => padded[d] !== 1);
+  return { runs, size, smallSize, shape, small };
 }
 
 /** A kernel over [outer, mid, inner]: p and q walk the full shape, s the small tensor. */
@@ -279,7 +280,8 @@ export function meanPlan(op: string, shape: readonly number[], dims?: unknown, k
   const count = product(reduced.map((d) => shape[d]));
   if (count === 0) throw new Error(`${op}: the mean over dims [${reduced.join(', ')}] of a tensor of shape ${fmt(shape)} is over no elements`);
   const out = keepdim ? shape.map((n, d) => (reduced.includes(d) ? 1 : n)) : shape.filter((_, d) => !reduced.includes(d));
-  return { ...layout(shape, (d) => !reduced.includes(d)), shape: out, dims: reduced, count };
+  const { runs, size, smallSize } = layout(shape, (d) => !reduced.includes(d));
+  return { runs, size, smallSize, shape: out, dims: reduced, count };
 }
 
 /** y = mean of x over the plan's dims (y has the plan's shape). */

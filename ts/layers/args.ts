@@ -29,13 +29,14 @@ export type Named = string | { toString(): string };
 /**
  * Throws unless every size derived from an input shape (a padded height, a dilated kernel's span)
  * fits the kernels' i32 arithmetic; past 2^31 − 1 it would wrap and index the wrong memory.
+ * `names` says what each of the four sizes is; nothing is built unless one is too large (layers
+ * check at every call).
  */
-export function checkKernelRange(layer: Named, input: readonly number[], sizes: Record<string, number>): void {
-  for (const [name, v] of Object.entries(sizes)) {
-    if (v > INT32_MAX) {
-      throw new Error(`${layer}: input of shape [${input.join(', ')}] gives a ${name} of ${v}, more than the ${INT32_MAX} the kernels' 32-bit indices hold`);
-    }
-  }
+export function checkKernelRange(layer: Named, input: readonly number[], names: readonly [string, string, string, string],
+  a: number, b: number, c: number, d: number): void {
+  if (a <= INT32_MAX && b <= INT32_MAX && c <= INT32_MAX && d <= INT32_MAX) return;
+  const sizes = [a, b, c, d], i = sizes.findIndex((v) => v > INT32_MAX);
+  throw new Error(`${layer}: input of shape [${input.join(', ')}] gives a ${names[i]} of ${sizes[i]}, more than the ${INT32_MAX} the kernels' 32-bit indices hold`);
 }
 
 /** A Size2 as given (a number stays a number, so the layer prints as it did), detached from the caller. */

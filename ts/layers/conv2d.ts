@@ -49,6 +49,9 @@ type Pair = [number, number];
 const ALGORITHMS = ['im2col-gemm', 'pointwise-gemm', 'flat', 'flat-channel-lanes', 'dwconv-3x3', 'dwconv', 'dwconv-channel-lanes',
   'pointwise-batched-gemm', 'im2col-batched-gemm', 'winograd-f2x2', 'winograd-f4x4', 'winograd-f2x2-5x5', 'implicit-gemm', 'implicit-batched-gemm', 'strided-pointwise-gemm', 'winograd-f4x4-5x5'] as const;
 
+/** What geometryOf's four range-checked sizes are, as its Error names them. */
+const CONV_SIZES = ['padded height', 'padded width', 'dilated kernel height', 'dilated kernel width'] as const;
+
 /** Input and output sizes of one call. */
 interface Geometry { N: number; C: number; H: number; W: number; OH: number; OW: number; }
 
@@ -384,7 +387,7 @@ export class Conv2d extends Module {
     const [KH, KW] = this.kernelSize, [SH, SW] = this.stride, [DH, DW] = this.dilation;
     const spanH = DH * (KH - 1) + 1, spanW = DW * (KW - 1) + 1;
     const paddedH = H + this.padTotal[0], paddedW = W + this.padTotal[1];
-    checkKernelRange(this, s, { 'padded height': paddedH, 'padded width': paddedW, 'dilated kernel height': spanH, 'dilated kernel width': spanW });
+    checkKernelRange(this, s, CONV_SIZES, paddedH, paddedW, spanH, spanW);
     if (paddedH < spanH || paddedW < spanW) {
       throw new Error(`${this}: input of shape ${formatShape(s)} is too small: padded to ${paddedH}×${paddedW}, ` +
         `it is smaller than the kernel ${KH}×${KW} with dilation ${formatPair(this.dilation)} (${spanH}×${spanW})`);

@@ -62,12 +62,12 @@ export function windowsTouchInput(size: number, kernel: number, stride: number, 
   return true;
 }
 
+const POOL_SIZES = ['padded height', 'padded width', 'dilated window height', 'dilated window width'] as const;
+
 /** Padded sizes and dilated spans of a pooling window must fit the kernels' i32 indices. */
 export function checkPoolRange(layer: Named, s: readonly number[], kernel: [number, number], padding: [number, number], dilation: [number, number]): void {
-  checkKernelRange(layer, s, {
-    'padded height': s[2] + 2 * padding[0], 'padded width': s[3] + 2 * padding[1],
-    'dilated window height': dilation[0] * (kernel[0] - 1) + 1, 'dilated window width': dilation[1] * (kernel[1] - 1) + 1,
-  });
+  checkKernelRange(layer, s, POOL_SIZES, s[2] + 2 * padding[0], s[3] + 2 * padding[1],
+    dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1);
 }
 
 /** [N, C, H, W] with every dimension ≥ 1, or an Error naming the layer. */
