@@ -19,8 +19,8 @@ const sizes = (texts) => {
   const gz = texts.reduce((s, t) => s + gzipSync(t).length, 0);
   return { raw, gz, text: `${kb(raw)} (${kb(gz)})` };
 };
-/** The embedded builds are base64 strings starting with the wasm magic, AGFzbQ ("\0asm"). */
-const WASM_STRING = /(["'`])AGFzbQ[A-Za-z0-9+/=]+\1/g;
+/** The embedded builds are gzipped wasm in base64: strings starting with gzip's magic and method, H4sI (1f 8b 08). */
+const WASM_STRING = /(["'`])H4sI[A-Za-z0-9+/=]+\1/g;
 /** The training worker's script (sn.worker) is a string starting with the banner scripts/embed-worker.js gives it. */
 const WORKER_STRING = /(["'`])\/\*simdnet training worker\*\/(?:\\[\s\S]|(?!\1)[^\\])*\1/g;
 

@@ -36,7 +36,7 @@ const out = await build({
   ignoreAnnotations: true,
   logLevel: 'warning',
   plugins: [sources],
-  // Lets scripts/bundle-sizes.js find the script inside a bundle, as the wasm builds by their "AGFzbQ".
+  // Lets scripts/bundle-sizes.js find the script inside a bundle, as the wasm builds by their "H4sI" (gzip's magic).
   banner: { js: '/*simdnet training worker*/' },
 });
 const code = out.outputFiles[0].text;

@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { decodeBase64 } from 'simdnet/internal';
 
@@ -53,10 +54,29 @@ async function child(body, { origin = '', plain = false } = {}) {
   return JSON.parse(stdout);
 }
 
-test('the embedded builds are the build/ files, and decode exactly', async () => {
+test('the embedded builds are the build/ files gzipped, and decode exactly by either platform\'s gunzip', async () => {
+  const { platform: nodePlatform } = await import('../dist/platform/node.js');
+  const { platform: browserPlatform } = await import('../dist/platform/browser.js');
   for (const [name, file] of [['simd', builds.simd], ['relaxed-simd', builds.relaxedSimd]]) {
     const { default: text } = await import(`../dist/runtime/embedded/${name}.js`);
-    assert.ok(Buffer.from(decodeBase64(text)).equals(file), `${name}: run npm run build`);
+    const packed = decodeBase64(text);
+    assert.ok(packed.length < file.length / 2, `${name}: ${packed.length} bytes embedded for a build of ${file.length}`);
+    assert.ok(Buffer.from(gunzipSync(packed)).equals(file), `${name}: run npm run build`);
+    // Node inflates by zlib, a page by its DecompressionStream (Node has one too, so both run here).
+    for (const [where, p] of [['node', nodePlatform], ['browser', browserPlatform]]) {
+      assert.ok(Buffer.from(await p.gunzip(packed)).equals(file), `${name}: ${where} platform's gunzip`);
+    }
+  }
+  // An engine without DecompressionStream is told what to do instead.
+  const saved = globalThis.DecompressionStream;
+  try {
+    delete globalThis.DecompressionStream;
+    await browserPlatform.gunzip(decodeBase64(
+      (await import('../dist/runtime/embedded/simd.js')).default)).then(() => assert.unreachable('inflated without DecompressionStream'), (err) => {
+      assert.match(err.message, /^simdnet: this JavaScript engine has no DecompressionStream .* ready\(\{ wasmPath \}\)/);
+    });
+  } finally {
+    globalThis.DecompressionStream = saved;
   }
   // Every length modulo 3 (padding), and all byte values.
   for (let n = 0; n < 300; n++) {

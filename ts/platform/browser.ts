@@ -16,6 +16,23 @@ export const platform: Platform = {
   openFile: (path) => Promise.reject(new Error(`simdnet: reading the file ${path} needs Node; in a page fetch it by URL instead`)),
   joinPath: () => nodeOnly('a file path'),
   mnistDataDir: () => null,
+  async gunzip(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+    if (typeof DecompressionStream !== 'function') {
+      throw new Error('simdnet: this JavaScript engine has no DecompressionStream (Firefox before 113, Safari before 16.4) to inflate ' +
+        'the gzipped wasm builds simdnet embeds; give ready() a build itself: ready({ wasmPath }) with the package\'s build/ ' +
+        'directory served, or ready({ wasm: { simd: bytes or URL } })');
+    }
+    const stream = new DecompressionStream('gzip'), writer = stream.writable.getWriter();
+    // Not awaited: the reads below drain what the writes fill (a write's promise waits on them).
+    writer.write(data).catch(() => {});
+    writer.close().catch(() => {});
+    const reader = stream.readable.getReader(), parts: Uint8Array[] = [];
+    let size = 0;
+    for (let r = await reader.read(); !r.done; r = await reader.read()) { parts.push(r.value); size += r.value.length; }
+    const out = new Uint8Array(size);
+    for (let i = 0, at = 0; i < parts.length; at += parts[i++].length) out.set(parts[i], at);
+    return out;
+  },
   cores: () => (typeof navigator !== 'undefined' && navigator.hardwareConcurrency > 0 ? navigator.hardwareConcurrency : 1),
   sharedMemoryUnavailable(): string | null {
     const g = globalThis as { crossOriginIsolated?: boolean; SharedArrayBuffer?: unknown };

@@ -6,6 +6,7 @@ import { basename, dirname, join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
 import { Worker, parentPort, isMainThread, workerData } from 'node:worker_threads';
+import { gunzipSync } from 'node:zlib';
 import type { MessageWorker, OpenFile, Platform, Port, WorkerHandle } from './platform.js';
 
 export const platform: Platform = {
@@ -43,6 +44,12 @@ export const platform: Platform = {
       await rm(tmp, { force: true }).catch(() => {});
       throw err;
     }
+  },
+
+  async gunzip(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+    // zlib rather than DecompressionStream: its first use in a process loads Node's web streams (~18 ms; zlib ~1 ms).
+    const out = gunzipSync(data);
+    return new Uint8Array(out.buffer, out.byteOffset, out.length);
   },
 
   async openFile(path: string): Promise<OpenFile> {

