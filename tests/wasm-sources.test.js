@@ -67,6 +67,10 @@ test('the embedded builds are the build/ files gzipped, and decode exactly by ei
       assert.ok(Buffer.from(await p.gunzip(packed)).equals(file), `${name}: ${where} platform's gunzip`);
     }
   }
+  // The training worker's script (sn.worker in a page) is embedded the same way.
+  const { default: worker } = await import('../dist/runtime/embedded/worker.js');
+  const script = new TextDecoder().decode(await browserPlatform.gunzip(decodeBase64(worker)));
+  assert.ok(script.startsWith('/*simdnet training worker*/') && script.length > 100000, `the worker's script: ${script.slice(0, 60)}`);
   // An engine without DecompressionStream is told what to do instead.
   const saved = globalThis.DecompressionStream;
   try {

@@ -3,6 +3,21 @@
 // nothing from Node; the file functions refuse, and the public functions that need them say
 // what to use in a page instead before they get here.
 import type { MessageWorker, Platform, Port, WorkerHandle } from './platform.js';
+import { decodeBase64 } from '../runtime/base64.js';
+
+/** The bytes a gzip stream holds, by the engine's DecompressionStream (the caller checks there is one). */
+async function inflate(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+  const stream = new DecompressionStream('gzip'), writer = stream.writable.getWriter();
+  // Not awaited: the reads below drain what the writes fill (a write's promise waits on them).
+  writer.write(data).catch(() => {});
+  writer.close().catch(() => {});
+  const reader = stream.readable.getReader(), parts: Uint8Array[] = [];
+  let size = 0;
+  for (let r = await reader.read(); !r.done; r = await reader.read()) { parts.push(r.value); size += r.value.length; }
+  const out = new Uint8Array(size);
+  for (let i = 0, at = 0; i < parts.length; at += parts[i++].length) out.set(parts[i], at);
+  return out;
+}
 
 function nodeOnly(what: string): never {
   throw new Error(`simdnet: ${what} needs Node (files on disk); this is a browser build of simdnet`);
@@ -22,16 +37,7 @@ export const platform: Platform = {
         'the gzipped wasm builds simdnet embeds; give ready() a build itself: ready({ wasmPath }) with the package\'s build/ ' +
         'directory served, or ready({ wasm: { simd: bytes or URL } })');
     }
-    const stream = new DecompressionStream('gzip'), writer = stream.writable.getWriter();
-    // Not awaited: the reads below drain what the writes fill (a write's promise waits on them).
-    writer.write(data).catch(() => {});
-    writer.close().catch(() => {});
-    const reader = stream.readable.getReader(), parts: Uint8Array[] = [];
-    let size = 0;
-    for (let r = await reader.read(); !r.done; r = await reader.read()) { parts.push(r.value); size += r.value.length; }
-    const out = new Uint8Array(size);
-    for (let i = 0, at = 0; i < parts.length; at += parts[i++].length) out.set(parts[i], at);
-    return out;
+    return inflate(data);
   },
   cores: () => (typeof navigator !== 'undefined' && navigator.hardwareConcurrency > 0 ? navigator.hardwareConcurrency : 1),
   sharedMemoryUnavailable(): string | null {
@@ -56,7 +62,12 @@ export const platform: Platform = {
   },
   async startTrainingWorker(): Promise<MessageWorker> {
     // A chunk of its own in bundlers that split dynamic imports: fetched only by a page that trains in a worker.
-    const { default: source } = await import('../runtime/embedded/worker.js');
+    const { default: packed } = await import('../runtime/embedded/worker.js');
+    if (typeof DecompressionStream !== 'function') {
+      throw new Error('simdnet: sn.worker needs DecompressionStream (Firefox 113, Safari 16.4 and later) to inflate the training ' +
+        'worker\'s script simdnet embeds; this engine has none: train on the page with model.fit instead');
+    }
+    const source = new TextDecoder().decode(await inflate(decodeBase64(packed)));
     const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
     let worker: Worker;
     try {
