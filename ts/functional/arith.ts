@@ -153,7 +153,7 @@ function scale(out: Tensor, x: Tensor, s: number): void {
 }
 
 /**
- * The kernels' plan of a op(A, B) whose result has `shape`, when one operand already has that
+ * The kernels' plan of op(A, B) whose result has `shape`, when one operand already has that
  * shape (the other broadcast, or none); null when both expand ([7, 1] with [1, 6]), which the
  * loops below take.
  */

@@ -3,7 +3,7 @@
 // browser bundle never reaches node:fs, node:path, node:v8 or node:module (not even as a
 // dynamic import a bundler would have to resolve).
 
-/** The Node-only services simdnet uses: files, the relaxed-SIMD flag, packaged data sets. */
+/** The services that differ between Node and a page: files, the relaxed-SIMD flag, packaged data sets, gunzip, workers. */
 export interface Platform {
   /** True in Node (files and paths exist); false in a browser or worker. */
   readonly node: boolean;
