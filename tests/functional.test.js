@@ -50,12 +50,14 @@ function checkOp(what, shapes, op, f64, rand, { scale = 1, fdTol = 2e-3 } = {}) 
 const BROADCASTS = [
   [[7], [7]], [[3, 5], [5]], [[2, 3, 4, 5], [2, 3, 1, 1]], [[2, 3, 4, 5], [3, 1, 1]], [[1, 3, 1], [2, 1, 4]],
   [[7, 1], [1, 6]], [[], [3, 2]], [[2, 1, 3], [2, 5, 3]], [[4, 3], [4, 3]], [[2, 3, 5, 5], [1, 3, 5, 1]],
+  // Both operands expand, in patterns the kernels take in one call and in several.
+  [[4, 1, 3, 1], [1, 5, 1, 2]], [[3], [4, 1]], [[2, 1, 1, 3, 1], [1, 2, 3, 1, 2]],
 ];
 
 for (const [name, fn, op] of [['add', sn.add, (a, b) => a + b], ['mul', sn.mul, (a, b) => a * b]]) {
   test(`sn.${name} with broadcasting matches float64 and finite differences, both operands`, () => {
     const seed = freshSeed(), rand = rng(seed);
-  sn.manualSeed(seed);
+    sn.manualSeed(seed);
     for (const [a, b] of BROADCASTS) {
       checkOp(`seed ${seed} sn.${name} ${JSON.stringify(a)} ${JSON.stringify(b)}`, [a, b], fn,
         (x, y) => ref.broadcast(x, a, y, b, op), rand);
@@ -64,7 +66,7 @@ for (const [name, fn, op] of [['add', sn.add, (a, b) => a + b], ['mul', sn.mul, 
 
   test(`sn.${name} with a number: either side; the gradient goes to the tensor`, () => {
     const seed = freshSeed(), rand = rng(seed);
-  sn.manualSeed(seed);
+    sn.manualSeed(seed);
     const s = Math.fround(randn(1, rand, 3)[0]);
     checkOp(`seed ${seed} sn.${name}(x, ${s})`, [[3, 4, 5]], (x) => fn(x, s), (x) => ({ y: x.map((v) => op(v, s)), shape: [3, 4, 5] }), rand);
     checkOp(`seed ${seed} sn.${name}(${s}, x)`, [[6]], (x) => fn(s, x), (x) => ({ y: x.map((v) => op(s, v)), shape: [6] }), rand);

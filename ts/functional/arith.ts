@@ -1,11 +1,10 @@
 // sn.add and sn.mul: elementwise, with PyTorch's broadcasting (a [C, 1, 1] or [N, C, 1, 1]
 // operand over [N, C, H, W], as squeeze-and-excitation blocks need) and a number for either operand.
 import { rt } from '../runtime/wasm.js';
-import { f32 } from '../runtime/block.js';
 import { Tensor } from '../tensor.js';
 import type { Parameter } from '../module.js';
 import { OpCall, OpSite, beginOp, dryResult, endOp, opInput } from './site.js';
-import { broadcastShapes, forEachRun, plan } from './broadcast.js';
+import { broadcastShapes } from './broadcast.js';
 import * as fk from './kernels.js';
 import { describe } from '../options.js';
 
@@ -53,14 +52,10 @@ export function add(a: TensorLike | number, b: TensorLike | number): Tensor {
       return [need[0] ? g[0] ?? dy : null, need[1] ? g[1] ?? dy : null];
     });
   }
-  const yy = f32(y.ptr, y.size), aa = f32(av.ptr, av.size), bb = f32(bv.ptr, bv.size);
-  forEachRun(plan(shape, A.shape, B.shape), (i, ia, ib, n, da, db) => {
-    for (let k = 0; k < n; k++) yy[i + k] = aa[ia + k * da] + bb[ib + k * db];
-  });
-  return endOp(call, y, [A, B], [], y, (dy, need) => [
-    need[0] ? sumTo(site, 'grad0', dy, A.shape, null) : null,
-    need[1] ? sumTo(site, 'grad1', dy, B.shape, null) : null,
-  ]);
+  // Both operands expand ([7, 1] with [1, 6]): a stretched over the result, then b added into it.
+  fk.expand(fk.overLayout(shape, A.shape), av.ptr, y.ptr);
+  fk.addForward(fk.broadcastPlan(call.op, shape, B.shape), y.ptr, bv.ptr, y.ptr);
+  return endOp(call, y, [A, B], [], y, (dy, need) => bothExpandedGrads(site, need, dy, [A, B], null));
 }
 
 /**
@@ -106,14 +101,11 @@ export function mul(a: TensorLike | number, b: TensorLike | number): Tensor {
       return g;
     });
   }
-  const yy = f32(y.ptr, y.size), aa = f32(av.ptr, av.size), bb = f32(bv.ptr, bv.size);
-  forEachRun(plan(shape, A.shape, B.shape), (i, ia, ib, n, da, db) => {
-    for (let k = 0; k < n; k++) yy[i + k] = aa[ia + k * da] * bb[ib + k * db];
-  });
-  return endOp(call, y, [A, B], saved, y, (dy, need) => [
-    need[0] ? sumTo(site, 'grad0', dy, A.shape, B) : null,
-    need[1] ? sumTo(site, 'grad1', dy, B.shape, A) : null,
-  ]);
+  fk.expand(fk.overLayout(shape, A.shape), av.ptr, y.ptr);
+  fk.mulForward(fk.broadcastPlan(call.op, shape, B.shape), y.ptr, bv.ptr, y.ptr);
+  // A product's gradients sum dy times the other operand, stretched (written into `into` first).
+  return endOp(call, y, [A, B], saved, y, (dy, need) => bothExpandedGrads(site, need, dy, [A, B], (into, other) =>
+    fk.mulForward(fk.broadcastPlan(call.op, dy.shape, other.shape), dy.ptr, other.ptr, into.ptr)));
 }
 
 /**
@@ -154,8 +146,8 @@ function scale(out: Tensor, x: Tensor, s: number): void {
 
 /**
  * The kernels' plan of op(A, B) whose result has `shape`, when one operand already has that
- * shape (the other broadcast, or none); null when both expand ([7, 1] with [1, 6]), which the
- * loops below take.
+ * shape (the other broadcast, or none); null when both expand ([7, 1] with [1, 6]): then the
+ * first is stretched over the result and the op runs on that in place.
  */
 function kernelPlan(call: OpCall, A: Tensor, B: Tensor, shape: readonly number[]): fk.BroadcastPlan | null {
   return same(A.shape, shape) || same(B.shape, shape) ? fk.broadcastPlan(call.op, A.shape, B.shape) : null;
@@ -167,27 +159,18 @@ function smallGrads(site: OpSite, kp: fk.BroadcastPlan, need: readonly boolean[]
 }
 
 /**
- * The gradient of an operand of shape `shape` when both operands were expanded: dy (times
- * `other`, the other operand of a product, broadcast), summed over the dimensions the operand was
- * broadcast along. Sums are taken in float64.
+ * The gradients of an add (`times` null) or a product whose operands both expanded: each needed
+ * operand's is dy (for a product, dy times the other operand, stretched, which `times(into,
+ * other)` writes into a buffer of dy's shape) summed over the dims the operand was broadcast along.
  */
-function sumTo(site: OpSite, key: string, dy: Tensor, shape: readonly number[], other: Tensor | null): Tensor {
-  const size = shape.reduce((a, b) => a * b, 1);
-  const g = site.output(key, shape, 'backward()').y;
-  const d = f32(dy.ptr, dy.size), o = other ? f32(other.ptr, other.size) : null;
-  const acc = new Float64Array(size);
-  forEachRun(plan(dy.shape, shape, other ? other.shape : dy.shape), (i, it, io, n, dt, dO) => {
-    if (dt === 0) {
-      let s = 0;
-      if (o) for (let k = 0; k < n; k++) s += d[i + k] * o[io + k * dO];
-      else for (let k = 0; k < n; k++) s += d[i + k];
-      acc[it] += s;
-    } else if (o) {
-      for (let k = 0; k < n; k++) acc[it + k] += d[i + k] * o[io + k * dO];
-    } else {
-      for (let k = 0; k < n; k++) acc[it + k] += d[i + k];
-    }
+function bothExpandedGrads(site: OpSite, need: readonly boolean[], dy: Tensor, ops: readonly [Tensor, Tensor],
+  times: ((into: Tensor, other: Tensor) => void) | null): (Tensor | null)[] {
+  const tmp = times ? site.output('gradProduct', dy.shape, 'backward()').y : dy;
+  return ops.map((op, i) => {
+    if (!need[i]) return null;
+    if (times) times(tmp, ops[1 - i]);
+    const g = site.output(`grad${i}`, op.shape, 'backward()').y;
+    fk.sumOver(fk.overLayout(dy.shape, op.shape), tmp.ptr, g.ptr);
+    return g;
   });
-  f32(g.ptr, g.size).set(acc);
-  return g;
 }

@@ -1,7 +1,7 @@
 // Broadcasting, as NumPy and PyTorch do it: shapes aligned on the right, a dimension of 1 (or a
-// missing one) stretched to the other's. Elementwise loops run over the shapes collapsed to as
-// few dimensions as the broadcast pattern allows ([N, C, H, W] × [N, C, 1, 1] is [N·C, H·W] ×
-// [N·C, 1]), so the innermost loop is long and its strides are 0 or 1.
+// missing one) stretched to the other's. The shape rule and its Errors (with a hint for a
+// per-channel operand given as [C]) live here; the kernels' layouts are kernels.ts's. Also the
+// dims-argument check the reductions share.
 import { formatShape } from '../tensor.js';
 
 /** The broadcast shape of a and b, or an Error naming the op and the first dimension that differs. */
@@ -33,54 +33,6 @@ function hint(a: readonly number[], b: readonly number[]): string {
     }
   }
   return '';
-}
-
-/** How to walk an output shape and two operands broadcast over it. */
-export interface Plan {
-  /** The collapsed output dimensions. */
-  dims: number[];
-  /** Per collapsed dimension, each operand's stride (0 where it is broadcast). */
-  sa: number[];
-  sb: number[];
-}
-
-/** The collapsed walk of `out` with operands of shapes a and b (each broadcastable to out). */
-export function plan(out: readonly number[], a: readonly number[], b: readonly number[]): Plan {
-  const rank = out.length;
-  const pa = (d: number) => a[a.length - rank + d] ?? 1, pb = (d: number) => b[b.length - rank + d] ?? 1;
-  const dims: number[] = [], fa: boolean[] = [], fb: boolean[] = [];
-  for (let d = 0; d < rank; d++) {
-    if (out[d] === 1) continue;
-    const ia = pa(d) !== 1, ib = pb(d) !== 1;
-    const last = dims.length - 1;
-    if (last >= 0 && fa[last] === ia && fb[last] === ib) dims[last] *= out[d];
-    else { dims.push(out[d]); fa.push(ia); fb.push(ib); }
-  }
-  if (dims.length === 0) { dims.push(1); fa.push(true); fb.push(true); }
-  const strides = (f: boolean[]) => {
-    const s = new Array<number>(dims.length);
-    let k = 1;
-    for (let d = dims.length - 1; d >= 0; d--) { s[d] = f[d] ? k : 0; if (f[d]) k *= dims[d]; }
-    return s;
-  };
-  return { dims, sa: strides(fa), sb: strides(fb) };
-}
-
-/**
- * Calls run(i, ia, ib, n, da, db) for every innermost run of the walk: n output elements from
- * offset i, the operands from ia and ib with strides da and db (0 or 1).
- */
-export function forEachRun(p: Plan, run: (i: number, ia: number, ib: number, n: number, da: number, db: number) => void): void {
-  const r = p.dims.length, n = p.dims[r - 1], da = p.sa[r - 1], db = p.sb[r - 1];
-  const idx = new Array<number>(r - 1).fill(0);
-  let runs = 1;
-  for (let d = 0; d < r - 1; d++) runs *= p.dims[d];
-  for (let k = 0, i = 0; k < runs; k++, i += n) {
-    let ia = 0, ib = 0;
-    for (let d = 0; d < r - 1; d++) { ia += idx[d] * p.sa[d]; ib += idx[d] * p.sb[d]; }
-    run(i, ia, ib, n, da, db);
-    for (let d = r - 2; d >= 0; d--) { if (++idx[d] < p.dims[d]) break; idx[d] = 0; }
-  }
 }
 
 /** The dimensions `dims` (numbers, negative from the end) of a rank-`rank` shape, checked and normalised. */

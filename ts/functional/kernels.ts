@@ -13,10 +13,10 @@ import { rt } from '../runtime/wasm.js';
 import { describe } from '../describe.js';
 
 /** A run of adjacent dims: its total extent, and whether the small operand varies over it. */
-interface Run { readonly extent: number; readonly varies: boolean }
+export interface Run { readonly extent: number; readonly varies: boolean }
 
 /** How a small tensor (broadcast operand or reduction output) lies over a full one. */
-interface Layout {
+export interface Layout {
   /** The runs over the full shape, dims of size 1 left out. */
   readonly runs: readonly Run[];
   /** Elements of the full shape. */
@@ -286,18 +286,38 @@ export function meanPlan(op: string, shape: readonly number[], dims?: unknown, k
 
 /** y = mean of x over the plan's dims (y has the plan's shape). */
 export function meanForward(plan: MeanPlan, x: number, y: number): void {
-  const k = rt().kernels;
-  k.fill(y, plan.smallSize, 0);
-  if (plan.size === 0) return;
-  walk(plan.runs, 0, x, 0, y, (p, _q, s, o, m, i) => k.sumToMid(p, s, o, m, i), (p, _q, s, o, m, i) => k.sumOverMid(p, s, o, m, i));
-  k.mulScalar(y, y, plan.smallSize, 1 / plan.count);
+  sumOver(plan, x, y);
+  if (plan.size) rt().kernels.mulScalar(y, y, plan.smallSize, 1 / plan.count);
 }
 
 /** dx = dy / count, broadcast back over the reduced dims. */
 export function meanBackward(plan: MeanPlan, dy: number, dx: number): void {
+  expand(plan, dy, dx, 1 / plan.count);
+}
+
+// ---- sums and stretches over a broadcast: add and mul where both operands expand ----
+
+/**
+ * How a tensor of shape `small` lies over the shape `full` it broadcasts to (aligned at the right,
+ * PyTorch's rule; the caller has checked that it does), for sumOver and expand.
+ */
+export function overLayout(full: readonly number[], small: readonly number[]): Layout {
+  const padded = [...Array(full.length - small.length).fill(1), ...small];
+  return layout(full, (d) => padded[d] !== 1);
+}
+
+/** y = x summed over the dims where the small tensor of `l` is broadcast (y has the small shape). */
+export function sumOver(l: Layout, x: number, y: number): void {
   const k = rt().kernels;
-  if (plan.size === 0) return;
-  const scale = 1 / plan.count;
-  walk(plan.runs, 0, dx, 0, dy, (p, _q, s, o, m, i) => k.broadcastMid(s, p, o, m, i, scale),
+  k.fill(y, l.smallSize, 0);
+  if (l.size === 0) return;
+  walk(l.runs, 0, x, 0, y, (p, _q, s, o, m, i) => k.sumToMid(p, s, o, m, i), (p, _q, s, o, m, i) => k.sumOverMid(p, s, o, m, i));
+}
+
+/** y = scale · b stretched over the full shape of `l` (b has the small shape). */
+export function expand(l: Layout, b: number, y: number, scale = 1): void {
+  const k = rt().kernels;
+  if (l.size === 0) return;
+  walk(l.runs, 0, y, 0, b, (p, _q, s, o, m, i) => k.broadcastMid(s, p, o, m, i, scale),
     (p, _q, s, o, m, i) => k.broadcastOverMid(s, p, o, m, i, scale));
 }
