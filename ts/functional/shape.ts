@@ -1,5 +1,5 @@
 // sn.flatten, sn.reshape (views: no copy, the same memory with another shape) and sn.cat.
-import { f32 } from '../runtime/block.js';
+import * as fk from './kernels.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { OpSite, beginOp, dryResult, endOp, opInput, viewOf } from './site.js';
 import type { TensorLike } from './arith.js';
@@ -91,31 +91,24 @@ export function cat(tensors: readonly TensorLike[], dim = 0): Tensor {
   shape[d] = parts.reduce((n, p) => n + p.shape[d], 0);
   if (!call.site) return dryResult(call, shape, parts, { dim: d });
   const site = call.site;
-  const outer = s0.slice(0, d).reduce((a, b) => a * b, 1), inner = s0.slice(d + 1).reduce((a, b) => a * b, 1);
-  const row = shape[d] * inner;
+  // The kernels' rows (checked above, so the plan throws nothing): each part is [outer, rowsⱼ].
+  const plan = fk.catPlan(call.op, parts.map((p) => p.shape), d);
   const { y, inputs } = site.output('y', shape, 'forward()', parts);
-  const yy = f32(y.ptr, y.size);
-  let offset = 0;
-  inputs.forEach((p) => {
-    const len = p.shape[d] * inner, src = f32(p.ptr, p.size);
-    for (let o = 0; o < outer; o++) yy.set(src.subarray(o * len, (o + 1) * len), o * row + offset);
-    offset += len;
-  });
-  return endOp(call, y, parts, [], y, (dy, need) => split(site, dy, parts, d, outer, inner, need));
+  fk.catForward(plan, inputs.map((p) => p.ptr), y.ptr);
+  return endOp(call, y, parts, [], y, (dy, need) => split(site, dy, parts, plan, need));
 }
 
 /** The gradients of cat's parts: views of dy when the parts are contiguous slices of it (dim 0), else copies. */
-function split(site: OpSite, dy: Tensor, parts: readonly Tensor[], d: number, outer: number, inner: number, need: readonly boolean[]): (Tensor | null)[] {
-  const row = dy.shape[d] * inner;
-  let offset = 0;
-  return parts.map((p, i) => {
-    const len = p.shape[d] * inner, at = offset;
-    offset += len;
-    if (!need[i]) return null;
-    if (outer === 1) return new Tensor(p.shape, dy.block!, dy.ptr + at * 4);
-    const g = site.output(`grad${i}`, p.shape, 'backward()').y;
-    const gg = f32(g.ptr, g.size), src = f32(dy.ptr, dy.size);
-    for (let o = 0; o < outer; o++) gg.set(src.subarray(o * row + at, o * row + at + len), o * len);
-    return g;
-  });
+function split(site: OpSite, dy: Tensor, parts: readonly Tensor[], plan: fk.CatPlan, need: readonly boolean[]): (Tensor | null)[] {
+  if (plan.outer === 1) {
+    let at = 0;
+    return parts.map((p, i) => {
+      const view = need[i] ? new Tensor(p.shape, dy.block!, dy.ptr + at * 4) : null;
+      at += plan.rows[i];
+      return view;
+    });
+  }
+  const grads = parts.map((p, i) => (need[i] ? site.output(`grad${i}`, p.shape, 'backward()').y : null));
+  fk.catBackward(plan, dy.ptr, grads.map((g) => g?.ptr ?? 0));
+  return grads;
 }
