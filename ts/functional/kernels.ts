@@ -102,9 +102,7 @@ export function broadcastPlan(op: string, a: readonly number[], b: readonly numb
     throw new Error(`${op}: the shapes ${fmt(a)} and ${fmt(b)} broadcast to ${fmt(shape)} only by expanding both; ` +
       'one operand must already have the shape of the result');
   }
-  const s = small === 'a' ? a : b;
-  const padded = [...Array(rank - s.length).fill(1), ...s];
-  const { runs, size, smallSize } = layout(shape, (d) => padded[d] !== 1);
+  const { runs, size, smallSize } = overLayout(shape, small === 'a' ? a : b);
   return { runs, size, smallSize, shape, small };
 }
 
@@ -299,7 +297,7 @@ export function meanBackward(plan: MeanPlan, dy: number, dx: number): void {
 
 /**
  * How a tensor of shape `small` lies over the shape `full` it broadcasts to (aligned at the right,
- * PyTorch's rule; the caller has checked that it does), for sumOver and expand.
+ * PyTorch's rule; the caller has checked that it does): broadcastPlan's, sumOver's and expand's.
  */
 export function overLayout(full: readonly number[], small: readonly number[]): Layout {
   const padded = [...Array(full.length - small.length).fill(1), ...small];

@@ -5,8 +5,9 @@
 import type { MessageWorker, Platform, Port, WorkerHandle } from './platform.js';
 import { decodeBase64 } from '../runtime/base64.js';
 
-/** The bytes a gzip stream holds, by the engine's DecompressionStream (the caller checks there is one). */
-async function inflate(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
+/** The bytes a gzip stream holds, by the engine's DecompressionStream; an Error saying `missing` where there is none. */
+async function inflate(data: Uint8Array<ArrayBuffer>, missing: string): Promise<Uint8Array<ArrayBuffer>> {
+  if (typeof DecompressionStream !== 'function') throw new Error(missing);
   const stream = new DecompressionStream('gzip'), writer = stream.writable.getWriter();
   // Not awaited: the reads below drain what the writes fill (a write's promise waits on them).
   writer.write(data).catch(() => {});
@@ -31,14 +32,9 @@ export const platform: Platform = {
   openFile: (path) => Promise.reject(new Error(`simdnet: reading the file ${path} needs Node; in a page fetch it by URL instead`)),
   joinPath: () => nodeOnly('a file path'),
   mnistDataDir: () => null,
-  async gunzip(data: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
-    if (typeof DecompressionStream !== 'function') {
-      throw new Error('simdnet: this JavaScript engine has no DecompressionStream (Firefox before 113, Safari before 16.4) to inflate ' +
-        'the gzipped wasm builds simdnet embeds; give ready() a build itself: ready({ wasmPath }) with the package\'s build/ ' +
-        'directory served, or ready({ wasm: { simd: bytes or URL } })');
-    }
-    return inflate(data);
-  },
+  gunzip: (data) => inflate(data, 'simdnet: this JavaScript engine has no DecompressionStream (Firefox before 113, Safari before 16.4) ' +
+    'to inflate the gzipped wasm builds simdnet embeds; give ready() a build itself: ready({ wasmPath }) with the package\'s build/ ' +
+    'directory served, or ready({ wasm: { simd: bytes or URL } })'),
   cores: () => (typeof navigator !== 'undefined' && navigator.hardwareConcurrency > 0 ? navigator.hardwareConcurrency : 1),
   sharedMemoryUnavailable(): string | null {
     const g = globalThis as { crossOriginIsolated?: boolean; SharedArrayBuffer?: unknown };
@@ -63,11 +59,9 @@ export const platform: Platform = {
   async startTrainingWorker(): Promise<MessageWorker> {
     // A chunk of its own in bundlers that split dynamic imports: fetched only by a page that trains in a worker.
     const { default: packed } = await import('../runtime/embedded/worker.js');
-    if (typeof DecompressionStream !== 'function') {
-      throw new Error('simdnet: sn.worker needs DecompressionStream (Firefox 113, Safari 16.4 and later) to inflate the training ' +
-        'worker\'s script simdnet embeds; this engine has none: train on the page with model.fit instead');
-    }
-    const source = new TextDecoder().decode(await inflate(decodeBase64(packed)));
+    const source = new TextDecoder().decode(await inflate(decodeBase64(packed), 'simdnet: sn.worker needs DecompressionStream ' +
+      '(Firefox 113, Safari 16.4 and later) to inflate the training worker\'s script simdnet embeds; this engine has none: ' +
+      'train on the page with model.fit instead'));
     const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
     let worker: Worker;
     try {
