@@ -66,11 +66,18 @@ export function pytorchServer(python, threads = 1) {
 }
 
 /**
- * A simdnet sample of `step`: after 3 untimed calls, a function that runs it as often as fills
- * `minMs` (the count found once) and returns ms per call, by the clock `now` (ms).
+ * Untimed calls of a simdnet step before its figures: the JIT's warm-up, and on several threads
+ * each split pass's trial (8 calls alternating split and whole: runtime/split-choice.ts), after
+ * which it runs the way it keeps.
+ */
+export const WARMUP_STEPS = 10;
+
+/**
+ * A simdnet sample of `step`: after WARMUP_STEPS untimed calls, a function that runs it as often
+ * as fills `minMs` (the count found once) and returns ms per call, by the clock `now` (ms).
  */
 export function stepSampler(step, { minMs, now = () => performance.now() }) {
-  for (let i = 0; i < 3; i++) step();
+  for (let i = 0; i < WARMUP_STEPS; i++) step();
   const t = now();
   step();
   const reps = Math.max(1, Math.ceil(minMs / Math.max(now() - t, 1e-3)));

@@ -2,16 +2,18 @@
 // (sn.setNumThreads), and a 512³ GEMM split by row panels over the thread pool. The thread counts
 // are timed alternately, sample by sample, in one process, so a change of load on a shared machine
 // falls on all of them alike; each ratio is to 1 thread in the same run. Beside them: the cost of
-// a hand-off, and each network in separate single-thread processes (bench/threads-apart.js), what
-// the machine gives to work that shares nothing.
-import { availableParallelism } from 'node:os';
+// a hand-off, each network in separate single-thread processes (bench/threads-apart.js), what
+// the machine gives to work that shares nothing, and each network with another process keeping a
+// core busy.
+import { spawn } from 'node:child_process';
+import { availableParallelism, getPriority, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as sn from 'simdnet';
-import { rt, Block, f32, gemmScratch } from 'simdnet/internal';
+import { rt, Block, f32, gemmScratch, splitTuning } from 'simdnet/internal';
 import { ZOO_NETS } from './nets.js';
 import { summarize } from './stats.js';
 import { runPytorchThreads } from './pytorch.js';
-import { bestOf, lineProcess, pairedRounds, pytorchServer } from './paired.js';
+import { bestOf, lineProcess, pairedRounds, pytorchServer, WARMUP_STEPS } from './paired.js';
 import { cpuTimes, stealBetween } from './env.js';
 
 /** The thread counts timed: 1, 2 and all the cores (at most 8, ready()'s default), each once. */
@@ -20,16 +22,17 @@ export function threadCounts() {
 }
 
 /**
- * Runs `step(threads)` for each count in turn, `samples` rounds (after a warm-up round), and
- * returns per count the summary of ms per call, each sample the mean of `reps` calls.
+ * Runs `step(threads)` for each count in turn, `samples` rounds (after a warm-up round of
+ * `warmup` calls each), and returns per count the summary of ms per call, each sample the mean of
+ * `reps` calls.
  */
-async function alternate(counts, step, { samples, reps }) {
+async function alternate(counts, step, { samples, reps, warmup = reps }) {
   const times = new Map(counts.map((t) => [t, []]));
   for (let s = -1; s < samples; s++) {
     for (const t of counts) {
       await sn.ready({ threads: t });
       const start = performance.now();
-      for (let r = 0; r < reps; r++) step(t);
+      for (let r = 0; r < (s < 0 ? warmup : reps); r++) step(t);
       if (s >= 0) times.get(t).push((performance.now() - start) / reps);
     }
   }
@@ -46,7 +49,7 @@ function withRatios(rows, perMs) {
 async function netThreads(key, batch, counts, timing) {
   const stepper = netStepper(key, batch);
   try {
-    const rows = await alternate(counts, stepper.step, timing);
+    const rows = await alternate(counts, stepper.step, { ...timing, warmup: WARMUP_STEPS });
     return { key, label: ZOO_NETS[key].label, batch, rows: withRatios(rows, batch * 1000) };
   } finally {
     stepper.dispose();
@@ -139,6 +142,39 @@ async function gemmThreads(counts, timing) {
   }
 }
 
+/**
+ * ZOO_NETS[key]'s training step at `batch` while another process keeps one core busy (a loop in a
+ * child process at this one's priority, as another program on a user's machine): on 1 thread, on
+ * `threads` as by default (each split pass timed split and whole, the faster kept:
+ * runtime/split-choice.ts), and on `threads` splitting every pass the split limits allow. Timed
+ * alternately as alternate() does, after WARMUP_STEPS untimed steps each; { threads, chosen,
+ * split }: each the ratio of medians to 1 thread.
+ */
+async function busyThreads(key, batch, threads, { samples, reps }) {
+  // It leaves when this process does, whatever ends it.
+  const busy = spawn(process.execPath, ['-e', 'const p = process.ppid; for (let i = 0; ; i++) if ((i & 0xffffff) === 0 && process.ppid !== p) break;'], { stdio: 'ignore' });
+  try { setPriority(busy.pid, getPriority()); } catch { /* a lower priority than ours: left as it is */ }
+  const stepper = netStepper(key, batch);
+  const modes = [[1, true], [threads, true], [threads, false]], times = modes.map(() => []);
+  try {
+    for (let s = -1; s < samples; s++) {
+      for (const [i, [t, tuned]] of modes.entries()) {
+        await sn.ready({ threads: t });
+        splitTuning.enabled = tuned;
+        const start = performance.now(), n = s < 0 ? WARMUP_STEPS : reps;
+        for (let r = 0; r < n; r++) stepper.step();
+        if (s >= 0) times[i].push((performance.now() - start) / reps);
+      }
+    }
+  } finally {
+    splitTuning.enabled = true;
+    busy.kill();
+    stepper.dispose();
+  }
+  const [one, chosen, split] = times.map((v) => summarize(v).median);
+  return { threads, chosen: one / chosen, split: one / split };
+}
+
 const APART_SCRIPT = fileURLToPath(new URL('./threads-apart.js', import.meta.url));
 
 /**
@@ -217,7 +253,8 @@ async function handOffs(threads, { calls, gapMs = 0.1 }) {
  * (bench/pytorch.py, after simdnet's), and `vsPytorchBest` simdnet's img/s on all threads (its
  * default) over PyTorch's best: from paired rounds (pairBest, its summary in `vsPytorchBestPaired`),
  * else (PyTorch failed in them) from those figures. `steal` is each CPU's share of its time stolen by
- * the hypervisor while simdnet's figures were taken (stealBetween), or null off Linux.
+ * the hypervisor while simdnet's figures were taken (stealBetween), or null off Linux. A network's
+ * `busy` is busyThreads' { threads, chosen, split } with a core kept busy (null on one core).
  */
 export async function measureThreads({ quick = false, nets = Object.keys(ZOO_NETS), batch = 64, python, progress = () => {} } = {}) {
   const counts = threadCounts();
@@ -238,6 +275,11 @@ export async function measureThreads({ quick = false, nets = Object.keys(ZOO_NET
     n.apart = await apartCeiling(n.key, batch, counts.at(-1), { rounds: quick ? 2 : 5, ms: quick ? 300 : 1000 });
   }
   out.steal = stealBetween(before, cpuTimes());
+  for (const n of out.nets) {
+    if (counts.at(-1) < 2) { n.busy = null; continue; }
+    progress(`threads: ${n.label} beside a busy process`);
+    n.busy = await busyThreads(n.key, batch, counts.at(-1), { samples: quick ? 3 : 7, reps: quick ? 1 : 2 });
+  }
   await sn.ready({ threads: 1 });
   progress('threads: PyTorch (a Python subprocess per thread count)');
   const pt = await runPytorchThreads({ python, nets, batch, counts, quick });

@@ -11,7 +11,7 @@ import { loadConvnetjs, cifarDemoNet, describeNet, toVol, runConvnetjs, TRAINER_
 import { convnetjsCifar } from '../bench/nets.js';
 import { convShapesOf } from '../bench/zoo.js';
 import { ratioRow, zooRow, targetsTable, largestExcess, TARGETS, NOT_MEASURED } from '../bench/targets.js';
-import { bestOf, lineProcess, pairedRounds, stepSampler } from '../bench/paired.js';
+import { bestOf, lineProcess, pairedRounds, stepSampler, WARMUP_STEPS } from '../bench/paired.js';
 import { targetsSection, manualSection, netSection, isZooTargetShape, report } from '../bench/report.js';
 import { runBench } from '../bench/main.js';
 import { simdnetManualLoop } from '../bench/simdnet.js';
@@ -212,12 +212,13 @@ test('bestOf: the fastest answer of several servers, each asked in turn; an erro
   assert.equal(await bestOf([server('1', { ms: 5 }), server('2', { error: 'no' })])(req), { error: 'no' });
 });
 
-test('stepSampler: 3 untimed calls, the count that fills minMs found once, ms per call', () => {
+test('stepSampler: 10 untimed calls, the count that fills minMs found once, ms per call', () => {
   let t = 0, calls = 0;
   const sample = stepSampler(() => { calls++; t += 3; }, { minMs: 10, now: () => t });
-  assert.is(calls, 4, 'warm-up and the one timed call');
+  assert.is(WARMUP_STEPS, 10);
+  assert.is(calls, 11, 'warm-up and the one timed call');
   assert.is(sample(), 3);
-  assert.is(calls, 8, '⌈10 / 3⌉ = 4 calls a sample');
+  assert.is(calls, 15, '⌈10 / 3⌉ = 4 calls a sample');
 });
 
 // Per-module profiles as runBench keeps them (simdnet rows with a kind, PyTorch's with type and conv).

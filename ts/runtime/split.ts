@@ -4,6 +4,7 @@
 // input checks (module.ts).
 import { rt } from './wasm.js';
 import { blockRanges, ranges, runKernel, type Task } from './threads.js';
+import { choiceFor, splitTuning } from './split-choice.js';
 
 /**
  * The sizes below which a pass stays on one thread. Each is half what it was measured at against
@@ -68,12 +69,17 @@ export function overRanges(n: number, threads: number, share: (start: number, co
 /**
  * Runs tasks[0] on the calling thread and the others on the workers, all at once, and returns
  * what each returned. With fewer workers ready than when the tasks were planned (setNumThreads in
- * between), the same tasks run one after another here, so the result does not change.
+ * between), or where this pass ran faster so (split-choice.ts), the same tasks run one after
+ * another here, so the result does not change.
  */
 export function runTasks(tasks: readonly Task[]): number[] {
   const { pool, kernels } = rt();
   if (!pool || pool.size < tasks.length) return tasks.map((t) => runKernel(kernels, t));
-  return pool.run(tasks);
+  if (!splitTuning.enabled || tasks.length < 2) return pool.run(tasks);
+  const choice = choiceFor(tasks), split = choice.next(), t0 = performance.now();
+  const out = split ? pool.run(tasks) : tasks.map((t) => runKernel(kernels, t));
+  choice.record(performance.now() - t0);
+  return out;
 }
 
 /**
