@@ -45,11 +45,26 @@ function withRatios(rows, perMs) {
   return rows.map((r) => ({ ...r, rate: perMs / r.ms.median, ratio: one / r.ms.median }));
 }
 
-/** One network's training step (SGD with momentum, cross-entropy) at each thread count. */
+/** Steps of a sample: at least `reps`, and as many as fill `minMs` on one thread (after WARMUP_STEPS untimed). */
+async function stepsPerSample(step, { reps, minMs }) {
+  await sn.ready({ threads: 1 });
+  for (let i = 0; i < WARMUP_STEPS; i++) step();
+  const t = performance.now();
+  step();
+  return Math.max(reps, Math.ceil(minMs / (performance.now() - t)));
+}
+
+/**
+ * One network's training step (SGD with momentum, cross-entropy) at each thread count, each
+ * sample at least `timing.minMs` of steps (the count found once, on one thread). Samples of two
+ * LeNet-5 steps (~14 ms) gave its 2 threads ÷ 1 ×0.87–1.21 in four runs in a row on this VM,
+ * samples of 200 ms ×0.88–0.92 in the three after.
+ */
 async function netThreads(key, batch, counts, timing) {
   const stepper = netStepper(key, batch);
   try {
-    const rows = await alternate(counts, stepper.step, { ...timing, warmup: WARMUP_STEPS });
+    const reps = await stepsPerSample(stepper.step, timing);
+    const rows = await alternate(counts, stepper.step, { ...timing, reps, warmup: WARMUP_STEPS });
     return { key, label: ZOO_NETS[key].label, batch, rows: withRatios(rows, batch * 1000) };
   } finally {
     stepper.dispose();
@@ -147,17 +162,18 @@ async function gemmThreads(counts, timing) {
  * child process at this one's priority, as another program on a user's machine): on 1 thread, on
  * `threads` as by default (each split pass timed split and whole, the faster kept:
  * runtime/split-choice.ts), and on `threads` splitting every pass the split limits allow. Timed
- * alternately as alternate() does, after WARMUP_STEPS untimed steps each; { threads, chosen,
- * split }: each the ratio of medians to 1 thread.
+ * alternately as alternate() does, stepsPerSample's steps a sample, after WARMUP_STEPS untimed
+ * steps each; { threads, chosen, split }: each the ratio of medians to 1 thread.
  */
-async function busyThreads(key, batch, threads, { samples, reps }) {
+async function busyThreads(key, batch, threads, timing) {
   // It leaves when this process does, whatever ends it.
   const busy = spawn(process.execPath, ['-e', 'const p = process.ppid; for (let i = 0; ; i++) if ((i & 0xffffff) === 0 && process.ppid !== p) break;'], { stdio: 'ignore' });
   try { setPriority(busy.pid, getPriority()); } catch { /* a lower priority than ours: left as it is */ }
   const stepper = netStepper(key, batch);
   const modes = [[1, true], [threads, true], [threads, false]], times = modes.map(() => []);
   try {
-    for (let s = -1; s < samples; s++) {
+    const reps = await stepsPerSample(stepper.step, timing);
+    for (let s = -1; s < timing.samples; s++) {
       for (const [i, [t, tuned]] of modes.entries()) {
         await sn.ready({ threads: t });
         splitTuning.enabled = tuned;
@@ -258,7 +274,7 @@ async function handOffs(threads, { calls, gapMs = 0.1 }) {
  */
 export async function measureThreads({ quick = false, nets = Object.keys(ZOO_NETS), batch = 64, python, progress = () => {} } = {}) {
   const counts = threadCounts();
-  const timing = { samples: quick ? 5 : 7, reps: quick ? 1 : 2 };
+  const timing = { samples: quick ? 5 : 7, reps: quick ? 1 : 2, minMs: quick ? 30 : 200 };
   const out = { counts, batch, nets: [], gemm: null };
   const before = cpuTimes();
   progress('threads: GEMM 512³');
@@ -278,7 +294,7 @@ export async function measureThreads({ quick = false, nets = Object.keys(ZOO_NET
   for (const n of out.nets) {
     if (counts.at(-1) < 2) { n.busy = null; continue; }
     progress(`threads: ${n.label} beside a busy process`);
-    n.busy = await busyThreads(n.key, batch, counts.at(-1), { samples: quick ? 3 : 7, reps: quick ? 1 : 2 });
+    n.busy = await busyThreads(n.key, batch, counts.at(-1), { ...timing, samples: quick ? 3 : 7 });
   }
   await sn.ready({ threads: 1 });
   progress('threads: PyTorch (a Python subprocess per thread count)');
