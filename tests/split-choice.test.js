@@ -74,6 +74,7 @@ async function train(threads, steps) {
 }
 
 test('LeNet-5 trains to the same bits on 1 thread as on 2 with each pass tried split and whole, then run as chosen', async () => {
+  assert.ok(splitTuning.enabled, 'on by default');
   const one = await train(1, 12);
   assert.ok(one.handOffs.every((n) => n === 0));
   const two = await train(2, 12);

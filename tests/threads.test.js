@@ -13,8 +13,10 @@ import { execFileSync } from 'node:child_process';
 import { rng, randn, bits, freshSeed, randInt, randomConvGeometry } from './helpers.js';
 
 await sn.ready({ threads: 3 });
-// Every pass the limits allow splits, here: not run whole where that was timed faster (tests/split-choice.test.js).
-splitTuning.enabled = false;
+// Every pass the limits allow splits, here: not run whole where that was timed faster
+// (tests/split-choice.test.js). Set around each test: npm test loads every file into one process.
+test.before.each(() => { splitTuning.enabled = false; });
+test.after.each(() => { splitTuning.enabled = true; });
 
 const k = rt().kernels;
 const ALGORITHMS = ['im2col-gemm', 'pointwise-gemm', 'flat', 'flat-channel-lanes', 'dwconv-3x3', 'dwconv', 'dwconv-channel-lanes',
