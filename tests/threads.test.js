@@ -1067,7 +1067,7 @@ test('a script using threads exits by itself (the workers never keep Node alive)
   assert.equal(JSON.parse(out), { threads: 2, y: 16 * 16 * 32 * 32, split: true });
 });
 
-test('a worker stopped behind the pool\'s back: the call does not hang, its share runs on the calling thread, the same bits', () => {
+test('a worker stopped behind the pool\'s back: no call hangs, its shares run on the calling thread, the same bits, and after pickupTimeoutMs it is counted out', () => {
   const root = new URL('..', import.meta.url).pathname;
   const script = `import * as sn from 'simdnet';
     import { rt } from 'simdnet/internal';
@@ -1082,15 +1082,21 @@ test('a worker stopped behind the pool\'s back: the call does not hang, its shar
     pool.pickupTimeoutMs = 200;
     pool.workerHandle(0).terminate();
     await new Promise((r) => setTimeout(r, 300));
-    const runs = pool.runs;
-    const three = bits(conv.forward(x));
-    const again = bits(conv.forward(x));
-    console.log(JSON.stringify({ same: three === one && again === one, split: pool.runs > runs, size: pool.size, reason: sn.backendInfo().fallbackReason }));`;
+    const runs = pool.runs, taken = pool.takenBack, start = Date.now();
+    let same = true, calls = 0, sizeEarly = 0;
+    // Calls for 1.5 s: the stopped worker's shares are taken back at once; once it has read none of them for 200 ms it is counted out.
+    while (Date.now() - start < 1500) {
+      same &&= bits(conv.forward(x)) === one;
+      calls++;
+      if (!sizeEarly && Date.now() - start < 150) sizeEarly = pool.size;
+    }
+    console.log(JSON.stringify({ same, calls, split: pool.runs > runs, taken: pool.takenBack - taken, sizeEarly: sizeEarly, size: pool.size, reason: sn.backendInfo().fallbackReason }));`;
   const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: root, timeout: 60000 }));
-  assert.ok(out.same, 'the same bits as on one thread');
-  assert.ok(out.split, `the calls still split: ${JSON.stringify(out)}`);
+  assert.ok(out.same, `the same bits as on one thread: ${JSON.stringify(out)}`);
+  assert.ok(out.split && out.taken > 0, `the calls still split, the stopped worker's shares taken back: ${JSON.stringify(out)}`);
+  assert.is(out.sizeEarly, 3, 'not counted out before pickupTimeoutMs');
   assert.is(out.size, 2, 'the stopped worker is counted out');
-  assert.match(out.reason, /a worker thread did not take its share within 200 ms \(stopped or crashed\)/);
+  assert.match(out.reason, /a worker thread read none of the calls handed to it in 200 ms \(stopped or crashed\)/);
 });
 
 test('a compiled WebAssembly.Module given to ready() runs on one thread and says why', () => {
