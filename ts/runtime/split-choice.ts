@@ -6,13 +6,14 @@
 // recheckAfter calls (the machine's load changes). Results never depend on the choice: the tasks
 // of a split give the same bits run on any thread, in any order.
 //
-// Measured (`npm run bench -- --threads`, two runs, 2026-12-02 01:30–01:34 UTC, 2-core VM): training
-// steps at batch 64 beside a process spinning on one core, 2 threads ÷ 1 thread with this choice
-// (and splitting every pass the limits allow): LeNet-5 ×0.79 and ×0.70 (×0.59, ×0.64), MobileNetV2
-// ×0.5 ×1.05 and ×1.00 (×0.65, ×0.71), the VGG-style net ×0.84 and ×0.80 (×0.86, ×0.82: its passes
-// are large, and a split one loses little to the busy core). With nothing else running, the two
-// alternately in one process, 15–25 rounds: LeNet-5 ×0.98–1.04 of splitting every pass, the
-// VGG-style net ×1.03.
+// Measured (`npm run bench -- --threads`, 2-core VM, 2026-12-02), training steps at batch 64 beside
+// a process spinning on one core, 2 threads ÷ 1 thread with this choice (and splitting every pass
+// the limits allow). Before the calling thread took back shares no worker had started
+// (threads.ts): LeNet-5 ×0.79 and ×0.70 (×0.59, ×0.64), MobileNetV2 ×0.5 ×1.05 and ×1.00 (×0.65,
+// ×0.71), the VGG-style net ×0.84 and ×0.80 (×0.86, ×0.82). Since: LeNet-5 ×0.82 and ×0.90 (×0.84,
+// ×0.82), MobileNetV2 ×0.82 and ×0.84 (×0.85, ×0.78), the VGG-style net ×0.92 and ×0.87 (×0.93,
+// ×0.93): taking back does most of it now. In one process, alternately, with nothing else
+// running: LeNet-5 ×0.99–1.07 of splitting every pass, the VGG-style net ×1.03.
 
 /** The trial's settings, and a switch for tests that check the splits themselves. */
 export const splitTuning = {
