@@ -72,7 +72,7 @@ const median = (v: number[]) => v.sort((a, b) => a - b)[v.length >> 1];
 const choices = new Map<string, Map<number, SplitChoice>>();
 /**
  * A kernel's choices are forgotten past this many: a pass whose buffers move from call to call
- * makes a new one each time (it then alternates, as in a trial, with the same results).
+ * makes a new one each time (it then always splits, as a trial's first call does).
  */
 const MAX_CHOICES = 256;
 
