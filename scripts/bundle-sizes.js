@@ -25,12 +25,21 @@ const sizes = (texts) => {
  * magic and the script with the banner scripts/embed-worker.js gives it.
  */
 const GZIP_STRING = /(["'`])H4sI[A-Za-z0-9+/=]+\1/g;
-const inflated = (s) => gunzipSync(Buffer.from(s.slice(1, -1), 'base64'));
-const isWasm = (s) => inflated(s).subarray(0, 4).equals(Buffer.from('\0asm', 'latin1'));
-const isWorker = (s) => inflated(s).toString('utf8', 0, 27) === '/*simdnet training worker*/';
+/** What a gzipped string is: 'wasm', 'worker' or null (something else); each string inflated once. */
+const kinds = new Map();
+const kindOf = (s) => {
+  if (!kinds.has(s)) {
+    const bytes = gunzipSync(Buffer.from(s.slice(1, -1), 'base64'));
+    kinds.set(s, bytes.subarray(0, 4).equals(Buffer.from('\0asm', 'latin1')) ? 'wasm'
+      : bytes.toString('utf8', 0, 27) === '/*simdnet training worker*/' ? 'worker' : null);
+  }
+  return kinds.get(s);
+};
+const isWasm = (s) => kindOf(s) === 'wasm';
+const isWorker = (s) => kindOf(s) === 'worker';
 /** A bundle's embedded strings of one kind, and its text with them emptied. */
 const strings = (t, kind) => t.match(GZIP_STRING)?.filter(kind) ?? [];
-const without = (t) => t.replace(GZIP_STRING, (m) => (isWasm(m) || isWorker(m) ? '""' : m));
+const without = (t) => t.replace(GZIP_STRING, (m) => (kindOf(m) ? '""' : m));
 
 const tmp = await mkdtemp(join(tmpdir(), 'simdnet-sizes-'));
 try {
