@@ -1074,29 +1074,36 @@ test('a worker stopped behind the pool\'s back: no call hangs, its shares run on
     await sn.ready({ threads: 3 });
     const x = sn.tensor(Float32Array.from({ length: 16 * 16 * 32 * 32 }, (_, i) => Math.sin(i)), [16, 16, 32, 32]);
     const conv = new sn.Conv2d(16, 16, 3, { padding: 1 });
-    const bits = (t) => Array.from(new Uint32Array(t.toArray().buffer)).join();
+    const bits = (t) => new Uint32Array(t.toArray().buffer);
+    const equal = (a, b) => a.length === b.length && a.every((v, i) => v === b[i]);
     sn.setNumThreads(1);
     const one = bits(conv.forward(x));
     sn.setNumThreads(3);
     const pool = rt().pool;
-    pool.pickupTimeoutMs = 200;
+    pool.pickupTimeoutMs = 1000;
     pool.workerHandle(0).terminate();
     await new Promise((r) => setTimeout(r, 300));
     const runs = pool.runs, taken = pool.takenBack, start = Date.now();
-    let same = true, calls = 0, sizeEarly = 0;
-    // Calls for 1.5 s: the stopped worker's shares are taken back at once; once it has read none of them for 200 ms it is counted out.
-    while (Date.now() - start < 1500) {
-      same &&= bits(conv.forward(x)) === one;
+    let same = true, calls = 0, sizeEarly = 0, earlyCalls = 0, firstMs = 0;
+    // Calls for 2.5 s: the stopped worker's shares are taken back at once; once it has read none of them for 1 s it is counted out.
+    // The pool's size is read right after each call that ends in the first 0.5 s (the bits are compared after the clock is read).
+    while (Date.now() - start < 2500) {
+      const y = conv.forward(x);
+      const ms = Date.now() - start;
+      if (calls === 0) firstMs = ms;
+      if (ms < 500) { sizeEarly = Math.min(sizeEarly || 3, pool.size); earlyCalls++; }
       calls++;
-      if (!sizeEarly && Date.now() - start < 150) sizeEarly = pool.size;
+      same &&= equal(bits(y), one);
     }
-    console.log(JSON.stringify({ same, calls, split: pool.runs > runs, taken: pool.takenBack - taken, sizeEarly: sizeEarly, size: pool.size, reason: sn.backendInfo().fallbackReason }));`;
+    console.log(JSON.stringify({ same, calls, firstMs, earlyCalls, split: pool.runs > runs, taken: pool.takenBack - taken, sizeEarly, size: pool.size, reason: sn.backendInfo().fallbackReason }));`;
   const out = JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: root, timeout: 60000 }));
-  assert.ok(out.same, `the same bits as on one thread: ${JSON.stringify(out)}`);
-  assert.ok(out.split && out.taken > 0, `the calls still split, the stopped worker's shares taken back: ${JSON.stringify(out)}`);
-  assert.is(out.sizeEarly, 3, 'not counted out before pickupTimeoutMs');
-  assert.is(out.size, 2, 'the stopped worker is counted out');
-  assert.match(out.reason, /a worker thread read none of the calls handed to it in 200 ms \(stopped or crashed\)/);
+  const seen = JSON.stringify(out);
+  assert.ok(out.same, `the same bits as on one thread: ${seen}`);
+  assert.ok(out.split && out.taken > 0, `the calls still split, the stopped worker's shares taken back: ${seen}`);
+  assert.ok(out.earlyCalls > 1, `several calls ended in the first 0.5 s (a call on 2 live threads of 3 takes milliseconds): ${seen}`);
+  assert.is(out.sizeEarly, 3, `not counted out in the first half of pickupTimeoutMs: ${seen}`);
+  assert.is(out.size, 2, `the stopped worker is counted out: ${seen}`);
+  assert.match(out.reason, /a worker thread read none of the calls handed to it in 1000 ms \(stopped or crashed\)/);
 });
 
 test('a compiled WebAssembly.Module given to ready() runs on one thread and says why', () => {
