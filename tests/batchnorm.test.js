@@ -84,6 +84,8 @@ function randomAffine(layer, C, rand) {
 const shapes = [
   [2, 1], [5, 3], [8, 7], [3, 13], [2, 3, 5], [1, 4, 7], [4, 2, 1], [3, 5, 9],
   [2, 3, 4, 5], [1, 5, 3, 3], [3, 1, 2, 2], [2, 6, 7, 9], [1, 2, 1, 2], [4, 16, 8, 8],
+  // Planes of one and of four values with 4 channels or more: four channels a vector (assembly/norm.ts), the rest one by one.
+  [6, 9, 1, 1], [5, 9, 2, 2], [7, 6, 4], [1, 8, 2, 2],
 ];
 const optionSets = [{}, { affine: false }, { eps: 1e-3, momentum: 0.3 }];
 
@@ -148,7 +150,7 @@ for (const shape of shapes) {
 }
 
 test('training gradients match finite differences of the float64 forward (input, weight, bias)', () => {
-  for (const shape of [[4, 3], [2, 3, 5], [2, 2, 3, 3]]) {
+  for (const shape of [[4, 3], [2, 3, 5], [2, 2, 3, 3], [5, 6], [3, 5, 2, 2]]) {
     const seed = freshSeed(), rand = rng(seed);
     const [N, C] = shape, L = shape.slice(2).reduce((a, b) => a * b, 1);
     const layer = make(shape);

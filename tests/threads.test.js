@@ -548,7 +548,9 @@ test('BatchNorm2d (+ fused ReLU / ReLU6) split by channels gives the same bits o
   splitLimits.minBytes = 0;
   try {
     // Channels not a multiple of 4, batches of 1 and 3, odd planes, planes of one value.
-    for (const shape of [[3, 7, 5, 3], [1, 5, 9, 7], [3, 6, 1, 1], [2, 13, 11, 1]]) {
+    // Planes of one and of four values: four channels a vector where a range holds four below C's
+    // last multiple of 4, one by one past that, so the ranges of 2 and 3 threads take other channels each way.
+    for (const shape of [[3, 7, 5, 3], [1, 5, 9, 7], [3, 6, 1, 1], [2, 13, 11, 1], [5, 13, 1, 1], [3, 11, 2, 2]]) {
       for (const Act of [sn.ReLU, sn.ReLU6]) {
         const what = `${shape.join('×')} ${Act.name}`;
         const one = await batchNormPass(1, shape, Act);
