@@ -1,5 +1,6 @@
 // Bias broadcast and bias gradients, for row-major [rows, cols] and NCHW [N, C, HW] layouts.
 import { addFloats } from "./util";
+import { laneSums } from "./simd";
 
 /** y[r, c] = b[c]: written before a GEMM that accumulates onto it. */
 export function biasRows(y: usize, b: usize, rows: i32, cols: i32): void {
@@ -33,7 +34,11 @@ export function biasGradChannels(db: usize, dy: usize, n: i32, channels: i32, hw
 
 /** biasGradChannels for channels [c0, c1) alone: each channel's sum the same bits as the whole's. */
 export function biasGradChannelRange(db: usize, dy: usize, n: i32, channels: i32, c0: i32, c1: i32, hw: i32): void {
-  for (let c = c0; c < c1; c++) {
+  let c = c0;
+  // Planes of one and of four values (MobileNetV2's 1×1 and 2×2 maps): four channels at a time,
+  // each lane's sums in the order below, so the same bits.
+  if (hw == 1 || hw == 4) for (; c + 4 <= c1; c += 4) biasGradLanes(db, dy, n, channels, c, hw);
+  for (; c < c1; c++) {
     let total: f32 = 0;
     for (let i = 0; i < n; i++) {
       const plane = dy + ((<usize>(i * channels + c) * hw) << 2);
@@ -55,4 +60,21 @@ export function biasGradChannelRange(db: usize, dy: usize, n: i32, channels: i32
     const p = db + (<usize>c << 2);
     store<f32>(p, load<f32>(p) + total);
   }
+}
+
+/**
+ * biasGradChannelRange on channels c..c+3 of planes of one or of four values, the channels in
+ * lanes: a plane's sum is its one value (0 + it) or its four values summed as there (laneSums, in
+ * that order), and each lane's total adds them up in the same order. Depthwise 3×3 on
+ * [64, 480, 1, 1], forward and backward through the layer: this sum had ~19% of the kernels' time.
+ */
+function biasGradLanes(db: usize, dy: usize, n: i32, channels: i32, c: i32, hw: i32): void {
+  const zero = f32x4.splat(0), row = <usize>channels * hw << 2, at = <usize>c * hw << 2;
+  let total = zero;
+  for (let i = 0; i < n; i++) {
+    const p = dy + <usize>i * row + at;
+    total = f32x4.add(total, hw == 1 ? f32x4.add(zero, v128.load(p)) : laneSums(v128.load(p), v128.load(p, 16), v128.load(p, 32), v128.load(p, 48)));
+  }
+  const q = db + (<usize>c << 2);
+  v128.store(q, f32x4.add(v128.load(q), total));
 }

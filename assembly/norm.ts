@@ -23,7 +23,7 @@
 // MobileNetV2 ×0.5's training step at batch 64 on one thread ×1.07–1.10 (ResNet-20, which has
 // no such planes, ×1.01).
 // weight/bias/dweight/dbias are used only when affine is 1.
-import { hsum, madd, nonFinite } from "./simd";
+import { hsum, laneSums, madd, nonFinite } from "./simd";
 import { ACT_NONE, ACT_RELU, ACT_RELU6 } from "./epilogue";
 import { countNonFinite } from "./util";
 
@@ -370,16 +370,6 @@ let laneK = f32x4.splat(0), laneA = f32x4.splat(0), laneB = f32x4.splat(0);
     bV = v128.bitselect(f32x4.splat(dxShift(k, sumDy, count, batchStats)), bV, lane);
   }
   laneK = kV; laneA = aV; laneB = bV;
-}
-
-/** Lane j of each of a0..a3 summed as hsum sums a vector: ((aj₀ + aj₁) + aj₂) + aj₃, in lane j. */
-// @ts-ignore: decorator
-@inline function laneSums(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
-  const t0 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5);
-  const t2 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
-  const c0 = v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), c1 = v128.shuffle<f32>(t0, t1, 2, 3, 6, 7);
-  const c2 = v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), c3 = v128.shuffle<f32>(t2, t3, 2, 3, 6, 7);
-  return f32x4.add(f32x4.add(f32x4.add(c0, c1), c2), c3);
 }
 
 /** lane0 … lane3: lane j of v in every lane. */

@@ -14,6 +14,16 @@
          f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
 }
 
+/** Lane j of each of a0..a3 summed as hsum sums a vector: ((aj₀ + aj₁) + aj₂) + aj₃, in lane j. */
+// @ts-ignore: decorator
+@inline export function laneSums(a0: v128, a1: v128, a2: v128, a3: v128): v128 {
+  const t0 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5);
+  const t2 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
+  const c0 = v128.shuffle<f32>(t0, t1, 0, 1, 4, 5), c1 = v128.shuffle<f32>(t0, t1, 2, 3, 6, 7);
+  const c2 = v128.shuffle<f32>(t2, t3, 0, 1, 4, 5), c3 = v128.shuffle<f32>(t2, t3, 2, 3, 6, 7);
+  return f32x4.add(f32x4.add(f32x4.add(c0, c1), c2), c3);
+}
+
 /** All ones in the lanes holding NaN or ±infinity (v − v is NaN exactly there). */
 // @ts-ignore: decorator
 @inline export function nonFinite(v: v128): v128 {

@@ -96,6 +96,14 @@ const cases = [
   { N: 3, C: 17, H: 9, W: 2, k: [5, 3], opts: { padding: [2, 1] } },
   { N: 1, C: 6, H: 7, W: 5, k: 3, opts: { stride: 2, dilation: 2, padding: 1 } },
   { N: 1, C: 3, H: 5, W: 2, k: 3, mult: 2, opts: { padding: 1 } }, // k = 2: the column kernels
+  // Planes of one and of four pixels (MobileNetV2's last maps): four channels' values contiguous,
+  // packed and unpacked by one load or a 4×4 transpose, the bias gradient four channels at a time.
+  { N: 3, C: 9, H: 1, W: 1, k: 3, opts: { padding: 1 } },
+  { N: 2, C: 10, H: 2, W: 2, k: 3, opts: { padding: 1 } },
+  { N: 2, C: 8, H: 2, W: 2, k: 3, opts: { padding: 1, stride: 2 } },
+  { N: 1, C: 5, H: 4, W: 1, k: [3, 1], opts: { padding: [1, 0] } },
+  { N: 2, C: 7, H: 1, W: 4, k: [2, 2], opts: { padding: 1, stride: [1, 3] } },
+  { N: 2, C: 4, H: 2, W: 2, k: 1, opts: { stride: 2 } }, // the padded plane clips the input: pixels no output reads
 ];
 
 /** The kernels a case should take: channel lanes for rows of ≤ 2 columns and k = 1, else by kernel size. */
