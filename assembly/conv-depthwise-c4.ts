@@ -22,7 +22,7 @@
 // Depthwise 3×3 forward and backward through the layer at batch 64, the build before beside this
 // one alternately in one process, median of 31: 480 channels on 1×1 ×1.26–1.33, 192 and 288 on
 // 2×2 ×1.16–1.40, 288 on 4×4 at stride 2 ×1.10–1.20; 96 on 4×4 and 8×8 (not changed) ×0.99–1.01.
-import { madd } from "./simd";
+import { madd, transposeTo } from "./simd";
 import { biasGradChannels } from "./bias";
 
 /**
@@ -158,17 +158,6 @@ function packLanes(src: usize, rows: i32, cols: i32, cb: i32, dst: usize, rowsD:
 // @ts-ignore: decorator
 @inline function pixelAt(d: usize, k: i32, cols: i32, colsD: i32): usize {
   return d + (<usize>((k / cols) * colsD + k % cols) << 4);
-}
-
-/** Lane j of a0..a3 as the vector stored at d_j: a 4×4 transpose. */
-// @ts-ignore: decorator
-@inline function transposeTo(a0: v128, a1: v128, a2: v128, a3: v128, d0: usize, d1: usize, d2: usize, d3: usize): void {
-  const t0 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5);
-  const t2 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
-  v128.store(d0, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
-  v128.store(d1, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
-  v128.store(d2, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
-  v128.store(d3, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
 }
 
 /** Input pixel k (row-major, W columns) of four channels from the padded plane dxq; 0 outside it. */

@@ -37,7 +37,7 @@
 // lane) applies the same operations in the same order to each value, so a tile's result does not
 // depend on which tiles share its chunk (the batch splits over threads by images).
 import { actV } from "./epilogue";
-import { madd, nonFinite } from "./simd";
+import { madd, nonFinite, transposeTo } from "./simd";
 import { PLANE_SKEW, winogradPassFloats, winogradGemms, zeroPanelRows, roundUp, packedA, rowChecked } from "./conv-winograd";
 import { tileOrigins, fourInARow, fourWhole, tileCorner, scatterTile, columnMask, stripRow, gatherPatch } from "./conv-winograd-f4";
 
@@ -361,12 +361,7 @@ export function inputTransformAlpha8(
     flag = v128.or(v128.or(nonFinite(y0), nonFinite(y1)), v128.or(nonFinite(y2), nonFinite(y3)));
     y0 = actV(y0, act); y1 = actV(y1, act); y2 = actV(y2, act); y3 = actV(y3, act);
   }
-  const lo01 = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5), hi01 = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
-  const lo23 = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5), hi23 = v128.shuffle<f32>(y2, y3, 2, 6, 3, 7);
-  v128.store(d0, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
-  v128.store(d1, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7));
-  v128.store(d2, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5));
-  v128.store(d3, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7));
+  transposeTo(y0, y1, y2, y3, d0, d1, d2, d3);
   return flag;
 }
 

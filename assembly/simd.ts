@@ -24,6 +24,17 @@
   return f32x4.add(f32x4.add(f32x4.add(c0, c1), c2), c3);
 }
 
+/** Lane j of a0..a3 as the vector stored at d_j: a 4×4 transpose. */
+// @ts-ignore: decorator
+@inline export function transposeTo(a0: v128, a1: v128, a2: v128, a3: v128, d0: usize, d1: usize, d2: usize, d3: usize): void {
+  const t0 = v128.shuffle<f32>(a0, a1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(a2, a3, 0, 4, 1, 5);
+  const t2 = v128.shuffle<f32>(a0, a1, 2, 6, 3, 7), t3 = v128.shuffle<f32>(a2, a3, 2, 6, 3, 7);
+  v128.store(d0, v128.shuffle<f32>(t0, t1, 0, 1, 4, 5));
+  v128.store(d1, v128.shuffle<f32>(t0, t1, 2, 3, 6, 7));
+  v128.store(d2, v128.shuffle<f32>(t2, t3, 0, 1, 4, 5));
+  v128.store(d3, v128.shuffle<f32>(t2, t3, 2, 3, 6, 7));
+}
+
 /** All ones in the lanes holding NaN or ±infinity (v − v is NaN exactly there). */
 // @ts-ignore: decorator
 @inline export function nonFinite(v: v128): v128 {
