@@ -136,11 +136,11 @@ function transposeWeights(w: usize, taps: i32, cb: i32, wq: usize): void {
 function packLanes(src: usize, rows: i32, cols: i32, cb: i32, dst: usize, rowsD: i32, colsD: i32, top: i32, left: i32): void {
   const plane = rows * cols << 2;
   const r1 = min(rows, rowsD - top), c1 = min(cols, colsD - left);
-  // Planes of one or four pixels, four channels, none clipped: the channels' 4 or 16 floats are
-  // contiguous, one load or a 4×4 transpose (the gathers below cost four loads a pixel).
-  if (cb == 4 && r1 == rows && c1 == cols && (plane == 4 || plane == 16)) {
+  // Planes of four pixels, four channels, none clipped: the channels' 16 floats are contiguous, a
+  // 4×4 transpose (the gathers below cost four loads a pixel; on planes of one pixel gatherLanes
+  // makes them one load).
+  if (cb == 4 && r1 == rows && c1 == cols && plane == 16) {
     const d = dst + (<usize>(top * colsD + left) << 4);
-    if (plane == 4) { v128.store(d, v128.load(src)); return; }
     transposeTo(v128.load(src), v128.load(src, 16), v128.load(src, 32), v128.load(src, 48),
       pixelAt(d, 0, cols, colsD), pixelAt(d, 1, cols, colsD), pixelAt(d, 2, cols, colsD), pixelAt(d, 3, cols, colsD));
     return;

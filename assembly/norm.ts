@@ -143,12 +143,11 @@ function statsLanes1(x: usize, mean: usize, variance: usize, N: i32, C: i32, c: 
  */
 function statsLanes4(x: usize, mean: usize, variance: usize, N: i32, C: i32, c: i32): bool {
   const row = <usize>C << 4, at = <usize>c << 4, zero = f32x4.splat(0);
-  // The shifts, as the per-channel loop takes them: the mean of each channel's first plane.
-  let kV = zero;
-  for (let j = 0; j < 4; j++) {
-    const shift: f32 = planeSum(x + at + (<usize>j << 4), 4) / <f32>4;
-    kV = v128.bitselect(f32x4.splat(isFinite<f32>(shift) ? shift : 0), kV, i32x4.eq(i32x4(0, 1, 2, 3), i32x4.splat(j)));
-  }
+  // The shifts: the mean of each channel's first plane as planeSum sums it (0 + each vector, then
+  // its lanes in order), 0 where that is not finite.
+  const shift = f32x4.div(laneSums(f32x4.add(zero, v128.load(x + at)), f32x4.add(zero, v128.load(x + at, 16)),
+    f32x4.add(zero, v128.load(x + at, 32)), f32x4.add(zero, v128.load(x + at, 48))), f32x4.splat(4));
+  const kV = v128.andnot(shift, nonFinite(shift));
   const k0 = lane0(kV), k1 = lane1(kV), k2 = lane2(kV), k3 = lane3(kV);
   let s1a = f64x2.splat(0), s1b = f64x2.splat(0), s2a = f64x2.splat(0), s2b = f64x2.splat(0);
   for (let n = 0; n < N; n++) {
