@@ -8,7 +8,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
-import { rt, Block, f32, channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts, ranges, weightGradSplit, weightGradTapRanges, tapSplit, batchNormSplits, actGradFusions, poolSplits, reluSplits, splitLimits, splitTuning, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
+import { rt, Block, f32, channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts, ranges, weightGradSplit, weightGradTapRanges, tapSplit, batchNormSplits, actGradFusions, poolSplits, sweepSplits, splitLimits, splitTuning, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
 import { execFileSync } from 'node:child_process';
 import { rng, randn, bits, freshSeed, randInt, randomConvGeometry } from './helpers.js';
 
@@ -623,33 +623,85 @@ test('MaxPool2d and AvgPool2d split by ranges of planes give the same bits on 1,
   }
 });
 
-test('ReLU backward split by ranges of 16 values gives the same bits on 1, 2 and 3 threads; after BatchNorm2d, in its backward\'s sweeps', async () => {
+/**
+ * Fills the wasm memory no buffer holds with NaN, so that a split which leaves values unwritten
+ * shows it: a buffer freed and handed out again in the next pass would otherwise still hold the
+ * one-thread pass's results (the heap's free spans and the memory past its top).
+ */
+function poisonFreeMemory() {
+  const { heap, memory, kernels } = rt();
+  for (const { start, size } of heap.free) kernels.fill(start, size >> 2, NaN);
+  kernels.fill(heap.top, (memory.buffer.byteLength - heap.top) >> 2, NaN);
+}
+
+/** A module whose parameters p0, p1 are the inputs of fn (an op, or ops whose gradients add up at an input). */
+class OpsModule extends sn.Module {
+  constructor(values, shape, fn) {
+    super();
+    values.forEach((v, i) => this.registerParameter(`p${i}`, new sn.Parameter(shape, Float32Array.from(v))));
+    this.fn = fn;
+  }
+  forward() { return this.fn(this.p0, this.p1); }
+}
+
+// [name, make(): a module of two inputs' parameters or a layer of x, the kernels that must split].
+const SWEEPS = [
+  ['ReLU', () => new sn.ReLU(), ['activationChecked', 'reluBackward']],
+  ['ReLU after BatchNorm2d (its backward masks dy itself)', () => new sn.Sequential(new sn.BatchNorm2d(1), new sn.ReLU()), []],
+  ['ReLU6', () => new sn.ReLU6(), ['activationChecked', 'relu6Backward']],
+  ['LeakyReLU(0.1)', () => new sn.LeakyReLU(0.1), ['leakyReluForward', 'leakyReluBackward']],
+  ['Sigmoid', () => new sn.Sigmoid(), ['sigmoidForward', 'sigmoidBackward']],
+  ['Tanh', () => new sn.Tanh(), ['tanhForward', 'tanhBackward']],
+  ['Hardswish', () => new sn.Hardswish(), ['hardswishForward', 'hardswishBackward']],
+  ['SiLU', () => new sn.SiLU(), ['siluForward', 'siluBackward']],
+  ['GELU', () => new sn.GELU(), ['geluForward', 'geluBackward']],
+  ["GELU('tanh')", () => new sn.GELU({ approximate: 'tanh' }), ['geluTanhForward', 'geluTanhBackward']],
+  ['ELU(0.7)', () => new sn.ELU(0.7), ['eluForward', 'eluBackward']],
+  ['sn.relu', (v, shape) => new OpsModule(v, shape, (a) => sn.relu(a)), ['activationChecked', 'reluBackward']],
+  ['sn.relu6', (v, shape) => new OpsModule(v, shape, (a) => sn.relu6(a)), ['activationChecked', 'relu6Backward']],
+  ['sn.sigmoid', (v, shape) => new OpsModule(v, shape, (a) => sn.sigmoid(a)), ['sigmoidForward', 'sigmoidBackward']],
+  ['sn.elu', (v, shape) => new OpsModule(v, shape, (a) => sn.elu(a, 0.7)), ['eluForward', 'eluBackward']],
+  ['sn.gelu', (v, shape) => new OpsModule(v, shape, (a) => sn.gelu(a)), ['geluForward', 'geluBackward']],
+  ['sn.add (the residual add) and sn.mul', (v, shape) => new OpsModule(v, shape, (a, b) => sn.mul(sn.add(a, b), b)), ['addForward', 'mulForward']],
+  ['sn.mul by a number', (v, shape) => new OpsModule(v, shape, (a) => sn.mul(a, 2.5)), ['mulScalar']],
+  // a's gradient the sum of three: the first two added into a buffer (addForward), the third into it (addInto).
+  ['three uses of one input, their gradients summed', (v, shape) => new OpsModule(v, shape, (a, b) => sn.add(sn.mul(a, b), sn.add(sn.relu(a), sn.tanh(a)))),
+    ['addForward', 'addInto', 'mulForward', 'reluBackward', 'tanhBackward']],
+];
+
+test('element-wise kernels (activations, sums, products, gradients summed) split by ranges of 16 values give the same bits on 1, 2 and 3 threads', async () => {
   const limit = splitLimits.minBytes;
   splitLimits.minBytes = 0;
   try {
-    // Sizes around whole vectors and cache lines, one under a vector; zeros, −0 and denormals in x and dy.
+    // Sizes around whole vectors and cache lines, one under a vector; zeros, −0 and denormals in the values and dy.
     const special = [0, -0, 1e-45, -1e-45];
-    const pass = async (threads, n, afterBn) => {
+    const values = (n, rand) => randn(n, rand).map((v, i) => (i % 7 === 3 ? special[i % special.length] : 2 * v));
+    const pass = async (threads, n, make, kernels) => {
       sn.setNumThreads(threads);
       await rt().pool.whenStarted();
-      const before = reluSplits.count, fusedBefore = actGradFusions.count, rand = rng(23);
-      const x = randn(n, rand).map((v, i) => (i % 7 === 3 ? special[i % special.length] : v));
-      const dy = randn(n, rand).map((v, i) => (i % 11 === 5 ? special[i % special.length] : v));
-      const relu = new sn.ReLU();
-      const model = afterBn ? new sn.Sequential(new sn.BatchNorm2d(1), relu) : relu;
-      const shape = [1, 1, 1, n];
-      const y = model.forward(sn.tensor(x, shape));
-      const dx = model.backward(sn.tensor(dy, shape));
-      const out = { y: bits(y.toArray()), dx: bits(dx.toArray()), splits: reluSplits.count - before };
-      // After BatchNorm2d the ReLU's backward is no sweep of its own: the BatchNorm's masks dy.
-      assert.is(actGradFusions.count - fusedBefore, afterBn ? 1 : 0, `${n} values: BatchNorm backward passes fused with the ReLU's`);
-      model.dispose?.();
+      poisonFreeMemory();
+      const before = kernels.map((k) => sweepSplits[k] ?? 0), fusedBefore = actGradFusions.count, rand = rng(23);
+      const shape = [1, 1, 1, n], x = [values(n, rand), values(n, rand)], dy = values(n, rand);
+      const m = make(x, shape);
+      let y, grads;
+      if (m instanceof OpsModule) {
+        y = m.forward();
+        m.backward(sn.tensor(dy, shape));
+        grads = [m.p0.grad, m.p1.grad].filter(Boolean).flatMap((g) => bits(g.toArray()));
+      } else {
+        y = m.forward(sn.tensor(x[0], shape));
+        grads = bits(m.backward(sn.tensor(dy, shape)).toArray());
+      }
+      const out = { y: bits(y.toArray()), dx: grads, splits: kernels.map((k, i) => (sweepSplits[k] ?? 0) - before[i] > 0 ? 1 : 0).reduce((a, b) => a + b, 0) };
+      const bn = m instanceof sn.Sequential;
+      assert.is(actGradFusions.count - fusedBefore, bn ? 1 : 0, `${n} values: BatchNorm backward passes fused with the ReLU's`);
+      m.dispose?.();
       return out;
     };
     for (const n of [3, 17, 33, 100, 1027]) {
-      for (const afterBn of [false, true]) {
-        await assertSplitBits((threads) => pass(threads, n, afterBn), `${n} values${afterBn ? ' after BatchNorm2d' : ''}`,
-          n > 16 && !afterBn ? 1 : 0, 'the backward split where there are two cache lines, alone');
+      for (const [name, make, kernels] of SWEEPS) {
+        await assertSplitBits((threads) => pass(threads, n, make, kernels), `${name}, ${n} values`,
+          n > 16 ? kernels.length : 0, `of ${kernels.join(', ')}, those split where there are two cache lines`);
       }
     }
   } finally {

@@ -3,7 +3,7 @@
 // the nodes of its inputs. backward() walks that graph from a tensor in reverse topological
 // order, summing the gradients of a tensor used more than once. There is no global tape: a graph
 // lives as long as its tensors (the JS garbage collector frees it), so nothing grows across steps.
-import { rt } from '../runtime/wasm.js';
+import { sweep } from '../runtime/split.js';
 import type { Tensor } from '../tensor.js';
 import { profiler } from './state.js';
 
@@ -125,7 +125,8 @@ export function backwardFrom(root: GradNode, dy: Tensor, options: WalkOptions = 
       // into; the first two go into a buffer of the node's own in one sweep.
       checkSize(have, g);
       const sum = n.sumBuffer(g.shape);
-      rt().kernels.addForward(have.ptr, g.ptr, sum.ptr, sum.size);
+      const a = have.ptr, b = g.ptr, y = sum.ptr;
+      sweep(sum.size, 12, (o, n) => ({ kernel: 'addForward', args: [a + o, b + o, y + o, n] }));
       summed.add(n);
       slots.set(n, sum);
       return;
@@ -170,10 +171,11 @@ function postorder(root: GradNode, included: (n: GradNode | null) => n is GradNo
   return order;
 }
 
-/** sum += g, element by element (same size). */
+/** sum += g, element by element (same size; over threads when large: sweep). */
 function addInto(sum: Tensor, g: Tensor): void {
   checkSize(sum, g);
-  rt().kernels.addInto(sum.ptr, g.ptr, sum.size);
+  const y = sum.ptr, x = g.ptr;
+  sweep(sum.size, 12, (o, n) => ({ kernel: 'addInto', args: [y + o, x + o, n] }));
 }
 
 /** Throws unless the gradient g is of sum's size. */

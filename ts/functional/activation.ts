@@ -7,22 +7,27 @@ import { OpCall, beginOp, dryResult, endOp, opInput } from './site.js';
 import type { TensorLike } from './arith.js';
 import { checkOptions, describe, oneOf } from '../options.js';
 import { ACT_RELU, ACT_RELU6, activate, activationGrad } from '../layers/epilogue.js';
+import type { Task } from '../runtime/threads.js';
+import { sweep } from '../runtime/split.js';
 
 /**
  * An elementwise op: y = f(x) in the site's block, and a backward computing dx from the saved
- * input (`fromInput`) or the op's own output.
+ * input (`fromInput`) or the op's own output; each pass a kernel call over a range of values
+ * (sweep: over threads when large).
  */
-function elementwise(call: OpCall, x: TensorLike, forward: (x: number, y: number, n: number) => void,
-  backward: (saved: number, dy: number, dx: number, n: number) => void, fromInput: boolean, attrs: Record<string, unknown> = {}): Tensor {
+function elementwise(call: OpCall, x: TensorLike, forward: (x: number, y: number, n: number) => Task,
+  backward: (saved: number, dy: number, dx: number, n: number) => Task, fromInput: boolean, attrs: Record<string, unknown> = {}): Tensor {
   const t = opInput(call, 'x', 0, x);
   if (!call.site) return dryResult(call, t.shape, [t], attrs);
   const site = call.site;
   const { y, inputs: [xs] } = site.output('y', t.shape, 'forward()', [t]);
-  forward(xs.ptr, y.ptr, y.size);
+  const xp = xs.ptr, yp = y.ptr;
+  sweep(y.size, 8, (o, n) => forward(xp + o, yp + o, n));
   const saved = fromInput ? t : y;
   return endOp(call, y, [t], fromInput ? [['its input', t]] : [], y, (dy) => {
     const dx = site.output('grad0', t.shape, 'backward()').y;
-    backward(saved.ptr, dy.ptr, dx.ptr, dx.size);
+    const sp = saved.ptr, g = dy.ptr, d = dx.ptr;
+    sweep(dx.size, 12, (o, n) => backward(sp + o, g + o, d + o, n));
     return [dx];
   });
 }
@@ -32,7 +37,7 @@ function elementwise(call: OpCall, x: TensorLike, forward: (x: number, y: number
  * backward then reading the sign of the op's own output (the same mask as the input's, bit for
  * bit); else as elementwise() does.
  */
-function clamp(call: OpCall, x: TensorLike, act: number, backward: (saved: number, dy: number, dx: number, n: number) => void): Tensor {
+function clamp(call: OpCall, x: TensorLike, act: number, backward: (saved: number, dy: number, dx: number, n: number) => Task): Tensor {
   const t = opInput(call, 'x', 0, x);
   if (!call.site) return dryResult(call, t.shape, [t], {});
   const site = call.site;
@@ -45,7 +50,10 @@ function clamp(call: OpCall, x: TensorLike, act: number, backward: (saved: numbe
   return endOp(call, y, [t], fused ? [] : [['its input', t]], y, (dy) => {
     const dx = site.output('grad0', t.shape, 'backward()').y;
     // After a BatchNorm's put-off output, put off in turn for its backward (DeferredActGrad).
-    activationGrad(fused, act, dy, dx, y, () => backward(saved.ptr, dy.ptr, dx.address, dx.size));
+    activationGrad(fused, act, dy, dx, y, () => {
+      const sp = saved.ptr, g = dy.ptr, d = dx.address;
+      sweep(dx.size, 12, (o, n) => backward(sp + o, g + o, d + o, n));
+    });
     return [dx];
   });
 }
@@ -59,8 +67,7 @@ function clamp(call: OpCall, x: TensorLike, act: number, backward: (saved: numbe
  * ```
  */
 export function relu(x: TensorLike): Tensor {
-  const k = rt().kernels;
-  return clamp(beginOp('sn.relu'), x, ACT_RELU, (s, dy, dx, n) => k.reluBackward(s, dy, dx, n));
+  return clamp(beginOp('sn.relu'), x, ACT_RELU, (s, dy, dx, n) => ({ kernel: 'reluBackward', args: [s, dy, dx, n] }));
 }
 
 /** max(x, 0) + negativeSlope · min(x, 0), elementwise, as torch.nn.functional.leaky_relu (default slope 0.01). */
@@ -69,39 +76,37 @@ export function leakyRelu(x: TensorLike, negativeSlope = 0.01): Tensor {
   if (typeof negativeSlope !== 'number' || !Number.isFinite(negativeSlope)) {
     throw new Error(`sn.leakyRelu: negativeSlope must be a finite number, got ${describe(negativeSlope)}`);
   }
-  const k = rt().kernels;
-  return elementwise(call, x, (a, b, n) => k.leakyReluForward(a, b, n, negativeSlope),
-    (s, dy, dx, n) => k.leakyReluBackward(s, dy, dx, n, negativeSlope), true, { negativeSlope });
+  return elementwise(call, x, (a, b, n) => ({ kernel: 'leakyReluForward', args: [a, b, n, negativeSlope] }),
+    (s, dy, dx, n) => ({ kernel: 'leakyReluBackward', args: [s, dy, dx, n, negativeSlope] }), true, { negativeSlope });
 }
 
 /** The logistic function 1 / (1 + exp(−x)), elementwise, as torch.sigmoid. */
 export function sigmoid(x: TensorLike): Tensor {
-  const k = rt().kernels;
-  return elementwise(beginOp('sn.sigmoid'), x, (a, b, n) => k.sigmoidForward(a, b, n), (s, dy, dx, n) => k.sigmoidBackward(s, dy, dx, n), false);
+  return elementwise(beginOp('sn.sigmoid'), x, (a, b, n) => ({ kernel: 'sigmoidForward', args: [a, b, n] }),
+    (s, dy, dx, n) => ({ kernel: 'sigmoidBackward', args: [s, dy, dx, n] }), false);
 }
 
 /** The hyperbolic tangent, elementwise, as torch.tanh. */
 export function tanh(x: TensorLike): Tensor {
-  const k = rt().kernels;
-  return elementwise(beginOp('sn.tanh'), x, (a, b, n) => k.tanhForward(a, b, n), (s, dy, dx, n) => k.tanhBackward(s, dy, dx, n), false);
+  return elementwise(beginOp('sn.tanh'), x, (a, b, n) => ({ kernel: 'tanhForward', args: [a, b, n] }),
+    (s, dy, dx, n) => ({ kernel: 'tanhBackward', args: [s, dy, dx, n] }), false);
 }
 
 /** min(max(x, 0), 6), elementwise, as torch.nn.functional.relu6 (MobileNetV2's activation). */
 export function relu6(x: TensorLike): Tensor {
-  const k = rt().kernels;
-  return clamp(beginOp('sn.relu6'), x, ACT_RELU6, (s, dy, dx, n) => k.relu6Backward(s, dy, dx, n));
+  return clamp(beginOp('sn.relu6'), x, ACT_RELU6, (s, dy, dx, n) => ({ kernel: 'relu6Backward', args: [s, dy, dx, n] }));
 }
 
 /** x · relu6(x + 3) / 6, elementwise, as torch.nn.functional.hardswish (MobileNetV3's activation). */
 export function hardswish(x: TensorLike): Tensor {
-  const k = rt().kernels;
-  return elementwise(beginOp('sn.hardswish'), x, (a, b, n) => k.hardswishForward(a, b, n), (s, dy, dx, n) => k.hardswishBackward(s, dy, dx, n), true);
+  return elementwise(beginOp('sn.hardswish'), x, (a, b, n) => ({ kernel: 'hardswishForward', args: [a, b, n] }),
+    (s, dy, dx, n) => ({ kernel: 'hardswishBackward', args: [s, dy, dx, n] }), true);
 }
 
 /** x · sigmoid(x), elementwise, as torch.nn.functional.silu (also called swish). */
 export function silu(x: TensorLike): Tensor {
-  const k = rt().kernels;
-  return elementwise(beginOp('sn.silu'), x, (a, b, n) => k.siluForward(a, b, n), (s, dy, dx, n) => k.siluBackward(s, dy, dx, n), true);
+  return elementwise(beginOp('sn.silu'), x, (a, b, n) => ({ kernel: 'siluForward', args: [a, b, n] }),
+    (s, dy, dx, n) => ({ kernel: 'siluBackward', args: [s, dy, dx, n] }), true);
 }
 
 /**
@@ -111,19 +116,20 @@ export function silu(x: TensorLike): Tensor {
 export function gelu(x: TensorLike, options: { approximate?: 'none' | 'tanh' } = {}): Tensor {
   const call = beginOp('sn.gelu');
   checkOptions('sn.gelu', options, { approximate: oneOf('none', 'tanh') });
-  const k = rt().kernels;
   if (options.approximate === 'tanh') {
-    return elementwise(call, x, (a, b, n) => k.geluTanhForward(a, b, n), (s, dy, dx, n) => k.geluTanhBackward(s, dy, dx, n), true, { approximate: 'tanh' });
+    return elementwise(call, x, (a, b, n) => ({ kernel: 'geluTanhForward', args: [a, b, n] }),
+      (s, dy, dx, n) => ({ kernel: 'geluTanhBackward', args: [s, dy, dx, n] }), true, { approximate: 'tanh' });
   }
-  return elementwise(call, x, (a, b, n) => k.geluForward(a, b, n), (s, dy, dx, n) => k.geluBackward(s, dy, dx, n), true);
+  return elementwise(call, x, (a, b, n) => ({ kernel: 'geluForward', args: [a, b, n] }),
+    (s, dy, dx, n) => ({ kernel: 'geluBackward', args: [s, dy, dx, n] }), true);
 }
 
 /** x for x > 0, alpha · (e^x − 1) otherwise, elementwise, as torch.nn.functional.elu (default alpha 1). */
 export function elu(x: TensorLike, alpha = 1): Tensor {
   const call = beginOp('sn.elu');
   if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw new Error(`sn.elu: alpha must be a finite number, got ${describe(alpha)}`);
-  const k = rt().kernels;
-  return elementwise(call, x, (a, b, n) => k.eluForward(a, b, n, alpha), (s, dy, dx, n) => k.eluBackward(s, dy, dx, n, alpha), true, { alpha });
+  return elementwise(call, x, (a, b, n) => ({ kernel: 'eluForward', args: [a, b, n, alpha] }),
+    (s, dy, dx, n) => ({ kernel: 'eluBackward', args: [s, dy, dx, n, alpha] }), true, { alpha });
 }
 
 /** Softmax or log-softmax along `dim`, viewing x as [outer, C, inner] around it. */

@@ -10,6 +10,7 @@
 // small tensor varying over mid (C V C) or over outer and inner (V C V); longer patterns loop
 // over their first run here.
 import { rt } from '../runtime/wasm.js';
+import { sweep } from '../runtime/split.js';
 import { describe } from '../describe.js';
 
 /** A run of adjacent dims: its total extent, and whether the small operand varies over it. */
@@ -139,7 +140,7 @@ function operands(plan: BroadcastPlan, a: number, b: number): [full: number, sma
 /** y = a + b over a plan from broadcastPlan (y has the plan's shape). */
 export function addForward(plan: BroadcastPlan, a: number, b: number, y: number): void {
   const k = rt().kernels;
-  if (plan.small === null) { k.addForward(a, b, y, plan.size); return; }
+  if (plan.small === null) { addFlat(a, b, y, plan.size); return; }
   if (plan.size === 0) return;
   const [full, small] = operands(plan, a, b);
   walk(plan.runs, 0, full, y, small, (p, q, s, o, m, i) => k.addBroadcastMid(p, s, q, o, m, i), null);
@@ -163,7 +164,7 @@ export function addBackward(plan: BroadcastPlan, dy: number, da: number, db: num
 /** y = a ⊙ b over a plan from broadcastPlan. */
 export function mulForward(plan: BroadcastPlan, a: number, b: number, y: number): void {
   const k = rt().kernels;
-  if (plan.small === null) { k.mulForward(a, b, y, plan.size); return; }
+  if (plan.small === null) { mulFlat(a, b, y, plan.size); return; }
   if (plan.size === 0) return;
   const [full, small] = operands(plan, a, b);
   walk(plan.runs, 0, full, y, small, (p, q, s, o, m, i) => k.mulBroadcastMid(p, s, q, o, m, i), null);
@@ -176,8 +177,8 @@ export function mulForward(plan: BroadcastPlan, a: number, b: number, y: number)
 export function mulBackward(plan: BroadcastPlan, a: number, b: number, dy: number, da: number, db: number): void {
   const k = rt().kernels;
   if (plan.small === null) {
-    if (da) k.mulForward(dy, b, da, plan.size);
-    if (db) k.mulForward(dy, a, db, plan.size);
+    if (da) mulFlat(dy, b, da, plan.size);
+    if (db) mulFlat(dy, a, db, plan.size);
     return;
   }
   const [full, small] = operands(plan, a, b);
@@ -196,7 +197,17 @@ export function checkScalar(op: string, s: unknown): asserts s is number {
 
 /** y = s·x over n floats; also the gradient of mul(x, s): dx = s·dy. */
 export function mulScalar(x: number, s: number, y: number, n: number): void {
-  rt().kernels.mulScalar(x, y, n, s);
+  sweep(n, 8, (o, c) => ({ kernel: 'mulScalar', args: [x + o, y + o, c, s] }));
+}
+
+/** y = a + b over n floats, by sweep (over threads when large); y may be a or b. */
+export function addFlat(a: number, b: number, y: number, n: number): void {
+  sweep(n, 12, (o, c) => ({ kernel: 'addForward', args: [a + o, b + o, y + o, c] }));
+}
+
+/** y = a ⊙ b over n floats, by sweep (over threads when large). */
+function mulFlat(a: number, b: number, y: number, n: number): void {
+  sweep(n, 12, (o, c) => ({ kernel: 'mulForward', args: [a + o, b + o, y + o, c] }));
 }
 
 // ---- cat ----

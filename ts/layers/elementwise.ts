@@ -2,6 +2,8 @@
 // layer's own buffer, backward from the saved input or output.
 import { Module } from '../module.js';
 import { Tensor } from '../tensor.js';
+import type { Task } from '../runtime/threads.js';
+import { sweep } from '../runtime/split.js';
 import { ACT_NONE, FusableResult, activate, activationGrad } from './epilogue.js';
 
 /** The base of the elementwise activations (ReLU, LeakyReLU, Sigmoid, Tanh, ReLU6, Hardswish, SiLU, GELU, ELU): output shape = input shape. */
@@ -28,10 +30,13 @@ export abstract class Elementwise extends Module {
    */
   protected fused: FusableResult | null = null;
 
-  /** @internal y = f(x) over n floats. */
-  protected abstract apply(x: number, y: number, n: number): void;
-  /** @internal dx = f'(·) ⊙ dy over n floats, from the saved input x or output y. */
-  protected abstract applyBackward(x: Tensor, y: Tensor, dy: number, dx: number, n: number): void;
+  /** @internal The kernel call y = f(x) over n floats (run by sweep(): over threads when large). */
+  protected abstract forwardTask(x: number, y: number, n: number): Task;
+  /**
+   * @internal The kernel call dx = f'(·) ⊙ dy over n floats from `saved`: the input, or the
+   * output where backwardReadsInput is false or the call fused (whose sign is the input's).
+   */
+  protected abstract backwardTask(saved: number, dy: number, dx: number, n: number): Task;
 
   /** The input shape: any shape is taken, and kept. */
   override outputShape(s: readonly number[]): number[] { return [...s]; }
@@ -43,7 +48,8 @@ export abstract class Elementwise extends Module {
     this.y = y;
     this.fused = null;
     if (this.epilogueAct === ACT_NONE) {
-      this.apply(x.ptr, y.ptr, x.size);
+      const xp = x.ptr, yp = y.ptr;
+      sweep(x.size, 8, (o, n) => this.forwardTask(xp + o, yp + o, n));
       return y;
     }
     const { fused, bad } = activate(x, y, this.epilogueAct);
@@ -67,9 +73,12 @@ export abstract class Elementwise extends Module {
   override backwardDevice(dy: Tensor, needInputGrad: boolean): Tensor | null {
     if (!needInputGrad) return null;
     const dx = this.output('dx', dy.shape, 'backward()');
-    const x = this.x!, y = this.y!;
+    const y = this.y!, saved = this.backwardReadsInput && !this.fused ? this.x! : y;
     // After a BatchNorm's put-off output, put off in turn for its backward (DeferredActGrad).
-    activationGrad(this.fused, this.epilogueAct, dy, dx, y, () => this.applyBackward(x, y, dy.ptr, dx.address, dy.size));
+    activationGrad(this.fused, this.epilogueAct, dy, dx, y, () => {
+      const s = saved.ptr, g = dy.ptr, d = dx.address;
+      sweep(dy.size, 12, (o, n) => this.backwardTask(s + o, g + o, d + o, n));
+    });
     return dx;
   }
 }

@@ -1,7 +1,6 @@
 // ELU: y = x for x > 0, alpha·(e^x − 1) otherwise.
-import { rt } from '../runtime/index.js';
-import { Tensor } from '../tensor.js';
 import { Elementwise } from './elementwise.js';
+import type { Task } from '../runtime/threads.js';
 import { pyFloat } from './python-repr.js';
 import { describe } from '../options.js';
 import { registerLayer } from '../registry.js';
@@ -33,11 +32,11 @@ export class ELU extends Elementwise {
   config(): Record<string, unknown> { return { alpha: this.alpha }; }
 
   /** @internal */
-  protected override apply(x: number, y: number, n: number): void { rt().kernels.eluForward(x, y, n, this.alpha); }
+  protected override forwardTask(x: number, y: number, n: number): Task { return { kernel: 'eluForward', args: [x, y, n, this.alpha] }; }
 
   /** @internal */
-  protected override applyBackward(x: Tensor, _y: Tensor, dy: number, dx: number, n: number): void {
-    rt().kernels.eluBackward(x.ptr, dy, dx, n, this.alpha);
+  protected override backwardTask(x: number, dy: number, dx: number, n: number): Task {
+    return { kernel: 'eluBackward', args: [x, dy, dx, n, this.alpha] };
   }
 }
 

@@ -1,7 +1,6 @@
 // GELU: y = x · Φ(x), exact (erf) or with PyTorch's tanh approximation.
-import { rt } from '../runtime/index.js';
-import { Tensor } from '../tensor.js';
 import { Elementwise } from './elementwise.js';
+import type { Task } from '../runtime/threads.js';
 import { checkOptions, oneOf } from '../options.js';
 import { registerLayer } from '../registry.js';
 
@@ -48,15 +47,13 @@ export class GELU extends Elementwise {
   config(): Record<string, unknown> { return { approximate: this.approximate }; }
 
   /** @internal */
-  protected override apply(x: number, y: number, n: number): void {
-    if (this.approximate === 'tanh') rt().kernels.geluTanhForward(x, y, n);
-    else rt().kernels.geluForward(x, y, n);
+  protected override forwardTask(x: number, y: number, n: number): Task {
+    return { kernel: this.approximate === 'tanh' ? 'geluTanhForward' : 'geluForward', args: [x, y, n] };
   }
 
   /** @internal */
-  protected override applyBackward(x: Tensor, _y: Tensor, dy: number, dx: number, n: number): void {
-    if (this.approximate === 'tanh') rt().kernels.geluTanhBackward(x.ptr, dy, dx, n);
-    else rt().kernels.geluBackward(x.ptr, dy, dx, n);
+  protected override backwardTask(x: number, dy: number, dx: number, n: number): Task {
+    return { kernel: this.approximate === 'tanh' ? 'geluTanhBackward' : 'geluBackward', args: [x, dy, dx, n] };
   }
 }
 

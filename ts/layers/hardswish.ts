@@ -1,7 +1,6 @@
 // Hardswish: y = x · relu6(x + 3) / 6, MobileNetV3's cheap swish.
-import { rt } from '../runtime/index.js';
-import { Tensor } from '../tensor.js';
 import { Elementwise } from './elementwise.js';
+import type { Task } from '../runtime/threads.js';
 import { registerLayer } from '../registry.js';
 
 /**
@@ -23,11 +22,11 @@ export class Hardswish extends Elementwise {
   config(): Record<string, unknown> { return {}; }
 
   /** @internal */
-  protected override apply(x: number, y: number, n: number): void { rt().kernels.hardswishForward(x, y, n); }
+  protected override forwardTask(x: number, y: number, n: number): Task { return { kernel: 'hardswishForward', args: [x, y, n] }; }
 
   /** @internal */
-  protected override applyBackward(x: Tensor, _y: Tensor, dy: number, dx: number, n: number): void {
-    rt().kernels.hardswishBackward(x.ptr, dy, dx, n);
+  protected override backwardTask(x: number, dy: number, dx: number, n: number): Task {
+    return { kernel: 'hardswishBackward', args: [x, dy, dx, n] };
   }
 }
 

@@ -1,7 +1,6 @@
 // LeakyReLU: y = x > 0 ? x : negativeSlope·x.
-import { rt } from '../runtime/index.js';
-import { Tensor } from '../tensor.js';
 import { Elementwise } from './elementwise.js';
+import type { Task } from '../runtime/threads.js';
 import { pyFloat } from './python-repr.js';
 import { describe } from '../options.js';
 import { registerLayer } from '../registry.js';
@@ -33,13 +32,13 @@ export class LeakyReLU extends Elementwise {
   config(): Record<string, unknown> { return { negativeSlope: this.negativeSlope }; }
 
   /** @internal */
-  protected override apply(x: number, y: number, n: number): void {
-    rt().kernels.leakyReluForward(x, y, n, this.negativeSlope);
+  protected override forwardTask(x: number, y: number, n: number): Task {
+    return { kernel: 'leakyReluForward', args: [x, y, n, this.negativeSlope] };
   }
 
   /** @internal */
-  protected override applyBackward(x: Tensor, _y: Tensor, dy: number, dx: number, n: number): void {
-    rt().kernels.leakyReluBackward(x.ptr, dy, dx, n, this.negativeSlope);
+  protected override backwardTask(x: number, dy: number, dx: number, n: number): Task {
+    return { kernel: 'leakyReluBackward', args: [x, dy, dx, n, this.negativeSlope] };
   }
 }
 

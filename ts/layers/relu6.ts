@@ -1,7 +1,6 @@
 // ReLU6: y = min(max(x, 0), 6), as MobileNets use it.
-import { rt } from '../runtime/index.js';
-import { Tensor } from '../tensor.js';
 import { Elementwise } from './elementwise.js';
+import type { Task } from '../runtime/threads.js';
 import { ACT_RELU6 } from './epilogue.js';
 import { registerLayer } from '../registry.js';
 
@@ -23,14 +22,14 @@ export class ReLU6 extends Elementwise {
   config(): Record<string, unknown> { return {}; }
 
   /** @internal */
-  protected override apply(x: number, y: number, n: number): void { rt().kernels.relu6Forward(x, y, n); }
+  protected override forwardTask(x: number, y: number, n: number): Task { return { kernel: 'relu6Forward', args: [x, y, n] }; }
 
   /** @internal */
   protected override readonly epilogueAct: number = ACT_RELU6;
 
-  /** @internal From the input, or from the output's sign after a fused call (the same mask, bit for bit). */
-  protected override applyBackward(x: Tensor, y: Tensor, dy: number, dx: number, n: number): void {
-    rt().kernels.relu6Backward((this.fused ? y : x).ptr, dy, dx, n);
+  /** @internal From the input, or from the output after a fused call (0 < y < 6 exactly where 0 < x < 6: the same mask, bit for bit). */
+  protected override backwardTask(saved: number, dy: number, dx: number, n: number): Task {
+    return { kernel: 'relu6Backward', args: [saved, dy, dx, n] };
   }
 }
 

@@ -1,7 +1,6 @@
 // Sigmoid: y = 1 / (1 + e^−x); backward from the output, dy·y·(1 − y).
-import { rt } from '../runtime/index.js';
-import { Tensor } from '../tensor.js';
 import { Elementwise } from './elementwise.js';
+import type { Task } from '../runtime/threads.js';
 import { registerLayer } from '../registry.js';
 
 /**
@@ -17,14 +16,14 @@ export class Sigmoid extends Elementwise {
   config(): Record<string, unknown> { return {}; }
 
   /** @internal */
-  protected override apply(x: number, y: number, n: number): void { rt().kernels.sigmoidForward(x, y, n); }
+  protected override forwardTask(x: number, y: number, n: number): Task { return { kernel: 'sigmoidForward', args: [x, y, n] }; }
 
   /** @internal */
   protected override readonly backwardReadsInput = false;
 
   /** @internal */
-  protected override applyBackward(_x: Tensor, y: Tensor, dy: number, dx: number, n: number): void {
-    rt().kernels.sigmoidBackward(y.ptr, dy, dx, n);
+  protected override backwardTask(y: number, dy: number, dx: number, n: number): Task {
+    return { kernel: 'sigmoidBackward', args: [y, dy, dx, n] };
   }
 }
 

@@ -1,7 +1,6 @@
 // SiLU (swish): y = x · sigmoid(x).
-import { rt } from '../runtime/index.js';
-import { Tensor } from '../tensor.js';
 import { Elementwise } from './elementwise.js';
+import type { Task } from '../runtime/threads.js';
 import { registerLayer } from '../registry.js';
 
 /**
@@ -22,11 +21,11 @@ export class SiLU extends Elementwise {
   config(): Record<string, unknown> { return {}; }
 
   /** @internal */
-  protected override apply(x: number, y: number, n: number): void { rt().kernels.siluForward(x, y, n); }
+  protected override forwardTask(x: number, y: number, n: number): Task { return { kernel: 'siluForward', args: [x, y, n] }; }
 
   /** @internal */
-  protected override applyBackward(x: Tensor, _y: Tensor, dy: number, dx: number, n: number): void {
-    rt().kernels.siluBackward(x.ptr, dy, dx, n);
+  protected override backwardTask(x: number, dy: number, dx: number, n: number): Task {
+    return { kernel: 'siluBackward', args: [x, dy, dx, n] };
   }
 }
 

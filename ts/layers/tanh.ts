@@ -1,7 +1,6 @@
 // Tanh; backward from the output, dy·(1 − y²).
-import { rt } from '../runtime/index.js';
-import { Tensor } from '../tensor.js';
 import { Elementwise } from './elementwise.js';
+import type { Task } from '../runtime/threads.js';
 import { registerLayer } from '../registry.js';
 
 /**
@@ -16,14 +15,14 @@ export class Tanh extends Elementwise {
   config(): Record<string, unknown> { return {}; }
 
   /** @internal */
-  protected override apply(x: number, y: number, n: number): void { rt().kernels.tanhForward(x, y, n); }
+  protected override forwardTask(x: number, y: number, n: number): Task { return { kernel: 'tanhForward', args: [x, y, n] }; }
 
   /** @internal */
   protected override readonly backwardReadsInput = false;
 
   /** @internal */
-  protected override applyBackward(_x: Tensor, y: Tensor, dy: number, dx: number, n: number): void {
-    rt().kernels.tanhBackward(y.ptr, dy, dx, n);
+  protected override backwardTask(y: number, dy: number, dx: number, n: number): Task {
+    return { kernel: 'tanhBackward', args: [y, dy, dx, n] };
   }
 }
 
