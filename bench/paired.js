@@ -66,9 +66,8 @@ export function pytorchServer(python, threads = 1) {
 }
 
 /**
- * Untimed calls of a simdnet step before its figures: the JIT's warm-up, and on several threads
- * each split pass's trial (8 calls alternating split and whole: runtime/split-choice.ts), after
- * which it runs the way it keeps.
+ * Untimed calls of a simdnet step before its figures: the JIT's warm-up, the layers' buffers and
+ * scratch, and on several threads the workers' start.
  */
 export const WARMUP_STEPS = 10;
 

@@ -411,7 +411,7 @@ export function threadsSection(t) {
   const ceiling = apart.length ? `\nSeparate processes, one thread each (no shared memory, no hand-offs): ${apart[0].apart.procs} at once at batch ${apart[0].apart.batch}, their img/s summed ÷ one at batch ${t.batch} alone, median [min–max] of ${apart[0].apart.ratio.samples} rounds: ${apart.map((n) => `${n.label} ×${n.apart.ratio.median.toFixed(2)} [${n.apart.ratio.min.toFixed(2)}–${n.apart.ratio.max.toFixed(2)}]`).join(', ')}. What this machine gives to independent work on as many cores: a ceiling for the thread counts above.` : '';
   const steal = t.steal ? `\nSteal time while simdnet's figures above were taken (/proc/stat: each vCPU's time spent ready while the hypervisor ran something else): ${t.steal.map((v, i) => `cpu${i} ${(100 * v).toFixed(1)}%`).join(', ')}.` : '';
   const busy = t.nets.filter((n) => n.busy);
-  const busyLine = busy.length ? `\nWith another process keeping a core busy (a loop at this one's priority), ${threadsOf(busy[0].busy.threads)} ÷ 1 thread as by default, each split pass run split or whole as timed faster (and splitting every pass the limits allow): ${busy.map((n) => `${n.label} ×${n.busy.chosen.toFixed(2)} (×${n.busy.split.toFixed(2)})`).join(', ')}.` : '';
+  const busyLine = busy.length ? `\nWith another process keeping a core busy (a loop at this one's priority), ${threadsOf(busy[0].busy.threads)} ÷ 1 thread: ${busy.map((n) => `${n.label} ×${n.busy.ratio.toFixed(2)}`).join(', ')}.` : '';
   return `## Threads: training steps at batch ${t.batch} on 1, 2 and all threads (img/s [× 1 thread], timed alternately in one run)\n${table(head, rows)}${ceiling}${busyLine}${handOff}${steal}${note}`;
 }
 

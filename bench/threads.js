@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { availableParallelism, getPriority, setPriority } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import * as sn from 'simdnet';
-import { rt, Block, f32, gemmScratch, splitTuning } from 'simdnet/internal';
+import { rt, Block, f32, gemmScratch } from 'simdnet/internal';
 import { ZOO_NETS } from './nets.js';
 import { summarize } from './stats.js';
 import { runPytorchThreads } from './pytorch.js';
@@ -159,36 +159,32 @@ async function gemmThreads(counts, timing) {
 
 /**
  * ZOO_NETS[key]'s training step at `batch` while another process keeps one core busy (a loop in a
- * child process at this one's priority, as another program on a user's machine): on 1 thread, on
- * `threads` as by default (each split pass timed split and whole, the faster kept:
- * runtime/split-choice.ts), and on `threads` splitting every pass the split limits allow. Timed
- * alternately as alternate() does, stepsPerSample's steps a sample, after WARMUP_STEPS untimed
- * steps each; { threads, chosen, split }: each the ratio of medians to 1 thread.
+ * child process at this one's priority, as another program on a user's machine), on 1 thread and
+ * on `threads`, timed alternately as alternate() does, stepsPerSample's steps a sample, after
+ * WARMUP_STEPS untimed steps each; { threads, ratio }: the ratio of the medians, `threads` over 1.
  */
 async function busyThreads(key, batch, threads, timing) {
   // It leaves when this process does, whatever ends it.
   const busy = spawn(process.execPath, ['-e', 'const p = process.ppid; for (let i = 0; ; i++) if ((i & 0xffffff) === 0 && process.ppid !== p) break;'], { stdio: 'ignore' });
   try { setPriority(busy.pid, getPriority()); } catch { /* a lower priority than ours: left as it is */ }
   const stepper = netStepper(key, batch);
-  const modes = [[1, true], [threads, true], [threads, false]], times = modes.map(() => []);
+  const modes = [1, threads], times = modes.map(() => []);
   try {
     const reps = await stepsPerSample(stepper.step, timing);
     for (let s = -1; s < timing.samples; s++) {
-      for (const [i, [t, tuned]] of modes.entries()) {
+      for (const [i, t] of modes.entries()) {
         await sn.ready({ threads: t });
-        splitTuning.enabled = tuned;
         const start = performance.now(), n = s < 0 ? WARMUP_STEPS : reps;
         for (let r = 0; r < n; r++) stepper.step();
         if (s >= 0) times[i].push((performance.now() - start) / reps);
       }
     }
   } finally {
-    splitTuning.enabled = true;
     busy.kill();
     stepper.dispose();
   }
-  const [one, chosen, split] = times.map((v) => summarize(v).median);
-  return { threads, chosen: one / chosen, split: one / split };
+  const [one, many] = times.map((v) => summarize(v).median);
+  return { threads, ratio: one / many };
 }
 
 const APART_SCRIPT = fileURLToPath(new URL('./threads-apart.js', import.meta.url));
@@ -270,7 +266,7 @@ async function handOffs(threads, { calls, gapMs = 0.1 }) {
  * default) over PyTorch's best: from paired rounds (pairBest, its summary in `vsPytorchBestPaired`),
  * else (PyTorch failed in them) from those figures. `steal` is each CPU's share of its time stolen by
  * the hypervisor while simdnet's figures were taken (stealBetween), or null off Linux. A network's
- * `busy` is busyThreads' { threads, chosen, split } with a core kept busy (null on one core).
+ * `busy` is busyThreads' { threads, ratio } with a core kept busy (null on one core).
  */
 export async function measureThreads({ quick = false, nets = Object.keys(ZOO_NETS), batch = 64, python, progress = () => {} } = {}) {
   const counts = threadCounts();

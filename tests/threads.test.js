@@ -3,20 +3,15 @@
 // kernel: on every lowering conv2dBatchSplits allows, each image's forward (and input gradient
 // alone) is bit for bit the same on any range of the batch. Then whole models train to the same
 // weights on 1, 2 and 3 threads (BatchNorm2d's sweeps split too, checked alone on awkward shapes),
-// the API refuses bad counts, and a script exits by itself. Passes are not timed to choose
-// between split and whole here (split-choice.ts): each splits wherever the limits allow.
+// the API refuses bad counts, and a script exits by itself.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
-import { rt, Block, f32, channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts, ranges, weightGradSplit, weightGradTapRanges, tapSplit, batchNormSplits, actGradFusions, poolSplits, sweepSplits, splitLimits, splitTuning, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
+import { rt, Block, f32, channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts, ranges, weightGradSplit, weightGradTapRanges, tapSplit, batchNormSplits, actGradFusions, poolSplits, sweepSplits, splitLimits, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
 import { execFileSync } from 'node:child_process';
 import { rng, randn, bits, freshSeed, randInt, randomConvGeometry } from './helpers.js';
 
 await sn.ready({ threads: 3 });
-// Every pass the limits allow splits, here: not run whole where that was timed faster
-// (tests/split-choice.test.js). Set around each test: npm test loads every file into one process.
-test.before.each(() => { splitTuning.enabled = false; });
-test.after.each(() => { splitTuning.enabled = true; });
 
 const k = rt().kernels;
 const ALGORITHMS = ['im2col-gemm', 'pointwise-gemm', 'flat', 'flat-channel-lanes', 'dwconv-3x3', 'dwconv', 'dwconv-channel-lanes',

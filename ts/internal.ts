@@ -33,7 +33,5 @@ export { batchNormSplits, actGradFusions } from './layers/epilogue.js';
 /** How often the pooling layers' kernels split over threads (by ranges of planes). */
 export { poolSplits } from './layers/pooling.js';
 export { splitLimits } from './runtime/split.js';
-/** Whether split passes are timed both ways and run the faster (tests that check the splits turn it off), and what they chose. */
-export { splitTuning, splitChoices, clearSplitChoices, SplitChoice } from './runtime/split-choice.js';
 export { sweepSplits } from './runtime/split.js';
 export { gemmRows, gemmSplits } from './layers/gemm-threads.js';

@@ -4,7 +4,6 @@
 // kernels (sweep: activations, sums, products, the modules' input checks) and others.
 import { rt } from './wasm.js';
 import { blockRanges, ranges, runKernel, type Task } from './threads.js';
-import { choiceFor, splitTuning } from './split-choice.js';
 
 /**
  * The sizes below which a pass stays on one thread. Each is half what it was measured at against
@@ -69,17 +68,22 @@ export function overRanges(n: number, threads: number, share: (start: number, co
 /**
  * Runs tasks[0] on the calling thread and the others on the workers, all at once, and returns
  * what each returned. With fewer workers ready than when the tasks were planned (setNumThreads in
- * between), or where this pass ran faster so (split-choice.ts), the same tasks run one after
- * another here, so the result does not change.
+ * between), the same tasks run one after another here, so the result does not change.
+ *
+ * Every pass the split limits allow runs split. Timing each such pass both ways and keeping the
+ * faster (its first 8 calls alternating split and whole, again every 256 calls) was tried and
+ * removed: once the calling thread took back the shares no worker had started (threads.ts), it
+ * gained nothing beyond the noise, with nothing else running or beside a process spinning on one
+ * core (training steps alternately in one process, 2 threads ÷ 1 timed / split: LeNet-5 ×1.28 /
+ * ×1.25 and ×0.83 / ×0.77 beside the busy process, the VGG-style net ×1.67 / ×1.72 and ×0.86 /
+ * ×0.91, ResNet-20 ×1.49 / ×1.56 and ×0.95 / ×0.92, MobileNetV2 ×0.5 ×1.07 / ×0.99 and ×0.84 /
+ * ×0.78), while a trial the VM's noise misled kept a pass whole for 256 calls: a 16→16 3×3
+ * convolution's forward alone at ×0.97 of one thread where it splits at ×1.78.
  */
 export function runTasks(tasks: readonly Task[]): number[] {
   const { pool, kernels } = rt();
   if (!pool || pool.size < tasks.length) return tasks.map((t) => runKernel(kernels, t));
-  if (!splitTuning.enabled || tasks.length < 2) return pool.run(tasks);
-  const choice = choiceFor(tasks), split = choice.next(), t0 = performance.now();
-  const out = split ? pool.run(tasks) : tasks.map((t) => runKernel(kernels, t));
-  choice.record(performance.now() - t0);
-  return out;
+  return pool.run(tasks);
 }
 
 /** Per kernel, how many sweeps (sweep()) ran split over threads: tests read it to know a split ran. */
