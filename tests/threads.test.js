@@ -539,8 +539,8 @@ async function batchNormPass(threads, [N, C, H, W], Act) {
 }
 
 test('BatchNorm2d (+ fused ReLU / ReLU6) split by channels gives the same bits on 1, 2 and 3 threads', async () => {
-  const limit = splitLimits.minBytes;
-  splitLimits.minBytes = 0;
+  const limit = splitLimits.minBytes, sweepLimit = splitLimits.minSweepBytes;
+  splitLimits.minBytes = splitLimits.minSweepBytes = 0;
   try {
     // Channels not a multiple of 4, batches of 1 and 3, odd planes, planes of one value.
     // Planes of one and of four values: four channels a vector where a range holds four below C's
@@ -565,6 +565,7 @@ test('BatchNorm2d (+ fused ReLU / ReLU6) split by channels gives the same bits o
     }
   } finally {
     splitLimits.minBytes = limit;
+    splitLimits.minSweepBytes = sweepLimit;
   }
 });
 
@@ -596,8 +597,8 @@ async function poolPass(threads, make, shape) {
 }
 
 test('MaxPool2d and AvgPool2d split by ranges of planes give the same bits on 1, 2 and 3 threads', async () => {
-  const limit = splitLimits.minBytes;
-  splitLimits.minBytes = 0;
+  const limit = splitLimits.minBytes, sweepLimit = splitLimits.minSweepBytes;
+  splitLimits.minBytes = splitLimits.minSweepBytes = 0;
   try {
     const layers = [
       ['MaxPool2d(2)', () => new sn.MaxPool2d(2)],
@@ -615,6 +616,7 @@ test('MaxPool2d and AvgPool2d split by ranges of planes give the same bits on 1,
     }
   } finally {
     splitLimits.minBytes = limit;
+    splitLimits.minSweepBytes = sweepLimit;
   }
 });
 
@@ -665,8 +667,8 @@ const SWEEPS = [
 ];
 
 test('element-wise kernels (activations, sums, products, gradients summed) split by ranges of 16 values give the same bits on 1, 2 and 3 threads', async () => {
-  const limit = splitLimits.minBytes;
-  splitLimits.minBytes = 0;
+  const limit = splitLimits.minBytes, sweepLimit = splitLimits.minSweepBytes;
+  splitLimits.minBytes = splitLimits.minSweepBytes = 0;
   try {
     // Sizes around whole vectors and cache lines, one under a vector; zeros, −0 and denormals in the values and dy.
     const special = [0, -0, 1e-45, -1e-45];
@@ -701,6 +703,7 @@ test('element-wise kernels (activations, sums, products, gradients summed) split
     }
   } finally {
     splitLimits.minBytes = limit;
+    splitLimits.minSweepBytes = sweepLimit;
   }
 });
 
@@ -710,8 +713,8 @@ test('element-wise kernels (activations, sums, products, gradients summed) split
  * call's hand-offs.
  */
 async function nonFiniteError(make, shape, bad, handOffs = () => {}) {
-  const limit = splitLimits.minBytes;
-  splitLimits.minBytes = 0;
+  const limit = splitLimits.minBytes, sweepLimit = splitLimits.minSweepBytes;
+  splitLimits.minBytes = splitLimits.minSweepBytes = 0;
   const messages = [];
   try {
     for (const threads of [1, 2, 3]) {
@@ -730,6 +733,7 @@ async function nonFiniteError(make, shape, bad, handOffs = () => {}) {
     }
   } finally {
     splitLimits.minBytes = limit;
+    splitLimits.minSweepBytes = sweepLimit;
   }
   assert.equal(messages, [messages[0], messages[0], messages[0]]);
   return messages[0];

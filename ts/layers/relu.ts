@@ -28,7 +28,7 @@ export class ReLU extends Elementwise {
 
   /**
    * @internal From the input, or from the output's sign after a fused call (the same mask, bit for
-   * bit). Over threads from splitLimits.minBytes (sweep: it reads the mask's source and dy and
+   * bit). Over threads from splitLimits.minSweepBytes (sweep: it reads the mask's source and dy and
    * writes dx, 12 bytes a value): the VGG-style net's first BatchNorm2d+ReLU backward at batch 64,
    * 8 MB a tensor, ran ×1.56 on 2 threads so. After a BatchNorm whose output the forward took in
    * its own sweep, this runs only when something other than the BatchNorm's backward reads dx:

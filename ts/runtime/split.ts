@@ -6,45 +6,50 @@ import { rt } from './wasm.js';
 import { blockRanges, ranges, runKernel, type Task } from './threads.js';
 
 /**
- * The sizes below which a pass stays on one thread. Each is half what it was measured at against
- * a pool whose workers slept after ~20 µs (the figures below): since they poll 1 ms (threads.ts)
- * a hand-off inside a training step costs ~12 µs, not 60–400 µs. LeNet-5's training step at batch
- * 64, 2 threads ÷ 1, alternately in one process, median of 15, the VM otherwise idle, five runs:
- * with these limits ×1.12–1.39, with twice these ×1.10–1.26, with half these ×1.13–1.26; the
- * VGG-style net ×1.78–1.81 and ResNet-20 ×1.56–1.67 whichever of the three (one run each). Tests
- * lower them to split small shapes.
+ * The sizes below which a pass stays on one thread: an eighth of what they were measured at one
+ * by one against a pool whose workers slept after ~20 µs (the figures below). Since then the
+ * workers poll 1 ms for their next task (a hand-off inside a training step ~12 µs, not 60–400 µs)
+ * and the calling thread takes back a share no worker has started (threads.ts), so small passes
+ * pay. 2 threads ÷ 1, training steps at batch 64 in blocks of 5–20 steps alternating in one
+ * process, these limits against 8 times these (as they were): MobileNetV2 ×0.5 ×1.25 / ×1.10,
+ * ×1.05 / ×0.89 (a 32nd: ×1.10), LeNet-5 ×1.18 / ×1.11, ×1.19 / ×1.15, ResNet-20 ×1.60 / ×1.56,
+ * the VGG-style net ×1.61 / ×1.62, ConvNetJS's net ×1.18 / ×1.22; alternating step by step,
+ * MobileNetV2 with a quarter ×1.11 / ×1.00 and LeNet-5 ×1.36 / ×1.21. The cost is on a machine
+ * without a free core: beside a process spinning on one core LeNet-5 ×0.58 / ×0.68 and
+ * MobileNetV2 ×0.66 / ×0.76 (the VGG-style net ×0.87 / ×0.85), where one thread is the faster
+ * choice anyway. Tests lower them to split small shapes.
  *
- * Below `minBytes` read and written a memory-bound pass (BatchNorm's sweeps) stays on one thread.
- * One thread sweeps 8–18 GB/s here, so 4 MB takes 0.25–0.5 ms, against a hand-off of 25–90 µs.
- * Split over 2 threads vs whole, alternately in one process on this 2-core machine while loaded
- * by other work (load 3–4): the statistics of 0.5 / 2 / 8 MB inputs ×0.35 / ×0.55 / ×0.87, the
- * backward of 0.5 / 2 / 8 MB ×0.50 / ×0.74 / ×0.92 (slower everywhere without a free core); in a
- * quieter run the VGG-style net's training step at batch 64 went from ×1.34 to ×1.50 of one thread
- * with every pass of 4 MB or more split. Tests lower it to split small shapes.
+ * Below `minBytes` read and written a memory-bound pass (BatchNorm's sweeps, pooling) stays on
+ * one thread; one thread sweeps 8–18 GB/s here.
  */
 export const splitLimits = {
-  minBytes: 2 << 20,
+  minBytes: 256 << 10,
+  /**
+   * minBytes for an element-wise kernel (sweep()), whose work per byte is least. Split over 2
+   * threads vs whole, alternately in one process, the input just written by the calling thread:
+   * an add of two tensors 0.75 / 1.5 / 3 / 6 MB read and written ×0.74 / ×1.02 / ×1.25 / ×1.46,
+   * ReLU's forward 0.5 / 1 / 2 / 4 MB ×1.10 / ×1.41 / ×1.70 / ×1.87 (bench/RESULTS.md).
+   */
+  minSweepBytes: 1 << 20,
   /**
    * Below this many FLOPs a GEMM split by rows (layers/gemm-threads.ts: Linear) stays on one
    * thread. A Linear's forward / dW / dx over 2 threads vs whole, alternately in one process,
-   * median of 15 rounds, while the machine was otherwise idle: 6 MFLOPs (LeNet-5's 400→120 at
-   * batch 64) ×0.98–1.23 / ×0.87–1.21 / ×0.88–1.04; 9–13 MFLOPs (400→120 at 96 and 128 rows,
-   * 784→128 at 64) ×1.12–1.85 / ×1.07–1.60 / ×0.98–1.41; 25 MFLOPs (400→120 at 256, 784→256 at
-   * 64) ×1.79–1.94 / ×1.67–1.93 / ×1.70–1.75. Tests lower it to split small shapes.
+   * median of 15 rounds, while the machine was otherwise idle, workers sleeping after ~20 µs:
+   * 6 MFLOPs (LeNet-5's 400→120 at batch 64) ×0.98–1.23 / ×0.87–1.21 / ×0.88–1.04; 9–13 MFLOPs
+   * ×1.12–1.85 / ×1.07–1.60 / ×0.98–1.41; 25 MFLOPs ×1.79–1.94 / ×1.67–1.93 / ×1.70–1.75.
    */
-  minGemmFlops: 5e6,
+  minGemmFlops: 625e3,
   /**
-   * Below this many FLOPs a convolution's pass stays on one thread: a hand-off measured 25 µs with
-   * the workers spinning, 60–90 µs from Atomics.wait, against ~0.4 ms for 2·10⁷ FLOPs at this
-   * machine's wasm peak. Tests lower it to split small shapes.
+   * Below this many FLOPs a convolution's pass stays on one thread. Against workers that slept,
+   * a hand-off cost 60–90 µs from Atomics.wait, against ~0.4 ms for 2·10⁷ FLOPs at this machine's
+   * wasm peak.
    */
-  minConvFlops: 1e7,
+  minConvFlops: 1.25e6,
   /**
-   * minConvFlops for a depthwise convolution's backward: the same time, ~0.4 ms, in fewer FLOPs.
-   * Measured on MobileNetV2's depthwise shapes at batch 64 (forward and backward, one thread):
-   * ~12 GFLOP/s against ~42 for its batch-folded pointwise GEMMs, so 2·10⁷ / 3.5 ≈ 6·10⁶.
+   * minConvFlops for a depthwise convolution's backward: the same time in fewer FLOPs (MobileNetV2's
+   * depthwise shapes at batch 64 ran ~12 GFLOP/s against ~42 for its batch-folded pointwise GEMMs).
    */
-  minDepthwiseFlops: 3e6,
+  minDepthwiseFlops: 375e3,
 };
 
 /**
@@ -91,7 +96,7 @@ export const sweepSplits: Record<string, number> = {};
 
 /**
  * Runs an elementwise kernel over n floats: `task(offset, count)` is its call on `count` values
- * from byte `offset` of each of its arrays. From splitLimits.minBytes of memory traffic
+ * from byte `offset` of each of its arrays. From splitLimits.minSweepBytes of memory traffic
  * (`bytesPerValue`·n: what it reads and writes) each thread takes a range of whole cache lines,
  * 16 values, the short one last: each value is the kernel's alone, and a range starting on a
  * multiple of 4 puts every value in the vector loop or the scalar tail as the whole sweep does,
@@ -104,7 +109,7 @@ export const sweepSplits: Record<string, number> = {};
  * its backward's gradient sums were 5–7% of its training step on 2 threads, on the calling thread.
  */
 export function sweep(n: number, bytesPerValue: number, task: (offset: number, count: number) => Task): number {
-  const threads = splitThreads(Math.ceil(n / 16), bytesPerValue * n, splitLimits.minBytes);
+  const threads = splitThreads(Math.ceil(n / 16), bytesPerValue * n, splitLimits.minSweepBytes);
   if (threads === 1) return runKernel(rt().kernels, task(0, n));
   const parts = blockRanges(n, threads, 16).map(([start, count]) => task(4 * start, count));
   sweepSplits[parts[0].kernel] = (sweepSplits[parts[0].kernel] ?? 0) + 1;
