@@ -201,7 +201,7 @@ export function mulScalar(x: number, s: number, y: number, n: number): void {
 }
 
 /** y = a + b over n floats, by sweep (over threads when large); y may be a or b. */
-export function addFlat(a: number, b: number, y: number, n: number): void {
+function addFlat(a: number, b: number, y: number, n: number): void {
   sweep(n, 12, (o, c) => ({ kernel: 'addForward', args: [a + o, b + o, y + o, c] }));
 }
 
