@@ -3,7 +3,7 @@
 // the nodes of its inputs. backward() walks that graph from a tensor in reverse topological
 // order, summing the gradients of a tensor used more than once. There is no global tape: a graph
 // lives as long as its tensors (the JS garbage collector frees it), so nothing grows across steps.
-import { sweep } from '../runtime/split.js';
+import { addFlat, sweep } from '../runtime/split.js';
 import type { Tensor } from '../tensor.js';
 import { profiler } from './state.js';
 
@@ -125,8 +125,7 @@ export function backwardFrom(root: GradNode, dy: Tensor, options: WalkOptions = 
       // into; the first two go into a buffer of the node's own in one sweep.
       checkSize(have, g);
       const sum = n.sumBuffer(g.shape);
-      const a = have.ptr, b = g.ptr, y = sum.ptr;
-      sweep(sum.size, 12, (o, n) => ({ kernel: 'addForward', args: [a + o, b + o, y + o, n] }));
+      addFlat(have.ptr, g.ptr, sum.ptr, sum.size);
       summed.add(n);
       slots.set(n, sum);
       return;

@@ -10,7 +10,7 @@
 // small tensor varying over mid (C V C) or over outer and inner (V C V); longer patterns loop
 // over their first run here.
 import { rt } from '../runtime/wasm.js';
-import { sweep } from '../runtime/split.js';
+import { addFlat, sweep } from '../runtime/split.js';
 import { describe } from '../describe.js';
 
 /** A run of adjacent dims: its total extent, and whether the small operand varies over it. */
@@ -198,11 +198,6 @@ export function checkScalar(op: string, s: unknown): asserts s is number {
 /** y = s·x over n floats; also the gradient of mul(x, s): dx = s·dy. */
 export function mulScalar(x: number, s: number, y: number, n: number): void {
   sweep(n, 8, (o, c) => ({ kernel: 'mulScalar', args: [x + o, y + o, c, s] }));
-}
-
-/** y = a + b over n floats, by sweep (over threads when large); y may be a or b. */
-function addFlat(a: number, b: number, y: number, n: number): void {
-  sweep(n, 12, (o, c) => ({ kernel: 'addForward', args: [a + o, b + o, y + o, c] }));
 }
 
 /** y = a ⊙ b over n floats, by sweep (over threads when large). */

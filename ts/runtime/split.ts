@@ -116,6 +116,11 @@ export function sweep(n: number, bytesPerValue: number, task: (offset: number, c
   return runTasks(parts).reduce((a, b) => a + b, 0);
 }
 
+/** y = a + b over n floats by sweep() (y may be a or b): same-shaped sn.add, and a tensor's first two gradients summed. */
+export function addFlat(a: number, b: number, y: number, n: number): void {
+  sweep(n, 12, (o, count) => ({ kernel: 'addForward', args: [a + o, b + o, y + o, count] }));
+}
+
 /**
  * How many of the n floats at p are NaN or infinite (every layer's input check), by sweep(): the
  * one sweep over a large input once left on the calling thread, ~0.35 ms for the VGG-style net's
