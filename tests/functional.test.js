@@ -7,24 +7,11 @@ import * as sn from 'simdnet';
 import { rt } from 'simdnet/internal';
 import { rng, freshSeed, randn, assertClose, numericGrad, maxAbs } from './helpers.js';
 import * as ref from './reference.js';
+import { OpModule } from './modules.js';
 
 await sn.ready();
 
 const throwsWith = (fn, re) => assert.throws(fn, (e) => e instanceof Error && re.test(e.message), `expected an Error matching ${re}`);
-
-/**
- * A module whose parameters are an op's inputs, so that backward(dy) gives dL/d(input) as the
- * parameters' gradients: forward() runs `fn` on them.
- */
-class OpModule extends sn.Module {
-  constructor(values, shapes, fn) {
-    super();
-    this.count = shapes.length;
-    shapes.forEach((s, i) => this.registerParameter(`p${i}`, new sn.Parameter(s, Float32Array.from(values[i]))));
-    this.fn = fn;
-  }
-  forward() { return this.fn(...Array.from({ length: this.count }, (_, i) => this[`p${i}`])); }
-}
 
 /**
  * Runs op(...inputs) through the graph and checks it against `f64` (the op in float64 on the

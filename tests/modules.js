@@ -1,5 +1,6 @@
 // Modules of one's own shared by the tests: the residual block of the README and of the issue that
-// asked for modules beyond Sequential, as a PyTorch user writes it.
+// asked for modules beyond Sequential, as a PyTorch user writes it, and a module whose parameters
+// are an op's inputs.
 import * as sn from 'simdnet';
 
 /**
@@ -21,4 +22,18 @@ export class BasicBlock extends sn.Module {
     const y = this.bn2.forward(this.conv2.forward(sn.relu(this.bn1.forward(this.conv1.forward(x)))));
     return sn.relu(sn.add(y, this.shortcut.forward(x)));
   }
+}
+
+/**
+ * A module whose parameters are an op's inputs, so that backward(dy) gives dL/d(input) as the
+ * parameters' gradients: forward() runs `fn` on them.
+ */
+export class OpModule extends sn.Module {
+  constructor(values, shapes, fn) {
+    super();
+    this.count = shapes.length;
+    shapes.forEach((s, i) => this.registerParameter(`p${i}`, new sn.Parameter(s, Float32Array.from(values[i]))));
+    this.fn = fn;
+  }
+  forward() { return this.fn(...Array.from({ length: this.count }, (_, i) => this[`p${i}`])); }
 }

@@ -10,6 +10,7 @@ import * as sn from 'simdnet';
 import { rt, Block, f32, channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts, ranges, weightGradSplit, weightGradTapRanges, tapSplit, batchNormSplits, actGradFusions, poolSplits, sweepSplits, splitLimits, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
 import { execFileSync } from 'node:child_process';
 import { rng, randn, bits, freshSeed, randInt, randomConvGeometry } from './helpers.js';
+import { OpModule } from './modules.js';
 
 await sn.ready({ threads: 3 });
 
@@ -631,16 +632,6 @@ function poisonFreeMemory() {
   kernels.fill(heap.top, (memory.buffer.byteLength - heap.top) >> 2, NaN);
 }
 
-/** A module whose parameters p0, p1 are the inputs of fn (an op, or ops whose gradients add up at an input). */
-class OpsModule extends sn.Module {
-  constructor(values, shape, fn) {
-    super();
-    values.forEach((v, i) => this.registerParameter(`p${i}`, new sn.Parameter(shape, Float32Array.from(v))));
-    this.fn = fn;
-  }
-  forward() { return this.fn(this.p0, this.p1); }
-}
-
 // [name, make(): a module of two inputs' parameters or a layer of x, the kernels that must split].
 const SWEEPS = [
   ['ReLU', () => new sn.ReLU(), ['activationChecked', 'reluBackward']],
@@ -654,15 +645,15 @@ const SWEEPS = [
   ['GELU', () => new sn.GELU(), ['geluForward', 'geluBackward']],
   ["GELU('tanh')", () => new sn.GELU({ approximate: 'tanh' }), ['geluTanhForward', 'geluTanhBackward']],
   ['ELU(0.7)', () => new sn.ELU(0.7), ['eluForward', 'eluBackward']],
-  ['sn.relu', (v, shape) => new OpsModule(v, shape, (a) => sn.relu(a)), ['activationChecked', 'reluBackward']],
-  ['sn.relu6', (v, shape) => new OpsModule(v, shape, (a) => sn.relu6(a)), ['activationChecked', 'relu6Backward']],
-  ['sn.sigmoid', (v, shape) => new OpsModule(v, shape, (a) => sn.sigmoid(a)), ['sigmoidForward', 'sigmoidBackward']],
-  ['sn.elu', (v, shape) => new OpsModule(v, shape, (a) => sn.elu(a, 0.7)), ['eluForward', 'eluBackward']],
-  ['sn.gelu', (v, shape) => new OpsModule(v, shape, (a) => sn.gelu(a)), ['geluForward', 'geluBackward']],
-  ['sn.add (the residual add) and sn.mul', (v, shape) => new OpsModule(v, shape, (a, b) => sn.mul(sn.add(a, b), b)), ['addForward', 'mulForward']],
-  ['sn.mul by a number', (v, shape) => new OpsModule(v, shape, (a) => sn.mul(a, 2.5)), ['mulScalar']],
+  ['sn.relu', (v, shape) => new OpModule(v, [shape, shape], (a) => sn.relu(a)), ['activationChecked', 'reluBackward']],
+  ['sn.relu6', (v, shape) => new OpModule(v, [shape, shape], (a) => sn.relu6(a)), ['activationChecked', 'relu6Backward']],
+  ['sn.sigmoid', (v, shape) => new OpModule(v, [shape, shape], (a) => sn.sigmoid(a)), ['sigmoidForward', 'sigmoidBackward']],
+  ['sn.elu', (v, shape) => new OpModule(v, [shape, shape], (a) => sn.elu(a, 0.7)), ['eluForward', 'eluBackward']],
+  ['sn.gelu', (v, shape) => new OpModule(v, [shape, shape], (a) => sn.gelu(a)), ['geluForward', 'geluBackward']],
+  ['sn.add (the residual add) and sn.mul', (v, shape) => new OpModule(v, [shape, shape], (a, b) => sn.mul(sn.add(a, b), b)), ['addForward', 'mulForward']],
+  ['sn.mul by a number', (v, shape) => new OpModule(v, [shape, shape], (a) => sn.mul(a, 2.5)), ['mulScalar']],
   // a's gradient the sum of three: the first two added into a buffer (addForward), the third into it (addInto).
-  ['three uses of one input, their gradients summed', (v, shape) => new OpsModule(v, shape, (a, b) => sn.add(sn.mul(a, b), sn.add(sn.relu(a), sn.tanh(a)))),
+  ['three uses of one input, their gradients summed', (v, shape) => new OpModule(v, [shape, shape], (a, b) => sn.add(sn.mul(a, b), sn.add(sn.relu(a), sn.tanh(a)))),
     ['addForward', 'addInto', 'mulForward', 'reluBackward', 'tanhBackward']],
 ];
 
@@ -681,7 +672,7 @@ test('element-wise kernels (activations, sums, products, gradients summed) split
       const shape = [1, 1, 1, n], x = [values(n, rand), values(n, rand)], dy = values(n, rand);
       const m = make(x, shape);
       let y, grads;
-      if (m instanceof OpsModule) {
+      if (m instanceof OpModule) {
         y = m.forward();
         m.backward(sn.tensor(dy, shape));
         grads = [m.p0.grad, m.p1.grad].filter(Boolean).flatMap((g) => bits(g.toArray()));
