@@ -88,21 +88,44 @@ export function stepSampler(step, { minMs, now = () => performance.now() }) {
 }
 
 /**
- * Times one case in `rounds` rounds: a simdnet sample (case.sample, or stepSampler of case.step)
- * and a PyTorch sample (`ask(case.pytorch)` with minMs: the same), in turn, simdnet first in even
- * rounds and PyTorch first in odd ones. Returns { batch, train (simdnet's img/s over PyTorch's:
- * each round's PyTorch ms over its simdnet ms; median and min–max over the rounds), simdnetMs,
- * pytorchMs (ms per step), rounds }, or { batch, error } when PyTorch answered one.
+ * How long (ms) the machine is left idle before each sample of a pair: a PyTorch on 2 threads
+ * leaves its OpenMP and OpenBLAS threads spinning for tens of ms after it answers. The VGG-style
+ * net's step on simdnet's 2 threads, ~60 ms, took 79–102 ms when it started right after PyTorch's
+ * 2-thread sample (4 tries), 62–79 after 50 ms idle, 61–66 after 100 ms, 62–65 after 200 ms; in
+ * paired rounds with 200 ms samples, simdnet's samples right after PyTorch's read 73–78 ms a step
+ * against 59–67 for the others.
  */
-export async function pairedRounds(c, { ask, rounds = 7, minMs = 200, now }) {
+export const SETTLE_MS = 200;
+
+const idle = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Times one case in `rounds` rounds, after one untimed PyTorch sample: a simdnet sample (case.sample,
+ * or stepSampler of case.step) and a PyTorch sample (`ask(case.pytorch)` with minMs: the same), in turn, simdnet first in even
+ * rounds and PyTorch first in odd ones, each after `pause(settleMs)` (SETTLE_MS idle). Returns
+ * { batch, train (simdnet's img/s over PyTorch's: each round's PyTorch ms over its simdnet ms;
+ * median and min–max over the rounds), simdnetMs, pytorchMs (ms per step), rounds }, or { batch,
+ * error } when PyTorch answered one.
+ */
+export async function pairedRounds(c, { ask, rounds = 7, minMs = 200, now, settleMs = SETTLE_MS, pause = idle }) {
+  // Untimed first: the servers' start (importing torch takes seconds of CPU, which a simdnet sample
+  // beside it shared: LeNet-5's first sample on 2 threads read 7.6–7.9 ms a step against 2.3–3.6
+  // for the others) and their first build of the net.
+  const warm = await ask({ ...c.pytorch, minMs });
+  if (warm.error) return { batch: c.batch, error: warm.error };
   const sample = c.sample ?? stepSampler(c.step, { minMs, now });
   const mine = [], theirs = [];
+  const simdnet = async () => {
+    await pause(settleMs);
+    mine.push(sample());
+  };
   for (let r = 0; r < rounds; r++) {
-    if (r % 2 === 0) mine.push(sample());
+    if (r % 2 === 0) await simdnet();
+    await pause(settleMs);
     const answer = await ask({ ...c.pytorch, minMs });
     if (answer.error) return { batch: c.batch, error: answer.error };
     theirs.push(answer.ms);
-    if (r % 2 === 1) mine.push(sample());
+    if (r % 2 === 1) await simdnet();
   }
   return {
     batch: c.batch, rounds,
@@ -113,12 +136,13 @@ export async function pairedRounds(c, { ask, rounds = 7, minMs = 200, now }) {
 
 /**
  * An ask (pairedRounds) answered by the fastest of several servers (PyTorch at each thread
- * count), each asked in turn: PyTorch's best in that round.
+ * count), each asked in turn, after `pause(settleMs)` from the second on: PyTorch's best in that round.
  */
-export function bestOf(servers) {
+export function bestOf(servers, { settleMs = SETTLE_MS, pause = idle } = {}) {
   return async (request) => {
     let best = null;
-    for (const s of servers) {
+    for (const [i, s] of servers.entries()) {
+      if (i > 0) await pause(settleMs);
       const answer = await s.ask(request);
       if (answer.error) return answer;
       if (best === null || answer.ms < best.ms) best = answer;

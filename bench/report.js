@@ -412,7 +412,8 @@ export function threadsSection(t) {
   const steal = t.steal ? `\nSteal time while simdnet's figures above were taken (/proc/stat: each vCPU's time spent ready while the hypervisor ran something else): ${t.steal.map((v, i) => `cpu${i} ${(100 * v).toFixed(1)}%`).join(', ')}.` : '';
   const busy = t.nets.filter((n) => n.busy);
   const busyLine = busy.length ? `\nWith another process keeping a core busy (a loop at this one's priority), ${threadsOf(busy[0].busy.threads)} ÷ 1 thread: ${busy.map((n) => `${n.label} ×${n.busy.ratio.toFixed(2)}`).join(', ')}.` : '';
-  return `## Threads: training steps at batch ${t.batch} on 1, 2 and all threads (img/s [× 1 thread], timed alternately in one run)\n${table(head, rows)}${ceiling}${busyLine}${handOff}${steal}${note}`;
+  const warm = t.warmupMs ? `\nEach network ran ${(t.warmupMs / 1000).toFixed(0)} s untimed at each thread count first: its first seconds on several threads run slower while V8 optimizes the step on threads of its own (WARMUP_MS in bench/threads.js).` : '';
+  return `## Threads: training steps at batch ${t.batch} on 1, 2 and all threads (img/s [× 1 thread], timed alternately in one run)\n${table(head, rows)}${warm}${ceiling}${busyLine}${handOff}${steal}${note}`;
 }
 
 export function report(r) {

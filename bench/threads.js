@@ -22,17 +22,31 @@ export function threadCounts() {
 }
 
 /**
- * Runs `step(threads)` for each count in turn, `samples` rounds (after a warm-up round of
- * `warmup` calls each), and returns per count the summary of ms per call, each sample the mean of
- * `reps` calls.
+ * How long (ms) each thread count of a network runs untimed before its samples: V8 optimizes the
+ * step's JavaScript on threads of its own, which on several threads find no core free and take
+ * turns with the calling thread and the workers. LeNet-5 at batch 64 on 2 threads, ms per step in
+ * blocks of 50 steps from the start, after 600 steps on one thread: 3.35 2.92 2.97 3.13 2.81 2.66
+ * 2.62 2.83 2.59 3.17 3.06 2.70 2.37 2.49 2.70 2.40 (on one thread from the start: 4.73 4.29
+ * 4.17, then 4.01–4.14). Over its first ~2 s on 2 threads V8's compiler threads ran 50–90 ms of
+ * every 250 ms (perf sched), the calling thread took back 119–185 of a block's 800 split calls
+ * that the worker had not started in the first four blocks (1–89 in the last five), and 2 threads ÷ 1 read ×1.30–1.40 in
+ * blocks of 60 steps alternating with one thread, ×1.55–1.77 after. The VGG-style net settled
+ * after its first 5 steps.
  */
-async function alternate(counts, step, { samples, reps, warmup = reps }) {
+export const WARMUP_MS = 3000;
+
+/**
+ * Runs `step(threads)` for each count in turn, `samples` rounds (after a warm-up round of
+ * `warmup` calls each, and each at least `warmupMs` ms), and returns per count the summary of ms
+ * per call, each sample the mean of `reps` calls.
+ */
+async function alternate(counts, step, { samples, reps, warmup = reps, warmupMs = 0 }) {
   const times = new Map(counts.map((t) => [t, []]));
   for (let s = -1; s < samples; s++) {
     for (const t of counts) {
       await sn.ready({ threads: t });
       const start = performance.now();
-      for (let r = 0; r < (s < 0 ? warmup : reps); r++) step(t);
+      for (let r = 0; s < 0 ? r < warmup || performance.now() - start < warmupMs : r < reps; r++) step(t);
       if (s >= 0) times.get(t).push((performance.now() - start) / reps);
     }
   }
@@ -64,7 +78,7 @@ async function netThreads(key, batch, counts, timing) {
   const stepper = netStepper(key, batch);
   try {
     const reps = await stepsPerSample(stepper.step, timing);
-    const rows = await alternate(counts, stepper.step, { ...timing, reps, warmup: WARMUP_STEPS });
+    const rows = await alternate(counts, stepper.step, { ...timing, reps, warmup: WARMUP_STEPS, warmupMs: timing.warmupMs });
     return { key, label: ZOO_NETS[key].label, batch, rows: withRatios(rows, batch * 1000) };
   } finally {
     stepper.dispose();
@@ -99,8 +113,8 @@ export function netStepper(key, batch) {
  * Each network's simdnet on all threads against PyTorch's best thread count, in paired rounds
  * (bench/paired.js): simdnet's step, then PyTorch's at each count (a server per count), 7 rounds,
  * each round's ratio of simdnet's img/s to the fastest PyTorch of that round. Sets n.vsPytorchBest
- * (the median) and n.vsPytorchBestPaired (its summary), which the figures timed minutes apart
- * (PyTorch after all of simdnet's) gave before.
+ * (the median), n.vsPytorchBestPaired (its summary) and n.pairedMs (each side's ms per step),
+ * which the figures timed minutes apart (PyTorch after all of simdnet's) gave before.
  */
 async function pairBest(out, { python, counts, batch, progress }) {
   const servers = counts.map((t) => pytorchServer(python, t));
@@ -114,6 +128,7 @@ async function pairBest(out, { python, counts, batch, progress }) {
         if (paired.train) {
           n.vsPytorchBest = paired.train.median;
           n.vsPytorchBestPaired = paired.train;
+          n.pairedMs = { simdnet: paired.simdnetMs, pytorch: paired.pytorchMs };
         }
       } finally {
         stepper.dispose();
@@ -257,21 +272,23 @@ async function handOffs(threads, { calls, gapMs = 0.1 }) {
 }
 
 /**
- * The threads section: { counts, nets: [{ key, label, batch, rows, apart, pytorch? }], gemm: rows,
+ * The threads section: { counts, warmupMs (each network's untimed run at each count), nets: [{ key,
+ * label, batch, rows, apart, pytorch? }], gemm: rows,
  * handOff (handOffs' figures at the most threads, or null), pytorch: { label } | { label, error } },
  * each row { threads, ms, rate (img/s, GFLOP/s for the GEMM), ratio to 1 thread }; a network's
  * `apart` is apartCeiling's { procs, batch, ratio } for the most threads (null on one core), and its
  * `pytorch` is PyTorch's [{ threads, rate } | { threads, error }] on the same thread counts
  * (bench/pytorch.py, after simdnet's), and `vsPytorchBest` simdnet's img/s on all threads (its
- * default) over PyTorch's best: from paired rounds (pairBest, its summary in `vsPytorchBestPaired`),
+ * default) over PyTorch's best: from paired rounds (pairBest, its summary in `vsPytorchBestPaired`,
+ * the rounds' ms per step in `pairedMs`: { simdnet, pytorch }),
  * else (PyTorch failed in them) from those figures. `steal` is each CPU's share of its time stolen by
  * the hypervisor while simdnet's figures were taken (stealBetween), or null off Linux. A network's
  * `busy` is busyThreads' { threads, ratio } with a core kept busy (null on one core).
  */
 export async function measureThreads({ quick = false, nets = Object.keys(ZOO_NETS), batch = 64, python, progress = () => {} } = {}) {
   const counts = threadCounts();
-  const timing = { samples: quick ? 5 : 7, reps: quick ? 1 : 2, minMs: quick ? 30 : 200 };
-  const out = { counts, batch, nets: [], gemm: null };
+  const timing = { samples: quick ? 5 : 7, reps: quick ? 1 : 2, minMs: quick ? 30 : 200, warmupMs: quick ? 0 : WARMUP_MS };
+  const out = { counts, batch, warmupMs: timing.warmupMs, nets: [], gemm: null };
   const before = cpuTimes();
   progress('threads: GEMM 512³');
   out.gemm = await gemmThreads(counts, { samples: timing.samples, reps: 10 });

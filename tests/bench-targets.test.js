@@ -166,7 +166,7 @@ test('targetsTable: paired rounds (r.paired) where the run has them, over the se
   assert.is(rows[8].measured.median, 1.5, 'a pair that failed: the section');
 });
 
-test('pairedRounds: each round\'s PyTorch ms over its simdnet ms, the order swapped every round', async () => {
+test('pairedRounds: an untimed PyTorch sample, then each round\'s PyTorch ms over its simdnet ms, the order swapped every round, each sample after a pause', async () => {
   // simdnet's step takes 2 ms in even rounds and 4 ms in odd ones (a slow spell each time),
   // PyTorch's 3 and 6 ms: every pair ×1.5, whatever the spell.
   let round = 0, inRound = 0;
@@ -178,15 +178,23 @@ test('pairedRounds: each round\'s PyTorch ms over its simdnet ms, the order swap
     return ms;
   };
   const c = { batch: 8, sample: () => side('simdnet', 2, 4), pytorch: { net: 'a', batch: 8 } };
+  let warmed = false;
   const ask = async (req) => {
     assert.equal(req, { net: 'a', batch: 8, minMs: 10 });
+    if (!warmed) {
+      // The untimed first sample: its 99 ms count nowhere.
+      warmed = true;
+      events.push('warm-up');
+      return { ms: 99 };
+    }
     return { ms: side('pytorch', 3, 6) };
   };
-  const a = await pairedRounds(c, { ask, rounds: 4, minMs: 10 });
+  const pause = async (ms) => { events.push(`pause ${ms}`); };
+  const a = await pairedRounds(c, { ask, rounds: 4, minMs: 10, settleMs: 7, pause });
   assert.equal(a.train, { median: 1.5, min: 1.5, max: 1.5, samples: 4 });
   assert.equal([a.simdnetMs.min, a.simdnetMs.max, a.pytorchMs.min, a.pytorchMs.max], [2, 4, 3, 6]);
-  assert.equal(events, ['simdnet', 'pytorch', 'pytorch', 'simdnet', 'simdnet', 'pytorch', 'pytorch', 'simdnet']);
-  const failing = await pairedRounds(c, { ask: async () => ({ error: 'KeyError: b' }), rounds: 3, minMs: 10 });
+  assert.equal(events, ['warm-up', ...['simdnet', 'pytorch', 'pytorch', 'simdnet', 'simdnet', 'pytorch', 'pytorch', 'simdnet'].flatMap((e) => ['pause 7', e])]);
+  const failing = await pairedRounds(c, { ask: async () => ({ error: 'KeyError: b' }), rounds: 3, minMs: 10, pause });
   assert.equal(failing, { batch: 8, error: 'KeyError: b' });
 });
 
@@ -203,13 +211,14 @@ test('lineProcess: a line sent to a child that has just exited gives its exit as
   }
 });
 
-test('bestOf: the fastest answer of several servers, each asked in turn; an error stops it', async () => {
+test('bestOf: the fastest answer of several servers, each asked in turn after a pause from the second on; an error stops it', async () => {
   const asked = [];
   const server = (name, answer) => ({ ask: async (req) => { asked.push([name, req]); return answer; } });
+  const options = { settleMs: 7, pause: async (ms) => { asked.push(`pause ${ms}`); } };
   const req = { net: 'a', batch: 8, minMs: 10 };
-  assert.equal(await bestOf([server('1', { ms: 5 }), server('2', { ms: 3 }), server('8', { ms: 4 })])(req), { ms: 3 });
-  assert.equal(asked, [['1', req], ['2', req], ['8', req]]);
-  assert.equal(await bestOf([server('1', { ms: 5 }), server('2', { error: 'no' })])(req), { error: 'no' });
+  assert.equal(await bestOf([server('1', { ms: 5 }), server('2', { ms: 3 }), server('8', { ms: 4 })], options)(req), { ms: 3 });
+  assert.equal(asked, [['1', req], 'pause 7', ['2', req], 'pause 7', ['8', req]]);
+  assert.equal(await bestOf([server('1', { ms: 5 }), server('2', { error: 'no' })], options)(req), { error: 'no' });
 });
 
 test('stepSampler: 10 untimed calls, the count that fills minMs found once, ms per call', () => {
