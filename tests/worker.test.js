@@ -113,17 +113,19 @@ test('threads inside the worker: the same weights on 1 and 3 threads, and the ke
 
 test('abort(): stops after a batch, resolves with stopReason abort and the weights of the batches run', async () => {
   const a = smallCnn(), b = smallCnn();
-  const job = sn.worker.fit(a, x, y, { epochs: 20, batchSize: 8, seed: 6 });
+  // The worker reads the abort when fit yields, every 50 ms: enough batches to outlast that
+  // (20 epochs of these 12 batches took under 50 ms here, and ended unaborted).
+  const job = sn.worker.fit(a, x, y, { epochs: 1000, batchSize: 8, seed: 6 });
   job.on('batch', () => job.abort());
   const history = await job.done;
   assert.is(history.stopReason, 'abort');
   const ran = history.batchLoss.length;
-  assert.ok(ran >= 1 && ran < 20 * 12, `${ran} batches`);
+  assert.ok(ran >= 1 && ran < 1000 * 12, `${ran} batches`);
   // fit stopped after the same number of batches gives the same weights.
   const controller = new AbortController();
   let count = 0;
   const expected = await sn.fit(b, x, y, {
-    epochs: 20, batchSize: 8, seed: 6, verbose: 0, signal: controller.signal,
+    epochs: 1000, batchSize: 8, seed: 6, verbose: 0, signal: controller.signal,
     callbacks: { onBatchEnd() { if (++count === ran) controller.abort(); } },
   });
   assert.equal(history.batchLoss, expected.batchLoss);
@@ -275,8 +277,9 @@ test('sync(): a call while one is in flight gets the same promise; one in flight
   await sn.fit(b, x, y, { epochs: 2, batchSize: 16, seed: 3, verbose: 0 });
   assert.equal(history.batchLoss.length, 12);
   sameState(a, b, 'final weights after a sync pending at the end');
-  // A sync in flight when abort() is called: answered by the worker's last batch or by done, never refused.
-  const aborting = sn.worker.fit(a, x, y, { epochs: 20, batchSize: 8, seed: 3 });
+  // A sync in flight when abort() is called: answered by the worker's last batch or by done, never
+  // refused. Enough epochs that the training outlasts the worker's reading them (fit yields every 50 ms).
+  const aborting = sn.worker.fit(a, x, y, { epochs: 1000, batchSize: 8, seed: 3 });
   await aborting.sync();
   const inFlight = aborting.sync();
   aborting.abort();

@@ -45,7 +45,7 @@ export interface WorkerFitOptions {
    * fit would.
    */
   seed?: number;
-  /** Stops the training after the current batch, as job.abort(). */
+  /** Stops the training at the end of a batch, as job.abort(). */
   signal?: AbortSignal;
   /**
    * Threads the worker's kernels run on (it starts workers of its own over a shared memory, where
@@ -149,7 +149,11 @@ export class TrainingJob {
     return this;
   }
 
-  /** Stops training after the current batch; `done` then resolves with stopReason 'abort'. */
+  /**
+   * Stops training at the end of the batch running when the worker reads the request (it reads
+   * the page's messages between batches, at least every 50 ms, as fit yields); `done` then
+   * resolves with stopReason 'abort', unless the training ended first.
+   */
   abort(): void {
     this.#aborted = true;
     this.#post?.({ type: 'abort' });
