@@ -100,9 +100,10 @@ export const SETTLE_MS = 200;
 const idle = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Times one case in `rounds` rounds, after one untimed PyTorch sample: a simdnet sample (case.sample,
- * or stepSampler of case.step) and a PyTorch sample (`ask(case.pytorch)` with minMs: the same), in turn, simdnet first in even
- * rounds and PyTorch first in odd ones, each after `pause(settleMs)` (SETTLE_MS idle). Returns
+ * Times one case in `rounds` rounds, after one untimed PyTorch sample: a simdnet sample
+ * (case.sample, or stepSampler of case.step) and a PyTorch sample (`ask(case.pytorch)` with minMs:
+ * the same), in turn, simdnet first in even rounds and PyTorch first in odd ones, each after
+ * `pause(settleMs)` (SETTLE_MS idle). Returns
  * { batch, train (simdnet's img/s over PyTorch's: each round's PyTorch ms over its simdnet ms;
  * median and min–max over the rounds), simdnetMs, pytorchMs (ms per step), rounds }, or { batch,
  * error } when PyTorch answered one.
@@ -136,7 +137,8 @@ export async function pairedRounds(c, { ask, rounds = 7, minMs = 200, now, settl
 
 /**
  * An ask (pairedRounds) answered by the fastest of several servers (PyTorch at each thread
- * count), each asked in turn, after `pause(settleMs)` from the second on: PyTorch's best in that round.
+ * count), each asked in turn, after `pause(settleMs)` from the second on: PyTorch's best in that
+ * round.
  */
 export function bestOf(servers, { settleMs = SETTLE_MS, pause = idle } = {}) {
   return async (request) => {

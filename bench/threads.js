@@ -29,9 +29,9 @@ export function threadCounts() {
  * 2.62 2.83 2.59 3.17 3.06 2.70 2.37 2.49 2.70 2.40 (on one thread from the start: 4.73 4.29
  * 4.17, then 4.01–4.14). Over its first ~2 s on 2 threads V8's compiler threads ran 50–90 ms of
  * every 250 ms (perf sched), the calling thread took back 119–185 of a block's 800 split calls
- * that the worker had not started in the first four blocks (1–89 in the last five), and 2 threads ÷ 1 read ×1.30–1.40 in
- * blocks of 60 steps alternating with one thread, ×1.55–1.77 after. The VGG-style net settled
- * after its first 5 steps.
+ * that the worker had not started in the first four blocks (1–89 in the last five), and 2
+ * threads ÷ 1 read ×1.30–1.40 in blocks of 60 steps alternating with one thread, ×1.48–1.77
+ * after. The VGG-style net settled after its first 5 steps.
  */
 export const WARMUP_MS = 3000;
 
@@ -78,7 +78,7 @@ async function netThreads(key, batch, counts, timing) {
   const stepper = netStepper(key, batch);
   try {
     const reps = await stepsPerSample(stepper.step, timing);
-    const rows = await alternate(counts, stepper.step, { ...timing, reps, warmup: WARMUP_STEPS, warmupMs: timing.warmupMs });
+    const rows = await alternate(counts, stepper.step, { ...timing, reps, warmup: WARMUP_STEPS });
     return { key, label: ZOO_NETS[key].label, batch, rows: withRatios(rows, batch * 1000) };
   } finally {
     stepper.dispose();
