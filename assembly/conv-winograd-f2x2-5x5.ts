@@ -64,9 +64,19 @@ export function winogradF2x2K5InputGrad(
   w: usize, dy: usize, dx: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
-  kernelTransformF2x2K5(w, O, C, true, scratch);
-  const work = scratch + <usize>36 * ((<usize>roundUp(C, 4) * O << 2) + PLANE_SKEW);
-  winogradAlpha6Pass(2, dy, N, O, OH, OW, 4 - PH, 4 - PW, scratch, C, dx, H, W, 0, work, 0);
+  winogradF2x2K5InputGradWeights(w, O, C, scratch);
+  winogradF2x2K5InputGradPass(scratch, dy, dx, N, C, H, W, O, PH, PW, OH, OW, scratch + (<usize>winogradF2x2K5WeightsFloats(C, O) << 2));
+}
+
+/** U = the kernels of winogradF2x2K5InputGrad, rotated and transformed: winogradF2x2K5WeightsFloats(C, O) floats. */
+export function winogradF2x2K5InputGradWeights(w: usize, O: i32, C: i32, U: usize): void { kernelTransformF2x2K5(w, O, C, true, U); }
+
+/** winogradF2x2K5InputGrad with its kernels transformed already (U); work: the rest of its scratch. */
+export function winogradF2x2K5InputGradPass(
+  U: usize, dy: usize, dx: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
+  PH: i32, PW: i32, OH: i32, OW: i32, work: usize,
+): void {
+  winogradAlpha6Pass(2, dy, N, O, OH, OW, 4 - PH, 4 - PW, U, C, dx, H, W, 0, work, 0);
 }
 
 /**

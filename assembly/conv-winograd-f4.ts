@@ -70,7 +70,7 @@ import {
  * changes no result: every value of a tile is computed from that tile's data alone.
  */
 // @ts-ignore: decorator
-@inline function tileChunk(m: i32): i32 { return m == 4 ? 64 : 128; }
+@inline export function tileChunk(m: i32): i32 { return m == 4 ? 64 : 128; }
 
 /** Floats of scratch for forward and input gradient of a conv of C → O channels by F(4×4,3×3). */
 export function winogradF4x4ScratchFloats(N: i32, C: i32, H: i32, W: i32, O: i32, OH: i32, OW: i32): f64 {
@@ -113,8 +113,19 @@ export function winogradF4x4InputGrad(
   w: usize, dy: usize, dx: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
-  kernelTransformF4x4(w, O, C, true, scratch);
-  winogradAlpha6Pass(4, dy, N, O, OH, OW, 2 - PH, 2 - PW, scratch, C, dx, H, W, 0, scratch + <usize>36 * ((<usize>roundUp(C, 4) * O << 2) + PLANE_SKEW), 0);
+  winogradF4x4InputGradWeights(w, O, C, scratch);
+  winogradF4x4InputGradPass(scratch, dy, dx, N, C, H, W, O, PH, PW, OH, OW, scratch + (<usize>winogradF4x4WeightsFloats(C, O) << 2));
+}
+
+/** U = the kernels of winogradF4x4InputGrad, rotated and transformed: winogradF4x4WeightsFloats(C, O) floats. */
+export function winogradF4x4InputGradWeights(w: usize, O: i32, C: i32, U: usize): void { kernelTransformF4x4(w, O, C, true, U); }
+
+/** winogradF4x4InputGrad with its kernels transformed already (U); work: the rest of its scratch. */
+export function winogradF4x4InputGradPass(
+  U: usize, dy: usize, dx: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
+  PH: i32, PW: i32, OH: i32, OW: i32, work: usize,
+): void {
+  winogradAlpha6Pass(4, dy, N, O, OH, OW, 2 - PH, 2 - PW, U, C, dx, H, W, 0, work, 0);
 }
 
 /**

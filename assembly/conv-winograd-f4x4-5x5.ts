@@ -42,7 +42,7 @@ import { PLANE_SKEW, winogradPassFloats, winogradGemms, zeroPanelRows, roundUp, 
 import { tileOrigins, fourInARow, fourWhole, tileCorner, scatterTile, columnMask, stripRow, gatherPatch } from "./conv-winograd-f4";
 
 /** Tiles per chunk: the N of each of the 64 GEMMs (V and M of a chunk 512 KiB at 16 → 20 channels). */
-const TILE_CHUNK: i32 = 64;
+export const TILE_CHUNK: i32 = 64;
 
 /** Floats of scratch for forward and input gradient of a 5×5 conv of C → O channels by F(4×4,5×5). */
 export function winogradF4x4K5ScratchFloats(N: i32, C: i32, H: i32, W: i32, O: i32, OH: i32, OW: i32): f64 {
@@ -80,9 +80,19 @@ export function winogradF4x4K5InputGrad(
   w: usize, dy: usize, dx: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
-  kernelTransformF4x4K5(w, O, C, true, scratch);
-  const work = scratch + <usize>64 * ((<usize>roundUp(C, 4) * O << 2) + PLANE_SKEW);
-  winogradAlpha8Pass(dy, N, O, OH, OW, 4 - PH, 4 - PW, scratch, C, dx, H, W, 0, work, 0);
+  winogradF4x4K5InputGradWeights(w, O, C, scratch);
+  winogradF4x4K5InputGradPass(scratch, dy, dx, N, C, H, W, O, PH, PW, OH, OW, scratch + (<usize>winogradF4x4K5WeightsFloats(C, O) << 2));
+}
+
+/** U = the kernels of winogradF4x4K5InputGrad, rotated and transformed: winogradF4x4K5WeightsFloats(C, O) floats. */
+export function winogradF4x4K5InputGradWeights(w: usize, O: i32, C: i32, U: usize): void { kernelTransformF4x4K5(w, O, C, true, U); }
+
+/** winogradF4x4K5InputGrad with its kernels transformed already (U); work: the rest of its scratch. */
+export function winogradF4x4K5InputGradPass(
+  U: usize, dy: usize, dx: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
+  PH: i32, PW: i32, OH: i32, OW: i32, work: usize,
+): void {
+  winogradAlpha8Pass(dy, N, O, OH, OW, 4 - PH, 4 - PW, U, C, dx, H, W, 0, work, 0);
 }
 
 /**

@@ -6,18 +6,19 @@
 // conv-winograd-dw-f4x4-5x5.ts: 5×5 by 4×4).
 import {
   winogradScratchFloats, winogradForward, winogradInputGrad, winogradWeightsFloats, winogradForwardWeights, winogradForwardPass,
+  winogradInputGradWeights, winogradInputGradPass, TILE_CHUNK as F2X2_CHUNK,
 } from "./conv-winograd";
 import {
   winogradF4x4ScratchFloats, winogradF4x4Forward, winogradF4x4InputGrad, winogradF4x4WeightsFloats, winogradF4x4ForwardWeights,
-  winogradF4x4ForwardPass,
+  winogradF4x4ForwardPass, winogradF4x4InputGradWeights, winogradF4x4InputGradPass, tileChunk as alpha6Chunk,
 } from "./conv-winograd-f4";
 import {
   winogradF2x2K5ScratchFloats, winogradF2x2K5Forward, winogradF2x2K5InputGrad, winogradF2x2K5WeightsFloats, winogradF2x2K5ForwardWeights,
-  winogradF2x2K5ForwardPass,
+  winogradF2x2K5ForwardPass, winogradF2x2K5InputGradWeights, winogradF2x2K5InputGradPass,
 } from "./conv-winograd-f2x2-5x5";
 import {
   winogradF4x4K5ScratchFloats, winogradF4x4K5Forward, winogradF4x4K5InputGrad, winogradF4x4K5WeightsFloats, winogradF4x4K5ForwardWeights,
-  winogradF4x4K5ForwardPass,
+  winogradF4x4K5ForwardPass, winogradF4x4K5InputGradWeights, winogradF4x4K5InputGradPass, TILE_CHUNK as F4X4_K5_CHUNK,
 } from "./conv-winograd-f4x4-5x5";
 import { winogradWeightGradScratchFloats, winogradWeightGrad } from "./conv-winograd-dw";
 import { winogradF4x4K5WeightGradScratchFloats, winogradF4x4K5WeightGrad } from "./conv-winograd-dw-f4x4-5x5";
@@ -390,6 +391,45 @@ export function winogradTileForwardPass(
   if (tile == WINOGRAD_TILE_5X5_F4) return winogradF4x4K5ForwardPass(x, U, b, y, N, C, H, W, O, PH, PW, OH, OW, work, act);
   if (tile == 4) return winogradF4x4ForwardPass(x, U, b, y, N, C, H, W, O, PH, PW, OH, OW, work, act);
   return winogradForwardPass(x, U, b, y, N, C, H, W, O, PH, PW, OH, OW, work, act);
+}
+
+/**
+ * Output tiles per image of the chosen tile's forward and input gradient, and how many of them
+ * their passes take at once (a chunk: the N of their GEMMs): a range of the batch with fewer
+ * runs its GEMMs short.
+ */
+export function winogradTilesPerImage(tile: i32, OH: i32, OW: i32): i32 {
+  const m = tile == WINOGRAD_TILE_5X5 ? 2 : tile == WINOGRAD_TILE_5X5_F4 ? 4 : tile;
+  return ((OH + m - 1) / m) * ((OW + m - 1) / m);
+}
+
+/** winogradTilesPerImage's chunk: the tiles the chosen tile's passes take at once. */
+export function winogradTileChunk(tile: i32): i32 {
+  if (tile == WINOGRAD_TILE_5X5) return alpha6Chunk(2);
+  if (tile == WINOGRAD_TILE_5X5_F4) return F4X4_K5_CHUNK;
+  return tile == 4 ? alpha6Chunk(4) : F2X2_CHUNK;
+}
+
+/** Floats of the input gradient's kernels for the chosen tile (rotated and transformed: winogradTileInputGradWeights). */
+export function winogradTileInputGradWeightsFloats(tile: i32, O: i32, C: i32): i32 { return winogradTileWeightsFloats(tile, C, O); }
+
+/** U = the kernels w rotated and transformed for the chosen tile's input gradient, winogradTileInputGradWeightsFloats floats. */
+export function winogradTileInputGradWeights(tile: i32, w: usize, O: i32, C: i32, U: usize): void {
+  if (tile == WINOGRAD_TILE_5X5) winogradF2x2K5InputGradWeights(w, O, C, U);
+  else if (tile == WINOGRAD_TILE_5X5_F4) winogradF4x4K5InputGradWeights(w, O, C, U);
+  else if (tile == 4) winogradF4x4InputGradWeights(w, O, C, U);
+  else winogradInputGradWeights(w, O, C, U);
+}
+
+/** winogradTileInputGrad with the kernels transformed already (U); work: the rest of its scratch (after U there). */
+export function winogradTileInputGradPass(
+  tile: i32, U: usize, dy: usize, dx: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
+  PH: i32, PW: i32, OH: i32, OW: i32, work: usize,
+): void {
+  if (tile == WINOGRAD_TILE_5X5) winogradF2x2K5InputGradPass(U, dy, dx, N, C, H, W, O, PH, PW, OH, OW, work);
+  else if (tile == WINOGRAD_TILE_5X5_F4) winogradF4x4K5InputGradPass(U, dy, dx, N, C, H, W, O, PH, PW, OH, OW, work);
+  else if (tile == 4) winogradF4x4InputGradPass(U, dy, dx, N, C, H, W, O, PH, PW, OH, OW, work);
+  else winogradInputGradPass(U, dy, dx, N, C, H, W, O, PH, PW, OH, OW, work);
 }
 
 /** dx = ∂L/∂x by the chosen tile F(tile×tile,3×3). */

@@ -29,7 +29,7 @@ import { nonFinite } from "./simd";
 import { actS, actV } from "./epilogue";
 
 /** Tiles per chunk of F(2×2,3×3): the N of each of the 16 GEMMs. */
-const TILE_CHUNK = 256;
+export const TILE_CHUNK = 256;
 
 /**
  * Floats of transform temporaries after M: F(4×4)'s two 6×6 blocks of four-tile vectors, then a
@@ -96,8 +96,19 @@ export function winogradInputGrad(
   w: usize, dy: usize, dx: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
-  weightTransform(w, O, C, true, scratch);
-  winogradPass(dy, N, O, OH, OW, 2 - PH, 2 - PW, scratch, C, dx, H, W, 0, scratch + <usize>16 * ((<usize>roundUp(C, 4) * O << 2) + PLANE_SKEW), 0);
+  winogradInputGradWeights(w, O, C, scratch);
+  winogradInputGradPass(scratch, dy, dx, N, C, H, W, O, PH, PW, OH, OW, scratch + (<usize>winogradWeightsFloats(C, O) << 2));
+}
+
+/** U = the kernels of winogradInputGrad, rotated and transformed: winogradWeightsFloats(C, O) floats. */
+export function winogradInputGradWeights(w: usize, O: i32, C: i32, U: usize): void { weightTransform(w, O, C, true, U); }
+
+/** winogradInputGrad with its kernels transformed already (U); work: the rest of its scratch. */
+export function winogradInputGradPass(
+  U: usize, dy: usize, dx: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
+  PH: i32, PW: i32, OH: i32, OW: i32, work: usize,
+): void {
+  winogradPass(dy, N, O, OH, OW, 2 - PH, 2 - PW, U, C, dx, H, W, 0, work, 0);
 }
 
 /**

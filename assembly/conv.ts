@@ -54,7 +54,7 @@ import { winogradWeightGradScratchFloats } from "./conv-winograd-dw";
 import { winogradF4x4WeightGradScratchFloats, alpha6WeightGradSumsFloats, alpha6WeightGradRowsFloats, alpha6WeightGradChunks, winogradAlpha6WeightGradPart, winogradAlpha6AddChunks, winogradAlpha6KernelGrad } from "./conv-winograd-dw-f4";
 import { batchedApplies, batchedScratchFloats, batchedForward, batchedBackward, batchedForwardRange, batchedPointwiseInputGradRange } from "./conv-batched";
 import { dwconvApplies, dwconvIs3x3, dwconvLanes, dwconvScratchFloats, dwconvForward, dwconvBackward } from "./conv-depthwise";
-import { winogradTile, winogradTileScratchFloats, winogradTileForward, winogradTileWeightsFloats, winogradTileForwardWeights, winogradTileForwardPass, winogradTileInputGrad, winogradWeightGradTile, winogradTileWeightGrad, WINOGRAD_TILE_5X5, WINOGRAD_TILE_5X5_F4 } from "./conv-winograd-table";
+import { winogradTile, winogradTileScratchFloats, winogradTileForward, winogradTileWeightsFloats, winogradTileForwardWeights, winogradTileForwardPass, winogradTileInputGrad, winogradTileInputGradWeightsFloats, winogradTileInputGradWeights, winogradTileInputGradPass, winogradTilesPerImage, winogradTileChunk, winogradWeightGradTile, winogradTileWeightGrad, WINOGRAD_TILE_5X5, WINOGRAD_TILE_5X5_F4 } from "./conv-winograd-table";
 import { stridedApplies, stridedScratchFloats, stridedForward, stridedWeightGradScratchFloats, stridedWeightGrad } from "./conv-strided";
 import { stridedDxApplies, stridedInputGradScratchFloats, stridedInputGrad } from "./conv-strided-dx";
 import { pointwiseS2Applies, pointwiseS2ScratchFloats, pointwiseS2Forward, pointwiseS2InputGrad, pointwiseS2WeightGrad } from "./conv-pointwise-s2";
@@ -559,6 +559,72 @@ export function conv2dBatchSplits(
   if (conv2dAlgorithm(max(1, min(fewest, N)), C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW) != algo) return 0;
   if (algo == ALGO_DWCONV_3X3 || algo == ALGO_DWCONV || algo == ALGO_DWCONV_CHANNEL_LANES) return 1;
   return 3;
+}
+
+/**
+ * Floats of the kernels conv2dInputGradWeights writes for conv2dInputGradPass: on the Winograd
+ * lowerings, the kernels rotated and transformed, the first step of their input gradient; 0 on
+ * the others, whose input gradient transforms no kernels (conv2dInputGrad runs it whole). A pure
+ * function of the shape and the build.
+ */
+export function conv2dInputGradWeightsFloats(
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+): i32 {
+  const tile = inputGradTile(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW);
+  return tile != 0 ? winogradTileInputGradWeightsFloats(tile, O, C) : 0;
+}
+
+/**
+ * The fewest images a range of the batch takes for the forward and the input gradient to run as
+ * they do on the whole batch: on the Winograd lowerings, enough for a chunk of tiles (the N of
+ * their GEMMs; 16 images at 8×8 by F(4×4,3×3)), else 1. Where a thread's range of the batch is
+ * cut into smaller units (conv-threads.ts's overBatchUnits), none is cut below it. A pure function
+ * of the shape and the build.
+ */
+export function conv2dBatchGranule(
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+): i32 {
+  const tile = inputGradTile(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW);
+  if (tile == 0) return 1;
+  const perImage = winogradTilesPerImage(tile, OH, OW);
+  return (winogradTileChunk(tile) + perImage - 1) / perImage;
+}
+
+/** The Winograd tile conv2dInputGrad (and conv2dForward) runs this shape by, or 0. */
+function inputGradTile(
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+): i32 {
+  if (pointwiseS2Applies(W, KH, KW, SH, SW, PH, PW, OW) || isPointwise(H, W, KH, KW, SH, SW, PH, PW, OH, OW)) return 0;
+  return winogradTile(N, C, O, KH, KW, SH, SW, DH, DW, G, OH, OW);
+}
+
+/**
+ * U = what conv2dInputGradPass reads of the kernels w, conv2dInputGradWeightsFloats floats, for a
+ * shape where that is not 0: written once, it serves every range of the batch.
+ */
+export function conv2dInputGradWeights(
+  w: usize, U: usize,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+): void {
+  winogradTileInputGradWeights(inputGradTile(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW), w, O, C, U);
+}
+
+/**
+ * conv2dInputGrad from conv2dInputGradWeights' U (written for the whole batch; these sizes may be
+ * a range of it that conv2dBatchSplits allows): the same bits. `cols`: conv2dColsFloats floats.
+ */
+export function conv2dInputGradPass(
+  U: usize, dy: usize, dx: usize,
+  N: i32, C: i32, H: i32, W: i32, O: i32, KH: i32, KW: i32, SH: i32, SW: i32,
+  PH: i32, PW: i32, DH: i32, DW: i32, G: i32, OH: i32, OW: i32,
+  cols: usize,
+): void {
+  const tile = inputGradTile(N, C, H, W, O, KH, KW, SH, SW, PH, PW, DH, DW, G, OH, OW);
+  winogradTileInputGradPass(tile, U, dy, dx, N, C, H, W, O, PH, PW, OH, OW, cols);
 }
 
 /**

@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
-import { rt, Block, f32, channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts, ranges, weightGradSplit, weightGradTapRanges, tapSplit, batchNormSplits, actGradFusions, poolSplits, sweepSplits, splitLimits, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
+import { rt, Block, f32, channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts, ranges, weightGradSplit, unitSplit, weightGradTapRanges, tapSplit, batchNormSplits, actGradFusions, poolSplits, sweepSplits, splitLimits, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
 import { execFileSync } from 'node:child_process';
 import { rng, randn, bits, freshSeed, randInt, randomConvGeometry } from './helpers.js';
 import { OpModule } from './modules.js';
@@ -984,14 +984,16 @@ test('with every split threshold at 0, ResNet-20, MobileNetV2, the VGG-style net
 // thread's bits, and no thread's share writes past a buffer (the heap's guards after each).
 test('random convolution geometries with every split threshold at 0: the same y, dx, dw and db on 1, 2 and 3 threads, nothing written past a buffer', () => {
   const seed = freshSeed(), rand = rng(seed);
-  const saved = { ...splitLimits }, heap = rt().heap, runs = rt().pool.runs;
+  const saved = { ...splitLimits }, heap = rt().heap, runs = rt().pool.runs, units = splitCounts.batchUnits, savedUnits = unitSplit.perThread;
   for (const key of Object.keys(splitLimits)) splitLimits[key] = 0;
   heap.guardAllocations(64);
   let ran = 0;
   try {
     for (let i = 0; i < 100; i++) {
-      // Small maps and channels, or (one in four) the sizes where Winograd and the channel lanes run.
+      // Small maps and channels, or (one in four) the sizes where Winograd and the channel lanes run;
+      // the batch splits in units of all sizes (a range a thread, down to an image a unit).
       const { C, O, kernel, options, shape } = randomConvGeometry(rand, { large: i % 4 === 3 });
+      unitSplit.perThread = [1, 2, 4, 64][randInt(rand, 0, 3)];
       const x = Float32Array.from(randn(shape.reduce((a, b) => a * b, 1), rand));
       const seedOfCase = randInt(rand, 1, 1000); // the weights' and dy's
       let one = null;
@@ -1021,10 +1023,12 @@ test('random convolution geometries with every split threshold at 0: the same y,
   } finally {
     heap.guardAllocations(0);
     Object.assign(splitLimits, saved);
+    unitSplit.perThread = savedUnits;
     sn.setNumThreads(3);
   }
   assert.ok(ran >= 80, `seed ${seed}: only ${ran} of 100 geometries ran`);
   assert.ok(rt().pool.runs > runs, `seed ${seed}: the passes split`);
+  assert.ok(splitCounts.batchUnits > units, `seed ${seed}: some passes split in more units than threads`);
 });
 
 // At batch 64 conv1's weight gradient (1.5·10⁷ FLOPs) is under the default threshold: lowered 20×
@@ -1096,6 +1100,65 @@ test('backendInfo: threads, shared memory; setNumThreads / getNumThreads; bad co
     assert.unreachable('refused');
   } catch (err) {
     assert.match(err.message, /simdnet: ready\(\{ threads \}\): expected a whole number of threads from 1 to 64, got -1/);
+  }
+});
+
+test('the pool counts how its split calls ended: calls handed to a worker, the calling thread\'s wait for them, and those the workers finished first', async () => {
+  await sn.ready({ threads: 2 });
+  await rt().pool.whenStarted();
+  const pool = rt().pool, n = 1 << 16, a = new Block(n * 4), b = new Block(n * 4);
+  try {
+    const counters = () => ({ runs: pool.runs, waitMs: pool.waitMs, workersFirst: pool.workersFirst });
+    const before = counters();
+    pool.run([{ kernel: 'fill', args: [a.ptr, n, 1] }]);
+    assert.equal(counters(), before, 'a call with no worker share counts nothing');
+    for (let i = 0; i < 20; i++) pool.run([{ kernel: 'fill', args: [a.ptr, n, i] }, { kernel: 'fill', args: [b.ptr, n, i] }]);
+    const after = counters();
+    assert.is(after.runs - before.runs, 20);
+    assert.ok(Number.isFinite(after.waitMs) && after.waitMs >= before.waitMs, JSON.stringify([before, after]));
+    assert.ok(Number.isInteger(after.workersFirst) && after.workersFirst >= before.workersFirst && after.workersFirst - before.workersFirst <= 20, JSON.stringify([before, after]));
+    assert.equal([f32(a.ptr, n)[n - 1], f32(b.ptr, n)[n - 1]], [19, 19], 'both shares ran');
+  } finally {
+    a.free();
+    b.free();
+    await sn.ready({ threads: 3 });
+  }
+});
+
+test('runUnits: every unit runs once, on whichever thread is free, with that thread\'s own arguments; too many units or too few values refused', async () => {
+  await sn.ready({ threads: 3 });
+  await rt().pool.whenStarted();
+  const pool = rt().pool, n = 1 << 12, count = 40, block = new Block(count * n * 4), big = 1 << 22, first = new Block(big * 4);
+  const values = [101, 202, 303], byWorkers = [];
+  try {
+    for (let round = 0; round < 20; round++) {
+      f32(block.ptr, count * n).fill(0);
+      // Unit i fills its own stretch with its thread's value (argument 2); the first a long one
+      // (16 MB), so that while one thread fills it the others take the rest.
+      const tasks = Array.from({ length: count }, (_, i) => ({ kernel: 'fill', args: i === 0 ? [first.ptr, big, values[0]] : [block.ptr + i * n * 4, n, values[0]] }));
+      const runs = pool.runs;
+      const out = pool.runUnits(tasks, 3, [[2, values]]);
+      assert.equal(out, new Array(count).fill(0));
+      assert.is(pool.runs, runs + 1, 'one call handed to the workers');
+      const v = f32(block.ptr, count * n);
+      for (let i = 1; i < count; i++) {
+        const value = v[i * n];
+        assert.ok(values.includes(value), `round ${round}, unit ${i}: ${value}`);
+        assert.ok(v.subarray(i * n, (i + 1) * n).every((x) => x === value), `round ${round}, unit ${i}: one thread filled it whole`);
+        if (value !== values[0]) byWorkers.push(value);
+      }
+    }
+    assert.ok(byWorkers.length > 0, 'the workers took units, each with its own value');
+    // On one thread (threads = 1) every unit runs on the calling thread, with its values.
+    f32(block.ptr, count * n).fill(0);
+    pool.runUnits(Array.from({ length: count }, (_, i) => ({ kernel: 'fill', args: [block.ptr + i * n * 4, n, values[0]] })), 1, [[2, values]]);
+    assert.ok(f32(block.ptr, count * n).every((x) => x === values[0]));
+    const many = Array.from({ length: 65 }, () => ({ kernel: 'fill', args: [block.ptr, 1, 0] }));
+    assert.throws(() => pool.runUnits(many, 3), /simdnet: 65 units, at most 64/);
+    assert.throws(() => pool.runUnits(many.slice(0, 4), 3, [[2, [1, 2]]]), /simdnet: thread argument 2 has 2 values for 3 threads/);
+  } finally {
+    block.free();
+    first.free();
   }
 });
 

@@ -17,7 +17,7 @@
 // on the thread count, and a worker still starting up just takes no range.
 import { gemmScratch, rt, type Kernels } from '../runtime/index.js';
 import { blockRanges, ranges, type Task } from '../runtime/threads.js';
-import { overRanges, runTasks, splitLimits, splitThreads } from '../runtime/split.js';
+import { overRanges, overUnits, runTasks, splitLimits, splitThreads, unitSplit } from '../runtime/split.js';
 
 /**
  * The size arguments every convolution kernel takes after its pointers, in their order (N, C, H,
@@ -42,6 +42,23 @@ export function batchSplits(args: ConvArgs): number {
 /** The threads a pass of `flops` FLOPs over a batch of N may take now: 1 without workers, for one image, or for a small pass. */
 export function passThreads(N: number, flops: number): number {
   return splitThreads(N, flops, splitLimits.minConvFlops);
+}
+
+/**
+ * A pass split by ranges of the batch (`pass`: SPLITS_FORWARD or SPLITS_INPUT_GRAD) in units,
+ * unitSplit.perThread a thread, each taken by whichever thread is free (overUnits), where a
+ * unit that small takes the whole batch's lowering (conv2dBatchSplits), holds a chunk of its
+ * tiles (conv2dBatchGranule) and has splitLimits.minConvFlops of work, else a range a thread:
+ * `share(start, count, thread)` as overBatch's. So no image's bits change: every range of the
+ * batch at least so large gets the whole's.
+ */
+export function overBatchUnits(args: ConvArgs, threads: number, pass: number, share: (start: number, count: number, thread: number) => Task): number[] {
+  const [N, C, , , O, KH, KW] = args, G = args[13], OH = args[14], OW = args[15];
+  const flops = 2 * N * O * OH * OW * (C / G) * KH * KW;
+  const units = Math.min(threads * unitSplit.perThread, Math.floor(N / rt().kernels.conv2dBatchGranule(...args)), Math.floor(flops / splitLimits.minConvFlops));
+  const fine = units > threads && (rt().kernels.conv2dBatchSplits(...args, Math.floor(N / units)) & pass) !== 0;
+  if (fine) splitCounts.batchUnits++;
+  return overUnits(N, fine ? units : threads, threads, share);
 }
 
 /** A convolution's size arguments (conv2dForward's order) for `count` images. */
@@ -332,7 +349,7 @@ export function forwardChannelRanges(args: ConvArgs, flops: number): [number, nu
 }
 
 /** Calls split so far, per kind of split (a test reads them to know a split ran). */
-export const splitCounts = { weightGradByChannels: 0, weightGradByParts: 0, weightGradByTaps: 0, depthwiseBackwardByChannels: 0, inputGradByChannels: 0, forwardByChannels: 0 };
+export const splitCounts = { weightGradByChannels: 0, weightGradByParts: 0, weightGradByTaps: 0, depthwiseBackwardByChannels: 0, inputGradByChannels: 0, forwardByChannels: 0, batchUnits: 0 };
 
 /**
  * The input-channel ranges a depthwise convolution's backward of `flops` FLOPs may be split into
@@ -380,9 +397,22 @@ export function splitWeightGrad(
   runTasks(tasks);
 }
 
-/** The input gradient alone by ranges of the batch over `threads` threads (conv2dInputGrad, each range in its own `per` floats of `scratch`). */
-export function splitInputGrad(w: number, dy: number, dx: number, args: ConvArgs, threads: number, scratch: number, per: number): void {
+/**
+ * The input gradient alone by ranges of the batch over `threads` threads (conv2dInputGrad, each
+ * range in its own `per` floats of `scratch`); with U (conv2dInputGradWeightsFloats floats, not 0
+ * on this shape) the kernels transformed there once, then ranges of the pass in units taken by
+ * whichever thread is free (conv2dInputGradPass, overBatchUnits).
+ */
+export function splitInputGrad(w: number, dy: number, dx: number, args: ConvArgs, threads: number, scratch: number, per: number, U = 0): void {
   const [, C, H, W, O] = args, OH = args[14], OW = args[15];
+  if (U) {
+    rt().kernels.conv2dInputGradWeights(w, U, ...args);
+    overBatchUnits(args, threads, SPLITS_INPUT_GRAD, (start, count, t) => ({
+      kernel: 'conv2dInputGradPass',
+      args: [U, dy + start * O * OH * OW * 4, dx + start * C * H * W * 4, ...withBatch(args, count), scratch + t * per * 4],
+    }));
+    return;
+  }
   overBatch(args[0], threads, (start, count, t) => ({
     kernel: 'conv2dInputGrad',
     args: [w, dy + start * O * OH * OW * 4, dx + start * C * H * W * 4, ...withBatch(args, count), scratch + t * per * 4, gemmScratch(t)],

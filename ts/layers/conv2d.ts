@@ -16,7 +16,7 @@ import { registerLayer } from '../registry.js';
 import { FusableResult, fusionEnabled } from './epilogue.js';
 import type { Task } from '../runtime/threads.js';
 import {
-  SPLITS_FORWARD, SPLITS_INPUT_GRAD, batchSplits, depthwiseRanges, forwardChannelRanges, inputChannelRanges, overBatch, passThreads, rangeColsFloats, splitBackward, splitDepthwiseBackward, splitInputGrad, splitCounts, splitInputGradByChannels, splitWeightGrad, weightGradRangeFloats,
+  SPLITS_FORWARD, SPLITS_INPUT_GRAD, batchSplits, overBatchUnits, depthwiseRanges, forwardChannelRanges, inputChannelRanges, overBatch, passThreads, rangeColsFloats, splitBackward, splitDepthwiseBackward, splitInputGrad, splitCounts, splitInputGradByChannels, splitWeightGrad, weightGradRangeFloats,
   weightGradRanges, withBatch, winogradWeightGradPlan, winogradWeightGradFloats, splitWinogradWeightGrad,
   weightGradTapRanges, weightGradTapFloats, splitWeightGradTaps, tapSplitsBoth, splitBackwardTaps, tapSplit, type ConvArgs,
 } from './conv-threads.js';
@@ -338,14 +338,16 @@ export class Conv2d extends Module {
     const wgPer = channels ? weightGradRangeFloats(args, Math.max(...channels.map(([, Oc]) => Oc))) : taps ? weightGradTapFloats(args) : 0;
     const wgFloats = plan ? winogradWeightGradFloats(plan) : wgPer * (channels ?? taps)!.length;
     const dxPer = !dx ? 0 : dxChannels ? Math.ceil(k.conv2dColsFloats(...args) / 16) * 16 : rangeColsFloats(args, N, dxThreads);
-    const scratch = this.threadScratch(Math.max(wgFloats, dxPer * dxThreads));
+    // dx by ranges of the batch on a Winograd lowering: its kernels transformed once, ahead of the threads' stretches.
+    const dxU = dx && !dxChannels ? Math.ceil(k.conv2dInputGradWeightsFloats(...args) / 16) * 16 : 0;
+    const scratch = this.threadScratch(Math.max(wgFloats, dxU + dxPer * dxThreads));
     if (!scratch) return false;
     const w = this.weight.data.ptr, dw = this.weight.grad.ptr, db = this.bias ? this.bias.grad.ptr : 0;
     if (plan) splitWinogradWeightGrad(x.ptr, dy.ptr, dw, db, args, plan, scratch);
     else if (taps) splitWeightGradTaps(x.ptr, dy.ptr, dw, db, args, taps, scratch, wgPer);
     else splitWeightGrad(x.ptr, w, dy.ptr, dw, db, args, channels!, scratch, wgPer);
     if (dx && dxChannels) splitInputGradByChannels(w, dy.ptr, dx.ptr, args, dxChannels, scratch, dxPer);
-    else if (dx) splitInputGrad(w, dy.ptr, dx.ptr, args, dxThreads, scratch, dxPer);
+    else if (dx) splitInputGrad(w, dy.ptr, dx.ptr, args, dxThreads, scratch + dxU * 4, dxPer, dxU ? scratch : 0);
     return true;
   }
 
@@ -461,8 +463,8 @@ class DeferredConv extends FusableResult {
    * thread)` with the range's input, output, sizes and stretch of the scratch; what each returned.
    */
   overRanges(out: number, task: (x: number, out: number, sizes: ConvArgs, cols: number, thread: number) => Task): number[] {
-    const [N, C, H, W, O] = this.args, OH = this.args[14], OW = this.args[15], per = this.per;
-    return overBatch(N, this.threads, (start, count, t) =>
+    const [, C, H, W, O] = this.args, OH = this.args[14], OW = this.args[15], per = this.per;
+    return overBatchUnits(this.args, this.threads, SPLITS_FORWARD, (start, count, t) =>
       task(this.x.ptr + start * C * H * W * 4, out + start * O * OH * OW * 4, withBatch(this.args, count), this.cols + t * per * 4, t));
   }
 }

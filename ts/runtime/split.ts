@@ -3,7 +3,7 @@
 // the convolutions (layers/conv-threads.ts), BatchNorm (layers/batchnorm.ts), the element-wise
 // kernels (sweep: activations, sums, products, the modules' input checks) and others.
 import { rt } from './wasm.js';
-import { blockRanges, ranges, runKernel, type Task } from './threads.js';
+import { blockRanges, MAX_UNITS, ranges, runKernel, type Task, type ThreadArg } from './threads.js';
 
 /**
  * The sizes below which a pass stays on one thread: an eighth of what they were measured at one
@@ -53,6 +53,23 @@ export const splitLimits = {
 };
 
 /**
+ * Units per thread of a pass split in units (conv-threads.ts's overBatchUnits: a convolution's
+ * forward and input gradient by ranges of the batch), each taken by whichever thread is free: the
+ * more, the less a thread slowed by the machine holds the others up, and the more calls and
+ * partial tiles of work. Measurements and tests set it (1: a range a thread, as the other passes).
+ *
+ * With a range a thread, the calling thread waited for the worker's share after its own for 8–11%
+ * of the VGG-style net's training step on 2 threads (batch 64, a 2-core EPYC VM whose speed swung
+ * by a third within minutes), and the worker finished first in about half of the calls: the
+ * threads' speeds vary call by call. Training steps on 2 threads, blocks of 3–4 steps (LeNet-5:
+ * 40) alternating in one process, the median of each round's ratio, 1 unit a thread ÷ 4: the
+ * VGG-style net ×1.08, ×1.11, ×1.04, ×1.03 (beside a process keeping a core busy ×1.09), ResNet-20
+ * ×1.03, LeNet-5 ×1.02, ×1.00; 4 ÷ 8: the VGG-style net ×0.97–1.07 in five runs, ResNet-20 ×1.03
+ * twice: within the noise, so 4, the fewer calls (8 threads take 32 units of a batch of 64).
+ */
+export const unitSplit = { perThread: 4 };
+
+/**
  * The threads a pass over `units` independent parts (images, channels) may take now: 1 without
  * workers, for one part, or while `work` (FLOPs, bytes: whatever `min` counts) is below `min`.
  */
@@ -68,6 +85,29 @@ export function splitThreads(units: number, work: number, min: number): number {
  */
 export function overRanges(n: number, threads: number, share: (start: number, count: number, thread: number) => Task): number[] {
   return runTasks(ranges(n, threads).map(([start, count], t) => share(start, count, t)));
+}
+
+/**
+ * Runs `share(start, count, thread)`'s task for each of `units` ranges of [0, n) (ranges()) over
+ * `threads` threads, each thread taking the next range as soon as it is free (ThreadPool.runUnits),
+ * and returns what each returned, in range order. The arguments that depend on the thread (its
+ * stretch of a scratch) are those where the first range's task on thread t differs from its task
+ * on thread 0; share must give every range the same such arguments. Whichever thread runs a
+ * range, its task is the same but for those, so the results are the same on any thread count
+ * where the ranges are.
+ */
+export function overUnits(n: number, units: number, threads: number, share: (start: number, count: number, thread: number) => Task): number[] {
+  const { pool, kernels } = rt();
+  const parts = ranges(n, Math.min(units, MAX_UNITS));
+  const tasks = parts.map(([start, count]) => share(start, count, 0));
+  if (!pool || threads < 2 || tasks.length < 2) return tasks.map((t) => runKernel(kernels, t));
+  const [start, count] = parts[0];
+  const firsts = Array.from({ length: threads }, (_, t) => (t === 0 ? tasks[0] : share(start, count, t)).args as readonly number[]);
+  const threadArgs: ThreadArg[] = [];
+  firsts[0].forEach((v, i) => {
+    if (firsts.some((a) => a[i] !== v)) threadArgs.push([i, firsts.map((a) => a[i])]);
+  });
+  return pool.runUnits(tasks, threads, threadArgs);
 }
 
 /**

@@ -2,9 +2,12 @@
 // more in each worker on the same memory; a call is handed out through a small SharedArrayBuffer
 // (a generation counter, a pending count and one argument slot per worker), so no message is
 // posted per kernel: the calling thread writes each worker's slot, bumps the generation, runs its
-// own share, and waits for the pending count to reach zero. The kernels keep no state between
-// calls (what a call decides, such as the flat passes' layout, is passed along or kept in its
-// scratch), and the callers give each share its own scratch.
+// own share, and waits for the pending count to reach zero. Or (runUnits) the calling thread writes
+// a table of units, and every thread, itself included, takes the next one left by a compare-and-
+// swap on one word until none is: a thread the machine slows takes fewer. The kernels keep no
+// state between calls (what a call decides, such as the flat passes' layout, is passed along or
+// kept in its scratch), and the callers give each share its own scratch (each thread its own, for
+// units: the arguments that differ by thread are rewritten with the running thread's).
 //
 // What a split computes never depends on how many workers take part (see conv2d.ts): a worker
 // still starting up simply takes no share, so the pool never waits for one.
@@ -28,9 +31,23 @@ export const MAX_THREADS = 64;
 
 // The control block: Int32 header, then per worker [ready, task generation], then per worker the
 // last generation it read (SEEN), then a Float64 slot each.
-const GENERATION = 0, PENDING = 1, FAILED = 2, SPIN_US = 3, HEADER_INTS = 16, SEEN = HEADER_INTS + 2 * MAX_THREADS;
+// QUEUE: runUnits' next unit to take and how many there are, in one word (count · 2¹⁶ + next).
+const GENERATION = 0, PENDING = 1, FAILED = 2, SPIN_US = 3, QUEUE = 4, HEADER_INTS = 16, SEEN = HEADER_INTS + 2 * MAX_THREADS;
 /** Floats of a worker's argument slot: the export's index (its result, once done), then the arguments. */
 const SLOT_FLOATS = 32;
+/**
+ * The most units a runUnits call takes (its table of slots after the workers' own). A worker's
+ * slot then holds UNITS_MARK, how many thread arguments there are and, for each, its index and
+ * the worker's value.
+ */
+export const MAX_UNITS = 64;
+const UNITS_MARK = -1;
+
+/**
+ * An argument of runUnits' tasks that depends on the thread running the task (its stretch of a
+ * scratch): its index among the arguments, and its value on each thread, the calling thread's first.
+ */
+export type ThreadArg = readonly [index: number, values: readonly number[]];
 /**
  * How long a thread polls for its next task (a worker) or for the workers' shares (the calling
  * thread) before it sleeps in Atomics.wait, while the machine has a core free for it. A wake-up
@@ -102,14 +119,30 @@ const POLL_MS = 50;
  * generation that carries its stamp.
  */
 function workerSource(): string {
-  // A task calls its export with every argument place of the slot.
+  // A task calls its export with every argument place of the slot (of its copy, for a unit).
   const slotArgs = Array.from({ length: SLOT_FLOATS - 1 }, (_, i) => `slot[${i + 1}]`).join(', ');
+  const unitArgs = Array.from({ length: SLOT_FLOATS - 1 }, (_, i) => `unit[${i + 1}]`).join(', ');
   return `(() => {
   const start = ({ module, memory, control, index, token, names, slotOffset }) => {
     const exports = new WebAssembly.Instance(module, { env: { memory } }).exports;
     const fns = names.map((n) => exports[n]);
     const ctl = new Int32Array(control);
     const slot = new Float64Array(control, slotOffset + index * ${SLOT_FLOATS * 8}, ${SLOT_FLOATS});
+    // runUnits' table, and this worker's copy of the unit it runs with its own thread arguments.
+    const table = new Float64Array(control, slotOffset + ${MAX_THREADS * SLOT_FLOATS * 8}, ${MAX_UNITS * SLOT_FLOATS});
+    const unit = new Float64Array(${SLOT_FLOATS});
+    // Takes units until none is left (ThreadPool's takeUnit, the same rule): each one's result in its table slot.
+    const units = () => {
+      for (;;) {
+        const v = Atomics.load(ctl, ${QUEUE}), next = v & 0xffff;
+        if (next >= v >>> 16) return;
+        if (Atomics.compareExchange(ctl, ${QUEUE}, v, v + 1) !== v) continue;
+        const at = next * ${SLOT_FLOATS};
+        for (let a = 0; a < ${SLOT_FLOATS}; a++) unit[a] = table[at + a];
+        for (let p = 0; p < slot[1]; p++) unit[1 + slot[2 + 2 * p]] = slot[3 + 2 * p];
+        try { table[at] = fns[unit[0]](${unitArgs}) ?? 0; } catch (e) { Atomics.add(ctl, ${FAILED}, 1); }
+      }
+    };
     const ready = ${HEADER_INTS} + 2 * index, stamp = ready + 1;
     // The generation before saying ready: every call that counts this worker comes after it.
     let seen = Atomics.load(ctl, ${GENERATION});
@@ -134,7 +167,8 @@ function workerSource(): string {
       if (Atomics.compareExchange(ctl, stamp, g, -g) !== g) continue;
       // Every argument place passed (those past the count hold 0; an export ignores what it does not
       // take): no array made per call, so a worker allocates nothing while it runs tasks.
-      try { slot[0] = fns[slot[0]](${slotArgs}) ?? 0; } catch (e) { Atomics.add(ctl, ${FAILED}, 1); }
+      if (slot[0] === ${UNITS_MARK}) units();
+      else try { slot[0] = fns[slot[0]](${slotArgs}) ?? 0; } catch (e) { Atomics.add(ctl, ${FAILED}, 1); }
       if (Atomics.sub(ctl, ${PENDING}, 1) === 1) Atomics.notify(ctl, ${PENDING});
     }
   };
@@ -148,6 +182,8 @@ export class ThreadPool {
   readonly #control: SharedArrayBuffer;
   readonly #ctl: Int32Array;
   readonly #slots: Float64Array;
+  /** runUnits' units: a slot each, as a worker's. */
+  readonly #table: Float64Array;
   readonly #workers: WorkerHandle[] = [];
   /** The ready mark each worker writes (unique per start: a stopped worker's late mark is not mistaken for its successor's). */
   readonly #tokens: number[] = [];
@@ -156,6 +192,14 @@ export class ThreadPool {
   #generation = 0;
   /** Calls that handed a share to a worker (a test reads it to know the threads were used). */
   runs = 0;
+  /**
+   * How the split calls balance, for measurements (the harness's threads section): ms the calling
+   * thread waited for the workers' shares after its own (and those it took back) were done, and
+   * how many calls found every worker's share done by then. The workers' own waits for the
+   * calling thread are not counted.
+   */
+  waitMs = 0;
+  workersFirst = 0;
   /** The thread count asked for (setNumThreads); workers beyond it wait unused (Atomics.wait costs nothing). */
   #wanted = 1;
   /** Set when a worker failed to start: the pool stops growing and says why. */
@@ -184,9 +228,10 @@ export class ThreadPool {
     private readonly kernels: KernelExports,
     private readonly names: readonly KernelName[]) {
     const slotOffset = Math.ceil(((SEEN + MAX_THREADS) * 4) / 8) * 8;
-    this.#control = new SharedArrayBuffer(slotOffset + MAX_THREADS * SLOT_FLOATS * 8);
+    this.#control = new SharedArrayBuffer(slotOffset + (MAX_THREADS + MAX_UNITS) * SLOT_FLOATS * 8);
     this.#ctl = new Int32Array(this.#control);
-    this.#slots = new Float64Array(this.#control, slotOffset);
+    this.#slots = new Float64Array(this.#control, slotOffset, MAX_THREADS * SLOT_FLOATS);
+    this.#table = new Float64Array(this.#control, slotOffset + MAX_THREADS * SLOT_FLOATS * 8, MAX_UNITS * SLOT_FLOATS);
     this.#index = new Map(names.map((n, i) => [n, i]));
     this.spinMs = { worker: WORKER_SPIN_MS, caller: CALLER_SPIN_MS };
   }
@@ -239,12 +284,8 @@ export class ThreadPool {
     const g = ++this.#generation;
     let pending = 0;
     for (let i = 1; i < tasks.length; i++) {
-      const t = tasks[i], w = ready[i - 1], slot = w * SLOT_FLOATS;
-      const fn = this.#index.get(t.kernel);
-      if (fn === undefined || t.args.length > SLOT_FLOATS - 1) throw new Error(`simdnet: no such kernel for a worker: ${t.kernel}/${t.args.length}`);
-      this.#slots[slot] = fn;
-      for (let a = 0; a < t.args.length; a++) this.#slots[slot + 1 + a] = t.args[a];
-      this.#slots.fill(0, slot + 1 + t.args.length, slot + SLOT_FLOATS);
+      const w = ready[i - 1];
+      this.#write(this.#slots, w * SLOT_FLOATS, tasks[i]);
       Atomics.store(this.#ctl, HEADER_INTS + 2 * w + 1, g);
       pending++;
     }
@@ -258,12 +299,95 @@ export class ThreadPool {
     } catch (err) {
       failure = err;
     }
-    if (pending) failure ??= this.#takeBack(g, tasks, ready);
+    if (pending) {
+      if (Atomics.load(this.#ctl, PENDING) === 0) this.workersFirst++;
+      failure ??= this.#takeBack(g, tasks, ready);
+    }
+    const waitStart = pending ? performance.now() : 0;
     failure ??= this.#wait();
+    if (pending) this.waitMs += performance.now() - waitStart;
     if (failure) throw failure;
     const failed = Atomics.exchange(this.#ctl, FAILED, 0);
     if (failed) throw new Error(`simdnet: a kernel failed on ${failed} worker thread${failed > 1 ? 's' : ''}`);
     return tasks.map((_, i) => (i === 0 ? own : this.#slots[ready[i - 1] * SLOT_FLOATS]));
+  }
+
+  /** A task into the slot at `at` of `slots`: its export's index, then its arguments, zeros after them. */
+  #write(slots: Float64Array, at: number, t: Task): void {
+    const fn = this.#index.get(t.kernel);
+    if (fn === undefined || t.args.length > SLOT_FLOATS - 1) throw new Error(`simdnet: no such kernel for a worker: ${t.kernel}/${t.args.length}`);
+    slots[at] = fn;
+    for (let a = 0; a < t.args.length; a++) slots[at + 1 + a] = t.args[a];
+    slots.fill(0, at + 1 + t.args.length, at + SLOT_FLOATS);
+  }
+
+  /**
+   * Runs every task on the calling thread and up to `threads` − 1 ready workers, each thread
+   * taking the next task no thread has taken as soon as it is free, and returns what each
+   * returned, in task order. So a thread slowed by the machine (another program, the hypervisor,
+   * V8's own threads) takes fewer tasks, where run() waits for its fixed share. The arguments
+   * `threadArgs` lists (a thread's stretch of a scratch) take the running thread's value: the
+   * tasks are written with the calling thread's, values[0]. Each task must write memory no other
+   * touches, its results the same whichever thread runs it. Throws when one failed.
+   */
+  runUnits(tasks: readonly Task[], threads: number, threadArgs: readonly ThreadArg[] = []): number[] {
+    if (tasks.length > MAX_UNITS) throw new Error(`simdnet: ${tasks.length} units, at most ${MAX_UNITS}`);
+    if (2 + 2 * threadArgs.length > SLOT_FLOATS) throw new Error(`simdnet: ${threadArgs.length} thread arguments, at most ${(SLOT_FLOATS - 2) / 2}`);
+    const ready = this.#readyWorkers().slice(0, Math.max(0, Math.min(threads, tasks.length) - 1));
+    for (const [index, values] of threadArgs) {
+      if (values.length < ready.length + 1) throw new Error(`simdnet: thread argument ${index} has ${values.length} values for ${ready.length + 1} threads`);
+    }
+    for (let i = 0; i < tasks.length; i++) this.#write(this.#table, i * SLOT_FLOATS, tasks[i]);
+    const g = ++this.#generation;
+    for (let j = 0; j < ready.length; j++) {
+      const slot = ready[j] * SLOT_FLOATS;
+      this.#slots[slot] = UNITS_MARK;
+      this.#slots[slot + 1] = threadArgs.length;
+      threadArgs.forEach(([index, values], k) => {
+        this.#slots[slot + 2 + 2 * k] = index;
+        this.#slots[slot + 3 + 2 * k] = values[j + 1];
+      });
+      Atomics.store(this.#ctl, HEADER_INTS + 2 * ready[j] + 1, g);
+    }
+    const pending = ready.length;
+    if (pending) this.runs++;
+    Atomics.store(this.#ctl, QUEUE, tasks.length * 0x10000);
+    Atomics.store(this.#ctl, PENDING, pending);
+    Atomics.store(this.#ctl, GENERATION, g);
+    if (pending) Atomics.notify(this.#ctl, GENERATION);
+    let failure: unknown = null;
+    for (let i = this.#takeUnit(); i >= 0; i = this.#takeUnit()) {
+      try {
+        this.#table[i * SLOT_FLOATS] = runKernel(this.kernels, tasks[i]);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+    if (pending) {
+      if (Atomics.load(this.#ctl, PENDING) === 0) this.workersFirst++;
+      // A worker that has not started yet finds no unit left: it is let go.
+      for (const w of ready) {
+        if (Atomics.compareExchange(this.#ctl, HEADER_INTS + 2 * w + 1, g, 0) !== g) continue;
+        Atomics.sub(this.#ctl, PENDING, 1);
+        this.#checkAlive(w, g);
+      }
+    }
+    const waitStart = pending ? performance.now() : 0;
+    failure ??= this.#wait();
+    if (pending) this.waitMs += performance.now() - waitStart;
+    if (failure) throw failure;
+    const failed = Atomics.exchange(this.#ctl, FAILED, 0);
+    if (failed) throw new Error(`simdnet: a kernel failed on ${failed} worker thread${failed > 1 ? 's' : ''}`);
+    return tasks.map((_, i) => this.#table[i * SLOT_FLOATS]);
+  }
+
+  /** The next unit of runUnits' table no thread has taken (taking it), or −1: the workers' rule. */
+  #takeUnit(): number {
+    for (;;) {
+      const v = Atomics.load(this.#ctl, QUEUE), next = v & 0xffff;
+      if (next >= v >>> 16) return -1;
+      if (Atomics.compareExchange(this.#ctl, QUEUE, v, v + 1) === v) return next;
+    }
   }
 
   /**
