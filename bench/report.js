@@ -412,8 +412,22 @@ export function threadsSection(t) {
   const steal = t.steal ? `\nSteal time while simdnet's figures above were taken (/proc/stat: each vCPU's time spent ready while the hypervisor ran something else): ${t.steal.map((v, i) => `cpu${i} ${(100 * v).toFixed(1)}%`).join(', ')}.` : '';
   const busy = t.nets.filter((n) => n.busy);
   const busyLine = busy.length ? `\nWith another process keeping a core busy (a loop at this one's priority), ${threadsOf(busy[0].busy.threads)} ÷ 1 thread: ${busy.map((n) => `${n.label} ×${n.busy.ratio.toFixed(2)}`).join(', ')}.` : '';
+  const balanceLine = balanceSection(t);
   const warm = t.warmupMs ? `\nEach network ran ${(t.warmupMs / 1000).toFixed(0)} s untimed at each thread count first: its first seconds on several threads run slower while V8 optimizes the step on threads of its own (WARMUP_MS in bench/threads.js).` : '';
-  return `## Threads: training steps at batch ${t.batch} on 1, 2 and all threads (img/s [× 1 thread], timed alternately in one run)\n${table(head, rows)}${warm}${ceiling}${busyLine}${handOff}${steal}${note}`;
+  return `## Threads: training steps at batch ${t.batch} on 1, 2 and all threads (img/s [× 1 thread], timed alternately in one run)\n${table(head, rows)}${warm}${balanceLine}${ceiling}${busyLine}${handOff}${steal}${note}`;
+}
+
+/**
+ * The threads section's line on how evenly the split calls ended (bench/threads.js poolBalance):
+ * per network and GEMM, on the most threads, the calling thread's wait for the workers as a share
+ * of the timed steps, and the calls the workers finished first. Empty where none was recorded.
+ */
+export function balanceSection(t) {
+  const top = (rows) => rows?.find((r) => r.threads === t.counts.at(-1))?.balance;
+  const items = [['GEMM 512³', top(t.gemm)], ...t.nets.map((n) => [n.label, top(n.rows)])].filter(([, b]) => b);
+  if (!items.length || t.counts.at(-1) < 2) return '';
+  const pct = (v) => `${(100 * v).toFixed(1)}%`;
+  return `\nBalance of the split calls on ${t.counts.at(-1)} threads, over the timed samples: the calling thread's wait for the workers' shares after its own, as a share of the time, and the share of the calls whose workers were done first (their waits for the calling thread are not counted): ${items.map(([label, b]) => `${label} ${pct(b.waitShare)} (${pct(b.workersFirst)} of ${int(b.calls)} calls)`).join(', ')}. Each share of a call is fixed when it is planned: a thread's wait for another is what smaller shares, taken by whichever thread is free, could give back.`;
 }
 
 export function report(r) {

@@ -38,19 +38,43 @@ export const WARMUP_MS = 3000;
 /**
  * Runs `step(threads)` for each count in turn, `samples` rounds (after a warm-up round of
  * `warmup` calls each, and each at least `warmupMs` ms), and returns per count the summary of ms
- * per call, each sample the mean of `reps` calls.
+ * per call, each sample the mean of `reps` calls, and on several threads the balance of the
+ * split calls over the samples (poolBalance).
  */
 async function alternate(counts, step, { samples, reps, warmup = reps, warmupMs = 0 }) {
   const times = new Map(counts.map((t) => [t, []]));
+  const balance = new Map(counts.map((t) => [t, { ms: 0, waitMs: 0, runs: 0, workersFirst: 0 }]));
   for (let s = -1; s < samples; s++) {
     for (const t of counts) {
       await sn.ready({ threads: t });
-      const start = performance.now();
+      const before = poolCounters(), start = performance.now();
       for (let r = 0; s < 0 ? r < warmup || performance.now() - start < warmupMs : r < reps; r++) step(t);
-      if (s >= 0) times.get(t).push((performance.now() - start) / reps);
+      if (s < 0) continue;
+      const ms = performance.now() - start, after = poolCounters(), b = balance.get(t);
+      times.get(t).push(ms / reps);
+      b.ms += ms;
+      for (const k of ['waitMs', 'runs', 'workersFirst']) b[k] += after[k] - before[k];
     }
   }
-  return counts.map((t) => ({ threads: t, ms: summarize(times.get(t)) }));
+  return counts.map((t) => ({ threads: t, ms: summarize(times.get(t)), ...(t > 1 ? { balance: poolBalance(balance.get(t)) } : {}) }));
+}
+
+/** The thread pool's counters of split calls (ThreadPool's runs, waitMs, workersFirst), zeros without one. */
+function poolCounters() {
+  const pool = rt().pool;
+  return { waitMs: pool?.waitMs ?? 0, runs: pool?.runs ?? 0, workersFirst: pool?.workersFirst ?? 0 };
+}
+
+/**
+ * How evenly the split calls of some timed steps ended: `waitShare`, the share of their time the
+ * calling thread spent waiting for the workers' shares after its own was done, and
+ * `workersFirst`, the share of the split calls whose workers were all done before it (whose
+ * waits for the calling thread are not counted). Each thread's share of a call is fixed when the
+ * call is planned: what a thread waits for another is time that smaller shares, each taken by
+ * whichever thread is free, could give back. Null without split calls.
+ */
+export function poolBalance({ ms, waitMs, runs, workersFirst }) {
+  return runs > 0 && ms > 0 ? { waitShare: waitMs / ms, workersFirst: workersFirst / runs, calls: runs } : null;
 }
 
 /** Adds img/s (or GFLOP/s) and the ratio to 1 thread to each of alternate()'s rows. */

@@ -393,6 +393,13 @@ test('--threads: the zoo\'s networks and GEMM 512³ at 1, 2 and all threads, eac
     assert.is(rows[0].ratio, 1);
   }
   assert.equal(out.threads.nets.map((n) => n.key), ['lenet5']);
+  // How evenly the split calls ended on the most threads: the calling thread's wait as a share of the time.
+  for (const rows of [out.threads.gemm, out.threads.nets[0].rows]) {
+    const b = rows.at(-1).balance;
+    assert.ok(b.calls > 0 && b.waitShare >= 0 && b.waitShare < 1 && b.workersFirst >= 0 && b.workersFirst <= 1, JSON.stringify(b));
+    assert.is(rows[0].balance, undefined, 'none on one thread');
+  }
+  assert.match(r.stdout, /\nBalance of the split calls on \d+ threads, over the timed samples: [^\n]*: GEMM 512³ [\d.]+% \([\d.]+% of [\d,]+ calls\), LeNet-5 [\d.]+% \([\d.]+% of [\d,]+ calls\)\./);
   // The ceiling: separate single-thread processes at an equal share of the batch each.
   const [{ apart }] = out.threads.nets;
   assert.equal([apart.procs, apart.batch, apart.ratio.samples], [out.threads.counts.at(-1), 64 / out.threads.counts.at(-1), 2]);
