@@ -58,14 +58,15 @@ export const splitLimits = {
  * more, the less a thread slowed by the machine holds the others up, and the more calls and
  * partial tiles of work. Measurements and tests set it (1: a range a thread, as the other passes).
  *
- * With a range a thread, the calling thread waited for the worker's share after its own for 8–11%
+ * With a range a thread, the calling thread waited for the worker's share after its own for 7–12%
  * of the VGG-style net's training step on 2 threads (batch 64, a 2-core EPYC VM whose speed swung
  * by a third within minutes), and the worker finished first in about half of the calls: the
  * threads' speeds vary call by call. Training steps on 2 threads, blocks of 3–4 steps (LeNet-5:
- * 40) alternating in one process, the median of each round's ratio, 1 unit a thread ÷ 4: the
- * VGG-style net ×1.08, ×1.11, ×1.04, ×1.03 (beside a process keeping a core busy ×1.09), ResNet-20
- * ×1.03, LeNet-5 ×1.02, ×1.00; 4 ÷ 8: the VGG-style net ×0.97–1.07 in five runs, ResNet-20 ×1.03
- * twice: within the noise, so 4, the fewer calls (8 threads take 32 units of a batch of 64).
+ * 40) alternating in one process, the median of each round's ratio, ms a step with 1 unit a thread
+ * ÷ with 4: the VGG-style net ×1.08, ×1.11, ×1.04, ×1.03 (beside a process keeping a core busy
+ * ×1.09), ResNet-20 ×1.03, LeNet-5 ×1.02, ×1.00; with 4 ÷ with 8: the VGG-style net ×0.97–1.07 in
+ * five runs, ResNet-20 ×1.03 twice: within the noise, so 4, the fewer calls (8 threads take 32
+ * units of a batch of 64).
  */
 export const unitSplit = { perThread: 4 };
 
