@@ -303,13 +303,22 @@ export class ThreadPool {
       if (Atomics.load(this.#ctl, PENDING) === 0) this.workersFirst++;
       failure ??= this.#takeBack(g, tasks, ready);
     }
+    this.#finish(pending, failure);
+    return tasks.map((_, i) => (i === 0 ? own : this.#slots[ready[i - 1] * SLOT_FLOATS]));
+  }
+
+  /**
+   * Waits for the workers' shares of a call (#wait; the wait counted in waitMs where `pending`
+   * shares were handed out), then throws what the calling thread's own threw (`failure`) or
+   * what failed on a worker.
+   */
+  #finish(pending: number, failure: unknown): void {
     const waitStart = pending ? performance.now() : 0;
     failure ??= this.#wait();
     if (pending) this.waitMs += performance.now() - waitStart;
     if (failure) throw failure;
     const failed = Atomics.exchange(this.#ctl, FAILED, 0);
     if (failed) throw new Error(`simdnet: a kernel failed on ${failed} worker thread${failed > 1 ? 's' : ''}`);
-    return tasks.map((_, i) => (i === 0 ? own : this.#slots[ready[i - 1] * SLOT_FLOATS]));
   }
 
   /** A task into the slot at `at` of `slots`: its export's index, then its arguments, zeros after them. */
@@ -372,12 +381,7 @@ export class ThreadPool {
         this.#checkAlive(w, g);
       }
     }
-    const waitStart = pending ? performance.now() : 0;
-    failure ??= this.#wait();
-    if (pending) this.waitMs += performance.now() - waitStart;
-    if (failure) throw failure;
-    const failed = Atomics.exchange(this.#ctl, FAILED, 0);
-    if (failed) throw new Error(`simdnet: a kernel failed on ${failed} worker thread${failed > 1 ? 's' : ''}`);
+    this.#finish(pending, failure);
     return tasks.map((_, i) => this.#table[i * SLOT_FLOATS]);
   }
 
