@@ -5,19 +5,19 @@
 // (conv-winograd-dw.ts, conv-winograd-dw-f4.ts: 3×3 by 2×2 or 4×4 tiles, 5×5 by 2×2;
 // conv-winograd-dw-f4x4-5x5.ts: 5×5 by 4×4).
 import {
-  winogradScratchFloats, winogradForward, winogradInputGrad, winogradWeightsFloats, winogradForwardWeights, winogradForwardPass,
+  winogradScratchFloats, winogradWeightsFloats, winogradForwardWeights, winogradForwardPass,
   winogradInputGradWeights, winogradInputGradPass, TILE_CHUNK as F2X2_CHUNK,
 } from "./conv-winograd";
 import {
-  winogradF4x4ScratchFloats, winogradF4x4Forward, winogradF4x4InputGrad, winogradF4x4WeightsFloats, winogradF4x4ForwardWeights,
+  winogradF4x4ScratchFloats, winogradF4x4WeightsFloats, winogradF4x4ForwardWeights,
   winogradF4x4ForwardPass, winogradF4x4InputGradWeights, winogradF4x4InputGradPass, tileChunk as alpha6Chunk,
 } from "./conv-winograd-f4";
 import {
-  winogradF2x2K5ScratchFloats, winogradF2x2K5Forward, winogradF2x2K5InputGrad, winogradF2x2K5WeightsFloats, winogradF2x2K5ForwardWeights,
+  winogradF2x2K5ScratchFloats, winogradF2x2K5WeightsFloats, winogradF2x2K5ForwardWeights,
   winogradF2x2K5ForwardPass, winogradF2x2K5InputGradWeights, winogradF2x2K5InputGradPass,
 } from "./conv-winograd-f2x2-5x5";
 import {
-  winogradF4x4K5ScratchFloats, winogradF4x4K5Forward, winogradF4x4K5InputGrad, winogradF4x4K5WeightsFloats, winogradF4x4K5ForwardWeights,
+  winogradF4x4K5ScratchFloats, winogradF4x4K5WeightsFloats, winogradF4x4K5ForwardWeights,
   winogradF4x4K5ForwardPass, winogradF4x4K5InputGradWeights, winogradF4x4K5InputGradPass, TILE_CHUNK as F4X4_K5_CHUNK,
 } from "./conv-winograd-f4x4-5x5";
 import { winogradWeightGradScratchFloats, winogradWeightGrad } from "./conv-winograd-dw";
@@ -361,10 +361,9 @@ export function winogradTileForward(
   tile: i32, x: usize, w: usize, b: usize, y: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize, act: i32,
 ): i32 {
-  if (tile == WINOGRAD_TILE_5X5) return winogradF2x2K5Forward(x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, scratch, act);
-  if (tile == WINOGRAD_TILE_5X5_F4) return winogradF4x4K5Forward(x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, scratch, act);
-  if (tile == 4) return winogradF4x4Forward(x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, scratch, act);
-  return winogradForward(x, w, b, y, N, C, H, W, O, PH, PW, OH, OW, scratch, act);
+  // As each tile's own winograd…Forward: the kernels transformed at the start of scratch, the pass after them.
+  winogradTileForwardWeights(tile, w, O, C, scratch);
+  return winogradTileForwardPass(tile, x, scratch, b, y, N, C, H, W, O, PH, PW, OH, OW, scratch + (<usize>winogradTileWeightsFloats(tile, O, C) << 2), act);
 }
 
 /** Floats of the chosen tile's transformed forward kernels of a C → O convolution. */
@@ -437,10 +436,9 @@ export function winogradTileInputGrad(
   tile: i32, w: usize, dy: usize, dx: usize, N: i32, C: i32, H: i32, W: i32, O: i32,
   PH: i32, PW: i32, OH: i32, OW: i32, scratch: usize,
 ): void {
-  if (tile == WINOGRAD_TILE_5X5) winogradF2x2K5InputGrad(w, dy, dx, N, C, H, W, O, PH, PW, OH, OW, scratch);
-  else if (tile == WINOGRAD_TILE_5X5_F4) winogradF4x4K5InputGrad(w, dy, dx, N, C, H, W, O, PH, PW, OH, OW, scratch);
-  else if (tile == 4) winogradF4x4InputGrad(w, dy, dx, N, C, H, W, O, PH, PW, OH, OW, scratch);
-  else winogradInputGrad(w, dy, dx, N, C, H, W, O, PH, PW, OH, OW, scratch);
+  // As each tile's own winograd…InputGrad: the rotated kernels transformed at the start of scratch, the pass after them.
+  winogradTileInputGradWeights(tile, w, O, C, scratch);
+  winogradTileInputGradPass(tile, scratch, dy, dx, N, C, H, W, O, PH, PW, OH, OW, scratch + (<usize>winogradTileInputGradWeightsFloats(tile, O, C) << 2));
 }
 
 /**

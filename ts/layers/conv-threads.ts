@@ -39,6 +39,12 @@ export function batchSplits(args: ConvArgs): number {
   return rt().kernels.conv2dBatchSplits(...args, Math.max(1, Math.floor(args[0] / threads)));
 }
 
+/** FLOPs of one pass (forward, input or weight gradient) of a convolution of these sizes: 2·N·O·OH·OW·(C/G)·KH·KW. */
+export function convFlops(args: ConvArgs): number {
+  const [N, C, , , O, KH, KW] = args, G = args[13], OH = args[14], OW = args[15];
+  return 2 * N * O * OH * OW * (C / G) * KH * KW;
+}
+
 /** The threads a pass of `flops` FLOPs over a batch of N may take now: 1 without workers, for one image, or for a small pass. */
 export function passThreads(N: number, flops: number): number {
   return splitThreads(N, flops, splitLimits.minConvFlops);
@@ -53,9 +59,8 @@ export function passThreads(N: number, flops: number): number {
  * batch at least so large gets the whole's.
  */
 export function overBatchUnits(args: ConvArgs, threads: number, pass: number, share: (start: number, count: number, thread: number) => Task): number[] {
-  const [N, C, , , O, KH, KW] = args, G = args[13], OH = args[14], OW = args[15];
-  const flops = 2 * N * O * OH * OW * (C / G) * KH * KW;
-  const units = Math.min(threads * unitSplit.perThread, Math.floor(N / rt().kernels.conv2dBatchGranule(...args)), Math.floor(flops / splitLimits.minConvFlops));
+  const N = args[0];
+  const units = Math.min(threads * unitSplit.perThread, Math.floor(N / rt().kernels.conv2dBatchGranule(...args)), Math.floor(convFlops(args) / splitLimits.minConvFlops));
   const fine = units > threads && (rt().kernels.conv2dBatchSplits(...args, Math.floor(N / units)) & pass) !== 0;
   if (fine) splitCounts.batchUnits++;
   return overUnits(N, fine ? units : threads, threads, share);

@@ -16,7 +16,7 @@ import { registerLayer } from '../registry.js';
 import { FusableResult, fusionEnabled } from './epilogue.js';
 import type { Task } from '../runtime/threads.js';
 import {
-  SPLITS_FORWARD, SPLITS_INPUT_GRAD, batchSplits, overBatchUnits, depthwiseRanges, forwardChannelRanges, inputChannelRanges, overBatch, passThreads, rangeColsFloats, splitBackward, splitDepthwiseBackward, splitInputGrad, splitCounts, splitInputGradByChannels, splitWeightGrad, weightGradRangeFloats,
+  SPLITS_FORWARD, SPLITS_INPUT_GRAD, batchSplits, convFlops, overBatchUnits, depthwiseRanges, forwardChannelRanges, inputChannelRanges, overBatch, passThreads, rangeColsFloats, splitBackward, splitDepthwiseBackward, splitInputGrad, splitCounts, splitInputGradByChannels, splitWeightGrad, weightGradRangeFloats,
   weightGradRanges, withBatch, winogradWeightGradPlan, winogradWeightGradFloats, splitWinogradWeightGrad,
   weightGradTapRanges, weightGradTapFloats, splitWeightGradTaps, tapSplitsBoth, splitBackwardTaps, tapSplit, type ConvArgs,
 } from './conv-threads.js';
@@ -192,8 +192,7 @@ export class Conv2d extends Module {
     if (!split) threads = 1;
     // A batch-folded GEMM, whose forward does not split by the batch: by output channels (the
     // put-off forward below), each range in its own stretch of the scratch.
-    const { N, C, OH, OW } = g, KH = this.kernelSize[0], KW = this.kernelSize[1];
-    let channels = threads === 1 ? forwardChannelRanges(args, 2 * N * this.outChannels * OH * OW * (C / this.groups) * KH * KW) : null;
+    let channels = threads === 1 ? forwardChannelRanges(args, convFlops(args)) : null;
     const chPer = channels ? Math.ceil(rt().kernels.conv2dColsFloats(...args) / 16) * 16 : 0;
     const chScratch = channels ? this.threadScratch(chPer * channels.length) : 0;
     if (!chScratch) channels = null;
@@ -245,8 +244,7 @@ export class Conv2d extends Module {
    * the workers ready, never of the result, which is the same on any count.
    */
   private threadsFor(args: ConvArgs, pass: number): number {
-    const [N, C, , , O, KH, KW] = args, G = args[13], OH = args[14], OW = args[15];
-    const threads = passThreads(N, 2 * N * O * OH * OW * (C / G) * KH * KW);
+    const threads = passThreads(args[0], convFlops(args));
     return threads > 1 && (batchSplits(args) & pass) !== 0 ? threads : 1;
   }
 
@@ -320,8 +318,7 @@ export class Conv2d extends Module {
    * False, having done nothing, where it does not apply (or the scratch does not fit).
    */
   private backwardByChannels(x: Tensor, dy: Tensor, dx: Tensor | null, args: ConvArgs): boolean {
-    const [N, C, , , O, KH, KW] = args, G = args[13], OH = args[14], OW = args[15];
-    const flops = 2 * N * O * OH * OW * (C / G) * KH * KW;
+    const [N, C] = args, flops = convFlops(args);
     const plan = winogradWeightGradPlan(args, flops), channels = plan ? null : weightGradRanges(args, flops);
     const taps = plan || channels ? null : weightGradTapRanges(args, flops);
     if (!plan && !channels && !taps) return false;
@@ -368,8 +365,7 @@ export class Conv2d extends Module {
    * (depthwiseRanges); false, having done nothing, where it does not apply or the scratch does not fit.
    */
   private backwardDepthwise(x: Tensor, dy: Tensor, dx: Tensor | null, args: ConvArgs): boolean {
-    const [N, C, , , O, KH, KW] = args, G = args[13], OH = args[14], OW = args[15];
-    const channels = depthwiseRanges(args, 2 * N * O * OH * OW * (C / G) * KH * KW);
+    const channels = depthwiseRanges(args, convFlops(args));
     if (!channels) return false;
     const per = Math.ceil(rt().kernels.conv2dColsFloats(...args) / 16) * 16;
     const scratch = this.threadScratch(per * channels.length);
