@@ -69,9 +69,10 @@ function poolCounters() {
  * How evenly the split calls of some timed steps ended: `waitShare`, the share of their time the
  * calling thread spent waiting for the workers' shares after its own was done, and
  * `workersFirst`, the share of the split calls whose workers were all done before it (whose
- * waits for the calling thread are not counted). Each thread's share of a call is fixed when the
- * call is planned: what a thread waits for another is time that smaller shares, each taken by
- * whichever thread is free, could give back. Null without split calls.
+ * waits for the calling thread are not counted). Where a call gives each thread a fixed share,
+ * what a thread waits for another is time that smaller shares, each taken by whichever thread is
+ * free, could give back; in units (ThreadPool.runUnits), the tail of the last ones. Null without
+ * split calls.
  */
 export function poolBalance({ ms, waitMs, runs, workersFirst }) {
   return runs > 0 && ms > 0 ? { waitShare: waitMs / ms, workersFirst: workersFirst / runs, calls: runs } : null;
