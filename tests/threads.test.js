@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as sn from 'simdnet';
-import { rt, Block, f32, channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts, ranges, weightGradSplit, unitSplit, weightGradTapRanges, tapSplit, batchNormSplits, actGradFusions, poolSplits, sweepSplits, splitLimits, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
+import { rt, Block, f32, channelRanges, weightGradChannelRanges, inputChannelRanges, splitCounts, ranges, weightGradSplit, unitSplit, unitRanges, weightGradTapRanges, tapSplit, batchNormSplits, actGradFusions, poolSplits, sweepSplits, splitLimits, gemmRows, gemmSplits, gemmScratch } from 'simdnet/internal';
 import { execFileSync } from 'node:child_process';
 import { rng, randn, bits, freshSeed, randInt, randomConvGeometry } from './helpers.js';
 import { OpModule } from './modules.js';
@@ -984,16 +984,17 @@ test('with every split threshold at 0, ResNet-20, MobileNetV2, the VGG-style net
 // thread's bits, and no thread's share writes past a buffer (the heap's guards after each).
 test('random convolution geometries with every split threshold at 0: the same y, dx, dw and db on 1, 2 and 3 threads, nothing written past a buffer', () => {
   const seed = freshSeed(), rand = rng(seed);
-  const saved = { ...splitLimits }, heap = rt().heap, runs = rt().pool.runs, units = splitCounts.batchUnits, savedUnits = unitSplit.perThread;
+  const saved = { ...splitLimits }, heap = rt().heap, runs = rt().pool.runs, units = splitCounts.batchUnits, savedUnits = { ...unitSplit };
   for (const key of Object.keys(splitLimits)) splitLimits[key] = 0;
   heap.guardAllocations(64);
   let ran = 0;
   try {
     for (let i = 0; i < 100; i++) {
       // Small maps and channels, or (one in four) the sizes where Winograd and the channel lanes run;
-      // the batch splits in units of all sizes (a range a thread, down to an image a unit).
+      // the batch splits in units of all sizes (a range a thread, down to an image a unit), even or guided.
       const { C, O, kernel, options, shape } = randomConvGeometry(rand, { large: i % 4 === 3 });
       unitSplit.perThread = [1, 2, 4, 64][randInt(rand, 0, 3)];
+      unitSplit.guide = [0, 1, 2, 4][randInt(rand, 0, 3)];
       const x = Float32Array.from(randn(shape.reduce((a, b) => a * b, 1), rand));
       const seedOfCase = randInt(rand, 1, 1000); // the weights' and dy's
       let one = null;
@@ -1023,7 +1024,7 @@ test('random convolution geometries with every split threshold at 0: the same y,
   } finally {
     heap.guardAllocations(0);
     Object.assign(splitLimits, saved);
-    unitSplit.perThread = savedUnits;
+    Object.assign(unitSplit, savedUnits);
     sn.setNumThreads(3);
   }
   assert.ok(ran >= 80, `seed ${seed}: only ${ran} of 100 geometries ran`);
@@ -1159,6 +1160,45 @@ test('runUnits: every unit runs once, on whichever thread is free, with that thr
   } finally {
     block.free();
     first.free();
+  }
+});
+
+test('unitRanges: the units cover [0, n) in order, none shorter than asked, none longer than the even units (guided: the last ones shorter), at most 64', () => {
+  const seed = freshSeed(), rand = rng(seed), saved = { ...unitSplit };
+  try {
+    for (let i = 0; i < 2000; i++) {
+      const n = randInt(rand, 1, 300), threads = randInt(rand, 1, 9), block = [1, 2, 4, 16][randInt(rand, 0, 3)], fewest = randInt(rand, 1, 24);
+      unitSplit.perThread = [1, 2, 4, 64][randInt(rand, 0, 3)];
+      unitSplit.guide = [0, 1, 2, 4][randInt(rand, 0, 3)];
+      const what = `seed ${seed}: n ${n}, ${threads} threads, blocks of ${block}, fewest ${fewest}, ${JSON.stringify(unitSplit)}`;
+      const units = unitRanges(n, threads, block, fewest);
+      unitSplit.guide = 0;
+      const even = unitRanges(n, threads, block, fewest);
+      assert.ok(units.length >= 1 && units.length <= 64, `${what}: ${units.length} units`);
+      let at = 0;
+      for (const [start, count] of units) {
+        assert.is(start, at, what);
+        at += count;
+      }
+      assert.is(at, n, what);
+      const counts = units.map(([, c]) => c), longest = Math.ceil(n / threads);
+      // No more units than threads: overBatchUnits then runs a range a thread.
+      if (units.length <= threads) continue;
+      assert.ok(Math.min(...counts) >= fewest, `${what}: ${counts}`);
+      assert.ok(Math.max(...counts) <= Math.min(longest, even[0][1]), `${what}: ${counts}`);
+      // Guided units only shrink, but for the last, which takes what would be too short for a unit of its own.
+      const guided = !/"guide":0/.test(what) && (units.length !== even.length || units.some(([s, c], j) => s !== even[j][0] || c !== even[j][1]));
+      if (guided) counts.slice(1, -1).forEach((c, j) => assert.ok(c <= counts[j], `${what}: guided units grow: ${counts}`));
+      if (guided) assert.ok(counts.at(-1) < counts.at(-2) + fewest, `${what}: ${counts}`);
+    }
+    unitSplit.perThread = 4;
+    unitSplit.guide = 2;
+    assert.equal(unitRanges(64, 2, 1, 1).map(([, c]) => c), [8, 8, 8, 8, 8, 6, 5, 4, 3, 2, 1, 1, 1, 1]);
+    assert.equal(unitRanges(64, 2, 16, 1).map(([, c]) => c), [16, 12, 9, 7, 5, 4, 3, 2, 2, 1, 1, 1, 1]);
+    unitSplit.guide = 0;
+    assert.equal(unitRanges(64, 2, 1, 1).map(([, c]) => c), new Array(8).fill(8));
+  } finally {
+    Object.assign(unitSplit, saved);
   }
 });
 

@@ -32,6 +32,6 @@ export { ranges } from './runtime/threads.js';
 export { batchNormSplits, actGradFusions } from './layers/epilogue.js';
 /** How often the pooling layers' kernels split over threads (by ranges of planes). */
 export { poolSplits } from './layers/pooling.js';
-export { splitLimits, unitSplit } from './runtime/split.js';
+export { splitLimits, unitSplit, unitRanges } from './runtime/split.js';
 export { sweepSplits } from './runtime/split.js';
 export { gemmRows, gemmSplits } from './layers/gemm-threads.js';

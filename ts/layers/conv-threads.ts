@@ -17,7 +17,7 @@
 // on the thread count, and a worker still starting up just takes no range.
 import { gemmScratch, rt, type Kernels } from '../runtime/index.js';
 import { blockRanges, ranges, type Task } from '../runtime/threads.js';
-import { overRanges, overUnits, runTasks, splitLimits, splitThreads, unitSplit } from '../runtime/split.js';
+import { overRanges, overUnits, runTasks, splitLimits, splitThreads, unitRanges } from '../runtime/split.js';
 
 /**
  * The size arguments every convolution kernel takes after its pointers, in their order (N, C, H,
@@ -51,19 +51,20 @@ export function passThreads(N: number, flops: number): number {
 }
 
 /**
- * A pass split by ranges of the batch (`pass`: SPLITS_FORWARD or SPLITS_INPUT_GRAD) in units,
- * unitSplit.perThread a thread, each taken by whichever thread is free (overUnits), where a
- * unit that small takes the whole batch's lowering (conv2dBatchSplits), holds a chunk of its
- * tiles (conv2dBatchGranule) and has splitLimits.minConvFlops of work, else a range a thread:
- * `share(start, count, thread)` as overBatch's. So no image's bits change: every range of the
- * batch at least so large gets the whole's.
+ * A pass split by ranges of the batch (`pass`: SPLITS_FORWARD or SPLITS_INPUT_GRAD) in units
+ * (unitRanges), each taken by whichever thread is free (overUnits): in whole chunks of its tiles
+ * (conv2dBatchGranule images) but for the last, short ones, each of splitLimits.minConvFlops of
+ * work at least, where the shortest takes the whole batch's lowering (conv2dBatchSplits), else a
+ * range a thread: `share(start, count, thread)` as overBatch's. So no image's bits change: every
+ * range of the batch at least so large gets the whole's.
  */
 export function overBatchUnits(args: ConvArgs, threads: number, pass: number, share: (start: number, count: number, thread: number) => Task): number[] {
-  const N = args[0];
-  const units = Math.min(threads * unitSplit.perThread, Math.floor(N / rt().kernels.conv2dBatchGranule(...args)), Math.floor(convFlops(args) / splitLimits.minConvFlops));
-  const fine = units > threads && (rt().kernels.conv2dBatchSplits(...args, Math.floor(N / units)) & pass) !== 0;
+  const N = args[0], kernels = rt().kernels;
+  const units = unitRanges(N, threads, kernels.conv2dBatchGranule(...args), Math.ceil((splitLimits.minConvFlops * N) / convFlops(args)));
+  const fewest = Math.min(...units.map(([, count]) => count));
+  const fine = units.length > threads && (kernels.conv2dBatchSplits(...args, fewest) & pass) !== 0;
   if (fine) splitCounts.batchUnits++;
-  return overUnits(N, fine ? units : threads, threads, share);
+  return overUnits(fine ? units : ranges(N, threads), threads, share);
 }
 
 /** A convolution's size arguments (conv2dForward's order) for `count` images. */

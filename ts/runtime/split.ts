@@ -53,22 +53,65 @@ export const splitLimits = {
 };
 
 /**
- * Units per thread of a pass split in units (conv-threads.ts's overBatchUnits: a convolution's
- * forward and input gradient by ranges of the batch), each taken by whichever thread is free: the
- * more, the less a thread slowed by the machine holds the others up, and the more calls and
- * partial tiles of work. Measurements and tests set it (1: a range a thread, as the other passes).
+ * How a pass split in units (conv-threads.ts's overBatchUnits: a convolution's forward and input
+ * gradient by ranges of the batch) cuts its work, each unit taken by whichever thread is free
+ * (unitRanges): the smaller the last units, the less a thread slowed by the machine holds the
+ * others up; the more units, the more calls and partial tiles of work. Measurements and tests
+ * set it.
  *
- * With a range a thread, the calling thread waited for the worker's share after its own for 7–12%
- * of the VGG-style net's training step on 2 threads (batch 64, a 2-core EPYC VM whose speed swung
- * by a third within minutes), and the worker finished first in about half of the calls: the
+ * `perThread` even units a thread (1: a range a thread, as the other passes); with `guide` > 0,
+ * after those that leave more than guide·threads units' worth, each unit a guide·threads-th of
+ * the work left, so the last ones are short.
+ *
+ * Even: with a range a thread, the calling thread waited for the worker's share after its own for
+ * 7–12% of the VGG-style net's training step on 2 threads (batch 64, a 2-core EPYC VM whose speed
+ * swung by a third within minutes), and the worker finished first in about half of the calls: the
  * threads' speeds vary call by call. Training steps on 2 threads, blocks of 3–4 steps (LeNet-5:
  * 40) alternating in one process, the median of each round's ratio, ms a step with 1 unit a thread
  * ÷ with 4: the VGG-style net ×1.08, ×1.11, ×1.04, ×1.03 (beside a process keeping a core busy
  * ×1.09), ResNet-20 ×1.03, LeNet-5 ×1.02, ×1.00; with 4 ÷ with 8: the VGG-style net ×0.97–1.07 in
- * five runs, ResNet-20 ×1.03 twice: within the noise, so 4, the fewer calls (8 threads take 32
- * units of a batch of 64).
+ * five runs, ResNet-20 ×1.03 twice: within the noise (8 threads take 32 units of a batch of 64).
+ *
+ * Guided, as measured the same way, 4 even units a thread ÷ guide 2 after them: the VGG-style
+ * net ×1.02, ×1.00 (×0.99), ×1.02 beside a busy process, ResNet-20 ×1.01, MobileNetV2 ×1.05,
+ * LeNet-5 ×1.01, ×1.02; the calling thread's wait in every split call of the VGG-style step 5.6% →
+ * 4.3%, 8.0% → 6.2%. Guided from the first unit (the first 16 images of 64, not 8) the VGG-style
+ * net gained as much, but LeNet-5 lost, ×0.97–0.98 in three runs (not looked into further).
  */
-export const unitSplit = { perThread: 4 };
+export const unitSplit = { perThread: 4, guide: 2 };
+
+/**
+ * The ranges [start, count] of [0, n) a pass split in units runs over `threads` threads
+ * (unitSplit), in order: none fewer than `fewest` items, none longer than the even units (each a
+ * multiple of `block` items, at least `fewest`; unitSplit.perThread a thread) nor than the longest
+ * of ranges(n, threads) (what each thread's scratch was sized for), at most MAX_UNITS; a range a
+ * thread where units that long leave no more. Guided (unitSplit.guide > 0), each unit
+ * ⌈left / (guide · threads)⌉ items, in whole blocks while that is a block or more, but no longer
+ * than the even ones: a thread that takes its last unit late leaves the others a short wait. A
+ * batch of 64 by 1 image (`block` 1) over 2 threads: even 8 × 8; guide 2: 8, 8, 8, 8, 8, 6, 5, 4,
+ * 3, 2, 1, 1, 1, 1.
+ */
+export function unitRanges(n: number, threads: number, block: number, fewest: number): [number, number][] {
+  const least = Math.max(block, Math.ceil(fewest / block) * block), most = Math.ceil(n / Math.max(1, threads));
+  if (least > most) return ranges(n, threads);
+  const even = ranges(n, Math.min(threads * unitSplit.perThread, Math.floor(n / least), MAX_UNITS));
+  if (unitSplit.guide <= 0) return even;
+  // No unit longer than the even ones (guided from the first unit, LeNet-5 lost: unitSplit); the
+  // last ones shorter, down to `fewest` items, in whole blocks while they are a block or more.
+  const cap = Math.min(most, even[0][1]), tail = Math.max(1, fewest);
+  const out: [number, number][] = [];
+  for (let start = 0; start < n;) {
+    const left = n - start, want = Math.ceil(left / (unitSplit.guide * threads));
+    let count = Math.min(cap, Math.max(tail, want >= block ? Math.ceil(want / block) * block : want));
+    // What would be left is too short for a unit of its own: this one takes it, unless that
+    // makes it too long (then even units).
+    if (left - count < tail) count = left;
+    if (count > cap || out.length === MAX_UNITS) return even;
+    out.push([start, count]);
+    start += count;
+  }
+  return out;
+}
 
 /**
  * The threads a pass over `units` independent parts (images, channels) may take now: 1 without
@@ -89,17 +132,16 @@ export function overRanges(n: number, threads: number, share: (start: number, co
 }
 
 /**
- * Runs `share(start, count, thread)`'s task for each of `units` ranges of [0, n) (ranges()) over
- * `threads` threads, each thread taking the next range as soon as it is free (ThreadPool.runUnits),
- * and returns what each returned, in range order. The arguments that depend on the thread (its
+ * Runs `share(start, count, thread)`'s task for each of the ranges `parts` (at most MAX_UNITS;
+ * unitRanges) over `threads` threads, each thread taking the next range as soon as it is free
+ * (ThreadPool.runUnits), and returns what each returned, in range order. The arguments that depend on the thread (its
  * stretch of a scratch) are those where the first range's task on thread t differs from its task
  * on thread 0; share must give every range the same such arguments. Whichever thread runs a
  * range, its task is the same but for those, so the results are the same on any thread count
  * where the ranges are.
  */
-export function overUnits(n: number, units: number, threads: number, share: (start: number, count: number, thread: number) => Task): number[] {
+export function overUnits(parts: readonly [number, number][], threads: number, share: (start: number, count: number, thread: number) => Task): number[] {
   const { pool, kernels } = rt();
-  const parts = ranges(n, Math.min(units, MAX_UNITS));
   const tasks = parts.map(([start, count]) => share(start, count, 0));
   if (!pool || threads < 2 || tasks.length < 2) return tasks.map((t) => runKernel(kernels, t));
   const [start, count] = parts[0];
