@@ -207,17 +207,18 @@ test('a first layer\'s weight gradient split into ranges of unequal size (8 + 12
   const heap = rt().heap;
   heap.guardAllocations(64);
   try {
-    const run = (threads, mode = 'auto') => {
+    const run = (threads, mode = 'auto', units = true) => {
       sn.setNumThreads(threads);
       weightGradSplit.mode = mode;
+      weightGradSplit.units = units;
       sn.manualSeed(3);
       const conv = new sn.Conv2d(17, 20, 3, { padding: 1 }), model = new sn.Sequential(conv), shape = [16, 17, 18, 17];
       // The model's first layer: no input gradient, so the scratch holds the weight gradient's ranges alone.
       const y = model.forward(sn.tensor(Float32Array.from({ length: 16 * 17 * 18 * 17 }, (_, i) => Math.sin(i)), shape));
-      const before = splitCounts.weightGradByChannels, rowsBefore = splitCounts.weightGradByParts;
+      const before = splitCounts.weightGradByChannels, rowsBefore = splitCounts.weightGradByParts, unitsBefore = splitCounts.weightGradUnits;
       new sn.MSELoss().forward(y, sn.tensor(Float32Array.from({ length: y.size }, (_, i) => Math.cos(i)), y.shape)).backward();
       const out = { dw: bits(conv.weight.grad.toArray()), db: bits(conv.bias.grad.toArray()), splits: splitCounts.weightGradByChannels - before,
-        rowSplits: splitCounts.weightGradByParts - rowsBefore, tile: conv.weightGradTile(shape) };
+        rowSplits: splitCounts.weightGradByParts - rowsBefore, unitSplits: splitCounts.weightGradUnits - unitsBefore, tile: conv.weightGradTile(shape) };
       model.dispose();
       return out;
     };
@@ -227,20 +228,23 @@ test('a first layer\'s weight gradient split into ranges of unequal size (8 + 12
     assert.is(two.splits, 1, 'split by output channels on 2 threads');
     assert.equal(two.dw, one.dw);
     assert.equal(two.db, one.db);
-    // By ranges of chunks of tiles (4 chunks: 2 + 2, 2 + 1 + 1), of rows of the transformed tile (3 + 3, 2 + 2 + 2), and as the library chooses.
-    for (const mode of ['chunks', 'rows', 'auto']) {
+    // By chunks of tiles (4 chunks) in units of one taken as threads come free, or a range a thread
+    // (2 + 2, 2 + 1 + 1); by rows of the transformed tile (3 + 3, 2 + 2 + 2); and as the library chooses.
+    for (const [mode, units] of [['chunks', true], ['chunks', false], ['rows', true], ['auto', true]]) {
       for (const threads of [2, 3]) {
-        const many = run(threads, mode);
+        const many = run(threads, mode, units), how = `${mode}${units ? ' in units' : ''}, ${threads} threads`;
         heap.checkGuards();
-        assert.is(many.rowSplits, 1, `${mode}, ${threads} threads: split by rows or chunks`);
-        assert.is(many.splits, 0, `${mode}, ${threads} threads: not by output channels`);
-        assert.equal(many.dw, one.dw, `${mode}, ${threads} threads: dw`);
-        assert.equal(many.db, one.db, `${mode}, ${threads} threads: db`);
+        assert.is(many.rowSplits, 1, `${how}: split by rows or chunks`);
+        if (mode !== 'auto') assert.is(many.unitSplits, mode === 'chunks' && units ? 1 : 0, `${how}: in units`);
+        assert.is(many.splits, 0, `${how}: not by output channels`);
+        assert.equal(many.dw, one.dw, `${how}: dw`);
+        assert.equal(many.db, one.db, `${how}: db`);
       }
     }
   } finally {
     heap.guardAllocations(0);
     weightGradSplit.mode = 'auto';
+    weightGradSplit.units = true;
     sn.setNumThreads(3);
   }
 });

@@ -5,7 +5,7 @@
 // gradient alone not on the depthwise kernels, whose backward interleaves it with the weight
 // gradient). The weight gradient splits by output channels (conv2dWeightGradSplits: each
 // thread the rows of dw of its range, summed over the whole batch, so no partial sums), but for
-// 3×3 kernels by 4×4 tiles of dy: their sums split by chunks of tiles or by rows of the
+// 3×3 kernels by 4×4 tiles of dy: their sums split in units of chunks of tiles or by rows of the
 // transformed tile, then dw by output channels (winogradWeightGradPlan), where each range of
 // output channels would transform all of x again, and on the flat pass where the output channels
 // do not split into balanced blocks (LeNet-5's 6 and 16) by ranges of taps (weightGradTapRanges:
@@ -220,7 +220,11 @@ export function splitWeightGradTaps(
 
 /** How a Winograd weight gradient splits over threads (winogradWeightGradPlan). */
 export interface WinogradWeightGradPlan {
-  /** The first pass, one per thread: rows [r0, r1) of the transformed tile, chunks of tiles [k0, k1), the first chunk's place among those kept apart (−1: into the sums). */
+  /**
+   * The first pass: rows [r0, r1) of the transformed tile, chunks of tiles [k0, k1), the first
+   * chunk's place among those kept apart (−1: into the sums). By rows a part a thread; by chunks
+   * in units (unitRanges) taken by whichever thread is free, where there are more than threads.
+   */
   parts: { r0: number; r1: number; k0: number; k1: number; apart: number }[];
   /** The second pass's ranges [o0, count] of output channels, one per thread. */
   channels: [number, number][];
@@ -228,6 +232,8 @@ export interface WinogradWeightGradPlan {
   apart: number;
   /** Floats of the shared sums, and of each chunk kept apart after them: 36 planes of O·C floats a cache line apart (conv2dWeightGradSumsFloats). */
   sums: number;
+  /** The threads the plan is for: each has its own `per` floats of work. */
+  threads: number;
   /** Floats of each thread's work (a multiple of 16). */
   per: number;
 }
@@ -235,9 +241,17 @@ export interface WinogradWeightGradPlan {
 /**
  * How winogradWeightGradPlan splits: 'auto' by the cost below, 'rows' or 'chunks' always so (where
  * there are 2 chunks at least), 'off' by output channels as the other weight gradients
- * (weightGradRanges). Tests and measurements set it; the library leaves it at 'auto'.
+ * (weightGradRanges). Tests and measurements set it; the library leaves it at 'auto'. `units`:
+ * by chunks in units (unitRanges: one thread takes the first, into the sums; every chunk after
+ * it is kept apart) rather than a range a thread.
+ *
+ * Units against a range a thread, training steps on 2 threads at batch 64 alternating in one
+ * process (a noisy 2-core EPYC VM), the median of each round's ratio: the VGG-style net ×0.99,
+ * ×1.04, ×1.01 (beside a busy process ×1.02), ResNet-20 ×1.06, ×1.00, seed 003's net ×1.09. On
+ * the VGG-style step the calling thread's wait in the sums' pass 2.6 → 1.7 ms, while the second
+ * pass, which adds more chunks kept apart (28 rather than 16 at 32→32 on 32×32), took 3.4 → 4.2.
  */
-export const weightGradSplit = { mode: 'auto' as 'off' | 'rows' | 'chunks' | 'auto' };
+export const weightGradSplit = { mode: 'auto' as 'off' | 'rows' | 'chunks' | 'auto', units: true };
 
 /**
  * A thread's time on a range of rows over its share of the whole's: every row needs the whole
@@ -248,21 +262,35 @@ export const weightGradSplit = { mode: 'auto' as 'off' | 'rows' | 'chunks' | 'au
 const ROW_SPLIT_COST = 1.15;
 
 /**
+ * The ranges [k0, count] of the chunks of tiles a weight gradient split by chunks runs as, over
+ * `threads` threads, where no more than `budget` chunks may be kept apart (every chunk after the
+ * first range's): in units (weightGradSplit.units), the first one long enough to keep the rest
+ * within the budget, else a range a thread.
+ */
+function chunkRanges(chunks: number, threads: number, budget: number): [number, number][] {
+  if (!weightGradSplit.units) return ranges(chunks, threads);
+  const units = unitRanges(chunks, threads, 1, 1), first = Math.max(units[0][1], chunks - budget);
+  if (first === units[0][1]) return units;
+  if (first >= chunks) return [[0, chunks]];
+  return [[0, first], ...unitRanges(chunks - first, threads, 1, 1).map(([k0, n]): [number, number] => [first + k0, n])];
+}
+
+/**
  * The split of the weight gradient of a 3×3 convolution by 4×4 tiles of dy on 6×6 input patches
  * (conv2dWeightGradRowSplits) of `flops` FLOPs over the threads ready now, or null where it stays
- * on one thread or does not run so. First pass: each thread a range of the chunks of tiles (all
- * rows of the transformed tile) or, where that pays less (ROW_SPLIT_COST), a range of the rows
- * (all chunks): either way no transform of x or dy is done twice, as each range of output
- * channels did with x's. Second pass: each thread dw and db of a range of output channels.
+ * on one thread or does not run so. First pass: units of the chunks of tiles (all rows of the
+ * transformed tile; chunkRanges) or, where that pays less (ROW_SPLIT_COST), each thread a range of
+ * the rows (all chunks): either way no transform of x or dy is done twice, as each range of
+ * output channels did with x's. Second pass: each thread dw and db of a range of output channels.
  *
  * Batch 64, alternating in one process, median of 9–11. On a quiet machine (two runs), 2 threads
- * over 1: the weight gradient alone by chunks ×1.87–1.90 (32→32 on 32×32), ×2.01–2.19 (32→64 on
- * 16×16), ×1.90–1.94 (64→64 on 16×16), ×1.86–1.89 (64→128 on 8×8, 2 chunks); by rows ×1.75–1.83;
- * by output channels ×1.56 / ×1.69–1.76 / ×1.62–1.67 / ×1.70–1.76. The layers' backward (dx
- * too, one run) ×1.73–1.82 against ×1.65–1.67; the VGG-style net's training step ×1.69–1.73 against
- * ×1.67–1.69 (three runs). Under load (2–4, four runs) chunks against output channels still
- * ×1.14–1.17 / ×1.02–1.07 / ×1.05–1.08 / ×0.96–1.02, and the CPU time both threads spend
- * (process.cpuUsage) over one thread's +6–12% against +11–31%.
+ * over 1, a range of chunks a thread: the weight gradient alone by chunks ×1.87–1.90 (32→32 on
+ * 32×32), ×2.01–2.19 (32→64 on 16×16), ×1.90–1.94 (64→64 on 16×16), ×1.86–1.89 (64→128 on 8×8, 2
+ * chunks); by rows ×1.75–1.83; by output channels ×1.56 / ×1.69–1.76 / ×1.62–1.67 / ×1.70–1.76.
+ * The layers' backward (dx too, one run) ×1.73–1.82 against ×1.65–1.67; the VGG-style net's
+ * training step ×1.69–1.73 against ×1.67–1.69 (three runs). Under load (2–4, four runs) chunks
+ * against output channels still ×1.14–1.17 / ×1.02–1.07 / ×1.05–1.08 / ×0.96–1.02, and the CPU
+ * time both threads spend (process.cpuUsage) over one thread's +6–12% against +11–31%.
  */
 export function winogradWeightGradPlan(args: ConvArgs, flops: number): WinogradWeightGradPlan | null {
   const { pool, kernels } = rt();
@@ -273,26 +301,25 @@ export function winogradWeightGradPlan(args: ConvArgs, flops: number): WinogradW
   const n = args[5] === 3 ? kernels.conv2dWeightGradRowSplits(...args) : 0;
   if (n === 0) return null;
   const chunks = kernels.conv2dWeightGradChunks(...args), threads = pool.size, sums = kernels.conv2dWeightGradSumsFloats(args[4], args[1]);
-  // By chunks where the longest range of chunks takes less than the longest range of rows would,
-  // and the chunks kept apart take no more memory than the split by channels took for its
-  // slices of dy (N·O·OH·OW floats): on 8 threads 128→256 on 8×8 would keep 33 MB apart.
-  // The first range of chunks (the longest) adds into the sums; the others keep theirs apart, in order.
-  const first = Math.ceil(chunks / threads);
-  const cheaper = first / chunks <= (ROW_SPLIT_COST * Math.ceil(n / threads)) / n;
-  const fits = (chunks - first) * sums <= args[0] * args[4] * args[14] * args[15];
-  const byChunks = chunks >= 2 && (weightGradSplit.mode === 'chunks' || (weightGradSplit.mode === 'auto' && cheaper && fits));
+  // By chunks where the longest share of chunks takes less than the longest range of rows would,
+  // keeping apart no more memory than the split by channels took for its slices of dy
+  // (N·O·OH·OW floats): on 8 threads 128→256 on 8×8 would keep 33 MB apart.
+  const units = chunkRanges(chunks, threads, Math.floor((args[0] * args[4] * args[14] * args[15]) / sums));
+  const first = units[0][1], longest = Math.max(first, Math.ceil(chunks / threads));
+  const cheaper = longest / chunks <= (ROW_SPLIT_COST * Math.ceil(n / threads)) / n;
+  const byChunks = chunks >= 2 && units.length >= 2 && (weightGradSplit.mode === 'chunks' || (weightGradSplit.mode === 'auto' && cheaper));
   const parts = byChunks
-    ? ranges(chunks, threads).map(([k0, count], t) => ({ r0: 0, r1: n, k0, k1: k0 + count, apart: t === 0 ? -1 : k0 - first }))
+    ? units.map(([k0, count]) => ({ r0: 0, r1: n, k0, k1: k0 + count, apart: k0 === 0 ? -1 : k0 - first }))
     : ranges(n, threads).map(([r0, count]) => ({ r0, r1: r0 + count, k0: 0, k1: chunks, apart: -1 }));
   const channels = ranges(args[4], threads);
   const rows = Math.max(...parts.map((p) => p.r1 - p.r0));
   const per = Math.ceil(kernels.conv2dWeightGradRowsFloats(...args, rows) / 16) * 16;
-  return { parts, channels, apart: byChunks ? chunks - first : 0, sums, per };
+  return { parts, channels, apart: byChunks ? chunks - first : 0, sums, threads, per };
 }
 
 /** Floats of scratch a winogradWeightGradPlan takes: the sums, each chunk's kept apart, then each thread's work. */
 export function winogradWeightGradFloats(plan: WinogradWeightGradPlan): number {
-  return sumsFloats(plan) + plan.per * Math.max(plan.parts.length, plan.channels.length);
+  return sumsFloats(plan) + plan.per * plan.threads;
 }
 
 /** Floats of a winogradWeightGradPlan's sums and chunks kept apart, rounded up to a cache line. */
@@ -310,9 +337,15 @@ export function splitWinogradWeightGrad(
 ): void {
   const sums = scratch, apart = scratch + plan.sums * 4, work = (t: number) => scratch + (sumsFloats(plan) + t * plan.per) * 4;
   splitCounts.weightGradByParts++;
-  runTasks(plan.parts.map((p, t): Task => ({
+  const part = (p: WinogradWeightGradPlan['parts'][number], t: number): Task => ({
     kernel: 'conv2dWeightGradPart', args: [x, dy, sums, p.r0, p.r1, p.k0, p.k1, p.apart < 0 ? 0 : apart + p.apart * plan.sums * 4, ...args, work(t)],
-  })));
+  });
+  if (plan.parts.length <= plan.threads) {
+    runTasks(plan.parts.map(part));
+  } else {
+    splitCounts.weightGradUnits++;
+    overUnits(plan.parts.map((_, i): [number, number] => [i, 1]), plan.threads, (i, _, t) => part(plan.parts[i], t));
+  }
   runTasks(plan.channels.map(([o0, n], t): Task => ({
     kernel: 'conv2dWeightGradFinish', args: [sums, apart, plan.apart, dy, dw, db, o0, o0 + n, ...args, work(t)],
   })));
@@ -355,7 +388,7 @@ export function forwardChannelRanges(args: ConvArgs, flops: number): [number, nu
 }
 
 /** Calls split so far, per kind of split (a test reads them to know a split ran). */
-export const splitCounts = { weightGradByChannels: 0, weightGradByParts: 0, weightGradByTaps: 0, depthwiseBackwardByChannels: 0, inputGradByChannels: 0, forwardByChannels: 0, batchUnits: 0 };
+export const splitCounts = { weightGradByChannels: 0, weightGradByParts: 0, weightGradUnits: 0, weightGradByTaps: 0, depthwiseBackwardByChannels: 0, inputGradByChannels: 0, forwardByChannels: 0, batchUnits: 0 };
 
 /**
  * The input-channel ranges a depthwise convolution's backward of `flops` FLOPs may be split into

@@ -324,7 +324,7 @@ export class Conv2d extends Module {
     if (!plan && !channels && !taps) return false;
     // dW ‖ dx in one hand-off (backwardDevice) where that balances (tapSplitsBoth).
     if (taps && dx && !tapSplitsBoth(args, taps.length)) return false;
-    const parts = plan ? plan.parts.length : channels ? channels.length : taps!.length;
+    const parts = plan ? plan.threads : channels ? channels.length : taps!.length;
     const k = rt().kernels;
     // dx by ranges of the batch, else (the batch-folded pointwise GEMM) by ranges of input channels.
     const byBatch = (batchSplits(args) & SPLITS_INPUT_GRAD) !== 0;
