@@ -427,7 +427,7 @@ export function balanceSection(t) {
   const items = [['GEMM 512³', top(t.gemm)], ...t.nets.map((n) => [n.label, top(n.rows)])].filter(([, b]) => b);
   if (!items.length || t.counts.at(-1) < 2) return '';
   const pct = (v) => `${(100 * v).toFixed(1)}%`;
-  return `\nBalance of the split calls on ${t.counts.at(-1)} threads, over the timed samples: the calling thread's wait for the workers' shares after its own, as a share of the time, and the share of the calls whose workers were done first (their waits for the calling thread are not counted): ${items.map(([label, b]) => `${label} ${pct(b.waitShare)} (${pct(b.workersFirst)} of ${int(b.calls)} calls)`).join(', ')}. Where a call gives each thread a fixed share, a thread's wait for another is what smaller shares taken by whichever thread is free could give back; where it is cut into units (a convolution's forward and Winograd input gradient), what is left is the last units' tail.`;
+  return `\nBalance of the split calls on ${t.counts.at(-1)} threads, over the timed samples: the calling thread's wait for the workers' shares after its own, as a share of the time, and the share of the calls whose workers were done first (their waits for the calling thread are not counted): ${items.map(([label, b]) => `${label} ${pct(b.waitShare)} (${pct(b.workersFirst)} of ${int(b.calls)} calls)`).join(', ')}. Where a call gives each thread a fixed share, a thread's wait for another is what smaller shares taken by whichever thread is free could give back; where it is cut into units (a convolution's forward, its Winograd input gradient and the sums of its Winograd weight gradient), what is left is the last units' tail.`;
 }
 
 export function report(r) {

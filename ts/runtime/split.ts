@@ -73,10 +73,11 @@ export const splitLimits = {
  * five runs, ResNet-20 ×1.03 twice: within the noise (8 threads take 32 units of a batch of 64).
  *
  * Guided, as measured the same way, 4 even units a thread ÷ guide 2 after them: the VGG-style
- * net ×1.02, ×1.00 (×0.99), ×1.02 beside a busy process, ResNet-20 ×1.01, MobileNetV2 ×1.05,
+ * net ×1.02, ×0.99, ×1.02 beside a busy process, ResNet-20 ×1.01, MobileNetV2 ×1.05,
  * LeNet-5 ×1.01, ×1.02; the calling thread's wait in every split call of the VGG-style step 5.6% →
  * 4.3%, 8.0% → 6.2%. Guided from the first unit (the first 16 images of 64, not 8) the VGG-style
- * net gained as much, but LeNet-5 lost, ×0.97–0.98 in three runs (not looked into further).
+ * net gained ×1.00–1.08 in six runs, but LeNet-5 lost, ×0.96–0.98 in three (not looked into
+ * further).
  */
 export const unitSplit = { perThread: 4, guide: 2 };
 
