@@ -265,13 +265,13 @@ const ROW_SPLIT_COST = 1.15;
  * The ranges [k0, count] of the chunks of tiles a weight gradient split by chunks runs as, over
  * `threads` threads, where no more than `budget` chunks may be kept apart (every chunk after the
  * first range's): in units (weightGradSplit.units), the first one long enough to keep the rest
- * within the budget, else a range a thread.
+ * within the budget, else a range a thread; all the chunks in one range where that cannot be.
  */
 function chunkRanges(chunks: number, threads: number, budget: number): [number, number][] {
-  if (!weightGradSplit.units) return ranges(chunks, threads);
-  const units = unitRanges(chunks, threads, 1, 1), first = Math.max(units[0][1], chunks - budget);
+  const units = weightGradSplit.units ? unitRanges(chunks, threads, 1, 1) : ranges(chunks, threads);
+  const first = Math.max(units[0][1], chunks - budget);
   if (first === units[0][1]) return units;
-  if (first >= chunks) return [[0, chunks]];
+  if (first >= chunks || !weightGradSplit.units) return [[0, chunks]];
   return [[0, first], ...unitRanges(chunks - first, threads, 1, 1).map(([k0, n]): [number, number] => [first + k0, n])];
 }
 
