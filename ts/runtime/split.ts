@@ -135,11 +135,11 @@ export function overRanges(n: number, threads: number, share: (start: number, co
 /**
  * Runs `share(start, count, thread)`'s task for each of the ranges `parts` (at most MAX_UNITS;
  * unitRanges) over `threads` threads, each thread taking the next range as soon as it is free
- * (ThreadPool.runUnits), and returns what each returned, in range order. The arguments that depend on the thread (its
- * stretch of a scratch) are those where the first range's task on thread t differs from its task
- * on thread 0; share must give every range the same such arguments. Whichever thread runs a
- * range, its task is the same but for those, so the results are the same on any thread count
- * where the ranges are.
+ * (ThreadPool.runUnits), and returns what each returned, in range order. The arguments that
+ * depend on the thread (its stretch of a scratch) are those where the first range's task on
+ * thread t differs from its task on thread 0; share must give every range the same such
+ * arguments. Whichever thread runs a range, its task is the same but for those, so the results
+ * are the same on any thread count where the ranges are.
  */
 export function overUnits(parts: readonly [number, number][], threads: number, share: (start: number, count: number, thread: number) => Task): number[] {
   const { pool, kernels } = rt();
